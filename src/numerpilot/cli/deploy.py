@@ -1,0 +1,3 @@
+"""CLI commands: deploy (registered on import)."""
+
+from __future__ import annotations

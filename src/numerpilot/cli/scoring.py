@@ -1,0 +1,3 @@
+"""CLI commands: scoring (registered on import)."""
+
+from __future__ import annotations

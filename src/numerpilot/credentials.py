@@ -1,0 +1,94 @@
+"""Numerai API keys: from the environment or ``~/.numerai/credentials.json``, never leaked.
+
+Secrets are kept in :class:`Credentials`, whose ``repr`` hides them, and every message that
+might contain one is passed through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from numerpilot.errors import CredentialsError
+
+ENV_PUBLIC = "NUMERAI_PUBLIC_ID"
+ENV_SECRET = "NUMERAI_SECRET_KEY"
+DEFAULT_PATH = Path("~/.numerai/credentials.json")
+
+_KNOWN_SECRETS: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    public_id: str
+    secret_key: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        for value in (self.public_id, self.secret_key):
+            if len(value) >= 4:
+                _KNOWN_SECRETS.add(value)
+
+    @property
+    def auth_header(self) -> str:
+        return f"Token {self.public_id}${self.secret_key}"
+
+
+def credentials_path() -> Path:
+    return Path(os.environ.get("NUMERPILOT_CREDENTIALS", str(DEFAULT_PATH))).expanduser()
+
+
+def load_credentials(path: Path | None = None) -> Credentials:
+    """Keys from ``NUMERAI_PUBLIC_ID``/``NUMERAI_SECRET_KEY``, else from the credentials file."""
+    public, secret = os.environ.get(ENV_PUBLIC), os.environ.get(ENV_SECRET)
+    if public and secret:
+        return Credentials(public.strip(), secret.strip())
+    path = path or credentials_path()
+    if not path.exists():
+        raise CredentialsError(
+            f"No Numerai API keys found. Set {ENV_PUBLIC} and {ENV_SECRET}, or write "
+            f'{path} as {{"public_id": "...", "secret_key": "..."}} and run: chmod 600 {path}'
+        )
+    check_permissions(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Credentials(str(data["public_id"]).strip(), str(data["secret_key"]).strip())
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise CredentialsError(
+            f"{path} must be JSON with the keys 'public_id' and 'secret_key'."
+        ) from None
+
+
+def check_permissions(path: Path) -> None:
+    """Refuse a credentials file that group or others can read or write."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise CredentialsError(
+            f"{path} is accessible by other users (mode {mode:o}); refusing to read API keys "
+            f"from it. Fix it with: chmod 600 {path}"
+        )
+
+
+def save_credentials(creds: Credentials, path: Path | None = None) -> Path:
+    """Write the credentials file with mode 600 from the start (never briefly readable)."""
+    path = path or credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"public_id": creds.public_id, "secret_key": creds.secret_key}, fh)
+    os.replace(tmp, path)
+    return path
+
+
+_TOKEN_RE = re.compile(r"(Token\s+)\S+")
+
+
+def redact(text: str) -> str:
+    """Replace every known key and any ``Token ...`` header value by ``***``."""
+    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _TOKEN_RE.sub(r"\1***", text)

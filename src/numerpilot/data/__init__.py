@@ -1,0 +1,1 @@
+"""Numerai datasets: file layout, synthetic data, column-selective int8 loading."""

@@ -1,0 +1,38 @@
+"""``features.json``: feature sets, groups and targets of a dataset version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from numerpilot.data import layout
+from numerpilot.errors import DataError
+
+
+def read_features_json(data_dir: Path) -> dict[str, object]:
+    path = data_dir / layout.FEATURES_JSON
+    if not path.exists():
+        raise DataError(f"{path} is missing. Run 'numerpilot download' (or 'numerpilot "
+                        "demo-data DIR' for synthetic data).")  # fmt: skip
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path} is not valid JSON ({error}); download it again.") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("feature_sets"), dict):
+        raise DataError(f"{path} has no 'feature_sets' object; download it again.")
+    return meta
+
+
+def feature_set(data_dir: Path, name: str) -> list[str]:
+    """The features of set or group ``name`` (e.g. ``small``, ``medium``, ``all``, ``serenity``)."""
+    sets = read_features_json(data_dir)["feature_sets"]
+    assert isinstance(sets, dict)
+    if name not in sets:
+        raise DataError(
+            f"feature set '{name}' is not in {data_dir / layout.FEATURES_JSON}; "
+            f"choose one of: {', '.join(sorted(sets))} (config key data.feature_set)."
+        )
+    features = list(sets[name])
+    if not features:
+        raise DataError(f"feature set '{name}' in {data_dir / layout.FEATURES_JSON} is empty.")
+    return features

@@ -1,0 +1,67 @@
+"""Names and conventions of Numerai's dataset files (shared by real and synthetic data)."""
+
+from __future__ import annotations
+
+TRAIN = "train.parquet"
+VALIDATION = "validation.parquet"
+LIVE = "live.parquet"
+FEATURES_JSON = "features.json"
+META_MODEL = "meta_model.parquet"
+VALIDATION_BENCHMARKS = "validation_benchmark_models.parquet"
+LIVE_BENCHMARKS = "live_benchmark_models.parquet"
+VALIDATION_EXAMPLE_PREDS = "validation_example_preds.parquet"
+LIVE_EXAMPLE_PREDS = "live_example_preds.parquet"
+
+#: Files a version needs before numerpilot can train, validate and predict.
+REQUIRED_FILES = (TRAIN, VALIDATION, LIVE, FEATURES_JSON)
+
+META_MODEL_COLUMN = "numerai_meta_model"
+MAIN_TARGET = "target"
+ERA = "era"
+ID = "id"
+DATA_TYPE = "data_type"
+LIVE_ERA = "X"
+
+FEATURE_GROUPS = (
+    "intelligence",
+    "wisdom",
+    "charisma",
+    "dexterity",
+    "strength",
+    "constitution",
+    "agility",
+    "serenity",
+)
+
+#: Auxiliary target names of v5.2; each exists as ``target_<name>_20`` and ``target_<name>_60``.
+TARGET_NAMES = (
+    "agnes",
+    "alpha",
+    "bravo",
+    "caroline",
+    "charlie",
+    "claudia",
+    "cyrusd",
+    "delta",
+    "echo",
+    "ender",
+    "jasper",
+    "jeremy",
+    "ralph",
+    "rowan",
+    "sam",
+    "teager2b",
+    "tyler",
+    "victor",
+    "waldo",
+    "xerxes",
+)
+
+#: In v5 the main target is the 20-day cyrusd target.
+MAIN_TARGET_ALIAS = "target_cyrusd_20"
+
+BENCHMARK_NAMES = ("cyrusd", "teager2b", "ender", "jasper")
+
+
+def benchmark_column(name: str, horizon: int, prefix: str = "v52") -> str:
+    return f"{prefix}_lgbm_{name}{horizon}"

@@ -1,0 +1,149 @@
+"""Column-selective, int8-preserving loading of Numerai parquet files.
+
+Only the requested columns are read, eras are filtered before feature bytes are copied,
+and features land directly in one preallocated C-ordered int8 matrix (1 byte a value):
+all 2748 features of v5.2 train fit in ~7.5 GB instead of ~56 GB as float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from numerpilot.data import layout
+from numerpilot.errors import DataError
+
+_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class EraData:
+    """Rows of one dataset file as plain arrays.
+
+    ids: (n,) str; eras: (n,) str; features: (n, f) int8; targets: (n, t) float32 with NaN.
+    """
+
+    ids: np.ndarray
+    eras: np.ndarray
+    features: np.ndarray
+    feature_names: list[str]
+    targets: np.ndarray
+    target_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def target(self, name: str) -> np.ndarray:
+        return self.targets[:, self.target_names.index(name)]
+
+    @property
+    def unique_eras(self) -> np.ndarray:
+        return np.unique(self.eras)
+
+
+def _missing_hint(path: Path) -> str:
+    return ("Run 'numerpilot download' (or 'numerpilot demo-data DIR' for synthetic data)"
+            f" to fetch {path.name}.")  # fmt: skip
+
+
+def open_parquet(path: Path) -> pq.ParquetFile:
+    if not path.exists():
+        raise DataError(f"{path} is missing. {_missing_hint(path)}")
+    try:
+        return pq.ParquetFile(path)
+    except Exception as error:  # pyarrow raises several unrelated types for corrupt files
+        raise DataError(f"{path} is not a readable parquet file ({error}). "
+                        "Delete it and download it again.") from None  # fmt: skip
+
+
+def _check_columns(
+    path: Path, available: set[str], wanted: Sequence[str], what: str, fix: str
+) -> None:
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise DataError(f"{path.name} lacks {len(missing)} {what} ({shown}). {fix}")
+
+
+def sample_eras(eras: np.ndarray, step: int) -> np.ndarray:
+    """Every ``step``-th era of the sorted unique ``eras`` (the first one included)."""
+    return np.unique(eras)[::step]
+
+
+def load_era_data(
+    path: Path,
+    features: Sequence[str],
+    targets: Sequence[str] = (),
+    *,
+    era_step: int = 1,
+    eras: Sequence[str] | None = None,
+    feature_fix: str = "Check data.feature_set, or re-download the data.",
+) -> EraData:
+    """Read ``features`` (as int8) and ``targets`` of the rows whose era is selected.
+
+    Eras are selected by ``eras`` (explicit list) or by taking every ``era_step``-th era.
+    """
+    pf = open_parquet(path)
+    available = set(pf.schema_arrow.names)
+    _check_columns(path, available, [layout.ERA], "required columns", _missing_hint(path))
+    _check_columns(path, available, features, "model features", feature_fix)
+    _check_columns(
+        path, available, targets, "targets",
+        f"Choose targets from features.json's 'targets' (config key train.targets).",
+    )  # fmt: skip
+    id_col = layout.ID if layout.ID in available else None
+    head = pf.read(columns=[layout.ERA] + ([id_col] if id_col else []))
+    all_eras = head.column(layout.ERA).to_numpy(zero_copy_only=False).astype(str)
+    all_ids = (
+        head.column(layout.ID).to_numpy(zero_copy_only=False).astype(object)
+        if id_col
+        else np.arange(len(all_eras)).astype(str).astype(object)
+    )
+    chosen = sample_eras(all_eras, era_step) if eras is None else np.asarray(eras, dtype=str)
+    mask = np.isin(all_eras, chosen)
+    if not mask.any():
+        raise DataError(f"{path.name} has no rows in the selected eras "
+                        f"({len(chosen)} eras chosen); check data.era_step.")  # fmt: skip
+    n = int(mask.sum())
+    x = np.empty((n, len(features)), dtype=np.int8)
+    y = np.empty((n, len(targets)), dtype=np.float32)
+    columns = list(features) + list(targets)
+    start = out = 0
+    for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=columns, use_threads=True):
+        rows = mask[start : start + batch.num_rows]
+        start += batch.num_rows
+        k = int(rows.sum())
+        if not k:
+            continue
+        for j, name in enumerate(features):
+            x[out : out + k, j] = _feature_column(path, batch, name)[rows]
+        for j, name in enumerate(targets):
+            y[out : out + k, j] = _column(batch, name)[rows]
+        out += k
+    _check_feature_values(path, x)
+    return EraData(all_ids[mask], all_eras[mask], x, list(features), y, list(targets))
+
+
+def _column(batch: pa.RecordBatch, name: str) -> np.ndarray:
+    col = batch.column(name)
+    if col.null_count:
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return np.asarray(col.to_numpy(zero_copy_only=False))
+
+
+def _feature_column(path: Path, batch: pa.RecordBatch, name: str) -> np.ndarray:
+    if batch.column(name).null_count:
+        raise DataError(f"{path.name}: feature {name} has missing values; Numerai features "
+                        "never do. Re-download the data.")  # fmt: skip
+    return _column(batch, name)
+
+
+def _check_feature_values(path: Path, x: np.ndarray) -> None:
+    if x.size and (x.min() < 0 or x.max() > 4):
+        raise DataError(f"{path.name} has feature values outside 0..4; numerpilot expects "
+                        "Numerai's int8 features. Re-download the data.")  # fmt: skip
