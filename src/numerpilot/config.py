@@ -88,6 +88,15 @@ class ScoringConfig(_Section):
     benchmark_column: str | None = None
 
 
+class ApiConfig(_Section):
+    """How to reach Numerai; ``NUMERPILOT_API_URL`` overrides ``base_url``."""
+
+    base_url: str = "https://api-tournament.numer.ai"
+    timeout: float = Field(30.0, gt=0)
+    retries: int = Field(3, ge=0)
+    backoff: float = Field(1.0, ge=0)
+
+
 class DemoConfig(_Section):
     """Synthetic data sizes and model settings used by ``numerpilot run --demo``."""
 
@@ -99,12 +108,12 @@ class DemoConfig(_Section):
     live_rows: int = Field(300, ge=10)
     seed: int = 42
     era_step: int = Field(1, ge=1)
-    holdout_eras: int = Field(24, ge=1)
+    holdout_eras: int = Field(40, ge=1)
     embargo_eras: int = Field(4, ge=0)
     n_estimators: int = Field(300, ge=1)
     learning_rate: float = Field(0.05, gt=0, le=1)
     colsample_bytree: float = Field(0.3, gt=0, le=1)
-    early_stopping_rounds: int = Field(50, ge=0)
+    early_stopping_rounds: int = Field(100, ge=0)
 
 
 class Config(_Section):
@@ -114,6 +123,7 @@ class Config(_Section):
     ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
     submission: SubmissionConfig = Field(default_factory=SubmissionConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
 
     def for_demo(self) -> Config:
@@ -180,6 +190,8 @@ def load_config(path: Path) -> Config:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML ({error}). Fix the file or re-create it "
-                          "with 'numerpilot init --force'.") from None
+        raise ConfigError(
+            f"{path}: not valid TOML ({error}). Fix the file or re-create it "
+            "with 'numerpilot init --force'."
+        ) from None
     return parse_config(raw, path)

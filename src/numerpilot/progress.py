@@ -13,7 +13,9 @@ Advance = Callable[[int], None]
 
 
 class Progress(Protocol):
-    def task(self, description: str, total: int | None) -> contextlib.AbstractContextManager[Advance]:
+    def task(
+        self, description: str, total: int | None
+    ) -> contextlib.AbstractContextManager[Advance]:
         """A context whose value advances a progress bar by the given number of steps."""
         ...
 

@@ -59,6 +59,15 @@ payout_clip = 0.05
 # Benchmark model column for BMC (from validation_benchmark_models.parquet), e.g.
 # benchmark_column = "v52_lgbm_teager2b20"
 
+[api]
+# The Numerai API. The environment variable NUMERPILOT_API_URL overrides it (e.g. the sandbox).
+base_url = "https://api-tournament.numer.ai"
+# Seconds before a request is abandoned, and how often failed requests are retried
+# (connection errors, timeouts and 5xx answers), waiting backoff * 2^attempt seconds.
+timeout = 30.0
+retries = 3
+backoff = 1.0
+
 [demo]
 # Synthetic data and small-model settings for `numerpilot run --demo` (no keys, no network).
 dir = "data/demo"
@@ -69,10 +78,10 @@ n_features = 120
 live_rows = 300
 seed = 42
 era_step = 1
-holdout_eras = 24
+holdout_eras = 40
 embargo_eras = 4
 n_estimators = 300
 learning_rate = 0.05
 colsample_bytree = 0.3
-early_stopping_rounds = 50
+early_stopping_rounds = 100
 """

@@ -37,9 +37,7 @@ err_console = Console(stderr=True)
 
 WorkdirOption = Annotated[
     Path,
-    typer.Option(
-        "--dir", "-C", help="Work directory (holds numerpilot.toml).", file_okay=False
-    ),
+    typer.Option("--dir", "-C", help="Work directory (holds numerpilot.toml).", file_okay=False),
 ]
 
 

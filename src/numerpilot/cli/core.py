@@ -1,3 +1,148 @@
 """CLI commands: init, demo-data, train, validate, predict, run."""
 
 from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from numerpilot.cli.app import WorkdirOption, app, console, progress, workdir
+from numerpilot.cli.remote import render_submissions
+from numerpilot.config import CONFIG_NAME, load_config
+from numerpilot.data.synthetic import SyntheticSpec, write_synthetic
+from numerpilot.errors import UsageError
+from numerpilot.io import write_text_atomic
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.predict import predict_live
+from numerpilot.pipeline.round import run_round
+from numerpilot.pipeline.train import holdout_mean, train_ensemble
+from numerpilot.pipeline.validate import ENSEMBLE, ValidationReport, validate_ensemble
+from numerpilot.template import CONFIG_TEMPLATE
+
+DemoOption = Annotated[bool, typer.Option("--demo", help="Use the synthetic demo data.")]
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for numerpilot.toml.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented numerpilot.toml with every default."""
+    dest = directory / CONFIG_NAME
+    if dest.exists() and not force:
+        raise UsageError(f"{dest} already exists; pass --force to overwrite it.")
+    write_text_atomic(dest, CONFIG_TEMPLATE)
+    load_config(dest)  # the template must always load
+    console.print(f"Wrote [bold]{dest}[/bold]. Edit it, then run 'numerpilot run --demo'.")
+
+
+@app.command("demo-data")
+def demo_data(
+    directory: Annotated[Path, typer.Argument(help="Output folder.")],
+    train_eras: Annotated[int, typer.Option(help="Training eras.")] = 200,
+    validation_eras: Annotated[int, typer.Option(help="Validation eras.")] = 80,
+    rows_per_era: Annotated[int, typer.Option(help="Rows per era (±10 %).")] = 400,
+    features: Annotated[int, typer.Option(help="Number of features.")] = 120,
+    live_rows: Annotated[int, typer.Option(help="Rows in live.parquet.")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 42,
+) -> None:
+    """Write a synthetic dataset in Numerai's exact file layout."""
+    try:
+        spec = SyntheticSpec(train_eras, validation_eras, rows_per_era, features, live_rows, seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    with progress().task("Generating synthetic Numerai data", None):
+        written = write_synthetic(spec, directory)
+    console.print(f"Wrote {len(written)} files to [bold]{directory}[/bold].")
+
+
+@app.command()
+def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
+    """Train one LightGBM model per configured target."""
+    ctx = Context.load(workdir(directory), demo=demo)
+    manifest = train_ensemble(ctx, progress())
+    console.print(
+        f"Trained {len(manifest.targets)} models on {len(manifest.features)} features "
+        f"(holdout era-corr {holdout_mean(manifest):.4f}); saved to {ctx.workdir.models}."
+    )
+
+
+@app.command()
+def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
+    """Score the trained ensemble per era on validation data."""
+    ctx = Context.load(workdir(directory), demo=demo)
+    report = validate_ensemble(ctx, progress())
+    render_validation(report)
+    console.print(f"Per-era scores: {ctx.workdir.reports / 'validation.json'}")
+
+
+@app.command()
+def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
+    """Predict the live era and write a checked submission file."""
+    ctx = Context.load(workdir(directory), demo=demo)
+    path = predict_live(ctx, progress())
+    console.print(f"Live predictions (valid for submission): [bold]{path}[/bold]")
+
+
+def _fmt(key: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if not isinstance(value, float):
+        return str(value)
+    if key.endswith("sharpe"):
+        return f"{value:.2f}"
+    return f"{value:.0%}" if key.endswith("share") else f"{value:.4f}"
+
+
+_COLUMNS = {
+    "corr_mean": "CORR",
+    "corr_sharpe": "sharpe",
+    "corr_max_drawdown": "max DD",
+    "corr_positive_share": "pos",
+    "mmc_mean": "MMC",
+    "mmc_sharpe": "MMC sh",
+    "n_eras": "eras",
+}
+
+
+def render_validation(report: ValidationReport) -> None:
+    table = Table(title="Validation per era (main target)", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("model", no_wrap=True)
+    for header in _COLUMNS.values():
+        table.add_column(header, justify="right", no_wrap=True)
+    for name, col in report.columns.items():
+        style = "bold" if name == ENSEMBLE else None
+        table.add_row(name, *(_fmt(key, col["summary"].get(key)) for key in _COLUMNS), style=style)
+    console.print(table)
+    if report.meta_model_eras:
+        console.print(f"MMC over the {report.meta_model_eras} eras the meta model covers.")
+
+
+@app.command()
+def run(
+    directory: WorkdirOption = Path("."),
+    demo: DemoOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Everything except the upload.")
+    ] = False,
+) -> None:
+    """The whole round: data, train, validate, predict and submit.
+
+    --demo runs on synthetic data with no keys and no network; --dry-run does everything
+    on real data except the upload.
+    """
+    wd = workdir(directory)
+    result = run_round(wd, demo=demo, dry_run=dry_run, progress=progress())
+    render_validation(result.report)
+    render_submissions(result.submissions)
+    summary = result.report.columns[ENSEMBLE]["summary"]
+    console.print(
+        f"[bold green]Done.[/bold green] Validation CORR {summary['corr_mean']:.4f}, "
+        f"sharpe {summary['corr_sharpe']:.2f} over {summary['n_eras']} eras.\n"
+        f"  models:      {wd.models}\n  report:      {wd.reports / 'validation.json'}\n"
+        f"  submission:  {result.predictions} (validated)"
+    )

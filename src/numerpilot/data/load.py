@@ -66,7 +66,9 @@ def _check_columns(
 ) -> None:
     missing = [c for c in wanted if c not in available]
     if missing:
-        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
         raise DataError(f"{path.name} lacks {len(missing)} {what} ({shown}). {fix}")
 
 
@@ -94,7 +96,7 @@ def load_era_data(
     _check_columns(path, available, features, "model features", feature_fix)
     _check_columns(
         path, available, targets, "targets",
-        f"Choose targets from features.json's 'targets' (config key train.targets).",
+        "Choose targets from features.json's 'targets' (config key train.targets).",
     )  # fmt: skip
     id_col = layout.ID if layout.ID in available else None
     head = pf.read(columns=[layout.ERA] + ([id_col] if id_col else []))

@@ -18,10 +18,11 @@ Generative model (per era ``e``, row ``i``; every random draw comes from one see
     ~10-60 eras, so a model that leans on them wins in-sample and loses out of it;
   - *drift* (10 %): weights that follow a slow random walk over eras.
 
-* **Targets.** ``target = rho * s + sqrt(1 - rho^2) * noise`` (``rho = 0.07``), ranked
+* **Targets.** ``target = rho * s + sqrt(1 - rho^2) * noise`` (``rho = 0.09``), ranked
   within its era and binned to ``0, .25, .5, .75, 1`` at 5/20/50/20/5 %. ``target`` equals
   ``target_cyrusd_20`` as in v5. Every other name mixes the shared signal with a signal of
-  its own (60-day targets lean more on the regime part) and is partly NaN: at random in
+  its own and shares part of the main target's noise (so targets correlate 0.3-0.95, 60-day
+  targets less and leaning more on the regime part); each is partly NaN: at random in
   train, and for the most recent validation eras that have not resolved yet.
 * **Meta model and benchmarks.** Per-era ranks of noisy views of the learnable signal;
   the meta model covers only the later validation eras, as Numerai's does.
@@ -53,8 +54,12 @@ _NOUNS = (
     "summit", "thicket", "upland", "vessel", "willow", "zephyr",
 )  # fmt: skip
 
+#: Bump when the generative model changes, so cached datasets are regenerated.
+GENERATOR_VERSION = 2
+MARKER = ".synthetic.json"
+
 _SHARES = {"linear": 0.35, "pairs": 0.15, "ushape": 0.10, "regime": 0.30, "drift": 0.10}
-_RHO = 0.07
+_RHO = 0.09
 _BIN_EDGES = np.array([0.05, 0.25, 0.75, 0.95])
 _BIN_VALUES = np.array([0.0, 0.25, 0.5, 0.75, 1.0], dtype=np.float32)
 
@@ -189,7 +194,7 @@ def _era_block(
 
 
 def _mix(parts: dict[str, np.ndarray], shares: dict[str, float]) -> np.ndarray:
-    return _unit(sum(np.sqrt(shares[k]) * parts[k] for k in shares))  # type: ignore[arg-type]
+    return _unit(sum(np.sqrt(shares[k]) * parts[k] for k in shares))
 
 
 def _targets(
@@ -200,18 +205,20 @@ def _targets(
     shared = _mix(parts, _SHARES)
     slow = {**_SHARES, "regime": 0.5, "drift": 0.2, "pairs": 0.1, "ushape": 0.05, "linear": 0.15}
     shared_60 = _mix(parts, slow)
+    # Returns over overlapping horizons share most of their noise, so targets correlate.
+    common = rng.normal(size=n)
     out: dict[str, np.ndarray] = {}
     for k, name in enumerate(spec.target_names):
         own = _unit(z @ world.own_linear[k])
         c = 1.0 if name == "cyrusd" else 0.55 + 0.4 * ((k * 7919) % 97) / 97
         for horizon, base in ((20, shared), (60, shared_60)):
+            share = c if horizon == 20 else 0.6 * c
             s = c * base + np.sqrt(1 - c**2) * own
-            y = _RHO * s + np.sqrt(1 - _RHO**2) * rng.normal(size=n)
-            out[f"target_{name}_{horizon}"] = bin_target(y)
+            noise = share * common + np.sqrt(1 - share**2) * rng.normal(size=n)
+            out[f"target_{name}_{horizon}"] = bin_target(_RHO * s + np.sqrt(1 - _RHO**2) * noise)
     main = out.get(layout.MAIN_TARGET_ALIAS)
     if main is None:
-        y = _RHO * shared + np.sqrt(1 - _RHO**2) * rng.normal(size=n)
-        main = bin_target(y)
+        main = bin_target(_RHO * shared + np.sqrt(1 - _RHO**2) * common)
     return {layout.MAIN_TARGET: main.copy(), **out}
 
 
@@ -280,13 +287,46 @@ def generate(spec: SyntheticSpec) -> dict[str, pd.DataFrame | dict[str, object]]
     return files
 
 
+@dataclass(frozen=True)
+class LiveRound:
+    """A fresh live era: the files a participant sees and the truth kept hidden from them.
+
+    live: live.parquet frame; benchmarks: live_benchmark_models.parquet frame;
+    target: (n,) main target; meta_model: (n,) meta model in (0, 1).
+    """
+
+    live: pd.DataFrame
+    benchmarks: pd.DataFrame
+    target: np.ndarray
+    meta_model: np.ndarray
+
+
+def generate_live(spec: SyntheticSpec, round_number: int) -> LiveRound:
+    """A new live era from the same world as :func:`generate` (same seed), one per round."""
+    world = _make_world(spec, np.random.default_rng(spec.seed))
+    rng = np.random.default_rng([spec.seed, round_number])
+    feats, parts = _era_block(world, spec.train_eras + spec.validation_eras, spec.live_rows, rng)
+    z = (feats.astype(np.float64) - 2.0) / np.sqrt(2.0)
+    targets = _targets(world, spec, z, parts, rng)
+    signal = _mix(parts, {k: v for k, v in _SHARES.items() if k != "regime"})
+    ids = _ids(spec.live_rows, rng)
+    live = pd.DataFrame(feats, columns=world.names, index=pd.Index(ids, name=layout.ID))
+    live.insert(0, layout.ERA, layout.LIVE_ERA)
+    live.insert(1, layout.DATA_TYPE, "live")
+    blank = pd.DataFrame(np.nan, index=live.index, columns=list(targets), dtype=np.float32)
+    live = pd.concat([live, blank], axis=1)
+    eras = np.full(len(ids), layout.LIVE_ERA)
+    meta = _rank01(signal + rng.normal(scale=1.2, size=len(ids)), eras)
+    return LiveRound(live, _benchmarks(live, signal, rng), targets[layout.MAIN_TARGET], meta)
+
+
 def _blank_unresolved(
     targets: dict[str, np.ndarray], split: np.ndarray, eras: np.ndarray, rng: np.random.Generator
 ) -> None:
     """Aux targets: ~1 % NaN at random in train; the newest validation eras unresolved."""
     val_eras = np.unique(eras[split == "validation"])
     for col, values in targets.items():
-        if col == layout.MAIN_TARGET:
+        if col in (layout.MAIN_TARGET, layout.MAIN_TARGET_ALIAS):
             continue
         values[(split == "train") & (rng.random(len(values)) < 0.01)] = np.nan
         recent = val_eras[-(12 if col.endswith("_60") else 4) :]
@@ -297,9 +337,13 @@ def _features_json(
     world: _World, spec: SyntheticSpec, target_cols: list[str], rng: np.random.Generator
 ) -> dict[str, object]:
     names = world.names
-    order = rng.permutation(len(names))
+    # Like Numerai's, the smaller sets favour features that matter (with some noise).
+    weight = np.abs(world.w_linear) + np.abs(world.w_regime) + rng.exponential(0.3, len(names))
+    for cols in (world.pairs.ravel(), world.ushape):
+        weight[cols] += 1.0
+    order = np.argsort(-weight, kind="stable")
     medium = sorted(order[: max(len(names) // 3, 12)])
-    small = sorted(medium[: max(len(medium) // 4, 6)])
+    small = sorted(order[: max(len(names) // 12, 6)])
     sets: dict[str, list[str]] = {
         "small": [names[i] for i in small],
         "medium": [names[i] for i in medium],
@@ -331,9 +375,27 @@ def _benchmarks(frame: pd.DataFrame, signal: np.ndarray, rng: np.random.Generato
     return pd.DataFrame(cols, index=frame.index)
 
 
+def spec_marker(spec: SyntheticSpec) -> dict[str, object]:
+    """What the marker file of a dataset written from ``spec`` holds."""
+    return {
+        **spec.__dict__,
+        "target_names": list(spec.target_names),
+        "generator": GENERATOR_VERSION,
+    }
+
+
+def is_current(spec: SyntheticSpec, folder: Path) -> bool:
+    """True when ``folder`` holds a complete dataset written from ``spec`` by this generator."""
+    marker = folder / MARKER
+    if not marker.exists():
+        return False
+    return bool(json.loads(marker.read_text(encoding="utf-8")) == spec_marker(spec))
+
+
 def write_synthetic(spec: SyntheticSpec, out_dir: Path) -> list[Path]:
     """Write every file of :func:`generate` into ``out_dir``, each atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).unlink(missing_ok=True)
     written = []
     for name, content in generate(spec).items():
         dest = out_dir / name
@@ -343,5 +405,6 @@ def write_synthetic(spec: SyntheticSpec, out_dir: Path) -> list[Path]:
         else:
             write_json_atomic(dest, content)
         written.append(dest)
-    write_json_atomic(out_dir / ".synthetic.json", {**spec.__dict__, "target_names": list(spec.target_names)})
+    # Written last: its presence means every file above is complete.
+    write_json_atomic(out_dir / MARKER, spec_marker(spec))
     return written

@@ -1,0 +1,1 @@
+"""Era-aware splits, LightGBM training per target, rank-gauss ensembling, model storage."""

@@ -1,7 +1,32 @@
-"""Numerai's metrics, per era: CORR, MMC, neutralization and summaries."""
+"""Numerai's metrics per era, vectorised: CORR, MMC, BMC, FNC, exposure, summaries, payout.
 
-from numerpilot.scoring.neutralize import neutralize_by_era
-from numerpilot.scoring.per_era import PerEra, per_era_corr, per_era_mmc
-from numerpilot.scoring.summary import summarize
+Every per-era number equals numerai-tools applied era by era within 1e-9.
+"""
 
-__all__ = ["PerEra", "neutralize_by_era", "per_era_corr", "per_era_mmc", "summarize"]
+from numerpilot.scoring.neutralize import FeatureScores, feature_scores, neutralize_by_era
+from numerpilot.scoring.per_era import (
+    PerEra,
+    per_era_corr,
+    per_era_corr_mmc,
+    per_era_mmc,
+    per_era_rank_corr,
+)
+from numerpilot.scoring.report import ScoreReport, score_frame
+from numerpilot.scoring.summary import autocorrelation, max_drawdown, payout, summarize
+
+__all__ = [
+    "FeatureScores",
+    "PerEra",
+    "ScoreReport",
+    "autocorrelation",
+    "feature_scores",
+    "max_drawdown",
+    "neutralize_by_era",
+    "payout",
+    "per_era_corr",
+    "per_era_corr_mmc",
+    "per_era_mmc",
+    "per_era_rank_corr",
+    "score_frame",
+    "summarize",
+]

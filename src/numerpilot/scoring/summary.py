@@ -1,19 +1,55 @@
-"""Summary statistics of a per-era score series, as Numerai's examples compute them."""
+"""Summary statistics of per-era score series, and the payout estimate per era."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+
+from numerpilot.scoring.per_era import PerEra
+
+log = logging.getLogger(__name__)
 
 
 def max_drawdown(values: np.ndarray) -> float:
-    """Largest fall of the cumulative score from its running peak (>= 0)."""
-    cum = np.cumsum(values)
+    """Largest fall of the cumulative score from its running peak: max(cummax(cumsum) - cumsum),
+    a number >= 0 (0 for an empty series)."""
+    cum = np.cumsum(np.asarray(values, dtype=np.float64))
     return float(np.max(np.maximum.accumulate(cum) - cum)) if len(cum) else 0.0
 
 
-def summarize(values: np.ndarray) -> dict[str, float]:
-    """mean, std (ddof=0), sharpe, max drawdown and share of positive eras of (E,) values."""
+def autocorrelation(values: np.ndarray) -> float:
+    """Lag-1 autocorrelation of (E,) values: Pearson of v[:-1] and v[1:] (NaN if undefined)."""
     v = np.asarray(values, dtype=np.float64)
+    if len(v) < 3:
+        return float("nan")
+    a, b = v[:-1] - v[:-1].mean(), v[1:] - v[1:].mean()
+    denom = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denom) if denom > 0 else float("nan")
+
+
+def summarize(values: np.ndarray) -> dict[str, float]:
+    """Summary of (E,) per-era values, NaN eras left out (with a warning).
+
+    Keys: mean, std (ddof=0), sharpe (mean/std, NaN when std is 0), max_drawdown (>= 0),
+    positive_share, autocorr (lag 1), n_eras (eras summarised).
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    finite = np.isfinite(v)
+    if not finite.all():
+        log.warning("%d of %d eras have no score (NaN) and are left out", (~finite).sum(), len(v))
+        v = v[finite]
+    if len(v) == 0:
+        nan = float("nan")
+        return {
+            "mean": nan,
+            "std": nan,
+            "sharpe": nan,
+            "max_drawdown": nan,
+            "positive_share": nan,
+            "autocorr": nan,
+            "n_eras": 0,
+        }
     mean, std = float(v.mean()), float(v.std())
     return {
         "mean": mean,
@@ -21,5 +57,23 @@ def summarize(values: np.ndarray) -> dict[str, float]:
         "sharpe": mean / std if std > 0 else float("nan"),
         "max_drawdown": max_drawdown(v),
         "positive_share": float((v > 0).mean()),
-        "n_eras": int(len(v)),
+        "autocorr": autocorrelation(v),
+        "n_eras": len(v),
     }
+
+
+def payout(
+    corr: PerEra,
+    mmc: PerEra,
+    *,
+    corr_multiplier: float = 0.75,
+    mmc_multiplier: float = 2.25,
+    clip: float = 0.05,
+) -> PerEra:
+    """Payout per era as a fraction of stake: clip(cm*CORR + mm*MMC, -clip, +clip).
+
+    Only eras scored by both ``corr`` and ``mmc`` (same k columns) are returned.
+    """
+    common, ic, im = np.intersect1d(corr.eras, mmc.eras, return_indices=True)
+    raw = corr_multiplier * corr.values[ic] + mmc_multiplier * mmc.values[im]
+    return PerEra(common, np.clip(raw, -clip, clip), mmc.skipped)

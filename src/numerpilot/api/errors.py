@@ -1,0 +1,19 @@
+"""The one exception the API layer raises for remote failures."""
+
+from __future__ import annotations
+
+from numerpilot.credentials import redact
+from numerpilot.errors import RemoteError
+
+
+class NumeraiAPIError(RemoteError):
+    """The Numerai API (or the network) failed; the message is readable and redacted.
+
+    ``auth`` is True when the keys were rejected; ``retryable`` when trying again later
+    may help (network trouble, 5xx answers).
+    """
+
+    def __init__(self, message: str, *, auth: bool = False, retryable: bool = False) -> None:
+        super().__init__(redact(message))
+        self.auth = auth
+        self.retryable = retryable

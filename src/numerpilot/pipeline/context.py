@@ -1,0 +1,59 @@
+"""Which config, data folder and model folder a command works with."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from numerpilot.config import Config
+from numerpilot.errors import DataError
+from numerpilot.workdir import Workdir
+
+DEMO_VERSION = "demo"
+
+
+@dataclass(frozen=True)
+class Context:
+    workdir: Workdir
+    config: Config
+
+    @classmethod
+    def load(cls, workdir: Workdir, *, demo: bool = False) -> Context:
+        config = workdir.load_config()
+        return cls(workdir, config.for_demo() if demo else config)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.config.data.version == DEMO_VERSION
+
+    @property
+    def data_dir(self) -> Path:
+        """The dataset folder: the demo folder, the pinned version, or the newest one here."""
+        root = self.workdir.data_root(self.config)
+        if self.is_demo:
+            return root
+        version = self.config.data.version
+        if version != "newest":
+            return root / version
+        local = local_versions(root)
+        if not local:
+            raise DataError(f"no dataset in {root}. Run 'numerpilot download' first, or try "
+                            "'numerpilot run --demo' on synthetic data.")  # fmt: skip
+        return root / local[-1]
+
+    @property
+    def data_version(self) -> str:
+        return DEMO_VERSION if self.is_demo else self.data_dir.name
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", name))
+
+
+def local_versions(root: Path) -> list[str]:
+    """Dataset versions present under ``root`` (``v5.2`` …), oldest first."""
+    if not root.is_dir():
+        return []
+    found = [p.name for p in root.iterdir() if p.is_dir() and re.fullmatch(r"v\d+(\.\d+)*", p.name)]
+    return sorted(found, key=_version_key)

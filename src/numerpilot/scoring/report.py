@@ -1,0 +1,240 @@
+"""Every metric of many prediction columns at once: :func:`score_frame` -> :class:`ScoreReport`."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from numerpilot.config import ScoringConfig
+from numerpilot.errors import DataError
+from numerpilot.scoring.neutralize import feature_scores
+from numerpilot.scoring.per_era import (
+    PerEra,
+    as_matrix,
+    per_era_corr,
+    per_era_corr_mmc,
+    per_era_mmc,
+    per_era_rank_corr,
+)
+from numerpilot.scoring.segments import MAX_FILTERED_RATIO
+from numerpilot.scoring.summary import payout, summarize
+
+log = logging.getLogger(__name__)
+
+#: Metrics whose per-era series go into the JSON report (when computed).
+PER_ERA_KEYS = ("corr", "mmc", "bmc", "fnc", "payout")
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """Per-era metrics of k prediction columns.
+
+    metrics maps a metric name (corr, mmc, bmc, fnc, feature_exposure, corr_with_meta,
+    corr_with_benchmark, payout) to its :class:`PerEra` (values (E, k), columns in
+    ``columns`` order); notes are user-facing remarks (eras skipped and why).
+    """
+
+    columns: tuple[str, ...]
+    metrics: dict[str, PerEra]
+    notes: tuple[str, ...] = field(default=())
+
+    def series(self, metric: str, column: str) -> dict[str, float]:
+        """{era: value} of one metric and column (empty if the metric was not computed)."""
+        scores = self.metrics.get(metric)
+        if scores is None:
+            return {}
+        j = self.columns.index(column)
+        return {str(e): float(v) for e, v in zip(scores.eras, scores.values[:, j], strict=True)}
+
+    def summary(self, column: str) -> dict[str, float]:
+        """Summary numbers of one column (keys as in the ``score --json`` output)."""
+        j = self.columns.index(column)
+        out: dict[str, float] = {}
+        corr = summarize(self.metrics["corr"].values[:, j])
+        for key in ("mean", "std", "sharpe", "max_drawdown", "positive_share", "autocorr"):
+            out[f"corr_{key}"] = corr[key]
+        out["n_eras"] = corr["n_eras"]
+        for metric in ("mmc", "bmc", "fnc"):
+            if metric in self.metrics:
+                s = summarize(self.metrics[metric].values[:, j])
+                for key in ("mean", "std", "sharpe", "max_drawdown"):
+                    out[f"{metric}_{key}"] = s[key]
+                out[f"{metric}_n_eras"] = s["n_eras"]
+        if "feature_exposure" in self.metrics:
+            out["max_feature_exposure"] = _finite_mean(self.metrics["feature_exposure"], j)
+        for metric in ("corr_with_meta", "corr_with_benchmark", "payout"):
+            if metric in self.metrics:
+                out[f"{metric}_mean"] = _finite_mean(self.metrics[metric], j)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``numerpilot score --json`` (NaN written as null)."""
+        return {
+            col: {
+                "summary": {k: _json_number(v) for k, v in self.summary(col).items()},
+                "per_era": {
+                    m: {e: _json_number(v) for e, v in self.series(m, col).items()}
+                    for m in PER_ERA_KEYS
+                    if m in self.metrics
+                },
+            }
+            for col in self.columns
+        }
+
+
+def _finite_mean(scores: PerEra, j: int) -> float:
+    v = scores.values[:, j]
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if len(v) else float("nan")
+
+
+def _json_number(v: float) -> float | int | None:
+    if isinstance(v, int):
+        return v
+    return None if not math.isfinite(v) else float(v)
+
+
+def _check_columns(preds: np.ndarray, columns: Sequence[str]) -> None:
+    for j, col in enumerate(columns):
+        values = preds[:, j]
+        finite = values[~np.isnan(values)]
+        if len(finite) == 0:
+            raise DataError(f"prediction column '{col}' is all NaN for the scored rows; "
+                            "check that its ids match the data file.")  # fmt: skip
+        if np.all(finite == finite[0]):
+            raise DataError(
+                f"prediction column '{col}' is constant; CORR is undefined for constant "
+                "predictions. Score a column that ranks the rows."
+            )
+
+
+def _mask_groups(preds: np.ndarray) -> list[list[int]]:
+    """Columns grouped by identical NaN pattern (each group is scored in one batch)."""
+    groups: dict[bytes, list[int]] = {}
+    for j in range(preds.shape[1]):
+        groups.setdefault(np.packbits(np.isnan(preds[:, j])).tobytes(), []).append(j)
+    return list(groups.values())
+
+
+def _batched(
+    preds: np.ndarray, fn: Callable[[np.ndarray], PerEra], groups: list[list[int]]
+) -> PerEra:
+    """Apply fn to each group of columns and merge into one (E, k) PerEra (NaN where absent)."""
+    if len(groups) == 1:
+        return fn(preds)
+    return _merge(preds.shape[1], {tuple(cols): fn(preds[:, cols]) for cols in groups})
+
+
+def _skip_note(metric: str, scores: PerEra, reason: str) -> str | None:
+    if not scores.skipped:
+        return None
+    shown = ", ".join(scores.skipped[:6]) + (" …" if len(scores.skipped) > 6 else "")
+    return f"{metric}: {len(scores.skipped)} eras skipped ({reason}): {shown}"
+
+
+def score_frame(
+    predictions: np.ndarray,
+    target: np.ndarray,
+    eras: np.ndarray,
+    *,
+    columns: Sequence[str] | None = None,
+    meta_model: np.ndarray | None = None,
+    benchmark: np.ndarray | None = None,
+    features: np.ndarray | None = None,
+    proportion: float = 1.0,
+    config: ScoringConfig | None = None,
+    max_filtered_ratio: float = MAX_FILTERED_RATIO,
+) -> ScoreReport:
+    """Score k prediction columns per era with every metric the inputs allow.
+
+    predictions (n, k) or (n,) with NaN where absent; target (n,) with NaN; eras (n,);
+    meta_model (n,) and benchmark (n,) with NaN where absent (MMC/BMC and rank correlation
+    with them); features (n, f) for FNC and feature exposure. Payout needs the meta model;
+    multipliers and clip come from ``config``. Raises DataError for an all-NaN or constant
+    column, or when no era can be scored.
+    """
+    t = np.asarray(target, dtype=np.float64)
+    preds = as_matrix(predictions, len(t))
+    cols = tuple(columns) if columns is not None else tuple(f"p{j}" for j in range(preds.shape[1]))
+    if len(cols) != preds.shape[1]:
+        raise ValueError(f"{len(cols)} column names for {preds.shape[1]} prediction columns")
+    _check_columns(preds, cols)
+    cfg = config or ScoringConfig.model_validate({})
+    groups = _mask_groups(preds)
+    opts = {"max_filtered_ratio": max_filtered_ratio}
+    metrics: dict[str, PerEra] = {}
+    notes: list[str | None] = []
+
+    if meta_model is not None:  # one ranking of each column serves CORR and MMC
+        pairs = {
+            tuple(g): per_era_corr_mmc(preds[:, g], meta_model, t, eras, **opts) for g in groups
+        }
+        metrics["corr"] = _merge(preds.shape[1], {g: c for g, (c, _) in pairs.items()})
+        mmc_all = _merge(preds.shape[1], {g: m for g, (_, m) in pairs.items()})
+    else:
+        metrics["corr"] = _batched(preds, lambda p: per_era_corr(p, t, eras, **opts), groups)
+    if len(metrics["corr"].eras) == 0:
+        raise DataError("no era could be scored: every era has under 80 % of its rows with "
+                        "both a target and a prediction. Check --target and the ids.")  # fmt: skip
+    notes.append(_skip_note("CORR", metrics["corr"], "targets or predictions missing"))
+    if meta_model is not None:
+        mmc = mmc_all
+        notes.append(_skip_note("MMC", mmc, "no meta-model coverage"))
+        if len(mmc.eras):
+            metrics["mmc"] = mmc
+            metrics["corr_with_meta"] = _batched(
+                preds, lambda p: per_era_rank_corr(p, meta_model, eras, **opts), groups
+            )
+            metrics["payout"] = payout(
+                metrics["corr"],
+                mmc,
+                corr_multiplier=cfg.payout_corr_multiplier,
+                mmc_multiplier=cfg.payout_mmc_multiplier,
+                clip=cfg.payout_clip,
+            )
+        else:
+            notes.append("MMC: the meta model covers no scored era; MMC left out")
+    if benchmark is not None:
+        bmc = _batched(preds, lambda p: per_era_mmc(p, benchmark, t, eras, **opts), groups)
+        notes.append(_skip_note("BMC", bmc, "no benchmark coverage"))
+        if len(bmc.eras):
+            metrics["bmc"] = bmc
+            metrics["corr_with_benchmark"] = _batched(
+                preds, lambda p: per_era_rank_corr(p, benchmark, eras, **opts), groups
+            )
+        else:
+            notes.append("BMC: the benchmark covers no scored era; BMC left out")
+    if features is not None and np.asarray(features).shape[1] > 0:
+        fs_parts = {
+            tuple(g): feature_scores(preds[:, g], features, t, eras, proportion=proportion, **opts)
+            for g in groups
+        }
+        metrics["fnc"] = _merge(preds.shape[1], {g: s.fnc for g, s in fs_parts.items()})
+        metrics["feature_exposure"] = _merge(
+            preds.shape[1], {g: s.exposure for g, s in fs_parts.items()}
+        )
+    kept = tuple(n for n in notes if n)
+    for note in kept:
+        log.info("%s", note)
+    return ScoreReport(cols, metrics, kept)
+
+
+def _merge(k: int, parts: dict[tuple[int, ...], PerEra]) -> PerEra:
+    """Merge PerEra results of column groups into one (E, k) PerEra."""
+    items = list(parts.items())
+    if len(items) == 1 and len(items[0][0]) == k:
+        return items[0][1]
+    eras = np.unique(np.concatenate([p.eras for _, p in items]))
+    values = np.full((len(eras), k), np.nan)
+    skipped: set[str] = set()
+    for cols, part in items:
+        values[np.ix_(np.searchsorted(eras, part.eras), np.asarray(cols, dtype=np.int64))] = (
+            part.values
+        )
+        skipped |= set(part.skipped)
+    return PerEra(eras, values, tuple(sorted(skipped)))

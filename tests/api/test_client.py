@@ -1,0 +1,206 @@
+"""NumeraiClient through numerapi against the sandbox on loopback."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numerapi
+import pytest
+from numerapi import base_api
+
+from numerpilot.api.client import NumeraiClient, version_key
+from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.credentials import Credentials
+from numerpilot.errors import CredentialsError, RemoteError
+
+
+def test_current_round_follows_the_sandbox_clock(
+    client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    info = client.current_round()
+    assert info.is_open
+    assert info.open_time.hour == 13
+    assert info.close_time - info.open_time == timedelta(hours=1)
+    sandbox.clock.advance(timedelta(hours=1))
+    closed = client.current_round()
+    assert closed.number == info.number
+    assert not closed.is_open
+    sandbox.clock.advance(timedelta(days=1))
+    assert client.current_round().number == info.number + 1
+
+
+def test_saturday_round_is_open_49_hours(client: NumeraiClient, sandbox: SandboxServer) -> None:
+    sandbox.clock.advance(timedelta(days=4, hours=1))  # Saturday 14:05
+    info = client.current_round()
+    assert info.open_time.weekday() == 5
+    assert info.is_open
+    assert info.close_time - info.open_time == timedelta(hours=49)
+
+
+def test_discovery_lists_versions_and_picks_the_newest(client: NumeraiClient) -> None:
+    files = client.list_datasets()
+    assert "v5.2/train.parquet" in files
+    assert "v5.3/live.parquet" in files
+    assert client.newest_version() == "v5.3"
+    assert sorted(["v10.0", "v5.3", "v5.10", "x"], key=version_key) == [
+        "x",
+        "v5.3",
+        "v5.10",
+        "v10.0",
+    ]
+
+
+def test_model_list_per_tournament(sandbox: SandboxServer, creds: Credentials) -> None:
+    classic = NumeraiClient(creds, sandbox.url, backoff=0.01)
+    assert sorted(classic.models()) == ["sandbox_model", "sandbox_model_2"]
+    signals = NumeraiClient(creds, sandbox.url, tournament="signals", backoff=0.01)
+    assert list(signals.models()) == ["sandbox_signals"]
+
+
+def test_wrong_keys_give_a_clear_error_without_the_key(sandbox: SandboxServer) -> None:
+    bad = Credentials("WRONGPUBLICID123", "WRONGSECRETKEY456789")
+    client = NumeraiClient(bad, sandbox.url, backoff=0.01)
+    with pytest.raises(NumeraiAPIError) as caught:
+        client.models()
+    message = str(caught.value)
+    assert caught.value.auth
+    assert isinstance(caught.value, RemoteError)
+    assert caught.value.exit_code == 3
+    assert "rejected the API keys" in message
+    assert "NUMERAI_SECRET_KEY" in message
+    assert "WRONGSECRETKEY456789" not in message
+    assert "WRONGSECRETKEY456789" not in repr(client)
+
+
+def test_missing_keys_for_an_authenticated_call(sandbox: SandboxServer) -> None:
+    with pytest.raises(CredentialsError, match="NUMERAI_PUBLIC_ID"):
+        NumeraiClient(None, sandbox.url).models()
+
+
+def test_5xx_answers_are_retried(client: NumeraiClient, sandbox: SandboxServer) -> None:
+    sandbox.faults.script("error", "/", count=2)
+    assert "sandbox_model" in client.models()
+    assert sandbox.faults.pending() == 0
+
+
+def test_persistent_5xx_becomes_one_readable_error(
+    client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    sandbox.faults.script("error", "/", count=10)
+    with pytest.raises(NumeraiAPIError, match=r"failed after 4 attempts \(HTTP 503\)") as caught:
+        client.list_datasets()
+    assert caught.value.retryable
+
+
+def test_timeouts_are_retried(sandbox: SandboxServer, creds: Credentials) -> None:
+    client = NumeraiClient(creds, sandbox.url, timeout=0.3, retries=2, backoff=0.01)
+    sandbox.faults.script("latency", "/", seconds=1.0)
+    started = time.monotonic()
+    assert client.current_round().number > 0
+    assert time.monotonic() - started < 1.5
+
+
+def test_dropped_connections_are_retried(client: NumeraiClient, sandbox: SandboxServer) -> None:
+    sandbox.faults.script("drop", "/", count=2)
+    assert client.newest_version() == "v5.3"
+
+
+def test_a_non_graphql_answer_is_not_a_key_error(
+    sandbox: SandboxServer, creds: Credentials
+) -> None:
+    client = NumeraiClient(creds, sandbox.url + "sandbox/received", backoff=0.01)
+    with pytest.raises(NumeraiAPIError, match=r"not JSON|without data|HTTP 405"):
+        client.list_datasets()
+
+
+def test_graphql_errors_are_readable(client: NumeraiClient) -> None:
+    with pytest.raises(NumeraiAPIError, match="Cannot query field"):
+        client.query("query { noSuchField }")
+
+
+def test_no_logging_side_effects(
+    sandbox: SandboxServer, creds: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("logging.basicConfig must not be called")
+
+    monkeypatch.setattr(logging, "basicConfig", refuse)
+    NumeraiClient(creds, sandbox.url, tournament="crypto").current_round()
+
+
+def test_upload_predictions_sends_exactly_the_file(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    ids = sandbox.data.truth(client.current_round().number).ids
+    path = tmp_path / "preds.csv"
+    path.write_text(
+        "id,prediction\n" + "".join(f"{i},{(k % 7) / 7 + 0.05}\n" for k, i in enumerate(ids))
+    )
+    model_id = client.models()["sandbox_model"]
+    submission_id = client.upload_predictions(path, model_id)
+    (received,) = sandbox.state.submissions
+    assert received.id == submission_id
+    assert received.data == path.read_bytes()
+
+
+def test_failed_put_never_creates_a_submission(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "preds.csv"
+    path.write_text("id,prediction\nx,0.5\n")
+    model_id = client.models()["sandbox_model"]
+    sandbox.faults.script("error", "/upload/", count=10)
+    with pytest.raises(NumeraiAPIError, match=r"upload preds\.csv"):
+        client.upload_predictions(path, model_id)
+    assert "create_submission" not in sandbox.state.requests
+    assert sandbox.state.submissions == []
+
+
+def test_model_pickle_upload(client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"\x80\x05pickled")
+    model_id = client.models()["sandbox_model"]
+    upload_id = client.upload_model_pickle(
+        path, model_id, data_version="v5.2", docker_image="Python 3.11"
+    )
+    (pickle,) = sandbox.state.pickles
+    assert pickle.id == upload_id
+    assert pickle.size == len(b"\x80\x05pickled")
+    assert pickle.data_version is not None
+    assert pickle.docker_image is not None
+
+
+def test_unmodified_numerapi_talks_to_the_sandbox(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox answers numerapi's own queries, not just numerpilot's."""
+    monkeypatch.setattr(base_api, "API_TOURNAMENT_URL", sandbox.url)
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
+    api = numerapi.NumerAPI(DEMO_PUBLIC_ID, DEMO_SECRET_KEY, show_progress_bars=False)
+    round_number = api.get_current_round()
+    assert api.check_round_open() in (True, False)
+    assert "v5.3/features.json" in api.list_datasets()
+    api.download_dataset("v5.3/features.json", str(tmp_path / "features.json"))
+    assert (tmp_path / "features.json").read_bytes() == (
+        sandbox.data.base / "features.json"
+    ).read_bytes()
+    models = api.get_models()
+    ids = sandbox.data.truth(round_number).ids
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "id,prediction\n" + "".join(f"{i},{k / len(ids) + 0.001}\n" for k, i in enumerate(ids))
+    )
+    submission_id = api.upload_predictions(str(path), model_id=models["sandbox_model"])
+    assert sandbox.state.submissions[0].id == submission_id
+    assert api.get_account()["username"] == "sandbox_user"
+    assert sorted(api.model_upload_data_versions()) == ["v5.2", "v5.3"]
+    sandbox.state.resolve(round_number)
+    scores = api.submission_scores(models["sandbox_model"])
+    assert {s["displayName"] for s in scores} == {"v2_corr20", "mmc"}
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        perf = api.round_model_performances_v2(models["sandbox_model"])
+    assert perf[0]["roundNumber"] == round_number

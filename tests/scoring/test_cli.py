@@ -1,0 +1,98 @@
+"""``numerpilot score`` on the synthetic dataset."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from numerpilot.cli import app
+from numerpilot.scoring import per_era_corr
+
+
+@pytest.fixture(scope="module")
+def preds_file(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    val = pd.read_parquet(synthetic_dir / "validation.parquet")
+    feats = [c for c in val.columns if c.startswith("feature_")]
+    rng = np.random.default_rng(0)
+    out = pd.DataFrame(
+        {
+            "lin": val[feats[:5]].sum(axis=1) + rng.normal(size=len(val)),
+            "noise": rng.random(len(val)),
+        },
+        index=val.index,
+    )
+    path = tmp_path_factory.mktemp("preds") / "preds.parquet"
+    out.sample(frac=1.0, random_state=1).to_parquet(path)  # unsorted ids
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    code = "from numerpilot.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+
+def test_score_json_every_metric(synthetic_dir: Path, preds_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "scores.json"
+    result = CliRunner().invoke(
+        app,
+        ["score", str(preds_file), "--data", str(synthetic_dir / "validation.parquet"),
+         "--meta-model", str(synthetic_dir / "meta_model.parquet"),
+         "--benchmark", str(synthetic_dir / "validation_benchmark_models.parquet"),
+         "--benchmark-col", "v52_lgbm_cyrusd20", "--features", "small", "--json", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scores = json.loads(out.read_text())
+    assert set(scores) == {"lin", "noise"}
+    summary = scores["lin"]["summary"]
+    assert summary["n_eras"] == 16
+    assert summary["mmc_n_eras"] < 16  # the synthetic meta model covers later eras only
+    assert summary["corr_mean"] > summary["fnc_mean"] - 1  # both present and numeric
+    assert {"mmc_mean", "bmc_mean", "fnc_mean", "max_feature_exposure"} <= set(summary)
+    per_era = scores["lin"]["per_era"]
+    assert len(per_era["corr"]) == 16
+    assert len(per_era["mmc"]) == summary["mmc_n_eras"]
+    # the same numbers as the library
+    val = pd.read_parquet(synthetic_dir / "validation.parquet")
+    preds = pd.read_parquet(preds_file).loc[val.index]
+    lib = per_era_corr(preds.to_numpy(), val["target"].to_numpy(), val["era"].to_numpy())
+    np.testing.assert_allclose(list(per_era["corr"].values()), lib.values[:, 0], atol=1e-12)
+
+
+def test_score_table_and_csv(synthetic_dir: Path, preds_file: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "preds.csv"
+    pd.read_parquet(preds_file).reset_index().to_csv(csv, index=False)
+    result = CliRunner().invoke(
+        app, ["score", str(csv), "--data", str(synthetic_dir / "validation.parquet")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "CORR mean" in result.output
+    assert "lin" in result.output
+
+
+def test_score_errors_are_one_line(synthetic_dir: Path, preds_file: Path, tmp_path: Path) -> None:
+    data = str(synthetic_dir / "validation.parquet")
+    wrong = tmp_path / "wrong.csv"
+    pd.DataFrame({"id": ["a", "b"], "prediction": [0.1, 0.2]}).to_csv(wrong, index=False)
+    result = run("score", str(wrong), "--data", data)
+    assert result.returncode == 1
+    assert "no id of the predictions matches" in result.stderr
+    assert "Traceback" not in result.stderr
+    no_era = tmp_path / "noera.parquet"
+    pd.read_parquet(synthetic_dir / "validation.parquet")[["target"]].to_parquet(no_era)
+    result = run("score", str(preds_file), "--data", str(no_era))
+    assert result.returncode == 1
+    assert "no 'era' column" in result.stderr
+    meta = tmp_path / "meta.parquet"
+    pd.DataFrame({"numerai_meta_model": [0.5]}, index=pd.Index(["zz"], name="id")).to_parquet(meta)
+    result = run("score", str(preds_file), "--data", data, "--meta-model", str(meta))
+    assert result.returncode == 1
+    assert "meta model" in result.stderr
+    result = run("score", str(preds_file), "--data", data, "--benchmark-col", "x")
+    assert result.returncode == 2

@@ -1,0 +1,264 @@
+"""Per-era values equal numerai-tools applied era by era, within 1e-9."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numerai_tools import scoring as nt
+
+from numerpilot.scoring import (
+    PerEra,
+    feature_scores,
+    neutralize_by_era,
+    per_era_corr,
+    per_era_corr_mmc,
+    per_era_mmc,
+    per_era_rank_corr,
+)
+
+# numerai-tools applied era by era: the reference
+Frame = pd.DataFrame
+
+
+def frame(ids: np.ndarray, eras: np.ndarray, preds: np.ndarray, **cols: np.ndarray) -> Frame:
+    """Predictions p0..pk plus extra columns, indexed by (unsorted) string ids."""
+    out = pd.DataFrame(preds, index=pd.Index(ids, name="id"))
+    out.columns = [f"p{j}" for j in range(preds.shape[1])]
+    out["era"] = eras
+    for name, values in cols.items():
+        out[name] = values
+    return out
+
+
+def per_era(df: Frame, fn: Callable[[Frame, list[str]], object]) -> dict[str, np.ndarray]:
+    """{era: fn(era_frame, prediction_columns)} for the eras where numerai-tools returns."""
+    cols = [c for c in df.columns if str(c).startswith("p")]
+    out = {}
+    for era, g in df.groupby("era"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[str(era)] = np.asarray(fn(g, cols), dtype=np.float64)
+        except AssertionError:
+            continue
+    return out
+
+
+def corr(df: Frame) -> dict[str, np.ndarray]:
+    return per_era(df, lambda g, c: nt.numerai_corr(g[c], g["target"]))
+
+
+def mmc(df: Frame, meta: str = "meta") -> dict[str, np.ndarray]:
+    return per_era(df, lambda g, c: nt.correlation_contribution(g[c], g[meta], g["target"]))
+
+
+def fnc(df: Frame, features: Frame) -> dict[str, np.ndarray]:
+    def one(g: Frame, c: list[str]) -> object:
+        g = g.sort_index()
+        return nt.feature_neutral_corr(g[c], features.loc[g.index], g["target"])
+
+    return per_era(df, one)
+
+
+def exposure(df: Frame, features: Frame) -> dict[str, np.ndarray]:
+    def one(g: Frame, c: list[str]) -> object:
+        g = g.sort_index()
+        return [nt.max_feature_correlation(g[col], features.loc[g.index])[1] for col in c]
+
+    return per_era(df, one)
+
+
+def spearman(df: Frame, other: str = "meta") -> dict[str, np.ndarray]:
+    def one(g: Frame, c: list[str]) -> object:
+        g = g.sort_index()
+        return [nt.spearman_correlation(g[other], g[col]) for col in c]
+
+    return per_era(df, one)
+
+
+reference = SimpleNamespace(
+    frame=frame, corr=corr, mmc=mmc, fnc=fnc, exposure=exposure, spearman=spearman
+)
+
+TOL = 1e-9
+BUCKETS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+
+
+def assert_matches(ours: PerEra, ref: dict[str, np.ndarray], nan_for_asserts: bool = False) -> None:
+    """Same eras scored, same values (NaN where numerai-tools gives NaN).
+
+    With ``nan_for_asserts``, an era where numerai-tools raised (constant predictions before
+    FNC's second ranking) must be NaN in ours: the documented deliberate difference.
+    """
+    if nan_for_asserts:
+        extra = sorted(set(ours.eras.tolist()) - set(ref))
+        for era in extra:
+            assert np.isnan(ours.values[ours.eras.tolist().index(era)]).any()
+        ref = {**ref, **{e: ours.values[ours.eras.tolist().index(e)] for e in extra}}
+    assert ours.eras.tolist() == sorted(ref)
+    for i, era in enumerate(ours.eras):
+        np.testing.assert_allclose(ours.values[i], ref[str(era)], rtol=0, atol=TOL)
+
+
+def dataset(
+    seed: int,
+    sizes: list[int],
+    k: int = 3,
+    ties: float = 0.0,
+    nan_target: float = 0.0,
+    n_features: int = 6,
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Random data in shuffled row order with unsorted string ids and string eras."""
+    rng = np.random.default_rng(seed)
+    n = sum(sizes)
+    eras = np.repeat([f"era{e:03d}" for e in range(len(sizes))], sizes)
+    preds = rng.normal(size=(n, k))
+    if ties:
+        preds = np.round(preds / ties) * ties
+    target = rng.choice(BUCKETS, size=n)
+    target[rng.random(n) < nan_target] = np.nan
+    meta = rng.random(n)
+    feats = rng.integers(0, 5, size=(n, n_features)).astype(np.int8)
+    perm = rng.permutation(n)
+    ids = np.array([f"id{rng.integers(1e9)}x{i}" for i in range(n)])
+    df = reference.frame(ids, eras[perm], preds[perm], target=target[perm], meta=meta[perm])
+    fdf = pd.DataFrame(feats[perm], index=df.index)
+    return df, preds[perm], fdf
+
+
+def cols(df: pd.DataFrame) -> np.ndarray:
+    return df[[c for c in df.columns if str(c).startswith("p")]].to_numpy()
+
+
+@pytest.mark.parametrize(
+    ("ties", "nan_target"), [(0.0, 0.0), (0.5, 0.0), (3.0, 0.0), (0.0, 0.1), (1.0, 0.15)]
+)
+def test_corr_mmc_match_numerai_tools(ties: float, nan_target: float) -> None:
+    df, preds, _ = dataset(1, [40, 7, 120, 3, 60], ties=ties, nan_target=nan_target)
+    t, eras, meta = df["target"].to_numpy(), df["era"].to_numpy(), df["meta"].to_numpy()
+    assert_matches(per_era_corr(preds, t, eras), reference.corr(df))
+    assert_matches(per_era_mmc(preds, meta, t, eras), reference.mmc(df))
+    both = per_era_corr_mmc(preds, meta, t, eras)
+    assert_matches(both[0], reference.corr(df))
+    assert_matches(both[1], reference.mmc(df))
+
+
+def test_corr_one_dimensional_predictions() -> None:
+    df, preds, _ = dataset(2, [30, 30], k=1)
+    ours = per_era_corr(preds[:, 0], df["target"].to_numpy(), df["era"].to_numpy())
+    assert ours.values.shape == (2, 1)
+    assert_matches(ours, reference.corr(df))
+
+
+def test_heavy_ties_and_constant_columns_give_nan_like_numerai_tools() -> None:
+    df, preds, _ = dataset(3, [50, 50, 50], k=3)
+    preds[:, 1] = np.round(preds[:, 1] > 1.2)  # two values only
+    preds[:, 2] = 0.7  # constant
+    df["p1"], df["p2"] = preds[:, 1], preds[:, 2]
+    t, eras, meta = df["target"].to_numpy(), df["era"].to_numpy(), df["meta"].to_numpy()
+    corr = per_era_corr(preds, t, eras)
+    assert np.isnan(corr.values[:, 2]).all()
+    assert_matches(corr, reference.corr(df))
+    assert_matches(per_era_mmc(preds, meta, t, eras), reference.mmc(df))
+
+
+def test_meta_model_coverage_rules() -> None:
+    """No coverage: skipped. Up to 20 % missing: scored on the intersection. More: skipped."""
+    df, preds, _ = dataset(4, [100, 100, 100, 100])
+    eras = df["era"].to_numpy()
+    meta = df["meta"].to_numpy().copy()
+    meta[eras == "era000"] = np.nan
+    holes = np.flatnonzero(eras == "era001")[:20]
+    meta[holes] = np.nan  # exactly 20 % missing: still scored
+    meta[np.flatnonzero(eras == "era002")[:21]] = np.nan  # 21 %: numerai-tools asserts
+    df["meta"] = meta
+    ours = per_era_mmc(preds, meta, df["target"].to_numpy(), eras)
+    assert ours.skipped == ("era000", "era002")
+    assert_matches(ours, reference.mmc(df))
+
+
+def test_tiny_eras_are_scored_or_skipped_like_numerai_tools() -> None:
+    df, preds, _ = dataset(5, [2, 3, 1, 5], k=2)
+    t, eras = df["target"].to_numpy(), df["era"].to_numpy()
+    corr = per_era_corr(preds, t, eras)
+    assert "era002" in corr.skipped  # a single row cannot be scored
+    ref = {e: v for e, v in reference.corr(df).items() if e != "era002"}
+    assert_matches(corr, ref)
+
+
+def test_rank_correlation_matches_spearman() -> None:
+    df, preds, _ = dataset(6, [30, 80, 45], ties=0.5)
+    ours = per_era_rank_corr(preds, df["meta"].to_numpy(), df["era"].to_numpy())
+    assert_matches(ours, reference.spearman(df))
+
+
+def test_fnc_and_exposure_match_numerai_tools() -> None:
+    df, preds, fdf = dataset(7, [60, 80, 45], ties=0.5, nan_target=0.05, n_features=8)
+    fdf.loc[df["era"] == "era001", 3] = 2  # a feature missing in an era is constant
+    fdf[7] = fdf[6]  # duplicated feature: rank-deficient neutralizers
+    scores = feature_scores(preds, fdf.to_numpy(), df["target"].to_numpy(), df["era"].to_numpy())
+    assert_matches(scores.fnc, reference.fnc(df, fdf))
+    assert_matches(scores.exposure, reference.exposure(df, fdf))
+
+
+@pytest.mark.parametrize("proportion", [1.0, 0.5, 0.0])
+def test_neutralize_by_era_matches_neutralize(proportion: float) -> None:
+    df, preds, fdf = dataset(8, [50, 70, 30], n_features=10)
+    feats = fdf.to_numpy()
+    eras = df["era"].to_numpy()
+    ours = neutralize_by_era(preds, feats, eras, proportion)
+    for era in np.unique(eras):
+        rows = eras == era
+        ref = nt.neutralize(pd.DataFrame(preds[rows]), pd.DataFrame(feats[rows]), proportion)
+        np.testing.assert_allclose(ours[rows], ref.to_numpy(), rtol=0, atol=TOL)
+
+
+def test_neutralize_float_neutralizers_and_constant_column() -> None:
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(40, 2))
+    x[:20, 1] = 3.0  # constant within the first era -> NaN there, like numerai-tools
+    neutralizers = rng.normal(size=(40, 3))
+    eras = np.repeat(["a", "b"], 20)
+    ours = neutralize_by_era(x, neutralizers, eras)
+    assert np.isnan(ours[:20, 1]).all()
+    ref = nt.neutralize(pd.DataFrame(x[20:]), pd.DataFrame(neutralizers[20:]))
+    np.testing.assert_allclose(ours[20:], ref.to_numpy(), rtol=0, atol=TOL)
+
+
+@st.composite
+def random_data(draw: st.DrawFn, min_rows: int = 2) -> tuple[pd.DataFrame, np.ndarray]:
+    sizes = draw(st.lists(st.integers(min_rows, 40), min_size=1, max_size=5))
+    k = draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2**32 - 1))
+    ties = draw(st.sampled_from([0.0, 0.25, 1.0, 5.0]))
+    nan_target = draw(st.sampled_from([0.0, 0.05, 0.3]))
+    df, preds, _ = dataset(seed, sizes, k=k, ties=ties, nan_target=nan_target)
+    return df, preds
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_data())
+def test_hypothesis_corr_and_mmc(data: tuple[pd.DataFrame, np.ndarray]) -> None:
+    df, preds = data
+    t, eras, meta = df["target"].to_numpy(), df["era"].to_numpy(), df["meta"].to_numpy()
+    assert_matches(per_era_corr(preds, t, eras), reference.corr(df))
+    assert_matches(per_era_mmc(preds, meta, t, eras), reference.mmc(df))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_data(min_rows=9), st.integers(1, 6))
+def test_hypothesis_fnc(data: tuple[pd.DataFrame, np.ndarray], n_features: int) -> None:
+    """Eras have more rows than features + 1: with fewer the neutralized predictions are
+    rounding noise (numerai-tools' sign is arbitrary there; numerpilot gives NaN)."""
+    df, preds = data
+    rng = np.random.default_rng(len(df))
+    fdf = pd.DataFrame(rng.integers(0, 5, (len(df), n_features)).astype(np.int8), index=df.index)
+    scores = feature_scores(preds, fdf.to_numpy(), df["target"].to_numpy(), df["era"].to_numpy())
+    assert_matches(scores.fnc, reference.fnc(df, fdf), nan_for_asserts=True)

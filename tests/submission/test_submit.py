@@ -1,0 +1,143 @@
+"""submit_predictions against the sandbox: checks, uploads, ledger, refusals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.api.download import download_dataset
+from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.api.sandbox import SandboxServer
+from numerpilot.config import Config
+from numerpilot.data import layout
+from numerpilot.errors import SubmissionError, UsageError
+from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.submit import submit_predictions
+from numerpilot.workdir import Workdir
+
+CONFIG = Config.model_validate({"submission": {"models": ["sandbox_model"]}})
+
+
+@pytest.fixture
+def work(tmp_path: Path, client: NumeraiClient) -> Workdir:
+    work = Workdir(tmp_path)
+    download_dataset(work, CONFIG, client)
+    return work
+
+
+def _predictions(work: Workdir, *, drop: int = 0, constant: bool = False) -> Path:
+    live = pd.read_parquet(work.root / "data" / "v5.3" / layout.LIVE)
+    rng = np.random.default_rng(0)
+    values = np.full(len(live), 0.5) if constant else rng.uniform(0.01, 0.99, len(live))
+    frame = pd.DataFrame({"id": live.index, "prediction": values}).iloc[drop:]
+    path = work.root / "predictions" / "live_predictions.csv"
+    path.parent.mkdir(exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_submit_uploads_the_exact_bytes_and_records_them(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    (record,) = submit_predictions(work, CONFIG, client, path)
+    assert record.status == "uploaded"
+    assert record.model_name == "sandbox_model"
+    (received,) = sandbox.state.submissions
+    assert received.data == path.read_bytes()
+    assert received.id == record.submission_id
+    assert received.round == record.round == client.current_round().number
+    stored = Ledger(work.state_db).find("classic", record.model_id, record.round)
+    assert stored is not None
+    assert stored.sha256 == received.sha256
+
+
+def test_second_submit_in_a_round_is_refused_unless_forced(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    submit_predictions(work, CONFIG, client, path)
+    (again,) = submit_predictions(work, CONFIG, client, path)
+    assert again.status == "already_done"
+    assert len(sandbox.state.submissions) == 1
+    (forced,) = submit_predictions(work, CONFIG, client, path, force=True)
+    assert forced.status == "uploaded"
+    assert len(sandbox.state.submissions) == 2
+
+
+def test_closed_round_is_refused(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    sandbox.clock.advance(timedelta(hours=1))
+    with pytest.raises(SubmissionError, match="closed"):
+        submit_predictions(work, CONFIG, client, path)
+    assert sandbox.state.submissions == []
+
+
+def test_stale_live_file_is_refused(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    sandbox.clock.advance(timedelta(days=1))
+    with pytest.raises(SubmissionError, match="numerpilot download"):
+        submit_predictions(work, CONFIG, client, path)
+    assert sandbox.state.submissions == []
+
+
+@pytest.mark.parametrize(("drop", "constant"), [(5, False), (0, True)])
+def test_invalid_predictions_are_refused(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer, drop: int, constant: bool
+) -> None:
+    path = _predictions(work, drop=drop, constant=constant)
+    with pytest.raises(SubmissionError, match="submission rules"):
+        submit_predictions(work, CONFIG, client, path)
+    assert sandbox.state.submissions == []
+
+
+def test_unknown_model_and_missing_model(work: Workdir, client: NumeraiClient) -> None:
+    path = _predictions(work)
+    with pytest.raises(SubmissionError, match="sandbox_model_2"):
+        submit_predictions(work, CONFIG, client, path, models=["nope"])
+    with pytest.raises(UsageError, match="--model"):
+        submit_predictions(work, Config(), client, path)
+
+
+def test_dry_run_uploads_and_records_nothing(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    both = ["sandbox_model", "sandbox_model_2"]
+    records = submit_predictions(work, CONFIG, client, path, models=both, dry_run=True)
+    assert [r.status for r in records] == ["dry_run", "dry_run"]
+    assert sandbox.state.submissions == []
+    assert Ledger(work.state_db).history() == []
+
+
+def test_failed_upload_is_not_recorded(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    sandbox.faults.script("error", "/upload/", count=10)
+    with pytest.raises(NumeraiAPIError):
+        submit_predictions(work, CONFIG, client, path)
+    assert Ledger(work.state_db).history() == []
+
+
+def test_resolved_round_is_scored_with_real_metrics(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    (record,) = submit_predictions(work, CONFIG, client, path)
+    assert client.submission_scores(record.model_id) == []
+    sandbox.clock.advance(timedelta(days=32))  # past resolution
+    scores = client.submission_scores(record.model_id)
+    values = {s["displayName"]: s["value"] for s in scores}
+    assert set(values) == {"v2_corr20", "mmc"}
+    assert all(abs(v) < 1 for v in values.values())
+    assert all(s["resolved"] and s["roundNumber"] == record.round for s in scores)

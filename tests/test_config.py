@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from numerpilot.config import Config, load_config
+from numerpilot.errors import ConfigError
+from numerpilot.template import CONFIG_TEMPLATE
+
+
+def test_template_documents_exactly_the_defaults() -> None:
+    parsed = Config.model_validate(tomllib.loads(CONFIG_TEMPLATE))
+    assert parsed == Config()
+
+
+def test_template_mentions_every_key() -> None:
+    raw = tomllib.loads(CONFIG_TEMPLATE)
+    for section, model in Config.model_fields.items():
+        annotation = model.annotation
+        assert annotation is not None
+        documented = set(raw.get(section, {}))
+        optional = {"weights", "benchmark_column"}  # shown commented out
+        assert set(annotation.model_fields) - optional <= documented, section
+
+
+def test_missing_file_means_defaults(tmp_path: Path) -> None:
+    assert load_config(tmp_path / "numerpilot.toml") == Config()
+
+
+def test_unknown_key_names_the_key_and_the_allowed_ones(tmp_path: Path) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text('[data]\nfeature_sett = "small"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "unknown key 'data.feature_sett'" in message
+    assert "feature_set" in message and "era_step" in message
+
+
+def test_unknown_section_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text("[lgbm]\nn_estimators = 3\n")
+    with pytest.raises(ConfigError, match="unknown key 'lgbm'.*lightgbm"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[submission]\ntournament = "classik"\n', "submission.tournament.*classic"),
+        ("[lightgbm]\nlearning_rate = -1\n", "lightgbm.learning_rate"),
+        ('[data]\nversion = "latest"\n', "data.version.*v5.2"),
+        ('[train]\ntargets = ["price"]\n', "train.targets"),
+        ("[data]\nera_step = 0\n", "data.era_step"),
+    ],
+)
+def test_bad_values_name_key_and_rule(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path)
+
+
+def test_invalid_toml_says_how_to_recover(tmp_path: Path) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text("[data\n")
+    with pytest.raises(ConfigError, match="not valid TOML.*init --force"):
+        load_config(path)
+
+
+def test_demo_overrides_only_demo_settings() -> None:
+    config = Config()
+    demo = config.for_demo()
+    assert demo.data.dir == config.demo.dir and demo.data.version == "demo"
+    assert demo.lightgbm.n_estimators == config.demo.n_estimators
+    assert demo.lightgbm.max_depth == config.lightgbm.max_depth
+    assert demo.train.targets == config.train.targets

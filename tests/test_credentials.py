@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from numerpilot.credentials import Credentials, load_credentials, redact, save_credentials
+from numerpilot.errors import CredentialsError
+
+PUBLIC, SECRET = "PUBLICIDPUBLICID", "SECRETKEYSECRETKEYSECRETKEY"
+
+
+@pytest.fixture(autouse=True)
+def _no_env_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+
+
+def test_environment_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", PUBLIC)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", SECRET)
+    creds = load_credentials(tmp_path / "absent.json")
+    assert (creds.public_id, creds.secret_key) == (PUBLIC, SECRET)
+    assert creds.auth_header == f"Token {PUBLIC}${SECRET}"
+
+
+def test_file_round_trip_is_private(tmp_path: Path) -> None:
+    path = save_credentials(Credentials(PUBLIC, SECRET), tmp_path / "keys" / "credentials.json")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_credentials(path) == Credentials(PUBLIC, SECRET)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_refuses_file_readable_by_others(tmp_path: Path, mode: int) -> None:
+    path = save_credentials(Credentials(PUBLIC, SECRET), tmp_path / "credentials.json")
+    path.chmod(mode)
+    with pytest.raises(CredentialsError) as info:
+        load_credentials(path)
+    assert f"chmod 600 {path}" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_missing_keys_explain_both_ways(tmp_path: Path) -> None:
+    with pytest.raises(CredentialsError, match="NUMERAI_PUBLIC_ID.*chmod 600"):
+        load_credentials(tmp_path / "absent.json")
+
+
+def test_malformed_file(tmp_path: Path) -> None:
+    path = tmp_path / "credentials.json"
+    path.write_text('{"public": 1}')
+    path.chmod(0o600)
+    with pytest.raises(CredentialsError, match="public_id.*secret_key"):
+        load_credentials(path)
+
+
+def test_secret_never_in_repr_or_redacted_text(caplog: pytest.LogCaptureFixture) -> None:
+    creds = Credentials(PUBLIC, SECRET)
+    assert SECRET not in repr(creds)
+    text = f"failed with header {creds.auth_header} and key {SECRET}"
+    cleaned = redact(text)
+    assert SECRET not in cleaned and PUBLIC not in cleaned
+    assert "Token ***" in cleaned
+    logging.getLogger("t").warning(redact(text))
+    assert SECRET not in caplog.text
