@@ -12,9 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# 1) the whole round on synthetic data, no keys, no network;
+# 2) the same round against the local Numerai sandbox: download, train, submit, scores.
 demo: $(STAMP)
 	@mkdir -p demo
 	cd demo && ../$(BIN)/numerpilot run --demo
+	$(BIN)/python -m numerpilot.api.sandbox.demo demo/sandbox
 
 test: lint typecheck pytest
 

@@ -120,6 +120,13 @@ def render_validation(report: ValidationReport) -> None:
     console.print(table)
     if report.meta_model_eras:
         console.print(f"MMC over the {report.meta_model_eras} eras the meta model covers.")
+    if report.skipped_eras:
+        n, shown = len(report.skipped_eras), ", ".join(report.skipped_eras[:5])
+        more = ", …" if n > 5 else ""
+        plural = "era" if n == 1 else "eras"
+        console.print(
+            f"[yellow]Warning:[/yellow] skipped {n} {plural} without targets ({shown}{more})."
+        )
 
 
 @app.command()

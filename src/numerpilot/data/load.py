@@ -106,6 +106,8 @@ def load_era_data(
         if id_col
         else np.arange(len(all_eras)).astype(str).astype(object)
     )
+    if len(all_eras) == 0:
+        raise DataError(f"{path} has no rows. {_missing_hint(path)}")
     chosen = sample_eras(all_eras, era_step) if eras is None else np.asarray(eras, dtype=str)
     mask = np.isin(all_eras, chosen)
     if not mask.any():

@@ -30,7 +30,7 @@ class ValidationReport:
 
     columns: dict[str, dict[str, Any]]
     meta_model_eras: int
-    skipped_eras: int
+    skipped_eras: list[str]
 
     def as_json(self) -> dict[str, Any]:
         return self.columns
@@ -82,7 +82,9 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
                         "mmc_sharpe": mmc_summary["sharpe"]}  # fmt: skip
             per_era["mmc"] = _series(mmc, k)
         columns[name] = {"summary": summary, "per_era": per_era}
-    skipped = len(np.unique(data.eras)) - len(corr.eras)
+    skipped = sorted(set(np.unique(data.eras)) - set(corr.eras))
+    if skipped:
+        log.warning("skipped %d validation eras without targets: %s", len(skipped), skipped)
     report = ValidationReport(columns, len(mmc.eras) if mmc is not None else 0, skipped)
     write_json_atomic(ctx.workdir.reports / REPORT_JSON, report.as_json())
     return report

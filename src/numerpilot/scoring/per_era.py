@@ -84,12 +84,6 @@ def _pearson_with(a: np.ndarray, tc: np.ndarray, tt: np.ndarray, seg: Segments) 
     return np.asarray(np.clip(r, -1.0, 1.0), dtype=np.float64)
 
 
-def numerai_corr_sorted(x: np.ndarray, target_pow: np.ndarray, seg: Segments) -> np.ndarray:
-    """numerai_corr of x (m,) against the centred, 1.5-powered target (m,) per segment -> (E,)."""
-    tc, tt = _centred_target(target_pow, seg)
-    return _pearson_with(Ranker(seg).transform(x, gaussian_power), tc, tt, seg)
-
-
 @dataclass(frozen=True)
 class _CorrPrep:
     """What per-era CORR needs besides the predictions: selection and centred target."""

@@ -267,17 +267,3 @@ def power(x: np.ndarray, p: float = 1.5) -> np.ndarray:
     if p == 1.5:  # x * sqrt(|x|): within 1 ulp of the power, several times faster
         return np.asarray(x * np.sqrt(np.abs(x)), dtype=np.float64)
     return np.asarray(np.sign(x) * np.abs(x) ** p, dtype=np.float64)
-
-
-def segment_pearson(a: np.ndarray, b: np.ndarray, seg: Segments) -> np.ndarray:
-    """Pearson correlation of a (m,) and b (m,) within each segment -> (E,); NaN if constant."""
-    ac, bc = seg.center(a), seg.center(b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = seg.sum(ac * bc) / np.sqrt(seg.sum(ac * ac) * seg.sum(bc * bc))
-    return np.asarray(np.clip(r, -1.0, 1.0), dtype=np.float64)
-
-
-def segment_std(x: np.ndarray, seg: Segments) -> np.ndarray:
-    """Population std (ddof=0) of x (m,) per segment -> (E,)."""
-    xc = seg.center(x)
-    return np.asarray(np.sqrt(seg.mean(xc * xc)), dtype=np.float64)

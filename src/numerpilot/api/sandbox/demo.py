@@ -1,7 +1,8 @@
 """End-to-end demo against the sandbox: ``python -m numerpilot.api.sandbox.demo WORKDIR``.
 
 Starts the sandbox in-process (inside an open Saturday round), points numerpilot at it with
-the sandbox's demo keys, runs ``download``, ``train``, ``predict`` and ``submit`` as a
+the sandbox's demo keys, runs ``numerpilot run`` (download, train, validate, predict,
+submit) and then ``numerpilot submit`` once more (which must say it is already done), as a
 user would (each a ``numerpilot`` subprocess), then shows what the sandbox received and
 the scores after the round is resolved on its hidden targets.
 """
@@ -27,9 +28,9 @@ learning_rate = 0.05
 colsample_bytree = 0.3
 
 [train]
-holdout_eras = 24
+holdout_eras = 40
 embargo_eras = 4
-early_stopping_rounds = 50
+early_stopping_rounds = 100
 
 [data]
 era_step = 1
@@ -38,7 +39,7 @@ era_step = 1
 models = ["sandbox_model"]
 """
 
-STEPS = (("download",), ("train",), ("predict",), ("submit",))
+STEPS = (("run",), ("submit",))
 
 
 def _numerpilot(workdir: Path, args: tuple[str, ...], env: dict[str, str]) -> None:

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from numerpilot.data import layout
+from numerpilot.data.catalog import feature_set
+from numerpilot.data.load import load_era_data
+from numerpilot.errors import DataError
+
+
+def test_loads_selected_columns_as_int8(synthetic_dir: Path) -> None:
+    feats = feature_set(synthetic_dir, "small")
+    data = load_era_data(synthetic_dir / layout.TRAIN, feats, ["target", "target_teager2b_20"])
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    assert data.features.dtype == np.int8 and data.features.flags.c_contiguous
+    assert data.feature_names == feats
+    np.testing.assert_array_equal(data.features, frame[feats].to_numpy())
+    np.testing.assert_array_equal(data.ids, frame.index.to_numpy())
+    np.testing.assert_array_equal(data.eras, frame["era"].to_numpy())
+    np.testing.assert_array_equal(data.target("target"), frame["target"].to_numpy())
+    aux = data.target("target_teager2b_20")
+    assert np.isnan(aux).sum() == frame["target_teager2b_20"].isna().sum()
+
+
+def test_era_step_samples_every_nth_era(synthetic_dir: Path) -> None:
+    feats = feature_set(synthetic_dir, "small")
+    data = load_era_data(synthetic_dir / layout.TRAIN, feats, era_step=4)
+    all_eras = np.unique(pd.read_parquet(synthetic_dir / layout.TRAIN, columns=["era"]).era)
+    np.testing.assert_array_equal(data.unique_eras, all_eras[::4])
+
+
+def test_small_batches_give_the_same_rows(
+    synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feats = feature_set(synthetic_dir, "medium")
+    whole = load_era_data(synthetic_dir / layout.TRAIN, feats, ["target"], era_step=3)
+    monkeypatch.setattr("numerpilot.data.load._BATCH_ROWS", 97)
+    batched = load_era_data(synthetic_dir / layout.TRAIN, feats, ["target"], era_step=3)
+    np.testing.assert_array_equal(whole.features, batched.features)
+    np.testing.assert_array_equal(whole.targets, batched.targets)
+
+
+def test_missing_file_says_how_to_get_it(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="train.parquet is missing.*numerpilot download"):
+        load_era_data(tmp_path / layout.TRAIN, ["feature_a"])
+
+
+def test_unknown_feature_set_lists_the_choices(synthetic_dir: Path) -> None:
+    with pytest.raises(DataError, match="'huge' is not in.*choose one of: agility.*medium"):
+        feature_set(synthetic_dir, "huge")
+
+
+def test_features_json_without_feature_sets(tmp_path: Path) -> None:
+    (tmp_path / layout.FEATURES_JSON).write_text(json.dumps({"targets": []}))
+    with pytest.raises(DataError, match="no 'feature_sets'"):
+        feature_set(tmp_path, "small")
+
+
+def test_missing_target_names_the_config_key(synthetic_dir: Path) -> None:
+    with pytest.raises(DataError, match="lacks 1 targets \\(target_nope_20\\).*train.targets"):
+        load_era_data(synthetic_dir / layout.TRAIN, [], ["target", "target_nope_20"])
+
+
+def test_missing_features_are_counted_and_named(synthetic_dir: Path) -> None:
+    feats = [*feature_set(synthetic_dir, "small"), "feature_x1", "feature_x2", "feature_x3", "f4"]
+    with pytest.raises(DataError, match="lacks 4 model features \\(feature_x1, .* and 1 more\\)"):
+        load_era_data(synthetic_dir / layout.LIVE, feats)
+
+
+def test_corrupt_parquet(tmp_path: Path) -> None:
+    (tmp_path / layout.TRAIN).write_bytes(b"not parquet at all")
+    with pytest.raises(DataError, match="not a readable parquet file"):
+        load_era_data(tmp_path / layout.TRAIN, [])
+
+
+def test_null_features_and_out_of_range_values(synthetic_dir: Path, tmp_path: Path) -> None:
+    feats = feature_set(synthetic_dir, "small")
+    frame = pd.read_parquet(synthetic_dir / layout.LIVE)
+    broken = frame.astype({feats[0]: "float32"})
+    broken.iloc[0, broken.columns.get_loc(feats[0])] = np.nan
+    broken.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=f"feature {feats[0]} has missing values"):
+        load_era_data(tmp_path / layout.LIVE, feats)
+    frame[feats[1]] = np.int8(7)
+    frame.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match="outside 0..4"):
+        load_era_data(tmp_path / layout.LIVE, feats)
+
+
+def test_no_rows_in_selected_eras(synthetic_dir: Path, tmp_path: Path) -> None:
+    shutil.copy(synthetic_dir / layout.TRAIN, tmp_path / layout.TRAIN)
+    with pytest.raises(DataError, match="no rows in the selected eras"):
+        load_era_data(tmp_path / layout.TRAIN, [], eras=["9999"])

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numerai_tools.scoring import correlation_contribution, numerai_corr
+
+from numerpilot.data import layout
+from numerpilot.modeling.store import load_bundle
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.predict import predict_file, predict_live
+from numerpilot.pipeline.train import train_ensemble
+from numerpilot.pipeline.validate import validate_ensemble
+from numerpilot.workdir import Workdir
+from tests.pipeline.conftest import make_workdir
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, synthetic_dir: Path) -> Context:
+    root = make_workdir(tmp_path_factory.mktemp("trained"), synthetic_dir)
+    ctx = Context.load(Workdir(root))
+    train_ensemble(ctx)
+    return ctx
+
+
+def test_train_saves_bundle_with_metadata(trained: Context) -> None:
+    bundle = load_bundle(trained.workdir.models)
+    m = bundle.manifest
+    assert m.data_version == "v5.2" and m.feature_set == "medium"
+    assert m.targets == ["target", "target_teager2b_20"] and m.weights == [1.0, 1.0]
+    assert set(m.versions) >= {"python", "lightgbm", "numpy", "pandas", "numerpilot"}
+    assert all(1 <= m.best_iterations[t] <= 40 for t in m.targets)
+    for target, booster in bundle.boosters.items():
+        assert booster.feature_name() == m.features
+        assert booster.current_iteration() == m.best_iterations[target]
+
+
+def test_validate_matches_numerai_tools_per_era(trained: Context) -> None:
+    report = validate_ensemble(trained)
+    saved = json.loads((trained.workdir.reports / "validation.json").read_text())
+    assert set(saved) == {"target", "target_teager2b_20", "ensemble"}
+    ens = saved["ensemble"]
+    val = pd.read_parquet(trained.data_dir / layout.VALIDATION)
+    first_eras = sorted(val.era.unique())[: trained.config.train.embargo_eras]
+    assert not set(first_eras) & set(ens["per_era"]["corr"]), "embargo eras must be skipped"
+    assert ens["summary"]["n_eras"] == val.era.nunique() - len(first_eras)
+    # Recompute one era with numerai-tools from the ensemble's own predictions.
+    result = predict_file(load_bundle(trained.workdir.models), trained.data_dir / layout.VALIDATION)
+    era = sorted(ens["per_era"]["corr"])[0]
+    rows = result.data.eras == era
+    target = val.loc[result.data.ids[rows], "target"]
+    ref = numerai_corr(pd.DataFrame({"p": result.final[rows]}, index=target.index), target)
+    assert ens["per_era"]["corr"][era] == pytest.approx(ref["p"], abs=1e-9)
+    # MMC only on the eras the meta model covers.
+    meta = pd.read_parquet(trained.data_dir / layout.META_MODEL)
+    assert set(ens["per_era"]["mmc"]) == set(meta.era) & set(ens["per_era"]["corr"])
+    mmc_era = sorted(ens["per_era"]["mmc"])[0]
+    rows = result.data.eras == mmc_era
+    ids = result.data.ids[rows]
+    ref_mmc = correlation_contribution(
+        pd.DataFrame({"p": result.final[rows]}, index=ids),
+        meta.loc[ids, layout.META_MODEL_COLUMN],
+        val.loc[ids, "target"],
+    )
+    assert ens["per_era"]["mmc"][mmc_era] == pytest.approx(ref_mmc["p"], abs=1e-9)
+    assert report.meta_model_eras == len(ens["per_era"]["mmc"])
+
+
+def test_predict_live_writes_a_valid_submission(trained: Context) -> None:
+    path = predict_live(trained)
+    sub = pd.read_csv(path)
+    live = pd.read_parquet(trained.data_dir / layout.LIVE)
+    assert list(sub.columns) == ["id", "prediction"]
+    assert sorted(sub.id) == sorted(live.index)
+    assert sub.prediction.between(0, 1, inclusive="neither").all()
+    assert sub.prediction.nunique() == len(sub)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["rows"] == len(live) and meta["data_version"] == "v5.2"
+    assert len(meta["live_sha256"]) == 64
+
+
+def test_neutralization_reduces_feature_exposure(
+    tmp_path: Path, synthetic_dir: Path, trained: Context
+) -> None:
+    from tests.pipeline.conftest import FAST_CONFIG
+
+    config = (
+        FAST_CONFIG
+        + '\n[ensemble]\nneutralization_proportion = 1.0\nneutralize_against = "medium"\n'
+    )
+    root = make_workdir(tmp_path / "neutral", synthetic_dir, config)
+    ctx = Context.load(Workdir(root))
+    manifest = train_ensemble(ctx)
+    assert manifest.neutralizer_features == manifest.features
+    plain = predict_file(load_bundle(trained.workdir.models), trained.data_dir / layout.LIVE)
+    neutral = predict_file(load_bundle(ctx.workdir.models), ctx.data_dir / layout.LIVE)
+    x = neutral.data.features.astype(float)
+
+    def exposure(p: np.ndarray) -> float:
+        return float(np.max(np.abs([np.corrcoef(p, x[:, j])[0, 1] for j in range(x.shape[1])])))
+
+    assert exposure(neutral.final) < 0.5 * exposure(plain.final)
