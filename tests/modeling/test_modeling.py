@@ -96,10 +96,8 @@ def test_int8_sequence_training_equals_float_matrix_training(train_data: EraData
         train_data.features, train_data.target("target"), train_data.eras, target="target",
         feature_names=train_data.feature_names, cfg=CFG, split=None,
     )  # fmt: skip
-    reference = lgb.train(
-        lgbm_params(CFG), lgb.Dataset(train_data.features.astype(np.float64), train_data.target("target")),
-        num_boost_round=CFG.n_estimators,
-    )  # fmt: skip
+    dense = lgb.Dataset(train_data.features.astype(np.float64), train_data.target("target"))
+    reference = lgb.train(lgbm_params(CFG), dense, num_boost_round=CFG.n_estimators)
     np.testing.assert_allclose(
         predict(model.booster, train_data.features),
         reference.predict(train_data.features.astype(np.float64)),

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numerai_tools.scoring import correlation_contribution, numerai_corr
+from tests.pipeline.conftest import make_workdir
 
 from numerpilot.data import layout
 from numerpilot.modeling.store import load_bundle
@@ -15,7 +16,6 @@ from numerpilot.pipeline.predict import predict_file, predict_live
 from numerpilot.pipeline.train import train_ensemble
 from numerpilot.pipeline.validate import validate_ensemble
 from numerpilot.workdir import Workdir
-from tests.pipeline.conftest import make_workdir
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,10 @@ def test_validate_matches_numerai_tools_per_era(trained: Context) -> None:
         val.loc[ids, "target"],
     )
     assert ens["per_era"]["mmc"][mmc_era] == pytest.approx(ref_mmc["p"], abs=1e-9)
-    assert report.meta_model_eras == len(ens["per_era"]["mmc"])
+    assert report.metric_eras("mmc") == len(ens["per_era"]["mmc"])
+    # FNC and feature exposure against the model's own features.
+    assert set(ens["per_era"]["fnc"]) == set(ens["per_era"]["corr"])
+    assert 0 < ens["summary"]["max_feature_exposure"] < 1
 
 
 def test_predict_live_writes_a_valid_submission(trained: Context) -> None:

@@ -22,6 +22,7 @@ from numerpilot.scoring import (
     per_era_mmc,
     per_era_rank_corr,
 )
+from numerpilot.scoring.neutralize import TIE_DECIMALS
 
 # numerai-tools applied era by era: the reference
 Frame = pd.DataFrame
@@ -60,9 +61,16 @@ def mmc(df: Frame, meta: str = "meta") -> dict[str, np.ndarray]:
 
 
 def fnc(df: Frame, features: Frame) -> dict[str, np.ndarray]:
+    """numerai-tools' ``feature_neutral_corr``, step by step, with one documented change:
+    neutral predictions are snapped to TIE_DECIMALS before the second ranking, so rows that
+    are mathematically tied stay tied (numerai-tools would rank their rounding noise)."""
+
     def one(g: Frame, c: list[str]) -> object:
         g = g.sort_index()
-        return nt.feature_neutral_corr(g[c], features.loc[g.index], g["target"])
+        neutral = nt.tie_kept_rank__gaussianize__neutralize__variance_normalize(
+            g[c], features.loc[g.index]
+        )
+        return nt.numerai_corr(neutral.round(TIE_DECIMALS), g["target"])
 
     return per_era(df, one)
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
 from numerpilot.cli.app import WorkdirOption, app, console, progress, workdir
 from numerpilot.cli.remote import render_submissions
+from numerpilot.cli.scoring import render
 from numerpilot.config import CONFIG_NAME, load_config
 from numerpilot.data.synthetic import SyntheticSpec, write_synthetic
 from numerpilot.errors import UsageError
@@ -88,45 +86,10 @@ def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     console.print(f"Live predictions (valid for submission): [bold]{path}[/bold]")
 
 
-def _fmt(key: str, value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if not isinstance(value, float):
-        return str(value)
-    if key.endswith("sharpe"):
-        return f"{value:.2f}"
-    return f"{value:.0%}" if key.endswith("share") else f"{value:.4f}"
-
-
-_COLUMNS = {
-    "corr_mean": "CORR",
-    "corr_sharpe": "sharpe",
-    "corr_max_drawdown": "max DD",
-    "corr_positive_share": "pos",
-    "mmc_mean": "MMC",
-    "mmc_sharpe": "MMC sh",
-    "n_eras": "eras",
-}
-
-
 def render_validation(report: ValidationReport) -> None:
-    table = Table(title="Validation per era (main target)", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("model", no_wrap=True)
-    for header in _COLUMNS.values():
-        table.add_column(header, justify="right", no_wrap=True)
-    for name, col in report.columns.items():
-        style = "bold" if name == ENSEMBLE else None
-        table.add_row(name, *(_fmt(key, col["summary"].get(key)) for key in _COLUMNS), style=style)
-    console.print(table)
-    if report.meta_model_eras:
-        console.print(f"MMC over the {report.meta_model_eras} eras the meta model covers.")
-    if report.skipped_eras:
-        n, shown = len(report.skipped_eras), ", ".join(report.skipped_eras[:5])
-        more = ", …" if n > 5 else ""
-        plural = "era" if n == 1 else "eras"
-        console.print(
-            f"[yellow]Warning:[/yellow] skipped {n} {plural} without targets ({shown}{more})."
-        )
+    console.print(render(report.scores, title="Validation per era (main target)"))
+    for note in report.notes:
+        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
 
 
 @app.command()
@@ -146,7 +109,7 @@ def run(
     result = run_round(wd, demo=demo, dry_run=dry_run, progress=progress())
     render_validation(result.report)
     render_submissions(result.submissions)
-    summary = result.report.columns[ENSEMBLE]["summary"]
+    summary = result.report.summary(ENSEMBLE)
     console.print(
         f"[bold green]Done.[/bold green] Validation CORR {summary['corr_mean']:.4f}, "
         f"sharpe {summary['corr_sharpe']:.2f} over {summary['n_eras']} eras.\n"

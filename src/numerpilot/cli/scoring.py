@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from numerpilot.cli.app import app, console, err_console
+from numerpilot.config import CONFIG_NAME, load_config
 from numerpilot.data import layout
 from numerpilot.errors import UsageError
 from numerpilot.io import write_json_atomic
@@ -27,42 +29,44 @@ _ROWS = (
     ("corr_std", "CORR std"),
     ("corr_sharpe", "CORR sharpe"),
     ("corr_max_drawdown", "CORR max drawdown"),
-    ("corr_positive_share", "CORR positive eras"),
-    ("corr_autocorr", "CORR autocorrelation"),
+    ("corr_positive_share", "CORR eras > 0"),
+    ("corr_autocorr", "CORR autocorr"),
     ("n_eras", "eras"),
     ("mmc_mean", "MMC mean"),
     ("mmc_std", "MMC std"),
     ("mmc_sharpe", "MMC sharpe"),
     ("mmc_n_eras", "MMC eras"),
-    ("corr_with_meta_mean", "corr with meta model"),
-    ("payout_mean", "payout / stake per era"),
+    ("corr_with_meta_mean", "corr w/ meta model"),
+    ("payout_mean", "payout / stake"),
     ("bmc_mean", "BMC mean"),
     ("bmc_sharpe", "BMC sharpe"),
-    ("corr_with_benchmark_mean", "corr with benchmark"),
+    ("corr_with_benchmark_mean", "corr w/ benchmark"),
     ("fnc_mean", "FNC mean"),
     ("fnc_sharpe", "FNC sharpe"),
-    ("max_feature_exposure", "max feature exposure"),
+    ("max_feature_exposure", "feature exposure"),
 )
 
 
-def _cell(value: float | None) -> str:
+def _cell(key: str, value: float | None) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if isinstance(value, int):
         return str(value)
-    return f"{value:.4f}"
+    if key.endswith("sharpe"):
+        return f"{value:.2f}"
+    return f"{value:.0%}" if key.endswith("share") else f"{value:.4f}"
 
 
-def render(report: ScoreReport) -> Table:
+def render(report: ScoreReport, title: str = "Per-era scores (numerai-tools definitions)") -> Table:
     """The summary numbers of every column as a rich table (one column per prediction)."""
-    table = Table(title="Per-era scores (numerai-tools definitions)")
-    table.add_column("metric")
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("metric", no_wrap=True)
     for col in report.columns:
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", overflow="fold", min_width=7)
     summaries = [report.summary(col) for col in report.columns]
     for key, label in _ROWS:
         if key in summaries[0]:
-            table.add_row(label, *(_cell(s.get(key)) for s in summaries))
+            table.add_row(label, *(_cell(key, s.get(key)) for s in summaries))
     return table
 
 
@@ -115,6 +119,7 @@ def score(
         benchmark=bench,
         features=rows.features if feature_names else None,
         proportion=proportion,
+        config=load_config(Path.cwd() / CONFIG_NAME).scoring,
     )
     for note in report.notes:
         err_console.print(f"[yellow]Warning:[/yellow] {note}", highlight=False)

@@ -1,4 +1,4 @@
-"""Per-era validation of the trained ensemble: CORR, MMC and their summaries."""
+"""Per-era validation of the trained ensemble with the scoring engine."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import pandas as pd
 
 from numerpilot.data import layout
 from numerpilot.data.load import open_parquet
+from numerpilot.errors import DataError
 from numerpilot.io import write_json_atomic
 from numerpilot.modeling.store import load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_file
 from numerpilot.progress import SILENT, Progress
-from numerpilot.scoring import PerEra, per_era_corr, per_era_mmc, summarize
+from numerpilot.scoring.report import ScoreReport, score_frame
 
 log = logging.getLogger(__name__)
 
@@ -26,35 +27,52 @@ ENSEMBLE = "ensemble"
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """Per-column summaries and per-era series; ``as_json`` gives the file's content."""
+    """Scores of every model and the ensemble; ``as_json`` is ``validation.json``."""
 
-    columns: dict[str, dict[str, Any]]
-    meta_model_eras: int
-    skipped_eras: list[str]
+    scores: ScoreReport
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.scores.columns
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.scores.notes
+
+    def summary(self, column: str) -> dict[str, float]:
+        return self.scores.summary(column)
+
+    def metric_eras(self, metric: str) -> int:
+        scores = self.scores.metrics.get(metric)
+        return 0 if scores is None else len(scores.eras)
 
     def as_json(self) -> dict[str, Any]:
-        return self.columns
+        return self.scores.to_dict()
 
 
-def meta_model_for(ctx: Context, ids: np.ndarray) -> np.ndarray | None:
-    """The meta model aligned to ``ids`` (NaN where absent), or None without the file."""
-    path = ctx.data_dir / layout.META_MODEL
+def _column_by_id(ctx: Context, filename: str, column: str, ids: np.ndarray) -> np.ndarray | None:
+    """``column`` of ``filename`` aligned to ``ids`` (NaN where absent); None without the file."""
+    path = ctx.data_dir / filename
     if not path.exists():
         return None
-    table = open_parquet(path).read(columns=[layout.ID, layout.META_MODEL_COLUMN])
-    meta = pd.Series(
-        table.column(layout.META_MODEL_COLUMN).to_numpy(zero_copy_only=False),
+    pf = open_parquet(path)
+    if column not in pf.schema_arrow.names:
+        available = ", ".join(n for n in pf.schema_arrow.names if n != layout.ID)
+        raise DataError(f"{path.name} has no column '{column}'; available: {available}.")
+    table = pf.read(columns=[layout.ID, column])
+    values = pd.Series(
+        table.column(column).to_numpy(zero_copy_only=False),
         index=table.column(layout.ID).to_numpy(zero_copy_only=False),
     )
-    return meta.reindex(ids).to_numpy(dtype=np.float64)
-
-
-def _series(per_era: PerEra, k: int) -> dict[str, float]:
-    return {str(e): float(v) for e, v in zip(per_era.eras, per_era.values[:, k], strict=True)}
+    return values.reindex(ids).to_numpy(dtype=np.float64)
 
 
 def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationReport:
-    """Score every model and the ensemble per era on validation (after the embargo)."""
+    """Score every model and the ensemble per era on validation (after the embargo eras).
+
+    CORR on the main target; MMC where the meta model covers an era; BMC against
+    ``scoring.benchmark_column``; FNC and feature exposure against the model's features.
+    """
     bundle = load_bundle(ctx.workdir.models)
     result = predict_file(
         bundle,
@@ -64,27 +82,23 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
         progress=progress,
     )
     data = result.data
-    names = [*result.models, ENSEMBLE]
     preds = np.column_stack([result.per_model, result.final])
-    target = data.target(layout.MAIN_TARGET)
+    bench_col = ctx.config.scoring.benchmark_column
     with progress.task("Scoring validation eras", None):
-        corr = per_era_corr(preds, target, data.eras)
-        meta = meta_model_for(ctx, data.ids)
-        mmc = per_era_mmc(preds, meta, target, data.eras) if meta is not None else None
-    columns: dict[str, dict[str, Any]] = {}
-    for k, name in enumerate(names):
-        summary = {f"corr_{key}": value for key, value in summarize(corr.values[:, k]).items()}
-        summary["n_eras"] = summary.pop("corr_n_eras")
-        per_era = {"corr": _series(corr, k)}
-        if mmc is not None and len(mmc.eras):
-            mmc_summary = summarize(mmc.values[:, k])
-            summary |= {"mmc_mean": mmc_summary["mean"], "mmc_std": mmc_summary["std"],
-                        "mmc_sharpe": mmc_summary["sharpe"]}  # fmt: skip
-            per_era["mmc"] = _series(mmc, k)
-        columns[name] = {"summary": summary, "per_era": per_era}
-    skipped = sorted(set(np.unique(data.eras)) - set(corr.eras))
-    if skipped:
-        log.warning("skipped %d validation eras without targets: %s", len(skipped), skipped)
-    report = ValidationReport(columns, len(mmc.eras) if mmc is not None else 0, skipped)
+        scores = score_frame(
+            preds,
+            data.target(layout.MAIN_TARGET),
+            data.eras,
+            columns=[*result.models, ENSEMBLE],
+            meta_model=_column_by_id(ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids),
+            benchmark=(
+                _column_by_id(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids)
+                if bench_col
+                else None
+            ),
+            features=data.features[:, : len(bundle.manifest.features)],
+            config=ctx.config.scoring,
+        )
+    report = ValidationReport(scores)
     write_json_atomic(ctx.workdir.reports / REPORT_JSON, report.as_json())
     return report

@@ -192,6 +192,10 @@ class FeatureScores:
     exposure: PerEra
 
 
+#: Decimals kept of variance-normalized neutral predictions before FNC re-ranks them.
+TIE_DECIMALS = 12
+
+
 def feature_scores(
     predictions: np.ndarray,
     features: np.ndarray,
@@ -228,7 +232,9 @@ def feature_scores(
         fit = _era_fit(feats[rows])
         block = _neutralize_era(neutral[lo:hi], fit, proportion)
         with np.errstate(divide="ignore", invalid="ignore"):
-            neutral[lo:hi] = block / block.std(axis=0)
+            # Snap to 1e-12 (values have unit variance): rows that are mathematically tied
+            # after neutralization stay tied instead of being ranked by rounding noise.
+            neutral[lo:hi] = np.round(block / block.std(axis=0), TIE_DECIMALS)
         if fit.keep.any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
