@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from numerpilot.data import layout
@@ -35,15 +36,18 @@ def test_era_step_samples_every_nth_era(synthetic_dir: Path) -> None:
     np.testing.assert_array_equal(data.unique_eras, all_eras[::4])
 
 
-def test_small_batches_give_the_same_rows(
-    synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_row_groups_and_column_groups_give_the_same_rows(
+    synthetic_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     feats = feature_set(synthetic_dir, "medium")
     whole = load_era_data(synthetic_dir / layout.TRAIN, feats, ["target"], era_step=3)
-    monkeypatch.setattr("numerpilot.data.load._BATCH_ROWS", 97)
-    batched = load_era_data(synthetic_dir / layout.TRAIN, feats, ["target"], era_step=3)
-    np.testing.assert_array_equal(whole.features, batched.features)
-    np.testing.assert_array_equal(whole.targets, batched.targets)
+    pq.write_table(pq.read_table(synthetic_dir / layout.TRAIN), tmp_path / "t.parquet",
+                   row_group_size=97)  # fmt: skip
+    monkeypatch.setattr("numerpilot.data.load._COLUMN_GROUP", 5)
+    split = load_era_data(tmp_path / "t.parquet", feats, ["target"], era_step=3)
+    np.testing.assert_array_equal(whole.features, split.features)
+    np.testing.assert_array_equal(whole.targets, split.targets)
+    np.testing.assert_array_equal(whole.ids, split.ids)
 
 
 def test_missing_file_says_how_to_get_it(tmp_path: Path) -> None:

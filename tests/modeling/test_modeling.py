@@ -143,3 +143,30 @@ def test_bundle_round_trip_keeps_best_iteration(train_data: EraData, tmp_path: P
 def test_missing_bundle_says_to_train(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="numerpilot train"):
         load_manifest(tmp_path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_rows=st.integers(8, 60),
+    n_features=st.integers(1, 6),
+    proportion=st.sampled_from([0.25, 0.5, 1.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_ensemble_neutralization_matches_numerai_tools(
+    n_rows: int, n_features: int, proportion: float, seed: int
+) -> None:
+    """Per era, exactly numerai-tools' ``neutralize`` (int8 features, some constant ones)."""
+    from numerai_tools.scoring import neutralize as nt_neutralize
+
+    from numerpilot.modeling.ensemble import neutralize_by_era
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_rows, 2))
+    features = rng.integers(0, 5, size=(n_rows, n_features)).astype(np.int8)
+    features[:, 0] = 2  # a feature missing in this era: all 2
+    eras = np.repeat(["a", "b"], [n_rows // 2, n_rows - n_rows // 2])
+    ours = neutralize_by_era(x, features, eras, proportion)
+    for era in ("a", "b"):
+        m = eras == era
+        ref = nt_neutralize(pd.DataFrame(x[m]), pd.DataFrame(features[m]), proportion)
+        np.testing.assert_allclose(ours[m], ref.to_numpy(), rtol=0, atol=1e-9)

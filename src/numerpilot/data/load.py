@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from numerpilot.data import layout
 from numerpilot.errors import DataError
 
-_BATCH_ROWS = 65_536
+_COLUMN_GROUP = 64
 
 
 @dataclass(frozen=True)
@@ -116,35 +116,48 @@ def load_era_data(
     n = int(mask.sum())
     x = np.empty((n, len(features)), dtype=np.int8)
     y = np.empty((n, len(targets)), dtype=np.float32)
-    columns = list(features) + list(targets)
-    start = out = 0
-    for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=columns, use_threads=True):
-        rows = mask[start : start + batch.num_rows]
-        start += batch.num_rows
-        k = int(rows.sum())
-        if not k:
-            continue
-        for j, name in enumerate(features):
-            x[out : out + k, j] = _feature_column(path, batch, name)[rows]
-        for j, name in enumerate(targets):
-            y[out : out + k, j] = _column(batch, name)[rows]
-        out += k
+    _fill(pf, mask, [(x, list(features), True), (y, list(targets), False)], path)
+    pa.default_memory_pool().release_unused()
     _check_feature_values(path, x)
     return EraData(all_ids[mask], all_eras[mask], x, list(features), y, list(targets))
 
 
-def _column(batch: pa.RecordBatch, name: str) -> np.ndarray:
-    col = batch.column(name)
-    if col.null_count:
-        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-    return np.asarray(col.to_numpy(zero_copy_only=False))
+def _fill(
+    pf: pq.ParquetFile,
+    mask: np.ndarray,
+    outputs: list[tuple[np.ndarray, list[str], bool]],
+    path: Path,
+) -> None:
+    """Copy the masked rows of each named column into its output matrix.
+
+    Parquet stores int8 as INT32 and decodes a whole row group at a time, so reading all
+    columns at once would briefly take 4 bytes per value of the *whole* file. Reading
+    ``_COLUMN_GROUP`` columns of one row group at a time bounds that, and row groups
+    without a selected row are skipped.
+    """
+    start = out = 0
+    for group in range(pf.metadata.num_row_groups):
+        rows = mask[start : start + pf.metadata.row_group(group).num_rows]
+        start += len(rows)
+        k = int(rows.sum())
+        for matrix, names, is_feature in outputs if k else ():
+            for first in range(0, len(names), _COLUMN_GROUP):
+                chunk = names[first : first + _COLUMN_GROUP]
+                table = pf.read_row_group(group, columns=chunk, use_threads=True)
+                for j, name in enumerate(chunk, start=first):
+                    values = _values(table.column(name), name, is_feature, path)
+                    matrix[out : out + k, j] = values[rows]
+        out += k
 
 
-def _feature_column(path: Path, batch: pa.RecordBatch, name: str) -> np.ndarray:
-    if batch.column(name).null_count:
+def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Path) -> np.ndarray:
+    """A column as numpy; nulls become NaN (targets) or an error (features)."""
+    if not col.null_count:
+        return np.asarray(col.to_numpy(zero_copy_only=False))
+    if is_feature:
         raise DataError(f"{path.name}: feature {name} has missing values; Numerai features "
                         "never do. Re-download the data.")  # fmt: skip
-    return _column(batch, name)
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _check_feature_values(path: Path, x: np.ndarray) -> None:

@@ -24,12 +24,15 @@ from numerpilot.deploy import runtime
 from numerpilot.deploy.images import RuntimeImage, local_versions, target_image
 from numerpilot.errors import DataError
 from numerpilot.io import write_bytes_atomic, write_json_atomic
+from numerpilot.modeling import ensemble as ensemble_math
 from numerpilot.modeling.store import Manifest, load_manifest, load_model_strings
 
 log = logging.getLogger(__name__)
 
 SIDECAR_SUFFIX = ".json"
 _PICKLE_LOCK = threading.Lock()
+#: Modules whose functions the pickle carries as code (both import nothing from numerpilot).
+_BY_VALUE = (runtime, ensemble_math)
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,16 @@ def make_payload(manifest: Manifest, model_strings: dict[str, str]) -> dict[str,
 
 
 def pickle_model(payload: dict[str, Any], *, with_benchmarks: bool = False) -> bytes:
-    """cloudpickle bytes of the predict function, with :mod:`runtime` serialised by value."""
+    """cloudpickle bytes of the predict function; its code travels by value."""
     model = runtime.make_model(payload, with_benchmarks)
     with _PICKLE_LOCK:
-        cloudpickle.register_pickle_by_value(runtime)
+        for module in _BY_VALUE:
+            cloudpickle.register_pickle_by_value(module)
         try:
             data: bytes = cloudpickle.dumps(model)
         finally:
-            cloudpickle.unregister_pickle_by_value(runtime)
+            for module in _BY_VALUE:
+                cloudpickle.unregister_pickle_by_value(module)
     return data
 
 

@@ -1,12 +1,10 @@
 """The code a model-upload pickle carries into Numerai's runtime, serialised by value.
 
-cloudpickle pickles this module's functions by value (see :mod:`numerpilot.deploy.build`);
-they reach numpy, scipy, pandas and lightgbm only as module globals, which cloudpickle
-stores as names, so loading the pickle never imports numerpilot. The arithmetic repeats
-:func:`numerpilot.modeling.ensemble.ensemble`, :func:`numerpilot.scoring.neutralize_by_era`
-and :func:`numerpilot.modeling.ensemble.rank_by_era` step for step, so the pickle predicts
-exactly what ``numerpilot predict`` does. Keep this module self-contained: no numerpilot
-imports, no numpy objects in the payload.
+cloudpickle pickles this module and :mod:`numerpilot.modeling.ensemble` by value (see
+:mod:`numerpilot.deploy.build`); their functions reach numpy, scipy, pandas and lightgbm
+only as module globals, which cloudpickle stores as names, so loading the pickle never
+imports numerpilot. The ensemble arithmetic is the very code ``numerpilot predict`` runs.
+Import nothing else from numerpilot here, and keep numpy objects out of the payload.
 """
 
 from __future__ import annotations
@@ -17,84 +15,12 @@ from typing import Any
 import lightgbm
 import numpy as np
 import pandas as pd
-from scipy import linalg, special, stats
 
-_PIVOT_FLOOR = 1e-10
-_FLOAT32_EXACT = 2**24
+from numerpilot.modeling.ensemble import ensemble, neutralize_by_era, rank_by_era
+
 _LIVE_ERA = "X"
 
 Payload = dict[str, Any]
-
-
-def rank_by_era(x: np.ndarray, eras: np.ndarray) -> np.ndarray:
-    """Tie-kept percentile rank ``(rank - 0.5) / count`` of each column within each era."""
-    x2 = np.asarray(x, dtype=np.float64).reshape(len(eras), -1)
-    out = np.empty_like(x2)
-    codes = np.unique(eras, return_inverse=True)[1].reshape(-1)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    for rows in np.split(order, bounds):
-        out[rows] = (stats.rankdata(x2[rows], axis=0) - 0.5) / len(rows)
-    return out.reshape(np.shape(x))
-
-
-def ensemble(predictions: np.ndarray, eras: np.ndarray, weights: list[float]) -> np.ndarray:
-    """Weighted mean of per-era rank-gauss scores of the k models: (n, k) -> (n,)."""
-    w = np.asarray(weights, dtype=np.float64)
-    gauss = np.asarray(special.ndtri(rank_by_era(predictions, eras)))
-    return np.asarray(gauss @ (w / w.sum()))
-
-
-def _gram(block: np.ndarray) -> np.ndarray:
-    if np.issubdtype(block.dtype, np.integer) and block.size:
-        bound = int(max(abs(int(block.min())), abs(int(block.max()))))
-        if bound * bound * len(block) < _FLOAT32_EXACT:
-            b32 = block.astype(np.float32)
-            return np.asarray(b32.T @ b32, dtype=np.float64)
-    b64 = block.astype(np.float64)
-    return np.asarray(b64.T @ b64)
-
-
-def _fitted(block: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Projection of x (n_e, k) onto span([block, 1]) (numerai-tools' least squares)."""
-    n = len(block)
-    sums = block.sum(axis=0, dtype=np.float64)
-    gram = _gram(block) - np.outer(sums, sums) / n
-    centred_all = block.astype(np.float64) - sums / n
-    keep = np.einsum("ij,ij->j", centred_all, centred_all) > 0
-    centred = centred_all[:, keep] if not keep.all() else centred_all
-    gram = gram[np.ix_(keep, keep)]
-    mean = x.mean(axis=0)
-    if not len(gram):
-        return np.broadcast_to(mean, x.shape).copy()
-    chol = None
-    try:
-        factor = linalg.cho_factor(gram, lower=True, check_finite=False)
-        if np.all(np.diag(factor[0]) ** 2 / np.diag(gram) > _PIVOT_FLOOR):
-            chol = factor
-    except linalg.LinAlgError:
-        chol = None
-    if chol is None:
-        design = np.hstack([block.astype(np.float64), np.ones((n, 1))])
-        beta = np.linalg.lstsq(design, x, rcond=1e-6)[0]
-        return np.asarray(design @ beta)
-    beta = linalg.cho_solve(chol, centred.T @ (x - mean), check_finite=False)
-    return np.asarray(centred @ beta + mean)
-
-
-def neutralize_by_era(
-    x: np.ndarray, neutralizers: np.ndarray, eras: np.ndarray, proportion: float
-) -> np.ndarray:
-    """x (n,) minus ``proportion`` times its per-era fit on the neutralizers -> (n, 1)."""
-    xm = np.asarray(x, dtype=np.float64).reshape(len(eras), -1)
-    out = np.empty_like(xm)
-    for label in np.unique(eras):
-        rows = np.flatnonzero(eras == label)
-        block = xm[rows]
-        done = block - proportion * _fitted(neutralizers[rows], block)
-        done[:, block.std(axis=0) == 0] = np.nan
-        out[rows] = done
-    return out
 
 
 def _columns(frame: pd.DataFrame, names: list[str], payload: Payload) -> np.ndarray:

@@ -16,12 +16,11 @@ from numerpilot.data import layout
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import DataError, SubmissionError
 from numerpilot.io import atomic_path, write_json_atomic
-from numerpilot.modeling.ensemble import ensemble, rank_by_era
+from numerpilot.modeling.ensemble import ensemble, neutralize_by_era, rank_by_era
 from numerpilot.modeling.lgbm import predict
 from numerpilot.modeling.store import Bundle, load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import SILENT, Progress
-from numerpilot.scoring import neutralize_by_era
 
 log = logging.getLogger(__name__)
 
