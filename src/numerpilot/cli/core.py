@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from numerpilot.cli.app import WorkdirOption, app, console, progress, workdir
-from numerpilot.cli.remote import render_submissions
-from numerpilot.cli.scoring import render
+from numerpilot.cli.render import render_submissions, render_validation
 from numerpilot.config import CONFIG_NAME, load_config
 from numerpilot.data.synthetic import SyntheticSpec, write_synthetic
 from numerpilot.errors import UsageError
@@ -18,13 +17,13 @@ from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_live
 from numerpilot.pipeline.round import run_round
 from numerpilot.pipeline.train import holdout_mean, train_ensemble
-from numerpilot.pipeline.validate import ENSEMBLE, ValidationReport, validate_ensemble
+from numerpilot.pipeline.validate import ENSEMBLE, validate_ensemble
 from numerpilot.template import CONFIG_TEMPLATE
 
 DemoOption = Annotated[bool, typer.Option("--demo", help="Use the synthetic demo data.")]
 
 
-@app.command()
+@app.command(rich_help_panel="Get started")
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for numerpilot.toml.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
@@ -38,7 +37,7 @@ def init(
     console.print(f"Wrote [bold]{dest}[/bold]. Edit it, then run 'numerpilot run --demo'.")
 
 
-@app.command("demo-data")
+@app.command("demo-data", rich_help_panel="Get started")
 def demo_data(
     directory: Annotated[Path, typer.Argument(help="Output folder.")],
     train_eras: Annotated[int, typer.Option(help="Training eras.")] = 200,
@@ -58,7 +57,7 @@ def demo_data(
     console.print(f"Wrote {len(written)} files to [bold]{directory}[/bold].")
 
 
-@app.command()
+@app.command(rich_help_panel="Every round")
 def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Train one LightGBM model per configured target."""
     ctx = Context.load(workdir(directory), demo=demo)
@@ -69,7 +68,7 @@ def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> Non
     )
 
 
-@app.command()
+@app.command(rich_help_panel="Every round")
 def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Score the trained ensemble per era on validation data."""
     ctx = Context.load(workdir(directory), demo=demo)
@@ -78,7 +77,7 @@ def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> 
     console.print(f"Per-era scores: {ctx.workdir.reports / 'validation.json'}")
 
 
-@app.command()
+@app.command(rich_help_panel="Every round")
 def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Predict the live era and write a checked submission file."""
     ctx = Context.load(workdir(directory), demo=demo)
@@ -86,13 +85,7 @@ def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     console.print(f"Live predictions (valid for submission): [bold]{path}[/bold]")
 
 
-def render_validation(report: ValidationReport) -> None:
-    console.print(render(report.scores, title="Validation per era (main target)"))
-    for note in report.notes:
-        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
-
-
-@app.command()
+@app.command(rich_help_panel="Every round")
 def run(
     directory: WorkdirOption = Path("."),
     demo: DemoOption = False,

@@ -47,7 +47,7 @@ def _print_built(built: BuiltUpload) -> None:
     )
 
 
-@app.command("build-upload")
+@app.command("build-upload", rich_help_panel="Model upload")
 def build_upload_cmd(
     directory: WorkdirOption = Path("."),
     out: Annotated[
@@ -122,7 +122,7 @@ def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | Non
     return result
 
 
-@app.command("check-upload")
+@app.command("check-upload", rich_help_panel="Model upload")
 def check_upload_cmd(
     pickle: Annotated[Path, typer.Argument(help="Model pickle to check.")] = Path(PICKLE_NAME),
     live: LiveOption = None,
@@ -148,7 +148,7 @@ def _model_id(models: dict[str, str], name: str | None, configured: list[str]) -
     return name, models[name]
 
 
-@app.command("upload-model")
+@app.command("upload-model", rich_help_panel="Model upload")
 def upload_model_cmd(
     model: Annotated[str | None, typer.Option("--model", help="Numerai model name.")] = None,
     pickle: Annotated[

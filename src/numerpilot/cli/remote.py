@@ -12,16 +12,16 @@ from rich.table import Table
 
 from numerpilot.api.download import LIVE_ROUND_FILE, read_live_round
 from numerpilot.cli.app import WorkdirOption, app, console, err_console, progress, workdir
+from numerpilot.cli.render import render_submissions
 from numerpilot.errors import UsageError
-from numerpilot.submission.ledger import SubmissionRecord
 
 sandbox_app = typer.Typer(help="A local stand-in of the Numerai API.", no_args_is_help=True)
-app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Local Numerai API")
 
 DEFAULT_PREDICTIONS = Path("predictions") / "live_predictions.csv"
 
 
-@app.command()
+@app.command(rich_help_panel="Every round")
 def download(directory: WorkdirOption = Path(".")) -> None:
     """Download the configured (default: newest) dataset version; live files per round."""
     from numerpilot.api.download import download_dataset
@@ -38,7 +38,7 @@ def download(directory: WorkdirOption = Path(".")) -> None:
     )
 
 
-@app.command()
+@app.command(rich_help_panel="Every round")
 def submit(
     directory: WorkdirOption = Path("."),
     predictions: Annotated[
@@ -65,27 +65,7 @@ def submit(
     render_submissions(records)
 
 
-def render_submissions(records: list[SubmissionRecord]) -> None:
-    for rec in records:
-        name = Path(rec.path).name
-        if rec.status == "uploaded":
-            console.print(
-                f"[green]✓[/green] {rec.model_name}: submitted {name} for round {rec.round} "
-                f"(submission {rec.submission_id})."
-            )
-        elif rec.status == "already_done":
-            console.print(
-                f"[yellow]•[/yellow] {rec.model_name}: already submitted in round {rec.round} "
-                f"(submission {rec.submission_id}); --force uploads again."
-            )
-        else:
-            console.print(
-                f"[cyan]•[/cyan] {rec.model_name}: {name} is valid for round {rec.round} "
-                "(dry run: nothing uploaded)."
-            )
-
-
-@app.command()
+@app.command(rich_help_panel="Every round")
 def status(directory: WorkdirOption = Path(".")) -> None:
     """The current round, your models, recent submissions and their scores."""
     from numerpilot.api.settings import make_client

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
 from numerpilot.cli.app import app, console, err_console
+from numerpilot.cli.render import render
 from numerpilot.config import CONFIG_NAME, load_config
 from numerpilot.data import layout
 from numerpilot.errors import UsageError
@@ -22,55 +20,10 @@ from numerpilot.scoring.io import (
     read_predictions,
     resolve_features,
 )
-from numerpilot.scoring.report import ScoreReport, score_frame
-
-_ROWS = (
-    ("corr_mean", "CORR mean"),
-    ("corr_std", "CORR std"),
-    ("corr_sharpe", "CORR sharpe"),
-    ("corr_max_drawdown", "CORR max drawdown"),
-    ("corr_positive_share", "CORR eras > 0"),
-    ("corr_autocorr", "CORR autocorr"),
-    ("n_eras", "eras"),
-    ("mmc_mean", "MMC mean"),
-    ("mmc_std", "MMC std"),
-    ("mmc_sharpe", "MMC sharpe"),
-    ("mmc_n_eras", "MMC eras"),
-    ("corr_with_meta_mean", "corr w/ meta model"),
-    ("payout_mean", "payout / stake"),
-    ("bmc_mean", "BMC mean"),
-    ("bmc_sharpe", "BMC sharpe"),
-    ("corr_with_benchmark_mean", "corr w/ benchmark"),
-    ("fnc_mean", "FNC mean"),
-    ("fnc_sharpe", "FNC sharpe"),
-    ("max_feature_exposure", "feature exposure"),
-)
+from numerpilot.scoring.report import score_frame
 
 
-def _cell(key: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, int):
-        return str(value)
-    if key.endswith("sharpe"):
-        return f"{value:.2f}"
-    return f"{value:.0%}" if key.endswith("share") else f"{value:.4f}"
-
-
-def render(report: ScoreReport, title: str = "Per-era scores (numerai-tools definitions)") -> Table:
-    """The summary numbers of every column as a rich table (one column per prediction)."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("metric", no_wrap=True)
-    for col in report.columns:
-        table.add_column(col, justify="right", overflow="fold", min_width=7)
-    summaries = [report.summary(col) for col in report.columns]
-    for key, label in _ROWS:
-        if key in summaries[0]:
-            table.add_row(label, *(_cell(key, s.get(key)) for s in summaries))
-    return table
-
-
-@app.command("score")
+@app.command("score", rich_help_panel="Analysis")
 def score(
     pred: Annotated[Path, typer.Argument(help="Predictions: parquet or CSV with 'id'.")],
     data: Annotated[
