@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.pipeline.conftest import FAST_CONFIG, CliRunner
 
 from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
-from tests.pipeline.conftest import FAST_CONFIG, CliRunner
 
 CONFIG = FAST_CONFIG + '\n[submission]\nmodels = ["sandbox_model", "sandbox_model_2"]\n'
 

@@ -74,7 +74,8 @@ def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> 
     ctx = Context.load(workdir(directory), demo=demo)
     report = validate_ensemble(ctx, progress())
     render_validation(report)
-    console.print(f"Per-era scores: {ctx.workdir.reports / 'validation.json'}")
+    reports = ctx.workdir.reports
+    console.print(f"Report: {reports / 'validation.html'} (per-era scores: validation.json)")
 
 
 @app.command(rich_help_panel="Every round")
@@ -106,6 +107,6 @@ def run(
     console.print(
         f"[bold green]Done.[/bold green] Validation CORR {summary['corr_mean']:.4f}, "
         f"sharpe {summary['corr_sharpe']:.2f} over {summary['n_eras']} eras.\n"
-        f"  models:      {wd.models}\n  report:      {wd.reports / 'validation.json'}\n"
+        f"  models:      {wd.models}\n  report:      {wd.reports / 'validation.html'}\n"
         f"  submission:  {result.predictions} (validated)"
     )

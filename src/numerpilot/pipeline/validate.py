@@ -17,11 +17,13 @@ from numerpilot.modeling.store import load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_file
 from numerpilot.progress import SILENT, Progress
+from numerpilot.report import write_validation_report
 from numerpilot.scoring.report import ScoreReport, score_frame
 
 log = logging.getLogger(__name__)
 
 REPORT_JSON = "validation.json"
+REPORT_HTML = "validation.html"
 ENSEMBLE = "ensemble"
 
 
@@ -101,4 +103,21 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
         )
     report = ValidationReport(scores)
     write_json_atomic(ctx.workdir.reports / REPORT_JSON, report.as_json())
+    m = bundle.manifest
+    context = {
+        "data version": m.data_version,
+        "features": f"{m.feature_set} ({len(m.features)})",
+        "targets": ", ".join(f"{t} ({m.best_iterations[t]} trees)" for t in m.targets),
+        "neutralization": f"{m.neutralization_proportion:g}",
+        "validation eras": f"{len(np.unique(data.eras))} (after {ctx.config.train.embargo_eras} "
+        "embargo eras)",
+        "trained": m.created,
+    }
+    with progress.task("Writing the HTML report", None):
+        write_validation_report(
+            scores,
+            ctx.workdir.reports / REPORT_HTML,
+            title="numerpilot validation",
+            context=context,
+        )
     return report
