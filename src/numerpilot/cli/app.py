@@ -53,6 +53,10 @@ class RichProgressReporter:
 
     @contextlib.contextmanager
     def task(self, description: str, total: int | None) -> Iterator[Advance]:
+        if not self._console.is_terminal:  # logs and pipes get one line per finished step
+            yield lambda steps: None
+            self._console.print(f"✓ {description}")
+            return
         columns = (
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
