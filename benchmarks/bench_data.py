@@ -26,7 +26,8 @@ import pandas as pd
 
 from numerpilot.config import LightGBMConfig
 from numerpilot.data.load import load_era_data
-from numerpilot.data.synthetic import SyntheticSpec, is_current, write_synthetic
+from numerpilot.data.synthetic import SyntheticSpec
+from numerpilot.data.synthetic_io import is_current, write_synthetic
 from numerpilot.modeling.lgbm import lgbm_params, train_target
 
 CACHE = Path(tempfile.gettempdir()) / "numerpilot-bench-data"

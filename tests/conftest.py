@@ -15,7 +15,7 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.api.sandbox.testing import OPEN_TUESDAY, SMALL_SPEC, loopback_only
 from numerpilot.credentials import Credentials
-from numerpilot.data.synthetic import write_synthetic
+from numerpilot.data.synthetic_io import write_synthetic
 
 __all__ = ["SMALL_SPEC"]
 

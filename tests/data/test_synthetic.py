@@ -9,7 +9,8 @@ import pytest
 from tests.conftest import SMALL_SPEC
 
 from numerpilot.data import layout
-from numerpilot.data.synthetic import SyntheticSpec, bin_target, generate, write_synthetic
+from numerpilot.data.synthetic import SyntheticSpec, bin_target, generate
+from numerpilot.data.synthetic_io import write_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,8 @@ import pytest
 from numerpilot.data import layout
 from numerpilot.data.synthetic import SyntheticSpec, generate
 from numerpilot.report import page, write_validation_report
-from numerpilot.report.page import format_cell
 from numerpilot.report.plots import _aligned, all_eras, drawdown, expected_plots, rolling_mean
-from numerpilot.scoring.report import ScoreReport, score_frame
+from numerpilot.scoring.report import ScoreReport, format_metric, score_frame
 
 SPEC = SyntheticSpec(
     train_eras=30, validation_eras=20, rows_per_era=100, n_features=30, live_rows=10, seed=1
@@ -85,7 +84,7 @@ def test_full_report_has_everything(full: ScoreReport, tmp_path: Path) -> None:
         assert f"<th>{key}</th><td>{value}</td>" in text
     for col in COLUMNS:  # every summary number, formatted as the CLI does
         for key, value in full.summary(col).items():
-            assert f">{format_cell(key, value)}</td>" in text, (col, key)
+            assert f">{format_metric(key, value)}</td>" in text, (col, key)
     keys = ["corr_cumulative", "mmc_cumulative", "corr_per_era", "corr_drawdown"]
     keys += ["feature_exposure", "payout"]
     assert _plots(text) == keys == expected_plots(full)
@@ -99,12 +98,12 @@ def test_full_report_has_everything(full: ScoreReport, tmp_path: Path) -> None:
 
 
 def test_formats_and_nan() -> None:
-    assert format_cell("corr_sharpe", 1.23456) == "1.23"
-    assert format_cell("corr_positive_share", 0.6) == "60%"
-    assert format_cell("corr_mean", 0.012345) == "0.0123"
-    assert format_cell("n_eras", 20) == "20"
-    assert format_cell("mmc_mean", float("nan")) == "–"
-    assert format_cell("mmc_mean", None) == "–"
+    assert format_metric("corr_sharpe", 1.23456) == "1.23"
+    assert format_metric("corr_positive_share", 0.6) == "60%"
+    assert format_metric("corr_mean", 0.012345) == "0.0123"
+    assert format_metric("n_eras", 20) == "20"
+    assert format_metric("mmc_mean", float("nan")) == "–"
+    assert format_metric("mmc_mean", None) == "–"
 
 
 def test_no_plots_for_metrics_not_computed_and_escaping(bare: ScoreReport, tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ import typer
 from numerpilot.cli.app import WorkdirOption, app, console, progress, workdir
 from numerpilot.cli.render import render_submissions, render_validation
 from numerpilot.config import CONFIG_NAME, load_config
-from numerpilot.data.synthetic import SyntheticSpec, write_synthetic
+from numerpilot.data.synthetic import SyntheticSpec
+from numerpilot.data.synthetic_io import write_synthetic
 from numerpilot.errors import UsageError
 from numerpilot.io import write_text_atomic
-from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.demo import load_context
 from numerpilot.pipeline.predict import predict_live
 from numerpilot.pipeline.round import run_round
 from numerpilot.pipeline.train import holdout_mean, train_ensemble
@@ -60,8 +61,9 @@ def demo_data(
 @app.command(rich_help_panel="Every round")
 def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Train one LightGBM model per configured target."""
-    ctx = Context.load(workdir(directory), demo=demo)
-    manifest = train_ensemble(ctx, progress())
+    reporter = progress()
+    ctx = load_context(workdir(directory), demo=demo, progress=reporter)
+    manifest = train_ensemble(ctx, reporter)
     console.print(
         f"Trained {len(manifest.targets)} models on {len(manifest.features)} features "
         f"(holdout era-corr {holdout_mean(manifest):.4f}); saved to {ctx.workdir.models}."
@@ -71,8 +73,9 @@ def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> Non
 @app.command(rich_help_panel="Every round")
 def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Score the trained ensemble per era on validation data."""
-    ctx = Context.load(workdir(directory), demo=demo)
-    report = validate_ensemble(ctx, progress())
+    reporter = progress()
+    ctx = load_context(workdir(directory), demo=demo, progress=reporter)
+    report = validate_ensemble(ctx, reporter)
     render_validation(report)
     reports = ctx.workdir.reports
     console.print(f"Report: {reports / 'validation.html'} (per-era scores: validation.json)")
@@ -81,8 +84,9 @@ def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> 
 @app.command(rich_help_panel="Every round")
 def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Predict the live era and write a checked submission file."""
-    ctx = Context.load(workdir(directory), demo=demo)
-    path = predict_live(ctx, progress())
+    reporter = progress()
+    ctx = load_context(workdir(directory), demo=demo, progress=reporter)
+    path = predict_live(ctx, reporter)
     console.print(f"Live predictions (valid for submission): [bold]{path}[/bold]")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from rich import box
@@ -10,7 +9,7 @@ from rich.table import Table
 
 from numerpilot.cli.app import console
 from numerpilot.pipeline.validate import ValidationReport
-from numerpilot.scoring.report import ScoreReport
+from numerpilot.scoring.report import ScoreReport, format_metric
 from numerpilot.submission.ledger import SubmissionRecord
 
 _ROWS = (
@@ -36,16 +35,6 @@ _ROWS = (
 )
 
 
-def _cell(key: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, int):
-        return str(value)
-    if key.endswith("sharpe"):
-        return f"{value:.2f}"
-    return f"{value:.0%}" if key.endswith("share") else f"{value:.4f}"
-
-
 def render(report: ScoreReport, title: str = "Per-era scores (numerai-tools definitions)") -> Table:
     """The summary numbers of every column as a rich table (one column per prediction)."""
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
@@ -55,7 +44,7 @@ def render(report: ScoreReport, title: str = "Per-era scores (numerai-tools defi
     summaries = [report.summary(col) for col in report.columns]
     for key, label in _ROWS:
         if key in summaries[0]:
-            table.add_row(label, *(_cell(key, s.get(key)) for s in summaries))
+            table.add_row(label, *(format_metric(key, s.get(key)) for s in summaries))
     return table
 
 

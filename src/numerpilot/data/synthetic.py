@@ -33,15 +33,12 @@ features make naive models overfit and make neutralization and ensembling pay of
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from numerpilot.data import layout
-from numerpilot.io import atomic_path, write_json_atomic
 
 _ADJECTIVES = (
     "amber", "brisk", "civic", "dusky", "eager", "fabled", "gilded", "hollow", "ironic",
@@ -56,7 +53,6 @@ _NOUNS = (
 
 #: Bump when the generative model changes, so cached datasets are regenerated.
 GENERATOR_VERSION = 2
-MARKER = ".synthetic.json"
 
 _SHARES = {"linear": 0.35, "pairs": 0.15, "ushape": 0.10, "regime": 0.30, "drift": 0.10}
 _RHO = 0.09
@@ -373,38 +369,3 @@ def _benchmarks(frame: pd.DataFrame, signal: np.ndarray, rng: np.random.Generato
             view = signal + rng.normal(scale=1.5, size=len(signal))
             cols[layout.benchmark_column(name, horizon)] = _rank01(view, eras)
     return pd.DataFrame(cols, index=frame.index)
-
-
-def spec_marker(spec: SyntheticSpec) -> dict[str, object]:
-    """What the marker file of a dataset written from ``spec`` holds."""
-    return {
-        **spec.__dict__,
-        "target_names": list(spec.target_names),
-        "generator": GENERATOR_VERSION,
-    }
-
-
-def is_current(spec: SyntheticSpec, folder: Path) -> bool:
-    """True when ``folder`` holds a complete dataset written from ``spec`` by this generator."""
-    marker = folder / MARKER
-    if not marker.exists():
-        return False
-    return bool(json.loads(marker.read_text(encoding="utf-8")) == spec_marker(spec))
-
-
-def write_synthetic(spec: SyntheticSpec, out_dir: Path) -> list[Path]:
-    """Write every file of :func:`generate` into ``out_dir``, each atomically."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MARKER).unlink(missing_ok=True)
-    written = []
-    for name, content in generate(spec).items():
-        dest = out_dir / name
-        if isinstance(content, pd.DataFrame):
-            with atomic_path(dest) as tmp:
-                content.to_parquet(tmp, index=True)
-        else:
-            write_json_atomic(dest, content)
-        written.append(dest)
-    # Written last: its presence means every file above is complete.
-    write_json_atomic(out_dir / MARKER, spec_marker(spec))
-    return written

@@ -9,7 +9,7 @@ from numerpilot.api.download import download_dataset
 from numerpilot.api.settings import make_client
 from numerpilot.modeling.store import Manifest
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.demo import ensure_demo_data
+from numerpilot.pipeline.demo import load_context
 from numerpilot.pipeline.predict import predict_live
 from numerpilot.pipeline.train import train_ensemble
 from numerpilot.pipeline.validate import ValidationReport, validate_ensemble
@@ -32,8 +32,7 @@ def run_round(
 ) -> RoundResult:
     """The demo path needs no keys and no network; the real path downloads and submits."""
     if demo:
-        ctx = Context.load(workdir, demo=True)
-        ensure_demo_data(ctx.config.demo, ctx.data_dir, progress)
+        ctx = load_context(workdir, demo=True, progress=progress)
         client = None
     else:
         ctx = Context.load(workdir)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Iterable, Mapping
 from html import escape
 from pathlib import Path
 
 from numerpilot.io import write_text_atomic
 from numerpilot.report.plots import Plot, focus_column, render_plots
-from numerpilot.scoring.report import ScoreReport
+from numerpilot.scoring.report import ScoreReport, format_metric
 
 #: Summary keys in display order with their labels (keys not listed follow, labelled by key).
 LABELS: dict[str, str] = {
@@ -59,17 +58,6 @@ footer{margin-top:2rem;font-size:.8rem;color:#888}
 """
 
 
-def format_cell(key: str, value: float | int | None) -> str:
-    """A summary number as the CLI prints it: sharpe 2 decimals, shares as %, else 4 decimals."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, int):
-        return str(value)
-    if key.endswith("sharpe"):
-        return f"{value:.2f}"
-    return f"{value:.0%}" if key.endswith("share") else f"{value:.4f}"
-
-
 def _ordered_keys(summaries: Iterable[Mapping[str, float]]) -> list[str]:
     present: dict[str, None] = {}
     for s in summaries:
@@ -89,7 +77,7 @@ def _summary_table(report: ScoreReport) -> str:
     rows = [f'<tr><th class="metric">metric</th>{head}</tr>']
     for key in _ordered_keys(summaries):
         cells = "".join(
-            f"<td{cls(c)}>{escape(format_cell(key, s.get(key)))}</td>"
+            f"<td{cls(c)}>{escape(format_metric(key, s.get(key)))}</td>"
             for c, s in zip(report.columns, summaries, strict=True)
         )
         label = escape(LABELS.get(key, key))

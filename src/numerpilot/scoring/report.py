@@ -87,6 +87,17 @@ class ScoreReport:
         }
 
 
+def format_metric(key: str, value: float | int | None) -> str:
+    """A summary number as people read it: sharpe 2 decimals, shares in %, else 4 decimals."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, int):
+        return str(value)
+    if key.endswith("sharpe"):
+        return f"{value:.2f}"
+    return f"{value:.0%}" if key.endswith("share") else f"{value:.4f}"
+
+
 def _finite_mean(scores: PerEra, j: int) -> float:
     v = scores.values[:, j]
     v = v[np.isfinite(v)]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from numerpilot.data import layout, synthetic
+from numerpilot.data import layout, synthetic, synthetic_io
 from numerpilot.data.synthetic import SyntheticSpec
 from numerpilot.io import atomic_path
 
@@ -59,8 +59,8 @@ class SandboxData:
     def ensure_base(self) -> None:
         """Generate the historical files unless a cache for the same spec exists."""
         with self._lock:
-            if not synthetic.is_current(self.spec, self.base):
-                synthetic.write_synthetic(self.spec, self.base)
+            if not synthetic_io.is_current(self.spec, self.base):
+                synthetic_io.write_synthetic(self.spec, self.base)
 
     def path(self, name: str, round_number: int) -> Path:
         """The file to serve for ``name`` (per-round files for the given round)."""

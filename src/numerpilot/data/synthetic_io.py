@@ -1,0 +1,48 @@
+"""Synthetic datasets on disk: written atomically, with a marker that makes them reusable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from numerpilot.data.synthetic import GENERATOR_VERSION, SyntheticSpec, generate
+from numerpilot.io import atomic_path, write_json_atomic
+
+MARKER = ".synthetic.json"
+
+
+def spec_marker(spec: SyntheticSpec) -> dict[str, object]:
+    """What the marker file of a dataset written from ``spec`` holds."""
+    return {
+        **spec.__dict__,
+        "target_names": list(spec.target_names),
+        "generator": GENERATOR_VERSION,
+    }
+
+
+def is_current(spec: SyntheticSpec, folder: Path) -> bool:
+    """True when ``folder`` holds a complete dataset written from ``spec`` by this generator."""
+    marker = folder / MARKER
+    if not marker.exists():
+        return False
+    return bool(json.loads(marker.read_text(encoding="utf-8")) == spec_marker(spec))
+
+
+def write_synthetic(spec: SyntheticSpec, out_dir: Path) -> list[Path]:
+    """Write every file of :func:`generate` into ``out_dir``, each atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).unlink(missing_ok=True)
+    written = []
+    for name, content in generate(spec).items():
+        dest = out_dir / name
+        if isinstance(content, pd.DataFrame):
+            with atomic_path(dest) as tmp:
+                content.to_parquet(tmp, index=True)
+        else:
+            write_json_atomic(dest, content)
+        written.append(dest)
+    # Written last: its presence means every file above is complete.
+    write_json_atomic(out_dir / MARKER, spec_marker(spec))
+    return written
