@@ -11,10 +11,11 @@ import numerapi
 import pytest
 from numerapi import base_api
 
-from numerpilot.api.client import NumeraiClient, version_key
+from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.credentials import Credentials
+from numerpilot.data.layout import version_key
 from numerpilot.errors import CredentialsError, RemoteError
 
 

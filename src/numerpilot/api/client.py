@@ -24,6 +24,7 @@ from numerapi import base_api
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.http import Http, RetryPolicy, host_of
 from numerpilot.credentials import Credentials
+from numerpilot.data.layout import version_key
 from numerpilot.errors import CredentialsError, UsageError
 from numerpilot.progress import SILENT, Progress
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 TOURNAMENT_IDS = {"classic": 8, "signals": 11, "crypto": 12}
 _ROOT_FIELD = re.compile(r"\{\s*(\w+)")
 _AUTH_WORDS = ("authenticat", "api key", "token", "session is invalid", "not authorized")
-_VERSION = re.compile(r"^v(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,6 @@ _CLASSES: dict[str, type[_Transport]] = {
 }
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    """Sort key of ``v5.2``-style versions (unparseable ones sort first)."""
-    match = _VERSION.match(version)
-    return tuple(int(g) for g in match.groups() if g is not None) if match else (-1,)
-
-
 class NumeraiClient:
     """The Numerai API for one tournament, through numerapi, with timeouts and retries."""
 
@@ -221,7 +215,7 @@ class NumeraiClient:
     def newest_version(self) -> str:
         """The newest dataset version listed (``v5.3`` beats ``v5.2`` and ``v4.3``)."""
         versions = {f.split("/", 1)[0] for f in self.list_datasets() if "/" in f}
-        versions = {v for v in versions if _VERSION.match(v)}
+        versions = {v for v in versions if version_key(v) != (-1,)}
         if not versions:
             raise NumeraiAPIError("Numerai listed no dataset versions; try again later.")
         return max(versions, key=version_key)

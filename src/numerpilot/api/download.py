@@ -8,7 +8,6 @@ and keeps the previous round's copies as ``live_round<N>.parquet``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,21 +17,13 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.errors import DataError
-from numerpilot.io import write_json_atomic
+from numerpilot.io import sha256_file, write_json_atomic
 from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
 
 LIVE_ROUND_FILE = "live.round.json"
 OPTIONAL_FILES = (layout.META_MODEL, layout.VALIDATION_BENCHMARKS, layout.LIVE_BENCHMARKS)
 PER_ROUND_FILES = (layout.LIVE, layout.LIVE_BENCHMARKS)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_version(config: Config, client: NumeraiClient) -> str:

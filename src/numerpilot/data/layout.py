@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 TRAIN = "train.parquet"
 VALIDATION = "validation.parquet"
 LIVE = "live.parquet"
@@ -61,6 +63,15 @@ TARGET_NAMES = (
 MAIN_TARGET_ALIAS = "target_cyrusd_20"
 
 BENCHMARK_NAMES = ("cyrusd", "teager2b", "ender", "jasper")
+
+
+_VERSION = re.compile(r"^v(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key of ``v5.2``-style dataset versions (anything else sorts first, as (-1,))."""
+    match = _VERSION.match(version)
+    return tuple(int(g) for g in match.groups() if g is not None) if match else (-1,)
 
 
 def benchmark_column(name: str, horizon: int, prefix: str = "v52") -> str:

@@ -84,11 +84,13 @@ def load_era_data(
     *,
     era_step: int = 1,
     eras: Sequence[str] | None = None,
+    skip_first_eras: int = 0,
     feature_fix: str = "Check data.feature_set, or re-download the data.",
 ) -> EraData:
     """Read ``features`` (as int8) and ``targets`` of the rows whose era is selected.
 
-    Eras are selected by ``eras`` (explicit list) or by taking every ``era_step``-th era.
+    Eras are selected by ``eras`` (explicit list) or by taking every ``era_step``-th era;
+    then the first ``skip_first_eras`` of them are dropped (an embargo after train).
     """
     pf = open_parquet(path)
     available = set(pf.schema_arrow.names)
@@ -109,6 +111,7 @@ def load_era_data(
     if len(all_eras) == 0:
         raise DataError(f"{path} has no rows. {_missing_hint(path)}")
     chosen = sample_eras(all_eras, era_step) if eras is None else np.asarray(eras, dtype=str)
+    chosen = np.sort(chosen)[skip_first_eras:]
     mask = np.isin(all_eras, chosen)
     if not mask.any():
         raise DataError(f"{path.name} has no rows in the selected eras "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from numerpilot.config import Config
+from numerpilot.data.layout import version_key
 from numerpilot.errors import DataError
 from numerpilot.workdir import Workdir
 
@@ -47,13 +47,9 @@ class Context:
         return DEMO_VERSION if self.is_demo else self.data_dir.name
 
 
-def _version_key(name: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", name))
-
-
 def local_versions(root: Path) -> list[str]:
     """Dataset versions present under ``root`` (``v5.2`` …), oldest first."""
     if not root.is_dir():
         return []
-    found = [p.name for p in root.iterdir() if p.is_dir() and re.fullmatch(r"v\d+(\.\d+)*", p.name)]
-    return sorted(found, key=_version_key)
+    found = [p.name for p in root.iterdir() if p.is_dir() and version_key(p.name) != (-1,)]
+    return sorted(found, key=version_key)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +10,11 @@ import numpy as np
 import pandas as pd
 from numerai_tools.submissions import validate_submission_numerai
 
+from numerpilot.api.download import read_live_round
 from numerpilot.data import layout
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import DataError, SubmissionError
-from numerpilot.io import atomic_path, write_json_atomic
+from numerpilot.io import atomic_path, sha256_file, write_json_atomic
 from numerpilot.modeling.ensemble import ensemble, neutralize_by_era, rank_by_era
 from numerpilot.modeling.lgbm import predict
 from numerpilot.modeling.store import Bundle, load_bundle
@@ -53,10 +52,9 @@ def predict_file(
     """Load ``path`` and run the whole ensemble (models, rank-gauss mean, neutralization)."""
     m = bundle.manifest
     columns = list(dict.fromkeys(m.features + m.neutralizer_features))
-    eras = None
-    if skip_first_eras:
-        eras = list(np.unique(load_era_data(path, [], ()).eras)[skip_first_eras:])
-    data = load_era_data(path, columns, targets, eras=eras, feature_fix=_feature_fix(bundle))
+    data = load_era_data(
+        path, columns, targets, skip_first_eras=skip_first_eras, feature_fix=_feature_fix(bundle)
+    )
     position = {name: j for j, name in enumerate(columns)}
     model_x = data.features[:, [position[f] for f in m.features]]
     per_model = np.empty((len(data), len(m.targets)))
@@ -83,14 +81,6 @@ def check_submission(ids: np.ndarray, predictions: np.ndarray, live_ids: np.ndar
         raise SubmissionError(f"the submission breaks Numerai's rules: {error}") from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     """Write ``predictions/live_predictions.csv`` (id, prediction), checked before it lands."""
     bundle = load_bundle(ctx.workdir.models)
@@ -103,13 +93,12 @@ def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     frame = pd.DataFrame({"id": result.data.ids, "prediction": result.final})
     with atomic_path(dest) as tmp:
         frame.to_csv(tmp, index=False)
-    round_file = ctx.data_dir / "live.round.json"
-    live_round = json.loads(round_file.read_text())["round"] if round_file.exists() else None
+    live_round = (read_live_round(ctx.data_dir) or {}).get("round")
     write_json_atomic(
         dest.with_suffix(".json"),
         {
             "data_version": ctx.data_version,
-            "live_sha256": _sha256(live_path),
+            "live_sha256": sha256_file(live_path),
             "live_round": live_round,
             "rows": len(frame),
             "models": result.models,

@@ -7,17 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from numerpilot.data import layout
-from numerpilot.data.load import open_parquet
-from numerpilot.errors import DataError
 from numerpilot.io import write_json_atomic
 from numerpilot.modeling.store import load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.report import write_validation_report
+from numerpilot.scoring.io import read_model_column
 from numerpilot.scoring.report import ScoreReport, score_frame
 
 log = logging.getLogger(__name__)
@@ -34,10 +32,6 @@ class ValidationReport:
     scores: ScoreReport
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return self.scores.columns
-
-    @property
     def notes(self) -> tuple[str, ...]:
         return self.scores.notes
 
@@ -52,21 +46,10 @@ class ValidationReport:
         return self.scores.to_dict()
 
 
-def _column_by_id(ctx: Context, filename: str, column: str, ids: np.ndarray) -> np.ndarray | None:
-    """``column`` of ``filename`` aligned to ``ids`` (NaN where absent); None without the file."""
+def _model_column(ctx: Context, filename: str, column: str, ids: np.ndarray) -> np.ndarray | None:
+    """``column`` of an optional dataset file aligned to ``ids`` (NaN where absent)."""
     path = ctx.data_dir / filename
-    if not path.exists():
-        return None
-    pf = open_parquet(path)
-    if column not in pf.schema_arrow.names:
-        available = ", ".join(n for n in pf.schema_arrow.names if n != layout.ID)
-        raise DataError(f"{path.name} has no column '{column}'; available: {available}.")
-    table = pf.read(columns=[layout.ID, column])
-    values = pd.Series(
-        table.column(column).to_numpy(zero_copy_only=False),
-        index=table.column(layout.ID).to_numpy(zero_copy_only=False),
-    )
-    return values.reindex(ids).to_numpy(dtype=np.float64)
+    return read_model_column(path, column, ids, filename) if path.exists() else None
 
 
 def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationReport:
@@ -92,9 +75,9 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
             data.target(layout.MAIN_TARGET),
             data.eras,
             columns=[*result.models, ENSEMBLE],
-            meta_model=_column_by_id(ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids),
+            meta_model=_model_column(ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids),
             benchmark=(
-                _column_by_id(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids)
+                _model_column(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids)
                 if bench_col
                 else None
             ),

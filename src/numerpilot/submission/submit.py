@@ -15,10 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from numerpilot.api.client import NumeraiClient, RoundInfo
-from numerpilot.api.download import read_live_round, resolve_version, sha256_file
+from numerpilot.api.download import read_live_round, resolve_version
 from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.errors import DataError, SubmissionError, UsageError
+from numerpilot.io import sha256_file
 from numerpilot.submission.ledger import Ledger, SubmissionRecord, now_iso
 from numerpilot.workdir import Workdir
 
