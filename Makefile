@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@mkdir -p demo
 	cd demo && ../$(BIN)/numerpilot run --demo
-	$(BIN)/python -m numerpilot.api.sandbox.demo demo/sandbox
+	$(BIN)/python -m numerpilot.sandbox.demo demo/sandbox
 
 test: lint typecheck pytest
 

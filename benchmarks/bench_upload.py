@@ -21,10 +21,10 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from numerpilot.deploy.build import build_upload
-from numerpilot.deploy.check import run_in_runtime
-from numerpilot.deploy.images import image_for, python_minor
-from numerpilot.deploy.replica import ensure_replica
+from numerpilot.model_upload.build import build_upload
+from numerpilot.model_upload.check import run_in_runtime
+from numerpilot.model_upload.images import image_for, python_minor
+from numerpilot.model_upload.replica import ensure_replica
 from numerpilot.modeling.store import Manifest, save_bundle
 
 TARGETS = ["target", "target_teager2b_20", "target_ender_20", "target_jasper_20"]

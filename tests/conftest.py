@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.network import loopback_only
 
 from numerpilot.api.client import NumeraiClient
-from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
-from numerpilot.api.sandbox.testing import OPEN_TUESDAY, SMALL_SPEC, loopback_only
 from numerpilot.credentials import Credentials
 from numerpilot.data.synthetic_io import write_synthetic
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.sandbox.presets import OPEN_TUESDAY, SMALL_SPEC
 
 __all__ = ["SMALL_SPEC"]
 

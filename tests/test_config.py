@@ -25,6 +25,13 @@ def test_template_mentions_every_key() -> None:
         assert set(annotation.model_fields) - optional <= documented, section
 
 
+def test_demo_settings_are_validated() -> None:
+    config = Config()
+    config.demo.__dict__["n_estimators"] = 0  # as if set without validation
+    with pytest.raises(ConfigError, match="n_estimators"):
+        config.for_demo()
+
+
 def test_missing_file_means_defaults(tmp_path: Path) -> None:
     assert load_config(tmp_path / "numerpilot.toml") == Config()
 
@@ -73,7 +80,7 @@ def test_invalid_toml_says_how_to_recover(tmp_path: Path) -> None:
 def test_demo_overrides_only_demo_settings() -> None:
     config = Config()
     demo = config.for_demo()
-    assert demo.data.dir == config.demo.dir and demo.data.version == "demo"
+    assert demo.data.dir == config.demo.dir and demo.data.era_step == config.demo.era_step
     assert demo.lightgbm.n_estimators == config.demo.n_estimators
     assert demo.lightgbm.max_depth == config.lightgbm.max_depth
     assert demo.train.targets == config.train.targets

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
 
-from numerpilot.credentials import Credentials, load_credentials, redact, save_credentials
+from numerpilot.credentials import Credentials, load_credentials, redact
 from numerpilot.errors import CredentialsError
 
 PUBLIC, SECRET = "PUBLICIDPUBLICID", "SECRETKEYSECRETKEYSECRETKEY"
@@ -15,6 +17,14 @@ PUBLIC, SECRET = "PUBLICIDPUBLICID", "SECRETKEYSECRETKEYSECRETKEY"
 def _no_env_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
     monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+
+
+def save_credentials(creds: Credentials, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"public_id": creds.public_id, "secret_key": creds.secret_key}, fh)
+    return path
 
 
 def test_environment_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -58,8 +68,15 @@ def test_secret_never_in_repr_or_redacted_text(caplog: pytest.LogCaptureFixture)
     creds = Credentials(PUBLIC, SECRET)
     assert SECRET not in repr(creds)
     text = f"failed with header {creds.auth_header} and key {SECRET}"
-    cleaned = redact(text)
+    cleaned = creds.redact(text)
     assert SECRET not in cleaned and PUBLIC not in cleaned
     assert "Token ***" in cleaned
-    logging.getLogger("t").warning(redact(text))
+    logging.getLogger("t").warning(creds.redact(text))
     assert SECRET not in caplog.text
+
+
+def test_redact_removes_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert redact(f"key {SECRET}") == f"key {SECRET}"  # unknown: nothing to remove
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", SECRET)
+    assert redact(f"key {SECRET}") == "key ***"
+    assert redact("header Token abc$def") == "header Token ***"

@@ -1,14 +1,21 @@
-"""The ``numerpilot.toml`` schema: every setting a user may change, validated at load time."""
+"""The ``numerpilot.toml`` schema: every setting a user may change, validated at load time.
+
+Each field's default and description live here only: ``numerpilot init`` renders the
+commented file from this schema (:mod:`numerpilot.template`).
+"""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from numerpilot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from numerpilot.data.synthetic import SyntheticSpec
 
 CONFIG_NAME = "numerpilot.toml"
 
@@ -18,10 +25,22 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    version: str = "newest"
-    dir: str = "data"
-    feature_set: str = "medium"
-    era_step: int = Field(4, ge=1)
+    """Which dataset and which part of it to train on."""
+
+    version: str = Field(
+        "newest",
+        description='Dataset version: "newest" asks Numerai for the latest one, or pin '
+        'e.g. "v5.2".',
+    )
+    dir: str = Field("data", description="Where dataset files are stored (one folder per version).")
+    feature_set: str = Field(
+        "medium",
+        description='Feature set of features.json: "small", "medium", "all", or a group '
+        'such as "serenity".',
+    )
+    era_step: int = Field(
+        4, ge=1, description="Train on every Nth era (targets span ~4 weekly eras)."
+    )
 
     @field_validator("version")
     @classmethod
@@ -32,6 +51,8 @@ class DataConfig(_Section):
 
 
 class TrainConfig(_Section):
+    """One LightGBM model per target; the ensemble averages their per-era rank-gauss scores."""
+
     targets: list[str] = Field(
         default_factory=lambda: [
             "target",
@@ -40,11 +61,25 @@ class TrainConfig(_Section):
             "target_jasper_20",
         ],
         min_length=1,
+        description="Targets to train one model each on.",
     )
-    weights: list[float] | None = None
-    holdout_eras: int = Field(52, ge=1)
-    embargo_eras: int = Field(8, ge=0)
-    early_stopping_rounds: int = Field(200, ge=0)
+    weights: list[float] | None = Field(
+        None,
+        description="Ensemble weights, one per target (default: equal weights).",
+        json_schema_extra={"example": [1.0, 1.0, 1.0, 1.0]},
+    )
+    holdout_eras: int = Field(
+        52, ge=1, description="The last eras of train, held out for early stopping ..."
+    )
+    embargo_eras: int = Field(
+        8, ge=0, description="... behind this many eras, so overlapping targets do not leak."
+    )
+    early_stopping_rounds: int = Field(
+        200,
+        ge=0,
+        description="Stop adding trees when the holdout score has not improved for this "
+        "many rounds (0: off).",
+    )
 
     @field_validator("targets")
     @classmethod
@@ -58,55 +93,84 @@ class TrainConfig(_Section):
 
 
 class LightGBMConfig(_Section):
-    """Defaults follow Numerai's "standard large" LightGBM parameters."""
+    """Numerai's "standard large" LightGBM parameters; any other parameter goes in ``extra``."""
 
-    n_estimators: int = Field(2000, ge=1)
+    n_estimators: int = Field(2000, ge=1, description="Boosting rounds (trees).")
     learning_rate: float = Field(0.01, gt=0, le=1)
     max_depth: int = Field(5, ge=-1)
     num_leaves: int = Field(31, ge=2)
     colsample_bytree: float = Field(0.1, gt=0, le=1)
     min_data_in_leaf: int = Field(20, ge=1)
     seed: int = 0
-    num_threads: int = Field(0, ge=0)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    num_threads: int = Field(0, ge=0, description="Threads for LightGBM (0: all cores).")
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="Any other LightGBM parameter, e.g. {lambda_l2 = 1}."
+    )
 
 
 class EnsembleConfig(_Section):
-    neutralization_proportion: float = Field(0.0, ge=0, le=1)
-    neutralize_against: str = "all"
+    """How the models' predictions are combined."""
+
+    neutralization_proportion: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the ensemble's linear feature exposure removed per era "
+        "(0: none, 1: all).",
+    )
+    neutralize_against: str = Field(
+        "all", description='Neutralize against "all" features, a feature set or a group.'
+    )
 
 
 class SubmissionConfig(_Section):
-    tournament: Literal["classic", "signals", "crypto"] = "classic"
-    models: list[str] = Field(default_factory=list)
+    """Where the live predictions go."""
+
+    tournament: Literal["classic", "signals", "crypto"] = Field(
+        "classic", description='"classic", "signals" or "crypto".'
+    )
+    models: list[str] = Field(
+        default_factory=list, description="Your Numerai model names that receive the predictions."
+    )
 
 
 class ScoringConfig(_Section):
+    """Payout estimate per round: stake * clip(corr_mult * CORR + mmc_mult * MMC, +-clip)."""
+
     payout_corr_multiplier: float = 0.75
     payout_mmc_multiplier: float = 2.25
     payout_clip: float = Field(0.05, gt=0)
-    benchmark_column: str | None = None
+    benchmark_column: str | None = Field(
+        None,
+        description="Benchmark model column for BMC (validation_benchmark_models.parquet).",
+        json_schema_extra={"example": "v52_lgbm_teager2b20"},
+    )
 
 
 class ApiConfig(_Section):
-    """How to reach Numerai; ``NUMERPILOT_API_URL`` overrides ``base_url``."""
+    """How to reach Numerai; the environment variable NUMERPILOT_API_URL overrides base_url."""
 
-    base_url: str = "https://api-tournament.numer.ai"
-    timeout: float = Field(30.0, gt=0)
-    retries: int = Field(3, ge=0)
+    base_url: str = Field("https://api-tournament.numer.ai", description="The Numerai API.")
+    timeout: float = Field(30.0, gt=0, description="Seconds before a request is abandoned.")
+    retries: int = Field(
+        3,
+        ge=0,
+        description="Retries of failed requests (connection errors, timeouts, 5xx answers), "
+        "waiting backoff * 2^attempt seconds.",
+    )
     backoff: float = Field(1.0, ge=0)
 
 
 class DemoConfig(_Section):
-    """Synthetic data sizes and model settings used by ``numerpilot run --demo``."""
+    """Synthetic data and small-model settings of ``--demo`` (no keys, no network)."""
 
-    dir: str = "data/demo"
-    train_eras: int = Field(200, ge=20)
+    dir: str = Field("data/demo", description="Where the synthetic demo dataset is written.")
+    train_eras: int = Field(200, ge=10)
     validation_eras: int = Field(80, ge=8)
-    rows_per_era: int = Field(400, ge=50)
+    rows_per_era: int = Field(400, ge=50, description="Rows per era (+-10 %).")
     n_features: int = Field(120, ge=24)
     live_rows: int = Field(300, ge=10)
-    seed: int = 42
+    seed: int = Field(42, description="Same seed, same files.")
     era_step: int = Field(1, ge=1)
     holdout_eras: int = Field(40, ge=1)
     embargo_eras: int = Field(4, ge=0)
@@ -114,6 +178,19 @@ class DemoConfig(_Section):
     learning_rate: float = Field(0.05, gt=0, le=1)
     colsample_bytree: float = Field(0.3, gt=0, le=1)
     early_stopping_rounds: int = Field(100, ge=0)
+
+    def spec(self) -> SyntheticSpec:
+        """The synthetic dataset these settings describe."""
+        from numerpilot.data.synthetic import SyntheticSpec
+
+        return SyntheticSpec(
+            train_eras=self.train_eras,
+            validation_eras=self.validation_eras,
+            rows_per_era=self.rows_per_era,
+            n_features=self.n_features,
+            live_rows=self.live_rows,
+            seed=self.seed,
+        )
 
 
 class Config(_Section):
@@ -127,29 +204,21 @@ class Config(_Section):
     demo: DemoConfig = Field(default_factory=DemoConfig)
 
     def for_demo(self) -> Config:
-        """The configuration ``run --demo`` uses: the demo data and demo-scaled settings."""
+        """The configuration ``--demo`` uses: the demo data and demo-scaled settings."""
         demo = self.demo
-        return self.model_copy(
-            update={
-                "data": self.data.model_copy(
-                    update={"version": "demo", "dir": demo.dir, "era_step": demo.era_step}
-                ),
-                "train": self.train.model_copy(
-                    update={
-                        "holdout_eras": demo.holdout_eras,
-                        "embargo_eras": demo.embargo_eras,
-                        "early_stopping_rounds": demo.early_stopping_rounds,
-                    }
-                ),
-                "lightgbm": self.lightgbm.model_copy(
-                    update={
-                        "n_estimators": demo.n_estimators,
-                        "learning_rate": demo.learning_rate,
-                        "colsample_bytree": demo.colsample_bytree,
-                    }
-                ),
-            }
+        raw = self.model_dump()
+        raw["data"].update(dir=demo.dir, era_step=demo.era_step)
+        raw["train"].update(
+            holdout_eras=demo.holdout_eras,
+            embargo_eras=demo.embargo_eras,
+            early_stopping_rounds=demo.early_stopping_rounds,
         )
+        raw["lightgbm"].update(
+            n_estimators=demo.n_estimators,
+            learning_rate=demo.learning_rate,
+            colsample_bytree=demo.colsample_bytree,
+        )
+        return parse_config(raw, Path("[demo]"))
 
 
 def _describe(error: ValidationError, source: Path) -> str:

@@ -1,7 +1,8 @@
 """Numerai API keys: from the environment or ``~/.numerai/credentials.json``, never leaked.
 
-Secrets are kept in :class:`Credentials`, whose ``repr`` hides them, and every message that
-might contain one is passed through :func:`redact` first.
+Secrets are kept in :class:`Credentials`, whose ``repr`` hides them; a message that might
+contain one goes through :meth:`Credentials.redact` (the client does this for its errors)
+or :func:`redact` (keys in the environment and ``Token ...`` headers; the CLI's last step).
 """
 
 from __future__ import annotations
@@ -19,22 +20,19 @@ ENV_PUBLIC = "NUMERAI_PUBLIC_ID"
 ENV_SECRET = "NUMERAI_SECRET_KEY"
 DEFAULT_PATH = Path("~/.numerai/credentials.json")
 
-_KNOWN_SECRETS: set[str] = set()
-
 
 @dataclass(frozen=True)
 class Credentials:
     public_id: str
     secret_key: str = field(repr=False)
 
-    def __post_init__(self) -> None:
-        for value in (self.public_id, self.secret_key):
-            if len(value) >= 4:
-                _KNOWN_SECRETS.add(value)
-
     @property
     def auth_header(self) -> str:
         return f"Token {self.public_id}${self.secret_key}"
+
+    def redact(self, text: str) -> str:
+        """``text`` without these keys (nor any key of :func:`redact`)."""
+        return redact(text, self.public_id, self.secret_key)
 
 
 def credentials_path() -> Path:
@@ -72,23 +70,13 @@ def check_permissions(path: Path) -> None:
         )
 
 
-def save_credentials(creds: Credentials, path: Path | None = None) -> Path:
-    """Write the credentials file with mode 600 from the start (never briefly readable)."""
-    path = path or credentials_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"public_id": creds.public_id, "secret_key": creds.secret_key}, fh)
-    os.replace(tmp, path)
-    return path
-
-
 _TOKEN_RE = re.compile(r"(Token\s+)\S+")
 
 
-def redact(text: str) -> str:
-    """Replace every known key and any ``Token ...`` header value by ``***``."""
-    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
+def redact(text: str, *secrets: str) -> str:
+    """Replace ``secrets``, the keys in the environment and any ``Token ...`` header value
+    by ``***``."""
+    known = {*secrets, os.environ.get(ENV_PUBLIC, ""), os.environ.get(ENV_SECRET, "")}
+    for secret in sorted((k for k in known if len(k) >= 4), key=len, reverse=True):
         text = text.replace(secret, "***")
     return _TOKEN_RE.sub(r"\1***", text)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
-from numerpilot.cli import app
+from numerpilot.cli.commands import app
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 
 
 def test_download_submit_status(

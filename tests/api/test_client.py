@@ -13,10 +13,10 @@ from numerapi import base_api
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
-from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.credentials import Credentials
 from numerpilot.data.layout import version_key
 from numerpilot.errors import CredentialsError, RemoteError
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 
 
 def test_current_round_follows_the_sandbox_clock(

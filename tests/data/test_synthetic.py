@@ -145,7 +145,7 @@ def test_signal_is_weak_but_real() -> None:
 
 def test_invalid_spec_is_rejected() -> None:
     with pytest.raises(ValueError, match="n_features"):
-        SyntheticSpec(n_features=5)
+        SyntheticSpec(train_eras=20, validation_eras=8, rows_per_era=60, n_features=5, live_rows=10)
 
 
 def test_write_is_complete(tmp_path: Path) -> None:

@@ -6,9 +6,6 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from numerai_tools.scoring import tie_kept_rank
 
 from numerpilot.config import LightGBMConfig
 from numerpilot.data import layout
@@ -16,8 +13,7 @@ from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import DataError
 from numerpilot.modeling.cv import holdout_split, purged_era_folds
-from numerpilot.modeling.ensemble import ensemble, rank_by_era, rank_gauss_by_era
-from numerpilot.modeling.lgbm import lgbm_params, mean_era_corr, predict, train_target
+from numerpilot.modeling.lgbm import lgbm_params, mean_era_corr, train_target
 from numerpilot.modeling.store import Manifest, load_bundle, load_manifest, save_bundle
 
 ERAS = np.array([f"{e:04d}" for e in range(1, 21)])
@@ -43,31 +39,6 @@ def test_purged_folds_cover_every_era_once_and_purge_neighbours() -> None:
         fit_positions = np.searchsorted(ERAS, fold.fit)
         gap = np.abs(fit_positions[:, None] - positions[None, :]).min()
         assert gap > 2
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    values=st.lists(st.integers(0, 4), min_size=2, max_size=40),
-    n_eras=st.integers(1, 4),
-)
-def test_rank_by_era_matches_numerai_tools(values: list[int], n_eras: int) -> None:
-    x = np.array(values, dtype=float)
-    eras = np.array([f"{i % n_eras:02d}" for i in range(len(x))])
-    ours = rank_by_era(x, eras)
-    for era in np.unique(eras):
-        m = eras == era
-        ref = tie_kept_rank(pd.Series(x[m], index=pd.RangeIndex(m.sum())))
-        np.testing.assert_allclose(ours[m], ref.to_numpy(), atol=1e-12)
-
-
-def test_ensemble_is_weighted_mean_of_gaussianised_ranks() -> None:
-    rng = np.random.default_rng(0)
-    preds, eras = rng.normal(size=(50, 3)), np.repeat(["a", "b"], 25)
-    g = rank_gauss_by_era(preds, eras)
-    assert np.allclose([g[eras == e].mean(axis=0) for e in "ab"], 0, atol=1e-12)
-    np.testing.assert_allclose(
-        ensemble(preds, eras, np.array([2.0, 1.0, 1.0])), g @ [0.5, 0.25, 0.25]
-    )
 
 
 def test_mean_era_corr_equals_pandas() -> None:
@@ -99,7 +70,7 @@ def test_int8_sequence_training_equals_float_matrix_training(train_data: EraData
     dense = lgb.Dataset(train_data.features.astype(np.float64), train_data.target("target"))
     reference = lgb.train(lgbm_params(CFG), dense, num_boost_round=CFG.n_estimators)
     np.testing.assert_allclose(
-        predict(model.booster, train_data.features),
+        model.booster.predict(train_data.features.astype(np.float32)),
         reference.predict(train_data.features.astype(np.float64)),
         atol=1e-10,
     )
@@ -133,40 +104,13 @@ def test_bundle_round_trip_keeps_best_iteration(train_data: EraData, tmp_path: P
     bundle = load_bundle(tmp_path)
     assert bundle.manifest == manifest
     assert bundle.manifest.versions["lightgbm"] == lgb.__version__
-    assert bundle.boosters["target"].current_iteration() == 25
+    assert bundle.models["target"].current_iteration() == 25
+    x = train_data.features[:50].astype(np.float32)
     np.testing.assert_allclose(
-        predict(bundle.boosters["target"], train_data.features[:50]),
-        predict(model.booster, train_data.features[:50], num_iteration=25),
+        bundle.models["target"].predict(x), model.booster.predict(x, num_iteration=25)
     )
 
 
 def test_missing_bundle_says_to_train(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="numerpilot train"):
         load_manifest(tmp_path)
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    n_rows=st.integers(8, 60),
-    n_features=st.integers(1, 6),
-    proportion=st.sampled_from([0.25, 0.5, 1.0]),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_ensemble_neutralization_matches_numerai_tools(
-    n_rows: int, n_features: int, proportion: float, seed: int
-) -> None:
-    """Per era, exactly numerai-tools' ``neutralize`` (int8 features, some constant ones)."""
-    from numerai_tools.scoring import neutralize as nt_neutralize
-
-    from numerpilot.modeling.ensemble import neutralize_by_era
-
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n_rows, 2))
-    features = rng.integers(0, 5, size=(n_rows, n_features)).astype(np.int8)
-    features[:, 0] = 2  # a feature missing in this era: all 2
-    eras = np.repeat(["a", "b"], [n_rows // 2, n_rows - n_rows // 2])
-    ours = neutralize_by_era(x, features, eras, proportion)
-    for era in ("a", "b"):
-        m = eras == era
-        ref = nt_neutralize(pd.DataFrame(x[m]), pd.DataFrame(features[m]), proportion)
-        np.testing.assert_allclose(ours[m], ref.to_numpy(), rtol=0, atol=1e-9)

@@ -33,7 +33,7 @@ def test_train_saves_bundle_with_metadata(trained: Context) -> None:
     assert m.targets == ["target", "target_teager2b_20"] and m.weights == [1.0, 1.0]
     assert set(m.versions) >= {"python", "lightgbm", "numpy", "pandas", "numerpilot"}
     assert all(1 <= m.best_iterations[t] <= 40 for t in m.targets)
-    for target, booster in bundle.boosters.items():
+    for target, booster in bundle.models.items():
         assert booster.feature_name() == m.features
         assert booster.current_iteration() == m.best_iterations[target]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tests.pipeline.conftest import FAST_CONFIG, CliRunner
 
-from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 
 CONFIG = FAST_CONFIG + '\n[submission]\nmodels = ["sandbox_model", "sandbox_model_2"]\n'
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from numerpilot.cli import app
+from numerpilot.cli.commands import app
 from numerpilot.scoring import per_era_corr
 
 

@@ -22,7 +22,7 @@ from numerpilot.scoring import (
     per_era_mmc,
     per_era_rank_corr,
 )
-from numerpilot.scoring.neutralize import TIE_DECIMALS
+from numerpilot.scoring.fnc import TIE_DECIMALS
 
 # numerai-tools applied era by era: the reference
 Frame = pd.DataFrame

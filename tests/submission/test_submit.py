@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from numerpilot.api.client import NumeraiClient
-from numerpilot.api.download import download_dataset
 from numerpilot.api.errors import NumeraiAPIError
-from numerpilot.api.sandbox import SandboxServer
 from numerpilot.config import Config
 from numerpilot.data import layout
+from numerpilot.data.download import download_dataset
 from numerpilot.errors import SubmissionError, UsageError
+from numerpilot.sandbox import SandboxServer
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.submit import submit_predictions
 from numerpilot.workdir import Workdir
@@ -95,7 +95,7 @@ def test_invalid_predictions_are_refused(
     work: Workdir, client: NumeraiClient, sandbox: SandboxServer, drop: int, constant: bool
 ) -> None:
     path = _predictions(work, drop=drop, constant=constant)
-    with pytest.raises(SubmissionError, match="submission rules"):
+    with pytest.raises(SubmissionError, match="live_predictions.csv: .* Classic rules"):
         submit_predictions(work, CONFIG, client, path)
     assert sandbox.state.submissions == []
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numerapi
-from numerapi import base_api
 
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.http import Http, RetryPolicy, host_of
@@ -155,20 +154,21 @@ class NumeraiClient:
 
     def __init__(
         self,
-        credentials: Credentials | None = None,
-        base_url: str | None = None,
+        credentials: Credentials | None,
+        base_url: str,
         tournament: str = "classic",
+        *,
         timeout: float = 30.0,
         retries: int = 3,
-        *,
         backoff: float = 1.0,
     ) -> None:
         if tournament not in TOURNAMENT_IDS:
             raise UsageError(f"Unknown tournament {tournament!r}: use classic, signals or crypto.")
         self.tournament = tournament
         self.tournament_id = TOURNAMENT_IDS[tournament]
-        self.base_url = base_url or base_api.API_TOURNAMENT_URL
+        self.base_url = base_url
         self.http = Http(timeout, RetryPolicy(retries=retries, backoff=backoff))
+        self.credentials = credentials
         token = (credentials.public_id, credentials.secret_key) if credentials else None
         self.api: Any = _CLASSES[tournament](self.http, self.base_url, token, self.tournament_id)
 
@@ -183,7 +183,14 @@ class NumeraiClient:
         self, query: str, variables: dict[str, Any] | None = None, authorization: bool = False
     ) -> dict[str, Any]:
         """Any GraphQL operation; returns the ``data`` object."""
-        data: dict[str, Any] = self.api.raw_query(query, variables, authorization)["data"]
+        try:
+            data: dict[str, Any] = self.api.raw_query(query, variables, authorization)["data"]
+        except NumeraiAPIError as error:
+            if self.credentials is None:
+                raise
+            raise NumeraiAPIError(
+                self.credentials.redact(str(error)), auth=error.auth, retryable=error.retryable
+            ) from None
         return data
 
     # -- rounds and datasets -----------------------------------------------------------
@@ -259,7 +266,13 @@ class NumeraiClient:
         path = Path(path)
         signals = self.tournament == "signals"
         auth_field = "submissionUploadSignalsAuth" if signals else "submission_upload_auth"
-        auth = self.api._upload_auth(auth_field, str(path), self.tournament_id, model_id)
+        auth = self.query(
+            f"""query($filename: String! $tournament: Int! $modelId: String) {{
+              {auth_field}(filename: $filename tournament: $tournament modelId: $modelId) {{
+                filename url }} }}""",
+            {"filename": path.name, "tournament": self.tournament_id, "modelId": model_id},
+            True,
+        )[auth_field]
         self._put(str(auth["url"]), path, f"upload {path.name}")
         if signals:
             query = """mutation($filename: String! $modelId: String) {

@@ -1,9 +1,19 @@
-"""The ``numerpilot`` command line: parse, call one service, render with rich."""
+"""The ``numerpilot`` command line: parse, call one service, render with rich.
 
-# ruff: noqa: I001  (modules are imported in the order their commands appear in --help)
+This module imports nothing at start-up, so that Ctrl-C at any moment (even while Python
+is still importing) ends with one line and exit code 130.
+"""
+
 from __future__ import annotations
 
-from numerpilot.cli import core, scoring, remote, deploy  # noqa: F401
-from numerpilot.cli.app import app, main
+import sys
 
-__all__ = ["app", "main"]
+
+def main() -> None:
+    """Console entry point (see :func:`numerpilot.cli.commands.run`)."""
+    try:
+        from numerpilot.cli.commands import run
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(130)
+    run()

@@ -1,29 +1,25 @@
-"""The typer app, the shared console and the error-to-exit-code mapping."""
+"""The typer app, the shared consoles, options and progress bars of every command.
+
+Command modules import heavy libraries (numpy, LightGBM, matplotlib, ...) inside the
+commands that use them: ``numerpilot --help`` and light commands start in a fraction of a
+second.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.progress import Progress as RichProgress
 
-from numerpilot.credentials import redact
-from numerpilot.errors import NumerpilotError
-from numerpilot.progress import Advance
-from numerpilot.workdir import Workdir
+from numerpilot import __version__
+
+if TYPE_CHECKING:
+    from numerpilot.progress import Advance
+    from numerpilot.workdir import Workdir
 
 app = typer.Typer(
     name="numerpilot",
@@ -37,26 +33,42 @@ err_console = Console(stderr=True)
 
 WorkdirOption = Annotated[
     Path,
-    typer.Option("--dir", "-C", help="Work directory (holds numerpilot.toml).", file_okay=False),
-]
+    typer.Option(
+        "--dir", "-C", help="Work directory (holds numerpilot.toml).", file_okay=False,
+        metavar="DIR",
+    ),
+]  # fmt: skip
+DemoOption = Annotated[bool, typer.Option("--demo", help="Use the synthetic demo data.")]
 
 
 def workdir(path: Path) -> Workdir:
+    """The work directory at ``path``."""
+    from numerpilot.workdir import Workdir
+
     return Workdir(path.resolve())
 
 
 class RichProgressReporter:
-    """Progress bars on the console (quiet when output is not a terminal)."""
+    """Progress bars on the console (one line per finished step when not a terminal)."""
 
     def __init__(self, rich_console: Console) -> None:
         self._console = rich_console
 
     @contextlib.contextmanager
     def task(self, description: str, total: int | None) -> Iterator[Advance]:
-        if not self._console.is_terminal:  # logs and pipes get one line per finished step
+        if not self._console.is_terminal:
             yield lambda steps: None
             self._console.print(f"✓ {description}")
             return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         columns = (
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
@@ -64,7 +76,7 @@ class RichProgressReporter:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        with RichProgress(*columns, console=self._console, transient=True) as bar:
+        with Progress(*columns, console=self._console, transient=True) as bar:
             task_id = bar.add_task(description, total=total)
             yield lambda steps: bar.advance(task_id, steps)
         self._console.print(f"[green]✓[/green] {description}")
@@ -74,32 +86,21 @@ def progress() -> RichProgressReporter:
     return RichProgressReporter(console)
 
 
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"numerpilot {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
 ) -> None:
+    import logging
+
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
-
-def main() -> None:
-    """Console entry point: expected failures become one red line and an exit code."""
-    try:
-        app(standalone_mode=False)
-    except NumerpilotError as error:
-        err_console.print(f"[red]Error:[/red] {redact(str(error))}", highlight=False)
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("[yellow]Interrupted.[/yellow]")
-        sys.exit(130)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise

@@ -7,29 +7,21 @@ from typing import Annotated
 
 import typer
 
-from numerpilot.cli.app import WorkdirOption, app, console, progress, workdir
-from numerpilot.cli.render import render_submissions, render_validation
-from numerpilot.config import CONFIG_NAME, load_config
-from numerpilot.data.synthetic import SyntheticSpec
-from numerpilot.data.synthetic_io import write_synthetic
-from numerpilot.errors import UsageError
-from numerpilot.io import write_text_atomic
-from numerpilot.pipeline.demo import load_context
-from numerpilot.pipeline.predict import predict_live
-from numerpilot.pipeline.round import run_round
-from numerpilot.pipeline.train import holdout_mean, train_ensemble
-from numerpilot.pipeline.validate import ENSEMBLE, validate_ensemble
-from numerpilot.template import CONFIG_TEMPLATE
-
-DemoOption = Annotated[bool, typer.Option("--demo", help="Use the synthetic demo data.")]
+from numerpilot.cli.app import DemoOption, WorkdirOption, app, console, progress, workdir
+from numerpilot.config import DemoConfig
 
 
 @app.command(rich_help_panel="Get started")
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for numerpilot.toml.")] = Path("."),
-    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented numerpilot.toml with every default."""
+    from numerpilot.config import CONFIG_NAME, load_config
+    from numerpilot.errors import UsageError
+    from numerpilot.io import write_text_atomic
+    from numerpilot.template import CONFIG_TEMPLATE
+
     dest = directory / CONFIG_NAME
     if dest.exists() and not force:
         raise UsageError(f"{dest} already exists; pass --force to overwrite it.")
@@ -38,17 +30,30 @@ def init(
     console.print(f"Wrote [bold]{dest}[/bold]. Edit it, then run 'numerpilot run --demo'.")
 
 
+def _demo(key: str) -> int:
+    """The ``[demo]`` default of ``key``: the one place demo sizes are spelled."""
+    return int(DemoConfig.model_fields[key].default)
+
+
 @app.command("demo-data", rich_help_panel="Get started")
 def demo_data(
     directory: Annotated[Path, typer.Argument(help="Output folder.")],
-    train_eras: Annotated[int, typer.Option(help="Training eras.")] = 200,
-    validation_eras: Annotated[int, typer.Option(help="Validation eras.")] = 80,
-    rows_per_era: Annotated[int, typer.Option(help="Rows per era (±10 %).")] = 400,
-    features: Annotated[int, typer.Option(help="Number of features.")] = 120,
-    live_rows: Annotated[int, typer.Option(help="Rows in live.parquet.")] = 300,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 42,
+    train_eras: Annotated[int, typer.Option(help="Training eras.")] = _demo("train_eras"),
+    validation_eras: Annotated[int, typer.Option(help="Validation eras.")] = _demo(
+        "validation_eras"
+    ),
+    rows_per_era: Annotated[int, typer.Option(help="Rows per era (±10 %).")] = _demo(
+        "rows_per_era"
+    ),
+    features: Annotated[int, typer.Option(help="Number of features.")] = _demo("n_features"),
+    live_rows: Annotated[int, typer.Option(help="Rows in live.parquet.")] = _demo("live_rows"),
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = _demo("seed"),
 ) -> None:
     """Write a synthetic dataset in Numerai's exact file layout."""
+    from numerpilot.data.synthetic import SyntheticSpec
+    from numerpilot.data.synthetic_io import write_synthetic
+    from numerpilot.errors import UsageError
+
     try:
         spec = SyntheticSpec(train_eras, validation_eras, rows_per_era, features, live_rows, seed)
     except ValueError as error:
@@ -61,6 +66,9 @@ def demo_data(
 @app.command(rich_help_panel="Every round")
 def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Train one LightGBM model per configured target."""
+    from numerpilot.pipeline.demo import load_context
+    from numerpilot.pipeline.train import holdout_mean, train_ensemble
+
     reporter = progress()
     ctx = load_context(workdir(directory), demo=demo, progress=reporter)
     manifest = train_ensemble(ctx, reporter)
@@ -73,17 +81,24 @@ def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> Non
 @app.command(rich_help_panel="Every round")
 def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Score the trained ensemble per era on validation data."""
+    from numerpilot.cli.render import render_validation
+    from numerpilot.pipeline.demo import load_context
+    from numerpilot.pipeline.validate import REPORT_HTML, REPORT_JSON, validate_ensemble
+
     reporter = progress()
     ctx = load_context(workdir(directory), demo=demo, progress=reporter)
     report = validate_ensemble(ctx, reporter)
     render_validation(report)
     reports = ctx.workdir.reports
-    console.print(f"Report: {reports / 'validation.html'} (per-era scores: validation.json)")
+    console.print(f"Report: {reports / REPORT_HTML} (per-era scores: {REPORT_JSON})")
 
 
 @app.command(rich_help_panel="Every round")
 def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Predict the live era and write a checked submission file."""
+    from numerpilot.pipeline.demo import load_context
+    from numerpilot.pipeline.predict import predict_live
+
     reporter = progress()
     ctx = load_context(workdir(directory), demo=demo, progress=reporter)
     path = predict_live(ctx, reporter)
@@ -103,6 +118,10 @@ def run(
     --demo runs on synthetic data with no keys and no network; --dry-run does everything
     on real data except the upload.
     """
+    from numerpilot.cli.render import render_submissions, render_validation
+    from numerpilot.pipeline.round import run_round
+    from numerpilot.pipeline.validate import ENSEMBLE, REPORT_HTML
+
     wd = workdir(directory)
     result = run_round(wd, demo=demo, dry_run=dry_run, progress=progress())
     render_validation(result.report)
@@ -111,6 +130,6 @@ def run(
     console.print(
         f"[bold green]Done.[/bold green] Validation CORR {summary['corr_mean']:.4f}, "
         f"sharpe {summary['corr_sharpe']:.2f} over {summary['n_eras']} eras.\n"
-        f"  models:      {wd.models}\n  report:      {wd.reports / 'validation.html'}\n"
+        f"  models:      {wd.models}\n  report:      {wd.reports / REPORT_HTML}\n"
         f"  submission:  {result.predictions} (validated)"
     )

@@ -8,12 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from numerpilot.api.download import LIVE_ROUND_FILE, read_live_round
 from numerpilot.cli.app import WorkdirOption, app, console, err_console, progress, workdir
-from numerpilot.cli.render import render_submissions
-from numerpilot.errors import UsageError
 
 sandbox_app = typer.Typer(help="A local stand-in of the Numerai API.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Local Numerai API")
@@ -24,8 +20,9 @@ DEFAULT_PREDICTIONS = Path("predictions") / "live_predictions.csv"
 @app.command(rich_help_panel="Every round")
 def download(directory: WorkdirOption = Path(".")) -> None:
     """Download the configured (default: newest) dataset version; live files per round."""
-    from numerpilot.api.download import download_dataset
-    from numerpilot.api.settings import make_client
+    from numerpilot.api.connect import make_client
+    from numerpilot.data.download import download_dataset
+    from numerpilot.data.live_round import LIVE_ROUND_FILE, read_live_round
 
     wd = workdir(directory)
     config = wd.load_config()
@@ -52,7 +49,8 @@ def submit(
     force: Annotated[bool, typer.Option("--force", help="Upload again this round.")] = False,
 ) -> None:
     """Validate live predictions and upload them once per model and round."""
-    from numerpilot.api.settings import make_client
+    from numerpilot.api.connect import make_client
+    from numerpilot.cli.render import render_submissions
     from numerpilot.submission.submit import submit_predictions
 
     wd = workdir(directory)
@@ -68,7 +66,9 @@ def submit(
 @app.command(rich_help_panel="Every round")
 def status(directory: WorkdirOption = Path(".")) -> None:
     """The current round, your models, recent submissions and their scores."""
-    from numerpilot.api.settings import make_client
+    from rich.table import Table
+
+    from numerpilot.api.connect import make_client
     from numerpilot.submission.ledger import Ledger
 
     wd = workdir(directory)
@@ -127,8 +127,9 @@ def serve(
     seed: Annotated[int, typer.Option(help="Seed of the fault draws.")] = 0,
 ) -> None:
     """Serve a local Numerai API stand-in (GraphQL, dataset files, uploads)."""
-    from numerpilot.api.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, FaultPlan, SandboxServer
-    from numerpilot.api.sandbox.testing import OPEN_SATURDAY, SMALL_SPEC
+    from numerpilot.errors import UsageError
+    from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, FaultPlan, SandboxServer
+    from numerpilot.sandbox.presets import OPEN_SATURDAY, SMALL_SPEC
 
     try:
         when = datetime.fromisoformat(start) if start else (OPEN_SATURDAY if open_round else None)

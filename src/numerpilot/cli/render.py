@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.table import Table
 
 from numerpilot.cli.app import console
-from numerpilot.pipeline.validate import ValidationReport
 from numerpilot.scoring.report import ScoreReport, format_metric
-from numerpilot.submission.ledger import SubmissionRecord
+
+if TYPE_CHECKING:
+    from numerpilot.pipeline.validate import ValidationReport
+    from numerpilot.submission.ledger import SubmissionRecord
 
 _ROWS = (
     ("corr_mean", "CORR mean"),

@@ -1,4 +1,4 @@
-"""CLI commands: scoring (registered on import)."""
+"""CLI command: score (any predictions file, per era, as numerai-tools would)."""
 
 from __future__ import annotations
 
@@ -7,52 +7,68 @@ from typing import Annotated
 
 import typer
 
-from numerpilot.cli.app import app, console, err_console
-from numerpilot.cli.render import render
-from numerpilot.config import CONFIG_NAME, load_config
-from numerpilot.data import layout
-from numerpilot.errors import UsageError
-from numerpilot.io import write_json_atomic
-from numerpilot.scoring.io import (
-    align,
-    read_data,
-    read_model_column,
-    read_predictions,
-    resolve_features,
-)
-from numerpilot.scoring.report import score_frame
+from numerpilot.cli.app import WorkdirOption, app, console, err_console, workdir
 
 
 @app.command("score", rich_help_panel="Analysis")
 def score(
     pred: Annotated[Path, typer.Argument(help="Predictions: parquet or CSV with 'id'.")],
     data: Annotated[
-        Path, typer.Option("--data", help="Parquet/CSV with era, targets (and features).")
+        Path,
+        typer.Option(
+            "--data", help="Parquet/CSV with era, targets (and features).", metavar="FILE"
+        ),
     ],
-    target: Annotated[str, typer.Option(help="Target column of --data.")] = layout.MAIN_TARGET,
+    target: Annotated[str, typer.Option(help="Target column of --data.", metavar="COL")] = "target",
     meta_model: Annotated[
-        Path | None, typer.Option("--meta-model", help="Meta model file (for MMC).")
+        Path | None, typer.Option("--meta-model", help="Meta model file (for MMC).", metavar="FILE")
     ] = None,
     benchmark: Annotated[
-        Path | None, typer.Option("--benchmark", help="Benchmark models file (for BMC).")
+        Path | None,
+        typer.Option("--benchmark", help="Benchmark models file (for BMC).", metavar="FILE"),
     ] = None,
     benchmark_col: Annotated[
-        str | None, typer.Option("--benchmark-col", help="Benchmark column for BMC.")
+        str | None,
+        typer.Option("--benchmark-col", help="Benchmark column for BMC.", metavar="COL"),
     ] = None,
     features: Annotated[
         str | None,
-        typer.Option("--features", help="Feature set for FNC/exposure ('all', 'small', a group)."),
+        typer.Option(
+            "--features",
+            help="Feature set for FNC/exposure ('all', 'small', a group).",
+            metavar="SET",
+        ),
     ] = None,
-    proportion: Annotated[float, typer.Option(help="Neutralization proportion for FNC.")] = 1.0,
+    proportion: Annotated[
+        float, typer.Option(help="Neutralization proportion for FNC.", metavar="P")
+    ] = 1.0,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the scores as JSON to this file.")
+        Path | None,
+        typer.Option("--json", help="Write the scores as JSON to this file.", metavar="OUT"),
     ] = None,
+    directory: WorkdirOption = Path("."),
 ) -> None:
-    """Score predictions per era: CORR, MMC, BMC, FNC, exposure, summaries."""
+    """Score predictions per era: CORR, MMC, BMC, FNC, exposure, summaries.
+
+    Payout multipliers come from the work directory's numerpilot.toml ([scoring]).
+    """
+    from numerpilot.errors import UsageError
+    from numerpilot.io import write_json_atomic
+    from numerpilot.kernel.eras import EraIndex
+    from numerpilot.scoring.io import (
+        align,
+        read_data,
+        read_model_column,
+        read_predictions,
+        resolve_features,
+    )
+    from numerpilot.scoring.report import score_frame
+
     if benchmark_col is not None and benchmark is None:
         raise UsageError("--benchmark-col needs --benchmark FILE (the benchmark models file).")
     if not 0.0 <= proportion <= 1.0:
         raise UsageError("--proportion must be between 0 and 1.")
+    config = workdir(directory).load_config()
     predictions = read_predictions(pred)
     feature_names = resolve_features(data, features)
     rows = read_data(data, target, feature_names)
@@ -66,13 +82,13 @@ def score(
     report = score_frame(
         values,
         rows.target,
-        rows.eras,
+        EraIndex.from_eras(rows.eras),
         columns=[str(c) for c in predictions.columns],
         meta_model=meta,
         benchmark=bench,
         features=rows.features if feature_names else None,
         proportion=proportion,
-        config=load_config(Path.cwd() / CONFIG_NAME).scoring,
+        config=config.scoring,
     )
     for note in report.notes:
         err_console.print(f"[yellow]Warning:[/yellow] {note}", highlight=False)
@@ -82,4 +98,6 @@ def score(
             f"Wrote scores of {len(report.columns)} column(s) to [bold]{json_out}[/bold]."
         )
     else:
+        from numerpilot.cli.render import render
+
         console.print(render(report))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.errors import DataError
+from numerpilot.kernel.eras import EraIndex
 
 _COLUMN_GROUP = 64
 
@@ -43,7 +45,12 @@ class EraData:
 
     @property
     def unique_eras(self) -> np.ndarray:
-        return np.unique(self.eras)
+        return self.era_index.labels
+
+    @cached_property
+    def era_index(self) -> EraIndex:
+        """The rows grouped by era, built once and passed to the ensemble and the scorer."""
+        return EraIndex.from_eras(self.eras)
 
 
 def _missing_hint(path: Path) -> str:

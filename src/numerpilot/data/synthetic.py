@@ -62,13 +62,14 @@ _BIN_VALUES = np.array([0.0, 0.25, 0.5, 0.75, 1.0], dtype=np.float32)
 
 @dataclass(frozen=True)
 class SyntheticSpec:
-    """Sizes of a synthetic dataset; ``seed`` makes it reproducible."""
+    """Sizes of a synthetic dataset; ``seed`` makes it reproducible (the demo's sizes are
+    ``[demo]`` settings, :meth:`numerpilot.config.DemoConfig.spec`)."""
 
-    train_eras: int = 200
-    validation_eras: int = 80
-    rows_per_era: int = 400
-    n_features: int = 120
-    live_rows: int = 300
+    train_eras: int
+    validation_eras: int
+    rows_per_era: int
+    n_features: int
+    live_rows: int
     seed: int = 42
     target_names: tuple[str, ...] = layout.TARGET_NAMES
 

@@ -191,14 +191,3 @@ def era_corr_metric(
         return "era_corr", mean_era_corr(np.asarray(pred, dtype=np.float64), y, codes), True
 
     return metric
-
-
-def predict(
-    booster: lgb.Booster, features: np.ndarray, num_iteration: int | None = None
-) -> np.ndarray:
-    """Predictions (n,) for an int8 matrix (n, f), converted to float32 in batches."""
-    out = np.empty(len(features), dtype=np.float64)
-    for start in range(0, len(features), _BATCH_ROWS):
-        chunk = np.asarray(features[start : start + _BATCH_ROWS], dtype=np.float32)
-        out[start : start + len(chunk)] = booster.predict(chunk, num_iteration=num_iteration)
-    return out

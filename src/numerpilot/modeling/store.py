@@ -1,7 +1,8 @@
 """Trained ensembles on disk: ``models/manifest.json`` plus one LightGBM text file per target.
 
-Model text files are LightGBM's portable format, so a bundle loads with any LightGBM 4.x
-and can be embedded verbatim in a model-upload pickle.
+Model text files are LightGBM's portable format, so a bundle loads with any LightGBM 4.x.
+A loaded bundle is the kernel's *payload* (plain data) plus the models built from it: the
+very payload a model-upload pickle carries.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import lightgbm as lgb
 
 from numerpilot.errors import DataError
 from numerpilot.io import write_json_atomic, write_text_atomic
+from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload, build_models
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -49,11 +51,28 @@ class Manifest:
     def model_file(self, target: str) -> str:
         return f"{target}.txt"
 
+    def payload(self, model_strings: dict[str, str]) -> Payload:
+        """The kernel's payload: plain data only (str, float, list, dict)."""
+        return {
+            "format": PAYLOAD_FORMAT,
+            "backend": "lightgbm",
+            "data_version": str(self.data_version),
+            "features": [str(f) for f in self.features],
+            "members": [str(t) for t in self.targets],
+            "weights": [float(w) for w in self.weights],
+            "models": {str(t): str(model_strings[t]) for t in self.targets},
+            "neutralization_proportion": float(self.neutralization_proportion),
+            "neutralizer_features": [str(f) for f in self.neutralizer_features],
+        }
 
-@dataclass
+
+@dataclass(frozen=True)
 class Bundle:
+    """A trained ensemble: its manifest, its payload and the models built from it."""
+
     manifest: Manifest
-    boosters: dict[str, lgb.Booster]
+    payload: Payload
+    models: dict[str, Any]
 
 
 def save_bundle(folder: Path, manifest: Manifest, boosters: dict[str, lgb.Booster]) -> None:
@@ -86,8 +105,12 @@ def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:
     return out
 
 
-def load_bundle(folder: Path) -> Bundle:
+def load_payload(folder: Path) -> tuple[Manifest, Payload]:
+    """The manifest and the payload of the bundle in ``folder``."""
     manifest = load_manifest(folder)
-    strings = load_model_strings(folder, manifest)
-    boosters = {t: lgb.Booster(model_str=s) for t, s in strings.items()}
-    return Bundle(manifest, boosters)
+    return manifest, manifest.payload(load_model_strings(folder, manifest))
+
+
+def load_bundle(folder: Path) -> Bundle:
+    manifest, payload = load_payload(folder)
+    return Bundle(manifest, payload, build_models(payload))

@@ -15,17 +15,16 @@ DEMO_VERSION = "demo"
 
 @dataclass(frozen=True)
 class Context:
+    """A command's work directory and configuration (demo-scaled for ``--demo``)."""
+
     workdir: Workdir
     config: Config
+    is_demo: bool = False
 
     @classmethod
     def load(cls, workdir: Workdir, *, demo: bool = False) -> Context:
         config = workdir.load_config()
-        return cls(workdir, config.for_demo() if demo else config)
-
-    @property
-    def is_demo(self) -> bool:
-        return self.config.data.version == DEMO_VERSION
+        return cls(workdir, config.for_demo() if demo else config, demo)
 
     @property
     def data_dir(self) -> Path:

@@ -5,27 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from numerpilot.config import DemoConfig
-from numerpilot.data.synthetic import SyntheticSpec
 from numerpilot.data.synthetic_io import is_current, write_synthetic
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
 
 
-def demo_spec(cfg: DemoConfig) -> SyntheticSpec:
-    return SyntheticSpec(
-        train_eras=cfg.train_eras,
-        validation_eras=cfg.validation_eras,
-        rows_per_era=cfg.rows_per_era,
-        n_features=cfg.n_features,
-        live_rows=cfg.live_rows,
-        seed=cfg.seed,
-    )
-
-
 def ensure_demo_data(cfg: DemoConfig, folder: Path, progress: Progress = SILENT) -> bool:
     """Write the demo dataset into ``folder`` unless it is already there; True if written."""
-    spec = demo_spec(cfg)
+    spec = cfg.spec()
     if is_current(spec, folder):
         return False
     with progress.task("Generating synthetic Numerai data", None):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from numerpilot.api.download import download_dataset
-from numerpilot.api.settings import make_client
+from numerpilot.api.connect import make_client
+from numerpilot.data.download import download_dataset
 from numerpilot.modeling.store import Manifest
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.demo import load_context

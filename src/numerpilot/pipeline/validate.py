@@ -73,7 +73,7 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
         scores = score_frame(
             preds,
             data.target(layout.MAIN_TARGET),
-            data.eras,
+            data.era_index,
             columns=[*result.models, ENSEMBLE],
             meta_model=_model_column(ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids),
             benchmark=(
@@ -92,7 +92,7 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
         "features": f"{m.feature_set} ({len(m.features)})",
         "targets": ", ".join(f"{t} ({m.best_iterations[t]} trees)" for t in m.targets),
         "neutralization": f"{m.neutralization_proportion:g}",
-        "validation eras": f"{len(np.unique(data.eras))} (after {ctx.config.train.embargo_eras} "
+        "validation eras": f"{data.era_index.n_eras} (after {ctx.config.train.embargo_eras} "
         "embargo eras)",
         "trained": m.created,
     }

@@ -3,7 +3,9 @@
 Every per-era number equals numerai-tools applied era by era within 1e-9.
 """
 
-from numerpilot.scoring.neutralize import FeatureScores, feature_scores, neutralize_by_era
+from numerpilot.kernel.eras import EraIndex
+from numerpilot.kernel.neutralize import neutralize_by_era
+from numerpilot.scoring.fnc import FeatureScores, feature_scores
 from numerpilot.scoring.per_era import (
     PerEra,
     per_era_corr,
@@ -15,6 +17,7 @@ from numerpilot.scoring.report import ScoreReport, score_frame
 from numerpilot.scoring.summary import autocorrelation, max_drawdown, payout, summarize
 
 __all__ = [
+    "EraIndex",
     "FeatureScores",
     "PerEra",
     "ScoreReport",

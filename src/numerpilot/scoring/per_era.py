@@ -2,7 +2,8 @@
 
 Each function equals numerai-tools applied era by era (``numerai_corr``,
 ``correlation_contribution``, ``spearman_correlation``) within 1e-9, without a Python loop
-over eras: rows are sorted by era once and every step runs on all eras at the same time.
+over eras: rows are grouped by era once (an :class:`EraIndex`, passed in or built from the
+era labels) and every step runs on all eras at the same time.
 
 Where numerai-tools asserts, these functions return numbers or skip:
 - an era where fewer than 80 % of the rows (or fewer than 2) have a target, a prediction
@@ -13,23 +14,22 @@ Where numerai-tools asserts, these functions return numbers or skip:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerpilot.scoring.segments import (
-    MAX_FILTERED_RATIO,
-    EraGroups,
-    Ranker,
-    Segments,
-    Selection,
-    gaussian,
-    gaussian_power,
-    map_columns,
-    power,
-)
+from numerpilot.kernel.eras import EraIndex, as_index
+from numerpilot.kernel.neutralize import workers
+from numerpilot.kernel.ranks import Ranker, gaussian, gaussian_power, power
 
 log = logging.getLogger(__name__)
+
+#: numerai-tools' DEFAULT_MAX_FILTERED_INDEX_RATIO: at most 20 % of an era may be filtered.
+MAX_FILTERED_RATIO = 0.2
+
+Eras = EraIndex | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,25 @@ class PerEra:
     skipped: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The rows a metric scores: a sub-index of the data's :class:`EraIndex` (eras with
+    enough valid rows) and the labels of the eras it skipped."""
+
+    index: EraIndex
+    kept: np.ndarray
+    skipped: tuple[str, ...]
+
+    @classmethod
+    def of(cls, index: EraIndex, valid: np.ndarray, max_filtered_ratio: float) -> Selection:
+        sub, kept = index.select(valid, 1 - max_filtered_ratio, min_rows=2)
+        return cls(sub, kept, tuple(index.labels[~kept].tolist()))
+
+    def per_era(self, columns: list[np.ndarray]) -> PerEra:
+        values = np.stack(columns, axis=1) if columns else np.zeros((self.index.n_eras, 0))
+        return PerEra(self.index.labels, values, self.skipped)
+
+
 def as_matrix(predictions: np.ndarray, n: int) -> np.ndarray:
     """Predictions (n,) or (n, k) as a float64 (n, k) matrix (no copy when already one)."""
     preds = np.asarray(predictions, dtype=np.float64)
@@ -54,6 +73,15 @@ def as_matrix(predictions: np.ndarray, n: int) -> np.ndarray:
     return preds
 
 
+def map_columns(fn: Callable[[int], np.ndarray], k: int) -> list[np.ndarray]:
+    """[fn(0), ..., fn(k - 1)] on up to one thread per core (numpy releases the GIL)."""
+    n_threads = min(k, workers())
+    if n_threads <= 1:
+        return [fn(j) for j in range(k)]
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        return list(pool.map(fn, range(k)))
+
+
 def _valid_rows(preds: np.ndarray, *columns: np.ndarray) -> np.ndarray:
     valid: np.ndarray = ~np.isnan(preds).any(axis=1)
     for col in columns:
@@ -61,26 +89,25 @@ def _valid_rows(preds: np.ndarray, *columns: np.ndarray) -> np.ndarray:
     return valid
 
 
-def _warn_skipped(what: str, skipped: np.ndarray) -> None:
-    if len(skipped):
-        shown = ", ".join(skipped[:5].tolist()) + (" …" if len(skipped) > 5 else "")
-        log.info(
-            "%s: %d eras skipped (under 80 %% of rows scorable): %s", what, len(skipped), shown
-        )
+def _warn_skipped(what: str, sel: Selection) -> None:
+    if sel.skipped:
+        shown = ", ".join(sel.skipped[:5]) + (" …" if len(sel.skipped) > 5 else "")
+        log.info("%s: %d eras skipped (under 80 %% of rows scorable): %s",
+                 what, len(sel.skipped), shown)  # fmt: skip
 
 
-def _centred_target(t: np.ndarray, seg: Segments) -> tuple[np.ndarray, np.ndarray]:
-    """Target (m,) centred per segment and its per-segment sum of squares (E,)."""
-    tc = seg.center(t)
-    return tc, seg.sum(tc * tc)
+def _centred(t: np.ndarray, index: EraIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Grouped t (m,) centred per era and its per-era sum of squares (E,)."""
+    tc = index.center(t)
+    return tc, index.sum(tc * tc)
 
 
-def _pearson_with(a: np.ndarray, tc: np.ndarray, tt: np.ndarray, seg: Segments) -> np.ndarray:
-    """Pearson of a (m,) with an already centred tc (m,) (sum of squares tt (E,)) -> (E,)."""
-    sa = seg.sum(a)
-    saa = seg.sum(a * a) - sa * sa / seg.counts
+def _pearson_with(a: np.ndarray, tc: np.ndarray, tt: np.ndarray, index: EraIndex) -> np.ndarray:
+    """Pearson of grouped a (m,) with a centred tc (m,) (sum of squares tt (E,)) -> (E,)."""
+    sa = index.sum(a)
+    saa = index.sum(a * a) - sa * sa / index.counts
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = seg.sum(a * tc) / np.sqrt(np.where(saa > 0, saa, np.nan) * tt)
+        r = index.sum(a * tc) / np.sqrt(np.where(saa > 0, saa, np.nan) * tt)
     return np.asarray(np.clip(r, -1.0, 1.0), dtype=np.float64)
 
 
@@ -93,19 +120,16 @@ class _CorrPrep:
     tt: np.ndarray
 
 
-def _corr_prep(
-    valid_preds: np.ndarray, t_all: np.ndarray, groups: EraGroups, max_filtered_ratio: float
-) -> _CorrPrep:
-    t_sorted = t_all[groups.order]
-    known = ~np.isnan(t_sorted)
-    seg_all = groups.segments
+def _corr_prep(valid: np.ndarray, t_all: np.ndarray, index: EraIndex, ratio: float) -> _CorrPrep:
+    t_grouped = index.take(t_all)
+    known = ~np.isnan(t_grouped)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t_mean = seg_all.sum(np.where(known, t_sorted, 0.0)) / seg_all.sum(known.astype(np.int64))
-    sel = groups.select(valid_preds & ~np.isnan(t_all), max_filtered_ratio)
-    del t_sorted, known
-    _warn_skipped("CORR", sel.skipped)
-    seg = sel.segments
-    tc, tt = _centred_target(power(sel.column(t_all) - seg.spread(t_mean[sel.era_index])), seg)
+        t_mean = index.sum(np.where(known, t_grouped, 0.0)) / index.sum(known.astype(np.int64))
+    del t_grouped, known
+    sel = Selection.of(index, valid & ~np.isnan(t_all), ratio)
+    _warn_skipped("CORR", sel)
+    sub = sel.index
+    tc, tt = _centred(power(sub.take(t_all) - sub.spread(t_mean[sel.kept])), sub)
     return _CorrPrep(sel, tc, tt)
 
 
@@ -122,69 +146,64 @@ class _MmcPrep:
 
 
 def _mmc_prep(
-    valid_preds: np.ndarray,
+    valid: np.ndarray,
     meta: np.ndarray,
     t_all: np.ndarray,
-    groups: EraGroups,
-    max_filtered_ratio: float,
+    index: EraIndex,
+    ratio: float,
     same_as: Selection | None = None,
 ) -> _MmcPrep:
-    valid = valid_preds & ~np.isnan(t_all) & ~np.isnan(meta)
-    sel = groups.select(valid, max_filtered_ratio)
-    if same_as is not None and np.array_equal(sel.rows, same_as.rows):
-        sel = same_as  # share the segments (and their cached indices) with CORR
-    _warn_skipped("MMC", sel.skipped)
-    seg = sel.segments
-    m = Ranker(seg).transform(sel.column(meta), gaussian)
-    t = sel.column(t_all)
+    sel = Selection.of(index, valid & ~np.isnan(t_all) & ~np.isnan(meta), ratio)
+    if same_as is not None and np.array_equal(sel.index.rows, same_as.index.rows):
+        sel = same_as  # share the sub-index (and its cached arrays) with CORR
+    _warn_skipped("MMC", sel)
+    sub = sel.index
+    m = Ranker(sub).transform(sub.take(meta), gaussian)
+    t = sub.take(t_all)
     in_unit = ((t >= 0) & (t <= 1)).astype(np.int64)
-    scale = np.where(seg.sum(in_unit) == seg.counts, 4.0, 1.0)
-    t = seg.center(t * seg.spread(scale))
-    return _MmcPrep(sel, m, t, seg.sum(m * m), seg.sum(t * m))
+    scale = np.where(sub.sum(in_unit) == sub.counts, 4.0, 1.0)
+    t = sub.center(t * sub.spread(scale))
+    return _MmcPrep(sel, m, t, sub.sum(m * m), sub.sum(t * m))
 
 
 def _mmc_values(p: np.ndarray, prep: _MmcPrep) -> np.ndarray:
     """MMC per era of gaussianized ranks p (m,): t . (p - m (p.m / m.m)) / N."""
-    seg = prep.sel.segments
-    return np.asarray((seg.sum(prep.t * p) - seg.sum(p * prep.m) / prep.mm * prep.tm) / seg.counts)
-
-
-def _per_era(sel: Selection, columns: list[np.ndarray]) -> PerEra:
-    values = np.stack(columns, axis=1) if columns else np.zeros((len(sel.labels), 0))
-    return PerEra(sel.labels, values, tuple(sel.skipped.tolist()))
+    sub = prep.sel.index
+    return np.asarray((sub.sum(prep.t * p) - sub.sum(p * prep.m) / prep.mm * prep.tm) / sub.counts)
 
 
 def per_era_corr(
     predictions: np.ndarray,
     target: np.ndarray,
-    eras: np.ndarray,
+    eras: Eras,
     *,
     max_filtered_ratio: float = MAX_FILTERED_RATIO,
 ) -> PerEra:
     """numerai_corr of each column of predictions (n, k) or (n,) per era.
 
     target (n,) may hold NaN (rows dropped, as numerai-tools does; the target is centred on
-    the mean of its non-NaN values of the era first); eras (n,) labels. Rows with a NaN in
-    any prediction column are dropped too. Returns values (E, k).
+    the mean of its non-NaN values of the era first); eras: (n,) labels or their
+    :class:`EraIndex`. Rows with a NaN in any prediction column are dropped too. Returns
+    values (E, k).
     """
     t_all = np.asarray(target, dtype=np.float64)
     preds = as_matrix(predictions, len(t_all))
-    prep = _corr_prep(_valid_rows(preds), t_all, EraGroups.from_eras(eras), max_filtered_ratio)
-    seg = prep.sel.segments
-    ranker = Ranker(seg)
+    prep = _corr_prep(_valid_rows(preds), t_all, as_index(eras), max_filtered_ratio)
+    sub = prep.sel.index
+    ranker = Ranker(sub)
 
     def one(j: int) -> np.ndarray:
-        x = ranker.transform(prep.sel.column(preds, j), gaussian_power)
-        return _pearson_with(x, prep.tc, prep.tt, seg)
+        x = ranker.transform(sub.take(preds[:, j]), gaussian_power)
+        return _pearson_with(x, prep.tc, prep.tt, sub)
 
-    return _per_era(prep.sel, map_columns(one, preds.shape[1]))
+    return prep.sel.per_era(map_columns(one, preds.shape[1]))
 
 
 def per_era_mmc(
     predictions: np.ndarray,
     meta_model: np.ndarray,
     target: np.ndarray,
-    eras: np.ndarray,
+    eras: Eras,
     *,
     max_filtered_ratio: float = MAX_FILTERED_RATIO,
 ) -> PerEra:
@@ -197,21 +216,21 @@ def per_era_mmc(
     t_all = np.asarray(target, dtype=np.float64)
     meta = np.asarray(meta_model, dtype=np.float64)
     preds = as_matrix(predictions, len(t_all))
-    groups = EraGroups.from_eras(eras)
-    prep = _mmc_prep(_valid_rows(preds), meta, t_all, groups, max_filtered_ratio)
-    ranker = Ranker(prep.sel.segments)
+    prep = _mmc_prep(_valid_rows(preds), meta, t_all, as_index(eras), max_filtered_ratio)
+    sub = prep.sel.index
+    ranker = Ranker(sub)
 
     def one(j: int) -> np.ndarray:
-        return _mmc_values(ranker.transform(prep.sel.column(preds, j), gaussian), prep)
+        return _mmc_values(ranker.transform(sub.take(preds[:, j]), gaussian), prep)
 
-    return _per_era(prep.sel, map_columns(one, preds.shape[1]))
+    return prep.sel.per_era(map_columns(one, preds.shape[1]))
 
 
 def per_era_corr_mmc(
     predictions: np.ndarray,
     meta_model: np.ndarray,
     target: np.ndarray,
-    eras: np.ndarray,
+    eras: Eras,
     *,
     max_filtered_ratio: float = MAX_FILTERED_RATIO,
 ) -> tuple[PerEra, PerEra]:
@@ -220,32 +239,30 @@ def per_era_corr_mmc(
     t_all = np.asarray(target, dtype=np.float64)
     meta = np.asarray(meta_model, dtype=np.float64)
     preds = as_matrix(predictions, len(t_all))
-    groups = EraGroups.from_eras(eras)
+    index = as_index(eras)
     valid = _valid_rows(preds)
-    cprep = _corr_prep(valid, t_all, groups, max_filtered_ratio)
-    mprep = _mmc_prep(valid, meta, t_all, groups, max_filtered_ratio, same_as=cprep.sel)
-    shared = mprep.sel is cprep.sel
-    if not shared:
-        corr = per_era_corr(preds, t_all, eras, max_filtered_ratio=max_filtered_ratio)
-        return corr, per_era_mmc(preds, meta, t_all, eras, max_filtered_ratio=max_filtered_ratio)
-    seg = cprep.sel.segments
-    ranker = Ranker(seg)
+    cprep = _corr_prep(valid, t_all, index, max_filtered_ratio)
+    mprep = _mmc_prep(valid, meta, t_all, index, max_filtered_ratio, same_as=cprep.sel)
+    opts = {"max_filtered_ratio": max_filtered_ratio}
+    if mprep.sel is not cprep.sel:
+        corr = per_era_corr(preds, t_all, index, **opts)
+        return corr, per_era_mmc(preds, meta, t_all, index, **opts)
+    sub = cprep.sel.index
+    ranker = Ranker(sub)
 
     def one(j: int) -> np.ndarray:
-        gp, g = ranker.transform_many(cprep.sel.column(preds, j), (gaussian_power, gaussian))
-        return np.concatenate([_pearson_with(gp, cprep.tc, cprep.tt, seg), _mmc_values(g, mprep)])
+        gp, g = ranker.transform_many(sub.take(preds[:, j]), (gaussian_power, gaussian))
+        return np.concatenate([_pearson_with(gp, cprep.tc, cprep.tt, sub), _mmc_values(g, mprep)])
 
     both = map_columns(one, preds.shape[1])
-    n_eras = len(cprep.sel.labels)
-    return _per_era(cprep.sel, [b[:n_eras] for b in both]), _per_era(
-        mprep.sel, [b[n_eras:] for b in both]
-    )
+    e = sub.n_eras
+    return cprep.sel.per_era([b[:e] for b in both]), mprep.sel.per_era([b[e:] for b in both])
 
 
 def per_era_rank_corr(
     predictions: np.ndarray,
     other: np.ndarray,
-    eras: np.ndarray,
+    eras: Eras,
     *,
     max_filtered_ratio: float = MAX_FILTERED_RATIO,
 ) -> PerEra:
@@ -253,13 +270,12 @@ def per_era_rank_corr(
     or a benchmark), as numerai-tools' ``spearman_correlation`` -> values (E, k)."""
     o = np.asarray(other, dtype=np.float64)
     preds = as_matrix(predictions, len(o))
-    groups = EraGroups.from_eras(eras)
-    sel = groups.select(_valid_rows(preds, o), max_filtered_ratio)
-    seg = sel.segments
-    ranker = Ranker(seg)
-    ro, oo = _centred_target(ranker.rank(sel.column(o)), seg)
+    sel = Selection.of(as_index(eras), _valid_rows(preds, o), max_filtered_ratio)
+    sub = sel.index
+    ranker = Ranker(sub)
+    ro, oo = _centred(ranker.transform(sub.take(o)), sub)
 
     def one(j: int) -> np.ndarray:
-        return _pearson_with(ranker.rank(sel.column(preds, j)), ro, oo, seg)
+        return _pearson_with(ranker.transform(sub.take(preds[:, j])), ro, oo, sub)
 
-    return _per_era(sel, map_columns(one, preds.shape[1]))
+    return sel.per_era(map_columns(one, preds.shape[1]))

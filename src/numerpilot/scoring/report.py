@@ -12,8 +12,10 @@ import numpy as np
 
 from numerpilot.config import ScoringConfig
 from numerpilot.errors import DataError
-from numerpilot.scoring.neutralize import feature_scores
+from numerpilot.kernel.eras import EraIndex, as_index
+from numerpilot.scoring.fnc import feature_scores
 from numerpilot.scoring.per_era import (
+    MAX_FILTERED_RATIO,
     PerEra,
     as_matrix,
     per_era_corr,
@@ -21,7 +23,6 @@ from numerpilot.scoring.per_era import (
     per_era_mmc,
     per_era_rank_corr,
 )
-from numerpilot.scoring.segments import MAX_FILTERED_RATIO
 from numerpilot.scoring.summary import payout, summarize
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def _skip_note(metric: str, scores: PerEra, reason: str) -> str | None:
 def score_frame(
     predictions: np.ndarray,
     target: np.ndarray,
-    eras: np.ndarray,
+    eras: EraIndex | np.ndarray,
     *,
     columns: Sequence[str] | None = None,
     meta_model: np.ndarray | None = None,
@@ -163,7 +164,8 @@ def score_frame(
 ) -> ScoreReport:
     """Score k prediction columns per era with every metric the inputs allow.
 
-    predictions (n, k) or (n,) with NaN where absent; target (n,) with NaN; eras (n,);
+    predictions (n, k) or (n,) with NaN where absent; target (n,) with NaN; eras: (n,)
+    labels or, better, the data's :class:`EraIndex` (rows are grouped by era only once);
     meta_model (n,) and benchmark (n,) with NaN where absent (MMC/BMC and rank correlation
     with them); features (n, f) for FNC and feature exposure. Payout needs the meta model;
     multipliers and clip come from ``config``. Raises DataError for an all-NaN or constant
@@ -176,6 +178,7 @@ def score_frame(
         raise ValueError(f"{len(cols)} column names for {preds.shape[1]} prediction columns")
     _check_columns(preds, cols)
     cfg = config or ScoringConfig.model_validate({})
+    eras = as_index(eras)
     groups = _mask_groups(preds)
     opts = {"max_filtered_ratio": max_filtered_ratio}
     metrics: dict[str, PerEra] = {}

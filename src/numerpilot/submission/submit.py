@@ -13,72 +13,26 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from numerpilot.api.client import NumeraiClient, RoundInfo
-from numerpilot.api.download import read_live_round, resolve_version
 from numerpilot.config import Config
 from numerpilot.data import layout
+from numerpilot.data.download import resolve_version
+from numerpilot.data.live_round import read_live_round
 from numerpilot.errors import DataError, SubmissionError, UsageError
 from numerpilot.io import sha256_file
 from numerpilot.submission.ledger import Ledger, SubmissionRecord, now_iso
+from numerpilot.submission.rules import check_file
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
-
-
-def read_predictions(path: Path) -> pd.DataFrame:
-    """A predictions file (CSV or parquet) as a frame with its columns as written."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path} does not exist: run 'numerpilot predict' first.")
-    try:
-        if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-            return frame.reset_index() if frame.index.name else frame
-        return pd.read_csv(path)
-    except Exception as error:
-        raise DataError(f"{path} is not a readable CSV or parquet file ({error}).") from None
-
-
-def validate_file(path: Path, tournament: str, live_ids: pd.Series | None) -> None:
-    """Apply numerai-tools' rules for the tournament; raise SubmissionError saying why."""
-    from numerai_tools import submissions as rules
-
-    frame = read_predictions(path)
-    try:
-        if tournament == "classic":
-            if live_ids is None:
-                raise SubmissionError("No live ids to check the submission against.")
-            rules.validate_submission_numerai(live_ids, frame)
-        elif tournament == "signals":
-            _, pred_col, _ = rules.validate_headers_signals(frame)
-            _check_universe(frame, pred_col, rules.SIGNALS_MIN_TICKERS)
-        else:
-            _, pred_col = rules.validate_headers_crypto(frame)
-            _check_universe(frame, pred_col, rules.CRYPTO_MIN_TICKERS)
-    except AssertionError as error:
-        raise SubmissionError(
-            f"{path.name} breaks Numerai's submission rules: {error}. Re-create it with "
-            "'numerpilot predict'."
-        ) from None
-
-
-def _check_universe(frame: pd.DataFrame, pred_col: str, minimum: int) -> None:
-    from numerai_tools.submissions import validate_values
-
-    ids = frame[frame.columns[0]]
-    assert not ids.isna().any(), "invalid_submission_ids: ids must not be NaN"
-    assert not ids.duplicated().any(), "invalid_submission_ids: duplicate ids"
-    assert len(frame) >= minimum, f"invalid_submission_ids: fewer than {minimum} ids"
-    validate_values(frame, pred_col)
 
 
 def _live_ids(folder: Path) -> pd.Series:
     live = folder / layout.LIVE
     if not live.exists():
         raise DataError(f"{live} is missing: run 'numerpilot download'.")
-    import pyarrow.parquet as pq
-
     table = pq.read_table(live, columns=[layout.ID])
     return pd.Series(table.column(layout.ID).to_pylist(), dtype=str)
 
@@ -134,7 +88,7 @@ def submit_predictions(
     if tournament == "classic":
         folder = workdir.data_root(config) / resolve_version(config, client)
         live_ids = _live_ids(folder)
-    validate_file(path, tournament, live_ids)
+    check_file(path, tournament, live_ids)
     info = client.current_round()
     check_round(info, folder)
     if dry_run and not client.has_credentials:

@@ -1,0 +1,39 @@
+"""A client for the configured tournament: config ``[api]``, then the environment.
+
+``NUMERPILOT_API_URL`` overrides ``[api] base_url`` (the sandbox uses it). Credentials are
+loaded only when an operation needs them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.config import Config
+from numerpilot.credentials import ENV_PUBLIC, ENV_SECRET, Credentials, credentials_path
+from numerpilot.credentials import load_credentials as _load
+
+ENV_URL = "NUMERPILOT_API_URL"
+
+
+def optional_credentials() -> Credentials | None:
+    """Keys if the user has set any up (insecure files still raise), else None."""
+    if os.environ.get(ENV_PUBLIC) and os.environ.get(ENV_SECRET):
+        return _load()
+    return _load() if credentials_path().exists() else None
+
+
+def make_client(
+    config: Config, *, credentials: Credentials | None = None, need_credentials: bool = True
+) -> NumeraiClient:
+    """A client for the configured tournament; loads keys (required unless told not to)."""
+    creds = credentials or (_load() if need_credentials else optional_credentials())
+    api = config.api
+    return NumeraiClient(
+        creds,
+        os.environ.get(ENV_URL) or api.base_url,
+        config.submission.tournament,
+        timeout=api.timeout,
+        retries=api.retries,
+        backoff=api.backoff,
+    )

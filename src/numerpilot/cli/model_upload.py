@@ -1,0 +1,195 @@
+"""CLI commands: build-upload, check-upload, upload-model (model upload pickles)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from numerpilot.cli.app import WorkdirOption, app, console, workdir
+from numerpilot.errors import DataError, UsageError
+from numerpilot.model_upload.images import IMAGES, RuntimeImage, image_for
+
+if TYPE_CHECKING:
+    from numerpilot.model_upload.build import BuiltUpload
+    from numerpilot.model_upload.check import CheckResult
+    from numerpilot.workdir import Workdir
+
+PICKLE_NAME = "model.pkl"
+
+ImageOption = Annotated[
+    str | None,
+    typer.Option("--image", help=f"Runtime image to check against ({', '.join(IMAGES)}); "
+                 "default: the one the pickle was built for."),
+]  # fmt: skip
+LiveOption = Annotated[
+    Path | None, typer.Option("--live", help="Live features file (default: the work dir's).")
+]
+BenchOption = Annotated[
+    Path | None,
+    typer.Option("--benchmarks", help="Live benchmark models file (2-argument pickles)."),
+]
+
+
+def _print_built(built: BuiltUpload) -> None:
+    info = built.info
+    console.print(
+        f"Wrote [bold]{built.path}[/bold] ({info['bytes'] / 1e6:.2f} MB): "
+        f"{len(info['targets'])} models, {info['n_trees']} trees, {info['n_features']} "
+        f"features, {info['arguments']}-argument function.\n"
+        f"Targets Numerai's runtime image [bold]{built.image.describe()}[/bold]; "
+        f"choose '{built.image.api_name}' when uploading. Details: {built.sidecar}"
+    )
+
+
+@app.command("build-upload", rich_help_panel="Model upload")
+def build_upload_cmd(
+    directory: WorkdirOption = Path("."),
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Pickle to write (default: model.pkl).")
+    ] = None,
+    benchmarks: Annotated[
+        bool,
+        typer.Option("--benchmarks", help="Take (live_features, live_benchmark_models)."),
+    ] = False,
+) -> None:
+    """Pack the trained ensemble into a pickle Numerai can run every round."""
+    from numerpilot.model_upload.build import build_upload
+
+    wd = workdir(directory)
+    built = build_upload(wd.models, out or wd.root / PICKLE_NAME, benchmarks=benchmarks)
+    _print_built(built)
+
+
+def _data_dir(wd: Workdir, pickle: Path) -> Path:
+    """The live data's folder: the pickle's data version, else the trained models'."""
+    from numerpilot.model_upload.build import read_sidecar
+    from numerpilot.modeling.store import MANIFEST, load_manifest
+    from numerpilot.pipeline.context import DEMO_VERSION, Context
+
+    version = (read_sidecar(pickle) or {}).get("data_version")
+    if version is None and (wd.models / MANIFEST).exists():
+        version = load_manifest(wd.models).data_version
+    return Context.load(wd, demo=version == DEMO_VERSION).data_dir
+
+
+def _inputs(
+    wd: Workdir, pickle: Path, live: Path | None, bench: Path | None
+) -> tuple[Path, Path | None]:
+    from numerpilot.data import layout
+    from numerpilot.model_upload.build import read_sidecar
+
+    if live is None:
+        live = _data_dir(wd, pickle) / layout.LIVE
+    info = read_sidecar(pickle) or {}
+    if bench is None and info.get("arguments") == 2:
+        bench = live.with_name(layout.LIVE_BENCHMARKS)
+    return live, bench
+
+
+def _resolve_image(pickle: Path, image: str | None) -> RuntimeImage:
+    from numerpilot.model_upload.check import default_image
+
+    if image is None:
+        return default_image(pickle)
+    return image_for(image.removeprefix("py"))
+
+
+def _render(result: CheckResult, pickle: Path) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=False, box=None)
+    verdict = "[bold green]PASS[/bold green]" if result.passed else "[bold red]FAIL[/bold red]"
+    table.add_row("result", verdict)
+    table.add_row("image", result.image)
+    table.add_row("wall time", f"{result.wall_seconds:.1f} s (limit 600 s)")
+    table.add_row("peak memory", f"{result.peak_rss_mb:.0f} MB (limit 4096 MB)")
+    if result.passed:
+        table.add_row("predictions", f"{result.rows} (all live ids, in [0, 1], not constant)")
+    console.print(f"Numerai runtime replica: {pickle}")
+    console.print(table)
+    if not result.passed:
+        for line in result.log_tail[-8:]:
+            console.print(Text(f"  {line}", style="dim"))
+
+
+def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | None,
+                 image: str | None) -> CheckResult:  # fmt: skip
+    """Run ``pickle`` in the replica of its image; raise DataError (with the fix) on failure."""
+    from numerpilot.model_upload.check import run_in_runtime
+    from numerpilot.model_upload.replica import ensure_replica
+
+    if not pickle.exists():
+        raise DataError(f"{pickle} does not exist. Build it with 'numerpilot build-upload'.")
+    target = _resolve_image(pickle, image)
+    live_path, bench_path = _inputs(wd, pickle, live, bench)
+    with console.status(f"Preparing the {target.key} runtime replica (first use: ~1 minute)"):
+        python = ensure_replica(target)
+    with console.status("Running the pickle as Numerai's runtime does"):
+        result = run_in_runtime(python, pickle, live_path, image=target, benchmarks=bench_path)
+    _render(result, pickle)
+    if not result.passed:
+        raise DataError(f"Numerai's runtime would fail: {result.message}\nFix: {result.fix}")
+    return result
+
+
+@app.command("check-upload", rich_help_panel="Model upload")
+def check_upload_cmd(
+    pickle: Annotated[Path, typer.Argument(help="Model pickle to check.")] = Path(PICKLE_NAME),
+    live: LiveOption = None,
+    benchmarks: BenchOption = None,
+    image: ImageOption = None,
+    directory: WorkdirOption = Path("."),
+) -> None:
+    """Run a pickle in a local replica of Numerai's runtime (1 CPU, 4 GB, 10 minutes)."""
+    check_pickle(workdir(directory), pickle, live, benchmarks, image)
+
+
+def _model_id(models: dict[str, str], name: str | None, configured: list[str]) -> tuple[str, str]:
+    classic = sorted(models)
+    if name is None:
+        if len(configured) == 1:
+            name = configured[0]
+        elif len(classic) == 1:
+            name = classic[0]
+        else:
+            raise UsageError(f"choose a model with --model NAME (yours: {', '.join(classic)}).")
+    if name not in models:
+        raise UsageError(f"no model named {name!r} in your account (yours: {', '.join(classic)}).")
+    return name, models[name]
+
+
+@app.command("upload-model", rich_help_panel="Model upload")
+def upload_model_cmd(
+    model: Annotated[str | None, typer.Option("--model", help="Numerai model name.")] = None,
+    pickle: Annotated[
+        Path | None, typer.Option("--pickle", help="Pickle to upload (default: build model.pkl).")
+    ] = None,
+    live: LiveOption = None,
+    benchmarks: BenchOption = None,
+    directory: WorkdirOption = Path("."),
+) -> None:
+    """Check the pickle in the runtime replica, then upload it for Numerai to run daily."""
+    from numerpilot.api.connect import make_client
+    from numerpilot.model_upload.build import build_upload, read_sidecar
+    from numerpilot.model_upload.check import default_image
+
+    wd = workdir(directory)
+    if pickle is None:
+        pickle = wd.root / PICKLE_NAME
+        _print_built(build_upload(wd.models, pickle))
+    check_pickle(wd, pickle, live, benchmarks, None)
+    info = read_sidecar(pickle) or {}
+    image = default_image(pickle)
+    config = wd.load_config()
+    client = make_client(config)
+    name, model_id = _model_id(client.models(), model, config.submission.models)
+    version = str(info.get("data_version") or "")
+    data_version = version if version.startswith("v") else None
+    with console.status(f"Uploading {pickle.name} for {name}"):
+        upload_id = client.upload_model_pickle(pickle, model_id, data_version=data_version,
+                                               docker_image=image.api_name)  # fmt: skip
+    console.print(f"[bold green]Uploaded[/bold green] {pickle.name} for model [bold]{name}"
+                  f"[/bold] (upload {upload_id}, image '{image.api_name}').")  # fmt: skip

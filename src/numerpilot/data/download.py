@@ -1,0 +1,72 @@
+"""Dataset downloads: newest version by default, cached per version, live files per round.
+
+Files land in ``<data_root>/<version>/``. Historical files are downloaded once per version.
+``live.parquet`` (and ``live_benchmark_models.parquet``) belong to a round: the round and
+each file's sha256 are recorded in ``live.round.json``; a new round downloads them again
+and keeps the previous round's copies as ``live_round<N>.parquet``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.config import Config
+from numerpilot.data import layout
+from numerpilot.data.live_round import read_live_round, write_live_round
+from numerpilot.errors import DataError
+from numerpilot.io import sha256_file
+from numerpilot.progress import SILENT, Progress
+from numerpilot.workdir import Workdir
+
+OPTIONAL_FILES = (layout.META_MODEL, layout.VALIDATION_BENCHMARKS, layout.LIVE_BENCHMARKS)
+PER_ROUND_FILES = (layout.LIVE, layout.LIVE_BENCHMARKS)
+
+
+def resolve_version(config: Config, client: NumeraiClient) -> str:
+    """The configured version, or the newest one the API lists for ``"newest"``."""
+    version = config.data.version
+    return client.newest_version() if version == "newest" else version
+
+
+def download_dataset(
+    workdir: Workdir, config: Config, client: NumeraiClient, progress: Progress = SILENT
+) -> Path:
+    """Download what numerpilot needs for the configured version; returns its folder."""
+    version = resolve_version(config, client)
+    listed = set(client.list_datasets())
+    missing = [n for n in layout.REQUIRED_FILES if f"{version}/{n}" not in listed]
+    if missing:
+        versions = sorted({f.split("/", 1)[0] for f in listed if "/" in f})
+        raise DataError(
+            f"Dataset version {version} lacks {', '.join(missing)} on Numerai. Available "
+            f"versions: {', '.join(versions) or 'none'}; set [data] version in numerpilot.toml."
+        )
+    folder = workdir.data_root(config) / version
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = [*layout.REQUIRED_FILES, *(n for n in OPTIONAL_FILES if f"{version}/{n}" in listed)]
+    round_number = client.current_round().number
+    marker = read_live_round(folder) or {}
+    same_round = marker.get("round") == round_number
+    hashes: dict[str, str] = dict(marker.get("files") or {}) if same_round else {}
+    for name in wanted:
+        dest = folder / name
+        if name not in PER_ROUND_FILES:
+            if not dest.exists():
+                client.download_file(f"{version}/{name}", dest, progress)
+            continue
+        if same_round and dest.exists() and hashes.get(name) == sha256_file(dest):
+            continue
+        if dest.exists() and isinstance(marker.get("round"), int) and not same_round:
+            os.replace(dest, folder / _round_copy(name, int(marker["round"])))
+        client.download_file(f"{version}/{name}", dest, progress, round=round_number)
+        hashes[name] = sha256_file(dest)
+        write_live_round(folder, round_number, hashes)
+    write_live_round(folder, round_number, hashes)
+    return folder
+
+
+def _round_copy(name: str, number: int) -> str:
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}_round{number}{dot}{suffix}"

@@ -1,0 +1,243 @@
+"""``check-upload``: run a model pickle as Numerai's runtime would, under its limits.
+
+The pickle runs in a separate process of the replica environment's Python (exact image
+pins, no numerpilot), through :mod:`numerpilot.model_upload.runner`, with 1 CPU (affinity and
+``OMP_NUM_THREADS=1``), 4 GB of address space (``RLIMIT_AS``), a CPU-time limit and a
+10-minute wall clock. Its output is then checked by Numerai's submission rules. Every
+failure carries the message Numerai's runtime would log plus what to do about it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from numerpilot.errors import DataError, SubmissionError
+from numerpilot.model_upload.build import read_sidecar
+from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
+from numerpilot.submission.rules.classic import check_predictions
+
+log = logging.getLogger(__name__)
+
+RUNNER = Path(__file__).with_name("runner.py")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Numerai's runtime limits: 1 CPU, 4 GB of memory, 10 minutes."""
+
+    memory_bytes: int = 4 * 1024**3
+    wall_seconds: float = 600.0
+    cpus: int = 1
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one replica run: pass/fail, the runtime's message, the fix, the costs."""
+
+    passed: bool
+    image: str
+    wall_seconds: float
+    peak_rss_mb: float
+    message: str = ""
+    fix: str = ""
+    stage: str = ""
+    rows: int = 0
+    log_tail: list[str] = field(default_factory=list)
+
+
+_FIXES = (
+    ("Pickle incompatible with", "Rebuild the pickle with Python {py} ('numerpilot build-upload' "
+     "under Python {py}), or upload it for the image of the Python it was built with."),
+    ("No module named 'numerpilot'", "The pickle imports numerpilot, which Numerai's runtime "
+     "does not have. Build it with 'numerpilot build-upload', which serialises everything "
+     "it needs by value."),
+    ("Import error reading pickle", "The pickle needs a package the {image} image does not "
+     "have; serialise that code by value (cloudpickle.register_pickle_by_value) or drop it."),
+    ("Invalid pickle - ", "The file is not a readable pickle (truncated or not a pickle); rebuild "
+     "it with 'numerpilot build-upload'."),
+    ("must have 1 or 2 arguments", "Numerai calls model(live_features) or model(live_features, "
+     "live_benchmark_models): define the function with exactly 1 or 2 parameters."),
+    ("instead of pd.DataFrame", "Return a pandas DataFrame indexed by the live ids, e.g. "
+     "predictions.to_frame('prediction') for a Series."),
+    ("returned None", "Return a pandas DataFrame indexed by the live ids (add the missing "
+     "'return')."),
+    ("of the model's", "The live data does not have the model's features: retrain on the "
+     "dataset version Numerai serves now ('numerpilot download', 'numerpilot train') and "
+     "rebuild."),
+    ("not in index", "The live data does not have the model's features: retrain on the dataset "
+     "version Numerai serves now ('numerpilot download', 'numerpilot train') and rebuild."),
+    ("NaN prediction", "Every live row needs a prediction: fill or rank the predictions so no "
+     "NaN is left."),
+    ("between 0 and 1", "Scale the predictions into [0, 1], e.g. with .rank(pct=True)."),
+    ("predictions, expected", "Return exactly one prediction per row of the frame you were given."),
+    ("time limit", "Use fewer or shallower trees (or fewer features) so the pickle fits 1 CPU and "
+     "10 minutes with margin; see 'numerpilot' README, model upload."),
+    ("the runtime crashed", "If the pickle was built by another Python minor, rebuild it with "
+     "Python {py}; otherwise run it locally to find the native crash."),
+    ("MemoryError", "Use fewer features or predict in batches so the pickle fits in 4 GB."),
+    ("out of memory", "Use fewer features or predict in batches so the pickle fits in 4 GB."),
+)  # fmt: skip
+
+
+def fix_for(message: str, image: RuntimeImage) -> str:
+    """What to do about a runtime message (first matching rule)."""
+    for needle, fix in _FIXES:
+        if needle in message:
+            return fix.format(py=image.python, image=image.key)
+    return "Run the pickle locally with the failing input and fix the error above."
+
+
+def _limit(limits: Limits) -> None:  # pragma: no cover - runs in the child before exec
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    cpu = int(limits.wall_seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    if hasattr(os, "sched_setaffinity"):  # Linux; elsewhere OMP_NUM_THREADS=1 only
+        allowed = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(allowed[: limits.cpus]))
+
+
+def _child_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_MAX_THREADS",
+    ):
+        env[var] = "1"
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
+def _wait(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int, float, bool]:
+    """Reap ``proc`` with its own rusage: (exit code, peak RSS in MB, timed out)."""
+    timed_out = False
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline and not timed_out:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+        time.sleep(0.02)
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    return code, usage.ru_maxrss / 1024, timed_out
+
+
+def _crash_message(code: int, timed_out: bool, limits: Limits) -> tuple[str, str]:
+    if timed_out:
+        return "time", f"the pickle ran past the {limits.wall_seconds:.0f}-second time limit"
+    if code == -signal.SIGXCPU:
+        return "time", "the pickle used up its CPU time limit"
+    if code in (-signal.SIGKILL, -signal.SIGABRT):
+        return "memory", (
+            f"the pickle was killed ({signal.Signals(-code).name}), most likely "
+            "out of memory in a native library"
+        )
+    name = signal.Signals(-code).name if code < 0 else f"exit code {code}"
+    return "crash", (f"the runtime crashed ({name}); a pickle built by another Python minor "
+                     "can crash like this")  # fmt: skip
+
+
+def _sidecar_mismatch(pickle_path: Path, image: RuntimeImage) -> str | None:
+    info = read_sidecar(pickle_path)
+    built = str(info.get("python")) if info else None
+    if built and built != image.python:
+        return f"built with Python {built} ({pickle_path.name}.json)"
+    return None
+
+
+def default_image(pickle_path: Path) -> RuntimeImage:
+    """The image named in the pickle's sidecar, else this Python's image."""
+    info = read_sidecar(pickle_path) or {}
+    return image_for(str(info.get("python") or python_minor()))
+
+
+def run_in_runtime(
+    python: Path,
+    pickle_path: Path,
+    live: Path,
+    *,
+    image: RuntimeImage,
+    benchmarks: Path | None = None,
+    limits: Limits = Limits(),
+    keep_output: Path | None = None,
+) -> CheckResult:
+    """Run the pickle with ``python`` (a replica's) under ``limits``; check its output.
+
+    ``keep_output``: where to copy the predictions CSV the runtime wrote (when it wrote one).
+    """
+    for path, what in ((pickle_path, "pickle"), (live, "live data file")):
+        if not Path(path).exists():
+            raise DataError(f"the {what} {path} does not exist.")
+    mismatch = _sidecar_mismatch(pickle_path, image)
+    if mismatch:
+        message = f"Pickle incompatible with {image.python}"
+        return CheckResult(False, image.key, 0.0, 0.0, message, fix_for(message, image),
+                           "load", log_tail=[mismatch])  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="numerpilot-check-") as tmp_name:
+        tmp = Path(tmp_name)
+        runner = tmp / "runner.py"
+        runner.write_text(RUNNER.read_text(encoding="utf-8"), encoding="utf-8")
+        output, result_path = tmp / "predictions.csv", tmp / "result.json"
+        cmd = [str(python), "-I", str(runner), "--model", str(Path(pickle_path).resolve()),
+               "--dataset", str(Path(live).resolve()), "--output", str(output),
+               "--result", str(result_path)]  # fmt: skip
+        if benchmarks is not None:
+            cmd += ["--benchmarks", str(Path(benchmarks).resolve())]
+        logs = tmp / "log.txt"
+        started = time.monotonic()
+        with logs.open("wb") as sink:
+            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp,
+                                    env=_child_env(), start_new_session=True,
+                                    preexec_fn=lambda: _limit(limits))  # fmt: skip
+            code, peak_mb, timed_out = _wait(proc, started + limits.wall_seconds)
+        wall = time.monotonic() - started
+        tail = logs.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
+        if not result_path.exists():
+            stage, message = _crash_message(code, timed_out, limits)
+            return CheckResult(False, image.key, wall, peak_mb, message,
+                               fix_for(message, image), stage, log_tail=tail)  # fmt: skip
+        outcome = json.loads(result_path.read_text(encoding="utf-8"))
+        if not outcome["ok"]:
+            message = str(outcome["error"])
+            stage = str(outcome["stage"])
+            detail = str(outcome.get("detail") or "")
+            fix = fix_for(message, image)
+            return CheckResult(False, image.key, wall, peak_mb, message, fix, stage,
+                               log_tail=(detail.splitlines() or tail)[-12:])  # fmt: skip
+        if keep_output is not None:
+            shutil.copyfile(output, keep_output)
+        return _check_output(output, live, image, wall, peak_mb, tail)
+
+
+def _check_output(
+    output: Path, live: Path, image: RuntimeImage, wall: float, peak_mb: float, tail: list[str]
+) -> CheckResult:
+    """Numerai's submission rules on what the runtime would upload."""
+    frame = pd.read_csv(output)
+    ids = frame.iloc[:, 0].astype(str).to_numpy()
+    live_ids = pd.read_parquet(live, columns=[]).index.astype(str).to_numpy()
+    try:
+        check_predictions(ids, frame.iloc[:, 1].to_numpy(dtype="float64"), live_ids)
+    except SubmissionError as error:
+        message = str(error)
+        fix = ("Return one prediction in [0, 1] for every live id (index = the live frame's "
+               "index), not all equal.")  # fmt: skip
+        return CheckResult(False, image.key, wall, peak_mb, message, fix, "rules", len(frame),
+                           tail)  # fmt: skip
+    return CheckResult(True, image.key, wall, peak_mb, "", "", "", len(frame), tail)

@@ -1,0 +1,114 @@
+"""A cached virtual environment with exactly a runtime image's pinned packages.
+
+Created once per image under ``$NUMERPILOT_CACHE/runtime/<image>`` (default
+``~/.cache/numerpilot``), without numerpilot, by ``python -m venv`` plus ``pip install`` of
+the exact pins (binary wheels, no dependency resolution: the pins are the whole set). It is
+built in a temporary folder and renamed into place only when pip succeeded, so a half-built
+environment is never used; a marker file records the pins it holds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from numerpilot.errors import NumerpilotError, RemoteError
+from numerpilot.model_upload.images import RuntimeImage, python_minor
+
+log = logging.getLogger(__name__)
+
+ENV_CACHE = "NUMERPILOT_CACHE"
+MARKER = "numerpilot-replica.json"
+_PIP_TIMEOUT_S = 900
+
+
+def cache_root() -> Path:
+    """``$NUMERPILOT_CACHE``, else ``$XDG_CACHE_HOME/numerpilot``, else ``~/.cache/numerpilot``."""
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "numerpilot"
+
+
+def replica_dir(image: RuntimeImage) -> Path:
+    return cache_root() / "runtime" / image.key
+
+
+def _python_of(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def _is_ready(venv: Path, image: RuntimeImage) -> bool:
+    marker = venv / MARKER
+    if not (marker.exists() and _python_of(venv).exists()):
+        return False
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8")).get("requirements")
+    except (OSError, json.JSONDecodeError):
+        return False
+    return bool(recorded == image.requirements())
+
+
+def base_interpreter(image: RuntimeImage) -> str:
+    """An interpreter of the image's Python minor: this one, or ``python3.X`` on PATH."""
+    if python_minor() == image.python:
+        return sys.executable
+    found = shutil.which(f"python{image.python}")
+    if found:
+        return found
+    raise NumerpilotError(
+        f"the {image.key} runtime replica needs a Python {image.python} interpreter and none "
+        f"was found (this is Python {python_minor()}). Install python{image.python}, or build "
+        f"and check the pickle with Python {python_minor()} for the py{python_minor()} image."
+    )
+
+
+def _run(cmd: list[str], what: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S,
+                              env=env, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise RemoteError(f"{what} took longer than {_PIP_TIMEOUT_S} s; check the network "
+                          "connection to PyPI and try again.") from None  # fmt: skip
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
+        raise RemoteError(
+            f"{what} failed:\n{tail}\ncheck-upload needs PyPI once per runtime image to "
+            "build its replica; check the network and try again."
+        )
+
+
+def ensure_replica(image: RuntimeImage) -> Path:
+    """The replica's Python executable, creating the environment on first use."""
+    dest = replica_dir(image)
+    if _is_ready(dest, image):
+        return _python_of(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    interpreter = base_interpreter(image)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{image.key}.", dir=dest.parent))
+    log.info("creating the %s runtime replica in %s", image.key, dest)
+    try:
+        _run([interpreter, "-m", "venv", str(tmp)], f"creating a Python {image.python} venv")
+        pip = [str(_python_of(tmp)), "-m", "pip", "install", "--disable-pip-version-check",
+               "--no-input", "--quiet", "--no-deps", "--only-binary=:all:"]  # fmt: skip
+        _run(pip + image.requirements(), f"installing the {image.key} pins")
+        marker = {"image": image.key, "requirements": image.requirements()}
+        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        if dest.exists() and not _is_ready(dest, image):
+            shutil.rmtree(dest, ignore_errors=True)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not _is_ready(dest, image):  # somebody else won the race with a good one?
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _python_of(dest)

@@ -1,0 +1,257 @@
+"""The sandbox HTTP server: a Starlette app served by uvicorn, in a thread or in the foreground.
+
+Routes: ``POST /`` (GraphQL), ``GET /files/<version>/<name>?round=N`` (dataset files with
+Range/206 support), ``PUT /upload/<key>`` (presigned uploads), ``GET /sandbox/received``
+(what was submitted) and ``POST /sandbox/resolve?round=N`` (score a round now). Every
+response carries a ``Date`` header from the sandbox clock, so clients that read the
+server's time see the simulated schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import formatdate
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from numerpilot.config import DemoConfig
+from numerpilot.data.synthetic import SyntheticSpec
+from numerpilot.sandbox import graphql
+from numerpilot.sandbox.data import SERVED_FILES, VERSIONS, SandboxData
+from numerpilot.sandbox.faults import (
+    ASGIApp,
+    FaultMiddleware,
+    FaultPlan,
+    Message,
+    QuietInjectedFaults,
+    Receive,
+    Scope,
+    Send,
+)
+from numerpilot.sandbox.schedule import SandboxClock
+from numerpilot.sandbox.state import (
+    DEMO_PUBLIC_ID,
+    DEMO_SECRET_KEY,
+    SandboxError,
+    SandboxState,
+)
+
+log = logging.getLogger(__name__)
+
+
+def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
+    """The ASGI app: routes, wrapped in fault injection and the clock's Date header."""
+
+    async def gql(request: HttpRequest) -> Response:
+        raw = await request.body()
+        auth, base = request.headers.get("authorization"), str(request.base_url)
+        return await run_in_threadpool(answer, raw, auth, base)
+
+    def answer(raw: bytes, auth: str | None, base_url: str) -> Response:
+        try:
+            payload = json.loads(raw or b"{}")
+            query, variables = str(payload["query"]), payload.get("variables") or {}
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"errors": [{"message": "Body must be JSON with 'query'."}]}, 400)
+        try:
+            field, args = graphql.parse(query, variables)
+        except SandboxError as error:
+            return JSONResponse({"errors": [{"message": str(error)}], "data": None}, 400)
+        state.requests.append(field)
+        req = graphql.Request(field, args, auth, base_url)
+        return JSONResponse(graphql.execute(state, req))
+
+    def files(request: HttpRequest) -> Response:
+        version, name = request.path_params["version"], request.path_params["name"]
+        if version not in VERSIONS or name not in SERVED_FILES:
+            return Response("not found", 404)
+        number = int(request.query_params.get("round") or state.current().number)
+        if number > state.current().number:
+            return Response("round not open yet", 404)
+        body = state.data.path(name, number).read_bytes()
+        if request.headers.get("range"):
+            state.requests.append("range")
+        return _ranged(body, request.headers.get("range"))
+
+    async def upload(request: HttpRequest) -> Response:
+        body = await request.body()
+        if not state.put_upload(request.path_params["key"], body):
+            return Response("SignatureDoesNotMatch", 403)
+        return Response(b"", 200)
+
+    def received(request: HttpRequest) -> Response:
+        return JSONResponse(state.received())
+
+    def resolve(request: HttpRequest) -> Response:
+        number = int(request.query_params.get("round") or state.current().number)
+        state.resolve(number)
+        return JSONResponse(state.received())
+
+    app = Starlette(
+        routes=[
+            Route("/", gql, methods=["POST"]),
+            Route("/files/{version}/{name}", files, methods=["GET"]),
+            Route("/upload/{key:path}", upload, methods=["PUT"]),
+            Route("/sandbox/received", received, methods=["GET"]),
+            Route("/sandbox/resolve", resolve, methods=["POST"]),
+        ]
+    )
+    return _DateHeader(FaultMiddleware(app, faults), state.clock)
+
+
+def _ranged(body: bytes, header: str | None) -> Response:
+    size = len(body)
+    headers = {"accept-ranges": "bytes", "content-type": "application/octet-stream"}
+    if not header or not header.startswith("bytes="):
+        return Response(body, 200, headers=headers)
+    try:
+        first_s, _, last_s = header[len("bytes=") :].partition("-")
+        first = int(first_s)
+        last = min(int(last_s), size - 1) if last_s else size - 1
+    except ValueError:
+        return Response("bad range", 400)
+    if first >= size or first > last:
+        return Response(b"", 416, headers={"content-range": f"bytes */{size}"})
+    headers["content-range"] = f"bytes {first}-{last}/{size}"
+    return Response(body[first : last + 1], 206, headers=headers)
+
+
+class _DateHeader:
+    """Adds ``Date`` from the sandbox clock (uvicorn's own is switched off)."""
+
+    def __init__(self, app: ASGIApp, clock: SandboxClock) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                date = formatdate(self.clock.now().timestamp(), usegmt=True).encode()
+                message["headers"] = [*message.get("headers", []), (b"date", date)]
+            await send(message)
+
+        await self.app(scope, receive, with_date)
+
+
+class SandboxServer:
+    """A local Numerai API stand-in; ``with SandboxServer(dir) as sb: sb.url``.
+
+    ``start()`` serves on a background thread (tests, demos); ``serve_forever()`` serves in
+    the foreground until interrupted (``numerpilot sandbox serve``).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        spec: SyntheticSpec | None = None,
+        start: datetime | None = None,
+        speed: float = 1.0,
+        faults: FaultPlan | None = None,
+        public_id: str = DEMO_PUBLIC_ID,
+        secret_key: str = DEMO_SECRET_KEY,
+    ) -> None:
+        self.clock = SandboxClock(start, speed)
+        self.data = SandboxData(Path(data_dir), spec or DemoConfig().spec())
+        self.state = SandboxState(self.data, self.clock, public_id, secret_key)
+        self.faults = faults or FaultPlan()
+        self.host, self._port = host, port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL (``http://127.0.0.1:PORT/``) once started."""
+        if self._url is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._url
+
+    def _prepare(self) -> uvicorn.Server:
+        self.data.ensure_base()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._port))
+        sock.listen(128)
+        self._socket = sock
+        host, port = sock.getsockname()[:2]
+        self._url = f"http://{host}:{port}/"
+        for name in ("uvicorn.error", "uvicorn"):
+            logging.getLogger(name).addFilter(QuietInjectedFaults())
+        config = uvicorn.Config(
+            build_app(self.state, self.faults),
+            log_config=None,
+            access_log=False,
+            http="h11",
+            lifespan="off",
+            date_header=False,
+            server_header=False,
+            timeout_keep_alive=5,
+        )
+        self._server = uvicorn.Server(config)
+        return self._server
+
+    def start(self) -> SandboxServer:
+        server = self._prepare()
+        assert self._socket is not None
+        self._thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
+            name="numerpilot-sandbox",
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+        return self
+
+    def serve_forever(self, ready: Callable[[str], None] | None = None) -> None:
+        """Serve in the foreground; ``ready(url)`` is called once the port is bound."""
+        server = self._prepare()
+        assert self._socket is not None
+        if ready is not None:
+            ready(self.url)
+        server.run(sockets=[self._socket])
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def received(self) -> list[dict[str, Any]]:
+        """Summaries of every submission received (no file contents)."""
+        return self.state.received()

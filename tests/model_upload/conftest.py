@@ -1,0 +1,63 @@
+"""Deploy fixtures: a trained demo work dir, its pickle, and the shared runtime replica."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from numerpilot.cli.commands import app
+from numerpilot.model_upload.build import BuiltUpload, build_upload
+from numerpilot.model_upload.images import image_for, python_minor
+from numerpilot.model_upload.replica import ENV_CACHE, ensure_replica
+
+DEMO_TOML = """\
+[demo]
+train_eras = 40
+validation_eras = 16
+rows_per_era = 100
+n_features = 48
+live_rows = 60
+n_estimators = 20
+holdout_eras = 8
+"""
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A work dir after ``numerpilot run --demo`` (models, demo data, live predictions)."""
+    root = tmp_path_factory.mktemp("trained")
+    (root / "numerpilot.toml").write_text(DEMO_TOML, encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "--demo", "-C", str(root)])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture(scope="session")
+def live_file(trained_dir: Path) -> Path:
+    return trained_dir / "data" / "demo" / "live.parquet"
+
+
+@pytest.fixture(scope="session")
+def built(trained_dir: Path) -> BuiltUpload:
+    return build_upload(trained_dir / "models", trained_dir / "model.pkl")
+
+
+@pytest.fixture(scope="session")
+def replica_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The replica of this Python's runtime image, created once per session (needs PyPI).
+
+    Set ``NUMERPILOT_CACHE`` to reuse a replica across sessions; otherwise it is built in a
+    session temp folder, as on a clean CI machine.
+    """
+    previous = os.environ.get(ENV_CACHE)
+    if not previous:
+        os.environ[ENV_CACHE] = str(tmp_path_factory.mktemp("cache"))
+    try:
+        yield ensure_replica(image_for(python_minor()))
+    finally:
+        if not previous:
+            os.environ.pop(ENV_CACHE, None)

@@ -1,0 +1,160 @@
+"""build-upload: the pickle loads and predicts without numerpilot, exactly as `predict` does."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import pickle
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from numerpilot.cli.commands import app
+from numerpilot.errors import DataError, NumerpilotError
+from numerpilot.kernel.ensemble import build_models
+from numerpilot.model_upload.build import BuiltUpload, build_upload, pickle_model
+from numerpilot.model_upload.images import IMAGES, local_versions, target_image
+from numerpilot.modeling.store import Bundle, load_bundle, load_manifest, load_model_strings
+from numerpilot.pipeline.predict import predict_file
+
+# Loads a pickle, calls it, and fails if numerpilot gets (or could get) imported.
+_BARE = """
+import importlib.abc, sys
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] == 'numerpilot':
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, Blocked())
+import pandas as pd
+model = pd.read_pickle(sys.argv[1])
+live = pd.read_parquet(sys.argv[2])
+out = model(live)
+assert type(out) is pd.DataFrame and list(out.columns) == ["prediction"], out
+assert not any(m.split('.')[0] == 'numerpilot' for m in sys.modules)
+out.to_parquet(sys.argv[3])
+"""
+
+
+def _reference(models: Path, path: Path) -> pd.Series:
+    result = predict_file(load_bundle(models), path)
+    return pd.Series(result.final, index=result.data.ids)
+
+
+def test_pickle_runs_without_numerpilot_and_equals_predict(
+    built: BuiltUpload, trained_dir: Path, live_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.parquet"
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", _BARE, str(built.path), str(live_file), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = pd.read_parquet(out)["prediction"]
+    assert got.between(0, 1).all()
+    submitted = pd.read_csv(trained_dir / "predictions" / "live_predictions.csv", index_col="id")
+    want = submitted["prediction"].loc[got.index]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=1e-9)
+    ref = _reference(trained_dir / "models", live_file).loc[got.index]
+    np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_neutralized_multi_era_ensemble_matches(trained_dir: Path) -> None:
+    models = trained_dir / "models"
+    manifest = load_manifest(models)
+    manifest = replace(
+        manifest, neutralization_proportion=0.5, neutralizer_features=manifest.features[:10]
+    )
+    payload = manifest.payload(load_model_strings(models, manifest))
+    model = pickle.loads(pickle_model(payload))
+    validation = trained_dir / "data" / "demo" / "validation.parquet"
+    frame = pd.read_parquet(validation)
+    got = model(frame)["prediction"]
+    bundle = Bundle(manifest, payload, build_models(payload))
+    result = predict_file(bundle, validation)
+    ref = pd.Series(result.final, index=result.data.ids).loc[got.index]
+    assert frame["era"].nunique() > 1
+    np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-9)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return type(value) in (str, float, int, bool)
+
+
+def test_payload_is_plain_data(trained_dir: Path) -> None:
+    manifest = load_manifest(trained_dir / "models")
+    payload = manifest.payload(load_model_strings(trained_dir / "models", manifest))
+    assert _plain(payload)
+    assert set(payload["models"]) == set(manifest.targets)
+
+
+def test_sidecar_names_image_and_pins(built: BuiltUpload) -> None:
+    info = json.loads(built.sidecar.read_text())
+    image = IMAGES[f"{sys.version_info.major}.{sys.version_info.minor}"]
+    assert info["image"] == image.key
+    assert info["docker_image"] == image.api_name
+    assert info["pins"]["lightgbm"] == image.pin("lightgbm")
+    assert info["arguments"] == 1
+    assert info["n_trees"] > 0
+    assert len(info["targets"]) == 4
+
+
+def test_two_argument_form(trained_dir: Path, tmp_path: Path) -> None:
+    built = build_upload(trained_dir / "models", tmp_path / "m.pkl", benchmarks=True)
+    model = pd.read_pickle(built.path)
+    assert len(inspect.signature(model).parameters) == 2
+    assert built.info["arguments"] == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"python": "3.10"}, "no runtime image"),
+        ({"cloudpickle": "2.2.1"}, "cloudpickle 2.2.1 here"),
+        ({"lightgbm": "3.3.5"}, "lightgbm 3.3.5 here"),
+    ],
+)
+def test_refuses_what_breaks_in_the_runtime(change: dict[str, str], needle: str) -> None:
+    with pytest.raises(NumerpilotError, match=needle):
+        target_image({**local_versions(), "python": "3.11", **change})
+
+
+def test_newer_pandas_numpy_lightgbm_minor_are_fine() -> None:
+    versions = {
+        "python": "3.12",
+        "lightgbm": "4.7.0",
+        "pandas": "3.1.1",
+        "numpy": "2.4.6",
+        "scipy": "1.17.1",
+        "cloudpickle": "3.1.2",
+    }
+    assert target_image(versions).key == "py3.12"
+
+
+def test_missing_models_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="numerpilot train"):
+        build_upload(tmp_path / "models", tmp_path / "model.pkl")
+
+
+def test_cli_build_upload_packs_the_run(trained_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cli.pkl"
+    result = CliRunner().invoke(app, ["build-upload", "-C", str(trained_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Python 3." in result.output
+    assert out.exists()
+    assert (
+        json.loads((tmp_path / "cli.pkl.json").read_text())["targets"]
+        == load_manifest(trained_dir / "models").targets
+    )

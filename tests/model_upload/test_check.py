@@ -1,0 +1,173 @@
+"""check-upload's runtime logic on bad inputs, run with this interpreter (numerpilot blocked).
+
+The replica environment itself is exercised in test_deploy_replica.py; here the runner and
+the limits run under ``sys.executable`` so each case costs about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import pandas as pd
+import pytest
+
+from numerpilot.model_upload import runtime
+from numerpilot.model_upload.build import BuiltUpload, pickle_model, sidecar_path
+from numerpilot.model_upload.check import CheckResult, Limits, run_in_runtime
+from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
+from numerpilot.modeling.store import load_manifest, load_model_strings
+
+IMAGE: RuntimeImage = image_for(python_minor())
+PY = Path(sys.executable)
+
+
+def _check(pickle_path: Path, live: Path, **kwargs: Any) -> CheckResult:
+    return run_in_runtime(PY, pickle_path, live, image=IMAGE, **kwargs)
+
+
+def _dump(fn: Callable[..., Any], path: Path) -> Path:
+    path.write_bytes(cloudpickle.dumps(fn))
+    return path
+
+
+def test_built_pickle_passes(built: BuiltUpload, live_file: Path) -> None:
+    result = _check(built.path, live_file)
+    assert result.passed, result
+    assert result.rows == 60
+    assert result.wall_seconds > 0
+    assert result.peak_rss_mb > 10
+
+
+def test_three_arguments(live_file: Path, tmp_path: Path) -> None:
+    def model(a: Any, b: Any, c: Any) -> Any:
+        return None
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live_file)
+    assert not result.passed
+    assert result.message.startswith("Invalid pickle function - ")
+    assert result.message.endswith("must have 1 or 2 arguments")
+    assert "exactly 1 or 2 parameters" in result.fix
+
+
+def test_series_instead_of_dataframe(live_file: Path, tmp_path: Path) -> None:
+    def model(live: pd.DataFrame) -> pd.Series:
+        return pd.Series(0.5, index=live.index)
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live_file)
+    assert re.fullmatch(
+        r"Pickle function is invalid - returned <class "
+        r"'pandas(\.core\.series)?\.Series'> instead of pd\.DataFrame",
+        result.message,
+    )
+    assert "to_frame('prediction')" in result.fix
+
+
+def test_features_missing_from_live(trained_dir: Path, live_file: Path, tmp_path: Path) -> None:
+    models = trained_dir / "models"
+    manifest = load_manifest(models)
+    manifest = replace(manifest, features=[*manifest.features, "feature_from_v9"])
+    path = tmp_path / "m.pkl"
+    path.write_bytes(pickle_model(manifest.payload(load_model_strings(models, manifest))))
+    result = _check(path, live_file)
+    assert not result.passed
+    assert result.stage == "call"
+    assert "live data lacks 1 of the model's 17 features (feature_from_v9)" in result.message
+    assert "retrain" in result.fix
+
+
+def test_pickle_from_another_python_minor_by_sidecar(
+    built: BuiltUpload, live_file: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "m.pkl"
+    path.write_bytes(built.path.read_bytes())
+    info = json.loads(built.sidecar.read_text())
+    sidecar_path(path).write_text(json.dumps({**info, "python": "3.99"}))
+    result = _check(path, live_file)
+    assert result.message == f"Pickle incompatible with {IMAGE.python}"
+    assert f"Rebuild the pickle with Python {IMAGE.python}" in result.fix
+
+
+class _OtherPythonCode:
+    """Unpickles like a code object of another Python minor (wrong CodeType arguments)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (types.CodeType, (0, 0, 0, 0, 0, 0, b"", (), (), (), "f", "f", 1, b""))
+
+
+def test_pickle_from_another_python_minor_without_sidecar(live_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "foreign.pkl"
+    path.write_bytes(cloudpickle.dumps(_OtherPythonCode()))
+    result = _check(path, live_file)
+    assert result.message == f"Pickle incompatible with {IMAGE.python}"
+    assert "TypeError" in "\n".join(result.log_tail)
+
+
+def test_pickle_that_imports_numerpilot(trained_dir: Path, live_file: Path, tmp_path: Path) -> None:
+    manifest = load_manifest(trained_dir / "models")
+    payload = manifest.payload(load_model_strings(trained_dir / "models", manifest))
+    path = tmp_path / "byref.pkl"  # runtime not registered by value: pickled by reference
+    path.write_bytes(cloudpickle.dumps(runtime.make_model(payload, False)))
+    result = _check(path, live_file)
+    assert result.message == "Import error reading pickle - No module named 'numerpilot'"
+    assert "by value" in result.fix
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        (float("nan"), "Pickle function returned at least 1 NaN prediction"),
+        (1.5, "Ensure values are between 0 and 1."),
+        (0.5, "breaks Numerai's Classic rules"),
+    ],
+)
+def test_bad_values(value: float, needle: str, live_file: Path, tmp_path: Path) -> None:
+    def model(live: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"prediction": value}, index=live.index)
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live_file)
+    assert not result.passed
+    assert needle in result.message, result
+
+
+def test_missing_live_ids(live_file: Path, tmp_path: Path) -> None:
+    def model(live: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"prediction": live.index.str.len() / 100}, index=live.index)[:-1]
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live_file)
+    assert result.message == "Pickle function returned 59 predictions, expected 60"
+
+
+def test_wall_clock_limit(live_file: Path, tmp_path: Path) -> None:
+    def model(live: pd.DataFrame) -> pd.DataFrame:
+        import time
+
+        time.sleep(30)
+        return pd.DataFrame({"prediction": 0.5}, index=live.index)
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live_file, limits=Limits(wall_seconds=4.0))
+    assert not result.passed
+    assert "time limit" in result.message
+    assert result.wall_seconds < 10
+    assert "fewer" in result.fix
+
+
+def test_memory_limit(live_file: Path, tmp_path: Path) -> None:
+    def model(live: pd.DataFrame) -> pd.DataFrame:
+        import numpy as np
+
+        big = np.ones((6 * 1024**3) // 8)
+        return pd.DataFrame({"prediction": big[: len(live)] / 2}, index=live.index)
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live_file)
+    assert not result.passed
+    assert "MemoryError" in result.message
+    assert "4 GB" in result.fix
+    assert result.peak_rss_mb < 4096

@@ -1,0 +1,149 @@
+"""The runtime replica: exact pins, no numerpilot, cached; check-upload and upload-model.
+
+These tests share one replica environment per session (built from PyPI on first use,
+about a minute on a clean machine; set NUMERPILOT_CACHE to reuse one across sessions).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cloudpickle
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from numerpilot.cli.commands import app
+from numerpilot.model_upload.build import BuiltUpload, build_upload
+from numerpilot.model_upload.check import run_in_runtime
+from numerpilot.model_upload.images import image_for, python_minor
+from numerpilot.model_upload.replica import ensure_replica
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.sandbox.presets import OPEN_TUESDAY, SMALL_SPEC
+
+pytestmark = pytest.mark.e2e
+IMAGE = image_for(python_minor())
+
+
+def test_replica_has_exact_pins_and_no_numerpilot(replica_python: Path) -> None:
+    code = (
+        "import importlib.metadata as m; print(' '.join(m.version(p) for p in "
+        "('pandas', 'numpy', 'lightgbm', 'scipy', 'pyarrow', 'cloudpickle')))"
+    )
+    out = subprocess.run(
+        [str(replica_python), "-I", "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    pins = [
+        IMAGE.pin(p) for p in ("pandas", "numpy", "lightgbm", "scipy", "pyarrow", "cloudpickle")
+    ]
+    assert out == pins
+    missing = subprocess.run(
+        [str(replica_python), "-I", "-c", "import numerpilot"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode != 0
+    assert "No module named 'numerpilot'" in missing.stderr
+
+
+def test_replica_is_cached(replica_python: Path) -> None:
+    started = time.monotonic()
+    assert ensure_replica(IMAGE) == replica_python
+    assert time.monotonic() - started < 1.0
+
+
+def test_pickle_in_replica_equals_predict(
+    replica_python: Path, built: BuiltUpload, trained_dir: Path, live_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "pred.csv"
+    result = run_in_runtime(replica_python, built.path, live_file, image=IMAGE, keep_output=out)
+    assert result.passed, result
+    got = pd.read_csv(out, index_col="id")["prediction"]
+    want = pd.read_csv(trained_dir / "predictions" / "live_predictions.csv", index_col="id")
+    np.testing.assert_allclose(
+        got.to_numpy(), want["prediction"].loc[got.index].to_numpy(), rtol=0, atol=1e-9
+    )
+
+
+def test_cli_check_upload_passes(
+    replica_python: Path, built: BuiltUpload, trained_dir: Path
+) -> None:
+    result = CliRunner().invoke(app, ["check-upload", str(built.path), "-C", str(trained_dir)])
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output
+    assert "wall time" in result.output
+    assert "peak memory" in result.output
+
+
+def test_cli_two_argument_pickle_gets_benchmarks(
+    replica_python: Path, trained_dir: Path, tmp_path: Path
+) -> None:
+    path = build_upload(trained_dir / "models", tmp_path / "two.pkl", benchmarks=True).path
+    result = CliRunner().invoke(app, ["check-upload", str(path), "-C", str(trained_dir)])
+    assert result.exit_code == 0, result.output
+
+
+def test_cli_check_upload_series_fails_like_numerai(
+    replica_python: Path, trained_dir: Path, live_file: Path, tmp_path: Path
+) -> None:
+    def model(live: pd.DataFrame) -> pd.Series:
+        return pd.Series(0.5, index=live.index)
+
+    path = tmp_path / "series.pkl"
+    path.write_bytes(cloudpickle.dumps(model))
+    result = CliRunner().invoke(app, ["check-upload", str(path), "--live", str(live_file)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, Exception)
+    message = str(result.exception)
+    assert (
+        "Pickle function is invalid - returned <class 'pandas.core.series.Series'> "
+        "instead of pd.DataFrame"
+    ) in message
+    assert "Fix: Return a pandas DataFrame" in message
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    with SandboxServer(tmp_path / "sandbox", spec=SMALL_SPEC, start=OPEN_TUESDAY) as server:
+        monkeypatch.setenv("NUMERPILOT_API_URL", server.url)
+        monkeypatch.setenv("NUMERAI_PUBLIC_ID", DEMO_PUBLIC_ID)
+        monkeypatch.setenv("NUMERAI_SECRET_KEY", DEMO_SECRET_KEY)
+        yield server
+
+
+def test_upload_model_checks_then_uploads(
+    replica_python: Path, trained_dir: Path, sandbox: SandboxServer
+) -> None:
+    result = CliRunner().invoke(
+        app, ["upload-model", "--model", "sandbox_model", "-C", str(trained_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output
+    assert "Uploaded" in result.output
+    (upload,) = sandbox.state.pickles
+    model = next(m for m in sandbox.state.models if m.name == "sandbox_model")
+    assert upload.model_id == model.id
+    assert upload.size == (trained_dir / "model.pkl").stat().st_size
+    assert upload.docker_image is not None
+
+
+def test_upload_model_refuses_a_failing_pickle(
+    replica_python: Path, trained_dir: Path, tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    def model(a: object, b: object, c: object) -> None:
+        return None
+
+    path = tmp_path / "bad.pkl"
+    path.write_bytes(cloudpickle.dumps(model))
+    result = CliRunner().invoke(
+        app,
+        ["upload-model", "--model", "sandbox_model", "--pickle", str(path), "-C", str(trained_dir)],
+    )
+    assert result.exit_code == 1
+    assert "must have 1 or 2 arguments" in str(result.exception)
+    assert sandbox.state.pickles == []
