@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ from typer.testing import CliRunner
 from numerpilot.cli.commands import app
 from numerpilot.model_upload.build import BuiltUpload, build_upload
 from numerpilot.model_upload.images import image_for, python_minor
-from numerpilot.model_upload.replica import ENV_CACHE, ensure_replica
+from numerpilot.model_upload.replica import ensure_replica
 
 DEMO_TOML = """\
 [demo]
@@ -47,17 +45,8 @@ def built(trained_dir: Path) -> BuiltUpload:
 
 
 @pytest.fixture(scope="session")
-def replica_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The replica of this Python's runtime image, created once per session (needs PyPI).
-
-    Set ``NUMERPILOT_CACHE`` to reuse a replica across sessions; otherwise it is built in a
-    session temp folder, as on a clean CI machine.
-    """
-    previous = os.environ.get(ENV_CACHE)
-    if not previous:
-        os.environ[ENV_CACHE] = str(tmp_path_factory.mktemp("cache"))
-    try:
-        yield ensure_replica(image_for(python_minor()))
-    finally:
-        if not previous:
-            os.environ.pop(ENV_CACHE, None)
+def replica_python() -> Path:
+    """The replica of this Python's runtime image, as ``check-upload`` uses it: built from
+    PyPI once per machine in numerpilot's cache (``NUMERPILOT_CACHE`` moves it) and reused
+    by every later test session."""
+    return ensure_replica(image_for(python_minor()))

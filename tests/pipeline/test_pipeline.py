@@ -69,7 +69,13 @@ def test_validate_matches_numerai_tools_per_era(trained: Context) -> None:
     assert report.metric_eras("mmc") == len(ens["per_era"]["mmc"])
     # FNC and feature exposure against the model's own features.
     assert set(ens["per_era"]["fnc"]) == set(ens["per_era"]["corr"])
-    assert 0 < ens["summary"]["max_feature_exposure"] < 1
+    features = load_bundle(trained.workdir.models).manifest.features
+    exposure = []
+    for era in sorted(ens["per_era"]["corr"]):
+        ids = result.data.ids[result.data.eras == era]
+        pred = pd.Series(result.final[result.data.eras == era], index=ids)
+        exposure.append(val.loc[ids, features].corrwith(pred).abs().max())
+    assert ens["summary"]["max_feature_exposure"] == pytest.approx(np.mean(exposure), abs=1e-9)
 
 
 def test_predict_live_writes_a_valid_submission(trained: Context) -> None:

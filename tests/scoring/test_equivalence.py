@@ -13,12 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numerai_tools import scoring as nt
 
+from numerpilot.kernel.eras import EraIndex
 from numerpilot.scoring import (
     PerEra,
     feature_scores,
     neutralize_by_era,
     per_era_corr,
     per_era_corr_mmc,
+    per_era_meta_scores,
     per_era_mmc,
     per_era_rank_corr,
 )
@@ -156,6 +158,11 @@ def test_corr_mmc_match_numerai_tools(ties: float, nan_target: float) -> None:
     both = per_era_corr_mmc(preds, meta, t, eras)
     assert_matches(both[0], reference.corr(df))
     assert_matches(both[1], reference.mmc(df))
+    # one sort per column for CORR, MMC and the Spearman with the meta model
+    three = per_era_meta_scores(preds, meta, t, EraIndex.from_eras(eras))
+    assert_matches(three.corr, reference.corr(df))
+    assert_matches(three.mmc, reference.mmc(df))
+    assert_matches(three.rank_corr, reference.spearman(df))
 
 
 def test_corr_one_dimensional_predictions() -> None:
@@ -258,6 +265,10 @@ def test_hypothesis_corr_and_mmc(data: tuple[pd.DataFrame, np.ndarray]) -> None:
     t, eras, meta = df["target"].to_numpy(), df["era"].to_numpy(), df["meta"].to_numpy()
     assert_matches(per_era_corr(preds, t, eras), reference.corr(df))
     assert_matches(per_era_mmc(preds, meta, t, eras), reference.mmc(df))
+    three = per_era_meta_scores(preds, meta, t, eras)
+    assert_matches(three.corr, reference.corr(df))
+    assert_matches(three.mmc, reference.mmc(df))
+    assert_matches(three.rank_corr, reference.spearman(df))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

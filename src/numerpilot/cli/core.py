@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from numerpilot.cli.app import DemoOption, WorkdirOption, app, console, progress, workdir
+from numerpilot.cli.app import (
+    DemoOption,
+    RichProgressReporter,
+    WorkdirOption,
+    app,
+    console,
+    progress,
+    workdir,
+)
 from numerpilot.config import DemoConfig
+
+if TYPE_CHECKING:
+    from numerpilot.pipeline.context import Context
 
 
 @app.command(rich_help_panel="Get started")
@@ -63,14 +74,20 @@ def demo_data(
     console.print(f"Wrote {len(written)} files to [bold]{directory}[/bold].")
 
 
+def _context(directory: Path, demo: bool) -> tuple[Context, RichProgressReporter]:
+    """The command's context (demo data created first with ``--demo``) and progress bars."""
+    from numerpilot.pipeline.demo import load_context
+
+    reporter = progress()
+    return load_context(workdir(directory), demo=demo, progress=reporter), reporter
+
+
 @app.command(rich_help_panel="Every round")
 def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Train one LightGBM model per configured target."""
-    from numerpilot.pipeline.demo import load_context
     from numerpilot.pipeline.train import holdout_mean, train_ensemble
 
-    reporter = progress()
-    ctx = load_context(workdir(directory), demo=demo, progress=reporter)
+    ctx, reporter = _context(directory, demo)
     manifest = train_ensemble(ctx, reporter)
     console.print(
         f"Trained {len(manifest.targets)} models on {len(manifest.features)} features "
@@ -82,11 +99,9 @@ def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> Non
 def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Score the trained ensemble per era on validation data."""
     from numerpilot.cli.render import render_validation
-    from numerpilot.pipeline.demo import load_context
     from numerpilot.pipeline.validate import REPORT_HTML, REPORT_JSON, validate_ensemble
 
-    reporter = progress()
-    ctx = load_context(workdir(directory), demo=demo, progress=reporter)
+    ctx, reporter = _context(directory, demo)
     report = validate_ensemble(ctx, reporter)
     render_validation(report)
     reports = ctx.workdir.reports
@@ -96,11 +111,9 @@ def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> 
 @app.command(rich_help_panel="Every round")
 def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Predict the live era and write a checked submission file."""
-    from numerpilot.pipeline.demo import load_context
     from numerpilot.pipeline.predict import predict_live
 
-    reporter = progress()
-    ctx = load_context(workdir(directory), demo=demo, progress=reporter)
+    ctx, reporter = _context(directory, demo)
     path = predict_live(ctx, reporter)
     console.print(f"Live predictions (valid for submission): [bold]{path}[/bold]")
 

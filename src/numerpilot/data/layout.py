@@ -11,8 +11,6 @@ FEATURES_JSON = "features.json"
 META_MODEL = "meta_model.parquet"
 VALIDATION_BENCHMARKS = "validation_benchmark_models.parquet"
 LIVE_BENCHMARKS = "live_benchmark_models.parquet"
-VALIDATION_EXAMPLE_PREDS = "validation_example_preds.parquet"
-LIVE_EXAMPLE_PREDS = "live_example_preds.parquet"
 
 #: Files a version needs before numerpilot can train, validate and predict.
 REQUIRED_FILES = (TRAIN, VALIDATION, LIVE, FEATURES_JSON)

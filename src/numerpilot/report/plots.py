@@ -131,9 +131,14 @@ def _cum_plot(metric: str, label: str) -> Callable[[ScoreReport, list[str]], Fig
     return draw
 
 
-def _corr_bars(report: ScoreReport, eras: list[str]) -> Figure:
+def _focus_values(report: ScoreReport, metric: str, eras: list[str]) -> tuple[str, np.ndarray]:
+    """The focus column's name and its (E,) values of ``metric`` on the era axis."""
     col = focus_column(report)
-    v = _aligned(report, "corr", eras)[:, report.columns.index(col)]
+    return col, _aligned(report, metric, eras)[:, report.columns.index(col)]
+
+
+def _corr_bars(report: ScoreReport, eras: list[str]) -> Figure:
+    col, v = _focus_values(report, "corr", eras)
     fig, ax = _axes(eras, f"CORR per era: {col}", "CORR")
     x = np.arange(len(eras))
     _bars(ax, x, v, alpha=0.55)
@@ -143,8 +148,8 @@ def _corr_bars(report: ScoreReport, eras: list[str]) -> Figure:
 
 
 def _drawdown(report: ScoreReport, eras: list[str]) -> Figure:
-    col = focus_column(report)
-    dd = drawdown(_aligned(report, "corr", eras)[:, report.columns.index(col)])
+    col, v = _focus_values(report, "corr", eras)
+    dd = drawdown(v)
     fig, ax = _axes(eras, f"Drawdown of cumulative CORR: {col}", "drawdown")
     x = np.arange(len(eras))
     ax.fill_between(x, np.nan_to_num(dd), 0.0, color=_DOWN, alpha=0.35, linewidth=0)
@@ -159,8 +164,7 @@ def _exposure(report: ScoreReport, eras: list[str]) -> Figure:
 
 
 def _payout(report: ScoreReport, eras: list[str]) -> Figure:
-    col = focus_column(report)
-    v = _aligned(report, "payout", eras)[:, report.columns.index(col)]
+    col, v = _focus_values(report, "payout", eras)
     fig, ax = _axes(eras, f"Payout per era (fraction of stake): {col}", "payout / stake")
     x = np.arange(len(eras))
     _bars(ax, x, v, alpha=0.7)

@@ -18,10 +18,12 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from numerpilot.errors import SubmissionError
 from numerpilot.sandbox.data import LiveTruth, SandboxData
 from numerpilot.sandbox.schedule import RoundWindow, SandboxClock, current_round
 from numerpilot.sandbox.schedule import round_by_number as window_of
 from numerpilot.scoring import per_era_corr, per_era_mmc
+from numerpilot.submission.rules import classic
 
 CLASSIC, SIGNALS, CRYPTO = 8, 11, 12
 TOURNAMENTS = {CLASSIC: "classic", SIGNALS: "signals", CRYPTO: "crypto"}
@@ -249,12 +251,10 @@ def _read_predictions(body: bytes, filename: str) -> pd.DataFrame:
 
 
 def _check_classic(body: bytes, filename: str, live_ids: np.ndarray) -> None:
-    from numerai_tools.submissions import validate_submission_numerai
-
-    frame = _read_predictions(body, filename)
+    """Numerai validates every upload with numerai-tools' rules, as numerpilot does."""
     try:
-        validate_submission_numerai(pd.Series(live_ids), frame)
-    except AssertionError as error:
+        classic.check(_read_predictions(body, filename), pd.Series(live_ids))
+    except SubmissionError as error:
         raise SandboxError(str(error), "INVALID_SUBMISSION") from None
 
 

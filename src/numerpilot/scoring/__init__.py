@@ -7,9 +7,11 @@ from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.neutralize import neutralize_by_era
 from numerpilot.scoring.fnc import FeatureScores, feature_scores
 from numerpilot.scoring.per_era import (
+    MetaScores,
     PerEra,
     per_era_corr,
     per_era_corr_mmc,
+    per_era_meta_scores,
     per_era_mmc,
     per_era_rank_corr,
 )
@@ -19,6 +21,7 @@ from numerpilot.scoring.summary import autocorrelation, max_drawdown, payout, su
 __all__ = [
     "EraIndex",
     "FeatureScores",
+    "MetaScores",
     "PerEra",
     "ScoreReport",
     "autocorrelation",
@@ -28,6 +31,7 @@ __all__ = [
     "payout",
     "per_era_corr",
     "per_era_corr_mmc",
+    "per_era_meta_scores",
     "per_era_mmc",
     "per_era_rank_corr",
     "score_frame",

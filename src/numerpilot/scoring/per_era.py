@@ -22,7 +22,7 @@ import numpy as np
 
 from numerpilot.kernel.eras import EraIndex, as_index
 from numerpilot.kernel.neutralize import workers
-from numerpilot.kernel.ranks import Ranker, gaussian, gaussian_power, power
+from numerpilot.kernel.ranks import Ranker, gaussian, gaussian_power, identity, power
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,61 @@ def per_era_mmc(
     return prep.sel.per_era(map_columns(one, preds.shape[1]))
 
 
+@dataclass(frozen=True)
+class MetaScores:
+    """CORR, MMC and the Spearman correlation with the meta model (or a benchmark)."""
+
+    corr: PerEra
+    mmc: PerEra
+    rank_corr: PerEra
+
+
+def per_era_meta_scores(
+    predictions: np.ndarray,
+    meta_model: np.ndarray,
+    target: np.ndarray,
+    eras: Eras,
+    *,
+    max_filtered_ratio: float = MAX_FILTERED_RATIO,
+) -> MetaScores:
+    """per_era_corr, per_era_mmc and per_era_rank_corr with the meta model, of the same
+    inputs. Where they score the same rows (the meta model and the target cover the same
+    rows) each column is sorted once for all three."""
+    t_all = np.asarray(target, dtype=np.float64)
+    meta = np.asarray(meta_model, dtype=np.float64)
+    preds = as_matrix(predictions, len(t_all))
+    index = as_index(eras)
+    valid = _valid_rows(preds)
+    cprep = _corr_prep(valid, t_all, index, max_filtered_ratio)
+    mprep = _mmc_prep(valid, meta, t_all, index, max_filtered_ratio, same_as=cprep.sel)
+    rsel = Selection.of(index, valid & ~np.isnan(meta), max_filtered_ratio)
+    opts = {"max_filtered_ratio": max_filtered_ratio}
+    if mprep.sel is not cprep.sel or not np.array_equal(rsel.index.rows, cprep.sel.index.rows):
+        return MetaScores(
+            per_era_corr(preds, t_all, index, **opts),
+            per_era_mmc(preds, meta, t_all, index, **opts),
+            per_era_rank_corr(preds, meta, index, **opts),
+        )
+    sub = cprep.sel.index
+    ranker = Ranker(sub)
+    ro, oo = _centred(ranker.transform(sub.take(meta)), sub)
+    fns = (gaussian_power, gaussian, identity)
+
+    def one(j: int) -> np.ndarray:
+        gp, g, r = ranker.transform_many(sub.take(preds[:, j]), fns)
+        return np.concatenate(
+            [
+                _pearson_with(gp, cprep.tc, cprep.tt, sub),
+                _mmc_values(g, mprep),
+                _pearson_with(r, ro, oo, sub),
+            ]
+        )
+
+    parts = np.stack(map_columns(one, preds.shape[1]), axis=1).reshape(3, sub.n_eras, -1)
+    sel = cprep.sel
+    return MetaScores(*(sel.per_era(list(part.T)) for part in parts))
+
+
 def per_era_corr_mmc(
     predictions: np.ndarray,
     meta_model: np.ndarray,
@@ -234,29 +289,11 @@ def per_era_corr_mmc(
     *,
     max_filtered_ratio: float = MAX_FILTERED_RATIO,
 ) -> tuple[PerEra, PerEra]:
-    """(per_era_corr, per_era_mmc) of the same inputs; where both score the same rows (the
-    meta model covers every era) each column is ranked once for both."""
-    t_all = np.asarray(target, dtype=np.float64)
-    meta = np.asarray(meta_model, dtype=np.float64)
-    preds = as_matrix(predictions, len(t_all))
-    index = as_index(eras)
-    valid = _valid_rows(preds)
-    cprep = _corr_prep(valid, t_all, index, max_filtered_ratio)
-    mprep = _mmc_prep(valid, meta, t_all, index, max_filtered_ratio, same_as=cprep.sel)
-    opts = {"max_filtered_ratio": max_filtered_ratio}
-    if mprep.sel is not cprep.sel:
-        corr = per_era_corr(preds, t_all, index, **opts)
-        return corr, per_era_mmc(preds, meta, t_all, index, **opts)
-    sub = cprep.sel.index
-    ranker = Ranker(sub)
-
-    def one(j: int) -> np.ndarray:
-        gp, g = ranker.transform_many(sub.take(preds[:, j]), (gaussian_power, gaussian))
-        return np.concatenate([_pearson_with(gp, cprep.tc, cprep.tt, sub), _mmc_values(g, mprep)])
-
-    both = map_columns(one, preds.shape[1])
-    e = sub.n_eras
-    return cprep.sel.per_era([b[:e] for b in both]), mprep.sel.per_era([b[e:] for b in both])
+    """(per_era_corr, per_era_mmc) of the same inputs (see :func:`per_era_meta_scores`)."""
+    scores = per_era_meta_scores(
+        predictions, meta_model, target, eras, max_filtered_ratio=max_filtered_ratio
+    )
+    return scores.corr, scores.mmc
 
 
 def per_era_rank_corr(

@@ -19,7 +19,7 @@ from numerpilot.scoring.per_era import (
     PerEra,
     as_matrix,
     per_era_corr,
-    per_era_corr_mmc,
+    per_era_meta_scores,
     per_era_mmc,
     per_era_rank_corr,
 )
@@ -184,12 +184,13 @@ def score_frame(
     metrics: dict[str, PerEra] = {}
     notes: list[str | None] = []
 
-    if meta_model is not None:  # one ranking of each column serves CORR and MMC
-        pairs = {
-            tuple(g): per_era_corr_mmc(preds[:, g], meta_model, t, eras, **opts) for g in groups
+    if meta_model is not None:  # one ranking of each column serves CORR, MMC and Spearman
+        parts = {
+            tuple(g): per_era_meta_scores(preds[:, g], meta_model, t, eras, **opts) for g in groups
         }
-        metrics["corr"] = _merge(preds.shape[1], {g: c for g, (c, _) in pairs.items()})
-        mmc_all = _merge(preds.shape[1], {g: m for g, (_, m) in pairs.items()})
+        metrics["corr"] = _merge(preds.shape[1], {g: s.corr for g, s in parts.items()})
+        mmc_all = _merge(preds.shape[1], {g: s.mmc for g, s in parts.items()})
+        meta_corr = _merge(preds.shape[1], {g: s.rank_corr for g, s in parts.items()})
     else:
         metrics["corr"] = _batched(preds, lambda p: per_era_corr(p, t, eras, **opts), groups)
     if len(metrics["corr"].eras) == 0:
@@ -201,9 +202,7 @@ def score_frame(
         notes.append(_skip_note("MMC", mmc, "no meta-model coverage"))
         if len(mmc.eras):
             metrics["mmc"] = mmc
-            metrics["corr_with_meta"] = _batched(
-                preds, lambda p: per_era_rank_corr(p, meta_model, eras, **opts), groups
-            )
+            metrics["corr_with_meta"] = meta_corr
             metrics["payout"] = payout(
                 metrics["corr"],
                 mmc,
