@@ -161,6 +161,36 @@ class ApiConfig(_Section):
     backoff: float = Field(1.0, ge=0)
 
 
+class DaemonConfig(_Section):
+    """``numerpilot daemon``: every round, for every model in [submission] models."""
+
+    poll_seconds: float = Field(
+        60.0, gt=0, description="Seconds between checks while a round is due (with jitter)."
+    )
+    lead_seconds: float = Field(
+        300.0, ge=0, description="Wake up this long before a round is expected to open."
+    )
+    max_sleep_seconds: float = Field(
+        900.0, gt=0, description="Never sleep longer than this between two looks at the API."
+    )
+    retrain: Literal["never", "weekly", "new-data-version"] = Field(
+        "never",
+        description='Retrain outside round windows: "never", "weekly" or '
+        '"new-data-version" (when Numerai publishes a newer dataset).',
+    )
+    retrain_tolerance: float = Field(
+        0.002,
+        ge=0,
+        description="New models replace the current ones unless their validation CORR is "
+        "worse by more than this.",
+    )
+    alert_webhook: str | None = Field(
+        None,
+        description="POST a JSON alert here when a round fails or is missed (no secrets).",
+        json_schema_extra={"example": "https://hooks.example.com/numerpilot"},
+    )
+
+
 class DemoConfig(_Section):
     """Synthetic data and small-model settings of ``--demo`` (no keys, no network)."""
 
@@ -201,6 +231,7 @@ class Config(_Section):
     submission: SubmissionConfig = Field(default_factory=SubmissionConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
 
     def for_demo(self) -> Config:

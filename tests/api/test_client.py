@@ -22,23 +22,44 @@ def test_current_round_follows_the_sandbox_clock(
     client: NumeraiClient, sandbox: SandboxServer
 ) -> None:
     info = client.current_round()
-    assert info.is_open
-    assert info.open_time.hour == 13
-    assert info.close_time - info.open_time == timedelta(hours=1)
+    assert info.is_open and not info.is_late
+    assert (info.open_time.hour, info.close_staking_time.hour) == (12, 13)
+    assert info.close_time == info.open_time + timedelta(days=1)  # late until the next opens
     sandbox.clock.advance(timedelta(hours=1))
-    closed = client.current_round()
-    assert closed.number == info.number
-    assert not closed.is_open
+    late = client.current_round()
+    assert late.number == info.number and late.is_open and late.is_late
     sandbox.clock.advance(timedelta(days=1))
     assert client.current_round().number == info.number + 1
 
 
-def test_saturday_round_is_open_49_hours(client: NumeraiClient, sandbox: SandboxServer) -> None:
-    sandbox.clock.advance(timedelta(days=4, hours=1))  # Saturday 14:05
+def test_rounds_carry_their_target_and_payout_settings(
+    client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    rounds = client.rounds(limit=4)
+    assert [r.number for r in rounds] == [rounds[0].number - k for k in range(4)]
+    for info in rounds:
+        config = sandbox.state.config(info.number)
+        assert info.target == config.target
+        assert info.payout_factor == pytest.approx(config.payout_factor)
+        assert info.multiplier("corr") == config.corr_multiplier
+        assert info.multiplier("mmc") == config.mmc_multiplier
+    assert len({(r.target, r.multiplier("corr")) for r in rounds}) > 1  # not constants
+
+
+def test_saturday_round_takes_staked_submissions_until_sunday(
+    client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    sandbox.clock.advance(timedelta(days=4, hours=1))  # Saturday 13:05
     info = client.current_round()
-    assert info.open_time.weekday() == 5
-    assert info.is_open
-    assert info.close_time - info.open_time == timedelta(hours=49)
+    assert info.open_time.weekday() == 5 and info.is_open and not info.is_late
+    assert info.close_staking_time - info.open_time == timedelta(hours=26)
+    assert info.close_time.weekday() == 1  # late submissions until Tuesday's round opens
+
+
+def test_server_clock_not_the_local_one(client: NumeraiClient, sandbox: SandboxServer) -> None:
+    client.current_round()
+    assert abs((client.server_now() - sandbox.clock.now()).total_seconds()) < 2
+    assert client.server_now().year == 2025  # the local clock says otherwise
 
 
 def test_discovery_lists_versions_and_picks_the_newest(client: NumeraiClient) -> None:

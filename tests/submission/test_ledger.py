@@ -1,32 +1,84 @@
-"""The sqlite ledger."""
+"""The sqlite ledger: one row per (tournament, model, round), states, migration, lock."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
-from numerpilot.submission.ledger import Ledger, SubmissionRecord
+from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.lock import LockedError, hold
 
 
-def _rec(round: int, sid: str | None = "s1") -> SubmissionRecord:
-    return SubmissionRecord("classic", "m", "mid", round, sid, "ab" * 32, "p.csv", "t")
-
-
-def test_record_find_history(tmp_path: Path) -> None:
+def test_states_move_forward_one_row_per_round(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "state.db")
     assert ledger.history() == []
     assert not (tmp_path / "state.db").exists()
-    assert ledger.find("classic", "mid", 1) is None
-    ledger.record(_rec(1))
-    ledger.record(_rec(2, "s2"))
-    found = ledger.find("classic", "mid", 2)
-    assert found is not None
-    assert found.submission_id == "s2"
-    assert ledger.find("signals", "mid", 2) is None
-    assert [r.round for r in ledger.history()] == [2, 1]
+    assert ledger.get("classic", "mid", 1) is None
+    row = ledger.claim("classic", "m", "mid", 1, "ab" * 32, "p.csv")
+    assert (row.state, row.attempts, row.submission_id) == ("uploading", 1, None)
+    ledger.mark("classic", "m", "mid", 1, "failed", error="HTTP 500")
+    again = ledger.claim("classic", "m", "mid", 1, "cd" * 32, "p.csv")
+    assert (again.state, again.attempts, again.last_error, again.sha256) == (
+        "uploading", 2, None, "cd" * 32,
+    )  # fmt: skip
+    ledger.mark("classic", "m", "mid", 1, "submitted", submission_id="s1", late=True)
+    done = ledger.get("classic", "mid", 1)
+    assert done is not None
+    assert (done.state, done.submission_id, done.late, done.sha256) == (
+        "submitted", "s1", True, "cd" * 32,
+    )  # fmt: skip
+    ledger.mark("classic", "m", "mid", 2, "skipped", error="runs from a pickle")
+    assert [(r.round, r.state) for r in ledger.history()] == [(2, "skipped"), (1, "submitted")]
+    assert ledger.get("signals", "mid", 1) is None
 
 
-def test_unconfirmed_uploads_are_never_recorded(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="confirmed"):
-        Ledger(tmp_path / "state.db").record(_rec(1, None))
+def test_old_ledger_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE submissions (id INTEGER PRIMARY KEY AUTOINCREMENT, tournament TEXT,"
+            " model_name TEXT, model_id TEXT, round INTEGER, submission_id TEXT, sha256 TEXT,"
+            " path TEXT, created_at TEXT);"
+            "INSERT INTO submissions (tournament, model_name, model_id, round, submission_id,"
+            " sha256, path, created_at) VALUES ('classic', 'm', 'mid', 7, 's7', 'ff', 'p', 't');"
+        )
+    row = Ledger(path).get("classic", "mid", 7)
+    assert row is not None
+    assert (row.state, row.submission_id, row.attempts) == ("submitted", "s7", 1)
+
+
+def test_model_uploads_are_remembered(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "state.db")
+    assert ledger.model_upload("classic", "mid") is None
+    ledger.record_model_upload("classic", "m", "mid", "upload-1")
+    assert ledger.model_upload("classic", "mid") == "upload-1"
+
+
+def _hold_forever(path: str, ready: multiprocessing.synchronize.Event) -> None:
+    with hold(Path(path), wait=1, what="submitting"):
+        ready.set()
+        time.sleep(60)
+
+
+def test_lock_excludes_others_and_dies_with_its_holder(tmp_path: Path) -> None:
+    lock = tmp_path / "state.lock"
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_forever, args=(str(lock), ready))
+    holder.start()
+    assert ready.wait(10)
+    with (
+        pytest.raises(LockedError, match=rf"pid {holder.pid}\) is submitting"),
+        hold(lock, wait=0.2, what="submitting"),
+    ):
+        pass
+    os.kill(holder.pid, signal.SIGKILL)  # no clean-up: the OS releases the lock
+    holder.join()
+    with hold(lock, wait=5, what="submitting"):
+        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from numerpilot.data.download import download_dataset
 from numerpilot.errors import SubmissionError, UsageError
 from numerpilot.sandbox import SandboxServer
 from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.once import check_late
 from numerpilot.submission.submit import submit_predictions
 from numerpilot.workdir import Workdir
 
@@ -47,15 +49,15 @@ def test_submit_uploads_the_exact_bytes_and_records_them(
 ) -> None:
     path = _predictions(work)
     (record,) = submit_predictions(work, CONFIG, client, path)
-    assert record.status == "uploaded"
+    assert record.outcome == "uploaded"
     assert record.model_name == "sandbox_model"
     (received,) = sandbox.state.submissions
     assert received.data == path.read_bytes()
     assert received.id == record.submission_id
     assert received.round == record.round == client.current_round().number
-    stored = Ledger(work.state_db).find("classic", record.model_id, record.round)
+    stored = Ledger(work.state_db).get("classic", record.model_id, record.round)
     assert stored is not None
-    assert stored.sha256 == received.sha256
+    assert (stored.state, stored.sha256, stored.attempts) == ("submitted", received.sha256, 1)
 
 
 def test_second_submit_in_a_round_is_refused_unless_forced(
@@ -64,21 +66,31 @@ def test_second_submit_in_a_round_is_refused_unless_forced(
     path = _predictions(work)
     submit_predictions(work, CONFIG, client, path)
     (again,) = submit_predictions(work, CONFIG, client, path)
-    assert again.status == "already_done"
+    assert again.outcome == "already_done"
     assert len(sandbox.state.submissions) == 1
     (forced,) = submit_predictions(work, CONFIG, client, path, force=True)
-    assert forced.status == "uploaded"
+    assert forced.outcome == "uploaded"
     assert len(sandbox.state.submissions) == 2
 
 
-def test_closed_round_is_refused(
+def test_after_the_staking_close_a_submission_is_late(
     work: Workdir, client: NumeraiClient, sandbox: SandboxServer
 ) -> None:
     path = _predictions(work)
-    sandbox.clock.advance(timedelta(hours=1))
-    with pytest.raises(SubmissionError, match="closed"):
-        submit_predictions(work, CONFIG, client, path)
-    assert sandbox.state.submissions == []
+    sandbox.clock.advance(timedelta(hours=1))  # 13:05 on a Tuesday: staking closed at 13:00
+    (record,) = submit_predictions(work, CONFIG, client, path)
+    assert record.outcome == "uploaded" and record.late
+    (received,) = sandbox.state.submissions
+    assert received.late
+    row = Ledger(work.state_db).get("classic", record.model_id, record.round)
+    assert row is not None and row.late
+
+
+def test_a_round_that_takes_no_submissions_is_refused(client: NumeraiClient) -> None:
+    info = client.current_round()
+    closed = replace(info, now=info.close_time)
+    with pytest.raises(SubmissionError, match="no longer takes submissions"):
+        check_late(closed)
 
 
 def test_stale_live_file_is_refused(
@@ -115,9 +127,22 @@ def test_dry_run_uploads_and_records_nothing(
     path = _predictions(work)
     both = ["sandbox_model", "sandbox_model_2"]
     records = submit_predictions(work, CONFIG, client, path, models=both, dry_run=True)
-    assert [r.status for r in records] == ["dry_run", "dry_run"]
+    assert [r.outcome for r in records] == ["dry_run", "dry_run"]
     assert sandbox.state.submissions == []
     assert Ledger(work.state_db).history() == []
+
+
+def test_dry_run_after_a_submission_still_checks_everything(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    (done,) = submit_predictions(work, CONFIG, client, path)
+    (dry,) = submit_predictions(work, CONFIG, client, path, dry_run=True)
+    assert dry.outcome == "dry_run" and f"already submitted ({done.submission_id})" in dry.detail
+    bad = _predictions(work, drop=5)
+    with pytest.raises(SubmissionError, match="Classic rules"):
+        submit_predictions(work, CONFIG, client, bad, dry_run=True)
+    assert len(sandbox.state.submissions) == 1
 
 
 def test_failed_upload_is_not_recorded(
@@ -127,7 +152,13 @@ def test_failed_upload_is_not_recorded(
     sandbox.faults.script("error", "/upload/", count=10)
     with pytest.raises(NumeraiAPIError):
         submit_predictions(work, CONFIG, client, path)
-    assert Ledger(work.state_db).history() == []
+    assert sandbox.state.submissions == []
+    (row,) = Ledger(work.state_db).history()
+    assert row.state == "failed" and "HTTP 503" in str(row.last_error)
+    sandbox.faults.clear()
+    (retried,) = submit_predictions(work, CONFIG, client, path)  # the next try goes through
+    assert retried.outcome == "uploaded"
+    assert Ledger(work.state_db).history()[0].attempts == 2
 
 
 def test_resolved_round_is_scored_with_real_metrics(

@@ -1,152 +1,42 @@
 """``NumeraiClient``: numerapi (Classic, Signals, Crypto) with the sharp edges removed.
 
-numerapi stays the source of truth for the queries; numerpilot replaces its transport.
-Each numerapi class is subclassed so that ``raw_query`` goes through :class:`Http`
-(timeouts, retries on connection errors, timeouts and 5xx), raises one readable
-:class:`NumeraiAPIError` instead of ``KeyError: 'data'``, and posts to the configured base
-URL instead of numerapi's module constant. The constructor skips numerapi's, which calls
-``logging.basicConfig``. Uploads check the PUT status before the create mutation.
+numerapi stays the source of truth for the queries; numerpilot replaces its transport
+(:mod:`numerpilot.api.transport`). Uploads check the PUT status before the create
+mutation, and the create mutation is never resent blindly: when its answer is lost the
+error says so (``uncertain``), and the caller reconciles with :meth:`NumeraiClient.submissions`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numerapi
-
 from numerpilot.api.errors import NumeraiAPIError
-from numerpilot.api.http import Http, RetryPolicy, host_of
+from numerpilot.api.http import Http, RetryPolicy
+from numerpilot.api.rounds import ROUND_FIELDS, RoundInfo, parse_round, parse_time
+from numerpilot.api.transport import CLASSES
 from numerpilot.credentials import Credentials
 from numerpilot.data.layout import version_key
-from numerpilot.errors import CredentialsError, UsageError
+from numerpilot.errors import UsageError
 from numerpilot.progress import SILENT, Progress
 
 log = logging.getLogger(__name__)
 
 TOURNAMENT_IDS = {"classic": 8, "signals": 11, "crypto": 12}
-_ROOT_FIELD = re.compile(r"\{\s*(\w+)")
-_AUTH_WORDS = ("authenticat", "api key", "token", "session is invalid", "not authorized")
 
 
 @dataclass(frozen=True)
-class RoundInfo:
-    """The current round as the API reports it, judged against the server's clock."""
+class SubmissionInfo:
+    """One of a model's submissions as Numerai lists them."""
 
-    number: int
-    open_time: datetime
-    close_time: datetime
-    is_open: bool
-
-
-class _Transport:
-    """Mixin replacing numerapi's constructor and ``raw_query``."""
-
-    def __init__(self, http: Http, url: str, token: tuple[str, str] | None, tid: int) -> None:
-        self.logger = logging.getLogger("numerapi")
-        self.token = token
-        self.show_progress_bars = False
-        self.tournament_id = tid
-        self.global_data_dir = "."
-        self.http = http
-        self.url = url
-        self.server_time: datetime | None = None
-
-    def raw_query(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        authorization: bool = False,
-        **_: Any,
-    ) -> dict[str, Any]:
-        """POST one GraphQL operation; always returns a dict with ``data`` or raises."""
-        match = _ROOT_FIELD.search(query)
-        field = match.group(1) if match else "query"
-        what = f"Numerai API call '{field}'"
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if authorization:
-            if not self.token:
-                raise CredentialsError(
-                    f"{what} needs API keys. Set NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY or "
-                    "write ~/.numerai/credentials.json (mode 600)."
-                )
-            public_id, secret_key = self.token
-            headers["Authorization"] = f"Token {public_id}${secret_key}"
-        body = {"query": query, "variables": variables}
-        resp = self.http.request("POST", self.url, what=what, json=body, headers=headers)
-        self.server_time = _server_time(resp.headers.get("Date"))
-        if resp.status_code in (401, 403):
-            raise _auth_error(what, f"HTTP {resp.status_code}")
-        try:
-            result = resp.json()
-        except ValueError:
-            raise NumeraiAPIError(
-                f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} with a body "
-                "that is not JSON. Is the API URL right (NUMERPILOT_API_URL)?"
-            ) from None
-        if not isinstance(result, dict):
-            raise NumeraiAPIError(f"{what}: unexpected answer from {host_of(self.url)}.")
-        errors = result.get("errors")
-        if errors:
-            message = "; ".join(_messages(errors)) or "unknown error"
-            if any(word in message.lower() for word in _AUTH_WORDS):
-                raise _auth_error(what, message)
-            raise NumeraiAPIError(f"{what} failed: {message}")
-        if resp.status_code >= 400 or not isinstance(result.get("data"), dict):
-            raise NumeraiAPIError(
-                f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} without data."
-            )
-        return result
-
-
-def _messages(errors: Any) -> list[str]:
-    if isinstance(errors, list):
-        return [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
-    if isinstance(errors, dict):
-        return [str(errors.get("detail", errors))]
-    return [str(errors)]
-
-
-def _auth_error(what: str, detail: str) -> NumeraiAPIError:
-    return NumeraiAPIError(
-        f"{what}: Numerai rejected the API keys ({detail}). Check NUMERAI_PUBLIC_ID and "
-        "NUMERAI_SECRET_KEY (or ~/.numerai/credentials.json) and that the key has the scopes "
-        "this action needs.",
-        auth=True,
-    )
-
-
-def _server_time(header: str | None) -> datetime | None:
-    if not header:
-        return None
-    try:
-        return parsedate_to_datetime(header).astimezone(UTC)
-    except (TypeError, ValueError):
-        return None
-
-
-class _Classic(_Transport, numerapi.NumerAPI):  # type: ignore[misc]
-    pass
-
-
-class _Signals(_Transport, numerapi.SignalsAPI):  # type: ignore[misc]
-    pass
-
-
-class _Crypto(_Transport, numerapi.CryptoAPI):  # type: ignore[misc]
-    pass
-
-
-_CLASSES: dict[str, type[_Transport]] = {
-    "classic": _Classic,
-    "signals": _Signals,
-    "crypto": _Crypto,
-}
+    id: str
+    filename: str
+    inserted_at: datetime | None
+    round: int | None
 
 
 class NumeraiClient:
@@ -170,7 +60,7 @@ class NumeraiClient:
         self.http = Http(timeout, RetryPolicy(retries=retries, backoff=backoff))
         self.credentials = credentials
         token = (credentials.public_id, credentials.secret_key) if credentials else None
-        self.api: Any = _CLASSES[tournament](self.http, self.base_url, token, self.tournament_id)
+        self.api: Any = CLASSES[tournament](self.http, self.base_url, token, self.tournament_id)
 
     def __repr__(self) -> str:
         return f"NumeraiClient(tournament={self.tournament!r}, base_url={self.base_url!r})"
@@ -180,40 +70,61 @@ class NumeraiClient:
         return self.api.token is not None
 
     def query(
-        self, query: str, variables: dict[str, Any] | None = None, authorization: bool = False
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        authorization: bool = False,
+        *,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
-        """Any GraphQL operation; returns the ``data`` object."""
+        """Any GraphQL operation; returns the ``data`` object (mutations: idempotent=False)."""
         try:
-            data: dict[str, Any] = self.api.raw_query(query, variables, authorization)["data"]
+            data: dict[str, Any] = self.api.raw_query(
+                query, variables, authorization, idempotent=idempotent
+            )["data"]
         except NumeraiAPIError as error:
             if self.credentials is None:
                 raise
             raise NumeraiAPIError(
-                self.credentials.redact(str(error)), auth=error.auth, retryable=error.retryable
+                self.credentials.redact(str(error)),
+                auth=error.auth,
+                retryable=error.retryable,
+                uncertain=error.uncertain,
             ) from None
         return data
 
-    # -- rounds and datasets -----------------------------------------------------------
-    def current_round(self) -> RoundInfo:
-        """The current round; ``is_open`` uses the server's clock (its ``Date`` header)."""
+    # -- the server's clock and rounds ----------------------------------------------------
+    def server_now(self) -> datetime:
+        """The server's clock: its last ``Date`` header plus the time since (local clock only
+        before the first answer)."""
+        seen = self.api.server_time
+        if seen is None:
+            return datetime.now(UTC)
+        elapsed = timedelta(seconds=time.monotonic() - self.api.received_at)
+        return datetime.fromtimestamp(seen.timestamp(), UTC) + elapsed
+
+    def rounds(self, limit: int = 1) -> list[RoundInfo]:
+        """The current round (``limit`` 1) or the most recent rounds, newest first."""
+        args: dict[str, Any] = {"tournament": self.tournament_id}
+        if limit == 1:
+            args["number"] = 0
+        else:
+            args["limit"] = limit
         data = self.query(
-            """query($tournament: Int!) {
-              rounds(tournament: $tournament number: 0) { number openTime closeStakingTime }
-            }""",
-            {"tournament": self.tournament_id},
+            f"""query($tournament: Int $number: Int $limit: Int) {{
+              rounds(tournament: $tournament number: $number limit: $limit) {{ {ROUND_FIELDS} }}
+            }}""",
+            args,
         )
-        rounds = data.get("rounds") or []
-        if not rounds or not rounds[0]:
+        raw = [r for r in data.get("rounds") or [] if r]
+        if not raw:
             raise NumeraiAPIError("Numerai reported no current round; try again later.")
-        raw = rounds[0]
-        try:
-            opened = datetime.fromisoformat(str(raw["openTime"]).replace("Z", "+00:00"))
-            closes = datetime.fromisoformat(str(raw["closeStakingTime"]).replace("Z", "+00:00"))
-            number = int(raw["number"])
-        except (KeyError, TypeError, ValueError):
-            raise NumeraiAPIError(f"Numerai's round answer was not understood: {raw!r}") from None
-        now = self.api.server_time or datetime.now(UTC)
-        return RoundInfo(number, opened, closes, opened <= now < closes)
+        now = self.server_now()
+        return [parse_round(r, now) for r in raw]
+
+    def current_round(self) -> RoundInfo:
+        """The current round, judged against the server's clock (its ``Date`` header)."""
+        return self.rounds(1)[0]
 
     def list_datasets(self, round: int | None = None) -> list[str]:
         files = self.api.list_datasets(round)
@@ -278,8 +189,8 @@ class NumeraiClient:
             query = """mutation($filename: String! $modelId: String) {
                 createSignalsSubmission(filename: $filename modelId: $modelId
                                         source: "numerpilot") { id firstEffectiveDate } }"""
-            data = self.query(query, {"filename": auth["filename"], "modelId": model_id}, True)
-            created = data.get("createSignalsSubmission")
+            args: dict[str, Any] = {"filename": auth["filename"], "modelId": model_id}
+            field = "createSignalsSubmission"
         else:
             query = """mutation($filename: String! $tournament: Int! $modelId: String) {
                 create_submission(filename: $filename tournament: $tournament
@@ -289,7 +200,8 @@ class NumeraiClient:
                 "tournament": self.tournament_id,
                 "modelId": model_id,
             }
-            created = self.query(query, args, True).get("create_submission")
+            field = "create_submission"
+        created = self.query(query, args, True, idempotent=False).get(field)
         if not isinstance(created, dict) or not created.get("id"):
             raise NumeraiAPIError(f"Numerai did not confirm the submission of {path.name}.")
         return str(created["id"])
@@ -326,6 +238,7 @@ class NumeraiClient:
                 "dockerImageId": image_id,
             },
             True,
+            idempotent=False,
         )
         created = data.get("createComputePickleUpload") or {}
         if not created.get("id"):
@@ -342,6 +255,28 @@ class NumeraiClient:
         if name not in mapping:
             raise UsageError(f"{name!r} is not one of Numerai's options: {sorted(mapping)}")
         return mapping[name]
+
+    def submissions(self, model_id: str) -> list[SubmissionInfo]:
+        """Every submission Numerai holds for a model (to reconcile an uncertain upload)."""
+        data = self.query(
+            """query($modelId: String) {
+              submissions(modelId: $modelId) { id filename insertedAt round { number } } }""",
+            {"modelId": model_id},
+            True,
+        )
+        out = []
+        for raw in data.get("submissions") or []:
+            number = (raw.get("round") or {}).get("number")
+            inserted = raw.get("insertedAt")
+            out.append(
+                SubmissionInfo(
+                    str(raw["id"]),
+                    str(raw.get("filename") or ""),
+                    parse_time(inserted) if inserted else None,
+                    int(number) if number is not None else None,
+                )
+            )
+        return out
 
     def submission_scores(self, model_id: str) -> list[dict[str, Any]]:
         """Score history of a model (numerapi's ``submission_scores``)."""

@@ -10,10 +10,20 @@ class NumeraiAPIError(RemoteError):
     """The Numerai API (or the network) failed; the message is readable and redacted.
 
     ``auth`` is True when the keys were rejected; ``retryable`` when trying again later
-    may help (network trouble, 5xx answers).
+    may help (network trouble, 5xx answers); ``uncertain`` when a request that changes
+    state (a mutation) may have been carried out although no answer arrived: check on
+    Numerai before sending it again.
     """
 
-    def __init__(self, message: str, *, auth: bool = False, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        auth: bool = False,
+        retryable: bool = False,
+        uncertain: bool = False,
+    ) -> None:
         super().__init__(redact(message))
         self.auth = auth
         self.retryable = retryable
+        self.uncertain = uncertain

@@ -1,8 +1,11 @@
 """HTTP with timeouts on every request, retries with backoff, and resumable downloads.
 
 Retried: connection errors, timeouts, cut-off responses, HTTP 429 and 5xx. Not retried:
-other 4xx (they will not get better). Messages never include headers or query strings
-(presigned URLs carry signatures), only the host.
+other 4xx (they will not get better). A request that is not idempotent (a mutation) is
+retried only when it cannot have reached the server (the connection was never made) or
+the server said so (429, 503); any other failure raises an *uncertain* error, so that the
+caller checks what happened before sending it again. Messages never include headers or
+query strings (presigned URLs carry signatures), only the host.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.progress import SILENT, Advance, Progress
@@ -45,6 +49,19 @@ class RetryPolicy:
         time.sleep(min(self.backoff * 2**attempt, self.max_backoff))
 
 
+#: Answers that say the request was not carried out: safe to send a mutation again.
+_NOT_DONE = (429, 503)
+
+
+def never_sent(error: BaseException) -> bool:
+    """True when the request cannot have reached the server (no connection was made)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, NewConnectionError)
+
+
 def host_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "the server"
@@ -60,6 +77,15 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
+def _uncertain(what: str, cause: str, url: str) -> NumeraiAPIError:
+    return NumeraiAPIError(
+        f"{what}: no answer from {host_of(url)} ({cause}); Numerai may or may not have "
+        "carried it out. Check before sending it again.",
+        retryable=True,
+        uncertain=True,
+    )
+
+
 class Http:
     """A ``requests.Session`` with a timeout on every call and a retry policy."""
 
@@ -69,7 +95,9 @@ class Http:
         self.session = requests.Session()
         self.session.trust_env = True
 
-    def request(self, method: str, url: str, *, what: str, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, url: str, *, what: str, idempotent: bool = True, **kwargs: Any
+    ) -> requests.Response:
         """Send with retries; returns the first response that is not 429/5xx."""
         last = ""
         attempts = self.policy.retries + 1
@@ -78,11 +106,15 @@ class Http:
                 resp = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except _TRANSIENT as error:
                 last = _describe(error)
+                if not idempotent and not never_sent(error):
+                    raise _uncertain(what, last, url) from None
             else:
                 if resp.status_code != 429 and resp.status_code < 500:
                     return resp
                 last = f"HTTP {resp.status_code}"
                 resp.close()
+                if not idempotent and resp.status_code not in _NOT_DONE:
+                    raise _uncertain(what, last, url)
             log.info("%s: %s (attempt %d of %d)", what, last, attempt + 1, attempts)
             if attempt + 1 < attempts:
                 self.policy.sleep(attempt)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -124,16 +124,35 @@ def serve(
     latency: Annotated[float, typer.Option(help="Seconds added to every answer.")] = 0.0,
     drop_rate: Annotated[float, typer.Option(help="Share of connections dropped.")] = 0.0,
     truncate_rate: Annotated[float, typer.Option(help="Share of responses cut short.")] = 0.0,
+    lose_rate: Annotated[
+        float,
+        typer.Option(help="Share of submissions created whose answer is lost (a timeout)."),
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the fault draws.")] = 0,
+    round_seconds: Annotated[
+        float | None,
+        typer.Option(help="Compressed schedule: a new round every R real seconds.", metavar="R"),
+    ] = None,
+    window_seconds: Annotated[
+        float | None,
+        typer.Option(help="Compressed schedule: staked submissions for W seconds.", metavar="W"),
+    ] = None,
 ) -> None:
     """Serve a local Numerai API stand-in (GraphQL, dataset files, uploads)."""
     from numerpilot.errors import UsageError
     from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, FaultPlan, SandboxServer
     from numerpilot.sandbox.presets import OPEN_SATURDAY, SMALL_SPEC
+    from numerpilot.sandbox.schedule import CompressedSchedule
 
     try:
         when = datetime.fromisoformat(start) if start else (OPEN_SATURDAY if open_round else None)
-        faults = FaultPlan(error_rate, latency, drop_rate, truncate_rate, seed)
+        faults = FaultPlan(error_rate, latency, drop_rate, truncate_rate, seed, lose_rate=lose_rate)
+        schedule = None
+        if round_seconds is not None or window_seconds is not None:
+            period = round_seconds or 60.0
+            schedule = CompressedSchedule(
+                when or datetime.now(UTC), period, window_seconds or period * 0.8
+            )
         server = SandboxServer(
             data,
             host=host,
@@ -142,6 +161,7 @@ def serve(
             start=when,
             speed=speed,
             faults=faults,
+            schedule=schedule,
         )
     except ValueError as error:
         raise UsageError(f"sandbox serve: {error}") from None

@@ -13,7 +13,7 @@ from numerpilot.scoring.report import ScoreReport, format_metric
 
 if TYPE_CHECKING:
     from numerpilot.pipeline.validate import ValidationReport
-    from numerpilot.submission.ledger import SubmissionRecord
+    from numerpilot.submission.once import SubmitResult
 
 _ROWS = (
     ("corr_mean", "CORR mean"),
@@ -51,24 +51,29 @@ def render(report: ScoreReport, title: str = "Per-era scores (numerai-tools defi
     return table
 
 
-def render_submissions(records: list[SubmissionRecord]) -> None:
-    for rec in records:
-        name = Path(rec.path).name
-        if rec.status == "uploaded":
-            console.print(
-                f"[green]✓[/green] {rec.model_name}: submitted {name} for round {rec.round} "
-                f"(submission {rec.submission_id})."
-            )
-        elif rec.status == "already_done":
-            console.print(
-                f"[yellow]•[/yellow] {rec.model_name}: already submitted in round {rec.round} "
-                f"(submission {rec.submission_id}); --force uploads again."
-            )
-        else:
-            console.print(
-                f"[cyan]•[/cyan] {rec.model_name}: {name} is valid for round {rec.round} "
-                "(dry run: nothing uploaded)."
-            )
+def submission_line(result: SubmitResult) -> str:
+    """One line per model: what happened to its submission this round."""
+    name, number, sid = Path(result.path).name, result.round, result.submission_id
+    late = " (late: scored, not staked)" if result.late else ""
+    lines = {
+        "uploaded": f"[green]✓[/green] {result.model_name}: submitted {name} for round {number}"
+        f"{late} (submission {sid}).",
+        "reconciled": f"[green]✓[/green] {result.model_name}: Numerai already holds a submission "
+        f"for round {number} ({sid}); recorded, nothing uploaded.",
+        "already_done": f"[yellow]•[/yellow] {result.model_name}: already submitted in round "
+        f"{number} (submission {sid}); --force uploads again.",
+        "skipped": f"[yellow]•[/yellow] {result.model_name}: skipped: {result.detail}.",
+        "uncertain": f"[red]?[/red] {result.model_name}: the upload's answer was lost and Numerai "
+        "does not list it yet; run the command again to check (nothing is sent twice).",
+        "dry_run": f"[cyan]•[/cyan] {result.model_name}: {name} is valid for round {number}{late}"
+        " (dry run: nothing uploaded" + (f"; {result.detail}" if result.detail else "") + ").",
+    }
+    return lines[result.outcome]
+
+
+def render_submissions(results: list[SubmitResult]) -> None:
+    for result in results:
+        console.print(submission_line(result), highlight=False)
 
 
 def render_validation(report: ValidationReport) -> None:

@@ -31,9 +31,17 @@ def resolve_version(config: Config, client: NumeraiClient) -> str:
 
 
 def download_dataset(
-    workdir: Workdir, config: Config, client: NumeraiClient, progress: Progress = SILENT
+    workdir: Workdir,
+    config: Config,
+    client: NumeraiClient,
+    progress: Progress = SILENT,
+    *,
+    round_number: int | None = None,
 ) -> Path:
-    """Download what numerpilot needs for the configured version; returns its folder."""
+    """Download what numerpilot needs for the configured version; returns its folder.
+
+    Live files are fetched for ``round_number`` (default: the current round).
+    """
     version = resolve_version(config, client)
     listed = set(client.list_datasets())
     missing = [n for n in layout.REQUIRED_FILES if f"{version}/{n}" not in listed]
@@ -46,7 +54,8 @@ def download_dataset(
     folder = workdir.data_root(config) / version
     folder.mkdir(parents=True, exist_ok=True)
     wanted = [*layout.REQUIRED_FILES, *(n for n in OPTIONAL_FILES if f"{version}/{n}" in listed)]
-    round_number = client.current_round().number
+    if round_number is None:
+        round_number = client.current_round().number
     marker = read_live_round(folder) or {}
     same_round = marker.get("round") == round_number
     hashes: dict[str, str] = dict(marker.get("files") or {}) if same_round else {}

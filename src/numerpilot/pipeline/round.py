@@ -14,7 +14,7 @@ from numerpilot.pipeline.predict import predict_live
 from numerpilot.pipeline.train import train_ensemble
 from numerpilot.pipeline.validate import ValidationReport, validate_ensemble
 from numerpilot.progress import SILENT, Progress
-from numerpilot.submission.ledger import SubmissionRecord
+from numerpilot.submission.once import SubmitResult
 from numerpilot.submission.submit import submit_predictions
 from numerpilot.workdir import Workdir
 
@@ -24,7 +24,7 @@ class RoundResult:
     manifest: Manifest
     report: ValidationReport
     predictions: Path
-    submissions: list[SubmissionRecord] = field(default_factory=list)
+    submissions: list[SubmitResult] = field(default_factory=list)
 
 
 def run_round(

@@ -1,8 +1,12 @@
-"""Fault injection for the sandbox: 5xx answers, latency, dropped connections, truncation.
+"""Fault injection for the sandbox: 5xx answers, latency, dropped connections, truncation,
+and lost answers.
 
 Faults come from rates (a share of requests, drawn from a seeded generator) or from a
 queue of scripted one-shot faults (deterministic tests: "the next file download is cut
-in half"). They are applied by an ASGI middleware around the whole app.
+in half"). They are applied by an ASGI middleware around the whole app. A *lost answer*
+is the nastiest: the server does all the work (the submission is created) and then the
+answer never arrives; the client sees a timeout. It applies to the create mutations only,
+so the GraphQL handler asks for it once it knows the operation (:meth:`FaultPlan.lose`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["error", "latency", "drop", "truncate"]
+FaultKind = Literal["error", "latency", "drop", "truncate", "lose"]
+#: GraphQL operations a lost answer applies to (they change state on the server).
+MUTATIONS = ("create_submission", "createSignalsSubmission", "createComputePickleUpload")
+#: Scope key through which the GraphQL handler asks the middleware to lose the answer.
+LOSE_KEY = "numerpilot.lose_answer"
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -42,12 +50,15 @@ class FaultPlan:
     drop_rate: float = 0.0
     truncate_rate: float = 0.0
     seed: int = 0
+    lose_rate: float = 0.0
+    #: how long a lost answer keeps the connection silent before closing it
+    lose_hold: float = 5.0
     _queue: list[_Scripted] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "drop_rate", "truncate_rate"):
+        for name in ("error_rate", "drop_rate", "truncate_rate", "lose_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
         if self.latency < 0:
@@ -65,16 +76,29 @@ class FaultPlan:
         with self._lock:
             self._queue.clear()
             self.error_rate = self.drop_rate = self.truncate_rate = self.latency = 0.0
+            self.lose_rate = 0.0
 
     def pending(self) -> int:
         with self._lock:
             return len(self._queue)
 
+    def lose(self, field: str) -> bool:
+        """Whether the answer to GraphQL operation ``field`` is to be lost (mutations only;
+        a scripted ``lose`` fault's prefix names the operation)."""
+        if field not in MUTATIONS:
+            return False
+        with self._lock:
+            for i, item in enumerate(self._queue):
+                if item.kind == "lose" and field.startswith(item.path_prefix.lstrip("/")):
+                    del self._queue[i]
+                    return True
+            return bool(self.lose_rate) and self._rng.random() < self.lose_rate
+
     def draw(self, path: str) -> tuple[list[FaultKind], float]:
         """The faults for one request and the latency (seconds) to add before answering."""
         with self._lock:
             for i, item in enumerate(self._queue):
-                if path.startswith(item.path_prefix):
+                if item.kind != "lose" and path.startswith(item.path_prefix):
                     del self._queue[i]
                     delay = item.seconds if item.kind == "latency" else 0.0
                     return [item.kind], delay
@@ -120,7 +144,11 @@ class FaultMiddleware:
             with contextlib.suppress(_TruncatedError):
                 await self.app(scope, receive, _truncating(send))
             return
-        await self.app(scope, receive, send)
+        lost: dict[str, bool] = {}
+        scope[LOSE_KEY] = lost
+        await self.app(scope, receive, _unless_lost(send, lost))
+        if lost.get("lose"):
+            await asyncio.sleep(self.plan.lose_hold)  # silence, then the connection closes
 
 
 class _TruncatedError(Exception):
@@ -138,6 +166,16 @@ def _truncating(send: Send) -> Send:
             )
             raise _TruncatedError
         await send(message)
+
+    return wrapped
+
+
+def _unless_lost(send: Send, lost: dict[str, bool]) -> Send:
+    """A ``send`` that swallows the whole response once the handler asked to lose it."""
+
+    async def wrapped(message: Message) -> None:
+        if not lost.get("lose"):
+            await send(message)
 
     return wrapped
 

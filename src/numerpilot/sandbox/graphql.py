@@ -69,29 +69,102 @@ def execute(state: SandboxState, request: Request) -> dict[str, Any]:
         return {"errors": [err], "data": None}
 
 
-def _round_json(state: SandboxState, window: RoundWindow) -> dict[str, Any]:
+def _round_json(state: SandboxState, window: RoundWindow, tournament: int) -> dict[str, Any]:
     resolved = window.number in state.resolved
+    config = state.config(window.number)
+    now = state.clock.now()
+    status = "RESOLVED" if resolved else "OPEN" if window.is_open(now) else "RESOLVING"
     return {
+        "id": f"round-{tournament}-{window.number}",
+        "tournament": tournament,
         "number": window.number,
+        "target": config.target,
         "openTime": iso(window.open_time),
+        "closeStakingTime": iso(window.close_staking_time),
         "closeTime": iso(window.close_time),
-        "closeStakingTime": iso(window.close_time),
+        "scoreTime": iso(window.resolve_time),
         "resolveTime": iso(window.resolve_time),
         "resolvedGeneral": resolved,
         "resolvedStaking": resolved,
+        "status": status,
+        "payoutFactor": f"{config.payout_factor:.2f}",
+        "stakeThreshold": "0",
+        "dataDatestamp": int(window.open_time.strftime("%Y%m%d")),
+        "roundScoreConfigs": config.score_configs(),
     }
 
 
 def _rounds(state: SandboxState, req: Request) -> list[dict[str, Any]]:
+    """``number: 0`` (or none with a limit of 1) is the current round; ``number: N`` that
+    round; otherwise the most recent rounds, newest first (``limit``, default 10)."""
+    tournament = _tournament(req)
+    current = state.current()
     number = req.args.get("number")
-    window = state.current() if not number else state.window(int(number))
-    if window.open_time > state.clock.now():
-        raise SandboxError(f"Round {window.number} has not opened yet.", "NOT_FOUND")
-    return [_round_json(state, window)]
+    if number is not None and int(number) != 0:
+        window = state.window(int(number))
+        if window.open_time > state.clock.now():
+            raise SandboxError(f"Round {window.number} has not opened yet.", "NOT_FOUND")
+        return [_round_json(state, window, tournament)]
+    limit = 1 if number is not None else int(req.args.get("limit") or 10)
+    windows = [state.window(current.number - k) for k in range(max(limit, 1))]
+    rounds = [_round_json(state, w, tournament) for w in windows]
+    wanted = req.args.get("status")
+    return [r for r in rounds if wanted in (None, r["status"])]
 
 
 def _tournament(req: Request) -> int:
     return int(req.args.get("tournament") or CLASSIC)
+
+
+def _submissions(state: SandboxState, req: Request) -> list[dict[str, Any]]:
+    """Every submission of a model (what clients reconcile an uncertain upload against)."""
+    state.model(req.args.get("modelId"))
+    return [
+        {
+            "id": sub.id,
+            "filename": sub.filename,
+            "insertedAt": iso(sub.received_at),
+            "round": {"number": sub.round},
+        }
+        for sub in state.model_submissions(str(req.args.get("modelId")))
+    ]
+
+
+def _profile(state: SandboxState, req: Request) -> dict[str, Any]:
+    name = req.args.get("model_name")
+    for model in state.models:
+        if model.name == name:
+            return {"stakeValue": model.stake}
+    raise SandboxError(f"Model {name} not found.", "NOT_FOUND")
+
+
+def _payouts(state: SandboxState, req: Request) -> dict[str, list[dict[str, Any]]]:
+    """Resolved rounds' payouts (actual) and submitted, unresolved rounds (pending, 0)."""
+    tournament = _tournament(req)
+    out: dict[str, list[dict[str, Any]]] = {"actual": [], "pending": []}
+    for model in state.models:
+        if model.tournament != tournament or model.stake is None:
+            continue
+        for sub in state.latest_submissions(model.id):
+            resolved = sub.round in state.resolved and not sub.late
+            value = 0.0
+            if resolved and sub.scores:
+                corr, mmc = sub.scores.get("v2_corr20", 0.0), sub.scores.get("mmc", 0.0)
+                value = state.config(sub.round).payout(float(model.stake), corr, mmc)
+            out["actual" if resolved else "pending"].append(
+                {
+                    "roundId": f"round-{tournament}-{sub.round}",
+                    "roundNumber": sub.round,
+                    "roundResolveTime": iso(state.window(sub.round).resolve_time),
+                    "modelId": model.id,
+                    "modelName": model.name,
+                    "modelDisplayName": model.name,
+                    "payoutNmr": f"{value:.6f}",
+                    "payoutValue": f"{value:.6f}",
+                    "currencySymbol": "NMR",
+                }
+            )
+    return out
 
 
 def _list_datasets(state: SandboxState, req: Request) -> list[str]:
@@ -162,7 +235,7 @@ def _create_signals(state: SandboxState, req: Request) -> dict[str, Any]:
     if model.tournament == CLASSIC:
         raise SandboxError("This model is not a Signals or Crypto model.")
     sub = state.create_submission(str(req.args.get("filename")), model.tournament, model.id)
-    return {"id": sub.id, "firstEffectiveDate": iso(state.window(sub.round).close_time)}
+    return {"id": sub.id, "firstEffectiveDate": iso(state.window(sub.round).close_staking_time)}
 
 
 def _create_pickle(state: SandboxState, req: Request) -> dict[str, str]:
@@ -199,7 +272,7 @@ def _submission_scores(state: SandboxState, req: Request) -> list[dict[str, Any]
                     "roundNumber": sub.round,
                     "roundResolveTime": iso(window.resolve_time),
                     "roundScoreTime": iso(window.resolve_time),
-                    "roundCloseStakingTime": iso(window.close_time),
+                    "roundCloseStakingTime": iso(window.close_staking_time),
                     "value": value,
                     "percentile": None,
                     "displayName": name,
@@ -238,7 +311,7 @@ def _performances(state: SandboxState, req: Request) -> list[dict[str, Any]]:
                 "roundOpenTime": iso(window.open_time),
                 "roundResolveTime": iso(window.resolve_time),
                 "roundResolved": sub.round in state.resolved,
-                "roundTarget": "target_cyrusd_20",
+                "roundTarget": state.config(sub.round).target,
                 "submissionScores": scores,
             }
         )
@@ -261,6 +334,9 @@ RESOLVERS: dict[str, tuple[Resolver, bool]] = {
     "computePickleDataVersions": (_named(DATA_VERSIONS), True),
     "computePickleDockerImages": (_named(DOCKER_IMAGES), True),
     "submissionScores": (_submission_scores, False),
+    "submissions": (_submissions, True),
+    "v3UserProfile": (_profile, False),
+    "pendingModelPayouts": (_payouts, True),
     "v2RoundModelPerformances": (_performances, False),
 }
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from numerpilot.data.synthetic import SyntheticSpec
 
-#: A Tuesday, five minutes after the round opened (the window closes at 14:00).
-OPEN_TUESDAY = datetime(2025, 1, 7, 13, 5, tzinfo=UTC)
-#: A Saturday afternoon: the 49-hour weekend round is open.
+#: A Tuesday, five minutes after the round opened (staking closes at 13:00).
+OPEN_TUESDAY = datetime(2025, 1, 7, 12, 5, tzinfo=UTC)
+#: A Saturday afternoon: the weekend round takes staked submissions until Sunday 14:00.
 OPEN_SATURDAY = datetime(2025, 1, 11, 14, 0, tzinfo=UTC)
 #: A small dataset: generated in well under a second.
 SMALL_SPEC = SyntheticSpec(

@@ -1,9 +1,11 @@
-"""The sandbox's clock and Numerai's round schedule.
+"""The sandbox's clock and round schedules: Numerai's 2026 week, or a compressed one.
 
-Rounds open Tuesday to Saturday at 13:00 UTC. A weekday round takes submissions for about
-one hour; the Saturday round for about 49 hours (until Monday 14:00). The sandbox clock
-can start at any instant and run faster than real time, so tests and demos can reach an
-open round, a closed one, or a resolved one in seconds.
+Numerai (since 2026-04-06): rounds open Tuesday to Saturday at 12:00 UTC; Tuesday-Friday
+rounds take staked submissions until 13:00, the Saturday round until Sunday 14:00. A
+round accepts late submissions (scored, not staked) until the next round opens, and
+resolves about a month later. The sandbox clock can start anywhere and run faster than
+real time; a :class:`CompressedSchedule` opens a round every few real seconds instead, so
+tests and demos can watch many rounds go by.
 """
 
 from __future__ import annotations
@@ -12,61 +14,93 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-OPEN_HOUR = 13
-#: Monday is 0: rounds open Tuesday (1) through Saturday (5).
-OPEN_WEEKDAYS = (1, 2, 3, 4, 5)
-WEEKDAY_WINDOW = timedelta(hours=1)
-SATURDAY_WINDOW = timedelta(hours=49)
-RESOLVE_AFTER = timedelta(days=31)
+from typing import Protocol
 
 #: Round ``ANCHOR_ROUND`` opened at ``ANCHOR_OPEN`` (a Tuesday); numbers count every open.
-ANCHOR_OPEN = datetime(2024, 1, 2, OPEN_HOUR, tzinfo=UTC)
 ANCHOR_ROUND = 600
+ANCHOR_OPEN = datetime(2024, 1, 2, 12, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class RoundWindow:
-    """One round: its number, when it opens and closes, and when its scores resolve."""
+    """One round: when it opens, when staked submissions close, when late ones close
+    (the next round's open), and when its scores resolve."""
 
     number: int
     open_time: datetime
+    close_staking_time: datetime
     close_time: datetime
-
-    @property
-    def resolve_time(self) -> datetime:
-        return self.close_time + RESOLVE_AFTER
+    resolve_time: datetime
 
     def is_open(self, now: datetime) -> bool:
+        """Submissions accepted (staked or late)."""
         return self.open_time <= now < self.close_time
 
-
-def _window_for(open_time: datetime) -> timedelta:
-    return SATURDAY_WINDOW if open_time.weekday() == 5 else WEEKDAY_WINDOW
-
-
-def round_by_number(number: int) -> RoundWindow:
-    """The window of round ``number`` (five rounds per week after the anchor)."""
-    offset = number - ANCHOR_ROUND
-    weeks, index = divmod(offset, len(OPEN_WEEKDAYS))
-    day = ANCHOR_OPEN + timedelta(weeks=weeks, days=index)
-    return RoundWindow(number, day, day + _window_for(day))
+    def is_late(self, now: datetime) -> bool:
+        """Accepted but no longer staked."""
+        return self.close_staking_time <= now < self.close_time
 
 
-def current_round(now: datetime) -> RoundWindow:
-    """The latest round that opened at or before ``now`` (open or already closed)."""
-    delta = now - ANCHOR_OPEN
-    weeks = delta.days // 7
-    number = ANCHOR_ROUND + weeks * len(OPEN_WEEKDAYS)
-    # Walk forward within the week (at most five steps) to the last open <= now.
-    candidate = round_by_number(number)
-    while round_by_number(number + 1).open_time <= now:
-        number += 1
-        candidate = round_by_number(number)
-    while candidate.open_time > now:
-        number -= 1
-        candidate = round_by_number(number)
-    return candidate
+class Schedule(Protocol):
+    def window(self, number: int) -> RoundWindow:
+        """Round ``number``'s window."""
+        ...
+
+    def current(self, now: datetime) -> RoundWindow:
+        """The latest round that opened at or before ``now``."""
+        ...
+
+
+class WeeklySchedule:
+    """Numerai's 2026 schedule: Tue-Sat at 12:00 UTC, five rounds a week."""
+
+    open_hour = 12
+    #: Monday is 0: rounds open Tuesday (1) through Saturday (5).
+    weekdays = (1, 2, 3, 4, 5)
+    weekday_window = timedelta(hours=1)
+    saturday_window = timedelta(hours=26)  # until Sunday 14:00
+    resolve_after = timedelta(days=31)
+
+    def _open(self, number: int) -> datetime:
+        weeks, index = divmod(number - ANCHOR_ROUND, len(self.weekdays))
+        return ANCHOR_OPEN + timedelta(weeks=weeks, days=index)
+
+    def window(self, number: int) -> RoundWindow:
+        opens = self._open(number)
+        staking = self.saturday_window if opens.weekday() == 5 else self.weekday_window
+        close_staking = opens + staking
+        return RoundWindow(
+            number, opens, close_staking, self._open(number + 1),
+            close_staking + self.resolve_after,
+        )  # fmt: skip
+
+    def current(self, now: datetime) -> RoundWindow:
+        number = ANCHOR_ROUND + (now - ANCHOR_OPEN).days // 7 * len(self.weekdays)
+        while self._open(number + 1) <= now:
+            number += 1
+        while self._open(number) > now:
+            number -= 1
+        return self.window(number)
+
+
+class CompressedSchedule:
+    """A round every ``round_seconds`` from ``start``, taking staked submissions for
+    ``window_seconds`` and late ones until the next opens; resolves two rounds later."""
+
+    def __init__(self, start: datetime, round_seconds: float, window_seconds: float) -> None:
+        if not 0 < window_seconds <= round_seconds:
+            raise ValueError("need 0 < window seconds <= round seconds")
+        self.start = start.astimezone(UTC)
+        self.period = timedelta(seconds=round_seconds)
+        self.staking = timedelta(seconds=window_seconds)
+
+    def window(self, number: int) -> RoundWindow:
+        opens = self.start + (number - ANCHOR_ROUND) * self.period
+        closes = opens + self.period
+        return RoundWindow(number, opens, opens + self.staking, closes, closes + self.period)
+
+    def current(self, now: datetime) -> RoundWindow:
+        return self.window(ANCHOR_ROUND + int((now - self.start) / self.period))
 
 
 class SandboxClock:

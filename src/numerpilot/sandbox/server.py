@@ -33,6 +33,7 @@ from numerpilot.data.synthetic import SyntheticSpec
 from numerpilot.sandbox import graphql
 from numerpilot.sandbox.data import SERVED_FILES, VERSIONS, SandboxData
 from numerpilot.sandbox.faults import (
+    LOSE_KEY,
     ASGIApp,
     FaultMiddleware,
     FaultPlan,
@@ -42,7 +43,7 @@ from numerpilot.sandbox.faults import (
     Scope,
     Send,
 )
-from numerpilot.sandbox.schedule import SandboxClock
+from numerpilot.sandbox.schedule import SandboxClock, Schedule
 from numerpilot.sandbox.state import (
     DEMO_PUBLIC_ID,
     DEMO_SECRET_KEY,
@@ -59,9 +60,12 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
     async def gql(request: HttpRequest) -> Response:
         raw = await request.body()
         auth, base = request.headers.get("authorization"), str(request.base_url)
-        return await run_in_threadpool(answer, raw, auth, base)
+        lost = request.scope.get(LOSE_KEY)
+        return await run_in_threadpool(answer, raw, auth, base, lost)
 
-    def answer(raw: bytes, auth: str | None, base_url: str) -> Response:
+    def answer(
+        raw: bytes, auth: str | None, base_url: str, lost: dict[str, bool] | None = None
+    ) -> Response:
         try:
             payload = json.loads(raw or b"{}")
             query, variables = str(payload["query"]), payload.get("variables") or {}
@@ -73,7 +77,10 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
             return JSONResponse({"errors": [{"message": str(error)}], "data": None}, 400)
         state.requests.append(field)
         req = graphql.Request(field, args, auth, base_url)
-        return JSONResponse(graphql.execute(state, req))
+        body = graphql.execute(state, req)
+        if lost is not None and body.get("data") and faults.lose(field):
+            lost["lose"] = True  # done on the server; the answer never reaches the client
+        return JSONResponse(body)
 
     def files(request: HttpRequest) -> Response:
         version, name = request.path_params["version"], request.path_params["name"]
@@ -165,10 +172,11 @@ class SandboxServer:
         faults: FaultPlan | None = None,
         public_id: str = DEMO_PUBLIC_ID,
         secret_key: str = DEMO_SECRET_KEY,
+        schedule: Schedule | None = None,
     ) -> None:
         self.clock = SandboxClock(start, speed)
         self.data = SandboxData(Path(data_dir), spec or DemoConfig().spec())
-        self.state = SandboxState(self.data, self.clock, public_id, secret_key)
+        self.state = SandboxState(self.data, self.clock, public_id, secret_key, schedule=schedule)
         self.faults = faults or FaultPlan()
         self.host, self._port = host, port
         self._server: uvicorn.Server | None = None

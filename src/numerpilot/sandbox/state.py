@@ -20,8 +20,8 @@ import pandas as pd
 
 from numerpilot.errors import SubmissionError
 from numerpilot.sandbox.data import LiveTruth, SandboxData
-from numerpilot.sandbox.schedule import RoundWindow, SandboxClock, current_round
-from numerpilot.sandbox.schedule import round_by_number as window_of
+from numerpilot.sandbox.rounds import RoundConfig, round_config
+from numerpilot.sandbox.schedule import RoundWindow, SandboxClock, Schedule, WeeklySchedule
 from numerpilot.scoring import per_era_corr, per_era_mmc
 from numerpilot.submission.rules import classic
 
@@ -38,6 +38,8 @@ DEFAULT_MODELS = (
     ("sandbox_signals", SIGNALS),
     ("sandbox_crypto", CRYPTO),
 )
+#: NMR staked on each sandbox model (read-only: numerpilot never changes a stake).
+DEFAULT_STAKES = {"sandbox_model": "25.00", "sandbox_signals": "10.00"}
 
 
 class SandboxError(Exception):
@@ -48,11 +50,14 @@ class SandboxError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True)
+@dataclass
 class Model:
     id: str
     name: str
     tournament: int
+    stake: str | None = None
+    #: set once a model-upload pickle was uploaded: Numerai runs it, API submissions stop
+    pickle_id: str | None = None
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Submission:
     sha256: str
     received_at: datetime
     data: bytes = field(repr=False)
+    late: bool = False
     scores: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
@@ -80,6 +86,7 @@ class Submission:
             "bytes": len(self.data),
             "sha256": self.sha256,
             "received_at": self.received_at.isoformat(),
+            "late": self.late,
             "scores": dict(self.scores),
         }
 
@@ -105,12 +112,17 @@ class SandboxState:
         public_id: str = DEMO_PUBLIC_ID,
         secret_key: str = DEMO_SECRET_KEY,
         models: tuple[tuple[str, int], ...] = DEFAULT_MODELS,
+        schedule: Schedule | None = None,
     ) -> None:
         self.data = data
         self.clock = clock
+        self.schedule = schedule or WeeklySchedule()
         self._token = f"Token {public_id}${secret_key}"
         self.public_id = public_id
-        self.models = [Model(str(uuid.uuid5(uuid.NAMESPACE_URL, n)), n, t) for n, t in models]
+        self.models = [
+            Model(str(uuid.uuid5(uuid.NAMESPACE_URL, n)), n, t, DEFAULT_STAKES.get(n))
+            for n, t in models
+        ]
         self._uploads: dict[str, bytes] = {}
         self._slots: set[str] = set()
         self.submissions: list[Submission] = []
@@ -129,10 +141,13 @@ class SandboxState:
             raise SandboxError("Your API key is invalid or has expired.", "UNAUTHENTICATED")
 
     def current(self) -> RoundWindow:
-        return current_round(self.clock.now())
+        return self.schedule.current(self.clock.now())
 
     def window(self, number: int) -> RoundWindow:
-        return window_of(number)
+        return self.schedule.window(number)
+
+    def config(self, number: int) -> RoundConfig:
+        return round_config(number)
 
     def model(self, model_id: str | None, tournament: int | None = None) -> Model:
         for m in self.models:
@@ -164,8 +179,15 @@ class SandboxState:
 
     def create_submission(self, key: str, tournament: int, model_id: str | None) -> Submission:
         model = self.model(model_id, tournament)
+        if model.pickle_id is not None:
+            raise SandboxError(
+                f"Model {model.name} runs from an uploaded pickle (model upload): submissions "
+                "through the API are disabled for it.",
+                "FORBIDDEN",
+            )
+        now = self.clock.now()
         window = self.current()
-        if not window.is_open(self.clock.now()):
+        if not window.is_open(now):
             raise SandboxError("Current round not open for submissions.", "ROUND_CLOSED")
         body = self._take_upload(key)
         if tournament == CLASSIC:
@@ -178,8 +200,9 @@ class SandboxState:
             round=window.number,
             filename=key,
             sha256=hashlib.sha256(body).hexdigest(),
-            received_at=self.clock.now(),
+            received_at=now,
             data=body,
+            late=window.is_late(now),
         )
         with self._lock:
             self.submissions.append(sub)
@@ -201,6 +224,7 @@ class SandboxState:
         )
         with self._lock:
             self.pickles.append(upload)
+            model.pickle_id = upload.id
         return upload
 
     # -- resolution and scores ------------------------------------------------------------
@@ -226,6 +250,11 @@ class SandboxState:
                 if sub.tournament == CLASSIC:
                     sub.scores = _score(sub.data, sub.filename, truth)
             self.resolved.add(number)
+
+    def model_submissions(self, model_id: str) -> list[Submission]:
+        """Every submission of a model, oldest first."""
+        with self._lock:
+            return [s for s in self.submissions if s.model_id == model_id]
 
     def latest_submissions(self, model_id: str) -> list[Submission]:
         with self._lock:

@@ -1,8 +1,11 @@
-"""The submission ledger: one sqlite row per confirmed upload, in ``state.db``.
+"""The submission ledger in ``state.db``: one row per (tournament, model, round).
 
-A row is written only after Numerai confirmed the submission (``create_submission``
-returned an id), inside a transaction, so the ledger never claims an upload that did not
-happen. ``submit`` reads it to make a second submission in the same round a no-op.
+A row moves ``planned`` -> ``uploading`` -> ``submitted`` (or ``failed``, or ``skipped``
+for a model Numerai runs from an uploaded pickle). ``uploading`` is written, in its own
+transaction, *before* anything is sent; a row left in ``uploading`` (a crash, a lost
+answer) means "may have happened" and is reconciled with Numerai's list of the model's
+submissions before anything is sent again. Every change is one sqlite transaction, so a
+SIGKILL at any point leaves a consistent row.
 """
 
 from __future__ import annotations
@@ -15,41 +18,73 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-Status = Literal["uploaded", "already_done", "dry_run"]
+State = Literal["planned", "uploading", "submitted", "failed", "skipped"]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+CREATE TABLE IF NOT EXISTS rounds (
     tournament TEXT NOT NULL,
-    model_name TEXT NOT NULL,
     model_id TEXT NOT NULL,
     round INTEGER NOT NULL,
-    submission_id TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    path TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    model_name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sha256 TEXT,
+    submission_id TEXT,
+    path TEXT,
+    late INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tournament, model_id, round)
 );
-CREATE INDEX IF NOT EXISTS submissions_by_round ON submissions (tournament, model_id, round);
+CREATE TABLE IF NOT EXISTS model_uploads (
+    tournament TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    upload_id TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    PRIMARY KEY (tournament, model_id)
+);
 """
+#: Rows of the ledger before states existed: confirmed uploads only.
+_MIGRATE = """
+INSERT OR IGNORE INTO rounds (tournament, model_id, round, model_name, state, attempts,
+    sha256, submission_id, path, created_at, updated_at)
+SELECT tournament, model_id, round, model_name, 'submitted', 1, sha256, submission_id, path,
+    created_at, created_at FROM submissions;
+DROP TABLE submissions;
+"""
+_COLUMNS = (
+    "tournament, model_name, model_id, round, state, attempts, last_error, sha256, "
+    "submission_id, path, late, created_at, updated_at"
+)
 
 
 @dataclass(frozen=True)
-class SubmissionRecord:
-    """One model's submission in one round (``submission_id`` is None for a dry run)."""
+class LedgerRow:
+    """One model's state in one round."""
 
     tournament: str
     model_name: str
     model_id: str
     round: int
+    state: State
+    attempts: int
+    last_error: str | None
+    sha256: str | None
     submission_id: str | None
-    sha256: str
-    path: str
+    path: str | None
+    late: bool
     created_at: str
-    status: Status = "uploaded"
+    updated_at: str
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Ledger:
-    """Read and append submission records in a sqlite file."""
+    """Read and change the per-round states in a sqlite file."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -57,57 +92,110 @@ class Ledger:
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit
+        conn.row_factory = sqlite3.Row
         try:
-            with conn:
-                conn.executescript(_SCHEMA)
+            conn.execute("PRAGMA journal_mode=WAL")  # readers never block the one writer
+            conn.executescript(_SCHEMA)
+            old = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name='submissions'"
+            ).fetchone()
+            if old:
+                conn.executescript("BEGIN IMMEDIATE;" + _MIGRATE + "COMMIT;")
             yield conn
         finally:
             conn.close()
 
-    def find(self, tournament: str, model_id: str, round: int) -> SubmissionRecord | None:
-        """The latest confirmed submission of a model in a round, if any."""
+    def get(self, tournament: str, model_id: str, round: int) -> LedgerRow | None:
+        """The row of a model in a round, if any."""
+        if not self.path.exists():
+            return None
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT tournament, model_name, model_id, round, submission_id, sha256, path,"
-                " created_at FROM submissions WHERE tournament = ? AND model_id = ? AND"
-                " round = ? ORDER BY id DESC LIMIT 1",
+                f"SELECT {_COLUMNS} FROM rounds WHERE tournament = ? AND model_id = ? AND "
+                "round = ?",
                 (tournament, model_id, round),
             ).fetchone()
-        return SubmissionRecord(*row) if row else None
+        return _row(row) if row else None
 
-    def record(self, record: SubmissionRecord) -> None:
-        """Append a confirmed upload (one atomic transaction)."""
-        if not record.submission_id:
-            raise ValueError("only confirmed submissions (with an id) are recorded")
-        with self._connect() as conn, conn:
+    def claim(
+        self, tournament: str, model_name: str, model_id: str, round: int, sha256: str, path: str
+    ) -> LedgerRow:
+        """Mark the row ``uploading`` (one more attempt) before anything is sent."""
+        now = now_iso()
+        with self._connect() as conn:
             conn.execute(
-                "INSERT INTO submissions (tournament, model_name, model_id, round,"
-                " submission_id, sha256, path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.tournament,
-                    record.model_name,
-                    record.model_id,
-                    record.round,
-                    record.submission_id,
-                    record.sha256,
-                    record.path,
-                    record.created_at,
-                ),
+                "INSERT INTO rounds (tournament, model_id, round, model_name, state, attempts,"
+                " sha256, path, created_at, updated_at) VALUES (?, ?, ?, ?, 'uploading', 1,"
+                " ?, ?, ?, ?) ON CONFLICT (tournament, model_id, round) DO UPDATE SET"
+                " state = 'uploading', attempts = attempts + 1, sha256 = excluded.sha256,"
+                " path = excluded.path, last_error = NULL, updated_at = excluded.updated_at",
+                (tournament, model_id, round, model_name, sha256, path, now, now),
             )
+        row = self.get(tournament, model_id, round)
+        assert row is not None
+        return row
 
-    def history(self, limit: int = 20) -> list[SubmissionRecord]:
-        """The most recent confirmed submissions, newest first."""
+    def mark(
+        self,
+        tournament: str,
+        model_name: str,
+        model_id: str,
+        round: int,
+        state: State,
+        *,
+        error: str | None = None,
+        submission_id: str | None = None,
+        late: bool = False,
+    ) -> None:
+        """Set a row's state (created if missing), with its error or submission id."""
+        now = now_iso()
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO rounds (tournament, model_id, round, model_name, state,"
+                " last_error, submission_id, late, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tournament, model_id,"
+                " round) DO UPDATE SET state = excluded.state, last_error = excluded.last_error,"
+                " submission_id = COALESCE(excluded.submission_id, submission_id),"
+                " late = excluded.late, updated_at = excluded.updated_at",
+                (tournament, model_id, round, model_name, state, error, submission_id,
+                 int(late), now, now),
+            )  # fmt: skip
+
+    def history(self, limit: int = 20) -> list[LedgerRow]:
+        """The most recently changed rows, newest first."""
         if not self.path.exists():
             return []
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT tournament, model_name, model_id, round, submission_id, sha256, path,"
-                " created_at FROM submissions ORDER BY id DESC LIMIT ?",
+                f"SELECT {_COLUMNS} FROM rounds ORDER BY round DESC, updated_at DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [SubmissionRecord(*row) for row in rows]
+        return [_row(r) for r in rows]
+
+    def record_model_upload(
+        self, tournament: str, model_name: str, model_id: str, upload_id: str
+    ) -> None:
+        """Remember that Numerai now runs this model from an uploaded pickle."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO model_uploads VALUES (?, ?, ?, ?, ?)",
+                (tournament, model_id, model_name, upload_id, now_iso()),
+            )
+
+    def model_upload(self, tournament: str, model_id: str) -> str | None:
+        """The pickle upload Numerai runs for this model, if numerpilot uploaded one."""
+        if not self.path.exists():
+            return None
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT upload_id FROM model_uploads WHERE tournament = ? AND model_id = ?",
+                (tournament, model_id),
+            ).fetchone()
+        return str(row[0]) if row else None
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _row(row: sqlite3.Row) -> LedgerRow:
+    values = dict(row)
+    values["late"] = bool(values["late"])
+    return LedgerRow(**values)

@@ -1,0 +1,143 @@
+"""numerapi's classes with numerpilot's transport: timeouts, retries, readable errors.
+
+Each numerapi class (Classic, Signals, Crypto) is subclassed so that ``raw_query`` goes
+through :class:`Http` (timeouts; retries on connection errors, timeouts and 5xx for
+queries only), raises one readable :class:`NumeraiAPIError` instead of ``KeyError:
+'data'``, posts to the configured base URL instead of numerapi's module constant, and
+records the server's clock (its ``Date`` header). The constructor skips numerapi's, which
+calls ``logging.basicConfig``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import numerapi
+
+from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.api.http import Http, host_of
+from numerpilot.errors import CredentialsError
+
+_ROOT_FIELD = re.compile(r"\{\s*(\w+)")
+_AUTH_WORDS = ("authenticat", "api key", "token", "session is invalid", "not authorized")
+
+
+class Transport:
+    """Mixin replacing numerapi's constructor and ``raw_query``."""
+
+    def __init__(self, http: Http, url: str, token: tuple[str, str] | None, tid: int) -> None:
+        self.logger = logging.getLogger("numerapi")
+        self.token = token
+        self.show_progress_bars = False
+        self.tournament_id = tid
+        self.global_data_dir = "."
+        self.http = http
+        self.url = url
+        #: the server's clock at the last answer, and time.monotonic() when it arrived
+        self.server_time: datetime | None = None
+        self.received_at = 0.0
+
+    def raw_query(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        authorization: bool = False,
+        *,
+        idempotent: bool = True,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """POST one GraphQL operation; always returns a dict with ``data`` or raises.
+
+        A mutation (``idempotent=False``) is never resent once it may have reached the
+        server: the failure is a :class:`NumeraiAPIError` with ``uncertain`` set.
+        """
+        match = _ROOT_FIELD.search(query)
+        field = match.group(1) if match else "query"
+        what = f"Numerai API call '{field}'"
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if authorization:
+            if not self.token:
+                raise CredentialsError(
+                    f"{what} needs API keys. Set NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY or "
+                    "write ~/.numerai/credentials.json (mode 600)."
+                )
+            public_id, secret_key = self.token
+            headers["Authorization"] = f"Token {public_id}${secret_key}"
+        body = {"query": query, "variables": variables}
+        resp = self.http.request(
+            "POST", self.url, what=what, json=body, headers=headers, idempotent=idempotent
+        )
+        self.server_time = _server_time(resp.headers.get("Date")) or self.server_time
+        self.received_at = time.monotonic()
+        if resp.status_code in (401, 403):
+            raise _auth_error(what, f"HTTP {resp.status_code}")
+        try:
+            result = resp.json()
+        except ValueError:
+            raise NumeraiAPIError(
+                f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} with a body "
+                "that is not JSON. Is the API URL right (NUMERPILOT_API_URL)?"
+            ) from None
+        if not isinstance(result, dict):
+            raise NumeraiAPIError(f"{what}: unexpected answer from {host_of(self.url)}.")
+        errors = result.get("errors")
+        if errors:
+            message = "; ".join(_messages(errors)) or "unknown error"
+            if any(word in message.lower() for word in _AUTH_WORDS):
+                raise _auth_error(what, message)
+            raise NumeraiAPIError(f"{what} failed: {message}")
+        if resp.status_code >= 400 or not isinstance(result.get("data"), dict):
+            raise NumeraiAPIError(
+                f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} without data."
+            )
+        return result
+
+
+def _messages(errors: Any) -> list[str]:
+    if isinstance(errors, list):
+        return [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
+    if isinstance(errors, dict):
+        return [str(errors.get("detail", errors))]
+    return [str(errors)]
+
+
+def _auth_error(what: str, detail: str) -> NumeraiAPIError:
+    return NumeraiAPIError(
+        f"{what}: Numerai rejected the API keys ({detail}). Check NUMERAI_PUBLIC_ID and "
+        "NUMERAI_SECRET_KEY (or ~/.numerai/credentials.json) and that the key has the scopes "
+        "this action needs.",
+        auth=True,
+    )
+
+
+def _server_time(header: str | None) -> datetime | None:
+    if not header:
+        return None
+    try:
+        return parsedate_to_datetime(header).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+class _Classic(Transport, numerapi.NumerAPI):  # type: ignore[misc]
+    pass
+
+
+class _Signals(Transport, numerapi.SignalsAPI):  # type: ignore[misc]
+    pass
+
+
+class _Crypto(Transport, numerapi.CryptoAPI):  # type: ignore[misc]
+    pass
+
+
+CLASSES: dict[str, type[Transport]] = {
+    "classic": _Classic,
+    "signals": _Signals,
+    "crypto": _Crypto,
+}

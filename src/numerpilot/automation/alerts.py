@@ -1,0 +1,63 @@
+"""Alerts: a JSON POST to the user's webhook when a round fails or is missed.
+
+The payload names the event, tournament, model, round and what went wrong; it never holds
+a key (messages pass through the redaction step). A failing webhook is logged, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import requests
+
+from numerpilot.credentials import redact
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What happened (``failed``, ``missed``, ``error``) to which model in which round."""
+
+    event: str
+    tournament: str
+    round: int | None
+    model: str | None
+    message: str
+
+    def payload(self) -> dict[str, object]:
+        body = asdict(self)
+        body["message"] = redact(self.message)
+        body["time"] = datetime.now(UTC).isoformat(timespec="seconds")
+        body["source"] = "numerpilot"
+        return body
+
+
+class Alerts:
+    """Sends each distinct alert once to ``webhook`` (when set) and logs it."""
+
+    def __init__(self, webhook: str | None, timeout: float = 10.0) -> None:
+        self.webhook = webhook
+        self.timeout = timeout
+        self._sent: set[tuple[str, int | None, str | None, str]] = set()
+
+    def send(self, alert: Alert) -> bool:
+        """Log and POST the alert unless the same one was sent already; True if posted."""
+        key = (alert.event, alert.round, alert.model, alert.message)
+        if key in self._sent:
+            return False
+        self._sent.add(key)
+        fields = {"event": alert.event, "round": alert.round, "model": alert.model}
+        log.error("alert: %s %s", alert.event, redact(alert.message), extra=fields)
+        if not self.webhook:
+            return False
+        try:
+            resp = requests.post(self.webhook, json=alert.payload(), timeout=self.timeout)
+            resp.raise_for_status()
+        except requests.RequestException as error:
+            log.warning("the alert webhook failed (%s); the alert is in this log",
+                        type(error).__name__)  # fmt: skip
+            return False
+        return True

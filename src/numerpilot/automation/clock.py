@@ -1,0 +1,67 @@
+"""The server's clock, and when the next round is expected: "now" comes from the API.
+
+The daemon never trusts the local clock for the schedule: a skewed machine clock must not
+make it miss a window. It reads the time from the API's ``Date`` header and the round
+times, and measures how fast the server's clock runs against the local monotonic clock
+(1.0 for Numerai; faster for a sandbox whose clock is accelerated), so that a sleep of
+"until shortly before the next round" lasts the right number of real seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from datetime import datetime, timedelta
+
+from numerpilot.api.rounds import RoundInfo
+
+#: Clock rates below this count as real time (the Date header has 1-second resolution).
+_ACCELERATED = 2.0
+_WINDOW = 32
+
+
+class ServerClock:
+    """Samples (local monotonic seconds, server time) and the rate between the two."""
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, datetime]] = deque(maxlen=_WINDOW)
+
+    def observe(self, server_time: datetime | None, received_at: float) -> None:
+        """Record the server's clock at a local monotonic instant (an API answer)."""
+        if server_time is None:
+            return
+        if self._samples and server_time < self._samples[-1][1]:
+            self._samples.clear()  # the server's clock jumped back: start over
+        self._samples.append((received_at, server_time))
+
+    @property
+    def rate(self) -> float:
+        """Server seconds per real second (1.0 unless clearly accelerated)."""
+        if len(self._samples) < 2:
+            return 1.0
+        (m0, s0), (m1, s1) = self._samples[0], self._samples[-1]
+        if m1 - m0 <= 0:
+            return 1.0
+        rate = (s1 - s0).total_seconds() / (m1 - m0)
+        return rate if rate >= _ACCELERATED else 1.0
+
+    def now(self) -> datetime:
+        """The server's time now (extrapolated from the last sample at :attr:`rate`)."""
+        if not self._samples:
+            raise RuntimeError("no answer from the server yet")
+        mono, server = self._samples[-1]
+        return server + timedelta(seconds=(time.monotonic() - mono) * self.rate)
+
+    def real_seconds(self, until: datetime) -> float:
+        """Real seconds from now until the server's clock shows ``until`` (>= 0)."""
+        return max(0.0, (until - self.now()).total_seconds() / self.rate)
+
+
+def expected_next_open(rounds: list[RoundInfo]) -> datetime:
+    """When the round after the newest of ``rounds`` (newest first) should open: the newest
+    open plus the shortest gap between recent opens (Numerai: a day; a sandbox's compressed
+    schedule: seconds). Nothing of the schedule is assumed."""
+    opens = sorted({r.open_time for r in rounds})
+    gaps = [b - a for a, b in itertools.pairwise(opens) if b > a]
+    return opens[-1] + (min(gaps) if gaps else timedelta(days=1))

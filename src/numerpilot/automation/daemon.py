@@ -1,0 +1,221 @@
+"""``numerpilot daemon``: every round, for every model, exactly once, through crashes and faults.
+
+Each pass reads the rounds from the API (their times, and "now" from the server's clock),
+and while a round takes submissions it makes sure ``live.parquet`` is that round's,
+predicts, checks and submits for each configured model the ledger does not hold as
+submitted; the exactly-once protocol (:mod:`numerpilot.submission.once`) makes a crash at
+any point harmless. Between rounds it sleeps until shortly before the next round is
+expected, then polls. One daemon per work directory (a lock); SIGTERM and SIGINT stop it
+after the current step.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import FrameType
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.api.rounds import RoundInfo
+from numerpilot.automation.alerts import Alert, Alerts
+from numerpilot.automation.clock import ServerClock, expected_next_open
+from numerpilot.config import Config
+from numerpilot.errors import NumerpilotError
+from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.lock import hold
+from numerpilot.submission.once import SubmitResult
+from numerpilot.workdir import Workdir
+
+log = logging.getLogger(__name__)
+
+DAEMON_LOCK = "daemon.lock"
+_DONE = ("submitted", "skipped")
+#: Rounds read per pass: the current one and enough history to see the schedule's rhythm.
+_HISTORY = 6
+
+
+@dataclass
+class PassReport:
+    """What one pass did and when the next one is due (server time)."""
+
+    round: int | None
+    wake: datetime | None
+    results: list[SubmitResult] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    """The round loop of one work directory."""
+
+    def __init__(
+        self,
+        workdir: Workdir,
+        config: Config,
+        client: NumeraiClient,
+        *,
+        alerts: Alerts | None = None,
+        stop: threading.Event | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.workdir, self.config, self.client = workdir, config, client
+        self.settings = config.daemon
+        self.alerts = alerts or Alerts(config.daemon.alert_webhook)
+        self.stop = stop or threading.Event()
+        self.clock = ServerClock()
+        self.ledger = Ledger(workdir.state_db)
+        self.started: datetime | None = None
+        self._rng = random.Random(seed)
+        self._model_ids: dict[str, str] = {}
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(self, *, once: bool = False) -> PassReport:
+        """Pass after pass until stopped (``once``: a single pass). Holds the daemon lock."""
+        with hold(self.workdir.root / DAEMON_LOCK, wait=0, what="running the daemon"):
+            log.info("daemon started in %s for %s", self.workdir.root,
+                     ", ".join(self.config.submission.models) or "no models")  # fmt: skip
+            failures = 0
+            report = PassReport(None, None)
+            while not self.stop.is_set():
+                try:
+                    report = self.pass_once()
+                    failures = 0
+                except NumeraiAPIError as error:
+                    if error.auth or once:
+                        raise
+                    failures += 1
+                    log.warning("Numerai is unreachable (%s); trying again", error)
+                    self._sleep(min(self.settings.poll_seconds * 2**failures,
+                                    self.settings.max_sleep_seconds))  # fmt: skip
+                    continue
+                if once:
+                    break
+                self._sleep(self._sleep_seconds(report.wake))
+            log.info("daemon stopped")
+            return report
+
+    def pass_once(self) -> PassReport:
+        """Look at the rounds; submit what is due; say when to look again."""
+        rounds = self.client.rounds(limit=_HISTORY)
+        self.clock.observe(self.client.api.server_time, self.client.api.received_at)
+        now = self.clock.now()
+        self.started = self.started or now
+        current = rounds[0]
+        self._alert_missed(rounds[1:], now)
+        report = PassReport(current.number, None)
+        if current.is_open and self._pending(current):
+            self._play(current, report)
+        if current.is_open and self._pending(current):
+            return report  # wake None: poll again soon
+        report.wake = expected_next_open(rounds) - timedelta(seconds=self.settings.lead_seconds)
+        return report
+
+    # -- one round -------------------------------------------------------------------------
+    def _ids(self) -> dict[str, str]:
+        if not self._model_ids or set(self.config.submission.models) - set(self._model_ids):
+            self._model_ids = self.client.models()
+        return self._model_ids
+
+    def _pending(self, current: RoundInfo) -> list[str]:
+        """Configured models without a submission (or a skip) in the round's ledger row."""
+        tournament = self.config.submission.tournament
+        ids = self._ids()
+        pending = []
+        for name in self.config.submission.models:
+            row = self.ledger.get(tournament, ids.get(name, ""), current.number)
+            if row is None or row.state not in _DONE:
+                pending.append(name)
+        return pending
+
+    def _play(self, current: RoundInfo, report: PassReport) -> None:
+        from numerpilot.data.download import download_dataset
+        from numerpilot.pipeline.context import Context
+        from numerpilot.pipeline.predict import predict_live
+        from numerpilot.submission.submit import submit_predictions
+
+        pending = self._pending(current)
+        late = " (late: staking closed)" if current.is_late else ""
+        log.info("round %d takes submissions%s; due: %s", current.number, late,
+                 ", ".join(pending), extra={"round": current.number})  # fmt: skip
+        try:
+            download_dataset(self.workdir, self.config, self.client, round_number=current.number)
+            path = predict_live(Context.load(self.workdir))
+        except NumerpilotError as error:
+            self._fail(current, None, str(error), report)
+            return
+        log.info("predicted the live era of round %d", current.number,
+                 extra={"round": current.number})  # fmt: skip
+        for name in pending:
+            if self.stop.is_set() or self._closed(current):
+                return
+            try:
+                now = replace(current, now=self.clock.now())
+                (result,) = submit_predictions(
+                    self.workdir, self.config, self.client, path, models=[name], info=now
+                )
+            except NumerpilotError as error:
+                if not self._closed(current):  # else: the next round has begun; no failure
+                    self._fail(current, name, str(error), report)
+                continue
+            report.results.append(result)
+            fields = {"round": current.number, "model": name, "outcome": result.outcome,
+                      "submission_id": result.submission_id}  # fmt: skip
+            log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
+                     current.number, extra=fields)  # fmt: skip
+
+    def _closed(self, current: RoundInfo) -> bool:
+        """True once the round stopped taking submissions (on the server's clock)."""
+        return self.clock.now() >= current.close_time
+
+    def _fail(
+        self, current: RoundInfo, model: str | None, message: str, report: PassReport
+    ) -> None:
+        report.failures.append(message)
+        tournament = self.config.submission.tournament
+        self.alerts.send(Alert("failed", tournament, current.number, model, message))
+
+    def _alert_missed(self, closed: list[RoundInfo], now: datetime) -> None:
+        """Alert once for each round that closed, while the daemon ran, without a
+        submission of a configured model."""
+        if self.started is None:
+            return
+        tournament = self.config.submission.tournament
+        for info in closed:
+            if not (self.started < info.close_time <= now):
+                continue
+            for name in self.config.submission.models:
+                row = self.ledger.get(tournament, self._ids().get(name, ""), info.number)
+                if row is None or row.state not in _DONE:
+                    message = f"round {info.number} closed without a submission of {name}"
+                    self.alerts.send(Alert("missed", tournament, info.number, name, message))
+
+    # -- sleeping --------------------------------------------------------------------------
+    def _sleep_seconds(self, wake: datetime | None) -> float:
+        """Real seconds to sleep: until ``wake`` (server time), or one poll with jitter."""
+        poll = self.settings.poll_seconds * self._rng.uniform(0.8, 1.2)
+        if wake is None:
+            return poll
+        seconds = self.clock.real_seconds(wake)
+        return poll if seconds <= 0 else min(seconds, self.settings.max_sleep_seconds)
+
+    def _sleep(self, seconds: float) -> None:
+        log.debug("sleeping %.1f s", seconds, extra={"sleep_seconds": round(seconds, 1)})
+        self.stop.wait(seconds)
+
+    # -- signals ---------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT: stop after the current step; a second SIGINT interrupts now."""
+
+        def handle(signum: int, frame: FrameType | None) -> None:
+            if self.stop.is_set() and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            log.info("%s received: stopping after the current step",
+                     signal.Signals(signum).name)  # fmt: skip
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)

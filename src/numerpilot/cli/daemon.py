@@ -1,0 +1,44 @@
+"""CLI command: daemon (every round, every model, exactly once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from numerpilot.cli.app import WorkdirOption, app, workdir
+
+
+@app.command(rich_help_panel="Autopilot")
+def daemon(
+    directory: WorkdirOption = Path("."),
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron).")] = False,
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="Log one JSON object per line.")
+    ] = False,
+) -> None:
+    """Submit every round for every model in [submission] models, exactly once.
+
+    Runs in the foreground (a systemd service, or --once from cron); Ctrl-C or SIGTERM stop
+    it after the current step. Exit codes: 1 when a model failed in a --once pass or another
+    daemon runs in the directory, 3 when Numerai rejects the keys.
+    """
+    from numerpilot.api.connect import make_client
+    from numerpilot.automation import logs
+    from numerpilot.automation.daemon import Daemon
+    from numerpilot.errors import SubmissionError, UsageError
+
+    wd = workdir(directory)
+    config = wd.load_config()
+    if not config.submission.models:
+        raise UsageError(
+            "the daemon has no model to submit for: list your Numerai model names in "
+            f"{wd.config_path} under [submission] models = [...]."
+        )
+    logs.setup(json_lines=log_json)
+    runner = Daemon(wd, config, make_client(config))
+    runner.install_signal_handlers()
+    report = runner.run(once=once)
+    if once and report.failures:
+        raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))

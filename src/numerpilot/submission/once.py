@@ -1,0 +1,130 @@
+"""Exactly-once upload of one model's predictions in one round.
+
+Under the work directory's submit lock: first ask Numerai which rounds the model already
+has a submission for (this also settles a row left ``uploading`` by a crash or a lost
+answer), then mark the row ``uploading``, upload, and record the outcome. A lost answer
+to the create mutation is never resent blindly: it is reconciled now, and if Numerai does
+not list the submission yet the row stays ``uploading`` for the next attempt to settle.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from numerpilot.api.client import NumeraiClient, SubmissionInfo
+from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.api.rounds import RoundInfo
+from numerpilot.errors import SubmissionError
+from numerpilot.submission.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["uploaded", "already_done", "reconciled", "skipped", "uncertain", "dry_run"]
+_PICKLE_WORDS = ("pickle", "model upload")
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What happened to one model in one round."""
+
+    model_name: str
+    model_id: str
+    round: int
+    outcome: Outcome
+    submission_id: str | None = None
+    late: bool = False
+    path: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who and what is submitted: the model, the round, the file and its SHA-256."""
+
+    tournament: str
+    model_name: str
+    model_id: str
+    round: RoundInfo
+    path: Path
+    sha256: str
+
+    def result(self, outcome: Outcome, sid: str | None = None, detail: str = "") -> SubmitResult:
+        return SubmitResult(self.model_name, self.model_id, self.round.number, outcome, sid,
+                            self.round.is_late, str(self.path), detail)  # fmt: skip
+
+
+def on_numerai(client: NumeraiClient, target: Target) -> SubmissionInfo | None:
+    """The model's submission for the target round as Numerai lists it, if any."""
+    found = None
+    for sub in client.submissions(target.model_id):
+        in_round = sub.round == target.round.number or (
+            sub.round is None
+            and sub.inserted_at is not None
+            and target.round.open_time <= sub.inserted_at < target.round.close_time
+        )
+        if in_round:
+            found = sub
+    return found
+
+
+def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool) -> SubmitResult:
+    """Upload ``t.path`` for the model unless Numerai already has its submission for the
+    round (``force`` uploads again). Call with the work directory's submit lock held."""
+    args = (t.tournament, t.model_name, t.model_id, t.round.number)
+    if ledger.model_upload(t.tournament, t.model_id):
+        ledger.mark(*args, "skipped", error="runs from an uploaded pickle")
+        return t.result("skipped", detail="Numerai runs this model from an uploaded pickle")
+    row = ledger.get(t.tournament, t.model_id, t.round.number)
+    existing = on_numerai(client, t)
+    if existing is not None and not force:
+        if row is None or row.state != "submitted" or row.submission_id != existing.id:
+            ledger.mark(*args, "submitted", submission_id=existing.id, late=t.round.is_late)
+            return t.result("reconciled", existing.id)
+        return t.result("already_done", existing.id)
+    if row is not None and row.state == "submitted" and existing is None:
+        log.warning("%s: the ledger holds submission %s for round %d but Numerai lists none; "
+                    "uploading again", t.model_name, row.submission_id, t.round.number)  # fmt: skip
+    ledger.claim(*args, t.sha256, str(t.path))
+    try:
+        sid = client.upload_predictions(t.path, t.model_id)
+    except NumeraiAPIError as error:
+        return _after_failure(ledger, client, t, error)
+    ledger.mark(*args, "submitted", submission_id=sid, late=t.round.is_late)
+    log.info("submitted %s for %s in round %d", t.path.name, t.model_name, t.round.number)
+    return t.result("uploaded", sid)
+
+
+def _after_failure(
+    ledger: Ledger, client: NumeraiClient, t: Target, error: NumeraiAPIError
+) -> SubmitResult:
+    args = (t.tournament, t.model_name, t.model_id, t.round.number)
+    message = str(error)
+    if error.uncertain:
+        found = on_numerai(client, t)
+        if found is not None:
+            ledger.mark(*args, "submitted", submission_id=found.id, late=t.round.is_late)
+            return t.result("reconciled", found.id)
+        log.warning("%s: %s", t.model_name, message)
+        return t.result("uncertain", detail=message)  # the row stays 'uploading'
+    if any(word in message.lower() for word in _PICKLE_WORDS):
+        ledger.mark(*args, "skipped", error=message)
+        return t.result("skipped", detail=message)
+    ledger.mark(*args, "failed", error=message)
+    raise error
+
+
+def check_late(info: RoundInfo) -> None:
+    """Refuse a round that takes no submissions; warn about a late one."""
+    if not info.is_open:
+        raise SubmissionError(
+            f"Round {info.number} no longer takes submissions (it closed "
+            f"{info.close_time:%a %Y-%m-%d %H:%M} UTC); the next round opens soon: run "
+            "'numerpilot download' and 'numerpilot predict' then, and submit again."
+        )
+    if info.is_late:
+        closed = f"{info.close_staking_time:%H:%M} UTC"
+        log.warning("round %d: staking closed at %s; a submission now is scored but not "
+                    "staked (late)", info.number, closed)  # fmt: skip

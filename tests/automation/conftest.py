@@ -1,0 +1,61 @@
+"""A work directory ready for the daemon: sandbox data downloaded, small models trained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.config import load_config
+from numerpilot.data.download import download_dataset
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.train import train_ensemble
+from numerpilot.workdir import Workdir
+
+DAEMON_CONFIG = """\
+[data]
+feature_set = "medium"
+era_step = 1
+
+[train]
+targets = ["target", "target_teager2b_20"]
+holdout_eras = 8
+embargo_eras = 2
+early_stopping_rounds = 10
+
+[lightgbm]
+n_estimators = 30
+learning_rate = 0.1
+colsample_bytree = 0.5
+num_threads = 1
+
+[submission]
+models = ["sandbox_model", "sandbox_model_2"]
+
+[api]
+timeout = 1.0
+retries = 4
+backoff = 0.05
+
+[daemon]
+poll_seconds = 0.5
+lead_seconds = 0
+max_sleep_seconds = 2
+"""
+
+
+def ready_workdir(root: Path, client: NumeraiClient, extra: str = "") -> Workdir:
+    """Config, data of the sandbox's newest version, and trained models in ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "numerpilot.toml").write_text(DAEMON_CONFIG + extra)
+    work = Workdir(root)
+    config = load_config(work.config_path)
+    download_dataset(work, config, client)
+    train_ensemble(Context(work, config))
+    return work
+
+
+@pytest.fixture
+def daemon_dir(tmp_path: Path, client: NumeraiClient) -> Workdir:
+    return ready_workdir(tmp_path / "wd", client)

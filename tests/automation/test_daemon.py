@@ -1,0 +1,168 @@
+"""The round daemon against the sandbox: one pass, many rounds, locks, alerts, bad input."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from tests.automation.conftest import DAEMON_CONFIG
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.automation.alerts import Alerts
+from numerpilot.automation.daemon import Daemon
+from numerpilot.config import load_config
+from numerpilot.credentials import Credentials
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.sandbox.presets import SMALL_SPEC
+from numerpilot.sandbox.schedule import CompressedSchedule
+from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.lock import LockedError
+from numerpilot.workdir import Workdir
+
+MODELS = ("sandbox_model", "sandbox_model_2")
+
+
+def _daemon(work: Workdir, client: NumeraiClient, **kwargs: object) -> Daemon:
+    return Daemon(work, load_config(work.config_path), client, seed=0, **kwargs)  # type: ignore[arg-type]
+
+
+def _per_round(sandbox: SandboxServer) -> dict[tuple[str, int], int]:
+    counts: dict[tuple[str, int], int] = {}
+    for sub in sandbox.state.submissions:
+        counts[(sub.model_name, sub.round)] = counts.get((sub.model_name, sub.round), 0) + 1
+    return counts
+
+
+def test_one_pass_submits_every_model_once(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    report = _daemon(daemon_dir, client).run(once=True)
+    number = client.current_round().number
+    assert sorted(r.model_name for r in report.results) == sorted(MODELS)
+    assert _per_round(sandbox) == {(m, number): 1 for m in MODELS}
+    again = _daemon(daemon_dir, client).run(once=True)
+    assert again.results == [] and len(sandbox.state.submissions) == 2
+    assert again.wake is not None and again.wake > sandbox.clock.now()  # sleeps till next
+    rows = Ledger(daemon_dir.state_db).history()
+    assert {(r.model_name, r.round, r.state) for r in rows} == {
+        (m, number, "submitted") for m in MODELS
+    }
+
+
+def test_daemon_follows_many_rounds_exactly_once(
+    tmp_path: Path, creds: Credentials, client: NumeraiClient
+) -> None:
+    schedule = CompressedSchedule(datetime.now(UTC), round_seconds=2.5, window_seconds=2.0)
+    with SandboxServer(tmp_path / "sb", spec=SMALL_SPEC, schedule=schedule) as sandbox:
+        fast = NumeraiClient(creds, sandbox.url, timeout=1.0, retries=4, backoff=0.05)
+        from tests.automation.conftest import ready_workdir
+
+        work = ready_workdir(tmp_path / "wd", fast)
+        first = sandbox.state.current().number
+        stop = threading.Event()
+        runner = _daemon(work, fast, stop=stop)
+        thread = threading.Thread(target=runner.run)
+        thread.start()
+        while sandbox.state.current().number < first + 4:
+            stop.wait(0.2)
+        stop.set()
+        thread.join(30)
+        assert not thread.is_alive()
+        counts = _per_round(sandbox)
+        for number in range(first, first + 4):
+            for model in MODELS:
+                assert counts.get((model, number)) == 1, (model, number, counts)
+        assert all(count == 1 for count in counts.values())
+
+
+def test_two_daemons_on_one_directory(daemon_dir: Workdir, client: NumeraiClient) -> None:
+    stop = threading.Event()
+    first = _daemon(daemon_dir, client, stop=stop)
+    thread = threading.Thread(target=first.run)
+    thread.start()
+    try:
+        while first.started is None:
+            stop.wait(0.05)
+        with pytest.raises(LockedError, match="running the daemon"):
+            _daemon(daemon_dir, client).run(once=True)
+    finally:
+        stop.set()
+        thread.join(30)
+
+
+def test_invalid_keys_stop_at_once(daemon_dir: Workdir, sandbox: SandboxServer) -> None:
+    bad = NumeraiClient(Credentials(DEMO_PUBLIC_ID, "wrong" + DEMO_SECRET_KEY), sandbox.url)
+    with pytest.raises(NumeraiAPIError, match="rejected the API keys") as caught:
+        _daemon(daemon_dir, bad).run()
+    assert caught.value.auth
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    _Receiver.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/alert"
+    server.shutdown()
+
+
+def test_missing_models_fail_the_round_alert_and_the_next_round_still_runs(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, webhook: str
+) -> None:
+    manifest = daemon_dir.models / "manifest.json"
+    kept = manifest.read_text()
+    manifest.unlink()
+    runner = _daemon(daemon_dir, client, alerts=Alerts(webhook))
+    report = runner.pass_once()
+    assert report.failures and "numerpilot train" in report.failures[0]
+    assert sandbox.state.submissions == []
+    (alert,) = _Receiver.received
+    assert alert["event"] == "failed" and alert["round"] == report.round
+    assert DEMO_SECRET_KEY not in json.dumps(alert) and DEMO_PUBLIC_ID not in json.dumps(alert)
+    manifest.write_text(kept)  # the user retrains; the daemon goes on
+    sandbox.clock.advance(timedelta(days=1))
+    later = runner.pass_once()
+    assert later.round == report.round + 1 and len(later.results) == 2
+    assert {a["event"] for a in _Receiver.received} == {"failed", "missed"}
+
+
+def test_a_model_run_from_an_uploaded_pickle_is_skipped(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    ids = client.models()
+    Ledger(daemon_dir.state_db).record_model_upload("classic", MODELS[1], ids[MODELS[1]], "up1")
+    report = _daemon(daemon_dir, client).run(once=True)
+    outcomes = {r.model_name: r.outcome for r in report.results}
+    assert outcomes == {MODELS[0]: "uploaded", MODELS[1]: "skipped"}
+    assert [s.model_name for s in sandbox.state.submissions] == [MODELS[0]]
+
+
+def test_config_without_models_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "numerpilot.toml").write_text(DAEMON_CONFIG.replace(
+        'models = ["sandbox_model", "sandbox_model_2"]', "models = []"))  # fmt: skip
+    from numerpilot.cli.commands import run
+
+    with pytest.raises(SystemExit) as done:
+        run(["daemon", "--once", "-C", str(tmp_path)])
+    assert done.value.code == 2

@@ -1,0 +1,108 @@
+"""Exactly once: lost answers, crashes between upload and record, concurrent submits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.config import Config
+from numerpilot.data import layout
+from numerpilot.data.download import download_dataset
+from numerpilot.io import sha256_file
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.submit import submit_predictions
+from numerpilot.workdir import Workdir
+
+MODEL = "sandbox_model"
+CONFIG = Config.model_validate({"submission": {"models": [MODEL]}})
+
+
+@pytest.fixture
+def work(tmp_path: Path, client: NumeraiClient) -> Workdir:
+    work = Workdir(tmp_path / "wd")
+    download_dataset(work, CONFIG, client)
+    live = pd.read_parquet(work.root / "data" / "v5.3" / layout.LIVE)
+    values = np.random.default_rng(0).uniform(0.01, 0.99, len(live))
+    path = work.root / "predictions" / "live_predictions.csv"
+    path.parent.mkdir(parents=True)
+    pd.DataFrame({"id": live.index, "prediction": values}).to_csv(path, index=False)
+    (work.root / "numerpilot.toml").write_text(f'[submission]\nmodels = ["{MODEL}"]\n')
+    return work
+
+
+def _path(work: Workdir) -> Path:
+    return work.root / "predictions" / "live_predictions.csv"
+
+
+def test_a_lost_answer_is_reconciled_not_resent(
+    work: Workdir, sandbox: SandboxServer, creds: object
+) -> None:
+    client = NumeraiClient(creds, sandbox.url, timeout=0.5, retries=3, backoff=0.01)  # type: ignore[arg-type]
+    sandbox.faults.lose_hold = 1.0
+    sandbox.faults.script("lose", "create_submission")
+    (result,) = submit_predictions(work, CONFIG, client, _path(work))
+    (received,) = sandbox.state.submissions  # created once, although the answer was lost
+    assert result.outcome == "reconciled" and result.submission_id == received.id
+    row = Ledger(work.state_db).get("classic", result.model_id, result.round)
+    assert row is not None
+    assert (row.state, row.submission_id, row.attempts) == ("submitted", received.id, 1)
+    (again,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert again.outcome == "already_done" and len(sandbox.state.submissions) == 1
+
+
+def test_a_crash_between_upload_and_record_is_reconciled(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """The upload reached Numerai, then the process died before recording it."""
+    model_id = client.models()[MODEL]
+    number = client.current_round().number
+    Ledger(work.state_db).claim("classic", MODEL, model_id, number, sha256_file(_path(work)), "p")
+    sid = client.upload_predictions(_path(work), model_id)  # ... and the process dies here
+    (result,) = submit_predictions(work, CONFIG, client, _path(work))  # the restart
+    assert result.outcome == "reconciled" and result.submission_id == sid
+    assert len(sandbox.state.submissions) == 1
+    row = Ledger(work.state_db).get("classic", model_id, number)
+    assert row is not None and (row.state, row.submission_id) == ("submitted", sid)
+
+
+def test_a_crash_before_the_upload_is_retried(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """The row says 'uploading' but nothing reached Numerai: upload now, exactly once."""
+    model_id = client.models()[MODEL]
+    number = client.current_round().number
+    Ledger(work.state_db).claim("classic", MODEL, model_id, number, "00", "p")
+    (result,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert result.outcome == "uploaded" and len(sandbox.state.submissions) == 1
+    row = Ledger(work.state_db).get("classic", model_id, number)
+    assert row is not None and (row.state, row.attempts) == ("submitted", 2)
+
+
+def test_three_submits_at_the_same_moment_upload_once(
+    work: Workdir, sandbox: SandboxServer
+) -> None:
+    env = {
+        **os.environ,
+        "NUMERPILOT_API_URL": sandbox.url,
+        "NUMERAI_PUBLIC_ID": DEMO_PUBLIC_ID,
+        "NUMERAI_SECRET_KEY": DEMO_SECRET_KEY,
+    }
+    cmd = [sys.executable, "-m", "numerpilot", "submit", "-C", str(work.root)]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) for _ in range(3)]  # fmt: skip
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    assert len(sandbox.state.submissions) == 1
+    joined = "\n".join(outputs)
+    assert joined.count("submitted live_predictions.csv") == 1
+    assert joined.count("already submitted") == 2
+    (row,) = Ledger(work.state_db).history()
+    assert (row.state, row.submission_id) == ("submitted", sandbox.state.submissions[0].id)
