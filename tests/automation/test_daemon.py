@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -166,3 +171,42 @@ def test_config_without_models_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as done:
         run(["daemon", "--once", "-C", str(tmp_path)])
     assert done.value.code == 2
+
+
+def test_unreachable_api_is_retried_with_backoff_not_a_crash(
+    daemon_dir: Workdir, creds: Credentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = NumeraiClient(creds, "http://127.0.0.1:9/", timeout=0.2, retries=0, backoff=0.0)
+    stop = threading.Event()
+    runner = _daemon(daemon_dir, dead, stop=stop)
+    runner.settings.poll_seconds = 0.05
+    thread = threading.Thread(target=runner.run)
+    with caplog.at_level("WARNING", logger="numerpilot.automation.daemon"):
+        thread.start()
+        stop.wait(1.5)
+        assert thread.is_alive()  # still trying, no crash loop
+        stop.set()
+        thread.join(10)
+    warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert 2 <= len(warnings) <= 6  # 0.1, 0.2, 0.4, 0.8 s...: backing off, not spinning
+
+
+def test_sigterm_stops_the_daemon_cleanly(
+    daemon_dir: Workdir, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    env = {**os.environ, "NUMERPILOT_API_URL": sandbox.url, "NUMERAI_PUBLIC_ID": DEMO_PUBLIC_ID,
+           "NUMERAI_SECRET_KEY": DEMO_SECRET_KEY}  # fmt: skip
+    log = tmp_path / "daemon.log"
+    cmd = [sys.executable, "-m", "numerpilot", "daemon", "--log-json", "-C", str(daemon_dir.root)]
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=sink)
+        deadline = time.monotonic() + 60
+        while len(sandbox.state.submissions) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[-1]["message"] == "daemon stopped"
+    submitted = [x for x in lines if x.get("outcome") == "uploaded"]
+    assert {x["model"] for x in submitted} == set(MODELS)
+    assert all({"time", "level", "message"} <= set(x) for x in lines)

@@ -24,6 +24,7 @@ from numerpilot.model_upload.images import image_for, python_minor
 from numerpilot.model_upload.replica import ensure_replica
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.sandbox.presets import OPEN_TUESDAY, SMALL_SPEC
+from numerpilot.submission.ledger import Ledger
 
 pytestmark = pytest.mark.e2e
 IMAGE = image_for(python_minor())
@@ -132,6 +133,8 @@ def test_upload_model_checks_then_uploads(
     assert upload.model_id == model.id
     assert upload.size == (trained_dir / "model.pkl").stat().st_size
     assert upload.docker_image is not None
+    # Numerai now runs the pickle: the daemon must skip this model from here on
+    assert Ledger(trained_dir / "state.db").model_upload("classic", model.id) == upload.id
 
 
 def test_upload_model_refuses_a_failing_pickle(

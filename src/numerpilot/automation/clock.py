@@ -10,6 +10,7 @@ times, and measures how fast the server's clock runs against the local monotonic
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from collections import deque
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from numerpilot.api.rounds import RoundInfo
 #: Clock rates below this count as real time (the Date header has 1-second resolution).
 _ACCELERATED = 2.0
 _WINDOW = 32
+#: Pairs of samples at least this many real seconds apart, and at least this many of them.
+_MIN_GAP, _MIN_PAIRS = 0.2, 3
 
 
 class ServerClock:
@@ -37,13 +40,17 @@ class ServerClock:
 
     @property
     def rate(self) -> float:
-        """Server seconds per real second (1.0 unless clearly accelerated)."""
-        if len(self._samples) < 2:
+        """Server seconds per real second: the median over recent sample pairs, so that one
+        jump of the server's clock does not count (1.0 unless clearly accelerated)."""
+        samples = list(self._samples)
+        rates = [
+            (s1 - s0).total_seconds() / (m1 - m0)
+            for (m0, s0), (m1, s1) in itertools.pairwise(samples)
+            if m1 - m0 >= _MIN_GAP
+        ]
+        if len(rates) < _MIN_PAIRS:
             return 1.0
-        (m0, s0), (m1, s1) = self._samples[0], self._samples[-1]
-        if m1 - m0 <= 0:
-            return 1.0
-        rate = (s1 - s0).total_seconds() / (m1 - m0)
+        rate = float(statistics.median(rates))
         return rate if rate >= _ACCELERATED else 1.0
 
     def now(self) -> datetime:

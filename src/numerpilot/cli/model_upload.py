@@ -175,6 +175,7 @@ def upload_model_cmd(
     from numerpilot.api.connect import make_client
     from numerpilot.model_upload.build import build_upload, read_sidecar
     from numerpilot.model_upload.check import default_image
+    from numerpilot.submission.ledger import Ledger
 
     wd = workdir(directory)
     if pickle is None:
@@ -191,5 +192,8 @@ def upload_model_cmd(
     with console.status(f"Uploading {pickle.name} for {name}"):
         upload_id = client.upload_model_pickle(pickle, model_id, data_version=data_version,
                                                docker_image=image.api_name)  # fmt: skip
+    Ledger(wd.state_db).record_model_upload(config.submission.tournament, name, model_id,
+                                            upload_id)  # fmt: skip
     console.print(f"[bold green]Uploaded[/bold green] {pickle.name} for model [bold]{name}"
-                  f"[/bold] (upload {upload_id}, image '{image.api_name}').")  # fmt: skip
+                  f"[/bold] (upload {upload_id}, image '{image.api_name}'). Numerai runs it "
+                  "every round from now on; the daemon skips this model.")  # fmt: skip

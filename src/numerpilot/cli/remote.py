@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -63,46 +62,38 @@ def submit(
     render_submissions(records)
 
 
-@app.command(rich_help_panel="Every round")
-def status(directory: WorkdirOption = Path(".")) -> None:
-    """The current round, your models, recent submissions and their scores."""
-    from rich.table import Table
+@app.command(rich_help_panel="Autopilot")
+def status(
+    directory: WorkdirOption = Path("."),
+    rounds: Annotated[int, typer.Option(help="How many recent rounds to show.")] = 10,
+) -> None:
+    """Per model and round: submitted, late, missed or failed, with scores, stake and payouts.
 
+    Also writes reports/status.html with the cumulative CORR and MMC of every model.
+    Works without API keys too (then only the rounds and numerpilot's own ledger).
+    """
     from numerpilot.api.connect import make_client
+    from numerpilot.automation.status import collect
+    from numerpilot.cli.render import render_status
+    from numerpilot.report.status_page import write_status_report
     from numerpilot.submission.ledger import Ledger
 
     wd = workdir(directory)
     config = wd.load_config()
-    client = make_client(config)
-    info = client.current_round()
-    state = "[green]open[/green]" if info.is_open else "[red]closed[/red]"
-    console.print(
-        f"Round {info.number} is {state} (closes {info.close_time:%a %Y-%m-%d %H:%M} UTC)."
-    )
-    models = client.models()
-    table = Table(title=f"{config.submission.tournament} models")
-    for col in ("model", "last round submitted", "latest scores"):
-        table.add_column(col)
-    history = Ledger(wd.state_db).history(200)
-    for name, model_id in sorted(models.items()):
-        rounds = [r.round for r in history if r.model_id == model_id]
-        scores = client.submission_scores(model_id)
-        latest = max((s.get("roundNumber") or 0 for s in scores), default=None)
-        text = ", ".join(
-            f"{s['displayName']} {_num(s.get('value'))}"
-            for s in scores
-            if s.get("roundNumber") == latest
-        )
-        table.add_row(
-            name, str(max(rounds)) if rounds else "—", f"round {latest}: {text}" if text else "—"
-        )
-    console.print(table)
-
-
-def _num(value: object) -> str:
-    if isinstance(value, int | float) and not math.isnan(float(value)):
-        return f"{float(value):+.4f}"
-    return "—"
+    client = make_client(config, need_credentials=False)
+    report = collect(
+        client, Ledger(wd.state_db), config.submission.tournament,
+        list(config.submission.models), config.scoring, max(rounds, 1),
+    )  # fmt: skip
+    render_status(report)
+    info = report.current
+    context = {
+        "tournament": config.submission.tournament,
+        "current round": f"{info.number} (opened {info.open_time:%Y-%m-%d %H:%M} UTC)",
+        "server time": f"{info.now:%Y-%m-%d %H:%M:%S} UTC",
+    }
+    page = write_status_report(report, wd.reports / "status.html", context)
+    console.print(f"Report: {page}")
 
 
 @sandbox_app.command("serve")

@@ -12,6 +12,7 @@ from numerpilot.cli.app import console
 from numerpilot.scoring.report import ScoreReport, format_metric
 
 if TYPE_CHECKING:
+    from numerpilot.automation.status import StatusReport
     from numerpilot.pipeline.validate import ValidationReport
     from numerpilot.submission.once import SubmitResult
 
@@ -78,5 +79,43 @@ def render_submissions(results: list[SubmitResult]) -> None:
 
 def render_validation(report: ValidationReport) -> None:
     console.print(render(report.scores, title="Validation per era (main target)"))
+    for note in report.notes:
+        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.4f}"
+
+
+_STATE_STYLE = {"submitted": "green", "late": "yellow", "due": "cyan", "skipped": "dim"}
+
+
+def render_status(report: StatusReport) -> None:
+    """The current round, then one table of models and one of recent rounds."""
+    info = report.current
+    when = "staked submissions" if info.is_open and not info.is_late else "late submissions"
+    state = f"open for {when}" if info.is_open else "closed"
+    console.print(
+        f"Round {info.number} is {state} (target {info.target or '?'}; staking closes "
+        f"{info.close_staking_time:%a %H:%M} UTC, round closes {info.close_time:%a %H:%M} UTC).",
+        highlight=False,
+    )
+    models = Table(box=box.SIMPLE_HEAD, title="Models (read only: numerpilot never stakes)")
+    for col in ("model", "stake (NMR)", "pending payout", "paid"):
+        models.add_column(col, justify="left" if col == "model" else "right")
+    for m in report.models:
+        stake = "–" if m.stake is None else f"{m.stake:.2f}"
+        models.add_row(m.name, stake, _signed(m.pending_payout), _signed(m.paid))
+    console.print(models)
+    rounds = Table(box=box.SIMPLE_HEAD, title="Recent rounds")
+    numeric = ("CORR", "MMC", "payout / stake")
+    for col in ("round", "model", "state", *numeric):
+        rounds.add_column(col, justify="right" if col in numeric else "left")
+    for m in report.models:
+        for r in m.rounds:
+            style = _STATE_STYLE.get(r.state, "red")
+            rounds.add_row(str(r.round), m.name, f"[{style}]{r.state}[/{style}]",
+                           _signed(r.corr), _signed(r.mmc), _signed(r.payout))  # fmt: skip
+    console.print(rounds)
     for note in report.notes:
         console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)

@@ -41,7 +41,7 @@ LABELS: dict[str, str] = {
     "max_feature_exposure": "feature exposure",
 }
 
-_CSS = """
+CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
 max-width:1000px;padding:0 1rem;color:#1a1a1a;background:#fff;line-height:1.4}
 h1{font-size:1.5rem;margin-bottom:.3rem}h2{font-size:1.15rem;margin-top:2rem;
@@ -85,7 +85,7 @@ def _summary_table(report: ScoreReport) -> str:
     return '<table class="summary">\n' + "\n".join(rows) + "\n</table>"
 
 
-def _context_table(context: Mapping[str, str]) -> str:
+def context_table(context: Mapping[str, str]) -> str:
     if not context:
         return ""
     rows = "".join(
@@ -94,7 +94,7 @@ def _context_table(context: Mapping[str, str]) -> str:
     return f'<table class="context">{rows}</table>'
 
 
-def _figure(plot: Plot) -> str:
+def figure_html(plot: Plot) -> str:
     data = base64.b64encode(plot.png).decode("ascii")
     title = escape(plot.title)
     return (
@@ -105,7 +105,7 @@ def _figure(plot: Plot) -> str:
 
 def render_html(report: ScoreReport, *, title: str, context: Mapping[str, str]) -> str:
     """The whole report page as one HTML string."""
-    plots = "\n".join(_figure(p) for p in render_plots(report))
+    plots = "\n".join(figure_html(p) for p in render_plots(report))
     notes = "".join(f"<li>{escape(n)}</li>" for n in report.notes) or "<li>none</li>"
     t = escape(title)
     return f"""<!DOCTYPE html>
@@ -114,11 +114,11 @@ def render_html(report: ScoreReport, *, title: str, context: Mapping[str, str]) 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{t}</title>
-<style>{_CSS}</style>
+<style>{CSS}</style>
 </head>
 <body>
 <h1>{t}</h1>
-{_context_table(context)}
+{context_table(context)}
 <h2>Summary</h2>
 {_summary_table(report)}
 <h2>Plots</h2>

@@ -187,11 +187,15 @@ def expected_plots(report: ScoreReport) -> list[str]:
     return [key for key, _, metric, _ in _PLOTS if metric in report.metrics]
 
 
-def render_plots(report: ScoreReport) -> list[Plot]:
-    """Every plot the report's metrics allow, as PNG bytes."""
+def render_plots(
+    report: ScoreReport, keys: tuple[str, ...] | None = None, x_label: str = "era"
+) -> list[Plot]:
+    """Every plot the report's metrics allow (or those of ``keys``), as PNG bytes."""
     eras = all_eras(report)
     out = []
     for key, title, metric, draw in _PLOTS:
-        if metric in report.metrics:
-            out.append(Plot(key, title, _png(draw(report, eras))))
+        if metric in report.metrics and (keys is None or key in keys):
+            fig = draw(report, eras)
+            fig.axes[0].set_xlabel(x_label)
+            out.append(Plot(key, title, _png(fig)))
     return out

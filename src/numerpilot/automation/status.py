@@ -1,0 +1,184 @@
+"""``numerpilot status``: per model and round, what happened and what it scored.
+
+Numerai is the source of truth for what was submitted (``submissions``); the ledger adds
+what numerpilot tried and why it failed. A round is *submitted* (or *late*, after the
+staking close), *due* while open, *failed* when numerpilot's attempt failed, *skipped*
+for a model run from an uploaded pickle, and *missed* when it closed without any.
+Stakes and payouts are read only: numerpilot never changes a stake.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from numerpilot.api.client import NumeraiClient, SubmissionInfo
+from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.api.rounds import RoundInfo
+from numerpilot.config import ScoringConfig
+from numerpilot.submission.ledger import Ledger, LedgerRow
+
+log = logging.getLogger(__name__)
+
+#: numerpilot's names of the scores Numerai reports (display name contains the key).
+SCORE_NAMES = {"corr": ("corr",), "mmc": ("mmc",)}
+
+
+@dataclass(frozen=True)
+class RoundStatus:
+    """One model in one round."""
+
+    round: int
+    state: str
+    submission_id: str | None = None
+    corr: float | None = None
+    mmc: float | None = None
+    payout: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class ModelStatus:
+    """One model: its stake, payouts and recent rounds (newest first)."""
+
+    name: str
+    model_id: str | None
+    stake: float | None = None
+    pending_payout: float | None = None
+    paid: float | None = None
+    rounds: list[RoundStatus] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    current: RoundInfo
+    models: list[ModelStatus]
+    notes: tuple[str, ...] = ()
+
+
+def round_state(info: RoundInfo, sub: SubmissionInfo | None, row: LedgerRow | None) -> str:
+    """The state of a model in a round from Numerai's submission and the ledger row."""
+    if sub is not None:
+        late = row.late if row is not None and row.submission_id == sub.id else False
+        if sub.inserted_at is not None:
+            late = sub.inserted_at >= info.close_staking_time
+        return "late" if late else "submitted"
+    if row is not None and row.state == "skipped":
+        return "skipped"
+    if info.is_open:
+        return "failed" if row is not None and row.state == "failed" else "due"
+    return "failed" if row is not None and row.state in ("failed", "uploading") else "missed"
+
+
+def payout_estimate(
+    info: RoundInfo, corr: float | None, mmc: float | None, scoring: ScoringConfig
+) -> float | None:
+    """Payout per unit of stake with the round's own multipliers (the configured ones
+    where the API gives none): clip(pf * (cm * CORR + mm * MMC), +-clip)."""
+    if corr is None or mmc is None:
+        return None
+    cm = info.multiplier("corr")
+    mm = info.multiplier("mmc")
+    clips = [c.clip for c in info.scores if c.is_payout and c.clip is not None]
+    clip = clips[0] if clips else scoring.payout_clip
+    raw = (info.payout_factor or 1.0) * (
+        (cm if cm is not None else scoring.payout_corr_multiplier) * corr
+        + (mm if mm is not None else scoring.payout_mmc_multiplier) * mmc
+    )
+    return max(-clip, min(clip, raw))
+
+
+def _scores(client: NumeraiClient, model_id: str) -> dict[int, dict[str, float]]:
+    out: dict[int, dict[str, float]] = {}
+    for score in client.submission_scores(model_id):
+        number, name, value = (
+            score.get("roundNumber"),
+            str(score.get("displayName")),
+            score.get("value"),
+        )
+        if number is None or not isinstance(value, int | float):
+            continue
+        for key, needles in SCORE_NAMES.items():
+            if any(n in name.lower() for n in needles):
+                out.setdefault(int(number), {})[key] = float(value)
+    return out
+
+
+def _money(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def collect(
+    client: NumeraiClient,
+    ledger: Ledger,
+    tournament: str,
+    names: list[str],
+    scoring: ScoringConfig,
+    n_rounds: int = 10,
+) -> StatusReport:
+    """Everything ``status`` shows: rounds from the API, per model what Numerai holds, the
+    ledger's attempts, scores, stakes and payouts (the last two need keys)."""
+    rounds = client.rounds(limit=n_rounds)
+    notes: list[str] = []
+    ids: dict[str, str] = {}
+    if client.has_credentials:
+        account = client.models()
+        ids = {n: account[n] for n in (names or sorted(account)) if n in account}
+        notes += [
+            f"{n} is not a {tournament} model of this account" for n in names if n not in account
+        ]
+    else:
+        notes.append("no API keys: submissions on Numerai, stakes and payouts are not shown")
+        ids = {row.model_name: row.model_id for row in ledger.history(1000)}
+    payouts = _payouts(client) if client.has_credentials else {}
+    models = []
+    for name in names or sorted(ids):
+        model_id = ids.get(name)
+        status = ModelStatus(name, model_id)
+        if model_id is None:
+            models.append(status)
+            continue
+        subs = {s.round: s for s in client.submissions(model_id)} if client.has_credentials else {}
+        scores = _scores(client, model_id)
+        for info in rounds:
+            row = ledger.get(tournament, model_id, info.number)
+            got = scores.get(info.number, {})
+            corr, mmc = got.get("corr"), got.get("mmc")
+            status.rounds.append(RoundStatus(
+                info.number, round_state(info, subs.get(info.number), row),
+                subs[info.number].id if info.number in subs else None, corr, mmc,
+                payout_estimate(info, corr, mmc, scoring), row.last_error if row else None,
+            ))  # fmt: skip
+        status.stake = _stake(client, name)
+        status.pending_payout, status.paid = payouts.get(model_id, (None, None))
+        models.append(status)
+    return StatusReport(rounds[0], models, tuple(notes))
+
+
+def _stake(client: NumeraiClient, name: str) -> float | None:
+    try:
+        return _money(client.api.stake_get(name))
+    except (NumeraiAPIError, KeyError, TypeError):
+        return None
+
+
+def _payouts(client: NumeraiClient) -> dict[str, tuple[float, float]]:
+    """model id -> (pending NMR, paid NMR), read only."""
+    try:
+        raw = client.api.pending_model_payouts()
+    except (NumeraiAPIError, KeyError, TypeError) as error:
+        log.info("payouts unavailable: %s", error)
+        return {}
+    out: dict[str, tuple[float, float]] = {}
+    for kind, index in (("pending", 0), ("actual", 1)):
+        for item in raw.get(kind) or []:
+            pending, paid = out.get(str(item.get("modelId")), (0.0, 0.0))
+            value = _money(item.get("payoutNmr")) or 0.0
+            out[str(item.get("modelId"))] = (
+                (pending + value, paid) if index == 0 else (pending, paid + value)
+            )
+    return out

@@ -1,0 +1,97 @@
+"""``reports/status.html``: per model and round, states and scores, and the cumulative CORR
+and MMC of every model over rounds (one self-contained page, like the validation report)."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from numerpilot.automation.status import StatusReport
+from numerpilot.io import write_text_atomic
+from numerpilot.report.page import CSS, context_table, figure_html
+from numerpilot.report.plots import render_plots
+from numerpilot.scoring.per_era import PerEra
+from numerpilot.scoring.report import ScoreReport
+
+
+def scores_by_round(status: StatusReport) -> ScoreReport:
+    """CORR and MMC of every model (columns) over the rounds (as eras), NaN where none."""
+    names = tuple(m.name for m in status.models)
+    rounds = sorted({r.round for m in status.models for r in m.rounds})
+    labels = np.array([f"{n:06d}" for n in rounds])
+    metrics = {}
+    for key in ("corr", "mmc"):
+        values = np.full((len(rounds), len(names)), np.nan)
+        for j, model in enumerate(status.models):
+            for r in model.rounds:
+                value = getattr(r, key)
+                if value is not None:
+                    values[rounds.index(r.round), j] = value
+        if np.isfinite(values).any():
+            metrics[key] = PerEra(labels, values)
+    return ScoreReport(names, metrics)
+
+
+def _num(value: float | None, fmt: str = "+.4f") -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def _rounds_table(status: StatusReport) -> str:
+    head = "".join(f"<th>{escape(m.name)}</th>" for m in status.models)
+    numbers = sorted({r.round for m in status.models for r in m.rounds}, reverse=True)
+    rows = []
+    for number in numbers:
+        cells = []
+        for model in status.models:
+            found = [r for r in model.rounds if r.round == number]
+            if not found:
+                cells.append("<td>–</td>")
+                continue
+            r = found[0]
+            text = f"{r.state}<br>CORR {_num(r.corr)} MMC {_num(r.mmc)}"
+            cells.append(f'<td class="{escape(r.state)}">{text}</td>')
+        rows.append(f"<tr><th>{number}</th>{''.join(cells)}</tr>")
+    return f'<table class="rounds"><tr><th>round</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _models_table(status: StatusReport) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(m.name)}</td><td>{_num(m.stake, '.2f')}</td>"
+        f"<td>{_num(m.pending_payout, '+.4f')}</td><td>{_num(m.paid, '+.4f')}</td></tr>"
+        for m in status.models
+    )
+    return (
+        '<table class="summary"><tr><th class="metric">model</th><th>stake (NMR)</th>'
+        f"<th>pending payout</th><th>paid</th></tr>{rows}</table>"
+    )
+
+
+def render_status_html(status: StatusReport, context: dict[str, str]) -> str:
+    plots = render_plots(
+        scores_by_round(status), keys=("corr_cumulative", "mmc_cumulative"), x_label="round"
+    )
+    figures = "\n".join(figure_html(p) for p in plots) or "<p>No resolved scores yet.</p>"
+    notes = "".join(f"<li>{escape(n)}</li>" for n in status.notes) or "<li>none</li>"
+    extra_css = ".rounds td{font-size:.8rem}.missed,.failed{color:#c92a2a}.late{color:#b7791f}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>numerpilot status</title>
+<style>{CSS}{extra_css}</style></head><body>
+<h1>numerpilot status</h1>
+{context_table(context)}
+<h2>Models</h2>
+{_models_table(status)}
+<h2>Rounds</h2>
+{_rounds_table(status)}
+<h2>Scores over rounds</h2>
+{figures}
+<h2>Notes</h2><ul class="notes">{notes}</ul>
+<footer>Stakes and payouts are read only: numerpilot never changes a stake.</footer>
+</body></html>
+"""
+
+
+def write_status_report(status: StatusReport, dest: Path, context: dict[str, str]) -> Path:
+    write_text_atomic(dest, render_status_html(status, context))
+    return dest

@@ -1,0 +1,34 @@
+"""The server clock: its rate against the local one, jumps, and the next expected round."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from numerpilot.api.rounds import RoundInfo
+from numerpilot.automation.clock import ServerClock, expected_next_open
+
+T0 = datetime(2026, 5, 5, 12, tzinfo=UTC)
+
+
+def test_rate_is_measured_and_robust_to_a_jump() -> None:
+    clock = ServerClock()
+    for k in range(6):  # an accelerated server: an hour per real second
+        clock.observe(T0 + timedelta(hours=k), 100.0 + k)
+    assert clock.rate == 3600.0
+    assert clock.real_seconds(T0 + timedelta(hours=5 + 36)) <= 36.0
+    real = ServerClock()
+    for k in range(6):
+        real.observe(T0 + timedelta(seconds=k), 100.0 + k)
+    real.observe(T0 + timedelta(days=1), 106.0)  # one jump (a test advancing the clock)
+    assert real.rate == 1.0
+
+
+def test_the_next_round_is_expected_after_the_shortest_recent_gap() -> None:
+    def info(hours: float) -> RoundInfo:
+        opened = T0 + timedelta(hours=hours)
+        return RoundInfo(1, opened, opened + timedelta(hours=1), opened + timedelta(days=1), T0)
+
+    week = [info(h) for h in (0, 24, 48, 72, 168)]  # Tue..Fri, then the next Tuesday
+    assert expected_next_open(week) == T0 + timedelta(hours=192)
+    fast = [info(k * 20 / 3600) for k in range(4)]  # a compressed schedule: 20 s
+    assert expected_next_open(fast) == T0 + timedelta(seconds=80)

@@ -1,0 +1,91 @@
+"""``numerpilot status``: states per model and round, exact scores, stakes, the report."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.automation.conftest import DAEMON_CONFIG
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.automation.daemon import Daemon
+from numerpilot.automation.status import collect
+from numerpilot.config import ScoringConfig, load_config
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.submission.ledger import Ledger
+from numerpilot.workdir import Workdir
+
+
+def test_status_shows_submitted_missed_scores_and_payouts(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    config = load_config(daemon_dir.config_path)
+    Daemon(daemon_dir, config, client).run(once=True)  # round N: both models
+    first = client.current_round().number
+    sandbox.clock.advance(timedelta(days=1))  # round N+1: nobody submits, then it closes
+    sandbox.clock.advance(timedelta(days=40))  # ... and round N resolves
+    report = collect(client, Ledger(daemon_dir.state_db), "classic",
+                     list(config.submission.models), ScoringConfig(), 60)  # fmt: skip
+    by_model = {m.name: m for m in report.models}
+    model = by_model["sandbox_model"]
+    assert model.stake == 25.0 and by_model["sandbox_model_2"].stake is None
+    states = {r.round: r for r in model.rounds}
+    resolved = states[first]
+    assert resolved.state == "submitted"
+    sub = next(s for s in sandbox.state.submissions if s.model_name == "sandbox_model")
+    assert resolved.submission_id == sub.id
+    assert (resolved.corr, resolved.mmc) == pytest.approx(
+        (sub.scores["v2_corr20"], sub.scores["mmc"]), abs=1e-12
+    )
+    config_n = sandbox.state.config(first)  # the round's own multipliers, not constants
+    assert resolved.payout == pytest.approx(config_n.payout(1.0, resolved.corr, resolved.mmc))
+    assert states[first + 1].state == "missed"
+    assert model.paid == pytest.approx(config_n.payout(25.0, resolved.corr, resolved.mmc))
+
+
+def test_status_command_without_keys_in_a_demo_folder(
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(tmp_path / "none.json"))
+    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    (tmp_path / "numerpilot.toml").write_text(DAEMON_CONFIG)
+    from numerpilot.cli.commands import run
+
+    monkeypatch.setattr(sys, "argv", ["numerpilot"])
+    with pytest.raises(SystemExit) as done:
+        run(["status", "-C", str(tmp_path)])
+    out = capsys.readouterr()
+    assert done.value.code == 0, out.err
+    assert "no API keys" in out.out and "Round" in out.out
+    assert (tmp_path / "reports" / "status.html").exists()
+
+
+def test_status_report_plots_cumulative_scores(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    config = load_config(daemon_dir.config_path)
+    Daemon(daemon_dir, config, client).run(once=True)
+    sandbox.clock.advance(timedelta(days=40))
+    for key, value in (("NUMERPILOT_API_URL", sandbox.url), ("NUMERAI_PUBLIC_ID", DEMO_PUBLIC_ID),
+                       ("NUMERAI_SECRET_KEY", DEMO_SECRET_KEY), ("COLUMNS", "200")):  # fmt: skip
+        monkeypatch.setenv(key, value)
+    from numerpilot.cli.commands import run
+
+    with pytest.raises(SystemExit) as done:
+        run(["status", "-C", str(daemon_dir.root), "--rounds", "50"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "sandbox_model" in out and "submitted" in out and "25.00" in out
+    html = (daemon_dir.reports / "status.html").read_text()
+    assert html.count('data-plot="corr_cumulative"') == 1
+    assert html.count('data-plot="mmc_cumulative"') == 1
+    assert DEMO_SECRET_KEY not in html and DEMO_PUBLIC_ID not in html
