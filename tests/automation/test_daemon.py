@@ -210,3 +210,20 @@ def test_sigterm_stops_the_daemon_cleanly(
     submitted = [x for x in lines if x.get("outcome") == "uploaded"]
     assert {x["model"] for x in submitted} == set(MODELS)
     assert all({"time", "level", "message"} <= set(x) for x in lines)
+
+
+def test_daemon_command_with_rejected_keys_exits_3(
+    daemon_dir: Workdir, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", DEMO_PUBLIC_ID)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", "not-the-key")
+    from numerpilot.cli.commands import run
+
+    with pytest.raises(SystemExit) as done:
+        run(["daemon", "-C", str(daemon_dir.root)])
+    err = capsys.readouterr().err
+    assert done.value.code == 3
+    assert "rejected the API keys" in err and "NUMERAI_SECRET_KEY" in err
+    assert "Traceback" not in err and "not-the-key" not in err
