@@ -2,9 +2,9 @@
 
 Routes: ``POST /`` (GraphQL), ``GET /files/<version>/<name>?round=N`` (dataset files with
 Range/206 support), ``PUT /upload/<key>`` (presigned uploads), ``GET /sandbox/received``
-(what was submitted) and ``POST /sandbox/resolve?round=N`` (score a round now). Every
-response carries a ``Date`` header from the sandbox clock, so clients that read the
-server's time see the simulated schedule.
+(what was submitted) and ``POST /sandbox/resolve?round=N`` (score a round now); faults
+never touch these two. Every response carries a ``Date`` header from the sandbox clock, so
+clients that read the server's time see the simulated schedule.
 """
 
 from __future__ import annotations
