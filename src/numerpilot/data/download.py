@@ -9,6 +9,7 @@ and keeps the previous round's copies as ``live_round<N>.parquet``.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from numerpilot.api.client import NumeraiClient
@@ -46,7 +47,9 @@ def download_dataset(
     folder = workdir.data_root(config) / version
     folder.mkdir(parents=True, exist_ok=True)
     wanted = [*layout.REQUIRED_FILES, *(n for n in OPTIONAL_FILES if f"{version}/{n}" in listed)]
-    round_number = client.current_round().number
+    info = client.current_round()
+    round_number = info.number
+    offset = _clock_offset(client)
     marker = read_live_round(folder) or {}
     same_round = marker.get("round") == round_number
     hashes: dict[str, str] = dict(marker.get("files") or {}) if same_round else {}
@@ -62,9 +65,15 @@ def download_dataset(
             os.replace(dest, folder / _round_copy(name, int(marker["round"])))
         client.download_file(f"{version}/{name}", dest, progress, round=round_number)
         hashes[name] = sha256_file(dest)
-        write_live_round(folder, round_number, hashes)
-    write_live_round(folder, round_number, hashes)
+        write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
+    write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
     return folder
+
+
+def _clock_offset(client: NumeraiClient) -> timedelta:
+    """How far the server's clock (its last ``Date`` header) is ahead of this machine's."""
+    server = getattr(client.api, "server_time", None)
+    return server - datetime.now(UTC) if isinstance(server, datetime) else timedelta()
 
 
 def _round_copy(name: str, number: int) -> str:
