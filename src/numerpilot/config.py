@@ -102,7 +102,9 @@ class LightGBMConfig(_Section):
     colsample_bytree: float = Field(0.1, gt=0, le=1)
     min_data_in_leaf: int = Field(20, ge=1)
     seed: int = 0
-    num_threads: int = Field(0, ge=0, description="Threads for LightGBM (0: all cores).")
+    num_threads: int = Field(
+        0, ge=0, description="Threads for LightGBM (0: the physical cores other jobs leave free)."
+    )
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Any other LightGBM parameter, e.g. {lambda_l2 = 1}."
     )
