@@ -68,6 +68,11 @@ def from_os_error(error: OSError) -> LocalError:
     """One line that says what the operating system refused and what to do about it."""
     number = error_number(error)
     where = f" {error.filename}" if error.filename else ""
+    if number in _FULL and ".temp" in str(error.filename or ""):
+        return LocalError(
+            f"The disk is full (writing{where}). The part downloaded so far is kept: free "
+            "some space and run the command again to resume."
+        )
     if number in _FULL:
         return LocalError(
             f"The disk is full (writing{where or ' a file'}). Nothing was half-written; free "

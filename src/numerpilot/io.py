@@ -63,8 +63,11 @@ def _named(error: OSError, tmp: Path, dest: Path) -> OSError:
 @contextlib.contextmanager
 def _temp_beside(dest: Path) -> Iterator[Path]:
     """A temporary file beside ``dest``, removed on exit unless it was moved away."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(dest)) from error
     os.close(fd)
     tmp = Path(tmp_name)
     try:

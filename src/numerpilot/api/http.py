@@ -89,7 +89,8 @@ class Http:
             if attempt + 1 < attempts:
                 self.policy.sleep(attempt)
         raise NumeraiAPIError(
-            f"{what} failed after {attempts} attempts ({last}) at {host_of(url)}. "
+            f"{what} failed after {attempts} attempt{'s' if attempts > 1 else ''} ({last}) at "
+            f"{host_of(url)}. "
             "Check your network connection, or try again later if Numerai is down.",
             retryable=True,
         )

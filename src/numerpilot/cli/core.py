@@ -33,10 +33,12 @@ def init(
     from numerpilot.errors import UsageError
     from numerpilot.io import write_text_atomic
     from numerpilot.template import CONFIG_TEMPLATE
+    from numerpilot.workdir import ensure_writable
 
     dest = directory / CONFIG_NAME
     if dest.exists() and not force:
         raise UsageError(f"{dest} already exists; pass --force to overwrite it.")
+    ensure_writable(directory)
     write_text_atomic(dest, CONFIG_TEMPLATE)
     load_config(dest)  # the template must always load
     console.print(f"Wrote [bold]{dest}[/bold]. Edit it, then run 'numerpilot run --demo'.")
@@ -65,11 +67,15 @@ def demo_data(
     from numerpilot.data.synthetic import SyntheticSpec
     from numerpilot.data.synthetic_io import write_synthetic
     from numerpilot.errors import UsageError
+    from numerpilot.workdir import ensure_writable
 
     try:
         spec = SyntheticSpec(train_eras, validation_eras, rows_per_era, features, live_rows, seed)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is a file, not a folder: choose another DIR.")
+    ensure_writable(directory)
     with progress().task("Generating synthetic Numerai data", None):
         written = write_synthetic(spec, directory)
     console.print(f"Wrote {len(written)} files to [bold]{directory}[/bold].")
