@@ -395,3 +395,36 @@ def test_refused_submits_leave_the_work_dir_alone(numerpilot: Numerpilot, traine
         k: v for k, v in after_preds.items() if k != "numerpilot.toml"
     }
     assert set(before) <= set(after)
+
+
+def test_serve_banner_names_the_models_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    """A real ``sandbox serve`` process: its banner, then Ctrl-C (exit 130, one line)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, "
+         "signal.default_int_handler); sys.argv[0] = 'numerpilot'; "
+         "from numerpilot.cli import main; main()",
+         "sandbox", "serve", "--small", "--port", "0", "--data", str(tmp_path / "sb")],
+        env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        banner = ""
+        assert child.stdout is not None
+        while "submit with --model" not in banner:
+            line = child.stdout.readline()
+            assert line, f"serve ended early: {child.communicate()}"
+            banner += line
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert "classic: sandbox_model, sandbox_model_2" in banner
+    assert "[submission] models" in banner
+    assert child.returncode == 130 and err.strip() == "Interrupted."
