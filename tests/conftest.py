@@ -6,11 +6,22 @@ fails the test, and numerapi's built-in URL points at a dead loopback port.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.network import loopback_only
+from tests.support.catalogue import (  # noqa: F401  (hooks and a fixture, found by name)
+    Outcome,
+    pytest_configure,
+    pytest_itemcollected,
+    pytest_sessionfinish,
+    refused,
+)
+from tests.support.fs import restore_modes
+from tests.support.network import DEAD_URL, loopback_only
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.credentials import Credentials
@@ -19,6 +30,8 @@ from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.sandbox.presets import OPEN_TUESDAY, SMALL_SPEC
 
 __all__ = ["SMALL_SPEC"]
+
+Numerpilot = Callable[..., Outcome]
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +69,46 @@ def creds() -> Credentials:
 @pytest.fixture
 def client(sandbox: SandboxServer, creds: Credentials) -> NumeraiClient:
     return NumeraiClient(creds, sandbox.url, timeout=2.0, retries=3, backoff=0.01)
+
+
+@pytest.fixture(autouse=True)
+def _writable_again() -> Iterator[None]:
+    yield
+    restore_modes()
+
+
+@pytest.fixture
+def numerpilot(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Numerpilot:
+    """Run ``numerpilot ARGS`` in-process through its real entry point (piped output)."""
+    from numerpilot.cli import main
+
+    def run(*args: str) -> Outcome:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["numerpilot", *args])
+        monkeypatch.delenv("COLUMNS", raising=False)
+        code = 0
+        try:
+            main()
+        except SystemExit as done:
+            code = int(done.code or 0)
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return run
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a numerpilot subprocess: no keys, no real API, no wrapping."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMERAI_", "COLUMNS"))}
+    env["NUMERPILOT_API_URL"] = DEAD_URL
+    env.update(extra)
+    return env
+
+
+def numerpilot_process(*args: str, cwd: Path | None = None, **env: str) -> Outcome:
+    """Run ``python -m numerpilot ARGS`` as a user would, in a process of its own."""
+    done = subprocess.run(
+        [sys.executable, "-m", "numerpilot", *args],
+        cwd=cwd, env=child_env(**env), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    return Outcome(done.returncode, done.stdout, done.stderr)

@@ -102,7 +102,9 @@ class LightGBMConfig(_Section):
     colsample_bytree: float = Field(0.1, gt=0, le=1)
     min_data_in_leaf: int = Field(20, ge=1)
     seed: int = 0
-    num_threads: int = Field(0, ge=0, description="Threads for LightGBM (0: all cores).")
+    num_threads: int = Field(
+        0, ge=0, description="Threads for LightGBM (0: the physical cores other jobs leave free)."
+    )
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Any other LightGBM parameter, e.g. {lambda_l2 = 1}."
     )
@@ -159,6 +161,29 @@ class ApiConfig(_Section):
         "waiting backoff * 2^attempt seconds.",
     )
     backoff: float = Field(1.0, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        problem = url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not an http(s) URL with a host, or None when it is one."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError as error:
+        return f"{url!r} is not a valid URL ({error})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return (f"{url!r} is not an http(s) URL (e.g. https://api-tournament.numer.ai, or "
+                "http://127.0.0.1:8765/ for the sandbox)")  # fmt: skip
+    return None
 
 
 class DaemonConfig(_Section):
@@ -253,16 +278,17 @@ class Config(_Section):
 
 
 def _describe(error: ValidationError, source: Path) -> str:
-    lines = [f"{source}: invalid configuration"]
+    problems = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
         if item["type"] == "extra_forbidden":
             section = _section_for(item["loc"][:-1])
             allowed = ", ".join(section.model_fields) if section else ""
-            lines.append(f"  unknown key '{key}' (allowed here: {allowed})")
+            problems.append(f"unknown key '{key}' (allowed here: {allowed})")
         else:
-            lines.append(f"  {key}: {item['msg']} (got {item.get('input')!r})")
-    return "\n".join(lines)
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{key}: {message} (got {item.get('input')!r})")
+    return f"{source}: invalid configuration: " + "; ".join(problems)
 
 
 def _section_for(loc: tuple[int | str, ...]) -> type[BaseModel] | None:

@@ -1,9 +1,14 @@
 """One exception family whose messages tell the user what to do next.
 
 The CLI maps each class to an exit code: 1 user or data error, 2 usage, 3 remote failure.
+Operating-system failures (a full disk, a folder that is not writable) become
+:class:`LocalError` through :func:`from_os_error`.
 """
 
 from __future__ import annotations
+
+import errno
+import re
 
 
 class NumerpilotError(Exception):
@@ -38,3 +43,45 @@ class RemoteError(NumerpilotError):
     """The Numerai API or the network failed (exit code 3)."""
 
     exit_code = 3
+
+
+class LocalError(NumerpilotError):
+    """This machine refused: a full disk, a folder that is not writable, a busy port."""
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+_ERRNO_IN_TEXT = re.compile(r"\[Errno (\d+)\]")
+
+
+def error_number(error: OSError) -> int | None:
+    """The errno of ``error``, also when a library only put it in the text (pyarrow)."""
+    if error.errno is not None:
+        return int(error.errno)
+    found = _ERRNO_IN_TEXT.search(str(error))
+    if found:
+        return int(found.group(1))
+    return errno.ENOSPC if "No space left on device" in str(error) else None
+
+
+def from_os_error(error: OSError) -> LocalError:
+    """One line that says what the operating system refused and what to do about it."""
+    number = error_number(error)
+    where = f" {error.filename}" if error.filename else ""
+    if number in _FULL and ".temp" in str(error.filename or ""):
+        return LocalError(
+            f"The disk is full (writing{where}). The part downloaded so far is kept: free "
+            "some space and run the command again to resume."
+        )
+    if number in _FULL:
+        return LocalError(
+            f"The disk is full (writing{where or ' a file'}). Nothing was half-written; free "
+            "some space and run the command again."
+        )
+    if number in _DENIED:
+        return LocalError(
+            f"Permission denied:{where or ' a file or folder'} is not writable. Make it "
+            "writable (chmod u+w) or choose another work directory with -C."
+        )
+    reason = error.strerror or str(error) or type(error).__name__
+    return LocalError(f"{reason}{':' + where if where else ''}.")

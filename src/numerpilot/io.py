@@ -1,4 +1,9 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Files get the permissions of any other file the user creates (``0666`` less the umask);
+only secrets are written with ``private=True`` (``0600``). An error while writing names
+the file being written, not its temporary twin.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +11,118 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import tempfile
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def file_mode(private: bool = False) -> int:
+    """``0600`` for secrets, else what ``open()`` would give a new file under the umask."""
+    return 0o600 if private else 0o666 & ~current_umask()
+
 
 @contextlib.contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; move it onto ``dest`` only on success."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+def deferred_interrupt() -> Iterator[None]:
+    """Ctrl-C inside the block takes effect when the block is done, not in its middle.
+
+    Only the main thread receives signals; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
+
+
+def _named(error: OSError, tmp: Path, dest: Path) -> OSError:
+    """``error`` naming ``dest`` (writers name the temporary file, or no file at all)."""
+    if error.filename not in (None, str(tmp)):
+        return error
+    return OSError(error.errno, error.strerror or str(error), str(dest))
+
+
+@contextlib.contextmanager
+def _temp_beside(dest: Path) -> Iterator[Path]:
+    """A temporary file beside ``dest``, removed on exit unless it was moved away."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(dest)) from error
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.replace(tmp, dest)
+    except OSError as error:
+        raise _named(error, tmp, dest) from error
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def write_atomic(dest: Path, writer: Callable[[IO[bytes]], Any]) -> None:
+@contextlib.contextmanager
+def atomic_path(dest: Path, *, private: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; move it onto ``dest`` only on success."""
+    dest = Path(dest)
+    with _temp_beside(dest) as tmp:
+        yield tmp
+        os.chmod(tmp, file_mode(private))
+        os.replace(tmp, dest)
+
+
+def write_atomic(dest: Path, writer: Callable[[IO[bytes]], Any], *, private: bool = False) -> None:
     """Call ``writer`` with a binary file object and publish the result atomically."""
-    with atomic_path(dest) as tmp, tmp.open("wb") as fh:
+    with atomic_path(dest, private=private) as tmp, tmp.open("wb") as fh:
         writer(fh)
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def write_bytes_atomic(dest: Path, data: bytes) -> None:
-    write_atomic(dest, lambda fh: fh.write(data))
+def write_bytes_atomic(dest: Path, data: bytes, *, private: bool = False) -> None:
+    write_atomic(dest, lambda fh: fh.write(data), private=private)
 
 
-def write_text_atomic(dest: Path, text: str) -> None:
-    write_bytes_atomic(dest, text.encode("utf-8"))
+def write_text_atomic(dest: Path, text: str, *, private: bool = False) -> None:
+    write_bytes_atomic(dest, text.encode("utf-8"), private=private)
+
+
+def write_files_atomic(files: Mapping[Path, bytes]) -> None:
+    """Publish several files as one: all of them, or (failing or interrupted) none.
+
+    Every file is written to a temporary twin first; the twins then replace their files
+    in the given order with Ctrl-C deferred, so put the file that marks completion last.
+    """
+    with contextlib.ExitStack() as stack:
+        temps = []
+        for dest, data in files.items():
+            tmp = stack.enter_context(_temp_beside(Path(dest)))
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, file_mode())
+            temps.append((tmp, Path(dest)))
+        with deferred_interrupt():
+            for tmp, dest in temps:
+                os.replace(tmp, dest)
 
 
 def sha256_file(path: Path) -> str:
@@ -52,5 +134,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def json_text(obj: Any) -> str:
+    """``obj`` as the indented JSON numerpilot writes (no NaN)."""
+    return json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
 def write_json_atomic(dest: Path, obj: Any) -> None:
-    write_text_atomic(dest, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    write_text_atomic(dest, json_text(obj))

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from numerpilot.config import CONFIG_NAME, Config, load_config
+from numerpilot.errors import LocalError, from_os_error
+
+#: ``predict``'s output in ``predictions/`` (with a ``.json`` sidecar).
+LIVE_PREDICTIONS = "live_predictions.csv"
 
 
 @dataclass(frozen=True)
@@ -33,9 +39,33 @@ class Workdir:
         return self.root / "predictions"
 
     @property
+    def live_predictions(self) -> Path:
+        return self.predictions / LIVE_PREDICTIONS
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 
     @property
     def state_db(self) -> Path:
         return self.root / "state.db"
+
+
+def ensure_writable(*folders: Path) -> None:
+    """Refuse now, not after hours of training, a folder that could not be written later.
+
+    A folder that does not exist yet is not created: its nearest existing parent must be
+    a writable folder. The check writes and removes one empty file.
+    """
+    for folder in folders:
+        base = Path(folder)
+        while not base.exists() and base != base.parent:
+            base = base.parent
+        if not base.is_dir():
+            raise LocalError(f"{folder} cannot be created: {base} is a file, not a folder.")
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".numerpilot-write-check.", dir=base)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as error:
+            raise from_os_error(OSError(error.errno, error.strerror, str(folder))) from None

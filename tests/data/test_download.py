@@ -90,3 +90,78 @@ def test_pinned_version_is_used(client: NumeraiClient, tmp_path: Path) -> None:
     bad = Config.model_validate({"data": {"version": "v9.9"}})
     with pytest.raises(Exception, match="lacks"):
         download_dataset(Workdir(tmp_path), bad, client)
+
+
+def _etag(data: bytes) -> str:
+    import hashlib
+
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+def test_a_part_of_last_rounds_live_file_is_not_resumed_into_this_rounds(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    work, config = Workdir(tmp_path), Config()
+    folder = download_dataset(work, config, client)
+    old = (folder / layout.LIVE).read_bytes()
+    # An interrupted download of last round's live file: its part and its validator.
+    part = folder / "live.parquet.temp"
+    part.write_bytes(old[: len(old) // 2])
+    (folder / "live.parquet.temp.json").write_text(json.dumps({"validator": _etag(old)}))
+    sandbox.clock.advance(timedelta(days=1))
+    download_dataset(work, config, client)
+    number = client.current_round().number
+    assert (folder / layout.LIVE).read_bytes() == sandbox.data.path(
+        layout.LIVE, number
+    ).read_bytes()
+    assert not part.exists() and not (folder / "live.parquet.temp.json").exists()
+
+
+def test_a_part_of_the_same_object_is_resumed(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    whole = (sandbox.data.base / layout.TRAIN).read_bytes()
+    dest = tmp_path / "train.parquet"
+    dest.with_name("train.parquet.temp").write_bytes(whole[:5000])
+    dest.with_name("train.parquet.temp.json").write_text(json.dumps({"validator": _etag(whole)}))
+    client.download_file("v5.3/train.parquet", dest)
+    assert dest.read_bytes() == whole
+    assert sandbox.state.requests.count("range") == 1  # resumed, not started over
+
+
+def test_a_part_without_a_recorded_validator_is_started_over(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    whole = (sandbox.data.base / layout.TRAIN).read_bytes()
+    dest = tmp_path / "train.parquet"
+    dest.with_name("train.parquet.temp").write_bytes(b"x" * 5000)  # from who knows where
+    client.download_file("v5.3/train.parquet", dest)
+    assert dest.read_bytes() == whole
+    assert sandbox.state.requests.count("range") == 0
+
+
+def test_the_sandbox_honours_if_range(sandbox: SandboxServer) -> None:
+    import requests
+
+    url = f"{sandbox.url}files/v5.3/{layout.FEATURES_JSON}"
+    whole = requests.get(url, timeout=5)
+    etag = whole.headers["ETag"]
+    same = requests.get(url, headers={"Range": "bytes=10-", "If-Range": etag}, timeout=5)
+    assert same.status_code == 206 and same.content == whole.content[10:]
+    other = requests.get(url, headers={"Range": "bytes=10-", "If-Range": '"x"'}, timeout=5)
+    assert other.status_code == 200 and other.content == whole.content
+
+
+def test_download_records_when_the_round_closes(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    from numerpilot.data.live_round import live_round
+
+    folder = download_dataset(Workdir(tmp_path), Config(), client)
+    recorded = live_round(folder)
+    info = client.current_round()
+    assert recorded is not None and recorded.number == info.number
+    assert recorded.closes == info.close_time
+    assert recorded.is_open() is True  # on the sandbox's clock, not this machine's
+    sandbox.clock.advance(timedelta(hours=2))
+    assert client.current_round().is_open is False

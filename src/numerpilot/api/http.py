@@ -11,6 +11,7 @@ query strings (presigned URLs carry signatures), only the host.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
@@ -24,6 +25,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.io import write_json_atomic
 from numerpilot.progress import SILENT, Advance, Progress
 
 log = logging.getLogger(__name__)
@@ -119,15 +121,24 @@ class Http:
             if attempt + 1 < attempts:
                 self.policy.sleep(attempt)
         raise NumeraiAPIError(
-            f"{what} failed after {attempts} attempts ({last}) at {host_of(url)}. "
+            f"{what} failed after {attempts} attempt{'s' if attempts > 1 else ''} ({last}) at "
+            f"{host_of(url)}. "
             "Check your network connection, or try again later if Numerai is down.",
             retryable=True,
         )
 
     def download(self, url: str, dest: Path, *, what: str, progress: Progress = SILENT) -> Path:
-        """GET ``url`` into ``dest`` via ``dest.temp``, resuming with Range, size-checked."""
+        """GET ``url`` into ``dest`` via ``dest.temp``, resuming with Range, size-checked.
+
+        A partial file is resumed only when the server confirms it is the same object: its
+        validator (``ETag``, else ``Last-Modified``) is recorded in ``dest.temp.json`` and
+        sent as ``If-Range``, so a changed object comes back whole (HTTP 200) and replaces
+        the part. A part without a recorded validator is never resumed.
+        """
         temp = dest.with_name(dest.name + ".temp")
         dest.parent.mkdir(parents=True, exist_ok=True)
+        part = _Part(temp)
+        part.forget_unless_validated()
         failures = 0
         with contextlib.ExitStack() as stack:
             opened: list[Advance] = []
@@ -139,9 +150,8 @@ class Http:
                 return opened[0]
 
             while True:
-                have = temp.stat().st_size if temp.exists() else 0
                 try:
-                    total = self._fetch(url, temp, have, what, begin)
+                    total = self._fetch(url, part, what, begin)
                 except _TRANSIENT as error:
                     failures += 1
                     if failures > self.policy.retries:
@@ -154,7 +164,7 @@ class Http:
                     log.info("%s: %s, resuming", what, _describe(error))
                     self.policy.sleep(failures - 1)
                     continue
-                size = temp.stat().st_size
+                size = part.size()
                 if total is not None and size < total:
                     failures += 1
                     if failures > self.policy.retries:
@@ -165,35 +175,35 @@ class Http:
                         )
                     continue
                 if total is not None and size != total:
-                    temp.unlink()
+                    part.discard()
                     raise NumeraiAPIError(
                         f"{what}: received {size} bytes but the server "
                         f"announced {total}; the partial file was deleted, "
                         "run the command again."
                     )
-                with temp.open("rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(temp, dest)
+                part.publish(dest)
                 return dest
 
     def _fetch(
         self,
         url: str,
-        temp: Path,
-        have: int,
+        part: _Part,
         what: str,
         begin: Callable[[int | None, int], Advance],
     ) -> int | None:
-        """One GET (resuming at ``have``) appended to ``temp``; returns the announced size."""
+        """One GET (resuming the part if any) written to it; returns the announced size."""
+        have = part.size()
         headers = {"Range": f"bytes={have}-"} if have else {}
+        if have and part.validator:
+            headers["If-Range"] = part.validator
         resp = self.request("GET", url, what=what, headers=headers, stream=True)
         with resp:
-            if resp.status_code == 416:  # we already have everything (or a stale temp)
+            if resp.status_code == 416:  # we already have everything (or a stale part)
                 total = _content_range_total(resp.headers.get("Content-Range"))
                 if total is not None and have == total:
                     begin(total, have)
                     return total
-                temp.unlink(missing_ok=True)
+                part.discard()
                 raise requests.exceptions.ConnectionError("stale partial file discarded")
             if resp.status_code >= 400:
                 raise NumeraiAPIError(
@@ -201,19 +211,79 @@ class Http:
                     "The download link may have expired: run the command "
                     "again."
                 )
+            validator = _validator(resp)
+            if resp.status_code == 206 and part.validator and validator != part.validator:
+                part.discard()  # a server that ignored If-Range: another object's bytes
+                raise requests.exceptions.ConnectionError("the object changed; starting over")
             if resp.status_code == 206:
                 total = _content_range_total(resp.headers.get("Content-Range"))
                 mode = "ab"
-            else:
+            else:  # the whole object: a first download, or the object changed
                 length = resp.headers.get("Content-Length")
                 total = int(length) if length and length.isdigit() else None
                 mode, have = "wb", 0
+                part.start(validator)
             step = begin(total, have)
-            with temp.open(mode) as fh:
-                for chunk in _chunks(resp):
-                    fh.write(chunk)
-                    step(len(chunk))
+            try:
+                with part.path.open(mode) as fh:
+                    for chunk in _chunks(resp):
+                        fh.write(chunk)
+                        step(len(chunk))
+            except OSError as error:  # a full disk: the part is kept for the next attempt
+                if isinstance(error, _TRANSIENT) or error.filename is not None:
+                    raise
+                raise OSError(error.errno, error.strerror, str(part.path)) from error
         return total
+
+
+def _validator(resp: requests.Response) -> str | None:
+    """What identifies the object's version: a strong ``ETag``, else ``Last-Modified``."""
+    etag = resp.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return resp.headers.get("Last-Modified")
+
+
+class _Part:
+    """A partial download (``<dest>.temp``) and its validator (``<dest>.temp.json``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.meta = path.with_name(path.name + ".json")
+        self.validator: str | None = None
+        if path.exists():
+            try:
+                self.validator = str(json.loads(self.meta.read_text("utf-8"))["validator"])
+            except (OSError, ValueError, KeyError, TypeError):
+                self.validator = None
+
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def forget_unless_validated(self) -> None:
+        """A part of unknown origin (no validator recorded) is never resumed."""
+        if self.path.exists() and self.validator is None:
+            log.info("%s: no record of which object it belongs to; starting over", self.path)
+            self.discard()
+
+    def start(self, validator: str | None) -> None:
+        """A new object: record its validator (or none) before its first byte lands."""
+        self.validator = validator
+        if validator is None:
+            self.meta.unlink(missing_ok=True)
+        else:
+            write_json_atomic(self.meta, {"validator": validator})
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.meta.unlink(missing_ok=True)
+        self.validator = None
+
+    def publish(self, dest: Path) -> None:
+        with self.path.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.path, dest)
+        self.meta.unlink(missing_ok=True)
 
 
 def _chunks(resp: requests.Response) -> Iterator[bytes]:

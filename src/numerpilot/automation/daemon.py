@@ -142,7 +142,7 @@ class Daemon:
         log.info("round %d takes submissions%s; due: %s", current.number, late,
                  ", ".join(pending), extra={"round": current.number})  # fmt: skip
         try:
-            download_dataset(self.workdir, self.config, self.client, round_number=current.number)
+            download_dataset(self.workdir, self.config, self.client, info=current)
             path = predict_live(Context.load(self.workdir))
         except NumerpilotError as error:
             self._fail(current, None, str(error), report)

@@ -8,6 +8,7 @@ second.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,11 +17,13 @@ import typer
 from rich.console import Console
 
 from numerpilot import __version__
+from numerpilot.cli.help import classic_help
 
 if TYPE_CHECKING:
     from numerpilot.progress import Advance
     from numerpilot.workdir import Workdir
 
+classic_help()
 app = typer.Typer(
     name="numerpilot",
     help="Autopilot for the Numerai tournaments: data, training, validation, submission.",
@@ -32,14 +35,26 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+#: Width of output that is not a terminal (a pipe, a file, cron's mail): wide enough that
+#: a line is never wrapped and a table never loses a column.
+PIPE_WIDTH = 1000
+
 WorkdirOption = Annotated[
     Path,
     typer.Option(
-        "--dir", "-C", help="Work directory (holds numerpilot.toml).", file_okay=False,
-        metavar="DIR",
+        "--dir", "-C", help="Work directory (holds numerpilot.toml); it must exist.",
+        exists=True, file_okay=False, metavar="DIR",
     ),
 ]  # fmt: skip
 DemoOption = Annotated[bool, typer.Option("--demo", help="Use the synthetic demo data.")]
+
+
+def fit_consoles() -> None:
+    """Terminals keep their width; other output gets COLUMNS, else :data:`PIPE_WIDTH`."""
+    columns = os.environ.get("COLUMNS", "")
+    for each in (console, err_console):
+        if not each.is_terminal:
+            each.width = int(columns) if columns.isdigit() else PIPE_WIDTH
 
 
 def workdir(path: Path) -> Workdir:

@@ -1,7 +1,8 @@
 """Every command registered on the app, and the mapping of failures to exit codes.
 
-Exit codes: 0 ok, 1 user or data error, 2 usage error, 3 Numerai or the network,
-130 interrupted. Expected failures print one line on stderr, never a traceback.
+Exit codes: 0 ok, 1 user or data error (and what this machine refused: a full disk, a
+folder that is not writable), 2 usage error, 3 Numerai or the network, 130 interrupted.
+Expected failures print one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,33 +13,61 @@ from typer.exceptions import Abort, Exit, TyperException
 
 # ruff: noqa: I001  (modules are imported in the order their commands appear in --help)
 from numerpilot.cli import core, scoring, remote, daemon, model_upload  # noqa: F401
-from numerpilot.cli.app import app, err_console
-from numerpilot.errors import NumerpilotError
+from numerpilot.cli.app import app, err_console, fit_consoles
+from numerpilot.errors import NumerpilotError, from_os_error
 
 __all__ = ["app", "run"]
 
+INTERRUPTED = 130
 
-def _fail(message: str, code: int) -> None:
+
+def _fail(message: str, code: int) -> int:
     from rich.text import Text
 
     from numerpilot.credentials import redact
 
-    err_console.print(Text.assemble(("Error: ", "red"), redact(message)), highlight=False)
-    sys.exit(code)
+    line = " ".join(redact(message).split())  # one line, whatever the message holds
+    err_console.print(Text.assemble(("Error: ", "red"), line), highlight=False, soft_wrap=True)
+    return code
 
 
-def run(argv: list[str] | None = None) -> None:
-    """Run the command line; expected failures become one line and an exit code."""
+def interrupted() -> int:
+    """Say so on stderr; the exit code of an interrupted command."""
+    err_console.print("[yellow]Interrupted.[/yellow]", soft_wrap=True)
+    return INTERRUPTED
+
+
+def _usage(error: TyperException) -> int:
+    if type(error).__name__ == "NoArgsIsHelpError":  # the help was printed already
+        return 2
+    return _fail(f"{error.format_message()} (see 'numerpilot --help')", 2)
+
+
+def invoke(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code (expected failures print one line)."""
+    fit_consoles()
     try:
         code = app(args=argv, standalone_mode=False)
     except NumerpilotError as error:
-        _fail(str(error), error.exit_code)
-    except TyperException as error:  # usage errors: unknown command/option, missing argument
-        _fail(f"{error.format_message()} (see 'numerpilot --help')", 2)
+        return _fail(str(error), error.exit_code)
+    except TyperException as error:  # unknown command or option, missing argument, ...
+        return _usage(error)
     except (KeyboardInterrupt, Abort):
-        code = 130
+        return interrupted()
     except Exit as done:
         code = done.exit_code
-    if code == 130:
-        err_console.print("[yellow]Interrupted.[/yellow]")
-    sys.exit(code if isinstance(code, int) else 0)
+    except OSError as error:  # a full disk, a read-only folder, ...
+        local = from_os_error(error)
+        return _fail(str(local), local.exit_code)
+    if code == INTERRUPTED:
+        return interrupted()
+    return code if isinstance(code, int) else 0
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Run the command line and exit with its code."""
+    try:
+        code = invoke(argv)
+    except KeyboardInterrupt:  # while printing the outcome
+        code = INTERRUPTED
+    sys.exit(code)

@@ -13,6 +13,7 @@ from numerpilot.cli.app import (
     WorkdirOption,
     app,
     console,
+    err_console,
     progress,
     workdir,
 )
@@ -32,10 +33,12 @@ def init(
     from numerpilot.errors import UsageError
     from numerpilot.io import write_text_atomic
     from numerpilot.template import CONFIG_TEMPLATE
+    from numerpilot.workdir import ensure_writable
 
     dest = directory / CONFIG_NAME
     if dest.exists() and not force:
         raise UsageError(f"{dest} already exists; pass --force to overwrite it.")
+    ensure_writable(directory)
     write_text_atomic(dest, CONFIG_TEMPLATE)
     load_config(dest)  # the template must always load
     console.print(f"Wrote [bold]{dest}[/bold]. Edit it, then run 'numerpilot run --demo'.")
@@ -64,22 +67,33 @@ def demo_data(
     from numerpilot.data.synthetic import SyntheticSpec
     from numerpilot.data.synthetic_io import write_synthetic
     from numerpilot.errors import UsageError
+    from numerpilot.workdir import ensure_writable
 
     try:
         spec = SyntheticSpec(train_eras, validation_eras, rows_per_era, features, live_rows, seed)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is a file, not a folder: choose another DIR.")
+    ensure_writable(directory)
     with progress().task("Generating synthetic Numerai data", None):
         written = write_synthetic(spec, directory)
     console.print(f"Wrote {len(written)} files to [bold]{directory}[/bold].")
 
 
-def _context(directory: Path, demo: bool) -> tuple[Context, RichProgressReporter]:
-    """The command's context (demo data created first with ``--demo``) and progress bars."""
+def _context(
+    directory: Path, demo: bool, writes: tuple[str, ...]
+) -> tuple[Context, RichProgressReporter]:
+    """The command's context and progress bars, once the folders it ``writes`` (``models``,
+    ``reports``, ``predictions``) proved writable; with ``--demo`` demo data first."""
     from numerpilot.pipeline.demo import load_context
+    from numerpilot.workdir import ensure_writable
 
+    wd = workdir(directory)
+    wd.load_config()  # a bad config is reported before anything else
+    ensure_writable(*(getattr(wd, name) for name in writes))
     reporter = progress()
-    return load_context(workdir(directory), demo=demo, progress=reporter), reporter
+    return load_context(wd, demo=demo, progress=reporter), reporter
 
 
 @app.command(rich_help_panel="Every round")
@@ -87,7 +101,7 @@ def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> Non
     """Train one LightGBM model per configured target."""
     from numerpilot.pipeline.train import holdout_mean, train_ensemble
 
-    ctx, reporter = _context(directory, demo)
+    ctx, reporter = _context(directory, demo, ("models",))
     manifest = train_ensemble(ctx, reporter)
     console.print(
         f"Trained {len(manifest.targets)} models on {len(manifest.features)} features "
@@ -101,7 +115,7 @@ def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> 
     from numerpilot.cli.render import render_validation
     from numerpilot.pipeline.validate import REPORT_HTML, REPORT_JSON, validate_ensemble
 
-    ctx, reporter = _context(directory, demo)
+    ctx, reporter = _context(directory, demo, ("reports",))
     report = validate_ensemble(ctx, reporter)
     render_validation(report)
     reports = ctx.workdir.reports
@@ -113,9 +127,39 @@ def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     """Predict the live era and write a checked submission file."""
     from numerpilot.pipeline.predict import predict_live
 
-    ctx, reporter = _context(directory, demo)
+    ctx, reporter = _context(directory, demo, ("predictions",))
     path = predict_live(ctx, reporter)
-    console.print(f"Live predictions (valid for submission): [bold]{path}[/bold]")
+    _say_what_predictions_are_for(ctx, path)
+
+
+def _say_what_predictions_are_for(ctx: Context, path: Path) -> None:
+    """Call predictions valid for submission only while their live file's round is open."""
+    from numerpilot.data.live_round import live_round
+
+    if ctx.is_demo:
+        console.print(f"Live predictions of the demo data (synthetic, not for submission): "
+                      f"[bold]{path}[/bold]")  # fmt: skip
+        return
+    live = live_round(ctx.data_dir)
+    is_open = live.is_open() if live else None
+    if live is None or is_open is None:
+        console.print(
+            f"Live predictions (they pass Numerai's rules; the round of live.parquet "
+            f"is not recorded, 'numerpilot submit' checks it): [bold]{path}[/bold]"
+        )
+        return
+    if is_open:
+        assert live.closes is not None
+        console.print(f"Live predictions for round {live.number}, valid for submission until "
+                      f"{live.closes:%a %Y-%m-%d %H:%M} UTC: [bold]{path}[/bold]")  # fmt: skip
+        return
+    console.print(f"Live predictions for round {live.number}: [bold]{path}[/bold]")
+    err_console.print(
+        f"[yellow]Warning:[/yellow] live.parquet is from round {live.number}, which is closed: "
+        "these predictions cannot be submitted. Run 'numerpilot download' and 'numerpilot "
+        "predict' for the open round.",
+        soft_wrap=True,
+    )
 
 
 @app.command(rich_help_panel="Every round")
@@ -125,6 +169,15 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Everything except the upload.")
     ] = False,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            metavar="NAME",
+            help="Numerai model name to submit for (repeatable; default: [submission] models).",
+        ),
+    ] = None,
 ) -> None:
     """The whole round: data, train, validate, predict and submit.
 
@@ -135,8 +188,12 @@ def run(
     from numerpilot.pipeline.round import run_round
     from numerpilot.pipeline.validate import ENSEMBLE, REPORT_HTML
 
+    if demo and model:
+        from numerpilot.errors import UsageError
+
+        raise UsageError("--model submits real predictions; --demo never submits anything.")
     wd = workdir(directory)
-    result = run_round(wd, demo=demo, dry_run=dry_run, progress=progress())
+    result = run_round(wd, demo=demo, dry_run=dry_run, models=model, progress=progress())
     render_validation(result.report)
     render_submissions(result.submissions)
     summary = result.report.summary(ENSEMBLE)

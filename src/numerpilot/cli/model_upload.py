@@ -21,14 +21,17 @@ PICKLE_NAME = "model.pkl"
 ImageOption = Annotated[
     str | None,
     typer.Option("--image", help=f"Runtime image to check against ({', '.join(IMAGES)}); "
-                 "default: the one the pickle was built for."),
+                 "default: the one the pickle was built for.", metavar="IMAGE"),
 ]  # fmt: skip
 LiveOption = Annotated[
-    Path | None, typer.Option("--live", help="Live features file (default: the work dir's).")
+    Path | None,
+    typer.Option("--live", help="Live features file (default: the work dir's).", metavar="FILE"),
 ]
 BenchOption = Annotated[
     Path | None,
-    typer.Option("--benchmarks", help="Live benchmark models file (2-argument pickles)."),
+    typer.Option(
+        "--benchmarks", help="Live benchmark models file (2-argument pickles).", metavar="FILE"
+    ),
 ]
 
 
@@ -47,7 +50,8 @@ def _print_built(built: BuiltUpload) -> None:
 def build_upload_cmd(
     directory: WorkdirOption = Path("."),
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Pickle to write (default: model.pkl).")
+        Path | None,
+        typer.Option("--out", "-o", help="Pickle to write (default: model.pkl).", metavar="FILE"),
     ] = None,
     benchmarks: Annotated[
         bool,
@@ -163,9 +167,14 @@ def _model_id(models: dict[str, str], name: str | None, configured: list[str]) -
 
 @app.command("upload-model", rich_help_panel="Model upload")
 def upload_model_cmd(
-    model: Annotated[str | None, typer.Option("--model", help="Numerai model name.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Numerai model name.", metavar="NAME")
+    ] = None,
     pickle: Annotated[
-        Path | None, typer.Option("--pickle", help="Pickle to upload (default: build model.pkl).")
+        Path | None,
+        typer.Option(
+            "--pickle", help="Pickle to upload (default: build model.pkl).", metavar="FILE"
+        ),
     ] = None,
     live: LiveOption = None,
     benchmarks: BenchOption = None,

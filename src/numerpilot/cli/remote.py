@@ -22,9 +22,11 @@ def download(directory: WorkdirOption = Path(".")) -> None:
     from numerpilot.api.connect import make_client
     from numerpilot.data.download import download_dataset
     from numerpilot.data.live_round import LIVE_ROUND_FILE, read_live_round
+    from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
     config = wd.load_config()
+    ensure_writable(wd.data_root(config))
     client = make_client(config, need_credentials=False)
     folder = download_dataset(wd, config, client, progress())
     marker = read_live_round(folder) or {}
@@ -42,7 +44,8 @@ def submit(
         typer.Argument(help="Predictions file (default predictions/live_predictions.csv)."),
     ] = None,
     model: Annotated[
-        list[str] | None, typer.Option("--model", "-m", help="Model name (repeatable).")
+        list[str] | None,
+        typer.Option("--model", "-m", help="Numerai model name (repeatable).", metavar="NAME"),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; upload nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Upload again this round.")] = False,
@@ -160,16 +163,23 @@ def serve(
         err_console.print(
             f"[yellow]Warning:[/yellow] listening on {host}: reachable from other machines."
         )
+    server.bind()  # a busy port fails now, before the dataset is prepared
     with progress().task("Preparing the sandbox dataset", None):
         server.data.ensure_base()
 
     def ready(server_url: str) -> None:
+        models = "; ".join(
+            f"{tournament}: {', '.join(names)}"
+            for tournament, names in server.model_names().items()
+        )
         console.print(
             f"Sandbox Numerai API on [bold]{server_url}[/bold] (Ctrl-C stops it). Point "
             "numerpilot at it with the sandbox-only demo keys:\n"
             f"  export NUMERPILOT_API_URL={server_url}\n"
             f"  export NUMERAI_PUBLIC_ID={DEMO_PUBLIC_ID}\n"
-            f"  export NUMERAI_SECRET_KEY={DEMO_SECRET_KEY}",
+            f"  export NUMERAI_SECRET_KEY={DEMO_SECRET_KEY}\n"
+            f"The sandbox account's models ({models}): submit with --model NAME, or list "
+            "them in numerpilot.toml under \\[submission] models = [...].",
             highlight=False,
             soft_wrap=True,
         )

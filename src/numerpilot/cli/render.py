@@ -39,17 +39,62 @@ _ROWS = (
 )
 
 
-def render(report: ScoreReport, title: str = "Per-era scores (numerai-tools definitions)") -> Table:
-    """The summary numbers of every column as a rich table (one column per prediction)."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("metric", no_wrap=True)
-    for col in report.columns:
-        table.add_column(col, justify="right", overflow="fold", min_width=7)
-    summaries = [report.summary(col) for col in report.columns]
-    for key, label in _ROWS:
-        if key in summaries[0]:
-            table.add_row(label, *(format_metric(key, s.get(key)) for s in summaries))
-    return table
+SCORES_TITLE = "Per-era scores (numerai-tools definitions)"
+
+
+def _cells(report: ScoreReport) -> dict[str, list[str]]:
+    """Each column's formatted summary values, in the order of the table's rows."""
+    summaries = {col: report.summary(col) for col in report.columns}
+    first = summaries[report.columns[0]]
+    keys = [key for key, _ in _ROWS if key in first]
+    return {col: [format_metric(key, s.get(key)) for key in keys] for col, s in summaries.items()}
+
+
+def _groups(columns: list[str], cells: dict[str, list[str]], width: int) -> list[list[str]]:
+    """Consecutive columns, as many per group as fit ``width`` at their natural width."""
+    used = max(len(label) for _, label in _ROWS) + 1
+    groups: list[list[str]] = [[]]
+    start = used
+    for col in columns:
+        need = max(7, len(col), *(len(c) for c in cells[col])) + 2
+        if groups[-1] and used + need > width:
+            groups.append([])
+            used = start
+        groups[-1].append(col)
+        used += need
+    return groups
+
+
+def render_tables(report: ScoreReport, title: str = SCORES_TITLE, width: int = 0) -> list[Table]:
+    """The summary numbers of every column as rich tables (one column per prediction).
+
+    Columns that do not fit ``width`` (0: one table) go to further tables, each titled
+    with the columns it shows, so no column is ever cut off silently.
+    """
+    cells = _cells(report)
+    keys = [key for key, _ in _ROWS if key in report.summary(report.columns[0])]
+    labels = dict(_ROWS)
+    groups = _groups(list(report.columns), cells, width) if width else [list(report.columns)]
+    tables = []
+    first = 1
+    for group in groups:
+        last = first + len(group) - 1
+        part = f" (columns {first}-{last} of {len(cells)})" if len(groups) > 1 else ""
+        table = Table(title=title + part, box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("metric", no_wrap=True)
+        for col in group:
+            table.add_column(col, justify="right", no_wrap=True)
+        for row, key in enumerate(keys):
+            table.add_row(labels[key], *(cells[col][row] for col in group))
+        tables.append(table)
+        first = last + 1
+    return tables
+
+
+def print_scores(report: ScoreReport, title: str = SCORES_TITLE) -> None:
+    """Print the score tables at the console's width."""
+    for table in render_tables(report, title, console.width):
+        console.print(table)
 
 
 def submission_line(result: SubmitResult) -> str:
@@ -78,7 +123,7 @@ def render_submissions(results: list[SubmitResult]) -> None:
 
 
 def render_validation(report: ValidationReport) -> None:
-    console.print(render(report.scores, title="Validation per era (main target)"))
+    print_scores(report.scores, title="Validation per era (main target)")
     for note in report.notes:
         console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
 

@@ -50,7 +50,7 @@ def score(
 ) -> None:
     """Score predictions per era: CORR, MMC, BMC, FNC, exposure, summaries.
 
-    Payout multipliers come from the work directory's numerpilot.toml ([scoring]).
+    Payout multipliers come from the work directory's numerpilot.toml (\\[scoring]).
     """
     from numerpilot.errors import UsageError
     from numerpilot.io import write_json_atomic
@@ -98,6 +98,6 @@ def score(
             f"Wrote scores of {len(report.columns)} column(s) to [bold]{json_out}[/bold]."
         )
     else:
-        from numerpilot.cli.render import render
+        from numerpilot.cli.render import print_scores
 
-        console.print(render(report))
+        print_scores(report)

@@ -9,9 +9,11 @@ and keeps the previous round's copies as ``live_round<N>.parquet``.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from numerpilot.api.client import NumeraiClient
+from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.live_round import read_live_round, write_live_round
@@ -36,11 +38,11 @@ def download_dataset(
     client: NumeraiClient,
     progress: Progress = SILENT,
     *,
-    round_number: int | None = None,
+    info: RoundInfo | None = None,
 ) -> Path:
     """Download what numerpilot needs for the configured version; returns its folder.
 
-    Live files are fetched for ``round_number`` (default: the current round).
+    Live files are fetched for the round ``info`` (default: the current round).
     """
     version = resolve_version(config, client)
     listed = set(client.list_datasets())
@@ -54,8 +56,9 @@ def download_dataset(
     folder = workdir.data_root(config) / version
     folder.mkdir(parents=True, exist_ok=True)
     wanted = [*layout.REQUIRED_FILES, *(n for n in OPTIONAL_FILES if f"{version}/{n}" in listed)]
-    if round_number is None:
-        round_number = client.current_round().number
+    info = info or client.current_round()
+    round_number = info.number
+    offset = client.server_now() - datetime.now(UTC)
     marker = read_live_round(folder) or {}
     same_round = marker.get("round") == round_number
     hashes: dict[str, str] = dict(marker.get("files") or {}) if same_round else {}
@@ -71,8 +74,8 @@ def download_dataset(
             os.replace(dest, folder / _round_copy(name, int(marker["round"])))
         client.download_file(f"{version}/{name}", dest, progress, round=round_number)
         hashes[name] = sha256_file(dest)
-        write_live_round(folder, round_number, hashes)
-    write_live_round(folder, round_number, hashes)
+        write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
+    write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
     return folder
 
 

@@ -7,7 +7,8 @@ all 2748 features of v5.2 train fit in ~7.5 GB instead of ~56 GB as float64.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -68,6 +69,16 @@ def open_parquet(path: Path) -> pq.ParquetFile:
                         "Delete it and download it again.") from None  # fmt: skip
 
 
+@contextlib.contextmanager
+def _damaged_pages(path: Path) -> Iterator[None]:
+    """A read that fails inside the file (its footer was fine) becomes a DataError."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as error:
+        detail = " ".join(str(error).split())
+        raise DataError(f"{path} is damaged ({detail}). Delete it and download it again.") from None
+
+
 def _check_columns(
     path: Path, available: set[str], wanted: Sequence[str], what: str, fix: str
 ) -> None:
@@ -108,7 +119,8 @@ def load_era_data(
         "Choose targets from features.json's 'targets' (config key train.targets).",
     )  # fmt: skip
     id_col = layout.ID if layout.ID in available else None
-    head = pf.read(columns=[layout.ERA] + ([id_col] if id_col else []))
+    with _damaged_pages(path):
+        head = pf.read(columns=[layout.ERA] + ([id_col] if id_col else []))
     all_eras = head.column(layout.ERA).to_numpy(zero_copy_only=False).astype(str)
     all_ids = (
         head.column(layout.ID).to_numpy(zero_copy_only=False).astype(object)
@@ -126,7 +138,8 @@ def load_era_data(
     n = int(mask.sum())
     x = np.empty((n, len(features)), dtype=np.int8)
     y = np.empty((n, len(targets)), dtype=np.float32)
-    _fill(pf, mask, [(x, list(features), True), (y, list(targets), False)], path)
+    with _damaged_pages(path):
+        _fill(pf, mask, [(x, list(features), True), (y, list(targets), False)], path)
     pa.default_memory_pool().release_unused()
     _check_feature_values(path, x)
     return EraData(all_ids[mask], all_eras[mask], x, list(features), y, list(targets))

@@ -17,6 +17,7 @@ import numpy as np
 from numerpilot.config import LightGBMConfig
 from numerpilot.errors import DataError
 from numerpilot.modeling.cv import EraSplit
+from numerpilot.threads import auto_threads
 
 _BATCH_ROWS = 16_384
 #: Rows whose values define the bin edges: plenty for Numerai's 5-valued features, and
@@ -64,8 +65,7 @@ def lgbm_params(cfg: LightGBMConfig) -> dict[str, Any]:
         "force_row_wise": True,
         "verbosity": -1,
     }
-    if cfg.num_threads:
-        params["num_threads"] = cfg.num_threads
+    params["num_threads"] = cfg.num_threads or auto_threads()
     params.update(cfg.extra)
     return params
 

@@ -1,5 +1,11 @@
 """Trained ensembles on disk: ``models/manifest.json`` plus one LightGBM text file per target.
 
+A bundle's model files live in a folder of their own, ``models/bundle-<time>-<id>/``, and
+the manifest names that folder. Saving writes the new folder beside the current one and
+then replaces ``manifest.json`` (one rename): a full disk, a crash or Ctrl-C before that
+leaves the previous bundle whole and in use, never a mix of old and new files. The
+previous bundle's folder is kept (a reader may still be loading it); older ones go.
+
 Model text files are LightGBM's portable format, so a bundle loads with any LightGBM 4.x.
 A loaded bundle is the kernel's *payload* (plain data) plus the models built from it: the
 very payload a model-upload pickle carries.
@@ -9,7 +15,9 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import asdict, dataclass, field
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -22,7 +30,12 @@ from numerpilot.io import write_json_atomic, write_text_atomic
 from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload, build_models
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+#: 2: model files in the bundle's own folder; 1 (still read): beside the manifest.
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
+BUNDLE_PREFIX = "bundle-"
+#: Bundle folders kept: the current one and the one before it.
+KEEP_BUNDLES = 2
 
 
 def library_versions() -> dict[str, str]:
@@ -47,9 +60,12 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=library_versions)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     format: int = FORMAT
+    #: The folder (inside the models folder) holding the model files; "" for format 1.
+    bundle: str = field(default="", compare=False)
 
     def model_file(self, target: str) -> str:
-        return f"{target}.txt"
+        """Path of a target's model text, relative to the models folder."""
+        return f"{self.bundle}/{target}.txt" if self.bundle else f"{target}.txt"
 
     def payload(self, model_strings: dict[str, str]) -> Payload:
         """The kernel's payload: plain data only (str, float, list, dict)."""
@@ -75,23 +91,55 @@ class Bundle:
     models: dict[str, Any]
 
 
+def _new_bundle_name() -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"{BUNDLE_PREFIX}{stamp}-{secrets.token_hex(3)}"
+
+
 def save_bundle(folder: Path, manifest: Manifest, boosters: dict[str, lgb.Booster]) -> None:
-    """Write every model file, then the manifest last, so a reader never sees half a bundle."""
-    for target, booster in boosters.items():
-        text = booster.model_to_string(num_iteration=manifest.best_iterations[target])
-        write_text_atomic(folder / manifest.model_file(target), text)
-    write_json_atomic(folder / MANIFEST, asdict(manifest))
+    """Write the model files into a new bundle folder, then switch the manifest to it.
+
+    Until the manifest is replaced (the last step, one rename), readers see the previous
+    bundle, whole; a failure removes the unfinished folder.
+    """
+    final = replace(manifest, bundle=_new_bundle_name(), format=FORMAT)
+    try:
+        for target, booster in boosters.items():
+            text = booster.model_to_string(num_iteration=final.best_iterations[target])
+            write_text_atomic(folder / final.model_file(target), text)
+        write_json_atomic(folder / MANIFEST, asdict(final))
+    except BaseException:
+        shutil.rmtree(folder / final.bundle, ignore_errors=True)
+        raise
+    _remove_old_bundles(folder, final)
+
+
+def _remove_old_bundles(folder: Path, current: Manifest) -> None:
+    """Keep the newest :data:`KEEP_BUNDLES` bundle folders; drop format-1 model files."""
+    bundles = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and p.name.startswith(BUNDLE_PREFIX)),
+        key=lambda p: p.name,
+    )
+    for old in bundles[:-KEEP_BUNDLES]:
+        if old.name != current.bundle:
+            shutil.rmtree(old, ignore_errors=True)
+    for flat in folder.glob("target*.txt"):  # model files of format 1
+        flat.unlink(missing_ok=True)
 
 
 def load_manifest(folder: Path) -> Manifest:
     path = folder / MANIFEST
     if not path.exists():
         raise DataError(f"no trained models in {folder}. Run 'numerpilot train' first "
-                        "(or 'numerpilot run --demo').")  # fmt: skip
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    if raw.get("format") != FORMAT:
-        raise DataError(f"{path} has format {raw.get('format')}, expected {FORMAT}; retrain.")
-    return Manifest(**raw)
+                        "(or add --demo to use the synthetic demo data).")  # fmt: skip
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("format") not in READABLE_FORMATS:
+            raise DataError(f"{path} has format {raw.get('format')}, which this numerpilot "
+                            "cannot read; retrain with 'numerpilot train'.")  # fmt: skip
+        return Manifest(**raw)
+    except (ValueError, TypeError, AttributeError):
+        raise DataError(f"{path} is damaged; retrain with 'numerpilot train'.") from None
 
 
 def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from numerpilot.config import Config
-from numerpilot.data.layout import version_key
+from numerpilot.data.layout import TRAIN, version_key
 from numerpilot.errors import DataError
 from numerpilot.workdir import Workdir
 
@@ -37,9 +37,16 @@ class Context:
             return root / version
         local = local_versions(root)
         if not local:
-            raise DataError(f"no dataset in {root}. Run 'numerpilot download' first, or try "
-                            "'numerpilot run --demo' on synthetic data.")  # fmt: skip
+            raise DataError(self._no_dataset(root))
         return root / local[-1]
+
+    def _no_dataset(self, root: Path) -> str:
+        demo = self.workdir.root / self.config.demo.dir
+        if (demo / TRAIN).exists():
+            return (f"no dataset in {root}, only the demo dataset in {demo}: add --demo to "
+                    "use it, or run 'numerpilot download' for Numerai's data.")  # fmt: skip
+        return (f"no dataset in {root}. Run 'numerpilot download' first, or add --demo to "
+                "work on synthetic data (e.g. 'numerpilot run --demo').")  # fmt: skip
 
     @property
     def data_version(self) -> str:

@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from numerpilot.config import DemoConfig
 from numerpilot.data.synthetic_io import is_current, write_synthetic
-from numerpilot.pipeline.context import Context
+from numerpilot.errors import UsageError
+from numerpilot.pipeline.context import DEMO_VERSION, Context
 from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
+
+
+def _data_version(sidecar: Path) -> str:
+    """The ``data_version`` a JSON file records ("unknown" when it cannot be read)."""
+    try:
+        return str(json.loads(sidecar.read_text(encoding="utf-8"))["data_version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown"
+
+
+def real_artefacts(workdir: Workdir) -> list[str]:
+    """What in ``workdir`` was made from real data: a demo run would replace it."""
+    found = []
+    manifest = workdir.models / "manifest.json"
+    if manifest.exists() and (version := _data_version(manifest)) != DEMO_VERSION:
+        found.append(f"models trained on {version} data ({workdir.models})")
+    preds = workdir.live_predictions
+    if preds.exists() and (version := _data_version(preds.with_suffix(".json"))) != DEMO_VERSION:
+        found.append(f"live predictions of {version} data ({preds})")
+    return found
+
+
+def refuse_demo_over_real(workdir: Workdir) -> None:
+    """A ``--demo`` command never replaces real models or predictions: refuse, say why."""
+    found = real_artefacts(workdir)
+    if found:
+        raise UsageError(
+            f"{workdir.root} holds {' and '.join(found)}; --demo would replace them with "
+            "demo ones. Try the demo in a folder of its own: mkdir demo && numerpilot run "
+            "--demo -C demo"
+        )
 
 
 def ensure_demo_data(cfg: DemoConfig, folder: Path, progress: Progress = SILENT) -> bool:
@@ -25,5 +58,6 @@ def load_context(workdir: Workdir, *, demo: bool, progress: Progress = SILENT) -
     """The command's context; with ``demo``, the demo data is created first if missing."""
     ctx = Context.load(workdir, demo=demo)
     if demo:
+        refuse_demo_over_real(workdir)
         ensure_demo_data(ctx.config.demo, ctx.data_dir, progress)
     return ctx

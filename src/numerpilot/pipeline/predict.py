@@ -13,16 +13,15 @@ from numerpilot.data import layout
 from numerpilot.data.live_round import live_round_number
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import DataError
-from numerpilot.io import atomic_path, sha256_file, write_json_atomic
+from numerpilot.io import json_text, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import combine, input_columns, predict_members
 from numerpilot.modeling.store import Bundle, load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import SILENT, Progress
 from numerpilot.submission.rules.classic import check_predictions
+from numerpilot.workdir import LIVE_PREDICTIONS
 
 log = logging.getLogger(__name__)
-
-LIVE_PREDICTIONS = "live_predictions.csv"
 
 
 @dataclass(frozen=True)
@@ -73,17 +72,18 @@ def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     check_predictions(result.data.ids, result.final, result.data.ids)
     dest = ctx.workdir.predictions / LIVE_PREDICTIONS
     frame = pd.DataFrame({"id": result.data.ids, "prediction": result.final})
-    with atomic_path(dest) as tmp:
-        frame.to_csv(tmp, index=False)
-    write_json_atomic(
-        dest.with_suffix(".json"),
+    sidecar = {
+        "data_version": ctx.data_version,
+        "live_sha256": sha256_file(live_path),
+        "live_round": live_round_number(ctx.data_dir),
+        "rows": len(frame),
+        "models": result.models,
+    }
+    write_files_atomic(  # the file and its sidecar, both or neither
         {
-            "data_version": ctx.data_version,
-            "live_sha256": sha256_file(live_path),
-            "live_round": live_round_number(ctx.data_dir),
-            "rows": len(frame),
-            "models": result.models,
-        },
+            dest: frame.to_csv(index=False).encode("utf-8"),
+            dest.with_suffix(".json"): json_text(sidecar).encode("utf-8"),
+        }
     )
     log.info("wrote %d live predictions to %s", len(frame), dest)
     return dest

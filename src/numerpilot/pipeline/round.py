@@ -7,6 +7,7 @@ from pathlib import Path
 
 from numerpilot.api.connect import make_client
 from numerpilot.data.download import download_dataset
+from numerpilot.errors import UsageError
 from numerpilot.modeling.store import Manifest
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.demo import load_context
@@ -16,7 +17,7 @@ from numerpilot.pipeline.validate import ValidationReport, validate_ensemble
 from numerpilot.progress import SILENT, Progress
 from numerpilot.submission.once import SubmitResult
 from numerpilot.submission.submit import submit_predictions
-from numerpilot.workdir import Workdir
+from numerpilot.workdir import Workdir, ensure_writable
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,37 @@ class RoundResult:
 
 
 def run_round(
-    workdir: Workdir, *, demo: bool = False, dry_run: bool = False, progress: Progress = SILENT
+    workdir: Workdir,
+    *,
+    demo: bool = False,
+    dry_run: bool = False,
+    models: list[str] | None = None,
+    progress: Progress = SILENT,
 ) -> RoundResult:
-    """The demo path needs no keys and no network; the real path downloads and submits."""
+    """The demo path needs no keys and no network; the real path downloads and submits
+    (for ``models``, default: the configured ones).
+
+    Every folder the round writes is checked for writability before any work starts.
+    """
+    config = workdir.load_config()
+    writes = [workdir.models, workdir.reports, workdir.predictions]
+    ensure_writable(*writes, *([] if demo else [workdir.data_root(config)]))
     if demo:
         ctx = load_context(workdir, demo=True, progress=progress)
         client = None
     else:
         ctx = Context.load(workdir)
         client = make_client(ctx.config, need_credentials=not dry_run)
+        if not dry_run and not (models or ctx.config.submission.models):
+            raise UsageError(
+                "No model to submit for: pass --model NAME or list your Numerai model names "
+                "in numerpilot.toml under [submission] models = [...]."
+            )
         download_dataset(workdir, ctx.config, client, progress)
     manifest = train_ensemble(ctx, progress)
     report = validate_ensemble(ctx, progress)
     path = predict_live(ctx, progress)
     if client is None:
         return RoundResult(manifest, report, path)
-    records = submit_predictions(workdir, ctx.config, client, path, dry_run=dry_run)
+    records = submit_predictions(workdir, ctx.config, client, path, models=models, dry_run=dry_run)
     return RoundResult(manifest, report, path, records)

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from numerpilot.data import layout
-from numerpilot.io import write_json_atomic
+from numerpilot.io import json_text, write_files_atomic
 from numerpilot.modeling.store import load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_file
 from numerpilot.progress import SILENT, Progress
-from numerpilot.report import write_validation_report
+from numerpilot.report import render_html
 from numerpilot.scoring.io import read_model_column
 from numerpilot.scoring.report import ScoreReport, score_frame
 
@@ -85,7 +85,6 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
             config=ctx.config.scoring,
         )
     report = ValidationReport(scores)
-    write_json_atomic(ctx.workdir.reports / REPORT_JSON, report.as_json())
     m = bundle.manifest
     context = {
         "data version": m.data_version,
@@ -97,10 +96,12 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
         "trained": m.created,
     }
     with progress.task("Writing the HTML report", None):
-        write_validation_report(
-            scores,
-            ctx.workdir.reports / REPORT_HTML,
-            title="numerpilot validation",
-            context=context,
+        html = render_html(scores, title="numerpilot validation", context=context)
+        reports = ctx.workdir.reports
+        write_files_atomic(  # both or neither; the JSON, last, marks a finished report
+            {
+                reports / REPORT_HTML: html.encode("utf-8"),
+                reports / REPORT_JSON: json_text(report.as_json()).encode("utf-8"),
+            }
         )
     return report

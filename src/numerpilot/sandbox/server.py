@@ -1,19 +1,23 @@
 """The sandbox HTTP server: a Starlette app served by uvicorn, in a thread or in the foreground.
 
 Routes: ``POST /`` (GraphQL), ``GET /files/<version>/<name>?round=N`` (dataset files with
-Range/206 support), ``PUT /upload/<key>`` (presigned uploads), ``GET /sandbox/received``
-(what was submitted) and ``POST /sandbox/resolve?round=N`` (score a round now); faults
-never touch these two. Every response carries a ``Date`` header from the sandbox clock, so
-clients that read the server's time see the simulated schedule.
+Range/206, ``ETag`` and ``If-Range`` as the storage Numerai serves from), ``PUT
+/upload/<key>`` (presigned uploads), ``GET /sandbox/received`` (what was submitted) and
+``POST /sandbox/resolve?round=N`` (score a round now; faults never touch these two).
+Every response carries a ``Date`` header from the sandbox clock, so clients that read the
+server's time see the simulated schedule.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import logging
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import formatdate
@@ -30,6 +34,7 @@ from starlette.routing import Route
 
 from numerpilot.config import DemoConfig
 from numerpilot.data.synthetic import SyntheticSpec
+from numerpilot.errors import LocalError, error_number
 from numerpilot.sandbox import graphql
 from numerpilot.sandbox.data import SERVED_FILES, VERSIONS, SandboxData
 from numerpilot.sandbox.faults import (
@@ -47,6 +52,7 @@ from numerpilot.sandbox.schedule import SandboxClock, Schedule
 from numerpilot.sandbox.state import (
     DEMO_PUBLIC_ID,
     DEMO_SECRET_KEY,
+    TOURNAMENTS,
     SandboxError,
     SandboxState,
 )
@@ -92,7 +98,12 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
         body = state.data.path(name, number).read_bytes()
         if request.headers.get("range"):
             state.requests.append("range")
-        return _ranged(body, request.headers.get("range"))
+        etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+        wanted = request.headers.get("range")
+        if_range = request.headers.get("if-range")
+        if wanted and if_range is not None and if_range != etag:
+            wanted = None  # the client holds part of another object: send this one whole
+        return _ranged(body, wanted, etag)
 
     async def upload(request: HttpRequest) -> Response:
         body = await request.body()
@@ -120,9 +131,9 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
     return _DateHeader(FaultMiddleware(app, faults), state.clock)
 
 
-def _ranged(body: bytes, header: str | None) -> Response:
+def _ranged(body: bytes, header: str | None, etag: str) -> Response:
     size = len(body)
-    headers = {"accept-ranges": "bytes", "content-type": "application/octet-stream"}
+    headers = {"accept-ranges": "bytes", "content-type": "application/octet-stream", "etag": etag}
     if not header or not header.startswith("bytes="):
         return Response(body, 200, headers=headers)
     try:
@@ -132,9 +143,24 @@ def _ranged(body: bytes, header: str | None) -> Response:
     except ValueError:
         return Response("bad range", 400)
     if first >= size or first > last:
-        return Response(b"", 416, headers={"content-range": f"bytes */{size}"})
+        return Response(b"", 416, headers={"content-range": f"bytes */{size}", "etag": etag})
     headers["content-range"] = f"bytes {first}-{last}/{size}"
     return Response(body[first : last + 1], 206, headers=headers)
+
+
+def _bind_error(error: OSError, host: str, port: int) -> LocalError:
+    number = error_number(error)
+    if number == errno.EADDRINUSE:
+        return LocalError(
+            f"port {port} on {host} is already in use (another sandbox?): stop that "
+            "program, or pass --port N for another port (--port 0 picks a free one)."
+        )
+    if number in (errno.EACCES, errno.EPERM):
+        return LocalError(
+            f"port {port} needs administrator rights; pass --port N with N above 1023."
+        )
+    return LocalError(f"cannot listen on {host}:{port} ({error.strerror or error}); pass "
+                      "--host 127.0.0.1 or another --port.")  # fmt: skip
 
 
 class _DateHeader:
@@ -191,15 +217,42 @@ class SandboxServer:
             raise RuntimeError("the sandbox is not started")
         return self._url
 
-    def _prepare(self) -> uvicorn.Server:
-        self.data.ensure_base()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def bind(self) -> str:
+        """Take the port now (before the dataset is prepared); returns the base URL.
+
+        A port in use, one that needs privileges or an address this machine does not have
+        raise :class:`~numerpilot.errors.LocalError` with what to do instead.
+        """
+        if self._socket is not None:
+            return self.url
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        sock.listen(128)
+        try:
+            sock.bind((self.host, self._port))
+            sock.listen(128)
+        except OSError as error:
+            sock.close()
+            raise _bind_error(error, self.host, self._port) from None
         self._socket = sock
         host, port = sock.getsockname()[:2]
-        self._url = f"http://{host}:{port}/"
+        self._url = (
+            f"http://{host}:{port}/" if family == socket.AF_INET else f"http://[{host}]:{port}/"
+        )
+        return self._url
+
+    def model_names(self) -> dict[str, list[str]]:
+        """The sandbox account's model names per tournament ("classic": [...], ...)."""
+        names: dict[str, list[str]] = {}
+        for model in self.state.models:
+            names.setdefault(TOURNAMENTS.get(model.tournament, str(model.tournament)), []).append(
+                model.name
+            )
+        return names
+
+    def _prepare(self) -> uvicorn.Server:
+        self.bind()
+        self.data.ensure_base()
         for name in ("uvicorn.error", "uvicorn"):
             logging.getLogger(name).addFilter(QuietInjectedFaults())
         config = uvicorn.Config(
@@ -236,6 +289,8 @@ class SandboxServer:
         """Serve in the foreground; ``ready(url)`` is called once the port is bound."""
         server = self._prepare()
         assert self._socket is not None
+        # Ctrl-C before uvicorn's loop starts drops its coroutine: not worth a warning.
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
         if ready is not None:
             ready(self.url)
         server.run(sockets=[self._socket])

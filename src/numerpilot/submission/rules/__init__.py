@@ -15,6 +15,38 @@ from numerpilot.submission.rules import classic, crypto, signals
 
 CHECKS = {"classic": classic.check, "signals": signals.check, "crypto": crypto.check}
 
+#: Columns that hold the values of a submission in any tournament.
+VALUE_COLUMNS = ("prediction", "probability", "signal")
+_BOM = b"\xef\xbb\xbf"
+
+
+def check_no_bom(path: Path) -> None:
+    """Refuse a file that starts with a UTF-8 byte-order mark: it would be uploaded as is."""
+    with Path(path).open("rb") as fh:
+        if fh.read(len(_BOM)) == _BOM:
+            raise SubmissionError(
+                f"{path} starts with a byte-order mark (BOM), which would be uploaded as is "
+                "and makes its header unreadable for Numerai. Save it as UTF-8 without BOM, "
+                f"e.g. with: sed -i '1s/^\\xEF\\xBB\\xBF//' {path}"
+            )
+
+
+def check_numeric(frame: pd.DataFrame) -> None:
+    """Every value column holds numbers (a text value is named with its data row)."""
+    for name in (c for c in frame.columns if str(c) in VALUE_COLUMNS):
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column):
+            raise SubmissionError(f"column '{name}' holds true/false values, not numbers")
+        if pd.api.types.is_numeric_dtype(column):
+            continue
+        text = (pd.to_numeric(column, errors="coerce").isna() & column.notna()).to_numpy()
+        if text.any():
+            row = int(text.argmax())
+            raise SubmissionError(
+                f"column '{name}' holds text, e.g. {str(column.iloc[row])!r} in data row "
+                f"{row + 1}; predictions must be numbers within [0, 1]"
+            )
+
 
 def read_submission(path: Path) -> pd.DataFrame:
     """A submission file (CSV or parquet) as a frame with its columns as written."""
@@ -32,11 +64,17 @@ def read_submission(path: Path) -> pd.DataFrame:
 
 def check_frame(frame: pd.DataFrame, tournament: str, universe: pd.Series | None) -> None:
     """Apply the tournament's rules to a submission frame (``universe``: the live ids)."""
-    CHECKS[tournament](frame.copy(), universe)
+    check_numeric(frame)
+    try:
+        CHECKS[tournament](frame.copy(), universe)
+    except (TypeError, ValueError) as error:  # numerai-tools on values it did not expect
+        raise SubmissionError(f"the submission's values cannot be checked ({error})") from None
 
 
 def check_file(path: Path, tournament: str, universe: pd.Series | None) -> None:
     """Apply the tournament's rules to a submission file (the error names the file)."""
+    if Path(path).exists():
+        check_no_bom(path)
     try:
         check_frame(read_submission(path), tournament, universe)
     except SubmissionError as error:

@@ -1,0 +1,290 @@
+"""Bad config and data for init, demo-data, train, validate, predict and run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.conftest import Numerpilot
+from tests.pipeline.conftest import FAST_CONFIG
+from tests.support.catalogue import Refused
+from tests.support.fs import leftovers, read_only, snapshot
+
+from numerpilot.data import layout
+
+
+def _data(root: Path) -> Path:
+    return root / "data" / "v5.2"
+
+
+def _damage_pages(path: Path) -> None:
+    """Overwrite the first page header of a parquet file; its footer stays intact."""
+    with path.open("r+b") as fh:
+        fh.seek(4)  # after the magic bytes: the first column chunk
+        fh.write(b"\xff" * 64)
+
+
+# -- init and demo-data -----------------------------------------------------------------
+
+
+@pytest.mark.bad_input("init", "numerpilot.toml exists already (no `--force`)")
+def test_init_refuses_to_overwrite(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    (tmp_path / "numerpilot.toml").write_text("# mine\n")
+    refused(numerpilot("init", str(tmp_path)), 2, "already exists", "--force")
+    assert (tmp_path / "numerpilot.toml").read_text() == "# mine\n"
+
+
+@pytest.mark.bad_input("init", "a folder that is not writable")
+def test_init_into_a_read_only_folder(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_only(monkeypatch, tmp_path / "ro")
+    refused(numerpilot("init", str(tmp_path / "ro")), 1, "Permission denied", "not writable")
+    monkeypatch.undo()
+    assert list((tmp_path / "ro").iterdir()) == []
+
+
+@pytest.mark.bad_input("demo-data", "too few features (`--features 3`)")
+def test_demo_data_too_few_features(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    refused(numerpilot("demo-data", str(tmp_path / "d"), "--features", "3"), 2, "n_features")
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.bad_input("demo-data", "the output folder is a file")
+def test_demo_data_into_a_file(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    (tmp_path / "d").write_text("x")
+    refused(numerpilot("demo-data", str(tmp_path / "d")), 2, "is a file, not a folder")
+    assert (tmp_path / "d").read_text() == "x"
+
+
+# -- the configuration ------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("train", "an unknown key in numerpilot.toml (`learning_rte`)")
+def test_unknown_config_key(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").write_text("[lightgbm]\nlearning_rte = 0.1\n")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "unknown key 'lightgbm.learning_rte'")
+    assert not (fresh / "models").exists()
+
+
+@pytest.mark.bad_input("train", "a value out of range (`era_step = 0`)")
+def test_bad_config_value(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").write_text("[data]\nera_step = 0\n")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "data.era_step", "(got 0)")
+
+
+@pytest.mark.bad_input("train", "numerpilot.toml is not TOML")
+def test_config_not_toml(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").write_text("[data\nera_step = \n")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "numerpilot.toml")
+
+
+@pytest.mark.bad_input("train", "a target name without the `target` prefix")
+def test_target_name(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").write_text('[train]\ntargets = ["cyrus"]\n')
+    refused(numerpilot("train", "-C", str(fresh)), 1, "train.targets", "start with 'target'")
+
+
+@pytest.mark.bad_input("train", "weights that do not match the targets")
+def test_weights(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    config = FAST_CONFIG.replace(
+        "early_stopping_rounds = 10", "early_stopping_rounds = 10\nweights = [1]"
+    )
+    (fresh / "numerpilot.toml").write_text(config)
+    refused(numerpilot("train", "-C", str(fresh)), 1, "train.weights")
+    assert not (fresh / "models").exists()
+
+
+# -- train ------------------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("train", "no dataset downloaded")
+def test_no_dataset(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    (tmp_path / "numerpilot.toml").write_text(FAST_CONFIG)
+    refused(numerpilot("train", "-C", str(tmp_path)), 1, "no dataset in", "numerpilot download",
+            "--demo")  # fmt: skip
+    assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.bad_input("train", "only the demo dataset exists (after `run --demo`)")
+def test_only_demo_data(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    (tmp_path / "numerpilot.toml").write_text(FAST_CONFIG)
+    shutil.copytree(synthetic_dir, tmp_path / "data" / "demo")
+    refused(numerpilot("train", "-C", str(tmp_path)), 1, "only the demo dataset",
+            "add --demo")  # fmt: skip
+
+
+@pytest.mark.bad_input("train", "train.parquet is missing")
+def test_missing_train_file(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (_data(fresh) / layout.TRAIN).unlink()
+    refused(numerpilot("train", "-C", str(fresh)), 1, "train.parquet is missing")
+
+
+@pytest.mark.bad_input("train", "a feature set features.json does not have")
+def test_unknown_feature_set(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").write_text(FAST_CONFIG.replace('"medium"', '"gigantic"'))
+    refused(numerpilot("train", "-C", str(fresh)), 1, "feature set 'gigantic'", "data.feature_set")
+
+
+@pytest.mark.bad_input("train", "features.json is not valid JSON")
+def test_features_json_damaged(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (_data(fresh) / layout.FEATURES_JSON).write_text("{bad")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "features.json is not valid JSON")
+
+
+@pytest.mark.bad_input("train", "a target the data does not have")
+def test_unknown_target(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    config = FAST_CONFIG.replace('"target_teager2b_20"', '"target_unknown_20"')
+    (fresh / "numerpilot.toml").write_text(config)
+    refused(numerpilot("train", "-C", str(fresh)), 1, "target_unknown_20", "train.targets")
+    assert not (fresh / "models").exists()
+
+
+@pytest.mark.bad_input("train", "train.parquet is not a parquet file")
+def test_train_not_parquet(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (_data(fresh) / layout.TRAIN).write_bytes(b"not a parquet file at all")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "not a readable parquet file",
+            "download it again")  # fmt: skip
+
+
+@pytest.mark.bad_input("train", "train.parquet with an intact footer but damaged pages")
+def test_train_damaged_pages(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    _damage_pages(_data(fresh) / layout.TRAIN)
+    refused(numerpilot("train", "-C", str(fresh)), 1, "train.parquet is damaged",
+            "Delete it and download it again")  # fmt: skip
+    assert not (fresh / "models").exists()
+
+
+@pytest.mark.bad_input("train", "models/ is not writable (checked before training)")
+def test_models_read_only(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_only(monkeypatch, fresh / "models")
+    outcome = numerpilot("train", "-C", str(fresh))
+    refused(outcome, 1, "Permission denied", "models is not writable")
+    assert "Loading training data" not in outcome.out  # refused before any work
+
+
+# -- validate ---------------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("validate", "no trained models")
+def test_no_models(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    refused(numerpilot("validate", "-C", str(fresh)), 1, "no trained models", "numerpilot train",
+            "--demo")  # fmt: skip
+    assert not (fresh / "reports").exists()
+
+
+@pytest.mark.bad_input("validate", "models/manifest.json is damaged")
+def test_manifest_damaged(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    (trained / "models" / "manifest.json").write_text('{"format": 2, "targ')
+    before = snapshot(trained / "reports")
+    refused(numerpilot("validate", "-C", str(trained)), 1, "manifest.json is damaged", "retrain")
+    assert snapshot(trained / "reports") == before
+
+
+@pytest.mark.bad_input("validate", "a model file of the bundle is missing")
+def test_model_file_missing(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    next((trained / "models").glob("bundle-*/target.txt")).unlink()
+    refused(numerpilot("validate", "-C", str(trained)), 1, "target.txt is missing", "retrain")
+
+
+@pytest.mark.bad_input("validate", "validation.parquet with damaged pages")
+def test_validation_damaged(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    _damage_pages(_data(trained) / layout.VALIDATION)
+    before = snapshot(trained / "reports")
+    refused(numerpilot("validate", "-C", str(trained)), 1, "validation.parquet is damaged")
+    assert snapshot(trained / "reports") == before
+
+
+@pytest.mark.bad_input("validate", "reports/ is not writable")
+def test_reports_read_only(
+    numerpilot: Numerpilot, refused: Refused, trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(trained / "reports")
+    read_only(monkeypatch, trained / "reports")
+    outcome = numerpilot("validate", "-C", str(trained))
+    refused(outcome, 1, "Permission denied", "reports is not writable")
+    assert "Predicting" not in outcome.out
+    monkeypatch.undo()
+    assert snapshot(trained / "reports") == before
+
+
+# -- predict ----------------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("predict", "live.parquet lacks features the models use")
+def test_live_without_model_features(
+    numerpilot: Numerpilot, refused: Refused, trained: Path
+) -> None:
+    live_path = _data(trained) / layout.LIVE
+    medium = json.loads((live_path.parent / layout.FEATURES_JSON).read_text())["feature_sets"]
+    pd.read_parquet(live_path).drop(columns=medium["medium"][:5]).to_parquet(live_path)
+    before = snapshot(trained / "predictions")
+    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet lacks 5 model features",
+            "retrain")  # fmt: skip
+    assert snapshot(trained / "predictions") == before
+
+
+@pytest.mark.bad_input("predict", "live.parquet has no rows")
+def test_empty_live(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    live_path = _data(trained) / layout.LIVE
+    pd.read_parquet(live_path).iloc[:0].to_parquet(live_path)
+    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet has no rows")
+
+
+@pytest.mark.bad_input("predict", "live.parquet with damaged pages")
+def test_live_damaged(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    _damage_pages(_data(trained) / layout.LIVE)
+    before = snapshot(trained / "predictions")
+    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet is damaged")
+    assert snapshot(trained / "predictions") == before
+
+
+@pytest.mark.bad_input("predict", "predictions/ is not writable")
+def test_predictions_read_only(
+    numerpilot: Numerpilot, refused: Refused, trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_only(monkeypatch, trained / "predictions")
+    refused(numerpilot("predict", "-C", str(trained)), 1, "predictions is not writable")
+
+
+# -- run and --demo ---------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("run", "`--demo` where real models and predictions are")
+def test_demo_refuses_to_replace_real_models(
+    numerpilot: Numerpilot, refused: Refused, trained: Path
+) -> None:
+    before = snapshot(trained)
+    refused(numerpilot("run", "--demo", "-C", str(trained)), 2, "models trained on v5.2 data",
+            "live predictions of v5.2 data", "numerpilot run --demo -C demo")  # fmt: skip
+    assert snapshot(trained) == before
+    assert not (trained / "data" / "demo").exists()  # refused before generating demo data
+
+
+@pytest.mark.bad_input("train", "`train --demo` where real models are")
+def test_train_demo_refuses(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    before = snapshot(trained / "models")
+    refused(numerpilot("train", "--demo", "-C", str(trained)), 2, "--demo would replace them")
+    assert snapshot(trained / "models") == before
+
+
+@pytest.mark.bad_input("run", "`--demo` together with `--model`")
+def test_demo_with_model(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    refused(numerpilot("run", "--demo", "--model", "x", "-C", str(tmp_path)), 2,
+            "--demo never submits")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_temporary_files_after_refusals(trained: Path) -> None:
+    assert leftovers(trained) == []

@@ -1,0 +1,283 @@
+"""Bad input to download, submit, score, the model-upload commands and the sandbox."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.badinput.conftest import write_config
+from tests.conftest import Numerpilot
+from tests.pipeline.conftest import FAST_CONFIG
+from tests.support.catalogue import Outcome, Refused
+from tests.support.fs import disk_full, read_only, snapshot
+
+from numerpilot.data import layout
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+
+
+def pin(root: Path) -> None:
+    """Pin the data version, so submit finds the live ids without asking Numerai."""
+    (root / "numerpilot.toml").write_text(
+        FAST_CONFIG.replace("[data]\n", '[data]\nversion = "v5.2"\n')
+    )
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> SandboxServer:
+    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", DEMO_PUBLIC_ID)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", DEMO_SECRET_KEY)
+    return sandbox
+
+
+@pytest.fixture
+def no_keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(tmp_path / "no-credentials.json"))
+
+
+def _ids(root: Path) -> pd.Index:
+    return pd.read_parquet(root / "data" / "v5.2" / layout.LIVE, columns=["era"]).index
+
+
+def _preds(root: Path, values: object = None, **columns: object) -> Path:
+    """A predictions file for the work dir's live ids (``values`` or random ones)."""
+    ids = _ids(root)
+    if values is None:
+        values = np.random.default_rng(0).uniform(0.05, 0.95, len(ids))
+    path = root / "preds.csv"
+    pd.DataFrame({"id": ids, "prediction": values, **columns}).to_csv(path, index=False)
+    return path
+
+
+def _dry_run(numerpilot: Numerpilot, root: Path, path: Path) -> Outcome:
+    pin(root)
+    return numerpilot("submit", str(path), "--dry-run", "-C", str(root))
+
+
+# -- submit: the file -------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("submit", "no predictions file")
+def test_no_predictions_file(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    pin(fresh)
+    refused(numerpilot("submit", "--dry-run", "-C", str(fresh)), 1, "does not exist",
+            "numerpilot predict")  # fmt: skip
+
+
+@pytest.mark.bad_input("submit", "a text value in the prediction column")
+def test_text_value(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    ids = _ids(fresh)
+    values = ["0.5"] * len(ids)
+    values[3] = "high"
+    refused(_dry_run(numerpilot, fresh, _preds(fresh, values)), 1, "column 'prediction' holds "
+            "text", "'high' in data row 4")  # fmt: skip
+
+
+@pytest.mark.bad_input("submit", "true/false values")
+def test_bool_values(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    values = [True, False] * (len(_ids(fresh)) // 2) + [True] * (len(_ids(fresh)) % 2)
+    refused(_dry_run(numerpilot, fresh, _preds(fresh, values)), 1, "true/false")
+
+
+@pytest.mark.bad_input("submit", "a CSV that starts with a byte-order mark (BOM)")
+def test_bom(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    path = _preds(fresh)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    refused(_dry_run(numerpilot, fresh, path), 1, "byte-order mark", "without BOM")
+
+
+@pytest.mark.bad_input("submit", "an extra column")
+def test_extra_column(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    refused(_dry_run(numerpilot, fresh, _preds(fresh, era=1)), 1, "Classic rules")
+
+
+@pytest.mark.bad_input("submit", "a missing value (NaN)")
+def test_nan(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    values = np.random.default_rng(0).uniform(0.1, 0.9, len(_ids(fresh)))
+    values[0] = np.nan
+    refused(_dry_run(numerpilot, fresh, _preds(fresh, values)), 1, "NaN")
+
+
+@pytest.mark.bad_input("submit", "values outside [0, 1]")
+def test_out_of_range(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    values = np.linspace(-1, 2, len(_ids(fresh)))
+    refused(_dry_run(numerpilot, fresh, _preds(fresh, values)), 1, "between 0 and 1")
+
+
+@pytest.mark.bad_input("submit", "the same value for every id")
+def test_constant(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    refused(_dry_run(numerpilot, fresh, _preds(fresh, 0.5)), 1, "standard deviation")
+
+
+@pytest.mark.bad_input("submit", "live ids missing")
+def test_missing_ids(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    path = _preds(fresh)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-10]) + "\n")
+    refused(_dry_run(numerpilot, fresh, path), 1, "Classic rules")
+
+
+@pytest.mark.bad_input("submit", "a file that is not CSV or parquet")
+def test_not_a_table(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    path = fresh / "preds.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    refused(_dry_run(numerpilot, fresh, path), 1, "is not a readable CSV or parquet file")
+
+
+# -- submit: models, keys, the round ----------------------------------------------------
+
+
+@pytest.mark.bad_input("submit", "no model named in the command or numerpilot.toml")
+def test_no_model(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path, keys: SandboxServer
+) -> None:
+    pin(fresh)
+    refused(numerpilot("submit", str(_preds(fresh)), "-C", str(fresh)), 2, "--model NAME",
+            "[submission] models = [...]")  # fmt: skip
+
+
+@pytest.mark.bad_input("run", "no model to submit for (checked before the download)")
+def test_run_without_models(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
+) -> None:
+    write_config(tmp_path, "")
+    refused(numerpilot("run", "-C", str(tmp_path)), 2, "--model NAME")
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.bad_input("submit", "a model name the account does not have")
+def test_unknown_model(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
+) -> None:
+    assert numerpilot("download", "-C", str(tmp_path)).code == 0
+    path = tmp_path / "preds.csv"
+    live = pd.read_parquet(tmp_path / "data" / "v5.3" / layout.LIVE, columns=["era"])
+    values = np.random.default_rng(0).uniform(0.1, 0.9, len(live))
+    pd.DataFrame({"id": live.index, "prediction": values}).to_csv(path, index=False)
+    line = refused(numerpilot("submit", str(path), "-m", "nope", "-C", str(tmp_path)), 1,
+                   "nope", "sandbox_model, sandbox_model_2")  # fmt: skip
+    assert "account has" in line
+    assert keys.received() == []
+
+
+@pytest.mark.bad_input("submit", "the round is closed")
+def test_round_closed(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
+) -> None:
+    assert numerpilot("download", "-C", str(tmp_path)).code == 0
+    live = pd.read_parquet(tmp_path / "data" / "v5.3" / layout.LIVE, columns=["era"])
+    values = np.random.default_rng(0).uniform(0.1, 0.9, len(live))
+    path = tmp_path / "preds.csv"
+    pd.DataFrame({"id": live.index, "prediction": values}).to_csv(path, index=False)
+    keys.clock.advance(timedelta(hours=2))
+    refused(numerpilot("submit", str(path), "-m", "sandbox_model", "-C", str(tmp_path)), 1,
+            "is closed")  # fmt: skip
+    assert keys.received() == []
+
+
+@pytest.mark.bad_input("submit", "no API keys")
+@pytest.mark.usefixtures("no_keys")
+def test_no_keys(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    pin(fresh)
+    refused(numerpilot("submit", str(_preds(fresh)), "-m", "x", "-C", str(fresh)), 1,
+            "No Numerai API keys found")  # fmt: skip
+
+
+@pytest.mark.bad_input("submit", "a credentials file others can read")
+def test_open_credentials(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds = fresh / "credentials.json"
+    creds.write_text('{"public_id": "a", "secret_key": "b"}')
+    creds.chmod(0o644)
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(creds))
+    pin(fresh)
+    refused(numerpilot("submit", str(_preds(fresh)), "-m", "x", "-C", str(fresh)), 1,
+            "mode 644", "chmod 600")  # fmt: skip
+
+
+# -- download ---------------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("download", "NUMERPILOT_API_URL=notaurl")
+def test_api_url_not_a_url(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUMERPILOT_API_URL", "notaurl")
+    refused(numerpilot("download", "-C", str(tmp_path)), 1, "NUMERPILOT_API_URL",
+            "'notaurl' is not an http(s) URL")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.bad_input("download", "`[api] base_url` is not a URL")
+def test_base_url_not_a_url(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    (tmp_path / "numerpilot.toml").write_text('[api]\nbase_url = "api.numer.ai"\n')
+    refused(numerpilot("download", "-C", str(tmp_path)), 1, "api.base_url", "http(s) URL")
+
+
+@pytest.mark.bad_input("download", "Numerai cannot be reached")
+def test_api_unreachable(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("NUMERPILOT_API_URL", f"http://127.0.0.1:{port}/")
+    (tmp_path / "numerpilot.toml").write_text("[api]\nretries = 0\n")
+    refused(numerpilot("download", "-C", str(tmp_path)), 3, "could not connect")
+
+
+@pytest.mark.bad_input("download", "a dataset version Numerai does not have")
+def test_unknown_version(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
+) -> None:
+    (tmp_path / "numerpilot.toml").write_text('[data]\nversion = "v9.9"\n')
+    refused(numerpilot("download", "-C", str(tmp_path)), 1, "v9.9", "Available versions")
+
+
+@pytest.mark.bad_input("download", "the data folder is not writable")
+def test_data_read_only(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    tmp_path: Path,
+    keys: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read_only(monkeypatch, tmp_path / "data")
+    refused(numerpilot("download", "-C", str(tmp_path)), 1, "not writable")
+
+
+@pytest.mark.bad_input("download", "the disk fills up during a download")
+def test_download_disk_full(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    tmp_path: Path,
+    keys: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.MonkeyPatch.context() as full:
+        disk_full(full, tmp_path / "data", after=4)  # validation.parquet.temp
+        refused(numerpilot("download", "-C", str(tmp_path)), 1, "The disk is full", ".temp",
+                "kept")  # fmt: skip
+    folder = tmp_path / "data" / "v5.3"
+    assert not [p for p in folder.iterdir() if p.suffix == ".parquet" and p.stat().st_size == 0]
+    assert numerpilot("download", "-C", str(tmp_path)).code == 0  # resumes and completes
+    for name in layout.REQUIRED_FILES:
+        assert (folder / name).exists()
+    assert not list(folder.glob("*.temp*"))
+
+
+def test_a_refused_submit_changes_nothing(numerpilot: Numerpilot, trained: Path) -> None:
+    pin(trained)
+    path = _preds(trained, 0.5)
+    before = snapshot(trained)
+    assert numerpilot("submit", str(path), "--dry-run", "-C", str(trained)).code == 1
+    assert snapshot(trained) == before

@@ -1,0 +1,157 @@
+"""Bad input to score, the model-upload commands and the sandbox server."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.conftest import Numerpilot
+from tests.support.catalogue import Refused
+from tests.support.fs import read_only
+
+from numerpilot.sandbox import SandboxServer
+
+# -- score ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def score_args(synthetic_dir: Path, tmp_path: Path) -> list[str]:
+    val = pd.read_parquet(synthetic_dir / "validation.parquet", columns=["era"])
+    preds = tmp_path / "p.csv"
+    values = np.random.default_rng(0).random(len(val))
+    pd.DataFrame({"id": val.index, "prediction": values}).to_csv(preds, index=False)
+    return [str(preds), "--data", str(synthetic_dir / "validation.parquet"), "-C", str(tmp_path)]
+
+
+@pytest.mark.bad_input("score", "`--benchmark-col` without `--benchmark`")
+def test_benchmark_col_alone(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str]
+) -> None:
+    refused(numerpilot("score", *score_args, "--benchmark-col", "b"), 2, "--benchmark FILE")
+
+
+@pytest.mark.bad_input("score", "`--proportion 2`")
+def test_proportion(numerpilot: Numerpilot, refused: Refused, score_args: list[str]) -> None:
+    refused(numerpilot("score", *score_args, "--proportion", "2"), 2, "between 0 and 1")
+
+
+@pytest.mark.bad_input("score", "a predictions file that does not exist")
+def test_score_missing_file(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], tmp_path: Path
+) -> None:
+    score_args[0] = str(tmp_path / "nope.csv")
+    refused(numerpilot("score", *score_args), 1, "nope.csv")
+
+
+@pytest.mark.bad_input("score", "a target column `--data` does not have")
+def test_score_unknown_target(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str]
+) -> None:
+    refused(numerpilot("score", *score_args, "--target", "target_nope"), 1, "target_nope")
+
+
+@pytest.mark.bad_input("score", "predictions without a numeric column")
+def test_score_text_predictions(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str]
+) -> None:
+    path = Path(score_args[0])
+    frame = pd.read_csv(path)
+    frame["prediction"] = "high"
+    frame.to_csv(path, index=False)
+    refused(numerpilot("score", *score_args), 1, "no numeric prediction column")
+
+
+@pytest.mark.bad_input("score", "`--json` into a folder that is not writable")
+def test_score_json_read_only(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    score_args: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read_only(monkeypatch, tmp_path / "ro")
+    refused(numerpilot("score", *score_args, "--json", str(tmp_path / "ro" / "s.json")), 1,
+            "Permission denied")  # fmt: skip
+
+
+# -- model upload -----------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("build-upload", "no trained models")
+def test_build_upload_without_models(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    refused(numerpilot("build-upload", "-C", str(fresh)), 1, "no trained models")
+    assert not (fresh / "model.pkl").exists()
+
+
+@pytest.mark.bad_input("check-upload", "a pickle that does not exist")
+def test_check_upload_missing_pickle(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    refused(numerpilot("check-upload", str(fresh / "m.pkl"), "-C", str(fresh)), 1,
+            "does not exist", "build-upload")  # fmt: skip
+
+
+# -- sandbox serve ----------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("sandbox serve", "a port that is already in use")
+def test_busy_port(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        outcome = numerpilot("sandbox", "serve", "--port", str(port), "--data", str(tmp_path / "s"))
+    refused(outcome, 1, f"port {port} on 127.0.0.1 is already in use", "--port 0")
+    assert not (tmp_path / "s").exists()  # refused before the dataset was prepared
+
+
+@pytest.mark.bad_input("sandbox serve", "a clock start that is not a date (`--start yesterday`)")
+def test_bad_start(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    outcome = numerpilot("sandbox", "serve", "--start", "yesterday", "--data", str(tmp_path / "s"))
+    refused(outcome, 2, "yesterday")
+
+
+@pytest.mark.bad_input("sandbox serve", "a share above 1 (`--error-rate 2`)")
+def test_bad_rate(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    outcome = numerpilot("sandbox", "serve", "--error-rate", "2", "--data", str(tmp_path / "s"))
+    refused(outcome, 2, "error_rate")
+
+
+def test_sandbox_lists_its_model_names(sandbox: SandboxServer) -> None:
+    names = sandbox.model_names()
+    assert names["classic"] == ["sandbox_model", "sandbox_model_2"]
+    assert set(names) == {"classic", "signals", "crypto"}
+
+
+def test_serve_banner_names_the_models_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    """A real ``sandbox serve`` process: its banner, then Ctrl-C (exit 130, one line)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, "
+         "signal.default_int_handler); sys.argv[0] = 'numerpilot'; "
+         "from numerpilot.cli import main; main()",
+         "sandbox", "serve", "--small", "--port", "0", "--data", str(tmp_path / "sb")],
+        env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        banner = ""
+        assert child.stdout is not None
+        while "submit with --model" not in banner:
+            line = child.stdout.readline()
+            assert line, f"serve ended early: {child.communicate()}"
+            banner += line
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert "classic: sandbox_model, sandbox_model_2" in banner
+    assert "[submission] models" in banner
+    assert child.returncode == 130 and err.strip() == "Interrupted."

@@ -1,0 +1,113 @@
+"""Usage errors, -C, and Ctrl-C: one line, the right exit code, nothing created or lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.badinput.conftest import interrupted
+from tests.conftest import Numerpilot
+from tests.support.catalogue import Refused
+from tests.support.fs import snapshot
+
+
+@pytest.mark.bad_input("numerpilot", "an unknown command (`numerpilot bogus`)")
+def test_unknown_command(numerpilot: Numerpilot, refused: Refused) -> None:
+    refused(numerpilot("bogus"), 2, "No such command 'bogus'", "numerpilot --help")
+
+
+@pytest.mark.bad_input("numerpilot", "an unknown option (`run --bogus`)")
+def test_unknown_option(numerpilot: Numerpilot, refused: Refused) -> None:
+    refused(numerpilot("run", "--bogus"), 2, "No such option: --bogus")
+
+
+@pytest.mark.bad_input("numerpilot", "a missing argument (`score` alone)")
+def test_missing_argument(numerpilot: Numerpilot, refused: Refused) -> None:
+    refused(numerpilot("score"), 2, "Missing argument 'PRED'")
+
+
+@pytest.mark.bad_input("numerpilot", "an option another command has (`check-upload --demo`)")
+def test_option_of_another_command(numerpilot: Numerpilot, refused: Refused) -> None:
+    refused(numerpilot("check-upload", "--demo"), 2, "No such option: --demo")
+
+
+@pytest.mark.bad_input("numerpilot", "a number that is not one (`demo-data DIR --seed x`)")
+def test_not_a_number(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    refused(numerpilot("demo-data", str(tmp_path / "d"), "--seed", "x"), 2, "'--seed'")
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.bad_input(
+    "numerpilot", "`-C` to a folder that does not exist (`validate --demo -C /typo/dir`)"
+)
+def test_workdir_that_does_not_exist(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    typo = tmp_path / "typo" / "dir"
+    refused(numerpilot("validate", "--demo", "-C", str(typo)), 2, "does not exist")
+    assert not (tmp_path / "typo").exists()  # nothing created, no demo data written
+
+
+@pytest.mark.bad_input("numerpilot", "`-C` to a file")
+def test_workdir_is_a_file(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    refused(numerpilot("train", "-C", str(tmp_path / "f")), 2, "is a file")
+
+
+def test_version_and_bare_help(numerpilot: Numerpilot) -> None:
+    done = numerpilot("--version")
+    assert done.code == 0 and done.out.startswith("numerpilot ") and done.err == ""
+    bare = numerpilot()
+    assert bare.code == 2 and "Usage: numerpilot" in bare.out + bare.err
+    assert "Error" not in bare.out + bare.err
+
+
+def test_help_uses_plain_metavars(numerpilot: Numerpilot) -> None:
+    for command in (("score",), ("submit",), ("run",), ("sandbox", "serve"), ()):
+        text = numerpilot(*command, "--help").out
+        assert "<bool>" not in text and "<list" not in text and "{" not in text, text
+    assert "Usage: numerpilot score [OPTIONS] PRED" in numerpilot("score", "--help").out
+    assert "[PREDICTIONS]" in numerpilot("submit", "--help").out
+    assert "--model" in numerpilot("run", "--help").out
+    assert "[scoring]" in numerpilot("score", "--help").out  # not eaten as markup
+
+
+@pytest.mark.bad_input("numerpilot", "Ctrl-C while numerpilot starts")
+def test_ctrl_c_during_start_up(refused: Refused, tmp_path: Path) -> None:
+    refused(interrupted("import:typer", "--help", tmp_path=tmp_path), 130, "Interrupted.")
+
+
+@pytest.mark.bad_input("train", "Ctrl-C while training (after the first model)")
+def test_ctrl_c_while_training(refused: Refused, fresh: Path, tmp_path: Path) -> None:
+    outcome = interrupted(
+        "numerpilot.pipeline.train:train_target@2", "train", "-C", str(fresh), tmp_path=tmp_path
+    )
+    refused(outcome, 130, "Interrupted.")
+    assert not (fresh / "models").exists()  # no model file, no manifest, not even the folder
+
+
+@pytest.mark.bad_input("validate", "Ctrl-C while the report is written")
+def test_ctrl_c_while_writing_the_report(refused: Refused, trained: Path, tmp_path: Path) -> None:
+    reports = trained / "reports"
+    before = snapshot(reports)
+    outcome = interrupted(
+        "numerpilot.pipeline.validate:render_html", "validate", "-C", str(trained),
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    refused(outcome, 130, "Interrupted.")
+    assert snapshot(reports) == before  # the previous report, whole: JSON and HTML
+
+
+def test_ctrl_c_between_the_two_report_files_finishes_the_pair(
+    trained: Path, tmp_path: Path
+) -> None:
+    reports = trained / "reports"
+    (reports / "validation.json").unlink()
+    (reports / "validation.html").unlink()
+    outcome = interrupted(
+        "os:replace~validation.html", "validate", "-C", str(trained), tmp_path=tmp_path
+    )
+    assert outcome.code == 130 and outcome.err.strip() == "Interrupted."
+    assert json.loads((reports / "validation.json").read_text())["ensemble"]
+    assert (reports / "validation.html").read_text().rstrip().endswith("</html>")

@@ -1,0 +1,74 @@
+"""Atomic writes: whole files or none, even when the disk fills up or Ctrl-C arrives."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from tests.support.fs import disk_full, leftovers
+
+from numerpilot.errors import LocalError, from_os_error
+from numerpilot.io import deferred_interrupt, write_files_atomic, write_text_atomic
+
+
+def test_a_pair_is_published_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_files_atomic({tmp_path / "a.html": b"old a", tmp_path / "a.json": b"old b"})
+    with pytest.MonkeyPatch.context() as full:
+        disk_full(full, tmp_path, after=1)  # the second file of the pair fails
+        with pytest.raises(OSError, match="a.json"):
+            write_files_atomic({tmp_path / "a.html": b"new a", tmp_path / "a.json": b"new b"})
+    assert (tmp_path / "a.html").read_bytes() == b"old a"
+    assert (tmp_path / "a.json").read_bytes() == b"old b"
+    assert leftovers(tmp_path) == []
+
+
+def test_ctrl_c_is_deferred_to_the_end_of_the_block() -> None:
+    done = []
+
+    def block() -> None:
+        with deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("finished first")
+
+    with pytest.raises(KeyboardInterrupt):
+        block()
+    assert done == ["finished first"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_failed_write_names_the_file_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk_full(monkeypatch, tmp_path)
+    with pytest.raises(OSError, match="No space left") as caught:
+        write_text_atomic(tmp_path / "x.txt", "text")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "x.txt")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            OSError(errno.ENOSPC, "No space left on device", "m.txt"),
+            "The disk is full (writing m.txt)",
+        ),
+        (OSError("[Errno 28] No space left on device"), "The disk is full"),  # pyarrow's form
+        (
+            OSError(errno.EROFS, "Read-only file system", "r"),
+            "Permission denied: r is not writable",
+        ),
+        (OSError(errno.ENOSPC, "No space", "d/x.parquet.temp"), "part downloaded so far is kept"),
+        (OSError(errno.EIO, "Input/output error", "f"), "Input/output error: f."),
+    ],
+)
+def test_os_errors_become_one_line(error: OSError, expected: str) -> None:
+    message = str(from_os_error(error))
+    assert isinstance(from_os_error(error), LocalError)
+    assert expected in message and "\n" not in message
