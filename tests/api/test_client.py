@@ -24,10 +24,13 @@ def test_current_round_follows_the_sandbox_clock(
     info = client.current_round()
     assert info.is_open and not info.is_late
     assert (info.open_time.hour, info.close_staking_time.hour) == (12, 13)
-    assert info.close_time == info.open_time + timedelta(days=1)  # late until the next opens
+    assert info.close_time == info.close_staking_time + timedelta(hours=6)  # then late ones
     sandbox.clock.advance(timedelta(hours=1))
     late = client.current_round()
     assert late.number == info.number and late.is_open and late.is_late
+    sandbox.clock.advance(timedelta(hours=6))
+    closed = client.current_round()
+    assert closed.number == info.number and not closed.is_open
     sandbox.clock.advance(timedelta(days=1))
     assert client.current_round().number == info.number + 1
 
@@ -53,7 +56,7 @@ def test_saturday_round_takes_staked_submissions_until_sunday(
     info = client.current_round()
     assert info.open_time.weekday() == 5 and info.is_open and not info.is_late
     assert info.close_staking_time - info.open_time == timedelta(hours=26)
-    assert info.close_time.weekday() == 1  # late submissions until Tuesday's round opens
+    assert info.close_time == info.close_staking_time + timedelta(hours=6)
 
 
 def test_server_clock_not_the_local_one(client: NumeraiClient, sandbox: SandboxServer) -> None:

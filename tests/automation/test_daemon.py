@@ -64,24 +64,24 @@ def test_one_pass_submits_every_model_once(
 def test_daemon_follows_many_rounds_exactly_once(
     tmp_path: Path, creds: Credentials, client: NumeraiClient
 ) -> None:
-    schedule = CompressedSchedule(datetime.now(UTC), round_seconds=2.5, window_seconds=2.0)
+    schedule = CompressedSchedule(datetime.now(UTC), round_seconds=4.0, window_seconds=3.0)
     with SandboxServer(tmp_path / "sb", spec=SMALL_SPEC, schedule=schedule) as sandbox:
         fast = NumeraiClient(creds, sandbox.url, timeout=1.0, retries=4, backoff=0.05)
         from tests.automation.conftest import ready_workdir
 
         work = ready_workdir(tmp_path / "wd", fast)
-        first = sandbox.state.current().number
+        first = sandbox.state.current().number + 1  # the first round the daemon sees whole
         stop = threading.Event()
         runner = _daemon(work, fast, stop=stop)
         thread = threading.Thread(target=runner.run)
         thread.start()
-        while sandbox.state.current().number < first + 4:
+        while sandbox.state.current().number < first + 3:
             stop.wait(0.2)
         stop.set()
         thread.join(30)
         assert not thread.is_alive()
         counts = _per_round(sandbox)
-        for number in range(first, first + 4):
+        for number in range(first, first + 3):
             for model in MODELS:
                 assert counts.get((model, number)) == 1, (model, number, counts)
         assert all(count == 1 for count in counts.values())

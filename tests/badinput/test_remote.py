@@ -175,9 +175,9 @@ def test_round_closed(
     values = np.random.default_rng(0).uniform(0.1, 0.9, len(live))
     path = tmp_path / "preds.csv"
     pd.DataFrame({"id": live.index, "prediction": values}).to_csv(path, index=False)
-    keys.clock.advance(timedelta(hours=2))
+    keys.clock.advance(timedelta(hours=8))  # past the staking close and the late window
     refused(numerpilot("submit", str(path), "-m", "sandbox_model", "-C", str(tmp_path)), 1,
-            "is closed")  # fmt: skip
+            "no longer takes submissions")  # fmt: skip
     assert keys.received() == []
 
 

@@ -163,5 +163,5 @@ def test_download_records_when_the_round_closes(
     assert recorded is not None and recorded.number == info.number
     assert recorded.closes == info.close_time
     assert recorded.is_open() is True  # on the sandbox's clock, not this machine's
-    sandbox.clock.advance(timedelta(hours=2))
+    sandbox.clock.advance(timedelta(hours=8))  # staking closed at 13:00, late ones at 19:00
     assert client.current_round().is_open is False

@@ -11,10 +11,12 @@ after the current step.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import FrameType
@@ -207,8 +209,10 @@ class Daemon:
         self.stop.wait(seconds)
 
     # -- signals ---------------------------------------------------------------------------
-    def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT: stop after the current step; a second SIGINT interrupts now."""
+    @contextlib.contextmanager
+    def signal_handlers(self) -> Iterator[None]:
+        """SIGTERM/SIGINT stop after the current step; a second SIGINT interrupts at once.
+        The previous handlers come back when the block ends."""
 
         def handle(signum: int, frame: FrameType | None) -> None:
             if self.stop.is_set() and signum == signal.SIGINT:
@@ -217,5 +221,9 @@ class Daemon:
                      signal.Signals(signum).name)  # fmt: skip
             self.stop.set()
 
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
+        saved = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, previous in saved.items():
+                signal.signal(sig, previous)

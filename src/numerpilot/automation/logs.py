@@ -6,9 +6,11 @@ keys in JSON lines and as ``key=value`` in plain ones. Every message is redacted
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,14 +43,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body, default=str)
 
 
-def setup(json_lines: bool, verbose: bool = False) -> None:
-    """Send numerpilot's log to stderr in the chosen format (replaces earlier handlers)."""
+@contextlib.contextmanager
+def to_stderr(json_lines: bool, verbose: bool = False) -> Iterator[None]:
+    """Send the log to stderr in the chosen format while the block runs (the handlers that
+    were there before are put back afterwards)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter())
     root = logging.getLogger()
-    for old in list(root.handlers):
+    saved, level = list(root.handlers), root.level
+    for old in saved:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("urllib3", "numerapi", "matplotlib", "lightgbm"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        for old in saved:
+            root.addHandler(old)
+        root.setLevel(level)

@@ -36,9 +36,8 @@ def daemon(
             "the daemon has no model to submit for: list your Numerai model names in "
             f"{wd.config_path} under [submission] models = [...]."
         )
-    logs.setup(json_lines=log_json)
     runner = Daemon(wd, config, make_client(config))
-    runner.install_signal_handlers()
-    report = runner.run(once=once)
+    with runner.signal_handlers(), logs.to_stderr(json_lines=log_json):
+        report = runner.run(once=once)
     if once and report.failures:
         raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))

@@ -1,11 +1,12 @@
 """The sandbox's clock and round schedules: Numerai's 2026 week, or a compressed one.
 
 Numerai (since 2026-04-06): rounds open Tuesday to Saturday at 12:00 UTC; Tuesday-Friday
-rounds take staked submissions until 13:00, the Saturday round until Sunday 14:00. A
-round accepts late submissions (scored, not staked) until the next round opens, and
-resolves about a month later. The sandbox clock can start anywhere and run faster than
-real time; a :class:`CompressedSchedule` opens a round every few real seconds instead, so
-tests and demos can watch many rounds go by.
+rounds take staked submissions until 13:00, the Saturday round until Sunday 14:00. The
+sandbox then accepts late submissions (scored, not staked) for six more hours; between
+that and the next open no round takes submissions. A round resolves about a month later.
+The sandbox clock can start anywhere and run faster than real time; a
+:class:`CompressedSchedule` opens a round every few real seconds instead, so tests and
+demos can watch many rounds go by.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ ANCHOR_OPEN = datetime(2024, 1, 2, 12, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class RoundWindow:
-    """One round: when it opens, when staked submissions close, when late ones close
-    (the next round's open), and when its scores resolve."""
+    """One round: when it opens, when staked submissions close, when late ones close, and
+    when its scores resolve."""
 
     number: int
     open_time: datetime
@@ -59,6 +60,7 @@ class WeeklySchedule:
     weekdays = (1, 2, 3, 4, 5)
     weekday_window = timedelta(hours=1)
     saturday_window = timedelta(hours=26)  # until Sunday 14:00
+    late_window = timedelta(hours=6)
     resolve_after = timedelta(days=31)
 
     def _open(self, number: int) -> datetime:
@@ -69,10 +71,8 @@ class WeeklySchedule:
         opens = self._open(number)
         staking = self.saturday_window if opens.weekday() == 5 else self.weekday_window
         close_staking = opens + staking
-        return RoundWindow(
-            number, opens, close_staking, self._open(number + 1),
-            close_staking + self.resolve_after,
-        )  # fmt: skip
+        closes = min(close_staking + self.late_window, self._open(number + 1))
+        return RoundWindow(number, opens, close_staking, closes, close_staking + self.resolve_after)
 
     def current(self, now: datetime) -> RoundWindow:
         number = ANCHOR_ROUND + (now - ANCHOR_OPEN).days // 7 * len(self.weekdays)
