@@ -18,7 +18,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from numerpilot.api.client import NumeraiClient
@@ -73,6 +73,7 @@ class Daemon:
         self.started: datetime | None = None
         self._rng = random.Random(seed)
         self._model_ids: dict[str, str] = {}
+        self._retrain_tried: set[str] = set()
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -114,6 +115,8 @@ class Daemon:
         if current.is_open and self._pending(current):
             return report  # wake None: poll again soon
         report.wake = expected_next_open(rounds) - timedelta(seconds=self.settings.lead_seconds)
+        if not current.is_open and self.settings.retrain != "never":
+            self._maybe_retrain(current, report)
         return report
 
     # -- one round -------------------------------------------------------------------------
@@ -194,6 +197,53 @@ class Daemon:
                 if row is None or row.state not in _DONE:
                     message = f"round {info.number} closed without a submission of {name}"
                     self.alerts.send(Alert("missed", tournament, info.number, name, message))
+
+    # -- retraining, never inside a round's window ------------------------------------------
+    def _retrain_reason(self) -> str | None:
+        """Why the models are due for retraining now (None when they are not)."""
+        from numerpilot.modeling.store import load_manifest
+
+        try:
+            manifest = load_manifest(self.workdir.models)
+        except NumerpilotError:
+            return "no trained models"
+        if self.settings.retrain == "weekly":
+            # the model's age on the clock that stamped it (this machine's): a skew of
+            # minutes does not matter to a weekly policy
+            trained = datetime.fromisoformat(manifest.created)
+            if datetime.now(UTC) - trained >= timedelta(days=7):
+                return f"weekly: the models date from {manifest.created}"
+            return None
+        if self.config.data.version != "newest":
+            return None
+        newest = self.client.newest_version()
+        if newest != manifest.data_version:
+            return f"new data version {newest} (models: {manifest.data_version})"
+        return None
+
+    def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:
+        from numerpilot.data.download import download_dataset
+        from numerpilot.pipeline.context import Context
+        from numerpilot.pipeline.retrain import retrain
+
+        reason = self._retrain_reason()
+        if reason is None or reason in self._retrain_tried:
+            return
+        self._retrain_tried.add(reason)
+        log.info("retraining (%s)", reason)
+        try:
+            download_dataset(self.workdir, self.config, self.client, info=current)
+            result = retrain(Context.load(self.workdir), self.settings.retrain_tolerance)
+        except NumerpilotError as error:
+            message = f"retraining failed: {error}"
+            report.failures.append(message)
+            tournament = self.config.submission.tournament
+            self.alerts.send(Alert("failed", tournament, current.number, None, message))
+            return
+        verdict = "now in use" if result.replaced else "kept out (worse on validation)"
+        log.info("retrained models %s: validation CORR %.4f, before %s", verdict,
+                 result.new_corr, "none" if result.old_corr is None else
+                 f"{result.old_corr:.4f}")  # fmt: skip
 
     # -- sleeping --------------------------------------------------------------------------
     def _sleep_seconds(self, wake: datetime | None) -> float:

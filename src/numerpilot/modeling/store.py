@@ -96,22 +96,62 @@ def _new_bundle_name() -> str:
     return f"{BUNDLE_PREFIX}{stamp}-{secrets.token_hex(3)}"
 
 
-def save_bundle(folder: Path, manifest: Manifest, boosters: dict[str, lgb.Booster]) -> None:
-    """Write the model files into a new bundle folder, then switch the manifest to it.
+def save_bundle(
+    folder: Path, manifest: Manifest, boosters: dict[str, lgb.Booster], *, publish: bool = True
+) -> Manifest:
+    """Write the model files (and a copy of the manifest) into a new bundle folder, then,
+    with ``publish``, switch ``manifest.json`` to it; returns the bundle's manifest.
 
     Until the manifest is replaced (the last step, one rename), readers see the previous
-    bundle, whole; a failure removes the unfinished folder.
+    bundle, whole; a failure removes the unfinished folder. An unpublished bundle waits
+    for :func:`publish_bundle` (or :func:`discard_bundle`).
     """
     final = replace(manifest, bundle=_new_bundle_name(), format=FORMAT)
     try:
         for target, booster in boosters.items():
             text = booster.model_to_string(num_iteration=final.best_iterations[target])
             write_text_atomic(folder / final.model_file(target), text)
-        write_json_atomic(folder / MANIFEST, asdict(final))
+        write_json_atomic(folder / final.bundle / MANIFEST, asdict(final))
+        if publish:
+            publish_bundle(folder, final)
     except BaseException:
         shutil.rmtree(folder / final.bundle, ignore_errors=True)
         raise
-    _remove_old_bundles(folder, final)
+    return final
+
+
+def publish_bundle(folder: Path, manifest: Manifest) -> None:
+    """Make ``manifest``'s bundle the current one (one atomic rename of manifest.json)."""
+    write_json_atomic(folder / MANIFEST, asdict(manifest))
+    _remove_old_bundles(folder, manifest)
+
+
+def discard_bundle(folder: Path, manifest: Manifest) -> None:
+    """Remove an unpublished bundle's folder."""
+    if manifest.bundle:
+        shutil.rmtree(folder / manifest.bundle, ignore_errors=True)
+
+
+def kept_bundles(folder: Path) -> list[Manifest]:
+    """The bundles kept in ``folder`` that carry their own manifest, newest first."""
+    out = []
+    for path in sorted(folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}"), reverse=True):
+        try:
+            out.append(Manifest(**json.loads(path.read_text(encoding="utf-8"))))
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
+def rollback(folder: Path) -> tuple[Manifest, Manifest]:
+    """Switch back to the bundle before the current one; returns (from, to). Rolling back
+    twice returns to where it started."""
+    current = load_manifest(folder)
+    earlier = [m for m in kept_bundles(folder) if m.bundle != current.bundle]
+    if not earlier:
+        raise DataError(f"no earlier bundle is kept in {folder} to roll back to.")
+    write_json_atomic(folder / MANIFEST, asdict(earlier[0]))
+    return current, earlier[0]
 
 
 def _remove_old_bundles(folder: Path, current: Manifest) -> None:
@@ -159,6 +199,8 @@ def load_payload(folder: Path) -> tuple[Manifest, Payload]:
     return manifest, manifest.payload(load_model_strings(folder, manifest))
 
 
-def load_bundle(folder: Path) -> Bundle:
-    manifest, payload = load_payload(folder)
+def load_bundle(folder: Path, manifest: Manifest | None = None) -> Bundle:
+    """The current bundle of ``folder`` (or the one ``manifest`` names), models built."""
+    manifest = manifest or load_manifest(folder)
+    payload = manifest.payload(load_model_strings(folder, manifest))
     return Bundle(manifest, payload, build_models(payload))

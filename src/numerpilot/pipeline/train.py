@@ -43,8 +43,12 @@ def neutralizer_features(ctx: Context) -> list[str]:
     return feature_set(ctx.data_dir, ens.neutralize_against)
 
 
-def train_ensemble(ctx: Context, progress: Progress = SILENT) -> Manifest:
-    """Fit the ensemble on the training eras; early stopping on an embargoed holdout."""
+def train_ensemble(ctx: Context, progress: Progress = SILENT, *, publish: bool = True) -> Manifest:
+    """Fit the ensemble on the training eras; early stopping on an embargoed holdout.
+
+    The bundle becomes the current one unless ``publish`` is False (then it waits, beside
+    the current one, for a decision: see :mod:`numerpilot.pipeline.retrain`).
+    """
     cfg = ctx.config
     weights = ensemble_weights(ctx)
     features = feature_set(ctx.data_dir, cfg.data.feature_set)
@@ -83,8 +87,7 @@ def train_ensemble(ctx: Context, progress: Progress = SILENT) -> Manifest:
         neutralization_proportion=cfg.ensemble.neutralization_proportion,
         neutralizer_features=neutralizers,
     )
-    save_bundle(ctx.workdir.models, manifest, boosters)
-    return manifest
+    return save_bundle(ctx.workdir.models, manifest, boosters, publish=publish)
 
 
 def holdout_mean(manifest: Manifest) -> float:

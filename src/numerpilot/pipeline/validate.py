@@ -10,7 +10,7 @@ import numpy as np
 
 from numerpilot.data import layout
 from numerpilot.io import json_text, write_files_atomic
-from numerpilot.modeling.store import load_bundle
+from numerpilot.modeling.store import Bundle, load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_file
 from numerpilot.progress import SILENT, Progress
@@ -52,13 +52,20 @@ def _model_column(ctx: Context, filename: str, column: str, ids: np.ndarray) -> 
     return read_model_column(path, column, ids, filename) if path.exists() else None
 
 
-def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationReport:
+def validate_ensemble(
+    ctx: Context,
+    progress: Progress = SILENT,
+    *,
+    bundle: Bundle | None = None,
+    write_report: bool = True,
+) -> ValidationReport:
     """Score every model and the ensemble per era on validation (after the embargo eras).
 
     CORR on the main target; MMC where the meta model covers an era; BMC against
     ``scoring.benchmark_column``; FNC and feature exposure against the model's features.
+    ``bundle`` defaults to the current one; ``write_report`` writes reports/validation.*.
     """
-    bundle = load_bundle(ctx.workdir.models)
+    bundle = bundle or load_bundle(ctx.workdir.models)
     result = predict_file(
         bundle,
         ctx.data_dir / layout.VALIDATION,
@@ -85,14 +92,22 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
             config=ctx.config.scoring,
         )
     report = ValidationReport(scores)
+    if write_report:
+        _write_report(ctx, bundle, report, data.era_index.n_eras, progress)
+    return report
+
+
+def _write_report(
+    ctx: Context, bundle: Bundle, report: ValidationReport, n_eras: int, progress: Progress
+) -> None:
+    scores = report.scores
     m = bundle.manifest
     context = {
         "data version": m.data_version,
         "features": f"{m.feature_set} ({len(m.features)})",
         "targets": ", ".join(f"{t} ({m.best_iterations[t]} trees)" for t in m.targets),
         "neutralization": f"{m.neutralization_proportion:g}",
-        "validation eras": f"{data.era_index.n_eras} (after {ctx.config.train.embargo_eras} "
-        "embargo eras)",
+        "validation eras": f"{n_eras} (after {ctx.config.train.embargo_eras} embargo eras)",
         "trained": m.created,
     }
     with progress.task("Writing the HTML report", None):
@@ -104,4 +119,3 @@ def validate_ensemble(ctx: Context, progress: Progress = SILENT) -> ValidationRe
                 reports / REPORT_JSON: json_text(report.as_json()).encode("utf-8"),
             }
         )
-    return report

@@ -1,0 +1,57 @@
+"""CLI commands: models list / rollback / retrain (the trained bundles of a work dir)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from numerpilot.cli.app import WorkdirOption, app, console, progress, workdir
+
+models_app = typer.Typer(help="The trained model bundles: list, roll back, retrain.",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(models_app, name="models", rich_help_panel="Every round")
+
+
+@models_app.command("list")
+def list_bundles(directory: WorkdirOption = Path(".")) -> None:
+    """The bundles kept in models/, newest first; the current one is marked."""
+    from numerpilot.modeling.store import kept_bundles, load_manifest
+
+    wd = workdir(directory)
+    current = load_manifest(wd.models)
+    for m in kept_bundles(wd.models) or [current]:
+        mark = "*" if m.bundle == current.bundle else " "
+        trees = sum(m.best_iterations.values())
+        console.print(f"{mark} {m.bundle or 'models/'}  trained {m.created}  data {m.data_version}"
+                      f"  {len(m.targets)} models, {trees} trees", highlight=False)  # fmt: skip
+
+
+@models_app.command("rollback")
+def rollback(directory: WorkdirOption = Path(".")) -> None:
+    """Go back to the bundle before the current one (run it again to come back)."""
+    from numerpilot.modeling.store import rollback as switch
+
+    wd = workdir(directory)
+    before, after = switch(wd.models)
+    console.print(f"Models switched from {before.bundle} (trained {before.created}) back to "
+                  f"{after.bundle} (trained {after.created}).", highlight=False)  # fmt: skip
+
+
+@models_app.command("retrain")
+def retrain(directory: WorkdirOption = Path(".")) -> None:
+    """Train new models beside the current ones; keep them only if validation agrees.
+
+    The new ensemble replaces the current one unless its mean validation CORR is worse by
+    more than [daemon] retrain_tolerance; the previous bundle is kept for rollback.
+    """
+    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.retrain import retrain as run
+
+    wd = workdir(directory)
+    ctx = Context.load(wd)
+    result = run(ctx, ctx.config.daemon.retrain_tolerance, progress())
+    before = "none" if result.old_corr is None else f"{result.old_corr:.4f}"
+    verdict = "now in use" if result.replaced else "kept out: worse on validation"
+    console.print(f"New models {verdict} (validation CORR {result.new_corr:.4f}; current "
+                  f"before: {before}).")  # fmt: skip

@@ -1,0 +1,69 @@
+"""Retraining that never makes things worse: train beside, validate, replace or discard.
+
+The new bundle is trained without replacing the current one, both are scored on the same
+validation eras, and the new one becomes current only if its ensemble's mean validation
+CORR is not worse than the current one's by more than the tolerance. The previous bundle
+stays on disk for ``numerpilot models rollback``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from numerpilot.errors import DataError
+from numerpilot.modeling.store import (
+    MANIFEST,
+    Manifest,
+    discard_bundle,
+    load_bundle,
+    publish_bundle,
+)
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.train import train_ensemble
+from numerpilot.pipeline.validate import ENSEMBLE, validate_ensemble
+from numerpilot.progress import SILENT, Progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    """Whether the new bundle replaced the current one, the two scores, and which is current."""
+
+    replaced: bool
+    new_corr: float
+    old_corr: float | None
+    current: Manifest
+
+
+def _ensemble_corr(ctx: Context, manifest: Manifest | None, progress: Progress) -> float:
+    bundle = load_bundle(ctx.workdir.models, manifest)
+    report = validate_ensemble(ctx, progress, bundle=bundle, write_report=False)
+    return float(report.summary(ENSEMBLE)["corr_mean"])
+
+
+def retrain(ctx: Context, tolerance: float, progress: Progress = SILENT) -> RetrainResult:
+    """Train a new bundle, compare it with the current one on validation, keep the better."""
+    folder = ctx.workdir.models
+    has_current = (folder / MANIFEST).exists()
+    candidate = train_ensemble(ctx, progress, publish=False)
+    try:
+        new = _ensemble_corr(ctx, candidate, progress)
+        old = None
+        if has_current:
+            try:
+                old = _ensemble_corr(ctx, None, progress)
+            except DataError as error:  # e.g. features the new data version lacks
+                log.warning("the current models cannot be validated (%s); replacing them", error)
+        if old is not None and new < old - tolerance:
+            discard_bundle(folder, candidate)
+            log.warning("retrained models kept out: validation CORR %.4f vs %.4f now", new, old)
+            return RetrainResult(False, new, old, load_bundle(folder).manifest)
+        publish_bundle(folder, candidate)
+    except BaseException:
+        discard_bundle(folder, candidate)
+        raise
+    log.info("retrained models in use: validation CORR %.4f (before: %s)", new,
+             "none" if old is None else f"{old:.4f}")  # fmt: skip
+    return RetrainResult(True, new, old, candidate)

@@ -1,0 +1,109 @@
+"""Retraining beside the current models, keeping the better, rolling back; in the daemon."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.automation.daemon import Daemon
+from numerpilot.config import load_config
+from numerpilot.data.synthetic import SyntheticSpec
+from numerpilot.data.synthetic_io import write_synthetic
+from numerpilot.errors import DataError
+from numerpilot.modeling.store import kept_bundles, load_manifest, rollback
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.retrain import retrain
+from numerpilot.pipeline.train import train_ensemble
+from numerpilot.sandbox import SandboxServer
+from numerpilot.workdir import Workdir
+
+GOOD = """\
+[data]
+version = "v5.2"
+era_step = 1
+[train]
+targets = ["target"]
+holdout_eras = 10
+embargo_eras = 2
+early_stopping_rounds = 0
+[lightgbm]
+n_estimators = 60
+learning_rate = 0.1
+colsample_bytree = 0.5
+num_threads = 1
+"""
+#: One tree on a tenth of the features: a model that learns much less of the signal.
+WEAK = GOOD.replace("n_estimators = 60", "n_estimators = 1").replace(
+    "colsample_bytree = 0.5", "colsample_bytree = 0.1"
+)
+
+
+@pytest.fixture(scope="module")
+def signal_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset large enough for a real validation signal (about 50,000 rows)."""
+    out = tmp_path_factory.mktemp("signal")
+    write_synthetic(SyntheticSpec(60, 30, 600, 48, 60, seed=3), out)
+    return out
+
+
+def _trained(root: Path, data: Path, config: str) -> Workdir:
+    shutil.copytree(data, root / "data" / "v5.2")
+    (root / "numerpilot.toml").write_text(config)
+    work = Workdir(root)
+    train_ensemble(Context.load(work))
+    return work
+
+
+def test_a_worse_retrain_is_kept_out_and_a_good_one_replaces(
+    tmp_path: Path, signal_data: Path
+) -> None:
+    work = _trained(tmp_path, signal_data, GOOD)
+    before = load_manifest(work.models)
+    work.config_path.write_text(WEAK)
+    worse = retrain(Context.load(work), tolerance=0.0)
+    assert worse.old_corr is not None and worse.new_corr < worse.old_corr
+    assert not worse.replaced
+    assert load_manifest(work.models).bundle == before.bundle  # untouched
+    assert [m.bundle for m in kept_bundles(work.models)] == [before.bundle]
+    within = retrain(Context.load(work), tolerance=worse.old_corr - worse.new_corr + 1e-6)
+    assert within.replaced  # worse, but by less than the tolerance
+    work.config_path.write_text(GOOD)
+    better = retrain(Context.load(work), tolerance=0.0)
+    assert better.replaced and better.new_corr > better.old_corr
+    assert load_manifest(work.models).bundle == better.current.bundle != before.bundle
+
+
+def test_rollback_goes_back_and_forth(daemon_dir: Workdir) -> None:
+    with pytest.raises(DataError, match="no earlier bundle"):
+        rollback(daemon_dir.models)
+    first = load_manifest(daemon_dir.models)
+    second = retrain(Context.load(daemon_dir), tolerance=1.0).current
+    assert load_manifest(daemon_dir.models).bundle == second.bundle
+    assert rollback(daemon_dir.models)[1].bundle == first.bundle
+    assert load_manifest(daemon_dir.models).bundle == first.bundle
+    assert rollback(daemon_dir.models)[1].bundle == second.bundle
+
+
+def test_daemon_retrains_weekly_between_rounds_only(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    with daemon_dir.config_path.open("a") as fh:
+        fh.write('retrain = "weekly"\n')
+    config = load_config(daemon_dir.config_path)
+    manifest_path = daemon_dir.models / "manifest.json"
+    raw = json.loads(manifest_path.read_text())
+    raw["created"] = (datetime.now(UTC) - timedelta(days=8)).isoformat(timespec="seconds")
+    manifest_path.write_text(json.dumps(raw))  # models trained a week ago
+    first = load_manifest(daemon_dir.models)
+    runner = Daemon(daemon_dir, config, client, seed=0)
+    runner.pass_once()  # 12:05 on the sandbox: a round is open
+    assert load_manifest(daemon_dir.models).bundle == first.bundle  # never in a window
+    sandbox.clock.advance(timedelta(hours=8))  # 20:05: the round closed, none open
+    report = runner.pass_once()
+    assert report.failures == []
+    assert load_manifest(daemon_dir.models).bundle != first.bundle  # retrained, same seed
