@@ -227,3 +227,26 @@ def test_daemon_command_with_rejected_keys_exits_3(
     assert done.value.code == 3
     assert "rejected the API keys" in err and "NUMERAI_SECRET_KEY" in err
     assert "Traceback" not in err and "not-the-key" not in err
+
+
+def test_a_full_disk_during_the_live_download_fails_the_pass_and_the_next_one_submits(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from tests.support.fs import disk_full
+
+    last_round = client.current_round().number
+    sandbox.clock.advance(timedelta(days=1))  # a new round: a new live file to download
+    version = daemon_dir.root / "data" / "v5.3"
+    live = (version / "live.parquet").read_bytes()
+    runner = _daemon(daemon_dir, client)
+    with monkeypatch.context() as disk:
+        disk_full(disk, version)
+        report = runner.pass_once()
+    assert report.failures and "The disk is full" in report.failures[0]
+    assert sandbox.state.submissions == []
+    assert not (version / "live.parquet").exists()  # no half file, no stale one in its place
+    assert (version / f"live_round{last_round}.parquet").read_bytes() == live  # kept whole
+    assert not any(p.name.endswith(".tmp") for p in version.iterdir())
+    later = runner.pass_once()  # the next poll, with room again
+    assert len(later.results) == 2 and len(sandbox.state.submissions) == 2

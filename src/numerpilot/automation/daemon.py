@@ -27,7 +27,7 @@ from numerpilot.api.rounds import RoundInfo
 from numerpilot.automation.alerts import Alert, Alerts
 from numerpilot.automation.clock import ServerClock, expected_next_open
 from numerpilot.config import Config
-from numerpilot.errors import NumerpilotError
+from numerpilot.errors import NumerpilotError, from_os_error
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.lock import hold
 from numerpilot.submission.once import SubmitResult
@@ -49,6 +49,11 @@ class PassReport:
     wake: datetime | None
     results: list[SubmitResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+
+def _message(error: Exception) -> str:
+    """One line for a failure: numerpilot's own message, or what the system refused."""
+    return str(from_os_error(error) if isinstance(error, OSError) else error)
 
 
 class Daemon:
@@ -149,8 +154,8 @@ class Daemon:
         try:
             download_dataset(self.workdir, self.config, self.client, info=current)
             path = predict_live(Context.load(self.workdir))
-        except NumerpilotError as error:
-            self._fail(current, None, str(error), report)
+        except (NumerpilotError, OSError) as error:
+            self._fail(current, None, _message(error), report)
             return
         log.info("predicted the live era of round %d", current.number,
                  extra={"round": current.number})  # fmt: skip
@@ -162,9 +167,9 @@ class Daemon:
                 (result,) = submit_predictions(
                     self.workdir, self.config, self.client, path, models=[name], info=now
                 )
-            except NumerpilotError as error:
+            except (NumerpilotError, OSError) as error:
                 if not self._closed(current):  # else: the next round has begun; no failure
-                    self._fail(current, name, str(error), report)
+                    self._fail(current, name, _message(error), report)
                 continue
             report.results.append(result)
             fields = {"round": current.number, "model": name, "outcome": result.outcome,
@@ -234,8 +239,8 @@ class Daemon:
         try:
             download_dataset(self.workdir, self.config, self.client, info=current)
             result = retrain(Context.load(self.workdir), self.settings.retrain_tolerance)
-        except NumerpilotError as error:
-            message = f"retraining failed: {error}"
+        except (NumerpilotError, OSError) as error:
+            message = f"retraining failed: {_message(error)}"
             report.failures.append(message)
             tournament = self.config.submission.tournament
             self.alerts.send(Alert("failed", tournament, current.number, None, message))
