@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.pipeline.conftest import FAST_CONFIG
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.config import load_config
@@ -13,23 +14,9 @@ from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.train import train_ensemble
 from numerpilot.workdir import Workdir
 
-DAEMON_CONFIG = """\
-[data]
-feature_set = "medium"
-era_step = 1
-
-[train]
-targets = ["target", "target_teager2b_20"]
-holdout_eras = 8
-embargo_eras = 2
-early_stopping_rounds = 10
-
-[lightgbm]
-n_estimators = 30
-learning_rate = 0.1
-colsample_bytree = 0.5
-num_threads = 1
-
+DAEMON_CONFIG = (
+    FAST_CONFIG
+    + """
 [submission]
 models = ["sandbox_model", "sandbox_model_2"]
 
@@ -43,6 +30,7 @@ poll_seconds = 0.5
 lead_seconds = 0
 max_sleep_seconds = 2
 """
+)
 
 
 def ready_workdir(root: Path, client: NumeraiClient, extra: str = "") -> Workdir:

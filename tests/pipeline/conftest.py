@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from numerpilot.cli import main
+from tests.conftest import Numerpilot
 
 FAST_CONFIG = """\
 [data]
@@ -44,18 +42,11 @@ def workdir(tmp_path: Path, synthetic_dir: Path) -> Path:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """Run ``numerpilot ARGS`` in-process through its real entry point: (exit code, output)."""
+def cli(numerpilot: Numerpilot) -> CliRunner:
+    """``numerpilot ARGS`` in-process: (exit code, stdout and stderr together)."""
 
     def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["numerpilot", *args])
-        monkeypatch.setenv("COLUMNS", "200")
-        code = 0
-        try:
-            main()
-        except SystemExit as done:
-            code = int(done.code or 0)
-        out = capsys.readouterr()
-        return code, out.out + out.err
+        outcome = numerpilot(*args)
+        return outcome.code, outcome.out + outcome.err
 
     return run
