@@ -82,7 +82,8 @@ def _comparison_table(comparison: Comparison, other: str) -> Table:
     from numerpilot.scoring.report import format_metric
 
     s = comparison.summary()
-    table = Table(title=f"{other} minus this config: ensemble CORR per era", box=box.SIMPLE)
+    console.print(f"\n{other} minus this config: ensemble CORR per era, same folds", soft_wrap=True)
+    table = Table(box=box.SIMPLE)
     table.add_column("")
     table.add_column("value", justify="right")
     for key, label in (
