@@ -35,11 +35,12 @@ def lightgbm_gpu_params() -> dict[str, Any]:
     import lightgbm as lgb
 
     x = np.random.default_rng(0).integers(0, 5, size=(64, 2)).astype(np.float32)
+    y = np.ascontiguousarray(x[:, 0])
     causes = []
     for device in ("cuda", "gpu"):
         params = {"device_type": device, "verbosity": -1, "num_iterations": 1}
         try:
-            lgb.train(params, lgb.Dataset(x, label=x[:, 0], params={"verbosity": -1}))
+            lgb.train(params, lgb.Dataset(x, label=y, params={"verbosity": -1}))
         except lgb.basic.LightGBMError as error:
             causes.append(" ".join(str(error).split()))
             continue

@@ -113,15 +113,13 @@ def fit_xgboost(
                         "remove it from train.targets.")  # fmt: skip
     batches = _batches(xgboost)
     params = xgb_params(cfg, member.seed)
-    dtrain = xgboost.QuantileDMatrix(
-        batches(features, y, fit_rows), max_bin=params["max_bin"], feature_names=feature_names
-    )
+    dtrain = xgboost.QuantileDMatrix(batches(features, y, fit_rows), max_bin=params["max_bin"])
     evals, callbacks = [], [_progress(xgboost, on_iteration)]
     metric = None
     hold = np.flatnonzero(known & np.isin(eras, split.holdout if split is not None else []))
     if len(hold):
         dhold = xgboost.QuantileDMatrix(
-            batches(features, y, hold), ref=dtrain, feature_names=feature_names
+            batches(features, y, hold), ref=dtrain, max_bin=params["max_bin"]
         )
         evals.append((dhold, "holdout"))
         codes = np.unique(eras[hold], return_inverse=True)[1].reshape(-1)
