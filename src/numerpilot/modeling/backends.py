@@ -7,7 +7,6 @@ and what a Dask worker sends back (plain data, identical wherever it was fitted)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from numerpilot.config import Config
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.members import Member
+from numerpilot.progress import Scored
 from numerpilot.threads import auto_threads
 
 
@@ -49,18 +49,19 @@ def fit_member(
     cfg: Config,
     split: EraSplit | None,
     early_stopping_rounds: int,
-    on_iteration: Callable[[int], None] = lambda steps: None,
+    on_progress: Scored = lambda steps, score: None,
 ) -> FittedMember:
     """Fit ``member`` on the rows of ``split.fit`` eras; early-stop on ``split.holdout``.
 
-    features (n, f) int8, y (n,) float with NaN, eras (n,) str.
+    features (n, f) int8, y (n,) float with NaN, eras (n,) str. ``on_progress`` hears of
+    every tree and of the holdout score as it changes.
     """
     if cfg.model.backend == "xgboost":
         from numerpilot.modeling.xgb import fit_xgboost
 
         return fit_xgboost(
             features, y, eras, member=member, feature_names=feature_names, cfg=cfg,
-            split=split, early_stopping_rounds=early_stopping_rounds, on_iteration=on_iteration,
+            split=split, early_stopping_rounds=early_stopping_rounds, on_progress=on_progress,
         )  # fmt: skip
     from numerpilot.modeling.lgbm import train_target
 
@@ -71,7 +72,9 @@ def fit_member(
         lgb_cfg = lgb_cfg.model_copy(update={"extra": {**lgb_cfg.extra, **lightgbm_gpu_params()}})
     model = train_target(
         features, y, eras, target=member.target, feature_names=feature_names, cfg=lgb_cfg,
-        split=split, early_stopping_rounds=early_stopping_rounds, on_iteration=on_iteration,
+        split=split, early_stopping_rounds=early_stopping_rounds,
+        on_iteration=lambda steps: on_progress(steps, None),
+        on_score=lambda score: on_progress(0, score),
     )  # fmt: skip
     text = model.booster.model_to_string(num_iteration=model.best_iteration)
     return FittedMember(

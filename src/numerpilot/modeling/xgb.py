@@ -17,6 +17,7 @@ from numerpilot.config import Config
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.members import Member
+from numerpilot.progress import Scored
 
 if TYPE_CHECKING:
     from numerpilot.modeling.backends import FittedMember
@@ -58,10 +59,11 @@ def xgb_params(cfg: Config, seed: int) -> dict[str, Any]:
     return params
 
 
-def _progress(xgboost: Any, advance: Callable[[int], None]) -> Any:
+def _progress(xgboost: Any, update: Scored) -> Any:
     class Advance(xgboost.callback.TrainingCallback):  # type: ignore[misc]
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            advance(1)
+            curve = evals_log.get("holdout", {}).get("era_corr")
+            update(1, float(curve[-1]) if curve else None)
             return False
 
     return Advance()
@@ -99,7 +101,7 @@ def fit_xgboost(
     cfg: Config,
     split: EraSplit | None,
     early_stopping_rounds: int,
-    on_iteration: Callable[[int], None] = lambda steps: None,
+    on_progress: Scored = lambda steps, score: None,
 ) -> FittedMember:
     """Fit one XGBoost booster; early-stop on the mean per-era correlation of the holdout."""
     from numerpilot.modeling.backends import FittedMember
@@ -114,7 +116,7 @@ def fit_xgboost(
     batches = _batches(xgboost)
     params = xgb_params(cfg, member.seed)
     dtrain = xgboost.QuantileDMatrix(batches(features, y, fit_rows), max_bin=params["max_bin"])
-    evals, callbacks = [], [_progress(xgboost, on_iteration)]
+    evals, callbacks = [], [_progress(xgboost, on_progress)]
     metric = None
     hold = np.flatnonzero(known & np.isin(eras, split.holdout if split is not None else []))
     if len(hold):

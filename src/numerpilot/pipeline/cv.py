@@ -31,7 +31,7 @@ from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
 from numerpilot.modeling.members import Member, ensemble_members
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.train import ensemble_weights, neutralizer_features
-from numerpilot.progress import SILENT, Progress
+from numerpilot.progress import SILENT, Progress, Scored, member_task
 from numerpilot.scoring.io import read_table
 from numerpilot.scoring.per_era import PerEra
 from numerpilot.scoring.report import ScoreReport, score_frame
@@ -43,8 +43,8 @@ REPORT_JSON = "cv.json"
 REPORT_HTML = "cv.html"
 ENSEMBLE = "ensemble"
 
-#: Fits one member of one fold: (data, member, fit/holdout split, on_iteration) -> fitted.
-Fitter = Callable[[EraData, Member, EraSplit, Callable[[int], None]], FittedMember]
+#: Fits one member of one fold: (data, member, fit/holdout split, progress) -> fitted.
+Fitter = Callable[[EraData, Member, EraSplit, Scored], FittedMember]
 
 
 @dataclass(frozen=True)
@@ -198,15 +198,13 @@ def local_fitter(cfg: Config, purge: int) -> Fitter:
     """Fit members in this process, one after another."""
     cfg = resolved(cfg)
 
-    def fit(
-        data: EraData, member: Member, split: EraSplit, advance: Callable[[int], None]
-    ) -> FittedMember:
+    def fit(data: EraData, member: Member, split: EraSplit, advance: Scored) -> FittedMember:
         inner = inner_split(cfg, split.fit, purge)
         return fit_member(
             data.features, data.target(member.target), data.eras, member=member,
             feature_names=data.feature_names, cfg=cfg,
             split=inner, early_stopping_rounds=cfg.train.early_stopping_rounds,
-            on_iteration=advance,
+            on_progress=advance,
         )  # fmt: skip
 
     return fit
@@ -239,7 +237,7 @@ def run_cv(
         fitted = []
         for m in members:
             label = f"Fold {number}/{len(folds)}: {m.name}"
-            with progress.task(label, cfg.lightgbm.n_estimators) as advance:
+            with member_task(progress, label, cfg.lightgbm.n_estimators) as advance:
                 fitted.append(fitter(model_data, m, split, advance))
         rows = np.flatnonzero(np.isin(data.eras, split.holdout))
         preds = _predict_fold(cfg, ctx, data, n_feat, members, fitted, rows)

@@ -24,7 +24,7 @@ from numerpilot.modeling.cv import EraSplit, holdout_split
 from numerpilot.modeling.members import ensemble_members
 from numerpilot.modeling.store import Manifest, save_bundle
 from numerpilot.pipeline.context import Context
-from numerpilot.progress import SILENT, Progress
+from numerpilot.progress import SILENT, Progress, member_task
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +88,12 @@ def train_members(
         split = train_split(cfg, data.eras)
         fitted = []
         for m in members:
-            with progress.task(f"Training {m.name}", cfg.lightgbm.n_estimators) as advance:
+            with member_task(progress, f"Training {m.name}", cfg.lightgbm.n_estimators) as bar:
                 fitted.append(
                     fit_member(
                         data.features, data.target(m.target), data.eras, member=m,
                         feature_names=features, cfg=cfg, split=split,
-                        early_stopping_rounds=rounds, on_iteration=advance,
+                        early_stopping_rounds=rounds, on_progress=bar,
                     )
                 )  # fmt: skip
     else:
