@@ -104,3 +104,12 @@ def test_comparison_is_other_minus_base(cv_workdir: Path) -> None:
     base = run_cv(ctx)
     same = compare(base, base)
     assert np.all(same.diff == 0) and len(same.eras) == 8
+
+
+def test_folds_on_a_local_cluster_equal_folds_here(tmp_path: Path, synthetic_dir: Path) -> None:
+    config = FAST_CONFIG + CV + "include_validation = true\n"
+    ctx = Context.load(Workdir(make_workdir(tmp_path / "wd", synthetic_dir, config)))
+    here = run_cv(ctx)
+    there = run_cv(ctx, cluster="local")
+    np.testing.assert_array_equal(here.oof, there.oof)
+    assert [f.trees for f in here.folds] == [f.trees for f in there.folds]

@@ -30,6 +30,14 @@ def cv(
             "difference and its t-statistic.",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Fit every fold's members as Dask tasks: 'local' or tcp://host:8786.",
+        ),
+    ] = None,
 ) -> None:
     """Cross-validate the ensemble by era: walk-forward or expanding folds, purged per
     target horizon. Writes reports/cv.json and reports/cv.html."""
@@ -37,11 +45,15 @@ def cv(
     from numerpilot.cli.render import print_scores
     from numerpilot.pipeline.cv import REPORT_HTML, REPORT_JSON, run_compare, run_cv
 
+    if cluster is not None:
+        from numerpilot.modeling.distributed import check_address
+
+        check_address(cluster)
     ctx, reporter = _context(directory, demo, ("reports",))
     if compare_with is None:
-        result, comparison = run_cv(ctx, reporter), None
+        result, comparison = run_cv(ctx, reporter, cluster=cluster), None
     else:
-        result, _, comparison = run_compare(ctx, compare_with, reporter)
+        result, _, comparison = run_compare(ctx, compare_with, reporter, cluster=cluster)
     from numerpilot.pipeline.cv import write_cv_report
 
     write_cv_report(ctx, result, comparison, str(compare_with or ""))

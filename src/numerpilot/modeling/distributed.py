@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from numerpilot.config import Config
+from numerpilot.data.load import EraData
 from numerpilot.errors import ConfigError, LocalError, UsageError
 from numerpilot.modeling.backends import FittedMember, fit_member
 from numerpilot.modeling.cv import EraSplit
@@ -44,7 +45,7 @@ CONNECT_TIMEOUT = 5.0
 class MemberTask:
     """What a worker needs to fit one member: the file, its columns and eras, the config."""
 
-    path: str
+    paths: list[str]
     features: list[str]
     member: Member
     split: EraSplit
@@ -56,15 +57,38 @@ class MemberTask:
 
 
 def fit_task(task: MemberTask) -> FittedMember:
-    """Run on a worker: read the member's columns and eras, fit it."""
+    """Run on a worker: read the member's columns and eras (of each file), fit it."""
     from numerpilot.data.load import load_era_data
 
-    data = load_era_data(Path(task.path), task.features, [task.member.target], eras=task.eras())
+    wanted = task.eras()
+    parts = []
+    for path in map(Path, task.paths):
+        eras = np.intersect1d(wanted, era_column(path))  # files without them are skipped
+        if len(eras):
+            parts.append(
+                load_era_data(path, task.features, [task.member.target], eras=eras.tolist())
+            )
+    data = concat_era_data(parts)
     return fit_member(
         data.features, data.target(task.member.target), data.eras, member=task.member,
         feature_names=task.features, cfg=task.cfg, split=task.split,
         early_stopping_rounds=task.early_stopping_rounds,
     )  # fmt: skip
+
+
+def concat_era_data(parts: list[EraData]) -> EraData:
+    """Rows of several files (same columns) as one EraData, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    return EraData(
+        np.concatenate([p.ids for p in parts]),
+        np.concatenate([p.eras for p in parts]),
+        np.concatenate([p.features for p in parts]),
+        first.feature_names,
+        np.concatenate([p.targets for p in parts]),
+        first.target_names,
+    )
 
 
 def check_address(address: str) -> str:
@@ -144,13 +168,17 @@ def fit_on_cluster(
     return [f for f in out if f is not None]
 
 
-def sampled_eras(path: Path, era_step: int) -> np.ndarray:
-    """The eras of ``path`` that training uses (every ``era_step``-th), reading only the
-    era column."""
+def era_column(path: Path) -> np.ndarray:
+    """The era of every row of ``path`` (n,) str, reading only that column."""
     from numerpilot.data import layout
-    from numerpilot.data.load import open_parquet, sample_eras
+    from numerpilot.data.load import open_parquet
 
     table = open_parquet(path).read(columns=[layout.ERA])
-    return sample_eras(
-        table.column(layout.ERA).to_numpy(zero_copy_only=False).astype(str), era_step
-    )
+    return np.asarray(table.column(layout.ERA).to_numpy(zero_copy_only=False).astype(str))
+
+
+def sampled_eras(path: Path, era_step: int) -> np.ndarray:
+    """The eras of ``path`` that training uses (every ``era_step``-th)."""
+    from numerpilot.data.load import sample_eras
+
+    return sample_eras(era_column(path), era_step)

@@ -28,6 +28,7 @@ from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_m
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import FittedMember, fit_member, resolved
 from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
+from numerpilot.modeling.distributed import concat_era_data
 from numerpilot.modeling.members import Member, ensemble_members
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.train import ensemble_weights, neutralizer_features
@@ -129,6 +130,11 @@ def folds_for(cfg: Config, eras: np.ndarray, purge: int) -> list[EraSplit]:
     )  # fmt: skip
 
 
+def cv_files(cfg: Config) -> list[str]:
+    """The dataset files cross-validated: train, and validation with cv.include_validation."""
+    return [layout.TRAIN] + ([layout.VALIDATION] if cfg.cv.include_validation else [])
+
+
 def load_cv_data(
     ctx: Context, progress: Progress = SILENT, *, eras: np.ndarray | None = None
 ) -> CVData:
@@ -138,17 +144,16 @@ def load_cv_data(
     features = feature_set(ctx.data_dir, cfg.data.feature_set)
     extra = [f for f in neutralizer_features(ctx) if f not in set(features)]
     targets = list(dict.fromkeys([*cfg.train.targets, layout.MAIN_TARGET]))
-    files = [layout.TRAIN] + ([layout.VALIDATION] if cfg.cv.include_validation else [])
     parts = []
     with progress.task("Loading cross-validation data", None):
-        for name in files:
+        for name in cv_files(cfg):
             parts.append(
                 load_era_data(
                     ctx.data_dir / name, features + extra, targets,
                     era_step=cfg.data.era_step, eras=None if eras is None else list(eras),
                 )
             )  # fmt: skip
-    data = parts[0] if len(parts) == 1 else _concat(parts)
+    data = concat_era_data(parts)
     return CVData(data, len(features), meta_coverage(ctx.data_dir / layout.META_MODEL, data.ids))
 
 
@@ -167,18 +172,6 @@ def meta_coverage(path: Path, ids: np.ndarray) -> np.ndarray | None:
     out = np.full(len(ids), np.nan)
     out[found] = values[position[found]]
     return out
-
-
-def _concat(parts: list[EraData]) -> EraData:
-    first = parts[0]
-    return EraData(
-        np.concatenate([p.ids for p in parts]),
-        np.concatenate([p.eras for p in parts]),
-        np.concatenate([p.features for p in parts]),
-        first.feature_names,
-        np.concatenate([p.targets for p in parts]),
-        first.target_names,
-    )
 
 
 def inner_split(cfg: Config, fit: np.ndarray, purge: int) -> EraSplit:
@@ -217,10 +210,12 @@ def run_cv(
     cv_data: CVData | None = None,
     folds: list[EraSplit] | None = None,
     purge: int | None = None,
+    cluster: str | None = None,
 ) -> CVResult:
     """Cross-validate ``ctx``'s ensemble: out-of-fold predictions of every member and of
     the ensemble, scored per fold and overall. ``cv_data``/``folds`` let two configs be
-    compared on the very same rows and folds."""
+    compared on the very same rows and folds; with ``cluster`` every (fold, member) is a
+    Dask task (see :mod:`numerpilot.modeling.distributed`)."""
     cfg = ctx.config
     purge = cv_purge(cfg) if purge is None else purge
     cvd = cv_data or load_cv_data(ctx, progress)
@@ -229,16 +224,23 @@ def run_cv(
     members = ensemble_members(cfg, ensemble_weights(ctx))
     n_feat = cvd.n_model_features
     model_data = _model_view(data, n_feat)
-    fitter = local_fitter(cfg, purge)
+    if cluster is None:
+        fitter = local_fitter(cfg, purge)
+        by_fold = []
+        for number, split in enumerate(folds, start=1):
+            fitted = []
+            for m in members:
+                label = f"Fold {number}/{len(folds)}: {m.name}"
+                with member_task(progress, label, cfg.lightgbm.n_estimators) as advance:
+                    fitted.append(fitter(model_data, m, split, advance))
+            by_fold.append(fitted)
+    else:
+        by_fold = _fit_on_cluster(ctx, cluster, model_data.feature_names, members, folds, purge,
+                                  progress)  # fmt: skip
     columns = (*[m.name for m in members], ENSEMBLE)
     oof = np.full((len(data), len(columns)), np.nan)
     results = []
-    for number, split in enumerate(folds, start=1):
-        fitted = []
-        for m in members:
-            label = f"Fold {number}/{len(folds)}: {m.name}"
-            with member_task(progress, label, cfg.lightgbm.n_estimators) as advance:
-                fitted.append(fitter(model_data, m, split, advance))
+    for number, (split, fitted) in enumerate(zip(folds, by_fold, strict=True), start=1):
         rows = np.flatnonzero(np.isin(data.eras, split.holdout))
         preds = _predict_fold(cfg, ctx, data, n_feat, members, fitted, rows)
         oof[rows] = preds
@@ -250,6 +252,33 @@ def run_cv(
     return CVResult(
         columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof, data.eras
     )
+
+
+def _fit_on_cluster(
+    ctx: Context,
+    cluster: str,
+    features: list[str],
+    members: list[Member],
+    folds: list[EraSplit],
+    purge: int,
+    progress: Progress,
+) -> list[list[FittedMember]]:
+    """Every (fold, member) as one Dask task; the fitted members per fold."""
+    from numerpilot.modeling.distributed import MemberTask, connect, fit_on_cluster
+
+    cfg = resolved(ctx.config)
+    paths = [str(ctx.data_dir / name) for name in cv_files(cfg)]
+    rounds = cfg.train.early_stopping_rounds
+    tasks = [
+        MemberTask(paths, features, m, inner_split(cfg, split.fit, purge), cfg, rounds)
+        for split in folds
+        for m in members
+    ]
+    what = f"Training {len(tasks)} members x folds on the Dask cluster ({cluster})"
+    with connect(cluster) as client, progress.task(what, len(tasks)) as done:
+        fitted = fit_on_cluster(client, tasks, lambda i, f: done(1))
+    k = len(members)
+    return [fitted[i : i + k] for i in range(0, len(fitted), k)]
 
 
 def _model_view(data: EraData, n_features: int) -> EraData:
@@ -436,7 +465,7 @@ def other_context(ctx: Context, path: Path) -> Context:
 
 
 def run_compare(
-    ctx: Context, path: Path, progress: Progress = SILENT
+    ctx: Context, path: Path, progress: Progress = SILENT, *, cluster: str | None = None
 ) -> tuple[CVResult, CVResult, Comparison]:
     """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
     (purged for the longest horizon of either); returns both and their comparison."""
@@ -444,8 +473,10 @@ def run_compare(
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)
-    base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge)
+    base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster)
     del base_data
     other_data = load_cv_data(other_ctx, progress, eras=np.unique(base.row_eras))
-    other = run_cv(other_ctx, progress, cv_data=other_data, folds=folds, purge=purge)
+    other = run_cv(
+        other_ctx, progress, cv_data=other_data, folds=folds, purge=purge, cluster=cluster
+    )
     return base, other, compare(base, other)

@@ -105,7 +105,7 @@ def train_members(
         )
 
         split = train_split(cfg, sampled_eras(path, cfg.data.era_step))
-        tasks = [MemberTask(str(path), features, m, split, cfg, rounds) for m in members]
+        tasks = [MemberTask([str(path)], features, m, split, cfg, rounds) for m in members]
         what = f"Training {len(tasks)} members on the Dask cluster ({cluster})"
         with connect(cluster) as client, progress.task(what, len(tasks)) as done:
             fitted = fit_on_cluster(client, tasks, lambda i, f: done(1))
