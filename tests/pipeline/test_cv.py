@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
+from tests.conftest import Numerpilot
 from tests.pipeline.conftest import FAST_CONFIG, CliRunner, make_workdir
+from tests.support.catalogue import Refused
 
 from numerpilot.data import layout
 from numerpilot.kernel.eras import EraIndex
@@ -113,3 +115,24 @@ def test_folds_on_a_local_cluster_equal_folds_here(tmp_path: Path, synthetic_dir
     there = run_cv(ctx, cluster="local")
     np.testing.assert_array_equal(here.oof, there.oof)
     assert [f.trees for f in here.folds] == [f.trees for f in there.folds]
+
+
+@pytest.mark.bad_input("cv", "too few eras for the folds behind the purge")
+def test_too_few_eras_for_the_folds(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    config = FAST_CONFIG + "\n[cv]\nfolds = 6\ntest_eras = 6\n"
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    refused(numerpilot("cv", "-C", str(wd)), 1, "too few for 6 folds", "lower cv.folds")
+    assert not (wd / "reports" / "cv.json").exists()
+
+
+@pytest.mark.bad_input("cv", "--compare names a config with a bad value")
+def test_compare_with_a_bad_config(
+    numerpilot: Numerpilot, refused: Refused, cv_workdir: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text("[model]\nbackend = 'catboost'\n")
+    refused(numerpilot("cv", "-C", str(cv_workdir), "--compare", str(other)), 1, "other.toml",
+            "model.backend")  # fmt: skip
+    assert not (cv_workdir / "reports" / "cv.json").exists()

@@ -172,3 +172,15 @@ def test_gpu_training_matches_the_cpu_closely(
     gpu = pd.read_csv(gpu_dir / "predictions" / "live_predictions.csv", index_col=0)
     assert cpu.index.equals(gpu.index)
     assert np.corrcoef(cpu.iloc[:, 0], gpu.iloc[:, 0])[0, 1] > 0.95
+
+
+@pytest.mark.bad_input("train", 'device = "gpu" with a CPU-only XGBoost')
+def test_xgboost_gpu_on_a_cpu_build_says_how_to_get_one(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    xgboost = pytest.importorskip("xgboost", reason="XGBoost is an optional extra")
+    if xgboost.build_info().get("USE_CUDA"):
+        pytest.skip("this XGBoost has CUDA: nothing to refuse")
+    config = FAST_CONFIG + '\n[model]\nbackend = "xgboost"\ndevice = "gpu"\n'
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    refused(numerpilot("train", "-C", str(wd)), 1, "CPU-only build", "pip install xgboost")
