@@ -184,3 +184,42 @@ def test_xgboost_gpu_on_a_cpu_build_says_how_to_get_one(
     config = FAST_CONFIG + '\n[model]\nbackend = "xgboost"\ndevice = "gpu"\n'
     wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
     refused(numerpilot("train", "-C", str(wd)), 1, "CPU-only build", "pip install xgboost")
+
+
+def test_a_worker_needs_only_its_columns_and_eras(tmp_path: Path, synthetic_dir: Path) -> None:
+    """fit_task on a file holding only the member's columns and eras fits the very model
+    fitted here from all of train (so a worker never needs more than those)."""
+    import pandas as pd
+
+    from numerpilot.config import Config
+    from numerpilot.data.load import load_era_data
+    from numerpilot.modeling.backends import fit_member, resolved
+    from numerpilot.modeling.distributed import MemberTask, fit_task
+    from numerpilot.modeling.members import Member
+    from numerpilot.pipeline.members import train_split
+
+    features = json.loads((synthetic_dir / "features.json").read_text())["feature_sets"]["medium"]
+    cfg = resolved(
+        Config.model_validate(
+            {
+                "data": {"era_step": 1},
+                "train": {"holdout_eras": 8, "embargo_eras": 2},
+                "lightgbm": {"n_estimators": 20},
+            }
+        )
+    )
+    full = load_era_data(synthetic_dir / "train.parquet", features, ["target", "target_ender_20"])
+    split = train_split(cfg, full.eras)
+    member = Member("target_ender_20", "target_ender_20", 0, 1.0)
+    here = fit_member(
+        full.features, full.target(member.target), full.eras, member=member,
+        feature_names=features, cfg=cfg, split=split, early_stopping_rounds=5,
+    )  # fmt: skip
+    frame = pd.read_parquet(
+        synthetic_dir / "train.parquet", columns=["era", *features, member.target]
+    )
+    keep = frame["era"].isin(set(split.fit) | set(split.holdout))
+    only = tmp_path / "only.parquet"
+    frame[keep].to_parquet(only)
+    there = fit_task(MemberTask([str(only)], features, member, split, cfg, 5))
+    assert there == here
