@@ -10,8 +10,8 @@ the local path builds for the same seed.
 One model is never split across workers: LightGBM's and XGBoost's own Dask training
 (``lightgbm.DaskLGBMRegressor``, ``xgboost.dask``) exist for that, but need the data as
 Dask collections partitioned over the workers, lose the int8 batch path, and their early
-stopping is limited (LightGBM's Dask interface has none at all; XGBoost's watches an
-evaluation set collected across workers). A member that does not fit one worker is better
+stopping is limited (LightGBM's Dask interface does not support it, LightGBM issue #3712;
+XGBoost's evaluates a Dask evaluation set across all workers every round). A member that does not fit one worker is better
 made smaller (``data.era_step``, a smaller feature set) and the ensemble larger.
 """
 
