@@ -11,8 +11,9 @@ One model is never split across workers: LightGBM's and XGBoost's own Dask train
 (``lightgbm.DaskLGBMRegressor``, ``xgboost.dask``) exist for that, but need the data as
 Dask collections partitioned over the workers, lose the int8 batch path, and their early
 stopping is limited (LightGBM's Dask interface does not support it, LightGBM issue #3712;
-XGBoost's evaluates a Dask evaluation set across all workers every round). A member that does not fit one worker is better
-made smaller (``data.era_step``, a smaller feature set) and the ensemble larger.
+XGBoost's evaluates a Dask evaluation set across all workers every round). A member that
+does not fit one worker is better made smaller (``data.era_step``, a smaller feature set)
+and the ensemble larger.
 """
 
 from __future__ import annotations
