@@ -184,6 +184,7 @@ def inner_split(cfg: Config, fit: np.ndarray, purge: int) -> EraSplit:
     try:
         return era_folds(fit, n_folds=1, purge=purge, test_eras=size)[0]
     except DataError:
+        log.info("%d training eras are too few to early-stop on; fitting all trees", len(fit))
         return EraSplit(fit=fit, holdout=fit[:0])
 
 
