@@ -168,8 +168,10 @@ def _payouts(state: SandboxState, req: Request) -> dict[str, list[dict[str, Any]
 
 
 def _list_datasets(state: SandboxState, req: Request) -> list[str]:
-    if _tournament(req) != CLASSIC:
-        return []
+    """Classic's versions; Signals' and Crypto's files under ``signals/...``/``crypto/...``."""
+    tournament = _tournament(req)
+    if tournament in state.tickers:
+        return state.tickers[tournament].spec.listing()
     return [f"{version}/{name}" for version in VERSIONS for name in SERVED_FILES]
 
 

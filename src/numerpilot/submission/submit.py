@@ -10,6 +10,7 @@ run makes every check and uploads nothing.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,19 +20,31 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data import layout
-from numerpilot.data.download import resolve_version
+from numerpilot.data.download import download_dataset, resolve_version
 from numerpilot.data.live_round import read_live_round
+from numerpilot.data.tournaments import read_universe, read_universe_file
 from numerpilot.errors import DataError, SubmissionError, UsageError
-from numerpilot.io import sha256_file
+from numerpilot.io import sha256_file, write_bytes_atomic
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.lock import hold
 from numerpilot.submission.once import SubmitResult, Target, check_late, on_numerai, submit_once
-from numerpilot.submission.rules import check_file
+from numerpilot.submission.rules import check_file, check_no_bom, read_submission
+from numerpilot.submission.rules.churn import (
+    PREVIOUS_SUBMISSIONS,
+    Previous,
+    max_churn_and_turnover,
+)
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "state.lock"
+#: Where Signals/Crypto files are kept once submitted (the next round's churn needs them).
+SUBMISSIONS_DIR = "submissions"
+BYO_HINT = (
+    "Fix the file (see 'Signals' and 'Crypto' in the README) or re-create it with "
+    "'numerpilot predict'"
+)
 #: How long a submit waits for another process that is submitting in the same work dir.
 LOCK_WAIT_SECONDS = 120.0
 
@@ -103,27 +116,73 @@ def submit_predictions(
         )
     path = Path(predictions_path)
     folder: Path | None = None
-    live_ids: pd.Series | None = None
     if tournament == "classic":
         folder = workdir.data_root(config) / resolve_version(config, client)
-        live_ids = _live_ids(folder)
-    check_file(path, tournament, live_ids)
-    info = info or client.current_round()
-    check_late(info)
+        check_file(path, tournament, _live_ids(folder))
+        info = info or client.current_round()
+        check_late(info)
+    else:  # the universe of the open round: fetched when this folder has another round's
+        if Path(path).exists():
+            check_no_bom(path)
+        read_submission(path)
+        info = info or client.current_round()
+        check_late(info)
+        folder = download_dataset(workdir, config, client, info=info, live_only=True)
+        check_file(path, tournament, read_universe(folder, tournament), BYO_HINT)
     check_live_round(info, folder)
     ids = _model_ids(client, tournament, names, dry_run)
     digest = sha256_file(path)
     targets = [Target(tournament, n, ids[n], info, path, digest) for n in names]
-    if dry_run:
-        return [_dry_run(client, t) for t in targets]
     ledger = Ledger(workdir.state_db)
+    notes = {t.model_name: _churn(ledger, config, folder, t, force) for t in targets}
+    if dry_run:
+        return [replace(_dry_run(client, t), note=notes[t.model_name]) for t in targets]
     results = []
     with hold(workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
+        kept = _keep(workdir, path, info.number, digest) if tournament != "classic" else path
         for target in targets:
             if sha256_file(path) != digest:
                 raise SubmissionError(f"{path} changed while submitting; run the command again.")
-            results.append(submit_once(ledger, client, target, force=force))
+            target = replace(target, path=kept)
+            result = submit_once(ledger, client, target, force=force)
+            results.append(replace(result, note=notes[target.model_name]))
     return results
+
+
+def _keep(workdir: Workdir, path: Path, round_number: int, digest: str) -> Path:
+    """A copy of a Signals/Crypto file under ``submissions/``: the next round's churn is
+    measured against it (``predictions/`` is overwritten every round)."""
+    dest = workdir.root / SUBMISSIONS_DIR / f"round{round_number}-{digest[:12]}{path.suffix}"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(dest, path.read_bytes())
+    return dest
+
+
+def _churn(ledger: Ledger, config: Config, folder: Path | None, t: Target, force: bool) -> str:
+    """Signals: the churn and turnover against the model's previous submissions (from the
+    ledger); refused at or above the configured limits unless ``force``."""
+    if t.tournament != "signals" or folder is None:
+        return ""
+    universe = read_universe(folder, "signals")
+    previous = []
+    for row in ledger.submitted_before("signals", t.model_id, t.round.number, PREVIOUS_SUBMISSIONS):
+        if not row.path or not Path(row.path).exists():
+            continue
+        old = folder / f"live_round{row.round}.parquet"
+        then = read_universe_file(old, "signals") if old.exists() else universe
+        previous.append(Previous(f"round {row.round}", read_submission(Path(row.path)), then))
+    figures = max_churn_and_turnover(read_submission(t.path), universe, previous)
+    limits = config.submission
+    breaches = figures.breaches(limits.max_churn, limits.max_turnover)
+    if breaches and not force:
+        raise SubmissionError(
+            f"{t.path.name} for {t.model_name}: {', '.join(breaches)} against the previous "
+            "submissions: Numerai would set the stake to zero. Submit a steadier signal, raise "
+            "[submission] max_churn / max_turnover, or pass --force to upload anyway."
+        )
+    suffix = f" (over the limit: {', '.join(breaches)}; --force)" if breaches else ""
+    return figures.describe() + suffix
 
 
 def _dry_run(client: NumeraiClient, target: Target) -> SubmitResult:
