@@ -10,7 +10,8 @@ own) and per round ``live_universe.parquet`` (``symbol``).
 Every ticker has a latent quality (fixed, plus a wobble per date) that drives both its
 features and its target, so a model trained on the history has an edge on a round's live
 universe. The universe changes a little every round: each ticker leaves it for two
-rounds out of fifty, at its own phase. A round's hidden targets and meta model are kept beside its live file.
+rounds out of fifty, at its own phase. A round's hidden targets and meta model are kept
+beside its live file.
 """
 
 from __future__ import annotations
