@@ -31,22 +31,23 @@ def cases(draw: st.DrawFn, tournament: str) -> tuple[pd.DataFrame, pd.DataFrame]
     else:
         id_cols, pred_cols = nt.CRYPTO_ALLOWED_ID_COLS, nt.CRYPTO_ALLOWED_PRED_COLS
     universe = _universe(draw(st.integers(100, 140)), list(id_cols))
-    id_col = draw(st.sampled_from([*id_cols, "id", "ticker"] if tournament == "crypto"
-                                  else [*id_cols, "id", "symbol"]))  # fmt: skip
-    pred_col = draw(st.sampled_from([*pred_cols, "probability", "target"]))
+    clean = draw(st.booleans())  # valid headers and values: only the ids decide
+    wrong_id = ["id", "ticker"] if tournament == "crypto" else ["id", "symbol"]
+    id_col = draw(st.sampled_from(list(id_cols) if clean else [*id_cols, *wrong_id]))
+    pred_col = draw(st.sampled_from(list(pred_cols) if clean else [*pred_cols, "probability"]))
     source = universe[id_col] if id_col in universe else universe[universe.columns[0]]
-    taken = draw(st.integers(90, len(universe)))
+    taken = draw(st.integers(95, len(universe)))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     ids = list(rng.permutation(source.to_numpy())[:taken])
     ids += [f"ZZ{i}" for i in range(draw(st.integers(0, 5)))]  # outside the universe
-    ids += list(rng.choice(ids, draw(st.sampled_from([0, 0, 1, 3]))))  # duplicates
+    ids += list(rng.choice(ids, draw(st.sampled_from([0, 0, 0, 1, 3]))))  # duplicates
     values = rng.uniform(0.0, 1.0, len(ids))
-    if draw(st.booleans()):
+    if not clean and draw(st.booleans()):
         values[rng.integers(0, len(ids))] = draw(st.sampled_from([np.nan, -0.01, 1.01, 1.0]))
-    if draw(st.integers(0, 9)) == 0:
+    if not clean and draw(st.integers(0, 4)) == 0:
         values[:] = 0.5
     frame = pd.DataFrame({id_col: pd.Series(ids, dtype=object), pred_col: values})
-    if draw(st.integers(0, 9)) == 0:
+    if not clean and draw(st.integers(0, 4)) == 0:
         frame.loc[rng.integers(0, len(ids)), id_col] = None
     if tournament == "signals" and draw(st.booleans()):
         frame.insert(draw(st.integers(0, 2)), draw(st.sampled_from(["date", "friday_date"])),
