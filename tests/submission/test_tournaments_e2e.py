@@ -67,8 +67,8 @@ def test_numerapi_own_client_downloads_and_submits(
     live = pd.read_parquet(api.download_dataset(live_name, str(tmp_path / "live.parquet")))
     ids = live[ID_COLUMN[tournament]]
     assert len(ids) >= 100 and ids.is_unique
-    train = pd.read_parquet(api.download_dataset(f"{tournament}/{listed[0].split('/')[1]}/"
-                                                 "train.parquet", str(tmp_path / "t.parquet")))  # fmt: skip
+    train_name = live_name.rsplit("/", 1)[0] + "/train.parquet"
+    train = pd.read_parquet(api.download_dataset(train_name, str(tmp_path / "t.parquet")))
     assert {"date", "target", ID_COLUMN[tournament]} <= set(train.columns)
     model_id = api.get_models()[f"sandbox_{tournament}"]
     sid = api.upload_predictions(str(signal_file(tmp_path / "s.csv", tournament, ids)),
