@@ -16,7 +16,7 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data.live_round import read_live_round, write_live_round
-from numerpilot.data.tournaments import LAYOUTS
+from numerpilot.data.tournaments import LAYOUTS, ensure_features_json
 from numerpilot.errors import DataError
 from numerpilot.io import sha256_file
 from numerpilot.progress import SILENT, Progress
@@ -79,6 +79,8 @@ def download_dataset(
         hashes[name] = sha256_file(dest)
         write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
     write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
+    if spec.tournament != "classic" and not live_only:
+        ensure_features_json(folder)
     return folder
 
 

@@ -16,6 +16,7 @@ from numerai_tools import submissions as nt
 
 from numerpilot.data import layout
 from numerpilot.errors import DataError
+from numerpilot.io import write_json_atomic
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ LAYOUTS = {
     "signals": DatasetLayout(
         "signals", "signals/", (layout.TRAIN, layout.VALIDATION, layout.LIVE),
         ("live_example_preds.parquet", "validation_example_preds.parquet"),
-        layout.LIVE, tuple(nt.SIGNALS_ALLOWED_ID_COLS),
+        layout.LIVE, tuple(sorted(nt.SIGNALS_ALLOWED_ID_COLS, key=lambda c: c != "numerai_ticker")),
     ),
     "crypto": DatasetLayout(
         "crypto", "crypto/", (layout.TRAIN, "live_universe.parquet"), (),
@@ -88,3 +89,18 @@ def read_universe_file(path: Path, tournament: str) -> pd.DataFrame:
     if not columns:
         raise DataError(f"{path} has none of the id columns {', '.join(spec.id_columns)}.")
     return pd.DataFrame(frame.astype(str))
+
+
+def ensure_features_json(folder: Path) -> Path:
+    """``features.json`` for a Signals/Crypto dataset that has none: every ``feature_*``
+    column of ``train.parquet`` as the sets ``all``, ``medium`` and ``small``, and its
+    ``target*`` columns, so the Classic training path reads it unchanged."""
+    dest = folder / layout.FEATURES_JSON
+    if dest.exists():
+        return dest
+    names = pq.read_schema(folder / layout.TRAIN).names
+    features = [n for n in names if n.startswith("feature_")]
+    targets = [n for n in names if n == layout.MAIN_TARGET or n.startswith("target_")]
+    sets = {"all": features, "medium": features, "small": features}
+    write_json_atomic(dest, {"feature_sets": sets, "targets": targets})
+    return dest

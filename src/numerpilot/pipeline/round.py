@@ -7,7 +7,7 @@ from pathlib import Path
 
 from numerpilot.api.connect import make_client
 from numerpilot.data.download import download_dataset
-from numerpilot.errors import UsageError
+from numerpilot.errors import ConfigError, UsageError
 from numerpilot.modeling.store import Manifest
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.demo import load_context
@@ -42,6 +42,12 @@ def run_round(
     Every folder the round writes is checked for writability before any work starts.
     """
     config = workdir.load_config()
+    if config.submission.tournament == "crypto" and not demo:
+        raise ConfigError(
+            "Numerai's Crypto data has targets but no features, so numerpilot cannot train "
+            "for Crypto: compute your signal elsewhere and submit it with 'numerpilot submit "
+            "--file FILE' (checked, uploaded once, recorded)."
+        )
     writes = [workdir.models, workdir.reports, workdir.predictions]
     ensure_writable(*writes, *([] if demo else [workdir.data_root(config)]))
     if demo:
