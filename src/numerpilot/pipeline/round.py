@@ -46,7 +46,8 @@ def run_round(
         raise ConfigError(
             "Numerai's Crypto data has targets but no features, so numerpilot cannot train "
             "for Crypto: compute your signal elsewhere and submit it with 'numerpilot submit "
-            "--file FILE' (checked, uploaded once, recorded)."
+            "--file FILE' (checked, uploaded once, recorded), or let the daemon submit it "
+            "every round ([submission] signal_file)."
         )
     writes = [workdir.models, workdir.reports, workdir.predictions]
     ensure_writable(*writes, *([] if demo else [workdir.data_root(config)]))

@@ -149,6 +149,21 @@ def submit_predictions(
     return results
 
 
+def check_not_stale(ledger: Ledger, tournament: str, path: Path, info: RoundInfo) -> None:
+    """Refuse a ``[submission] signal_file`` that has not changed since a previous round's
+    submission: the job that writes it has not run for this round."""
+    if not path.exists():
+        raise DataError(f"{path} ([submission] signal_file) does not exist: the job that "
+                        "writes your signal has not run yet.")  # fmt: skip
+    digest = sha256_file(path)
+    for row in ledger.history(limit=50):
+        if row.tournament == tournament and row.round < info.number and row.sha256 == digest:
+            raise SubmissionError(
+                f"{path.name} ([submission] signal_file) is the file already submitted in "
+                f"round {row.round}: write this round's signal before the daemon's next poll."
+            )
+
+
 def _keep(workdir: Workdir, path: Path, round_number: int, digest: str) -> Path:
     """A copy of a Signals/Crypto file under ``submissions/``: the next round's churn is
     measured against it (``predictions/`` is overwritten every round)."""
