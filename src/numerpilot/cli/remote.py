@@ -22,6 +22,7 @@ def download(directory: WorkdirOption = Path(".")) -> None:
     from numerpilot.api.connect import make_client
     from numerpilot.data.download import download_dataset
     from numerpilot.data.live_round import LIVE_ROUND_FILE, read_live_round
+    from numerpilot.data.tournaments import LAYOUTS
     from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
@@ -30,9 +31,10 @@ def download(directory: WorkdirOption = Path(".")) -> None:
     client = make_client(config, need_credentials=False)
     folder = download_dataset(wd, config, client, progress())
     marker = read_live_round(folder) or {}
+    spec = LAYOUTS[config.submission.tournament]
     console.print(
-        f"Dataset [bold]{folder.name}[/bold] in {folder} "
-        f"(live.parquet is round {marker.get('round', '?')}, see {LIVE_ROUND_FILE})."
+        f"Dataset [bold]{spec.prefix}{folder.name}[/bold] in {folder} "
+        f"({spec.live} is round {marker.get('round', '?')}, see {LIVE_ROUND_FILE})."
     )
 
 

@@ -167,7 +167,7 @@ def check_not_stale(ledger: Ledger, tournament: str, path: Path, info: RoundInfo
 def _keep(workdir: Workdir, path: Path, round_number: int, digest: str) -> Path:
     """A copy of a Signals/Crypto file under ``submissions/``: the next round's churn is
     measured against it (``predictions/`` is overwritten every round)."""
-    dest = workdir.root / SUBMISSIONS_DIR / f"round{round_number}-{digest[:12]}{path.suffix}"
+    dest = workdir.root / SUBMISSIONS_DIR / f"round{round_number}-{digest[:12]}-{path.name}"
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(dest, path.read_bytes())
