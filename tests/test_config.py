@@ -21,7 +21,7 @@ def test_template_mentions_every_key() -> None:
         annotation = model.annotation
         assert annotation is not None
         documented = set(raw.get(section, {}))
-        optional = {"weights", "benchmark_column", "alert_webhook"}  # shown commented out
+        optional = {"weights", "benchmark_column", "alert_webhook", "signal_file"}  # commented out
         assert set(annotation.model_fields) - optional <= documented, section
 
 
