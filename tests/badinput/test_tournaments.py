@@ -44,11 +44,11 @@ def _cases(t: str) -> list[tuple[str, Maker, tuple[str, ...]]]:
         (f"{t}: most ids outside the live universe",
          lambda ids: _frame(col, [*ids[:60], *(f"NOPE{i}" for i in range(80))]),
          ("Not enough stocks", "80 outside the live universe")),
-        (f"{t}: a NaN signal", with_nan, ("must not contain NaNs",)),
-        (f"{t}: a file of the {other} tournament",
-         lambda ids: _frame(ID_COLUMN[other], ids), ("headers must be one of",)),
-        (f"{t}: a Classic file (id, prediction)",
-         lambda ids: _frame("id", ids, "prediction"), ("headers must be one of",)),
+        (f"{t}: a NaN signal", with_nan, ("must not contain NaNs", "1 empty, e.g. for")),
+        (f"{t}: a file of the {other} tournament", lambda ids: _frame(ID_COLUMN[other], ids),
+         ("headers must be one of", f"this is a {other.capitalize()} file", "tournament")),
+        (f"{t}: a Classic file (id, prediction)", lambda ids: _frame("id", ids, "prediction"),
+         ("headers must be one of", "this is a Classic file")),
     ]  # fmt: skip
 
 

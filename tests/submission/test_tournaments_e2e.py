@@ -33,7 +33,7 @@ def keys(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> SandboxServ
 def workdir(root: Path, tournament: str, extra: str = "") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "numerpilot.toml").write_text(
-        f'[submission]\ntournament = "{tournament}"\nmodels = ["sandbox_{tournament}"]\n{extra}'
+        f'{extra}\n[submission]\ntournament = "{tournament}"\nmodels = ["sandbox_{tournament}"]\n'
     )
     return root
 
@@ -135,3 +135,42 @@ def test_signals_churn_is_printed_and_refused_above_the_limit(
     rounds = [r.round for r in Ledger(root / "state.db").history()]
     assert len(set(rounds)) == 2
     assert os.path.exists(root / "submissions")
+
+
+FAST_SIGNALS = """\
+[data]
+era_step = 1
+[train]
+holdout_eras = 8
+embargo_eras = 2
+early_stopping_rounds = 10
+[lightgbm]
+n_estimators = 30
+learning_rate = 0.1
+num_threads = 1
+"""
+
+
+def test_signals_run_then_submit_refuses_predictions_of_an_older_round(
+    keys: SandboxServer, numerpilot: Numerpilot, tmp_path: Path
+) -> None:
+    root = workdir(tmp_path / "wd", "signals", FAST_SIGNALS)
+    done = numerpilot("run", "-C", str(root))
+    assert done.code == 0, done.err
+    assert "sandbox_signals: submitted" in done.out and "Validation CORR" in done.out
+    (sub,) = keys.state.submissions
+    frame = pd.read_csv(__import__("io").BytesIO(sub.data))
+    assert list(frame.columns) == ["numerai_ticker", "signal"]
+    assert set(frame.numerai_ticker) == set(universe(keys, "signals"))
+    keys.clock.advance(timedelta(days=1))
+    stale = numerpilot("submit", "-C", str(root))
+    assert stale.code == 1 and "predicted from round" in stale.err
+    assert len(keys.state.submissions) == 1
+
+
+def test_crypto_run_says_to_bring_a_signal(
+    keys: SandboxServer, numerpilot: Numerpilot, tmp_path: Path
+) -> None:
+    root = workdir(tmp_path / "wd", "crypto")
+    done = numerpilot("run", "-C", str(root))
+    assert done.code == 1 and "submit --file" in done.err and "signal_file" in done.err

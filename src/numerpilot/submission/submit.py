@@ -9,6 +9,7 @@ run makes every check and uploads nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -41,10 +42,12 @@ log = logging.getLogger(__name__)
 LOCK_FILE = "state.lock"
 #: Where Signals/Crypto files are kept once submitted (the next round's churn needs them).
 SUBMISSIONS_DIR = "submissions"
-BYO_HINT = (
-    "Fix the file (see 'Signals' and 'Crypto' in the README) or re-create it with "
-    "'numerpilot predict'"
-)
+#: What to do about a refused Signals/Crypto file.
+HINTS = {
+    "signals": "Fix the file (README: Signals and Crypto) or re-create it with 'numerpilot "
+    "predict'",
+    "crypto": "Fix the file (README: Signals and Crypto)",
+}
 #: How long a submit waits for another process that is submitting in the same work dir.
 LOCK_WAIT_SECONDS = 120.0
 
@@ -127,8 +130,9 @@ def submit_predictions(
         read_submission(path)
         info = info or client.current_round()
         check_late(info)
+        check_predicted_round(path, info)
         folder = download_dataset(workdir, config, client, info=info, live_only=True)
-        check_file(path, tournament, read_universe(folder, tournament), BYO_HINT)
+        check_file(path, tournament, read_universe(folder, tournament), HINTS[tournament])
     check_live_round(info, folder)
     ids = _model_ids(client, tournament, names, dry_run)
     digest = sha256_file(path)
@@ -147,6 +151,21 @@ def submit_predictions(
             result = submit_once(ledger, client, target, force=force)
             results.append(replace(result, note=notes[target.model_name]))
     return results
+
+
+def check_predicted_round(path: Path, info: RoundInfo) -> None:
+    """Refuse predictions that ``predict`` made from another round's live file (its JSON
+    sidecar says which); a file without a sidecar is the user's own and is not judged."""
+    try:
+        sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    made = sidecar.get("live_round") if isinstance(sidecar, dict) else None
+    if isinstance(made, int) and made != info.number:
+        raise SubmissionError(
+            f"{path.name} was predicted from round {made}'s live data but round {info.number} "
+            "is open: run 'numerpilot download' and 'numerpilot predict' first."
+        )
 
 
 def check_not_stale(ledger: Ledger, tournament: str, path: Path, info: RoundInfo) -> None:

@@ -13,7 +13,12 @@ import pandas as pd
 from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
-from numerpilot.submission.rules.universe import describe_ids, outside_universe, universe_column
+from numerpilot.submission.rules.universe import (
+    describe_failure,
+    other_tournament,
+    outside_universe,
+    universe_column,
+)
 
 log = logging.getLogger(__name__)
 TOURNAMENT = "crypto"
@@ -24,17 +29,19 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
     if universe is None or isinstance(universe, pd.Series):
         raise SubmissionError("no live Crypto universe to check the submission against")
     try:
-        id_col, _ = nt.validate_headers_crypto(frame.copy())
+        id_col, value_col = nt.validate_headers_crypto(frame.copy())
     except AssertionError as error:
-        raise SubmissionError(f"the submission breaks Numerai's Crypto rules: {error}") from None
+        raise SubmissionError(
+            f"the submission breaks Numerai's Crypto rules: {error}"
+            f"{other_tournament(frame, TOURNAMENT)}"
+        ) from None
     live = universe_column(universe, str(id_col), TOURNAMENT)
     try:
         nt.validate_submission_crypto(universe, frame.copy())
     except AssertionError as error:
-        counts = describe_ids(frame, str(id_col), live, nt.CRYPTO_MIN_TICKERS)
-        raise SubmissionError(
-            f"the submission breaks Numerai's Crypto rules: {error} ({counts})"
-        ) from None
+        why = describe_failure(error, frame, str(id_col), str(value_col), live,
+                               nt.CRYPTO_MIN_TICKERS)  # fmt: skip
+        raise SubmissionError(f"the submission breaks Numerai's Crypto rules: {why}") from None
     ignored = outside_universe(frame, str(id_col), live)
     if ignored:
         log.warning("%d symbols are not in this round's live universe and are ignored by "

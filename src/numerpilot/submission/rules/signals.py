@@ -13,7 +13,12 @@ import pandas as pd
 from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
-from numerpilot.submission.rules.universe import describe_ids, outside_universe, universe_column
+from numerpilot.submission.rules.universe import (
+    describe_failure,
+    other_tournament,
+    outside_universe,
+    universe_column,
+)
 
 log = logging.getLogger(__name__)
 TOURNAMENT = "signals"
@@ -31,20 +36,19 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
     if universe is None or isinstance(universe, pd.Series):
         raise SubmissionError("no live Signals universe to check the submission against")
     try:
-        ticker_col, _ = id_and_value_columns(frame)
+        ticker_col, signal_col = id_and_value_columns(frame)
     except AssertionError as error:
         raise SubmissionError(
             f"the submission breaks Numerai's Signals rules: {error}, plus an optional date "
             f"column ({' or '.join(nt.SIGNALS_ALLOWED_DATE_COLS)})"
+            f"{other_tournament(frame, TOURNAMENT)}"
         ) from None
     live = universe_column(universe, ticker_col, TOURNAMENT)
     try:
         nt.validate_submission_signals(universe, frame.copy())
     except AssertionError as error:
-        counts = describe_ids(frame, ticker_col, live, nt.SIGNALS_MIN_TICKERS)
-        raise SubmissionError(
-            f"the submission breaks Numerai's Signals rules: {error} ({counts})"
-        ) from None
+        why = describe_failure(error, frame, ticker_col, signal_col, live, nt.SIGNALS_MIN_TICKERS)
+        raise SubmissionError(f"the submission breaks Numerai's Signals rules: {why}") from None
     ignored = outside_universe(frame, ticker_col, live)
     if ignored:
         log.warning("%d tickers are not in this round's live universe and are ignored by "

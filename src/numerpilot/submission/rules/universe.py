@@ -40,6 +40,58 @@ def describe_ids(frame: pd.DataFrame, id_col: str, live: pd.Series, minimum: int
     return "; ".join(parts)
 
 
+def describe_failure(
+    error: AssertionError,
+    frame: pd.DataFrame,
+    id_col: str,
+    value_col: str,
+    live: pd.Series,
+    minimum: int,
+) -> str:
+    """numerai-tools' message plus the figures behind it (ids or values)."""
+    if "invalid_submission_ids" in str(error):
+        return f"{error} ({describe_ids(frame, id_col, live, minimum)})"
+    if "invalid_submission_values" in str(error):
+        return f"{error} ({describe_values(frame, id_col, value_col, live)})"
+    return str(error)
+
+
+def describe_values(frame: pd.DataFrame, id_col: str, value_col: str, live: pd.Series) -> str:
+    """Counts behind a value failure, over the ids in the universe (what Numerai checks)."""
+    inside = frame[frame[id_col].astype(str).isin(set(live))]
+    values = pd.to_numeric(inside[value_col], errors="coerce")
+    parts = []
+    nan = values.isna()
+    if nan.any():
+        parts.append(f"{int(nan.sum())} empty, e.g. for {str(inside[id_col][nan].iloc[0])!r}")
+    off = (values < 0) | (values > 1)
+    if off.any():
+        parts.append(f"{int(off.sum())} outside [0, 1], e.g. {float(values[off].iloc[0])!r}")
+    if not parts:
+        parts.append(f"all {len(values)} values equal {float(values.iloc[0])!r}" if
+                     values.nunique() == 1 else "values nearly constant")  # fmt: skip
+    return "; ".join(parts)
+
+
+def other_tournament(frame: pd.DataFrame, tournament: str) -> str:
+    """A hint when the headers are another tournament's (``""`` otherwise)."""
+    from numerai_tools import submissions as nt
+
+    columns = [c for c in frame.columns if c not in ("date", "friday_date", "data_type")]
+    if len(columns) != 2:
+        return ""
+    kinds = {
+        "classic": (nt.NUMERAI_ALLOWED_ID_COLS, nt.NUMERAI_ALLOWED_PRED_COLS),
+        "signals": (nt.SIGNALS_ALLOWED_ID_COLS, nt.SIGNALS_ALLOWED_PRED_COLS),
+        "crypto": (nt.CRYPTO_ALLOWED_ID_COLS, nt.CRYPTO_ALLOWED_PRED_COLS),
+    }
+    for name, (ids, values) in kinds.items():
+        if name != tournament and columns[0] in ids and columns[1] in values:
+            return (f"; this is a {name.capitalize()} file: check [submission] tournament "
+                    f"(now {tournament!r})")  # fmt: skip
+    return ""
+
+
 def outside_universe(frame: pd.DataFrame, id_col: str, live: pd.Series) -> list[str]:
     """Ids of the submission that are not in the live universe (Numerai ignores them)."""
     ids = frame[id_col].dropna().astype(str)
