@@ -8,7 +8,7 @@ from pathlib import Path
 from numerpilot.config import Config
 from numerpilot.data.layout import MAIN_TARGET, TRAIN, version_key
 from numerpilot.data.tournaments import LAYOUTS
-from numerpilot.errors import DataError
+from numerpilot.errors import ConfigError, DataError
 from numerpilot.workdir import Workdir
 
 DEMO_VERSION = "demo"
@@ -27,6 +27,7 @@ class Context:
         config = workdir.load_config()
         if demo:
             return cls(workdir, config.for_demo(), demo)
+        refuse_untrainable(config)
         return cls(workdir, for_tournament(config), demo)
 
     @property
@@ -60,6 +61,17 @@ class Context:
     @property
     def data_version(self) -> str:
         return DEMO_VERSION if self.is_demo else self.data_dir.name
+
+
+def refuse_untrainable(config: Config) -> None:
+    """Crypto data has targets but no features: nothing for numerpilot to train on."""
+    if config.submission.tournament == "crypto":
+        raise ConfigError(
+            "Numerai's Crypto data has targets but no features, so numerpilot cannot train "
+            "for Crypto: compute your signal elsewhere and submit it with 'numerpilot submit "
+            "--file FILE' (checked, uploaded once, recorded), or let the daemon submit it "
+            "every round ([submission] signal_file)."
+        )
 
 
 def for_tournament(config: Config) -> Config:

@@ -209,7 +209,9 @@ def _churn(ledger: Ledger, config: Config, folder: Path | None, t: Target, force
     figures = max_churn_and_turnover(read_submission(t.path), universe, previous)
     limits = config.submission
     breaches = figures.breaches(limits.max_churn, limits.max_turnover)
-    if breaches and not force:
+    now = ledger.get("signals", t.model_id, t.round.number)
+    done = now is not None and now.state == "submitted"  # then it says "already submitted"
+    if breaches and not force and not done:
         raise SubmissionError(
             f"{t.path.name} for {t.model_name}: {', '.join(breaches)} against the previous "
             "submissions: Numerai would set the stake to zero. Submit a steadier signal, raise "

@@ -1,4 +1,4 @@
-"""The live universe of Signals and Crypto, and the id checks both tournaments share.
+"""The live universe of Signals and Crypto, and the wording of their refusals.
 
 A universe is a frame with one column per id kind Numerai accepts (Signals:
 ``numerai_ticker``, ``composite_figi``, ...; Crypto: ``symbol``), one row per id of the
@@ -9,6 +9,7 @@ reference; these helpers only turn its terse assertions into a line that says wh
 from __future__ import annotations
 
 import pandas as pd
+from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
 
@@ -75,8 +76,6 @@ def describe_values(frame: pd.DataFrame, id_col: str, value_col: str, live: pd.S
 
 def other_tournament(frame: pd.DataFrame, tournament: str) -> str:
     """A hint when the headers are another tournament's (``""`` otherwise)."""
-    from numerai_tools import submissions as nt
-
     columns = [c for c in frame.columns if c not in ("date", "friday_date", "data_type")]
     if len(columns) != 2:
         return ""
