@@ -92,3 +92,20 @@ def test_churn_above_the_limit(
     out = numerpilot("submit", "--file", str(tmp_path / "b.csv"), "-C", str(root))
     refused(out, 1, "churn 200.0% >= 15%", "turnover", "--force")
     assert len(keys.received()) == 1 and len(Ledger(root / "state.db").history()) == 1
+
+
+@pytest.mark.bad_input("run", "crypto: the data has no features to train on")
+def test_crypto_run(
+    keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    root = workdir(tmp_path / "wd", "crypto")
+    refused(numerpilot("run", "-C", str(root)), 1, "no features", "submit --file",
+            "signal_file")  # fmt: skip
+    assert keys.received() == [] and not (root / "data").exists()
+
+
+@pytest.mark.bad_input("train", "crypto: the data has no features to train on")
+def test_crypto_train(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    root = workdir(tmp_path / "wd", "crypto")
+    refused(numerpilot("train", "-C", str(root)), 1, "no features", "submit --file")
+    assert not (root / "models").exists()

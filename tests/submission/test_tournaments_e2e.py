@@ -166,11 +166,3 @@ def test_signals_run_then_submit_refuses_predictions_of_an_older_round(
     stale = numerpilot("submit", "-C", str(root))
     assert stale.code == 1 and "predicted from round" in stale.err
     assert len(keys.state.submissions) == 1
-
-
-def test_crypto_run_says_to_bring_a_signal(
-    keys: SandboxServer, numerpilot: Numerpilot, tmp_path: Path
-) -> None:
-    root = workdir(tmp_path / "wd", "crypto")
-    done = numerpilot("run", "-C", str(root))
-    assert done.code == 1 and "submit --file" in done.err and "signal_file" in done.err
