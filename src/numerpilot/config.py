@@ -236,6 +236,63 @@ class DaemonConfig(_Section):
     )
 
 
+class ModelConfig(_Section):
+    """Which library trains the members, on which device, and how many seeds per target."""
+
+    backend: Literal["lightgbm", "xgboost"] = Field(
+        "lightgbm",
+        description='"lightgbm", or "xgboost" (pip install \'numerpilot[xgboost]\'); both '
+        "train from the int8 matrix in batches.",
+    )
+    device: Literal["cpu", "gpu"] = Field(
+        "cpu", description='"cpu", or "gpu" (XGBoost with CUDA, or a GPU build of LightGBM).'
+    )
+    seeds: list[int] | None = Field(
+        None,
+        min_length=1,
+        description="One member per target and seed, averaged by the ensemble (default: "
+        "one member per target, seeded by lightgbm.seed).",
+        json_schema_extra={"example": [0, 1, 2]},
+    )
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("seeds must not repeat")
+        return value
+
+
+class CVConfig(_Section):
+    """``numerpilot cv``: era cross-validation, test blocks after their training eras."""
+
+    scheme: Literal["expanding", "walk-forward"] = Field(
+        "expanding",
+        description='"expanding": train on every era before the test block; "walk-forward": '
+        "on a window of train_eras.",
+    )
+    folds: int = Field(4, ge=1, description="Test blocks, the last eras of the data.")
+    test_eras: int = Field(
+        0, ge=0, description="Eras per test block (0: the later half of the eras, split evenly)."
+    )
+    train_eras: int = Field(
+        0, ge=0, description="Walk-forward window in eras (0: as long as the first fold's)."
+    )
+    purge_eras: int | None = Field(
+        None,
+        ge=0,
+        description="Eras purged before each test block (default: from the targets' "
+        "horizons, 8 for 20-day targets, 16 for 60-day).",
+        json_schema_extra={"example": 8},
+    )
+    embargo_eras: int = Field(0, ge=0, description="Extra eras of gap beyond the purge.")
+    include_validation: bool = Field(
+        False,
+        description="Cross-validate on train and validation eras (where the meta model "
+        "covers, MMC is scored).",
+    )
+
+
 class DemoConfig(_Section):
     """Synthetic data and small-model settings of ``--demo`` (no keys, no network)."""
 
@@ -277,6 +334,8 @@ class Config(_Section):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    cv: CVConfig = Field(default_factory=CVConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
 
     def for_demo(self) -> Config:

@@ -20,6 +20,10 @@ class Progress(Protocol):
         ...
 
 
+#: Advances a member's bar by some trees and shows its current holdout score (or None).
+Scored = Callable[[int, float | None], None]
+
+
 class _Silent:
     @contextlib.contextmanager
     def task(self, description: str, total: int | None) -> Iterator[Advance]:
@@ -27,3 +31,16 @@ class _Silent:
 
 
 SILENT: Progress = _Silent()
+
+
+@contextlib.contextmanager
+def member_task(progress: Progress, description: str, trees: int) -> Iterator[Scored]:
+    """A bar for one member: trees done of ``trees``, the current holdout score and the
+    time left, where ``progress`` can show them (its ``scored_task``); else a plain bar."""
+    scored = getattr(progress, "scored_task", None)
+    if scored is not None:
+        with scored(description, trees) as update:
+            yield update
+        return
+    with progress.task(description, trees) as advance:
+        yield lambda steps, score: advance(steps)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from numerpilot.submission.ledger import Ledger
+from numerpilot.errors import LocalError
+from numerpilot.submission.ledger import Ledger, ledger_error
 from numerpilot.submission.lock import LockedError, hold
 
 
@@ -82,3 +83,19 @@ def test_lock_excludes_others_and_dies_with_its_holder(tmp_path: Path) -> None:
     holder.join()
     with hold(lock, wait=5, what="submitting"):
         pass
+
+
+def test_a_ledger_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "state.db").mkdir()  # something that is not a database file
+    with pytest.raises(LocalError, match=r"ledger .*state.db is not writable .*chmod u\+w"):
+        Ledger(tmp_path / "state.db").get("classic", "mid", 1)
+
+
+def test_a_full_disk_under_the_ledger_is_one_line(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "small.db")
+    conn.execute("PRAGMA max_page_count = 2")  # sqlite's own 'disk full'
+    with pytest.raises(sqlite3.OperationalError) as full:
+        conn.execute("CREATE TABLE t (x)")
+        conn.executemany("INSERT INTO t VALUES (?)", [("x" * 4000,)] * 10)
+    message = str(ledger_error(tmp_path / "state.db", full.value))
+    assert message.startswith("The disk is full (writing the ledger") and "free some space" in message

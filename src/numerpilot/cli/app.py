@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +20,8 @@ from numerpilot import __version__
 from numerpilot.cli.help import classic_help
 
 if TYPE_CHECKING:
+    from rich.progress import ProgressColumn
+
     from numerpilot.progress import Advance
     from numerpilot.workdir import Workdir
 
@@ -96,6 +98,49 @@ class RichProgressReporter:
             task_id = bar.add_task(description, total=total)
             yield lambda steps: bar.advance(task_id, steps)
         self._console.print(f"[green]✓[/green] {description}")
+
+    @contextlib.contextmanager
+    def scored_task(
+        self, description: str, total: int
+    ) -> Iterator[Callable[[int, float | None], None]]:
+        """A bar of trees with the current holdout score and the time left."""
+        if not self._console.is_terminal:
+            yield lambda steps, score: None
+            self._console.print(f"✓ {description}")
+            return
+        from rich.progress import Progress
+
+        with Progress(*member_columns(), console=self._console, transient=True) as bar:
+            task_id = bar.add_task(description, total=total, score="")
+
+            def update(steps: int, score: float | None) -> None:
+                if score is None:
+                    bar.advance(task_id, steps)
+                else:
+                    bar.update(task_id, advance=steps, score=f"holdout {score:.4f}")
+
+            yield update
+        self._console.print(f"[green]✓[/green] {description}")
+
+
+def member_columns() -> tuple[ProgressColumn, ...]:
+    """A member's bar: trees done of all, the current holdout score, the time left."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return (
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("trees  {task.fields[score]}"),
+        TimeRemainingColumn(),
+    )
 
 
 def progress() -> RichProgressReporter:

@@ -12,7 +12,7 @@ import sys
 from typer.exceptions import Abort, Exit, TyperException
 
 # ruff: noqa: I001  (modules are imported in the order their commands appear in --help)
-from numerpilot.cli import core, models, scoring, remote, daemon, model_upload  # noqa: F401
+from numerpilot.cli import core, models, scoring, cv, remote, daemon, model_upload  # noqa: F401
 from numerpilot.cli.app import app, err_console, fit_consoles
 from numerpilot.errors import NumerpilotError, from_os_error
 

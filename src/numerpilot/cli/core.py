@@ -97,12 +97,28 @@ def _context(
 
 
 @app.command(rich_help_panel="Every round")
-def train(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
-    """Train one LightGBM model per configured target."""
+def train(
+    directory: WorkdirOption = Path("."),
+    demo: DemoOption = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Fit the members as Dask tasks: 'local' (a cluster on this machine) or a "
+            "scheduler such as tcp://host:8786.",
+        ),
+    ] = None,
+) -> None:
+    """Train one model per configured target (and seed)."""
     from numerpilot.pipeline.train import holdout_mean, train_ensemble
 
+    if cluster is not None:
+        from numerpilot.modeling.distributed import check_address
+
+        check_address(cluster)
     ctx, reporter = _context(directory, demo, ("models",))
-    manifest = train_ensemble(ctx, reporter)
+    manifest = train_ensemble(ctx, reporter, cluster=cluster)
     console.print(
         f"Trained {len(manifest.targets)} models on {len(manifest.features)} features "
         f"(holdout era-corr {holdout_mean(manifest):.4f}); saved to {ctx.workdir.models}."

@@ -5,9 +5,9 @@ only): what ``models/`` holds and what a model-upload pickle carries. ``numerpil
 predict``, ``validate`` and the pickle all call :func:`predict_ensemble` on it, so they
 agree by construction.
 
-Payload keys: ``format``; ``backend`` ("lightgbm"); ``features`` (model inputs, in order);
-``members`` (member names); ``weights`` (one per member); ``models`` (member -> model
-text); ``neutralization_proportion``; ``neutralizer_features``; ``data_version``.
+Payload keys: ``format``; ``backend`` ("lightgbm" or "xgboost"); ``features`` (model
+inputs, in order); ``members`` (member names); ``weights`` (one per member); ``models``
+(member -> model text); ``neutralization_proportion``; ``neutralizer_features``; ``data_version``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.neutralize import neutralize_by_era
 from numerpilot.kernel.ranks import rank_by_era, rank_gauss_by_era
+from numerpilot.kernel.trees import NumpyForest
 
 Payload = dict[str, Any]
 PAYLOAD_FORMAT = 2
@@ -36,15 +37,26 @@ def input_columns(payload: Payload) -> list[str]:
 
 
 def build_models(payload: Payload) -> dict[str, Any]:
-    """The member models, built from their text (a LightGBM ``Booster`` per member)."""
+    """The member models, built from their text: a LightGBM ``Booster`` per member, or an
+    XGBoost ``Booster`` from its JSON (``backend`` "xgboost")."""
     backend = payload.get("backend", "lightgbm")
+    texts = payload["models"]
+    if backend == "xgboost":
+        try:
+            import xgboost
+        except ImportError:  # Numerai's runtime: the same trees, evaluated with numpy
+            return {name: NumpyForest(texts[name]) for name in payload["members"]}
+        built = {}
+        for name in payload["members"]:
+            booster = xgboost.Booster()
+            booster.load_model(bytearray(texts[name].encode("utf-8")))
+            built[name] = booster
+        return built
     if backend != "lightgbm":
         raise ValueError(f"unknown model backend {backend!r}")
     import lightgbm
 
-    return {
-        name: lightgbm.Booster(model_str=payload["models"][name]) for name in payload["members"]
-    }
+    return {name: lightgbm.Booster(model_str=texts[name]) for name in payload["members"]}
 
 
 def predict_members(
@@ -59,11 +71,15 @@ def predict_members(
     ``on_batch`` is called with the number of rows of each batch done.
     """
     n_features = len(payload["features"])
+    xgb = payload.get("backend", "lightgbm") == "xgboost"
     out = np.empty((len(X), len(payload["members"])))
     for start in range(0, len(X), BATCH_ROWS):
         chunk = np.asarray(X[start : start + BATCH_ROWS, :n_features], dtype=np.float32)
         for k, name in enumerate(payload["members"]):
-            out[start : start + len(chunk), k] = models[name].predict(chunk)
+            model = models[name]
+            out[start : start + len(chunk), k] = (
+                model.inplace_predict(chunk) if xgb else model.predict(chunk)
+            )
         if on_batch is not None:
             on_batch(len(chunk))
     return out

@@ -80,6 +80,8 @@ def pickle_model(payload: Payload, *, with_benchmarks: bool = False) -> bytes:
 
 
 def _n_trees(model_text: str) -> int:
+    if model_text.startswith("{"):  # XGBoost JSON
+        return len(json.loads(model_text)["learner"]["gradient_booster"]["model"]["trees"])
     return sum(1 for line in model_text.splitlines() if line.startswith("Tree="))
 
 

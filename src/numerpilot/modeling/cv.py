@@ -42,3 +42,94 @@ def purged_era_folds(eras: np.ndarray, n_folds: int, embargo: int) -> list[EraSp
         fit = np.array([i for i in range(len(uniq)) if i < lo or i > hi], dtype=int)
         folds.append(EraSplit(fit=uniq[fit], holdout=uniq[test]))
     return folds
+
+
+# --- Cross-validation by era: walk-forward and expanding windows, purged per horizon -----
+
+#: Trading days per weekly era.
+_DAYS_PER_ERA = 5
+#: Eras between a target's last day and the next era that may be used safely (publication lag).
+_LAG_ERAS = 4
+#: Horizon of a target whose name carries none (``target``: the 20-day main target).
+DEFAULT_HORIZON_DAYS = 20
+
+
+def horizon_days(target: str) -> int:
+    """Days a target looks ahead, from its name: ``target_cyrus_v4_20`` -> 20, ``_60`` -> 60.
+
+    A name without a trailing number (``target``, the main target) counts as 20 days.
+    """
+    tail = target.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() and "_" in target else DEFAULT_HORIZON_DAYS
+
+
+def purge_eras(target: str) -> int:
+    """Eras to purge between training and a test era for ``target``: the eras its label
+    spans plus the publication lag (20-day targets: 8 eras, 60-day: 16)."""
+    return -(-horizon_days(target) // _DAYS_PER_ERA) + _LAG_ERAS
+
+
+def era_numbers(labels: np.ndarray) -> np.ndarray:
+    """Era labels as numbers on the weekly time line ("0001" -> 1); labels that are not
+    numbers count by position. Distances in eras are measured on these numbers, so a
+    purge means the same with every ``data.era_step``."""
+    labels = np.asarray(labels).astype(str)
+    if len(labels) and all(label.isdigit() for label in labels):
+        return labels.astype(np.int64)
+    return np.arange(len(labels), dtype=np.int64)
+
+
+def era_folds(
+    eras: np.ndarray,
+    *,
+    n_folds: int,
+    purge: int,
+    embargo: int = 0,
+    scheme: str = "expanding",
+    test_eras: int = 0,
+    train_eras: int = 0,
+) -> list[EraSplit]:
+    """Walk-forward or expanding-window folds: each test block follows its training eras.
+
+    The sorted unique ``eras`` end with ``n_folds`` consecutive test blocks of
+    ``test_eras`` eras each (0: the eras after a first training window as long as all the
+    test blocks, split evenly). A fold trains on the eras before its test block whose
+    distance (in era numbers, see :func:`era_numbers`) to the block's first era is more
+    than ``purge + embargo``: ``purge`` covers the overlap of the target's label with the
+    test eras; ``embargo`` adds a safety gap on top. ``scheme="expanding"`` trains on
+    every such era; ``"walk-forward"`` on the last ``train_eras`` of them (0: as many as
+    the first fold has), so each fold sees a window of the same length.
+    """
+    if scheme not in ("expanding", "walk-forward"):
+        raise DataError(f"cv.scheme must be 'expanding' or 'walk-forward', got {scheme!r}")
+    uniq = np.unique(eras)
+    numbers = era_numbers(uniq)
+    gap = purge + embargo
+    if n_folds < 1:
+        raise DataError(f"cv.folds must be at least 1, got {n_folds}")
+    size = test_eras or len(uniq) // (2 * n_folds)
+    first_test = len(uniq) - n_folds * size
+    if size < 1 or first_test < 1 or not np.any(numbers[:first_test] < numbers[first_test] - gap):
+        raise DataError(
+            f"{len(uniq)} eras are too few for {n_folds} folds of {size or 'some'} test eras "
+            f"behind a gap of {gap} eras (purge {purge} + embargo {embargo}); lower cv.folds "
+            "or cv.test_eras, or lower data.era_step."
+        )
+    folds = []
+    window = train_eras
+    for k in range(n_folds):
+        lo = first_test + k * size
+        test = uniq[lo : lo + size]
+        fit = uniq[:lo][numbers[:lo] < numbers[lo] - gap]
+        if scheme == "walk-forward":
+            window = window or len(fit)
+            fit = fit[-window:]
+        folds.append(EraSplit(fit=fit, holdout=test))
+    return folds
+
+
+def min_era_distance(fit: np.ndarray, test: np.ndarray) -> int:
+    """Smallest distance in era numbers between any fit era and any test era."""
+    numbers = era_numbers(np.concatenate([fit, test]))
+    a, b = numbers[: len(fit)], numbers[len(fit) :]
+    return int(np.min(np.abs(a[:, None] - b[None, :]))) if len(a) and len(b) else 1 << 30

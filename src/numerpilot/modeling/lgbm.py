@@ -89,6 +89,7 @@ def train_target(
     split: EraSplit | None,
     early_stopping_rounds: int = 0,
     on_iteration: Callable[[int], None] = lambda steps: None,
+    on_score: Callable[[float], None] | None = None,
 ) -> TrainedModel:
     """Fit one booster on rows with a known ``y``; early-stop on ``split.holdout`` eras.
 
@@ -127,6 +128,8 @@ def train_target(
     evals: dict[str, Any] = {}
     if valid_sets:
         callbacks.append(lgb.record_evaluation(evals))
+    if valid_sets and on_score is not None:  # the holdout score of each round, as it comes
+        callbacks.append(lambda env: on_score(float(env.evaluation_result_list[0][2])))
     booster = lgb.train(
         params, train_set, num_boost_round=cfg.n_estimators, valid_sets=valid_sets,
         valid_names=["holdout"][: len(valid_sets)], callbacks=callbacks, feval=feval,

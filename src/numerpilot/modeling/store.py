@@ -62,6 +62,8 @@ class Manifest:
     format: int = FORMAT
     #: The folder (inside the models folder) holding the model files; "" for format 1.
     bundle: str = field(default="", compare=False)
+    #: The library of the model files: "lightgbm" (text) or "xgboost" (JSON).
+    backend: str = "lightgbm"
 
     def model_file(self, target: str) -> str:
         """Path of a target's model text, relative to the models folder."""
@@ -71,7 +73,7 @@ class Manifest:
         """The kernel's payload: plain data only (str, float, list, dict)."""
         return {
             "format": PAYLOAD_FORMAT,
-            "backend": "lightgbm",
+            "backend": self.backend,
             "data_version": str(self.data_version),
             "features": [str(f) for f in self.features],
             "members": [str(t) for t in self.targets],
@@ -97,7 +99,11 @@ def _new_bundle_name() -> str:
 
 
 def save_bundle(
-    folder: Path, manifest: Manifest, boosters: dict[str, lgb.Booster], *, publish: bool = True
+    folder: Path,
+    manifest: Manifest,
+    boosters: dict[str, lgb.Booster] | dict[str, str],
+    *,
+    publish: bool = True,
 ) -> Manifest:
     """Write the model files (and a copy of the manifest) into a new bundle folder, then,
     with ``publish``, switch ``manifest.json`` to it; returns the bundle's manifest.
@@ -109,7 +115,11 @@ def save_bundle(
     final = replace(manifest, bundle=_new_bundle_name(), format=FORMAT)
     try:
         for target, booster in boosters.items():
-            text = booster.model_to_string(num_iteration=final.best_iterations[target])
+            text = (  # model text as it is, or a booster cut at its best iteration
+                booster
+                if isinstance(booster, str)
+                else booster.model_to_string(num_iteration=final.best_iterations[target])
+            )
             write_text_atomic(folder / final.model_file(target), text)
         write_json_atomic(folder / final.bundle / MANIFEST, asdict(final))
         if publish:

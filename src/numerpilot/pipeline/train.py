@@ -43,12 +43,19 @@ def neutralizer_features(ctx: Context) -> list[str]:
     return feature_set(ctx.data_dir, ens.neutralize_against)
 
 
-def train_ensemble(ctx: Context, progress: Progress = SILENT, *, publish: bool = True) -> Manifest:
+def train_ensemble(
+    ctx: Context, progress: Progress = SILENT, *, publish: bool = True, cluster: str | None = None
+) -> Manifest:
     """Fit the ensemble on the training eras; early stopping on an embargoed holdout.
 
     The bundle becomes the current one unless ``publish`` is False (then it waits, beside
-    the current one, for a decision: see :mod:`numerpilot.pipeline.retrain`).
+    the current one, for a decision: see :mod:`numerpilot.pipeline.retrain`). Seeds,
+    XGBoost, a GPU or a Dask ``cluster`` go through :mod:`numerpilot.pipeline.members`.
     """
+    from numerpilot.pipeline.members import needs_members, train_members
+
+    if needs_members(ctx.config, cluster):
+        return train_members(ctx, progress, publish=publish, cluster=cluster)
     cfg = ctx.config
     weights = ensemble_weights(ctx)
     features = feature_set(ctx.data_dir, cfg.data.feature_set)

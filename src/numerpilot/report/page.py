@@ -103,8 +103,10 @@ def figure_html(plot: Plot) -> str:
     )
 
 
-def render_html(report: ScoreReport, *, title: str, context: Mapping[str, str]) -> str:
-    """The whole report page as one HTML string."""
+def render_html(
+    report: ScoreReport, *, title: str, context: Mapping[str, str], sections: str = ""
+) -> str:
+    """The whole report page as one HTML string; ``sections`` (HTML) go before the summary."""
     plots = "\n".join(figure_html(p) for p in render_plots(report))
     notes = "".join(f"<li>{escape(n)}</li>" for n in report.notes) or "<li>none</li>"
     t = escape(title)
@@ -119,7 +121,7 @@ def render_html(report: ScoreReport, *, title: str, context: Mapping[str, str]) 
 <body>
 <h1>{t}</h1>
 {context_table(context)}
-<h2>Summary</h2>
+{sections}<h2>Summary</h2>
 {_summary_table(report)}
 <h2>Plots</h2>
 {plots}

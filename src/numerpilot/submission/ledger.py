@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from numerpilot.errors import LocalError
+
 State = Literal["planned", "uploading", "submitted", "failed", "skipped"]
 
 _SCHEMA = """
@@ -92,7 +94,10 @@ class Ledger:
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit
+        except sqlite3.OperationalError as error:
+            raise ledger_error(self.path, error) from error
         conn.row_factory = sqlite3.Row
         try:
             conn.execute("PRAGMA journal_mode=WAL")  # readers never block the one writer
@@ -103,6 +108,8 @@ class Ledger:
             if old:
                 conn.executescript("BEGIN IMMEDIATE;" + _MIGRATE + "COMMIT;")
             yield conn
+        except sqlite3.OperationalError as error:  # full disk, read-only file, locked too long
+            raise ledger_error(self.path, error) from error
         finally:
             conn.close()
 
@@ -207,6 +214,22 @@ class Ledger:
                 (tournament, model_id),
             ).fetchone()
         return str(row[0]) if row else None
+
+
+def ledger_error(path: Path, error: sqlite3.OperationalError) -> LocalError:
+    """One line for a ledger the operating system would not let us change."""
+    text = str(error)
+    if "full" in text:
+        return LocalError(
+            f"The disk is full (writing the ledger {path}). Nothing was recorded half-way; "
+            "free some space and run the command again."
+        )
+    if "readonly" in text or "unable to open" in text:
+        return LocalError(
+            f"The ledger {path} is not writable ({text}). Make it and its folder writable "
+            "(chmod u+w) or choose another work directory with -C."
+        )
+    return LocalError(f"The ledger {path} could not be changed: {text}. Run the command again.")
 
 
 def _row(row: sqlite3.Row) -> LedgerRow:

@@ -1,0 +1,107 @@
+"""CLI command: cv (era cross-validation, optionally comparing two configurations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from numerpilot.cli.app import DemoOption, WorkdirOption, app, console
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from numerpilot.pipeline.cv import Comparison, CVResult
+
+
+@app.command(rich_help_panel="Analysis")
+def cv(
+    directory: WorkdirOption = Path("."),
+    demo: DemoOption = False,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare",
+            metavar="TOML",
+            exists=True,
+            dir_okay=False,
+            help="Another numerpilot.toml, cross-validated on the same folds: per-era "
+            "difference and its t-statistic.",
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="Fit every fold's members as Dask tasks: 'local' or tcp://host:8786.",
+        ),
+    ] = None,
+) -> None:
+    """Cross-validate the ensemble by era: walk-forward or expanding folds, purged per
+    target horizon. Writes reports/cv.json and reports/cv.html."""
+    from numerpilot.cli.core import _context
+    from numerpilot.cli.render import print_scores
+    from numerpilot.pipeline.cv import REPORT_HTML, REPORT_JSON, run_compare, run_cv
+
+    if cluster is not None:
+        from numerpilot.modeling.distributed import check_address
+
+        check_address(cluster)
+    ctx, reporter = _context(directory, demo, ("reports",))
+    if compare_with is None:
+        result, comparison = run_cv(ctx, reporter, cluster=cluster), None
+    else:
+        result, _, comparison = run_compare(ctx, compare_with, reporter, cluster=cluster)
+    from numerpilot.pipeline.cv import write_cv_report
+
+    write_cv_report(ctx, result, comparison, str(compare_with or ""))
+    console.print(_folds_table(result))
+    print_scores(result.overall, "Out-of-fold scores, all folds")
+    if comparison is not None:
+        console.print(_comparison_table(comparison, str(compare_with)))
+    reports = ctx.workdir.reports
+    console.print(f"Report: {reports / REPORT_HTML} (folds and per-era scores: {REPORT_JSON})")
+
+
+def _folds_table(result: CVResult) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    from numerpilot.pipeline.cv import ENSEMBLE
+    from numerpilot.scoring.report import format_metric
+
+    table = Table(title=f"Folds ({result.scheme}, purge {result.purge} + embargo "
+                  f"{result.embargo} eras), ensemble", box=box.SIMPLE)  # fmt: skip
+    keys = ("corr_mean", "corr_sharpe", "corr_max_drawdown", "mmc_mean", "fnc_mean")
+    for head in ("fold", "train eras", "test eras", "CORR", "sharpe", "drawdown", "MMC", "FNC"):
+        table.add_column(head, justify="right")
+    for f in result.folds:
+        s = f.scores.summary(ENSEMBLE)
+        fit, test = f.split.fit, f.split.holdout
+        table.add_row(
+            str(f.number), f"{fit[0]}–{fit[-1]} ({len(fit)})",
+            f"{test[0]}–{test[-1]} ({len(test)})", *(format_metric(k, s.get(k)) for k in keys),
+        )  # fmt: skip
+    return table
+
+
+def _comparison_table(comparison: Comparison, other: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    from numerpilot.scoring.report import format_metric
+
+    s = comparison.summary()
+    console.print(f"\n{other} minus this config: ensemble CORR per era, same folds", soft_wrap=True)
+    table = Table(box=box.SIMPLE)
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for key, label in (
+        ("mean_diff", "mean difference"), ("std_diff", "std"), ("t_stat", "t-statistic"),
+        ("t_stat_autocorr", "t (autocorrelation-adjusted)"), ("better_share", "eras better"),
+        ("n_eras", "eras"),
+    ):  # fmt: skip
+        table.add_row(label, format_metric(key, s[key]))
+    return table

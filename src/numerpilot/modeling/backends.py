@@ -1,0 +1,82 @@
+"""One member fitted by the configured backend, returned as portable model text.
+
+Every backend trains from the int8 feature matrix in batches and hands back the model as
+text cut at its best iteration: what a bundle stores, what a model-upload pickle carries
+and what a Dask worker sends back (plain data, identical wherever it was fitted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from numerpilot.config import Config
+from numerpilot.modeling.cv import EraSplit
+from numerpilot.modeling.members import Member
+from numerpilot.progress import Scored
+from numerpilot.threads import auto_threads
+
+
+@dataclass(frozen=True)
+class FittedMember:
+    """A fitted member: model text (best iteration only), its trees and holdout score."""
+
+    name: str
+    target: str
+    backend: str
+    model_text: str
+    best_iteration: int
+    holdout_score: float | None
+
+
+def resolved(cfg: Config) -> Config:
+    """``cfg`` with the thread count fixed, so a member fitted elsewhere (a Dask worker
+    with other cores) builds the very same trees."""
+    threads = cfg.lightgbm.num_threads or auto_threads()
+    return cfg.model_copy(
+        update={"lightgbm": cfg.lightgbm.model_copy(update={"num_threads": threads})}
+    )
+
+
+def fit_member(
+    features: np.ndarray,
+    y: np.ndarray,
+    eras: np.ndarray,
+    *,
+    member: Member,
+    feature_names: list[str],
+    cfg: Config,
+    split: EraSplit | None,
+    early_stopping_rounds: int,
+    on_progress: Scored = lambda steps, score: None,
+) -> FittedMember:
+    """Fit ``member`` on the rows of ``split.fit`` eras; early-stop on ``split.holdout``.
+
+    features (n, f) int8, y (n,) float with NaN, eras (n,) str. ``on_progress`` hears of
+    every tree and of the holdout score as it changes.
+    """
+    if cfg.model.backend == "xgboost":
+        from numerpilot.modeling.xgb import fit_xgboost
+
+        return fit_xgboost(
+            features, y, eras, member=member, feature_names=feature_names, cfg=cfg,
+            split=split, early_stopping_rounds=early_stopping_rounds, on_progress=on_progress,
+        )  # fmt: skip
+    from numerpilot.modeling.lgbm import train_target
+
+    lgb_cfg = cfg.lightgbm.model_copy(update={"seed": member.seed})
+    if cfg.model.device == "gpu":
+        from numerpilot.modeling.devices import lightgbm_gpu_params
+
+        lgb_cfg = lgb_cfg.model_copy(update={"extra": {**lgb_cfg.extra, **lightgbm_gpu_params()}})
+    model = train_target(
+        features, y, eras, target=member.target, feature_names=feature_names, cfg=lgb_cfg,
+        split=split, early_stopping_rounds=early_stopping_rounds,
+        on_iteration=lambda steps: on_progress(steps, None),
+        on_score=lambda score: on_progress(0, score),
+    )  # fmt: skip
+    text = model.booster.model_to_string(num_iteration=model.best_iteration)
+    return FittedMember(
+        member.name, member.target, "lightgbm", text, model.best_iteration, model.holdout_score
+    )

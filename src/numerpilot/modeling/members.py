@@ -1,0 +1,43 @@
+"""The ensemble's members: one model per target and seed, each an independent task.
+
+A member is what one training job fits: a target, a seed, and (in cross-validation) a
+fold. Members never depend on one another, so they run one after another here or as
+tasks on a Dask cluster (:mod:`numerpilot.modeling.distributed`) with the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from numerpilot.config import Config
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of the ensemble: ``name`` (its file and column name), target, seed, weight."""
+
+    name: str
+    target: str
+    seed: int
+    weight: float
+
+
+def member_name(target: str, seed: int, n_seeds: int) -> str:
+    """``target`` alone for one seed per target (the bundle layout of a plain ensemble),
+    else ``target.seedN``."""
+    return target if n_seeds == 1 else f"{target}.seed{seed}"
+
+
+def ensemble_members(cfg: Config, weights: list[float] | None = None) -> list[Member]:
+    """Targets x seeds, in config order; a target's weight is shared by its seeds.
+
+    ``weights`` are one per target (default: ``train.weights`` or equal weights).
+    """
+    targets = list(cfg.train.targets)
+    w = weights if weights is not None else (cfg.train.weights or [1.0] * len(targets))
+    seeds = cfg.model.seeds or [cfg.lightgbm.seed]
+    return [
+        Member(member_name(t, s, len(seeds)), t, s, float(wt) / len(seeds))
+        for t, wt in zip(targets, w, strict=True)
+        for s in seeds
+    ]

@@ -1,0 +1,483 @@
+"""Era cross-validation: out-of-fold predictions of every member, scored per fold and overall.
+
+Each fold fits every member (target x seed) on the eras before its test block, behind a
+purge of the targets' horizon (:func:`numerpilot.modeling.cv.era_folds`), and predicts
+the test block. Every test era lies in exactly one fold, so the out-of-fold predictions
+cover each once; the scoring engine scores them fold by fold, and the overall scores are
+the per-era scores of all folds together (every metric is per era).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from numerpilot.config import Config
+from numerpilot.data import layout
+from numerpilot.data.catalog import feature_set
+from numerpilot.data.load import EraData, load_era_data
+from numerpilot.errors import DataError, UsageError
+from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_members
+from numerpilot.kernel.eras import EraIndex
+from numerpilot.modeling.backends import FittedMember, fit_member, resolved
+from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
+from numerpilot.modeling.distributed import concat_era_data
+from numerpilot.modeling.members import Member, ensemble_members
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.train import ensemble_weights, neutralizer_features
+from numerpilot.progress import SILENT, Progress, Scored, member_task
+from numerpilot.scoring.io import read_table
+from numerpilot.scoring.per_era import PerEra
+from numerpilot.scoring.report import ScoreReport, score_frame
+from numerpilot.scoring.summary import summarize
+
+log = logging.getLogger(__name__)
+
+REPORT_JSON = "cv.json"
+REPORT_HTML = "cv.html"
+ENSEMBLE = "ensemble"
+
+#: Fits one member of one fold: (data, member, fit/holdout split, progress) -> fitted.
+Fitter = Callable[[EraData, Member, EraSplit, Scored], FittedMember]
+
+
+@dataclass(frozen=True)
+class CVData:
+    """The rows cross-validated: model features first, then neutralizers; the meta model
+    (n,) with NaN where it does not cover (None when there is no meta model file)."""
+
+    data: EraData
+    n_model_features: int
+    meta: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One fold: its eras, the members' trees and the scores of its test eras."""
+
+    number: int
+    split: EraSplit
+    trees: dict[str, int]
+    scores: ScoreReport
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """Every fold and the scores of all out-of-fold predictions together."""
+
+    columns: tuple[str, ...]
+    folds: list[FoldResult]
+    overall: ScoreReport
+    purge: int
+    embargo: int
+    scheme: str
+    #: Out-of-fold predictions (n, k + 1) of the rows loaded (NaN outside test eras).
+    oof: np.ndarray = field(repr=False)
+    #: The era of each of those n rows.
+    row_eras: np.ndarray = field(repr=False)
+
+    def per_era(self, column: str = ENSEMBLE) -> dict[str, float]:
+        """{era: CORR} of one column over every test era."""
+        return self.overall.series("corr", column)
+
+    def as_json(self) -> dict[str, Any]:
+        overall = self.overall.to_dict()
+        return {
+            "scheme": self.scheme,
+            "purge_eras": self.purge,
+            "embargo_eras": self.embargo,
+            "columns": list(self.columns),
+            "folds": [
+                {
+                    "fold": f.number,
+                    "train_eras": _era_range(f.split.fit),
+                    "test_eras": _era_range(f.split.holdout),
+                    "trees": f.trees,
+                    "scores": {c: v["summary"] for c, v in f.scores.to_dict().items()},
+                }
+                for f in self.folds
+            ],
+            "overall": {c: v["summary"] for c, v in overall.items()},
+            "per_era": {c: v["per_era"] for c, v in overall.items()},
+        }
+
+
+def _era_range(eras: np.ndarray) -> dict[str, Any]:
+    return {"first": str(eras[0]), "last": str(eras[-1]), "n": len(eras)}
+
+
+def cv_purge(cfg: Config, *others: Config) -> int:
+    """Eras purged before a test block: ``cv.purge_eras``, else the longest horizon of
+    every target of ``cfg`` (and of the configs compared with it)."""
+    if cfg.cv.purge_eras is not None:
+        return cfg.cv.purge_eras
+    targets = {t for c in (cfg, *others) for t in c.train.targets}
+    return max(purge_eras(t) for t in targets)
+
+
+def folds_for(cfg: Config, eras: np.ndarray, purge: int) -> list[EraSplit]:
+    cv = cfg.cv
+    return era_folds(
+        eras, n_folds=cv.folds, purge=purge, embargo=cv.embargo_eras, scheme=cv.scheme,
+        test_eras=cv.test_eras, train_eras=cv.train_eras,
+    )  # fmt: skip
+
+
+def cv_files(cfg: Config) -> list[str]:
+    """The dataset files cross-validated: train, and validation with cv.include_validation."""
+    return [layout.TRAIN] + ([layout.VALIDATION] if cfg.cv.include_validation else [])
+
+
+def load_cv_data(
+    ctx: Context, progress: Progress = SILENT, *, eras: np.ndarray | None = None
+) -> CVData:
+    """Train (and with ``cv.include_validation`` validation) rows of the sampled eras
+    (or exactly ``eras``), with the features, neutralizers and targets ``ctx`` needs."""
+    cfg = ctx.config
+    features = feature_set(ctx.data_dir, cfg.data.feature_set)
+    extra = [f for f in neutralizer_features(ctx) if f not in set(features)]
+    targets = list(dict.fromkeys([*cfg.train.targets, layout.MAIN_TARGET]))
+    parts = []
+    with progress.task("Loading cross-validation data", None):
+        for name in cv_files(cfg):
+            parts.append(
+                load_era_data(
+                    ctx.data_dir / name, features + extra, targets,
+                    era_step=cfg.data.era_step, eras=None if eras is None else list(eras),
+                )
+            )  # fmt: skip
+    data = concat_era_data(parts)
+    return CVData(data, len(features), meta_coverage(ctx.data_dir / layout.META_MODEL, data.ids))
+
+
+def meta_coverage(path: Path, ids: np.ndarray) -> np.ndarray | None:
+    """The meta model aligned on ``ids`` (n,), NaN where it has no value (the meta model
+    covers validation eras, not train); None when there is no meta model file."""
+    if not path.exists():
+        return None
+    frame = read_table(path)
+    if layout.META_MODEL_COLUMN not in frame.columns:
+        raise DataError(f"{path.name} has no column '{layout.META_MODEL_COLUMN}'; "
+                        "download it again with 'numerpilot download'.")  # fmt: skip
+    position = frame.index.get_indexer(pd.Index(ids))
+    found = position >= 0
+    values = frame[layout.META_MODEL_COLUMN].to_numpy(dtype=np.float64)
+    out = np.full(len(ids), np.nan)
+    out[found] = values[position[found]]
+    return out
+
+
+def inner_split(cfg: Config, fit: np.ndarray, purge: int) -> EraSplit:
+    """Early-stopping eras inside a fold's training eras (its last ``train.holdout_eras``
+    behind the purge), so the test block never picks the number of trees; all of ``fit``
+    without early stopping when they are too few."""
+    if not cfg.train.early_stopping_rounds:
+        return EraSplit(fit=fit, holdout=fit[:0])
+    size = max(1, cfg.train.holdout_eras // cfg.data.era_step)
+    try:
+        return era_folds(fit, n_folds=1, purge=purge, test_eras=size)[0]
+    except DataError:
+        log.info("%d training eras are too few to early-stop on; fitting all trees", len(fit))
+        return EraSplit(fit=fit, holdout=fit[:0])
+
+
+def local_fitter(cfg: Config, purge: int) -> Fitter:
+    """Fit members in this process, one after another."""
+    cfg = resolved(cfg)
+
+    def fit(data: EraData, member: Member, split: EraSplit, advance: Scored) -> FittedMember:
+        inner = inner_split(cfg, split.fit, purge)
+        return fit_member(
+            data.features, data.target(member.target), data.eras, member=member,
+            feature_names=data.feature_names, cfg=cfg,
+            split=inner, early_stopping_rounds=cfg.train.early_stopping_rounds,
+            on_progress=advance,
+        )  # fmt: skip
+
+    return fit
+
+
+def run_cv(
+    ctx: Context,
+    progress: Progress = SILENT,
+    *,
+    cv_data: CVData | None = None,
+    folds: list[EraSplit] | None = None,
+    purge: int | None = None,
+    cluster: str | None = None,
+) -> CVResult:
+    """Cross-validate ``ctx``'s ensemble: out-of-fold predictions of every member and of
+    the ensemble, scored per fold and overall. ``cv_data``/``folds`` let two configs be
+    compared on the very same rows and folds; with ``cluster`` every (fold, member) is a
+    Dask task (see :mod:`numerpilot.modeling.distributed`)."""
+    cfg = ctx.config
+    purge = cv_purge(cfg) if purge is None else purge
+    cvd = cv_data or load_cv_data(ctx, progress)
+    data = cvd.data
+    folds = folds or folds_for(cfg, data.eras, purge)
+    members = ensemble_members(cfg, ensemble_weights(ctx))
+    n_feat = cvd.n_model_features
+    model_data = _model_view(data, n_feat)
+    if cluster is None:
+        fitter = local_fitter(cfg, purge)
+        by_fold = []
+        for number, split in enumerate(folds, start=1):
+            fitted = []
+            for m in members:
+                label = f"Fold {number}/{len(folds)}: {m.name}"
+                with member_task(progress, label, cfg.lightgbm.n_estimators) as advance:
+                    fitted.append(fitter(model_data, m, split, advance))
+            by_fold.append(fitted)
+    else:
+        by_fold = _fit_on_cluster(ctx, cluster, model_data.feature_names, members, folds, purge,
+                                  progress)  # fmt: skip
+    columns = (*[m.name for m in members], ENSEMBLE)
+    oof = np.full((len(data), len(columns)), np.nan)
+    results = []
+    for number, (split, fitted) in enumerate(zip(folds, by_fold, strict=True), start=1):
+        rows = np.flatnonzero(np.isin(data.eras, split.holdout))
+        preds = _predict_fold(cfg, ctx, data, n_feat, members, fitted, rows)
+        oof[rows] = preds
+        with progress.task(f"Scoring fold {number}", None):
+            scores = _score(cfg, cvd, rows, preds, columns)
+        trees = {f.name: f.best_iteration for f in fitted}
+        results.append(FoldResult(number, split, trees, scores))
+    overall = merge_reports([r.scores for r in results])
+    return CVResult(
+        columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof, data.eras
+    )
+
+
+def _fit_on_cluster(
+    ctx: Context,
+    cluster: str,
+    features: list[str],
+    members: list[Member],
+    folds: list[EraSplit],
+    purge: int,
+    progress: Progress,
+) -> list[list[FittedMember]]:
+    """Every (fold, member) as one Dask task; the fitted members per fold."""
+    from numerpilot.modeling.distributed import MemberTask, connect, fit_on_cluster
+
+    cfg = resolved(ctx.config)
+    paths = [str(ctx.data_dir / name) for name in cv_files(cfg)]
+    rounds = cfg.train.early_stopping_rounds
+    tasks = [
+        MemberTask(paths, features, m, inner_split(cfg, split.fit, purge), cfg, rounds)
+        for split in folds
+        for m in members
+    ]
+    what = f"Training {len(tasks)} members x folds on the Dask cluster ({cluster})"
+    with connect(cluster) as client, progress.task(what, len(tasks)) as done:
+        fitted = fit_on_cluster(client, tasks, lambda i, f: done(1))
+    k = len(members)
+    return [fitted[i : i + k] for i in range(0, len(fitted), k)]
+
+
+def _model_view(data: EraData, n_features: int) -> EraData:
+    """The same rows with only the model's features (a view, no copy)."""
+    return EraData(
+        data.ids, data.eras, data.features[:, :n_features], data.feature_names[:n_features],
+        data.targets, data.target_names,
+    )  # fmt: skip
+
+
+def _payload(ctx: Context, data: EraData, n_feat: int, members: list[Member]) -> Payload:
+    cfg = ctx.config
+    names = data.feature_names
+    return {
+        "backend": cfg.model.backend,
+        "features": names[:n_feat],
+        "members": [m.name for m in members],
+        "weights": [m.weight for m in members],
+        "neutralization_proportion": cfg.ensemble.neutralization_proportion,
+        "neutralizer_features": neutralizer_features(ctx),
+    }
+
+
+def _predict_fold(
+    cfg: Config,
+    ctx: Context,
+    data: EraData,
+    n_feat: int,
+    members: list[Member],
+    fitted: list[FittedMember],
+    rows: np.ndarray,
+) -> np.ndarray:
+    """Predictions (len(rows), k + 1) of every member and of the ensemble."""
+    payload = _payload(ctx, data, n_feat, members)
+    payload["models"] = {f.name: f.model_text for f in fitted}
+    x = data.features[rows]
+    index = EraIndex.from_eras(data.eras[rows])
+    per_member = predict_members(payload, x, build_models(payload))
+    # combine reads the neutralizers by name in input order: features, then the others.
+    ensemble = combine(payload, per_member, _input_order(payload, data, x), index)
+    return np.column_stack([per_member, ensemble])
+
+
+def _input_order(payload: Payload, data: EraData, x: np.ndarray) -> np.ndarray:
+    from numerpilot.kernel.ensemble import input_columns
+
+    position = {name: j for j, name in enumerate(data.feature_names)}
+    wanted = [position[c] for c in input_columns(payload)]
+    return x if wanted == list(range(len(wanted))) else x[:, wanted]
+
+
+def _score(
+    cfg: Config, cvd: CVData, rows: np.ndarray, preds: np.ndarray, columns: tuple[str, ...]
+) -> ScoreReport:
+    data = cvd.data
+    meta = cvd.meta[rows] if cvd.meta is not None else None
+    if meta is not None and np.isnan(meta).all():
+        meta = None  # the meta model covers none of these eras
+    return score_frame(
+        preds,
+        data.target(layout.MAIN_TARGET)[rows],
+        EraIndex.from_eras(data.eras[rows]),
+        columns=columns,
+        meta_model=meta,
+        features=data.features[rows, : cvd.n_model_features],
+        config=cfg.scoring,
+    )
+
+
+def merge_reports(reports: list[ScoreReport]) -> ScoreReport:
+    """The per-era scores of disjoint sets of eras as one report (metrics of any fold)."""
+    columns = reports[0].columns
+    names = list(dict.fromkeys(m for r in reports for m in r.metrics))
+    metrics = {}
+    for name in names:
+        parts = [r.metrics[name] for r in reports if name in r.metrics]
+        metrics[name] = PerEra(
+            np.concatenate([p.eras for p in parts]),
+            np.concatenate([p.values for p in parts]),
+            tuple(e for p in parts for e in p.skipped),
+        )
+    notes = tuple(f"fold {i}: {n}" for i, r in enumerate(reports, start=1) for n in r.notes)
+    return ScoreReport(columns, metrics, notes)
+
+
+# --- Comparing two configurations on the same folds ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Per-era CORR difference (other - base) of the two ensembles on their common eras."""
+
+    eras: np.ndarray
+    diff: np.ndarray
+
+    def summary(self) -> dict[str, float]:
+        """Mean, std, t-statistic of the mean difference, and the t-statistic with the
+        eras counted as fewer when neighbouring differences correlate (overlapping
+        targets make them do): n_eff = n (1 - r1) / (1 + r1)."""
+        s = summarize(self.diff)
+        n = s["n_eras"]
+        std = s["std"] * math.sqrt(n / (n - 1)) if n > 1 else float("nan")
+        t = s["mean"] / (std / math.sqrt(n)) if n > 1 and std > 0 else float("nan")
+        r1 = s["autocorr"] if math.isfinite(s["autocorr"]) else 0.0
+        r1 = min(max(r1, 0.0), 0.99)
+        n_eff = n * (1 - r1) / (1 + r1)
+        t_adj = t * math.sqrt(n_eff / n) if n > 1 else float("nan")
+        better = float(np.mean(self.diff > 0)) if n else float("nan")
+        return {
+            "mean_diff": s["mean"],
+            "std_diff": std,
+            "t_stat": t,
+            "t_stat_autocorr": t_adj,
+            "autocorr": s["autocorr"],
+            "better_share": better,
+            "n_eras": n,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "summary": {k: (v if math.isfinite(v) else None) for k, v in self.summary().items()},
+            "per_era": {str(e): float(d) for e, d in zip(self.eras, self.diff, strict=True)},
+        }
+
+
+def compare(base: CVResult, other: CVResult, column: str = ENSEMBLE) -> Comparison:
+    """``other``'s per-era CORR minus ``base``'s, on the eras both scored."""
+    a, b = base.per_era(column), other.per_era(column)
+    eras = np.array(sorted(set(a) & set(b)))
+    diff = np.array([b[e] - a[e] for e in eras], dtype=np.float64)
+    keep = np.isfinite(diff)
+    return Comparison(eras[keep], diff[keep])
+
+
+def write_cv_report(
+    ctx: Context,
+    result: CVResult,
+    comparison: Comparison | None = None,
+    other: str = "",
+) -> dict[str, Any]:
+    """Write reports/cv.html and reports/cv.json together (both or neither); returns the
+    JSON written (``folds``, ``overall``, ``per_era`` and, comparing, ``compare``)."""
+    from numerpilot.io import json_text, write_files_atomic
+    from numerpilot.report.cv_page import render_cv_html
+
+    cfg = ctx.config
+    doc = result.as_json()
+    if comparison is not None:
+        doc["compare"] = {"other": other, **comparison.as_json()}
+    context = {
+        "data version": ctx.data_version,
+        "scheme": f"{result.scheme}, {len(result.folds)} folds",
+        "purge / embargo": f"{result.purge} / {result.embargo} eras",
+        "members": ", ".join(result.columns[:-1]),
+        "backend": f"{cfg.model.backend} ({cfg.model.device})",
+        "era step": str(cfg.data.era_step),
+    }
+    html = render_cv_html(
+        result.overall, doc["folds"], context=context, column=ENSEMBLE,
+        comparison=doc.get("compare"), other=other,
+    )  # fmt: skip
+    reports = ctx.workdir.reports
+    write_files_atomic(
+        {
+            reports / REPORT_HTML: html.encode("utf-8"),
+            reports / REPORT_JSON: json_text(doc).encode("utf-8"),
+        }
+    )
+    return doc
+
+
+def other_context(ctx: Context, path: Path) -> Context:
+    """The context of the config at ``path`` on ``ctx``'s data and folds: its [cv] and
+    [data] settings (but the feature set) are ``ctx``'s, so both see the same rows."""
+    from numerpilot.config import load_config
+
+    if not path.is_file():
+        raise UsageError(f"--compare {path}: no such file; give another numerpilot.toml.")
+    raw = load_config(path)
+    other = raw.for_demo() if ctx.is_demo else raw
+    base = ctx.config
+    data = base.data.model_copy(update={"feature_set": other.data.feature_set})
+    return Context(ctx.workdir, other.model_copy(update={"cv": base.cv, "data": data}), ctx.is_demo)
+
+
+def run_compare(
+    ctx: Context, path: Path, progress: Progress = SILENT, *, cluster: str | None = None
+) -> tuple[CVResult, CVResult, Comparison]:
+    """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
+    (purged for the longest horizon of either); returns both and their comparison."""
+    other_ctx = other_context(ctx, path)
+    purge = cv_purge(ctx.config, other_ctx.config)
+    base_data = load_cv_data(ctx, progress)
+    folds = folds_for(ctx.config, base_data.data.eras, purge)
+    base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster)
+    del base_data
+    other_data = load_cv_data(other_ctx, progress, eras=np.unique(base.row_eras))
+    other = run_cv(
+        other_ctx, progress, cv_data=other_data, folds=folds, purge=purge, cluster=cluster
+    )
+    return base, other, compare(base, other)
