@@ -132,7 +132,7 @@ def _reference(
     return max(churns), max(turnovers)
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=25)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.floats(0.0, 3.0))
 def test_churn_and_turnover_equal_numerai_tools(seed: int, n_prev: int, noise: float) -> None:
     rng = np.random.default_rng(seed)
