@@ -98,6 +98,4 @@ def test_a_full_disk_under_the_ledger_is_one_line(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE t (x)")
         conn.executemany("INSERT INTO t VALUES (?)", [("x" * 4000,)] * 10)
     message = str(ledger_error(tmp_path / "state.db", full.value))
-    assert (
-        message.startswith("The disk is full (writing the ledger") and "free some space" in message
-    )
+    assert message.startswith("The disk is full (writing the ledger") and "free some space" in message
