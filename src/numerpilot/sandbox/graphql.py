@@ -78,7 +78,7 @@ def _round_json(state: SandboxState, window: RoundWindow, tournament: int) -> di
         "id": f"round-{tournament}-{window.number}",
         "tournament": tournament,
         "number": window.number,
-        "target": config.target,
+        "target": config.target if tournament == CLASSIC else "target",
         "openTime": iso(window.open_time),
         "closeStakingTime": iso(window.close_staking_time),
         "closeTime": iso(window.close_time),
