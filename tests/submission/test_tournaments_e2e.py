@@ -75,6 +75,8 @@ def test_numerapi_own_client_downloads_and_submits(
                                  model_id=model_id)  # fmt: skip
     (received,) = sandbox.received()
     assert (received["id"], received["tournament"]) == (sid, tournament)
+    back = api.download_submission(submission_id=sid, dest_path=str(tmp_path / "back.csv"))
+    assert Path(back).read_bytes() == (tmp_path / "s.csv").read_bytes()
     sandbox.state.resolve(received["round"])
     scores = api.submission_scores(model_id)
     assert {s["displayName"] for s in scores} == {"v2_corr20", "mmc"}
@@ -135,6 +137,27 @@ def test_signals_churn_is_printed_and_refused_above_the_limit(
     rounds = [r.round for r in Ledger(root / "state.db").history()]
     assert len(set(rounds)) == 2
     assert os.path.exists(root / "submissions")
+
+
+def test_signals_churn_against_numerais_files_when_the_ledger_has_none(
+    keys: SandboxServer, numerpilot: Numerpilot, tmp_path: Path
+) -> None:
+    """A work directory without the model's history downloads its earlier submissions."""
+    elsewhere = workdir(tmp_path / "elsewhere", "signals")
+    ids = universe(keys, "signals")
+    first = signal_file(tmp_path / "a.csv", "signals", ids, seed=1)
+    assert numerpilot("submit", "--file", str(first), "-C", str(elsewhere)).code == 0
+    keys.clock.advance(timedelta(days=1))
+    fresh = workdir(tmp_path / "fresh", "signals")
+    wild = signal_file(tmp_path / "c.csv", "signals", universe(keys, "signals"), seed=77)
+    refused = numerpilot("submit", "--file", str(wild), "-C", str(fresh))
+    assert refused.code == 1 and "churn" in refused.err and "--force" in refused.err
+    (downloaded,) = (fresh / "submissions" / "numerai").iterdir()
+    assert downloaded.read_bytes() == first.read_bytes()
+    steady = signal_file(tmp_path / "b.csv", "signals", universe(keys, "signals"), seed=1)
+    dry = numerpilot("submit", "--file", str(steady), "--dry-run", "-C", str(fresh))
+    assert dry.code == 0 and "max over the last 1 submission" in dry.out, dry.err
+    assert len(keys.received()) == 1
 
 
 FAST_SIGNALS = """\

@@ -280,6 +280,18 @@ class NumeraiClient:
             )
         return out
 
+    def download_submission(self, submission_id: str, dest: Path) -> Path:
+        """Download one of the account's earlier submission files (numerapi's
+        ``download_submission``: ``submissionDownloadAuth`` then a GET) to ``dest``."""
+        auth = self.query(
+            """query($id: String) { submissionDownloadAuth(id: $id) { filename url } }""",
+            {"id": submission_id},
+            True,
+        ).get("submissionDownloadAuth")
+        if not isinstance(auth, dict) or not auth.get("url"):
+            raise NumeraiAPIError(f"Numerai has no download link for submission {submission_id}.")
+        return self.http.download(str(auth["url"]), Path(dest), what="download a submission")
+
     def submission_scores(self, model_id: str) -> list[dict[str, Any]]:
         """Score history of a model (numerapi's ``submission_scores``)."""
         return [dict(s) for s in self.api.submission_scores(model_id) or []]

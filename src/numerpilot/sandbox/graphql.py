@@ -225,6 +225,13 @@ def _upload_auth(state: SandboxState, req: Request) -> dict[str, str]:
     return {"filename": key, "url": f"{req.base_url}upload/{key}"}
 
 
+def _download_auth(state: SandboxState, req: Request) -> dict[str, str]:
+    """A link to one of the account's submission files (as they were uploaded)."""
+    sub = state.submission(str(req.args.get("id")))
+    return {"filename": sub.filename.rsplit("/", 1)[-1],
+            "url": f"{req.base_url}sandbox/submissions/{sub.id}"}  # fmt: skip
+
+
 def _create_submission(state: SandboxState, req: Request) -> dict[str, str]:
     sub = state.create_submission(
         str(req.args.get("filename")), _tournament(req), req.args.get("modelId")
@@ -337,6 +344,7 @@ RESOLVERS: dict[str, tuple[Resolver, bool]] = {
     "computePickleDockerImages": (_named(DOCKER_IMAGES), True),
     "submissionScores": (_submission_scores, False),
     "submissions": (_submissions, True),
+    "submissionDownloadAuth": (_download_auth, True),
     "v3UserProfile": (_profile, False),
     "pendingModelPayouts": (_payouts, True),
     "v2RoundModelPerformances": (_performances, False),

@@ -123,6 +123,14 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
             return Response("SignatureDoesNotMatch", 403)
         return Response(b"", 200)
 
+    def submission_file(request: HttpRequest) -> Response:
+        try:
+            body = state.submission(request.path_params["id"]).data
+        except SandboxError:
+            return Response("not found", 404)
+        etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+        return _ranged(body, request.headers.get("range"), etag)
+
     def received(request: HttpRequest) -> Response:
         return JSONResponse(state.received())
 
@@ -137,6 +145,7 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
             Route("/files/{path:path}", files, methods=["GET"]),
             Route("/upload/{key:path}", upload, methods=["PUT"]),
             Route("/sandbox/received", received, methods=["GET"]),
+            Route("/sandbox/submissions/{id}", submission_file, methods=["GET"]),
             Route("/sandbox/resolve", resolve, methods=["POST"]),
         ]
     )

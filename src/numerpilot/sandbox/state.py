@@ -260,6 +260,14 @@ class SandboxState:
                 sub.scores = _score(sub.data, sub.filename, truth)
             self.resolved.add(number)
 
+    def submission(self, submission_id: str) -> Submission:
+        """A submission by id (any model of the account)."""
+        with self._lock:
+            for sub in self.submissions:
+                if sub.id == submission_id:
+                    return sub
+        raise SandboxError(f"Submission {submission_id} not found.", "NOT_FOUND")
+
     def model_submissions(self, model_id: str) -> list[Submission]:
         """Every submission of a model, oldest first."""
         with self._lock:

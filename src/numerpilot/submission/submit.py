@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from numerpilot.api.client import NumeraiClient
+from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data import layout
@@ -138,7 +139,8 @@ def submit_predictions(
     digest = sha256_file(path)
     targets = [Target(tournament, n, ids[n], info, path, digest) for n in names]
     ledger = Ledger(workdir.state_db)
-    notes = {t.model_name: _churn(ledger, config, folder, t, force) for t in targets}
+    notes = {t.model_name: _churn(workdir, ledger, client, config, folder, t, force)
+             for t in targets}  # fmt: skip
     if dry_run:
         return [replace(_dry_run(client, t), note=notes[t.model_name]) for t in targets]
     results = []
@@ -193,19 +195,60 @@ def _keep(workdir: Workdir, path: Path, round_number: int, digest: str) -> Path:
     return dest
 
 
-def _churn(ledger: Ledger, config: Config, folder: Path | None, t: Target, force: bool) -> str:
-    """Signals: the churn and turnover against the model's previous submissions (from the
-    ledger); refused at or above the configured limits unless ``force``."""
+def previous_files(
+    workdir: Workdir, ledger: Ledger, client: NumeraiClient, t: Target
+) -> dict[int, Path]:
+    """The model's submission files of its last rounds before ``t.round`` (at most
+    ``PREVIOUS_SUBMISSIONS``): the copies the ledger names, else (with API keys) the files
+    Numerai holds, downloaded once into ``submissions/numerai/``."""
+    files = {
+        row.round: Path(row.path)
+        for row in ledger.submitted_before(
+            t.tournament, t.model_id, t.round.number, PREVIOUS_SUBMISSIONS
+        )
+        if row.path and Path(row.path).exists()
+    }
+    if len(files) < PREVIOUS_SUBMISSIONS and client.has_credentials:
+        latest = _latest_per_round(client.submissions(t.model_id), t.round.number)
+        for number in sorted(latest, reverse=True)[:PREVIOUS_SUBMISSIONS]:
+            if number in files:
+                continue
+            sub = latest[number]
+            suffix = Path(sub.filename).suffix or ".csv"
+            dest = workdir.root / SUBMISSIONS_DIR / "numerai" / f"{sub.id}{suffix}"
+            files[number] = dest if dest.exists() else client.download_submission(sub.id, dest)
+    return {n: files[n] for n in sorted(files, reverse=True)[:PREVIOUS_SUBMISSIONS]}
+
+
+def _latest_per_round(subs: list[SubmissionInfo], before: int) -> dict[int, SubmissionInfo]:
+    """The newest submission of each round before ``before`` (the one Numerai scores)."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+    latest: dict[int, SubmissionInfo] = {}
+    for sub in sorted(subs, key=lambda s: s.inserted_at or oldest):  # stable: later wins
+        if sub.round is not None and sub.round < before:
+            latest[sub.round] = sub
+    return latest
+
+
+def _churn(
+    workdir: Workdir,
+    ledger: Ledger,
+    client: NumeraiClient,
+    config: Config,
+    folder: Path | None,
+    t: Target,
+    force: bool,
+) -> str:
+    """Signals: the churn and turnover against the model's previous submissions (the
+    ledger's copies or Numerai's files); refused at or above the limits unless ``force``."""
     if t.tournament != "signals" or folder is None:
         return ""
     universe = read_universe(folder, "signals")
     previous = []
-    for row in ledger.submitted_before("signals", t.model_id, t.round.number, PREVIOUS_SUBMISSIONS):
-        if not row.path or not Path(row.path).exists():
-            continue
-        old = folder / f"live_round{row.round}.parquet"
+    for number, path in previous_files(workdir, ledger, client, t).items():
+        old = folder / f"live_round{number}.parquet"
         then = read_universe_file(old, "signals") if old.exists() else universe
-        previous.append(Previous(f"round {row.round}", read_submission(Path(row.path)), then))
+        previous.append(Previous(f"round {number}", read_submission(path), then))
     figures = max_churn_and_turnover(read_submission(t.path), universe, previous)
     limits = config.submission
     breaches = figures.breaches(limits.max_churn, limits.max_turnover)
