@@ -21,7 +21,14 @@ def test_template_mentions_every_key() -> None:
         annotation = model.annotation
         assert annotation is not None
         documented = set(raw.get(section, {}))
-        optional = {"weights", "benchmark_column", "alert_webhook", "seeds", "purge_eras"}
+        optional = {
+            "weights",
+            "benchmark_column",
+            "alert_webhook",
+            "seeds",
+            "purge_eras",
+            "signal_file",
+        }  # shown commented out
         assert set(annotation.model_fields) - optional <= documented, section
 
 

@@ -134,6 +134,26 @@ class SubmissionConfig(_Section):
     models: list[str] = Field(
         default_factory=list, description="Your Numerai model names that receive the predictions."
     )
+    signal_file: str | None = Field(
+        None,
+        description="A signal your own job writes each round (relative to the work dir): "
+        "the daemon submits it instead of predicting (the Crypto way).",
+        json_schema_extra={"example": "my_signal.csv"},
+    )
+    max_churn: float = Field(
+        0.15,
+        gt=0,
+        le=1,
+        description="Signals: refuse a submission whose churn against the model's previous "
+        "ones reaches this (Numerai zeroes the stake at 15 %) unless --force.",
+    )
+    max_turnover: float = Field(
+        0.25,
+        gt=0,
+        le=2,
+        description="Signals: refuse at this turnover (Numerai zeroes the stake at 25 %) "
+        "unless --force.",
+    )
 
 
 class ScoringConfig(_Section):

@@ -21,6 +21,7 @@ from numerpilot.api.rounds import ROUND_FIELDS, RoundInfo, parse_round, parse_ti
 from numerpilot.api.transport import CLASSES
 from numerpilot.credentials import Credentials
 from numerpilot.data.layout import version_key
+from numerpilot.data.tournaments import LAYOUTS
 from numerpilot.errors import UsageError
 from numerpilot.progress import SILENT, Progress
 
@@ -131,12 +132,13 @@ class NumeraiClient:
         return [str(f) for f in files or []]
 
     def newest_version(self) -> str:
-        """The newest dataset version listed (``v5.3`` beats ``v5.2`` and ``v4.3``)."""
-        versions = {f.split("/", 1)[0] for f in self.list_datasets() if "/" in f}
-        versions = {v for v in versions if version_key(v) != (-1,)}
+        """The newest dataset version of this tournament listed (``v5.3`` beats ``v5.2``;
+        Signals' ``signals/v2.1/...`` files give ``v2.1``)."""
+        spec = LAYOUTS[self.tournament]
+        versions = {spec.version_of(f) for f in self.list_datasets()} - {None}
         if not versions:
             raise NumeraiAPIError("Numerai listed no dataset versions; try again later.")
-        return max(versions, key=version_key)
+        return max((v for v in versions if v), key=version_key)
 
     def dataset_url(self, filename: str, round: int | None = None) -> str:
         data = self.query(
@@ -277,6 +279,18 @@ class NumeraiClient:
                 )
             )
         return out
+
+    def download_submission(self, submission_id: str, dest: Path) -> Path:
+        """Download one of the account's earlier submission files (numerapi's
+        ``download_submission``: ``submissionDownloadAuth`` then a GET) to ``dest``."""
+        auth = self.query(
+            """query($id: String) { submissionDownloadAuth(id: $id) { filename url } }""",
+            {"id": submission_id},
+            True,
+        ).get("submissionDownloadAuth")
+        if not isinstance(auth, dict) or not auth.get("url"):
+            raise NumeraiAPIError(f"Numerai has no download link for submission {submission_id}.")
+        return self.http.download(str(auth["url"]), Path(dest), what="download a submission")
 
     def submission_scores(self, model_id: str) -> list[dict[str, Any]]:
         """Score history of a model (numerapi's ``submission_scores``)."""

@@ -145,15 +145,22 @@ class Daemon:
         from numerpilot.data.download import download_dataset
         from numerpilot.pipeline.context import Context
         from numerpilot.pipeline.predict import predict_live
-        from numerpilot.submission.submit import submit_predictions
+        from numerpilot.submission.submit import check_not_stale, submit_predictions
 
         pending = self._pending(current)
         late = " (late: staking closed)" if current.is_late else ""
         log.info("round %d takes submissions%s; due: %s", current.number, late,
                  ", ".join(pending), extra={"round": current.number})  # fmt: skip
+        own = self.config.submission.signal_file
         try:
-            download_dataset(self.workdir, self.config, self.client, info=current)
-            path = predict_live(Context.load(self.workdir))
+            if own:  # a signal computed elsewhere: checked and submitted as it is
+                path = self.workdir.root / own
+                download_dataset(self.workdir, self.config, self.client, info=current,
+                                 live_only=True)  # fmt: skip
+                check_not_stale(self.ledger, self.config.submission.tournament, path, current)
+            else:
+                download_dataset(self.workdir, self.config, self.client, info=current)
+                path = predict_live(Context.load(self.workdir))
         except (NumerpilotError, OSError) as error:
             self._fail(current, None, _message(error), report)
             return

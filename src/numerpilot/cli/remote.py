@@ -22,6 +22,7 @@ def download(directory: WorkdirOption = Path(".")) -> None:
     from numerpilot.api.connect import make_client
     from numerpilot.data.download import download_dataset
     from numerpilot.data.live_round import LIVE_ROUND_FILE, read_live_round
+    from numerpilot.data.tournaments import LAYOUTS
     from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
@@ -30,9 +31,10 @@ def download(directory: WorkdirOption = Path(".")) -> None:
     client = make_client(config, need_credentials=False)
     folder = download_dataset(wd, config, client, progress())
     marker = read_live_round(folder) or {}
+    spec = LAYOUTS[config.submission.tournament]
     console.print(
-        f"Dataset [bold]{folder.name}[/bold] in {folder} "
-        f"(live.parquet is round {marker.get('round', '?')}, see {LIVE_ROUND_FILE})."
+        f"Dataset [bold]{spec.prefix}{folder.name}[/bold] in {folder} "
+        f"({spec.live} is round {marker.get('round', '?')}, see {LIVE_ROUND_FILE})."
     )
 
 
@@ -48,16 +50,32 @@ def submit(
         typer.Option("--model", "-m", help="Numerai model name (repeatable).", metavar="NAME"),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; upload nothing.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Upload again this round.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Upload again this round; upload despite Signals churn."),
+    ] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="A signal computed elsewhere (any tournament): checked, uploaded, "
+            "recorded like numerpilot's own.",
+            metavar="FILE",
+        ),
+    ] = None,
 ) -> None:
-    """Validate live predictions and upload them once per model and round."""
+    """Validate live predictions (or your own signal, --file) and upload them once per model
+    and round."""
     from numerpilot.api.connect import make_client
     from numerpilot.cli.render import render_submissions
+    from numerpilot.errors import UsageError
     from numerpilot.submission.submit import submit_predictions
 
+    if predictions is not None and file is not None:
+        raise UsageError("submit: give the file either as an argument or with --file, not both.")
     wd = workdir(directory)
     config = wd.load_config()
-    path = predictions or wd.root / DEFAULT_PREDICTIONS
+    path = predictions or file or wd.root / DEFAULT_PREDICTIONS
     client = make_client(config, need_credentials=not dry_run)
     records = submit_predictions(
         wd, config, client, path, models=model, force=force, dry_run=dry_run

@@ -120,6 +120,8 @@ def submission_line(result: SubmitResult) -> str:
 def render_submissions(results: list[SubmitResult]) -> None:
     for result in results:
         console.print(submission_line(result), highlight=False)
+        if result.note:
+            console.print(f"  {result.note}", highlight=False)
 
 
 def render_validation(report: ValidationReport) -> None:

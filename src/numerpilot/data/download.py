@@ -15,15 +15,12 @@ from pathlib import Path
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
-from numerpilot.data import layout
 from numerpilot.data.live_round import read_live_round, write_live_round
+from numerpilot.data.tournaments import LAYOUTS, ensure_features_json
 from numerpilot.errors import DataError
 from numerpilot.io import sha256_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
-
-OPTIONAL_FILES = (layout.META_MODEL, layout.VALIDATION_BENCHMARKS, layout.LIVE_BENCHMARKS)
-PER_ROUND_FILES = (layout.LIVE, layout.LIVE_BENCHMARKS)
 
 
 def resolve_version(config: Config, client: NumeraiClient) -> str:
@@ -39,23 +36,29 @@ def download_dataset(
     progress: Progress = SILENT,
     *,
     info: RoundInfo | None = None,
+    live_only: bool = False,
 ) -> Path:
-    """Download what numerpilot needs for the configured version; returns its folder.
+    """Download what numerpilot needs for the configured tournament and version; returns
+    its folder (``data/v5.2``, ``data/signals/v2.1``, ...).
 
-    Live files are fetched for the round ``info`` (default: the current round).
+    Live files are fetched for the round ``info`` (default: the current round);
+    ``live_only``: only the round's live file (what a bring-your-own signal is checked on).
     """
-    version = resolve_version(config, client)
+    spec = LAYOUTS[config.submission.tournament]
+    dataset = spec.name(resolve_version(config, client))
     listed = set(client.list_datasets())
-    missing = [n for n in layout.REQUIRED_FILES if f"{version}/{n}" not in listed]
+    required = (spec.live,) if live_only else spec.required
+    missing = [n for n in required if f"{dataset}/{n}" not in listed]
     if missing:
-        versions = sorted({f.split("/", 1)[0] for f in listed if "/" in f})
+        versions = sorted({v for v in map(spec.version_of, listed) if v})
         raise DataError(
-            f"Dataset version {version} lacks {', '.join(missing)} on Numerai. Available "
+            f"Dataset {dataset} lacks {', '.join(missing)} on Numerai. Available "
             f"versions: {', '.join(versions) or 'none'}; set [data] version in numerpilot.toml."
         )
-    folder = workdir.data_root(config) / version
+    folder = workdir.data_root(config) / dataset
     folder.mkdir(parents=True, exist_ok=True)
-    wanted = [*layout.REQUIRED_FILES, *(n for n in OPTIONAL_FILES if f"{version}/{n}" in listed)]
+    optional = () if live_only else spec.optional
+    wanted = [*required, *(n for n in optional if f"{dataset}/{n}" in listed)]
     info = info or client.current_round()
     round_number = info.number
     offset = client.server_now() - datetime.now(UTC)
@@ -64,19 +67,27 @@ def download_dataset(
     hashes: dict[str, str] = dict(marker.get("files") or {}) if same_round else {}
     for name in wanted:
         dest = folder / name
-        if name not in PER_ROUND_FILES:
+        if name not in spec.per_round:
             if not dest.exists():
-                client.download_file(f"{version}/{name}", dest, progress)
+                client.download_file(f"{dataset}/{name}", dest, progress)
             continue
         if same_round and dest.exists() and hashes.get(name) == sha256_file(dest):
             continue
         if dest.exists() and isinstance(marker.get("round"), int) and not same_round:
             os.replace(dest, folder / _round_copy(name, int(marker["round"])))
-        client.download_file(f"{version}/{name}", dest, progress, round=round_number)
+        client.download_file(f"{dataset}/{name}", dest, progress, round=round_number)
         hashes[name] = sha256_file(dest)
         write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
     write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
+    if spec.tournament != "classic" and not live_only:
+        ensure_features_json(folder)
     return folder
+
+
+def dataset_folder(workdir: Workdir, config: Config, client: NumeraiClient) -> Path:
+    """The configured tournament's dataset folder (the version asked of Numerai if "newest")."""
+    spec = LAYOUTS[config.submission.tournament]
+    return workdir.data_root(config) / spec.name(resolve_version(config, client))
 
 
 def _round_copy(name: str, number: int) -> str:

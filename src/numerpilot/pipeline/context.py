@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from numerpilot.config import Config
-from numerpilot.data.layout import TRAIN, version_key
-from numerpilot.errors import DataError
+from numerpilot.data.layout import MAIN_TARGET, TRAIN, version_key
+from numerpilot.data.tournaments import LAYOUTS
+from numerpilot.errors import ConfigError, DataError
 from numerpilot.workdir import Workdir
 
 DEMO_VERSION = "demo"
@@ -24,14 +25,23 @@ class Context:
     @classmethod
     def load(cls, workdir: Workdir, *, demo: bool = False) -> Context:
         config = workdir.load_config()
-        return cls(workdir, config.for_demo() if demo else config, demo)
+        if demo:
+            return cls(workdir, config.for_demo(), demo)
+        refuse_untrainable(config)
+        return cls(workdir, for_tournament(config), demo)
+
+    @property
+    def tournament(self) -> str:
+        return "classic" if self.is_demo else self.config.submission.tournament
 
     @property
     def data_dir(self) -> Path:
-        """The dataset folder: the demo folder, the pinned version, or the newest one here."""
+        """The dataset folder: the demo folder, the pinned version, or the newest one here
+        (Signals and Crypto: under ``signals/`` and ``crypto/``)."""
         root = self.workdir.data_root(self.config)
         if self.is_demo:
             return root
+        root = root / LAYOUTS[self.tournament].prefix
         version = self.config.data.version
         if version != "newest":
             return root / version
@@ -51,6 +61,26 @@ class Context:
     @property
     def data_version(self) -> str:
         return DEMO_VERSION if self.is_demo else self.data_dir.name
+
+
+def refuse_untrainable(config: Config) -> None:
+    """Crypto data has targets but no features: nothing for numerpilot to train on."""
+    if config.submission.tournament == "crypto":
+        raise ConfigError(
+            "Numerai's Crypto data has targets but no features, so numerpilot cannot train "
+            "for Crypto: compute your signal elsewhere and submit it with 'numerpilot submit "
+            "--file FILE' (checked, uploaded once, recorded), or let the daemon submit it "
+            "every round ([submission] signal_file)."
+        )
+
+
+def for_tournament(config: Config) -> Config:
+    """Signals and Crypto data have one main ``target``: the default Classic targets become
+    ``["target"]`` there (targets set in numerpilot.toml are kept)."""
+    if config.submission.tournament == "classic" or "targets" in config.train.model_fields_set:
+        return config
+    train = config.train.model_copy(update={"targets": [MAIN_TARGET], "weights": None})
+    return config.model_copy(update={"train": train})
 
 
 def local_versions(root: Path) -> list[str]:

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.data.live_round import live_round_number
 from numerpilot.data.load import EraData, load_era_data
-from numerpilot.errors import DataError
+from numerpilot.data.tournaments import read_universe
+from numerpilot.errors import DataError, SubmissionError
 from numerpilot.io import json_text, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import combine, input_columns, predict_members
 from numerpilot.modeling.store import Bundle, load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import SILENT, Progress
+from numerpilot.submission.rules import check_frame
 from numerpilot.submission.rules.classic import check_predictions
 from numerpilot.workdir import LIVE_PREDICTIONS
 
@@ -62,16 +65,34 @@ def predict_file(
     return Predictions(data, per_member, list(payload["members"]), final)
 
 
+def ticker_frame(ctx: Context, live_path: Path, final: np.ndarray) -> pd.DataFrame:
+    """Signals/Crypto: the live predictions (n,) as ``<ticker column>,signal`` in the live
+    file's row order, checked against the round's live universe."""
+    universe = read_universe(ctx.data_dir, ctx.tournament)
+    id_col = str(universe.columns[0])
+    ids = pq.read_table(live_path, columns=[id_col]).column(id_col).to_pylist()
+    frame = pd.DataFrame({id_col: ids, "signal": final})
+    try:
+        check_frame(frame, ctx.tournament, universe)
+    except SubmissionError as error:
+        raise DataError(f"the live predictions break the rules: {error}") from None
+    return frame
+
+
 def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
-    """Write ``predictions/live_predictions.csv`` (id, prediction), checked before it lands."""
+    """Write ``predictions/live_predictions.csv`` (Classic: id, prediction; Signals and
+    Crypto: ticker column, signal), checked before it lands."""
     bundle = load_bundle(ctx.workdir.models)
     live_path = ctx.data_dir / layout.LIVE
     result = predict_file(bundle, live_path, progress=progress)
     if len(result.data) == 0:
         raise DataError(f"{live_path} has no rows; download the live file again.")
-    check_predictions(result.data.ids, result.final, result.data.ids)
+    if ctx.tournament == "classic":
+        check_predictions(result.data.ids, result.final, result.data.ids)
+        frame = pd.DataFrame({"id": result.data.ids, "prediction": result.final})
+    else:
+        frame = ticker_frame(ctx, live_path, result.final)
     dest = ctx.workdir.predictions / LIVE_PREDICTIONS
-    frame = pd.DataFrame({"id": result.data.ids, "prediction": result.final})
     sidecar = {
         "data_version": ctx.data_version,
         "live_sha256": sha256_file(live_path),

@@ -9,7 +9,7 @@ from numerpilot.api.connect import make_client
 from numerpilot.data.download import download_dataset
 from numerpilot.errors import UsageError
 from numerpilot.modeling.store import Manifest
-from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.context import Context, refuse_untrainable
 from numerpilot.pipeline.demo import load_context
 from numerpilot.pipeline.predict import predict_live
 from numerpilot.pipeline.train import train_ensemble
@@ -42,6 +42,8 @@ def run_round(
     Every folder the round writes is checked for writability before any work starts.
     """
     config = workdir.load_config()
+    if not demo:
+        refuse_untrainable(config)
     writes = [workdir.models, workdir.reports, workdir.predictions]
     ensure_writable(*writes, *([] if demo else [workdir.data_root(config)]))
     if demo:

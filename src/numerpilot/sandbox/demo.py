@@ -5,6 +5,12 @@ the sandbox's demo keys, runs ``numerpilot run`` (download, train, validate, pre
 submit) and then ``numerpilot submit`` once more (which must say it is already done), as a
 user would (each a ``numerpilot`` subprocess), then shows what the sandbox received and
 the scores after the round is resolved on its hidden targets.
+
+Then one Signals round (``WORKDIR/signals``: ``run`` trains on ``signals/v2.1`` and submits
+the live universe's signal) and one Crypto round (``WORKDIR/crypto``: Crypto data has no
+features, so the demo computes a signal from the symbols' past targets, as a user's own
+job would, and submits it with ``submit --file``), each submitted a second time to show
+it is refused as already done.
 """
 
 from __future__ import annotations
@@ -41,11 +47,33 @@ models = ["sandbox_model"]
 
 STEPS = (("run",), ("submit",))
 
+#: The Signals and Crypto rounds: a small ensemble on the one main target.
+TOURNAMENT_CONFIG = """\
+# Written by the sandbox demo: fast settings for synthetic {tournament} data.
+[lightgbm]
+n_estimators = 120
+learning_rate = 0.05
+colsample_bytree = 0.5
+
+[train]
+holdout_eras = 8
+embargo_eras = 2
+early_stopping_rounds = 30
+
+[data]
+era_step = 1
+
+[submission]
+tournament = "{tournament}"
+models = ["sandbox_{tournament}"]
+"""
+SIGNAL_FILE = "my_signal.csv"
+
 
 def _numerpilot(workdir: Path, args: tuple[str, ...], env: dict[str, str]) -> None:
     code = "from numerpilot.cli import main; main()"
     cmd = [sys.executable, "-c", code, *args[:1], "-C", str(workdir), *args[1:]]
-    print(f"\n$ numerpilot {args[0]} -C {workdir}", flush=True)
+    print(f"\n$ numerpilot {' '.join(args)} -C {workdir}", flush=True)
     done = subprocess.run(cmd, env=env, check=False)
     if done.returncode != 0:
         raise SystemExit(f"numerpilot {args[0]} failed with exit code {done.returncode}")
@@ -67,6 +95,16 @@ def run_demo(workdir: Path) -> list[dict[str, object]]:
         }
         for step in STEPS:
             _numerpilot(workdir, step, env)
+        print("\n== Signals: train on signals/v2.1, predict the live universe, submit")
+        signals = _tournament_dir(workdir / "signals", "signals")
+        for step in STEPS:
+            _numerpilot(signals, step, env)
+        print("\n== Crypto: your own signal (from the symbols' past targets), submit --file")
+        crypto = _tournament_dir(workdir / "crypto", "crypto")
+        _numerpilot(crypto, ("download",), env)
+        write_crypto_signal(crypto)
+        for _ in range(2):
+            _numerpilot(crypto, ("submit", "--file", str(crypto / SIGNAL_FILE)), env)
         round_number = sandbox.state.current().number
         sandbox.state.resolve(round_number)
         received = sandbox.received()
@@ -79,6 +117,32 @@ def run_demo(workdir: Path) -> list[dict[str, object]]:
             f"after resolution: {scores or 'not scored'}"
         )
     return received
+
+
+def _tournament_dir(folder: Path, tournament: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / CONFIG_NAME
+    if not config.exists():
+        config.write_text(TOURNAMENT_CONFIG.format(tournament=tournament), encoding="utf-8")
+    return folder
+
+
+def write_crypto_signal(folder: Path, lookback: int = 12) -> Path:
+    """A bring-your-own Crypto signal: each live symbol's mean target over the last
+    ``lookback`` dates of the downloaded history, ranked into (0, 1); symbols without
+    history get 0.5."""
+    import pandas as pd
+
+    (data,) = (p for p in (folder / "data" / "crypto").iterdir() if p.is_dir())
+    train = pd.read_parquet(data / "train.parquet", columns=["symbol", "date", "target"])
+    recent = train[train["date"].isin(sorted(train["date"].unique())[-lookback:])]
+    score = recent.groupby("symbol")["target"].mean()
+    live = pd.read_parquet(data / "live_universe.parquet")["symbol"].astype(str)
+    values = score.reindex(live).rank(pct=True).mul(0.98).fillna(0.5).to_numpy()
+    dest = folder / SIGNAL_FILE
+    pd.DataFrame({"symbol": live, "signal": values}).to_csv(dest, index=False)
+    print(f"wrote {dest} ({len(live)} symbols)")
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,7 +78,7 @@ def _round_json(state: SandboxState, window: RoundWindow, tournament: int) -> di
         "id": f"round-{tournament}-{window.number}",
         "tournament": tournament,
         "number": window.number,
-        "target": config.target,
+        "target": config.target if tournament == CLASSIC else "target",
         "openTime": iso(window.open_time),
         "closeStakingTime": iso(window.close_staking_time),
         "closeTime": iso(window.close_time),
@@ -168,8 +168,10 @@ def _payouts(state: SandboxState, req: Request) -> dict[str, list[dict[str, Any]
 
 
 def _list_datasets(state: SandboxState, req: Request) -> list[str]:
-    if _tournament(req) != CLASSIC:
-        return []
+    """Classic's versions; Signals' and Crypto's files under ``signals/...``/``crypto/...``."""
+    tournament = _tournament(req)
+    if tournament in state.tickers:
+        return state.tickers[tournament].spec.listing()
     return [f"{version}/{name}" for version in VERSIONS for name in SERVED_FILES]
 
 
@@ -221,6 +223,13 @@ def _upload_auth(state: SandboxState, req: Request) -> dict[str, str]:
     state.model(req.args.get("modelId"))
     key = state.new_upload_key(str(req.args.get("filename") or "upload"))
     return {"filename": key, "url": f"{req.base_url}upload/{key}"}
+
+
+def _download_auth(state: SandboxState, req: Request) -> dict[str, str]:
+    """A link to one of the account's submission files (as they were uploaded)."""
+    sub = state.submission(str(req.args.get("id")))
+    return {"filename": sub.filename.rsplit("/", 1)[-1],
+            "url": f"{req.base_url}sandbox/submissions/{sub.id}"}  # fmt: skip
 
 
 def _create_submission(state: SandboxState, req: Request) -> dict[str, str]:
@@ -335,6 +344,7 @@ RESOLVERS: dict[str, tuple[Resolver, bool]] = {
     "computePickleDockerImages": (_named(DOCKER_IMAGES), True),
     "submissionScores": (_submission_scores, False),
     "submissions": (_submissions, True),
+    "submissionDownloadAuth": (_download_auth, True),
     "v3UserProfile": (_profile, False),
     "pendingModelPayouts": (_payouts, True),
     "v2RoundModelPerformances": (_performances, False),

@@ -60,6 +60,17 @@ from numerpilot.sandbox.state import (
 log = logging.getLogger(__name__)
 
 
+def served_file(state: SandboxState, filename: str) -> Callable[[int], Path] | None:
+    """The file behind a dataset name (per round), or None when the sandbox has none."""
+    version, _, name = filename.rpartition("/")
+    if version in VERSIONS and name in SERVED_FILES:
+        return lambda number: state.data.path(name, number)
+    for data in state.tickers.values():
+        if filename in data.spec.listing():
+            return lambda number, data=data: data.path(name, number)  # type: ignore[misc]
+    return None
+
+
 def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
     """The ASGI app: routes, wrapped in fault injection and the clock's Date header."""
 
@@ -89,13 +100,14 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
         return JSONResponse(body)
 
     def files(request: HttpRequest) -> Response:
-        version, name = request.path_params["version"], request.path_params["name"]
-        if version not in VERSIONS or name not in SERVED_FILES:
+        filename = request.path_params["path"]
+        found = served_file(state, filename)
+        if found is None:
             return Response("not found", 404)
         number = int(request.query_params.get("round") or state.current().number)
         if number > state.current().number:
             return Response("round not open yet", 404)
-        body = state.data.path(name, number).read_bytes()
+        body = found(number).read_bytes()
         if request.headers.get("range"):
             state.requests.append("range")
         etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
@@ -111,6 +123,14 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
             return Response("SignatureDoesNotMatch", 403)
         return Response(b"", 200)
 
+    def submission_file(request: HttpRequest) -> Response:
+        try:
+            body = state.submission(request.path_params["id"]).data
+        except SandboxError:
+            return Response("not found", 404)
+        etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+        return _ranged(body, request.headers.get("range"), etag)
+
     def received(request: HttpRequest) -> Response:
         return JSONResponse(state.received())
 
@@ -122,9 +142,10 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
     app = Starlette(
         routes=[
             Route("/", gql, methods=["POST"]),
-            Route("/files/{version}/{name}", files, methods=["GET"]),
+            Route("/files/{path:path}", files, methods=["GET"]),
             Route("/upload/{key:path}", upload, methods=["PUT"]),
             Route("/sandbox/received", received, methods=["GET"]),
+            Route("/sandbox/submissions/{id}", submission_file, methods=["GET"]),
             Route("/sandbox/resolve", resolve, methods=["POST"]),
         ]
     )

@@ -22,8 +22,9 @@ from numerpilot.errors import SubmissionError
 from numerpilot.sandbox.data import LiveTruth, SandboxData
 from numerpilot.sandbox.rounds import RoundConfig, round_config
 from numerpilot.sandbox.schedule import RoundWindow, SandboxClock, Schedule, WeeklySchedule
+from numerpilot.sandbox.tickers import SPECS, TickerData, TickerTruth
 from numerpilot.scoring import per_era_corr, per_era_mmc
-from numerpilot.submission.rules import classic
+from numerpilot.submission.rules import CHECKS, classic
 
 CLASSIC, SIGNALS, CRYPTO = 8, 11, 12
 TOURNAMENTS = {CLASSIC: "classic", SIGNALS: "signals", CRYPTO: "crypto"}
@@ -115,6 +116,12 @@ class SandboxState:
         schedule: Schedule | None = None,
     ) -> None:
         self.data = data
+        #: Signals and Crypto data, by tournament id
+        self.tickers = {
+            tid: TickerData(data.root, SPECS[name])
+            for tid, name in TOURNAMENTS.items()
+            if name in SPECS
+        }
         self.clock = clock
         self.schedule = schedule or WeeklySchedule()
         self._token = f"Token {public_id}${secret_key}"
@@ -192,6 +199,8 @@ class SandboxState:
         body = self._take_upload(key)
         if tournament == CLASSIC:
             _check_classic(body, key, self.data.truth(window.number).ids)
+        else:
+            _check_tickers(body, key, tournament, self.tickers[tournament].universe(window.number))
         sub = Submission(
             id=str(uuid.uuid4()),
             model_id=model.id,
@@ -239,17 +248,25 @@ class SandboxState:
         return done
 
     def resolve(self, number: int) -> None:
-        """Score the round's latest Classic submission per model on the hidden targets."""
-        truth = self.data.truth(number)
+        """Score the round's latest submission per model on the round's hidden targets."""
         with self._lock:
             latest: dict[str, Submission] = {}
             for sub in self.submissions:
                 if sub.round == number:
                     latest[sub.model_id] = sub
             for sub in latest.values():
-                if sub.tournament == CLASSIC:
-                    sub.scores = _score(sub.data, sub.filename, truth)
+                truth = (self.data.truth(number) if sub.tournament == CLASSIC
+                         else self.tickers[sub.tournament].truth(number))  # fmt: skip
+                sub.scores = _score(sub.data, sub.filename, truth)
             self.resolved.add(number)
+
+    def submission(self, submission_id: str) -> Submission:
+        """A submission by id (any model of the account)."""
+        with self._lock:
+            for sub in self.submissions:
+                if sub.id == submission_id:
+                    return sub
+        raise SandboxError(f"Submission {submission_id} not found.", "NOT_FOUND")
 
     def model_submissions(self, model_id: str) -> list[Submission]:
         """Every submission of a model, oldest first."""
@@ -273,7 +290,7 @@ def _read_predictions(body: bytes, filename: str) -> pd.DataFrame:
     try:
         if filename.endswith(".parquet"):
             frame = pd.read_parquet(io.BytesIO(body))
-            return frame.reset_index() if "id" not in frame.columns else frame
+            return frame.reset_index() if frame.index.name else frame
         return pd.read_csv(io.BytesIO(body))
     except Exception as error:  # any parse failure is the client's problem
         raise SandboxError(f"Could not read the submission file: {error}") from None
@@ -287,10 +304,21 @@ def _check_classic(body: bytes, filename: str, live_ids: np.ndarray) -> None:
         raise SandboxError(str(error), "INVALID_SUBMISSION") from None
 
 
-def _score(body: bytes, filename: str, truth: LiveTruth) -> dict[str, float]:
+def _check_tickers(body: bytes, filename: str, tournament: int, universe: pd.DataFrame) -> None:
+    """Signals and Crypto uploads are validated by numerai-tools' rules too."""
+    try:
+        CHECKS[TOURNAMENTS[tournament]](_read_predictions(body, filename), universe)
+    except SubmissionError as error:
+        raise SandboxError(str(error), "INVALID_SUBMISSION") from None
+
+
+def _score(body: bytes, filename: str, truth: LiveTruth | TickerTruth) -> dict[str, float]:
+    """CORR and MMC of a submission on the round's live ids (missing ids are left out)."""
     frame = _read_predictions(body, filename)
-    col = "prediction" if "prediction" in frame.columns else frame.columns[1]
-    preds = frame.set_index(frame.columns[0])[col].astype(float)
+    frame = frame.drop(columns=["data_type", "date", "friday_date"], errors="ignore")
+    col = next((c for c in ("prediction", "signal") if c in frame.columns), frame.columns[1])
+    preds = frame.set_index(frame[frame.columns[0]].astype(str))[col].astype(float)
+    preds = preds[~preds.index.duplicated()]
     aligned = preds.reindex(pd.Index(truth.ids)).to_numpy(dtype=np.float64)
     keep = ~np.isnan(aligned)
     eras = np.zeros(int(keep.sum()), dtype="<U1")

@@ -180,6 +180,20 @@ class Ledger:
             ).fetchall()
         return [_row(r) for r in rows]
 
+    def submitted_before(
+        self, tournament: str, model_id: str, round: int, limit: int
+    ) -> list[LedgerRow]:
+        """The model's ``submitted`` rows of rounds before ``round``, newest first."""
+        if not self.path.exists():
+            return []
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM rounds WHERE tournament = ? AND model_id = ? AND "
+                "round < ? AND state = 'submitted' ORDER BY round DESC LIMIT ?",
+                (tournament, model_id, round, limit),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
     def record_model_upload(
         self, tournament: str, model_name: str, model_id: str, upload_id: str
     ) -> None:

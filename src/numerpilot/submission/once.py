@@ -38,6 +38,8 @@ class SubmitResult:
     late: bool = False
     path: str = ""
     detail: str = ""
+    #: what else the user should see (Signals: the churn and turnover figures)
+    note: str = ""
 
 
 @dataclass(frozen=True)

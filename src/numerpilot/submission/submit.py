@@ -9,29 +9,46 @@ run makes every check and uploads nothing.
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from numerpilot.api.client import NumeraiClient
+from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data import layout
-from numerpilot.data.download import resolve_version
+from numerpilot.data.download import download_dataset, resolve_version
 from numerpilot.data.live_round import read_live_round
+from numerpilot.data.tournaments import read_universe, read_universe_file
 from numerpilot.errors import DataError, SubmissionError, UsageError
-from numerpilot.io import sha256_file
+from numerpilot.io import sha256_file, write_bytes_atomic
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.lock import hold
 from numerpilot.submission.once import SubmitResult, Target, check_late, on_numerai, submit_once
-from numerpilot.submission.rules import check_file
+from numerpilot.submission.rules import check_file, check_no_bom, read_submission
+from numerpilot.submission.rules.churn import (
+    PREVIOUS_SUBMISSIONS,
+    Previous,
+    max_churn_and_turnover,
+)
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "state.lock"
+#: Where Signals/Crypto files are kept once submitted (the next round's churn needs them).
+SUBMISSIONS_DIR = "submissions"
+#: What to do about a refused Signals/Crypto file.
+HINTS = {
+    "signals": "Fix the file (README: Signals and Crypto) or re-create it with 'numerpilot "
+    "predict'",
+    "crypto": "Fix the file (README: Signals and Crypto)",
+}
 #: How long a submit waits for another process that is submitting in the same work dir.
 LOCK_WAIT_SECONDS = 120.0
 
@@ -103,27 +120,148 @@ def submit_predictions(
         )
     path = Path(predictions_path)
     folder: Path | None = None
-    live_ids: pd.Series | None = None
     if tournament == "classic":
         folder = workdir.data_root(config) / resolve_version(config, client)
-        live_ids = _live_ids(folder)
-    check_file(path, tournament, live_ids)
-    info = info or client.current_round()
-    check_late(info)
+        check_file(path, tournament, _live_ids(folder))
+        info = info or client.current_round()
+        check_late(info)
+    else:  # the universe of the open round: fetched when this folder has another round's
+        if Path(path).exists():
+            check_no_bom(path)
+        read_submission(path)
+        info = info or client.current_round()
+        check_late(info)
+        check_predicted_round(path, info)
+        folder = download_dataset(workdir, config, client, info=info, live_only=True)
+        check_file(path, tournament, read_universe(folder, tournament), HINTS[tournament])
     check_live_round(info, folder)
     ids = _model_ids(client, tournament, names, dry_run)
     digest = sha256_file(path)
     targets = [Target(tournament, n, ids[n], info, path, digest) for n in names]
-    if dry_run:
-        return [_dry_run(client, t) for t in targets]
     ledger = Ledger(workdir.state_db)
+    notes = {t.model_name: _churn(workdir, ledger, client, config, folder, t, force)
+             for t in targets}  # fmt: skip
+    if dry_run:
+        return [replace(_dry_run(client, t), note=notes[t.model_name]) for t in targets]
     results = []
     with hold(workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
+        kept = _keep(workdir, path, info.number, digest) if tournament != "classic" else path
         for target in targets:
             if sha256_file(path) != digest:
                 raise SubmissionError(f"{path} changed while submitting; run the command again.")
-            results.append(submit_once(ledger, client, target, force=force))
+            target = replace(target, path=kept)
+            result = submit_once(ledger, client, target, force=force)
+            results.append(replace(result, note=notes[target.model_name]))
     return results
+
+
+def check_predicted_round(path: Path, info: RoundInfo) -> None:
+    """Refuse predictions that ``predict`` made from another round's live file (its JSON
+    sidecar says which); a file without a sidecar is the user's own and is not judged."""
+    try:
+        sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    made = sidecar.get("live_round") if isinstance(sidecar, dict) else None
+    if isinstance(made, int) and made != info.number:
+        raise SubmissionError(
+            f"{path.name} was predicted from round {made}'s live data but round {info.number} "
+            "is open: run 'numerpilot download' and 'numerpilot predict' first."
+        )
+
+
+def check_not_stale(ledger: Ledger, tournament: str, path: Path, info: RoundInfo) -> None:
+    """Refuse a ``[submission] signal_file`` that has not changed since a previous round's
+    submission: the job that writes it has not run for this round."""
+    if not path.exists():
+        raise DataError(f"{path} ([submission] signal_file) does not exist: the job that "
+                        "writes your signal has not run yet.")  # fmt: skip
+    digest = sha256_file(path)
+    for row in ledger.history(limit=50):
+        if row.tournament == tournament and row.round < info.number and row.sha256 == digest:
+            raise SubmissionError(
+                f"{path.name} ([submission] signal_file) is the file already submitted in "
+                f"round {row.round}: write this round's signal before the daemon's next poll."
+            )
+
+
+def _keep(workdir: Workdir, path: Path, round_number: int, digest: str) -> Path:
+    """A copy of a Signals/Crypto file under ``submissions/``: the next round's churn is
+    measured against it (``predictions/`` is overwritten every round)."""
+    dest = workdir.root / SUBMISSIONS_DIR / f"round{round_number}-{digest[:12]}-{path.name}"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(dest, path.read_bytes())
+    return dest
+
+
+def previous_files(
+    workdir: Workdir, ledger: Ledger, client: NumeraiClient, t: Target
+) -> dict[int, Path]:
+    """The model's submission files of its last rounds before ``t.round`` (at most
+    ``PREVIOUS_SUBMISSIONS``): the copies the ledger names, else (with API keys) the files
+    Numerai holds, downloaded once into ``submissions/numerai/``."""
+    files = {
+        row.round: Path(row.path)
+        for row in ledger.submitted_before(
+            t.tournament, t.model_id, t.round.number, PREVIOUS_SUBMISSIONS
+        )
+        if row.path and Path(row.path).exists()
+    }
+    if len(files) < PREVIOUS_SUBMISSIONS and client.has_credentials:
+        latest = _latest_per_round(client.submissions(t.model_id), t.round.number)
+        for number in sorted(latest, reverse=True)[:PREVIOUS_SUBMISSIONS]:
+            if number in files:
+                continue
+            sub = latest[number]
+            suffix = Path(sub.filename).suffix or ".csv"
+            dest = workdir.root / SUBMISSIONS_DIR / "numerai" / f"{sub.id}{suffix}"
+            files[number] = dest if dest.exists() else client.download_submission(sub.id, dest)
+    return {n: files[n] for n in sorted(files, reverse=True)[:PREVIOUS_SUBMISSIONS]}
+
+
+def _latest_per_round(subs: list[SubmissionInfo], before: int) -> dict[int, SubmissionInfo]:
+    """The newest submission of each round before ``before`` (the one Numerai scores)."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+    latest: dict[int, SubmissionInfo] = {}
+    for sub in sorted(subs, key=lambda s: s.inserted_at or oldest):  # stable: later wins
+        if sub.round is not None and sub.round < before:
+            latest[sub.round] = sub
+    return latest
+
+
+def _churn(
+    workdir: Workdir,
+    ledger: Ledger,
+    client: NumeraiClient,
+    config: Config,
+    folder: Path | None,
+    t: Target,
+    force: bool,
+) -> str:
+    """Signals: the churn and turnover against the model's previous submissions (the
+    ledger's copies or Numerai's files); refused at or above the limits unless ``force``."""
+    if t.tournament != "signals" or folder is None:
+        return ""
+    universe = read_universe(folder, "signals")
+    previous = []
+    for number, path in previous_files(workdir, ledger, client, t).items():
+        old = folder / f"live_round{number}.parquet"
+        then = read_universe_file(old, "signals") if old.exists() else universe
+        previous.append(Previous(f"round {number}", read_submission(path), then))
+    figures = max_churn_and_turnover(read_submission(t.path), universe, previous)
+    limits = config.submission
+    breaches = figures.breaches(limits.max_churn, limits.max_turnover)
+    now = ledger.get("signals", t.model_id, t.round.number)
+    done = now is not None and now.state == "submitted"  # then it says "already submitted"
+    if breaches and not force and not done:
+        raise SubmissionError(
+            f"{t.path.name} for {t.model_name}: {', '.join(breaches)} against the previous "
+            "submissions: Numerai would set the stake to zero. Submit a steadier signal, raise "
+            "[submission] max_churn / max_turnover, or pass --force to upload anyway."
+        )
+    suffix = f" (over the limit: {', '.join(breaches)}; --force)" if breaches else ""
+    return figures.describe() + suffix
 
 
 def _dry_run(client: NumeraiClient, target: Target) -> SubmitResult:

@@ -13,10 +13,14 @@ import pandas as pd
 from numerpilot.errors import DataError, SubmissionError
 from numerpilot.submission.rules import classic, crypto, signals
 
+#: The live ids: a Series (Classic) or a frame with one column per id kind.
+Universe = pd.Series | pd.DataFrame | None
+
 CHECKS = {"classic": classic.check, "signals": signals.check, "crypto": crypto.check}
 
 #: Columns that hold the values of a submission in any tournament.
 VALUE_COLUMNS = ("prediction", "probability", "signal")
+PREDICT_HINT = "Re-create it with 'numerpilot predict'"
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -62,8 +66,9 @@ def read_submission(path: Path) -> pd.DataFrame:
         raise DataError(f"{path} is not a readable CSV or parquet file ({error}).") from None
 
 
-def check_frame(frame: pd.DataFrame, tournament: str, universe: pd.Series | None) -> None:
-    """Apply the tournament's rules to a submission frame (``universe``: the live ids)."""
+def check_frame(frame: pd.DataFrame, tournament: str, universe: Universe) -> None:
+    """Apply the tournament's rules to a submission frame (``universe``: the live ids,
+    Classic: a Series; Signals/Crypto: a frame with one column per id kind)."""
     check_numeric(frame)
     try:
         CHECKS[tournament](frame.copy(), universe)
@@ -71,13 +76,11 @@ def check_frame(frame: pd.DataFrame, tournament: str, universe: pd.Series | None
         raise SubmissionError(f"the submission's values cannot be checked ({error})") from None
 
 
-def check_file(path: Path, tournament: str, universe: pd.Series | None) -> None:
+def check_file(path: Path, tournament: str, universe: Universe, hint: str = PREDICT_HINT) -> None:
     """Apply the tournament's rules to a submission file (the error names the file)."""
     if Path(path).exists():
         check_no_bom(path)
     try:
         check_frame(read_submission(path), tournament, universe)
     except SubmissionError as error:
-        raise SubmissionError(
-            f"{Path(path).name}: {error}. Re-create it with 'numerpilot predict'."
-        ) from None
+        raise SubmissionError(f"{Path(path).name}: {error}. {hint}.") from None

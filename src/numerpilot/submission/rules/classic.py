@@ -9,8 +9,10 @@ from numerai_tools.submissions import validate_submission_numerai
 from numerpilot.errors import SubmissionError
 
 
-def check(frame: pd.DataFrame, universe: pd.Series | None) -> None:
+def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> None:
     """numerai-tools' ``validate_submission_numerai`` against the live ids ``universe``."""
+    if isinstance(universe, pd.DataFrame):
+        universe = universe[universe.columns[0]]
     if universe is None:
         raise SubmissionError("no live ids to check the Classic submission against.")
     try:

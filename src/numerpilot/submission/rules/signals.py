@@ -1,18 +1,55 @@
-"""Signals: one ticker column, one ``signal``/``prediction`` column, >= 100 unique tickers."""
+"""Signals: one ticker column, one ``prediction``/``signal`` column, an optional date column;
+at least 100 distinct tickers of the live universe, no NaN, values within [0, 1].
+
+The decision is numerai-tools' ``validate_submission_signals`` against the live universe
+(a frame with a column per ticker kind); numerpilot adds the counts to its message.
+"""
 
 from __future__ import annotations
+
+import logging
 
 import pandas as pd
 from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
-from numerpilot.submission.rules.universe import check_ids
+from numerpilot.submission.rules.universe import (
+    describe_failure,
+    other_tournament,
+    outside_universe,
+    universe_column,
+)
+
+log = logging.getLogger(__name__)
+TOURNAMENT = "signals"
 
 
-def check(frame: pd.DataFrame, universe: pd.Series | None) -> None:
-    """Headers, ids and values by numerai-tools' Signals rules."""
+def id_and_value_columns(frame: pd.DataFrame) -> tuple[str, str]:
+    """The ticker and signal columns by numerai-tools' header rule (date column ignored)."""
+    headers = frame.drop(columns=["data_type"], errors="ignore").copy()
+    ticker_col, signal_col, _ = nt.validate_headers_signals(headers)
+    return str(ticker_col), str(signal_col)
+
+
+def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> None:
+    """Refuse what ``validate_submission_signals(universe, frame)`` refuses."""
+    if universe is None or isinstance(universe, pd.Series):
+        raise SubmissionError("no live Signals universe to check the submission against")
     try:
-        _, pred_col, _ = nt.validate_headers_signals(frame)
-        check_ids(frame, pred_col, nt.SIGNALS_MIN_TICKERS)
+        ticker_col, signal_col = id_and_value_columns(frame)
     except AssertionError as error:
-        raise SubmissionError(f"the submission breaks Numerai's Signals rules: {error}") from None
+        raise SubmissionError(
+            f"the submission breaks Numerai's Signals rules: {error}, plus an optional date "
+            f"column ({' or '.join(nt.SIGNALS_ALLOWED_DATE_COLS)})"
+            f"{other_tournament(frame, TOURNAMENT)}"
+        ) from None
+    live = universe_column(universe, ticker_col, TOURNAMENT)
+    try:
+        nt.validate_submission_signals(universe, frame.copy())
+    except AssertionError as error:
+        why = describe_failure(error, frame, ticker_col, signal_col, live, nt.SIGNALS_MIN_TICKERS)
+        raise SubmissionError(f"the submission breaks Numerai's Signals rules: {why}") from None
+    ignored = outside_universe(frame, ticker_col, live)
+    if ignored:
+        log.warning("%d tickers are not in this round's live universe and are ignored by "
+                    "Numerai, e.g. %s", len(ignored), ignored[0])  # fmt: skip

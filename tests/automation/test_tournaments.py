@@ -1,0 +1,87 @@
+"""The daemon plays Signals (trains, predicts the live universe, submits) and Crypto (a
+signal file written by the user's own job), each exactly once per round."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tests.automation.conftest import DAEMON_CONFIG
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.automation.daemon import Daemon
+from numerpilot.config import load_config
+from numerpilot.credentials import Credentials
+from numerpilot.data.download import download_dataset
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.train import train_ensemble
+from numerpilot.sandbox import SandboxServer
+from numerpilot.sandbox.state import CRYPTO
+from numerpilot.submission.ledger import Ledger
+from numerpilot.workdir import Workdir
+
+
+def _config(tournament: str, extra: str = "") -> str:
+    """The daemon tests' config for one tournament (default targets: Signals' ``target``)."""
+    models = f'tournament = "{tournament}"\nmodels = ["sandbox_{tournament}"]\n{extra}'
+    base = DAEMON_CONFIG.replace('models = ["sandbox_model", "sandbox_model_2"]', models)
+    return base.replace('[train]\ntargets = ["target", "target_teager2b_20"]\n', "[train]\n")
+
+
+def _client(sandbox: SandboxServer, creds: Credentials, tournament: str) -> NumeraiClient:
+    return NumeraiClient(creds, sandbox.url, tournament, timeout=1.0, retries=4, backoff=0.05)
+
+
+def _daemon(work: Workdir, client: NumeraiClient) -> Daemon:
+    return Daemon(work, load_config(work.config_path), client, seed=0)
+
+
+def test_signals_daemon_trains_predicts_and_submits_once(
+    tmp_path: Path, sandbox: SandboxServer, creds: Credentials
+) -> None:
+    client = _client(sandbox, creds, "signals")
+    work = Workdir(tmp_path / "wd")
+    work.root.mkdir()
+    work.config_path.write_text(_config("signals"))
+    ctx = Context.load(work)
+    download_dataset(work, ctx.config, client)
+    assert ctx.config.train.targets == ["target"]
+    train_ensemble(ctx)
+    report = _daemon(work, client).run(once=True)
+    (result,) = report.results
+    assert result.outcome == "uploaded" and not report.failures
+    (sub,) = sandbox.state.submissions
+    frame = pd.read_csv(__import__("io").BytesIO(sub.data))
+    assert list(frame.columns) == ["numerai_ticker", "signal"] and len(frame) >= 100
+    assert _daemon(work, client).run(once=True).results == []
+    assert len(sandbox.state.submissions) == 1
+
+
+def test_crypto_daemon_submits_the_users_signal_file_once_per_round(
+    tmp_path: Path, sandbox: SandboxServer, creds: Credentials
+) -> None:
+    client = _client(sandbox, creds, "crypto")
+    work = Workdir(tmp_path / "wd")
+    work.root.mkdir()
+    work.config_path.write_text(_config("crypto", 'signal_file = "sig.csv"'))
+
+    def write_signal(seed: int) -> None:
+        symbols = sandbox.state.tickers[CRYPTO].universe(sandbox.state.current().number).symbol
+        values = np.random.default_rng(seed).uniform(0.01, 0.99, len(symbols))
+        pd.DataFrame({"symbol": symbols, "signal": values}).to_csv(work.root / "sig.csv",
+                                                                  index=False)  # fmt: skip
+
+    write_signal(0)
+    first = _daemon(work, client).run(once=True)
+    assert [r.outcome for r in first.results] == ["uploaded"], first.failures
+    assert _daemon(work, client).run(once=True).results == []
+    sandbox.clock.advance(timedelta(days=1))  # the next round; the job has not run yet
+    stale = _daemon(work, client).run(once=True)
+    assert stale.results == [] and "already submitted in round" in stale.failures[0]
+    write_signal(1)
+    fresh = _daemon(work, client).run(once=True)
+    assert [r.outcome for r in fresh.results] == ["uploaded"]
+    rounds = {r.round for r in Ledger(work.state_db).history() if r.state == "submitted"}
+    assert len(rounds) == 2 and len(sandbox.state.submissions) == 2

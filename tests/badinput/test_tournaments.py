@@ -1,0 +1,111 @@
+"""Bad Signals and Crypto submissions (``submit --file``): one line, exit 1, nothing
+uploaded, nothing recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.conftest import Numerpilot
+from tests.submission.test_tournaments_e2e import ID_COLUMN, keys, universe, workdir
+from tests.support.catalogue import Refused
+
+from numerpilot.sandbox import SandboxServer
+from numerpilot.submission.ledger import Ledger
+
+__all__ = ["keys"]
+
+Maker = Callable[[pd.Series], pd.DataFrame]
+
+
+def _values(n: int) -> np.ndarray:
+    return np.linspace(0.02, 0.98, n)
+
+
+def _frame(id_col: str, ids: pd.Series | list[str], value_col: str = "signal") -> pd.DataFrame:
+    ids = list(ids)
+    return pd.DataFrame({id_col: ids, value_col: _values(len(ids))})
+
+
+def _cases(t: str) -> list[tuple[str, Maker, tuple[str, ...]]]:
+    col = ID_COLUMN[t]
+    other = "crypto" if t == "signals" else "signals"
+    with_nan = lambda ids: _frame(col, ids).assign(signal=lambda f: f.signal.where(f.index != 5))  # noqa: E731
+    return [
+        (f"{t}: a wrong id column", lambda ids: _frame("id", ids), ("headers must be one of",)),
+        (f"{t}: 99 ids of the live universe", lambda ids: _frame(col, ids[:99]),
+         ("Not enough stocks", "99 distinct", "at least 100")),
+        (f"{t}: duplicated ids", lambda ids: _frame(col, [*ids[:120], *ids[:5]]),
+         ("Duplicates detected", "5 duplicated")),
+        (f"{t}: most ids outside the live universe",
+         lambda ids: _frame(col, [*ids[:60], *(f"NOPE{i}" for i in range(80))]),
+         ("Not enough stocks", "80 outside the live universe")),
+        (f"{t}: a NaN signal", with_nan, ("must not contain NaNs", "1 empty, e.g. for")),
+        (f"{t}: a file of the {other} tournament", lambda ids: _frame(ID_COLUMN[other], ids),
+         ("headers must be one of", f"this is a {other.capitalize()} file", "tournament")),
+        (f"{t}: a Classic file (id, prediction)", lambda ids: _frame("id", ids, "prediction"),
+         ("headers must be one of", "this is a Classic file")),
+    ]  # fmt: skip
+
+
+CASES = [
+    pytest.param(t, make, fragments, id=case, marks=pytest.mark.bad_input("submit", case))
+    for t in ("signals", "crypto")
+    for case, make, fragments in _cases(t)
+]
+
+
+@pytest.mark.parametrize(("tournament", "make", "fragments"), CASES)
+def test_bad_signal_file(
+    keys: SandboxServer,
+    numerpilot: Numerpilot,
+    refused: Refused,
+    tmp_path: Path,
+    tournament: str,
+    make: Maker,
+    fragments: tuple[str, ...],
+) -> None:
+    root = workdir(tmp_path / "wd", tournament)
+    path = tmp_path / "my_signal.csv"
+    make(universe(keys, tournament)).to_csv(path, index=False)
+    before = path.read_bytes()
+    line = refused(numerpilot("submit", "--file", str(path), "-C", str(root)), 1, *fragments)
+    assert path.name in line
+    assert keys.received() == [] and not (root / "state.db").exists()
+    assert not (root / "submissions").exists() and path.read_bytes() == before
+
+
+@pytest.mark.bad_input("submit", "signals: churn above the limit against the last submission")
+def test_churn_above_the_limit(
+    keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    root = workdir(tmp_path / "wd", "signals")
+    _frame("numerai_ticker", universe(keys, "signals")).to_csv(tmp_path / "a.csv", index=False)
+    assert numerpilot("submit", "--file", str(tmp_path / "a.csv"), "-C", str(root)).code == 0
+    keys.clock.advance(timedelta(days=1))  # the next round
+    ids = universe(keys, "signals")
+    _frame("numerai_ticker", ids[::-1]).to_csv(tmp_path / "b.csv", index=False)
+    out = numerpilot("submit", "--file", str(tmp_path / "b.csv"), "-C", str(root))
+    refused(out, 1, "churn 200.0% >= 15%", "turnover", "--force")
+    assert len(keys.received()) == 1 and len(Ledger(root / "state.db").history()) == 1
+
+
+@pytest.mark.bad_input("run", "crypto: the data has no features to train on")
+def test_crypto_run(
+    keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    root = workdir(tmp_path / "wd", "crypto")
+    refused(numerpilot("run", "-C", str(root)), 1, "no features", "submit --file",
+            "signal_file")  # fmt: skip
+    assert keys.received() == [] and not (root / "data").exists()
+
+
+@pytest.mark.bad_input("train", "crypto: the data has no features to train on")
+def test_crypto_train(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    root = workdir(tmp_path / "wd", "crypto")
+    refused(numerpilot("train", "-C", str(root)), 1, "no features", "submit --file")
+    assert not (root / "models").exists()
