@@ -18,6 +18,7 @@ from numerpilot.data.download import download_dataset
 from numerpilot.io import sha256_file
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.once import settle_closed
 from numerpilot.submission.submit import submit_predictions
 from numerpilot.workdir import Workdir
 
@@ -106,3 +107,27 @@ def test_three_submits_at_the_same_moment_upload_once(
     assert joined.count("already submitted") == 2
     (row,) = Ledger(work.state_db).history()
     assert (row.state, row.submission_id) == ("submitted", sandbox.state.submissions[0].id)
+
+
+def test_rows_of_a_closed_round_left_uploading_are_settled(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """A crash mid-upload, and the round closed before the restart: the ledger learns what
+    Numerai holds instead of keeping 'uploading' for ever."""
+    ids, info = client.models(), client.current_round()
+    ledger = Ledger(work.state_db)
+    for name in ("sandbox_model", "sandbox_model_2"):
+        ledger.claim("classic", name, ids[name], info.number, "00", "p")
+    sid = client.upload_predictions(_path(work), ids["sandbox_model"])  # only this one arrived
+    assert settle_closed(ledger, client, "classic", info) == 2
+    done, lost = (
+        ledger.get("classic", ids[m], info.number) for m in ("sandbox_model", "sandbox_model_2")
+    )
+    assert done is not None and (done.state, done.submission_id) == ("submitted", sid)
+    assert (
+        lost is not None
+        and lost.state == "failed"
+        and "lists no submission" in str(lost.last_error)
+    )
+    assert settle_closed(ledger, client, "classic", info) == 0
+    assert len(sandbox.state.submissions) == 1  # settling never uploads

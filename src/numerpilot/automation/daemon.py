@@ -30,7 +30,7 @@ from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, from_os_error
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.lock import hold
-from numerpilot.submission.once import SubmitResult
+from numerpilot.submission.once import SubmitResult, settle_closed
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ class Daemon:
         now = self.clock.now()
         self.started = self.started or now
         current = rounds[0]
+        self._settle([r for r in rounds if r.close_time <= now])
         self._alert_missed(rounds[1:], now)
         report = PassReport(current.number, None)
         if current.is_open and self._pending(current):
@@ -183,6 +184,17 @@ class Daemon:
                       "submission_id": result.submission_id}  # fmt: skip
             log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
                      current.number, extra=fields)  # fmt: skip
+
+    def _settle(self, closed: list[RoundInfo]) -> None:
+        """Rows of closed rounds left ``uploading`` get Numerai's answer (under the lock)."""
+        from numerpilot.submission.submit import LOCK_FILE, LOCK_WAIT_SECONDS
+
+        tournament = self.config.submission.tournament
+        if not any(self.ledger.unsettled(tournament, info.number) for info in closed):
+            return
+        with hold(self.workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
+            for info in closed:
+                settle_closed(self.ledger, self.client, tournament, info)
 
     def _closed(self, current: RoundInfo) -> bool:
         """True once the round stopped taking submissions (on the server's clock)."""

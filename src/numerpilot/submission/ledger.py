@@ -180,6 +180,18 @@ class Ledger:
             ).fetchall()
         return [_row(r) for r in rows]
 
+    def unsettled(self, tournament: str, round: int) -> list[LedgerRow]:
+        """The round's rows left ``uploading`` (a crash or a lost answer mid-upload)."""
+        if not self.path.exists():
+            return []
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM rounds WHERE tournament = ? AND round = ? AND "
+                "state = 'uploading'",
+                (tournament, round),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
     def submitted_before(
         self, tournament: str, model_id: str, round: int, limit: int
     ) -> list[LedgerRow]:

@@ -99,6 +99,27 @@ def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool
     return t.result("uploaded", sid)
 
 
+def settle_closed(ledger: Ledger, client: NumeraiClient, tournament: str, info: RoundInfo) -> int:
+    """Settle the rows of a closed round left ``uploading`` by a crash or a lost answer:
+    ``submitted`` when Numerai lists the submission, else ``failed``. Returns how many.
+
+    A round that closed cannot be played again, so nothing would settle them otherwise.
+    """
+    rows = ledger.unsettled(tournament, info.number)
+    for row in rows:
+        args = (tournament, row.model_name, row.model_id, info.number)
+        target = Target(tournament, row.model_name, row.model_id, info, Path(row.path or ""), "")
+        found = on_numerai(client, target)
+        if found is not None:
+            ledger.mark(*args, "submitted", submission_id=found.id, late=row.late)
+            log.info("%s: round %d settled: Numerai has submission %s", row.model_name,
+                     info.number, found.id)  # fmt: skip
+        else:
+            ledger.mark(*args, "failed", error="the round closed while the upload was unsure; "
+                        "Numerai lists no submission")  # fmt: skip
+    return len(rows)
+
+
 def _after_failure(
     ledger: Ledger, client: NumeraiClient, t: Target, error: NumeraiAPIError
 ) -> SubmitResult:
