@@ -43,7 +43,9 @@ def test_row_groups_and_column_groups_give_the_same_rows(
     whole = load_era_data(synthetic_dir / layout.TRAIN, feats, ["target"], era_step=3)
     pq.write_table(pq.read_table(synthetic_dir / layout.TRAIN), tmp_path / "t.parquet",
                    row_group_size=97)  # fmt: skip
-    monkeypatch.setattr("numerpilot.data.load._COLUMN_GROUP", 5)
+    monkeypatch.setattr("numerpilot.data.load._BATCH_BYTES", 5 * 97)  # 5 columns a batch
+    monkeypatch.setattr("numerpilot.data.load._MIN_COLUMNS", 1)
+    monkeypatch.setattr("numerpilot.data.load._TILE_BYTES", 1)  # tiles of 64 rows
     split = load_era_data(tmp_path / "t.parquet", feats, ["target"], era_step=3)
     np.testing.assert_array_equal(whole.features, split.features)
     np.testing.assert_array_equal(whole.targets, split.targets)
