@@ -144,10 +144,7 @@ def _chosen(
     labels: np.ndarray, era_step: int, eras: Sequence[str] | None, skip_first_eras: int
 ) -> np.ndarray:
     """(E,) bool: the sorted ``labels`` selected by ``eras`` or every ``era_step``-th."""
-    if eras is None:
-        wanted = labels[::era_step]
-    else:
-        wanted = np.sort(np.asarray(eras, dtype=str))
+    wanted = labels[::era_step] if eras is None else np.sort(np.asarray(eras, dtype=str))
     return np.isin(labels, wanted[skip_first_eras:])
 
 
