@@ -89,7 +89,7 @@ def open_parquet(path: Path, read_dictionary: Sequence[str] = ()) -> pq.ParquetF
 
 
 @contextlib.contextmanager
-def damaged_pages(path: Path) -> Iterator[None]:
+def _damaged_pages(path: Path) -> Iterator[None]:
     """A read that fails inside the file (its footer was fine) becomes a DataError."""
     try:
         yield
@@ -173,7 +173,7 @@ def load_era_data(
     )  # fmt: skip
     if pf.metadata.num_rows == 0:
         raise DataError(f"{path} has no rows. {_missing_hint(path)}")
-    with damaged_pages(path):
+    with _damaged_pages(path):
         codes, labels = era_codes(pf.read(columns=[layout.ERA]).column(0), path)
     chosen = _chosen(labels, era_step, eras, skip_first_eras)
     mask = chosen[codes]
@@ -184,7 +184,7 @@ def load_era_data(
     n = int(mask.sum())
     x = np.empty((n, len(features)), dtype=np.int8)
     y = np.empty((n, len(targets)), dtype=np.float32)
-    with damaged_pages(path):
+    with _damaged_pages(path):
         ids = _read_ids(pf, groups, mask, available)
         _fill(pf, groups, [(x, list(features), True), (y, list(targets), False)], path)
     pa.default_memory_pool().release_unused()
