@@ -42,7 +42,8 @@ class EraData:
     """Rows of one dataset file as plain arrays.
 
     ids: (n,) str; eras: (n,) str; features: (n, f) int8; targets: (n, t) float32 with NaN;
-    era_codes: (n,) int32 into era_labels (E,) str, sorted (eras == era_labels[era_codes]).
+    era_codes: (n,) int32 into era_labels (E,) str: the eras of the rows, sorted
+    (eras == era_labels[era_codes]).
     """
 
     ids: np.ndarray
@@ -190,7 +191,10 @@ def load_era_data(
     pa.default_memory_pool().release_unused()
     _check_feature_values(path, x)
     kept = codes[mask]
-    return EraData(ids, labels[kept], x, list(features), y, list(targets), kept, labels)
+    present = np.bincount(kept, minlength=len(labels)) > 0
+    renumber = (np.cumsum(present) - 1).astype(np.int32)
+    return EraData(ids, labels[kept], x, list(features), y, list(targets), renumber[kept],
+                   labels[present])  # fmt: skip
 
 
 @dataclass(frozen=True)
