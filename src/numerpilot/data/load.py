@@ -126,7 +126,8 @@ def era_codes(column: pa.ChunkedArray, path: Path) -> tuple[np.ndarray, np.ndarr
                         "Re-download the data.")  # fmt: skip
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
-    column = column.unify_dictionaries() if column.num_chunks > 1 else column
+    if column.num_chunks > 1:  # each row group has a dictionary of its own
+        column = pa.table({"era": column}).unify_dictionaries().column(0)
     if column.num_chunks == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=str)
     labels = np.asarray(column.chunk(0).dictionary.to_numpy(zero_copy_only=False)).astype(str)
