@@ -182,3 +182,11 @@ def test_rows_without_an_era(synthetic_dir: Path, tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / layout.LIVE)
     with pytest.raises(DataError, match="1 rows without an era"):
         load_era_data(tmp_path / layout.LIVE, [])
+
+
+def test_text_in_a_feature_or_target_column(synthetic_dir: Path, tmp_path: Path) -> None:
+    feats = feature_set(synthetic_dir, "small")
+    frame = pd.read_parquet(synthetic_dir / layout.LIVE)
+    frame.astype({feats[2]: str}).to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=f"column {feats[2]} holds (large_)?string values"):
+        load_era_data(tmp_path / layout.LIVE, feats)

@@ -110,6 +110,15 @@ def _check_columns(
         raise DataError(f"{path.name} lacks {len(missing)} {what} ({shown}). {fix}")
 
 
+def _check_numeric(path: Path, schema: pa.Schema, names: Sequence[str]) -> None:
+    """Features and targets must be numbers (a text column would fail deep in the copy)."""
+    for name in names:
+        kind = schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise DataError(f"{path.name}: column {name} holds {kind} values, not numbers. "
+                            "Re-download the data.")  # fmt: skip
+
+
 def sample_eras(eras: np.ndarray, step: int) -> np.ndarray:
     """Every ``step``-th era of the sorted unique ``eras`` (the first one included)."""
     return np.unique(eras)[::step]
@@ -173,6 +182,7 @@ def load_era_data(
         path, available, targets, "targets",
         "Choose targets from features.json's 'targets' (config key train.targets).",
     )  # fmt: skip
+    _check_numeric(path, pf.schema_arrow, [*features, *targets])
     if pf.metadata.num_rows == 0:
         raise DataError(f"{path} has no rows. {_missing_hint(path)}")
     with _damaged_pages(path):
