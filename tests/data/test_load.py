@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -13,6 +14,7 @@ from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import load_era_data
 from numerpilot.errors import DataError
+from numerpilot.kernel.eras import EraIndex
 
 
 def test_loads_selected_columns_as_int8(synthetic_dir: Path) -> None:
@@ -43,7 +45,9 @@ def test_row_groups_and_column_groups_give_the_same_rows(
     whole = load_era_data(synthetic_dir / layout.TRAIN, feats, ["target"], era_step=3)
     pq.write_table(pq.read_table(synthetic_dir / layout.TRAIN), tmp_path / "t.parquet",
                    row_group_size=97)  # fmt: skip
-    monkeypatch.setattr("numerpilot.data.load._COLUMN_GROUP", 5)
+    monkeypatch.setattr("numerpilot.data.load._BATCH_BYTES", 5 * 97)  # 5 columns a batch
+    monkeypatch.setattr("numerpilot.data.load._MIN_COLUMNS", 1)
+    monkeypatch.setattr("numerpilot.data.load._TILE_BYTES", 1)  # tiles of 64 rows
     split = load_era_data(tmp_path / "t.parquet", feats, ["target"], era_step=3)
     np.testing.assert_array_equal(whole.features, split.features)
     np.testing.assert_array_equal(whole.targets, split.targets)
@@ -101,3 +105,88 @@ def test_no_rows_in_selected_eras(synthetic_dir: Path, tmp_path: Path) -> None:
     shutil.copy(synthetic_dir / layout.TRAIN, tmp_path / layout.TRAIN)
     with pytest.raises(DataError, match="no rows in the selected eras"):
         load_era_data(tmp_path / layout.TRAIN, [], eras=["9999"])
+
+
+def _expected(frame: pd.DataFrame, eras: np.ndarray) -> pd.DataFrame:
+    return frame[frame["era"].astype(str).isin(eras)]
+
+
+def test_era_codes_index_the_same_rows_as_the_labels(synthetic_dir: Path) -> None:
+    data = load_era_data(synthetic_dir / layout.TRAIN, [], ["target"], era_step=2)
+    assert data.era_codes is not None and data.era_labels is not None
+    np.testing.assert_array_equal(data.era_labels[data.era_codes], data.eras)
+    assert list(data.era_labels) == sorted(set(data.eras))
+    by_codes, by_labels = data.era_index, EraIndex.from_eras(data.eras)
+    np.testing.assert_array_equal(by_codes.rows, by_labels.rows)
+    np.testing.assert_array_equal(by_codes.starts, by_labels.starts)
+    np.testing.assert_array_equal(by_codes.labels, by_labels.labels)
+
+
+def test_rows_out_of_era_order_and_integer_eras(synthetic_dir: Path, tmp_path: Path) -> None:
+    """Shuffled rows (many short runs) and an int era column give pandas' rows."""
+    feats = feature_set(synthetic_dir, "small")
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    frame = frame.sample(frac=1.0, random_state=0)
+    frame["era"] = frame["era"].astype(int)
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "t.parquet", row_group_size=150)
+    data = load_era_data(tmp_path / "t.parquet", feats, ["target"], era_step=3)
+    labels = np.unique(frame["era"].astype(str))  # sorted as text, like the loader
+    want = _expected(frame, labels[::3])
+    np.testing.assert_array_equal(data.features, want[feats].to_numpy())
+    np.testing.assert_array_equal(data.ids, want.index.to_numpy())
+    np.testing.assert_array_equal(data.eras, want["era"].astype(str).to_numpy())
+    np.testing.assert_array_equal(data.target("target"), want["target"].to_numpy())
+
+
+def test_unselected_row_groups_are_not_read(synthetic_dir: Path, tmp_path: Path) -> None:
+    """A damaged feature chunk in a row group without a selected era does not matter;
+    once its era is selected, the damage is one clear DataError (not a traceback)."""
+    feats = feature_set(synthetic_dir, "small")
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    path = tmp_path / layout.TRAIN
+    pq.write_table(pa.Table.from_pandas(frame), path, row_group_size=200)
+    first = pq.ParquetFile(path).metadata.row_group(0)
+    chunk = next(first.column(i) for i in range(first.num_columns)
+                 if first.column(i).path_in_schema == feats[1])  # fmt: skip
+    with path.open("r+b") as fh:
+        fh.seek(chunk.data_page_offset)
+        fh.write(b"\xff" * 32)
+    last_eras = list(np.unique(frame["era"])[-3:])
+    data = load_era_data(path, feats, ["target"], eras=last_eras)
+    np.testing.assert_array_equal(data.features, _expected(frame, last_eras)[feats].to_numpy())
+    with pytest.raises(DataError, match="train.parquet is damaged.*download it again"):
+        load_era_data(path, feats, ["target"])
+
+
+def test_skip_first_eras_and_explicit_eras(synthetic_dir: Path) -> None:
+    frame = pd.read_parquet(synthetic_dir / layout.VALIDATION, columns=["era"])
+    eras = np.unique(frame["era"])
+    data = load_era_data(synthetic_dir / layout.VALIDATION, [], skip_first_eras=2)
+    np.testing.assert_array_equal(data.unique_eras, eras[2:])
+    picked = load_era_data(synthetic_dir / layout.VALIDATION, [], eras=[eras[3], eras[1], "x"])
+    np.testing.assert_array_equal(picked.unique_eras, [eras[1], eras[3]])
+    assert len(picked) == int(frame["era"].isin([eras[1], eras[3]]).sum())
+
+
+def test_without_an_id_column_ids_are_row_numbers(synthetic_dir: Path, tmp_path: Path) -> None:
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN, columns=["era", "target"])
+    frame.reset_index(drop=True).to_parquet(tmp_path / "t.parquet", index=False)
+    data = load_era_data(tmp_path / "t.parquet", [], ["target"], era_step=2)
+    rows = np.flatnonzero(frame["era"].isin(np.unique(frame["era"])[::2]).to_numpy())
+    np.testing.assert_array_equal(data.ids, rows.astype(str))
+
+
+def test_rows_without_an_era(synthetic_dir: Path, tmp_path: Path) -> None:
+    frame = pd.read_parquet(synthetic_dir / layout.LIVE, columns=["era"]).astype(object)
+    frame.iloc[0, 0] = None
+    frame.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match="1 rows without an era"):
+        load_era_data(tmp_path / layout.LIVE, [])
+
+
+def test_text_in_a_feature_or_target_column(synthetic_dir: Path, tmp_path: Path) -> None:
+    feats = feature_set(synthetic_dir, "small")
+    frame = pd.read_parquet(synthetic_dir / layout.LIVE)
+    frame.astype({feats[2]: str}).to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=f"column {feats[2]} holds (large_)?string values"):
+        load_era_data(tmp_path / layout.LIVE, feats)

@@ -2,7 +2,8 @@
 
 LightGBM copies a numpy matrix to float32 before binning (30 GB for all 2748 features of
 v5.2 train). Feeding rows through :class:`lightgbm.Sequence` in batches instead keeps the
-peak at the int8 matrix plus LightGBM's own binned copy (also ~1 byte per value).
+peak at the int8 matrix plus LightGBM's own binned copy (also ~1 byte per value); only the
+bin-edge sample (at most ``BIN_SAMPLE_ROWS`` rows) is handed over as one float32 matrix.
 """
 
 from __future__ import annotations
@@ -19,28 +20,62 @@ from numerpilot.errors import DataError
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.threads import auto_threads
 
-_BATCH_ROWS = 16_384
+#: Bytes of one float32 row batch pushed to LightGBM (the buffer is reused batch after batch).
+_BATCH_BYTES = 64 * 2**20
 #: Rows whose values define the bin edges: plenty for Numerai's 5-valued features, and
-#: LightGBM holds that sample as float64 rows (20,000 x 2748 features = 440 MB).
+#: LightGBM gets them as one float32 matrix (20,000 x 2748 features = 220 MB).
 BIN_SAMPLE_ROWS = 20_000
 
 
 class RowsSequence(lgb.Sequence):
-    """Selected rows of an int8 matrix, served to LightGBM as float32 batches."""
+    """Selected rows of an int8 matrix, served to LightGBM as float32 batches.
 
-    batch_size = _BATCH_ROWS
+    features: (n, f) int8; rows: (m,) row numbers. A batch is written into one reused
+    float32 buffer (LightGBM copies it into its bins before asking for the next), and
+    consecutive rows are read as a slice instead of gathered.
+    """
 
     def __init__(self, features: np.ndarray, rows: np.ndarray) -> None:
         self.features = features
         self.rows = rows
+        width = max(1, features.shape[1])
+        self.batch_size = max(1024, _BATCH_BYTES // (4 * width))
+        self._buffer: np.ndarray | None = None
 
     def __getitem__(self, idx: int | slice | list[int]) -> np.ndarray:
-        # Single rows feed LightGBM's bin sampling, which requires float64.
-        dtype = np.float64 if isinstance(idx, int | np.integer) else np.float32
-        return np.asarray(self.features[self.rows[idx]], dtype=dtype)
+        if isinstance(idx, int | np.integer):  # LightGBM's own row sampling wants float64
+            return np.asarray(self.features[self.rows[idx]], dtype=np.float64)
+        rows = self.rows[idx]
+        if self._buffer is None or len(self._buffer) < len(rows):
+            self._buffer = np.empty((len(rows), self.features.shape[1]), dtype=np.float32)
+        out = self._buffer[: len(rows)]
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+            np.copyto(out, self.features[rows[0] : rows[-1] + 1], casting="unsafe")
+        else:
+            np.copyto(out, self.features[rows], casting="unsafe")
+        return out
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+def bin_reference(
+    features: np.ndarray,
+    rows: np.ndarray,
+    y: np.ndarray,
+    feature_names: list[str],
+    params: dict[str, Any],
+) -> lgb.Dataset:
+    """The constructed Dataset of ``rows`` that training sets take their bin edges from.
+
+    Built from one float32 matrix of the rows (LightGBM bins it in C; ``rows`` is at most
+    ``BIN_SAMPLE_ROWS`` long, so the float copy stays small). Same bins as a Sequence of
+    the rows with ``bin_construct_sample_cnt == len(rows)``: every row is sampled.
+    """
+    sample = np.asarray(features[rows], dtype=np.float32)
+    params = {**params, "bin_construct_sample_cnt": len(rows)}
+    bins = lgb.Dataset(sample, label=y[rows], feature_name=feature_names, params=params)
+    return bins.construct()
 
 
 def _bin_sample(rows: np.ndarray, seed: int) -> np.ndarray:
@@ -104,9 +139,7 @@ def train_target(
     # letting LightGBM sample float64 rows in proportion to the data.
     sample = _bin_sample(fit_rows, cfg.seed)
     params = {**lgbm_params(cfg), "bin_construct_sample_cnt": len(sample)}
-    bins = lgb.Dataset(
-        RowsSequence(features, sample), label=y[sample], feature_name=feature_names, params=params
-    )
+    bins = bin_reference(features, sample, y, feature_names, params)
     train_set = lgb.Dataset(
         RowsSequence(features, fit_rows), label=y[fit_rows], feature_name=feature_names,
         params=params, reference=bins,

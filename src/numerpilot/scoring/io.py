@@ -2,6 +2,10 @@
 
 Everything is aligned on the data file's rows: (n,) arrays with NaN where a file has no
 value for an id. Errors are :class:`~numerpilot.errors.DataError` with a next step.
+
+Parquet files are read with pyarrow, only the columns needed, and ids stay arrow strings:
+matching them is one hash lookup in C (or none when both files list the same ids in the
+same order, as files of one dataset do), not a pandas index of Python strings.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
@@ -26,8 +32,8 @@ _NOT_PREDICTIONS = {layout.ID, layout.ERA, layout.DATA_TYPE}
 
 @dataclass(frozen=True)
 class ScoringData:
-    """Rows of the data file: ids (n,), eras (n,), target (n,) float64 with NaN,
-    features (n, f) int8 (f may be 0) with their names."""
+    """Rows of the data file: ids (n,) str (object), eras (n,) str, target (n,) float64
+    with NaN, features (n, f) int8 (f may be 0) with their names."""
 
     ids: np.ndarray
     eras: np.ndarray
@@ -36,21 +42,64 @@ class ScoringData:
     feature_names: list[str]
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A parquet or CSV file as a DataFrame indexed by ``id`` (index or column)."""
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in (".parquet", ".pq")
+
+
+def _id_column(path: Path, names: list[str]) -> str:
+    """The id column of a parquet file (a column, or the index pandas wrote)."""
+    if layout.ID in names:
+        return layout.ID
+    raise DataError(f"{path.name} has no '{layout.ID}' column or index; "
+                    "add the row ids Numerai uses.")  # fmt: skip
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """``columns`` (all when None) of a parquet file; unreadable files are a DataError."""
     if not path.exists():
         raise DataError(f"{path} does not exist; check the path.")
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path)
-        elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        else:
-            raise DataError(f"{path.name}: unknown file type; use .parquet or .csv.")
-    except DataError:
-        raise
-    except Exception as error:  # pandas/pyarrow raise many unrelated types
+        return pq.read_table(path, columns=columns)
+    except Exception as error:  # pyarrow raises many unrelated types
+        raise DataError(f"{path} could not be read ({' '.join(str(error).split())}).") from None
+
+
+def _read_schema(path: Path) -> pa.Schema:
+    if not path.exists():
+        raise DataError(f"{path} does not exist; check the path.")
+    try:
+        return pq.read_schema(path)
+    except Exception as error:  # pyarrow raises many unrelated types
+        raise DataError(f"{path} could not be read ({' '.join(str(error).split())}).") from None
+
+
+def _frame(path: Path, table: pa.Table, id_col: str) -> pd.DataFrame:
+    """``table`` as a DataFrame indexed by its (unique) ids, which stay arrow strings."""
+    ids = table.column(id_col).combine_chunks()
+    if not pa.types.is_large_string(ids.type):
+        ids = ids.cast(pa.large_string())
+    if len(pc.unique(ids)) != len(ids):
+        raise DataError(f"{path.name} has duplicate ids; keep one row per id.")
+    rest = table.drop_columns(
+        [id_col, *(c for c in table.column_names if c.startswith("__index_level_"))]
+    )
+    frame = rest.to_pandas(ignore_metadata=True) if rest.num_columns else pd.DataFrame()
+    frame.index = pd.Index(ids.to_pandas(), name=layout.ID)
+    return frame
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A parquet or CSV file as a DataFrame indexed by ``id`` (index or column)."""
+    if _is_parquet(path):
+        table = _read_parquet(path)
+        return _frame(path, table, _id_column(path, table.column_names))
+    if not path.exists():
+        raise DataError(f"{path} does not exist; check the path.")
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path.name}: unknown file type; use .parquet or .csv.")
+    try:
+        frame = pd.read_csv(path)
+    except Exception as error:  # pandas raises many unrelated types
         raise DataError(f"{path} could not be read ({error}).") from None
     if layout.ID in frame.columns:
         frame = frame.set_index(layout.ID)
@@ -114,7 +163,7 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
         raise DataError(f"{path.name} has no target column '{target}'; pick one with --target.")
     loaded = load_era_data(path, features, [target], feature_fix="Check --features.")
     return ScoringData(
-        np.asarray(loaded.ids, dtype=str),
+        loaded.ids,
         np.asarray(loaded.eras, dtype=str),
         loaded.targets[:, 0].astype(np.float64),
         loaded.features,
@@ -122,9 +171,30 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
     )
 
 
+def _arrow_ids(ids: np.ndarray | pd.Index) -> pa.Array:
+    """(n,) ids as one arrow large_string array (zero-copy for an arrow-backed index)."""
+    array = pa.array(ids) if isinstance(ids, pd.Index) else pa.array(np.asarray(ids))
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array if pa.types.is_large_string(array.type) else array.cast(pa.large_string())
+
+
+def positions(index: pd.Index, ids: np.ndarray) -> np.ndarray | None:
+    """(n,) int64 row of each of ``ids`` in ``index`` (-1 where absent); None when
+    ``index`` holds exactly ``ids`` in the same order (nothing to move)."""
+    have, want = _arrow_ids(index.astype(str)), _arrow_ids(ids)
+    if have.equals(want):
+        return None
+    found = pc.index_in(want, value_set=have).fill_null(-1)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def align(frame: pd.DataFrame | pd.Series, ids: np.ndarray, what: str) -> np.ndarray:
     """Values of ``frame`` for ``ids`` (n,), NaN where absent; DataError if none overlap."""
-    position = frame.index.get_indexer(pd.Index(ids))
+    values = np.asarray(frame.to_numpy(dtype=np.float64))
+    position = positions(frame.index, ids)
+    if position is None:
+        return values
     found = position >= 0
     if not found.any():
         raise DataError(f"no id of the {what} matches an id of the data file; "
@@ -132,25 +202,48 @@ def align(frame: pd.DataFrame | pd.Series, ids: np.ndarray, what: str) -> np.nda
     extra = len(frame) - int(found.sum())
     if extra > 0:
         log.warning("%d ids of the %s are not in the data file and are ignored", extra, what)
-    values = np.asarray(frame.to_numpy(dtype=np.float64))
     out = np.full((len(ids), *values.shape[1:]), np.nan)
     out[found] = values[position[found]]
     return out
 
 
-def read_model_column(path: Path, column: str | None, ids: np.ndarray, what: str) -> np.ndarray:
-    """One model column (the meta model or a benchmark) of ``path`` aligned on ``ids``."""
-    frame = read_table(path)
+def _is_numeric(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))  # fmt: skip
+
+
+def _model_column_name(path: Path, column: str | None, numeric: dict[str, bool], what: str) -> str:
+    """``column``, or the one model column of a file whose columns are ``numeric``'s keys."""
     if column is None:
-        candidates = [layout.META_MODEL_COLUMN] if layout.META_MODEL_COLUMN in frame else [
-            c for c in frame.columns
-            if c not in _NOT_PREDICTIONS and pd.api.types.is_numeric_dtype(frame[c])
+        candidates = [layout.META_MODEL_COLUMN] if layout.META_MODEL_COLUMN in numeric else [
+            c for c, is_number in numeric.items() if c not in _NOT_PREDICTIONS and is_number
         ]  # fmt: skip
         if len(candidates) != 1:
             raise UsageError(f"{path.name}: cannot tell which column is the {what}; "
-                             f"columns: {', '.join(map(str, frame.columns[:6]))}.")  # fmt: skip
+                             f"columns: {', '.join(list(map(str, numeric))[:6])}.")  # fmt: skip
         column = candidates[0]
-    if column not in frame.columns:
+    if column not in numeric:
         raise DataError(f"{path.name} has no column '{column}'; columns: "
-                        f"{', '.join(map(str, frame.columns[:8]))}.")  # fmt: skip
+                        f"{', '.join(list(map(str, numeric))[:8])}.")  # fmt: skip
+    return column
+
+
+def read_model_column(path: Path, column: str | None, ids: np.ndarray, what: str) -> np.ndarray:
+    """One model column (the meta model or a benchmark) of ``path`` aligned on ``ids``.
+
+    Of a parquet file only the id column and that column are read."""
+    if _is_parquet(path):
+        schema = _read_schema(path)
+        id_col = _id_column(path, schema.names)
+        numeric = {
+            name: _is_numeric(schema.field(name).type)
+            for name in schema.names
+            if name != id_col and not name.startswith("__index_level_")
+        }
+        column = _model_column_name(path, column, numeric, what)
+        frame = _frame(path, _read_parquet(path, [id_col, column]), id_col)
+    else:
+        frame = read_table(path)
+        numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}
+        column = _model_column_name(path, column, numeric, what)
     return align(frame[column], ids, what)
