@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -38,8 +38,10 @@ class DataConfig(_Section):
         description='Feature set of features.json: "small", "medium", "all", or a group '
         'such as "serenity".',
     )
-    era_step: int = Field(
-        4, ge=1, description="Train on every Nth era (targets span ~4 weekly eras)."
+    era_step: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto",
+        description='Train on every Nth era; "auto": every era when train fits in memory '
+        "(train.memory_gb), else the smallest step that fits.",
     )
 
     @field_validator("version")
@@ -65,20 +67,36 @@ class TrainConfig(_Section):
     )
     weights: list[float] | None = Field(
         None,
-        description="Ensemble weights, one per target (default: equal weights).",
+        description="Ensemble weights, one per target (default: fitted on the holdout eras' "
+        "per-era scores, shrunk toward equal; targets that do not help get none).",
         json_schema_extra={"example": [1.0, 1.0, 1.0, 1.0]},
     )
     holdout_eras: int = Field(
-        52, ge=1, description="The last eras of train, held out for early stopping ..."
+        52,
+        ge=1,
+        description="The last eras of train, held out to choose the tree count and the "
+        "ensemble weights ...",
     )
     embargo_eras: int = Field(
         8, ge=0, description="... behind this many eras, so overlapping targets do not leak."
     )
     early_stopping_rounds: int = Field(
-        200,
+        300,
         ge=0,
         description="Stop adding trees when the holdout score has not improved for this "
-        "many rounds (0: off).",
+        "many rounds (0: off, every model gets lightgbm.n_estimators trees).",
+    )
+    refit: bool = Field(
+        True,
+        description="After choosing the tree count on the holdout, fit again on every "
+        "training era (holdout and embargo included), with the tree count scaled by the "
+        "rows added.",
+    )
+    memory_gb: float = Field(
+        0.0,
+        ge=0,
+        description="Memory train may use, in GiB (0: what this machine has available). "
+        "Train refuses a job whose predicted peak exceeds it.",
     )
 
     @field_validator("targets")

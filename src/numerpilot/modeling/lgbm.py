@@ -139,6 +139,18 @@ def train_target(
     return TrainedModel(target, booster, int(best), score)
 
 
+def predict_rows(
+    booster: lgb.Booster, features: np.ndarray, rows: np.ndarray, trees: int
+) -> np.ndarray:
+    """Predictions (len(rows),) of the first ``trees`` trees for rows of an int8 matrix,
+    converted to float32 a batch at a time."""
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), _BATCH_ROWS):
+        batch = np.asarray(features[rows[start : start + _BATCH_ROWS]], dtype=np.float32)
+        out[start : start + len(batch)] = booster.predict(batch, num_iteration=trees)
+    return out
+
+
 class SmoothedEarlyStopping:
     """Stop when the moving average of the holdout score has not improved for ``patience`` rounds.
 

@@ -1,18 +1,40 @@
-"""Train one LightGBM model per configured target and save the bundle atomically."""
+"""Train the ensemble (one LightGBM model per kept target) and save the bundle atomically.
+
+The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
+1. every era when train fits in memory (``data.era_step = "auto"``);
+2. per target, the tree count is chosen by (smoothed) early stopping on the last
+   ``holdout_eras`` of train, behind ``embargo_eras``;
+3. ensemble weights are fitted on those models' holdout predictions (per-era CORR with
+   the main target), shrunk toward equal; targets that do not help are dropped;
+4. every kept target is fit again on all training eras with its tree count scaled by the
+   rows added (``train.refit``).
+"""
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
+import lightgbm as lgb
 import numpy as np
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
-from numerpilot.data.load import load_era_data
+from numerpilot.data.load import EraData, load_era_data, open_parquet
+from numerpilot.data.load import _damaged_pages as damaged_pages
 from numerpilot.errors import ConfigError
-from numerpilot.modeling.cv import holdout_split
-from numerpilot.modeling.lgbm import lgbm_params, train_target
+from numerpilot.kernel.eras import EraIndex
+from numerpilot.modeling.cv import EraSplit, holdout_split
+from numerpilot.modeling.lgbm import lgbm_params, predict_rows, train_target
+from numerpilot.modeling.memory import (
+    GIB,
+    HEADROOM,
+    MemoryPlan,
+    available_bytes,
+    plan_memory,
+)
+from numerpilot.modeling.weights import fit_weights
 from numerpilot.modeling.store import Manifest, save_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import SILENT, Progress
@@ -43,47 +65,116 @@ def neutralizer_features(ctx: Context) -> list[str]:
     return feature_set(ctx.data_dir, ens.neutralize_against)
 
 
+def _memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
+    """The era step to train with, checked against the memory budget before loading."""
+    cfg = ctx.config
+    path = ctx.data_dir / layout.TRAIN
+    with damaged_pages(path):
+        eras = open_parquet(path).read(columns=[layout.ERA]).column(0)
+    sizes = np.unique(eras.to_numpy(zero_copy_only=False).astype(str), return_counts=True)[1]
+    budget = int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else available_bytes()
+    step = None if cfg.data.era_step == "auto" else int(cfg.data.era_step)
+    return plan_memory(sizes, n_features, n_targets, step, int(budget * HEADROOM))
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """Stage one of a target: the booster fit on the fit eras, its tree count and score."""
+
+    booster: lgb.Booster
+    trees: int
+    score: float | None
+
+
+def _refit_trees(trees: int, fit_rows: int, all_rows: int) -> int:
+    """Trees for the refit on every era: the holdout's choice scaled by the rows added."""
+    return max(1, round(trees * all_rows / max(1, fit_rows)))
+
+
+def _fitted_weights(
+    ctx: Context, stages: dict[str, _Stage], data: EraData, split: EraSplit
+) -> list[float]:
+    """Configured weights, or weights fitted on the stage-one models' holdout predictions."""
+    targets = list(ctx.config.train.targets)
+    if ctx.config.train.weights is not None or len(targets) == 1:
+        return ensemble_weights(ctx)
+    main = data.target(layout.MAIN_TARGET)
+    rows = np.flatnonzero(np.isin(data.eras, split.holdout) & ~np.isnan(main))
+    preds = np.column_stack(
+        [predict_rows(stages[t].booster, data.features, rows, stages[t].trees) for t in targets]
+    )
+    fit = fit_weights(preds, main[rows], EraIndex.from_eras(data.eras[rows]))
+    for t, w, m, tt in zip(targets, fit.weights, fit.member_mean, fit.member_t, strict=True):
+        log.info("%s: holdout CORR %.4f (t %.1f), weight %.2f", t, m, tt, w)
+    log.info("holdout CORR of the ensemble %.4f (equal weights %.4f)", fit.ensemble_mean,
+             fit.equal_mean)  # fmt: skip
+    return [float(w) for w in fit.weights]
+
+
 def train_ensemble(ctx: Context, progress: Progress = SILENT, *, publish: bool = True) -> Manifest:
-    """Fit the ensemble on the training eras; early stopping on an embargoed holdout.
+    """Fit the ensemble: per target, choose the tree count on an embargoed holdout, fit
+    the ensemble weights on the holdout predictions, then refit every kept target on all
+    training eras.
 
     The bundle becomes the current one unless ``publish`` is False (then it waits, beside
     the current one, for a decision: see :mod:`numerpilot.pipeline.retrain`).
     """
     cfg = ctx.config
-    weights = ensemble_weights(ctx)
+    ensemble_weights(ctx)  # a bad train.weights is refused before any work
     features = feature_set(ctx.data_dir, cfg.data.feature_set)
     neutralizers = neutralizer_features(ctx)
+    targets = list(cfg.train.targets)
+    loaded = targets if layout.MAIN_TARGET in targets else [*targets, layout.MAIN_TARGET]
+    plan = _memory_plan(ctx, len(features), len(loaded))
+    step = plan.era_step
+    log.info("era step %d: %d rows, about %.1f GiB (budget %.1f GiB)", step, plan.rows,
+             plan.estimate / GIB, plan.budget / GIB)  # fmt: skip
     with progress.task("Loading training data", None):
-        data = load_era_data(
-            ctx.data_dir / layout.TRAIN, features, cfg.train.targets, era_step=cfg.data.era_step
-        )
-    step = cfg.data.era_step
+        data = load_era_data(ctx.data_dir / layout.TRAIN, features, loaded, era_step=step)
     split = holdout_split(
         data.eras,
         holdout=max(1, cfg.train.holdout_eras // step),
         embargo=math.ceil(cfg.train.embargo_eras / step),
     )
     log.info("training on %d rows, %d eras, %d features", len(data), len(split.fit), len(features))
-    boosters, best, scores = {}, {}, {}
-    for target in cfg.train.targets:
+    stages: dict[str, _Stage] = {}
+    for target in targets:
         with progress.task(f"Training {target}", cfg.lightgbm.n_estimators) as advance:
             model = train_target(
                 data.features, data.target(target), data.eras,
                 target=target, feature_names=features, cfg=cfg.lightgbm, split=split,
                 early_stopping_rounds=cfg.train.early_stopping_rounds, on_iteration=advance,
             )  # fmt: skip
-        boosters[target] = model.booster
-        best[target] = model.best_iteration
-        scores[target] = model.holdout_score
+        stages[target] = _Stage(model.booster, model.best_iteration, model.holdout_score)
+    weights = _fitted_weights(ctx, stages, data, split)
+    scores = {t: s.score for t, s in stages.items()}
+    kept = [t for t, w in zip(targets, weights, strict=True) if w > 0]
+    boosters, trees = {}, {}
+    fit_rows = np.isin(data.eras, split.fit)
+    for target in kept:
+        stage = stages.pop(target)
+        boosters[target], trees[target] = stage.booster, stage.trees
+        if cfg.train.refit:
+            del boosters[target]  # frees the stage-one model before the refit
+            known = ~np.isnan(data.target(target))
+            n = _refit_trees(stage.trees, int((known & fit_rows).sum()), int(known.sum()))
+            refit_cfg = cfg.lightgbm.model_copy(update={"n_estimators": n})
+            with progress.task(f"Refitting {target} on every era", n) as advance:
+                model = train_target(
+                    data.features, data.target(target), data.eras,
+                    target=target, feature_names=features, cfg=refit_cfg, split=None,
+                    on_iteration=advance,
+                )  # fmt: skip
+            boosters[target], trees[target] = model.booster, n
     manifest = Manifest(
         data_version=ctx.data_version,
         feature_set=cfg.data.feature_set,
         features=features,
-        targets=list(cfg.train.targets),
-        weights=weights,
+        targets=kept,
+        weights=[w for w in weights if w > 0],
         params=lgbm_params(cfg.lightgbm),
-        best_iterations=best,
-        holdout_scores=scores,
+        best_iterations=trees,
+        holdout_scores={t: scores[t] for t in kept},
         neutralization_proportion=cfg.ensemble.neutralization_proportion,
         neutralizer_features=neutralizers,
     )

@@ -1,0 +1,123 @@
+"""Peak memory of ``train``, predicted before any feature byte is loaded.
+
+A job that does not fit is refused up front, with the estimate and what to change, instead
+of being killed by the kernel hours later. The estimate is linear in rows x features (the
+int8 matrix and LightGBM's binned copy, ~1 byte a value each), plus LightGBM's float64
+bin-construction sample, the float32 targets and the per-row labels; its coefficients were
+measured by ``benchmarks/bench_scale.py``. ``era_step = "auto"`` takes every era when that
+fits and otherwise the smallest step that does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from numerpilot.errors import DataError
+from numerpilot.modeling.lgbm import BIN_SAMPLE_ROWS
+
+GIB = 1024**3
+#: Bytes per row x feature: the int8 matrix (1) and LightGBM's binned Dataset (~1), plus
+#: slack for the holdout Dataset and the float32 batches it is built from.
+BYTES_PER_VALUE = 2.2
+#: Bytes per row besides the features: id and era labels, row numbers, float32 targets (per
+#: target, counted apart), predictions and gradients.
+BYTES_PER_ROW = 220
+#: Python, numpy, pyarrow and LightGBM themselves.
+BASE_BYTES = 400 * 1024**2
+#: Eras at most skipped between two that are kept (``era_step``) before train refuses.
+MAX_ERA_STEP = 8
+#: Share of the available memory train plans to use.
+HEADROOM = 0.85
+
+
+def estimate_train_bytes(rows: int, features: int, targets: int) -> int:
+    """Predicted peak resident memory (bytes) of ``train`` on rows x features int8 values."""
+    sample = min(rows, BIN_SAMPLE_ROWS) * features * 8
+    per_row = BYTES_PER_ROW + 4 * targets
+    return int(BASE_BYTES + rows * features * BYTES_PER_VALUE + sample + rows * per_row)
+
+
+def _cgroup_bytes() -> int | None:
+    """Memory the cgroup (container) still allows, if it sets a limit."""
+    limit = Path("/sys/fs/cgroup/memory.max")
+    used = Path("/sys/fs/cgroup/memory.current")
+    try:
+        raw = limit.read_text().strip()
+        if raw == "max":
+            return None
+        return max(0, int(raw) - int(used.read_text().strip()))
+    except (OSError, ValueError):
+        return None
+
+
+def available_bytes() -> int:
+    """Memory this process can use now: MemAvailable, capped by a cgroup limit."""
+    found: int | None = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if found is None:  # not Linux: all physical memory is the best guess
+        found = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    cgroup = _cgroup_bytes()
+    return min(found, cgroup) if cgroup is not None else found
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """The era step train uses, the rows it loads and the predicted peak (bytes)."""
+
+    era_step: int
+    rows: int
+    estimate: int
+    budget: int
+
+
+def _rows_for_step(era_sizes: np.ndarray, step: int) -> int:
+    return int(era_sizes[::step].sum())
+
+
+def plan_memory(
+    era_sizes: np.ndarray, features: int, targets: int, era_step: int | None, budget: int
+) -> MemoryPlan:
+    """Choose the era step (``era_step`` None: the smallest that fits ``budget``) or check
+    the configured one; refuse, with the estimate and what to change, a job that cannot fit.
+
+    era_sizes: (E,) rows of each training era, in era order.
+    """
+    steps = [era_step] if era_step else list(range(1, MAX_ERA_STEP + 1))
+    for step in steps:
+        rows = _rows_for_step(era_sizes, step)
+        need = estimate_train_bytes(rows, features, targets)
+        if need <= budget:
+            return MemoryPlan(step, rows, need, budget)
+    step = steps[-1]
+    rows = _rows_for_step(era_sizes, step)
+    need = estimate_train_bytes(rows, features, targets)
+    fix = _fix(era_sizes, features, targets, budget, configured=era_step is not None)
+    raise DataError(
+        f"train would need about {need / GIB:.1f} GiB ({rows:,} rows x {features:,} features, "
+        f"era_step {step}) but {budget / GIB:.1f} GiB is available; {fix}"
+    )
+
+
+def _fix(era_sizes: np.ndarray, features: int, targets: int, budget: int, configured: bool) -> str:
+    """What to change so that the job fits."""
+    fits = [
+        s
+        for s in range(1, MAX_ERA_STEP * 4 + 1)
+        if estimate_train_bytes(_rows_for_step(era_sizes, s), features, targets) <= budget
+    ]
+    if configured and fits:
+        return f'set data.era_step = {fits[0]} (or "auto"), or choose a smaller data.feature_set.'
+    per_feature = int(era_sizes.sum()) * BYTES_PER_VALUE
+    room = max(0, budget - estimate_train_bytes(int(era_sizes.sum()), 0, targets))
+    most = int(room / per_feature) if per_feature else 0
+    return (f"choose a smaller data.feature_set (about {most:,} features fit with every era), "
+            "free memory, or raise train.memory_gb if more is really available.")  # fmt: skip
