@@ -29,19 +29,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from quality_data import FAMILIES, Family, write_family  # noqa: E402
-
-from numerpilot.config import LightGBMConfig, parse_config  # noqa: E402
-from numerpilot.data import layout  # noqa: E402
-from numerpilot.data.load import load_era_data  # noqa: E402
-from numerpilot.kernel.eras import EraIndex  # noqa: E402
-from numerpilot.modeling.lgbm import predict_rows, train_target  # noqa: E402
-from numerpilot.modeling.store import load_bundle  # noqa: E402
-from numerpilot.pipeline.context import Context  # noqa: E402
-from numerpilot.pipeline.predict import predict_file  # noqa: E402
-from numerpilot.pipeline.train import train_ensemble  # noqa: E402
-from numerpilot.scoring.per_era import per_era_corr  # noqa: E402
-from numerpilot.workdir import Workdir  # noqa: E402
+from numerpilot.config import LightGBMConfig, parse_config
+from numerpilot.data import layout
+from numerpilot.data.load import load_era_data
+from numerpilot.kernel.eras import EraIndex
+from numerpilot.modeling.lgbm import predict_rows, train_target
+from numerpilot.modeling.store import load_bundle
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.predict import predict_file
+from numerpilot.pipeline.train import train_ensemble
+from numerpilot.scoring.per_era import per_era_corr
+from numerpilot.workdir import Workdir
+from quality_data import FAMILIES, Family, write_family
 
 CACHE = Path(tempfile.gettempdir()) / "numerpilot-bench-quality"
 EXAMPLE = LightGBMConfig(

@@ -5,7 +5,7 @@ eras none of the members was fit on (the embargoed holdout), numerpilot finds th
 non-negative weights that maximise the ensemble's mean per-era correlation with the main
 target, then shrinks them toward equal weights over the members that are worth keeping,
 because a few dozen eras are a noisy judge. A member whose holdout score is not clearly
-positive gets no weight at all.
+positive gets no weight at all (except the main target's).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class EraMoments:
         """Per-era Pearson correlation (E,) of the ensemble ``G @ w`` with y."""
         num = self.cov @ w
         den = np.sqrt(np.einsum("eij,i,j->e", self.gram, w, w) * self.var_y)
-        return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+        return np.asarray(np.divide(num, den, out=np.zeros_like(num), where=den > 0))
 
     def member_corr(self) -> np.ndarray:
         """Per-era correlation (E, k) of every member alone."""
@@ -68,7 +68,7 @@ def _best_simplex_weights(moments: EraMoments, keep: np.ndarray) -> np.ndarray:
     """Non-negative weights summing to one over ``keep`` that maximise the mean per-era
     correlation (exponentiated gradient ascent; the objective is smooth and k is small)."""
     k = len(keep)
-    w = keep / keep.sum()
+    w: np.ndarray = np.asarray(keep / keep.sum(), dtype=np.float64)
     step, eps = 2.0, 1e-4
     for _ in range(300):
         base = moments.era_corr(w).mean()
@@ -78,9 +78,10 @@ def _best_simplex_weights(moments: EraMoments, keep: np.ndarray) -> np.ndarray:
         )  # fmt: skip
         new = w * np.exp(step * (grad - grad[keep > 0].mean())) * keep
         new /= new.sum()
-        if np.abs(new - w).max() < 1e-6:
-            return new
-        w = new
+        done = np.abs(new - w).max() < 1e-6
+        w = np.asarray(new, dtype=np.float64)
+        if done:
+            break
     return w
 
 
@@ -96,15 +97,23 @@ class WeightFit:
     equal_mean: float
 
 
-def fit_weights(members: np.ndarray, y: np.ndarray, index: EraIndex) -> WeightFit:
+def fit_weights(
+    members: np.ndarray, y: np.ndarray, index: EraIndex, always: int | None = None
+) -> WeightFit:
     """Ensemble weights (k,) summing to one, from holdout predictions ``members`` (n, k)
-    and the main target ``y`` (n,) of the same rows (grouped by ``index``)."""
+    and the main target ``y`` (n,) of the same rows (grouped by ``index``).
+
+    Member ``always`` (the model of the main target, which is what Numerai scores) is kept
+    whatever its holdout score: a few dozen eras are not enough evidence to drop it.
+    """
     moments = EraMoments.of(members, y, index)
     scores = moments.member_corr()
     mean = scores.mean(axis=0)
     sd = scores.std(axis=0, ddof=1) if len(scores) > 1 else np.ones_like(mean)
     t = mean / np.where(sd > 0, sd, np.inf) * np.sqrt(len(scores))
     keep = (mean > 0) & (t >= MIN_T_STAT) & (mean >= MIN_SHARE_OF_BEST * mean.max())
+    if always is not None:
+        keep[always] = True
     if not keep.any():  # nothing clearly works: fall back to the best member alone
         keep = mean == mean.max()
     fitted = _best_simplex_weights(moments, keep.astype(np.float64))

@@ -34,8 +34,8 @@ from numerpilot.modeling.memory import (
     available_bytes,
     plan_memory,
 )
-from numerpilot.modeling.weights import fit_weights
 from numerpilot.modeling.store import Manifest, save_bundle
+from numerpilot.modeling.weights import fit_weights
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import SILENT, Progress
 
@@ -86,9 +86,47 @@ class _Stage:
     score: float | None
 
 
-def _refit_trees(trees: int, fit_rows: int, all_rows: int) -> int:
-    """Trees for the refit on every era: the holdout's choice scaled by the rows added."""
+def _needs_holdout(ctx: Context) -> bool:
+    """Whether stage one (fit on the fit eras, judged on the holdout) has anything to choose:
+    the tree count, the weights, or (without a refit) the final models themselves."""
+    train = ctx.config.train
+    fit_weights_here = train.weights is None and len(train.targets) > 1
+    return train.early_stopping_rounds > 0 or fit_weights_here or not train.refit
+
+
+def _stage_one(
+    ctx: Context, data: EraData, target: str, split: EraSplit, progress: Progress
+) -> _Stage:
+    """Fit ``target`` on the fit eras; early stopping on the holdout chooses the tree count."""
+    cfg = ctx.config
+    with progress.task(f"Training {target}", cfg.lightgbm.n_estimators) as advance:
+        model = train_target(
+            data.features, data.target(target), data.eras,
+            target=target, feature_names=list(data.feature_names), cfg=cfg.lightgbm,
+            split=split, early_stopping_rounds=cfg.train.early_stopping_rounds,
+            on_iteration=advance,
+        )  # fmt: skip
+    return _Stage(model.booster, model.best_iteration, model.holdout_score)
+
+
+def refit_trees(trees: int, fit_rows: int, all_rows: int) -> int:
+    """Trees for the refit on every era: the holdout's choice scaled by the rows added
+    (boosting on more rows of the same signal supports proportionally more trees)."""
     return max(1, round(trees * all_rows / max(1, fit_rows)))
+
+
+def _refit(
+    ctx: Context, data: EraData, target: str, trees: int, progress: Progress
+) -> lgb.Booster:
+    """Fit ``target`` on every training era with ``trees`` trees."""
+    cfg = ctx.config.lightgbm.model_copy(update={"n_estimators": trees})
+    with progress.task(f"Refitting {target} on every era", trees) as advance:
+        model = train_target(
+            data.features, data.target(target), data.eras,
+            target=target, feature_names=list(data.feature_names), cfg=cfg, split=None,
+            on_iteration=advance,
+        )  # fmt: skip
+    return model.booster
 
 
 def _fitted_weights(
@@ -103,7 +141,8 @@ def _fitted_weights(
     preds = np.column_stack(
         [predict_rows(stages[t].booster, data.features, rows, stages[t].trees) for t in targets]
     )
-    fit = fit_weights(preds, main[rows], EraIndex.from_eras(data.eras[rows]))
+    main_member = targets.index(layout.MAIN_TARGET) if layout.MAIN_TARGET in targets else None
+    fit = fit_weights(preds, main[rows], EraIndex.from_eras(data.eras[rows]), main_member)
     for t, w, m, tt in zip(targets, fit.weights, fit.member_mean, fit.member_t, strict=True):
         log.info("%s: holdout CORR %.4f (t %.1f), weight %.2f", t, m, tt, w)
     log.info("holdout CORR of the ensemble %.4f (equal weights %.4f)", fit.ensemble_mean,
@@ -131,41 +170,33 @@ def train_ensemble(ctx: Context, progress: Progress = SILENT, *, publish: bool =
              plan.estimate / GIB, plan.budget / GIB)  # fmt: skip
     with progress.task("Loading training data", None):
         data = load_era_data(ctx.data_dir / layout.TRAIN, features, loaded, era_step=step)
-    split = holdout_split(
-        data.eras,
-        holdout=max(1, cfg.train.holdout_eras // step),
-        embargo=math.ceil(cfg.train.embargo_eras / step),
-    )
-    log.info("training on %d rows, %d eras, %d features", len(data), len(split.fit), len(features))
-    stages: dict[str, _Stage] = {}
-    for target in targets:
-        with progress.task(f"Training {target}", cfg.lightgbm.n_estimators) as advance:
-            model = train_target(
-                data.features, data.target(target), data.eras,
-                target=target, feature_names=features, cfg=cfg.lightgbm, split=split,
-                early_stopping_rounds=cfg.train.early_stopping_rounds, on_iteration=advance,
-            )  # fmt: skip
-        stages[target] = _Stage(model.booster, model.best_iteration, model.holdout_score)
-    weights = _fitted_weights(ctx, stages, data, split)
-    scores = {t: s.score for t, s in stages.items()}
+    split = None
+    if _needs_holdout(ctx):
+        split = holdout_split(
+            data.eras,
+            holdout=max(1, cfg.train.holdout_eras // step),
+            embargo=math.ceil(cfg.train.embargo_eras / step),
+        )
+    log.info("training on %d rows, %d eras, %d features", len(data),
+             data.era_index.n_eras, len(features))  # fmt: skip
+    stages = {t: _stage_one(ctx, data, t, split, progress) for t in targets} if split else {}
+    weights = _fitted_weights(ctx, stages, data, split) if split else ensemble_weights(ctx)
+    scores = {t: stages[t].score if split else None for t in targets}
     kept = [t for t, w in zip(targets, weights, strict=True) if w > 0]
     boosters, trees = {}, {}
-    fit_rows = np.isin(data.eras, split.fit)
     for target in kept:
-        stage = stages.pop(target)
-        boosters[target], trees[target] = stage.booster, stage.trees
-        if cfg.train.refit:
-            del boosters[target]  # frees the stage-one model before the refit
+        stage = stages.pop(target, None)
+        if stage is not None and not cfg.train.refit:
+            boosters[target], trees[target] = stage.booster, stage.trees
+            continue
+        n = cfg.lightgbm.n_estimators
+        if stage is not None and cfg.train.early_stopping_rounds and split is not None:
             known = ~np.isnan(data.target(target))
-            n = _refit_trees(stage.trees, int((known & fit_rows).sum()), int(known.sum()))
-            refit_cfg = cfg.lightgbm.model_copy(update={"n_estimators": n})
-            with progress.task(f"Refitting {target} on every era", n) as advance:
-                model = train_target(
-                    data.features, data.target(target), data.eras,
-                    target=target, feature_names=features, cfg=refit_cfg, split=None,
-                    on_iteration=advance,
-                )  # fmt: skip
-            boosters[target], trees[target] = model.booster, n
+            fit_rows = int((known & np.isin(data.eras, split.fit)).sum())
+            n = refit_trees(stage.trees, fit_rows, int(known.sum()))
+        del stage  # frees the stage-one model before the refit
+        boosters[target], trees[target] = _refit(ctx, data, target, n, progress), n
+    stages.clear()
     manifest = Manifest(
         data_version=ctx.data_version,
         feature_set=cfg.data.feature_set,
