@@ -127,11 +127,15 @@ def run_family(fam: Family, overrides: dict[str, dict[str, Any]]) -> dict[str, A
         start = time.perf_counter()
         pred, facts = numerpilot_default(fam, folder, Path(tmp), overrides)
         default_s = time.perf_counter() - start
+    ours = _score(pred, target, index)
+    diff = (ours - example)[np.isfinite(ours - example)]
     return {
         "family": fam.name,
         "best": _summary(_score(best, target, index)),
         "example": _summary(example),
-        "numerpilot": _summary(_score(pred, target, index)),
+        "numerpilot": _summary(ours),
+        "gain": float(diff.mean()),
+        "gain_se": float(diff.std(ddof=1) / np.sqrt(len(diff))),
         "example_s": example_s,
         "numerpilot_s": default_s,
         **facts,
@@ -141,7 +145,8 @@ def run_family(fam: Family, overrides: dict[str, dict[str, Any]]) -> dict[str, A
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
         "| family | numerpilot CORR | sharpe | % of best | example CORR | sharpe | % of best "
-        "| best CORR | sharpe |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| best CORR | sharpe | numerpilot - example |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     lines = [head]
     for r in rows:
@@ -149,7 +154,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['family']} | {n['mean']:.4f} | {n['sharpe']:.2f} | "
             f"{100 * n['mean'] / b['mean']:.0f} % | {e['mean']:.4f} | {e['sharpe']:.2f} | "
-            f"{100 * e['mean'] / b['mean']:.0f} % | {b['mean']:.4f} | {b['sharpe']:.2f} |"
+            f"{100 * e['mean'] / b['mean']:.0f} % | {b['mean']:.4f} | {b['sharpe']:.2f} | "
+            f"{r['gain']:+.4f} ± {r['gain_se']:.4f} |"
         )
     return "\n".join(lines)
 

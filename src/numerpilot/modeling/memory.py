@@ -36,7 +36,8 @@ HEADROOM = 0.85
 
 def estimate_train_bytes(rows: int, features: int, targets: int) -> int:
     """Predicted peak resident memory (bytes) of ``train`` on rows x features int8 values."""
-    sample = min(rows, BIN_SAMPLE_ROWS) * features * 8
+    # LightGBM's sample rows arrive as float64 and are copied once more while binning.
+    sample = min(rows, BIN_SAMPLE_ROWS) * features * 16
     per_row = BYTES_PER_ROW + 4 * targets
     return int(BASE_BYTES + rows * features * BYTES_PER_VALUE + sample + rows * per_row)
 

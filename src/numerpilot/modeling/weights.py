@@ -3,8 +3,9 @@
 Equal weights let a weak target drag the ensemble below its best member. Instead, on
 eras none of the members was fit on (the embargoed holdout), numerpilot finds the
 non-negative weights that maximise the ensemble's mean per-era correlation with the main
-target, then shrinks them toward equal weights over the members that are worth keeping,
-because a few dozen eras are a noisy judge. A member whose holdout score is not clearly
+target, then shrinks them halfway toward the main target's model alone (what Numerai's
+example recipe trains), because a few dozen eras are a noisy judge: the ensemble leans on
+the auxiliary targets only as far as the holdout shows they help. A member whose holdout score is not clearly
 positive gets no weight at all (except the main target's).
 """
 
@@ -22,7 +23,8 @@ from numerpilot.kernel.ranks import rank_gauss_by_era
 MIN_T_STAT = 1.0
 #: ... and at least this share of the best member's mean.
 MIN_SHARE_OF_BEST = 0.25
-#: Fitted weights are mixed with equal weights (over the kept members) in this proportion.
+#: Fitted weights are mixed with the prior (the main target's model alone, else equal
+#: weights over the kept members) in this proportion.
 SHRINK = 0.5
 #: Weights below this share are dropped (the member is not worth its prediction time).
 MIN_WEIGHT = 0.03
@@ -117,7 +119,8 @@ def fit_weights(
     if not keep.any():  # nothing clearly works: fall back to the best member alone
         keep = mean == mean.max()
     fitted = _best_simplex_weights(moments, keep.astype(np.float64))
-    w = (1 - SHRINK) * fitted + SHRINK * keep / keep.sum()
+    prior = np.eye(len(keep))[always] if always is not None else keep / keep.sum()
+    w = (1 - SHRINK) * fitted + SHRINK * prior
     w = np.where(w >= MIN_WEIGHT, w, 0.0)
     w /= w.sum()
     k = members.shape[1]
