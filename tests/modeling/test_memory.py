@@ -43,7 +43,7 @@ def test_the_smallest_step_that_fits() -> None:
 
 def test_refuses_with_the_estimate_and_what_to_change() -> None:
     with pytest.raises(DataError) as error:
-        plan_memory(SIZES, FEATURES, 4, None, 1 * GIB)
+        plan_memory(SIZES, FEATURES, 4, None, 3 * GIB)
     message = str(error.value)
     assert "GiB" in message and "available" in message and "data.feature_set" in message
 
@@ -56,3 +56,8 @@ def test_a_configured_step_that_does_not_fit_names_one_that_does() -> None:
 
 def test_available_memory_is_positive() -> None:
     assert available_bytes() > 0
+
+
+def test_when_nothing_fits_it_says_to_free_memory() -> None:
+    with pytest.raises(DataError, match="free memory, or raise train.memory_gb"):
+        plan_memory(SIZES, FEATURES, 4, None, GIB // 2)

@@ -104,6 +104,6 @@ def test_train_refuses_a_job_that_would_not_fit(
 ) -> None:
     config = CONFIG.format(refit="true").replace("refit = true", "refit = true\nmemory_gb = 0.01")
     root = make_workdir(tmp_path / "wd", synthetic_dir, config)
-    line = refused(numerpilot("train", "-C", str(root)), 1, "GiB", "available", "feature_set")
+    line = refused(numerpilot("train", "-C", str(root)), 1, "GiB", "available", "memory_gb")
     assert "would need about" in line
     assert not (root / "models").exists() or not any((root / "models").iterdir())

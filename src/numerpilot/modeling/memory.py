@@ -103,22 +103,30 @@ def plan_memory(
     need = estimate_train_bytes(rows, features, targets)
     fix = _fix(era_sizes, features, targets, budget, configured=era_step is not None)
     raise DataError(
-        f"train would need about {need / GIB:.1f} GiB ({rows:,} rows x {features:,} features, "
-        f"era_step {step}) but {budget / GIB:.1f} GiB is available; {fix}"
+        f"train would need about {_gib(need)} ({rows:,} rows x {features:,} features, "
+        f"era_step {step}) but {_gib(budget)} is available; {fix}"
     )
+
+
+def _gib(n: int) -> str:
+    return f"{n / GIB:.1f} GiB" if n >= 10 * GIB else f"{n / GIB:.2f} GiB"
 
 
 def _fix(era_sizes: np.ndarray, features: int, targets: int, budget: int, configured: bool) -> str:
     """What to change so that the job fits."""
     fits = [
         s
-        for s in range(1, MAX_ERA_STEP * 4 + 1)
+        for s in range(1, MAX_ERA_STEP + 1)
         if estimate_train_bytes(_rows_for_step(era_sizes, s), features, targets) <= budget
     ]
+    rows = int(era_sizes.sum())
+    room = budget - estimate_train_bytes(rows, 0, targets)
+    per_feature = rows * BYTES_PER_VALUE + min(rows, BIN_SAMPLE_ROWS) * 16
+    most = int(room / per_feature) if room > 0 else 0
     if configured and fits:
         return f'set data.era_step = {fits[0]} (or "auto"), or choose a smaller data.feature_set.'
-    per_feature = int(era_sizes.sum()) * BYTES_PER_VALUE
-    room = max(0, budget - estimate_train_bytes(int(era_sizes.sum()), 0, targets))
-    most = int(room / per_feature) if per_feature else 0
-    return (f"choose a smaller data.feature_set (about {most:,} features fit with every era), "
-            "free memory, or raise train.memory_gb if more is really available.")  # fmt: skip
+    if most < 1:
+        return "free memory, or raise train.memory_gb if more is really available."
+    also = f" or set data.era_step = {fits[0]}" if fits else ""
+    return (f"choose a smaller data.feature_set (about {most:,} features fit with every era)"
+            f"{also}, free memory, or raise train.memory_gb if more is really available.")  # fmt: skip

@@ -72,9 +72,12 @@ def _memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
     with damaged_pages(path):
         eras = open_parquet(path).read(columns=[layout.ERA]).column(0)
     sizes = np.unique(eras.to_numpy(zero_copy_only=False).astype(str), return_counts=True)[1]
-    budget = int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else available_bytes()
+    # A budget the user states is used whole; free memory keeps some headroom.
+    budget = (
+        int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else int(available_bytes() * HEADROOM)
+    )
     step = None if cfg.data.era_step == "auto" else int(cfg.data.era_step)
-    return plan_memory(sizes, n_features, n_targets, step, int(budget * HEADROOM))
+    return plan_memory(sizes, n_features, n_targets, step, budget)
 
 
 @dataclass(frozen=True)
