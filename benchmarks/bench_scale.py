@@ -129,8 +129,11 @@ def main() -> int:
     print(f"projected for {FULL_ROWS:,} rows x {FEATURES:,} features: peak {full_peak:.1f} GiB "
           f"(train's estimate {full_est:.1f} GiB), "
           f"{(t_intercept + t_slope * FULL_ROWS):.0f} s per 100 trees")  # fmt: skip
-    low = [r["rows"] for r in results
-           if estimate_train_bytes(int(r["rows"]), FEATURES, 1) < r["peak_mib"] * 1024**2]  # fmt: skip
+    low = [
+        r["rows"]
+        for r in results
+        if estimate_train_bytes(int(r["rows"]), FEATURES, 1) < r["peak_mib"] * 1024**2
+    ]
     if low:
         print(f"the estimate is below the measured peak at {low} rows")
         return 1

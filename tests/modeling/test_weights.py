@@ -27,7 +27,8 @@ def test_era_corr_equals_pearson_of_the_rank_gauss_average() -> None:
     w = np.array([0.5, 0.3, 0.2])
     got = EraMoments.of(members, y, index).era_corr(w)
     combined = rank_gauss_by_era(members, index) @ w
-    want = [np.corrcoef(combined[ERAS == e], y[ERAS == e])[0, 1] for e in np.unique(ERAS)]
+    rows = [np.flatnonzero(np.equal(ERAS, e)) for e in np.unique(ERAS)]
+    want = [np.corrcoef(combined[r], y[r])[0, 1] for r in rows]
     np.testing.assert_allclose(got, want, atol=1e-10)
 
 

@@ -128,5 +128,7 @@ def _fix(era_sizes: np.ndarray, features: int, targets: int, budget: int, config
     if most < 1:
         return "free memory, or raise train.memory_gb if more is really available."
     also = f" or set data.era_step = {fits[0]}" if fits else ""
-    return (f"choose a smaller data.feature_set (about {most:,} features fit with every era)"
-            f"{also}, free memory, or raise train.memory_gb if more is really available.")  # fmt: skip
+    return (
+        f"choose a smaller data.feature_set (about {most:,} features fit with every era)"
+        f"{also}, free memory, or raise train.memory_gb if more is really available."
+    )

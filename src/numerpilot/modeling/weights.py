@@ -5,8 +5,8 @@ eras none of the members was fit on (the embargoed holdout), numerpilot finds th
 non-negative weights that maximise the ensemble's mean per-era correlation with the main
 target, then shrinks them halfway toward the main target's model alone (what Numerai's
 example recipe trains), because a few dozen eras are a noisy judge: the ensemble leans on
-the auxiliary targets only as far as the holdout shows they help. A member whose holdout score is not clearly
-positive gets no weight at all (except the main target's).
+the auxiliary targets only as far as the holdout shows they help. A member whose holdout
+score is not clearly positive gets no weight at all (except the main target's).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class EraMoments:
 
     @classmethod
     def of(cls, members: np.ndarray, y: np.ndarray, index: EraIndex) -> EraMoments:
-        """members: (n, k) raw predictions; y: (n,) target without NaN; rows grouped by ``index``."""
+        """members: (n, k) raw predictions; y: (n,) target, no NaN; rows grouped by ``index``."""
         g = index.take(rank_gauss_by_era(members, index))
         t = index.take(y)
         n = index.counts.astype(np.float64)

@@ -118,9 +118,7 @@ def refit_trees(trees: int, fit_rows: int, all_rows: int) -> int:
     return max(1, round(trees * all_rows / max(1, fit_rows)))
 
 
-def _refit(
-    ctx: Context, data: EraData, target: str, trees: int, progress: Progress
-) -> lgb.Booster:
+def _refit(ctx: Context, data: EraData, target: str, trees: int, progress: Progress) -> lgb.Booster:
     """Fit ``target`` on every training era with ``trees`` trees."""
     cfg = ctx.config.lightgbm.model_copy(update={"n_estimators": trees})
     with progress.task(f"Refitting {target} on every era", trees) as advance:
