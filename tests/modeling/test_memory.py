@@ -23,8 +23,8 @@ def test_estimate_grows_with_rows_features_and_targets() -> None:
     assert estimate_train_bytes(200_000, 500, 1) > base
     assert estimate_train_bytes(100_000, 1_000, 1) > base
     assert estimate_train_bytes(100_000, 500, 4) > base
-    # The int8 features and LightGBM's binned copy dominate: ~2 bytes a value or more.
-    assert estimate_train_bytes(2_700_000, FEATURES, 4) > 2 * 2_700_000 * FEATURES
+    # The int8 features and LightGBM's binned copy dominate: more than a byte a value.
+    assert estimate_train_bytes(2_700_000, FEATURES, 4) > 1.3 * 2_700_000 * FEATURES
 
 
 def test_every_era_when_it_fits() -> None:
@@ -34,23 +34,23 @@ def test_every_era_when_it_fits() -> None:
 
 
 def test_the_smallest_step_that_fits() -> None:
-    plan = plan_memory(SIZES, FEATURES, 4, None, 12 * GIB)
-    assert plan.era_step > 1 and plan.estimate <= 12 * GIB
+    plan = plan_memory(SIZES, FEATURES, 4, None, 8 * GIB)
+    assert plan.era_step > 1 and plan.estimate <= 8 * GIB
     smaller = plan.era_step - 1
     need = estimate_train_bytes(int(SIZES[::smaller].sum()), FEATURES, 4)
-    assert need > 12 * GIB
+    assert need > 8 * GIB
 
 
 def test_refuses_with_the_estimate_and_what_to_change() -> None:
     with pytest.raises(DataError) as error:
-        plan_memory(SIZES, FEATURES, 4, None, 3 * GIB)
+        plan_memory(SIZES, FEATURES, 4, None, 2 * GIB)
     message = str(error.value)
     assert "GiB" in message and "available" in message and "data.feature_set" in message
 
 
 def test_a_configured_step_that_does_not_fit_names_one_that_does() -> None:
     with pytest.raises(DataError, match=r"set data.era_step = \d+"):
-        plan_memory(SIZES, FEATURES, 4, 1, 12 * GIB)
+        plan_memory(SIZES, FEATURES, 4, 1, 8 * GIB)
     assert plan_memory(SIZES, FEATURES, 4, 2, 64 * GIB).era_step == 2
 
 

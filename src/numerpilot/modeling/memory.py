@@ -20,9 +20,10 @@ from numerpilot.errors import DataError
 from numerpilot.modeling.lgbm import BIN_SAMPLE_ROWS
 
 GIB = 1024**3
-#: Bytes per row x feature: the int8 matrix (1) and LightGBM's binned Dataset (~1), plus
-#: slack for the holdout Dataset and the float32 batches it is built from.
-BYTES_PER_VALUE = 2.2
+#: Bytes per row x feature: the int8 matrix (1) and LightGBM's binned Dataset (4-bit bins
+#: for Numerai's 5-valued features). bench_scale.py measured 1.03 at 20k-80k rows x 2,748
+#: features; 1.3 leaves a margin.
+BYTES_PER_VALUE = 1.3
 #: Bytes per row besides the features: id and era labels, row numbers, float32 targets (per
 #: target, counted apart), predictions and gradients.
 BYTES_PER_ROW = 220
