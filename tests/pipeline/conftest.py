@@ -16,7 +16,6 @@ era_step = 1
 
 [train]
 targets = ["target", "target_teager2b_20"]
-weights = [1.0, 1.0]
 holdout_eras = 8
 embargo_eras = 2
 early_stopping_rounds = 10

@@ -21,8 +21,7 @@ import numpy as np
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
-from numerpilot.data.load import EraData, load_era_data, open_parquet
-from numerpilot.data.load import _damaged_pages as damaged_pages
+from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import ConfigError
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.cv import EraSplit, holdout_split
@@ -68,10 +67,8 @@ def neutralizer_features(ctx: Context) -> list[str]:
 def _memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
     """The era step to train with, checked against the memory budget before loading."""
     cfg = ctx.config
-    path = ctx.data_dir / layout.TRAIN
-    with damaged_pages(path):
-        eras = open_parquet(path).read(columns=[layout.ERA]).column(0)
-    sizes = np.unique(eras.to_numpy(zero_copy_only=False).astype(str), return_counts=True)[1]
+    eras = load_era_data(ctx.data_dir / layout.TRAIN, []).era_index  # no feature is read
+    sizes = eras.counts
     # A budget the user states is used whole; free memory keeps some headroom.
     budget = (
         int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else int(available_bytes() * HEADROOM)
