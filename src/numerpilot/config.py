@@ -68,7 +68,7 @@ class TrainConfig(_Section):
     weights: list[float] | None = Field(
         None,
         description="Ensemble weights, one per target (default: fitted on the holdout eras' "
-        "per-era scores, shrunk toward equal; targets that do not help get none).",
+        "per-era scores, shrunk toward the main target; targets that do not help get none).",
         json_schema_extra={"example": [1.0, 1.0, 1.0, 1.0]},
     )
     holdout_eras: int = Field(
