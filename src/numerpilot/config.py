@@ -74,17 +74,26 @@ class TrainConfig(_Section):
     holdout_eras: int = Field(
         52,
         ge=1,
-        description="The last eras of train, held out to choose the tree count and the "
-        "ensemble weights ...",
+        description="Without era folds (cv_folds < 2, or refit = false): the last eras "
+        "of train, held out to choose the tree count and the ensemble weights ...",
     )
     embargo_eras: int = Field(
         8, ge=0, description="... behind this many eras, so overlapping targets do not leak."
     )
+    cv_folds: int = Field(
+        3,
+        ge=0,
+        description="Choose the tree count and the weights on this many contiguous era "
+        "folds (embargo_eras purged around each) instead of the last holdout_eras "
+        "(0 or 1: the holdout).",
+    )
     early_stopping_rounds: int = Field(
         300,
         ge=0,
-        description="Stop adding trees when the holdout score has not improved for this "
-        "many rounds (0: off, every model gets lightgbm.n_estimators trees).",
+        description="Choose the tree count on held-out eras (0: off, every model gets "
+        "lightgbm.n_estimators trees). On the holdout: stop when its score has not "
+        "improved for this many rounds; on era folds: the peak of the folds' mean score, "
+        "smoothed over a quarter of this many rounds.",
     )
     refit: bool = Field(
         True,

@@ -17,7 +17,7 @@ from numerpilot.data.load import load_era_data
 from numerpilot.modeling.cv import holdout_split
 from numerpilot.modeling.store import load_bundle, load_manifest
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.train import refit_trees, train_ensemble
+from numerpilot.pipeline.train import best_round, refit_trees, train_ensemble
 from numerpilot.workdir import Workdir
 
 CONFIG = """\
@@ -28,6 +28,7 @@ feature_set = "medium"
 targets = ["target", "target_teager2b_20", "target_ender_20"]
 holdout_eras = 8
 embargo_eras = 2
+cv_folds = {folds}
 early_stopping_rounds = 10
 refit = {refit}
 
@@ -39,8 +40,12 @@ num_threads = 1
 """
 
 
+def _config(refit: bool = True, folds: int = 0) -> str:
+    return CONFIG.format(refit=str(refit).lower(), folds=folds)
+
+
 def _train(root: Path, synthetic_dir: Path, refit: bool) -> Context:
-    make_workdir(root, synthetic_dir, CONFIG.format(refit=str(refit).lower()))
+    make_workdir(root, synthetic_dir, _config(refit))
     ctx = Context.load(Workdir(root))
     train_ensemble(ctx)
     return ctx
@@ -86,9 +91,7 @@ def test_fitted_weights_reach_the_payload(refitted: Context) -> None:
 
 
 def test_refit_is_skipped_when_nothing_is_chosen(tmp_path: Path, synthetic_dir: Path) -> None:
-    config = CONFIG.format(refit="true").replace(
-        "early_stopping_rounds = 10", "early_stopping_rounds = 0"
-    )
+    config = _config().replace("early_stopping_rounds = 10", "early_stopping_rounds = 0")
     config = config.replace("refit = true", "refit = true\nweights = [1.0, 1.0, 0.0]")
     make_workdir(tmp_path / "wd", synthetic_dir, config)
     ctx = Context.load(Workdir(tmp_path / "wd"))
@@ -98,11 +101,28 @@ def test_refit_is_skipped_when_nothing_is_chosen(tmp_path: Path, synthetic_dir: 
     assert manifest.holdout_scores == {"target": None, "target_teager2b_20": None}
 
 
+def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_dir: Path) -> None:
+    make_workdir(tmp_path / "wd", synthetic_dir, _config(folds=3))
+    ctx = Context.load(Workdir(tmp_path / "wd"))
+    manifest = train_ensemble(ctx)
+    assert manifest.targets[0] == "target" and sum(manifest.weights) == pytest.approx(1.0)
+    # Chosen on folds of ~2/3 of the eras, scaled by ~3/2 for the refit on all of them.
+    assert all(1 <= n <= 60 * 1.6 for n in manifest.best_iterations.values()), manifest
+    assert all(s is not None and -1 < s < 1 for s in manifest.holdout_scores.values()), manifest
+
+
+def test_best_round_is_the_peak_of_the_moving_average() -> None:
+    curve = np.array([0.0, 0.1, 0.5, 0.1, 0.4, 0.4, 0.4, 0.4, 0.2, 0.0])
+    assert best_round(curve, 1) == 3  # the spike
+    assert best_round(curve, 4) == 7  # the plateau: rounds 5-8, centred
+    assert best_round(curve, 100) == len(curve) // 2 + 1
+
+
 @pytest.mark.bad_input("train", "a job that would not fit in memory (`train.memory_gb = 0.01`)")
 def test_train_refuses_a_job_that_would_not_fit(
     tmp_path: Path, synthetic_dir: Path, numerpilot: Numerpilot, refused: Refused
 ) -> None:
-    config = CONFIG.format(refit="true").replace("refit = true", "refit = true\nmemory_gb = 0.01")
+    config = _config().replace("refit = true", "refit = true\nmemory_gb = 0.01")
     root = make_workdir(tmp_path / "wd", synthetic_dir, config)
     line = refused(numerpilot("train", "-C", str(root)), 1, "GiB", "available", "memory_gb")
     assert "would need about" in line

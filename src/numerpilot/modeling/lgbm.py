@@ -76,6 +76,8 @@ class TrainedModel:
     booster: lgb.Booster
     best_iteration: int
     holdout_score: float | None
+    #: The holdout score after every round (empty without a holdout).
+    curve: tuple[float, ...] = ()
 
 
 def train_target(
@@ -132,11 +134,12 @@ def train_target(
         valid_names=["holdout"][: len(valid_sets)], callbacks=callbacks, feval=feval,
     )  # fmt: skip
     best = booster.best_iteration or booster.current_iteration()
-    score = None
+    score: float | None = None
+    curve: tuple[float, ...] = ()
     if evals:
-        curve = next(iter(evals["holdout"].values()))
-        score = float(curve[best - 1])
-    return TrainedModel(target, booster, int(best), score)
+        curve = tuple(float(v) for v in next(iter(evals["holdout"].values())))
+        score = curve[best - 1]
+    return TrainedModel(target, booster, int(best), score, curve)
 
 
 def predict_rows(

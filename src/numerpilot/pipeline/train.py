@@ -24,7 +24,7 @@ from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import ConfigError
 from numerpilot.kernel.eras import EraIndex
-from numerpilot.modeling.cv import EraSplit, holdout_split
+from numerpilot.modeling.cv import EraSplit, holdout_split, purged_era_folds
 from numerpilot.modeling.lgbm import lgbm_params, predict_rows, train_target
 from numerpilot.modeling.memory import (
     GIB,
@@ -78,25 +78,44 @@ def _memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
 
 
 @dataclass(frozen=True)
-class _Stage:
-    """Stage one of a target: the booster fit on the fit eras, its tree count and score."""
+class _Choice:
+    """What the held-out eras said about one target.
 
-    booster: lgb.Booster
+    trees: the tree count chosen for models fit on ``fit_rows`` rows; score: the held-out
+    mean per-era correlation there; rows (m,): rows of the data with out-of-sample
+    predictions ``preds`` (m,); booster: the stage-one model (single holdout only).
+    """
+
     trees: int
+    fit_rows: float
     score: float | None
+    rows: np.ndarray
+    preds: np.ndarray
+    booster: lgb.Booster | None = None
 
 
 def _needs_holdout(ctx: Context) -> bool:
-    """Whether stage one (fit on the fit eras, judged on the holdout) has anything to choose:
-    the tree count, the weights, or (without a refit) the final models themselves."""
+    """Whether held-out eras have anything to choose: the tree count, the weights, or
+    (without a refit) the final models themselves."""
     train = ctx.config.train
     fit_weights_here = train.weights is None and len(train.targets) > 1
     return train.early_stopping_rounds > 0 or fit_weights_here or not train.refit
 
 
-def _stage_one(
+def best_round(curve: np.ndarray, window: int) -> int:
+    """The round (1-based) where the centred moving average of ``curve`` peaks."""
+    window = max(1, min(window, len(curve)))
+    smoothed = np.convolve(curve, np.ones(window) / window, mode="valid")
+    return int(np.argmax(smoothed)) + window // 2 + 1
+
+
+def _fit_rows(data: EraData, target: str, eras: np.ndarray) -> int:
+    return int((~np.isnan(data.target(target)) & np.isin(data.eras, eras)).sum())
+
+
+def _choose_by_holdout(
     ctx: Context, data: EraData, target: str, split: EraSplit, progress: Progress
-) -> _Stage:
+) -> _Choice:
     """Fit ``target`` on the fit eras; early stopping on the holdout chooses the tree count."""
     cfg = ctx.config
     with progress.task(f"Training {target}", cfg.lightgbm.n_estimators) as advance:
@@ -106,13 +125,45 @@ def _stage_one(
             split=split, early_stopping_rounds=cfg.train.early_stopping_rounds,
             on_iteration=advance,
         )  # fmt: skip
-    return _Stage(model.booster, model.best_iteration, model.holdout_score)
+    rows = np.flatnonzero(np.isin(data.eras, split.holdout))
+    preds = predict_rows(model.booster, data.features, rows, model.best_iteration)
+    fit_rows = _fit_rows(data, target, split.fit)
+    return _Choice(model.best_iteration, fit_rows, model.holdout_score, rows, preds, model.booster)
 
 
-def refit_trees(trees: int, fit_rows: int, all_rows: int) -> int:
-    """Trees for the refit on every era: the holdout's choice scaled by the rows added
+def _choose_by_folds(
+    ctx: Context, data: EraData, target: str, folds: list[EraSplit], progress: Progress
+) -> _Choice:
+    """Fit ``target`` once per era fold; the fold-averaged held-out score per round chooses
+    the tree count (a single holdout lives in one regime and can pick far too few)."""
+    cfg = ctx.config
+    models, curves = [], []
+    for k, fold in enumerate(folds, start=1):
+        label = f"Cross-validating {target} ({k}/{len(folds)})"
+        with progress.task(label, cfg.lightgbm.n_estimators) as advance:
+            model = train_target(
+                data.features, data.target(target), data.eras,
+                target=target, feature_names=list(data.feature_names), cfg=cfg.lightgbm,
+                split=fold, on_iteration=advance,
+            )  # fmt: skip
+        models.append(model.booster)
+        curves.append(model.curve)
+    curve = np.mean(np.array(curves), axis=0)
+    trees = cfg.lightgbm.n_estimators
+    if cfg.train.early_stopping_rounds:
+        trees = best_round(curve, max(1, cfg.train.early_stopping_rounds // 4))
+    preds = np.full(len(data), np.nan)
+    for fold, booster in zip(folds, models, strict=True):
+        rows = np.flatnonzero(np.isin(data.eras, fold.holdout))
+        preds[rows] = predict_rows(booster, data.features, rows, trees)
+    fit_rows = float(np.mean([_fit_rows(data, target, f.fit) for f in folds]))
+    return _Choice(trees, fit_rows, float(curve[trees - 1]), np.arange(len(data)), preds)
+
+
+def refit_trees(trees: int, fit_rows: float, all_rows: int) -> int:
+    """Trees for the refit on every era: the chosen count scaled by the rows added
     (boosting on more rows of the same signal supports proportionally more trees)."""
-    return max(1, round(trees * all_rows / max(1, fit_rows)))
+    return max(1, round(trees * all_rows / max(1.0, fit_rows)))
 
 
 def _refit(ctx: Context, data: EraData, target: str, trees: int, progress: Progress) -> lgb.Booster:
@@ -127,30 +178,44 @@ def _refit(ctx: Context, data: EraData, target: str, trees: int, progress: Progr
     return model.booster
 
 
-def _fitted_weights(
-    ctx: Context, stages: dict[str, _Stage], data: EraData, split: EraSplit
-) -> list[float]:
-    """Configured weights, or weights fitted on the stage-one models' holdout predictions."""
+def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) -> list[float]:
+    """Configured weights, or weights fitted on the held-out predictions of every target."""
     targets = list(ctx.config.train.targets)
     if ctx.config.train.weights is not None or len(targets) == 1:
         return ensemble_weights(ctx)
-    main = data.target(layout.MAIN_TARGET)
-    rows = np.flatnonzero(np.isin(data.eras, split.holdout) & ~np.isnan(main))
-    preds = np.column_stack(
-        [predict_rows(stages[t].booster, data.features, rows, stages[t].trees) for t in targets]
-    )
+    rows = choices[targets[0]].rows
+    main = data.target(layout.MAIN_TARGET)[rows]
+    preds = np.column_stack([choices[t].preds for t in targets])
+    ok = ~np.isnan(main) & ~np.isnan(preds).any(axis=1)
     main_member = targets.index(layout.MAIN_TARGET) if layout.MAIN_TARGET in targets else None
-    fit = fit_weights(preds, main[rows], EraIndex.from_eras(data.eras[rows]), main_member)
+    index = EraIndex.from_eras(data.eras[rows][ok])
+    fit = fit_weights(preds[ok], main[ok], index, main_member)
     for t, w, m, tt in zip(targets, fit.weights, fit.member_mean, fit.member_t, strict=True):
-        log.info("%s: holdout CORR %.4f (t %.1f), weight %.2f", t, m, tt, w)
-    log.info("holdout CORR of the ensemble %.4f (equal weights %.4f)", fit.ensemble_mean,
+        log.info("%s: held-out CORR %.4f (t %.1f), weight %.2f", t, m, tt, w)
+    log.info("held-out CORR of the ensemble %.4f (equal weights %.4f)", fit.ensemble_mean,
              fit.equal_mean)  # fmt: skip
     return [float(w) for w in fit.weights]
 
 
+def _choose(
+    ctx: Context, data: EraData, step: int, progress: Progress
+) -> dict[str, _Choice] | None:
+    """Per target, what held-out eras say: by era folds (``train.cv_folds``), or by the
+    last ``holdout_eras`` (without folds, or when the stage-one models are kept)."""
+    cfg = ctx.config.train
+    if not _needs_holdout(ctx):
+        return None
+    embargo = math.ceil(cfg.embargo_eras / step)
+    if cfg.cv_folds >= 2 and cfg.refit:
+        folds = purged_era_folds(data.eras, cfg.cv_folds, embargo)
+        return {t: _choose_by_folds(ctx, data, t, folds, progress) for t in cfg.targets}
+    split = holdout_split(data.eras, holdout=max(1, cfg.holdout_eras // step), embargo=embargo)
+    return {t: _choose_by_holdout(ctx, data, t, split, progress) for t in cfg.targets}
+
+
 def train_ensemble(ctx: Context, progress: Progress = SILENT, *, publish: bool = True) -> Manifest:
-    """Fit the ensemble: per target, choose the tree count on an embargoed holdout, fit
-    the ensemble weights on the holdout predictions, then refit every kept target on all
+    """Fit the ensemble: per target, choose the tree count on held-out eras, fit the
+    ensemble weights on the held-out predictions, then refit every kept target on all
     training eras.
 
     The bundle becomes the current one unless ``publish`` is False (then it waits, beside
@@ -163,38 +228,28 @@ def train_ensemble(ctx: Context, progress: Progress = SILENT, *, publish: bool =
     targets = list(cfg.train.targets)
     loaded = targets if layout.MAIN_TARGET in targets else [*targets, layout.MAIN_TARGET]
     plan = _memory_plan(ctx, len(features), len(loaded))
-    step = plan.era_step
-    log.info("era step %d: %d rows, about %.1f GiB (budget %.1f GiB)", step, plan.rows,
-             plan.estimate / GIB, plan.budget / GIB)  # fmt: skip
+    log.info("era step %d: %d rows, about %.1f GiB (budget %.1f GiB)", plan.era_step,
+             plan.rows, plan.estimate / GIB, plan.budget / GIB)  # fmt: skip
     with progress.task("Loading training data", None):
-        data = load_era_data(ctx.data_dir / layout.TRAIN, features, loaded, era_step=step)
-    split = None
-    if _needs_holdout(ctx):
-        split = holdout_split(
-            data.eras,
-            holdout=max(1, cfg.train.holdout_eras // step),
-            embargo=math.ceil(cfg.train.embargo_eras / step),
-        )
+        data = load_era_data(ctx.data_dir / layout.TRAIN, features, loaded, era_step=plan.era_step)
     log.info("training on %d rows, %d eras, %d features", len(data),
              data.era_index.n_eras, len(features))  # fmt: skip
-    stages = {t: _stage_one(ctx, data, t, split, progress) for t in targets} if split else {}
-    weights = _fitted_weights(ctx, stages, data, split) if split else ensemble_weights(ctx)
-    scores = {t: stages[t].score if split else None for t in targets}
+    choices = _choose(ctx, data, plan.era_step, progress)
+    weights = _fitted_weights(ctx, choices, data) if choices else ensemble_weights(ctx)
     kept = [t for t, w in zip(targets, weights, strict=True) if w > 0]
+    scores = {t: c.score for t, c in (choices or {}).items()}
     boosters, trees = {}, {}
     for target in kept:
-        stage = stages.pop(target, None)
-        if stage is not None and not cfg.train.refit:
-            boosters[target], trees[target] = stage.booster, stage.trees
+        choice = choices.pop(target) if choices else None
+        if choice is not None and choice.booster is not None and not cfg.train.refit:
+            boosters[target], trees[target] = choice.booster, choice.trees
             continue
         n = cfg.lightgbm.n_estimators
-        if stage is not None and cfg.train.early_stopping_rounds and split is not None:
-            known = ~np.isnan(data.target(target))
-            fit_rows = int((known & np.isin(data.eras, split.fit)).sum())
-            n = refit_trees(stage.trees, fit_rows, int(known.sum()))
-        del stage  # frees the stage-one model before the refit
+        if choice is not None and cfg.train.early_stopping_rounds:
+            n = refit_trees(
+                choice.trees, choice.fit_rows, int((~np.isnan(data.target(target))).sum())
+            )
         boosters[target], trees[target] = _refit(ctx, data, target, n, progress), n
-    stages.clear()
     manifest = Manifest(
         data_version=ctx.data_version,
         feature_set=cfg.data.feature_set,
@@ -203,7 +258,7 @@ def train_ensemble(ctx: Context, progress: Progress = SILENT, *, publish: bool =
         weights=[w for w in weights if w > 0],
         params=lgbm_params(cfg.lightgbm),
         best_iterations=trees,
-        holdout_scores={t: scores[t] for t in kept},
+        holdout_scores={t: scores.get(t) for t in kept},
         neutralization_proportion=cfg.ensemble.neutralization_proportion,
         neutralizer_features=neutralizers,
     )
