@@ -2,10 +2,10 @@
 
 The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
 1. every era when train fits in memory (``data.era_step = "auto"``);
-2. per target, the tree count is chosen by (smoothed) early stopping on the last
-   ``holdout_eras`` of train, behind ``embargo_eras``;
-3. ensemble weights are fitted on those models' holdout predictions (per-era CORR with
-   the main target), shrunk toward equal; targets that do not help are dropped;
+2. per target, the tree count is where the mean held-out score of ``cv_folds`` purged
+   era folds peaks (or, without folds, early stopping on the last ``holdout_eras``);
+3. ensemble weights are fitted on the out-of-fold predictions (per-era CORR with the main
+   target), shrunk toward the main target's model; targets that do not help are dropped;
 4. every kept target is fit again on all training eras with its tree count scaled by the
    rows added (``train.refit``).
 """
