@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -38,11 +38,18 @@ class DataConfig(_Section):
         description='Feature set of features.json: "small", "medium", "all", or a group '
         'such as "serenity".',
     )
-    era_step: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+    era_step: int | Literal["auto"] = Field(
         "auto",
         description='Train on every Nth era; "auto": every era when train fits in memory '
         "(train.memory_gb), else the smallest step that fits.",
     )
+
+    @field_validator("era_step", mode="before")
+    @classmethod
+    def _era_step(cls, value: Any) -> Any:
+        if value == "auto" or (type(value) is int and value >= 1):
+            return value
+        raise ValueError('must be "auto" or a whole number of at least 1')
 
     @field_validator("version")
     @classmethod
