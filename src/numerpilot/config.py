@@ -267,6 +267,9 @@ class DemoConfig(_Section):
     learning_rate: float = Field(0.05, gt=0, le=1)
     colsample_bytree: float = Field(0.3, gt=0, le=1)
     early_stopping_rounds: int = Field(100, ge=0)
+    cv_folds: int = Field(
+        0, ge=0, description="0: the tree count on one holdout, about 3x faster than folds."
+    )
 
     def spec(self) -> SyntheticSpec:
         """The synthetic dataset these settings describe."""
@@ -302,6 +305,7 @@ class Config(_Section):
             holdout_eras=demo.holdout_eras,
             embargo_eras=demo.embargo_eras,
             early_stopping_rounds=demo.early_stopping_rounds,
+            cv_folds=demo.cv_folds,
         )
         raw["lightgbm"].update(
             n_estimators=demo.n_estimators,
