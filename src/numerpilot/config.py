@@ -38,9 +38,26 @@ class DataConfig(_Section):
         description='Feature set of features.json: "small", "medium", "all", or a group '
         'such as "serenity".',
     )
-    era_step: int = Field(
-        4, ge=1, description="Train on every Nth era (targets span ~4 weekly eras)."
+    era_step: int | Literal["auto"] = Field(
+        "auto",
+        description='Train on every Nth era; "auto": every era when train fits in memory '
+        "(train.memory_gb), else the smallest step that fits.",
     )
+
+    @property
+    def step(self) -> int:
+        """The era step as a number; "auto" is resolved by the memory plan before training
+        (``numerpilot.pipeline.train.with_era_step``)."""
+        if self.era_step == "auto":
+            raise ValueError('data.era_step "auto" was not resolved by the memory plan')
+        return self.era_step
+
+    @field_validator("era_step", mode="before")
+    @classmethod
+    def _era_step(cls, value: Any) -> Any:
+        if value == "auto" or (type(value) is int and value >= 1):
+            return value
+        raise ValueError('must be "auto" or a whole number of at least 1')
 
     @field_validator("version")
     @classmethod
@@ -65,20 +82,45 @@ class TrainConfig(_Section):
     )
     weights: list[float] | None = Field(
         None,
-        description="Ensemble weights, one per target (default: equal weights).",
+        description="Ensemble weights, one per target (default: fitted on the holdout eras' "
+        "per-era scores, shrunk toward the main target; targets that do not help get none).",
         json_schema_extra={"example": [1.0, 1.0, 1.0, 1.0]},
     )
     holdout_eras: int = Field(
-        52, ge=1, description="The last eras of train, held out for early stopping ..."
+        52,
+        ge=1,
+        description="Without era folds (cv_folds < 2, or refit = false): the last eras "
+        "of train, held out to choose the tree count and the ensemble weights ...",
     )
     embargo_eras: int = Field(
         8, ge=0, description="... behind this many eras, so overlapping targets do not leak."
     )
-    early_stopping_rounds: int = Field(
-        200,
+    cv_folds: int = Field(
+        3,
         ge=0,
-        description="Stop adding trees when the holdout score has not improved for this "
-        "many rounds (0: off).",
+        description="Choose the tree count and the weights on this many contiguous era "
+        "folds (embargo_eras purged around each) instead of the last holdout_eras "
+        "(0 or 1: the holdout).",
+    )
+    early_stopping_rounds: int = Field(
+        300,
+        ge=0,
+        description="Choose the tree count on held-out eras (0: off, every model gets "
+        "lightgbm.n_estimators trees). On the holdout: stop when its score has not "
+        "improved for this many rounds; on era folds: the peak of the folds' mean score, "
+        "smoothed over a quarter of this many rounds.",
+    )
+    refit: bool = Field(
+        True,
+        description="After choosing the tree count on the holdout, fit again on every "
+        "training era (holdout and embargo included), with the tree count scaled by the "
+        "rows added.",
+    )
+    memory_gb: float = Field(
+        0.0,
+        ge=0,
+        description="Memory train may use, in GiB (0: what this machine has available). "
+        "Train refuses a job whose predicted peak exceeds it.",
     )
 
     @field_validator("targets")
@@ -310,6 +352,9 @@ class DemoConfig(_Section):
     learning_rate: float = Field(0.05, gt=0, le=1)
     colsample_bytree: float = Field(0.3, gt=0, le=1)
     early_stopping_rounds: int = Field(100, ge=0)
+    cv_folds: int = Field(
+        0, ge=0, description="0: the tree count on one holdout, about 3x faster than folds."
+    )
 
     def spec(self) -> SyntheticSpec:
         """The synthetic dataset these settings describe."""
@@ -347,6 +392,7 @@ class Config(_Section):
             holdout_eras=demo.holdout_eras,
             embargo_eras=demo.embargo_eras,
             early_stopping_rounds=demo.early_stopping_rounds,
+            cv_folds=demo.cv_folds,
         )
         raw["lightgbm"].update(
             n_estimators=demo.n_estimators,

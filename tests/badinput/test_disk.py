@@ -25,7 +25,7 @@ def test_full_disk_while_retraining_keeps_the_old_bundle(
     models = trained / "models"
     before = snapshot(models)
     old_predictions = pd.read_csv(trained / "predictions" / "live_predictions.csv")
-    disk_full(monkeypatch, models, after=1)  # the second model file hits the full disk
+    disk_full(monkeypatch, models, after=0)  # the first model file hits the full disk
     refused(numerpilot("train", "-C", str(trained)), 1, "The disk is full", "target", ".txt",
             "Nothing was half-written")  # fmt: skip
     monkeypatch.undo()

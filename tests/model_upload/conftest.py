@@ -21,6 +21,9 @@ n_features = 48
 live_rows = 60
 n_estimators = 20
 holdout_eras = 8
+
+[train]
+weights = [1.0, 0.5, 0.3, 0.2]
 """
 
 

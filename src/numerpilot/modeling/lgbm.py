@@ -111,6 +111,8 @@ class TrainedModel:
     booster: lgb.Booster
     best_iteration: int
     holdout_score: float | None
+    #: The holdout score after every round (empty without a holdout).
+    curve: tuple[float, ...] = ()
 
 
 def train_target(
@@ -168,11 +170,25 @@ def train_target(
         valid_names=["holdout"][: len(valid_sets)], callbacks=callbacks, feval=feval,
     )  # fmt: skip
     best = booster.best_iteration or booster.current_iteration()
-    score = None
+    score: float | None = None
+    curve: tuple[float, ...] = ()
     if evals:
-        curve = next(iter(evals["holdout"].values()))
-        score = float(curve[best - 1])
-    return TrainedModel(target, booster, int(best), score)
+        curve = tuple(float(v) for v in next(iter(evals["holdout"].values())))
+        score = curve[best - 1]
+    return TrainedModel(target, booster, int(best), score, curve)
+
+
+def predict_rows(
+    booster: lgb.Booster, features: np.ndarray, rows: np.ndarray, trees: int
+) -> np.ndarray:
+    """Predictions (len(rows),) of the first ``trees`` trees for rows of an int8 matrix,
+    converted to float32 a batch at a time."""
+    out = np.empty(len(rows))
+    size = max(1024, _BATCH_BYTES // (4 * features.shape[1]))
+    for start in range(0, len(rows), size):
+        batch = np.asarray(features[rows[start : start + size]], dtype=np.float32)
+        out[start : start + len(batch)] = booster.predict(batch, num_iteration=trees)
+    return out
 
 
 class SmoothedEarlyStopping:

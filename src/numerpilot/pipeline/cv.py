@@ -31,7 +31,7 @@ from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
 from numerpilot.modeling.distributed import concat_era_data
 from numerpilot.modeling.members import Member, ensemble_members
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.train import ensemble_weights, neutralizer_features
+from numerpilot.pipeline.train import ensemble_weights, neutralizer_features, with_era_step
 from numerpilot.progress import SILENT, Progress, Scored, member_task
 from numerpilot.scoring.io import read_table
 from numerpilot.scoring.per_era import PerEra
@@ -130,6 +130,14 @@ def folds_for(cfg: Config, eras: np.ndarray, purge: int) -> list[EraSplit]:
     )  # fmt: skip
 
 
+def _with_era_step(ctx: Context) -> Context:
+    """``ctx`` with a numeric era step (the memory plan's for "auto")."""
+    cfg = ctx.config
+    n_features = len(feature_set(ctx.data_dir, cfg.data.feature_set))
+    n_targets = len(set(cfg.train.targets) | {layout.MAIN_TARGET})
+    return with_era_step(ctx, n_features, n_targets)
+
+
 def cv_files(cfg: Config) -> list[str]:
     """The dataset files cross-validated: train, and validation with cv.include_validation."""
     return [layout.TRAIN] + ([layout.VALIDATION] if cfg.cv.include_validation else [])
@@ -150,7 +158,7 @@ def load_cv_data(
             parts.append(
                 load_era_data(
                     ctx.data_dir / name, features + extra, targets,
-                    era_step=cfg.data.era_step, eras=None if eras is None else list(eras),
+                    era_step=cfg.data.step, eras=None if eras is None else list(eras),
                 )
             )  # fmt: skip
     data = concat_era_data(parts)
@@ -180,7 +188,7 @@ def inner_split(cfg: Config, fit: np.ndarray, purge: int) -> EraSplit:
     without early stopping when they are too few."""
     if not cfg.train.early_stopping_rounds:
         return EraSplit(fit=fit, holdout=fit[:0])
-    size = max(1, cfg.train.holdout_eras // cfg.data.era_step)
+    size = max(1, cfg.train.holdout_eras // cfg.data.step)
     try:
         return era_folds(fit, n_folds=1, purge=purge, test_eras=size)[0]
     except DataError:
@@ -217,6 +225,7 @@ def run_cv(
     the ensemble, scored per fold and overall. ``cv_data``/``folds`` let two configs be
     compared on the very same rows and folds; with ``cluster`` every (fold, member) is a
     Dask task (see :mod:`numerpilot.modeling.distributed`)."""
+    ctx = _with_era_step(ctx)
     cfg = ctx.config
     purge = cv_purge(cfg) if purge is None else purge
     cvd = cv_data or load_cv_data(ctx, progress)
@@ -470,7 +479,7 @@ def run_compare(
 ) -> tuple[CVResult, CVResult, Comparison]:
     """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
     (purged for the longest horizon of either); returns both and their comparison."""
-    other_ctx = other_context(ctx, path)
+    ctx, other_ctx = _with_era_step(ctx), _with_era_step(other_context(ctx, path))
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)

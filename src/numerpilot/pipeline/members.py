@@ -37,7 +37,7 @@ def needs_members(cfg: Config, cluster: str | None) -> bool:
 
 def train_split(cfg: Config, eras: np.ndarray) -> EraSplit:
     """The early-stopping holdout of ``train`` (the same split as the plain path)."""
-    step = cfg.data.era_step
+    step = cfg.data.step
     return holdout_split(
         eras,
         holdout=max(1, cfg.train.holdout_eras // step),
@@ -71,20 +71,21 @@ def train_members(
     neutralizers: list[str] | None = None,
 ) -> Manifest:
     """Fit every member (here, or as tasks on ``cluster``) and save the bundle."""
-    from numerpilot.pipeline.train import ensemble_weights, neutralizer_features
+    from numerpilot.pipeline.train import ensemble_weights, neutralizer_features, with_era_step
 
+    features = feature_set(ctx.data_dir, ctx.config.data.feature_set)
+    ctx = with_era_step(ctx, len(features), len(ctx.config.train.targets))
     cfg = resolved(ctx.config)
     model_params(cfg)  # a GPU or backend this install lacks is refused before any loading
     weights = ensemble_weights(ctx) if weights is None else weights
     neutralizers = neutralizer_features(ctx) if neutralizers is None else neutralizers
-    features = feature_set(ctx.data_dir, cfg.data.feature_set)
     members = ensemble_members(cfg, weights)
     path = ctx.data_dir / layout.TRAIN
     rounds = cfg.train.early_stopping_rounds
     fitted: list[FittedMember]
     if cluster is None:
         with progress.task("Loading training data", None):
-            data = load_era_data(path, features, cfg.train.targets, era_step=cfg.data.era_step)
+            data = load_era_data(path, features, cfg.train.targets, era_step=cfg.data.step)
         split = train_split(cfg, data.eras)
         fitted = []
         for m in members:
@@ -104,7 +105,7 @@ def train_members(
             sampled_eras,
         )
 
-        split = train_split(cfg, sampled_eras(path, cfg.data.era_step))
+        split = train_split(cfg, sampled_eras(path, cfg.data.step))
         tasks = [MemberTask([str(path)], features, m, split, cfg, rounds) for m in members]
         what = f"Training {len(tasks)} members on the Dask cluster ({cluster})"
         with connect(cluster) as client, progress.task(what, len(tasks)) as done:

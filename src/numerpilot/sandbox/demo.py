@@ -37,6 +37,7 @@ colsample_bytree = 0.3
 holdout_eras = 40
 embargo_eras = 4
 early_stopping_rounds = 100
+cv_folds = 0  # the single holdout: about 3x faster than era folds
 
 [data]
 era_step = 1

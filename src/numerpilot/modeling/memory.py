@@ -1,0 +1,135 @@
+"""Peak memory of ``train``, predicted before any feature byte is loaded.
+
+A job that does not fit is refused up front, with the estimate and what to change, instead
+of being killed by the kernel hours later. The estimate is linear in rows x features (the
+int8 matrix and LightGBM's binned copy, ~1 byte a value each), plus LightGBM's float64
+bin-construction sample, the float32 targets and the per-row labels; its coefficients were
+measured by ``benchmarks/bench_scale.py``. ``era_step = "auto"`` takes every era when that
+fits and otherwise the smallest step that does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from numerpilot.errors import DataError
+from numerpilot.modeling.lgbm import BIN_SAMPLE_ROWS
+
+GIB = 1024**3
+#: Bytes per row x feature: the int8 matrix (1) and LightGBM's binned Dataset (4-bit bins
+#: for Numerai's 5-valued features). bench_scale.py measured 1.03 at 20k-80k rows x 2,748
+#: features; 1.3 leaves a margin.
+BYTES_PER_VALUE = 1.3
+#: Bytes per row besides the features: id and era labels, row numbers, float32 targets (per
+#: target, counted apart), predictions and gradients.
+BYTES_PER_ROW = 220
+#: Python, numpy, pyarrow and LightGBM themselves.
+BASE_BYTES = 400 * 1024**2
+#: Eras at most skipped between two that are kept (``era_step``) before train refuses.
+MAX_ERA_STEP = 8
+#: Share of the available memory train plans to use.
+HEADROOM = 0.85
+
+
+def estimate_train_bytes(rows: int, features: int, targets: int) -> int:
+    """Predicted peak resident memory (bytes) of ``train`` on rows x features int8 values."""
+    # LightGBM's sample rows arrive as float64 and are copied once more while binning.
+    sample = min(rows, BIN_SAMPLE_ROWS) * features * 16
+    per_row = BYTES_PER_ROW + 4 * targets
+    return int(BASE_BYTES + rows * features * BYTES_PER_VALUE + sample + rows * per_row)
+
+
+def _cgroup_bytes() -> int | None:
+    """Memory the cgroup (container) still allows, if it sets a limit."""
+    limit = Path("/sys/fs/cgroup/memory.max")
+    used = Path("/sys/fs/cgroup/memory.current")
+    try:
+        raw = limit.read_text().strip()
+        if raw == "max":
+            return None
+        return max(0, int(raw) - int(used.read_text().strip()))
+    except (OSError, ValueError):
+        return None
+
+
+def available_bytes() -> int:
+    """Memory this process can use now: MemAvailable, capped by a cgroup limit."""
+    found: int | None = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if found is None:  # not Linux: all physical memory is the best guess
+        found = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    cgroup = _cgroup_bytes()
+    return min(found, cgroup) if cgroup is not None else found
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """The era step train uses, the rows it loads and the predicted peak (bytes)."""
+
+    era_step: int
+    rows: int
+    estimate: int
+    budget: int
+
+
+def _rows_for_step(era_sizes: np.ndarray, step: int) -> int:
+    return int(era_sizes[::step].sum())
+
+
+def plan_memory(
+    era_sizes: np.ndarray, features: int, targets: int, era_step: int | None, budget: int
+) -> MemoryPlan:
+    """Choose the era step (``era_step`` None: the smallest that fits ``budget``) or check
+    the configured one; refuse, with the estimate and what to change, a job that cannot fit.
+
+    era_sizes: (E,) rows of each training era, in era order.
+    """
+    steps = [era_step] if era_step else list(range(1, MAX_ERA_STEP + 1))
+    for step in steps:
+        rows = _rows_for_step(era_sizes, step)
+        need = estimate_train_bytes(rows, features, targets)
+        if need <= budget:
+            return MemoryPlan(step, rows, need, budget)
+    step = steps[-1]
+    rows = _rows_for_step(era_sizes, step)
+    need = estimate_train_bytes(rows, features, targets)
+    fix = _fix(era_sizes, features, targets, budget, configured=era_step is not None)
+    raise DataError(
+        f"train would need about {_gib(need)} ({rows:,} rows x {features:,} features, "
+        f"era_step {step}) but {_gib(budget)} is available; {fix}"
+    )
+
+
+def _gib(n: int) -> str:
+    return f"{n / GIB:.1f} GiB" if n >= 10 * GIB else f"{n / GIB:.2f} GiB"
+
+
+def _fix(era_sizes: np.ndarray, features: int, targets: int, budget: int, configured: bool) -> str:
+    """What to change so that the job fits."""
+    fits = [
+        s
+        for s in range(1, MAX_ERA_STEP + 1)
+        if estimate_train_bytes(_rows_for_step(era_sizes, s), features, targets) <= budget
+    ]
+    rows = int(era_sizes.sum())
+    room = budget - estimate_train_bytes(rows, 0, targets)
+    per_feature = rows * BYTES_PER_VALUE + min(rows, BIN_SAMPLE_ROWS) * 16
+    most = int(room / per_feature) if room > 0 else 0
+    if configured and fits:
+        return f'set data.era_step = {fits[0]} (or "auto"), or choose a smaller data.feature_set.'
+    if most < 1:
+        return "free memory, or raise train.memory_gb if more is really available."
+    also = f" or set data.era_step = {fits[0]}" if fits else ""
+    return (
+        f"choose a smaller data.feature_set (about {most:,} features fit with every era)"
+        f"{also}, free memory, or raise train.memory_gb if more is really available."
+    )

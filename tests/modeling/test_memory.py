@@ -1,0 +1,63 @@
+"""Peak-memory estimate of train and the era step chosen from a memory budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numerpilot.errors import DataError
+from numerpilot.modeling.memory import (
+    GIB,
+    available_bytes,
+    estimate_train_bytes,
+    plan_memory,
+)
+
+#: Numerai v5-like: 574 eras of ~4,700 rows, 2,748 features.
+SIZES = np.full(574, 4_700)
+FEATURES = 2_748
+
+
+def test_estimate_grows_with_rows_features_and_targets() -> None:
+    base = estimate_train_bytes(100_000, 500, 1)
+    assert estimate_train_bytes(200_000, 500, 1) > base
+    assert estimate_train_bytes(100_000, 1_000, 1) > base
+    assert estimate_train_bytes(100_000, 500, 4) > base
+    # The int8 features and LightGBM's binned copy dominate: more than a byte a value.
+    assert estimate_train_bytes(2_700_000, FEATURES, 4) > 1.3 * 2_700_000 * FEATURES
+
+
+def test_every_era_when_it_fits() -> None:
+    plan = plan_memory(SIZES, FEATURES, 4, None, 64 * GIB)
+    assert plan.era_step == 1 and plan.rows == SIZES.sum()
+    assert plan.estimate <= plan.budget
+
+
+def test_the_smallest_step_that_fits() -> None:
+    plan = plan_memory(SIZES, FEATURES, 4, None, 8 * GIB)
+    assert plan.era_step > 1 and plan.estimate <= 8 * GIB
+    smaller = plan.era_step - 1
+    need = estimate_train_bytes(int(SIZES[::smaller].sum()), FEATURES, 4)
+    assert need > 8 * GIB
+
+
+def test_refuses_with_the_estimate_and_what_to_change() -> None:
+    with pytest.raises(DataError) as error:
+        plan_memory(SIZES, FEATURES, 4, None, 2 * GIB)
+    message = str(error.value)
+    assert "GiB" in message and "available" in message and "data.feature_set" in message
+
+
+def test_a_configured_step_that_does_not_fit_names_one_that_does() -> None:
+    with pytest.raises(DataError, match=r"set data.era_step = \d+"):
+        plan_memory(SIZES, FEATURES, 4, 1, 8 * GIB)
+    assert plan_memory(SIZES, FEATURES, 4, 2, 64 * GIB).era_step == 2
+
+
+def test_available_memory_is_positive() -> None:
+    assert available_bytes() > 0
+
+
+def test_when_nothing_fits_it_says_to_free_memory() -> None:
+    with pytest.raises(DataError, match="free memory, or raise train.memory_gb"):
+        plan_memory(SIZES, FEATURES, 4, None, GIB // 2)

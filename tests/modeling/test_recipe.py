@@ -1,0 +1,129 @@
+"""The default recipe: tree count chosen on the holdout, refit on every era, fitted weights,
+and a memory check before anything is loaded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.conftest import Numerpilot
+from tests.pipeline.conftest import make_workdir
+from tests.support.catalogue import Refused
+
+from numerpilot.data import layout
+from numerpilot.data.load import load_era_data
+from numerpilot.modeling.cv import holdout_split
+from numerpilot.modeling.store import load_bundle, load_manifest
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.train import best_round, refit_trees, train_ensemble
+from numerpilot.workdir import Workdir
+
+CONFIG = """\
+[data]
+feature_set = "medium"
+
+[train]
+targets = ["target", "target_teager2b_20", "target_ender_20"]
+holdout_eras = 8
+embargo_eras = 2
+cv_folds = {folds}
+early_stopping_rounds = 10
+refit = {refit}
+
+[lightgbm]
+n_estimators = 60
+learning_rate = 0.1
+colsample_bytree = 0.5
+num_threads = 1
+"""
+
+
+def _config(refit: bool = True, folds: int = 0) -> str:
+    return CONFIG.format(refit=str(refit).lower(), folds=folds)
+
+
+def _train(root: Path, synthetic_dir: Path, refit: bool) -> Context:
+    make_workdir(root, synthetic_dir, _config(refit))
+    ctx = Context.load(Workdir(root))
+    train_ensemble(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory: pytest.TempPathFactory, synthetic_dir: Path) -> Context:
+    return _train(tmp_path_factory.mktemp("staged"), synthetic_dir, refit=False)
+
+
+@pytest.fixture(scope="module")
+def refitted(tmp_path_factory: pytest.TempPathFactory, synthetic_dir: Path) -> Context:
+    return _train(tmp_path_factory.mktemp("refitted"), synthetic_dir, refit=True)
+
+
+def test_refit_scales_the_chosen_tree_count_by_the_rows_added(
+    staged: Context, refitted: Context
+) -> None:
+    before, after = load_manifest(staged.workdir.models), load_manifest(refitted.workdir.models)
+    assert before.targets == after.targets and before.weights == after.weights
+    data = load_era_data(staged.data_dir / layout.TRAIN, [], after.targets)
+    split = holdout_split(data.eras, holdout=8, embargo=2)
+    for target in after.targets:
+        known = ~np.isnan(data.target(target))
+        fit_rows = int((known & np.isin(data.eras, split.fit)).sum())
+        expected = refit_trees(before.best_iterations[target], fit_rows, int(known.sum()))
+        assert after.best_iterations[target] == expected > before.best_iterations[target]
+    bundle = load_bundle(refitted.workdir.models)
+    for target, booster in bundle.models.items():
+        assert booster.current_iteration() == after.best_iterations[target]
+
+
+def test_fitted_weights_reach_the_payload(refitted: Context) -> None:
+    bundle = load_bundle(refitted.workdir.models)
+    m = bundle.manifest
+    assert "target" in m.targets and set(m.targets) <= {
+        "target", "target_teager2b_20", "target_ender_20"
+    }  # fmt: skip
+    assert all(w > 0 for w in m.weights) and sum(m.weights) == pytest.approx(1.0)
+    assert bundle.payload["members"] == m.targets and bundle.payload["weights"] == m.weights
+    saved = json.loads((refitted.workdir.models / "manifest.json").read_text())
+    assert saved["weights"] == m.weights
+
+
+def test_refit_is_skipped_when_nothing_is_chosen(tmp_path: Path, synthetic_dir: Path) -> None:
+    config = _config().replace("early_stopping_rounds = 10", "early_stopping_rounds = 0")
+    config = config.replace("refit = true", "refit = true\nweights = [1.0, 1.0, 0.0]")
+    make_workdir(tmp_path / "wd", synthetic_dir, config)
+    ctx = Context.load(Workdir(tmp_path / "wd"))
+    manifest = train_ensemble(ctx)
+    assert manifest.targets == ["target", "target_teager2b_20"]
+    assert manifest.best_iterations == {"target": 60, "target_teager2b_20": 60}
+    assert manifest.holdout_scores == {"target": None, "target_teager2b_20": None}
+
+
+def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_dir: Path) -> None:
+    make_workdir(tmp_path / "wd", synthetic_dir, _config(folds=3))
+    ctx = Context.load(Workdir(tmp_path / "wd"))
+    manifest = train_ensemble(ctx)
+    assert manifest.targets[0] == "target" and sum(manifest.weights) == pytest.approx(1.0)
+    # Chosen on folds of ~2/3 of the eras, scaled by ~3/2 for the refit on all of them.
+    assert all(1 <= n <= 60 * 1.6 for n in manifest.best_iterations.values()), manifest
+    assert all(s is not None and -1 < s < 1 for s in manifest.holdout_scores.values()), manifest
+
+
+def test_best_round_is_the_peak_of_the_moving_average() -> None:
+    curve = np.array([0.0, 0.1, 0.5, 0.1, 0.4, 0.4, 0.4, 0.4, 0.2, 0.0])
+    assert best_round(curve, 1) == 3  # the spike
+    assert best_round(curve, 4) == 7  # the plateau: rounds 5-8, centred
+    assert best_round(curve, 100) == len(curve) // 2 + 1
+
+
+@pytest.mark.bad_input("train", "a job that would not fit in memory (`train.memory_gb = 0.01`)")
+def test_train_refuses_a_job_that_would_not_fit(
+    tmp_path: Path, synthetic_dir: Path, numerpilot: Numerpilot, refused: Refused
+) -> None:
+    config = _config().replace("refit = true", "refit = true\nmemory_gb = 0.01")
+    root = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    line = refused(numerpilot("train", "-C", str(root)), 1, "GiB", "available", "memory_gb")
+    assert "would need about" in line
+    assert not (root / "models").exists() or not any((root / "models").iterdir())
