@@ -81,7 +81,7 @@ def test_ctrl_c_during_start_up(refused: Refused, tmp_path: Path) -> None:
 @pytest.mark.bad_input("train", "Ctrl-C while training (after the first model)")
 def test_ctrl_c_while_training(refused: Refused, fresh: Path, tmp_path: Path) -> None:
     outcome = interrupted(
-        "numerpilot.pipeline.train:train_target@2", "train", "-C", str(fresh), tmp_path=tmp_path
+        "numerpilot.pipeline.members:fit_member@2", "train", "-C", str(fresh), tmp_path=tmp_path
     )
     refused(outcome, 130, "Interrupted.")
     assert not (fresh / "models").exists()  # no model file, no manifest, not even the folder

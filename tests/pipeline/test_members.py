@@ -12,7 +12,7 @@ from tests.conftest import Numerpilot
 from tests.pipeline.conftest import FAST_CONFIG, CliRunner, make_workdir
 from tests.support.catalogue import Refused
 
-from numerpilot.modeling.store import load_bundle, load_manifest
+from numerpilot.modeling.store import Manifest, load_bundle, load_manifest
 from numerpilot.workdir import Workdir
 
 
@@ -223,3 +223,88 @@ def test_a_worker_needs_only_its_columns_and_eras(tmp_path: Path, synthetic_dir:
     frame[keep].to_parquet(only)
     there = fit_task(MemberTask([str(only)], features, member, split, cfg, 5))
     assert there == here
+
+
+RECIPE = """\
+[data]
+feature_set = "medium"
+era_step = 1
+
+[train]
+targets = ["target", "target_teager2b_20", "target_ender_20"]
+holdout_eras = 8
+embargo_eras = 2
+cv_folds = {folds}
+early_stopping_rounds = 10
+refit = {refit}
+
+[lightgbm]
+n_estimators = 40
+learning_rate = 0.1
+colsample_bytree = 0.5
+num_threads = 1
+
+[model]
+backend = "{backend}"
+seeds = [1, 2]
+"""
+
+
+def _recipe_bundle(
+    root: Path, synthetic_dir: Path, *, backend: str, refit: bool, folds: int = 0,
+    cluster: str | None = None,
+) -> Manifest:  # fmt: skip
+    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.train import train_ensemble
+
+    config = RECIPE.format(backend=backend, refit=str(refit).lower(), folds=folds)
+    make_workdir(root, synthetic_dir, config)
+    return train_ensemble(Context.load(Workdir(root)), cluster=cluster)
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_seeded_members_follow_the_recipe(
+    tmp_path: Path, synthetic_dir: Path, backend: str
+) -> None:
+    """Per target, the seeds' mean stage-one tree count is scaled for the refit on every
+    era; the fitted weight of a target is shared equally by its seeds."""
+    if backend == "xgboost":
+        pytest.importorskip("xgboost", reason="XGBoost is an optional extra")
+    from numerpilot.data.load import load_era_data
+    from numerpilot.modeling.cv import holdout_split
+    from numerpilot.pipeline.train import refit_trees
+
+    staged = _recipe_bundle(tmp_path / "staged", synthetic_dir, backend=backend, refit=False)
+    final = _recipe_bundle(tmp_path / "final", synthetic_dir, backend=backend, refit=True)
+    assert final.backend == backend and final.targets == staged.targets
+    assert final.weights == staged.weights and sum(final.weights) == pytest.approx(1.0)
+    assert "target.seed1" in final.targets and "target.seed2" in final.targets
+    targets = {name.rsplit(".seed", 1)[0] for name in final.targets}
+    data = load_era_data(synthetic_dir / "train.parquet", [], sorted(targets))
+    split = holdout_split(data.eras, holdout=8, embargo=2)
+    for target in targets:
+        seeds = [f"{target}.seed1", f"{target}.seed2"]
+        assert seeds[0] in final.targets and seeds[1] in final.targets  # kept together
+        w = [final.weights[final.targets.index(s)] for s in seeds]
+        assert w[0] == w[1] > 0
+        chosen = round(float(np.mean([staged.best_iterations[s] for s in seeds])))
+        known = ~np.isnan(data.target(target))
+        fit_rows = int((known & np.isin(data.eras, split.fit)).sum())
+        expected = refit_trees(chosen, fit_rows, int(known.sum()))
+        assert [final.best_iterations[s] for s in seeds] == [expected, expected]
+        assert expected > chosen
+
+
+def test_era_folds_on_the_cluster_make_the_same_bundle(tmp_path: Path, synthetic_dir: Path) -> None:
+    """Fold fits, weights and refits as Dask tasks: the very bundle fitted here."""
+    here = _recipe_bundle(tmp_path / "here", synthetic_dir, backend="lightgbm", refit=True,
+                          folds=3)  # fmt: skip
+    there = _recipe_bundle(tmp_path / "there", synthetic_dir, backend="lightgbm", refit=True,
+                           folds=3, cluster="local")  # fmt: skip
+    assert there.targets == here.targets and there.weights == here.weights
+    assert there.best_iterations == here.best_iterations
+    assert there.holdout_scores == here.holdout_scores
+    models = [
+        load_bundle(tmp_path / name / "models").payload["models"] for name in ("here", "there")
+    ]
+    assert models[0] == models[1]

@@ -20,7 +20,8 @@ from numerpilot.threads import auto_threads
 
 @dataclass(frozen=True)
 class FittedMember:
-    """A fitted member: model text (best iteration only), its trees and holdout score."""
+    """A fitted member: model text (best iteration only), its trees and holdout score,
+    and the holdout score after every round (``curve``, empty without a holdout)."""
 
     name: str
     target: str
@@ -28,6 +29,7 @@ class FittedMember:
     model_text: str
     best_iteration: int
     holdout_score: float | None
+    curve: tuple[float, ...] = ()
 
 
 def resolved(cfg: Config) -> Config:
@@ -78,5 +80,22 @@ def fit_member(
     )  # fmt: skip
     text = model.booster.model_to_string(num_iteration=model.best_iteration)
     return FittedMember(
-        member.name, member.target, "lightgbm", text, model.best_iteration, model.holdout_score
-    )
+        member.name, member.target, "lightgbm", text, model.best_iteration,
+        model.holdout_score, model.curve,
+    )  # fmt: skip
+
+
+def predict_fitted(
+    fitted: FittedMember, features: np.ndarray, rows: np.ndarray, trees: int
+) -> np.ndarray:
+    """Predictions (len(rows),) of the first ``trees`` trees of a fitted member for rows
+    of an int8 matrix (n, f): what held-out eras are scored and weighted with."""
+    if fitted.backend == "xgboost":
+        from numerpilot.modeling.xgb import predict_xgboost
+
+        return predict_xgboost(fitted.model_text, features, rows, trees)
+    import lightgbm as lgb
+
+    from numerpilot.modeling.lgbm import predict_rows
+
+    return predict_rows(lgb.Booster(model_str=fitted.model_text), features, rows, trees)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from numerpilot.config import Config
+from numerpilot.modeling.cv import EraSplit
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,25 @@ class Member:
     target: str
     seed: int
     weight: float
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """One fit of the training recipe: ``member`` on the rows of ``split.fit`` eras, at most
+    ``trees`` trees, early-stopped on ``split.holdout`` after ``early_stopping_rounds``
+    (0: every tree, the holdout only scored). ``label`` names it on a progress bar."""
+
+    member: Member
+    split: EraSplit
+    trees: int
+    early_stopping_rounds: int
+    label: str
+
+
+def every_era(eras: np.ndarray) -> EraSplit:
+    """A split that fits on every era of ``eras`` (n,) and holds none out (a refit)."""
+    fit = np.unique(eras)
+    return EraSplit(fit=fit, holdout=fit[:0])
 
 
 def member_name(target: str, seed: int, n_seeds: int) -> str:

@@ -143,9 +143,22 @@ def fit_xgboost(
     )  # fmt: skip
     rounds = booster.num_boosted_rounds()
     best = int(booster.attr("best_iteration") or rounds - 1) + 1 if evals else rounds
-    score = float(record["holdout"]["era_corr"][best - 1]) if evals else None
+    curve = tuple(float(v) for v in record["holdout"]["era_corr"]) if evals else ()
+    score = curve[best - 1] if evals else None
     raw = booster[:best].save_raw("json")
-    return FittedMember(member.name, member.target, "xgboost", bytes(raw).decode(), best, score)
+    text = bytes(raw).decode()
+    return FittedMember(member.name, member.target, "xgboost", text, best, score, curve)
+
+
+def predict_xgboost(text: str, features: np.ndarray, rows: np.ndarray, trees: int) -> np.ndarray:
+    """Predictions (len(rows),) of the first ``trees`` rounds of a booster's JSON ``text``
+    for rows of an int8 matrix (n, f), converted to float32 a batch at a time."""
+    booster = load_xgboost(text)
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), _BATCH_ROWS):
+        batch = np.asarray(features[rows[start : start + _BATCH_ROWS]], dtype=np.float32)
+        out[start : start + len(batch)] = booster.inplace_predict(batch, iteration_range=(0, trees))
+    return out
 
 
 def load_xgboost(text: str) -> Any:

@@ -1,42 +1,36 @@
-"""Training the ensemble as members (target x seed), here or on a Dask cluster.
+"""Where the training recipe's fits run: here, one after another, or as Dask tasks.
 
-:func:`numerpilot.pipeline.train.train_ensemble` hands over to :func:`train_members` when
-the ensemble needs it: more than one seed per target, the XGBoost backend, a GPU, or a
-cluster. Eras, holdout and embargo are chosen exactly as there, and each member is fitted
-by :func:`numerpilot.modeling.backends.fit_member`, so one seed per target on the CPU gives
-the same bundle with and without a cluster.
+:func:`numerpilot.pipeline.train.train_ensemble` writes the recipe once (tree count chosen
+on held-out eras, weights fitted, refit on every era) as lists of
+:class:`~numerpilot.modeling.members.FitJob` handed to a *fitter*. The local fitter fits
+each job from the data already loaded; the cluster fitter sends each job to a Dask worker,
+which reads only that job's columns and eras (:mod:`numerpilot.modeling.distributed`).
+Parameters travel resolved (thread count included), so both build the very same trees.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from numerpilot.config import Config
-from numerpilot.data import layout
-from numerpilot.data.catalog import feature_set
-from numerpilot.data.load import load_era_data
-from numerpilot.modeling.backends import FittedMember, fit_member, resolved
+from numerpilot.data.load import EraData
+from numerpilot.modeling.backends import FittedMember, fit_member
 from numerpilot.modeling.cv import EraSplit, holdout_split
-from numerpilot.modeling.members import ensemble_members
-from numerpilot.modeling.store import Manifest, save_bundle
-from numerpilot.pipeline.context import Context
-from numerpilot.progress import SILENT, Progress, member_task
+from numerpilot.modeling.members import FitJob
+from numerpilot.progress import Progress, member_task
 
-log = logging.getLogger(__name__)
-
-
-def needs_members(cfg: Config, cluster: str | None) -> bool:
-    """Whether training goes through members rather than one LightGBM model per target."""
-    m = cfg.model
-    return cluster is not None or m.backend != "lightgbm" or m.device != "cpu" or bool(m.seeds)
+#: Runs fit jobs; the fitted members in job order.
+Fitter = Callable[[list[FitJob]], list[FittedMember]]
 
 
 def train_split(cfg: Config, eras: np.ndarray) -> EraSplit:
-    """The early-stopping holdout of ``train`` (the same split as the plain path)."""
+    """The embargoed holdout of ``train``: its last ``holdout_eras`` (in sampled eras)."""
     step = cfg.data.step
     return holdout_split(
         eras,
@@ -46,7 +40,8 @@ def train_split(cfg: Config, eras: np.ndarray) -> EraSplit:
 
 
 def model_params(cfg: Config) -> dict[str, Any]:
-    """The parameters the manifest records for the configured backend."""
+    """The parameters the manifest records for the configured backend (refuses a GPU or
+    backend this install lacks)."""
     if cfg.model.backend == "xgboost":
         from numerpilot.modeling.xgb import xgb_params
 
@@ -61,68 +56,66 @@ def model_params(cfg: Config) -> dict[str, Any]:
     return params
 
 
-def train_members(
-    ctx: Context,
-    progress: Progress = SILENT,
-    *,
-    publish: bool = True,
-    cluster: str | None = None,
-    weights: list[float] | None = None,
-    neutralizers: list[str] | None = None,
-) -> Manifest:
-    """Fit every member (here, or as tasks on ``cluster``) and save the bundle."""
-    from numerpilot.pipeline.train import ensemble_weights, neutralizer_features, with_era_step
+def job_config(cfg: Config, job: FitJob) -> Config:
+    """``cfg`` with the job's tree count."""
+    lgb_cfg = cfg.lightgbm.model_copy(update={"n_estimators": job.trees})
+    return cfg.model_copy(update={"lightgbm": lgb_cfg})
 
-    features = feature_set(ctx.data_dir, ctx.config.data.feature_set)
-    ctx = with_era_step(ctx, len(features), len(ctx.config.train.targets))
-    cfg = resolved(ctx.config)
-    model_params(cfg)  # a GPU or backend this install lacks is refused before any loading
-    weights = ensemble_weights(ctx) if weights is None else weights
-    neutralizers = neutralizer_features(ctx) if neutralizers is None else neutralizers
-    members = ensemble_members(cfg, weights)
-    path = ctx.data_dir / layout.TRAIN
-    rounds = cfg.train.early_stopping_rounds
-    fitted: list[FittedMember]
-    if cluster is None:
-        with progress.task("Loading training data", None):
-            data = load_era_data(path, features, cfg.train.targets, era_step=cfg.data.step)
-        split = train_split(cfg, data.eras)
-        fitted = []
-        for m in members:
-            with member_task(progress, f"Training {m.name}", cfg.lightgbm.n_estimators) as bar:
-                fitted.append(
+
+def local_fitter(cfg: Config, data: EraData, progress: Progress) -> Fitter:
+    """Fit jobs in this process from ``data``, one after another, a bar each."""
+
+    def fit(jobs: list[FitJob]) -> list[FittedMember]:
+        out = []
+        for job in jobs:
+            with member_task(progress, job.label, job.trees) as advance:
+                out.append(
                     fit_member(
-                        data.features, data.target(m.target), data.eras, member=m,
-                        feature_names=features, cfg=cfg, split=split,
-                        early_stopping_rounds=rounds, on_progress=bar,
+                        data.features, data.target(job.member.target), data.eras,
+                        member=job.member, feature_names=list(data.feature_names),
+                        cfg=job_config(cfg, job), split=job.split,
+                        early_stopping_rounds=job.early_stopping_rounds, on_progress=advance,
                     )
                 )  # fmt: skip
-    else:
-        from numerpilot.modeling.distributed import (
-            MemberTask,
-            connect,
-            fit_on_cluster,
-            sampled_eras,
-        )
+        return out
 
-        split = train_split(cfg, sampled_eras(path, cfg.data.step))
-        tasks = [MemberTask([str(path)], features, m, split, cfg, rounds) for m in members]
-        what = f"Training {len(tasks)} members on the Dask cluster ({cluster})"
-        with connect(cluster) as client, progress.task(what, len(tasks)) as done:
-            fitted = fit_on_cluster(client, tasks, lambda i, f: done(1))
-    manifest = Manifest(
-        data_version=ctx.data_version,
-        feature_set=cfg.data.feature_set,
-        features=features,
-        targets=[f.name for f in fitted],
-        weights=[m.weight for m in members],
-        params=model_params(cfg),
-        best_iterations={f.name: f.best_iteration for f in fitted},
-        holdout_scores={f.name: f.holdout_score for f in fitted},
-        neutralization_proportion=cfg.ensemble.neutralization_proportion,
-        neutralizer_features=neutralizers,
-        backend=cfg.model.backend,
-    )
-    return save_bundle(
-        ctx.workdir.models, manifest, {f.name: f.model_text for f in fitted}, publish=publish
-    )
+    return fit
+
+
+def cluster_fitter(
+    client: Any, address: str, paths: list[Path], features: list[str], cfg: Config,
+    progress: Progress,
+) -> Fitter:  # fmt: skip
+    """Fit jobs as Dask tasks of ``client``; each worker reads its job's columns and eras
+    of ``paths``."""
+    from numerpilot.modeling.distributed import MemberTask, fit_on_cluster
+
+    def fit(jobs: list[FitJob]) -> list[FittedMember]:
+        tasks = [
+            MemberTask([str(p) for p in paths], features, job.member, job.split,
+                       job_config(cfg, job), job.early_stopping_rounds)
+            for job in jobs
+        ]  # fmt: skip
+        what = f"Fitting {len(tasks)} models on the Dask cluster ({address})"
+        with progress.task(what, len(tasks)) as done:
+            return fit_on_cluster(client, tasks, lambda i, f: done(1))
+
+    return fit
+
+
+@contextlib.contextmanager
+def fitter(
+    cfg: Config,
+    data: EraData,
+    path: Path,
+    progress: Progress,
+    cluster: str | None = None,
+) -> Iterator[Fitter]:
+    """The local fitter, or (with ``cluster``) one of a connected Dask client."""
+    if cluster is None:
+        yield local_fitter(cfg, data, progress)
+        return
+    from numerpilot.modeling.distributed import connect
+
+    with connect(cluster) as client:
+        yield cluster_fitter(client, cluster, [path], list(data.feature_names), cfg, progress)

@@ -1,13 +1,19 @@
-"""Train the ensemble (one LightGBM model per kept target) and save the bundle atomically.
+"""Train the ensemble (one model per kept target and seed) and save the bundle atomically.
 
 The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
 1. every era when train fits in memory (``data.era_step = "auto"``);
 2. per target, the tree count is where the mean held-out score of ``cv_folds`` purged
    era folds peaks (or, without folds, early stopping on the last ``holdout_eras``);
+   with several seeds, over all of the target's seeds;
 3. ensemble weights are fitted on the out-of-fold predictions (per-era CORR with the main
    target), shrunk toward the main target's model; targets that do not help are dropped;
-4. every kept target is fit again on all training eras with its tree count scaled by the
+   a target's weight is shared equally by its seeds;
+4. every kept member is fit again on all training eras with its tree count scaled by the
    rows added (``train.refit``).
+
+The recipe is written once, as lists of fit jobs handed to a fitter
+(:mod:`numerpilot.pipeline.members`) that runs them here or as Dask tasks, with any
+backend (LightGBM, XGBoost) and device: the same config gives the same bundle either way.
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ import logging
 import math
 from dataclasses import dataclass, replace
 
-import lightgbm as lgb
 import numpy as np
 
 from numerpilot.data import layout
@@ -24,8 +29,9 @@ from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import ConfigError
 from numerpilot.kernel.eras import EraIndex
-from numerpilot.modeling.cv import EraSplit, holdout_split, purged_era_folds
-from numerpilot.modeling.lgbm import lgbm_params, predict_rows, train_target
+from numerpilot.modeling.backends import FittedMember, predict_fitted, resolved
+from numerpilot.modeling.cv import EraSplit, purged_era_folds
+from numerpilot.modeling.members import FitJob, Member, ensemble_members, every_era
 from numerpilot.modeling.memory import (
     GIB,
     HEADROOM,
@@ -36,6 +42,7 @@ from numerpilot.modeling.memory import (
 from numerpilot.modeling.store import Manifest, save_bundle
 from numerpilot.modeling.weights import fit_weights
 from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.members import Fitter, fitter, model_params, train_split
 from numerpilot.progress import SILENT, Progress
 
 log = logging.getLogger(__name__)
@@ -87,11 +94,12 @@ def with_era_step(ctx: Context, n_features: int, n_targets: int) -> Context:
 
 @dataclass(frozen=True)
 class _Choice:
-    """What the held-out eras said about one target.
+    """What the held-out eras said about one target (over its seeds).
 
     trees: the tree count chosen for models fit on ``fit_rows`` rows; score: the held-out
     mean per-era correlation there; rows (m,): rows of the data with out-of-sample
-    predictions ``preds`` (m,); booster: the stage-one model (single holdout only).
+    predictions ``preds`` (m,), the mean of the seeds'; fitted: the stage-one members
+    (single holdout only), kept as the final models without a refit.
     """
 
     trees: int
@@ -99,7 +107,7 @@ class _Choice:
     score: float | None
     rows: np.ndarray
     preds: np.ndarray
-    booster: lgb.Booster | None = None
+    fitted: tuple[FittedMember, ...] = ()
 
 
 def _needs_holdout(ctx: Context) -> bool:
@@ -121,49 +129,39 @@ def _fit_rows(data: EraData, target: str, eras: np.ndarray) -> int:
     return int((~np.isnan(data.target(target)) & np.isin(data.eras, eras)).sum())
 
 
+def _mean(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.mean(np.array(arrays), axis=0)
+
+
 def _choose_by_holdout(
-    ctx: Context, data: EraData, target: str, split: EraSplit, progress: Progress
+    data: EraData, target: str, split: EraSplit, fitted: list[FittedMember]
 ) -> _Choice:
-    """Fit ``target`` on the fit eras; early stopping on the holdout chooses the tree count."""
-    cfg = ctx.config
-    with progress.task(f"Training {target}", cfg.lightgbm.n_estimators) as advance:
-        model = train_target(
-            data.features, data.target(target), data.eras,
-            target=target, feature_names=list(data.feature_names), cfg=cfg.lightgbm,
-            split=split, early_stopping_rounds=cfg.train.early_stopping_rounds,
-            on_iteration=advance,
-        )  # fmt: skip
+    """Early stopping on the holdout chose each seed's tree count; the target's is their
+    mean, its held-out predictions the mean of the seeds'."""
     rows = np.flatnonzero(np.isin(data.eras, split.holdout))
-    preds = predict_rows(model.booster, data.features, rows, model.best_iteration)
-    fit_rows = _fit_rows(data, target, split.fit)
-    return _Choice(model.best_iteration, fit_rows, model.holdout_score, rows, preds, model.booster)
+    preds = _mean([predict_fitted(f, data.features, rows, f.best_iteration) for f in fitted])
+    trees = round(float(np.mean([f.best_iteration for f in fitted])))
+    scores = [f.holdout_score for f in fitted if f.holdout_score is not None]
+    score = float(np.mean(scores)) if scores else None
+    return _Choice(trees, _fit_rows(data, target, split.fit), score, rows, preds, tuple(fitted))
 
 
 def _choose_by_folds(
-    ctx: Context, data: EraData, target: str, folds: list[EraSplit], progress: Progress
+    ctx: Context, data: EraData, target: str, folds: list[EraSplit], fitted: list[FittedMember]
 ) -> _Choice:
-    """Fit ``target`` once per era fold; the fold-averaged held-out score per round chooses
-    the tree count (a single holdout lives in one regime and can pick far too few)."""
+    """The held-out score per round, averaged over the folds (and seeds), chooses the tree
+    count (a single holdout lives in one regime and can pick far too few). ``fitted``:
+    seed by seed, fold by fold."""
     cfg = ctx.config
-    models, curves = [], []
-    for k, fold in enumerate(folds, start=1):
-        label = f"Cross-validating {target} ({k}/{len(folds)})"
-        with progress.task(label, cfg.lightgbm.n_estimators) as advance:
-            model = train_target(
-                data.features, data.target(target), data.eras,
-                target=target, feature_names=list(data.feature_names), cfg=cfg.lightgbm,
-                split=fold, on_iteration=advance,
-            )  # fmt: skip
-        models.append(model.booster)
-        curves.append(model.curve)
-    curve = np.mean(np.array(curves), axis=0)
+    curve = np.mean(np.array([f.curve for f in fitted]), axis=0)
     trees = cfg.lightgbm.n_estimators
     if cfg.train.early_stopping_rounds:
         trees = best_round(curve, max(1, cfg.train.early_stopping_rounds // 4))
     preds = np.full(len(data), np.nan)
-    for fold, booster in zip(folds, models, strict=True):
+    for k, fold in enumerate(folds):
         rows = np.flatnonzero(np.isin(data.eras, fold.holdout))
-        preds[rows] = predict_rows(booster, data.features, rows, trees)
+        seeds = fitted[k :: len(folds)]
+        preds[rows] = _mean([predict_fitted(f, data.features, rows, trees) for f in seeds])
     fit_rows = float(np.mean([_fit_rows(data, target, f.fit) for f in folds]))
     return _Choice(trees, fit_rows, float(curve[trees - 1]), np.arange(len(data)), preds)
 
@@ -172,18 +170,6 @@ def refit_trees(trees: int, fit_rows: float, all_rows: int) -> int:
     """Trees for the refit on every era: the chosen count scaled by the rows added
     (boosting on more rows of the same signal supports proportionally more trees)."""
     return max(1, round(trees * all_rows / max(1.0, fit_rows)))
-
-
-def _refit(ctx: Context, data: EraData, target: str, trees: int, progress: Progress) -> lgb.Booster:
-    """Fit ``target`` on every training era with ``trees`` trees."""
-    cfg = ctx.config.lightgbm.model_copy(update={"n_estimators": trees})
-    with progress.task(f"Refitting {target} on every era", trees) as advance:
-        model = train_target(
-            data.features, data.target(target), data.eras,
-            target=target, feature_names=list(data.feature_names), cfg=cfg, split=None,
-            on_iteration=advance,
-        )  # fmt: skip
-    return model.booster
 
 
 def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) -> list[float]:
@@ -206,78 +192,125 @@ def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) ->
 
 
 def _choose(
-    ctx: Context, data: EraData, step: int, progress: Progress
+    ctx: Context, data: EraData, members: list[Member], fit: Fitter
 ) -> dict[str, _Choice] | None:
     """Per target, what held-out eras say: by era folds (``train.cv_folds``), or by the
     last ``holdout_eras`` (without folds, or when the stage-one models are kept)."""
-    cfg = ctx.config.train
+    cfg = ctx.config
     if not _needs_holdout(ctx):
         return None
-    embargo = math.ceil(cfg.embargo_eras / step)
-    if cfg.cv_folds >= 2 and cfg.refit:
-        folds = purged_era_folds(data.eras, cfg.cv_folds, embargo)
-        return {t: _choose_by_folds(ctx, data, t, folds, progress) for t in cfg.targets}
-    split = holdout_split(data.eras, holdout=max(1, cfg.holdout_eras // step), embargo=embargo)
-    return {t: _choose_by_holdout(ctx, data, t, split, progress) for t in cfg.targets}
+    n = cfg.lightgbm.n_estimators
+    targets = list(cfg.train.targets)
+    if cfg.train.cv_folds >= 2 and cfg.train.refit:
+        embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
+        folds = purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
+        jobs = [
+            FitJob(m, fold, n, 0, f"Cross-validating {m.name} ({k}/{len(folds)})")
+            for m in members
+            for k, fold in enumerate(folds, start=1)
+        ]
+        by_target = _by_target(jobs, fit(jobs))
+        return {t: _choose_by_folds(ctx, data, t, folds, by_target[t]) for t in targets}
+    split = train_split(cfg, data.eras)
+    rounds = cfg.train.early_stopping_rounds
+    jobs = [FitJob(m, split, n, rounds, f"Training {m.name}") for m in members]
+    by_target = _by_target(jobs, fit(jobs))
+    return {t: _choose_by_holdout(data, t, split, by_target[t]) for t in targets}
+
+
+def _by_target(jobs: list[FitJob], fitted: list[FittedMember]) -> dict[str, list[FittedMember]]:
+    """Fitted members grouped by target, in job order."""
+    out: dict[str, list[FittedMember]] = {}
+    for job, f in zip(jobs, fitted, strict=True):
+        out.setdefault(job.member.target, []).append(f)
+    return out
+
+
+def _final(
+    ctx: Context, data: EraData, members: list[Member], choices: dict[str, _Choice] | None,
+    fit: Fitter,
+) -> list[FittedMember]:  # fmt: skip
+    """The final model of every member: its stage-one model without a refit, else a fit on
+    every era with the chosen tree count scaled by the rows added."""
+    cfg = ctx.config
+    if choices is not None and not cfg.train.refit:
+        return [_stage_one(choices[m.target], m) for m in members]
+    jobs = []
+    for m in members:
+        choice = (choices or {}).get(m.target)
+        n = cfg.lightgbm.n_estimators
+        if choice is not None and cfg.train.early_stopping_rounds:
+            all_rows = int((~np.isnan(data.target(m.target))).sum())
+            n = refit_trees(choice.trees, choice.fit_rows, all_rows)
+        jobs.append(FitJob(m, every_era(data.eras), n, 0, f"Refitting {m.name} on every era"))
+    return fit(jobs)
+
+
+def _stage_one(choice: _Choice, member: Member) -> FittedMember:
+    return next(f for f in choice.fitted if f.name == member.name)
+
+
+def _recipe(
+    ctx: Context, data: EraData, fit: Fitter
+) -> tuple[list[Member], list[FittedMember], dict[str, float | None]]:
+    """The recipe: choose on held-out eras, fit the weights, refit the kept members.
+    Returns the kept members (their weights), their final models and held-out scores."""
+    members = ensemble_members(ctx.config, [1.0] * len(ctx.config.train.targets))
+    choices = _choose(ctx, data, members, fit)
+    weights = _fitted_weights(ctx, choices, data) if choices else ensemble_weights(ctx)
+    kept = [m for m in ensemble_members(ctx.config, weights) if m.weight > 0]
+    scores = {m.name: choices[m.target].score if choices else None for m in kept}
+    return kept, _final(ctx, data, kept, choices, fit), scores
 
 
 def train_ensemble(
     ctx: Context, progress: Progress = SILENT, *, publish: bool = True, cluster: str | None = None
 ) -> Manifest:
     """Fit the ensemble: per target, choose the tree count on held-out eras, fit the
-    ensemble weights on the held-out predictions, then refit every kept target on all
-    training eras.
+    ensemble weights on the held-out predictions, then refit every kept member (target x
+    seed) on all training eras, here or (with ``cluster``) as Dask tasks.
 
     The bundle becomes the current one unless ``publish`` is False (then it waits, beside
-    the current one, for a decision: see :mod:`numerpilot.pipeline.retrain`). Seeds,
-    XGBoost, a GPU or a Dask ``cluster`` go through :mod:`numerpilot.pipeline.members`.
+    the current one, for a decision: see :mod:`numerpilot.pipeline.retrain`).
     """
-    from numerpilot.pipeline.members import needs_members, train_members
+    if cluster is not None:
+        from numerpilot.modeling.distributed import check_address
 
-    if needs_members(ctx.config, cluster):
-        return train_members(ctx, progress, publish=publish, cluster=cluster)
-    cfg = ctx.config
+        check_address(cluster)
     ensemble_weights(ctx)  # a bad train.weights is refused before any work
-    features = feature_set(ctx.data_dir, cfg.data.feature_set)
+    features = feature_set(ctx.data_dir, ctx.config.data.feature_set)
     neutralizers = neutralizer_features(ctx)
-    targets = list(cfg.train.targets)
+    targets = list(ctx.config.train.targets)
     loaded = targets if layout.MAIN_TARGET in targets else [*targets, layout.MAIN_TARGET]
     plan = memory_plan(ctx, len(features), len(loaded))
     log.info("era step %d: %d rows, about %.1f GiB (budget %.1f GiB)", plan.era_step,
              plan.rows, plan.estimate / GIB, plan.budget / GIB)  # fmt: skip
+    data_cfg = ctx.config.data.model_copy(update={"era_step": plan.era_step})
+    cfg = resolved(ctx.config.model_copy(update={"data": data_cfg}))
+    ctx = replace(ctx, config=cfg)
+    params = model_params(cfg)  # a GPU or backend this install lacks is refused here
+    path = ctx.data_dir / layout.TRAIN
     with progress.task("Loading training data", None):
-        data = load_era_data(ctx.data_dir / layout.TRAIN, features, loaded, era_step=plan.era_step)
+        data = load_era_data(path, features, loaded, era_step=plan.era_step)
     log.info("training on %d rows, %d eras, %d features", len(data),
              data.era_index.n_eras, len(features))  # fmt: skip
-    choices = _choose(ctx, data, plan.era_step, progress)
-    weights = _fitted_weights(ctx, choices, data) if choices else ensemble_weights(ctx)
-    kept = [t for t, w in zip(targets, weights, strict=True) if w > 0]
-    scores = {t: c.score for t, c in (choices or {}).items()}
-    boosters, trees = {}, {}
-    for target in kept:
-        choice = choices.pop(target) if choices else None
-        if choice is not None and choice.booster is not None and not cfg.train.refit:
-            boosters[target], trees[target] = choice.booster, choice.trees
-            continue
-        n = cfg.lightgbm.n_estimators
-        if choice is not None and cfg.train.early_stopping_rounds:
-            n = refit_trees(
-                choice.trees, choice.fit_rows, int((~np.isnan(data.target(target))).sum())
-            )
-        boosters[target], trees[target] = _refit(ctx, data, target, n, progress), n
+    with fitter(cfg, data, path, progress, cluster) as fit:
+        kept, fitted, scores = _recipe(ctx, data, fit)
     manifest = Manifest(
         data_version=ctx.data_version,
         feature_set=cfg.data.feature_set,
         features=features,
-        targets=kept,
-        weights=[w for w in weights if w > 0],
-        params=lgbm_params(cfg.lightgbm),
-        best_iterations=trees,
-        holdout_scores={t: scores.get(t) for t in kept},
+        targets=[m.name for m in kept],
+        weights=[m.weight for m in kept],
+        params=params,
+        best_iterations={f.name: f.best_iteration for f in fitted},
+        holdout_scores=scores,
         neutralization_proportion=cfg.ensemble.neutralization_proportion,
         neutralizer_features=neutralizers,
+        backend=cfg.model.backend,
     )
-    return save_bundle(ctx.workdir.models, manifest, boosters, publish=publish)
+    texts = {f.name: f.model_text for f in fitted}
+    return save_bundle(ctx.workdir.models, manifest, texts, publish=publish)
 
 
 def holdout_mean(manifest: Manifest) -> float:
