@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,14 @@ from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import DataError, UsageError
 from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_members
 from numerpilot.kernel.eras import EraIndex
-from numerpilot.modeling.backends import FittedMember, fit_member, resolved
+from numerpilot.modeling.backends import FittedMember, resolved
 from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
 from numerpilot.modeling.distributed import concat_era_data
-from numerpilot.modeling.members import Member, ensemble_members
+from numerpilot.modeling.members import FitJob, Member, ensemble_members
 from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.members import cluster_fitter, local_fitter
 from numerpilot.pipeline.train import ensemble_weights, neutralizer_features, with_era_step
-from numerpilot.progress import SILENT, Progress, Scored, member_task
+from numerpilot.progress import SILENT, Progress
 from numerpilot.scoring.io import read_table
 from numerpilot.scoring.per_era import PerEra
 from numerpilot.scoring.report import ScoreReport, score_frame
@@ -43,9 +43,6 @@ log = logging.getLogger(__name__)
 REPORT_JSON = "cv.json"
 REPORT_HTML = "cv.html"
 ENSEMBLE = "ensemble"
-
-#: Fits one member of one fold: (data, member, fit/holdout split, progress) -> fitted.
-Fitter = Callable[[EraData, Member, EraSplit, Scored], FittedMember]
 
 
 @dataclass(frozen=True)
@@ -196,22 +193,6 @@ def inner_split(cfg: Config, fit: np.ndarray, purge: int) -> EraSplit:
         return EraSplit(fit=fit, holdout=fit[:0])
 
 
-def local_fitter(cfg: Config, purge: int) -> Fitter:
-    """Fit members in this process, one after another."""
-    cfg = resolved(cfg)
-
-    def fit(data: EraData, member: Member, split: EraSplit, advance: Scored) -> FittedMember:
-        inner = inner_split(cfg, split.fit, purge)
-        return fit_member(
-            data.features, data.target(member.target), data.eras, member=member,
-            feature_names=data.feature_names, cfg=cfg,
-            split=inner, early_stopping_rounds=cfg.train.early_stopping_rounds,
-            on_progress=advance,
-        )  # fmt: skip
-
-    return fit
-
-
 def run_cv(
     ctx: Context,
     progress: Progress = SILENT,
@@ -234,19 +215,7 @@ def run_cv(
     members = ensemble_members(cfg, ensemble_weights(ctx))
     n_feat = cvd.n_model_features
     model_data = _model_view(data, n_feat)
-    if cluster is None:
-        fitter = local_fitter(cfg, purge)
-        by_fold = []
-        for number, split in enumerate(folds, start=1):
-            fitted = []
-            for m in members:
-                label = f"Fold {number}/{len(folds)}: {m.name}"
-                with member_task(progress, label, cfg.lightgbm.n_estimators) as advance:
-                    fitted.append(fitter(model_data, m, split, advance))
-            by_fold.append(fitted)
-    else:
-        by_fold = _fit_on_cluster(ctx, cluster, model_data.feature_names, members, folds, purge,
-                                  progress)  # fmt: skip
+    by_fold = _fit_folds(ctx, model_data, members, folds, purge, progress, cluster)
     columns = (*[m.name for m in members], ENSEMBLE)
     oof = np.full((len(data), len(columns)), np.nan)
     results = []
@@ -264,29 +233,28 @@ def run_cv(
     )
 
 
-def _fit_on_cluster(
-    ctx: Context,
-    cluster: str,
-    features: list[str],
-    members: list[Member],
-    folds: list[EraSplit],
-    purge: int,
-    progress: Progress,
-) -> list[list[FittedMember]]:
-    """Every (fold, member) as one Dask task; the fitted members per fold."""
-    from numerpilot.modeling.distributed import MemberTask, connect, fit_on_cluster
-
+def _fit_folds(
+    ctx: Context, data: EraData, members: list[Member], folds: list[EraSplit], purge: int,
+    progress: Progress, cluster: str | None,
+) -> list[list[FittedMember]]:  # fmt: skip
+    """Every (fold, member) fitted here or as Dask tasks; the fitted members per fold."""
     cfg = resolved(ctx.config)
-    paths = [str(ctx.data_dir / name) for name in cv_files(cfg)]
-    rounds = cfg.train.early_stopping_rounds
-    tasks = [
-        MemberTask(paths, features, m, inner_split(cfg, split.fit, purge), cfg, rounds)
-        for split in folds
+    n, rounds = cfg.lightgbm.n_estimators, cfg.train.early_stopping_rounds
+    jobs = [
+        FitJob(m, inner_split(cfg, split.fit, purge), n, rounds,
+               f"Fold {number}/{len(folds)}: {m.name}")
+        for number, split in enumerate(folds, start=1)
         for m in members
-    ]
-    what = f"Training {len(tasks)} members x folds on the Dask cluster ({cluster})"
-    with connect(cluster) as client, progress.task(what, len(tasks)) as done:
-        fitted = fit_on_cluster(client, tasks, lambda i, f: done(1))
+    ]  # fmt: skip
+    if cluster is None:
+        fitted = local_fitter(cfg, data, progress)(jobs)
+    else:
+        from numerpilot.modeling.distributed import connect
+
+        paths = [ctx.data_dir / name for name in cv_files(cfg)]
+        with connect(cluster) as client:
+            features = list(data.feature_names)
+            fitted = cluster_fitter(client, cluster, paths, features, cfg, progress)(jobs)
     k = len(members)
     return [fitted[i : i + k] for i in range(0, len(fitted), k)]
 
