@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 from numerpilot.kernel.eras import EraIndex, as_index
@@ -66,7 +65,9 @@ class EraFit:
             return np.broadcast_to(mean, x.shape).copy()
         rhs = self.features.T @ (x - mean)
         rhs[~self.keep] = 0.0
-        beta = linalg.cho_solve(self.chol, rhs, check_finite=False)
+        from scipy.linalg import cho_solve  # imported where used: `score` without FNC skips it
+
+        beta = cho_solve(self.chol, rhs, check_finite=False)
         return np.asarray(self.features @ beta + (mean - self.mu @ beta))
 
     def neutralize(self, x: np.ndarray, proportion: float) -> np.ndarray:
@@ -94,9 +95,11 @@ def _cholesky(gram: np.ndarray) -> tuple[np.ndarray, bool] | None:
     """Cholesky factor of a centred Gram matrix, or None when it is near-singular."""
     if len(gram) == 0:
         return np.zeros((0, 0)), True
+    from scipy.linalg import cho_factor
+
     try:
-        factor = linalg.cho_factor(gram, lower=True, check_finite=False)
-    except linalg.LinAlgError:
+        factor = cho_factor(gram, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
         return None
     pivots = np.diag(factor[0]) ** 2 / np.diag(gram)
     return factor if bool(np.all(pivots > _PIVOT_FLOOR)) else None

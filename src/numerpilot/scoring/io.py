@@ -84,7 +84,8 @@ def _frame(path: Path, table: pa.Table, id_col: str) -> pd.DataFrame:
         [id_col, *(c for c in table.column_names if c.startswith("__index_level_"))]
     )
     frame = rest.to_pandas(ignore_metadata=True) if rest.num_columns else pd.DataFrame()
-    frame.index = pd.Index(ids.to_pandas(), name=layout.ID)
+    # Arrow-backed: no Python string per id (``positions`` matches them in arrow).
+    frame.index = pd.Index(pd.arrays.ArrowExtensionArray(ids), name=layout.ID)
     return frame
 
 
@@ -182,7 +183,10 @@ def _arrow_ids(ids: np.ndarray | pd.Index) -> pa.Array:
 def positions(index: pd.Index, ids: np.ndarray) -> np.ndarray | None:
     """(n,) int64 row of each of ``ids`` in ``index`` (-1 where absent); None when
     ``index`` holds exactly ``ids`` in the same order (nothing to move)."""
-    have, want = _arrow_ids(index.astype(str)), _arrow_ids(ids)
+    arrow = isinstance(index.dtype, pd.ArrowDtype) and pa.types.is_large_string(
+        index.dtype.pyarrow_dtype
+    )
+    have, want = _arrow_ids(index if arrow else index.astype(str)), _arrow_ids(ids)
     if have.equals(want):
         return None
     found = pc.index_in(want, value_set=have).fill_null(-1)
