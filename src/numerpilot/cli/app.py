@@ -49,6 +49,14 @@ WorkdirOption = Annotated[
     ),
 ]  # fmt: skip
 DemoOption = Annotated[bool, typer.Option("--demo", help="Use the synthetic demo data.")]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster", metavar="ADDRESS",
+        help="Run the fits as Dask tasks: 'local' (a cluster on this machine) or a scheduler "
+        "such as tcp://host:8786.",
+    ),
+]  # fmt: skip
 
 
 def fit_consoles() -> None:

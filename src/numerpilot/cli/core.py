@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from numerpilot.cli.app import (
+    ClusterOption,
     DemoOption,
     RichProgressReporter,
     WorkdirOption,
@@ -100,15 +101,7 @@ def _context(
 def train(
     directory: WorkdirOption = Path("."),
     demo: DemoOption = False,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            "--cluster",
-            metavar="ADDRESS",
-            help="Fit the members as Dask tasks: 'local' (a cluster on this machine) or a "
-            "scheduler such as tcp://host:8786.",
-        ),
-    ] = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Train one model per configured target (and seed)."""
     from numerpilot.pipeline.train import holdout_mean, train_ensemble

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from numerpilot.cli.app import DemoOption, WorkdirOption, app, console
+from numerpilot.cli.app import ClusterOption, DemoOption, WorkdirOption, app, console
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -30,14 +30,7 @@ def cv(
             "difference and its t-statistic.",
         ),
     ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            "--cluster",
-            metavar="ADDRESS",
-            help="Fit every fold's members as Dask tasks: 'local' or tcp://host:8786.",
-        ),
-    ] = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Cross-validate the ensemble by era: walk-forward or expanding folds, purged per
     target horizon. Writes reports/cv.json and reports/cv.html."""
