@@ -16,7 +16,8 @@ from numerpilot.data import layout
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.cv import min_era_distance
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.cv import compare, load_cv_data, run_cv
+from numerpilot.pipeline.cv import load_cv_data, run_cv
+from numerpilot.pipeline.cv_results import compare
 from numerpilot.scoring.report import score_frame
 from numerpilot.workdir import Workdir
 

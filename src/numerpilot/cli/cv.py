@@ -12,7 +12,7 @@ from numerpilot.cli.app import ClusterOption, DemoOption, WorkdirOption, app, co
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from numerpilot.pipeline.cv import Comparison, CVResult
+    from numerpilot.pipeline.cv_results import Comparison, CVResult
 
 
 @app.command(rich_help_panel="Analysis")
@@ -36,7 +36,8 @@ def cv(
     target horizon. Writes reports/cv.json and reports/cv.html."""
     from numerpilot.cli.core import _context
     from numerpilot.cli.render import print_scores
-    from numerpilot.pipeline.cv import REPORT_HTML, REPORT_JSON, run_compare, run_cv
+    from numerpilot.pipeline.cv import run_compare, run_cv
+    from numerpilot.pipeline.cv_results import REPORT_HTML, REPORT_JSON
 
     if cluster is not None:
         from numerpilot.modeling.distributed import check_address
@@ -47,7 +48,7 @@ def cv(
         result, comparison = run_cv(ctx, reporter, cluster=cluster), None
     else:
         result, _, comparison = run_compare(ctx, compare_with, reporter, cluster=cluster)
-    from numerpilot.pipeline.cv import write_cv_report
+    from numerpilot.pipeline.cv_results import write_cv_report
 
     write_cv_report(ctx, result, comparison, str(compare_with or ""))
     console.print(_folds_table(result))
@@ -62,7 +63,7 @@ def _folds_table(result: CVResult) -> Table:
     from rich import box
     from rich.table import Table
 
-    from numerpilot.pipeline.cv import ENSEMBLE
+    from numerpilot.pipeline.cv_results import ENSEMBLE
     from numerpilot.scoring.report import format_metric
 
     table = Table(title=f"Folds ({result.scheme}, purge {result.purge} + embargo "
