@@ -77,7 +77,7 @@ def _with_era_step(ctx: Context) -> Context:
     cfg = ctx.config
     n_features = len(feature_set(ctx.data_dir, cfg.data.feature_set))
     n_targets = len(set(cfg.train.targets) | {layout.MAIN_TARGET})
-    return with_era_step(ctx, n_features, n_targets)
+    return with_era_step(ctx, n_features, n_targets)[0]
 
 
 def cv_files(cfg: Config) -> list[str]:

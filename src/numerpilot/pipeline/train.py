@@ -84,12 +84,12 @@ def memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
     return plan_memory(sizes, n_features, n_targets, step, budget)
 
 
-def with_era_step(ctx: Context, n_features: int, n_targets: int) -> Context:
+def with_era_step(ctx: Context, n_features: int, n_targets: int) -> tuple[Context, MemoryPlan]:
     """``ctx`` whose ``data.era_step`` is a number: the memory plan's when it is "auto"
-    (a job that cannot fit is refused here, before any feature is read)."""
+    (a job that cannot fit is refused here, before any feature is read), and the plan."""
     plan = memory_plan(ctx, n_features, n_targets)
     data = ctx.config.data.model_copy(update={"era_step": plan.era_step})
-    return replace(ctx, config=ctx.config.model_copy(update={"data": data}))
+    return replace(ctx, config=ctx.config.model_copy(update={"data": data})), plan
 
 
 @dataclass(frozen=True)
@@ -282,11 +282,10 @@ def train_ensemble(
     neutralizers = neutralizer_features(ctx)
     targets = list(ctx.config.train.targets)
     loaded = targets if layout.MAIN_TARGET in targets else [*targets, layout.MAIN_TARGET]
-    plan = memory_plan(ctx, len(features), len(loaded))
+    ctx, plan = with_era_step(ctx, len(features), len(loaded))
     log.info("era step %d: %d rows, about %.1f GiB (budget %.1f GiB)", plan.era_step,
              plan.rows, plan.estimate / GIB, plan.budget / GIB)  # fmt: skip
-    data_cfg = ctx.config.data.model_copy(update={"era_step": plan.era_step})
-    cfg = resolved(ctx.config.model_copy(update={"data": data_cfg}))
+    cfg = resolved(ctx.config)
     ctx = replace(ctx, config=cfg)
     params = model_params(cfg)  # a GPU or backend this install lacks is refused here
     path = ctx.data_dir / layout.TRAIN
