@@ -58,14 +58,14 @@ class Target:
                             self.round.is_late, str(self.path), detail)  # fmt: skip
 
 
-def on_numerai(client: NumeraiClient, target: Target) -> SubmissionInfo | None:
-    """The model's submission for the target round as Numerai lists it, if any."""
+def on_numerai(client: NumeraiClient, model_id: str, info: RoundInfo) -> SubmissionInfo | None:
+    """The model's submission for the round as Numerai lists it, if any."""
     found = None
-    for sub in client.submissions(target.model_id):
-        in_round = sub.round == target.round.number or (
+    for sub in client.submissions(model_id):
+        in_round = sub.round == info.number or (
             sub.round is None
             and sub.inserted_at is not None
-            and target.round.open_time <= sub.inserted_at < target.round.close_time
+            and info.open_time <= sub.inserted_at < info.close_time
         )
         if in_round:
             found = sub
@@ -80,7 +80,7 @@ def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool
         ledger.mark(*args, "skipped", error="runs from an uploaded pickle")
         return t.result("skipped", detail="Numerai runs this model from an uploaded pickle")
     row = ledger.get(t.tournament, t.model_id, t.round.number)
-    existing = on_numerai(client, t)
+    existing = on_numerai(client, t.model_id, t.round)
     if existing is not None and not force:
         if row is None or row.state != "submitted" or row.submission_id != existing.id:
             ledger.mark(*args, "submitted", submission_id=existing.id, late=t.round.is_late)
@@ -108,8 +108,7 @@ def settle_closed(ledger: Ledger, client: NumeraiClient, tournament: str, info: 
     rows = ledger.unsettled(tournament, info.number)
     for row in rows:
         args = (tournament, row.model_name, row.model_id, info.number)
-        target = Target(tournament, row.model_name, row.model_id, info, Path(row.path or ""), "")
-        found = on_numerai(client, target)
+        found = on_numerai(client, row.model_id, info)
         if found is not None:
             ledger.mark(*args, "submitted", submission_id=found.id, late=row.late)
             log.info("%s: round %d settled: Numerai has submission %s", row.model_name,
@@ -126,7 +125,7 @@ def _after_failure(
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     message = str(error)
     if error.uncertain:
-        found = on_numerai(client, t)
+        found = on_numerai(client, t.model_id, t.round)
         if found is not None:
             ledger.mark(*args, "submitted", submission_id=found.id, late=t.round.is_late)
             return t.result("reconciled", found.id)

@@ -265,6 +265,6 @@ def _churn(
 
 
 def _dry_run(client: NumeraiClient, target: Target) -> SubmitResult:
-    existing = on_numerai(client, target) if client.has_credentials else None
+    existing = on_numerai(client, target.model_id, target.round) if client.has_credentials else None
     detail = f"already submitted ({existing.id})" if existing else ""
     return target.result("dry_run", existing.id if existing else None, detail)
