@@ -43,7 +43,8 @@ class EraData:
 
     ids: (n,) str; eras: (n,) str; features: (n, f) int8; targets: (n, t) float32 with NaN;
     era_codes: (n,) int32 into era_labels (E,) str: the eras of the rows, sorted
-    (eras == era_labels[era_codes]).
+    (eras == era_labels[era_codes]); id_array: the ids as read, one arrow large_string
+    array (matching ids of other files in arrow needs no Python string per id).
     """
 
     ids: np.ndarray
@@ -54,6 +55,7 @@ class EraData:
     target_names: list[str]
     era_codes: np.ndarray | None = field(default=None, repr=False)
     era_labels: np.ndarray | None = field(default=None, repr=False)
+    id_array: pa.Array | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -204,8 +206,9 @@ def load_era_data(
     kept = codes[mask]
     present = np.bincount(kept, minlength=len(labels)) > 0
     renumber = (np.cumsum(present) - 1).astype(np.int32)
-    return EraData(ids, labels[kept], x, list(features), y, list(targets), renumber[kept],
-                   labels[present])  # fmt: skip
+    return EraData(np.asarray(ids.to_numpy(zero_copy_only=False)), labels[kept], x,
+                   list(features), y, list(targets), renumber[kept], labels[present],
+                   ids)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -239,25 +242,16 @@ def _row_groups(pf: pq.ParquetFile, mask: np.ndarray) -> list[_Group]:
 
 def _read_ids(
     pf: pq.ParquetFile, groups: list[_Group], mask: np.ndarray, available: set[str]
-) -> np.ndarray:
-    """(n,) object str ids of the selected rows (row numbers when the file has no id)."""
+) -> pa.Array:
+    """(n,) large_string ids of the selected rows (row numbers when the file has no id)."""
     if layout.ID not in available:
-        return np.flatnonzero(mask).astype(str).astype(object)
+        return pa.array(np.flatnonzero(mask).astype(str), pa.large_string())
     parts = []
     for g in groups:
         column = pf.read_row_group(g.index, columns=[layout.ID]).column(0)
-        keep = pa.array(_runs_mask(g))
-        parts.append(np.asarray(column.filter(keep).to_numpy(zero_copy_only=False)))
-    ids = np.concatenate(parts)
-    strings = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-    return ids if strings else ids.astype(str).astype(object)
-
-
-def _runs_mask(g: _Group) -> np.ndarray:
-    keep = np.zeros(g.rows, dtype=bool)
-    for begin, end in g.runs:
-        keep[begin:end] = True
-    return keep
+        for begin, end in g.runs:
+            parts += column.slice(begin, end - begin).chunks  # slices: no copy
+    return pa.chunked_array(parts, column.type).cast(pa.large_string()).combine_chunks()
 
 
 def _batch_columns(rows: int, itemsize: int) -> int:
