@@ -305,6 +305,29 @@ class ModelConfig(_Section):
         return value
 
 
+class ClusterConfig(_Section):
+    """``--cluster``: train's and cv's fits as Dask tasks, each worker reading its own data."""
+
+    data_url: str | None = Field(
+        None,
+        description="Where the workers read the dataset files: a folder laid out like "
+        "data.dir, as an object store URL (s3://bucket/prefix, gs://bucket/prefix, "
+        "file:///path, or any fsspec URL) or a path every worker sees. Credentials come "
+        "from the workers' environment (e.g. AWS_ACCESS_KEY_ID). Default: data.dir's path "
+        "on this machine, which every worker must then see.",
+        json_schema_extra={"example": "s3://my-bucket/numerai"},
+    )
+
+    @field_validator("data_url")
+    @classmethod
+    def _url_or_absolute(cls, value: str | None) -> str | None:
+        from numerpilot.data.remote import is_url
+
+        if value is None or is_url(value) or Path(value).is_absolute():
+            return value
+        raise ValueError("must be a URL such as s3://bucket/prefix or an absolute path")
+
+
 class CVConfig(_Section):
     """``numerpilot cv``: era cross-validation, test blocks after their training eras."""
 
@@ -381,6 +404,7 @@ class Config(_Section):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     cv: CVConfig = Field(default_factory=CVConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
 
     def for_demo(self) -> Config:

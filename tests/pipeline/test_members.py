@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import Numerpilot
 from tests.pipeline.conftest import FAST_CONFIG, CliRunner, make_workdir
 from tests.support.catalogue import Refused
+from tests.support.s3 import SECRET, local_s3
 
 from numerpilot.modeling.store import Manifest, load_bundle, load_manifest
 from numerpilot.workdir import Workdir
@@ -48,6 +49,55 @@ def test_seeds_make_members_on_the_cluster_as_here(
     payload = load_bundle(Workdir(wd).models).payload
     assert payload["models"]["target.seed1"] != payload["models"]["target.seed2"]
     assert _predict(cli, wd, "--cluster", "local") == here
+
+
+def test_workers_read_the_dataset_from_an_object_store(
+    cli: CliRunner, tmp_path: Path, synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cluster.data_url = s3://...: the LocalCluster's workers read their rows from a local
+    S3 server (moto on 127.0.0.1) and build the very models plain train builds."""
+    wd = make_workdir(tmp_path / "wd", synthetic_dir)
+    here = _predict(cli, wd)
+    with local_s3(monkeypatch) as s3:
+        s3.upload(wd / "data", "bucket/numerai")
+        config = FAST_CONFIG + '\n[cluster]\ndata_url = "s3://bucket/numerai"\n'
+        (wd / "numerpilot.toml").write_text(config)
+        code, out = cli("train", "-C", str(wd), "--cluster", "local")
+        assert code == 0, out
+    assert SECRET not in out
+    code, out = cli("predict", "-C", str(wd))
+    assert code == 0, out
+    assert (wd / "predictions" / "live_predictions.csv").read_bytes() == here
+
+
+@pytest.mark.bad_input("train", "cluster.data_url has no copy of the dataset")
+def test_missing_worker_copy_is_refused_before_fitting(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config = FAST_CONFIG + f'\n[cluster]\ndata_url = "{empty.as_uri()}"\n'
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
+    url = (empty / "v5.2" / "train.parquet").as_uri()
+    refused(outcome, 1, f"{url} is missing", "cluster.data_url")
+    assert not (wd / "models" / "manifest.json").exists()
+
+
+@pytest.mark.bad_input("train", "the workers' copy under cluster.data_url holds other rows")
+def test_stale_worker_copy_is_refused(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    stale = tmp_path / "stale" / "v5.2"
+    stale.mkdir(parents=True)
+    table = pq.read_table(synthetic_dir / "train.parquet")
+    pq.write_table(table.slice(0, table.num_rows - 10), stale / "train.parquet")
+    config = FAST_CONFIG + f'\n[cluster]\ndata_url = "{stale.parent.as_uri()}"\n'
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
+    refused(outcome, 1, f"{(stale / 'train.parquet').as_uri()} has", "copy the current dataset")
 
 
 @pytest.mark.bad_input("train", "the --cluster address has no Dask scheduler")

@@ -4,7 +4,8 @@
 on held-out eras, weights fitted, refit on every era) as lists of
 :class:`~numerpilot.modeling.members.FitJob` handed to a *fitter*. The local fitter fits
 each job from the data already loaded; the cluster fitter sends each job to a Dask worker,
-which reads only that job's columns and eras (:mod:`numerpilot.modeling.distributed`).
+which reads only that job's columns and eras (:mod:`numerpilot.modeling.distributed`) of
+the dataset files here, or of their copies under ``cluster.data_url`` (an object store).
 Parameters travel resolved (thread count included), so both build the very same trees.
 """
 
@@ -23,6 +24,7 @@ from numerpilot.data.load import EraData
 from numerpilot.modeling.backends import FittedMember, fit_member
 from numerpilot.modeling.cv import EraSplit, holdout_split
 from numerpilot.modeling.members import FitJob
+from numerpilot.pipeline.context import Context
 from numerpilot.progress import Progress, member_task
 
 #: Runs fit jobs; the fitted members in job order.
@@ -82,17 +84,36 @@ def local_fitter(cfg: Config, data: EraData, progress: Progress) -> Fitter:
     return fit
 
 
+def worker_files(ctx: Context, paths: list[Path]) -> list[str]:
+    """Where the workers read each dataset file of ``paths``: the same place under
+    ``cluster.data_url`` (a URL or a shared folder mirroring the data folder), else here."""
+    from numerpilot.data.remote import is_url, join_url
+
+    base = ctx.config.cluster.data_url
+    if base is None:
+        return [str(p) for p in paths]
+    root = ctx.workdir.data_root(ctx.config)
+    relative = [p.relative_to(root).as_posix() for p in paths]
+    if is_url(base):
+        return [join_url(base, r) for r in relative]
+    return [str(Path(base) / r) for r in relative]
+
+
 def cluster_fitter(
-    client: Any, address: str, paths: list[Path], features: list[str], cfg: Config,
+    client: Any, address: str, ctx: Context, paths: list[Path], features: list[str],
     progress: Progress,
 ) -> Fitter:  # fmt: skip
     """Fit jobs as Dask tasks of ``client``; each worker reads its job's columns and eras
-    of ``paths``."""
-    from numerpilot.modeling.distributed import MemberTask, fit_on_cluster
+    of ``paths`` (or of their copies under ``cluster.data_url``, checked here first)."""
+    from numerpilot.modeling.distributed import MemberTask, check_files, fit_on_cluster
+
+    cfg = ctx.config
+    files = worker_files(ctx, paths)
+    check_files(client, files, paths)
 
     def fit(jobs: list[FitJob]) -> list[FittedMember]:
         tasks = [
-            MemberTask([str(p) for p in paths], features, job.member, job.split,
+            MemberTask(files, features, job.member, job.split,
                        job_config(cfg, job), job.early_stopping_rounds)
             for job in jobs
         ]  # fmt: skip
@@ -105,17 +126,19 @@ def cluster_fitter(
 
 @contextlib.contextmanager
 def fitter(
-    cfg: Config,
+    ctx: Context,
     data: EraData,
-    path: Path,
+    paths: list[Path],
     progress: Progress,
     cluster: str | None = None,
 ) -> Iterator[Fitter]:
-    """The local fitter, or (with ``cluster``) one of a connected Dask client."""
+    """The local fitter of ``data``, or (with ``cluster``) one of a connected Dask client
+    whose workers read their jobs' rows of ``paths`` (the files ``data`` came from)."""
     if cluster is None:
-        yield local_fitter(cfg, data, progress)
+        yield local_fitter(ctx.config, data, progress)
         return
     from numerpilot.modeling.distributed import connect
 
     with connect(cluster) as client:
-        yield cluster_fitter(client, cluster, [path], list(data.feature_names), cfg, progress)
+        features = list(data.feature_names)
+        yield cluster_fitter(client, cluster, ctx, paths, features, progress)
