@@ -308,6 +308,14 @@ class ModelConfig(_Section):
 class ClusterConfig(_Section):
     """``--cluster``: train's and cv's fits as Dask tasks, each worker reading its own data."""
 
+    workers: int = Field(
+        0,
+        ge=0,
+        description="Worker processes of --cluster local, one fit each at a time on "
+        "lightgbm.num_threads threads (0: as many as the cores hold at that thread count "
+        "and the free memory holds at one fit's estimated peak each).",
+    )
+
     data_url: str | None = Field(
         None,
         description="Where the workers read the dataset files: a folder laid out like "

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.conftest import Numerpilot
-from tests.pipeline.conftest import FAST_CONFIG, CliRunner, make_workdir
+from tests.pipeline.conftest import FAST_CONFIG, TWO_WORKERS, CliRunner, make_workdir
 from tests.support.catalogue import Refused
 from tests.support.s3 import SECRET, local_s3
 
@@ -29,7 +29,7 @@ def test_cluster_training_writes_the_same_predictions(
     cli: CliRunner, tmp_path: Path, synthetic_dir: Path
 ) -> None:
     config = FAST_CONFIG.replace("num_threads = 1", "num_threads = 0")  # resolved once, sent
-    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config + TWO_WORKERS)
     local = _predict(cli, wd)
     local_models = load_bundle(Workdir(wd).models).payload["models"]
     clustered = _predict(cli, wd, "--cluster", "local")
@@ -41,7 +41,8 @@ def test_seeds_make_members_on_the_cluster_as_here(
     cli: CliRunner, tmp_path: Path, synthetic_dir: Path
 ) -> None:
     config = FAST_CONFIG.replace('"target", "target_teager2b_20"', '"target"')
-    wd = make_workdir(tmp_path / "wd", synthetic_dir, config + "\n[model]\nseeds = [1, 2]\n")
+    config += TWO_WORKERS + "\n[model]\nseeds = [1, 2]\n"
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
     here = _predict(cli, wd)
     manifest = load_manifest(Workdir(wd).models)
     assert manifest.targets == ["target.seed1", "target.seed2"]
@@ -60,7 +61,7 @@ def test_workers_read_the_dataset_from_an_object_store(
     here = _predict(cli, wd)
     with local_s3(monkeypatch) as s3:
         s3.upload(wd / "data", "bucket/numerai")
-        config = FAST_CONFIG + '\n[cluster]\ndata_url = "s3://bucket/numerai"\n'
+        config = FAST_CONFIG + TWO_WORKERS + 'data_url = "s3://bucket/numerai"\n'
         (wd / "numerpilot.toml").write_text(config)
         code, out = cli("train", "-C", str(wd), "--cluster", "local")
         assert code == 0, out
@@ -358,3 +359,38 @@ def test_era_folds_on_the_cluster_make_the_same_bundle(tmp_path: Path, synthetic
         load_bundle(tmp_path / name / "models").payload["models"] for name in ("here", "there")
     ]
     assert models[0] == models[1]
+
+
+def test_local_cluster_size_from_cores_and_memory() -> None:
+    from numerpilot.errors import DataError
+    from numerpilot.modeling.distributed import local_workers
+
+    gib = 1024**3
+    # as many as the cores hold at the thread count, unless memory holds fewer
+    assert local_workers(0, per_worker=gib, free=64 * gib, cores=16, threads=4) == 4
+    assert local_workers(0, per_worker=gib, free=3 * gib, cores=16, threads=1) == 3
+    assert local_workers(0, per_worker=gib, free=64 * gib, cores=2, threads=8) == 1
+    assert local_workers(5, per_worker=gib, free=5 * gib, cores=2, threads=8) == 5  # as asked
+    with pytest.raises(DataError, match=r"6 workers would need about 6.00 GiB \(1.00 GiB each"):
+        local_workers(6, per_worker=gib, free=5 * gib, cores=16, threads=1)
+    with pytest.raises(DataError, match="1 worker would need about 2.00 GiB") as error:
+        local_workers(0, per_worker=2 * gib, free=gib, cores=16, threads=1)
+    assert "cluster.workers" not in str(error.value)  # not even one fits: no count to offer
+
+
+def test_local_cluster_starts_the_workers_asked_for() -> None:
+    from numerpilot.modeling.distributed import connect
+
+    with connect("local", n_workers=1) as client:
+        assert len(client.scheduler_info()["workers"]) == 1
+
+
+@pytest.mark.bad_input("train", "cluster.workers do not fit in the memory left for them")
+def test_too_many_local_workers_are_refused_with_the_estimate(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    config = FAST_CONFIG.replace("[train]\n", "[train]\nmemory_gb = 1\n")
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config + "\n[cluster]\nworkers = 64\n")
+    outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
+    refused(outcome, 1, "--cluster local: 64 workers would need about", "set cluster.workers = ")
+    assert not (wd / "models" / "manifest.json").exists()

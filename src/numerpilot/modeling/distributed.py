@@ -123,6 +123,39 @@ def _dask() -> Any:
     return distributed
 
 
+def local_workers(configured: int, *, per_worker: int, free: int, cores: int, threads: int) -> int:
+    """Workers of a LocalCluster: ``configured`` (0: as many as ``cores`` hold at
+    ``threads`` each, and ``free`` bytes hold at ``per_worker`` bytes each, at least 1).
+
+    A DataError, with the estimate and what to change, when they do not fit in ``free``.
+    """
+    by_memory = free // max(1, per_worker)
+    wanted = configured or max(1, min(cores // max(1, threads), by_memory))
+    if wanted <= by_memory:
+        return wanted
+    fits = (f"set cluster.workers = {by_memory} (or 0: chosen for you), "
+            if by_memory and configured else "")  # fmt: skip
+    raise DataError(
+        f"--cluster local: {wanted} worker{'s' * (wanted > 1)} would need about "
+        f"{_gib(wanted * per_worker)} ({_gib(per_worker)} each for one fit) but "
+        f"{_gib(free)} is free; {fits}set a larger data.era_step, choose a smaller "
+        "data.feature_set, or use a cluster of other machines (--cluster tcp://host:8786)."
+    )
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.2f} GiB"
+
+
+def cluster_cores() -> int:
+    """Physical cores this process may use (affinity and a cgroup CPU quota included)."""
+    from numerpilot.threads import cgroup_cpu_limit, physical_cores, usable_cpus
+
+    cores = physical_cores(usable_cpus())
+    limit = cgroup_cpu_limit()
+    return min(cores, max(1, int(limit))) if limit is not None else cores
+
+
 @contextlib.contextmanager
 def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
     """A Dask client of ``address``: a LocalCluster of ``n_workers`` processes for

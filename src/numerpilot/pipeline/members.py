@@ -12,6 +12,7 @@ Parameters travel resolved (thread count included), so both build the very same 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,9 @@ from numerpilot.modeling.cv import EraSplit, holdout_split
 from numerpilot.modeling.members import FitJob
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import Progress, member_task
+from numerpilot.threads import auto_threads
+
+log = logging.getLogger(__name__)
 
 #: Runs fit jobs; the fitted members in job order.
 Fitter = Callable[[list[FitJob]], list[FittedMember]]
@@ -99,6 +103,28 @@ def worker_files(ctx: Context, paths: list[Path]) -> list[str]:
     return [str(Path(base) / r) for r in relative]
 
 
+def local_size(cfg: Config, data: EraData) -> int:
+    """Workers of ``--cluster local``: ``cluster.workers``, or as many as the cores and the
+    memory left beside ``data`` (already loaded here) hold; refused when they do not fit.
+
+    A worker holds at most every row of ``data`` with one target (one fit at a time)."""
+    from numerpilot.modeling.distributed import cluster_cores, local_workers
+    from numerpilot.modeling.memory import GIB, HEADROOM, available_bytes, estimate_train_bytes
+
+    features = len(data.feature_names)
+    free = int(available_bytes() * HEADROOM)
+    if cfg.train.memory_gb:  # the budget holds this process too
+        here = estimate_train_bytes(len(data), features, len(data.target_names))
+        free = min(free, int(cfg.train.memory_gb * GIB) - here)
+    n = local_workers(
+        cfg.cluster.workers, per_worker=estimate_train_bytes(len(data), features, 1),
+        free=max(0, free), cores=cluster_cores(),
+        threads=cfg.lightgbm.num_threads or auto_threads(),
+    )  # fmt: skip
+    log.info("--cluster local: %d workers", n)
+    return n
+
+
 def cluster_fitter(
     client: Any, address: str, ctx: Context, paths: list[Path], features: list[str],
     progress: Progress,
@@ -137,8 +163,9 @@ def fitter(
     if cluster is None:
         yield local_fitter(ctx.config, data, progress)
         return
-    from numerpilot.modeling.distributed import connect
+    from numerpilot.modeling.distributed import LOCAL, connect
 
-    with connect(cluster) as client:
+    n_workers = local_size(ctx.config, data) if cluster == LOCAL else 0
+    with connect(cluster, n_workers=n_workers) as client:
         features = list(data.feature_names)
         yield cluster_fitter(client, cluster, ctx, paths, features, progress)
