@@ -297,6 +297,15 @@ class ModelConfig(_Section):
         json_schema_extra={"example": [0, 1, 2]},
     )
 
+    era_sample: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of the training eras each member fits on: whole eras, chosen by "
+        "the member's seed (the same eras here and on a Dask worker), so seeds also differ "
+        "in their data (1: every era).",
+    )
+
     @field_validator("seeds")
     @classmethod
     def _distinct(cls, value: list[int] | None) -> list[int] | None:

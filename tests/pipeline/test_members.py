@@ -37,11 +37,12 @@ def test_cluster_training_writes_the_same_predictions(
     assert load_bundle(Workdir(wd).models).payload["models"] == local_models
 
 
-def test_seeds_make_members_on_the_cluster_as_here(
+def test_seeds_and_era_samples_make_members_on_the_cluster_as_here(
     cli: CliRunner, tmp_path: Path, synthetic_dir: Path
 ) -> None:
+    """Each seed fits on its own half of the eras (model.era_sample), on a worker as here."""
     config = FAST_CONFIG.replace('"target", "target_teager2b_20"', '"target"')
-    config += TWO_WORKERS + "\n[model]\nseeds = [1, 2]\n"
+    config += TWO_WORKERS + "\n[model]\nseeds = [1, 2]\nera_sample = 0.5\n"
     wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
     here = _predict(cli, wd)
     manifest = load_manifest(Workdir(wd).models)
@@ -394,3 +395,52 @@ def test_too_many_local_workers_are_refused_with_the_estimate(
     outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
     refused(outcome, 1, "--cluster local: 64 workers would need about", "set cluster.workers = ")
     assert not (wd / "models" / "manifest.json").exists()
+
+
+def test_era_sample_takes_whole_eras_by_seed_reproducibly() -> None:
+    from numerpilot.modeling.backends import era_sample
+
+    eras = np.repeat([f"{i:04d}" for i in range(1, 201)], 3)  # rows: 3 per era
+    half = era_sample(eras, 0, 0.5)
+    assert len(half) == 100 and set(half) <= set(eras) and list(half) == sorted(half)
+    np.testing.assert_array_equal(half, era_sample(eras[::-1], 0, 0.5))  # order-free
+    other = era_sample(eras, 1, 0.5)
+    assert 25 < len(set(half) & set(other)) < 75  # another seed, other eras
+    np.testing.assert_array_equal(era_sample(eras, 0, 1.0), np.unique(eras))
+    assert len(era_sample(eras, 0, 0.001)) == 1  # never no era at all
+    assert len(era_sample(eras, 0, 0.333)) == 67  # ceil(0.333 * 200)
+
+
+def test_a_sampled_member_fits_exactly_its_seeds_eras(synthetic_dir: Path) -> None:
+    """era_sample = 0.5 fits the very model fitted on the sampled eras' rows (whole eras),
+    here from all of train and on a worker from only the eras it reads."""
+    from numerpilot.config import Config
+    from numerpilot.data.load import load_era_data
+    from numerpilot.modeling.backends import fit_member, member_split
+    from numerpilot.modeling.cv import EraSplit, holdout_split
+    from numerpilot.modeling.distributed import MemberTask, fit_task
+    from numerpilot.modeling.members import Member
+
+    features = json.loads((synthetic_dir / "features.json").read_text())["feature_sets"]["small"]
+    data = load_era_data(synthetic_dir / "train.parquet", features, ["target"])
+    settings = {"lightgbm": {"n_estimators": 15, "num_threads": 1, "learning_rate": 0.2}}
+    every = Config.model_validate(settings)
+    sampled = Config.model_validate({**settings, "model": {"era_sample": 0.5}})
+    split = holdout_split(data.eras, holdout=8, embargo=2)
+    member = Member("target", "target", 7, 1.0)
+
+    def fit(cfg: Config, split_: EraSplit) -> str:
+        return fit_member(
+            data.features, data.target("target"), data.eras, member=member,
+            feature_names=features, cfg=cfg, split=split_, early_stopping_rounds=0,
+        ).model_text  # fmt: skip
+
+    text = fit(sampled, split)
+    half = member_split(split, 7, 0.5)
+    assert len(half.fit) == -(-len(split.fit) // 2)
+    np.testing.assert_array_equal(half.holdout, split.holdout)
+    assert text == fit(every, half)
+    assert text != fit(every, split)
+    task = MemberTask([str(synthetic_dir / "train.parquet")], features, member, split, sampled, 0)
+    assert set(task.eras()) == set(half.fit) | set(half.holdout)  # the worker reads no more
+    assert fit_task(task).model_text == text

@@ -34,7 +34,7 @@ import numpy as np
 from numerpilot.config import Config
 from numerpilot.data.load import EraData, Location
 from numerpilot.errors import ConfigError, DataError, LocalError, UsageError
-from numerpilot.modeling.backends import FittedMember, fit_member
+from numerpilot.modeling.backends import FittedMember, fit_member, member_split
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.members import Member
 
@@ -57,7 +57,9 @@ class MemberTask:
     early_stopping_rounds: int
 
     def eras(self) -> list[str]:
-        return sorted(set(self.split.fit.tolist()) | set(self.split.holdout.tolist()))
+        """The eras the fit reads: its (sampled, ``model.era_sample``) fit and held-out eras."""
+        split = member_split(self.split, self.member.seed, self.cfg.model.era_sample)
+        return sorted(set(split.fit.tolist()) | set(split.holdout.tolist()))
 
 
 def fit_task(task: MemberTask) -> FittedMember:
