@@ -444,3 +444,24 @@ def test_a_sampled_member_fits_exactly_its_seeds_eras(synthetic_dir: Path) -> No
     task = MemberTask([str(synthetic_dir / "train.parquet")], features, member, split, sampled, 0)
     assert set(task.eras()) == set(half.fit) | set(half.holdout)  # the worker reads no more
     assert fit_task(task).model_text == text
+
+
+def test_workers_find_the_files_under_data_url(tmp_path: Path, synthetic_dir: Path) -> None:
+    """cluster.data_url mirrors the data folder: the version folder (or, for --demo, the
+    demo folder's files) under the URL or shared folder."""
+    from numerpilot.data import layout
+    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.members import worker_files
+
+    def files(data_url: str | None, demo: bool = False) -> list[str]:
+        extra = "" if data_url is None else f'\n[cluster]\ndata_url = "{data_url}"\n'
+        wd = make_workdir(tmp_path / f"wd{len(list(tmp_path.iterdir()))}", synthetic_dir,
+                          FAST_CONFIG + extra)  # fmt: skip
+        ctx = Context.load(Workdir(wd), demo=demo)
+        return worker_files(ctx, [ctx.data_dir / layout.TRAIN])
+
+    assert files(None)[0].endswith("/data/v5.2/train.parquet")
+    assert files("s3://b/numerai") == ["s3://b/numerai/v5.2/train.parquet"]
+    assert files("gs://b/numerai/") == ["gs://b/numerai/v5.2/train.parquet"]
+    assert files("/mnt/shared/numerai") == ["/mnt/shared/numerai/v5.2/train.parquet"]
+    assert files("s3://b/demo", demo=True) == ["s3://b/demo/train.parquet"]

@@ -143,7 +143,8 @@ def cluster_fitter(
                        job_config(cfg, job), job.early_stopping_rounds)
             for job in jobs
         ]  # fmt: skip
-        what = f"Fitting {len(tasks)} models on the Dask cluster ({address})"
+        workers = len(client.scheduler_info().get("workers", {}))
+        what = f"Fitting {len(tasks)} models on the Dask cluster ({address}, {workers} workers)"
         with progress.task(what, len(tasks)) as done:
             return fit_on_cluster(client, tasks, lambda i, f: done(1))
 
