@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
-from numerpilot.data.remote import RemoteFile
+from numerpilot.data.remote import RemoteFile, clean_error
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex
 
@@ -112,7 +112,7 @@ def _damaged_pages(path: Location) -> Iterator[None]:
     except (OSError, pa.ArrowException) as error:
         detail = " ".join(str(error).split())
         if isinstance(path, RemoteFile):
-            raise DataError(f"reading {path} failed ({detail}).") from None
+            raise DataError(f"reading {path} failed ({clean_error(detail, path.url)}).") from None
         raise DataError(f"{path} is damaged ({detail}). Delete it and download it again.") from None
 
 

@@ -50,7 +50,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
-def _clean(text: str, url: str) -> str:
+def clean_error(text: str, url: str) -> str:
     """A store's error text on one line, without the URL's userinfo or secret env values."""
     userinfo = urlsplit(url).netloc.rpartition("@")[0]
     secrets = [userinfo, *(os.environ.get(name, "") for name in _SECRET_ENV)]
@@ -93,7 +93,7 @@ class RemoteFile:
                 raise DataError(f"{self} is a folder, not a parquet file.")
             return filesystem.open_input_file(path)
         except OSError as error:
-            raise DataError(f"cannot read {self} ({_clean(str(error), self.url)}).") from None
+            raise DataError(f"cannot read {self} ({clean_error(str(error), self.url)}).") from None
 
     def _missing(self, filesystem: Any, path: str) -> str:
         from pyarrow import fs as pafs
@@ -118,9 +118,11 @@ def _filesystem(url: str) -> tuple[Any, str]:
         return filesystem, str(path)
     except pa.ArrowInvalid as error:
         if "nrecognized filesystem type" not in str(error):
-            raise DataError(f"{shown} is not a valid URL ({_clean(str(error), url)}).") from None
+            raise DataError(
+                f"{shown} is not a valid URL ({clean_error(str(error), url)})."
+            ) from None
     except OSError as error:
-        raise DataError(f"cannot reach {shown} ({_clean(str(error), url)}).") from None
+        raise DataError(f"cannot reach {shown} ({clean_error(str(error), url)}).") from None
     try:
         import fsspec
     except ImportError:
@@ -133,7 +135,7 @@ def _filesystem(url: str) -> tuple[Any, str]:
         filesystem, path = fsspec.core.url_to_fs(url)
     except (ImportError, ValueError, OSError) as error:
         raise DataError(
-            f"cannot open {shown} ({_clean(str(error), url)}): use s3://, gs:// or file://, "
+            f"cannot open {shown} ({clean_error(str(error), url)}): use s3://, gs:// or file://, "
             "or install the fsspec package for this store."
         ) from None
     return pafs.PyFileSystem(pafs.FSSpecHandler(filesystem)), path

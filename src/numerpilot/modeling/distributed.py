@@ -70,7 +70,8 @@ def fit_task(task: MemberTask) -> FittedMember:
     wanted = task.eras()
     parts = []
     for path in map(location, task.paths):
-        eras = np.intersect1d(wanted, era_column(path))  # files without them are skipped
+        # one file holds every wanted era; of several, each is asked which it holds
+        eras = np.intersect1d(wanted, era_column(path)) if len(task.paths) > 1 else np.array(wanted)
         if len(eras):
             parts.append(
                 load_era_data(path, task.features, [task.member.target], eras=eras.tolist())
