@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
+from numerpilot.data.remote import RemoteFile, clean_error
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex
 
@@ -35,6 +36,9 @@ _BATCH_BYTES = 64 * 2**20
 _MIN_COLUMNS = 16
 #: Bytes of one row tile of the copy into the matrix: small enough for the L2 cache.
 _TILE_BYTES = 256 * 2**10
+
+#: A dataset file: a local path, or a URL (an object store; :mod:`numerpilot.data.remote`).
+Location = Path | RemoteFile
 
 
 @dataclass(frozen=True)
@@ -75,34 +79,47 @@ class EraData:
         return EraIndex.from_eras(self.eras)
 
 
-def _missing_hint(path: Path) -> str:
+def _missing_hint(path: Location) -> str:
     return ("Run 'numerpilot download' (or 'numerpilot demo-data DIR' for synthetic data)"
             f" to fetch {path.name}.")  # fmt: skip
 
 
-def open_parquet(path: Path, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
-    """The parquet file at ``path``; string columns in ``read_dictionary`` come as codes."""
-    if not path.exists():
+def open_parquet(path: Location, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
+    """The parquet file at ``path``; string columns in ``read_dictionary`` come as codes.
+
+    A file named by URL is opened through its store; only ranges of it are read later
+    (footer, then column chunks), buffered together per read (``pre_buffer``).
+    """
+    if isinstance(path, RemoteFile):
+        source = path.open()
+    elif not path.exists():
         raise DataError(f"{path} is missing. {_missing_hint(path)}")
+    else:
+        source = path
+    remote = isinstance(path, RemoteFile)
     try:
-        return pq.ParquetFile(path, read_dictionary=list(read_dictionary) or None)
+        return pq.ParquetFile(
+            source, read_dictionary=list(read_dictionary) or None, pre_buffer=remote
+        )
     except Exception as error:  # pyarrow raises several unrelated types for corrupt files
         raise DataError(f"{path} is not a readable parquet file ({error}). "
                         "Delete it and download it again.") from None  # fmt: skip
 
 
 @contextlib.contextmanager
-def _damaged_pages(path: Path) -> Iterator[None]:
+def _damaged_pages(path: Location) -> Iterator[None]:
     """A read that fails inside the file (its footer was fine) becomes a DataError."""
     try:
         yield
     except (OSError, pa.ArrowException) as error:
         detail = " ".join(str(error).split())
+        if isinstance(path, RemoteFile):
+            raise DataError(f"reading {path} failed ({clean_error(detail, path.url)}).") from None
         raise DataError(f"{path} is damaged ({detail}). Delete it and download it again.") from None
 
 
 def _check_columns(
-    path: Path, available: set[str], wanted: Sequence[str], what: str, fix: str
+    path: Location, available: set[str], wanted: Sequence[str], what: str, fix: str
 ) -> None:
     missing = [c for c in wanted if c not in available]
     if missing:
@@ -112,7 +129,7 @@ def _check_columns(
         raise DataError(f"{path.name} lacks {len(missing)} {what} ({shown}). {fix}")
 
 
-def _check_numeric(path: Path, schema: pa.Schema, names: Sequence[str]) -> None:
+def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> None:
     """Features and targets must be numbers (a text column would fail deep in the copy)."""
     for name in names:
         kind = schema.field(name).type
@@ -126,7 +143,7 @@ def sample_eras(eras: np.ndarray, step: int) -> np.ndarray:
     return np.unique(eras)[::step]
 
 
-def era_codes(column: pa.ChunkedArray, path: Path) -> tuple[np.ndarray, np.ndarray]:
+def era_codes(column: pa.ChunkedArray, path: Location) -> tuple[np.ndarray, np.ndarray]:
     """(n,) int32 codes into (E,) sorted str labels of an era column (any type).
 
     A column read as a dictionary (``open_parquet(read_dictionary=...)``) costs no string
@@ -162,7 +179,7 @@ def _chosen(
 
 
 def load_era_data(
-    path: Path,
+    path: Location,
     features: Sequence[str],
     targets: Sequence[str] = (),
     *,
@@ -262,7 +279,7 @@ def _fill(
     pf: pq.ParquetFile,
     groups: list[_Group],
     outputs: list[tuple[np.ndarray, list[str], bool]],
-    path: Path,
+    path: Location,
 ) -> None:
     """Copy the selected rows of each named column into its output matrix.
 
@@ -314,7 +331,7 @@ def _copy_runs(columns: list[np.ndarray], runs: np.ndarray, block: np.ndarray) -
             out += stop - start
 
 
-def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Path) -> np.ndarray:
+def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Location) -> np.ndarray:
     """A column as numpy; nulls become NaN (targets) or an error (features)."""
     if not col.null_count:
         return np.asarray(col.to_numpy(zero_copy_only=False))
@@ -324,7 +341,7 @@ def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Path) -> np
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _check_feature_values(path: Path, x: np.ndarray) -> None:
+def _check_feature_values(path: Location, x: np.ndarray) -> None:
     """Numerai's features are 0..4: one pass (as uint8, a negative value is > 127)."""
     if x.size and int(x.view(np.uint8).max()) > 4:
         raise DataError(f"{path.name} has feature values outside 0..4; numerpilot expects "
