@@ -138,11 +138,6 @@ def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> N
                             "Re-download the data.")  # fmt: skip
 
 
-def sample_eras(eras: np.ndarray, step: int) -> np.ndarray:
-    """Every ``step``-th era of the sorted unique ``eras`` (the first one included)."""
-    return np.unique(eras)[::step]
-
-
 def era_codes(column: pa.ChunkedArray, path: Location) -> tuple[np.ndarray, np.ndarray]:
     """(n,) int32 codes into (E,) sorted str labels of an era column (any type).
 

@@ -240,10 +240,3 @@ def era_column(path: Location) -> np.ndarray:
 
     table = open_parquet(path).read(columns=[layout.ERA])
     return np.asarray(table.column(layout.ERA).to_numpy(zero_copy_only=False).astype(str))
-
-
-def sampled_eras(path: Location, era_step: int) -> np.ndarray:
-    """The eras of ``path`` that training uses (every ``era_step``-th)."""
-    from numerpilot.data.load import sample_eras
-
-    return sample_eras(era_column(path), era_step)
