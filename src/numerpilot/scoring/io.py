@@ -3,11 +3,10 @@
 Everything is aligned on the data file's rows: (n,) arrays with NaN where a file has no
 value for an id. Errors are :class:`~numerpilot.errors.DataError` with a next step.
 
-Parquet files are read with pyarrow, only the columns needed, and ids stay arrow strings:
-matching them is one hash lookup in C, not a pandas index of Python strings. Files of one
-dataset list the same ids in the same order; then there is nothing to match and nothing
-to check for duplicates (each data row has exactly one value), which is most of the time
-``score`` would otherwise spend outside the scoring itself.
+Parquet files are read with pyarrow, only the columns needed, and ids stay arrow strings,
+matched on their bytes (:mod:`numerpilot.scoring.ids`), never as Python strings. Files of
+one dataset list the same ids in the same order; then there is nothing to match and
+nothing to check for duplicates (each data row has exactly one value).
 """
 
 from __future__ import annotations
@@ -19,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import load_era_data, open_parquet
 from numerpilot.errors import DataError, UsageError
+from numerpilot.scoring.ids import has_duplicates, index_in
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ def _frame(path: Path, table: pa.Table, id_col: str, like: pa.Array | None) -> p
     ids = table.column(id_col).combine_chunks()
     if not pa.types.is_large_string(ids.type):
         ids = ids.cast(pa.large_string())
-    if not (like is not None and ids.equals(like)) and len(pc.unique(ids)) != len(ids):
+    if not (like is not None and ids.equals(like)) and has_duplicates(ids):
         raise DataError(f"{path.name} has duplicate ids; keep one row per id.")
     rest = table.drop_columns(
         [id_col, *(c for c in table.column_names if c.startswith("__index_level_"))]
@@ -203,28 +202,34 @@ def positions(index: pd.Index, ids: np.ndarray | pa.Array) -> np.ndarray | None:
         index.dtype.pyarrow_dtype
     )
     have, want = _arrow_ids(index if arrow else index.astype(str)), _arrow_ids(ids)
-    if have.equals(want):
-        return None
-    found = pc.index_in(want, value_set=have).fill_null(-1)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return None if have.equals(want) else index_in(want, have)
 
 
 def align(frame: pd.DataFrame | pd.Series, ids: np.ndarray | pa.Array, what: str) -> np.ndarray:
-    """Values of ``frame`` for ``ids`` (n,), NaN where absent; DataError if none overlap."""
-    values = np.asarray(frame.to_numpy(dtype=np.float64))
+    """Values of ``frame`` for ``ids``: (n,) for a Series, (n, k) for k columns (Fortran
+    order: the scorer reads column by column), NaN where absent; DataError if none overlap.
+    """
+    columns = [frame] if isinstance(frame, pd.Series) else [frame.iloc[:, j] for j in
+                                                            range(frame.shape[1])]  # fmt: skip
+    out = np.empty((len(columns), len(ids)))
     position = positions(frame.index, ids)
     if position is None:
-        return values
-    found = position >= 0
-    if not found.any():
-        raise DataError(f"no id of the {what} matches an id of the data file; "
-                        "check that both come from the same dataset version.")  # fmt: skip
-    extra = len(frame) - int(found.sum())
-    if extra > 0:
-        log.warning("%d ids of the %s are not in the data file and are ignored", extra, what)
-    out = np.full((len(ids), *values.shape[1:]), np.nan)
-    out[found] = values[position[found]]
-    return out
+        for row, column in zip(out, columns, strict=True):
+            row[:] = column.to_numpy(dtype=np.float64)
+    else:
+        found = position >= 0
+        if not found.any():
+            raise DataError(f"no id of the {what} matches an id of the data file; "
+                            "check that both come from the same dataset version.")  # fmt: skip
+        extra = len(frame) - int(found.sum())
+        if extra > 0:
+            log.warning("%d ids of the %s are not in the data file and are ignored", extra, what)
+        rows, source = np.flatnonzero(found), position[found]
+        if len(rows) < len(ids):
+            out.fill(np.nan)
+        for row, column in zip(out, columns, strict=True):
+            row[rows] = column.to_numpy(dtype=np.float64)[source]
+    return out[0] if isinstance(frame, pd.Series) else out.T
 
 
 def _is_numeric(kind: pa.DataType) -> bool:
