@@ -3,8 +3,9 @@
 The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
 1. every era when train fits in memory (``data.era_step = "auto"``);
 2. per target, the tree count is where the mean held-out score of ``cv_folds`` purged
-   era folds peaks (or, without folds, early stopping on the last ``holdout_eras``);
-   with several seeds, over all of the target's seeds;
+   era folds peaks, each fold early-stopped on its own held-out eras (or, without folds,
+   early stopping on the last ``holdout_eras``); with several seeds, over all of the
+   target's seeds;
 3. ensemble weights are fitted on the out-of-fold predictions (per-era CORR with the main
    target), shrunk toward the main target's model; targets that do not help are dropped;
    a target's weight is shared equally by its seeds;
@@ -125,6 +126,15 @@ def best_round(curve: np.ndarray, window: int) -> int:
     return int(np.argmax(smoothed)) + window // 2 + 1
 
 
+def fold_curve(curves: list[tuple[float, ...]]) -> np.ndarray:
+    """The mean held-out score per round over fold models that early-stopped at different
+    rounds: only the rounds every fold reached (a fold stops once its own score has not
+    improved for ``early_stopping_rounds``; past that, its score is not known, and filling
+    it in would favour rounds only the best folds lived to see)."""
+    length = min(len(c) for c in curves)
+    return np.asarray(np.mean(np.array([c[:length] for c in curves]), axis=0))
+
+
 def _fit_rows(data: EraData, target: str, eras: np.ndarray) -> int:
     return int((~np.isnan(data.target(target)) & np.isin(data.eras, eras)).sum())
 
@@ -151,10 +161,10 @@ def _choose_by_folds(
 ) -> _Choice:
     """The held-out score per round, averaged over the folds (and seeds), chooses the tree
     count (a single holdout lives in one regime and can pick far too few). ``fitted``:
-    seed by seed, fold by fold."""
+    seed by seed, fold by fold, each early-stopped on its own fold (:func:`fold_curve`)."""
     cfg = ctx.config
-    curve = np.mean(np.array([f.curve for f in fitted]), axis=0)
-    trees = cfg.lightgbm.n_estimators
+    curve = fold_curve([f.curve for f in fitted])
+    trees = len(curve)
     if cfg.train.early_stopping_rounds:
         trees = best_round(curve, max(1, cfg.train.early_stopping_rounds // 4))
     preds = np.full(len(data), np.nan)
@@ -204,8 +214,9 @@ def _choose(
     if cfg.train.cv_folds >= 2 and cfg.train.refit:
         embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
         folds = purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
+        rounds = cfg.train.early_stopping_rounds
         jobs = [
-            FitJob(m, fold, n, 0, f"Cross-validating {m.name} ({k}/{len(folds)})")
+            FitJob(m, fold, n, rounds, f"Cross-validating {m.name} ({k}/{len(folds)})", True)
             for m in members
             for k, fold in enumerate(folds, start=1)
         ]
