@@ -296,6 +296,11 @@ class ModelConfig(_Section):
         "one member per target, seeded by lightgbm.seed).",
         json_schema_extra={"example": [0, 1, 2]},
     )
+    linear: bool = Field(
+        True,
+        description="Add a ridge-regression member per target (penalty chosen on the "
+        "held-out eras), weighted with the tree models by their held-out scores.",
+    )
 
     @field_validator("seeds")
     @classmethod

@@ -81,7 +81,8 @@ def test_refit_scales_the_chosen_tree_count_by_the_rows_added(
         assert after.best_iterations[target] == expected > before.best_iterations[target]
     bundle = load_bundle(refitted.workdir.models)
     for target, booster in bundle.models.items():
-        assert booster.current_iteration() == after.best_iterations[target]
+        if target not in after.kinds:  # a tree model (the linear ones have no trees)
+            assert booster.current_iteration() == after.best_iterations[target]
 
 
 def test_fitted_weights_reach_the_payload(refitted: Context) -> None:
@@ -102,9 +103,18 @@ def test_refit_is_skipped_when_nothing_is_chosen(tmp_path: Path, synthetic_dir: 
     make_workdir(tmp_path / "wd", synthetic_dir, config)
     ctx = Context.load(Workdir(tmp_path / "wd"))
     manifest = train_ensemble(ctx)
-    assert manifest.targets == ["target", "target_teager2b_20"]
-    assert manifest.best_iterations == {"target": 60, "target_teager2b_20": 60}
-    assert manifest.holdout_scores == {"target": None, "target_teager2b_20": None}
+    trees, linear = ["target", "target_teager2b_20"], ["target.linear", "target_teager2b_20.linear"]
+    assert manifest.targets == trees + linear
+    assert manifest.kinds == dict.fromkeys(linear, "linear")
+    # A target's configured weight is split evenly between its trees and its linear model.
+    assert manifest.weights == pytest.approx([0.5] * 4)
+    assert manifest.best_iterations == {
+        "target": 60,
+        "target_teager2b_20": 60,
+        **dict.fromkeys(linear, 0),
+    }
+    assert all(manifest.holdout_scores[t] is None for t in trees)
+    assert all(-1 < manifest.holdout_scores[t] < 1 for t in linear)  # the penalty was chosen
 
 
 def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_dir: Path) -> None:
@@ -113,7 +123,8 @@ def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_di
     manifest = train_ensemble(ctx)
     assert manifest.targets[0] == "target" and sum(manifest.weights) == pytest.approx(1.0)
     # Chosen on folds of ~2/3 of the eras, scaled by ~3/2 for the refit on all of them.
-    assert all(1 <= n <= 60 * 1.6 for n in manifest.best_iterations.values()), manifest
+    trees = {t: n for t, n in manifest.best_iterations.items() if t not in manifest.kinds}
+    assert trees and all(1 <= n <= 60 * 1.6 for n in trees.values()), manifest
     assert all(s is not None and -1 < s < 1 for s in manifest.holdout_scores.values()), manifest
 
 

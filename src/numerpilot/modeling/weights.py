@@ -24,8 +24,11 @@ MIN_T_STAT = 1.0
 #: ... and at least this share of the best member's mean.
 MIN_SHARE_OF_BEST = 0.25
 #: Fitted weights are mixed with the prior (the main target's model alone, else equal
-#: weights over the kept members) in this proportion.
+#: weights over the kept members) in this proportion: on one holdout of a few dozen eras ...
 SHRINK = 0.5
+#: ... and on out-of-fold predictions of every training era (era folds), a judge with
+#: several times the eras.
+SHRINK_FOLDS = 0.25
 #: Weights below this share are dropped (the member is not worth its prediction time).
 MIN_WEIGHT = 0.03
 
@@ -100,7 +103,11 @@ class WeightFit:
 
 
 def fit_weights(
-    members: np.ndarray, y: np.ndarray, index: EraIndex, always: int | None = None
+    members: np.ndarray,
+    y: np.ndarray,
+    index: EraIndex,
+    always: int | None = None,
+    shrink: float = SHRINK,
 ) -> WeightFit:
     """Ensemble weights (k,) summing to one, from holdout predictions ``members`` (n, k)
     and the main target ``y`` (n,) of the same rows (grouped by ``index``).
@@ -120,7 +127,7 @@ def fit_weights(
         keep = mean == mean.max()
     fitted = _best_simplex_weights(moments, keep.astype(np.float64))
     prior = np.eye(len(keep))[always] if always is not None else keep / keep.sum()
-    w = (1 - SHRINK) * fitted + SHRINK * prior
+    w = (1 - shrink) * fitted + shrink * prior
     w = np.where(w >= MIN_WEIGHT, w, 0.0)
     w /= w.sum()
     k = members.shape[1]
