@@ -1,4 +1,5 @@
-"""Trained ensembles on disk: ``models/manifest.json`` plus one LightGBM text file per target.
+"""Trained ensembles on disk: ``models/manifest.json`` plus one model text file per member
+(LightGBM text, XGBoost JSON, or a linear member's JSON).
 
 A bundle's model files live in a folder of their own, ``models/bundle-<time>-<id>/``, and
 the manifest names that folder. Saving writes the new folder beside the current one and

@@ -1,11 +1,12 @@
 """Ensemble weights fitted on out-of-sample per-era scores of the members.
 
 Equal weights let a weak target drag the ensemble below its best member. Instead, on
-eras none of the members was fit on (the embargoed holdout), numerpilot finds the
-non-negative weights that maximise the ensemble's mean per-era correlation with the main
-target, then shrinks them halfway toward the main target's model alone (what Numerai's
-example recipe trains), because a few dozen eras are a noisy judge: the ensemble leans on
-the auxiliary targets only as far as the holdout shows they help. A member whose holdout
+eras none of the members was fit on (out-of-fold predictions of era folds, or the
+embargoed holdout), numerpilot finds the non-negative weights that maximise the
+ensemble's mean per-era correlation with the main target, then shrinks them toward the
+main target's model alone (what Numerai's example recipe trains), halfway on a holdout of
+a few dozen eras (a noisy judge), a quarter of the way on era folds: the ensemble leans on
+the auxiliary targets and the linear members only as far as held-out eras show they help. A member whose holdout
 score is not clearly positive gets no weight at all (except the main target's).
 """
 

@@ -6,10 +6,12 @@ The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
    era folds peaks, each fold early-stopped on its own held-out eras (or, without folds,
    early stopping on the last ``holdout_eras``); with several seeds, over all of the
    target's seeds;
-3. ensemble weights are fitted on the out-of-fold predictions (per-era CORR with the main
-   target), shrunk toward the main target's model; targets that do not help are dropped;
-   a target's weight is shared equally by its seeds;
-4. every kept member is fit again on all training eras with its tree count scaled by the
+3. per target, a ridge-regression member (``model.linear``), its penalty chosen on the
+   same held-out eras (:mod:`numerpilot.modeling.linear`);
+4. ensemble weights are fitted on the out-of-fold predictions of every tree and linear
+   member (per-era CORR with the main target), shrunk toward the main target's trees;
+   members that do not help are dropped; a target's tree weight is shared by its seeds;
+5. every kept member is fit again on all training eras, trees with the count scaled by the
    rows added (``train.refit``).
 
 The recipe is written once, as lists of fit jobs handed to a fitter
