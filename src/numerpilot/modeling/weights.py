@@ -6,8 +6,9 @@ embargoed holdout), numerpilot finds the non-negative weights that maximise the
 ensemble's mean per-era correlation with the main target, then shrinks them toward the
 main target's model alone (what Numerai's example recipe trains), halfway on a holdout of
 a few dozen eras (a noisy judge), a quarter of the way on era folds: the ensemble leans on
-the auxiliary targets and the linear members only as far as held-out eras show they help. A member whose holdout
-score is not clearly positive gets no weight at all (except the main target's).
+the auxiliary targets and the linear members only as far as held-out eras show they
+help. A member whose held-out score is not clearly positive gets no weight at all (except
+the main target's trees).
 """
 
 from __future__ import annotations
