@@ -21,7 +21,6 @@ from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.linear import linear_text
 from numerpilot.kernel.ranks import rank_gauss_by_era
 from numerpilot.modeling.cv import EraSplit
-from numerpilot.modeling.lgbm import mean_era_corr
 
 #: Ridge penalties tried, as a share of the mean feature variance.
 PENALTIES = tuple(float(10**e) for e in np.arange(-2.5, 2.01, 0.5))
@@ -129,25 +128,47 @@ def fit_linear(
     that saw none of its held-out or excluded (embargo) eras.
     """
     g = gauss_targets(y, eras)
-    everything = np.flatnonzero(np.isin(eras, final.fit))
     all_rows = np.arange(len(eras))
     total = moments(features, g, all_rows)
-    preds = np.full((len(eras), len(penalties), y.shape[1]), np.nan)
+    k = y.shape[1]
+    # Per split: its ridges and the per-era CORR of every penalty (held-out eras of
+    # different splits are disjoint); predictions are kept for the chosen penalty only.
+    fitted: list[tuple[np.ndarray, Ridge]] = []
+    era_scores: list[list[np.ndarray]] = [[] for _ in range(k)]
     for split in splits:
         excluded = np.flatnonzero(~np.isin(eras, split.fit))
         ridge = Ridge.solve(total - moments(features, g, excluded), penalties)
         hold = np.flatnonzero(np.isin(eras, split.holdout))
-        for j in range(y.shape[1]):
-            preds[hold, :, j] = ridge.predict(features, hold, j)
-    rest = np.setdiff1d(all_rows, everything)
+        fitted.append((hold, ridge))
+        for j in range(k):
+            era_scores[j].append(
+                _era_corrs(ridge.predict(features, hold, j), y[hold, j], eras[hold])
+            )
+    rest = np.flatnonzero(~np.isin(eras, final.fit))
     last = total - moments(features, g, rest) if len(rest) else total
     out = []
-    for j in range(y.shape[1]):
-        ok = ~np.isnan(y[:, j]) & ~np.isnan(preds[:, 0, j])
-        codes = np.unique(eras[ok], return_inverse=True)[1].reshape(-1)
-        scores = [mean_era_corr(preds[ok, p, j], y[ok, j], codes) for p in range(len(penalties))]
-        best = int(np.argmax(scores))
+    for j in range(k):
+        scores = np.nanmean(np.concatenate(era_scores[j]), axis=0)
+        best = int(np.argmax(np.nan_to_num(scores, nan=-np.inf)))
+        preds = np.full(len(eras), np.nan)
+        for hold, ridge in fitted:
+            preds[hold] = ridge.predict(features, hold, j)[:, best]
         chosen = Ridge.solve(last, (penalties[best],))
         text = linear_text(chosen.coef[0, :, j], float(chosen.intercept[0, j]))
-        out.append(LinearFit(penalties[best], float(scores[best]), preds[:, best, j], text))
+        out.append(LinearFit(penalties[best], float(scores[best]), preds, text))
     return out
+
+
+def _era_corrs(preds: np.ndarray, y: np.ndarray, eras: np.ndarray) -> np.ndarray:
+    """Per-era Pearson correlation (E, L) of every column of preds (m, L) with y (m,),
+    on the rows where y is known (NaN for an era without variance)."""
+    ok = ~np.isnan(y)
+    preds, y = preds[ok], y[ok]
+    codes = np.unique(eras[ok], return_inverse=True)[1].reshape(-1)
+    n = np.bincount(codes).astype(np.float64)
+    p = preds - (np.stack([np.bincount(codes, c) for c in preds.T], 1) / n[:, None])[codes]
+    t = y - (np.bincount(codes, y) / n)[codes]
+    cov = np.stack([np.bincount(codes, c * t) for c in p.T], 1)
+    var_p = np.stack([np.bincount(codes, c * c) for c in p.T], 1)
+    den = np.sqrt(var_p * np.bincount(codes, t * t)[:, None])
+    return np.asarray(np.divide(cov, den, out=np.full(cov.shape, np.nan), where=den > 0))
