@@ -40,7 +40,9 @@ def test_seeds_make_members_on_the_cluster_as_here(
     cli: CliRunner, tmp_path: Path, synthetic_dir: Path
 ) -> None:
     config = FAST_CONFIG.replace('"target", "target_teager2b_20"', '"target"')
-    wd = make_workdir(tmp_path / "wd", synthetic_dir, config + "\n[model]\nseeds = [1, 2]\nlinear = false\n")
+    wd = make_workdir(
+        tmp_path / "wd", synthetic_dir, config + "\n[model]\nseeds = [1, 2]\nlinear = false\n"
+    )
     here = _predict(cli, wd)
     manifest = load_manifest(Workdir(wd).models)
     assert manifest.targets == ["target.seed1", "target.seed2"]
