@@ -173,7 +173,8 @@ def main() -> int:
     families = [f for f in FAMILIES if not args.family or f.name in args.family]
     if args.quick:
         families = [f.scaled(rows=0.25, eras=0.5) for f in families]
-    elif not args.full:  # make bench: half the rows, 60 % of the eras (~5 min on 2 cores)
+    elif not args.full:  # make bench: half the rows, 60 % of the eras (~5 min on 2 cores
+        # once the families and the example recipe's predictions are cached)
         families = [f.scaled(rows=0.5, eras=0.6) for f in families]
     rows = []
     for fam in families:
