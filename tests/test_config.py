@@ -28,6 +28,7 @@ def test_template_mentions_every_key() -> None:
             "seeds",
             "purge_eras",
             "signal_file",
+            "data_url",
         }  # shown commented out
         assert set(annotation.model_fields) - optional <= documented, section
 
@@ -91,3 +92,12 @@ def test_demo_overrides_only_demo_settings() -> None:
     assert demo.lightgbm.n_estimators == config.demo.n_estimators
     assert demo.lightgbm.max_depth == config.lightgbm.max_depth
     assert demo.train.targets == config.train.targets
+
+
+def test_cluster_data_url_is_a_url_or_an_absolute_path() -> None:
+    from numerpilot.config import ClusterConfig
+
+    assert ClusterConfig(data_url="s3://bucket/numerai").data_url == "s3://bucket/numerai"
+    assert ClusterConfig(data_url="/mnt/shared/data").data_url == "/mnt/shared/data"
+    with pytest.raises(ValueError, match="a URL such as s3://bucket/prefix or an absolute path"):
+        ClusterConfig(data_url="data")

@@ -304,12 +304,52 @@ class ModelConfig(_Section):
         "held-out eras), weighted with the tree models by their held-out scores.",
     )
 
+    era_sample: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of the training eras each member fits on: whole eras, chosen by "
+        "the member's seed (the same eras here and on a Dask worker), so seeds also differ "
+        "in their data (1: every era).",
+    )
+
     @field_validator("seeds")
     @classmethod
     def _distinct(cls, value: list[int] | None) -> list[int] | None:
         if value is not None and len(set(value)) != len(value):
             raise ValueError("seeds must not repeat")
         return value
+
+
+class ClusterConfig(_Section):
+    """``--cluster``: train's and cv's fits as Dask tasks, each worker reading its own data."""
+
+    workers: int = Field(
+        0,
+        ge=0,
+        description="Worker processes of --cluster local, one fit each at a time on "
+        "lightgbm.num_threads threads (0: as many as the cores hold at that thread count "
+        "and the free memory holds at one fit's estimated peak each).",
+    )
+
+    data_url: str | None = Field(
+        None,
+        description="Where the workers read the dataset files: a folder laid out like "
+        "data.dir, as an object store URL (s3://bucket/prefix, gs://bucket/prefix, "
+        "file:///path, or any fsspec URL) or a path every worker sees. Credentials come "
+        "from the workers' environment (e.g. AWS_ACCESS_KEY_ID). Default: data.dir's path "
+        "on this machine, which every worker must then see.",
+        json_schema_extra={"example": "s3://my-bucket/numerai"},
+    )
+
+    @field_validator("data_url")
+    @classmethod
+    def _url_or_absolute(cls, value: str | None) -> str | None:
+        from numerpilot.data.remote import is_url
+
+        if value is None or is_url(value) or Path(value).is_absolute():
+            return value
+        raise ValueError("must be a URL such as s3://bucket/prefix or an absolute path")
 
 
 class CVConfig(_Section):
@@ -388,6 +428,7 @@ class Config(_Section):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     cv: CVConfig = Field(default_factory=CVConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
 
     def for_demo(self) -> Config:

@@ -27,6 +27,9 @@ colsample_bytree = 0.5
 num_threads = 1
 """
 
+#: The tests' LocalClusters: 2 workers, whatever the machine.
+TWO_WORKERS = "\n[cluster]\nworkers = 2\n"
+
 CliRunner = Callable[..., tuple[int, str]]
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 from tests.conftest import Numerpilot
-from tests.pipeline.conftest import FAST_CONFIG, CliRunner, make_workdir
+from tests.pipeline.conftest import FAST_CONFIG, TWO_WORKERS, CliRunner, make_workdir
 from tests.support.catalogue import Refused
 
 from numerpilot.data import layout
@@ -110,7 +110,7 @@ def test_comparison_is_other_minus_base(cv_workdir: Path) -> None:
 
 
 def test_folds_on_a_local_cluster_equal_folds_here(tmp_path: Path, synthetic_dir: Path) -> None:
-    config = FAST_CONFIG + CV + "include_validation = true\n"
+    config = FAST_CONFIG + TWO_WORKERS + CV + "include_validation = true\n"
     ctx = Context.load(Workdir(make_workdir(tmp_path / "wd", synthetic_dir, config)))
     here = run_cv(ctx)
     there = run_cv(ctx, cluster="local")

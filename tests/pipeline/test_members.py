@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.conftest import Numerpilot
-from tests.pipeline.conftest import FAST_CONFIG, CliRunner, make_workdir
+from tests.pipeline.conftest import FAST_CONFIG, TWO_WORKERS, CliRunner, make_workdir
 from tests.support.catalogue import Refused
+from tests.support.s3 import SECRET, local_s3
 
 from numerpilot.modeling.store import Manifest, load_bundle, load_manifest
 from numerpilot.workdir import Workdir
@@ -28,7 +29,7 @@ def test_cluster_training_writes_the_same_predictions(
     cli: CliRunner, tmp_path: Path, synthetic_dir: Path
 ) -> None:
     config = FAST_CONFIG.replace("num_threads = 1", "num_threads = 0")  # resolved once, sent
-    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config + TWO_WORKERS)
     local = _predict(cli, wd)
     local_models = load_bundle(Workdir(wd).models).payload["models"]
     clustered = _predict(cli, wd, "--cluster", "local")
@@ -36,13 +37,13 @@ def test_cluster_training_writes_the_same_predictions(
     assert load_bundle(Workdir(wd).models).payload["models"] == local_models
 
 
-def test_seeds_make_members_on_the_cluster_as_here(
+def test_seeds_and_era_samples_make_members_on_the_cluster_as_here(
     cli: CliRunner, tmp_path: Path, synthetic_dir: Path
 ) -> None:
+    """Each seed fits on its own half of the eras (model.era_sample), on a worker as here."""
     config = FAST_CONFIG.replace('"target", "target_teager2b_20"', '"target"')
-    wd = make_workdir(
-        tmp_path / "wd", synthetic_dir, config + "\n[model]\nseeds = [1, 2]\nlinear = false\n"
-    )
+    config += TWO_WORKERS + "\n[model]\nseeds = [1, 2]\nera_sample = 0.5\nlinear = false\n"
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
     here = _predict(cli, wd)
     manifest = load_manifest(Workdir(wd).models)
     assert manifest.targets == ["target.seed1", "target.seed2"]
@@ -50,6 +51,55 @@ def test_seeds_make_members_on_the_cluster_as_here(
     payload = load_bundle(Workdir(wd).models).payload
     assert payload["models"]["target.seed1"] != payload["models"]["target.seed2"]
     assert _predict(cli, wd, "--cluster", "local") == here
+
+
+def test_workers_read_the_dataset_from_an_object_store(
+    cli: CliRunner, tmp_path: Path, synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cluster.data_url = s3://...: the LocalCluster's workers read their rows from a local
+    S3 server (moto on 127.0.0.1) and build the very models plain train builds."""
+    wd = make_workdir(tmp_path / "wd", synthetic_dir)
+    here = _predict(cli, wd)
+    with local_s3(monkeypatch) as s3:
+        s3.upload(wd / "data", "bucket/numerai")
+        config = FAST_CONFIG + TWO_WORKERS + 'data_url = "s3://bucket/numerai"\n'
+        (wd / "numerpilot.toml").write_text(config)
+        code, out = cli("train", "-C", str(wd), "--cluster", "local")
+        assert code == 0, out
+    assert SECRET not in out
+    code, out = cli("predict", "-C", str(wd))
+    assert code == 0, out
+    assert (wd / "predictions" / "live_predictions.csv").read_bytes() == here
+
+
+@pytest.mark.bad_input("train", "cluster.data_url has no copy of the dataset")
+def test_missing_worker_copy_is_refused_before_fitting(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config = FAST_CONFIG + f'\n[cluster]\ndata_url = "{empty.as_uri()}"\n'
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
+    url = (empty / "v5.2" / "train.parquet").as_uri()
+    refused(outcome, 1, f"{url} is missing", "cluster.data_url")
+    assert not (wd / "models" / "manifest.json").exists()
+
+
+@pytest.mark.bad_input("train", "the workers' copy under cluster.data_url holds other rows")
+def test_stale_worker_copy_is_refused(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    stale = tmp_path / "stale" / "v5.2"
+    stale.mkdir(parents=True)
+    table = pq.read_table(synthetic_dir / "train.parquet")
+    pq.write_table(table.slice(0, table.num_rows - 10), stale / "train.parquet")
+    config = FAST_CONFIG + f'\n[cluster]\ndata_url = "{stale.parent.as_uri()}"\n'
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
+    refused(outcome, 1, f"{(stale / 'train.parquet').as_uri()} has", "copy the current dataset")
 
 
 @pytest.mark.bad_input("train", "the --cluster address has no Dask scheduler")
@@ -312,3 +362,108 @@ def test_era_folds_on_the_cluster_make_the_same_bundle(tmp_path: Path, synthetic
         load_bundle(tmp_path / name / "models").payload["models"] for name in ("here", "there")
     ]
     assert models[0] == models[1]
+
+
+def test_local_cluster_size_from_cores_and_memory() -> None:
+    from numerpilot.errors import DataError
+    from numerpilot.modeling.distributed import local_workers
+
+    gib = 1024**3
+    # as many as the cores hold at the thread count, unless memory holds fewer
+    assert local_workers(0, per_worker=gib, free=64 * gib, cores=16, threads=4) == 4
+    assert local_workers(0, per_worker=gib, free=3 * gib, cores=16, threads=1) == 3
+    assert local_workers(0, per_worker=gib, free=64 * gib, cores=2, threads=8) == 1
+    assert local_workers(5, per_worker=gib, free=5 * gib, cores=2, threads=8) == 5  # as asked
+    with pytest.raises(DataError, match=r"6 workers would need about 6.00 GiB \(1.00 GiB each"):
+        local_workers(6, per_worker=gib, free=5 * gib, cores=16, threads=1)
+    with pytest.raises(DataError, match="1 worker would need about 2.00 GiB") as error:
+        local_workers(0, per_worker=2 * gib, free=gib, cores=16, threads=1)
+    assert "cluster.workers" not in str(error.value)  # not even one fits: no count to offer
+
+
+def test_local_cluster_starts_the_workers_asked_for() -> None:
+    from numerpilot.modeling.distributed import connect
+
+    with connect("local", n_workers=1) as client:
+        assert len(client.scheduler_info()["workers"]) == 1
+
+
+@pytest.mark.bad_input("train", "cluster.workers do not fit in the memory left for them")
+def test_too_many_local_workers_are_refused_with_the_estimate(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    config = FAST_CONFIG.replace("[train]\n", "[train]\nmemory_gb = 1\n")
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config + "\n[cluster]\nworkers = 64\n")
+    outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
+    refused(outcome, 1, "--cluster local: 64 workers would need about", "set cluster.workers = ")
+    assert not (wd / "models" / "manifest.json").exists()
+
+
+def test_era_sample_takes_whole_eras_by_seed_reproducibly() -> None:
+    from numerpilot.modeling.backends import era_sample
+
+    eras = np.repeat([f"{i:04d}" for i in range(1, 201)], 3)  # rows: 3 per era
+    half = era_sample(eras, 0, 0.5)
+    assert len(half) == 100 and set(half) <= set(eras) and list(half) == sorted(half)
+    np.testing.assert_array_equal(half, era_sample(eras[::-1], 0, 0.5))  # order-free
+    other = era_sample(eras, 1, 0.5)
+    assert 25 < len(set(half) & set(other)) < 75  # another seed, other eras
+    np.testing.assert_array_equal(era_sample(eras, 0, 1.0), np.unique(eras))
+    assert len(era_sample(eras, 0, 0.001)) == 1  # never no era at all
+    assert len(era_sample(eras, 0, 0.333)) == 67  # ceil(0.333 * 200)
+
+
+def test_a_sampled_member_fits_exactly_its_seeds_eras(synthetic_dir: Path) -> None:
+    """era_sample = 0.5 fits the very model fitted on the sampled eras' rows (whole eras),
+    here from all of train and on a worker from only the eras it reads."""
+    from numerpilot.config import Config
+    from numerpilot.data.load import load_era_data
+    from numerpilot.modeling.backends import fit_member, member_split
+    from numerpilot.modeling.cv import EraSplit, holdout_split
+    from numerpilot.modeling.distributed import MemberTask, fit_task
+    from numerpilot.modeling.members import Member
+
+    features = json.loads((synthetic_dir / "features.json").read_text())["feature_sets"]["small"]
+    data = load_era_data(synthetic_dir / "train.parquet", features, ["target"])
+    settings = {"lightgbm": {"n_estimators": 15, "num_threads": 1, "learning_rate": 0.2}}
+    every = Config.model_validate(settings)
+    sampled = Config.model_validate({**settings, "model": {"era_sample": 0.5}})
+    split = holdout_split(data.eras, holdout=8, embargo=2)
+    member = Member("target", "target", 7, 1.0)
+
+    def fit(cfg: Config, split_: EraSplit) -> str:
+        return fit_member(
+            data.features, data.target("target"), data.eras, member=member,
+            feature_names=features, cfg=cfg, split=split_, early_stopping_rounds=0,
+        ).model_text  # fmt: skip
+
+    text = fit(sampled, split)
+    half = member_split(split, 7, 0.5)
+    assert len(half.fit) == -(-len(split.fit) // 2)
+    np.testing.assert_array_equal(half.holdout, split.holdout)
+    assert text == fit(every, half)
+    assert text != fit(every, split)
+    task = MemberTask([str(synthetic_dir / "train.parquet")], features, member, split, sampled, 0)
+    assert set(task.eras()) == set(half.fit) | set(half.holdout)  # the worker reads no more
+    assert fit_task(task).model_text == text
+
+
+def test_workers_find_the_files_under_data_url(tmp_path: Path, synthetic_dir: Path) -> None:
+    """cluster.data_url mirrors the data folder: the version folder (or, for --demo, the
+    demo folder's files) under the URL or shared folder."""
+    from numerpilot.data import layout
+    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.members import worker_files
+
+    def files(data_url: str | None, demo: bool = False) -> list[str]:
+        extra = "" if data_url is None else f'\n[cluster]\ndata_url = "{data_url}"\n'
+        wd = make_workdir(tmp_path / f"wd{len(list(tmp_path.iterdir()))}", synthetic_dir,
+                          FAST_CONFIG + extra)  # fmt: skip
+        ctx = Context.load(Workdir(wd), demo=demo)
+        return worker_files(ctx, [ctx.data_dir / layout.TRAIN])
+
+    assert files(None)[0].endswith("/data/v5.2/train.parquet")
+    assert files("s3://b/numerai") == ["s3://b/numerai/v5.2/train.parquet"]
+    assert files("gs://b/numerai/") == ["gs://b/numerai/v5.2/train.parquet"]
+    assert files("/mnt/shared/numerai") == ["/mnt/shared/numerai/v5.2/train.parquet"]
+    assert files("s3://b/demo", demo=True) == ["s3://b/demo/train.parquet"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from numerpilot.errors import DataError, UsageError
@@ -41,6 +42,9 @@ def test_predictions_in_any_order_align_on_the_data_ids(tmp_path: Path, suffix: 
     np.testing.assert_array_equal(got, want)
     same = read_predictions(_write(tmp_path / f"q{suffix}", _preds(np.arange(40))))
     np.testing.assert_array_equal(align(same, IDS, "p"), same.to_numpy())
+    # Knowing the data's ids (same order) changes nothing but the work done.
+    like = read_predictions(tmp_path / f"q{suffix}", like=pa.array(IDS, pa.large_string()))
+    pd.testing.assert_frame_equal(like, same)
 
 
 def test_ids_as_a_column_and_duplicates(tmp_path: Path) -> None:

@@ -53,8 +53,9 @@ ClusterOption = Annotated[
     str | None,
     typer.Option(
         "--cluster", metavar="ADDRESS",
-        help="Run the fits as Dask tasks: 'local' (a cluster on this machine) or a scheduler "
-        "such as tcp://host:8786.",
+        help="Run the fits as Dask tasks: 'local' (a cluster on this machine, sized by "
+        "[cluster] workers) or a scheduler such as tcp://host:8786 (workers read the data at "
+        "[cluster] data_url, e.g. s3://bucket/prefix, or at this machine's paths).",
     ),
 ]  # fmt: skip
 

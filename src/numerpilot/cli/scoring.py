@@ -69,9 +69,9 @@ def score(
     if not 0.0 <= proportion <= 1.0:
         raise UsageError("--proportion must be between 0 and 1.")
     config = workdir(directory).load_config()
-    predictions = read_predictions(pred)
     feature_names = resolve_features(data, features)
     rows = read_data(data, target, feature_names)
+    predictions = read_predictions(pred, like=rows.ids)
     values = align(predictions, rows.ids, "predictions")
     meta = read_model_column(meta_model, None, rows.ids, "meta model") if meta_model else None
     bench = (

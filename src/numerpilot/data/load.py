@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
+from numerpilot.data.remote import RemoteFile, clean_error
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex
 
@@ -36,6 +37,9 @@ _MIN_COLUMNS = 16
 #: Bytes of one row tile of the copy into the matrix: small enough for the L2 cache.
 _TILE_BYTES = 256 * 2**10
 
+#: A dataset file: a local path, or a URL (an object store; :mod:`numerpilot.data.remote`).
+Location = Path | RemoteFile
+
 
 @dataclass(frozen=True)
 class EraData:
@@ -43,7 +47,8 @@ class EraData:
 
     ids: (n,) str; eras: (n,) str; features: (n, f) int8; targets: (n, t) float32 with NaN;
     era_codes: (n,) int32 into era_labels (E,) str: the eras of the rows, sorted
-    (eras == era_labels[era_codes]).
+    (eras == era_labels[era_codes]); id_array: the ids as read, one arrow large_string
+    array (matching ids of other files in arrow needs no Python string per id).
     """
 
     ids: np.ndarray
@@ -54,6 +59,7 @@ class EraData:
     target_names: list[str]
     era_codes: np.ndarray | None = field(default=None, repr=False)
     era_labels: np.ndarray | None = field(default=None, repr=False)
+    id_array: pa.Array | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -73,34 +79,47 @@ class EraData:
         return EraIndex.from_eras(self.eras)
 
 
-def _missing_hint(path: Path) -> str:
+def _missing_hint(path: Location) -> str:
     return ("Run 'numerpilot download' (or 'numerpilot demo-data DIR' for synthetic data)"
             f" to fetch {path.name}.")  # fmt: skip
 
 
-def open_parquet(path: Path, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
-    """The parquet file at ``path``; string columns in ``read_dictionary`` come as codes."""
-    if not path.exists():
+def open_parquet(path: Location, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
+    """The parquet file at ``path``; string columns in ``read_dictionary`` come as codes.
+
+    A file named by URL is opened through its store; only ranges of it are read later
+    (footer, then column chunks), buffered together per read (``pre_buffer``).
+    """
+    if isinstance(path, RemoteFile):
+        source = path.open()
+    elif not path.exists():
         raise DataError(f"{path} is missing. {_missing_hint(path)}")
+    else:
+        source = path
+    remote = isinstance(path, RemoteFile)
     try:
-        return pq.ParquetFile(path, read_dictionary=list(read_dictionary) or None)
+        return pq.ParquetFile(
+            source, read_dictionary=list(read_dictionary) or None, pre_buffer=remote
+        )
     except Exception as error:  # pyarrow raises several unrelated types for corrupt files
         raise DataError(f"{path} is not a readable parquet file ({error}). "
                         "Delete it and download it again.") from None  # fmt: skip
 
 
 @contextlib.contextmanager
-def _damaged_pages(path: Path) -> Iterator[None]:
+def _damaged_pages(path: Location) -> Iterator[None]:
     """A read that fails inside the file (its footer was fine) becomes a DataError."""
     try:
         yield
     except (OSError, pa.ArrowException) as error:
         detail = " ".join(str(error).split())
+        if isinstance(path, RemoteFile):
+            raise DataError(f"reading {path} failed ({clean_error(detail, path.url)}).") from None
         raise DataError(f"{path} is damaged ({detail}). Delete it and download it again.") from None
 
 
 def _check_columns(
-    path: Path, available: set[str], wanted: Sequence[str], what: str, fix: str
+    path: Location, available: set[str], wanted: Sequence[str], what: str, fix: str
 ) -> None:
     missing = [c for c in wanted if c not in available]
     if missing:
@@ -110,7 +129,7 @@ def _check_columns(
         raise DataError(f"{path.name} lacks {len(missing)} {what} ({shown}). {fix}")
 
 
-def _check_numeric(path: Path, schema: pa.Schema, names: Sequence[str]) -> None:
+def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> None:
     """Features and targets must be numbers (a text column would fail deep in the copy)."""
     for name in names:
         kind = schema.field(name).type
@@ -119,12 +138,7 @@ def _check_numeric(path: Path, schema: pa.Schema, names: Sequence[str]) -> None:
                             "Re-download the data.")  # fmt: skip
 
 
-def sample_eras(eras: np.ndarray, step: int) -> np.ndarray:
-    """Every ``step``-th era of the sorted unique ``eras`` (the first one included)."""
-    return np.unique(eras)[::step]
-
-
-def era_codes(column: pa.ChunkedArray, path: Path) -> tuple[np.ndarray, np.ndarray]:
+def era_codes(column: pa.ChunkedArray, path: Location) -> tuple[np.ndarray, np.ndarray]:
     """(n,) int32 codes into (E,) sorted str labels of an era column (any type).
 
     A column read as a dictionary (``open_parquet(read_dictionary=...)``) costs no string
@@ -160,7 +174,7 @@ def _chosen(
 
 
 def load_era_data(
-    path: Path,
+    path: Location,
     features: Sequence[str],
     targets: Sequence[str] = (),
     *,
@@ -204,8 +218,9 @@ def load_era_data(
     kept = codes[mask]
     present = np.bincount(kept, minlength=len(labels)) > 0
     renumber = (np.cumsum(present) - 1).astype(np.int32)
-    return EraData(ids, labels[kept], x, list(features), y, list(targets), renumber[kept],
-                   labels[present])  # fmt: skip
+    return EraData(np.asarray(ids.to_numpy(zero_copy_only=False)), labels[kept], x,
+                   list(features), y, list(targets), renumber[kept], labels[present],
+                   ids)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -239,25 +254,16 @@ def _row_groups(pf: pq.ParquetFile, mask: np.ndarray) -> list[_Group]:
 
 def _read_ids(
     pf: pq.ParquetFile, groups: list[_Group], mask: np.ndarray, available: set[str]
-) -> np.ndarray:
-    """(n,) object str ids of the selected rows (row numbers when the file has no id)."""
+) -> pa.Array:
+    """(n,) large_string ids of the selected rows (row numbers when the file has no id)."""
     if layout.ID not in available:
-        return np.flatnonzero(mask).astype(str).astype(object)
+        return pa.array(np.flatnonzero(mask).astype(str), pa.large_string())
     parts = []
     for g in groups:
         column = pf.read_row_group(g.index, columns=[layout.ID]).column(0)
-        keep = pa.array(_runs_mask(g))
-        parts.append(np.asarray(column.filter(keep).to_numpy(zero_copy_only=False)))
-    ids = np.concatenate(parts)
-    strings = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-    return ids if strings else ids.astype(str).astype(object)
-
-
-def _runs_mask(g: _Group) -> np.ndarray:
-    keep = np.zeros(g.rows, dtype=bool)
-    for begin, end in g.runs:
-        keep[begin:end] = True
-    return keep
+        for begin, end in g.runs:
+            parts += column.slice(begin, end - begin).chunks  # slices: no copy
+    return pa.chunked_array(parts, column.type).cast(pa.large_string()).combine_chunks()
 
 
 def _batch_columns(rows: int, itemsize: int) -> int:
@@ -268,7 +274,7 @@ def _fill(
     pf: pq.ParquetFile,
     groups: list[_Group],
     outputs: list[tuple[np.ndarray, list[str], bool]],
-    path: Path,
+    path: Location,
 ) -> None:
     """Copy the selected rows of each named column into its output matrix.
 
@@ -320,7 +326,7 @@ def _copy_runs(columns: list[np.ndarray], runs: np.ndarray, block: np.ndarray) -
             out += stop - start
 
 
-def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Path) -> np.ndarray:
+def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Location) -> np.ndarray:
     """A column as numpy; nulls become NaN (targets) or an error (features)."""
     if not col.null_count:
         return np.asarray(col.to_numpy(zero_copy_only=False))
@@ -330,7 +336,7 @@ def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Path) -> np
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _check_feature_values(path: Path, x: np.ndarray) -> None:
+def _check_feature_values(path: Location, x: np.ndarray) -> None:
     """Numerai's features are 0..4: one pass (as uint8, a negative value is > 127)."""
     if x.size and int(x.view(np.uint8).max()) > 4:
         raise DataError(f"{path.name} has feature values outside 0..4; numerpilot expects "

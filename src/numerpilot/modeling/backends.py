@@ -7,6 +7,8 @@ and what a Dask worker sends back (plain data, identical wherever it was fitted)
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +43,33 @@ def resolved(cfg: Config) -> Config:
     )
 
 
+def era_sample(eras: np.ndarray, seed: int, share: float) -> np.ndarray:
+    """The ``ceil(share * E)`` of the distinct ``eras`` (E,) a member of ``seed`` fits on,
+    sorted: those whose hash with the seed is smallest.
+
+    A hash rather than a random generator makes the choice depend on the era labels only,
+    never on their order or the process: the same eras here and on any Dask worker, and
+    nested from one era set to a larger one (a fold's sample is mostly in the refit's).
+    """
+    eras = np.unique(eras)
+    if share >= 1 or len(eras) == 0:
+        return eras
+    keys = np.array([
+        int.from_bytes(hashlib.blake2b(f"{seed}:{e}".encode(), digest_size=8).digest())
+        for e in eras
+    ], dtype=np.uint64)  # fmt: skip
+    kept = np.argsort(keys, kind="stable")[: max(1, math.ceil(share * len(eras)))]
+    return np.sort(eras[kept])
+
+
+def member_split(split: EraSplit, seed: int, share: float) -> EraSplit:
+    """``split`` with the fit eras a member of ``seed`` samples (``model.era_sample``);
+    the held-out eras stay whole, so every seed is scored on the same rows."""
+    if share >= 1:
+        return split
+    return EraSplit(fit=era_sample(split.fit, seed, share), holdout=split.holdout)
+
+
 def fit_member(
     features: np.ndarray,
     y: np.ndarray,
@@ -57,9 +86,14 @@ def fit_member(
     """Fit ``member`` on the rows of ``split.fit`` eras; early-stop on ``split.holdout``.
 
     features (n, f) int8, y (n,) float with NaN, eras (n,) str. ``on_progress`` hears of
-    every tree and of the holdout score as it changes. The model text holds the rounds up
-    to the best iteration, or (``keep_all_rounds``) every round fitted before stopping.
+    every tree and of the holdout score as it changes. With ``model.era_sample`` below 1
+    the member fits on its seed's share of the ``split.fit`` eras only (whole eras). The
+    model text holds the rounds up to the best iteration, or (``keep_all_rounds``) every
+    round fitted before stopping.
     """
+    if cfg.model.era_sample < 1:
+        whole = split or EraSplit(fit=np.unique(eras), holdout=np.unique(eras)[:0])
+        split = member_split(whole, member.seed, cfg.model.era_sample)
     if cfg.model.backend == "xgboost":
         from numerpilot.modeling.xgb import fit_xgboost
 

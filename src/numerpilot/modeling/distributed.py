@@ -3,7 +3,10 @@
 Each task fits one member (target x seed, and a fold in cross-validation) on a worker,
 which reads only that member's columns (the features and its one target) and eras (its
 training and early-stopping eras) straight from the parquet file, and sends back the model
-text (plain data). The file must be at the same path on every worker (a shared folder).
+text (plain data). The file is where ``cluster.data_url`` puts it (an object store URL or
+a shared folder; :mod:`numerpilot.data.remote`), else at this machine's path, which every
+worker must then see (a shared folder). A worker's copy must hold the same rows as the one
+here: :func:`check_files` compares their row counts before any fit.
 The parameters travel resolved (thread count included), so a worker builds the very trees
 the local path builds for the same seed.
 
@@ -29,9 +32,9 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from numerpilot.config import Config
-from numerpilot.data.load import EraData
-from numerpilot.errors import ConfigError, LocalError, UsageError
-from numerpilot.modeling.backends import FittedMember, fit_member
+from numerpilot.data.load import EraData, Location
+from numerpilot.errors import ConfigError, DataError, LocalError, UsageError
+from numerpilot.modeling.backends import FittedMember, fit_member, member_split
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.members import Member
 
@@ -46,7 +49,7 @@ CONNECT_TIMEOUT = 5.0
 class MemberTask:
     """What a worker needs to fit one member: the file, its columns and eras, the config."""
 
-    paths: list[str]
+    paths: list[str]  # local paths or URLs (numerpilot.data.remote.location)
     features: list[str]
     member: Member
     split: EraSplit
@@ -55,17 +58,21 @@ class MemberTask:
     keep_all_rounds: bool = False
 
     def eras(self) -> list[str]:
-        return sorted(set(self.split.fit.tolist()) | set(self.split.holdout.tolist()))
+        """The eras the fit reads: its (sampled, ``model.era_sample``) fit and held-out eras."""
+        split = member_split(self.split, self.member.seed, self.cfg.model.era_sample)
+        return sorted(set(split.fit.tolist()) | set(split.holdout.tolist()))
 
 
 def fit_task(task: MemberTask) -> FittedMember:
     """Run on a worker: read the member's columns and eras (of each file), fit it."""
     from numerpilot.data.load import load_era_data
+    from numerpilot.data.remote import location
 
     wanted = task.eras()
     parts = []
-    for path in map(Path, task.paths):
-        eras = np.intersect1d(wanted, era_column(path))  # files without them are skipped
+    for path in map(location, task.paths):
+        # one file holds every wanted era; of several, each is asked which it holds
+        eras = np.intersect1d(wanted, era_column(path)) if len(task.paths) > 1 else np.array(wanted)
         if len(eras):
             parts.append(
                 load_era_data(path, task.features, [task.member.target], eras=eras.tolist())
@@ -120,6 +127,39 @@ def _dask() -> Any:
     return distributed
 
 
+def local_workers(configured: int, *, per_worker: int, free: int, cores: int, threads: int) -> int:
+    """Workers of a LocalCluster: ``configured`` (0: as many as ``cores`` hold at
+    ``threads`` each, and ``free`` bytes hold at ``per_worker`` bytes each, at least 1).
+
+    A DataError, with the estimate and what to change, when they do not fit in ``free``.
+    """
+    by_memory = free // max(1, per_worker)
+    wanted = configured or max(1, min(cores // max(1, threads), by_memory))
+    if wanted <= by_memory:
+        return wanted
+    fits = (f"set cluster.workers = {by_memory} (or 0: chosen for you), "
+            if by_memory and configured else "")  # fmt: skip
+    raise DataError(
+        f"--cluster local: {wanted} worker{'s' * (wanted > 1)} would need about "
+        f"{_gib(wanted * per_worker)} ({_gib(per_worker)} each for one fit) but "
+        f"{_gib(free)} is free; {fits}set a larger data.era_step, choose a smaller "
+        "data.feature_set, or use a cluster of other machines (--cluster tcp://host:8786)."
+    )
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.2f} GiB"
+
+
+def cluster_cores() -> int:
+    """Physical cores this process may use (affinity and a cgroup CPU quota included)."""
+    from numerpilot.threads import cgroup_cpu_limit, physical_cores, usable_cpus
+
+    cores = physical_cores(usable_cpus())
+    limit = cgroup_cpu_limit()
+    return min(cores, max(1, int(limit))) if limit is not None else cores
+
+
 @contextlib.contextmanager
 def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
     """A Dask client of ``address``: a LocalCluster of ``n_workers`` processes for
@@ -170,17 +210,34 @@ def fit_on_cluster(
     return [f for f in out if f is not None]
 
 
-def era_column(path: Path) -> np.ndarray:
+def row_counts(paths: Sequence[str]) -> list[int]:
+    """Rows of each file (its footer only); run on a worker to see the worker's copies."""
+    from numerpilot.data.load import open_parquet
+    from numerpilot.data.remote import location
+
+    return [open_parquet(location(p)).metadata.num_rows for p in paths]
+
+
+def check_files(client: Any, files: Sequence[str], local: Sequence[Path]) -> None:
+    """Refuse (DataError) before any fit when a worker cannot open ``files`` or its copy
+    holds other rows than ``local`` (a stale mirror would give other models)."""
+    from numerpilot.data.load import open_parquet
+    from numerpilot.data.remote import redact
+
+    there = client.submit(row_counts, list(files), pure=False).result()
+    for file, path, rows in zip(files, local, there, strict=True):
+        here = open_parquet(path).metadata.num_rows
+        if rows != here:
+            raise DataError(
+                f"the workers' {redact(file)} has {rows:,} rows but {path} has {here:,}: "
+                "copy the current dataset there (cluster.data_url) before training."
+            )
+
+
+def era_column(path: Location) -> np.ndarray:
     """The era of every row of ``path`` (n,) str, reading only that column."""
     from numerpilot.data import layout
     from numerpilot.data.load import open_parquet
 
     table = open_parquet(path).read(columns=[layout.ERA])
     return np.asarray(table.column(layout.ERA).to_numpy(zero_copy_only=False).astype(str))
-
-
-def sampled_eras(path: Path, era_step: int) -> np.ndarray:
-    """The eras of ``path`` that training uses (every ``era_step``-th)."""
-    from numerpilot.data.load import sample_eras
-
-    return sample_eras(era_column(path), era_step)

@@ -10,7 +10,7 @@ the per-era scores of all folds together (every metric is per era).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from numerpilot.pipeline.cv_results import (
     compare,
     merge_reports,
 )
-from numerpilot.pipeline.members import cluster_fitter, local_fitter
+from numerpilot.pipeline.members import fitter
 from numerpilot.pipeline.train import ensemble_weights, neutralizer_features, with_era_step
 from numerpilot.progress import SILENT, Progress
 from numerpilot.scoring.io import read_table
@@ -191,15 +191,9 @@ def _fit_folds(
         for number, split in enumerate(folds, start=1)
         for m in members
     ]  # fmt: skip
-    if cluster is None:
-        fitted = local_fitter(cfg, data, progress)(jobs)
-    else:
-        from numerpilot.modeling.distributed import connect
-
-        paths = [ctx.data_dir / name for name in cv_files(cfg)]
-        with connect(cluster) as client:
-            features = list(data.feature_names)
-            fitted = cluster_fitter(client, cluster, paths, features, cfg, progress)(jobs)
+    paths = [ctx.data_dir / name for name in cv_files(cfg)]
+    with fitter(replace(ctx, config=cfg), data, paths, progress, cluster) as fit:
+        fitted = fit(jobs)
     k = len(members)
     return [fitted[i : i + k] for i in range(0, len(fitted), k)]
 

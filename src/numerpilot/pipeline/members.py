@@ -4,13 +4,15 @@
 on held-out eras, weights fitted, refit on every era) as lists of
 :class:`~numerpilot.modeling.members.FitJob` handed to a *fitter*. The local fitter fits
 each job from the data already loaded; the cluster fitter sends each job to a Dask worker,
-which reads only that job's columns and eras (:mod:`numerpilot.modeling.distributed`).
+which reads only that job's columns and eras (:mod:`numerpilot.modeling.distributed`) of
+the dataset files here, or of their copies under ``cluster.data_url`` (an object store).
 Parameters travel resolved (thread count included), so both build the very same trees.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +25,11 @@ from numerpilot.data.load import EraData
 from numerpilot.modeling.backends import FittedMember, fit_member
 from numerpilot.modeling.cv import EraSplit, holdout_split
 from numerpilot.modeling.members import FitJob
+from numerpilot.pipeline.context import Context
 from numerpilot.progress import Progress, member_task
+from numerpilot.threads import auto_threads
+
+log = logging.getLogger(__name__)
 
 #: Runs fit jobs; the fitted members in job order.
 Fitter = Callable[[list[FitJob]], list[FittedMember]]
@@ -83,21 +89,63 @@ def local_fitter(cfg: Config, data: EraData, progress: Progress) -> Fitter:
     return fit
 
 
+def worker_files(ctx: Context, paths: list[Path]) -> list[str]:
+    """Where the workers read each dataset file of ``paths``: the same place under
+    ``cluster.data_url`` (a URL or a shared folder mirroring the data folder), else here."""
+    from numerpilot.data.remote import is_url, join_url
+
+    base = ctx.config.cluster.data_url
+    if base is None:
+        return [str(p) for p in paths]
+    root = ctx.workdir.data_root(ctx.config)
+    relative = [p.relative_to(root).as_posix() for p in paths]
+    if is_url(base):
+        return [join_url(base, r) for r in relative]
+    return [str(Path(base) / r) for r in relative]
+
+
+def local_size(cfg: Config, data: EraData) -> int:
+    """Workers of ``--cluster local``: ``cluster.workers``, or as many as the cores and the
+    memory left beside ``data`` (already loaded here) hold; refused when they do not fit.
+
+    A worker holds at most every row of ``data`` with one target (one fit at a time)."""
+    from numerpilot.modeling.distributed import cluster_cores, local_workers
+    from numerpilot.modeling.memory import GIB, HEADROOM, available_bytes, estimate_train_bytes
+
+    features = len(data.feature_names)
+    free = int(available_bytes() * HEADROOM)
+    if cfg.train.memory_gb:  # the budget holds this process too
+        here = estimate_train_bytes(len(data), features, len(data.target_names))
+        free = min(free, int(cfg.train.memory_gb * GIB) - here)
+    n = local_workers(
+        cfg.cluster.workers, per_worker=estimate_train_bytes(len(data), features, 1),
+        free=max(0, free), cores=cluster_cores(),
+        threads=cfg.lightgbm.num_threads or auto_threads(),
+    )  # fmt: skip
+    log.info("--cluster local: %d workers", n)
+    return n
+
+
 def cluster_fitter(
-    client: Any, address: str, paths: list[Path], features: list[str], cfg: Config,
+    client: Any, address: str, ctx: Context, paths: list[Path], features: list[str],
     progress: Progress,
 ) -> Fitter:  # fmt: skip
     """Fit jobs as Dask tasks of ``client``; each worker reads its job's columns and eras
-    of ``paths``."""
-    from numerpilot.modeling.distributed import MemberTask, fit_on_cluster
+    of ``paths`` (or of their copies under ``cluster.data_url``, checked here first)."""
+    from numerpilot.modeling.distributed import MemberTask, check_files, fit_on_cluster
+
+    cfg = ctx.config
+    files = worker_files(ctx, paths)
+    check_files(client, files, paths)
 
     def fit(jobs: list[FitJob]) -> list[FittedMember]:
         tasks = [
-            MemberTask([str(p) for p in paths], features, job.member, job.split,
+            MemberTask(files, features, job.member, job.split,
                        job_config(cfg, job), job.early_stopping_rounds, job.keep_all_rounds)
             for job in jobs
         ]  # fmt: skip
-        what = f"Fitting {len(tasks)} models on the Dask cluster ({address})"
+        workers = len(client.scheduler_info().get("workers", {}))
+        what = f"Fitting {len(tasks)} models on the Dask cluster ({address}, {workers} workers)"
         with progress.task(what, len(tasks)) as done:
             return fit_on_cluster(client, tasks, lambda i, f: done(1))
 
@@ -106,17 +154,20 @@ def cluster_fitter(
 
 @contextlib.contextmanager
 def fitter(
-    cfg: Config,
+    ctx: Context,
     data: EraData,
-    path: Path,
+    paths: list[Path],
     progress: Progress,
     cluster: str | None = None,
 ) -> Iterator[Fitter]:
-    """The local fitter, or (with ``cluster``) one of a connected Dask client."""
+    """The local fitter of ``data``, or (with ``cluster``) one of a connected Dask client
+    whose workers read their jobs' rows of ``paths`` (the files ``data`` came from)."""
     if cluster is None:
-        yield local_fitter(cfg, data, progress)
+        yield local_fitter(ctx.config, data, progress)
         return
-    from numerpilot.modeling.distributed import connect
+    from numerpilot.modeling.distributed import LOCAL, connect
 
-    with connect(cluster) as client:
-        yield cluster_fitter(client, cluster, [path], list(data.feature_names), cfg, progress)
+    n_workers = local_size(ctx.config, data) if cluster == LOCAL else 0
+    with connect(cluster, n_workers=n_workers) as client:
+        features = list(data.feature_names)
+        yield cluster_fitter(client, cluster, ctx, paths, features, progress)

@@ -374,7 +374,7 @@ def train_ensemble(
         data = load_era_data(path, features, loaded, era_step=plan.era_step)
     log.info("training on %d rows, %d eras, %d features", len(data),
              data.era_index.n_eras, len(features))  # fmt: skip
-    with fitter(cfg, data, path, progress, cluster) as fit:
+    with fitter(ctx, data, [path], progress, cluster) as fit:
         kept, fitted, scores = _recipe(ctx, data, fit)
     manifest = Manifest(
         data_version=ctx.data_version,

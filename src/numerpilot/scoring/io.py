@@ -3,9 +3,10 @@
 Everything is aligned on the data file's rows: (n,) arrays with NaN where a file has no
 value for an id. Errors are :class:`~numerpilot.errors.DataError` with a next step.
 
-Parquet files are read with pyarrow, only the columns needed, and ids stay arrow strings:
-matching them is one hash lookup in C (or none when both files list the same ids in the
-same order, as files of one dataset do), not a pandas index of Python strings.
+Parquet files are read with pyarrow, only the columns needed, and ids stay arrow strings,
+matched on their bytes (:mod:`numerpilot.scoring.ids`), never as Python strings. Files of
+one dataset list the same ids in the same order; then there is nothing to match and
+nothing to check for duplicates (each data row has exactly one value).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import load_era_data, open_parquet
 from numerpilot.errors import DataError, UsageError
+from numerpilot.scoring.ids import has_duplicates, index_in
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,10 @@ _NOT_PREDICTIONS = {layout.ID, layout.ERA, layout.DATA_TYPE}
 
 @dataclass(frozen=True)
 class ScoringData:
-    """Rows of the data file: ids (n,) str (object), eras (n,) str, target (n,) float64
+    """Rows of the data file: ids (n,) large_string, eras (n,) str, target (n,) float64
     with NaN, features (n, f) int8 (f may be 0) with their names."""
 
-    ids: np.ndarray
+    ids: pa.Array
     eras: np.ndarray
     target: np.ndarray
     features: np.ndarray
@@ -73,27 +74,36 @@ def _read_schema(path: Path) -> pa.Schema:
         raise DataError(f"{path} could not be read ({' '.join(str(error).split())}).") from None
 
 
-def _frame(path: Path, table: pa.Table, id_col: str) -> pd.DataFrame:
-    """``table`` as a DataFrame indexed by its (unique) ids, which stay arrow strings."""
+def _frame(path: Path, table: pa.Table, id_col: str, like: pa.Array | None) -> pd.DataFrame:
+    """``table`` as a DataFrame indexed by its (unique) ids, which stay arrow strings.
+
+    Ids identical to ``like`` (the data file's, same order) are not checked for
+    duplicates: row i of the file is row i of the data, whatever the ids say."""
     ids = table.column(id_col).combine_chunks()
     if not pa.types.is_large_string(ids.type):
         ids = ids.cast(pa.large_string())
-    if len(pc.unique(ids)) != len(ids):
+    if not (like is not None and ids.equals(like)) and has_duplicates(ids):
         raise DataError(f"{path.name} has duplicate ids; keep one row per id.")
     rest = table.drop_columns(
         [id_col, *(c for c in table.column_names if c.startswith("__index_level_"))]
     )
-    frame = rest.to_pandas(ignore_metadata=True) if rest.num_columns else pd.DataFrame()
+    # split_blocks: each column stays its own (zero-copy) block, not one consolidated copy.
+    frame = (
+        rest.to_pandas(ignore_metadata=True, split_blocks=True)
+        if rest.num_columns
+        else pd.DataFrame()
+    )
     # Arrow-backed: no Python string per id (``positions`` matches them in arrow).
     frame.index = pd.Index(pd.arrays.ArrowExtensionArray(ids), name=layout.ID)
     return frame
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A parquet or CSV file as a DataFrame indexed by ``id`` (index or column)."""
+def read_table(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
+    """A parquet or CSV file as a DataFrame indexed by ``id`` (index or column);
+    ``like``: the data file's ids, when known (see :func:`_frame`)."""
     if _is_parquet(path):
         table = _read_parquet(path)
-        return _frame(path, table, _id_column(path, table.column_names))
+        return _frame(path, table, _id_column(path, table.column_names), like)
     if not path.exists():
         raise DataError(f"{path} does not exist; check the path.")
     if path.suffix.lower() != ".csv":
@@ -113,9 +123,10 @@ def read_table(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_predictions(path: Path) -> pd.DataFrame:
-    """The numeric prediction columns of ``path`` (id index, float64)."""
-    frame = read_table(path)
+def read_predictions(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
+    """The numeric prediction columns of ``path`` (id index, float64); ``like``: the
+    data file's ids, when known."""
+    frame = read_table(path, like)
     cols = [
         c
         for c in frame.columns
@@ -151,7 +162,7 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
         if missing:
             raise DataError(f"{path.name} lacks column(s) {', '.join(missing[:3])}.")
         return ScoringData(
-            frame.index.to_numpy(dtype=str),
+            _arrow_ids(frame.index),
             frame[layout.ERA].astype(str).to_numpy(),
             frame[target].to_numpy(dtype=np.float64),
             frame[features].to_numpy(dtype=np.int8) if features else np.zeros((len(frame), 0)),
@@ -163,8 +174,9 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
     if target not in names:
         raise DataError(f"{path.name} has no target column '{target}'; pick one with --target.")
     loaded = load_era_data(path, features, [target], feature_fix="Check --features.")
+    assert loaded.id_array is not None  # load_era_data always keeps it
     return ScoringData(
-        loaded.ids,
+        loaded.id_array,
         np.asarray(loaded.eras, dtype=str),
         loaded.targets[:, 0].astype(np.float64),
         loaded.features,
@@ -172,43 +184,52 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
     )
 
 
-def _arrow_ids(ids: np.ndarray | pd.Index) -> pa.Array:
-    """(n,) ids as one arrow large_string array (zero-copy for an arrow-backed index)."""
-    array = pa.array(ids) if isinstance(ids, pd.Index) else pa.array(np.asarray(ids))
+def _arrow_ids(ids: np.ndarray | pd.Index | pa.Array) -> pa.Array:
+    """(n,) ids as one arrow large_string array (zero-copy for arrow ids)."""
+    if isinstance(ids, pa.Array):
+        array = ids
+    else:
+        array = pa.array(ids) if isinstance(ids, pd.Index) else pa.array(np.asarray(ids))
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     return array if pa.types.is_large_string(array.type) else array.cast(pa.large_string())
 
 
-def positions(index: pd.Index, ids: np.ndarray) -> np.ndarray | None:
+def positions(index: pd.Index, ids: np.ndarray | pa.Array) -> np.ndarray | None:
     """(n,) int64 row of each of ``ids`` in ``index`` (-1 where absent); None when
     ``index`` holds exactly ``ids`` in the same order (nothing to move)."""
     arrow = isinstance(index.dtype, pd.ArrowDtype) and pa.types.is_large_string(
         index.dtype.pyarrow_dtype
     )
     have, want = _arrow_ids(index if arrow else index.astype(str)), _arrow_ids(ids)
-    if have.equals(want):
-        return None
-    found = pc.index_in(want, value_set=have).fill_null(-1)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return None if have.equals(want) else index_in(want, have)
 
 
-def align(frame: pd.DataFrame | pd.Series, ids: np.ndarray, what: str) -> np.ndarray:
-    """Values of ``frame`` for ``ids`` (n,), NaN where absent; DataError if none overlap."""
-    values = np.asarray(frame.to_numpy(dtype=np.float64))
+def align(frame: pd.DataFrame | pd.Series, ids: np.ndarray | pa.Array, what: str) -> np.ndarray:
+    """Values of ``frame`` for ``ids``: (n,) for a Series, (n, k) for k columns (Fortran
+    order: the scorer reads column by column), NaN where absent; DataError if none overlap.
+    """
+    columns = [frame] if isinstance(frame, pd.Series) else [frame.iloc[:, j] for j in
+                                                            range(frame.shape[1])]  # fmt: skip
+    out = np.empty((len(columns), len(ids)))
     position = positions(frame.index, ids)
     if position is None:
-        return values
-    found = position >= 0
-    if not found.any():
-        raise DataError(f"no id of the {what} matches an id of the data file; "
-                        "check that both come from the same dataset version.")  # fmt: skip
-    extra = len(frame) - int(found.sum())
-    if extra > 0:
-        log.warning("%d ids of the %s are not in the data file and are ignored", extra, what)
-    out = np.full((len(ids), *values.shape[1:]), np.nan)
-    out[found] = values[position[found]]
-    return out
+        for row, column in zip(out, columns, strict=True):
+            row[:] = column.to_numpy(dtype=np.float64)
+    else:
+        found = position >= 0
+        if not found.any():
+            raise DataError(f"no id of the {what} matches an id of the data file; "
+                            "check that both come from the same dataset version.")  # fmt: skip
+        extra = len(frame) - int(found.sum())
+        if extra > 0:
+            log.warning("%d ids of the %s are not in the data file and are ignored", extra, what)
+        rows, source = np.flatnonzero(found), position[found]
+        if len(rows) < len(ids):
+            out.fill(np.nan)
+        for row, column in zip(out, columns, strict=True):
+            row[rows] = column.to_numpy(dtype=np.float64)[source]
+    return out[0] if isinstance(frame, pd.Series) else out.T
 
 
 def _is_numeric(kind: pa.DataType) -> bool:
@@ -232,7 +253,9 @@ def _model_column_name(path: Path, column: str | None, numeric: dict[str, bool],
     return column
 
 
-def read_model_column(path: Path, column: str | None, ids: np.ndarray, what: str) -> np.ndarray:
+def read_model_column(
+    path: Path, column: str | None, ids: np.ndarray | pa.Array, what: str
+) -> np.ndarray:
     """One model column (the meta model or a benchmark) of ``path`` aligned on ``ids``.
 
     Of a parquet file only the id column and that column are read."""
@@ -245,7 +268,7 @@ def read_model_column(path: Path, column: str | None, ids: np.ndarray, what: str
             if name != id_col and not name.startswith("__index_level_")
         }
         column = _model_column_name(path, column, numeric, what)
-        frame = _frame(path, _read_parquet(path, [id_col, column]), id_col)
+        frame = _frame(path, _read_parquet(path, [id_col, column]), id_col, _arrow_ids(ids))
     else:
         frame = read_table(path)
         numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}

@@ -133,13 +133,16 @@ def _mask_groups(preds: np.ndarray) -> list[list[int]]:
     return list(groups.values())
 
 
+def _columns(preds: np.ndarray, cols: list[int]) -> np.ndarray:
+    """``preds[:, cols]``, without copying when ``cols`` is every column."""
+    return preds if cols == list(range(preds.shape[1])) else preds[:, cols]
+
+
 def _batched(
     preds: np.ndarray, fn: Callable[[np.ndarray], PerEra], groups: list[list[int]]
 ) -> PerEra:
     """Apply fn to each group of columns and merge into one (E, k) PerEra (NaN where absent)."""
-    if len(groups) == 1:
-        return fn(preds)
-    return _merge(preds.shape[1], {tuple(cols): fn(preds[:, cols]) for cols in groups})
+    return _merge(preds.shape[1], {tuple(cols): fn(_columns(preds, cols)) for cols in groups})
 
 
 def _skip_note(metric: str, scores: PerEra, reason: str) -> str | None:
@@ -186,7 +189,8 @@ def score_frame(
 
     if meta_model is not None:  # one ranking of each column serves CORR, MMC and Spearman
         parts = {
-            tuple(g): per_era_meta_scores(preds[:, g], meta_model, t, eras, **opts) for g in groups
+            tuple(g): per_era_meta_scores(_columns(preds, g), meta_model, t, eras, **opts)
+            for g in groups
         }
         metrics["corr"] = _merge(preds.shape[1], {g: s.corr for g, s in parts.items()})
         mmc_all = _merge(preds.shape[1], {g: s.mmc for g, s in parts.items()})
