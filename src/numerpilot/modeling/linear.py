@@ -146,6 +146,7 @@ def fit_linear(
             )
     rest = np.flatnonzero(~np.isin(eras, final.fit))
     last = total - moments(features, g, rest) if len(rest) else total
+    every = Ridge.solve(last, penalties)  # one eigen-decomposition for every target
     out = []
     for j in range(k):
         scores = np.nanmean(np.concatenate(era_scores[j]), axis=0)
@@ -153,8 +154,7 @@ def fit_linear(
         preds = np.full(len(eras), np.nan)
         for hold, ridge in fitted:
             preds[hold] = ridge.predict(features, hold, j)[:, best]
-        chosen = Ridge.solve(last, (penalties[best],))
-        text = linear_text(chosen.coef[0, :, j], float(chosen.intercept[0, j]))
+        text = linear_text(every.coef[best, :, j], float(every.intercept[best, j]))
         out.append(LinearFit(penalties[best], float(scores[best]), preds, text))
     return out
 
