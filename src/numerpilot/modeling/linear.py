@@ -25,7 +25,7 @@ from numerpilot.modeling.cv import EraSplit
 #: Ridge penalties tried, as a share of the mean feature variance.
 PENALTIES = tuple(float(10**e) for e in np.arange(-2.5, 2.01, 0.5))
 #: Bytes of one float64 batch of rows.
-_BATCH_BYTES = 64 * 2**20
+_BATCH_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
