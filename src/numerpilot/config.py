@@ -82,8 +82,9 @@ class TrainConfig(_Section):
     )
     weights: list[float] | None = Field(
         None,
-        description="Ensemble weights, one per target (default: fitted on the holdout eras' "
-        "per-era scores, shrunk toward the main target; targets that do not help get none).",
+        description="Ensemble weights, one per target, split evenly between its trees and "
+        "its linear model (default: fitted on the held-out eras' per-era scores, shrunk "
+        "toward the main target's trees; members that do not help get none).",
         json_schema_extra={"example": [1.0, 1.0, 1.0, 1.0]},
     )
     holdout_eras: int = Field(
@@ -106,9 +107,10 @@ class TrainConfig(_Section):
         300,
         ge=0,
         description="Choose the tree count on held-out eras (0: off, every model gets "
-        "lightgbm.n_estimators trees). On the holdout: stop when its score has not "
-        "improved for this many rounds; on era folds: the peak of the folds' mean score, "
-        "smoothed over a quarter of this many rounds.",
+        "lightgbm.n_estimators trees). A model stops when its held-out score, smoothed "
+        "over a quarter of this many rounds, has not improved for this many rounds; on "
+        "era folds, each fold stops on its own and the count is the peak of the folds' "
+        "mean score (smoothed the same way) over the rounds every fold reached.",
     )
     refit: bool = Field(
         True,
@@ -295,6 +297,11 @@ class ModelConfig(_Section):
         description="One member per target and seed, averaged by the ensemble (default: "
         "one member per target, seeded by lightgbm.seed).",
         json_schema_extra={"example": [0, 1, 2]},
+    )
+    linear: bool = Field(
+        True,
+        description="Add a ridge-regression member per target (penalty chosen on the "
+        "held-out eras), weighted with the tree models by their held-out scores.",
     )
 
     era_sample: float = Field(

@@ -37,9 +37,13 @@ learning_rate = 0.1
 colsample_bytree = 0.5
 num_threads = 1
 """
-#: One stump on a tenth of the features: a model that learns much less of the signal.
-WEAK = GOOD.replace("n_estimators = 60", "n_estimators = 1\nmax_depth = 1").replace(
-    "colsample_bytree = 0.5", "colsample_bytree = 0.1"
+#: One stump on a tenth of the features (and no linear member, which alone would learn
+#: the signal well): a model that learns much less of the signal.
+WEAK = (
+    GOOD.replace("n_estimators = 60", "n_estimators = 1\nmax_depth = 1").replace(
+        "colsample_bytree = 0.5", "colsample_bytree = 0.1"
+    )
+    + "[model]\nlinear = false\n"
 )
 
 

@@ -98,6 +98,9 @@ def test_payload_is_plain_data(trained_dir: Path) -> None:
     payload = manifest.payload(load_model_strings(trained_dir / "models", manifest))
     assert _plain(payload)
     assert set(payload["models"]) == set(manifest.targets)
+    # The default ensemble holds linear members too: the pickle tests above cover them.
+    assert payload["kinds"] and set(payload["kinds"].values()) == {"linear"}
+    assert set(payload["kinds"]) < set(payload["members"])
 
 
 def test_sidecar_names_image_and_pins(built: BuiltUpload) -> None:
@@ -108,7 +111,7 @@ def test_sidecar_names_image_and_pins(built: BuiltUpload) -> None:
     assert info["pins"]["lightgbm"] == image.pin("lightgbm")
     assert info["arguments"] == 1
     assert info["n_trees"] > 0
-    assert len(info["targets"]) == 4
+    assert len(info["targets"]) == 8  # four targets: trees and a linear model each
 
 
 def test_two_argument_form(trained_dir: Path, tmp_path: Path) -> None:

@@ -6,18 +6,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lightgbm as lgb
 import numpy as np
 import pytest
 from tests.conftest import Numerpilot
 from tests.pipeline.conftest import make_workdir
 from tests.support.catalogue import Refused
 
+from numerpilot.config import Config
 from numerpilot.data import layout
+from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import load_era_data
-from numerpilot.modeling.cv import holdout_split
+from numerpilot.modeling.cv import holdout_split, purged_era_folds
+from numerpilot.modeling.members import FitJob, Member
 from numerpilot.modeling.store import load_bundle, load_manifest
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.train import best_round, refit_trees, train_ensemble
+from numerpilot.pipeline.members import local_fitter
+from numerpilot.pipeline.train import best_round, fold_curve, refit_trees, train_ensemble
+from numerpilot.progress import SILENT
 from numerpilot.workdir import Workdir
 
 CONFIG = """\
@@ -75,7 +81,8 @@ def test_refit_scales_the_chosen_tree_count_by_the_rows_added(
         assert after.best_iterations[target] == expected > before.best_iterations[target]
     bundle = load_bundle(refitted.workdir.models)
     for target, booster in bundle.models.items():
-        assert booster.current_iteration() == after.best_iterations[target]
+        if target not in after.kinds:  # a tree model (the linear ones have no trees)
+            assert booster.current_iteration() == after.best_iterations[target]
 
 
 def test_fitted_weights_reach_the_payload(refitted: Context) -> None:
@@ -96,9 +103,18 @@ def test_refit_is_skipped_when_nothing_is_chosen(tmp_path: Path, synthetic_dir: 
     make_workdir(tmp_path / "wd", synthetic_dir, config)
     ctx = Context.load(Workdir(tmp_path / "wd"))
     manifest = train_ensemble(ctx)
-    assert manifest.targets == ["target", "target_teager2b_20"]
-    assert manifest.best_iterations == {"target": 60, "target_teager2b_20": 60}
-    assert manifest.holdout_scores == {"target": None, "target_teager2b_20": None}
+    trees, linear = ["target", "target_teager2b_20"], ["target.linear", "target_teager2b_20.linear"]
+    assert manifest.targets == trees + linear
+    assert manifest.kinds == dict.fromkeys(linear, "linear")
+    # A target's configured weight is split evenly between its trees and its linear model.
+    assert manifest.weights == pytest.approx([0.5] * 4)
+    assert manifest.best_iterations == {
+        "target": 60,
+        "target_teager2b_20": 60,
+        **dict.fromkeys(linear, 0),
+    }
+    assert all(manifest.holdout_scores[t] is None for t in trees)
+    assert all(-1 < manifest.holdout_scores[t] < 1 for t in linear)  # the penalty was chosen
 
 
 def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_dir: Path) -> None:
@@ -107,7 +123,8 @@ def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_di
     manifest = train_ensemble(ctx)
     assert manifest.targets[0] == "target" and sum(manifest.weights) == pytest.approx(1.0)
     # Chosen on folds of ~2/3 of the eras, scaled by ~3/2 for the refit on all of them.
-    assert all(1 <= n <= 60 * 1.6 for n in manifest.best_iterations.values()), manifest
+    trees = {t: n for t, n in manifest.best_iterations.items() if t not in manifest.kinds}
+    assert trees and all(1 <= n <= 60 * 1.6 for n in trees.values()), manifest
     assert all(s is not None and -1 < s < 1 for s in manifest.holdout_scores.values()), manifest
 
 
@@ -127,3 +144,31 @@ def test_train_refuses_a_job_that_would_not_fit(
     line = refused(numerpilot("train", "-C", str(root)), 1, "GiB", "available", "memory_gb")
     assert "would need about" in line
     assert not (root / "models").exists() or not any((root / "models").iterdir())
+
+
+def test_fold_curve_averages_only_the_rounds_every_fold_reached() -> None:
+    curves = [(0.1, 0.2, 0.3, 0.2), (0.3, 0.4), (0.0, 0.1, 0.5)]
+    np.testing.assert_allclose(fold_curve(curves), [(0.1 + 0.3 + 0.0) / 3, (0.2 + 0.4 + 0.1) / 3])
+    assert best_round(fold_curve(curves), 1) == 2
+
+
+def test_a_fold_stops_early_and_keeps_every_round_it_fitted(synthetic_dir: Path) -> None:
+    """Early stopping per fold: the fold model stops once its held-out score has not
+    improved for the patience, and its text keeps every round up to there (not only up
+    to its own best), so it can be predicted at the count chosen over all folds."""
+    features = feature_set(synthetic_dir, "medium")
+    data = load_era_data(synthetic_dir / layout.TRAIN, features, ["target"])
+    fold = purged_era_folds(data.eras, 3, 2)[0]
+    cfg = Config.model_validate(
+        {"lightgbm": {"n_estimators": 400, "learning_rate": 0.3, "num_leaves": 63,
+                      "max_depth": -1, "colsample_bytree": 1.0, "num_threads": 1}}
+    )  # fmt: skip
+    fit = local_fitter(cfg, data, SILENT)
+    member = Member("target", "target", 0, 1.0)
+    kept, cut = fit([FitJob(member, fold, 400, 10, "fold", True),
+                     FitJob(member, fold, 400, 10, "fold", False)])  # fmt: skip
+    assert kept.curve == cut.curve and len(kept.curve) < 400  # stopped early
+    assert len(kept.curve) - kept.best_iteration >= 10  # ... the patience after its best
+    trees = lgb.Booster(model_str=kept.model_text).num_trees()
+    assert trees == len(kept.curve) > lgb.Booster(model_str=cut.model_text).num_trees()
+    assert lgb.Booster(model_str=cut.model_text).num_trees() == cut.best_iteration

@@ -31,12 +31,17 @@ def test_train_saves_bundle_with_metadata(trained: Context) -> None:
     m = bundle.manifest
     assert m.data_version == "v5.2" and m.feature_set == "medium"
     # The main target always stays; weights are fitted on the holdout and sum to one.
-    assert m.targets[0] == "target" and set(m.targets) <= {"target", "target_teager2b_20"}
+    targets = {"target", "target_teager2b_20"}
+    assert m.targets[0] == "target" and set(m.targets) <= {*targets, "target.linear",
+                                                           "target_teager2b_20.linear"}  # fmt: skip
+    assert set(m.kinds) == {t for t in m.targets if t.endswith(".linear")}
     assert all(w > 0 for w in m.weights) and sum(m.weights) == pytest.approx(1.0)
     assert set(m.versions) >= {"python", "lightgbm", "numpy", "pandas", "numerpilot"}
     # Chosen on the holdout (at most n_estimators), then scaled for the refit on every era.
-    assert all(1 <= m.best_iterations[t] <= 60 for t in m.targets)
-    for target, booster in bundle.models.items():
+    trees = [t for t in m.targets if t not in m.kinds]
+    assert all(1 <= m.best_iterations[t] <= 60 for t in trees)
+    for target in trees:
+        booster = bundle.models[target]
         assert booster.feature_name() == m.features
         assert booster.current_iteration() == m.best_iterations[target]
 

@@ -7,7 +7,9 @@ agree by construction.
 
 Payload keys: ``format``; ``backend`` ("lightgbm" or "xgboost"); ``features`` (model
 inputs, in order); ``members`` (member names); ``weights`` (one per member); ``models``
-(member -> model text); ``neutralization_proportion``; ``neutralizer_features``; ``data_version``.
+(member -> model text); ``kinds`` (member -> "linear" for a linear member,
+:mod:`numerpilot.kernel.linear`; the others are of ``backend``; absent: none);
+``neutralization_proportion``; ``neutralizer_features``; ``data_version``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from numerpilot.kernel.eras import EraIndex
+from numerpilot.kernel.linear import LINEAR, LinearModel
 from numerpilot.kernel.neutralize import neutralize_by_era
 from numerpilot.kernel.ranks import rank_by_era, rank_gauss_by_era
 from numerpilot.kernel.trees import NumpyForest
@@ -37,8 +40,16 @@ def input_columns(payload: Payload) -> list[str]:
 
 
 def build_models(payload: Payload) -> dict[str, Any]:
-    """The member models, built from their text: a LightGBM ``Booster`` per member, or an
-    XGBoost ``Booster`` from its JSON (``backend`` "xgboost")."""
+    """The member models, built from their text: a LightGBM ``Booster`` per tree member,
+    or an XGBoost ``Booster`` from its JSON (``backend`` "xgboost"); a
+    :class:`~numerpilot.kernel.linear.LinearModel` per linear member."""
+    kinds = payload.get("kinds", {})
+    linear = {name: LinearModel(payload["models"][name]) for name in kinds if kinds[name] == LINEAR}
+    trees = {**payload, "members": [m for m in payload["members"] if m not in linear]}
+    return {**_build_trees(trees), **linear}
+
+
+def _build_trees(payload: Payload) -> dict[str, Any]:
     backend = payload.get("backend", "lightgbm")
     texts = payload["models"]
     if backend == "xgboost":
@@ -78,7 +89,9 @@ def predict_members(
         for k, name in enumerate(payload["members"]):
             model = models[name]
             out[start : start + len(chunk), k] = (
-                model.inplace_predict(chunk) if xgb else model.predict(chunk)
+                model.inplace_predict(chunk)
+                if xgb and not isinstance(model, LinearModel)
+                else model.predict(chunk)
             )
         if on_batch is not None:
             on_batch(len(chunk))

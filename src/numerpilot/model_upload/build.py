@@ -80,8 +80,11 @@ def pickle_model(payload: Payload, *, with_benchmarks: bool = False) -> bytes:
 
 
 def _n_trees(model_text: str) -> int:
-    if model_text.startswith("{"):  # XGBoost JSON
-        return len(json.loads(model_text)["learner"]["gradient_booster"]["model"]["trees"])
+    if model_text.startswith("{"):  # XGBoost JSON, or a linear member's (no trees)
+        spec = json.loads(model_text)
+        return (
+            len(spec["learner"]["gradient_booster"]["model"]["trees"]) if "learner" in spec else 0
+        )
     return sum(1 for line in model_text.splitlines() if line.startswith("Tree="))
 
 

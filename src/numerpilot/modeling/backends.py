@@ -81,12 +81,15 @@ def fit_member(
     split: EraSplit | None,
     early_stopping_rounds: int,
     on_progress: Scored = lambda steps, score: None,
+    keep_all_rounds: bool = False,
 ) -> FittedMember:
     """Fit ``member`` on the rows of ``split.fit`` eras; early-stop on ``split.holdout``.
 
     features (n, f) int8, y (n,) float with NaN, eras (n,) str. ``on_progress`` hears of
     every tree and of the holdout score as it changes. With ``model.era_sample`` below 1
-    the member fits on its seed's share of the ``split.fit`` eras only (whole eras).
+    the member fits on its seed's share of the ``split.fit`` eras only (whole eras). The
+    model text holds the rounds up to the best iteration, or (``keep_all_rounds``) every
+    round fitted before stopping.
     """
     if cfg.model.era_sample < 1:
         whole = split or EraSplit(fit=np.unique(eras), holdout=np.unique(eras)[:0])
@@ -97,6 +100,7 @@ def fit_member(
         return fit_xgboost(
             features, y, eras, member=member, feature_names=feature_names, cfg=cfg,
             split=split, early_stopping_rounds=early_stopping_rounds, on_progress=on_progress,
+            keep_all_rounds=keep_all_rounds,
         )  # fmt: skip
     from numerpilot.modeling.lgbm import train_target
 
@@ -109,9 +113,10 @@ def fit_member(
         features, y, eras, target=member.target, feature_names=feature_names, cfg=lgb_cfg,
         split=split, early_stopping_rounds=early_stopping_rounds,
         on_iteration=lambda steps: on_progress(steps, None),
-        on_score=lambda score: on_progress(0, score),
+        on_score=lambda score: on_progress(0, score), keep_all_rounds=keep_all_rounds,
     )  # fmt: skip
-    text = model.booster.model_to_string(num_iteration=model.best_iteration)
+    last = -1 if keep_all_rounds else model.best_iteration
+    text = model.booster.model_to_string(num_iteration=last)
     return FittedMember(
         member.name, member.target, "lightgbm", text, model.best_iteration,
         model.holdout_score, model.curve,

@@ -55,6 +55,7 @@ class MemberTask:
     split: EraSplit
     cfg: Config
     early_stopping_rounds: int
+    keep_all_rounds: bool = False
 
     def eras(self) -> list[str]:
         """The eras the fit reads: its (sampled, ``model.era_sample``) fit and held-out eras."""
@@ -80,7 +81,7 @@ def fit_task(task: MemberTask) -> FittedMember:
     return fit_member(
         data.features, data.target(task.member.target), data.eras, member=task.member,
         feature_names=task.features, cfg=task.cfg, split=task.split,
-        early_stopping_rounds=task.early_stopping_rounds,
+        early_stopping_rounds=task.early_stopping_rounds, keep_all_rounds=task.keep_all_rounds,
     )  # fmt: skip
 
 

@@ -127,10 +127,13 @@ def train_target(
     early_stopping_rounds: int = 0,
     on_iteration: Callable[[int], None] = lambda steps: None,
     on_score: Callable[[float], None] | None = None,
+    keep_all_rounds: bool = False,
 ) -> TrainedModel:
     """Fit one booster on rows with a known ``y``; early-stop on ``split.holdout`` eras.
 
-    features: (n, f) int8; y: (n,) float with NaN for unknown; eras: (n,) str.
+    features: (n, f) int8; y: (n,) float with NaN for unknown; eras: (n,) str. After early
+    stopping, the booster holds the rounds up to its best, or (``keep_all_rounds``) every
+    round fitted.
     """
     known = ~np.isnan(y)
     fit_rows = np.flatnonzero(known & (np.isin(eras, split.fit) if split else True))
@@ -168,6 +171,7 @@ def train_target(
     booster = lgb.train(
         params, train_set, num_boost_round=cfg.n_estimators, valid_sets=valid_sets,
         valid_names=["holdout"][: len(valid_sets)], callbacks=callbacks, feval=feval,
+        keep_training_booster=keep_all_rounds,
     )  # fmt: skip
     best = booster.best_iteration or booster.current_iteration()
     score: float | None = None
@@ -199,9 +203,10 @@ class SmoothedEarlyStopping:
     round count where the score is high and stays high.
     """
 
-    order = 30
-
     def __init__(self, patience: int, window: int | None = None) -> None:
+        # After record_evaluation (order 20), so the curve holds the round it stops at. An
+        # instance attribute: lgb.train gives any callback without one a negative order.
+        self.order = 30
         self.patience = patience
         self.window = window or max(5, patience // 4)
         self.history: list[float] = []

@@ -29,13 +29,16 @@ class Member:
 class FitJob:
     """One fit of the training recipe: ``member`` on the rows of ``split.fit`` eras, at most
     ``trees`` trees, early-stopped on ``split.holdout`` after ``early_stopping_rounds``
-    (0: every tree, the holdout only scored). ``label`` names it on a progress bar."""
+    (0: every tree, the holdout only scored). ``label`` names it on a progress bar.
+    ``keep_all_rounds``: the model keeps every round fitted, not only those up to its own
+    best (a fold model, predicted at the count chosen over all folds)."""
 
     member: Member
     split: EraSplit
     trees: int
     early_stopping_rounds: int
     label: str
+    keep_all_rounds: bool = False
 
 
 def every_era(eras: np.ndarray) -> EraSplit:

@@ -1,4 +1,5 @@
-"""Trained ensembles on disk: ``models/manifest.json`` plus one LightGBM text file per target.
+"""Trained ensembles on disk: ``models/manifest.json`` plus one model text file per member
+(LightGBM text, XGBoost JSON, or a linear member's JSON).
 
 A bundle's model files live in a folder of their own, ``models/bundle-<time>-<id>/``, and
 the manifest names that folder. Saving writes the new folder beside the current one and
@@ -64,6 +65,8 @@ class Manifest:
     bundle: str = field(default="", compare=False)
     #: The library of the model files: "lightgbm" (text) or "xgboost" (JSON).
     backend: str = "lightgbm"
+    #: Members of another kind than ``backend``: name -> "linear" (a linear model's JSON).
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def model_file(self, target: str) -> str:
         """Path of a target's model text, relative to the models folder."""
@@ -79,6 +82,7 @@ class Manifest:
             "members": [str(t) for t in self.targets],
             "weights": [float(w) for w in self.weights],
             "models": {str(t): str(model_strings[t]) for t in self.targets},
+            "kinds": {str(t): str(k) for t, k in self.kinds.items()},
             "neutralization_proportion": float(self.neutralization_proportion),
             "neutralizer_features": [str(f) for f in self.neutralizer_features],
         }

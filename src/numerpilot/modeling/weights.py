@@ -1,12 +1,14 @@
 """Ensemble weights fitted on out-of-sample per-era scores of the members.
 
 Equal weights let a weak target drag the ensemble below its best member. Instead, on
-eras none of the members was fit on (the embargoed holdout), numerpilot finds the
-non-negative weights that maximise the ensemble's mean per-era correlation with the main
-target, then shrinks them halfway toward the main target's model alone (what Numerai's
-example recipe trains), because a few dozen eras are a noisy judge: the ensemble leans on
-the auxiliary targets only as far as the holdout shows they help. A member whose holdout
-score is not clearly positive gets no weight at all (except the main target's).
+eras none of the members was fit on (out-of-fold predictions of era folds, or the
+embargoed holdout), numerpilot finds the non-negative weights that maximise the
+ensemble's mean per-era correlation with the main target, then shrinks them toward the
+main target's model alone (what Numerai's example recipe trains), halfway on a holdout of
+a few dozen eras (a noisy judge), a quarter of the way on era folds: the ensemble leans on
+the auxiliary targets and the linear members only as far as held-out eras show they
+help. A member whose held-out score is not clearly positive gets no weight at all (except
+the main target's trees).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ MIN_T_STAT = 1.0
 #: ... and at least this share of the best member's mean.
 MIN_SHARE_OF_BEST = 0.25
 #: Fitted weights are mixed with the prior (the main target's model alone, else equal
-#: weights over the kept members) in this proportion.
+#: weights over the kept members) in this proportion: on one holdout of a few dozen eras ...
 SHRINK = 0.5
+#: ... and on out-of-fold predictions of every training era (era folds), a judge with
+#: several times the eras.
+SHRINK_FOLDS = 0.25
 #: Weights below this share are dropped (the member is not worth its prediction time).
 MIN_WEIGHT = 0.03
 
@@ -100,7 +105,11 @@ class WeightFit:
 
 
 def fit_weights(
-    members: np.ndarray, y: np.ndarray, index: EraIndex, always: int | None = None
+    members: np.ndarray,
+    y: np.ndarray,
+    index: EraIndex,
+    always: int | None = None,
+    shrink: float = SHRINK,
 ) -> WeightFit:
     """Ensemble weights (k,) summing to one, from holdout predictions ``members`` (n, k)
     and the main target ``y`` (n,) of the same rows (grouped by ``index``).
@@ -120,7 +129,7 @@ def fit_weights(
         keep = mean == mean.max()
     fitted = _best_simplex_weights(moments, keep.astype(np.float64))
     prior = np.eye(len(keep))[always] if always is not None else keep / keep.sum()
-    w = (1 - SHRINK) * fitted + SHRINK * prior
+    w = (1 - shrink) * fitted + shrink * prior
     w = np.where(w >= MIN_WEIGHT, w, 0.0)
     w /= w.sum()
     k = members.shape[1]

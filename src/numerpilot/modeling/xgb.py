@@ -102,6 +102,7 @@ def fit_xgboost(
     split: EraSplit | None,
     early_stopping_rounds: int,
     on_progress: Scored = lambda steps, score: None,
+    keep_all_rounds: bool = False,
 ) -> FittedMember:
     """Fit one XGBoost booster; early-stop on the mean per-era correlation of the holdout."""
     from numerpilot.modeling.backends import FittedMember
@@ -145,7 +146,7 @@ def fit_xgboost(
     best = int(booster.attr("best_iteration") or rounds - 1) + 1 if evals else rounds
     curve = tuple(float(v) for v in record["holdout"]["era_corr"]) if evals else ()
     score = curve[best - 1] if evals else None
-    raw = booster[:best].save_raw("json")
+    raw = (booster if keep_all_rounds else booster[:best]).save_raw("json")
     text = bytes(raw).decode()
     return FittedMember(member.name, member.target, "xgboost", text, best, score, curve)
 

@@ -81,6 +81,7 @@ def local_fitter(cfg: Config, data: EraData, progress: Progress) -> Fitter:
                         member=job.member, feature_names=list(data.feature_names),
                         cfg=job_config(cfg, job), split=job.split,
                         early_stopping_rounds=job.early_stopping_rounds, on_progress=advance,
+                        keep_all_rounds=job.keep_all_rounds,
                     )
                 )  # fmt: skip
         return out
@@ -140,7 +141,7 @@ def cluster_fitter(
     def fit(jobs: list[FitJob]) -> list[FittedMember]:
         tasks = [
             MemberTask(files, features, job.member, job.split,
-                       job_config(cfg, job), job.early_stopping_rounds)
+                       job_config(cfg, job), job.early_stopping_rounds, job.keep_all_rounds)
             for job in jobs
         ]  # fmt: skip
         workers = len(client.scheduler_info().get("workers", {}))

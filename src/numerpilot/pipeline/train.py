@@ -3,12 +3,15 @@
 The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
 1. every era when train fits in memory (``data.era_step = "auto"``);
 2. per target, the tree count is where the mean held-out score of ``cv_folds`` purged
-   era folds peaks (or, without folds, early stopping on the last ``holdout_eras``);
-   with several seeds, over all of the target's seeds;
-3. ensemble weights are fitted on the out-of-fold predictions (per-era CORR with the main
-   target), shrunk toward the main target's model; targets that do not help are dropped;
-   a target's weight is shared equally by its seeds;
-4. every kept member is fit again on all training eras with its tree count scaled by the
+   era folds peaks, each fold early-stopped on its own held-out eras (or, without folds,
+   early stopping on the last ``holdout_eras``); with several seeds, over all of the
+   target's seeds;
+3. per target, a ridge-regression member (``model.linear``), its penalty chosen on the
+   same held-out eras (:mod:`numerpilot.modeling.linear`);
+4. ensemble weights are fitted on the out-of-fold predictions of every tree and linear
+   member (per-era CORR with the main target), shrunk toward the main target's trees;
+   members that do not help are dropped; a target's tree weight is shared by its seeds;
+5. every kept member is fit again on all training eras, trees with the count scaled by the
    rows added (``train.refit``).
 
 The recipe is written once, as lists of fit jobs handed to a fitter
@@ -29,8 +32,10 @@ from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import ConfigError
 from numerpilot.kernel.eras import EraIndex
+from numerpilot.kernel.linear import LINEAR
 from numerpilot.modeling.backends import FittedMember, predict_fitted, resolved
 from numerpilot.modeling.cv import EraSplit, purged_era_folds
+from numerpilot.modeling.linear import fit_linear
 from numerpilot.modeling.members import FitJob, Member, ensemble_members, every_era
 from numerpilot.modeling.memory import (
     GIB,
@@ -40,7 +45,7 @@ from numerpilot.modeling.memory import (
     plan_memory,
 )
 from numerpilot.modeling.store import Manifest, save_bundle
-from numerpilot.modeling.weights import fit_weights
+from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import Fitter, fitter, model_params, train_split
 from numerpilot.progress import SILENT, Progress
@@ -114,7 +119,7 @@ def _needs_holdout(ctx: Context) -> bool:
     """Whether held-out eras have anything to choose: the tree count, the weights, or
     (without a refit) the final models themselves."""
     train = ctx.config.train
-    fit_weights_here = train.weights is None and len(train.targets) > 1
+    fit_weights_here = train.weights is None and (len(train.targets) > 1 or ctx.config.model.linear)
     return train.early_stopping_rounds > 0 or fit_weights_here or not train.refit
 
 
@@ -123,6 +128,15 @@ def best_round(curve: np.ndarray, window: int) -> int:
     window = max(1, min(window, len(curve)))
     smoothed = np.convolve(curve, np.ones(window) / window, mode="valid")
     return int(np.argmax(smoothed)) + window // 2 + 1
+
+
+def fold_curve(curves: list[tuple[float, ...]]) -> np.ndarray:
+    """The mean held-out score per round over fold models that early-stopped at different
+    rounds: only the rounds every fold reached (a fold stops once its own score has not
+    improved for ``early_stopping_rounds``; past that, its score is not known, and filling
+    it in would favour rounds only the best folds lived to see)."""
+    length = min(len(c) for c in curves)
+    return np.asarray(np.mean(np.array([c[:length] for c in curves]), axis=0))
 
 
 def _fit_rows(data: EraData, target: str, eras: np.ndarray) -> int:
@@ -151,10 +165,10 @@ def _choose_by_folds(
 ) -> _Choice:
     """The held-out score per round, averaged over the folds (and seeds), chooses the tree
     count (a single holdout lives in one regime and can pick far too few). ``fitted``:
-    seed by seed, fold by fold."""
+    seed by seed, fold by fold, each early-stopped on its own fold (:func:`fold_curve`)."""
     cfg = ctx.config
-    curve = np.mean(np.array([f.curve for f in fitted]), axis=0)
-    trees = cfg.lightgbm.n_estimators
+    curve = fold_curve([f.curve for f in fitted])
+    trees = len(curve)
     if cfg.train.early_stopping_rounds:
         trees = best_round(curve, max(1, cfg.train.early_stopping_rounds // 4))
     preds = np.full(len(data), np.nan)
@@ -172,23 +186,73 @@ def refit_trees(trees: int, fit_rows: float, all_rows: int) -> int:
     return max(1, round(trees * all_rows / max(1.0, fit_rows)))
 
 
-def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) -> list[float]:
-    """Configured weights, or weights fitted on the held-out predictions of every target."""
-    targets = list(ctx.config.train.targets)
-    if ctx.config.train.weights is not None or len(targets) == 1:
-        return ensemble_weights(ctx)
-    rows = choices[targets[0]].rows
+def linear_name(target: str) -> str:
+    """The member name of a target's linear model."""
+    return f"{target}.{LINEAR}"
+
+
+def _group_weights(ctx: Context, groups: list[str]) -> dict[str, float]:
+    """``train.weights`` per group: a target's weight, split evenly between its tree
+    models and its linear model (when there is one)."""
+    out = {}
+    for target, w in zip(ctx.config.train.targets, ensemble_weights(ctx), strict=True):
+        kinds = [g for g in (target, linear_name(target)) if g in groups]
+        out.update({g: w / len(kinds) for g in kinds})
+    return out
+
+
+def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) -> dict[str, float]:
+    """Configured weights, or weights fitted on the held-out predictions of every group
+    (a target's tree models, keyed by the target; its linear model, by its member name).
+    Fitted on era folds, whose held-out eras are all of train, the weights are shrunk
+    less toward the main target's tree models than on one holdout."""
+    groups = list(choices)
+    if ctx.config.train.weights is not None or len(groups) == 1:
+        return _group_weights(ctx, groups)
+    rows = choices[groups[0]].rows
     main = data.target(layout.MAIN_TARGET)[rows]
-    preds = np.column_stack([choices[t].preds for t in targets])
+    preds = np.column_stack([choices[g].preds for g in groups])
     ok = ~np.isnan(main) & ~np.isnan(preds).any(axis=1)
-    main_member = targets.index(layout.MAIN_TARGET) if layout.MAIN_TARGET in targets else None
+    main_member = groups.index(layout.MAIN_TARGET) if layout.MAIN_TARGET in groups else None
     index = EraIndex.from_eras(data.eras[rows][ok])
-    fit = fit_weights(preds[ok], main[ok], index, main_member)
-    for t, w, m, tt in zip(targets, fit.weights, fit.member_mean, fit.member_t, strict=True):
-        log.info("%s: held-out CORR %.4f (t %.1f), weight %.2f", t, m, tt, w)
+    shrink = SHRINK_FOLDS if _uses_folds(ctx) else SHRINK
+    fit = fit_weights(preds[ok], main[ok], index, main_member, shrink)
+    for g, w, m, tt in zip(groups, fit.weights, fit.member_mean, fit.member_t, strict=True):
+        log.info("%s: held-out CORR %.4f (t %.1f), weight %.2f", g, m, tt, w)
     log.info("held-out CORR of the ensemble %.4f (equal weights %.4f)", fit.ensemble_mean,
              fit.equal_mean)  # fmt: skip
-    return [float(w) for w in fit.weights]
+    return {g: float(w) for g, w in zip(groups, fit.weights, strict=True)}
+
+
+def _uses_folds(ctx: Context) -> bool:
+    return ctx.config.train.cv_folds >= 2 and ctx.config.train.refit
+
+
+def _choose_linear(ctx: Context, data: EraData) -> dict[str, _Choice]:
+    """Per target, a ridge member: its penalty chosen on the same held-out eras as the
+    trees' count (era folds, or the holdout), then fit on every era (or, without a refit,
+    on the holdout's fit eras)."""
+    cfg = ctx.config
+    targets = list(cfg.train.targets)
+    if _uses_folds(ctx):
+        embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
+        splits = purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
+        final = every_era(data.eras)
+    else:
+        split = train_split(cfg, data.eras)
+        splits, final = [split], every_era(data.eras) if cfg.train.refit else split
+    y = np.column_stack([data.target(t) for t in targets])
+    fits = fit_linear(data.features, y, data.eras, splits, final)
+    rows = np.flatnonzero(np.isin(data.eras, np.concatenate([s.holdout for s in splits])))
+    if _uses_folds(ctx):
+        rows = np.arange(len(data))
+    out = {}
+    for t, lin in zip(targets, fits, strict=True):
+        name = linear_name(t)
+        log.info("%s: ridge penalty %g, held-out CORR %.4f", name, lin.penalty, lin.score)
+        member = FittedMember(name, t, LINEAR, lin.model_text, 0, lin.score)
+        out[name] = _Choice(0, 0.0, lin.score, rows, lin.preds[rows], (member,))
+    return out
 
 
 def _choose(
@@ -201,11 +265,12 @@ def _choose(
         return None
     n = cfg.lightgbm.n_estimators
     targets = list(cfg.train.targets)
-    if cfg.train.cv_folds >= 2 and cfg.train.refit:
+    if _uses_folds(ctx):
         embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
         folds = purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
+        rounds = cfg.train.early_stopping_rounds
         jobs = [
-            FitJob(m, fold, n, 0, f"Cross-validating {m.name} ({k}/{len(folds)})")
+            FitJob(m, fold, n, rounds, f"Cross-validating {m.name} ({k}/{len(folds)})", True)
             for m in members
             for k, fold in enumerate(folds, start=1)
         ]
@@ -254,13 +319,29 @@ def _recipe(
     ctx: Context, data: EraData, fit: Fitter
 ) -> tuple[list[Member], list[FittedMember], dict[str, float | None]]:
     """The recipe: choose on held-out eras, fit the weights, refit the kept members.
-    Returns the kept members (their weights), their final models and held-out scores."""
-    members = ensemble_members(ctx.config, [1.0] * len(ctx.config.train.targets))
+    Returns the kept members (their weights), their final models and held-out scores;
+    tree members first, then the linear ones (``model.linear``)."""
+    cfg = ctx.config
+    targets = list(cfg.train.targets)
+    members = ensemble_members(cfg, [1.0] * len(targets))
     choices = _choose(ctx, data, members, fit)
-    weights = _fitted_weights(ctx, choices, data) if choices else ensemble_weights(ctx)
-    kept = [m for m in ensemble_members(ctx.config, weights) if m.weight > 0]
+    linear = _choose_linear(ctx, data) if cfg.model.linear else {}
+    if choices is None and linear:  # nothing chosen for the trees: weights as configured
+        weights = _group_weights(ctx, [*targets, *linear])
+    elif choices is None:
+        weights = dict(zip(targets, ensemble_weights(ctx), strict=True))
+    else:
+        weights = _fitted_weights(ctx, {**choices, **linear}, data)
+    tree_weights = [weights.get(t, 0.0) for t in targets]
+    kept = [m for m in ensemble_members(cfg, tree_weights) if m.weight > 0]
     scores = {m.name: choices[m.target].score if choices else None for m in kept}
-    return kept, _final(ctx, data, kept, choices, fit), scores
+    fitted = _final(ctx, data, kept, choices, fit)
+    for name, choice in linear.items():
+        if weights.get(name, 0.0) > 0:
+            kept.append(Member(name, choice.fitted[0].target, 0, weights[name]))
+            scores[name] = choice.score
+            fitted.append(choice.fitted[0])
+    return kept, fitted, scores
 
 
 def train_ensemble(
@@ -307,6 +388,7 @@ def train_ensemble(
         neutralization_proportion=cfg.ensemble.neutralization_proportion,
         neutralizer_features=neutralizers,
         backend=cfg.model.backend,
+        kinds={f.name: LINEAR for f in fitted if f.backend == LINEAR},
     )
     texts = {f.name: f.model_text for f in fitted}
     return save_bundle(ctx.workdir.models, manifest, texts, publish=publish)
