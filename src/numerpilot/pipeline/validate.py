@@ -105,7 +105,11 @@ def _write_report(
     context = {
         "data version": m.data_version,
         "features": f"{m.feature_set} ({len(m.features)})",
-        "targets": ", ".join(f"{t} ({m.best_iterations[t]} trees)" for t in m.targets),
+        "members": ", ".join(
+            f"{t} ({m.kinds[t] if t in m.kinds else f'{m.best_iterations[t]} trees'}, "
+            f"weight {w:.2f})"
+            for t, w in zip(m.targets, m.weights, strict=True)
+        ),
         "neutralization": f"{m.neutralization_proportion:g}",
         "validation eras": f"{n_eras} (after {ctx.config.train.embargo_eras} embargo eras)",
         "trained": m.created,
