@@ -37,23 +37,31 @@ def test_oof_covers_every_test_era_once_and_scores_equal_scoring_them_at_once(
     result = run_cv(ctx, cv_data=cvd)
     tested = np.concatenate([f.split.holdout for f in result.folds])
     assert len(tested) == len(set(tested)) == 8
-    predicted = ~np.isnan(result.oof).any(axis=1)
+    predicted = ~np.isnan(result.oof[:, -1])  # the ensemble; a dropped member is NaN
     assert set(result.row_eras[predicted]) == set(tested)
     assert not np.isin(result.row_eras[~predicted], tested).any()
     for fold in result.folds:  # purged for the 20-day targets: 8 eras
         assert min_era_distance(fold.split.fit, fold.split.holdout) > 8
     # The overall scores are the scores of all out-of-fold rows together.
     rows = np.flatnonzero(predicted)
+    kept = [j for j in range(len(result.columns)) if not np.isnan(result.oof[rows, j]).any()]
     direct = score_frame(
-        result.oof[rows], cvd.data.target(layout.MAIN_TARGET)[rows],
-        EraIndex.from_eras(cvd.data.eras[rows]), columns=result.columns,
+        result.oof[np.ix_(rows, kept)], cvd.data.target(layout.MAIN_TARGET)[rows],
+        EraIndex.from_eras(cvd.data.eras[rows]), columns=[result.columns[j] for j in kept],
         features=cvd.data.features[rows, : cvd.n_model_features],
     )  # fmt: skip
     for metric in ("corr", "fnc"):
         np.testing.assert_allclose(
-            result.overall.metrics[metric].values, direct.metrics[metric].values, atol=1e-12
-        )
-    assert result.columns == ("target", "target_teager2b_20", "ensemble")
+            result.overall.metrics[metric].values[:, kept], direct.metrics[metric].values,
+            atol=1e-12,
+        )  # fmt: skip
+    # Every member the recipe may keep: trees, then ridge, per target; the main target's
+    # trees are always kept.
+    assert result.columns == ("target", "target_teager2b_20", "target.linear",
+                              "target_teager2b_20.linear", "ensemble")  # fmt: skip
+    assert 0 in kept and len(result.columns) - 1 in kept
+    for fold in result.folds:  # the recipe ran in each fold: its members and tree counts
+        assert fold.trees["target"] > 0
 
 
 def test_cv_command_writes_folds_and_overall(cli: CliRunner, cv_workdir: Path) -> None:
@@ -88,7 +96,8 @@ def test_compare_two_configs_on_the_same_folds(
     other = tmp_path / "other.toml"
     other.write_text(
         FAST_CONFIG.replace('"target", "target_teager2b_20"', '"target", "target_ender_60"')
-    )
+        .replace("learning_rate = 0.1", "learning_rate = 0.05")
+    )  # fmt: skip
     code, out = cli("cv", "-C", str(cv_workdir), "--compare", str(other))
     assert code == 0, out
     assert "minus this config" in out and "t-statistic" in out, out

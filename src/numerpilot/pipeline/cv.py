@@ -1,8 +1,11 @@
 """Era cross-validation: out-of-fold predictions of every member, scored per fold and overall.
 
-Each fold fits every member (target x seed) on the eras before its test block, behind a
-purge of the targets' horizon (:func:`numerpilot.modeling.cv.era_folds`), and predicts
-the test block. Every test era lies in exactly one fold, so the out-of-fold predictions
+Each fold runs train's whole recipe (:func:`numerpilot.pipeline.train.fit_recipe`: tree
+counts on inner era folds, ridge members, weights fitted on held-out eras, refit) on the
+eras before its test block, behind a purge of the targets' horizon
+(:func:`numerpilot.modeling.cv.era_folds`), and predicts the test block with every kept
+member and the ensemble. A member the recipe drops in a fold (no weight) has no
+prediction there (NaN). Every test era lies in exactly one fold, so the out-of-fold predictions
 cover each once; the scoring engine scores them fold by fold, and the overall scores are
 the per-era scores of all folds together (every metric is per era).
 """
@@ -23,10 +26,11 @@ from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import DataError, UsageError
 from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_members
 from numerpilot.kernel.eras import EraIndex
+from numerpilot.kernel.linear import LINEAR
 from numerpilot.modeling.backends import FittedMember, resolved
 from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
 from numerpilot.modeling.distributed import concat_era_data
-from numerpilot.modeling.members import FitJob, Member, ensemble_members
+from numerpilot.modeling.members import Member, ensemble_members
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.cv_results import (
     ENSEMBLE,
@@ -37,9 +41,10 @@ from numerpilot.pipeline.cv_results import (
     merge_reports,
 )
 from numerpilot.pipeline.members import fitter
-from numerpilot.pipeline.train import ensemble_weights, neutralizer_features, with_era_step
+from numerpilot.pipeline.train import fit_recipe, linear_name, neutralizer_features, with_era_step
 from numerpilot.progress import SILENT, Progress
 from numerpilot.scoring.io import read_table
+from numerpilot.scoring.per_era import PerEra
 from numerpilot.scoring.report import ScoreReport, score_frame
 
 log = logging.getLogger(__name__)
@@ -157,45 +162,61 @@ def run_cv(
     cvd = cv_data or load_cv_data(ctx, progress)
     data = cvd.data
     folds = folds or folds_for(cfg, data.eras, purge)
-    members = ensemble_members(cfg, ensemble_weights(ctx))
     n_feat = cvd.n_model_features
     model_data = _model_view(data, n_feat)
-    by_fold = _fit_folds(ctx, model_data, members, folds, purge, progress, cluster)
-    columns = (*[m.name for m in members], ENSEMBLE)
+    columns = cv_columns(cfg)
     oof = np.full((len(data), len(columns)), np.nan)
     results = []
-    for number, (split, fitted) in enumerate(zip(folds, by_fold, strict=True), start=1):
-        rows = np.flatnonzero(np.isin(data.eras, split.holdout))
-        preds = _predict_fold(cfg, ctx, data, n_feat, members, fitted, rows)
-        oof[rows] = preds
-        with progress.task(f"Scoring fold {number}", None):
-            scores = _score(cfg, cvd, rows, preds, columns)
-        trees = {f.name: f.best_iteration for f in fitted}
-        results.append(FoldResult(number, split, trees, scores))
+    ctx = replace(ctx, config=resolved(cfg))
+    paths = [ctx.data_dir / name for name in cv_files(cfg)]
+    with fitter(ctx, model_data, paths, progress, cluster) as fit:
+        for number, split in enumerate(folds, start=1):
+            log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
+            kept, fitted, _ = fit_recipe(ctx, _era_rows(model_data, split.fit), fit)
+            rows = np.flatnonzero(np.isin(data.eras, split.holdout))
+            present = np.array([*(columns.index(m.name) for m in kept), len(columns) - 1])
+            preds = _predict_fold(ctx, data, n_feat, kept, fitted, rows)
+            oof[np.ix_(rows, present)] = preds
+            with progress.task(f"Scoring fold {number}", None):
+                scores = _score(cfg, cvd, rows, preds, tuple(columns[j] for j in present))
+            trees = {f.name: f.best_iteration for f in fitted}
+            results.append(FoldResult(number, split, trees, _widen(scores, columns)))
     overall = merge_reports([r.scores for r in results])
     return CVResult(
         columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof, data.eras
     )
 
 
-def _fit_folds(
-    ctx: Context, data: EraData, members: list[Member], folds: list[EraSplit], purge: int,
-    progress: Progress, cluster: str | None,
-) -> list[list[FittedMember]]:  # fmt: skip
-    """Every (fold, member) fitted here or as Dask tasks; the fitted members per fold."""
-    cfg = resolved(ctx.config)
-    n, rounds = cfg.lightgbm.n_estimators, cfg.train.early_stopping_rounds
-    jobs = [
-        FitJob(m, inner_split(cfg, split.fit, purge), n, rounds,
-               f"Fold {number}/{len(folds)}: {m.name}")
-        for number, split in enumerate(folds, start=1)
-        for m in members
-    ]  # fmt: skip
-    paths = [ctx.data_dir / name for name in cv_files(cfg)]
-    with fitter(replace(ctx, config=cfg), data, paths, progress, cluster) as fit:
-        fitted = fit(jobs)
-    k = len(members)
-    return [fitted[i : i + k] for i in range(0, len(fitted), k)]
+def cv_columns(cfg: Config) -> tuple[str, ...]:
+    """Every member the recipe may keep (trees per target and seed, then a ridge member
+    per target with ``model.linear``), then the ensemble."""
+    targets = list(cfg.train.targets)
+    trees = [m.name for m in ensemble_members(cfg, [1.0] * len(targets))]
+    linear = [linear_name(t) for t in targets] if cfg.model.linear else []
+    return (*trees, *linear, ENSEMBLE)
+
+
+def _era_rows(data: EraData, eras: np.ndarray) -> EraData:
+    """The rows of ``eras`` (a view when they are contiguous, as a fold's fit eras are)."""
+    rows: np.ndarray | slice = np.flatnonzero(np.isin(data.eras, eras))
+    assert isinstance(rows, np.ndarray)
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        rows = slice(int(rows[0]), int(rows[-1]) + 1)
+    return EraData(
+        data.ids[rows], data.eras[rows], data.features[rows], data.feature_names,
+        data.targets[rows], data.target_names,
+    )  # fmt: skip
+
+
+def _widen(report: ScoreReport, columns: tuple[str, ...]) -> ScoreReport:
+    """``report`` over all ``columns``, NaN for the columns it does not score."""
+    where = [columns.index(c) for c in report.columns]
+    metrics = {}
+    for name, part in report.metrics.items():
+        values = np.full((len(part.eras), len(columns)), np.nan)
+        values[:, where] = part.values
+        metrics[name] = PerEra(part.eras, values, part.skipped)
+    return ScoreReport(columns, metrics, report.notes)
 
 
 def _model_view(data: EraData, n_features: int) -> EraData:
@@ -206,21 +227,23 @@ def _model_view(data: EraData, n_features: int) -> EraData:
     )  # fmt: skip
 
 
-def _payload(ctx: Context, data: EraData, n_feat: int, members: list[Member]) -> Payload:
+def _payload(
+    ctx: Context, data: EraData, n_feat: int, members: list[Member], fitted: list[FittedMember]
+) -> Payload:
     cfg = ctx.config
-    names = data.feature_names
     return {
         "backend": cfg.model.backend,
-        "features": names[:n_feat],
+        "features": data.feature_names[:n_feat],
         "members": [m.name for m in members],
         "weights": [m.weight for m in members],
         "neutralization_proportion": cfg.ensemble.neutralization_proportion,
         "neutralizer_features": neutralizer_features(ctx),
+        "models": {f.name: f.model_text for f in fitted},
+        "kinds": {f.name: LINEAR for f in fitted if f.backend == LINEAR},
     }
 
 
 def _predict_fold(
-    cfg: Config,
     ctx: Context,
     data: EraData,
     n_feat: int,
@@ -228,9 +251,8 @@ def _predict_fold(
     fitted: list[FittedMember],
     rows: np.ndarray,
 ) -> np.ndarray:
-    """Predictions (len(rows), k + 1) of every member and of the ensemble."""
-    payload = _payload(ctx, data, n_feat, members)
-    payload["models"] = {f.name: f.model_text for f in fitted}
+    """Predictions (len(rows), k + 1) of the k kept members and of the ensemble."""
+    payload = _payload(ctx, data, n_feat, members, fitted)
     x = data.features[rows]
     index = EraIndex.from_eras(data.eras[rows])
     per_member = predict_members(payload, x, build_models(payload))

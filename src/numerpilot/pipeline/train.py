@@ -315,7 +315,7 @@ def _stage_one(choice: _Choice, member: Member) -> FittedMember:
     return next(f for f in choice.fitted if f.name == member.name)
 
 
-def _recipe(
+def fit_recipe(
     ctx: Context, data: EraData, fit: Fitter
 ) -> tuple[list[Member], list[FittedMember], dict[str, float | None]]:
     """The recipe: choose on held-out eras, fit the weights, refit the kept members.
@@ -375,7 +375,7 @@ def train_ensemble(
     log.info("training on %d rows, %d eras, %d features", len(data),
              data.era_index.n_eras, len(features))  # fmt: skip
     with fitter(ctx, data, [path], progress, cluster) as fit:
-        kept, fitted, scores = _recipe(ctx, data, fit)
+        kept, fitted, scores = fit_recipe(ctx, data, fit)
     manifest = Manifest(
         data_version=ctx.data_version,
         feature_set=cfg.data.feature_set,

@@ -29,7 +29,7 @@ def autocorrelation(values: np.ndarray) -> float:
 
 
 def summarize(values: np.ndarray) -> dict[str, float]:
-    """Summary of (E,) per-era values, NaN eras left out (with a warning).
+    """Summary of (E,) per-era values, NaN eras left out (counted in n_eras).
 
     Keys: mean, std (ddof=0), sharpe (mean/std, NaN when std is 0), max_drawdown (>= 0),
     positive_share, autocorr (lag 1), n_eras (eras summarised).
@@ -37,7 +37,8 @@ def summarize(values: np.ndarray) -> dict[str, float]:
     v = np.asarray(values, dtype=np.float64).ravel()
     finite = np.isfinite(v)
     if not finite.all():
-        log.warning("%d of %d eras have no score (NaN) and are left out", (~finite).sum(), len(v))
+        # Reports state the eras counted (and why eras were skipped) themselves.
+        log.info("%d of %d eras have no score (NaN) and are left out", (~finite).sum(), len(v))
         v = v[finite]
     if len(v) == 0:
         nan = float("nan")
