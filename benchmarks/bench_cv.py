@@ -2,8 +2,8 @@
 
 Both run in this process on the same synthetic data (Numerai's layout, the demo's shape by
 default) and the same settings, one thread for LightGBM so other load matters less. A
-fold fits every member on the eras before its test block (expanding window), so the
-folds fit on fewer rows than ``train`` does, and score their test eras with every
+fold runs train's whole recipe on the eras before its test block (expanding window), so
+the folds fit on fewer rows than ``train`` does, and scores its test eras with every
 metric; the ratio cv / train is the figure to watch.
 
     python benchmarks/bench_cv.py
