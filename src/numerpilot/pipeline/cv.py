@@ -129,20 +129,6 @@ def meta_coverage(path: Path, ids: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def inner_split(cfg: Config, fit: np.ndarray, purge: int) -> EraSplit:
-    """Early-stopping eras inside a fold's training eras (its last ``train.holdout_eras``
-    behind the purge), so the test block never picks the number of trees; all of ``fit``
-    without early stopping when they are too few."""
-    if not cfg.train.early_stopping_rounds:
-        return EraSplit(fit=fit, holdout=fit[:0])
-    size = max(1, cfg.train.holdout_eras // cfg.data.step)
-    try:
-        return era_folds(fit, n_folds=1, purge=purge, test_eras=size)[0]
-    except DataError:
-        log.info("%d training eras are too few to early-stop on; fitting all trees", len(fit))
-        return EraSplit(fit=fit, holdout=fit[:0])
-
-
 def run_cv(
     ctx: Context,
     progress: Progress = SILENT,
@@ -198,10 +184,9 @@ def cv_columns(cfg: Config) -> tuple[str, ...]:
 
 def _era_rows(data: EraData, eras: np.ndarray) -> EraData:
     """The rows of ``eras`` (a view when they are contiguous, as a fold's fit eras are)."""
-    rows: np.ndarray | slice = np.flatnonzero(np.isin(data.eras, eras))
-    assert isinstance(rows, np.ndarray)
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
-        rows = slice(int(rows[0]), int(rows[-1]) + 1)
+    found = np.flatnonzero(np.isin(data.eras, eras))
+    contiguous = len(found) and found[-1] - found[0] + 1 == len(found)
+    rows = slice(int(found[0]), int(found[-1]) + 1) if contiguous else found
     return EraData(
         data.ids[rows], data.eras[rows], data.features[rows], data.feature_names,
         data.targets[rows], data.target_names,
