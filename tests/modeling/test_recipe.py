@@ -22,7 +22,13 @@ from numerpilot.modeling.members import FitJob, Member
 from numerpilot.modeling.store import load_bundle, load_manifest
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import local_fitter
-from numerpilot.pipeline.train import best_round, fold_curve, refit_trees, train_ensemble
+from numerpilot.pipeline.train import (
+    best_round,
+    fold_curve,
+    refit_trees,
+    seeds_tree_count,
+    train_ensemble,
+)
 from numerpilot.progress import SILENT
 from numerpilot.workdir import Workdir
 
@@ -150,6 +156,25 @@ def test_fold_curve_averages_only_the_rounds_every_fold_reached() -> None:
     curves = [(0.1, 0.2, 0.3, 0.2), (0.3, 0.4), (0.0, 0.1, 0.5)]
     np.testing.assert_allclose(fold_curve(curves), [(0.1 + 0.3 + 0.0) / 3, (0.2 + 0.4 + 0.1) / 3])
     assert best_round(fold_curve(curves), 1) == 2
+
+
+def _peaked(peak: int, length: int) -> tuple[float, ...]:
+    """A held-out curve rising to its peak round, then falling, stopped at ``length``."""
+    rounds = np.arange(1, length + 1)
+    return tuple(float(v) for v in 0.05 - 0.0001 * np.abs(rounds - peak))
+
+
+def test_each_seed_chooses_its_count_and_the_target_takes_their_mean() -> None:
+    """A seed whose folds stopped early does not cut the other seeds' curves short."""
+    early = [_peaked(30, 50), _peaked(30, 80)]
+    late = [_peaked(150, 200), _peaked(150, 220)]
+    assert seeds_tree_count([early], 0) == (50, pytest.approx(0.05 - 0.0001 * 20))
+    assert seeds_tree_count([early], 4)[0] == 30
+    assert seeds_tree_count([late], 4)[0] == 150
+    trees, score = seeds_tree_count([early, late], 4)
+    assert trees == 90 and score == pytest.approx(0.05)
+    # One curve over every seed's folds would have ended at round 50.
+    assert best_round(fold_curve([*early, *late]), 1) <= 50
 
 
 def test_a_fold_stops_early_and_keeps_every_round_it_fitted(synthetic_dir: Path) -> None:

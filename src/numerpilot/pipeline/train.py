@@ -4,8 +4,8 @@ The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
 1. every era when train fits in memory (``data.era_step = "auto"``);
 2. per target, the tree count is where the mean held-out score of ``cv_folds`` purged
    era folds peaks, each fold early-stopped on its own held-out eras (or, without folds,
-   early stopping on the last ``holdout_eras``); with several seeds, over all of the
-   target's seeds;
+   early stopping on the last ``holdout_eras``); with several seeds, the mean of the
+   seeds' counts;
 3. per target, a ridge-regression member (``model.linear``), its penalty chosen on the
    same held-out eras (:mod:`numerpilot.modeling.linear`);
 4. ensemble weights are fitted on the out-of-fold predictions of every tree and linear
@@ -139,6 +139,22 @@ def fold_curve(curves: list[tuple[float, ...]]) -> np.ndarray:
     return np.asarray(np.mean(np.array([c[:length] for c in curves]), axis=0))
 
 
+def seeds_tree_count(
+    by_seed: list[list[tuple[float, ...]]], early_stopping_rounds: int
+) -> tuple[int, float]:
+    """(tree count, held-out score there) from each seed's fold curves: a seed's count is
+    where its :func:`fold_curve` peaks (smoothed over ``early_stopping_rounds / 4``; its
+    last round without early stopping), the target's the mean over seeds."""
+    counts, scores = [], []
+    for curves in by_seed:
+        curve = fold_curve(curves)
+        window = max(1, early_stopping_rounds // 4)
+        count = best_round(curve, window) if early_stopping_rounds else len(curve)
+        counts.append(count)
+        scores.append(float(curve[count - 1]))
+    return round(float(np.mean(counts))), float(np.mean(scores))
+
+
 def _fit_rows(data: EraData, target: str, eras: np.ndarray) -> int:
     return int((~np.isnan(data.target(target)) & np.isin(data.eras, eras)).sum())
 
@@ -163,21 +179,22 @@ def _choose_by_holdout(
 def _choose_by_folds(
     ctx: Context, data: EraData, target: str, folds: list[EraSplit], fitted: list[FittedMember]
 ) -> _Choice:
-    """The held-out score per round, averaged over the folds (and seeds), chooses the tree
-    count (a single holdout lives in one regime and can pick far too few). ``fitted``:
-    seed by seed, fold by fold, each early-stopped on its own fold (:func:`fold_curve`)."""
-    cfg = ctx.config
-    curve = fold_curve([f.curve for f in fitted])
-    trees = len(curve)
-    if cfg.train.early_stopping_rounds:
-        trees = best_round(curve, max(1, cfg.train.early_stopping_rounds // 4))
+    """The held-out score per round, averaged over the folds, chooses the tree count (a
+    single holdout lives in one regime and can pick far too few). ``fitted``: seed by
+    seed, fold by fold, each early-stopped on its own fold (:func:`fold_curve`). With
+    several seeds, each seed's folds choose its count and the target's is their mean, as
+    on a single holdout (one curve over every seed's folds would end at the first of many
+    stops and choose too few trees)."""
+    k = len(folds)
+    by_seed = [[f.curve for f in fitted[i : i + k]] for i in range(0, len(fitted), k)]
+    trees, score = seeds_tree_count(by_seed, ctx.config.train.early_stopping_rounds)
     preds = np.full(len(data), np.nan)
     for k, fold in enumerate(folds):
         rows = np.flatnonzero(np.isin(data.eras, fold.holdout))
         seeds = fitted[k :: len(folds)]
         preds[rows] = _mean([predict_fitted(f, data.features, rows, trees) for f in seeds])
     fit_rows = float(np.mean([_fit_rows(data, target, f.fit) for f in folds]))
-    return _Choice(trees, fit_rows, float(curve[trees - 1]), np.arange(len(data)), preds)
+    return _Choice(trees, fit_rows, score, np.arange(len(data)), preds)
 
 
 def refit_trees(trees: int, fit_rows: float, all_rows: int) -> int:
