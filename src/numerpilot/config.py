@@ -104,7 +104,7 @@ class TrainConfig(_Section):
         "(0 or 1: the holdout).",
     )
     early_stopping_rounds: int = Field(
-        300,
+        600,
         ge=0,
         description="Choose the tree count on held-out eras (0: off, every model gets "
         "lightgbm.n_estimators trees). A model stops when its held-out score, smoothed "
