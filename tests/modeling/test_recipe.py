@@ -20,15 +20,10 @@ from numerpilot.data.load import load_era_data
 from numerpilot.modeling.cv import holdout_split, purged_era_folds
 from numerpilot.modeling.members import FitJob, Member
 from numerpilot.modeling.store import load_bundle, load_manifest
+from numerpilot.modeling.tree_count import best_round, fold_curve, refit_trees, seeds_tree_count
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import local_fitter
-from numerpilot.pipeline.train import (
-    best_round,
-    fold_curve,
-    refit_trees,
-    seeds_tree_count,
-    train_ensemble,
-)
+from numerpilot.pipeline.train import train_ensemble
 from numerpilot.progress import SILENT
 from numerpilot.workdir import Workdir
 

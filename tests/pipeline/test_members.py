@@ -326,7 +326,7 @@ def test_seeded_members_follow_the_recipe(
         pytest.importorskip("xgboost", reason="XGBoost is an optional extra")
     from numerpilot.data.load import load_era_data
     from numerpilot.modeling.cv import holdout_split
-    from numerpilot.pipeline.train import refit_trees
+    from numerpilot.modeling.tree_count import refit_trees
 
     staged = _recipe_bundle(tmp_path / "staged", synthetic_dir, backend=backend, refit=False)
     final = _recipe_bundle(tmp_path / "final", synthetic_dir, backend=backend, refit=True)

@@ -45,6 +45,7 @@ from numerpilot.modeling.memory import (
     plan_memory,
 )
 from numerpilot.modeling.store import Manifest, save_bundle
+from numerpilot.modeling.tree_count import refit_trees, seeds_tree_count
 from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import Fitter, fitter, model_params, train_split
@@ -123,38 +124,6 @@ def _needs_holdout(ctx: Context) -> bool:
     return train.early_stopping_rounds > 0 or fit_weights_here or not train.refit
 
 
-def best_round(curve: np.ndarray, window: int) -> int:
-    """The round (1-based) where the centred moving average of ``curve`` peaks."""
-    window = max(1, min(window, len(curve)))
-    smoothed = np.convolve(curve, np.ones(window) / window, mode="valid")
-    return int(np.argmax(smoothed)) + window // 2 + 1
-
-
-def fold_curve(curves: list[tuple[float, ...]]) -> np.ndarray:
-    """The mean held-out score per round over fold models that early-stopped at different
-    rounds: only the rounds every fold reached (a fold stops once its own score has not
-    improved for ``early_stopping_rounds``; past that, its score is not known, and filling
-    it in would favour rounds only the best folds lived to see)."""
-    length = min(len(c) for c in curves)
-    return np.asarray(np.mean(np.array([c[:length] for c in curves]), axis=0))
-
-
-def seeds_tree_count(
-    by_seed: list[list[tuple[float, ...]]], early_stopping_rounds: int
-) -> tuple[int, float]:
-    """(tree count, held-out score there) from each seed's fold curves: a seed's count is
-    where its :func:`fold_curve` peaks (smoothed over ``early_stopping_rounds / 4``; its
-    last round without early stopping), the target's the mean over seeds."""
-    counts, scores = [], []
-    for curves in by_seed:
-        curve = fold_curve(curves)
-        window = max(1, early_stopping_rounds // 4)
-        count = best_round(curve, window) if early_stopping_rounds else len(curve)
-        counts.append(count)
-        scores.append(float(curve[count - 1]))
-    return round(float(np.mean(counts))), float(np.mean(scores))
-
-
 def _fit_rows(data: EraData, target: str, eras: np.ndarray) -> int:
     return int((~np.isnan(data.target(target)) & np.isin(data.eras, eras)).sum())
 
@@ -195,12 +164,6 @@ def _choose_by_folds(
         preds[rows] = _mean([predict_fitted(f, data.features, rows, trees) for f in seeds])
     fit_rows = float(np.mean([_fit_rows(data, target, f.fit) for f in folds]))
     return _Choice(trees, fit_rows, score, np.arange(len(data)), preds)
-
-
-def refit_trees(trees: int, fit_rows: float, all_rows: int) -> int:
-    """Trees for the refit on every era: the chosen count scaled by the rows added
-    (boosting on more rows of the same signal supports proportionally more trees)."""
-    return max(1, round(trees * all_rows / max(1.0, fit_rows)))
 
 
 def linear_name(target: str) -> str:
