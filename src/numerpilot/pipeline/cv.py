@@ -26,7 +26,6 @@ from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import DataError, UsageError
 from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_members
 from numerpilot.kernel.eras import EraIndex
-from numerpilot.kernel.linear import LINEAR
 from numerpilot.modeling.backends import FittedMember, resolved
 from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
 from numerpilot.modeling.distributed import concat_era_data
@@ -41,7 +40,13 @@ from numerpilot.pipeline.cv_results import (
     merge_reports,
 )
 from numerpilot.pipeline.members import fitter
-from numerpilot.pipeline.train import fit_recipe, linear_name, neutralizer_features, with_era_step
+from numerpilot.pipeline.train import (
+    fit_recipe,
+    linear_name,
+    member_kinds,
+    neutralizer_features,
+    with_era_step,
+)
 from numerpilot.progress import SILENT, Progress
 from numerpilot.scoring.io import read_table
 from numerpilot.scoring.per_era import PerEra
@@ -149,7 +154,7 @@ def run_cv(
     data = cvd.data
     folds = folds or folds_for(cfg, data.eras, purge)
     n_feat = cvd.n_model_features
-    model_data = _model_view(data, n_feat)
+    model_data = _view(data, n_features=n_feat)
     columns = cv_columns(cfg)
     oof = np.full((len(data), len(columns)), np.nan)
     results = []
@@ -158,7 +163,7 @@ def run_cv(
     with fitter(ctx, model_data, paths, progress, cluster) as fit:
         for number, split in enumerate(folds, start=1):
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
-            kept, fitted, _ = fit_recipe(ctx, _era_rows(model_data, split.fit), fit)
+            kept, fitted, _ = fit_recipe(ctx, _view(model_data, eras=split.fit), fit)
             rows = np.flatnonzero(np.isin(data.eras, split.holdout))
             present = np.array([*(columns.index(m.name) for m in kept), len(columns) - 1])
             preds = _predict_fold(ctx, data, n_feat, kept, fitted, rows)
@@ -182,17 +187,6 @@ def cv_columns(cfg: Config) -> tuple[str, ...]:
     return (*trees, *linear, ENSEMBLE)
 
 
-def _era_rows(data: EraData, eras: np.ndarray) -> EraData:
-    """The rows of ``eras`` (a view when they are contiguous, as a fold's fit eras are)."""
-    found = np.flatnonzero(np.isin(data.eras, eras))
-    contiguous = len(found) and found[-1] - found[0] + 1 == len(found)
-    rows = slice(int(found[0]), int(found[-1]) + 1) if contiguous else found
-    return EraData(
-        data.ids[rows], data.eras[rows], data.features[rows], data.feature_names,
-        data.targets[rows], data.target_names,
-    )  # fmt: skip
-
-
 def _widen(report: ScoreReport, columns: tuple[str, ...]) -> ScoreReport:
     """``report`` over all ``columns``, NaN for the columns it does not score."""
     where = [columns.index(c) for c in report.columns]
@@ -204,11 +198,20 @@ def _widen(report: ScoreReport, columns: tuple[str, ...]) -> ScoreReport:
     return ScoreReport(columns, metrics, report.notes)
 
 
-def _model_view(data: EraData, n_features: int) -> EraData:
-    """The same rows with only the model's features (a view, no copy)."""
+def _view(
+    data: EraData, *, eras: np.ndarray | None = None, n_features: int | None = None
+) -> EraData:
+    """The rows of ``eras`` (all when None) with the first ``n_features`` features: views,
+    no copy, when the rows are contiguous (a fold's fit eras are)."""
+    rows: slice | np.ndarray = slice(None)
+    if eras is not None:
+        found = np.flatnonzero(np.isin(data.eras, eras))
+        contiguous = len(found) and found[-1] - found[0] + 1 == len(found)
+        rows = slice(int(found[0]), int(found[-1]) + 1) if contiguous else found
+    cols = slice(n_features)
     return EraData(
-        data.ids, data.eras, data.features[:, :n_features], data.feature_names[:n_features],
-        data.targets, data.target_names,
+        data.ids[rows], data.eras[rows], data.features[rows, cols], data.feature_names[cols],
+        data.targets[rows], data.target_names,
     )  # fmt: skip
 
 
@@ -224,7 +227,7 @@ def _payload(
         "neutralization_proportion": cfg.ensemble.neutralization_proportion,
         "neutralizer_features": neutralizer_features(ctx),
         "models": {f.name: f.model_text for f in fitted},
-        "kinds": {f.name: LINEAR for f in fitted if f.backend == LINEAR},
+        "kinds": member_kinds(fitted),
     }
 
 

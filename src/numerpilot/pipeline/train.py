@@ -166,6 +166,11 @@ def _choose_by_folds(
     return _Choice(trees, fit_rows, score, np.arange(len(data)), preds)
 
 
+def member_kinds(fitted: list[FittedMember]) -> dict[str, str]:
+    """The payload's ``kinds``: the members that are not trees of the backend (linear)."""
+    return {f.name: LINEAR for f in fitted if f.backend == LINEAR}
+
+
 def linear_name(target: str) -> str:
     """The member name of a target's linear model."""
     return f"{target}.{LINEAR}"
@@ -368,7 +373,7 @@ def train_ensemble(
         neutralization_proportion=cfg.ensemble.neutralization_proportion,
         neutralizer_features=neutralizers,
         backend=cfg.model.backend,
-        kinds={f.name: LINEAR for f in fitted if f.backend == LINEAR},
+        kinds=member_kinds(fitted),
     )
     texts = {f.name: f.model_text for f in fitted}
     return save_bundle(ctx.workdir.models, manifest, texts, publish=publish)
