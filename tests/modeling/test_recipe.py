@@ -20,7 +20,7 @@ from numerpilot.data.load import load_era_data
 from numerpilot.modeling.cv import holdout_split, purged_era_folds
 from numerpilot.modeling.members import FitJob, Member
 from numerpilot.modeling.store import load_bundle, load_manifest
-from numerpilot.modeling.tree_count import best_round, fold_curve, refit_trees, seeds_tree_count
+from numerpilot.modeling.tree_count import best_round, fold_curve, fold_tree_count, refit_trees
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import local_fitter
 from numerpilot.pipeline.train import train_ensemble
@@ -159,17 +159,18 @@ def _peaked(peak: int, length: int) -> tuple[float, ...]:
     return tuple(float(v) for v in 0.05 - 0.0001 * np.abs(rounds - peak))
 
 
-def test_each_seed_chooses_its_count_and_the_target_takes_their_mean() -> None:
-    """A seed whose folds stopped early does not cut the other seeds' curves short."""
+def test_the_folds_choose_the_count_over_the_rounds_every_fold_reached() -> None:
+    """The count is where the mean of the folds' curves peaks, smoothed; a fold that
+    stopped early ends the mean curve (past its stop, its score is not known)."""
     early = [_peaked(30, 50), _peaked(30, 80)]
     late = [_peaked(150, 200), _peaked(150, 220)]
-    assert seeds_tree_count([early], 0) == (50, pytest.approx(0.05 - 0.0001 * 20))
-    assert seeds_tree_count([early], 4)[0] == 30
-    assert seeds_tree_count([late], 4)[0] == 150
-    trees, score = seeds_tree_count([early, late], 4)
-    assert trees == 90 and score == pytest.approx(0.05)
-    # One curve over every seed's folds would have ended at round 50.
-    assert best_round(fold_curve([*early, *late]), 1) <= 50
+    assert fold_tree_count(early, 0) == (50, pytest.approx(0.05 - 0.0001 * 20))
+    assert fold_tree_count(early, 4)[0] == 30
+    assert fold_tree_count(late, 4)[0] == 150
+    trees, score = fold_tree_count([late[0], early[1]], 4)
+    assert trees <= 80 and score == pytest.approx(
+        float(np.mean([late[0][trees - 1], early[1][trees - 1]]))
+    )
 
 
 def test_a_fold_stops_early_and_keeps_every_round_it_fitted(synthetic_dir: Path) -> None:

@@ -320,8 +320,9 @@ def _recipe_bundle(
 def test_seeded_members_follow_the_recipe(
     tmp_path: Path, synthetic_dir: Path, backend: str
 ) -> None:
-    """Per target, the seeds' mean stage-one tree count is scaled for the refit on every
-    era; the fitted weight of a target is shared equally by its seeds."""
+    """Without a refit, every seed is a stage-one model early-stopped on the holdout; with
+    one, the first seed's stage-one count, scaled for every era, is every seed's; the
+    fitted weight of a target is shared equally by its seeds."""
     if backend == "xgboost":
         pytest.importorskip("xgboost", reason="XGBoost is an optional extra")
     from numerpilot.data.load import load_era_data
@@ -330,8 +331,7 @@ def test_seeded_members_follow_the_recipe(
 
     staged = _recipe_bundle(tmp_path / "staged", synthetic_dir, backend=backend, refit=False)
     final = _recipe_bundle(tmp_path / "final", synthetic_dir, backend=backend, refit=True)
-    assert final.backend == backend and final.targets == staged.targets
-    assert final.weights == staged.weights and sum(final.weights) == pytest.approx(1.0)
+    assert final.backend == backend and sum(final.weights) == pytest.approx(1.0)
     assert "target.seed1" in final.targets and "target.seed2" in final.targets
     targets = {name.rsplit(".seed", 1)[0] for name in final.targets}
     data = load_era_data(synthetic_dir / "train.parquet", [], sorted(targets))
@@ -341,7 +341,7 @@ def test_seeded_members_follow_the_recipe(
         assert seeds[0] in final.targets and seeds[1] in final.targets  # kept together
         w = [final.weights[final.targets.index(s)] for s in seeds]
         assert w[0] == w[1] > 0
-        chosen = round(float(np.mean([staged.best_iterations[s] for s in seeds])))
+        chosen = staged.best_iterations[seeds[0]]  # seed 1's early stopping, as in staged
         known = ~np.isnan(data.target(target))
         fit_rows = int((known & np.isin(data.eras, split.fit)).sum())
         expected = refit_trees(chosen, fit_rows, int(known.sum()))

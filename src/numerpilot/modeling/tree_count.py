@@ -25,20 +25,16 @@ def fold_curve(curves: list[tuple[float, ...]]) -> np.ndarray:
     return np.asarray(np.mean(np.array([c[:length] for c in curves]), axis=0))
 
 
-def seeds_tree_count(
-    by_seed: list[list[tuple[float, ...]]], early_stopping_rounds: int
+def fold_tree_count(
+    curves: list[tuple[float, ...]], early_stopping_rounds: int
 ) -> tuple[int, float]:
-    """(tree count, held-out score there) from each seed's fold curves: a seed's count is
-    where its :func:`fold_curve` peaks (smoothed over ``early_stopping_rounds / 4``; its
-    last round without early stopping), the target's the mean over seeds."""
-    counts, scores = [], []
-    for curves in by_seed:
-        curve = fold_curve(curves)
-        window = max(1, early_stopping_rounds // 4)
-        count = best_round(curve, window) if early_stopping_rounds else len(curve)
-        counts.append(count)
-        scores.append(float(curve[count - 1]))
-    return round(float(np.mean(counts))), float(np.mean(scores))
+    """(tree count, held-out score there) from the folds' curves: where their
+    :func:`fold_curve` peaks, smoothed over ``early_stopping_rounds / 4`` rounds (its last
+    round without early stopping)."""
+    curve = fold_curve(curves)
+    window = max(1, early_stopping_rounds // 4)
+    count = best_round(curve, window) if early_stopping_rounds else len(curve)
+    return count, float(curve[count - 1])
 
 
 def refit_trees(trees: int, fit_rows: float, all_rows: int) -> int:

@@ -4,8 +4,8 @@ The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
 1. every era when train fits in memory (``data.era_step = "auto"``);
 2. per target, the tree count is where the mean held-out score of ``cv_folds`` purged
    era folds peaks, each fold early-stopped on its own held-out eras (or, without folds,
-   early stopping on the last ``holdout_eras``); with several seeds, the mean of the
-   seeds' counts;
+   early stopping on the last ``holdout_eras``); with several seeds, the first seed's
+   fits choose and every seed is refit with that count;
 3. per target, a ridge-regression member (``model.linear``), its penalty chosen on the
    same held-out eras (:mod:`numerpilot.modeling.linear`);
 4. ensemble weights are fitted on the out-of-fold predictions of every tree and linear
@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
@@ -45,7 +46,7 @@ from numerpilot.modeling.memory import (
     plan_memory,
 )
 from numerpilot.modeling.store import Manifest, save_bundle
-from numerpilot.modeling.tree_count import refit_trees, seeds_tree_count
+from numerpilot.modeling.tree_count import fold_tree_count, refit_trees
 from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import Fitter, fitter, model_params, train_split
@@ -149,19 +150,16 @@ def _choose_by_folds(
     ctx: Context, data: EraData, target: str, folds: list[EraSplit], fitted: list[FittedMember]
 ) -> _Choice:
     """The held-out score per round, averaged over the folds, chooses the tree count (a
-    single holdout lives in one regime and can pick far too few). ``fitted``: seed by
-    seed, fold by fold, each early-stopped on its own fold (:func:`fold_curve`). With
-    several seeds, each seed's folds choose its count and the target's is their mean, as
-    on a single holdout (one curve over every seed's folds would end at the first of many
-    stops and choose too few trees)."""
-    k = len(folds)
-    by_seed = [[f.curve for f in fitted[i : i + k]] for i in range(0, len(fitted), k)]
-    trees, score = seeds_tree_count(by_seed, ctx.config.train.early_stopping_rounds)
+    single holdout lives in one regime and can pick far too few). ``fitted``: one model
+    per fold (of the first seed: :func:`_choosing`), each early-stopped on its own fold
+    (:func:`~numerpilot.modeling.tree_count.fold_curve`)."""
+    trees, score = fold_tree_count(
+        [f.curve for f in fitted], ctx.config.train.early_stopping_rounds
+    )
     preds = np.full(len(data), np.nan)
-    for k, fold in enumerate(folds):
+    for fold, model in zip(folds, fitted, strict=True):
         rows = np.flatnonzero(np.isin(data.eras, fold.holdout))
-        seeds = fitted[k :: len(folds)]
-        preds[rows] = _mean([predict_fitted(f, data.features, rows, trees) for f in seeds])
+        preds[rows] = predict_fitted(model, data.features, rows, trees)
     fit_rows = float(np.mean([_fit_rows(data, target, f.fit) for f in folds]))
     return _Choice(trees, fit_rows, score, np.arange(len(data)), preds)
 
@@ -296,6 +294,17 @@ def _final(
     return fit(jobs)
 
 
+def _choosing(cfg: Config, members: list[Member]) -> list[Member]:
+    """The members whose held-out fits choose the tree counts and weights: with a refit,
+    the first seed's only (every seed is then refit with its target's count: the seeds
+    average out the trees' column sampling in the final models, where it matters, at one
+    fold stage's cost); without, every seed (its stage-one model is its final one)."""
+    if not cfg.train.refit:
+        return members
+    first = members[0].seed
+    return [m for m in members if m.seed == first]
+
+
 def _stage_one(choice: _Choice, member: Member) -> FittedMember:
     return next(f for f in choice.fitted if f.name == member.name)
 
@@ -309,7 +318,7 @@ def fit_recipe(
     cfg = ctx.config
     targets = list(cfg.train.targets)
     members = ensemble_members(cfg, [1.0] * len(targets))
-    choices = _choose(ctx, data, members, fit)
+    choices = _choose(ctx, data, _choosing(cfg, members), fit)
     linear = _choose_linear(ctx, data) if cfg.model.linear else {}
     if choices is None and linear:  # nothing chosen for the trees: weights as configured
         weights = _group_weights(ctx, [*targets, *linear])
