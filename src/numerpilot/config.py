@@ -295,8 +295,9 @@ class ModelConfig(_Section):
         None,
         min_length=1,
         description="One member per target and seed, averaged by the ensemble (default: "
-        "one member per target, seeded by lightgbm.seed). The first seed's held-out fits "
-        "choose each target's tree count and the weights; every seed is refit with them.",
+        "three, seeded lightgbm.seed, +1 and +2; [0] for one). The first seed's held-out "
+        "fits choose each target's tree count and the weights; every seed is refit with "
+        "them.",
         json_schema_extra={"example": [0, 1, 2]},
     )
     linear: bool = Field(

@@ -43,7 +43,7 @@ WEAK = (
     GOOD.replace("n_estimators = 60", "n_estimators = 1\nmax_depth = 1").replace(
         "colsample_bytree = 0.5", "colsample_bytree = 0.1"
     )
-    + "[model]\nlinear = false\n"
+    + "[model]\nlinear = false\nseeds = [0]\n"
 )
 
 

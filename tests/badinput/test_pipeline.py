@@ -194,8 +194,9 @@ def test_manifest_damaged(numerpilot: Numerpilot, refused: Refused, trained: Pat
 
 @pytest.mark.bad_input("validate", "a model file of the bundle is missing")
 def test_model_file_missing(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
-    next((trained / "models").glob("bundle-*/target.txt")).unlink()
-    refused(numerpilot("validate", "-C", str(trained)), 1, "target.txt is missing", "retrain")
+    model = next((trained / "models").glob("bundle-*/target*.txt"))
+    model.unlink()
+    refused(numerpilot("validate", "-C", str(trained)), 1, f"{model.name} is missing", "retrain")
 
 
 @pytest.mark.bad_input("validate", "validation.parquet with damaged pages")

@@ -111,7 +111,7 @@ def test_sidecar_names_image_and_pins(built: BuiltUpload) -> None:
     assert info["pins"]["lightgbm"] == image.pin("lightgbm")
     assert info["arguments"] == 1
     assert info["n_trees"] > 0
-    assert len(info["targets"]) == 8  # four targets: trees and a linear model each
+    assert len(info["targets"]) == 16  # four targets: three seeds' trees and a linear model each
 
 
 def test_two_argument_form(trained_dir: Path, tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ n_estimators = 60
 learning_rate = 0.1
 colsample_bytree = 0.5
 num_threads = 1
+
+[model]
+seeds = [0]  # one member per target: these tests follow single models
 """
 
 

@@ -57,11 +57,11 @@ def test_oof_covers_every_test_era_once_and_scores_equal_scoring_them_at_once(
         )  # fmt: skip
     # Every member the recipe may keep: trees, then ridge, per target; the main target's
     # trees are always kept.
-    assert result.columns == ("target", "target_teager2b_20", "target.linear",
-                              "target_teager2b_20.linear", "ensemble")  # fmt: skip
+    seeds = [f"{t}.seed{s}" for t in ("target", "target_teager2b_20") for s in range(3)]
+    assert result.columns == (*seeds, "target.linear", "target_teager2b_20.linear", "ensemble")
     assert 0 in kept and len(result.columns) - 1 in kept
     for fold in result.folds:  # the recipe ran in each fold: its members and tree counts
-        assert fold.trees["target"] > 0
+        assert fold.trees["target.seed0"] > 0
 
 
 def test_cv_command_writes_folds_and_overall(cli: CliRunner, cv_workdir: Path) -> None:

@@ -467,3 +467,19 @@ def test_workers_find_the_files_under_data_url(tmp_path: Path, synthetic_dir: Pa
     assert files("gs://b/numerai/") == ["gs://b/numerai/v5.2/train.parquet"]
     assert files("/mnt/shared/numerai") == ["/mnt/shared/numerai/v5.2/train.parquet"]
     assert files("s3://b/demo", demo=True) == ["s3://b/demo/train.parquet"]
+
+
+def test_three_seeds_per_target_by_default_and_one_when_asked() -> None:
+    """Default: three members per target, seeded lightgbm.seed, +1, +2, sharing the
+    target's weight; ``model.seeds = [s]`` gives the plain single member."""
+    from numerpilot.config import parse_config
+    from numerpilot.modeling.members import ensemble_members
+
+    raw = {"train": {"targets": ["target", "target_b"]}, "lightgbm": {"seed": 7}}
+    members = ensemble_members(parse_config(raw, Path("t")), [0.6, 0.4])
+    assert [(m.name, m.seed) for m in members] == [
+        (f"{t}.seed{s}", s) for t in ("target", "target_b") for s in (7, 8, 9)
+    ]
+    assert [m.weight for m in members] == pytest.approx([0.2] * 3 + [0.4 / 3] * 3)
+    one = ensemble_members(parse_config({**raw, "model": {"seeds": [3]}}, Path("t")))
+    assert [(m.name, m.seed, m.weight) for m in one] == [("target", 3, 1.0), ("target_b", 3, 1.0)]

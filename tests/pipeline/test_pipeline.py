@@ -31,9 +31,15 @@ def test_train_saves_bundle_with_metadata(trained: Context) -> None:
     m = bundle.manifest
     assert m.data_version == "v5.2" and m.feature_set == "medium"
     # The main target always stays; weights are fitted on the holdout and sum to one.
-    targets = {"target", "target_teager2b_20"}
-    assert m.targets[0] == "target" and set(m.targets) <= {*targets, "target.linear",
-                                                           "target_teager2b_20.linear"}  # fmt: skip
+    # Three seeds per target by default, their weight shared, their tree count the same.
+    seeds = {f"{t}.seed{s}" for t in ("target", "target_teager2b_20") for s in range(3)}
+    assert m.targets[:3] == ["target.seed0", "target.seed1", "target.seed2"]
+    assert set(m.targets) <= {*seeds, "target.linear", "target_teager2b_20.linear"}
+    for target in ("target", "target_teager2b_20"):
+        mine = [t for t in m.targets if t.startswith(f"{target}.seed")]
+        assert len(mine) in (0, 3)
+        assert len({m.weights[m.targets.index(t)] for t in mine}) <= 1
+        assert len({m.best_iterations[t] for t in mine}) <= 1
     assert set(m.kinds) == {t for t in m.targets if t.endswith(".linear")}
     assert all(w > 0 for w in m.weights) and sum(m.weights) == pytest.approx(1.0)
     assert set(m.versions) >= {"python", "lightgbm", "numpy", "pandas", "numerpilot"}
