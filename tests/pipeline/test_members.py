@@ -483,3 +483,13 @@ def test_three_seeds_per_target_by_default_and_one_when_asked() -> None:
     assert [m.weight for m in members] == pytest.approx([0.2] * 3 + [0.4 / 3] * 3)
     one = ensemble_members(parse_config({**raw, "model": {"seeds": [3]}}, Path("t")))
     assert [(m.name, m.seed, m.weight) for m in one] == [("target", 3, 1.0), ("target_b", 3, 1.0)]
+
+
+def test_seed_groups_join_a_targets_seeds_and_leave_other_members_alone() -> None:
+    from numerpilot.modeling.members import seed_groups
+
+    names = ["target.seed0", "target.seed1", "aux_20.seed0", "aux_20.seed1", "target.linear",
+             "target_seedling", "x.seedy"]  # fmt: skip
+    assert seed_groups(names) == [("target", [0, 1]), ("aux_20", [2, 3]),
+                                  ("target.linear", [4]), ("target_seedling", [5]),
+                                  ("x.seedy", [6])]  # fmt: skip

@@ -58,6 +58,16 @@ def member_name(target: str, seed: int, n_seeds: int) -> str:
     return target if n_seeds == 1 else f"{target}.seed{seed}"
 
 
+def seed_groups(names: list[str]) -> list[tuple[str, list[int]]]:
+    """Positions of ``names`` grouped by model: a target's seed members (``target.seedN``)
+    as one group named after the target, in first-seen order; any other member alone."""
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        base, sep, seed = name.rpartition(".seed")
+        groups.setdefault(base if sep and seed.isdigit() else name, []).append(i)
+    return list(groups.items())
+
+
 def ensemble_members(cfg: Config, weights: list[float] | None = None) -> list[Member]:
     """Targets x seeds, in config order; a target's weight is shared by its seeds.
 

@@ -10,6 +10,8 @@ import numpy as np
 
 from numerpilot.data import layout
 from numerpilot.io import json_text, write_files_atomic
+from numerpilot.kernel.ranks import rank_gauss_by_era
+from numerpilot.modeling.members import seed_groups
 from numerpilot.modeling.store import Bundle, load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_file
@@ -61,8 +63,10 @@ def validate_ensemble(
 ) -> ValidationReport:
     """Score every model and the ensemble per era on validation (after the embargo eras).
 
-    CORR on the main target; MMC where the meta model covers an era; BMC against
-    ``scoring.benchmark_column``; FNC and feature exposure against the model's features.
+    A target's seeds are one column, their per-era gaussianised ranks averaged as the
+    ensemble averages them. CORR on the main target; MMC where the meta model covers an
+    era; BMC against ``scoring.benchmark_column``; FNC and feature exposure against the
+    model's features.
     ``bundle`` defaults to the current one; ``write_report`` writes reports/validation.*.
     """
     bundle = bundle or load_bundle(ctx.workdir.models)
@@ -74,14 +78,21 @@ def validate_ensemble(
         progress=progress,
     )
     data = result.data
-    preds = np.column_stack([result.per_model, result.final])
+    groups = seed_groups(result.models)
+    per_group = [
+        rank_gauss_by_era(result.per_model[:, rows], data.era_index).mean(axis=1)
+        if len(rows) > 1
+        else result.per_model[:, rows[0]]
+        for _, rows in groups
+    ]
+    preds = np.column_stack([*per_group, result.final])
     bench_col = ctx.config.scoring.benchmark_column
     with progress.task("Scoring validation eras", None):
         scores = score_frame(
             preds,
             data.target(layout.MAIN_TARGET),
             data.era_index,
-            columns=[*result.models, ENSEMBLE],
+            columns=[*(name for name, _ in groups), ENSEMBLE],
             meta_model=_model_column(ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids),
             benchmark=(
                 _model_column(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids)
