@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerpilot.config import Config
+from numerpilot.kernel.eras import EraIndex
+from numerpilot.kernel.ranks import rank_gauss_by_era
 from numerpilot.modeling.cv import EraSplit
 
 
@@ -66,6 +68,22 @@ def seed_groups(names: list[str]) -> list[tuple[str, list[int]]]:
         base, sep, seed = name.rpartition(".seed")
         groups.setdefault(base if sep and seed.isdigit() else name, []).append(i)
     return list(groups.items())
+
+
+def seed_columns(
+    per_member: np.ndarray, names: list[str], index: EraIndex
+) -> tuple[list[str], np.ndarray]:
+    """Member predictions (n, k) as one column per :func:`seed_groups` group (n, g): a
+    target's seeds averaged per era in gaussianised ranks (as the ensemble averages
+    them), any other member as it is; with the groups' names. What reports score."""
+    groups = seed_groups(names)
+    columns = [
+        rank_gauss_by_era(per_member[:, rows], index).mean(axis=1)
+        if len(rows) > 1
+        else per_member[:, rows[0]]
+        for _, rows in groups
+    ]
+    return [name for name, _ in groups], np.column_stack(columns)
 
 
 def ensemble_members(cfg: Config, weights: list[float] | None = None) -> list[Member]:

@@ -29,7 +29,7 @@ from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import FittedMember, resolved
 from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
 from numerpilot.modeling.distributed import concat_era_data
-from numerpilot.modeling.members import Member, ensemble_members
+from numerpilot.modeling.members import Member, ensemble_members, seed_columns, seed_groups
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.cv_results import (
     ENSEMBLE,
@@ -165,8 +165,8 @@ def run_cv(
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
             kept, fitted, _ = fit_recipe(ctx, _view(model_data, eras=split.fit), fit)
             rows = np.flatnonzero(np.isin(data.eras, split.holdout))
-            present = np.array([*(columns.index(m.name) for m in kept), len(columns) - 1])
-            preds = _predict_fold(ctx, data, n_feat, kept, fitted, rows)
+            names, preds = _predict_fold(ctx, data, n_feat, kept, fitted, rows)
+            present = np.array([columns.index(name) for name in names])
             oof[np.ix_(rows, present)] = preds
             with progress.task(f"Scoring fold {number}", None):
                 scores = _score(cfg, cvd, rows, preds, tuple(columns[j] for j in present))
@@ -179,10 +179,11 @@ def run_cv(
 
 
 def cv_columns(cfg: Config) -> tuple[str, ...]:
-    """Every member the recipe may keep (trees per target and seed, then a ridge member
-    per target with ``model.linear``), then the ensemble."""
+    """Every column the recipe may keep (a target's trees, its seeds as one column; then a
+    ridge member per target with ``model.linear``), then the ensemble."""
     targets = list(cfg.train.targets)
-    trees = [m.name for m in ensemble_members(cfg, [1.0] * len(targets))]
+    names = [m.name for m in ensemble_members(cfg, [1.0] * len(targets))]
+    trees = [name for name, _ in seed_groups(names)]
     linear = [linear_name(t) for t in targets] if cfg.model.linear else []
     return (*trees, *linear, ENSEMBLE)
 
@@ -238,15 +239,17 @@ def _predict_fold(
     members: list[Member],
     fitted: list[FittedMember],
     rows: np.ndarray,
-) -> np.ndarray:
-    """Predictions (len(rows), k + 1) of the k kept members and of the ensemble."""
+) -> tuple[list[str], np.ndarray]:
+    """Predictions (len(rows), g + 1) of the kept members (a target's seeds as one column:
+    :func:`~numerpilot.modeling.members.seed_columns`) and of the ensemble; their names."""
     payload = _payload(ctx, data, n_feat, members, fitted)
     x = data.features[rows]
     index = EraIndex.from_eras(data.eras[rows])
     per_member = predict_members(payload, x, build_models(payload))
     # combine reads the neutralizers by name in input order: features, then the others.
     ensemble = combine(payload, per_member, _input_order(payload, data, x), index)
-    return np.column_stack([per_member, ensemble])
+    names, columns = seed_columns(per_member, payload["members"], index)
+    return [*names, ENSEMBLE], np.column_stack([columns, ensemble])
 
 
 def _input_order(payload: Payload, data: EraData, x: np.ndarray) -> np.ndarray:

@@ -10,8 +10,7 @@ import numpy as np
 
 from numerpilot.data import layout
 from numerpilot.io import json_text, write_files_atomic
-from numerpilot.kernel.ranks import rank_gauss_by_era
-from numerpilot.modeling.members import seed_groups
+from numerpilot.modeling.members import seed_columns
 from numerpilot.modeling.store import Bundle, load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_file
@@ -78,21 +77,15 @@ def validate_ensemble(
         progress=progress,
     )
     data = result.data
-    groups = seed_groups(result.models)
-    per_group = [
-        rank_gauss_by_era(result.per_model[:, rows], data.era_index).mean(axis=1)
-        if len(rows) > 1
-        else result.per_model[:, rows[0]]
-        for _, rows in groups
-    ]
-    preds = np.column_stack([*per_group, result.final])
+    names, per_model = seed_columns(result.per_model, result.models, data.era_index)
+    preds = np.column_stack([per_model, result.final])
     bench_col = ctx.config.scoring.benchmark_column
     with progress.task("Scoring validation eras", None):
         scores = score_frame(
             preds,
             data.target(layout.MAIN_TARGET),
             data.era_index,
-            columns=[*(name for name, _ in groups), ENSEMBLE],
+            columns=[*names, ENSEMBLE],
             meta_model=_model_column(ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids),
             benchmark=(
                 _model_column(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids)
