@@ -194,7 +194,7 @@ def test_manifest_damaged(numerpilot: Numerpilot, refused: Refused, trained: Pat
 
 @pytest.mark.bad_input("validate", "a model file of the bundle is missing")
 def test_model_file_missing(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
-    model = next((trained / "models").glob("bundle-*/target*.txt"))
+    model = sorted((trained / "models").glob("bundle-*/target*.txt"))[0]
     model.unlink()
     refused(numerpilot("validate", "-C", str(trained)), 1, f"{model.name} is missing", "retrain")
 
