@@ -305,6 +305,12 @@ class ModelConfig(_Section):
         description="Add a ridge-regression member per target (penalty chosen on the "
         "held-out eras), weighted with the tree models by their held-out scores.",
     )
+    linear_pairs: bool = Field(
+        True,
+        description="Let each ridge member also use the products of two features (and "
+        "squares) whose correlation with the main target is significant on its fit eras "
+        "(Bonferroni over every pair, 1 %; at most 64).",
+    )
 
     era_sample: float = Field(
         1.0,

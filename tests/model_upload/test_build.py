@@ -85,6 +85,32 @@ def test_neutralized_multi_era_ensemble_matches(trained_dir: Path) -> None:
     np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-9)
 
 
+def test_linear_member_with_feature_products_matches_without_numerpilot(
+    trained_dir: Path, live_file: Path, tmp_path: Path
+) -> None:
+    models = trained_dir / "models"
+    manifest = load_manifest(models)
+    texts = load_model_strings(models, manifest)
+    linear = next(name for name, kind in manifest.kinds.items() if kind == "linear")
+    spec = json.loads(texts[linear])
+    spec.update(format="numerpilot-linear-2", pairs=[[0, 1], [2, 2]],
+                center=[[2.0, 1.9], [2.1, 2.1]], pair_coef=[0.03, -0.02])  # fmt: skip
+    payload = manifest.payload({**texts, linear: json.dumps(spec)})
+    path, out = tmp_path / "model.pkl", tmp_path / "out.parquet"
+    path.write_bytes(pickle_model(payload))
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", _BARE, str(path), str(live_file), str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    got = pd.read_parquet(out)["prediction"]
+    result = predict_file(Bundle(manifest, payload, build_models(payload)), live_file)
+    ref = pd.Series(result.final, index=result.data.ids).loc[got.index]
+    np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-9)
+    plain = _reference(models, live_file).loc[got.index]
+    assert not np.allclose(ref.to_numpy(), plain.to_numpy())  # the products took part
+
+
 def _plain(value: Any) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and _plain(v) for k, v in value.items())

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import ttest_1samp
 
 from numerpilot.kernel.ensemble import build_models, predict_members
 from numerpilot.kernel.linear import LinearModel, linear_text
+from numerpilot.modeling import linear
 from numerpilot.modeling.cv import purged_era_folds
-from numerpilot.modeling.linear import PENALTIES, fit_linear, gauss_targets
+from numerpilot.modeling.linear import (
+    PENALTIES,
+    fit_linear,
+    gauss_targets,
+    screen_moments,
+    significant_pairs,
+)
 from numerpilot.modeling.members import every_era
 
 
@@ -77,3 +85,91 @@ def test_the_kernel_predicts_a_linear_member_from_the_payload() -> None:
     models = build_models(payload)
     out = predict_members(payload, x, models)
     np.testing.assert_allclose(out[:, 0], x @ beta + 0.5, rtol=1e-12)
+
+
+def _interaction_world(
+    seed: int = 3, eras: int = 40, rows: int = 150, f: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """int8 features, a target driven by a product (0, 1) and a square of feature 2 (no
+    linear part: invisible to a plain ridge), and eras."""
+    rng = np.random.default_rng(seed)
+    era = np.repeat([f"{e:04d}" for e in range(eras)], rows)
+    x = rng.integers(0, 5, size=(len(era), f)).astype(np.int8)
+    z = x - 2.0
+    y = z[:, 0] * z[:, 1] + 0.7 * (z[:, 2] ** 2 - 2) + rng.normal(scale=2, size=len(era))
+    return x, y, era
+
+
+def test_significant_pairs_find_products_and_squares_and_nothing_in_noise() -> None:
+    x, y, era = _interaction_world()
+    g = gauss_targets(y[:, None], era)[:, 0]
+    center = x.mean(axis=0)
+    rows = np.arange(len(era))
+    s = screen_moments(x, g, center, rows, era)
+    assert [tuple(p) for p in significant_pairs(s)] == [(0, 1), (2, 2)]
+    # The statistic is Student's t over the eras of each era's sum of g times the product.
+    u = x - center
+    for i, j in [(0, 1), (2, 2), (3, 7)]:
+        per_era = [float(g[era == e] @ (u[era == e, i] * u[era == e, j])) for e in np.unique(era)]
+        assert s.eras == len(per_era)
+        assert s.s[i, j] == pytest.approx(sum(per_era), rel=1e-5, abs=1e-3)  # float32 sums
+        t = ttest_1samp(per_era, 0.0).statistic
+        mean, sd = np.mean(per_era), np.sqrt(s.ss[i, j] / s.eras - (s.s[i, j] / s.eras) ** 2)
+        assert mean / (sd * np.sqrt(s.eras / (s.eras - 1)) / np.sqrt(s.eras)) == pytest.approx(
+            t, rel=1e-4, abs=1e-3
+        )
+    # A split's screen is the total less its excluded eras.
+    first = np.flatnonzero(np.isin(era, np.unique(era)[:10]))
+    rest = np.setdiff1d(rows, first)
+    diff = s - screen_moments(x, g, center, first, era)
+    direct = screen_moments(x, g, center, rest, era)
+    assert diff.eras == direct.eras
+    np.testing.assert_allclose(diff.s, direct.s, rtol=1e-5, atol=1e-2)
+    np.testing.assert_allclose(diff.ss, direct.ss, rtol=1e-5, atol=1e-1)
+    # Noise, or a purely linear target: no product clears the bar.
+    rng = np.random.default_rng(0)
+    for target in (rng.normal(size=len(era)), (x - 2.0) @ rng.normal(size=x.shape[1])):
+        noise = gauss_targets((target + rng.normal(size=len(era)))[:, None], era)[:, 0]
+        assert len(significant_pairs(screen_moments(x, noise, center, rows, era))) == 0
+
+
+@pytest.mark.parametrize("screen_rows", [200_000, 2_500])
+def test_a_fold_screens_and_fits_on_its_own_eras_and_the_kernel_predicts_the_products(
+    screen_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(linear, "SCREEN_ROWS", screen_rows)  # every row, or every 3rd
+    x, y, era = _interaction_world(seed=4)
+    step = -(-len(era) // screen_rows)
+    folds = purged_era_folds(era, 3, 2)
+    plain = fit_linear(x, y[:, None], era, folds, every_era(era))[0]
+    fit = fit_linear(x, y[:, None], era, folds, every_era(era), screen=y)[0]
+    assert plain.pairs == 0 and fit.pairs >= 2
+    assert fit.score > plain.score + 0.1  # the interaction is the signal
+    g = gauss_targets(y[:, None], era)[:, 0]
+    center = x.mean(axis=0)
+    for fold in folds:  # each fold's products and ridge come from its fit eras alone
+        rows = np.flatnonzero(np.isin(era, fold.fit))
+        pairs = significant_pairs(screen_moments(x, g, center, rows[rows % step == 0], era))
+        u = x - center
+        design = np.column_stack([x, *(u[:, i] * u[:, j] for i, j in pairs)]).astype(float)
+        coef, b = _ridge(design[rows], g[rows], fit.penalty)
+        hold = np.isin(era, fold.holdout)
+        np.testing.assert_allclose(fit.preds[hold], design[hold] @ coef + b, rtol=1e-7, atol=1e-9)
+    model = LinearModel(fit.model_text)
+    assert {(0, 1), (2, 2)} <= {tuple(p) for p in model.pairs} and len(model.pairs) == fit.pairs
+    u = x - center
+    expected = x @ model.coef + model.intercept
+    for (i, j), c in zip(model.pairs, model.pair_coef, strict=True):
+        expected += c * u[:, i] * u[:, j]
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-10)
+
+
+def test_model_texts_without_products_keep_the_first_format() -> None:
+    beta = np.arange(3.0)
+    assert '"numerpilot-linear-1"' in linear_text(beta, 0.0)
+    text = linear_text(beta, 0.0, np.array([[0, 1]]), np.array([[2.0, 2.0]]), np.array([1.5]))
+    assert '"numerpilot-linear-2"' in text
+    x = np.array([[4, 0, 1], [2, 2, 2]], dtype=np.int8)
+    np.testing.assert_allclose(LinearModel(text).predict(x), [2 + 1.5 * 2 * -2, 6.0])
+    with pytest.raises(ValueError, match="format"):
+        LinearModel('{"format": "other", "coef": [], "intercept": 0}')

@@ -9,6 +9,12 @@ an era matters; rows of an unknown target count as the era's middle, 0).
 Everything comes from the moments of the rows (X'X, X'y, sums): one pass over all rows
 and one over each split's excluded eras, in float64 batches, whatever the number of
 penalties tried. A split's fit moments are the total less its excluded rows.
+
+Products of two features (and squares) join a split's ridge when their per-era covariance
+with the main target on that split's fit eras is significant after a Bonferroni
+correction over every pair (:func:`significant_pairs`): a signal that lives in an interaction has no
+linear part and escapes trees that split greedily on one feature at a time. Where no pair
+clears the bar (dense linear signals, most real features), the member is the plain ridge.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerpilot.kernel.eras import EraIndex
-from numerpilot.kernel.linear import linear_text
+from numerpilot.kernel.linear import linear_text, pair_columns
 from numerpilot.kernel.ranks import rank_gauss_by_era
 from numerpilot.modeling.cv import EraSplit
 
@@ -26,6 +32,38 @@ from numerpilot.modeling.cv import EraSplit
 PENALTIES = tuple(float(10**e) for e in np.arange(-2.5, 2.01, 0.5))
 #: Bytes of one float64 batch of rows.
 _BATCH_BYTES = 16 * 2**20
+#: Family-wise level of the test that admits feature products (Bonferroni over all pairs).
+PAIR_ALPHA = 0.01
+#: At most this many products (the most significant) join a ridge member.
+MAX_PAIRS = 64
+#: The products are tested on every n-th row, n chosen so that at most this many rows are
+#: used (an f x f product per era: on every row of Numerai's data it would cost as much as
+#: the ridge itself; an interaction the trees miss shows on far fewer rows).
+SCREEN_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class Products:
+    """Product columns appended to the features: ``pairs`` (k, 2) feature indices (i <= j)
+    of features centred at ``center`` (f,) (their mean over every training row)."""
+
+    pairs: np.ndarray
+    center: np.ndarray
+
+    def columns(self, x: np.ndarray) -> np.ndarray:
+        return pair_columns(x, self.pairs, self.center[self.pairs])
+
+
+def _design(features: np.ndarray, rows: np.ndarray, products: Products | None) -> np.ndarray:
+    """Rows of the features as float64, with the product columns when there are any."""
+    x = np.asarray(features[rows], dtype=np.float64)
+    if products is None or not len(products.pairs):
+        return x
+    return np.hstack([x, products.columns(x)])
+
+
+def _batch_rows(features: np.ndarray) -> int:
+    return max(256, _BATCH_BYTES // (8 * max(1, int(features.shape[1]))))
 
 
 @dataclass(frozen=True)
@@ -44,12 +82,16 @@ class Moments:
             self.xy - other.xy,
         )  # fmt: skip
 
+    def subset(self, cols: np.ndarray) -> Moments:
+        """The moments of the design's columns ``cols`` alone."""
+        return Moments(self.n, self.x[cols], self.y, self.xx[np.ix_(cols, cols)], self.xy[cols])
+
 
 def moments(features: np.ndarray, y: np.ndarray, rows: np.ndarray) -> Moments:
     """Moments of ``rows`` of features (n, f) int8 and targets y (n, k) (no NaN)."""
     f, k = features.shape[1], y.shape[1]
     out = Moments(0.0, np.zeros(f), np.zeros(k), np.zeros((f, f)), np.zeros((f, k)))
-    size = max(256, _BATCH_BYTES // (8 * max(1, f)))
+    size = _batch_rows(features)
     for start in range(0, len(rows), size):
         part = rows[start : start + size]
         x = np.asarray(features[part], dtype=np.float64)
@@ -61,16 +103,92 @@ def moments(features: np.ndarray, y: np.ndarray, rows: np.ndarray) -> Moments:
     return Moments(float(len(rows)), out.x, out.y, out.xx, out.xy)
 
 
+def with_products(
+    base: Moments, features: np.ndarray, y: np.ndarray, rows: np.ndarray, products: Products
+) -> Moments:
+    """``base`` (the :func:`moments` of the same rows) extended by the product columns:
+    only their blocks are summed (k columns against f + k, not f x f again)."""
+    f, k = features.shape[1], len(products.pairs)
+    xp, pp = np.zeros((f, k)), np.zeros((k, k))
+    p_sum, py = np.zeros(k), np.zeros((k, y.shape[1]))
+    size = _batch_rows(features)
+    for start in range(0, len(rows), size):
+        part = rows[start : start + size]
+        x = np.asarray(features[part], dtype=np.float64)
+        p, t = products.columns(x), y[part]
+        xp += x.T @ p
+        pp += p.T @ p
+        py += p.T @ t
+        p_sum += p.sum(axis=0)
+    xx = np.block([[base.xx, xp], [xp.T, pp]])
+    return Moments(base.n, np.concatenate([base.x, p_sum]), base.y, xx, np.vstack([base.xy, py]))
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Per-era sums for testing products of the centred features u against a target g of
+    zero mean in every era: over the ``eras``, the sums of S_e (f, f) = sum over the era's
+    rows of g u u' (``s``) and of S_e squared (``ss``)."""
+
+    eras: int
+    s: np.ndarray
+    ss: np.ndarray
+
+    def __sub__(self, other: Screen) -> Screen:
+        return Screen(self.eras - other.eras, self.s - other.s, self.ss - other.ss)
+
+
+def screen_moments(
+    features: np.ndarray, g: np.ndarray, center: np.ndarray, rows: np.ndarray, eras: np.ndarray
+) -> Screen:
+    """:class:`Screen` of ``rows`` of features (n, f) centred at ``center`` (f,), g (n,),
+    eras (n,): one f x f product per era."""
+    f = features.shape[1]
+    s, ss = np.zeros((f, f)), np.zeros((f, f))
+    index = EraIndex.from_eras(eras[rows])
+    for e in range(index.n_eras):
+        part = rows[index.rows[index.starts[e] : index.starts[e + 1]]]
+        u = (features[part] - center).astype(np.float32)  # a test statistic: float32 will do
+        era = ((u * g[part, None].astype(np.float32)).T @ u).astype(np.float64)
+        s += era
+        ss += era * era
+    return Screen(index.n_eras, s, ss)
+
+
+def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS) -> np.ndarray:
+    """Pairs (k, 2) (i <= j, sorted) whose product's per-era covariance with g has a mean
+    significantly different from zero (Student's t over the eras, so an interaction that
+    only some eras show does not pass for one that all show) at family-wise level
+    ``alpha`` over all f (f + 1) / 2 pairs (Bonferroni); the ``cap`` largest |t| at most."""
+    from scipy.stats import t as student
+
+    i, j = np.triu_indices(s.s.shape[0])
+    n = s.eras
+    if n < 3 or not len(i):
+        return np.empty((0, 2), dtype=np.int64)
+    mean = s.s[i, j] / n
+    var = np.maximum(s.ss[i, j] / n - mean**2, 0.0) * n / (n - 1)
+    se = np.sqrt(var / n)
+    t = np.abs(np.divide(mean, se, out=np.zeros_like(mean), where=se > 0))
+    keep = np.flatnonzero(t > student.isf(alpha / (2 * len(i)), n - 1))
+    keep = keep[np.argsort(-t[keep], kind="stable")][:cap]
+    pairs = np.column_stack([i[keep], j[keep]]).astype(np.int64)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))] if len(pairs) else pairs
+
+
 @dataclass(frozen=True)
 class Ridge:
     """Ridge solutions of one set of moments for every penalty: coef (L, f, k), intercept
-    (L, k)."""
+    (L, k), on the features and ``products`` (their coefficients last)."""
 
     coef: np.ndarray
     intercept: np.ndarray
+    products: Products | None = None
 
     @classmethod
-    def solve(cls, m: Moments, penalties: tuple[float, ...]) -> Ridge:
+    def solve(
+        cls, m: Moments, penalties: tuple[float, ...], products: Products | None = None
+    ) -> Ridge:
         mx, my = m.x / m.n, m.y / m.n
         cxx = m.xx / m.n - np.outer(mx, mx)
         cxy = m.xy / m.n - np.outer(mx, my)
@@ -78,14 +196,14 @@ class Ridge:
         scale = max(float(np.mean(np.diag(cxx))), 1e-12)
         proj = v.T @ cxy
         coef = np.stack([v @ (proj / (np.maximum(d, 0) + p * scale)[:, None]) for p in penalties])
-        return cls(coef, my[None, :] - np.einsum("f,lfk->lk", mx, coef))
+        return cls(coef, my[None, :] - np.einsum("f,lfk->lk", mx, coef), products)
 
     def predict(self, features: np.ndarray, rows: np.ndarray, target: int) -> np.ndarray:
         """Predictions (len(rows), L) of every penalty for one target."""
         out = np.empty((len(rows), self.coef.shape[0]))
-        size = max(256, _BATCH_BYTES // (8 * max(1, features.shape[1])))
+        size = _batch_rows(features)
         for start in range(0, len(rows), size):
-            x = np.asarray(features[rows[start : start + size]], dtype=np.float64)
+            x = _design(features, rows[start : start + size], self.products)
             out[start : start + len(x)] = x @ self.coef[:, :, target].T + self.intercept[:, target]
         return out
 
@@ -104,12 +222,41 @@ def gauss_targets(y: np.ndarray, eras: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class LinearFit:
     """One target's linear member: the chosen penalty, its held-out mean per-era CORR, the
-    held-out predictions (n,) (NaN outside the held-out eras) and the final model text."""
+    held-out predictions (n,) (NaN outside the held-out eras), the final model text and
+    the number of feature products in it."""
 
     penalty: float
     score: float
     preds: np.ndarray
     model_text: str
+    pairs: int = 0
+
+
+def _split_pairs(
+    features: np.ndarray, screen: np.ndarray | None, eras: np.ndarray, center: np.ndarray,
+    excluded: list[np.ndarray],
+) -> list[np.ndarray]:  # fmt: skip
+    """Per split (its excluded rows), the products significant on its fit rows (on every
+    n-th row: :data:`SCREEN_ROWS`)."""
+    if screen is None:
+        return [np.empty((0, 2), dtype=np.int64) for _ in excluded]
+    g = gauss_targets(screen[:, None], eras)[:, 0]
+    sample = np.arange(0, len(eras), -(-len(eras) // SCREEN_ROWS))
+    total = screen_moments(features, g, center, sample, eras)
+    out = []
+    for rows in excluded:
+        left_out = sample[np.isin(sample, rows)]
+        s = total - screen_moments(features, g, center, left_out, eras) if len(left_out) else total
+        out.append(significant_pairs(s))
+    return out
+
+
+def _columns(f: int, union: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Design columns of the features and of ``pairs``, among the products ``union``."""
+    where = {(int(a), int(b)): k for k, (a, b) in enumerate(union)}
+    return np.concatenate([np.arange(f), [f + where[(int(a), int(b))] for a, b in pairs]]).astype(
+        np.int64
+    )
 
 
 def fit_linear(
@@ -119,44 +266,69 @@ def fit_linear(
     splits: list[EraSplit],
     final: EraSplit,
     penalties: tuple[float, ...] = PENALTIES,
+    screen: np.ndarray | None = None,
 ) -> list[LinearFit]:
     """A ridge member per target column of y (n, k): the penalty whose held-out
     predictions over ``splits`` score best (mean per-era correlation with the target),
-    then one fit with it on the eras of ``final.fit``.
+    then one fit with it on the eras of ``final.fit``. With ``screen`` (n,), a target
+    (NaN: unknown), each fit also gets the feature products significant against it on
+    that fit's own eras (:func:`significant_pairs`).
 
     features (n, f) int8; eras (n,). Every split's held-out predictions come from a model
-    that saw none of its held-out or excluded (embargo) eras.
+    that saw none of its held-out or excluded (embargo) eras, its products included.
     """
     g = gauss_targets(y, eras)
     all_rows = np.arange(len(eras))
     total = moments(features, g, all_rows)
-    k = y.shape[1]
+    f, k = features.shape[1], y.shape[1]
+    excluded = [np.flatnonzero(~np.isin(eras, s.fit)) for s in [*splits, final]]
+    chosen = _split_pairs(features, screen, eras, total.x / total.n, excluded)
+    union = np.unique(np.concatenate(chosen), axis=0).reshape(-1, 2)
+    products = Products(union, total.x / total.n) if len(union) else None
+    if products is not None:
+        total = with_products(total, features, g, all_rows, products)
+
+    def ridge(rows: np.ndarray, pairs: np.ndarray) -> Ridge:
+        if not len(rows):
+            m = total
+        elif products is None:
+            m = total - moments(features, g, rows)
+        else:
+            m = total - with_products(moments(features, g, rows), features, g, rows, products)
+        own = Products(pairs, products.center) if products is not None and len(pairs) else None
+        return Ridge.solve(m.subset(_columns(f, union, pairs)), penalties, own)
+
     # Per split: its ridges and the per-era CORR of every penalty (held-out eras of
     # different splits are disjoint); predictions are kept for the chosen penalty only.
     fitted: list[tuple[np.ndarray, Ridge]] = []
     era_scores: list[list[np.ndarray]] = [[] for _ in range(k)]
-    for split in splits:
-        excluded = np.flatnonzero(~np.isin(eras, split.fit))
-        ridge = Ridge.solve(total - moments(features, g, excluded), penalties)
+    for split, rows, pairs in zip(splits, excluded, chosen, strict=False):
+        fold = ridge(rows, pairs)
         hold = np.flatnonzero(np.isin(eras, split.holdout))
-        fitted.append((hold, ridge))
+        fitted.append((hold, fold))
         for j in range(k):
             era_scores[j].append(
-                _era_corrs(ridge.predict(features, hold, j), y[hold, j], eras[hold])
+                _era_corrs(fold.predict(features, hold, j), y[hold, j], eras[hold])
             )
-    rest = np.flatnonzero(~np.isin(eras, final.fit))
-    last = total - moments(features, g, rest) if len(rest) else total
-    every = Ridge.solve(last, penalties)  # one eigen-decomposition for every target
+    every = ridge(excluded[-1], chosen[-1])  # one eigen-decomposition for every target
     out = []
     for j in range(k):
         scores = np.nanmean(np.concatenate(era_scores[j]), axis=0)
         best = int(np.argmax(np.nan_to_num(scores, nan=-np.inf)))
         preds = np.full(len(eras), np.nan)
-        for hold, ridge in fitted:
-            preds[hold] = ridge.predict(features, hold, j)[:, best]
-        text = linear_text(every.coef[best, :, j], float(every.intercept[best, j]))
-        out.append(LinearFit(penalties[best], float(scores[best]), preds, text))
+        for hold, fold in fitted:
+            preds[hold] = fold.predict(features, hold, j)[:, best]
+        out.append(LinearFit(penalties[best], float(scores[best]), preds,
+                             _model_text(every, best, j, f), len(chosen[-1])))  # fmt: skip
     return out
+
+
+def _model_text(ridge: Ridge, penalty: int, target: int, f: int) -> str:
+    coef, intercept = ridge.coef[penalty, :, target], float(ridge.intercept[penalty, target])
+    if ridge.products is None:
+        return linear_text(coef, intercept)
+    pairs = ridge.products.pairs
+    return linear_text(coef[:f], intercept, pairs, ridge.products.center[pairs], coef[f:])
 
 
 def _era_corrs(preds: np.ndarray, y: np.ndarray, eras: np.ndarray) -> np.ndarray:

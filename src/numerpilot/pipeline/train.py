@@ -7,7 +7,8 @@ The recipe, chosen on the generator families of ``benchmarks/bench_quality.py``:
    early stopping on the last ``holdout_eras``); with several seeds, the first seed's
    fits choose and every seed is refit with that count;
 3. per target, a ridge-regression member (``model.linear``), its penalty chosen on the
-   same held-out eras (:mod:`numerpilot.modeling.linear`);
+   same held-out eras, with the feature products significant against the main target
+   on each fit's eras (``model.linear_pairs``; :mod:`numerpilot.modeling.linear`);
 4. ensemble weights are fitted on the out-of-fold predictions of every tree and linear
    member (per-era CORR with the main target), shrunk toward the main target's trees;
    members that do not help are dropped; a target's tree weight is shared by its seeds;
@@ -225,14 +226,16 @@ def _choose_linear(ctx: Context, data: EraData) -> dict[str, _Choice]:
         split = train_split(cfg, data.eras)
         splits, final = [split], every_era(data.eras) if cfg.train.refit else split
     y = np.column_stack([data.target(t) for t in targets])
-    fits = fit_linear(data.features, y, data.eras, splits, final)
+    screen = data.target(layout.MAIN_TARGET) if cfg.model.linear_pairs else None
+    fits = fit_linear(data.features, y, data.eras, splits, final, screen=screen)
     rows = np.flatnonzero(np.isin(data.eras, np.concatenate([s.holdout for s in splits])))
     if _uses_folds(ctx):
         rows = np.arange(len(data))
     out = {}
     for t, lin in zip(targets, fits, strict=True):
         name = linear_name(t)
-        log.info("%s: ridge penalty %g, held-out CORR %.4f", name, lin.penalty, lin.score)
+        log.info("%s: ridge penalty %g, %d feature products, held-out CORR %.4f", name,
+                 lin.penalty, lin.pairs, lin.score)  # fmt: skip
         member = FittedMember(name, t, LINEAR, lin.model_text, 0, lin.score)
         out[name] = _Choice(0, 0.0, lin.score, rows, lin.preds[rows], (member,))
     return out
