@@ -308,8 +308,8 @@ class ModelConfig(_Section):
     linear_pairs: bool = Field(
         True,
         description="Let each ridge member also use the products of two features (and "
-        "squares) whose correlation with the main target is significant on its fit eras "
-        "(Bonferroni over every pair, 1 %; at most 64).",
+        "squares) that move the main target significantly on its fit eras (t over the "
+        "eras, 1 % after Bonferroni over every pair; at most 64).",
     )
 
     era_sample: float = Field(

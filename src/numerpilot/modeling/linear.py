@@ -253,10 +253,8 @@ def _split_pairs(
 
 def _columns(f: int, union: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Design columns of the features and of ``pairs``, among the products ``union``."""
-    where = {(int(a), int(b)): k for k, (a, b) in enumerate(union)}
-    return np.concatenate([np.arange(f), [f + where[(int(a), int(b))] for a, b in pairs]]).astype(
-        np.int64
-    )
+    where = {(int(a), int(b)): f + k for k, (a, b) in enumerate(union)}
+    return np.array([*range(f), *(where[(int(a), int(b))] for a, b in pairs)], dtype=np.int64)
 
 
 def fit_linear(
@@ -302,7 +300,7 @@ def fit_linear(
     # different splits are disjoint); predictions are kept for the chosen penalty only.
     fitted: list[tuple[np.ndarray, Ridge]] = []
     era_scores: list[list[np.ndarray]] = [[] for _ in range(k)]
-    for split, rows, pairs in zip(splits, excluded, chosen, strict=False):
+    for split, rows, pairs in zip(splits, excluded[:-1], chosen[:-1], strict=True):
         fold = ridge(rows, pairs)
         hold = np.flatnonzero(np.isin(eras, split.holdout))
         fitted.append((hold, fold))
@@ -310,7 +308,7 @@ def fit_linear(
             era_scores[j].append(
                 _era_corrs(fold.predict(features, hold, j), y[hold, j], eras[hold])
             )
-    every = ridge(excluded[-1], chosen[-1])  # one eigen-decomposition for every target
+    every = ridge(excluded[-1], chosen[-1])  # the final fit: one eigh for every target
     out = []
     for j in range(k):
         scores = np.nanmean(np.concatenate(era_scores[j]), axis=0)
