@@ -12,9 +12,10 @@ penalties tried. A split's fit moments are the total less its excluded rows.
 
 Products of two features (and squares) join a split's ridge when their per-era covariance
 with the main target on that split's fit eras is significant after a Bonferroni
-correction over every pair (:func:`significant_pairs`): a signal that lives in an interaction has no
-linear part and escapes trees that split greedily on one feature at a time. Where no pair
-clears the bar (dense linear signals, most real features), the member is the plain ridge.
+correction over every pair (:func:`significant_pairs`): a signal that lives in an
+interaction has no linear part and escapes trees that split greedily on one feature at a
+time. Where no pair clears the bar (a dense linear signal, weak interactions), the member
+is the plain ridge.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS
     significantly different from zero (Student's t over the eras, so an interaction that
     only some eras show does not pass for one that all show) at family-wise level
     ``alpha`` over all f (f + 1) / 2 pairs (Bonferroni); the ``cap`` largest |t| at most."""
-    from scipy.stats import t as student
+    from scipy.stats import t as student  # scipy.stats takes most of a second to import
 
     i, j = np.triu_indices(s.s.shape[0])
     n = s.eras

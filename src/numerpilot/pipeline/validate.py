@@ -10,6 +10,7 @@ import numpy as np
 
 from numerpilot.data import layout
 from numerpilot.io import json_text, write_files_atomic
+from numerpilot.kernel.linear import LinearModel
 from numerpilot.modeling.members import seed_columns
 from numerpilot.modeling.store import Bundle, load_bundle
 from numerpilot.pipeline.context import Context
@@ -101,6 +102,17 @@ def validate_ensemble(
     return report
 
 
+def _what(bundle: Bundle, member: str) -> str:
+    """A member's model in a few words: its trees, or linear (and its feature products)."""
+    m, model = bundle.manifest, bundle.models.get(member)
+    if member not in m.kinds:
+        return f"{m.best_iterations[member]} trees"
+    products = len(model.pairs) if isinstance(model, LinearModel) else 0
+    if not products:
+        return m.kinds[member]
+    return f"{m.kinds[member]}, {products} feature product{'s' * (products > 1)}"
+
+
 def _write_report(
     ctx: Context, bundle: Bundle, report: ValidationReport, n_eras: int, progress: Progress
 ) -> None:
@@ -110,8 +122,7 @@ def _write_report(
         "data version": m.data_version,
         "features": f"{m.feature_set} ({len(m.features)})",
         "members": ", ".join(
-            f"{t} ({m.kinds[t] if t in m.kinds else f'{m.best_iterations[t]} trees'}, "
-            f"weight {w:.2f})"
+            f"{t} ({_what(bundle, t)}, weight {w:.2f})"
             for t, w in zip(m.targets, m.weights, strict=True)
         ),
         "neutralization": f"{m.neutralization_proportion:g}",
