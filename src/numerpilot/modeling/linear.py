@@ -159,7 +159,7 @@ def screen_moments(
 def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS) -> np.ndarray:
     """Pairs (k, 2) (i <= j, sorted) whose product's per-era covariance with g has a mean
     significantly different from zero (Student's t over the eras, so an interaction that
-    only some eras show does not pass for one that all show) at family-wise level
+    only some eras show passes less easily for one that all show) at family-wise level
     ``alpha`` over all f (f + 1) / 2 pairs (Bonferroni); the ``cap`` largest |t| at most."""
     from scipy.stats import t as student  # scipy.stats takes most of a second to import
 
