@@ -105,10 +105,12 @@ def moments(features: np.ndarray, y: np.ndarray, rows: np.ndarray) -> Moments:
 
 
 def with_products(
-    base: Moments, features: np.ndarray, y: np.ndarray, rows: np.ndarray, products: Products
+    base: Moments, features: np.ndarray, y: np.ndarray, rows: np.ndarray, products: Products | None
 ) -> Moments:
     """``base`` (the :func:`moments` of the same rows) extended by the product columns:
     only their blocks are summed (k columns against f + k, not f x f again)."""
+    if products is None:
+        return base
     f, k = features.shape[1], len(products.pairs)
     xp, pp = np.zeros((f, k)), np.zeros((k, k))
     p_sum, py = np.zeros(k), np.zeros((k, y.shape[1]))
@@ -281,18 +283,15 @@ def fit_linear(
     total = moments(features, g, all_rows)
     f, k = features.shape[1], y.shape[1]
     excluded = [np.flatnonzero(~np.isin(eras, s.fit)) for s in [*splits, final]]
-    chosen = _split_pairs(features, screen, eras, total.x / total.n, excluded)
+    center = total.x / total.n
+    chosen = _split_pairs(features, screen, eras, center, excluded)
     union = np.unique(np.concatenate(chosen), axis=0).reshape(-1, 2)
-    products = Products(union, total.x / total.n) if len(union) else None
-    if products is not None:
-        total = with_products(total, features, g, all_rows, products)
+    products = Products(union, center) if len(union) else None
+    total = with_products(total, features, g, all_rows, products)
 
     def ridge(rows: np.ndarray, pairs: np.ndarray) -> Ridge:
-        if not len(rows):
-            m = total
-        elif products is None:
-            m = total - moments(features, g, rows)
-        else:
+        m = total
+        if len(rows):
             m = total - with_products(moments(features, g, rows), features, g, rows, products)
         own = Products(pairs, products.center) if products is not None and len(pairs) else None
         return Ridge.solve(m.subset(_columns(f, union, pairs)), penalties, own)
