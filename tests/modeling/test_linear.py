@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.stats import ttest_1samp
+from statsmodels.regression.linear_model import OLS
+from statsmodels.stats.sandwich_covariance import cov_hac
 
 from numerpilot.kernel.ensemble import build_models, predict_members
 from numerpilot.kernel.linear import LinearModel, linear_text
 from numerpilot.modeling import linear
 from numerpilot.modeling.cv import purged_era_folds
 from numerpilot.modeling.linear import (
+    MAX_LAG,
     PENALTIES,
+    era_inflation,
     fit_linear,
     gauss_targets,
     screen_moments,
     significant_pairs,
+    trace_pairs,
 )
 from numerpilot.modeling.members import every_era
 
@@ -147,9 +154,13 @@ def test_a_fold_screens_and_fits_on_its_own_eras_and_the_kernel_predicts_the_pro
     assert fit.score > plain.score + 0.1  # the interaction is the signal
     g = gauss_targets(y[:, None], era)[:, 0]
     center = x.mean(axis=0)
+    sample = np.arange(0, len(era), step)
+    inflation = screen_moments(x, g, center, sample, era, trace_pairs(x.shape[1])).inflation
+    assert fit.inflation == inflation and 1.0 <= inflation < 1.3  # independent eras
     for fold in folds:  # each fold's products and ridge come from its fit eras alone
         rows = np.flatnonzero(np.isin(era, fold.fit))
-        pairs = significant_pairs(screen_moments(x, g, center, rows[rows % step == 0], era))
+        own = screen_moments(x, g, center, rows[rows % step == 0], era)
+        pairs = significant_pairs(replace(own, inflation=inflation))
         u = x - center
         design = np.column_stack([x, *(u[:, i] * u[:, j] for i, j in pairs)]).astype(float)
         coef, b = _ridge(design[rows], g[rows], fit.penalty)
@@ -173,3 +184,47 @@ def test_model_texts_without_products_keep_the_first_format() -> None:
     np.testing.assert_allclose(LinearModel(text).predict(x), [2 + 1.5 * 2 * -2, 6.0])
     with pytest.raises(ValueError, match="format"):
         LinearModel('{"format": "other", "coef": [], "intercept": 0}')
+
+
+def test_era_inflation_is_newey_wests_variance_of_the_mean_against_the_plain_one() -> None:
+    rng = np.random.default_rng(5)
+    shocks = rng.normal(size=(203, 3))
+    series = shocks[:-3] + shocks[1:-2] + shocks[2:-1] + shocks[3:]  # 4 eras overlap
+    ratios, weights = [], []
+    for col in series.T:  # statsmodels, one series at a time
+        fit = OLS(col, np.ones(len(col))).fit()
+        hac = cov_hac(fit, nlags=MAX_LAG, use_correction=False)[0, 0]
+        plain = np.mean((col - col.mean()) ** 2) / len(col)
+        ratios.append(hac / plain)
+        weights.append(plain)
+    assert era_inflation(series[:, :1]) == pytest.approx(ratios[0], rel=1e-10)
+    # Pooled over the series: their ratios weighted by their variances.
+    assert era_inflation(series) == pytest.approx(np.average(ratios, weights=weights), rel=1e-10)
+    assert 3.0 < era_inflation(series) < 4.0
+    # Independent eras, or neighbours that disagree: the plain test (never laxer).
+    assert era_inflation(rng.normal(size=(200, 3))) < 1.2
+    assert era_inflation(np.array([[1.0], [-1.0]] * 50)) == 1.0
+    assert era_inflation(np.ones((10, 2))) == 1.0
+
+
+def _overlapping_world(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numerai's dependence without any signal: the same stocks every era, features that
+    persist, a target that sums four weekly shocks (20 days over weekly eras)."""
+    rng = np.random.default_rng(seed)
+    stocks, weeks, f = 200, 160, 30
+    x = np.tile(rng.integers(0, 5, size=(stocks, f)).astype(np.int8), (weeks, 1))
+    shocks = rng.normal(size=(weeks + 3, stocks))
+    y = (shocks[:-3] + shocks[1:-2] + shocks[2:-1] + shocks[3:]).reshape(-1)
+    return x, y, np.repeat([f"{e:04d}" for e in range(weeks)], stocks)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_overlapping_targets_do_not_make_noise_significant(seed: int) -> None:
+    x, y, era = _overlapping_world(seed)
+    g = gauss_targets(y[:, None], era)[:, 0]
+    rows = np.arange(len(era))
+    s = screen_moments(x, g, x.mean(axis=0), rows, era, trace_pairs(x.shape[1]))
+    assert 2.5 < s.inflation < 4.5  # about 1 + 2 (0.75 + 0.5 + 0.25), Bartlett-weighted
+    assert len(significant_pairs(s)) == 0
+    # Counting each week's evidence four times, the plain t finds products in noise.
+    assert len(significant_pairs(replace(s, inflation=1.0))) >= 5

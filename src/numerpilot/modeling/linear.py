@@ -15,7 +15,10 @@ with the main target on that split's fit eras is significant after a Bonferroni
 correction over every pair (:func:`significant_pairs`): a signal that lives in an
 interaction has no linear part and escapes trees that split greedily on one feature at a
 time. Where no pair clears the bar (a dense linear signal, weak interactions), the member
-is the plain ridge.
+is the plain ridge. Eras are not independent on Numerai's data (a 20-day target spans
+about four weekly eras, and features persist), so the test's variance is inflated by the
+per-era sums' correlation with their neighbours (:func:`era_inflation`), estimated from the
+data: a pair is not made significant by counting the same evidence in four eras.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ MAX_PAIRS = 64
 #: used (an f x f product per era: on every row of Numerai's data it would cost as much as
 #: the ridge itself; an interaction the trees miss shows on far fewer rows).
 SCREEN_ROWS = 200_000
+#: The per-era sums may correlate with those up to this many eras away (a 60-day target
+#: spans about 12 weekly eras) ...
+MAX_LAG = 12
+#: ... estimated, pooled, on this many pairs (chosen at random, the same every run).
+TRACE_PAIRS = 4096
 
 
 @dataclass(frozen=True)
@@ -136,33 +144,66 @@ class Screen:
     eras: int
     s: np.ndarray
     ss: np.ndarray
+    #: Variance of a mean over the eras against independent eras (:func:`era_inflation`).
+    inflation: float = 1.0
 
     def __sub__(self, other: Screen) -> Screen:
-        return Screen(self.eras - other.eras, self.s - other.s, self.ss - other.ss)
+        return Screen(self.eras - other.eras, self.s - other.s, self.ss - other.ss, self.inflation)
+
+
+def trace_pairs(f: int, count: int = TRACE_PAIRS) -> np.ndarray:
+    """(k, 2) pairs (i <= j) of f features whose per-era sums estimate :func:`era_inflation`:
+    all of them when there are at most ``count``, else ``count`` drawn with a fixed seed."""
+    i, j = np.triu_indices(f)
+    if len(i) > count:
+        pick = np.sort(np.random.default_rng(0).choice(len(i), count, replace=False))
+        i, j = i[pick], j[pick]
+    return np.column_stack([i, j]).astype(np.int64)
 
 
 def screen_moments(
-    features: np.ndarray, g: np.ndarray, center: np.ndarray, rows: np.ndarray, eras: np.ndarray
-) -> Screen:
+    features: np.ndarray, g: np.ndarray, center: np.ndarray, rows: np.ndarray, eras: np.ndarray,
+    trace: np.ndarray | None = None,
+) -> Screen:  # fmt: skip
     """:class:`Screen` of ``rows`` of features (n, f) centred at ``center`` (f,), g (n,),
-    eras (n,): one f x f product per era."""
+    eras (n,): one f x f product per era, eras in the order of their sorted labels. With
+    ``trace`` (k, 2), the inflation is estimated from those pairs' per-era sums."""
     f = features.shape[1]
     s, ss = np.zeros((f, f)), np.zeros((f, f))
     index = EraIndex.from_eras(eras[rows])
+    series = []
     for e in range(index.n_eras):
         part = rows[index.rows[index.starts[e] : index.starts[e + 1]]]
         u = (features[part] - center).astype(np.float32)  # a test statistic: float32 will do
         era = ((u * g[part, None].astype(np.float32)).T @ u).astype(np.float64)
         s += era
         ss += era * era
-    return Screen(index.n_eras, s, ss)
+        if trace is not None:
+            series.append(era[trace[:, 0], trace[:, 1]])
+    inflation = era_inflation(np.array(series)) if trace is not None and series else 1.0
+    return Screen(index.n_eras, s, ss, inflation)
+
+
+def era_inflation(series: np.ndarray, lags: int = MAX_LAG) -> float:
+    """How much correlation between neighbouring eras inflates the variance of a mean over
+    the E eras of series (E, k) (per-era values of k statistics, eras in time order), pooled
+    over the k: 1 + 2 sum_l (1 - l / (L + 1)) rho_l, Newey-West's (Bartlett) weights over
+    L = min(``lags``, E // 4) lags. At least 1: independent eras, or eras whose
+    neighbours disagree, keep the plain test."""
+    x = series - series.mean(axis=0)
+    var, lags = float(np.sum(x * x)), min(lags, len(x) // 4)
+    if var <= 0:
+        return 1.0
+    rho = [float(np.sum(x[lag:] * x[:-lag])) / var for lag in range(1, lags + 1)]
+    return max(1.0, 1 + 2 * sum((1 - lag / (lags + 1)) * r for lag, r in enumerate(rho, 1)))
 
 
 def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS) -> np.ndarray:
     """Pairs (k, 2) (i <= j, sorted) whose product's per-era covariance with g has a mean
     significantly different from zero (Student's t over the eras, so an interaction that
-    only some eras show passes less easily for one that all show) at family-wise level
-    ``alpha`` over all f (f + 1) / 2 pairs (Bonferroni); the ``cap`` largest |t| at most."""
+    only some eras show passes less easily for one that all show; its variance and degrees
+    of freedom corrected by ``s.inflation``) at family-wise level ``alpha`` over all
+    f (f + 1) / 2 pairs (Bonferroni); the ``cap`` largest |t| at most."""
     from scipy.stats import t as student  # scipy.stats takes most of a second to import
 
     i, j = np.triu_indices(s.s.shape[0])
@@ -170,10 +211,11 @@ def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS
     if n < 3 or not len(i):
         return np.empty((0, 2), dtype=np.int64)
     mean = s.s[i, j] / n
-    var = np.maximum(s.ss[i, j] / n - mean**2, 0.0) * n / (n - 1)
+    var = np.maximum(s.ss[i, j] / n - mean**2, 0.0) * n / (n - 1) * s.inflation
     se = np.sqrt(var / n)
     t = np.abs(np.divide(mean, se, out=np.zeros_like(mean), where=se > 0))
-    keep = np.flatnonzero(t > student.isf(alpha / (2 * len(i)), n - 1))
+    df = max(n / s.inflation - 1, 2.0)
+    keep = np.flatnonzero(t > student.isf(alpha / (2 * len(i)), df))
     keep = keep[np.argsort(-t[keep], kind="stable")][:cap]
     pairs = np.column_stack([i[keep], j[keep]]).astype(np.int64)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))] if len(pairs) else pairs
@@ -225,33 +267,34 @@ def gauss_targets(y: np.ndarray, eras: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class LinearFit:
     """One target's linear member: the chosen penalty, its held-out mean per-era CORR, the
-    held-out predictions (n,) (NaN outside the held-out eras), the final model text and
-    the number of feature products in it."""
+    held-out predictions (n,) (NaN outside the held-out eras), the final model text, the
+    number of feature products in it and the era inflation their test allowed for."""
 
     penalty: float
     score: float
     preds: np.ndarray
     model_text: str
     pairs: int = 0
+    inflation: float = 1.0
 
 
 def _split_pairs(
     features: np.ndarray, screen: np.ndarray | None, eras: np.ndarray, center: np.ndarray,
     excluded: list[np.ndarray],
-) -> list[np.ndarray]:  # fmt: skip
+) -> tuple[list[np.ndarray], float]:  # fmt: skip
     """Per split (its excluded rows), the products significant on its fit rows (on every
-    n-th row: :data:`SCREEN_ROWS`)."""
+    n-th row: :data:`SCREEN_ROWS`), and the era inflation estimated on every era."""
     if screen is None:
-        return [np.empty((0, 2), dtype=np.int64) for _ in excluded]
+        return [np.empty((0, 2), dtype=np.int64) for _ in excluded], 1.0
     g = gauss_targets(screen[:, None], eras)[:, 0]
     sample = np.arange(0, len(eras), -(-len(eras) // SCREEN_ROWS))
-    total = screen_moments(features, g, center, sample, eras)
+    total = screen_moments(features, g, center, sample, eras, trace_pairs(features.shape[1]))
     out = []
     for rows in excluded:
         left_out = sample[np.isin(sample, rows)]
         s = total - screen_moments(features, g, center, left_out, eras) if len(left_out) else total
         out.append(significant_pairs(s))
-    return out
+    return out, total.inflation
 
 
 def _columns(f: int, union: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -284,7 +327,7 @@ def fit_linear(
     f, k = features.shape[1], y.shape[1]
     excluded = [np.flatnonzero(~np.isin(eras, s.fit)) for s in [*splits, final]]
     center = total.x / total.n
-    chosen = _split_pairs(features, screen, eras, center, excluded)
+    chosen, inflation = _split_pairs(features, screen, eras, center, excluded)
     union = np.unique(np.concatenate(chosen), axis=0).reshape(-1, 2)
     products = Products(union, center) if len(union) else None
     total = with_products(total, features, g, all_rows, products)
@@ -316,8 +359,9 @@ def fit_linear(
         preds = np.full(len(eras), np.nan)
         for hold, fold in fitted:
             preds[hold] = fold.predict(features, hold, j)[:, best]
-        out.append(LinearFit(penalties[best], float(scores[best]), preds,
-                             _model_text(every, best, j, f), len(chosen[-1])))  # fmt: skip
+        text = _model_text(every, best, j, f)
+        out.append(LinearFit(penalties[best], float(scores[best]), preds, text,
+                             len(chosen[-1]), inflation))  # fmt: skip
     return out
 
 

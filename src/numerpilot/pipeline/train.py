@@ -234,8 +234,9 @@ def _choose_linear(ctx: Context, data: EraData) -> dict[str, _Choice]:
     out = {}
     for t, lin in zip(targets, fits, strict=True):
         name = linear_name(t)
-        log.info("%s: ridge penalty %g, %d feature products, held-out CORR %.4f", name,
-                 lin.penalty, lin.pairs, lin.score)  # fmt: skip
+        log.info("%s: ridge penalty %g, %d feature product%s (era dependence x%.1f), "
+                 "held-out CORR %.4f", name, lin.penalty, lin.pairs, "s" * (lin.pairs != 1),
+                 lin.inflation, lin.score)  # fmt: skip
         member = FittedMember(name, t, LINEAR, lin.model_text, 0, lin.score)
         out[name] = _Choice(0, 0.0, lin.score, rows, lin.preds[rows], (member,))
     return out
