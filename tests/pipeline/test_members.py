@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,6 +112,28 @@ def test_unreachable_cluster_fails_fast(
     refused(outcome, 1, "cannot reach the Dask scheduler at tcp://127.0.0.1:9", "--cluster local")
     assert time.monotonic() - started < 30
     assert not (workdir / "models" / "manifest.json").exists()
+
+
+@pytest.mark.bad_input("train", "--cluster local: the workers asked for do not fit in memory")
+def test_local_cluster_too_large_is_refused_before_the_features_are_read(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import numerpilot.pipeline.train as train
+
+    real = train.load_era_data
+
+    def eras_only(path: Path, features: list[str], *args: Any, **kwargs: Any) -> Any:
+        assert not features, "features were read before the cluster was sized"
+        return real(path, features, *args, **kwargs)
+
+    monkeypatch.setattr(train, "load_era_data", eras_only)
+    config = FAST_CONFIG + "\n[cluster]\nworkers = 64\n"
+    config = config.replace("[train]\n", "[train]\nmemory_gb = 1.0\n")
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
+    refused(outcome, 1, "--cluster local: 64 workers would need about", "cluster.workers = ")
+    assert not (wd / "models" / "manifest.json").exists()
 
 
 @pytest.mark.bad_input("train", "--cluster is neither 'local' nor a scheduler address")

@@ -28,7 +28,7 @@ from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_m
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import FittedMember, resolved
 from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
-from numerpilot.modeling.distributed import concat_era_data
+from numerpilot.modeling.distributed import LOCAL, concat_era_data
 from numerpilot.modeling.members import Member, ensemble_members, seed_columns, seed_groups
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.cv_results import (
@@ -39,7 +39,7 @@ from numerpilot.pipeline.cv_results import (
     compare,
     merge_reports,
 )
-from numerpilot.pipeline.members import fitter
+from numerpilot.pipeline.members import fitter, local_size
 from numerpilot.pipeline.train import (
     fit_recipe,
     linear_name,
@@ -82,12 +82,14 @@ def folds_for(cfg: Config, eras: np.ndarray, purge: int) -> list[EraSplit]:
     )  # fmt: skip
 
 
-def _with_era_step(ctx: Context) -> Context:
-    """``ctx`` with a numeric era step (the memory plan's for "auto")."""
+def _with_era_step(ctx: Context, cluster: str | None = None) -> tuple[Context, int]:
+    """``ctx`` with a numeric era step (the memory plan's for "auto"), and the workers of
+    ``--cluster local`` beside it (0 otherwise), both checked before any feature is read."""
     cfg = ctx.config
     n_features = len(feature_set(ctx.data_dir, cfg.data.feature_set))
     n_targets = len(set(cfg.train.targets) | {layout.MAIN_TARGET})
-    return with_era_step(ctx, n_features, n_targets)[0]
+    ctx, plan = with_era_step(ctx, n_features, n_targets)
+    return ctx, local_size(cfg, plan, n_features) if cluster == LOCAL else 0
 
 
 def cv_files(cfg: Config) -> list[str]:
@@ -142,12 +144,15 @@ def run_cv(
     folds: list[EraSplit] | None = None,
     purge: int | None = None,
     cluster: str | None = None,
+    workers: int = 0,
 ) -> CVResult:
     """Cross-validate ``ctx``'s ensemble: out-of-fold predictions of every member and of
     the ensemble, scored per fold and overall. ``cv_data``/``folds`` let two configs be
-    compared on the very same rows and folds; with ``cluster`` every (fold, member) is a
-    Dask task (see :mod:`numerpilot.modeling.distributed`)."""
-    ctx = _with_era_step(ctx)
+    compared on the very same rows and folds (planned by the caller, ``workers`` sizing
+    ``--cluster local``); with ``cluster`` every (fold, member) is a Dask task (see
+    :mod:`numerpilot.modeling.distributed`)."""
+    if cv_data is None:
+        ctx, workers = _with_era_step(ctx, cluster)
     cfg = ctx.config
     purge = cv_purge(cfg) if purge is None else purge
     cvd = cv_data or load_cv_data(ctx, progress)
@@ -160,7 +165,7 @@ def run_cv(
     results = []
     ctx = replace(ctx, config=resolved(cfg))
     paths = [ctx.data_dir / name for name in cv_files(cfg)]
-    with fitter(ctx, model_data, paths, progress, cluster) as fit:
+    with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
             kept, fitted, _ = fit_recipe(ctx, _view(model_data, eras=split.fit), fit)
@@ -297,14 +302,15 @@ def run_compare(
 ) -> tuple[CVResult, CVResult, Comparison]:
     """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
     (purged for the longest horizon of either); returns both and their comparison."""
-    ctx, other_ctx = _with_era_step(ctx), _with_era_step(other_context(ctx, path))
+    ctx, workers = _with_era_step(ctx, cluster)
+    other_ctx, other_workers = _with_era_step(other_context(ctx, path), cluster)
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)
-    base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster)
+    base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster,
+                  workers=workers)  # fmt: skip
     del base_data
     other_data = load_cv_data(other_ctx, progress, eras=np.unique(base.row_eras))
-    other = run_cv(
-        other_ctx, progress, cv_data=other_data, folds=folds, purge=purge, cluster=cluster
-    )
+    other = run_cv(other_ctx, progress, cv_data=other_data, folds=folds, purge=purge,
+                   cluster=cluster, workers=other_workers)  # fmt: skip
     return base, other, compare(base, other)

@@ -25,6 +25,7 @@ from numerpilot.data.load import EraData
 from numerpilot.modeling.backends import FittedMember, fit_member
 from numerpilot.modeling.cv import EraSplit, holdout_split
 from numerpilot.modeling.members import FitJob
+from numerpilot.modeling.memory import MemoryPlan
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import Progress, member_task
 from numerpilot.threads import auto_threads
@@ -104,22 +105,18 @@ def worker_files(ctx: Context, paths: list[Path]) -> list[str]:
     return [str(Path(base) / r) for r in relative]
 
 
-def local_size(cfg: Config, data: EraData) -> int:
+def local_size(cfg: Config, plan: MemoryPlan, features: int) -> int:
     """Workers of ``--cluster local``: ``cluster.workers``, or as many as the cores and the
-    memory left beside ``data`` (already loaded here) hold; refused when they do not fit.
+    memory that ``plan`` leaves beside this process hold; refused, before any feature is
+    read, when they do not fit.
 
-    A worker holds at most every row of ``data`` with one target (one fit at a time)."""
+    A worker holds at most every planned row with one target (one fit at a time)."""
     from numerpilot.modeling.distributed import cluster_cores, local_workers
-    from numerpilot.modeling.memory import GIB, HEADROOM, available_bytes, estimate_train_bytes
+    from numerpilot.modeling.memory import estimate_train_bytes
 
-    features = len(data.feature_names)
-    free = int(available_bytes() * HEADROOM)
-    if cfg.train.memory_gb:  # the budget holds this process too
-        here = estimate_train_bytes(len(data), features, len(data.target_names))
-        free = min(free, int(cfg.train.memory_gb * GIB) - here)
     n = local_workers(
-        cfg.cluster.workers, per_worker=estimate_train_bytes(len(data), features, 1),
-        free=max(0, free), cores=cluster_cores(),
+        cfg.cluster.workers, per_worker=estimate_train_bytes(plan.rows, features, 1),
+        free=max(0, plan.budget - plan.estimate), cores=cluster_cores(),
         threads=cfg.lightgbm.num_threads or auto_threads(),
     )  # fmt: skip
     log.info("--cluster local: %d workers", n)
@@ -159,15 +156,16 @@ def fitter(
     paths: list[Path],
     progress: Progress,
     cluster: str | None = None,
+    n_workers: int = 0,
 ) -> Iterator[Fitter]:
     """The local fitter of ``data``, or (with ``cluster``) one of a connected Dask client
-    whose workers read their jobs' rows of ``paths`` (the files ``data`` came from)."""
+    whose workers read their jobs' rows of ``paths`` (the files ``data`` came from);
+    ``n_workers`` sizes ``--cluster local`` (:func:`local_size`)."""
     if cluster is None:
         yield local_fitter(ctx.config, data, progress)
         return
-    from numerpilot.modeling.distributed import LOCAL, connect
+    from numerpilot.modeling.distributed import connect
 
-    n_workers = local_size(ctx.config, data) if cluster == LOCAL else 0
     with connect(cluster, n_workers=n_workers) as client:
         features = list(data.feature_names)
         yield cluster_fitter(client, cluster, ctx, paths, features, progress)

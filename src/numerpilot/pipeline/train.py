@@ -37,6 +37,7 @@ from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.linear import LINEAR
 from numerpilot.modeling.backends import FittedMember, predict_fitted, resolved
 from numerpilot.modeling.cv import EraSplit, purged_era_folds
+from numerpilot.modeling.distributed import LOCAL
 from numerpilot.modeling.linear import fit_linear
 from numerpilot.modeling.members import FitJob, Member, ensemble_members, every_era
 from numerpilot.modeling.memory import (
@@ -50,7 +51,7 @@ from numerpilot.modeling.store import Manifest, save_bundle
 from numerpilot.modeling.tree_count import fold_tree_count, refit_trees
 from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.members import Fitter, fitter, model_params, train_split
+from numerpilot.pipeline.members import Fitter, fitter, local_size, model_params, train_split
 from numerpilot.progress import SILENT, Progress
 
 log = logging.getLogger(__name__)
@@ -367,12 +368,13 @@ def train_ensemble(
     cfg = resolved(ctx.config)
     ctx = replace(ctx, config=cfg)
     params = model_params(cfg)  # a GPU or backend this install lacks is refused here
+    workers = local_size(cfg, plan, len(features)) if cluster == LOCAL else 0
     path = ctx.data_dir / layout.TRAIN
     with progress.task("Loading training data", None):
         data = load_era_data(path, features, loaded, era_step=plan.era_step)
     log.info("training on %d rows, %d eras, %d features", len(data),
              data.era_index.n_eras, len(features))  # fmt: skip
-    with fitter(ctx, data, [path], progress, cluster) as fit:
+    with fitter(ctx, data, [path], progress, cluster, workers) as fit:
         kept, fitted, scores = fit_recipe(ctx, data, fit)
     manifest = Manifest(
         data_version=ctx.data_version,
