@@ -189,14 +189,14 @@ class SubmissionConfig(_Section):
         gt=0,
         le=1,
         description="Signals: refuse a submission whose churn against the model's previous "
-        "ones reaches this (Numerai zeroes the stake at 15 %) unless --force.",
+        "ones reaches this (Numerai zeroes the stake at 15 %) unless --allow-churn.",
     )
     max_turnover: float = Field(
         0.25,
         gt=0,
         le=2,
         description="Signals: refuse at this turnover (Numerai zeroes the stake at 25 %) "
-        "unless --force.",
+        "unless --allow-churn.",
     )
 
 

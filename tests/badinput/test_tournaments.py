@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.conftest import Numerpilot
-from tests.submission.test_tournaments_e2e import ID_COLUMN, keys, universe, workdir
+from tests.submission.test_tournaments_e2e import ID_COLUMN, TID, keys, universe, workdir
 from tests.support.catalogue import Refused
 
 from numerpilot.sandbox import SandboxServer
@@ -90,8 +90,27 @@ def test_churn_above_the_limit(
     ids = universe(keys, "signals")
     _frame("numerai_ticker", ids[::-1]).to_csv(tmp_path / "b.csv", index=False)
     out = numerpilot("submit", "--file", str(tmp_path / "b.csv"), "-C", str(root))
-    refused(out, 1, "churn 200.0% >= 15%", "turnover", "--force")
+    refused(out, 1, "churn 200.0% >= 15%", "turnover", "--allow-churn")
     assert len(keys.received()) == 1 and len(Ledger(root / "state.db").history()) == 1
+
+
+@pytest.mark.bad_input("submit", "signals: the last submission used another kind of ticker")
+def test_churn_against_other_tickers(
+    keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    root = workdir(tmp_path / "wd", "signals")
+    _frame("numerai_ticker", universe(keys, "signals")).to_csv(tmp_path / "a.csv", index=False)
+    assert numerpilot("submit", "--file", str(tmp_path / "a.csv"), "-C", str(root)).code == 0
+    keys.clock.advance(timedelta(days=1))  # the next round, in FIGI this time
+    number = keys.state.current().number
+    figis = keys.state.tickers[TID["signals"]].universe(number)["composite_figi"]
+    _frame("composite_figi", figis).to_csv(tmp_path / "b.csv", index=False)
+    out = numerpilot("submit", "--file", str(tmp_path / "b.csv"), "-C", str(root))
+    refused(out, 1, "'numerai_ticker' tickers", "cannot be compared", "--allow-churn")
+    assert len(keys.received()) == 1
+    out = numerpilot("submit", "--file", str(tmp_path / "b.csv"), "--allow-churn", "-C", str(root))
+    assert out.code == 0 and "churn not measured" in out.out, out.err
+    assert len(keys.received()) == 2
 
 
 @pytest.mark.bad_input("run", "crypto: the data has no features to train on")

@@ -127,12 +127,16 @@ def test_signals_churn_is_printed_and_refused_above_the_limit(
     steady = signal_file(tmp_path / "b.csv", "signals", ids, seed=1)
     wild = signal_file(tmp_path / "c.csv", "signals", ids, seed=77)
     refused = numerpilot("submit", "--file", str(wild), "-C", str(root))
-    assert refused.code == 1 and "--force" in refused.err and "churn" in refused.err
+    assert refused.code == 1 and "--allow-churn" in refused.err and "churn" in refused.err
     assert len(keys.received()) == 1
     dry = numerpilot("submit", "--file", str(steady), "--dry-run", "-C", str(root))
     assert dry.code == 0 and "churn" in dry.out and "turnover" in dry.out, dry.err
-    forced = numerpilot("submit", "--file", str(wild), "--force", "-C", str(root))
-    assert forced.code == 0 and "over the limit" in forced.out, forced.err
+    # --force (upload again this round) does not also waive the stake's protection.
+    again = numerpilot("submit", "--file", str(wild), "--force", "-C", str(root))
+    assert again.code == 1 and "--allow-churn" in again.err
+    assert len(keys.received()) == 1
+    allowed = numerpilot("submit", "--file", str(wild), "--allow-churn", "-C", str(root))
+    assert allowed.code == 0 and "over the limit" in allowed.out, allowed.err
     assert len(keys.received()) == 2
     rounds = [r.round for r in Ledger(root / "state.db").history()]
     assert len(set(rounds)) == 2
@@ -151,7 +155,7 @@ def test_signals_churn_against_numerais_files_when_the_ledger_has_none(
     fresh = workdir(tmp_path / "fresh", "signals")
     wild = signal_file(tmp_path / "c.csv", "signals", universe(keys, "signals"), seed=77)
     refused = numerpilot("submit", "--file", str(wild), "-C", str(fresh))
-    assert refused.code == 1 and "churn" in refused.err and "--force" in refused.err
+    assert refused.code == 1 and "churn" in refused.err and "--allow-churn" in refused.err
     (downloaded,) = (fresh / "submissions" / "numerai").iterdir()
     assert downloaded.read_bytes() == first.read_bytes()
     steady = signal_file(tmp_path / "b.csv", "signals", universe(keys, "signals"), seed=1)

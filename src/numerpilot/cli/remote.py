@@ -50,9 +50,14 @@ def submit(
         typer.Option("--model", "-m", help="Numerai model name (repeatable).", metavar="NAME"),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; upload nothing.")] = False,
-    force: Annotated[
+    force: Annotated[bool, typer.Option("--force", help="Upload again this round.")] = False,
+    allow_churn: Annotated[
         bool,
-        typer.Option("--force", help="Upload again this round; upload despite Signals churn."),
+        typer.Option(
+            "--allow-churn",
+            help="Signals: upload at or above max_churn / max_turnover, where Numerai sets "
+            "the stake to zero.",
+        ),
     ] = False,
     file: Annotated[
         Path | None,
@@ -78,8 +83,9 @@ def submit(
     path = predictions or file or wd.root / DEFAULT_PREDICTIONS
     client = make_client(config, need_credentials=not dry_run)
     records = submit_predictions(
-        wd, config, client, path, models=model, force=force, dry_run=dry_run
-    )
+        wd, config, client, path, models=model, force=force, allow_churn=allow_churn,
+        dry_run=dry_run,
+    )  # fmt: skip
     render_submissions(records)
 
 

@@ -33,6 +33,7 @@ from numerpilot.submission.once import SubmitResult, Target, check_late, on_nume
 from numerpilot.submission.rules import check_file, check_no_bom, read_submission
 from numerpilot.submission.rules.churn import (
     PREVIOUS_SUBMISSIONS,
+    IncomparableError,
     Previous,
     max_churn_and_turnover,
 )
@@ -102,10 +103,12 @@ def submit_predictions(
     *,
     models: list[str] | None = None,
     force: bool = False,
+    allow_churn: bool = False,
     dry_run: bool = False,
     info: RoundInfo | None = None,
 ) -> list[SubmitResult]:
-    """Check the file and the round, then upload once per model and round.
+    """Check the file and the round, then upload once per model and round (``force``:
+    again in a round already submitted; ``allow_churn``: Signals, despite the churn limits).
 
     ``info``: the round to submit for, as the caller saw it (default: the current round).
     A dry run checks everything it can (also in a round already submitted) and uploads
@@ -139,7 +142,7 @@ def submit_predictions(
     digest = sha256_file(path)
     targets = [Target(tournament, n, ids[n], info, path, digest) for n in names]
     ledger = Ledger(workdir.state_db)
-    notes = {t.model_name: _churn(workdir, ledger, client, config, folder, t, force)
+    notes = {t.model_name: _churn(workdir, ledger, client, config, folder, t, allow_churn)
              for t in targets}  # fmt: skip
     if dry_run:
         return [replace(_dry_run(client, t), note=notes[t.model_name]) for t in targets]
@@ -237,10 +240,11 @@ def _churn(
     config: Config,
     folder: Path | None,
     t: Target,
-    force: bool,
+    allow: bool,
 ) -> str:
     """Signals: the churn and turnover against the model's previous submissions (the
-    ledger's copies or Numerai's files); refused at or above the limits unless ``force``."""
+    ledger's copies or Numerai's files); refused at or above the limits, or when they
+    cannot be compared, unless ``allow``."""
     if t.tournament != "signals" or folder is None:
         return ""
     universe = read_universe(folder, "signals")
@@ -249,18 +253,23 @@ def _churn(
         old = folder / f"live_round{number}.parquet"
         then = read_universe_file(old, "signals") if old.exists() else universe
         previous.append(Previous(f"round {number}", read_submission(path), then))
-    figures = max_churn_and_turnover(read_submission(t.path), universe, previous)
+    try:
+        figures = max_churn_and_turnover(read_submission(t.path), universe, previous)
+    except IncomparableError as error:
+        if not allow:
+            raise SubmissionError(f"{t.path.name} for {t.model_name}: {error}") from None
+        return "churn not measured: a previous submission uses other tickers (--allow-churn)"
     limits = config.submission
     breaches = figures.breaches(limits.max_churn, limits.max_turnover)
     now = ledger.get("signals", t.model_id, t.round.number)
     done = now is not None and now.state == "submitted"  # then it says "already submitted"
-    if breaches and not force and not done:
+    if breaches and not allow and not done:
         raise SubmissionError(
             f"{t.path.name} for {t.model_name}: {', '.join(breaches)} against the previous "
             "submissions: Numerai would set the stake to zero. Submit a steadier signal, raise "
-            "[submission] max_churn / max_turnover, or pass --force to upload anyway."
+            "[submission] max_churn / max_turnover, or pass --allow-churn to upload anyway."
         )
-    suffix = f" (over the limit: {', '.join(breaches)}; --force)" if breaches else ""
+    suffix = f" (over the limit: {', '.join(breaches)}; --allow-churn)" if breaches else ""
     return figures.describe() + suffix
 
 

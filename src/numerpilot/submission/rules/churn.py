@@ -22,6 +22,11 @@ from numerpilot.errors import SubmissionError
 from numerpilot.submission.rules.signals import id_and_value_columns
 from numerpilot.submission.rules.universe import universe_column
 
+
+class IncomparableError(SubmissionError):
+    """A previous submission cannot be compared with this one (another kind of ticker)."""
+
+
 #: How many of the model's most recent submissions Numerai compares against.
 PREVIOUS_SUBMISSIONS = 5
 
@@ -91,10 +96,10 @@ def max_churn_and_turnover(
     for prev in previous:
         prev_ticker, _ = id_and_value_columns(prev.frame)
         if prev_ticker != ticker_col:
-            raise SubmissionError(
+            raise IncomparableError(
                 f"the previous submission {prev.label} uses '{prev_ticker}' tickers and this "
                 f"one '{ticker_col}': churn cannot be compared; submit with '{prev_ticker}' "
-                "or pass --force"
+                "or pass --allow-churn."
             )
         subs[prev.label] = signal_series(prev.frame, (ticker_col, value_col))
         neutralizers[prev.label], sample_weights[prev.label] = _weights(prev.universe, ticker_col)
