@@ -41,7 +41,7 @@ from numerpilot.pipeline.predict import predict_file
 from numerpilot.pipeline.train import train_ensemble
 from numerpilot.scoring.per_era import per_era_corr
 from numerpilot.workdir import Workdir
-from quality_data import FAMILIES, Family, write_family
+from quality_data import FAMILIES, LATER_FIELDS, Family, write_family
 
 CACHE = Path(tempfile.gettempdir()) / "numerpilot-bench-quality"
 EXAMPLE = LightGBMConfig(
@@ -50,7 +50,8 @@ EXAMPLE = LightGBMConfig(
 
 
 def _key(fam: Family) -> str:
-    return hashlib.sha256(json.dumps(asdict(fam), sort_keys=True).encode()).hexdigest()[:12]
+    fields = {k: v for k, v in asdict(fam).items() if LATER_FIELDS.get(k, ...) != v}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _summary(per_era: np.ndarray) -> dict[str, float]:

@@ -12,12 +12,19 @@ Generative model of a family (per era ``e``, row ``i``; one seeded generator):
   per era and stored as int8 0..4; ``z = (x_q - 2) / sqrt(2)``;
 * signal ``s``: a mix of unit-variance parts with the family's shares: *linear* (weights on
   a ``density`` share of the features), *pairs* (products of feature pairs), *ushape*
-  (``z^2 - 1``), *regime* (a few features whose sign flips every ``regime_eras`` eras),
-  *drift* (weights on a random walk of ``drift_step`` per era);
+  (``z^2 - 1``), *steps* (only a feature's top or bottom quintile matters), *regime* (a
+  few features whose sign flips every ``regime_eras`` eras), *drift* (weights on a random
+  walk of ``drift_step`` per era);
 * main ``target``: the per-era binned rank of ``rho s + sqrt(1 - rho^2) noise``
   (0/.25/.5/.75/1 at 5/20/50/20/5 %);
 * auxiliary targets: ``rho_a (c s + sqrt(1 - c^2) own) + noise_a`` where ``own`` is a
   signal of the target's own and ``noise_a`` shares ``common`` of the main target's noise.
+
+A family with ``persist`` > 0 or ``horizon`` > 1 is Numerai's dependence between eras:
+the same stocks every era, their latent features an AR(1) with coefficient ``persist``
+per era, and a target's noise the sum of ``horizon`` weekly shocks (a 20-day target over
+weekly eras: 4), so that neighbouring eras share most of it (an auxiliary ``_60`` target
+spans three times as many).
 
 The *best achievable* predictor knows the stationary parts of the signal (linear, pairs,
 ushape) exactly, but not the era's regime sign nor its drift: it is the benchmark's 100 %.
@@ -26,6 +33,7 @@ ushape) exactly, but not the era's regime sign nor its drift: it is the benchmar
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +43,10 @@ import pandas as pd
 from numerpilot.data import layout
 from numerpilot.data.synthetic import bin_target, feature_names
 
-STATIONARY = ("linear", "pairs", "ushape")
+STATIONARY = ("linear", "pairs", "ushape", "steps")
+#: Family fields added after the first families were cached: left out of the cache key
+#: while at their default, so that those families keep their data.
+LATER_FIELDS = {"persist": 0.0, "horizon": 1}
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class Family:
     drift_step: float = 0.1
     aux: tuple[Aux, ...] = field(default_factory=tuple)
     seed: int = 0
+    persist: float = 0.0
+    horizon: int = 1
 
     def scaled(self, rows: float, eras: float = 1.0) -> Family:
         """The same world with fewer rows per era / eras (``--quick``)."""
@@ -153,6 +166,23 @@ FAMILIES: tuple[Family, ...] = (
         aux=(Aux("target_india_20", 0.0, 0.2, 0.08), Aux("target_juliet_20", 0.9, 0.5, 0.08)),
         seed=5,
     ),
+    Family(
+        "persistent-overlapping",
+        "Numerai's dependence: the same stocks every era, persistent features, 20-day "
+        "targets over weekly eras; threshold effects that trees find",
+        n_features=250,
+        rows_per_era=500,
+        train_eras=240,
+        validation_eras=100,
+        shares={"linear": 0.35, "pairs": 0.1, "steps": 0.25, "regime": 0.1, "drift": 0.2},
+        rho=0.1,
+        density=0.4,
+        drift_step=0.1,
+        aux=(Aux("target_kilo_20", 0.8, 0.6, 0.1), Aux("target_lima_60", 0.6, 0.3, 0.08)),
+        seed=6,
+        persist=0.9,
+        horizon=4,
+    ),
 )
 
 
@@ -170,6 +200,9 @@ class _World:
     regime_sign: np.ndarray
     drift: np.ndarray
     own: np.ndarray
+    steps: np.ndarray
+    w_steps: np.ndarray
+    step_top: np.ndarray
 
 
 def _world(fam: Family, rng: np.random.Generator) -> _World:
@@ -203,7 +236,18 @@ def _world(fam: Family, rng: np.random.Generator) -> _World:
         regime_sign=sign,
         drift=drift,
         own=rng.normal(size=(len(fam.aux), f)) * (rng.random((len(fam.aux), f)) < 0.3),
+        **_steps(fam),
     )
+
+
+def _steps(fam: Family) -> dict[str, np.ndarray]:
+    """The threshold features: a tenth of them, each moving the target only in its top
+    (or bottom) quintile. Drawn from a generator of their own, so that the families
+    without steps keep their data."""
+    rng = np.random.default_rng([fam.seed, 1])
+    steps = rng.choice(fam.n_features, size=max(2, fam.n_features // 10), replace=False)
+    return {"steps": steps, "w_steps": rng.choice([-1.0, 1.0], size=len(steps)),
+            "step_top": rng.random(len(steps)) < 0.5}  # fmt: skip
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -222,28 +266,66 @@ def _mix(
 def _era(
     fam: Family, w: _World, era: int, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Features (n, f) int8, targets, and the best achievable prediction (n,) of one era."""
+    """Features (n, f) int8, targets, and the best achievable prediction (n,) of one era
+    whose rows are new stocks."""
     g = rng.normal(size=(n, len(layout.FEATURE_GROUPS)))
     a = w.loading
     x = a * g[:, w.group_of] + np.sqrt(1 - a**2) * rng.normal(size=(n, len(a)))
+    return _outcome(fam, w, era, x, rng.normal(size=n), lambda k: rng.normal(size=n), rng)
+
+
+def _persistent_eras(
+    fam: Family, w: _World, rng: np.random.Generator
+) -> list[tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]]:
+    """Every era of the same ``rows_per_era`` stocks: latent features an AR(1) (``persist``)
+    from era to era, each target's noise a moving sum of weekly shocks over its horizon."""
+    n, f, n_eras = fam.rows_per_era, fam.n_features, fam.train_eras + fam.validation_eras
+    a, phi = w.loading, fam.persist
+    horizons = [fam.horizon] + [fam.horizon * (3 if t.name.endswith("_60") else 1)
+                                for t in fam.aux]  # fmt: skip
+    shocks = [rng.normal(size=(n_eras + h - 1, n)) for h in horizons]
+
+    def noise(k: int, era: int) -> np.ndarray:
+        return np.asarray(shocks[k][era : era + horizons[k]].sum(axis=0) / np.sqrt(horizons[k]))
+
+    g = rng.normal(size=(n, len(layout.FEATURE_GROUPS)))
+    u = rng.normal(size=(n, f))
+    out = []
+    for era in range(n_eras):
+        if era:
+            g = phi * g + np.sqrt(1 - phi**2) * rng.normal(size=g.shape)
+            u = phi * u + np.sqrt(1 - phi**2) * rng.normal(size=u.shape)
+        x = a * g[:, w.group_of] + np.sqrt(1 - a**2) * u
+        out.append(_outcome(fam, w, era, x, noise(0, era), lambda k, e=era: noise(k + 1, e), rng))
+    return out
+
+
+def _outcome(
+    fam: Family, w: _World, era: int, x: np.ndarray, noise: np.ndarray,
+    aux_noise: Callable[[int], np.ndarray], rng: np.random.Generator,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:  # fmt: skip
+    """An era's int8 features, targets and best prediction from its latent features x (n,
+    f), the main target's noise (n,) and each auxiliary target's own (``aux_noise(k)``)."""
+    n = len(x)
     ranks = np.argsort(np.argsort(x, axis=0, kind="stable"), axis=0, kind="stable")
     feats = (ranks * 5 // n).astype(np.int8)
     z = (feats.astype(np.float64) - 2.0) / np.sqrt(2.0)
+    edge = np.where(w.step_top, z[:, w.steps] > 1, z[:, w.steps] < -1).astype(np.float64)
     parts = {
         "linear": _unit(z @ w.w_linear),
         "pairs": _unit((z[:, w.pairs[:, 0]] * z[:, w.pairs[:, 1]]) @ w.w_pairs),
         "ushape": _unit((z[:, w.ushape] ** 2 - 1) @ w.w_ushape),
+        "steps": _unit(edge @ w.w_steps),
         "regime": _unit(w.regime_sign[era] * (z @ w.w_regime)),
         "drift": _unit(z @ w.drift[era]),
     }
     s = _mix(parts, fam.shares, tuple(fam.shares))
     best = _mix(parts, fam.shares, STATIONARY)
-    noise = rng.normal(size=n)
     targets = {layout.MAIN_TARGET: bin_target(fam.rho * s + np.sqrt(1 - fam.rho**2) * noise)}
     for k, aux in enumerate(fam.aux):
         own = _unit(z @ w.own[k]) if w.own[k].any() else rng.normal(size=n)
         sig = aux.quality * s + np.sqrt(1 - aux.quality**2) * own
-        eps = aux.common * noise + np.sqrt(1 - aux.common**2) * rng.normal(size=n)
+        eps = aux.common * noise + np.sqrt(1 - aux.common**2) * aux_noise(k)
         targets[aux.name] = bin_target(aux.rho * sig + np.sqrt(1 - aux.rho**2) * eps)
     return feats, targets, best
 
@@ -262,8 +344,12 @@ def write_family(fam: Family, folder: Path) -> Generated:
     rng = np.random.default_rng(fam.seed)
     w = _world(fam, rng)
     n_eras = fam.train_eras + fam.validation_eras
-    sizes = rng.integers(int(fam.rows_per_era * 0.9), int(fam.rows_per_era * 1.1) + 1, n_eras)
-    blocks = [_era(fam, w, e, int(n), rng) for e, n in enumerate(sizes)]
+    if fam.persist or fam.horizon > 1:
+        sizes = np.full(n_eras, fam.rows_per_era)
+        blocks = _persistent_eras(fam, w, rng)
+    else:
+        sizes = rng.integers(int(fam.rows_per_era * 0.9), int(fam.rows_per_era * 1.1) + 1, n_eras)
+        blocks = [_era(fam, w, e, int(n), rng) for e, n in enumerate(sizes)]
     eras = np.repeat([f"{e + 1:04d}" for e in range(n_eras)], sizes)
     ids = np.array([f"n{i:012x}" for i in rng.permutation(len(eras))], dtype=object)
     frame = pd.DataFrame(
