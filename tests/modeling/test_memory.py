@@ -8,6 +8,8 @@ import pytest
 from numerpilot.errors import DataError
 from numerpilot.modeling.memory import (
     GIB,
+    LINEAR_BATCH_BYTES,
+    LINEAR_MATRICES,
     available_bytes,
     estimate_train_bytes,
     plan_memory,
@@ -25,6 +27,30 @@ def test_estimate_grows_with_rows_features_and_targets() -> None:
     assert estimate_train_bytes(100_000, 500, 4) > base
     # The int8 features and LightGBM's binned copy dominate: more than a byte a value.
     assert estimate_train_bytes(2_700_000, FEATURES, 4) > 1.3 * 2_700_000 * FEATURES
+
+
+def test_the_linear_members_peak_within_their_share_of_the_estimate() -> None:
+    import tracemalloc
+
+    from numerpilot.modeling.cv import purged_era_folds
+    from numerpilot.modeling.linear import fit_linear
+    from numerpilot.modeling.members import every_era
+
+    f, rng = 600, np.random.default_rng(0)
+    era = np.repeat([f"{e:04d}" for e in range(40)], 100)
+    x = rng.integers(0, 5, size=(len(era), f)).astype(np.int8)
+    y = rng.normal(size=(len(era), 3))
+    tracemalloc.start()
+    try:  # three targets, three folds and the final fit, the products test included
+        fit_linear(x, y, era, purged_era_folds(era, 3, 2), every_era(era), screen=y[:, 0])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    matrices = LINEAR_MATRICES * 8 * f * f
+    assert 0.8 * matrices < peak <= matrices + LINEAR_BATCH_BYTES  # the constant is measured
+    # Beyond ~4,000 features they, not LightGBM's bin sample, set the peak: f squared.
+    wide = estimate_train_bytes(20_000, 8_000, 1) - estimate_train_bytes(20_000, 4_000, 1)
+    assert wide > LINEAR_MATRICES * 8 * (8_000**2 - 4_000**2)
 
 
 def test_every_era_when_it_fits() -> None:

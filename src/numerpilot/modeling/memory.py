@@ -29,6 +29,12 @@ BYTES_PER_VALUE = 1.3
 BYTES_PER_ROW = 220
 #: Python, numpy, pyarrow and LightGBM themselves.
 BASE_BYTES = 400 * 1024**2
+#: The linear members' matrices, alive at once: X'X, a fold's, the eigenvectors and the
+#: feature products test's sums, about ten features x features float64 (tracemalloc: 9.6
+#: at 600 and 1,200 features, 10.0 at 2,748) ...
+LINEAR_MATRICES = 10
+#: ... and their float64 batches of rows.
+LINEAR_BATCH_BYTES = 32 * 1024**2
 #: Eras at most skipped between two that are kept (``era_step``) before train refuses.
 MAX_ERA_STEP = 8
 #: Share of the available memory train plans to use.
@@ -37,10 +43,14 @@ HEADROOM = 0.85
 
 def estimate_train_bytes(rows: int, features: int, targets: int) -> int:
     """Predicted peak resident memory (bytes) of ``train`` on rows x features int8 values."""
-    # LightGBM's sample rows arrive as float64 and are copied once more while binning.
+    # LightGBM's sample rows arrive as float64 and are copied once more while binning; the
+    # linear members are fitted once that sample is freed: whichever is larger counts.
     sample = min(rows, BIN_SAMPLE_ROWS) * features * 16
+    linear = LINEAR_MATRICES * 8 * features**2 + LINEAR_BATCH_BYTES
     per_row = BYTES_PER_ROW + 4 * targets
-    return int(BASE_BYTES + rows * features * BYTES_PER_VALUE + sample + rows * per_row)
+    return int(
+        BASE_BYTES + rows * features * BYTES_PER_VALUE + max(sample, linear) + rows * per_row
+    )
 
 
 def _cgroup_bytes() -> int | None:
