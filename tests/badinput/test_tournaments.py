@@ -79,14 +79,21 @@ def test_bad_signal_file(
     assert not (root / "submissions").exists() and path.read_bytes() == before
 
 
+def _submitted_last_round(keys: SandboxServer, numerpilot: Numerpilot, tmp_path: Path) -> Path:
+    """A Signals work directory that submitted in numerai_ticker last round (the clock is
+    now in the next one)."""
+    root = workdir(tmp_path / "wd", "signals")
+    _frame("numerai_ticker", universe(keys, "signals")).to_csv(tmp_path / "a.csv", index=False)
+    assert numerpilot("submit", "--file", str(tmp_path / "a.csv"), "-C", str(root)).code == 0
+    keys.clock.advance(timedelta(days=1))
+    return root
+
+
 @pytest.mark.bad_input("submit", "signals: churn above the limit against the last submission")
 def test_churn_above_the_limit(
     keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
 ) -> None:
-    root = workdir(tmp_path / "wd", "signals")
-    _frame("numerai_ticker", universe(keys, "signals")).to_csv(tmp_path / "a.csv", index=False)
-    assert numerpilot("submit", "--file", str(tmp_path / "a.csv"), "-C", str(root)).code == 0
-    keys.clock.advance(timedelta(days=1))  # the next round
+    root = _submitted_last_round(keys, numerpilot, tmp_path)
     ids = universe(keys, "signals")
     _frame("numerai_ticker", ids[::-1]).to_csv(tmp_path / "b.csv", index=False)
     out = numerpilot("submit", "--file", str(tmp_path / "b.csv"), "-C", str(root))
@@ -98,11 +105,8 @@ def test_churn_above_the_limit(
 def test_churn_against_other_tickers(
     keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
 ) -> None:
-    root = workdir(tmp_path / "wd", "signals")
-    _frame("numerai_ticker", universe(keys, "signals")).to_csv(tmp_path / "a.csv", index=False)
-    assert numerpilot("submit", "--file", str(tmp_path / "a.csv"), "-C", str(root)).code == 0
-    keys.clock.advance(timedelta(days=1))  # the next round, in FIGI this time
-    number = keys.state.current().number
+    root = _submitted_last_round(keys, numerpilot, tmp_path)
+    number = keys.state.current().number  # this round in FIGI
     figis = keys.state.tickers[TID["signals"]].universe(number)["composite_figi"]
     _frame("composite_figi", figis).to_csv(tmp_path / "b.csv", index=False)
     out = numerpilot("submit", "--file", str(tmp_path / "b.csv"), "-C", str(root))
