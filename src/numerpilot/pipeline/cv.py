@@ -302,8 +302,8 @@ def run_compare(
 ) -> tuple[CVResult, CVResult, Comparison]:
     """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
     (purged for the longest horizon of either); returns both and their comparison."""
-    ctx, workers = _with_era_step(ctx, cluster)
     other_ctx, other_workers = _with_era_step(other_context(ctx, path), cluster)
+    ctx, workers = _with_era_step(ctx, cluster)
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)
