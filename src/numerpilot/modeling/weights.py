@@ -5,7 +5,7 @@ eras none of the members was fit on (out-of-fold predictions of era folds, or th
 embargoed holdout), numerpilot finds the non-negative weights that maximise the
 ensemble's mean per-era correlation with the main target, then shrinks them toward the
 main target's model alone (what Numerai's example recipe trains), halfway on a holdout of
-a few dozen eras (a noisy judge), a quarter of the way on era folds: the ensemble leans on
+a few dozen eras (a noisy judge), a tenth of the way on era folds: the ensemble leans on
 the auxiliary targets and the linear members only as far as held-out eras show they
 help. A member whose held-out score is not clearly positive gets no weight at all (except
 the main target's trees).
@@ -30,7 +30,7 @@ MIN_SHARE_OF_BEST = 0.25
 SHRINK = 0.5
 #: ... and on out-of-fold predictions of every training era (era folds), a judge with
 #: several times the eras.
-SHRINK_FOLDS = 0.25
+SHRINK_FOLDS = 0.1
 #: Weights below this share are dropped (the member is not worth its prediction time).
 MIN_WEIGHT = 0.03
 
