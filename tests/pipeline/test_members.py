@@ -114,28 +114,6 @@ def test_unreachable_cluster_fails_fast(
     assert not (workdir / "models" / "manifest.json").exists()
 
 
-@pytest.mark.bad_input("train", "--cluster local: the workers asked for do not fit in memory")
-def test_local_cluster_too_large_is_refused_before_the_features_are_read(
-    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    import numerpilot.pipeline.train as train
-
-    real = train.load_era_data
-
-    def eras_only(path: Path, features: list[str], *args: Any, **kwargs: Any) -> Any:
-        assert not features, "features were read before the cluster was sized"
-        return real(path, features, *args, **kwargs)
-
-    monkeypatch.setattr(train, "load_era_data", eras_only)
-    config = FAST_CONFIG + "\n[cluster]\nworkers = 64\n"
-    config = config.replace("[train]\n", "[train]\nmemory_gb = 1.0\n")
-    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
-    outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
-    refused(outcome, 1, "--cluster local: 64 workers would need about", "cluster.workers = ")
-    assert not (wd / "models" / "manifest.json").exists()
-
-
 @pytest.mark.bad_input("train", "--cluster is neither 'local' nor a scheduler address")
 def test_cluster_address_form(numerpilot: Numerpilot, refused: Refused, workdir: Path) -> None:
     refused(numerpilot("train", "-C", str(workdir), "--cluster", "myhost"), 2, "tcp://host:8786")
@@ -412,9 +390,19 @@ def test_local_cluster_starts_the_workers_asked_for() -> None:
 
 
 @pytest.mark.bad_input("train", "cluster.workers do not fit in the memory left for them")
-def test_too_many_local_workers_are_refused_with_the_estimate(
-    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
-) -> None:
+def test_too_many_local_workers_are_refused_with_the_estimate_before_the_features_are_read(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import numerpilot.pipeline.train as train
+
+    real = train.load_era_data
+
+    def eras_only(path: Path, features: list[str], *args: Any, **kwargs: Any) -> Any:
+        assert not features, "features were read before the cluster was sized"
+        return real(path, features, *args, **kwargs)
+
+    monkeypatch.setattr(train, "load_era_data", eras_only)
     config = FAST_CONFIG.replace("[train]\n", "[train]\nmemory_gb = 1\n")
     wd = make_workdir(tmp_path / "wd", synthetic_dir, config + "\n[cluster]\nworkers = 64\n")
     outcome = numerpilot("train", "-C", str(wd), "--cluster", "local")
