@@ -27,7 +27,7 @@ weekly eras: 4), so that neighbouring eras share most of it (an auxiliary ``_60`
 spans three times as many).
 
 The *best achievable* predictor knows the stationary parts of the signal (linear, pairs,
-ushape) exactly, but not the era's regime sign nor its drift: it is the benchmark's 100 %.
+ushape, steps) exactly, but not the era's regime sign nor its drift: it is the benchmark's 100 %.
 """
 
 from __future__ import annotations
@@ -268,10 +268,17 @@ def _era(
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Features (n, f) int8, targets, and the best achievable prediction (n,) of one era
     whose rows are new stocks."""
-    g = rng.normal(size=(n, len(layout.FEATURE_GROUPS)))
-    a = w.loading
-    x = a * g[:, w.group_of] + np.sqrt(1 - a**2) * rng.normal(size=(n, len(a)))
+    x = _latent(
+        w, rng.normal(size=(n, len(layout.FEATURE_GROUPS))), rng.normal(size=(n, len(w.loading)))
+    )
     return _outcome(fam, w, era, x, rng.normal(size=n), lambda k: rng.normal(size=n), rng)
+
+
+def _latent(w: _World, g: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Latent features (n, f) from the group factors g (n, groups) and each feature's own
+    part u (n, f)."""
+    a = w.loading
+    return np.asarray(a * g[:, w.group_of] + np.sqrt(1 - a**2) * u)
 
 
 def _persistent_eras(
@@ -280,7 +287,7 @@ def _persistent_eras(
     """Every era of the same ``rows_per_era`` stocks: latent features an AR(1) (``persist``)
     from era to era, each target's noise a moving sum of weekly shocks over its horizon."""
     n, f, n_eras = fam.rows_per_era, fam.n_features, fam.train_eras + fam.validation_eras
-    a, phi = w.loading, fam.persist
+    phi = fam.persist
     horizons = [fam.horizon] + [fam.horizon * (3 if t.name.endswith("_60") else 1)
                                 for t in fam.aux]  # fmt: skip
     shocks = [rng.normal(size=(n_eras + h - 1, n)) for h in horizons]
@@ -295,8 +302,8 @@ def _persistent_eras(
         if era:
             g = phi * g + np.sqrt(1 - phi**2) * rng.normal(size=g.shape)
             u = phi * u + np.sqrt(1 - phi**2) * rng.normal(size=u.shape)
-        x = a * g[:, w.group_of] + np.sqrt(1 - a**2) * u
-        out.append(_outcome(fam, w, era, x, noise(0, era), lambda k, e=era: noise(k + 1, e), rng))
+        out.append(_outcome(fam, w, era, _latent(w, g, u), noise(0, era),
+                            lambda k, e=era: noise(k + 1, e), rng))  # fmt: skip
     return out
 
 
