@@ -140,6 +140,20 @@ def test_significant_pairs_find_products_and_squares_and_nothing_in_noise() -> N
         assert len(significant_pairs(screen_moments(x, noise, center, rows, era))) == 0
 
 
+def test_squares_are_their_own_family_of_tests() -> None:
+    """A square is one of f per-feature tests, a product one of f (f - 1) / 2: the same
+    t admits a square (a U-shape) that it would not admit as a product."""
+    f, n, t = 200, 100, 4.8  # bars at df 99: 4.2 over 200 squares, 5.3 over 19,900 pairs
+    s = np.zeros((f, f))
+    ss = np.full((f, f), float(n))  # per-era values of sd 1 (and mean 0) ...
+    for i, j in [(3, 3), (4, 9)]:  # ... except these two, of mean t / sqrt(n)
+        mean = t / np.sqrt(n)
+        s[i, j], ss[i, j] = n * mean, (n - 1) + n * mean**2
+    assert [tuple(p) for p in significant_pairs(linear.Screen(n, s, ss))] == [(3, 3)]
+    s[4, 9], ss[4, 9] = n * 0.6, (n - 1) + n * 0.36  # t = 6: a product clears its bar
+    assert [tuple(p) for p in significant_pairs(linear.Screen(n, s, ss))] == [(3, 3), (4, 9)]
+
+
 @pytest.mark.parametrize("screen_rows", [200_000, 2_500])
 def test_a_fold_screens_and_fits_on_its_own_eras_and_the_kernel_predicts_the_products(
     screen_rows: int, monkeypatch: pytest.MonkeyPatch

@@ -12,7 +12,8 @@ penalties tried. A split's fit moments are the total less its excluded rows.
 
 Products of two features (and squares) join a split's ridge when their per-era covariance
 with the main target on that split's fit eras is significant after a Bonferroni
-correction over every pair (:func:`significant_pairs`): a signal that lives in an
+correction over every pair, or for a square over every feature (:func:`significant_pairs`):
+a signal that lives in an
 interaction has no linear part and escapes trees that split greedily on one feature at a
 time. Where no pair clears the bar (a dense linear signal, weak interactions), the member
 is the plain ridge. Eras are not independent on Numerai's data (a 20-day target spans
@@ -202,11 +203,13 @@ def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS
     """Pairs (k, 2) (i <= j, sorted) whose product's per-era covariance with g has a mean
     significantly different from zero (Student's t over the eras, so an interaction that
     only some eras show passes less easily for one that all show; its variance and degrees
-    of freedom corrected by ``s.inflation``) at family-wise level ``alpha`` over all
-    f (f + 1) / 2 pairs (Bonferroni); the ``cap`` largest |t| at most."""
+    of freedom corrected by ``s.inflation``) at family-wise level ``alpha`` (Bonferroni)
+    over the f (f - 1) / 2 products, and for a square (i == j: a U-shape, a per-feature
+    effect) over the f squares; the ``cap`` largest |t| at most."""
     from scipy.stats import t as student  # scipy.stats takes most of a second to import
 
-    i, j = np.triu_indices(s.s.shape[0])
+    f = s.s.shape[0]
+    i, j = np.triu_indices(f)
     n = s.eras
     if n < 3 or not len(i):
         return np.empty((0, 2), dtype=np.int64)
@@ -215,7 +218,8 @@ def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS
     se = np.sqrt(var / n)
     t = np.abs(np.divide(mean, se, out=np.zeros_like(mean), where=se > 0))
     df = max(n / s.inflation - 1, 2.0)
-    keep = np.flatnonzero(t > student.isf(alpha / (2 * len(i)), df))
+    tests = np.where(i == j, f, max(len(i) - f, 1))
+    keep = np.flatnonzero(t > student.isf(alpha / (2 * tests), df))
     keep = keep[np.argsort(-t[keep], kind="stable")][:cap]
     pairs = np.column_stack([i[keep], j[keep]]).astype(np.int64)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))] if len(pairs) else pairs
