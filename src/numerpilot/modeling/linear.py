@@ -13,13 +13,13 @@ penalties tried. A split's fit moments are the total less its excluded rows.
 Products of two features (and squares) join a split's ridge when their per-era covariance
 with the main target on that split's fit eras is significant after a Bonferroni
 correction over every pair, or for a square over every feature (:func:`significant_pairs`):
-a signal that lives in an
-interaction has no linear part and escapes trees that split greedily on one feature at a
-time. Where no pair clears the bar (a dense linear signal, weak interactions), the member
-is the plain ridge. Eras are not independent on Numerai's data (a 20-day target spans
-about four weekly eras, and features persist), so the test's variance is inflated by the
-per-era sums' correlation with their neighbours (:func:`era_inflation`), estimated from the
-data: a pair is not made significant by counting the same evidence in four eras.
+a signal that lives in an interaction has no linear part and escapes trees that split
+greedily on one feature at a time. Where no pair clears the bar (a dense linear signal,
+weak interactions), the member is the plain ridge. Eras are not independent on Numerai's
+data (a 20-day target spans about four weekly eras, and features persist), so the test's
+variance is inflated by the per-era sums' correlation with their neighbours
+(:func:`era_inflation`), estimated from the data: a pair is not made significant by
+counting the same evidence in four eras.
 """
 
 from __future__ import annotations
