@@ -218,8 +218,8 @@ def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS
     se = np.sqrt(var / n)
     t = np.abs(np.divide(mean, se, out=np.zeros_like(mean), where=se > 0))
     df = max(n / s.inflation - 1, 2.0)
-    tests = np.where(i == j, f, max(len(i) - f, 1))
-    keep = np.flatnonzero(t > student.isf(alpha / (2 * tests), df))
+    square_bar, product_bar = student.isf(alpha / (2 * np.array([f, max(len(i) - f, 1)])), df)
+    keep = np.flatnonzero(t > np.where(i == j, square_bar, product_bar))
     keep = keep[np.argsort(-t[keep], kind="stable")][:cap]
     pairs = np.column_stack([i[keep], j[keep]]).astype(np.int64)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))] if len(pairs) else pairs
