@@ -69,3 +69,23 @@ def test_the_main_target_is_kept_even_when_it_scores_nothing() -> None:
     assert dropped.weights[0] == 0
     # Shrunk halfway toward the main target's model alone; the rest goes where it helps.
     assert kept.weights[0] >= 0.5 and kept.weights[1] > 0.3
+
+
+def test_eras_that_share_their_noise_count_as_less_evidence() -> None:
+    """A member whose per-era score moves in blocks of eight neighbouring eras (a 20-day
+    target over weekly eras, a persistent regime) has a plain t that counts every block
+    eight times: it clears the bar as if the eras were independent, and not otherwise."""
+    rng = np.random.default_rng(11)
+    eras = np.repeat(np.arange(240), 100)
+    signal = rng.normal(size=len(eras))
+    y = 0.3 * signal + rng.normal(size=len(eras))
+    blocks = np.repeat(rng.normal(0.0, 0.15, size=30), 8)
+    lucky = blocks - blocks.mean() + 0.015  # a small positive mean, by luck of the blocks
+    member = lucky[eras] * y + rng.normal(size=len(eras))
+    index = EraIndex.from_eras(eras)
+    fit = fit_weights(np.column_stack([signal, member]), y, index, always=0)
+    scores = EraMoments.of(np.column_stack([signal, member]), y, index).member_corr()[:, 1]
+    plain_t = scores.mean() / scores.std(ddof=1) * np.sqrt(len(scores))
+    assert plain_t > 1.5
+    assert fit.member_t[1] < 1.0
+    assert fit.weights[1] == 0

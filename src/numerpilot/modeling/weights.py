@@ -8,7 +8,9 @@ main target's model alone (what Numerai's example recipe trains), halfway on a h
 a few dozen eras (a noisy judge), a tenth of the way on era folds: the ensemble leans on
 the auxiliary targets and the linear members only as far as held-out eras show they
 help. A member whose held-out score is not clearly positive gets no weight at all (except
-the main target's trees).
+the main target's trees); "clearly" counts neighbouring eras that share their targets'
+noise (Numerai's 20-day targets span four weekly eras) as the evidence they are, not as
+independent eras (:func:`~numerpilot.modeling.linear.era_inflation`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import numpy as np
 
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.ranks import rank_gauss_by_era
+from numerpilot.modeling.linear import era_inflation
 
 #: A member is kept when its mean per-era CORR on the holdout is at least this many
-#: standard errors above zero ...
+#: standard errors (allowing for correlated neighbouring eras) above zero ...
 MIN_T_STAT = 1.0
 #: ... and at least this share of the best member's mean.
 MIN_SHARE_OF_BEST = 0.25
@@ -121,7 +124,8 @@ def fit_weights(
     scores = moments.member_corr()
     mean = scores.mean(axis=0)
     sd = scores.std(axis=0, ddof=1) if len(scores) > 1 else np.ones_like(mean)
-    t = mean / np.where(sd > 0, sd, np.inf) * np.sqrt(len(scores))
+    inflation = np.array([era_inflation(scores[:, [j]]) for j in range(scores.shape[1])])
+    t = mean / np.where(sd > 0, sd, np.inf) * np.sqrt(len(scores) / inflation)
     keep = (mean > 0) & (t >= MIN_T_STAT) & (mean >= MIN_SHARE_OF_BEST * mean.max())
     if always is not None:
         keep[always] = True
