@@ -15,9 +15,7 @@ from numerpilot.kernel.linear import LinearModel, linear_text
 from numerpilot.modeling import linear
 from numerpilot.modeling.cv import purged_era_folds
 from numerpilot.modeling.linear import (
-    MAX_LAG,
     PENALTIES,
-    era_inflation,
     fit_linear,
     gauss_targets,
     screen_moments,
@@ -25,6 +23,7 @@ from numerpilot.modeling.linear import (
     trace_pairs,
 )
 from numerpilot.modeling.members import every_era
+from numerpilot.scoring.summary import MAX_LAG, era_inflation
 
 
 def _world(

@@ -32,6 +32,7 @@ from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.linear import linear_text, pair_columns
 from numerpilot.kernel.ranks import rank_gauss_by_era
 from numerpilot.modeling.cv import EraSplit
+from numerpilot.scoring.summary import era_inflation
 
 #: Ridge penalties tried, as a share of the mean feature variance.
 PENALTIES = tuple(float(10**e) for e in np.arange(-2.5, 2.01, 0.5))
@@ -45,10 +46,8 @@ MAX_PAIRS = 64
 #: used (an f x f product per era: on every row of Numerai's data it would cost as much as
 #: the ridge itself; an interaction the trees miss shows on far fewer rows).
 SCREEN_ROWS = 200_000
-#: The per-era sums may correlate with those up to this many eras away (a 60-day target
-#: spans about 12 weekly eras) ...
-MAX_LAG = 12
-#: ... estimated, pooled, on this many pairs (chosen at random, the same every run).
+#: The per-era sums' correlation with their neighbours (:func:`era_inflation`) is
+#: estimated, pooled, on this many pairs (chosen at random, the same every run).
 TRACE_PAIRS = 4096
 
 
@@ -183,20 +182,6 @@ def screen_moments(
             series.append(era[trace[:, 0], trace[:, 1]])
     inflation = era_inflation(np.array(series)) if trace is not None and series else 1.0
     return Screen(index.n_eras, s, ss, inflation)
-
-
-def era_inflation(series: np.ndarray, lags: int = MAX_LAG) -> float:
-    """How much correlation between neighbouring eras inflates the variance of a mean over
-    the E eras of series (E, k) (per-era values of k statistics, eras in time order), pooled
-    over the k: 1 + 2 sum_l (1 - l / (L + 1)) rho_l, Newey-West's (Bartlett) weights over
-    L = min(``lags``, E // 4) lags. At least 1: independent eras, or eras whose
-    neighbours disagree, keep the plain test."""
-    x = series - series.mean(axis=0)
-    var, lags = float(np.sum(x * x)), min(lags, len(x) // 4)
-    if var <= 0:
-        return 1.0
-    rho = [float(np.sum(x[lag:] * x[:-lag])) / var for lag in range(1, lags + 1)]
-    return max(1.0, 1 + 2 * sum((1 - lag / (lags + 1)) * r for lag, r in enumerate(rho, 1)))
 
 
 def significant_pairs(s: Screen, alpha: float = PAIR_ALPHA, cap: int = MAX_PAIRS) -> np.ndarray:

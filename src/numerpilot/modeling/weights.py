@@ -10,7 +10,7 @@ the auxiliary targets and the linear members only as far as held-out eras show t
 help. A member whose held-out score is not clearly positive gets no weight at all (except
 the main target's trees); "clearly" counts neighbouring eras that share their targets'
 noise (Numerai's 20-day targets span four weekly eras) as the evidence they are, not as
-independent eras (:func:`~numerpilot.modeling.linear.era_inflation`).
+independent eras (:func:`~numerpilot.scoring.summary.era_inflation`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.ranks import rank_gauss_by_era
-from numerpilot.modeling.linear import era_inflation
+from numerpilot.scoring.summary import era_inflation
 
 #: A member is kept when its mean per-era CORR on the holdout is at least this many
 #: standard errors (allowing for correlated neighbouring eras) above zero ...

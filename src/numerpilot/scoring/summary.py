@@ -28,6 +28,25 @@ def autocorrelation(values: np.ndarray) -> float:
     return float((a * b).sum() / denom) if denom > 0 else float("nan")
 
 
+#: Per-era statistics may correlate with those up to this many eras away (a 60-day target
+#: spans about 12 weekly eras).
+MAX_LAG = 12
+
+
+def era_inflation(series: np.ndarray, lags: int = MAX_LAG) -> float:
+    """How much correlation between neighbouring eras inflates the variance of a mean over
+    the E eras of series (E, k) (per-era values of k statistics, eras in time order), pooled
+    over the k: 1 + 2 sum_l (1 - l / (L + 1)) rho_l, Newey-West's (Bartlett) weights over
+    L = min(``lags``, E // 4) lags. At least 1: independent eras, or eras whose
+    neighbours disagree, keep the plain test."""
+    x = series - series.mean(axis=0)
+    var, lags = float(np.sum(x * x)), min(lags, len(x) // 4)
+    if var <= 0:
+        return 1.0
+    rho = [float(np.sum(x[lag:] * x[:-lag])) / var for lag in range(1, lags + 1)]
+    return max(1.0, 1 + 2 * sum((1 - lag / (lags + 1)) * r for lag, r in enumerate(rho, 1)))
+
+
 def summarize(values: np.ndarray) -> dict[str, float]:
     """Summary of (E,) per-era values, NaN eras left out (counted in n_eras).
 
