@@ -20,7 +20,13 @@ from numerpilot.data.load import load_era_data
 from numerpilot.modeling.cv import holdout_split, purged_era_folds
 from numerpilot.modeling.members import FitJob, Member
 from numerpilot.modeling.store import load_bundle, load_manifest
-from numerpilot.modeling.tree_count import best_round, fold_curve, fold_tree_count, refit_trees
+from numerpilot.modeling.tree_count import (
+    best_round,
+    capped,
+    fold_curve,
+    fold_tree_count,
+    refit_trees,
+)
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import local_fitter
 from numerpilot.pipeline.train import train_ensemble
@@ -130,6 +136,37 @@ def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_di
     trees = {t: n for t, n in manifest.best_iterations.items() if t not in manifest.kinds}
     assert trees and all(1 <= n <= 60 * 1.6 for n in trees.values()), manifest
     assert all(s is not None and -1 < s < 1 for s in manifest.holdout_scores.values()), manifest
+
+
+def test_the_cap_is_named_when_it_and_not_the_data_chose_the_count() -> None:
+    rising = [tuple(np.linspace(0.0, 0.05 + k / 100, 100)) for k in range(3)]
+    trees, _ = fold_tree_count(rising, 20)
+    assert trees > 80 and capped(rising, trees, cap=100, early_stopping_rounds=20)
+    # The data chose: the folds' mean peaked long before the cap (a fold may still have
+    # improved by noise in its last rounds) ...
+    peaked = [tuple(np.r_[np.linspace(0, 0.05, 30), np.full(70, 0.04)]) for _ in range(3)]
+    trees, _ = fold_tree_count(peaked, 20)
+    assert trees < 40 and not capped(peaked, trees, cap=100, early_stopping_rounds=20)
+    # ... or a fold stopped early, or nothing was early-stopped at all.
+    assert not capped([rising[0][:80], *rising[1:]], 80, cap=100, early_stopping_rounds=20)
+    assert not capped(rising, 100, cap=100, early_stopping_rounds=0)
+
+
+def test_train_warns_when_n_estimators_cut_the_folds_short(
+    tmp_path: Path, synthetic_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _config(folds=3).replace("n_estimators = 60", "n_estimators = 8")
+    make_workdir(tmp_path / "wd", synthetic_dir, config.replace("0.1", "0.01", 1))
+    with caplog.at_level("INFO", logger="numerpilot.pipeline.train"):
+        train_ensemble(Context.load(Workdir(tmp_path / "wd")))
+    # (each fold's score kept rising for its 8 rounds at this slow learning rate)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("target: the held-out score was still improving at 8 trees" in w
+               for w in warned), warned  # fmt: skip
+    chosen = [
+        r.getMessage() for r in caplog.records if "trees chosen on held-out" in r.getMessage()
+    ]
+    assert len(chosen) == 3
 
 
 def test_best_round_is_the_peak_of_the_moving_average() -> None:

@@ -41,3 +41,13 @@ def refit_trees(trees: int, fit_rows: float, all_rows: int) -> int:
     """Trees for the refit on every era: the chosen count scaled by the rows added
     (boosting on more rows of the same signal supports proportionally more trees)."""
     return max(1, round(trees * all_rows / max(1.0, fit_rows)))
+
+
+def capped(
+    curves: list[tuple[float, ...]], trees: int, cap: int, early_stopping_rounds: int
+) -> bool:
+    """Whether ``cap`` (``lightgbm.n_estimators``), not the data, set the tree count: every
+    curve ran all ``cap`` rounds and the chosen count ``trees`` is within
+    ``early_stopping_rounds`` of the end, so no fit saw its score stall after the peak."""
+    ran = min((len(c) for c in curves), default=0)
+    return early_stopping_rounds > 0 and ran >= cap and trees > cap - early_stopping_rounds

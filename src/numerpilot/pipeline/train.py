@@ -48,7 +48,7 @@ from numerpilot.modeling.memory import (
     plan_memory,
 )
 from numerpilot.modeling.store import Manifest, save_bundle
-from numerpilot.modeling.tree_count import fold_tree_count, refit_trees
+from numerpilot.modeling.tree_count import capped, fold_tree_count, refit_trees
 from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import Fitter, fitter, local_size, model_params, train_split
@@ -263,12 +263,30 @@ def _choose(
             for k, fold in enumerate(folds, start=1)
         ]
         by_target = _by_target(jobs, fit(jobs))
-        return {t: _choose_by_folds(ctx, data, t, folds, by_target[t]) for t in targets}
-    split = train_split(cfg, data.eras)
-    rounds = cfg.train.early_stopping_rounds
-    jobs = [FitJob(m, split, n, rounds, f"Training {m.name}") for m in members]
-    by_target = _by_target(jobs, fit(jobs))
-    return {t: _choose_by_holdout(data, t, split, by_target[t]) for t in targets}
+        choices = {t: _choose_by_folds(ctx, data, t, folds, by_target[t]) for t in targets}
+    else:
+        split = train_split(cfg, data.eras)
+        rounds = cfg.train.early_stopping_rounds
+        jobs = [FitJob(m, split, n, rounds, f"Training {m.name}") for m in members]
+        by_target = _by_target(jobs, fit(jobs))
+        choices = {t: _choose_by_holdout(data, t, split, by_target[t]) for t in targets}
+    for t, choice in choices.items():
+        _log_tree_count(cfg, t, choice, [f.curve for f in by_target[t]])
+    return choices
+
+
+def _log_tree_count(
+    cfg: Config, target: str, choice: _Choice, curves: list[tuple[float, ...]]
+) -> None:
+    """The tree count held-out eras chose; a warning when ``lightgbm.n_estimators`` chose
+    it instead (the held-out score was still improving there)."""
+    log.info("%s: %d trees chosen on held-out eras (CORR %.4f there)", target, choice.trees,
+             choice.score if choice.score is not None else float("nan"))  # fmt: skip
+    n, rounds = cfg.lightgbm.n_estimators, cfg.train.early_stopping_rounds
+    if capped(curves, choice.trees, n, rounds):
+        log.warning("%s: the held-out score was still improving at %d trees, the most "
+                    "[lightgbm] n_estimators allows; more trees may score better (raise "
+                    "n_estimators: early stopping still chooses the count)", target, n)  # fmt: skip
 
 
 def _by_target(jobs: list[FitJob], fitted: list[FittedMember]) -> dict[str, list[FittedMember]]:
