@@ -149,6 +149,31 @@ def test_unknown_target(numerpilot: Numerpilot, refused: Refused, fresh: Path) -
     assert not (fresh / "models").exists()
 
 
+@pytest.mark.bad_input("train", "a target without a single known value")
+def test_target_without_values(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    path = _data(fresh) / layout.TRAIN
+    frame = pd.read_parquet(path)
+    frame["target_teager2b_20"] = float("nan")
+    frame.to_parquet(path)
+    refused(numerpilot("train", "-C", str(fresh)), 1, "'target_teager2b_20' has no known values",
+            "remove it from train.targets")  # fmt: skip
+    assert not (fresh / "models").exists()
+
+
+@pytest.mark.bad_input("train", "a target known only in the last third of the eras")
+def test_target_known_late(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    """Every era fold fits on known values of every target, or train refuses before
+    fitting anything (a fold without them would fail after the others' work)."""
+    path = _data(fresh) / layout.TRAIN
+    frame = pd.read_parquet(path)
+    eras = sorted(frame["era"].unique())
+    frame.loc[frame["era"] < eras[2 * len(eras) // 3], "target_teager2b_20"] = float("nan")
+    frame.to_parquet(path)
+    refused(numerpilot("train", "-C", str(fresh)), 1, "'target_teager2b_20' is known only in eras",
+            "has none of them", "remove it from train.targets")  # fmt: skip
+    assert not (fresh / "models").exists()
+
+
 @pytest.mark.bad_input("train", "train.parquet is not a parquet file")
 def test_train_not_parquet(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     (_data(fresh) / layout.TRAIN).write_bytes(b"not a parquet file at all")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from tests.conftest import Numerpilot
@@ -135,6 +136,21 @@ def test_too_few_eras_for_the_folds(
     config = FAST_CONFIG + "\n[cv]\nfolds = 6\ntest_eras = 6\n"
     wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
     refused(numerpilot("cv", "-C", str(wd)), 1, "too few for 6 folds", "lower cv.folds")
+    assert not (wd / "reports" / "cv.json").exists()
+
+
+@pytest.mark.bad_input("cv", "a target the first fold's training eras do not know")
+def test_target_unknown_in_a_fold(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    wd = make_workdir(tmp_path / "wd", synthetic_dir)
+    path = wd / "data" / "v5.2" / layout.TRAIN
+    frame = pd.read_parquet(path)
+    eras = sorted(frame["era"].unique())
+    frame.loc[frame["era"] < eras[len(eras) // 2], "target_teager2b_20"] = float("nan")
+    frame.to_parquet(path)
+    refused(numerpilot("cv", "-C", str(wd)), 1, "'target_teager2b_20' has no known values in "
+            "the training eras of cv fold 1/", "remove it from train.targets")  # fmt: skip
     assert not (wd / "reports" / "cv.json").exists()
 
 

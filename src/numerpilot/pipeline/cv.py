@@ -41,6 +41,7 @@ from numerpilot.pipeline.cv_results import (
 )
 from numerpilot.pipeline.members import fitter, local_size
 from numerpilot.pipeline.train import (
+    check_targets,
     fit_recipe,
     linear_name,
     member_kinds,
@@ -165,6 +166,9 @@ def run_cv(
     results = []
     ctx = replace(ctx, config=resolved(cfg))
     paths = [ctx.data_dir / name for name in cv_files(cfg)]
+    for k, split in enumerate(folds, start=1):  # before any work: a target a fit lacks
+        part = f"the training eras of cv fold {k}/{len(folds)} ({split.fit[0]} to {split.fit[-1]})"
+        check_targets(ctx, _view(model_data, eras=split.fit), part)
     with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))

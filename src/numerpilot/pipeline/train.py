@@ -32,7 +32,7 @@ from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
-from numerpilot.errors import ConfigError
+from numerpilot.errors import ConfigError, DataError
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.linear import LINEAR
 from numerpilot.modeling.backends import FittedMember, predict_fitted, resolved
@@ -209,6 +209,16 @@ def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) ->
     return {g: float(w) for g, w in zip(groups, fit.weights, strict=True)}
 
 
+def _held_out_splits(ctx: Context, data: EraData) -> list[EraSplit]:
+    """The fits that choose on held-out eras: ``train.cv_folds`` purged era folds, or the
+    holdout at the end of train."""
+    cfg = ctx.config
+    if _uses_folds(ctx):
+        embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
+        return purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
+    return [train_split(cfg, data.eras)]
+
+
 def _uses_folds(ctx: Context) -> bool:
     return ctx.config.train.cv_folds >= 2 and ctx.config.train.refit
 
@@ -219,13 +229,8 @@ def _choose_linear(ctx: Context, data: EraData) -> dict[str, _Choice]:
     on the holdout's fit eras)."""
     cfg = ctx.config
     targets = list(cfg.train.targets)
-    if _uses_folds(ctx):
-        embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
-        splits = purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
-        final = every_era(data.eras)
-    else:
-        split = train_split(cfg, data.eras)
-        splits, final = [split], every_era(data.eras) if cfg.train.refit else split
+    splits = _held_out_splits(ctx, data)
+    final = every_era(data.eras) if cfg.train.refit else splits[0]
     y = np.column_stack([data.target(t) for t in targets])
     screen = data.target(layout.MAIN_TARGET) if cfg.model.linear_pairs else None
     fits = fit_linear(data.features, y, data.eras, splits, final, screen=screen)
@@ -251,25 +256,21 @@ def _choose(
     cfg = ctx.config
     if not _needs_holdout(ctx):
         return None
-    n = cfg.lightgbm.n_estimators
+    n, rounds = cfg.lightgbm.n_estimators, cfg.train.early_stopping_rounds
     targets = list(cfg.train.targets)
+    splits = _held_out_splits(ctx, data)
     if _uses_folds(ctx):
-        embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
-        folds = purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
-        rounds = cfg.train.early_stopping_rounds
         jobs = [
-            FitJob(m, fold, n, rounds, f"Cross-validating {m.name} ({k}/{len(folds)})", True)
+            FitJob(m, fold, n, rounds, f"Cross-validating {m.name} ({k}/{len(splits)})", True)
             for m in members
-            for k, fold in enumerate(folds, start=1)
+            for k, fold in enumerate(splits, start=1)
         ]
         by_target = _by_target(jobs, fit(jobs))
-        choices = {t: _choose_by_folds(ctx, data, t, folds, by_target[t]) for t in targets}
+        choices = {t: _choose_by_folds(ctx, data, t, splits, by_target[t]) for t in targets}
     else:
-        split = train_split(cfg, data.eras)
-        rounds = cfg.train.early_stopping_rounds
-        jobs = [FitJob(m, split, n, rounds, f"Training {m.name}") for m in members]
+        jobs = [FitJob(m, splits[0], n, rounds, f"Training {m.name}") for m in members]
         by_target = _by_target(jobs, fit(jobs))
-        choices = {t: _choose_by_holdout(data, t, split, by_target[t]) for t in targets}
+        choices = {t: _choose_by_holdout(data, t, splits[0], by_target[t]) for t in targets}
     for t, choice in choices.items():
         _log_tree_count(cfg, t, choice, [f.curve for f in by_target[t]])
     return choices
@@ -361,6 +362,25 @@ def fit_recipe(
     return kept, fitted, scores
 
 
+def check_targets(ctx: Context, data: EraData, part: str = "the training eras") -> None:
+    """Refuse, before any fit, a target without known values in the eras some fit needs
+    (all of ``data``, named ``part`` in the message, or the fit eras of an era fold or of
+    the holdout)."""
+    splits = _held_out_splits(ctx, data)
+    for t in ctx.config.train.targets:
+        known = np.unique(data.eras[~np.isnan(data.target(t))])
+        if len(known) == 0:
+            raise DataError(f"target '{t}' has no known values in {part}; "
+                            "remove it from train.targets.")  # fmt: skip
+        for k, split in enumerate(splits, start=1):
+            if not np.isin(split.fit, known).any():
+                fit, key = (f"era fold {k}/{len(splits)}", "cv_folds") if _uses_folds(ctx) else (
+                    "the fit before the holdout", "holdout_eras")  # fmt: skip
+                raise DataError(f"target '{t}' is known only in eras {known[0]} to "
+                                f"{known[-1]}, and {fit} has none of them; remove it from "
+                                f"train.targets, or lower train.{key}.")  # fmt: skip
+
+
 def train_ensemble(
     ctx: Context, progress: Progress = SILENT, *, publish: bool = True, cluster: str | None = None
 ) -> Manifest:
@@ -392,6 +412,7 @@ def train_ensemble(
         data = load_era_data(path, features, loaded, era_step=plan.era_step)
     log.info("training on %d rows, %d eras, %d features", len(data),
              data.era_index.n_eras, len(features))  # fmt: skip
+    check_targets(ctx, data)
     with fitter(ctx, data, [path], progress, cluster, workers) as fit:
         kept, fitted, scores = fit_recipe(ctx, data, fit)
     manifest = Manifest(
