@@ -68,7 +68,8 @@ class DataConfig(_Section):
 
 
 class TrainConfig(_Section):
-    """One LightGBM model per target; the ensemble averages their per-era rank-gauss scores."""
+    """Per target, tree models (one per seed) and a ridge model; the ensemble averages their
+    per-era rank-gauss scores with weights fitted on held-out eras (the README's recipe)."""
 
     targets: list[str] = Field(
         default_factory=lambda: [
@@ -78,7 +79,8 @@ class TrainConfig(_Section):
             "target_jasper_20",
         ],
         min_length=1,
-        description="Targets to train one model each on.",
+        description="Targets to train models on; the ensemble weights are fitted against "
+        "'target' (Numerai's main target), listed or not.",
     )
     weights: list[float] | None = Field(
         None,

@@ -261,6 +261,21 @@ def test_live_without_model_features(
     assert snapshot(trained / "predictions") == before
 
 
+@pytest.mark.bad_input("predict", "live.parquet with features as fractions (0, 0.25, ..., 1)")
+def test_live_with_fractional_features(
+    numerpilot: Numerpilot, refused: Refused, trained: Path
+) -> None:
+    live_path = _data(trained) / layout.LIVE
+    frame = pd.read_parquet(live_path)
+    features = [c for c in frame.columns if c.startswith("feature_")]
+    frame[features] = frame[features].astype("float32") / 4
+    frame.to_parquet(live_path)
+    before = snapshot(trained / "predictions")
+    refused(numerpilot("predict", "-C", str(trained)), 1, "not a whole number",
+            "int8 features (0..4)")  # fmt: skip
+    assert snapshot(trained / "predictions") == before
+
+
 @pytest.mark.bad_input("predict", "live.parquet has no rows")
 def test_empty_live(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
     live_path = _data(trained) / layout.LIVE

@@ -101,6 +101,33 @@ def test_null_features_and_out_of_range_values(synthetic_dir: Path, tmp_path: Pa
         load_era_data(tmp_path / layout.LIVE, feats)
 
 
+def test_float_features_load_when_whole_and_are_refused_when_not(
+    synthetic_dir: Path, tmp_path: Path
+) -> None:
+    """Floats would be cut to int8 without a word: 0.25 (Numerai's older 0..1 features)
+    would become 0, a NaN stored as a float (not a null) any byte."""
+    feats = feature_set(synthetic_dir, "small")
+    frame = pd.read_parquet(synthetic_dir / layout.LIVE)
+    expected = load_era_data(synthetic_dir / layout.LIVE, feats).features
+    frame.astype(dict.fromkeys(feats, "float32")).to_parquet(tmp_path / layout.LIVE)
+    np.testing.assert_array_equal(load_era_data(tmp_path / layout.LIVE, feats).features, expected)
+    quarters = frame.astype(dict.fromkeys(feats, "float32"))
+    quarters[feats] /= 4
+    quarters.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(
+        DataError, match=f"feature {feats[0]} holds 0.(25|5|75), not a whole number"
+    ):
+        load_era_data(tmp_path / layout.LIVE, feats)
+    floats = frame[feats[1]].to_numpy(np.float64)
+    floats[3] = np.nan
+    table = pa.Table.from_pandas(frame).set_column(
+        frame.columns.get_loc(feats[1]), feats[1], pa.array(floats, from_pandas=False)
+    )
+    pq.write_table(table, tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=f"feature {feats[1]} holds nan, not a whole number"):
+        load_era_data(tmp_path / layout.LIVE, feats)
+
+
 def test_no_rows_in_selected_eras(synthetic_dir: Path, tmp_path: Path) -> None:
     shutil.copy(synthetic_dir / layout.TRAIN, tmp_path / layout.TRAIN)
     with pytest.raises(DataError, match="no rows in the selected eras"):

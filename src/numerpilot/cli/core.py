@@ -103,7 +103,7 @@ def train(
     demo: DemoOption = False,
     cluster: ClusterOption = None,
 ) -> None:
-    """Train one model per configured target (and seed)."""
+    """Train the ensemble: trees and a ridge model per target, weighted by held-out eras."""
     from numerpilot.pipeline.train import holdout_mean, train_ensemble
 
     if cluster is not None:

@@ -327,13 +327,26 @@ def _copy_runs(columns: list[np.ndarray], runs: np.ndarray, block: np.ndarray) -
 
 
 def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Location) -> np.ndarray:
-    """A column as numpy; nulls become NaN (targets) or an error (features)."""
+    """A column as numpy; nulls become NaN (targets) or an error (features), as does a
+    feature stored as floats that are not whole numbers (they would be cut to int8)."""
     if not col.null_count:
-        return np.asarray(col.to_numpy(zero_copy_only=False))
+        values = np.asarray(col.to_numpy(zero_copy_only=False))
+        if is_feature and values.dtype.kind == "f":
+            _check_whole(values, name, path)
+        return values
     if is_feature:
         raise DataError(f"{path.name}: feature {name} has missing values; Numerai features "
                         "never do. Re-download the data.")  # fmt: skip
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _check_whole(values: np.ndarray, name: str, path: Location) -> None:
+    """Float feature values must be whole numbers (Numerai's 0..4 written as floats)."""
+    bad = np.flatnonzero(values != np.round(values))  # NaN is not equal to itself
+    if len(bad):
+        raise DataError(f"{path.name}: feature {name} holds {float(values[bad[0]]):g}, not a whole "
+                        "number; numerpilot expects Numerai's int8 features (0..4). "
+                        "Re-download the data.")  # fmt: skip
 
 
 def _check_feature_values(path: Location, x: np.ndarray) -> None:
