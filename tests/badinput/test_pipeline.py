@@ -271,8 +271,8 @@ def test_live_with_fractional_features(
     frame[features] = frame[features].astype("float32") / 4
     frame.to_parquet(live_path)
     before = snapshot(trained / "predictions")
-    refused(numerpilot("predict", "-C", str(trained)), 1, "not a whole number",
-            "int8 features (0..4)")  # fmt: skip
+    refused(numerpilot("predict", "-C", str(trained)), 1, "; numerpilot expects Numerai's features",
+            "whole numbers 0..4")  # fmt: skip
     assert snapshot(trained / "predictions") == before
 
 

@@ -101,11 +101,11 @@ def test_null_features_and_out_of_range_values(synthetic_dir: Path, tmp_path: Pa
         load_era_data(tmp_path / layout.LIVE, feats)
 
 
-def test_float_features_load_when_whole_and_are_refused_when_not(
+def test_wider_features_load_when_whole_0_to_4_and_are_refused_otherwise(
     synthetic_dir: Path, tmp_path: Path
 ) -> None:
-    """Floats would be cut to int8 without a word: 0.25 (Numerai's older 0..1 features)
-    would become 0, a NaN stored as a float (not a null) any byte."""
+    """The copy into int8 would change them without a word: 0.25 (Numerai's older 0..1
+    features) to 0, a NaN stored as a float (not a null) to any byte, an int32 260 to 4."""
     feats = feature_set(synthetic_dir, "small")
     frame = pd.read_parquet(synthetic_dir / layout.LIVE)
     expected = load_era_data(synthetic_dir / layout.LIVE, feats).features
@@ -115,7 +115,7 @@ def test_float_features_load_when_whole_and_are_refused_when_not(
     quarters[feats] /= 4
     quarters.to_parquet(tmp_path / layout.LIVE)
     with pytest.raises(
-        DataError, match=f"feature {feats[0]} holds 0.(25|5|75), not a whole number"
+        DataError, match=f"feature {feats[0]} holds 0.(25|5|75); numerpilot expects"
     ):
         load_era_data(tmp_path / layout.LIVE, feats)
     floats = frame[feats[1]].to_numpy(np.float64)
@@ -124,8 +124,28 @@ def test_float_features_load_when_whole_and_are_refused_when_not(
         frame.columns.get_loc(feats[1]), feats[1], pa.array(floats, from_pandas=False)
     )
     pq.write_table(table, tmp_path / layout.LIVE)
-    with pytest.raises(DataError, match=f"feature {feats[1]} holds nan, not a whole number"):
+    with pytest.raises(DataError, match=f"feature {feats[1]} holds nan; numerpilot expects"):
         load_era_data(tmp_path / layout.LIVE, feats)
+    wide = frame.astype(dict.fromkeys(feats, "int32"))
+    wide.iloc[5, wide.columns.get_loc(feats[2])] = 260  # as int8: 4
+    wide.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=f"feature {feats[2]} holds 260; numerpilot expects"):
+        load_era_data(tmp_path / layout.LIVE, feats)
+
+
+def test_eras_stored_as_numbers_sort_in_time_order(synthetic_dir: Path, tmp_path: Path) -> None:
+    """An era column of integers (1, 2, ..., 10, ...) must not sort as text ("10" < "9"):
+    its labels are zero-padded as Numerai's are, so embargoes and folds follow time."""
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    numbers = frame["era"].astype(int)
+    assert numbers.max() >= 10  # labels of 1 and 2 digits
+    frame.assign(era=numbers).to_parquet(tmp_path / layout.TRAIN)
+    data = load_era_data(tmp_path / layout.TRAIN, [])
+    expected = load_era_data(synthetic_dir / layout.TRAIN, [])
+    np.testing.assert_array_equal(data.eras, expected.eras)
+    assert list(data.era_index.labels) == sorted(frame["era"].unique())
+    every_10th = load_era_data(tmp_path / layout.TRAIN, [], era_step=10)
+    assert list(every_10th.era_index.labels) == sorted(frame["era"].unique())[::10]
 
 
 def test_no_rows_in_selected_eras(synthetic_dir: Path, tmp_path: Path) -> None:
@@ -150,18 +170,18 @@ def test_era_codes_index_the_same_rows_as_the_labels(synthetic_dir: Path) -> Non
 
 
 def test_rows_out_of_era_order_and_integer_eras(synthetic_dir: Path, tmp_path: Path) -> None:
-    """Shuffled rows (many short runs) and an int era column give pandas' rows."""
+    """Shuffled rows (many short runs) and an int era column give pandas' rows, the eras
+    labelled as Numerai writes them ("0001") and so in time order."""
     feats = feature_set(synthetic_dir, "small")
     frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
     frame = frame.sample(frac=1.0, random_state=0)
     frame["era"] = frame["era"].astype(int)
     pq.write_table(pa.Table.from_pandas(frame), tmp_path / "t.parquet", row_group_size=150)
     data = load_era_data(tmp_path / "t.parquet", feats, ["target"], era_step=3)
-    labels = np.unique(frame["era"].astype(str))  # sorted as text, like the loader
-    want = _expected(frame, labels[::3])
+    want = frame[frame["era"].isin(np.unique(frame["era"])[::3])]  # every 3rd, in time order
     np.testing.assert_array_equal(data.features, want[feats].to_numpy())
     np.testing.assert_array_equal(data.ids, want.index.to_numpy())
-    np.testing.assert_array_equal(data.eras, want["era"].astype(str).to_numpy())
+    np.testing.assert_array_equal(data.eras, want["era"].map("{:04d}".format).to_numpy())
     np.testing.assert_array_equal(data.target("target"), want["target"].to_numpy())
 
 

@@ -11,7 +11,13 @@ import pyarrow as pa
 import pytest
 
 from numerpilot.errors import DataError, UsageError
-from numerpilot.scoring.io import align, read_model_column, read_predictions, read_table
+from numerpilot.scoring.io import (
+    align,
+    read_data,
+    read_model_column,
+    read_predictions,
+    read_table,
+)
 
 IDS = np.array([f"n{i:05d}" for i in range(40)], dtype=object)
 
@@ -86,3 +92,19 @@ def test_unreadable_parquet(tmp_path: Path) -> None:
         read_predictions(tmp_path / "p.parquet")
     with pytest.raises(DataError, match="p.parquet could not be read"):
         read_model_column(tmp_path / "p.parquet", None, IDS, "meta model")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_data_eras_keep_their_time_order_in_either_format(tmp_path: Path, suffix: str) -> None:
+    """A CSV reads "0009" and "0010" as 9 and 10, which sort as text the wrong way round;
+    the labels come back as Numerai writes them, in time order."""
+    eras = np.repeat([f"{e:04d}" for e in range(1, 21)], 2)
+    frame = pd.DataFrame(
+        {"era": eras, "target": np.linspace(0, 1, 40), "feature_a": np.arange(40) % 5},
+        index=pd.Index(IDS, name="id"),
+    )
+    data = read_data(_write(tmp_path / f"d{suffix}", frame), "target", ["feature_a"])
+    np.testing.assert_array_equal(data.eras, eras)
+    frame["feature_a"] = frame["feature_a"] / 4  # Numerai's older 0..1 features
+    with pytest.raises(DataError, match="feature_a holds 0.25; numerpilot expects"):
+        read_data(_write(tmp_path / f"f{suffix}", frame), "target", ["feature_a"])

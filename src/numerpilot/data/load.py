@@ -138,6 +138,15 @@ def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> N
                             "Re-download the data.")  # fmt: skip
 
 
+def era_labels(values: np.ndarray) -> np.ndarray:
+    """Era labels (E,) as str that sort in time order: whole numbers (an era column stored
+    as numbers, or a CSV's "0001" read as 1) zero-padded to at least 4 digits, as Numerai
+    writes them; anything else as it is."""
+    if values.dtype.kind not in "iu" or not len(values):
+        return values.astype(str)
+    return np.char.zfill(values.astype(str), max(4, len(str(int(values.max())))))
+
+
 def era_codes(column: pa.ChunkedArray, path: Location) -> tuple[np.ndarray, np.ndarray]:
     """(n,) int32 codes into (E,) sorted str labels of an era column (any type).
 
@@ -153,7 +162,7 @@ def era_codes(column: pa.ChunkedArray, path: Location) -> tuple[np.ndarray, np.n
         column = pa.table({"era": column}).unify_dictionaries().column(0)
     if column.num_chunks == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=str)
-    labels = np.asarray(column.chunk(0).dictionary.to_numpy(zero_copy_only=False)).astype(str)
+    labels = era_labels(np.asarray(column.chunk(0).dictionary.to_numpy(zero_copy_only=False)))
     codes = np.concatenate(
         [np.asarray(c.indices.to_numpy(zero_copy_only=False)) for c in column.chunks]
     )
@@ -328,11 +337,11 @@ def _copy_runs(columns: list[np.ndarray], runs: np.ndarray, block: np.ndarray) -
 
 def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Location) -> np.ndarray:
     """A column as numpy; nulls become NaN (targets) or an error (features), as does a
-    feature stored as floats that are not whole numbers (they would be cut to int8)."""
+    feature stored wider than int8 whose values are not whole numbers 0..4."""
     if not col.null_count:
         values = np.asarray(col.to_numpy(zero_copy_only=False))
-        if is_feature and values.dtype.kind == "f":
-            _check_whole(values, name, path)
+        if is_feature:
+            check_feature_column(values, name, path)
         return values
     if is_feature:
         raise DataError(f"{path.name}: feature {name} has missing values; Numerai features "
@@ -340,12 +349,18 @@ def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Location) -
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _check_whole(values: np.ndarray, name: str, path: Location) -> None:
-    """Float feature values must be whole numbers (Numerai's 0..4 written as floats)."""
-    bad = np.flatnonzero(values != np.round(values))  # NaN is not equal to itself
+def check_feature_column(values: np.ndarray, name: str, path: Location) -> None:
+    """A feature column stored wider than int8 (floats, or int32/int64) must hold whole
+    numbers 0..4: the copy into the int8 matrix would cut 0.25 to 0 and wrap 260 to 4."""
+    if values.dtype in (np.int8, np.uint8):
+        return  # checked on the whole matrix at once (_check_feature_values)
+    outside = (values < 0) | (values > 4)
+    if values.dtype.kind == "f":
+        outside |= values != np.round(values)  # NaN is not equal to itself
+    bad = np.flatnonzero(outside)
     if len(bad):
-        raise DataError(f"{path.name}: feature {name} holds {float(values[bad[0]]):g}, not a whole "
-                        "number; numerpilot expects Numerai's int8 features (0..4). "
+        raise DataError(f"{path.name}: feature {name} holds {float(values[bad[0]]):g}; "
+                        "numerpilot expects Numerai's features, whole numbers 0..4. "
                         "Re-download the data.")  # fmt: skip
 
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
-from numerpilot.data.load import load_era_data, open_parquet
+from numerpilot.data.load import check_feature_column, era_labels, load_era_data, open_parquet
 from numerpilot.errors import DataError, UsageError
 from numerpilot.scoring.ids import has_duplicates, index_in
 
@@ -161,9 +161,11 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
         missing = [c for c in [layout.ERA, target, *features] if c not in frame.columns]
         if missing:
             raise DataError(f"{path.name} lacks column(s) {', '.join(missing[:3])}.")
+        for name in features:
+            check_feature_column(frame[name].to_numpy(), name, path)
         return ScoringData(
             _arrow_ids(frame.index),
-            frame[layout.ERA].astype(str).to_numpy(),
+            era_labels(frame[layout.ERA].to_numpy()),
             frame[target].to_numpy(dtype=np.float64),
             frame[features].to_numpy(dtype=np.int8) if features else np.zeros((len(frame), 0)),
             features,
