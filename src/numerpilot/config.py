@@ -32,7 +32,11 @@ class DataConfig(_Section):
         description='Dataset version: "newest" asks Numerai for the latest one, or pin '
         'e.g. "v5.2".',
     )
-    dir: str = Field("data", description="Where dataset files are stored (one folder per version).")
+    dir: str = Field(
+        "data",
+        description="Where dataset files are stored: one folder per version (as 'download' "
+        "writes them), or the files of one dataset themselves (e.g. one of your own).",
+    )
     feature_set: str = Field(
         "medium",
         description='Feature set of features.json: "small", "medium", "all", or a group '

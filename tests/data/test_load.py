@@ -64,6 +64,17 @@ def test_unknown_feature_set_lists_the_choices(synthetic_dir: Path) -> None:
         feature_set(synthetic_dir, "huge")
 
 
+def test_without_features_json_all_is_every_feature_column(
+    synthetic_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copy(synthetic_dir / layout.TRAIN, tmp_path / layout.TRAIN)
+    names = pq.read_schema(tmp_path / layout.TRAIN).names
+    assert feature_set(tmp_path, "all") == [c for c in names if c.startswith("feature_")]
+    assert feature_set(tmp_path, "all") == feature_set(synthetic_dir, "all")
+    with pytest.raises(DataError, match='features.json is missing.*feature_set = "all"'):
+        feature_set(tmp_path, "medium")
+
+
 def test_features_json_without_feature_sets(tmp_path: Path) -> None:
     (tmp_path / layout.FEATURES_JSON).write_text(json.dumps({"targets": []}))
     with pytest.raises(DataError, match="no 'feature_sets'"):

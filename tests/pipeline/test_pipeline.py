@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from numerai_tools.scoring import correlation_contribution, numerai_corr
-from tests.pipeline.conftest import make_workdir
+from tests.conftest import Numerpilot
+from tests.pipeline.conftest import FAST_CONFIG, make_workdir
 
 from numerpilot.data import layout
 from numerpilot.modeling.store import load_bundle, load_manifest
@@ -110,8 +112,6 @@ def test_predict_live_writes_a_valid_submission(trained: Context) -> None:
 def test_neutralization_reduces_feature_exposure(
     tmp_path: Path, synthetic_dir: Path, trained: Context
 ) -> None:
-    from tests.pipeline.conftest import FAST_CONFIG
-
     config = (
         FAST_CONFIG
         + '\n[ensemble]\nneutralization_proportion = 1.0\nneutralize_against = "medium"\n'
@@ -128,3 +128,18 @@ def test_neutralization_reduces_feature_exposure(
         return float(np.max(np.abs([np.corrcoef(p, x[:, j])[0, 1] for j in range(x.shape[1])])))
 
     assert exposure(neutral.final) < 0.5 * exposure(plain.final)
+
+
+def test_data_dir_may_hold_the_dataset_files_themselves(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """A dataset of your own, its files straight in data.dir (no version folder)."""
+    shutil.copytree(synthetic_dir, tmp_path / "my data")
+    (tmp_path / "wd").mkdir()
+    config = FAST_CONFIG.replace("[data]", f"[data]\ndir = {str(tmp_path / 'my data')!r}")
+    (tmp_path / "wd" / "numerpilot.toml").write_text(config)
+    for command in ("train", "validate", "predict"):
+        done = numerpilot(command, "-C", str(tmp_path / "wd"))
+        assert done.code == 0, done.err
+    assert load_manifest(tmp_path / "wd" / "models").data_version == "my data"
+    assert (tmp_path / "wd" / "predictions" / "live_predictions.csv").exists()

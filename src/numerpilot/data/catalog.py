@@ -13,7 +13,9 @@ def read_features_json(data_dir: Path) -> dict[str, object]:
     path = data_dir / layout.FEATURES_JSON
     if not path.exists():
         raise DataError(f"{path} is missing. Run 'numerpilot download' (or 'numerpilot "
-                        "demo-data DIR' for synthetic data).")  # fmt: skip
+                        "demo-data DIR' for synthetic data); for a dataset of your own "
+                        "without it, data.feature_set = \"all\" takes every feature_ "
+                        "column of train.parquet.")  # fmt: skip
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -24,7 +26,16 @@ def read_features_json(data_dir: Path) -> dict[str, object]:
 
 
 def feature_set(data_dir: Path, name: str) -> list[str]:
-    """The features of set or group ``name`` (e.g. ``small``, ``medium``, ``all``, ``serenity``)."""
+    """The features of set or group ``name`` (e.g. ``small``, ``medium``, ``all``, ``serenity``);
+    without features.json, ``all`` is every ``feature_`` column of train.parquet."""
+    train = data_dir / layout.TRAIN
+    if name == "all" and not (data_dir / layout.FEATURES_JSON).exists() and train.exists():
+        import pyarrow.parquet as pq
+
+        features = [c for c in pq.read_schema(train).names if c.startswith("feature_")]
+        if not features:
+            raise DataError(f"{train} has no feature_ columns.")
+        return features
     sets = read_features_json(data_dir)["feature_sets"]
     assert isinstance(sets, dict)
     if name not in sets:

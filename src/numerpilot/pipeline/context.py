@@ -37,7 +37,8 @@ class Context:
     @property
     def data_dir(self) -> Path:
         """The dataset folder: the demo folder, the pinned version, or the newest one here
-        (Signals and Crypto: under ``signals/`` and ``crypto/``)."""
+        (Signals and Crypto: under ``signals/`` and ``crypto/``); without version folders,
+        ``data.dir`` itself when it holds the files (a dataset of your own)."""
         root = self.workdir.data_root(self.config)
         if self.is_demo:
             return root
@@ -46,17 +47,21 @@ class Context:
         if version != "newest":
             return root / version
         local = local_versions(root)
-        if not local:
-            raise DataError(self._no_dataset(root))
-        return root / local[-1]
+        if local:
+            return root / local[-1]
+        if (root / TRAIN).exists():  # the dataset's files themselves, in data.dir
+            return root
+        raise DataError(self._no_dataset(root))
 
     def _no_dataset(self, root: Path) -> str:
         demo = self.workdir.root / self.config.demo.dir
         if (demo / TRAIN).exists():
             return (f"no dataset in {root}, only the demo dataset in {demo}: add --demo to "
                     "use it, or run 'numerpilot download' for Numerai's data.")  # fmt: skip
-        return (f"no dataset in {root}. Run 'numerpilot download' first, or add --demo to "
-                "work on synthetic data (e.g. 'numerpilot run --demo').")  # fmt: skip
+        return (f"no dataset in {root} (neither a version folder such as {root / 'v5.2'} nor "
+                f"{TRAIN} itself). Run 'numerpilot download' first, point data.dir at your "
+                "dataset's folder, or add --demo to work on synthetic data (e.g. "
+                "'numerpilot run --demo').")  # fmt: skip
 
     @property
     def data_version(self) -> str:
