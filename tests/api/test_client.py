@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import socket
+import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numerapi
 import pytest
@@ -231,3 +234,20 @@ def test_unmodified_numerapi_talks_to_the_sandbox(
     with pytest.warns(DeprecationWarning, match="deprecated"):
         perf = api.round_model_performances_v2(models["sandbox_model"])
     assert perf[0]["roundNumber"] == round_number
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/"), ("PUT", "/upload/some-key")])
+def test_a_client_that_leaves_mid_request_is_no_error_for_the_sandbox(
+    sandbox: SandboxServer, client: NumeraiClient, caplog: pytest.LogCaptureFixture,
+    method: str, path: str,
+) -> None:  # fmt: skip
+    """A daemon killed while sending (the soak does it every few seconds) leaves the
+    sandbox quiet and serving, not printing a traceback per kill."""
+    url = urlsplit(sandbox.url)
+    with socket.create_connection((url.hostname, url.port)) as conn:
+        conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: sandbox\r\nContent-Length: 1000\r\n"
+                     "Content-Type: application/json\r\n\r\n{\"query\": ".encode())  # fmt: skip
+    time.sleep(0.5)  # the server notices the closed connection
+    assert client.current_round().number > 0
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors

@@ -28,6 +28,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -71,11 +72,27 @@ def served_file(state: SandboxState, filename: str) -> Callable[[int], Path] | N
     return None
 
 
+#: The status answered to a client that left before its request arrived whole (nginx's
+#: "client closed request"; nobody reads it).
+GONE = 499
+
+
+async def _body(request: HttpRequest) -> bytes | None:
+    """The request's body; None when the client left while sending it (a daemon killed
+    mid-request, a client timeout): nothing happened, nothing to log."""
+    try:
+        return await request.body()
+    except ClientDisconnect:
+        return None
+
+
 def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
     """The ASGI app: routes, wrapped in fault injection and the clock's Date header."""
 
     async def gql(request: HttpRequest) -> Response:
-        raw = await request.body()
+        raw = await _body(request)
+        if raw is None:
+            return Response(b"", GONE)
         auth, base = request.headers.get("authorization"), str(request.base_url)
         lost = request.scope.get(LOSE_KEY)
         return await run_in_threadpool(answer, raw, auth, base, lost)
@@ -118,7 +135,9 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
         return _ranged(body, wanted, etag)
 
     async def upload(request: HttpRequest) -> Response:
-        body = await request.body()
+        body = await _body(request)
+        if body is None:
+            return Response(b"", GONE)
         if not state.put_upload(request.path_params["key"], body):
             return Response("SignatureDoesNotMatch", 403)
         return Response(b"", 200)
