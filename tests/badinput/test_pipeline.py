@@ -276,6 +276,16 @@ def test_live_with_fractional_features(
     assert snapshot(trained / "predictions") == before
 
 
+@pytest.mark.bad_input("predict", "live.parquet without ids")
+def test_live_without_ids(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    live_path = _data(trained) / layout.LIVE
+    pd.read_parquet(live_path).reset_index(drop=True).to_parquet(live_path)
+    before = snapshot(trained / "predictions")
+    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet has no 'id' column",
+            "numerpilot download")  # fmt: skip
+    assert snapshot(trained / "predictions") == before
+
+
 @pytest.mark.bad_input("predict", "live.parquet has no rows")
 def test_empty_live(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
     live_path = _data(trained) / layout.LIVE

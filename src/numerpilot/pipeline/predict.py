@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.data.live_round import live_round_number
-from numerpilot.data.load import EraData, load_era_data
+from numerpilot.data.load import EraData, load_era_data, open_parquet
 from numerpilot.data.tournaments import read_universe
 from numerpilot.errors import DataError, SubmissionError
 from numerpilot.io import json_text, sha256_file, write_files_atomic
@@ -84,6 +84,11 @@ def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     Crypto: ticker column, signal), checked before it lands."""
     bundle = load_bundle(ctx.workdir.models)
     live_path = ctx.data_dir / layout.LIVE
+    ids = layout.ID in open_parquet(live_path).schema_arrow.names
+    if ctx.tournament == "classic" and not ids:
+        raise DataError(f"{live_path} has no '{layout.ID}' column or index: a submission "
+                        "names each row by the id Numerai gave it. Run 'numerpilot "
+                        "download' for the round's live file.")  # fmt: skip
     result = predict_file(bundle, live_path, progress=progress)
     if len(result.data) == 0:
         raise DataError(f"{live_path} has no rows; download the live file again.")
