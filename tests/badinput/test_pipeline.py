@@ -248,6 +248,13 @@ def test_reports_read_only(
 # -- predict ----------------------------------------------------------------------------
 
 
+def _predict_refused(numerpilot: Numerpilot, refused: Refused, wd: Path, *says: str) -> None:
+    """``predict`` refuses with exit code 1, saying ``says``, and leaves predictions/ as it was."""
+    before = snapshot(wd / "predictions")
+    refused(numerpilot("predict", "-C", str(wd)), 1, *says)
+    assert snapshot(wd / "predictions") == before
+
+
 @pytest.mark.bad_input("predict", "live.parquet lacks features the models use")
 def test_live_without_model_features(
     numerpilot: Numerpilot, refused: Refused, trained: Path
@@ -255,10 +262,7 @@ def test_live_without_model_features(
     live_path = _data(trained) / layout.LIVE
     medium = json.loads((live_path.parent / layout.FEATURES_JSON).read_text())["feature_sets"]
     pd.read_parquet(live_path).drop(columns=medium["medium"][:5]).to_parquet(live_path)
-    before = snapshot(trained / "predictions")
-    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet lacks 5 model features",
-            "retrain")  # fmt: skip
-    assert snapshot(trained / "predictions") == before
+    _predict_refused(numerpilot, refused, trained, "live.parquet lacks 5 model features", "retrain")
 
 
 @pytest.mark.bad_input("predict", "live.parquet with features as fractions (0, 0.25, ..., 1)")
@@ -270,20 +274,17 @@ def test_live_with_fractional_features(
     features = [c for c in frame.columns if c.startswith("feature_")]
     frame[features] = frame[features].astype("float32") / 4
     frame.to_parquet(live_path)
-    before = snapshot(trained / "predictions")
-    refused(numerpilot("predict", "-C", str(trained)), 1, "; numerpilot expects Numerai's features",
-            "whole numbers 0..4")  # fmt: skip
-    assert snapshot(trained / "predictions") == before
+    says = "; numerpilot expects Numerai's features, whole numbers 0..4"
+    _predict_refused(numerpilot, refused, trained, says)
 
 
 @pytest.mark.bad_input("predict", "live.parquet without ids")
 def test_live_without_ids(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
     live_path = _data(trained) / layout.LIVE
     pd.read_parquet(live_path).reset_index(drop=True).to_parquet(live_path)
-    before = snapshot(trained / "predictions")
-    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet has no 'id' column",
-            "numerpilot download")  # fmt: skip
-    assert snapshot(trained / "predictions") == before
+    _predict_refused(
+        numerpilot, refused, trained, "live.parquet has no 'id' column", "numerpilot download"
+    )
 
 
 @pytest.mark.bad_input("predict", "live.parquet has no rows")
@@ -296,9 +297,7 @@ def test_empty_live(numerpilot: Numerpilot, refused: Refused, trained: Path) -> 
 @pytest.mark.bad_input("predict", "live.parquet with damaged pages")
 def test_live_damaged(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
     _damage_pages(_data(trained) / layout.LIVE)
-    before = snapshot(trained / "predictions")
-    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet is damaged")
-    assert snapshot(trained / "predictions") == before
+    _predict_refused(numerpilot, refused, trained, "live.parquet is damaged")
 
 
 @pytest.mark.bad_input("predict", "predictions/ is not writable")
