@@ -51,7 +51,7 @@ class DataConfig(_Section):
     @property
     def step(self) -> int:
         """The era step as a number; "auto" is resolved by the memory plan before training
-        (``numerpilot.pipeline.train.with_era_step``)."""
+        (``numerpilot.pipeline.plan.with_era_step``)."""
         if self.era_step == "auto":
             raise ValueError('data.era_step "auto" was not resolved by the memory plan')
         return self.era_step

@@ -40,14 +40,8 @@ from numerpilot.pipeline.cv_results import (
     merge_reports,
 )
 from numerpilot.pipeline.members import fitter, local_size
-from numerpilot.pipeline.train import (
-    check_targets,
-    fit_recipe,
-    linear_name,
-    member_kinds,
-    neutralizer_features,
-    with_era_step,
-)
+from numerpilot.pipeline.plan import check_targets, neutralizer_features, with_era_step
+from numerpilot.pipeline.train import fit_recipe, linear_name, member_kinds
 from numerpilot.progress import SILENT, Progress
 from numerpilot.scoring.io import read_table
 from numerpilot.scoring.per_era import PerEra

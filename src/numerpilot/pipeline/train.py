@@ -23,7 +23,6 @@ backend (LightGBM, XGBoost) and device: the same config gives the same bundle ei
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -32,73 +31,33 @@ from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
-from numerpilot.errors import ConfigError, DataError
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.linear import LINEAR
 from numerpilot.modeling.backends import FittedMember, predict_fitted, resolved
-from numerpilot.modeling.cv import EraSplit, purged_era_folds
+from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.distributed import LOCAL
 from numerpilot.modeling.linear import fit_linear
 from numerpilot.modeling.members import FitJob, Member, ensemble_members, every_era
 from numerpilot.modeling.memory import (
     GIB,
-    HEADROOM,
-    MemoryPlan,
-    available_bytes,
-    plan_memory,
 )
 from numerpilot.modeling.store import Manifest, save_bundle
 from numerpilot.modeling.tree_count import capped, fold_tree_count, refit_trees
 from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.members import Fitter, fitter, local_size, model_params, train_split
+from numerpilot.pipeline.members import Fitter, fitter, local_size, model_params
+from numerpilot.pipeline.plan import (
+    check_targets,
+    ensemble_weights,
+    held_out_splits,
+    needs_holdout,
+    neutralizer_features,
+    uses_folds,
+    with_era_step,
+)
 from numerpilot.progress import SILENT, Progress
 
 log = logging.getLogger(__name__)
-
-
-def ensemble_weights(ctx: Context) -> list[float]:
-    train = ctx.config.train
-    if train.weights is None:
-        return [1.0] * len(train.targets)
-    if (
-        len(train.weights) != len(train.targets)
-        or min(train.weights) < 0
-        or sum(train.weights) <= 0
-    ):
-        raise ConfigError(
-            f"train.weights must hold {len(train.targets)} non-negative numbers (one per "
-            f"target, not all zero), got {train.weights}."
-        )
-    return list(train.weights)
-
-
-def neutralizer_features(ctx: Context) -> list[str]:
-    ens = ctx.config.ensemble
-    if ens.neutralization_proportion == 0:
-        return []
-    return feature_set(ctx.data_dir, ens.neutralize_against)
-
-
-def memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
-    """The era step to train with, checked against the memory budget before loading."""
-    cfg = ctx.config
-    eras = load_era_data(ctx.data_dir / layout.TRAIN, []).era_index  # no feature is read
-    sizes = eras.counts
-    # A budget the user states is used whole; free memory keeps some headroom.
-    budget = (
-        int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else int(available_bytes() * HEADROOM)
-    )
-    step = None if cfg.data.era_step == "auto" else int(cfg.data.era_step)
-    return plan_memory(sizes, n_features, n_targets, step, budget)
-
-
-def with_era_step(ctx: Context, n_features: int, n_targets: int) -> tuple[Context, MemoryPlan]:
-    """``ctx`` whose ``data.era_step`` is a number: the memory plan's when it is "auto"
-    (a job that cannot fit is refused here, before any feature is read), and the plan."""
-    plan = memory_plan(ctx, n_features, n_targets)
-    data = ctx.config.data.model_copy(update={"era_step": plan.era_step})
-    return replace(ctx, config=ctx.config.model_copy(update={"data": data})), plan
 
 
 @dataclass(frozen=True)
@@ -117,14 +76,6 @@ class _Choice:
     rows: np.ndarray
     preds: np.ndarray
     fitted: tuple[FittedMember, ...] = ()
-
-
-def _needs_holdout(ctx: Context) -> bool:
-    """Whether held-out eras have anything to choose: the tree count, the weights, or
-    (without a refit) the final models themselves."""
-    train = ctx.config.train
-    fit_weights_here = train.weights is None and (len(train.targets) > 1 or ctx.config.model.linear)
-    return train.early_stopping_rounds > 0 or fit_weights_here or not train.refit
 
 
 def _fit_rows(data: EraData, target: str, eras: np.ndarray) -> int:
@@ -200,7 +151,7 @@ def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) ->
     ok = ~np.isnan(main) & ~np.isnan(preds).any(axis=1)
     main_member = groups.index(layout.MAIN_TARGET) if layout.MAIN_TARGET in groups else None
     index = EraIndex.from_eras(data.eras[rows][ok])
-    shrink = SHRINK_FOLDS if _uses_folds(ctx) else SHRINK
+    shrink = SHRINK_FOLDS if uses_folds(ctx) else SHRINK
     fit = fit_weights(preds[ok], main[ok], index, main_member, shrink)
     for g, w, m, tt in zip(groups, fit.weights, fit.member_mean, fit.member_t, strict=True):
         log.info("%s: held-out CORR %.4f (t %.1f), weight %.2f", g, m, tt, w)
@@ -209,33 +160,19 @@ def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) ->
     return {g: float(w) for g, w in zip(groups, fit.weights, strict=True)}
 
 
-def _held_out_splits(ctx: Context, data: EraData) -> list[EraSplit]:
-    """The fits that choose on held-out eras: ``train.cv_folds`` purged era folds, or the
-    holdout at the end of train."""
-    cfg = ctx.config
-    if _uses_folds(ctx):
-        embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
-        return purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
-    return [train_split(cfg, data.eras)]
-
-
-def _uses_folds(ctx: Context) -> bool:
-    return ctx.config.train.cv_folds >= 2 and ctx.config.train.refit
-
-
 def _choose_linear(ctx: Context, data: EraData) -> dict[str, _Choice]:
     """Per target, a ridge member: its penalty chosen on the same held-out eras as the
     trees' count (era folds, or the holdout), then fit on every era (or, without a refit,
     on the holdout's fit eras)."""
     cfg = ctx.config
     targets = list(cfg.train.targets)
-    splits = _held_out_splits(ctx, data)
+    splits = held_out_splits(ctx, data)
     final = every_era(data.eras) if cfg.train.refit else splits[0]
     y = np.column_stack([data.target(t) for t in targets])
     screen = data.target(layout.MAIN_TARGET) if cfg.model.linear_pairs else None
     fits = fit_linear(data.features, y, data.eras, splits, final, screen=screen)
     rows = np.flatnonzero(np.isin(data.eras, np.concatenate([s.holdout for s in splits])))
-    if _uses_folds(ctx):
+    if uses_folds(ctx):
         rows = np.arange(len(data))
     out = {}
     for t, lin in zip(targets, fits, strict=True):
@@ -254,12 +191,12 @@ def _choose(
     """Per target, what held-out eras say: by era folds (``train.cv_folds``), or by the
     last ``holdout_eras`` (without folds, or when the stage-one models are kept)."""
     cfg = ctx.config
-    if not _needs_holdout(ctx):
+    if not needs_holdout(ctx):
         return None
     n, rounds = cfg.lightgbm.n_estimators, cfg.train.early_stopping_rounds
     targets = list(cfg.train.targets)
-    splits = _held_out_splits(ctx, data)
-    if _uses_folds(ctx):
+    splits = held_out_splits(ctx, data)
+    if uses_folds(ctx):
         jobs = [
             FitJob(m, fold, n, rounds, f"Cross-validating {m.name} ({k}/{len(splits)})", True)
             for m in members
@@ -360,25 +297,6 @@ def fit_recipe(
             scores[name] = choice.score
             fitted.append(choice.fitted[0])
     return kept, fitted, scores
-
-
-def check_targets(ctx: Context, data: EraData, part: str = "the training eras") -> None:
-    """Refuse, before any fit, a target without known values in the eras some fit needs
-    (all of ``data``, named ``part`` in the message, or the fit eras of an era fold or of
-    the holdout)."""
-    splits = _held_out_splits(ctx, data)
-    for t in ctx.config.train.targets:
-        known = np.unique(data.eras[~np.isnan(data.target(t))])
-        if len(known) == 0:
-            raise DataError(f"target '{t}' has no known values in {part}; "
-                            "remove it from train.targets.")  # fmt: skip
-        for k, split in enumerate(splits, start=1):
-            if not np.isin(split.fit, known).any():
-                fit, key = (f"era fold {k}/{len(splits)}", "cv_folds") if _uses_folds(ctx) else (
-                    "the fit before the holdout", "holdout_eras")  # fmt: skip
-                raise DataError(f"target '{t}' is known only in eras {known[0]} to "
-                                f"{known[-1]}, and {fit} has none of them; remove it from "
-                                f"train.targets, or lower train.{key}.")  # fmt: skip
 
 
 def train_ensemble(

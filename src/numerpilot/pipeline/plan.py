@@ -1,0 +1,116 @@
+"""What a training run settles before it fits anything: the configured weights, the
+neutralizers, the era step its memory allows, the held-out fits that choose the tree count
+and the weights, and whether every target has known values where each fit needs them.
+
+:mod:`numerpilot.pipeline.train` and :mod:`numerpilot.pipeline.cv` (per fold) use these.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from numerpilot.data import layout
+from numerpilot.data.catalog import feature_set
+from numerpilot.data.load import EraData, load_era_data
+from numerpilot.errors import ConfigError, DataError
+from numerpilot.modeling.cv import EraSplit, purged_era_folds
+from numerpilot.modeling.memory import (
+    GIB,
+    HEADROOM,
+    MemoryPlan,
+    available_bytes,
+    plan_memory,
+)
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.members import train_split
+
+
+def ensemble_weights(ctx: Context) -> list[float]:
+    """``train.weights`` (one per target), checked; equal ones when unset (then fitted)."""
+    train = ctx.config.train
+    if train.weights is None:
+        return [1.0] * len(train.targets)
+    if (
+        len(train.weights) != len(train.targets)
+        or min(train.weights) < 0
+        or sum(train.weights) <= 0
+    ):
+        raise ConfigError(
+            f"train.weights must hold {len(train.targets)} non-negative numbers (one per "
+            f"target, not all zero), got {train.weights}."
+        )
+    return list(train.weights)
+
+
+def neutralizer_features(ctx: Context) -> list[str]:
+    """The features the ensemble is neutralized against (none without neutralization)."""
+    ens = ctx.config.ensemble
+    if ens.neutralization_proportion == 0:
+        return []
+    return feature_set(ctx.data_dir, ens.neutralize_against)
+
+
+def memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
+    """The era step to train with, checked against the memory budget before loading."""
+    cfg = ctx.config
+    eras = load_era_data(ctx.data_dir / layout.TRAIN, []).era_index  # no feature is read
+    sizes = eras.counts
+    # A budget the user states is used whole; free memory keeps some headroom.
+    budget = (
+        int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else int(available_bytes() * HEADROOM)
+    )
+    step = None if cfg.data.era_step == "auto" else int(cfg.data.era_step)
+    return plan_memory(sizes, n_features, n_targets, step, budget)
+
+
+def with_era_step(ctx: Context, n_features: int, n_targets: int) -> tuple[Context, MemoryPlan]:
+    """``ctx`` whose ``data.era_step`` is a number: the memory plan's when it is "auto"
+    (a job that cannot fit is refused here, before any feature is read), and the plan."""
+    plan = memory_plan(ctx, n_features, n_targets)
+    data = ctx.config.data.model_copy(update={"era_step": plan.era_step})
+    return replace(ctx, config=ctx.config.model_copy(update={"data": data})), plan
+
+
+def needs_holdout(ctx: Context) -> bool:
+    """Whether held-out eras have anything to choose: the tree count, the weights, or
+    (without a refit) the final models themselves."""
+    train = ctx.config.train
+    fit_weights_here = train.weights is None and (len(train.targets) > 1 or ctx.config.model.linear)
+    return train.early_stopping_rounds > 0 or fit_weights_here or not train.refit
+
+
+def held_out_splits(ctx: Context, data: EraData) -> list[EraSplit]:
+    """The fits that choose on held-out eras: ``train.cv_folds`` purged era folds, or the
+    holdout at the end of train."""
+    cfg = ctx.config
+    if uses_folds(ctx):
+        embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
+        return purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
+    return [train_split(cfg, data.eras)]
+
+
+def uses_folds(ctx: Context) -> bool:
+    """Whether held-out eras are ``train.cv_folds`` era folds (then refit), not one holdout."""
+    return ctx.config.train.cv_folds >= 2 and ctx.config.train.refit
+
+
+def check_targets(ctx: Context, data: EraData, part: str = "the training eras") -> None:
+    """Refuse, before any fit, a target without known values in the eras some fit needs
+    (all of ``data``, named ``part`` in the message, or the fit eras of an era fold or of
+    the holdout)."""
+    splits = held_out_splits(ctx, data)
+    for t in ctx.config.train.targets:
+        known = np.unique(data.eras[~np.isnan(data.target(t))])
+        if len(known) == 0:
+            raise DataError(f"target '{t}' has no known values in {part}; "
+                            "remove it from train.targets.")  # fmt: skip
+        for k, split in enumerate(splits, start=1):
+            if not np.isin(split.fit, known).any():
+                fit, key = (f"era fold {k}/{len(splits)}", "cv_folds") if uses_folds(ctx) else (
+                    "the fit before the holdout", "holdout_eras")  # fmt: skip
+                raise DataError(f"target '{t}' is known only in eras {known[0]} to "
+                                f"{known[-1]}, and {fit} has none of them; remove it from "
+                                f"train.targets, or lower train.{key}.")  # fmt: skip
