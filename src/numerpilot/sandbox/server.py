@@ -17,7 +17,6 @@ import logging
 import socket
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import formatdate
@@ -326,14 +325,17 @@ class SandboxServer:
         return self
 
     def serve_forever(self, ready: Callable[[str], None] | None = None) -> None:
-        """Serve in the foreground; ``ready(url)`` is called once the port is bound."""
-        server = self._prepare()
-        assert self._socket is not None
-        # Ctrl-C before uvicorn's loop starts drops its coroutine: not worth a warning.
-        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+        """Serve until Ctrl-C (KeyboardInterrupt, raised here once the server stopped);
+        ``ready(url)`` is called once it answers. The server runs in its own thread, so a
+        Ctrl-C never lands inside the start of its event loop."""
+        self.start()
         if ready is not None:
             ready(self.url)
-        server.run(sockets=[self._socket])
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         if self._server is not None:
