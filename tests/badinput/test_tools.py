@@ -124,8 +124,14 @@ def test_sandbox_lists_its_model_names(sandbox: SandboxServer) -> None:
     assert set(names) == {"classic", "signals", "crypto"}
 
 
-def test_serve_banner_names_the_models_and_ctrl_c_stops_it(tmp_path: Path) -> None:
-    """A real ``sandbox serve`` process: its banner, then Ctrl-C (exit 130, one line)."""
+@pytest.mark.parametrize(
+    ("stop", "code", "says"), [("SIGINT", 130, "Interrupted."), ("SIGTERM", 0, "")]
+)
+def test_serve_banner_names_the_models_and_a_signal_stops_it(
+    tmp_path: Path, stop: str, code: int, says: str
+) -> None:
+    """A real ``sandbox serve`` process: its banner, then Ctrl-C (exit 130, one line) or
+    SIGTERM (a service stopped: exit 0, nothing said)."""
     import signal
     import subprocess
     import sys
@@ -146,7 +152,7 @@ def test_serve_banner_names_the_models_and_ctrl_c_stops_it(tmp_path: Path) -> No
             line = child.stdout.readline()
             assert line, f"serve ended early: {child.communicate()}"
             banner += line
-        child.send_signal(signal.SIGINT)
+        child.send_signal(getattr(signal, stop))
         _, err = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
@@ -154,4 +160,4 @@ def test_serve_banner_names_the_models_and_ctrl_c_stops_it(tmp_path: Path) -> No
             child.wait()
     assert "classic: sandbox_model, sandbox_model_2" in banner
     assert "[submission] models" in banner
-    assert child.returncode == 130 and err.strip() == "Interrupted."
+    assert child.returncode == code and err.strip() == says

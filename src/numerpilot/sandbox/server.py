@@ -325,17 +325,22 @@ class SandboxServer:
         return self
 
     def serve_forever(self, ready: Callable[[str], None] | None = None) -> None:
-        """Serve until Ctrl-C (KeyboardInterrupt, raised here once the server stopped);
-        ``ready(url)`` is called once it answers. The server runs in its own thread, so a
-        Ctrl-C never lands inside the start of its event loop."""
+        """Serve until SIGTERM (then return) or Ctrl-C (KeyboardInterrupt, raised once the
+        server stopped); ``ready(url)`` is called once it answers. The server runs in its
+        own thread, so a signal never lands inside the start of its event loop."""
+        import signal
+
+        terminated = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: terminated.set())
         self.start()
         if ready is not None:
             ready(self.url)
         try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(timeout=0.5)
+            while not terminated.is_set() and self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.2)
         finally:
             self.stop()
+            signal.signal(signal.SIGTERM, previous)
 
     def stop(self) -> None:
         if self._server is not None:
