@@ -143,3 +143,21 @@ def test_data_dir_may_hold_the_dataset_files_themselves(
         assert done.code == 0, done.err
     assert load_manifest(tmp_path / "wd" / "models").data_version == "my data"
     assert (tmp_path / "wd" / "predictions" / "live_predictions.csv").exists()
+
+
+def test_validation_eras_inside_train_are_named(trained: Context, tmp_path: Path) -> None:
+    """A dataset of your own whose validation file repeats training eras: validate still
+    scores them, and says which eras the models may have seen."""
+    assert not [n for n in validate_ensemble(trained, write_report=False).notes if "train's" in n]
+    root = Path(shutil.copytree(trained.workdir.root, tmp_path / "wd"))
+    ctx = Context.load(Workdir(root))
+    path = ctx.data_dir / layout.VALIDATION
+    val = pd.read_parquet(path)
+    train_eras = sorted(pd.read_parquet(ctx.data_dir / layout.TRAIN, columns=["era"]).era.unique())
+    # The embargo eras and three scored ones become train's last eras.
+    inside = sorted(val.era.unique())[: ctx.config.train.embargo_eras + 3]
+    val["era"] = val["era"].replace(dict(zip(inside, train_eras[-len(inside) :], strict=True)))
+    val.to_parquet(path)
+    said = [n for n in validate_ensemble(ctx, write_report=False).notes if "train's" in n]
+    assert len(said) == 1 and said[0].startswith("3 of "), said
+    assert f"are not after train's last era {train_eras[-1]}" in said[0]

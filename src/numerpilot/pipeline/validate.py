@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from numerpilot.data import layout
+from numerpilot.data.load import load_era_data
 from numerpilot.io import json_text, write_files_atomic
 from numerpilot.kernel.linear import LinearModel
 from numerpilot.modeling.members import seed_columns
@@ -96,10 +97,28 @@ def validate_ensemble(
             features=data.features[:, : len(bundle.manifest.features)],
             config=ctx.config.scoring,
         )
+    overlap = _overlap_note(ctx, data.era_index.labels)
+    if overlap:
+        scores = replace(scores, notes=(*scores.notes, overlap))
     report = ValidationReport(scores)
     if write_report:
         _write_report(ctx, bundle, report, data.era_index.n_eras, progress)
     return report
+
+
+def _overlap_note(ctx: Context, eras: np.ndarray) -> str | None:
+    """A note when scored validation eras (E,) are not after the last era of train (a
+    dataset of your own whose files share eras): those scores are in-sample or leak."""
+    train = ctx.data_dir / layout.TRAIN
+    if not train.exists():
+        return None
+    last = load_era_data(train, []).era_index.labels[-1]  # only the era column is read
+    inside = eras[eras <= last]
+    if not len(inside):
+        return None
+    return (f"{len(inside)} of {len(eras)} scored validation eras ({inside[0]} to "
+            f"{inside[-1]}) are not after train's last era {last}: the models may have seen "
+            "them, so their scores flatter the models")  # fmt: skip
 
 
 def _what(bundle: Bundle, member: str) -> str:
