@@ -16,6 +16,7 @@ from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import ConfigError, DataError
+from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.cv import EraSplit, purged_era_folds
 from numerpilot.modeling.memory import (
     GIB,
@@ -53,11 +54,15 @@ def neutralizer_features(ctx: Context) -> list[str]:
     return feature_set(ctx.data_dir, ens.neutralize_against)
 
 
+def train_eras(ctx: Context) -> EraIndex:
+    """The eras of train.parquet and their row counts (only the era column is read)."""
+    return load_era_data(ctx.data_dir / layout.TRAIN, []).era_index
+
+
 def memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
     """The era step to train with, checked against the memory budget before loading."""
     cfg = ctx.config
-    eras = load_era_data(ctx.data_dir / layout.TRAIN, []).era_index  # no feature is read
-    sizes = eras.counts
+    sizes = train_eras(ctx).counts
     # A budget the user states is used whole; free memory keeps some headroom.
     budget = (
         int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else int(available_bytes() * HEADROOM)

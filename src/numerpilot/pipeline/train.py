@@ -38,9 +38,7 @@ from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.distributed import LOCAL
 from numerpilot.modeling.linear import fit_linear
 from numerpilot.modeling.members import FitJob, Member, ensemble_members, every_era
-from numerpilot.modeling.memory import (
-    GIB,
-)
+from numerpilot.modeling.memory import GIB
 from numerpilot.modeling.store import Manifest, save_bundle
 from numerpilot.modeling.tree_count import capped, fold_tree_count, refit_trees
 from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from numerpilot.data import layout
-from numerpilot.data.load import load_era_data
 from numerpilot.io import json_text, write_files_atomic
 from numerpilot.kernel.linear import LinearModel
 from numerpilot.modeling.members import seed_columns
 from numerpilot.modeling.store import Bundle, load_bundle
 from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.plan import train_eras
 from numerpilot.pipeline.predict import predict_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.report import render_html
@@ -109,10 +109,9 @@ def validate_ensemble(
 def _overlap_note(ctx: Context, eras: np.ndarray) -> str | None:
     """A note when scored validation eras (E,) are not after the last era of train (a
     dataset of your own whose files share eras): those scores are in-sample or leak."""
-    train = ctx.data_dir / layout.TRAIN
-    if not train.exists():
+    if not (ctx.data_dir / layout.TRAIN).exists():
         return None
-    last = load_era_data(train, []).era_index.labels[-1]  # only the era column is read
+    last = train_eras(ctx).labels[-1]
     inside = eras[eras <= last]
     if not len(inside):
         return None
