@@ -27,9 +27,14 @@ def _predict(cli: CliRunner, wd: Path, *train_args: str) -> bytes:
 
 
 def test_cluster_training_writes_the_same_predictions(
-    cli: CliRunner, tmp_path: Path, synthetic_dir: Path
+    cli: CliRunner, tmp_path: Path, synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = FAST_CONFIG.replace("num_threads = 1", "num_threads = 0")  # resolved once, sent
+    """num_threads = 0 is resolved here and sent: the workers build the very same trees.
+
+    The load average is held still, so the two runs resolve the same count (the models'
+    texts name it); each worker resolving its own would differ from this process's."""
+    monkeypatch.setattr("numerpilot.threads.os.getloadavg", lambda: (0.0, 0.0, 0.0))
+    config = FAST_CONFIG.replace("num_threads = 1", "num_threads = 0")
     wd = make_workdir(tmp_path / "wd", synthetic_dir, config + TWO_WORKERS)
     local = _predict(cli, wd)
     local_models = load_bundle(Workdir(wd).models).payload["models"]
