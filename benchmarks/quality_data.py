@@ -183,6 +183,28 @@ FAMILIES: tuple[Family, ...] = (
         persist=0.9,
         horizon=4,
     ),
+    Family(
+        "large-eras",
+        "Numerai's scale of an era: 2,000 stocks, 400 features; linear parts, thresholds "
+        "and interactions, a good 20-day and a weak 60-day auxiliary target",
+        n_features=400,
+        rows_per_era=2000,
+        train_eras=240,
+        validation_eras=100,
+        shares={
+            "linear": 0.35,
+            "pairs": 0.15,
+            "ushape": 0.05,
+            "steps": 0.15,
+            "regime": 0.1,
+            "drift": 0.2,
+        },
+        rho=0.06,
+        density=0.3,
+        drift_step=0.1,
+        aux=(Aux("target_mike_20", 0.8, 0.5, 0.06), Aux("target_november_60", 0.4, 0.3, 0.05)),
+        seed=7,
+    ),
 )
 
 
