@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -43,11 +44,8 @@ def test_busy_elsewhere_leaves_out_this_process(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_busy_elsewhere_without_proc_stat_is_unknown(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
     monkeypatch.setattr(threads, "_PROC_STAT", tmp_path / "missing")
     assert threads.busy_elsewhere(2, window=0.01) is None
 
@@ -74,11 +72,8 @@ def test_a_configured_thread_count_wins(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_physical_cores_count_hyperthreads_once(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
     for cpu, core in ((0, 0), (1, 0), (2, 1), (3, 1)):  # two cores, two threads each
         topology = tmp_path / f"cpu{cpu}" / "topology"
         topology.mkdir(parents=True)

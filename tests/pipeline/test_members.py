@@ -31,9 +31,9 @@ def test_cluster_training_writes_the_same_predictions(
 ) -> None:
     """num_threads = 0 is resolved here and sent: the workers build the very same trees.
 
-    The load average is held still, so the two runs resolve the same count (the models'
-    texts name it); each worker resolving its own would differ from this process's."""
-    monkeypatch.setattr("numerpilot.threads.os.getloadavg", lambda: (0.0, 0.0, 0.0))
+    The machine is held idle, so the two runs resolve the same count (the models' texts
+    name it); each worker resolving its own would differ from this process's."""
+    monkeypatch.setattr("numerpilot.threads.busy_elsewhere", lambda logical_cpus: 0.0)
     config = FAST_CONFIG.replace("num_threads = 1", "num_threads = 0")
     wd = make_workdir(tmp_path / "wd", synthetic_dir, config + TWO_WORKERS)
     local = _predict(cli, wd)
