@@ -9,7 +9,7 @@ leaves, colsample 0.1, every training era, no early stopping. The best achievabl
 the stationary signal exactly (not the era's regime sign or drift).
 
     python benchmarks/bench_quality.py            # every family, half the rows, 60 % of the eras
-    python benchmarks/bench_quality.py --full     # the families' full sizes (~20 min on 2 cores)
+    python benchmarks/bench_quality.py --full     # the families' full sizes (~1.5 hours on 2 cores)
     python benchmarks/bench_quality.py --quick    # smaller still, for development
     python benchmarks/bench_quality.py --family regime-flips --set train.cv_folds=0
 """
@@ -174,8 +174,8 @@ def main() -> int:
     families = [f for f in FAMILIES if not args.family or f.name in args.family]
     if args.quick:
         families = [f.scaled(rows=0.25, eras=0.5) for f in families]
-    elif not args.full:  # make bench: half the rows, 60 % of the eras (~5 min on 2 cores
-        # once the families and the example recipe's predictions are cached)
+    elif not args.full:  # make bench: half the rows, 60 % of the eras (~35 min on 2 cores;
+        # the families and the example recipe's predictions are cached after the first run)
         families = [f.scaled(rows=0.5, eras=0.6) for f in families]
     rows = []
     for fam in families:
