@@ -11,9 +11,11 @@ from numerai_tools.scoring import correlation_contribution, numerai_corr
 from tests.conftest import Numerpilot
 from tests.pipeline.conftest import FAST_CONFIG, make_workdir
 
+from numerpilot.config import EnsembleConfig
 from numerpilot.data import layout
 from numerpilot.modeling.store import load_bundle, load_manifest
 from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.plan import neutralizer_features
 from numerpilot.pipeline.predict import predict_file, predict_live
 from numerpilot.pipeline.train import train_ensemble
 from numerpilot.pipeline.validate import validate_ensemble
@@ -128,6 +130,32 @@ def test_neutralization_reduces_feature_exposure(
         return float(np.max(np.abs([np.corrcoef(p, x[:, j])[0, 1] for j in range(x.shape[1])])))
 
     assert exposure(neutral.final) < 0.5 * exposure(plain.final)
+
+
+def test_a_neutralization_changed_after_train_is_named_not_silently_ignored(
+    trained: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    """[ensemble] is part of the trained bundle: predict and validate keep the bundle's and
+    say that numerpilot.toml now asks for another one."""
+    plain = predict_file(load_bundle(trained.workdir.models), trained.data_dir / layout.LIVE)
+    edited = trained.config.model_copy(
+        update={"ensemble": EnsembleConfig(neutralization_proportion=0.5)}
+    )
+    ctx = Context(trained.workdir, edited)
+    with caplog.at_level("WARNING"):
+        path = predict_live(ctx)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == [
+        f"numerpilot.toml asks for neutralization 0.5 against 'all' "
+        f"({len(neutralizer_features(ctx))} features), but the models in use were trained "
+        "with none, which they keep: run 'numerpilot train' to apply the setting."
+    ]
+    written = pd.read_csv(path)
+    np.testing.assert_allclose(written["prediction"].to_numpy(), plain.final, rtol=1e-6)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        predict_live(trained)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def test_data_dir_may_hold_the_dataset_files_themselves(

@@ -17,8 +17,9 @@ from numerpilot.data.tournaments import read_universe
 from numerpilot.errors import DataError, SubmissionError
 from numerpilot.io import json_text, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import combine, input_columns, predict_members
-from numerpilot.modeling.store import Bundle, load_bundle
+from numerpilot.modeling.store import Bundle, Manifest, load_bundle
 from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.plan import neutralizer_features
 from numerpilot.progress import SILENT, Progress
 from numerpilot.submission.rules import check_frame
 from numerpilot.submission.rules.classic import check_predictions
@@ -40,6 +41,35 @@ class Predictions:
 def _feature_fix(bundle: Bundle) -> str:
     return (f"The models were trained on data version {bundle.manifest.data_version}; "
             "download the matching data or retrain with 'numerpilot train'.")  # fmt: skip
+
+
+def current_bundle(ctx: Context) -> Bundle:
+    """The models in use, with a warning when ``numerpilot.toml`` now asks for another
+    neutralization than they were trained with: it is part of the bundle (what
+    ``predict``, ``validate`` and the model-upload pickle all run), so a change applies at
+    the next ``train``, not silently to some of them."""
+    bundle = load_bundle(ctx.workdir.models)
+    drift = neutralization_drift(ctx, bundle.manifest)
+    if drift:
+        log.warning(drift)
+    return bundle
+
+
+def neutralization_drift(ctx: Context, manifest: Manifest) -> str | None:
+    """What differs between the configured neutralization and the bundle's (None: nothing)."""
+    ens = ctx.config.ensemble
+    want, have = ens.neutralization_proportion, manifest.neutralization_proportion
+    if want == have == 0:
+        return None
+    wanted = neutralizer_features(ctx)
+    if want == have and wanted == manifest.neutralizer_features:
+        return None
+    against = f"'{ens.neutralize_against}' ({len(wanted)} features)"
+    asked = f"{want:g} against {against}" if want else "none"
+    used = f"{have:g} against {len(manifest.neutralizer_features)} features" if have else "none"
+    return (f"numerpilot.toml asks for neutralization {asked}, but the models in use were "
+            f"trained with {used}, which they keep: run 'numerpilot train' to apply the "
+            "setting.")  # fmt: skip
 
 
 def predict_file(
@@ -82,7 +112,7 @@ def ticker_frame(ctx: Context, live_path: Path, final: np.ndarray) -> pd.DataFra
 def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     """Write ``predictions/live_predictions.csv`` (Classic: id, prediction; Signals and
     Crypto: ticker column, signal), checked before it lands."""
-    bundle = load_bundle(ctx.workdir.models)
+    bundle = current_bundle(ctx)
     live_path = ctx.data_dir / layout.LIVE
     ids = layout.ID in open_parquet(live_path).schema_arrow.names
     if ctx.tournament == "classic" and not ids:

@@ -12,10 +12,10 @@ from numerpilot.data import layout
 from numerpilot.io import json_text, write_files_atomic
 from numerpilot.kernel.linear import LinearModel
 from numerpilot.modeling.members import seed_columns
-from numerpilot.modeling.store import Bundle, load_bundle
+from numerpilot.modeling.store import Bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.plan import train_eras
-from numerpilot.pipeline.predict import predict_file
+from numerpilot.pipeline.predict import current_bundle, predict_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.report import render_html
 from numerpilot.scoring.io import read_model_column
@@ -70,7 +70,7 @@ def validate_ensemble(
     model's features.
     ``bundle`` defaults to the current one; ``write_report`` writes reports/validation.*.
     """
-    bundle = bundle or load_bundle(ctx.workdir.models)
+    bundle = bundle or current_bundle(ctx)
     result = predict_file(
         bundle,
         ctx.data_dir / layout.VALIDATION,
