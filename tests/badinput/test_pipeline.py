@@ -135,6 +135,16 @@ def test_unknown_feature_set(numerpilot: Numerpilot, refused: Refused, fresh: Pa
     refused(numerpilot("train", "-C", str(fresh)), 1, "feature set 'gigantic'", "data.feature_set")
 
 
+@pytest.mark.bad_input(
+    "train", "a neutralization against a feature set features.json does not have"
+)
+def test_unknown_neutralizer_set(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    ensemble = '\n[ensemble]\nneutralization_proportion = 0.5\nneutralize_against = "gigantic"\n'
+    (fresh / "numerpilot.toml").write_text(FAST_CONFIG + ensemble)
+    done = numerpilot("train", "-C", str(fresh))
+    refused(done, 1, "feature set 'gigantic'", "(config key ensemble.neutralize_against)")
+
+
 @pytest.mark.bad_input("train", "features.json is not valid JSON")
 def test_features_json_damaged(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     (_data(fresh) / layout.FEATURES_JSON).write_text("{bad")

@@ -156,6 +156,12 @@ def test_a_neutralization_changed_after_train_is_named_not_silently_ignored(
     with caplog.at_level("WARNING"):
         predict_live(trained)
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    typo = EnsembleConfig(neutralization_proportion=0.5, neutralize_against="gigantic")
+    with caplog.at_level("WARNING"):  # train would refuse the set; predict still runs
+        predict_live(Context(trained.workdir, trained.config.model_copy(update={"ensemble": typo})))
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("[ensemble] of numerpilot.toml does not apply to the models in use")
+    assert "(config key ensemble.neutralize_against)" in warning
 
 
 def test_data_dir_may_hold_the_dataset_files_themselves(

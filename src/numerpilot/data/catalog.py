@@ -25,9 +25,12 @@ def read_features_json(data_dir: Path) -> dict[str, object]:
     return meta
 
 
-def feature_set(data_dir: Path, name: str) -> list[str]:
+def feature_set(
+    data_dir: Path, name: str, source: str = "config key data.feature_set"
+) -> list[str]:
     """The features of set or group ``name`` (e.g. ``small``, ``medium``, ``all``, ``serenity``);
-    without features.json, ``all`` is every ``feature_`` column of train.parquet."""
+    without features.json, ``all`` is every ``feature_`` column of train.parquet. ``source``:
+    where the name came from, for the error that refuses an unknown one."""
     train = data_dir / layout.TRAIN
     if name == "all" and not (data_dir / layout.FEATURES_JSON).exists() and train.exists():
         import pyarrow.parquet as pq
@@ -41,7 +44,7 @@ def feature_set(data_dir: Path, name: str) -> list[str]:
     if name not in sets:
         raise DataError(
             f"feature set '{name}' is not in {data_dir / layout.FEATURES_JSON}; "
-            f"choose one of: {', '.join(sorted(sets))} (config key data.feature_set)."
+            f"choose one of: {', '.join(sorted(sets))} ({source})."
         )
     features = list(sets[name])
     if not features:

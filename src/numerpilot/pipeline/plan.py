@@ -51,7 +51,9 @@ def neutralizer_features(ctx: Context) -> list[str]:
     ens = ctx.config.ensemble
     if ens.neutralization_proportion == 0:
         return []
-    return feature_set(ctx.data_dir, ens.neutralize_against)
+    return feature_set(
+        ctx.data_dir, ens.neutralize_against, "config key ensemble.neutralize_against"
+    )
 
 
 def train_eras(ctx: Context) -> EraIndex:

@@ -61,7 +61,10 @@ def neutralization_drift(ctx: Context, manifest: Manifest) -> str | None:
     want, have = ens.neutralization_proportion, manifest.neutralization_proportion
     if want == have == 0:
         return None
-    wanted = neutralizer_features(ctx)
+    try:
+        wanted = neutralizer_features(ctx)
+    except DataError as error:  # train will refuse it; the models in use still predict
+        return f"[ensemble] of numerpilot.toml does not apply to the models in use: {error}"
     if want == have and wanted == manifest.neutralizer_features:
         return None
     against = f"'{ens.neutralize_against}' ({len(wanted)} features)"

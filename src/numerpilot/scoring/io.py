@@ -144,7 +144,7 @@ def resolve_features(data: Path, name: str | None) -> list[str]:
     if name is None:
         return []
     if (data.parent / layout.FEATURES_JSON).exists():
-        return feature_set(data.parent, name)
+        return feature_set(data.parent, name, "option --features")
     if name != "all":
         raise UsageError(f"--features {name}: there is no {layout.FEATURES_JSON} beside "
                          f"{data.name}; use --features all.")  # fmt: skip
