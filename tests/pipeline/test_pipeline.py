@@ -132,11 +132,11 @@ def test_neutralization_reduces_feature_exposure(
     assert exposure(neutral.final) < 0.5 * exposure(plain.final)
 
 
-def test_a_neutralization_changed_after_train_is_named_not_silently_ignored(
+def test_a_setting_changed_after_train_is_named_not_silently_ignored(
     trained: Context, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """[ensemble] is part of the trained bundle: predict and validate keep the bundle's and
-    say that numerpilot.toml now asks for another one."""
+    """The feature set and [ensemble] are part of the trained bundle: predict and validate
+    keep the bundle's and say that numerpilot.toml now asks for others."""
     plain = predict_file(load_bundle(trained.workdir.models), trained.data_dir / layout.LIVE)
     edited = trained.config.model_copy(
         update={"ensemble": EnsembleConfig(neutralization_proportion=0.5)}
@@ -147,8 +147,8 @@ def test_a_neutralization_changed_after_train_is_named_not_silently_ignored(
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warned == [
         f"numerpilot.toml asks for neutralization 0.5 against 'all' "
-        f"({len(neutralizer_features(ctx))} features), but the models in use were trained "
-        "with none, which they keep: run 'numerpilot train' to apply the setting."
+        f"({len(neutralizer_features(ctx))} features) (the models in use: none); the models "
+        "keep what they were trained with until you run 'numerpilot train'."
     ]
     written = pd.read_csv(path)
     np.testing.assert_allclose(written["prediction"].to_numpy(), plain.final, rtol=1e-6)
@@ -156,6 +156,17 @@ def test_a_neutralization_changed_after_train_is_named_not_silently_ignored(
     with caplog.at_level("WARNING"):
         predict_live(trained)
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    data = trained.config.data.model_copy(update={"feature_set": "small"})
+    with caplog.at_level("WARNING"):
+        validate_ensemble(
+            Context(trained.workdir, edited.model_copy(update={"data": data})), write_report=False
+        )
+    (asked,) = [r.getMessage() for r in caplog.records if "asks for" in r.getMessage()]
+    assert asked.startswith(
+        "numerpilot.toml asks for feature set 'small' (the models in use: 'medium') and "
+        "neutralization 0.5"
+    )
+    caplog.clear()
     typo = EnsembleConfig(neutralization_proportion=0.5, neutralize_against="gigantic")
     with caplog.at_level("WARNING"):  # train would refuse the set; predict still runs
         predict_live(Context(trained.workdir, trained.config.model_copy(update={"ensemble": typo})))

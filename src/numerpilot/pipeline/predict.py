@@ -45,34 +45,38 @@ def _feature_fix(bundle: Bundle) -> str:
 
 def current_bundle(ctx: Context) -> Bundle:
     """The models in use, with a warning when ``numerpilot.toml`` now asks for another
-    neutralization than they were trained with: it is part of the bundle (what
-    ``predict``, ``validate`` and the model-upload pickle all run), so a change applies at
-    the next ``train``, not silently to some of them."""
+    feature set or neutralization than they were trained with: both are part of the bundle
+    (what ``predict``, ``validate`` and the model-upload pickle all run), so a change
+    applies at the next ``train``, not silently to some of them."""
     bundle = load_bundle(ctx.workdir.models)
-    drift = neutralization_drift(ctx, bundle.manifest)
+    drift = config_drift(ctx, bundle.manifest)
     if drift:
         log.warning(drift)
     return bundle
 
 
-def neutralization_drift(ctx: Context, manifest: Manifest) -> str | None:
-    """What differs between the configured neutralization and the bundle's (None: nothing)."""
+def config_drift(ctx: Context, manifest: Manifest) -> str | None:
+    """What ``numerpilot.toml`` asks for that the bundle was not trained with (None: nothing)."""
+    changes = []
+    if ctx.config.data.feature_set != manifest.feature_set:
+        changes.append(f"feature set '{ctx.config.data.feature_set}' (the models in use: "
+                       f"'{manifest.feature_set}')")  # fmt: skip
     ens = ctx.config.ensemble
     want, have = ens.neutralization_proportion, manifest.neutralization_proportion
-    if want == have == 0:
+    if want or have:
+        try:
+            wanted = neutralizer_features(ctx)
+        except DataError as error:  # train will refuse it; the models in use still predict
+            return f"[ensemble] of numerpilot.toml does not apply to the models in use: {error}"
+        if want != have or wanted != manifest.neutralizer_features:
+            asked = f"{want:g} against '{ens.neutralize_against}' ({len(wanted)} features)"
+            used = f"{have:g} against {len(manifest.neutralizer_features)} features"
+            changes.append(f"neutralization {asked if want else 'none'} (the models in use: "
+                           f"{used if have else 'none'})")  # fmt: skip
+    if not changes:
         return None
-    try:
-        wanted = neutralizer_features(ctx)
-    except DataError as error:  # train will refuse it; the models in use still predict
-        return f"[ensemble] of numerpilot.toml does not apply to the models in use: {error}"
-    if want == have and wanted == manifest.neutralizer_features:
-        return None
-    against = f"'{ens.neutralize_against}' ({len(wanted)} features)"
-    asked = f"{want:g} against {against}" if want else "none"
-    used = f"{have:g} against {len(manifest.neutralizer_features)} features" if have else "none"
-    return (f"numerpilot.toml asks for neutralization {asked}, but the models in use were "
-            f"trained with {used}, which they keep: run 'numerpilot train' to apply the "
-            "setting.")  # fmt: skip
+    return (f"numerpilot.toml asks for {' and '.join(changes)}; the models keep what they "
+            "were trained with until you run 'numerpilot train'.")  # fmt: skip
 
 
 def predict_file(
