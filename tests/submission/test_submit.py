@@ -16,7 +16,7 @@ from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.download import download_dataset
-from numerpilot.errors import SubmissionError, UsageError
+from numerpilot.errors import DataError, SubmissionError, UsageError
 from numerpilot.sandbox import SandboxServer
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import check_late
@@ -58,6 +58,30 @@ def test_submit_uploads_the_exact_bytes_and_records_them(
     stored = Ledger(work.state_db).get("classic", record.model_id, record.round)
     assert stored is not None
     assert (stored.state, stored.sha256, stored.attempts) == ("submitted", received.sha256, 1)
+
+
+def test_the_live_file_checked_is_the_one_predict_read(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """Numerai lists v5.3 as its newest version, but this machine holds this round's live
+    file of v5.2 only (a model trained on v5.2): predict reads it, so submit checks the ids
+    against it instead of asking for v5.3."""
+    path = _predictions(work)
+    (work.root / "data" / "v5.3").rename(work.root / "data" / "v5.2")
+    assert client.newest_version() == "v5.3"
+    (record,) = submit_predictions(work, CONFIG, client, path)
+    assert record.outcome == "uploaded"
+    assert len(sandbox.state.submissions) == 1
+
+
+def test_without_a_local_dataset_submit_says_what_to_run(
+    tmp_path: Path, client: NumeraiClient
+) -> None:
+    work = Workdir(tmp_path)
+    path = tmp_path / "p.csv"
+    path.write_text("id,prediction\nn1,0.5\n")
+    with pytest.raises(DataError, match="run 'numerpilot download' and 'numerpilot predict'"):
+        submit_predictions(work, CONFIG, client, path)
 
 
 def test_second_submit_in_a_round_is_refused_unless_forced(

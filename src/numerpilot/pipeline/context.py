@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from numerpilot.config import Config
-from numerpilot.data.layout import MAIN_TARGET, TRAIN, version_key
+from numerpilot.data.layout import MAIN_TARGET, TRAIN
+from numerpilot.data.local import local_dataset
 from numerpilot.data.tournaments import LAYOUTS
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.workdir import Workdir
@@ -43,14 +44,9 @@ class Context:
         if self.is_demo:
             return root
         root = root / LAYOUTS[self.tournament].prefix
-        version = self.config.data.version
-        if version != "newest":
-            return root / version
-        local = local_versions(root)
-        if local:
-            return root / local[-1]
-        if (root / TRAIN).exists():  # the dataset's files themselves, in data.dir
-            return root
+        folder = local_dataset(root, self.config.data.version)
+        if folder is not None:
+            return folder
         raise DataError(self._no_dataset(root))
 
     def _no_dataset(self, root: Path) -> str:
@@ -86,11 +82,3 @@ def for_tournament(config: Config) -> Config:
         return config
     train = config.train.model_copy(update={"targets": [MAIN_TARGET], "weights": None})
     return config.model_copy(update={"train": train})
-
-
-def local_versions(root: Path) -> list[str]:
-    """Dataset versions present under ``root`` (``v5.2`` …), oldest first."""
-    if not root.is_dir():
-        return []
-    found = [p.name for p in root.iterdir() if p.is_dir() and version_key(p.name) != (-1,)]
-    return sorted(found, key=version_key)

@@ -22,8 +22,9 @@ from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data import layout
-from numerpilot.data.download import download_dataset, resolve_version
+from numerpilot.data.download import download_dataset
 from numerpilot.data.live_round import read_live_round
+from numerpilot.data.local import local_dataset
 from numerpilot.data.tournaments import read_universe, read_universe_file
 from numerpilot.errors import DataError, SubmissionError, UsageError
 from numerpilot.io import sha256_file, write_bytes_atomic
@@ -52,6 +53,17 @@ HINTS = {
 }
 #: How long a submit waits for another process that is submitting in the same work dir.
 LOCK_WAIT_SECONDS = 120.0
+
+
+def _classic_folder(workdir: Workdir, config: Config) -> Path:
+    """The dataset folder ``predict`` reads the live file from (not the API's newest
+    version, which a model trained on an older one does not use)."""
+    root = workdir.data_root(config)
+    folder = local_dataset(root, config.data.version)
+    if folder is None:
+        raise DataError(f"No dataset in {root} to check the predictions against: run "
+                        "'numerpilot download' and 'numerpilot predict' first.")  # fmt: skip
+    return folder
 
 
 def _live_ids(folder: Path) -> pd.Series:
@@ -124,7 +136,7 @@ def submit_predictions(
     path = Path(predictions_path)
     folder: Path | None = None
     if tournament == "classic":
-        folder = workdir.data_root(config) / resolve_version(config, client)
+        folder = _classic_folder(workdir, config)
         check_file(path, tournament, _live_ids(folder))
         info = info or client.current_round()
         check_late(info)
