@@ -6,6 +6,7 @@ commented file from this schema (:mod:`numerpilot.template`).
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,10 +19,12 @@ if TYPE_CHECKING:
     from numerpilot.data.synthetic import SyntheticSpec
 
 CONFIG_NAME = "numerpilot.toml"
+#: More threads than any machine has cores: LightGBM's OpenMP crashes far above it.
+MAX_THREADS = 1024
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(_Section):
@@ -154,11 +157,24 @@ class LightGBMConfig(_Section):
     min_data_in_leaf: int = Field(20, ge=1)
     seed: int = 0
     num_threads: int = Field(
-        0, ge=0, description="Threads for LightGBM (0: the physical cores other jobs leave free)."
+        0,
+        ge=0,
+        le=MAX_THREADS,
+        description="Threads for LightGBM (0: the physical cores other jobs leave free).",
     )
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Any other LightGBM parameter, e.g. {lambda_l2 = 1}."
     )
+
+    @field_validator("extra")
+    @classmethod
+    def _scalars(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            finite = not isinstance(item, float) or math.isfinite(item)
+            if not (isinstance(item, str | int | float) and finite):
+                raise ValueError(f"{key} must be a string, a finite number or true/false, "
+                                 f"got {item!r}")  # fmt: skip
+        return value
 
 
 class EnsembleConfig(_Section):
@@ -406,7 +422,7 @@ class DemoConfig(_Section):
     rows_per_era: int = Field(400, ge=50, description="Rows per era (+-10 %).")
     n_features: int = Field(120, ge=24)
     live_rows: int = Field(300, ge=10)
-    seed: int = Field(42, description="Same seed, same files.")
+    seed: int = Field(42, ge=0, description="Same seed, same files.")
     era_step: int = Field(1, ge=1)
     holdout_eras: int = Field(40, ge=1)
     embargo_eras: int = Field(4, ge=0)
@@ -499,10 +515,20 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
 
 def load_config(path: Path) -> Config:
     """Load and validate a ``numerpilot.toml``; a missing file means all defaults."""
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(
+            f"{path} is a link to {path.readlink()}, which does not exist. Point it at your "
+            "numerpilot.toml, or remove it to use the defaults."
+        )
     if not path.exists():
         return Config()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at position "
+            f"{error.start}). Save it as UTF-8 or re-create it with 'numerpilot init --force'."
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(
             f"{path}: not valid TOML ({error}). Fix the file or re-create it "

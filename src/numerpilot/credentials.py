@@ -2,7 +2,8 @@
 
 Secrets are kept in :class:`Credentials`, whose ``repr`` hides them; a message that might
 contain one goes through :meth:`Credentials.redact` (the client does this for its errors)
-or :func:`redact` (keys in the environment and ``Token ...`` headers; the CLI's last step).
+or :func:`redact` (keys in the environment, ``Token ...`` headers and passwords in URLs;
+the CLI's last step).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def load_credentials(path: Path | None = None) -> Credentials:
     """Keys from ``NUMERAI_PUBLIC_ID``/``NUMERAI_SECRET_KEY``, else from the credentials file."""
     public, secret = os.environ.get(ENV_PUBLIC), os.environ.get(ENV_SECRET)
     if public and secret:
-        return Credentials(public.strip(), secret.strip())
+        return _checked(public, secret, f"{ENV_PUBLIC} / {ENV_SECRET}")
     path = path or credentials_path()
     if not path.exists():
         raise CredentialsError(
@@ -53,11 +54,35 @@ def load_credentials(path: Path | None = None) -> Credentials:
     check_permissions(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Credentials(str(data["public_id"]).strip(), str(data["secret_key"]).strip())
-    except (json.JSONDecodeError, KeyError, TypeError):
+        public, secret = data["public_id"], data["secret_key"]
+    except (ValueError, KeyError, TypeError):  # not UTF-8, not JSON, not an object
+        public = secret = None
+    if not (isinstance(public, str) and isinstance(secret, str) and public and secret):
         raise CredentialsError(
-            f"{path} must be JSON with the keys 'public_id' and 'secret_key'."
-        ) from None
+            f'{path} must be UTF-8 JSON with two strings: {{"public_id": "...", '
+            '"secret_key": "..."}.'
+        )
+    return _checked(public, secret, str(path))
+
+
+def keys_source() -> str:
+    """Where the keys in use come from, for a message about them."""
+    if os.environ.get(ENV_PUBLIC) and os.environ.get(ENV_SECRET):
+        return f"{ENV_PUBLIC} and {ENV_SECRET}"
+    path = credentials_path()
+    return str(path) if path.exists() else f"{ENV_PUBLIC} and {ENV_SECRET} (or {path})"
+
+
+def _checked(public: str, secret: str, source: str) -> Credentials:
+    """Keys as Numerai issues them (printable ASCII); never quoted in the error."""
+    public, secret = public.strip(), secret.strip()
+    for name, value in (("public id", public), ("secret key", secret)):
+        if not value.isascii() or not value.isprintable():
+            raise CredentialsError(
+                f"The {name} in {source} holds characters that are not in Numerai's keys "
+                "(printable ASCII only); copy it again from numer.ai (Account, API keys)."
+            )
+    return Credentials(public, secret)
 
 
 def check_permissions(path: Path) -> None:
@@ -71,6 +96,7 @@ def check_permissions(path: Path) -> None:
 
 
 _TOKEN_RE = re.compile(r"(Token\s+)\S+")
+_URL_PASSWORD_RE = re.compile(r"(://[^/\s:@]*:)[^/\s@]+@")
 
 
 def redact(text: str, *secrets: str) -> str:
@@ -79,4 +105,4 @@ def redact(text: str, *secrets: str) -> str:
     known = {*secrets, os.environ.get(ENV_PUBLIC, ""), os.environ.get(ENV_SECRET, "")}
     for secret in sorted((k for k in known if len(k) >= 4), key=len, reverse=True):
         text = text.replace(secret, "***")
-    return _TOKEN_RE.sub(r"\1***", text)
+    return _URL_PASSWORD_RE.sub(r"\1***@", _TOKEN_RE.sub(r"\1***", text))

@@ -83,5 +83,7 @@ def from_os_error(error: OSError) -> LocalError:
             f"Permission denied:{where or ' a file or folder'} is not writable. Make it "
             "writable (chmod u+w) or choose another work directory with -C."
         )
+    if number == errno.EISDIR and error.filename:
+        return LocalError(f"{error.filename} is a folder; give a file path.")
     reason = error.strerror or str(error) or type(error).__name__
     return LocalError(f"{reason}{':' + where if where else ''}.")

@@ -191,9 +191,11 @@ def test_unreachable_api_is_retried_with_backoff_not_a_crash(
     assert 2 <= len(warnings) <= 6  # 0.1, 0.2, 0.4, 0.8 s...: backing off, not spinning
 
 
-def test_sigterm_stops_the_daemon_cleanly(
-    daemon_dir: Workdir, sandbox: SandboxServer, tmp_path: Path
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_a_signal_stops_the_daemon_cleanly(
+    daemon_dir: Workdir, sandbox: SandboxServer, tmp_path: Path, signum: int, code: int
 ) -> None:
+    """SIGTERM: a service stopped (exit 0); Ctrl-C: 'Interrupted.' and 130, as any command."""
     env = {**os.environ, "NUMERPILOT_API_URL": sandbox.url, "NUMERAI_PUBLIC_ID": DEMO_PUBLIC_ID,
            "NUMERAI_SECRET_KEY": DEMO_SECRET_KEY}  # fmt: skip
     log = tmp_path / "daemon.log"
@@ -203,9 +205,12 @@ def test_sigterm_stops_the_daemon_cleanly(
         deadline = time.monotonic() + 60
         while len(sandbox.state.submissions) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
+        proc.send_signal(signum)
+        assert proc.wait(timeout=30) == code
+    text = log.read_text().splitlines()
+    if signum == signal.SIGINT:
+        assert text.pop() == "Interrupted."
+    lines = [json.loads(line) for line in text]
     assert lines[-1]["message"] == "daemon stopped"
     submitted = [x for x in lines if x.get("outcome") == "uploaded"]
     assert {x["model"] for x in submitted} == set(MODELS)

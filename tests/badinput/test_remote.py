@@ -151,6 +151,29 @@ def test_run_without_models(
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.bad_input("run", "a model name the account lacks (checked before the download)")
+def test_run_with_an_unknown_model(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
+) -> None:
+    write_config(tmp_path, "")
+    refused(numerpilot("run", "--dry-run", "-m", "nope", "-C", str(tmp_path)), 1, "nope",
+            "sandbox_model, sandbox_model_2")  # fmt: skip
+    assert not (tmp_path / "data").exists() and not (tmp_path / "models").exists()
+
+
+def test_daemon_with_an_unknown_model(
+    numerpilot: Numerpilot, tmp_path: Path, keys: SandboxServer
+) -> None:
+    """A name the account lacks could never be submitted: the daemon stops (its log lines
+    come first on stderr), instead of predicting again every poll."""
+    write_config(tmp_path, '[submission]\nmodels = ["sandbox_model", "nope"]\n')
+    outcome = numerpilot("daemon", "-C", str(tmp_path))
+    assert outcome.code == 1 and "Traceback" not in outcome.err
+    last = outcome.err.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "nope" in last and "sandbox_model_2" in last
+    assert not (tmp_path / "data").exists()
+
+
 @pytest.mark.bad_input("submit", "a model name the account does not have")
 def test_unknown_model(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer

@@ -12,7 +12,7 @@ import pytest
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
-from numerpilot.data.load import load_era_data
+from numerpilot.data.load import era_labels, load_era_data
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex
 
@@ -157,6 +157,22 @@ def test_eras_stored_as_numbers_sort_in_time_order(synthetic_dir: Path, tmp_path
     assert list(data.era_index.labels) == sorted(frame["era"].unique())
     every_10th = load_era_data(tmp_path / layout.TRAIN, [], era_step=10)
     assert list(every_10th.era_index.labels) == sorted(frame["era"].unique())[::10]
+
+
+def test_numbered_text_eras_sort_in_time_order(synthetic_dir: Path, tmp_path: Path) -> None:
+    """Eras written "era1" ... "era20" must not sort as text ("era10" < "era2"): the number
+    after the common prefix is zero-padded, so the newest eras stay the last ones."""
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    numbers = frame["era"].astype(int)
+    frame.assign(era="era" + numbers.astype(str)).to_parquet(tmp_path / layout.TRAIN)
+    data = load_era_data(tmp_path / layout.TRAIN, [])
+    labels = list(data.era_index.labels)
+    assert labels == [f"era{n:04d}" for n in sorted(numbers.unique())]
+    np.testing.assert_array_equal(
+        data.eras, "era" + load_era_data(synthetic_dir / layout.TRAIN, []).eras
+    )
+    assert list(era_labels(np.array(["x1", "y2"]))) == ["x1", "y2"]  # no common prefix
+    assert list(era_labels(np.array(["0001", "X"]))) == ["0001", "X"]
 
 
 def test_no_rows_in_selected_eras(synthetic_dir: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +13,16 @@ import pandas as pd
 import pytest
 
 from numerpilot.api.client import NumeraiClient
+from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.config import Config
+from numerpilot.credentials import Credentials
 from numerpilot.data import layout
 from numerpilot.data.download import download_dataset
+from numerpilot.errors import RemoteError
 from numerpilot.io import sha256_file
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.once import settle_closed
+from numerpilot.submission.once import Target, check_settled, settle_closed, submit_once
 from numerpilot.submission.submit import submit_predictions
 from numerpilot.workdir import Workdir
 
@@ -131,3 +135,52 @@ def test_rows_of_a_closed_round_left_uploading_are_settled(
     )
     assert settle_closed(ledger, client, "classic", info) == 0
     assert len(sandbox.state.submissions) == 1  # settling never uploads
+
+
+class _CreateNeverArrives(NumeraiClient):
+    """A client whose create request is lost on the way out (a dropped connection): the
+    upload did not happen, and the client cannot know it."""
+
+    def upload_predictions(self, path: Path, model_id: str) -> str:
+        raise NumeraiAPIError("connection dropped", uncertain=True)
+
+
+def test_a_forced_upload_that_never_arrived_is_not_taken_for_the_old_one(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer, creds: Credentials
+) -> None:
+    """--force in a round Numerai has a submission for: only a submission that was not
+    there before the upload can be this upload."""
+    (first,) = submit_predictions(work, CONFIG, client, _path(work))
+    lossy = _CreateNeverArrives(creds, sandbox.url, timeout=2.0, retries=0, backoff=0.01)
+    (forced,) = submit_predictions(work, CONFIG, lossy, _path(work), force=True)
+    assert forced.outcome == "uncertain" and len(sandbox.state.submissions) == 1
+    row = Ledger(work.state_db).get("classic", first.model_id, first.round)
+    assert row is not None and row.state == "uploading"  # the next attempt settles it
+    with pytest.raises(RemoteError, match="may not have reached Numerai"):
+        check_settled([forced])
+
+
+def test_an_upload_filed_under_the_next_round_is_recorded_there(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """The round closed while the file uploaded and Numerai filed it under the next one:
+    the ledger says so (that round has it, the closed one has none), as Numerai does."""
+    now = client.current_round()
+    closing = replace(now, number=now.number - 1)  # the round the upload was meant for
+    model_id = client.models()[MODEL]
+    target = Target("classic", MODEL, model_id, closing, _path(work), sha256_file(_path(work)))
+    ledger = Ledger(work.state_db)
+    result = submit_once(ledger, client, target, force=False)
+    (received,) = sandbox.state.submissions
+    assert (result.outcome, result.round, result.submission_id) == (
+        "uploaded", now.number, received.id
+    )  # fmt: skip
+    missed, landed = (
+        ledger.get("classic", model_id, closing.number),
+        ledger.get("classic", model_id, now.number),
+    )
+    assert missed is not None and missed.state == "failed"
+    assert f"under round {now.number}" in str(missed.last_error)
+    assert landed is not None and (landed.state, landed.submission_id) == ("submitted", received.id)
+    (again,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert again.outcome == "already_done" and len(sandbox.state.submissions) == 1

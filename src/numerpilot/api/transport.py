@@ -21,6 +21,7 @@ import numerapi
 
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.http import Http, host_of
+from numerpilot.credentials import keys_source
 from numerpilot.errors import CredentialsError
 
 _ROOT_FIELD = re.compile(r"\{\s*(\w+)")
@@ -108,9 +109,8 @@ def _messages(errors: Any) -> list[str]:
 
 def _auth_error(what: str, detail: str) -> NumeraiAPIError:
     return NumeraiAPIError(
-        f"{what}: Numerai rejected the API keys ({detail}). Check NUMERAI_PUBLIC_ID and "
-        "NUMERAI_SECRET_KEY (or ~/.numerai/credentials.json) and that the key has the scopes "
-        "this action needs.",
+        f"{what}: Numerai rejected the API keys ({detail}). Check the keys in "
+        f"{keys_source()}: they must be right and have the scopes this action needs.",
         auth=True,
     )
 

@@ -27,7 +27,7 @@ from numerpilot.api.rounds import RoundInfo
 from numerpilot.automation.alerts import Alert, Alerts
 from numerpilot.automation.clock import ServerClock, expected_next_open
 from numerpilot.config import Config
-from numerpilot.errors import NumerpilotError, from_os_error
+from numerpilot.errors import NumerpilotError, SubmissionError, from_os_error
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.lock import hold
 from numerpilot.submission.once import SubmitResult, settle_closed
@@ -73,6 +73,8 @@ class Daemon:
         self.settings = config.daemon
         self.alerts = alerts or Alerts(config.daemon.alert_webhook)
         self.stop = stop or threading.Event()
+        #: The signal that stopped the daemon, if one did (SIGINT: exit code 130).
+        self.stopped_by: int | None = None
         self.clock = ServerClock()
         self.ledger = Ledger(workdir.state_db)
         self.started: datetime | None = None
@@ -127,8 +129,18 @@ class Daemon:
 
     # -- one round -------------------------------------------------------------------------
     def _ids(self) -> dict[str, str]:
-        if not self._model_ids or set(self.config.submission.models) - set(self._model_ids):
+        """The account's model ids; a configured name the account lacks stops the daemon
+        (it could never submit, and would predict again every poll)."""
+        names = self.config.submission.models
+        if not self._model_ids or set(names) - set(self._model_ids):
             self._model_ids = self.client.models()
+        unknown = [n for n in names if n not in self._model_ids]
+        if unknown:
+            raise SubmissionError(
+                f"[submission] models names {', '.join(unknown)}, which these API keys' "
+                f"account lacks (it has: {', '.join(sorted(self._model_ids)) or 'no models'}); "
+                f"fix {self.workdir.config_path}."
+            )
         return self._model_ids
 
     def _pending(self, current: RoundInfo) -> list[str]:
@@ -180,6 +192,8 @@ class Daemon:
                     self._fail(current, name, _message(error), report)
                 continue
             report.results.append(result)
+            if result.outcome == "uncertain":  # the next poll asks Numerai and settles it
+                report.failures.append(f"{name}: {result.detail}")
             fields = {"round": current.number, "model": name, "outcome": result.outcome,
                       "submission_id": result.submission_id}  # fmt: skip
             log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
@@ -293,6 +307,7 @@ class Daemon:
                 raise KeyboardInterrupt
             log.info("%s received: stopping after the current step",
                      signal.Signals(signum).name)  # fmt: skip
+            self.stopped_by = signum
             self.stop.set()
 
         saved = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}

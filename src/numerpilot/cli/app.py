@@ -75,6 +75,37 @@ def workdir(path: Path) -> Workdir:
     return Workdir(path.resolve())
 
 
+def not_a_folder(path: Path, option: str) -> None:
+    """Refuse (usage error) a folder given where a file path is wanted."""
+    from numerpilot.errors import UsageError
+
+    if path.is_dir():
+        raise UsageError(f"{option}: {path} is a folder; give a file path.")
+
+
+def check_output(
+    out: Path,
+    option: str,
+    keep: dict[Path, str] | None = None,
+    keep_inside: dict[Path, str] | None = None,
+) -> None:
+    """Refuse, before any work, an output file ``out`` that is a folder, one of the files
+    ``keep`` (path: what it is) or inside a folder of ``keep_inside``. Paths are compared
+    resolved (symbolic links, relative paths)."""
+    from numerpilot.errors import UsageError
+
+    not_a_folder(out, option)
+    target = out.resolve()
+    for path, what in (keep or {}).items():
+        if target == path.resolve():
+            raise UsageError(f"{option} {out} would overwrite {what} ({path}); "
+                             "choose another path.")  # fmt: skip
+    for folder, what in (keep_inside or {}).items():
+        if target.is_relative_to(folder.resolve()):
+            raise UsageError(f"{option} {out} is inside {folder}, {what}; "
+                             "choose another path.")  # fmt: skip
+
+
 class RichProgressReporter:
     """Progress bars on the console (one line per finished step when not a terminal)."""
 

@@ -7,6 +7,7 @@ Expected failures print one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from typer.exceptions import Abort, Exit, TyperException
@@ -19,6 +20,10 @@ from numerpilot.errors import NumerpilotError, from_os_error
 __all__ = ["app", "run"]
 
 INTERRUPTED = 130
+OUT_OF_MEMORY = (
+    "This machine ran out of memory. Nothing was half-written; free memory, or ask for less "
+    "(smaller sizes, [train] memory_gb, or data.era_step to train on every Nth era)."
+)
 
 
 def _fail(message: str, code: int) -> int:
@@ -59,6 +64,8 @@ def invoke(argv: list[str] | None = None) -> int:
     except OSError as error:  # a full disk, a read-only folder, ...
         local = from_os_error(error)
         return _fail(str(local), local.exit_code)
+    except MemoryError:
+        return _fail(OUT_OF_MEMORY, 1)
     if code == INTERRUPTED:
         return interrupted()
     return code if isinstance(code, int) else 0
@@ -70,4 +77,6 @@ def run(argv: list[str] | None = None) -> None:
         code = invoke(argv)
     except KeyboardInterrupt:  # while printing the outcome
         code = INTERRUPTED
+        with contextlib.suppress(KeyboardInterrupt):
+            interrupted()
     sys.exit(code)

@@ -196,6 +196,7 @@ def run(
     from numerpilot.cli.render import render_submissions, render_validation
     from numerpilot.pipeline.round import run_round
     from numerpilot.pipeline.validate import ENSEMBLE, REPORT_HTML
+    from numerpilot.submission.once import check_settled
 
     if demo and model:
         from numerpilot.errors import UsageError
@@ -205,6 +206,7 @@ def run(
     result = run_round(wd, demo=demo, dry_run=dry_run, models=model, progress=progress())
     render_validation(result.report)
     render_submissions(result.submissions)
+    check_settled(result.submissions)
     summary = result.report.summary(ENSEMBLE)
     console.print(
         f"[bold green]Done.[/bold green] Validation CORR {summary['corr_mean']:.4f}, "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from numerpilot.cli.app import WorkdirOption, app, workdir
+
+INTERRUPTED = 130
 
 
 @app.command(rich_help_panel="Autopilot")
@@ -21,8 +24,9 @@ def daemon(
     """Submit every round for every model in [submission] models, exactly once.
 
     Runs in the foreground (a systemd service, or --once from cron); Ctrl-C or SIGTERM stop
-    it after the current step. Exit codes: 1 when a model failed in a --once pass or another
-    daemon runs in the directory, 3 when Numerai rejects the keys.
+    it after the current step. Exit codes: 0 stopped by SIGTERM, 130 by Ctrl-C, 1 when a
+    model failed in a --once pass or another daemon runs in the directory, 3 when Numerai
+    rejects the keys.
     """
     from numerpilot.api.connect import make_client
     from numerpilot.automation import logs
@@ -39,5 +43,7 @@ def daemon(
     runner = Daemon(wd, config, make_client(config))
     with runner.signal_handlers(), logs.to_stderr(json_lines=log_json):
         report = runner.run(once=once)
+    if runner.stopped_by == signal.SIGINT:  # Ctrl-C: "Interrupted.", as every command
+        raise typer.Exit(INTERRUPTED)
     if once and report.failures:
         raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))

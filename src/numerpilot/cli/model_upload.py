@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from numerpilot.cli.app import WorkdirOption, app, console, workdir
+from numerpilot.cli.app import WorkdirOption, app, check_output, console, workdir
 from numerpilot.errors import DataError, UsageError
 from numerpilot.model_upload.images import IMAGES, RuntimeImage, image_for
 
@@ -62,6 +62,9 @@ def build_upload_cmd(
     from numerpilot.model_upload.build import build_upload
 
     wd = workdir(directory)
+    if out is not None:
+        keep = {wd.config_path: "the configuration", wd.state_db: "the submission ledger"}
+        check_output(out, "--out", keep, {wd.models: "the trained models' folder"})
     built = build_upload(wd.models, out or wd.root / PICKLE_NAME, benchmarks=benchmarks)
     _print_built(built)
 

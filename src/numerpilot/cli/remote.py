@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from numerpilot.cli.app import WorkdirOption, app, console, err_console, progress, workdir
+from numerpilot.cli.app import (
+    WorkdirOption,
+    app,
+    console,
+    err_console,
+    not_a_folder,
+    progress,
+    workdir,
+)
 
 sandbox_app = typer.Typer(help="A local stand-in of the Numerai API.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Local Numerai API")
@@ -74,6 +82,7 @@ def submit(
     from numerpilot.api.connect import make_client
     from numerpilot.cli.render import render_submissions
     from numerpilot.errors import UsageError
+    from numerpilot.submission.once import check_settled
     from numerpilot.submission.submit import submit_predictions
 
     if predictions is not None and file is not None:
@@ -81,18 +90,22 @@ def submit(
     wd = workdir(directory)
     config = wd.load_config()
     path = predictions or file or wd.root / DEFAULT_PREDICTIONS
+    not_a_folder(path, "--file" if file is not None else "submit")
     client = make_client(config, need_credentials=not dry_run)
     records = submit_predictions(
         wd, config, client, path, models=model, force=force, allow_churn=allow_churn,
         dry_run=dry_run,
     )  # fmt: skip
     render_submissions(records)
+    check_settled(records)
 
 
 @app.command(rich_help_panel="Autopilot")
 def status(
     directory: WorkdirOption = Path("."),
-    rounds: Annotated[int, typer.Option(help="How many recent rounds to show.")] = 10,
+    rounds: Annotated[
+        int, typer.Option(help="How many recent rounds to show.", min=1, max=1000)
+    ] = 10,
 ) -> None:
     """Per model and round: submitted, late, missed or failed, with scores, stake and payouts.
 

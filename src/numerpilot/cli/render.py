@@ -103,7 +103,7 @@ def submission_line(result: SubmitResult) -> str:
     late = " (late: scored, not staked)" if result.late else ""
     lines = {
         "uploaded": f"[green]✓[/green] {result.model_name}: submitted {name} for round {number}"
-        f"{late} (submission {sid}).",
+        f"{late} (submission {sid})." + (f" Note: {result.detail}." if result.detail else ""),
         "reconciled": f"[green]✓[/green] {result.model_name}: Numerai already holds a submission "
         f"for round {number} ({sid}); recorded, nothing uploaded.",
         "already_done": f"[yellow]•[/yellow] {result.model_name}: already submitted in round "

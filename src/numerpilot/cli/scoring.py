@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from numerpilot.cli.app import WorkdirOption, app, console, err_console, workdir
+from numerpilot.cli.app import WorkdirOption, app, check_output, console, err_console, workdir
 
 
 @app.command("score", rich_help_panel="Analysis")
@@ -57,6 +57,7 @@ def score(
     from numerpilot.kernel.eras import EraIndex
     from numerpilot.scoring.io import (
         align,
+        check_target,
         read_data,
         read_model_column,
         read_predictions,
@@ -68,9 +69,14 @@ def score(
         raise UsageError("--benchmark-col needs --benchmark FILE (the benchmark models file).")
     if not 0.0 <= proportion <= 1.0:
         raise UsageError("--proportion must be between 0 and 1.")
+    if json_out is not None:
+        named = {"PRED": pred, "--data": data, "--meta-model": meta_model, "--benchmark": benchmark}
+        check_output(json_out, "--json", {p: f"the {k} file" for k, p in named.items() if p})
     config = workdir(directory).load_config()
     feature_names = resolve_features(data, features)
     rows = read_data(data, target, feature_names)
+    eras = EraIndex.from_eras(rows.eras)
+    check_target(rows.target, eras, target)
     predictions = read_predictions(pred, like=rows.ids)
     values = align(predictions, rows.ids, "predictions")
     meta = read_model_column(meta_model, None, rows.ids, "meta model") if meta_model else None
@@ -82,7 +88,7 @@ def score(
     report = score_frame(
         values,
         rows.target,
-        EraIndex.from_eras(rows.eras),
+        eras,
         columns=[str(c) for c in predictions.columns],
         meta_model=meta,
         benchmark=bench,

@@ -18,6 +18,9 @@ def read_features_json(data_dir: Path) -> dict[str, object]:
                         "column of train.parquet.")  # fmt: skip
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
+                        f"position {error.start}); download it again.") from None  # fmt: skip
     except json.JSONDecodeError as error:
         raise DataError(f"{path} is not valid JSON ({error}); download it again.") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("feature_sets"), dict):
@@ -46,7 +49,10 @@ def feature_set(
             f"feature set '{name}' is not in {data_dir / layout.FEATURES_JSON}; "
             f"choose one of: {', '.join(sorted(sets))} ({source})."
         )
-    features = list(sets[name])
+    features = sets[name]
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise DataError(f"feature set '{name}' in {data_dir / layout.FEATURES_JSON} is not a "
+                        "list of feature names; download it again.")  # fmt: skip
     if not features:
         raise DataError(f"feature set '{name}' in {data_dir / layout.FEATURES_JSON} is empty.")
     return features

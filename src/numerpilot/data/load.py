@@ -14,6 +14,8 @@ indexing them needs no string sorting.
 from __future__ import annotations
 
 import contextlib
+import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -85,10 +88,12 @@ def _missing_hint(path: Location) -> str:
 
 
 def open_parquet(path: Location, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
-    """The parquet file at ``path``; string columns in ``read_dictionary`` come as codes.
+    """The parquet file at ``path``; string columns in ``read_dictionary`` (which the file
+    must have, e.g. the era) come as codes.
 
     A file named by URL is opened through its store; only ranges of it are read later
-    (footer, then column chunks), buffered together per read (``pre_buffer``).
+    (footer, then column chunks), buffered together per read (``pre_buffer``). A file
+    whose column names repeat is refused: a column could not be read by its name.
     """
     if isinstance(path, RemoteFile):
         source = path.open()
@@ -98,12 +103,32 @@ def open_parquet(path: Location, read_dictionary: Sequence[str] = ()) -> pq.Parq
         source = path
     remote = isinstance(path, RemoteFile)
     try:
-        return pq.ParquetFile(
-            source, read_dictionary=list(read_dictionary) or None, pre_buffer=remote
-        )
+        pf = pq.ParquetFile(source, pre_buffer=remote)
     except Exception as error:  # pyarrow raises several unrelated types for corrupt files
         raise DataError(f"{path} is not a readable parquet file ({error}). "
                         "Delete it and download it again.") from None  # fmt: skip
+    check_column_names(path, pf.schema_arrow.names, read_dictionary)
+    if not read_dictionary:
+        return pf
+    return pq.ParquetFile(  # the footer read above is not read again
+        source, metadata=pf.metadata, read_dictionary=list(read_dictionary), pre_buffer=remote
+    )
+
+
+def check_column_names(path: Location, names: list[str], required: Sequence[str] = ()) -> None:
+    """Refuse repeated column names and a missing ``required`` column (the era)."""
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        shown = ", ".join(repeated[:3]) + (
+            f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
+        )
+        raise DataError(f"{path} has column names that repeat ({shown}); fix the file, "
+                        "or delete it and download it again.")  # fmt: skip
+    for name in required:
+        if name not in names:
+            raise DataError(f"{path} has no '{name}' column. Delete it and download it "
+                            f"again; a dataset of your own needs an '{name}' column (the "
+                            "period each row belongs to, e.g. its date).")  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -138,13 +163,31 @@ def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> N
                             "Re-download the data.")  # fmt: skip
 
 
+_NUMBERED = re.compile(r"(\D*)(\d+)")
+
+
 def era_labels(values: np.ndarray) -> np.ndarray:
     """Era labels (E,) as str that sort in time order: whole numbers (an era column stored
     as numbers, or a CSV's "0001" read as 1) zero-padded to at least 4 digits, as Numerai
-    writes them; anything else as it is."""
-    if values.dtype.kind not in "iu" or not len(values):
+    writes them; numbered text with one prefix ("era1" ... "era20") the same way after
+    the prefix ("era0001"), so that era 10 does not sort before era 2; anything else as
+    it is."""
+    if not len(values):
         return values.astype(str)
-    return np.char.zfill(values.astype(str), max(4, len(str(int(values.max())))))
+    if values.dtype.kind in "iu":
+        return np.char.zfill(values.astype(str), max(4, len(str(int(values.max())))))
+    labels = values.astype(str)
+    codes, uniques = pd.factorize(labels)  # a label per row: the regex runs per distinct one
+    parts = [_NUMBERED.fullmatch(label) for label in uniques]
+    prefixes = {m.group(1) if m else None for m in parts}
+    if None in prefixes or len(prefixes) != 1:
+        return labels
+    digits = [m.group(2) for m in parts if m]
+    if len({len(d) for d in digits}) == 1:  # "0001" ... "0574": already in time order
+        return labels
+    width = max(4, *(len(d) for d in digits))
+    (prefix,) = prefixes
+    return np.array([f"{prefix}{d.zfill(width)}" for d in digits])[codes]
 
 
 def era_codes(column: pa.ChunkedArray, path: Location) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +242,6 @@ def load_era_data(
     """
     pf = open_parquet(path, read_dictionary=[layout.ERA])
     available = set(pf.schema_arrow.names)
-    _check_columns(path, available, [layout.ERA], "required columns", _missing_hint(path))
     _check_columns(path, available, features, "model features", feature_fix)
     _check_columns(
         path, available, targets, "targets",
@@ -213,8 +255,12 @@ def load_era_data(
     chosen = _chosen(labels, era_step, eras, skip_first_eras)
     mask = chosen[codes]
     if not mask.any():
-        raise DataError(f"{path.name} has no rows in the selected eras "
-                        f"({int(chosen.sum())} eras chosen); check data.era_step.")  # fmt: skip
+        skipped = (f", after the first {skip_first_eras} skipped as the embargo after train "
+                   "(lower train.embargo_eras)") if skip_first_eras else ""  # fmt: skip
+        raise DataError(
+            f"{path.name} has no rows in the selected eras ({int(chosen.sum())} of its "
+            f"{len(labels)} eras chosen{skipped}); check data.era_step."
+        )
     groups = _row_groups(pf, mask)
     n = int(mask.sum())
     x = np.empty((n, len(features)), dtype=np.int8)

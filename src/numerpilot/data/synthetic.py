@@ -76,6 +76,8 @@ class SyntheticSpec:
     def __post_init__(self) -> None:
         if self.n_features < 3 * len(layout.FEATURE_GROUPS):
             raise ValueError(f"n_features must be at least {3 * len(layout.FEATURE_GROUPS)}")
+        if self.seed < 0:
+            raise ValueError(f"the seed must be 0 or more, got {self.seed}")
         if self.rows_per_era < 50 or self.live_rows < 10:
             raise ValueError("rows_per_era must be >= 50 and live_rows >= 10")
         if self.train_eras < 10 or self.validation_eras < 4:

@@ -26,7 +26,8 @@ def holdout_split(eras: np.ndarray, holdout: int, embargo: int) -> EraSplit:
     if len(uniq) < holdout + embargo + 2:
         raise DataError(
             f"only {len(uniq)} training eras, too few for {holdout} holdout + {embargo} embargo "
-            "eras; lower train.holdout_eras / train.embargo_eras or lower data.era_step."
+            "eras; lower train.holdout_eras / train.embargo_eras (with --demo: "
+            "demo.holdout_eras / demo.embargo_eras) or data.era_step."
         )
     return EraSplit(fit=uniq[: -(holdout + embargo)], holdout=uniq[-holdout:])
 
@@ -35,7 +36,11 @@ def purged_era_folds(eras: np.ndarray, n_folds: int, embargo: int) -> list[EraSp
     """Contiguous era folds; ``embargo`` eras on both sides of each test fold are purged."""
     uniq = np.unique(eras)
     if n_folds < 2 or len(uniq) < n_folds * (embargo + 1):
-        raise DataError(f"cannot make {n_folds} folds with embargo {embargo} from {len(uniq)} eras")
+        raise DataError(
+            f"cannot make {n_folds} era folds with an embargo of {embargo} eras from "
+            f"{len(uniq)} training eras; lower train.cv_folds or train.embargo_eras (0 folds: "
+            "one holdout of train.holdout_eras)."
+        )
     folds = []
     for test in np.array_split(np.arange(len(uniq)), n_folds):
         lo, hi = test[0] - embargo, test[-1] + embargo

@@ -16,7 +16,7 @@ import lightgbm as lgb
 import numpy as np
 
 from numerpilot.config import LightGBMConfig
-from numerpilot.errors import DataError
+from numerpilot.errors import ConfigError, DataError
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.threads import auto_threads
 
@@ -103,6 +103,21 @@ def lgbm_params(cfg: LightGBMConfig) -> dict[str, Any]:
     params["num_threads"] = cfg.num_threads or auto_threads()
     params.update(cfg.extra)
     return params
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Refuse parameters LightGBM rejects (a bad ``[lightgbm] extra`` value, a device this
+    build lacks) with a ConfigError, by fitting one tree on a tiny sample before any work."""
+    x = np.random.default_rng(0).integers(0, 5, size=(64, 2)).astype(np.float32)
+    trial = {**params, "num_iterations": 1, "num_threads": 1, "verbosity": -1}
+    try:
+        lgb.train(trial, lgb.Dataset(x, label=x[:, 0].copy(), params={"verbosity": -1}))
+    except (lgb.basic.LightGBMError, ValueError, TypeError) as error:
+        raise ConfigError(
+            f"LightGBM refuses the [lightgbm] settings of numerpilot.toml: "
+            f"{' '.join(str(error).split())}. Fix the value (any other parameter goes in "
+            "[lightgbm] extra, e.g. extra = {lambda_l2 = 1})."
+        ) from None
 
 
 @dataclass(frozen=True)

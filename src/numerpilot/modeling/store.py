@@ -203,7 +203,10 @@ def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:
         path = folder / manifest.model_file(target)
         if not path.exists():
             raise DataError(f"{path} is missing; retrain with 'numerpilot train'.")
-        out[target] = path.read_text(encoding="utf-8")
+        try:
+            out[target] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataError(damaged(path)) from None
     return out
 
 
@@ -217,4 +220,17 @@ def load_bundle(folder: Path, manifest: Manifest | None = None) -> Bundle:
     """The current bundle of ``folder`` (or the one ``manifest`` names), models built."""
     manifest = manifest or load_manifest(folder)
     payload = manifest.payload(load_model_strings(folder, manifest))
-    return Bundle(manifest, payload, build_models(payload))
+    try:
+        models = build_models(payload)
+    except (ValueError, TypeError, KeyError, lgb.basic.LightGBMError) as error:
+        raise DataError(damaged(folder, error, "a model file in ")) from None
+    return Bundle(manifest, payload, models)
+
+
+def damaged(path: Path, error: Exception | None = None, what: str = "") -> str:
+    """A model file (``what`` + a folder: one of its files) that cannot be read: what to do."""
+    cause = f" ({' '.join(str(error).split())[:200]})" if error else ""
+    return (
+        f"{what}{path} is damaged{cause}; retrain with 'numerpilot train', or go back to the "
+        "previous bundle with 'numerpilot models rollback'."
+    )

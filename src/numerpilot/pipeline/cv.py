@@ -39,7 +39,7 @@ from numerpilot.pipeline.cv_results import (
     compare,
     merge_reports,
 )
-from numerpilot.pipeline.members import fitter, local_size
+from numerpilot.pipeline.members import fitter, local_size, model_params
 from numerpilot.pipeline.plan import check_targets, neutralizer_features, with_era_step
 from numerpilot.pipeline.train import fit_recipe, linear_name, member_kinds
 from numerpilot.progress import SILENT, Progress
@@ -149,6 +149,7 @@ def run_cv(
     if cv_data is None:
         ctx, workers = _with_era_step(ctx, cluster)
     cfg = ctx.config
+    model_params(resolved(cfg))  # a GPU, backend or parameter this install lacks: refused
     purge = cv_purge(cfg) if purge is None else purge
     cvd = cv_data or load_cv_data(ctx, progress)
     data = cvd.data

@@ -48,18 +48,19 @@ def train_split(cfg: Config, eras: np.ndarray) -> EraSplit:
 
 def model_params(cfg: Config) -> dict[str, Any]:
     """The parameters the manifest records for the configured backend (refuses a GPU or
-    backend this install lacks)."""
+    backend this install lacks, and parameters LightGBM rejects)."""
     if cfg.model.backend == "xgboost":
         from numerpilot.modeling.xgb import xgb_params
 
         return xgb_params(cfg, cfg.lightgbm.seed)
-    from numerpilot.modeling.lgbm import lgbm_params
+    from numerpilot.modeling.lgbm import check_params, lgbm_params
 
     params = lgbm_params(cfg.lightgbm)
     if cfg.model.device == "gpu":
         from numerpilot.modeling.devices import lightgbm_gpu_params
 
         params.update(lightgbm_gpu_params())
+    check_params(params)
     return params
 
 

@@ -16,7 +16,7 @@ from numerpilot.pipeline.train import train_ensemble
 from numerpilot.pipeline.validate import ValidationReport, validate_ensemble
 from numerpilot.progress import SILENT, Progress
 from numerpilot.submission.once import SubmitResult
-from numerpilot.submission.submit import submit_predictions
+from numerpilot.submission.submit import model_ids, submit_predictions
 from numerpilot.workdir import Workdir, ensure_writable
 
 
@@ -57,6 +57,8 @@ def run_round(
                 "No model to submit for: pass --model NAME or list your Numerai model names "
                 "in numerpilot.toml under [submission] models = [...]."
             )
+        names = list(models or ctx.config.submission.models)
+        model_ids(client, ctx.config.submission.tournament, names, dry_run)  # before any work
         download_dataset(workdir, ctx.config, client, progress)
     manifest = train_ensemble(ctx, progress)
     report = validate_ensemble(ctx, progress)

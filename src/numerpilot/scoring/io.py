@@ -22,8 +22,15 @@ import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
-from numerpilot.data.load import check_feature_column, era_labels, load_era_data, open_parquet
+from numerpilot.data.load import (
+    check_column_names,
+    check_feature_column,
+    era_labels,
+    load_era_data,
+    open_parquet,
+)
 from numerpilot.errors import DataError, UsageError
+from numerpilot.kernel.eras import EraIndex
 from numerpilot.scoring.ids import has_duplicates, index_in
 
 log = logging.getLogger(__name__)
@@ -57,8 +64,7 @@ def _id_column(path: Path, names: list[str]) -> str:
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
     """``columns`` (all when None) of a parquet file; unreadable files are a DataError."""
-    if not path.exists():
-        raise DataError(f"{path} does not exist; check the path.")
+    _read_schema(path)  # exists, and its column names are unique
     try:
         return pq.read_table(path, columns=columns)
     except Exception as error:  # pyarrow raises many unrelated types
@@ -66,12 +72,15 @@ def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
 
 
 def _read_schema(path: Path) -> pa.Schema:
+    """The schema of a parquet file whose column names are unique."""
     if not path.exists():
         raise DataError(f"{path} does not exist; check the path.")
     try:
-        return pq.read_schema(path)
+        schema = pq.read_schema(path)
     except Exception as error:  # pyarrow raises many unrelated types
         raise DataError(f"{path} could not be read ({' '.join(str(error).split())}).") from None
+    check_column_names(path, schema.names)
+    return schema
 
 
 def _frame(path: Path, table: pa.Table, id_col: str, like: pa.Array | None) -> pd.DataFrame:
@@ -184,6 +193,19 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
         loaded.features,
         features,
     )
+
+
+def check_target(target: np.ndarray, index: EraIndex, name: str) -> None:
+    """Refuse a target (n,) that no era can be scored on: constant, missing or not finite
+    in every era (CORR needs at least two different known values in an era)."""
+    grouped = index.take(np.where(np.isfinite(target), target, np.nan))
+    if len(grouped):
+        starts = index.starts[:-1]
+        with np.errstate(invalid="ignore"):  # an era without a finite value: NaN, no warning
+            if (np.fmax.reduceat(grouped, starts) > np.fmin.reduceat(grouped, starts)).any():
+                return
+    raise DataError(f"the target column '{name}' is constant or not finite in every era, so "
+                    "no era can be scored; choose another target with --target COL.")  # fmt: skip
 
 
 def _arrow_ids(ids: np.ndarray | pd.Index | pa.Array) -> pa.Array:

@@ -111,6 +111,12 @@ def _json_number(v: float) -> float | int | None:
     return None if not math.isfinite(v) else float(v)
 
 
+def _finite_or_nan(values: np.ndarray) -> np.ndarray:
+    """``values`` with ±inf as NaN (a copy only when there is an inf)."""
+    infinite = np.isinf(values)
+    return np.where(infinite, np.nan, values) if infinite.any() else values
+
+
 def _check_columns(preds: np.ndarray, columns: Sequence[str]) -> None:
     for j, col in enumerate(columns):
         values = preds[:, j]
@@ -171,10 +177,10 @@ def score_frame(
     labels or, better, the data's :class:`EraIndex` (rows are grouped by era only once);
     meta_model (n,) and benchmark (n,) with NaN where absent (MMC/BMC and rank correlation
     with them); features (n, f) for FNC and feature exposure. Payout needs the meta model;
-    multipliers and clip come from ``config``. Raises DataError for an all-NaN or constant
-    column, or when no era can be scored.
+    multipliers and clip come from ``config``. A target of ±inf counts as missing, as NaN
+    does. Raises DataError for an all-NaN or constant column, or when no era can be scored.
     """
-    t = np.asarray(target, dtype=np.float64)
+    t = _finite_or_nan(np.asarray(target, dtype=np.float64))
     preds = as_matrix(predictions, len(t))
     cols = tuple(columns) if columns is not None else tuple(f"p{j}" for j in range(preds.shape[1]))
     if len(cols) != preds.shape[1]:
@@ -199,7 +205,12 @@ def score_frame(
         metrics["corr"] = _batched(preds, lambda p: per_era_corr(p, t, eras, **opts), groups)
     if len(metrics["corr"].eras) == 0:
         raise DataError("no era could be scored: every era has under 80 % of its rows with "
-                        "both a target and a prediction. Check --target and the ids.")  # fmt: skip
+                        "both a target and a prediction. Check the target column (score: --target) "
+                        "and that the predictions' ids are the data's.")  # fmt: skip
+    if not np.isfinite(metrics["corr"].values).any():
+        raise DataError("no era could be scored: in every era the target or the predictions "
+                        "are constant (CORR is undefined). Check the target column (score: "
+                        "--target) and the predictions.")  # fmt: skip
     notes.append(_skip_note("CORR", metrics["corr"], "targets or predictions missing"))
     if meta_model is not None:
         mmc = mmc_all

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from numerpilot.errors import LocalError
+from numerpilot.errors import DataError, LocalError
 
 State = Literal["planned", "uploading", "submitted", "failed", "skipped"]
 
@@ -110,6 +110,10 @@ class Ledger:
             yield conn
         except sqlite3.OperationalError as error:  # full disk, read-only file, locked too long
             raise ledger_error(self.path, error) from error
+        except sqlite3.DatabaseError as error:  # another file, or a damaged one
+            if error.sqlite_errorcode not in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+                raise
+            raise not_a_ledger(self.path, error) from error
         finally:
             conn.close()
 
@@ -242,6 +246,15 @@ def ledger_error(path: Path, error: sqlite3.OperationalError) -> LocalError:
             "(chmod u+w) or choose another work directory with -C."
         )
     return LocalError(f"The ledger {path} could not be changed: {text}. Run the command again.")
+
+
+def not_a_ledger(path: Path, error: sqlite3.DatabaseError) -> DataError:
+    """One line for a ``state.db`` that is not a SQLite database, or a damaged one."""
+    return DataError(
+        f"{path} is not a numerpilot ledger, or it is damaged ({error}). Move it away (e.g. "
+        f"mv {path} {path}.bad): numerpilot then starts a new ledger and reconciles it with "
+        "Numerai's list of your submissions."
+    )
 
 
 def _row(row: sqlite3.Row) -> LedgerRow:

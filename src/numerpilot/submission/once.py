@@ -10,14 +10,14 @@ not list the submission yet the row stays ``uploading`` for the next attempt to 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
-from numerpilot.errors import SubmissionError
+from numerpilot.errors import RemoteError, SubmissionError
 from numerpilot.submission.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -60,14 +60,21 @@ class Target:
 
 def on_numerai(client: NumeraiClient, model_id: str, info: RoundInfo) -> SubmissionInfo | None:
     """The model's submission for the round as Numerai lists it, if any."""
+    return in_round(client.submissions(model_id), info)
+
+
+def in_round(
+    listing: list[SubmissionInfo], info: RoundInfo, *, besides: frozenset[str] = frozenset()
+) -> SubmissionInfo | None:
+    """The last submission of ``listing`` in the round, leaving out the ids ``besides``."""
     found = None
-    for sub in client.submissions(model_id):
-        in_round = sub.round == info.number or (
+    for sub in listing:
+        inside = sub.round == info.number or (
             sub.round is None
             and sub.inserted_at is not None
             and info.open_time <= sub.inserted_at < info.close_time
         )
-        if in_round:
+        if inside and sub.id not in besides:
             found = sub
     return found
 
@@ -80,7 +87,8 @@ def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool
         ledger.mark(*args, "skipped", error="runs from an uploaded pickle")
         return t.result("skipped", detail="Numerai runs this model from an uploaded pickle")
     row = ledger.get(t.tournament, t.model_id, t.round.number)
-    existing = on_numerai(client, t.model_id, t.round)
+    listing = client.submissions(t.model_id)
+    existing = in_round(listing, t.round)
     if existing is not None and not force:
         if row is None or row.state != "submitted" or row.submission_id != existing.id:
             ledger.mark(*args, "submitted", submission_id=existing.id, late=t.round.is_late)
@@ -90,13 +98,40 @@ def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool
         log.warning("%s: the ledger holds submission %s for round %d but Numerai lists none; "
                     "uploading again", t.model_name, row.submission_id, t.round.number)  # fmt: skip
     ledger.claim(*args, t.sha256, str(t.path))
+    seen = frozenset(sub.id for sub in listing)  # only a new one can be this upload
     try:
         sid = client.upload_predictions(t.path, t.model_id)
     except NumeraiAPIError as error:
-        return _after_failure(ledger, client, t, error)
+        return _after_failure(ledger, client, t, error, seen)
+    landed = _landed(client, t, sid)
+    if landed != t.round.number:
+        return _moved(ledger, t, sid, landed)
     ledger.mark(*args, "submitted", submission_id=sid, late=t.round.is_late)
     log.info("submitted %s for %s in round %d", t.path.name, t.model_name, t.round.number)
     return t.result("uploaded", sid)
+
+
+def _landed(client: NumeraiClient, t: Target, sid: str) -> int:
+    """The round Numerai filed submission ``sid`` under: the round may close while a file
+    uploads, and Numerai then files it under the next (``t``'s round if not listed yet)."""
+    try:
+        listing = client.submissions(t.model_id)
+    except NumeraiAPIError:  # the upload succeeded; only the check could not be made
+        return t.round.number
+    found = next((sub.round for sub in listing if sub.id == sid), None)
+    return t.round.number if found is None else found
+
+
+def _moved(ledger: Ledger, t: Target, sid: str, landed: int) -> SubmitResult:
+    """Record an upload that Numerai filed under round ``landed``: that round has it, and
+    ``t``'s round, which closed during the upload, has none."""
+    why = (f"round {t.round.number} closed during the upload; Numerai filed submission "
+           f"{sid} under round {landed}")  # fmt: skip
+    ledger.mark(t.tournament, t.model_name, t.model_id, t.round.number, "failed", error=why)
+    ledger.claim(t.tournament, t.model_name, t.model_id, landed, t.sha256, str(t.path))
+    ledger.mark(t.tournament, t.model_name, t.model_id, landed, "submitted", submission_id=sid)
+    log.warning("%s: %s", t.model_name, why)
+    return replace(t.result("uploaded", sid, detail=why), round=landed, late=False)
 
 
 def settle_closed(ledger: Ledger, client: NumeraiClient, tournament: str, info: RoundInfo) -> int:
@@ -120,12 +155,18 @@ def settle_closed(ledger: Ledger, client: NumeraiClient, tournament: str, info: 
 
 
 def _after_failure(
-    ledger: Ledger, client: NumeraiClient, t: Target, error: NumeraiAPIError
+    ledger: Ledger,
+    client: NumeraiClient,
+    t: Target,
+    error: NumeraiAPIError,
+    seen: frozenset[str],
 ) -> SubmitResult:
+    """A failed upload: reconciled with Numerai when it may have happened (a submission
+    Numerai lists now and did not before, ``seen``), else recorded as failed."""
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     message = str(error)
     if error.uncertain:
-        found = on_numerai(client, t.model_id, t.round)
+        found = in_round(client.submissions(t.model_id), t.round, besides=seen)
         if found is not None:
             ledger.mark(*args, "submitted", submission_id=found.id, late=t.round.is_late)
             return t.result("reconciled", found.id)
@@ -136,6 +177,17 @@ def _after_failure(
         return t.result("skipped", detail=message)
     ledger.mark(*args, "failed", error=message)
     raise error
+
+
+def check_settled(results: list[SubmitResult]) -> None:
+    """Exit code 3 (RemoteError) when an upload may or may not have reached Numerai."""
+    unsure = [r.model_name for r in results if r.outcome == "uncertain"]
+    if unsure:
+        raise RemoteError(
+            f"The upload for {', '.join(unsure)} may not have reached Numerai (its answer was "
+            "lost, and Numerai does not list it yet). Run the same command again: it asks "
+            "Numerai first and sends nothing twice."
+        )
 
 
 def check_late(info: RoundInfo) -> None:

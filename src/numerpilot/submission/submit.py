@@ -91,9 +91,11 @@ def check_live_round(info: RoundInfo, folder: Path | None) -> None:
         )
 
 
-def _model_ids(
+def model_ids(
     client: NumeraiClient, tournament: str, names: list[str], dry_run: bool
 ) -> dict[str, str]:
+    """The account's model ids of ``names``; refuses a name the account lacks (a dry run
+    without keys checks nothing)."""
     if dry_run and not client.has_credentials:
         log.warning("no API keys: model names were not checked against your account")
         return dict.fromkeys(names, "")
@@ -150,7 +152,7 @@ def submit_predictions(
         folder = download_dataset(workdir, config, client, info=info, live_only=True)
         check_file(path, tournament, read_universe(folder, tournament), HINTS[tournament])
     check_live_round(info, folder)
-    ids = _model_ids(client, tournament, names, dry_run)
+    ids = model_ids(client, tournament, names, dry_run)
     digest = sha256_file(path)
     targets = [Target(tournament, n, ids[n], info, path, digest) for n in names]
     ledger = Ledger(workdir.state_db)

@@ -1,0 +1,146 @@
+"""Bad values in numerpilot.toml, the keys and the model files that once ended in a
+traceback, a crash or a silently different run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.conftest import Numerpilot
+from tests.pipeline.conftest import FAST_CONFIG
+from tests.support.catalogue import Refused
+
+from numerpilot.sandbox import DEMO_PUBLIC_ID, SandboxServer
+
+
+def _config(root: Path, section: str, line: str) -> None:
+    """FAST_CONFIG with ``line`` added to its ``[section]`` (the section added if missing)."""
+    header = f"[{section}]\n"
+    text = FAST_CONFIG if header in FAST_CONFIG else FAST_CONFIG + "\n" + header
+    (root / "numerpilot.toml").write_text(text.replace(header, header + line + "\n"))
+
+
+@pytest.mark.bad_input("train", "a weight that is not a number (`weights = [1, nan]`)")
+def test_nan_weight(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    _config(fresh, "train", "weights = [1, nan]")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "train.weights.1", "finite number")
+    assert not (fresh / "models").exists()
+
+
+@pytest.mark.bad_input("train", "an infinite number (`[api] timeout = inf`)")
+def test_infinite_timeout(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    _config(fresh, "api", "timeout = inf")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "api.timeout", "finite number")
+
+
+@pytest.mark.bad_input("train", "more threads than any machine has (`num_threads = 100000`)")
+def test_too_many_threads(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    text = FAST_CONFIG.replace("num_threads = 1", "num_threads = 100000")
+    (fresh / "numerpilot.toml").write_text(text)
+    refused(numerpilot("train", "-C", str(fresh)), 1, "lightgbm.num_threads", "1024")
+
+
+@pytest.mark.bad_input("train", 'a parameter LightGBM refuses (`extra = {lambda_l2 = "x"}`)')
+def test_extra_refused_by_lightgbm(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    _config(fresh, "lightgbm", 'extra = {lambda_l2 = "x"}')
+    refused(numerpilot("train", "-C", str(fresh)), 1, "LightGBM refuses", "[lightgbm]")
+    assert not (fresh / "models").exists()
+
+
+@pytest.mark.bad_input("cv", 'a device this LightGBM lacks (`extra = {device_type = "cuda"}`)')
+def test_extra_device_refused_before_cv(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path
+) -> None:
+    _config(fresh, "lightgbm", 'extra = {device_type = "cuda"}')
+    refused(numerpilot("cv", "-C", str(fresh)), 1, "LightGBM refuses", "CUDA")
+    assert not (fresh / "reports").exists()
+
+
+@pytest.mark.bad_input("train", "a table as a LightGBM parameter (`extra = {a = {b = 1}}`)")
+def test_extra_table(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    _config(fresh, "lightgbm", "extra = {a = {b = 1}}")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "lightgbm.extra", "a must be a string")
+
+
+@pytest.mark.bad_input("validate", "numerpilot.toml is not UTF-8 (a byte in a comment)")
+def test_config_not_utf8(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").write_bytes(FAST_CONFIG.encode() + b"# caf\xe9\n")
+    refused(numerpilot("validate", "-C", str(fresh)), 1, "numerpilot.toml", "not UTF-8")
+
+
+@pytest.mark.bad_input("validate", "numerpilot.toml is a link to a file that does not exist")
+def test_config_dangling_link(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").unlink()
+    (fresh / "numerpilot.toml").symlink_to(fresh / "gone.toml")
+    refused(numerpilot("validate", "-C", str(fresh)), 1, "gone.toml", "does not exist")
+
+
+@pytest.mark.bad_input("demo-data", "a negative seed (`--seed -1`)")
+def test_negative_seed(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    refused(numerpilot("demo-data", str(tmp_path / "d"), "--seed", "-1"), 2, "seed", "-1")
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.bad_input("predict", "a model file of the bundle is empty or damaged")
+def test_model_file_damaged(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    model = sorted((trained / "models").glob("bundle-*/target*.txt"))[0]
+    model.write_text("")
+    before = sorted(p.name for p in (trained / "predictions").iterdir())
+    refused(numerpilot("predict", "-C", str(trained)), 1, "is damaged", "models rollback")
+    assert sorted(p.name for p in (trained / "predictions").iterdir()) == before
+
+
+@pytest.mark.bad_input("status", "an API key with characters no Numerai key has")
+def test_key_not_ascii(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUMERPILOT_API_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", "PUBLICKEYPUBLICKEY")
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", "SECRETKEY€SECRETKEY")
+    line = refused(numerpilot("status", "-C", str(tmp_path)), 1, "secret key",
+                   "NUMERAI_SECRET_KEY", "printable ASCII")  # fmt: skip
+    assert "SECRETKEY" not in line.replace("NUMERAI_SECRET_KEY", "")
+
+
+@pytest.mark.bad_input("status", "credentials.json is not UTF-8")
+def test_credentials_not_utf8(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "keys.json"
+    path.write_bytes(b'\xff\xfe{"public_id": "A"}')
+    path.chmod(0o600)
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(path))
+    monkeypatch.setenv("NUMERPILOT_API_URL", "http://127.0.0.1:9/")
+    refused(numerpilot("status", "-C", str(tmp_path)), 1, "keys.json", "UTF-8 JSON")
+
+
+@pytest.mark.bad_input("status", "keys from NUMERPILOT_CREDENTIALS that Numerai rejects")
+def test_rejected_keys_name_their_file(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sandbox: SandboxServer,
+) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(f'{{"public_id": "{DEMO_PUBLIC_ID}", "secret_key": "WRONGWRONGWRONG"}}')
+    path.chmod(0o600)
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(path))
+    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
+    line = refused(numerpilot("status", "-C", str(tmp_path)), 3, "rejected the API keys",
+                   str(path))  # fmt: skip
+    assert "WRONGWRONG" not in line
+
+
+@pytest.mark.bad_input("download", "a password in NUMERPILOT_API_URL (never printed)")
+def test_url_password_not_printed(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUMERPILOT_API_URL", "http://user:HUSHHUSH@127.0.0.1:9/")
+    (tmp_path / "numerpilot.toml").write_text("[api]\nretries = 0\n")
+    line = refused(numerpilot("download", "-C", str(tmp_path)), 3)
+    assert "HUSHHUSH" not in line

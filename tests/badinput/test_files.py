@@ -1,0 +1,160 @@
+"""Bad files: parquet columns, features.json, state.db, outputs onto inputs or folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from tests.conftest import Numerpilot
+from tests.support.catalogue import Outcome, Refused
+from tests.support.fs import snapshot
+
+from numerpilot.data import layout
+from numerpilot.sandbox import SandboxServer
+
+
+def _data(root: Path) -> Path:
+    return root / "data" / "v5.2"
+
+
+# -- parquet columns --------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("predict", "live.parquet with a column name twice")
+def test_repeated_column(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    path = _data(trained) / layout.LIVE
+    table = pq.read_table(path)
+    name = next(c for c in table.column_names if c.startswith("feature_"))
+    pq.write_table(pa.Table.from_arrays([*table.columns, table.column(name)],
+                                        names=[*table.column_names, name]), path)  # fmt: skip
+    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet has column names that "
+            f"repeat ({name})", "download it again")  # fmt: skip
+
+
+@pytest.mark.bad_input("predict", "live.parquet without an era column")
+def test_no_era_column(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    path = _data(trained) / layout.LIVE
+    pd.read_parquet(path).drop(columns=[layout.ERA]).to_parquet(path)
+    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet has no 'era' column",
+            "a dataset of your own needs an 'era' column")  # fmt: skip
+
+
+# -- features.json ----------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("train", "features.json is not UTF-8")
+def test_features_json_not_utf8(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (_data(fresh) / layout.FEATURES_JSON).write_bytes(b"\xff{}")
+    refused(numerpilot("train", "-C", str(fresh)), 1, "features.json is not UTF-8 text",
+            "download it again")  # fmt: skip
+
+
+@pytest.mark.bad_input("train", "a feature set in features.json that is a string, not a list")
+def test_feature_set_not_a_list(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (_data(fresh) / layout.FEATURES_JSON).write_text('{"feature_sets": {"medium": "x"}}')
+    refused(numerpilot("train", "-C", str(fresh)), 1,
+            "feature set 'medium' in", "is not a list of feature names")  # fmt: skip
+
+
+# -- state.db ---------------------------------------------------------------------------
+
+
+@pytest.mark.bad_input("status", "state.db is not a SQLite database")
+def test_ledger_not_a_database(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    fresh: Path,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
+    (fresh / "state.db").write_bytes(b"garbage\n")
+    refused(numerpilot("status", "-C", str(fresh)), 1, "state.db is not a numerpilot ledger",
+            "Move it away", "starts a new ledger")  # fmt: skip
+    assert (fresh / "state.db").read_bytes() == b"garbage\n"  # never replaced
+
+
+# -- score ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def score_files(synthetic_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """(predictions CSV, a copy of validation.parquet) in ``tmp_path``."""
+    data = pd.read_parquet(synthetic_dir / "validation.parquet", columns=[layout.ERA, "target"])
+    preds = tmp_path / "p.csv"
+    values = np.random.default_rng(0).random(len(data))
+    pd.DataFrame({"id": data.index, "prediction": values}).to_csv(preds, index=False)
+    data.to_parquet(tmp_path / "v.parquet")
+    return preds, tmp_path / "v.parquet"
+
+
+def _score(numerpilot: Numerpilot, files: tuple[Path, Path], *more: str) -> Outcome:
+    preds, data = files
+    return numerpilot("score", str(preds), "--data", str(data), "-C", str(preds.parent), *more)
+
+
+@pytest.mark.bad_input("score", "`--json` onto the predictions file")
+def test_score_json_onto_input(
+    numerpilot: Numerpilot, refused: Refused, score_files: tuple[Path, Path]
+) -> None:
+    before = snapshot(score_files[0].parent)
+    refused(_score(numerpilot, score_files, "--json", str(score_files[0])), 2,
+            "would overwrite the PRED file", "choose another path")  # fmt: skip
+    assert snapshot(score_files[0].parent) == before
+
+
+@pytest.mark.bad_input("score", "`--json` to a folder")
+def test_score_json_folder(
+    numerpilot: Numerpilot, refused: Refused, score_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    refused(_score(numerpilot, score_files, "--json", str(tmp_path / "out")), 2,
+            "out is a folder; give a file path")  # fmt: skip
+
+
+@pytest.mark.bad_input("score", "a target that is the same in every era")
+def test_score_constant_target(
+    numerpilot: Numerpilot, refused: Refused, score_files: tuple[Path, Path]
+) -> None:
+    data = pd.read_parquet(score_files[1]).assign(target=0.5)
+    data.to_parquet(score_files[1])
+    refused(_score(numerpilot, score_files), 1, "the target column 'target' is constant or "
+            "not finite in every era", "--target COL")  # fmt: skip
+
+
+@pytest.mark.bad_input("score", "a target that is infinite everywhere")
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # none may reach the user
+def test_score_infinite_target(
+    numerpilot: Numerpilot, refused: Refused, score_files: tuple[Path, Path]
+) -> None:
+    data = pd.read_parquet(score_files[1]).assign(target=np.inf)
+    data.to_parquet(score_files[1])
+    refused(_score(numerpilot, score_files), 1, "is constant or not finite in every era")
+
+
+# -- build-upload, submit ---------------------------------------------------------------
+
+
+@pytest.mark.bad_input("build-upload", "`-o` onto models/manifest.json")
+def test_build_upload_onto_models(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    before = snapshot(trained / "models")
+    out = trained / "models" / "manifest.json"
+    refused(numerpilot("build-upload", "-C", str(trained), "-o", str(out)), 2,
+            "the trained models' folder", "choose another path")  # fmt: skip
+    assert snapshot(trained / "models") == before
+
+
+@pytest.mark.bad_input("build-upload", "`-o` to a folder")
+def test_build_upload_folder(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    refused(numerpilot("build-upload", "-C", str(fresh), "-o", str(fresh / "data")), 2,
+            "data is a folder; give a file path")  # fmt: skip
+
+
+@pytest.mark.bad_input("submit", "`--file` to a folder")
+def test_submit_folder(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    refused(numerpilot("submit", "--file", str(fresh / "data"), "--dry-run", "-C", str(fresh)), 2,
+            "data is a folder; give a file path")  # fmt: skip
