@@ -267,6 +267,8 @@ def url_problem(url: str) -> str | None:
         parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
     except ValueError as error:
         return f"{url!r} is not a valid URL ({error})"
+    if any(c.isspace() for c in url.strip()):
+        return f"{url!r} holds a space; a URL has none (write %20 for one in a path)"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return (f"{url!r} is not an http(s) URL (e.g. https://api-tournament.numer.ai, or "
                 "http://127.0.0.1:8765/ for the sandbox)")  # fmt: skip

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import Numerpilot
+from tests.conftest import Numerpilot, numerpilot_process
 from tests.pipeline.conftest import FAST_CONFIG
-from tests.support.catalogue import Refused
+from tests.support.catalogue import Refused, one_stderr_line
 
 from numerpilot.sandbox import DEMO_PUBLIC_ID, SandboxServer
 
@@ -144,3 +144,17 @@ def test_url_password_not_printed(
     (tmp_path / "numerpilot.toml").write_text("[api]\nretries = 0\n")
     line = refused(numerpilot("download", "-C", str(tmp_path)), 3)
     assert "HUSHHUSH" not in line
+
+
+def test_lightgbm_says_nothing_itself(trained: Path) -> None:
+    """LightGBM's C++ library prints its own "[LightGBM] [Fatal]" line to stderr, below
+    Python: in a process of its own, the refusal is still the only line."""
+    model = sorted((trained / "models").glob("bundle-*/target*.txt"))[0]
+    model.write_text("tree\n")
+    damaged_model = numerpilot_process("predict", "-C", str(trained))
+    _config(trained, "lightgbm", 'extra = {lambda_l2 = "x"}')
+    refused_params = numerpilot_process("train", "-C", str(trained))
+    for outcome in (refused_params, damaged_model):
+        assert outcome.code == 1
+        assert outcome.err.strip().splitlines() == [one_stderr_line(outcome.err)]
+        assert "[LightGBM]" not in outcome.err

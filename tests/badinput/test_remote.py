@@ -240,6 +240,14 @@ def test_api_url_not_a_url(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.bad_input("download", "a space in NUMERPILOT_API_URL")
+def test_api_url_with_a_space(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUMERPILOT_API_URL", "http://exa mple.com/")
+    refused(numerpilot("download", "-C", str(tmp_path)), 1, "NUMERPILOT_API_URL", "a space")
+
+
 @pytest.mark.bad_input("download", "`[api] base_url` is not a URL")
 def test_base_url_not_a_url(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
     (tmp_path / "numerpilot.toml").write_text('[api]\nbase_url = "api.numer.ai"\n')

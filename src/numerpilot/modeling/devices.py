@@ -34,13 +34,16 @@ def lightgbm_gpu_params() -> dict[str, Any]:
     """
     import lightgbm as lgb
 
+    from numerpilot.modeling.lgbm import fatal_lines_hidden
+
     x = np.random.default_rng(0).integers(0, 5, size=(64, 2)).astype(np.float32)
     y = np.ascontiguousarray(x[:, 0])
     causes = []
     for device in ("cuda", "gpu"):
         params = {"device_type": device, "verbosity": -1, "num_iterations": 1}
         try:
-            lgb.train(params, lgb.Dataset(x, label=y, params={"verbosity": -1}))
+            with fatal_lines_hidden():
+                lgb.train(params, lgb.Dataset(x, label=y, params={"verbosity": -1}))
         except lgb.basic.LightGBMError as error:
             causes.append(" ".join(str(error).split()))
             continue

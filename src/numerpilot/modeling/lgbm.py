@@ -8,7 +8,10 @@ bin-edge sample (at most ``BIN_SAMPLE_ROWS`` rows) is handed over as one float32
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,13 +108,29 @@ def lgbm_params(cfg: LightGBMConfig) -> dict[str, Any]:
     return params
 
 
+@contextlib.contextmanager
+def fatal_lines_hidden() -> Iterator[None]:
+    """Hide what LightGBM's C++ library writes to stderr in the block: its "[LightGBM]
+    [Fatal]" line, which the Python error it raises repeats (one line per failure)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def check_params(params: dict[str, Any]) -> None:
     """Refuse parameters LightGBM rejects (a bad ``[lightgbm] extra`` value, a device this
     build lacks) with a ConfigError, by fitting one tree on a tiny sample before any work."""
     x = np.random.default_rng(0).integers(0, 5, size=(64, 2)).astype(np.float32)
     trial = {**params, "num_iterations": 1, "num_threads": 1, "verbosity": -1}
     try:
-        lgb.train(trial, lgb.Dataset(x, label=x[:, 0].copy(), params={"verbosity": -1}))
+        with fatal_lines_hidden():
+            lgb.train(trial, lgb.Dataset(x, label=x[:, 0].copy(), params={"verbosity": -1}))
     except (lgb.basic.LightGBMError, ValueError, TypeError) as error:
         raise ConfigError(
             f"LightGBM refuses the [lightgbm] settings of numerpilot.toml: "

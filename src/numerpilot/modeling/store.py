@@ -29,6 +29,7 @@ import lightgbm as lgb
 from numerpilot.errors import DataError
 from numerpilot.io import write_json_atomic, write_text_atomic
 from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload, build_models
+from numerpilot.modeling.lgbm import fatal_lines_hidden
 
 MANIFEST = "manifest.json"
 #: 2: model files in the bundle's own folder; 1 (still read): beside the manifest.
@@ -221,7 +222,8 @@ def load_bundle(folder: Path, manifest: Manifest | None = None) -> Bundle:
     manifest = manifest or load_manifest(folder)
     payload = manifest.payload(load_model_strings(folder, manifest))
     try:
-        models = build_models(payload)
+        with fatal_lines_hidden():
+            models = build_models(payload)
     except (ValueError, TypeError, KeyError, lgb.basic.LightGBMError) as error:
         raise DataError(damaged(folder, error, "a model file in ")) from None
     return Bundle(manifest, payload, models)
