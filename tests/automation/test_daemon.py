@@ -61,6 +61,22 @@ def test_one_pass_submits_every_model_once(
     }
 
 
+def test_rows_left_uploading_long_ago_are_settled(
+    daemon_dir: Workdir, sandbox: SandboxServer, client: NumeraiClient
+) -> None:
+    """A row left 'uploading' ten rounds ago (the daemon was down since) is settled too,
+    although a pass reads only the last few rounds."""
+    number = client.current_round().number
+    ids = client.models()
+    ledger = Ledger(daemon_dir.state_db)
+    ledger.claim("classic", MODELS[0], ids[MODELS[0]], number - 10, "00", "p")
+    _daemon(daemon_dir, client).run(once=True)
+    row = ledger.get("classic", ids[MODELS[0]], number - 10)
+    assert (
+        row is not None and row.state == "failed" and "lists no submission" in str(row.last_error)
+    )
+
+
 def test_daemon_follows_many_rounds_exactly_once(
     tmp_path: Path, creds: Credentials, client: NumeraiClient
 ) -> None:
@@ -232,6 +248,11 @@ def test_daemon_command_with_rejected_keys_exits_3(
     assert done.value.code == 3
     assert "rejected the API keys" in err and "NUMERAI_SECRET_KEY" in err
     assert "Traceback" not in err and "not-the-key" not in err
+    with pytest.raises(SystemExit) as done:  # --log-json: the last word is a JSON line too
+        run(["daemon", "--log-json", "-C", str(daemon_dir.root)])
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert done.value.code == 3 and lines[-1]["level"] == "error"
+    assert "rejected the API keys" in lines[-1]["message"]
 
 
 def test_a_full_disk_during_the_live_download_fails_the_pass_and_the_next_one_submits(

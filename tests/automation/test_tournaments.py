@@ -85,3 +85,21 @@ def test_crypto_daemon_submits_the_users_signal_file_once_per_round(
     assert [r.outcome for r in fresh.results] == ["uploaded"]
     rounds = {r.round for r in Ledger(work.state_db).history() if r.state == "submitted"}
     assert len(rounds) == 2 and len(sandbox.state.submissions) == 2
+
+
+def test_a_refused_signal_is_recorded_as_failed_with_the_reason(
+    tmp_path: Path, sandbox: SandboxServer, creds: Credentials
+) -> None:
+    """A file refused before any upload fails the round in the ledger, with the reason
+    ('status' says failed, not missed); nothing reaches Numerai."""
+    client = _client(sandbox, creds, "crypto")
+    work = Workdir(tmp_path / "wd")
+    work.root.mkdir()
+    work.config_path.write_text(_config("crypto", 'signal_file = "sig.csv"'))
+    symbols = sandbox.state.tickers[CRYPTO].universe(sandbox.state.current().number).symbol
+    pd.DataFrame({"symbol": symbols, "signal": np.nan}).to_csv(work.root / "sig.csv", index=False)
+    report = _daemon(work, client).run(once=True)
+    assert report.results == [] and report.failures
+    (row,) = Ledger(work.state_db).history()
+    assert row.state == "failed" and row.last_error == report.failures[0]
+    assert sandbox.state.submissions == []

@@ -39,6 +39,8 @@ DAEMON_LOCK = "daemon.lock"
 _DONE = ("submitted", "skipped")
 #: Rounds read per pass: the current one and enough history to see the schedule's rhythm.
 _HISTORY = 6
+#: The most rounds fetched to settle old rows left ``uploading`` (about 40 weeks).
+_SETTLE_ROUNDS = 200
 
 
 @dataclass
@@ -115,7 +117,7 @@ class Daemon:
         now = self.clock.now()
         self.started = self.started or now
         current = rounds[0]
-        self._settle([r for r in rounds if r.close_time <= now])
+        self._settle(rounds, now)
         self._alert_missed(rounds[1:], now)
         report = PassReport(current.number, None)
         if current.is_open and self._pending(current):
@@ -199,12 +201,21 @@ class Daemon:
             log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
                      current.number, extra=fields)  # fmt: skip
 
-    def _settle(self, closed: list[RoundInfo]) -> None:
-        """Rows of closed rounds left ``uploading`` get Numerai's answer (under the lock)."""
+    def _settle(self, rounds: list[RoundInfo], now: datetime) -> None:
+        """Rows of closed rounds left ``uploading`` get Numerai's answer (under the lock),
+        also rows of rounds older than ``rounds`` (newest first): a daemon that was down
+        for weeks fetches as many rounds as it needs, up to :data:`_SETTLE_ROUNDS`."""
         from numerpilot.submission.submit import LOCK_FILE, LOCK_WAIT_SECONDS
 
         tournament = self.config.submission.tournament
-        if not any(self.ledger.unsettled(tournament, info.number) for info in closed):
+        pending = set(self.ledger.unsettled_rounds(tournament))
+        if not pending:
+            return
+        if min(pending) < rounds[-1].number:
+            span = min(_SETTLE_ROUNDS, rounds[0].number - min(pending) + 1)
+            rounds = self.client.rounds(limit=span)
+        closed = [r for r in rounds if r.close_time <= now and r.number in pending]
+        if not closed:
             return
         with hold(self.workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
             for info in closed:
@@ -220,6 +231,12 @@ class Daemon:
         report.failures.append(message)
         tournament = self.config.submission.tournament
         self.alerts.send(Alert("failed", tournament, current.number, model, message))
+        model_id = self._model_ids.get(model or "")
+        if model_id and self.ledger.get(tournament, model_id, current.number) is None:
+            # refused before any upload (Signals churn, a bad file): 'status' says failed
+            # and why, not missed; a row left 'uploading' is never overwritten
+            self.ledger.mark(tournament, model or "", model_id, current.number, "failed",
+                             error=message)  # fmt: skip
 
     def _alert_missed(self, closed: list[RoundInfo], now: datetime) -> None:
         """Alert once for each round that closed, while the daemon ran, without a

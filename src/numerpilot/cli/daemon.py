@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ INTERRUPTED = 130
 
 @app.command(rich_help_panel="Autopilot")
 def daemon(
+    ctx: typer.Context,
     directory: WorkdirOption = Path("."),
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron).")] = False,
     log_json: Annotated[
@@ -31,7 +33,7 @@ def daemon(
     from numerpilot.api.connect import make_client
     from numerpilot.automation import logs
     from numerpilot.automation.daemon import Daemon
-    from numerpilot.errors import SubmissionError, UsageError
+    from numerpilot.errors import NumerpilotError, SubmissionError, UsageError
 
     wd = workdir(directory)
     config = wd.load_config()
@@ -41,9 +43,17 @@ def daemon(
             f"{wd.config_path} under [submission] models = [...]."
         )
     runner = Daemon(wd, config, make_client(config))
-    with runner.signal_handlers(), logs.to_stderr(json_lines=log_json):
-        report = runner.run(once=once)
+    verbose = bool(ctx.parent and ctx.parent.params.get("verbose"))  # numerpilot -v daemon
+    with runner.signal_handlers(), logs.to_stderr(json_lines=log_json, verbose=verbose):
+        try:
+            report = runner.run(once=once)
+            if once and report.failures and runner.stopped_by != signal.SIGINT:
+                raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))
+        except NumerpilotError as error:
+            if not log_json:
+                raise
+            # with --log-json even the last word is a JSON line, for the log's parser
+            logging.getLogger(__name__).error("Error: %s", error, extra={"event": "error"})
+            raise typer.Exit(error.exit_code) from None
     if runner.stopped_by == signal.SIGINT:  # Ctrl-C: "Interrupted.", as every command
         raise typer.Exit(INTERRUPTED)
-    if once and report.failures:
-        raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))

@@ -196,6 +196,18 @@ class Ledger:
             ).fetchall()
         return [_row(r) for r in rows]
 
+    def unsettled_rounds(self, tournament: str) -> list[int]:
+        """The rounds with rows left ``uploading``, oldest first."""
+        if not self.path.exists():
+            return []
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT round FROM rounds WHERE tournament = ? AND "
+                "state = 'uploading' ORDER BY round",
+                (tournament,),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
     def submitted_before(
         self, tournament: str, model_id: str, round: int, limit: int
     ) -> list[LedgerRow]:
