@@ -158,3 +158,14 @@ def test_lightgbm_says_nothing_itself(trained: Path) -> None:
         assert outcome.code == 1
         assert outcome.err.strip().splitlines() == [one_stderr_line(outcome.err)]
         assert "[LightGBM]" not in outcome.err
+
+
+@pytest.mark.bad_input(
+    "validate", 'a benchmark column that holds no numbers (`benchmark_column = "era"`)'
+)
+def test_benchmark_column_not_numbers(
+    numerpilot: Numerpilot, refused: Refused, trained: Path
+) -> None:
+    _config(trained, "scoring", 'benchmark_column = "era"')
+    refused(numerpilot("validate", "-C", str(trained)), 1, "column 'era'", "holds no numbers",
+            "choose one of: v52_")  # fmt: skip

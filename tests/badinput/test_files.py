@@ -21,6 +21,13 @@ def _data(root: Path) -> Path:
     return root / "data" / "v5.2"
 
 
+@pytest.mark.bad_input("train", "a pinned data.version whose folder does not exist")
+def test_pinned_version_missing(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    (tmp_path / "numerpilot.toml").write_text('[data]\nversion = "v5.2"\nfeature_set = "all"\n')
+    refused(numerpilot("train", "-C", str(tmp_path)), 1, "v5.2 does not exist",
+            "numerpilot download")  # fmt: skip
+
+
 # -- parquet columns --------------------------------------------------------------------
 
 

@@ -11,6 +11,10 @@ from numerpilot.errors import DataError
 
 def read_features_json(data_dir: Path) -> dict[str, object]:
     path = data_dir / layout.FEATURES_JSON
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir} does not exist: run 'numerpilot download' (it fetches "
+                        "the configured data.version), or point data.dir at your dataset's "
+                        "folder.")  # fmt: skip
     if not path.exists():
         raise DataError(f"{path} is missing. Run 'numerpilot download' (or 'numerpilot "
                         "demo-data DIR' for synthetic data); for a dataset of your own "
@@ -42,6 +46,10 @@ def feature_set(
         if not features:
             raise DataError(f"{train} has no feature_ columns.")
         return features
+    if name == "all" and not (data_dir / layout.FEATURES_JSON).exists() and data_dir.is_dir():
+        raise DataError(f"{data_dir} has neither features.json nor train.parquet: run "
+                        "'numerpilot download', or point data.dir at your dataset's "
+                        "folder.")  # fmt: skip
     sets = read_features_json(data_dir)["feature_sets"]
     assert isinstance(sets, dict)
     if name not in sets:

@@ -274,6 +274,12 @@ def _model_column_name(path: Path, column: str | None, numeric: dict[str, bool],
     if column not in numeric:
         raise DataError(f"{path.name} has no column '{column}'; columns: "
                         f"{', '.join(list(map(str, numeric))[:8])}.")  # fmt: skip
+    if not numeric[column]:
+        models = [str(c) for c, is_number in numeric.items() if is_number]
+        raise DataError(
+            f"column '{column}' of {path.name} holds no numbers, so it is no model's "
+            f"predictions; choose one of: {', '.join(models[:8])}."
+        )
     return column
 
 
