@@ -42,6 +42,17 @@ def test_repeated_column(numerpilot: Numerpilot, refused: Refused, trained: Path
             f"repeat ({name})", "download it again")  # fmt: skip
 
 
+@pytest.mark.bad_input("predict", "live.parquet with ids that repeat")
+def test_repeated_live_ids(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    path = _data(trained) / layout.LIVE
+    live = pd.read_parquet(path)
+    pd.concat([live, live.iloc[:2]]).to_parquet(path)
+    before = snapshot(trained / "predictions")
+    refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet has 2 ids that repeat",
+            "download the live file again")  # fmt: skip
+    assert snapshot(trained / "predictions") == before
+
+
 @pytest.mark.bad_input("predict", "live.parquet without an era column")
 def test_no_era_column(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
     path = _data(trained) / layout.LIVE
