@@ -43,7 +43,17 @@ def test_score_missing_file(
     numerpilot: Numerpilot, refused: Refused, score_args: list[str], tmp_path: Path
 ) -> None:
     score_args[0] = str(tmp_path / "nope.csv")
-    refused(numerpilot("score", *score_args), 1, "nope.csv")
+    refused(numerpilot("score", *score_args), 1, "PRED:", "nope.csv does not exist")
+
+
+@pytest.mark.bad_input("score", "a `--data` file that does not exist (no 'download' advice)")
+def test_score_missing_data(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], tmp_path: Path
+) -> None:
+    at = score_args.index("--data") + 1
+    score_args[at] = str(tmp_path / "mine.parquet")
+    line = refused(numerpilot("score", *score_args), 1, "--data:", "mine.parquet does not exist")
+    assert "download" not in line
 
 
 @pytest.mark.bad_input("score", "a target column `--data` does not have")

@@ -52,7 +52,7 @@ def score(
 
     Payout multipliers come from the work directory's numerpilot.toml (\\[scoring]).
     """
-    from numerpilot.errors import UsageError
+    from numerpilot.errors import DataError, UsageError
     from numerpilot.io import write_json_atomic
     from numerpilot.kernel.eras import EraIndex
     from numerpilot.scoring.io import (
@@ -69,8 +69,12 @@ def score(
         raise UsageError("--benchmark-col needs --benchmark FILE (the benchmark models file).")
     if not 0.0 <= proportion <= 1.0:
         raise UsageError("--proportion must be between 0 and 1.")
+    named = {"PRED": pred, "--data": data, "--meta-model": meta_model, "--benchmark": benchmark}
+    for option, path in named.items():  # the user's own files: no 'download' advice
+        if path is not None and not path.is_file():
+            problem = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise DataError(f"{option}: {path} {problem}; check the path.")
     if json_out is not None:
-        named = {"PRED": pred, "--data": data, "--meta-model": meta_model, "--benchmark": benchmark}
         check_output(json_out, "--json", {p: f"the {k} file" for k, p in named.items() if p})
     config = workdir(directory).load_config()
     feature_names = resolve_features(data, features)
