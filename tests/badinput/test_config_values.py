@@ -169,3 +169,14 @@ def test_benchmark_column_not_numbers(
     _config(trained, "scoring", 'benchmark_column = "era"')
     refused(numerpilot("validate", "-C", str(trained)), 1, "column 'era'", "holds no numbers",
             "choose one of: v52_")  # fmt: skip
+
+
+@pytest.mark.bad_input("cv", "a walk-forward window too short for the recipe (`train_eras = 1`)")
+def test_cv_window_too_short(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").write_text(
+        FAST_CONFIG.replace("[train]\n", "[train]\ncv_folds = 0\n")
+        + '\n[cv]\nfolds = 2\nscheme = "walk-forward"\ntrain_eras = 1\npurge_eras = 0\n'
+    )
+    refused(numerpilot("cv", "-C", str(fresh)), 1, "cv fold 1/2", "too few",
+            "cv.train_eras")  # fmt: skip
+    assert not (fresh / "reports").exists()

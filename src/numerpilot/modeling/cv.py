@@ -17,6 +17,10 @@ class EraSplit:
     holdout: np.ndarray
 
 
+class TooFewErasError(DataError):
+    """The eras at hand cannot make the held-out split or folds asked for."""
+
+
 def holdout_split(eras: np.ndarray, holdout: int, embargo: int) -> EraSplit:
     """Hold out the last ``holdout`` eras; drop ``embargo`` eras before them.
 
@@ -24,7 +28,7 @@ def holdout_split(eras: np.ndarray, holdout: int, embargo: int) -> EraSplit:
     """
     uniq = np.unique(eras)
     if len(uniq) < holdout + embargo + 2:
-        raise DataError(
+        raise TooFewErasError(
             f"only {len(uniq)} training eras, too few for {holdout} holdout + {embargo} embargo "
             "eras; lower train.holdout_eras / train.embargo_eras (with --demo: "
             "demo.holdout_eras / demo.embargo_eras) or data.era_step."
@@ -36,7 +40,7 @@ def purged_era_folds(eras: np.ndarray, n_folds: int, embargo: int) -> list[EraSp
     """Contiguous era folds; ``embargo`` eras on both sides of each test fold are purged."""
     uniq = np.unique(eras)
     if n_folds < 2 or len(uniq) < n_folds * (embargo + 1):
-        raise DataError(
+        raise TooFewErasError(
             f"cannot make {n_folds} era folds with an embargo of {embargo} eras from "
             f"{len(uniq)} training eras; lower train.cv_folds or train.embargo_eras (0 folds: "
             "one holdout of train.holdout_eras)."

@@ -27,7 +27,7 @@ from numerpilot.errors import DataError, UsageError
 from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_members
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import FittedMember, resolved
-from numerpilot.modeling.cv import EraSplit, era_folds, purge_eras
+from numerpilot.modeling.cv import EraSplit, TooFewErasError, era_folds, purge_eras
 from numerpilot.modeling.distributed import LOCAL, concat_era_data
 from numerpilot.modeling.members import Member, ensemble_members, seed_columns, seed_groups
 from numerpilot.pipeline.context import Context
@@ -163,7 +163,13 @@ def run_cv(
     paths = [ctx.data_dir / name for name in cv_files(cfg)]
     for k, split in enumerate(folds, start=1):  # before any work: a target a fit lacks
         part = f"the training eras of cv fold {k}/{len(folds)} ({split.fit[0]} to {split.fit[-1]})"
-        check_targets(ctx, _view(model_data, eras=split.fit), part)
+        try:
+            check_targets(ctx, _view(model_data, eras=split.fit), part)
+        except TooFewErasError as error:
+            raise DataError(
+                f"{part}: {error} Or give each fold more training eras: cv.train_eras "
+                "(walk-forward) or fewer cv.folds."
+            ) from None
     with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
