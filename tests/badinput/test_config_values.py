@@ -14,36 +14,46 @@ from numerpilot.sandbox import DEMO_PUBLIC_ID, SandboxServer
 
 
 def _config(root: Path, section: str, line: str) -> None:
-    """FAST_CONFIG with ``line`` added to its ``[section]`` (the section added if missing)."""
+    """FAST_CONFIG with ``line`` in its ``[section]`` (the section added if missing), in
+    place of the key's own line if it has one."""
     header = f"[{section}]\n"
+    key = line.split("=")[0].strip()
     text = FAST_CONFIG if header in FAST_CONFIG else FAST_CONFIG + "\n" + header
+    kept = [row for row in text.splitlines() if row.split("=")[0].strip() != key]
+    text = "\n".join(kept) + "\n"
     (root / "numerpilot.toml").write_text(text.replace(header, header + line + "\n"))
 
 
-@pytest.mark.bad_input("train", "a weight that is not a number (`weights = [1, nan]`)")
-def test_nan_weight(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
-    _config(fresh, "train", "weights = [1, nan]")
-    refused(numerpilot("train", "-C", str(fresh)), 1, "train.weights.1", "finite number")
-    assert not (fresh / "models").exists()
+def _case(section: str, line: str, case: str, *fragments: str) -> object:
+    return pytest.param(section, line, fragments, marks=pytest.mark.bad_input("train", case))
 
 
-@pytest.mark.bad_input("train", "an infinite number (`[api] timeout = inf`)")
-def test_infinite_timeout(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
-    _config(fresh, "api", "timeout = inf")
-    refused(numerpilot("train", "-C", str(fresh)), 1, "api.timeout", "finite number")
-
-
-@pytest.mark.bad_input("train", "more threads than any machine has (`num_threads = 100000`)")
-def test_too_many_threads(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
-    text = FAST_CONFIG.replace("num_threads = 1", "num_threads = 100000")
-    (fresh / "numerpilot.toml").write_text(text)
-    refused(numerpilot("train", "-C", str(fresh)), 1, "lightgbm.num_threads", "1024")
-
-
-@pytest.mark.bad_input("train", 'a parameter LightGBM refuses (`extra = {lambda_l2 = "x"}`)')
-def test_extra_refused_by_lightgbm(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
-    _config(fresh, "lightgbm", 'extra = {lambda_l2 = "x"}')
-    refused(numerpilot("train", "-C", str(fresh)), 1, "LightGBM refuses", "[lightgbm]")
+@pytest.mark.parametrize(
+    ("section", "line", "fragments"),
+    [
+        _case("train", "weights = [1, nan]", "a weight that is not a number (`weights = "
+              "[1, nan]`)", "train.weights.1", "finite number"),
+        _case("api", "timeout = inf", "an infinite number (`[api] timeout = inf`)",
+              "api.timeout", "finite number"),
+        _case("lightgbm", "num_threads = 100000", "more threads than any machine has "
+              "(`num_threads = 100000`)", "lightgbm.num_threads", "1024"),
+        _case("lightgbm", 'extra = {lambda_l2 = "x"}', "a parameter LightGBM refuses "
+              '(`extra = {lambda_l2 = "x"}`)', "LightGBM refuses", "[lightgbm]"),
+        _case("lightgbm", "extra = {a = {b = 1}}", "a table as a LightGBM parameter "
+              "(`extra = {a = {b = 1}}`)", "lightgbm.extra", "a must be a string"),
+    ],
+)  # fmt: skip
+def test_bad_value(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    fresh: Path,
+    section: str,
+    line: str,
+    fragments: tuple[str, ...],
+) -> None:
+    """Refused before any work, whatever the value: nothing is trained."""
+    _config(fresh, section, line)
+    refused(numerpilot("train", "-C", str(fresh)), 1, *fragments)
     assert not (fresh / "models").exists()
 
 
@@ -102,17 +112,23 @@ def test_key_not_ascii(
     assert "SECRETKEY" not in line.replace("NUMERAI_SECRET_KEY", "")
 
 
-@pytest.mark.bad_input("status", "credentials.json is not UTF-8")
-def test_credentials_not_utf8(
-    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "keys.json"
-    path.write_bytes(b'\xff\xfe{"public_id": "A"}')
+def _keys_file(root: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, url: str) -> Path:
+    """The only keys: a private file (NUMERPILOT_CREDENTIALS) holding ``content``."""
+    path = root / "keys.json"
+    path.write_bytes(content)
     path.chmod(0o600)
     monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
     monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
     monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(path))
-    monkeypatch.setenv("NUMERPILOT_API_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("NUMERPILOT_API_URL", url)
+    return path
+
+
+@pytest.mark.bad_input("status", "credentials.json is not UTF-8")
+def test_credentials_not_utf8(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _keys_file(tmp_path, monkeypatch, b'\xff\xfe{"public_id": "A"}', "http://127.0.0.1:9/")
     refused(numerpilot("status", "-C", str(tmp_path)), 1, "keys.json", "UTF-8 JSON")
 
 
@@ -124,13 +140,8 @@ def test_rejected_keys_name_their_file(
     monkeypatch: pytest.MonkeyPatch,
     sandbox: SandboxServer,
 ) -> None:
-    path = tmp_path / "keys.json"
-    path.write_text(f'{{"public_id": "{DEMO_PUBLIC_ID}", "secret_key": "WRONGWRONGWRONG"}}')
-    path.chmod(0o600)
-    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
-    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
-    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(path))
-    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
+    keys = f'{{"public_id": "{DEMO_PUBLIC_ID}", "secret_key": "WRONGWRONGWRONG"}}'
+    path = _keys_file(tmp_path, monkeypatch, keys.encode(), sandbox.url)
     line = refused(numerpilot("status", "-C", str(tmp_path)), 3, "rejected the API keys",
                    str(path))  # fmt: skip
     assert "WRONGWRONG" not in line
