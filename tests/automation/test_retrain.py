@@ -91,6 +91,11 @@ def test_rollback_goes_back_and_forth(daemon_dir: Workdir) -> None:
     assert rollback(daemon_dir.models)[1].bundle == first.bundle
     assert load_manifest(daemon_dir.models).bundle == first.bundle
     assert rollback(daemon_dir.models)[1].bundle == second.bundle
+    model = sorted((daemon_dir.models / first.bundle).glob("target*.txt"))[0]
+    model.write_text("")  # the earlier bundle is damaged: the current one stays
+    with pytest.raises(DataError, match=f"{first.bundle} cannot be used"):
+        rollback(daemon_dir.models)
+    assert load_manifest(daemon_dir.models).bundle == second.bundle
 
 
 def test_daemon_retrains_weekly_between_rounds_only(

@@ -191,3 +191,15 @@ def test_cv_window_too_short(numerpilot: Numerpilot, refused: Refused, fresh: Pa
     refused(numerpilot("cv", "-C", str(fresh)), 1, "cv fold 1/2", "too few",
             "cv.train_eras")  # fmt: skip
     assert not (fresh / "reports").exists()
+
+
+@pytest.mark.bad_input("cv", "`--compare` a config with a target the data lacks (checked first)")
+def test_compare_target_checked_first(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path
+) -> None:
+    _config(fresh, "train", "cv_folds = 0")
+    other = fresh / "other.toml"
+    other.write_text(FAST_CONFIG.replace('"target_teager2b_20"', '"target_nope_20"'))
+    outcome = numerpilot("cv", "--compare", str(other), "-C", str(fresh))
+    refused(outcome, 1, "--compare", "lacks the targets target_nope_20")
+    assert "fold 1" not in outcome.out.lower() and not (fresh / "reports").exists()

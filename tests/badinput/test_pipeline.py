@@ -209,6 +209,16 @@ def test_models_read_only(
     assert "Loading training data" not in outcome.out  # refused before any work
 
 
+@pytest.mark.bad_input("models", "`retrain` with models/ not writable (checked before training)")
+def test_retrain_models_read_only(
+    numerpilot: Numerpilot, refused: Refused, trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_only(monkeypatch, trained / "models")
+    outcome = numerpilot("models", "retrain", "-C", str(trained))
+    refused(outcome, 1, "Permission denied", "models is not writable")
+    assert "Loading training data" not in outcome.out
+
+
 # -- validate ---------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -135,6 +136,21 @@ def test_bad_values(value: float, needle: str, live_file: Path, tmp_path: Path) 
     result = _check(_dump(model, tmp_path / "m.pkl"), live_file)
     assert not result.passed
     assert needle in result.message, result
+
+
+@pytest.mark.parametrize("columns", [["score"], ["prediction", "x"]])
+def test_columns_numerai_refuses(columns: list[str], live_file: Path, tmp_path: Path) -> None:
+    """Valid values under a name Numerai does not read (or beside an extra column) fail
+    the check, as Numerai's rules fail the upload."""
+
+    def model(live: pd.DataFrame) -> pd.DataFrame:
+        values = live.index.str.len() / 100 + np.arange(len(live)) / 1e4
+        return pd.DataFrame(dict.fromkeys(columns, values), index=live.index)
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live_file)
+    assert not result.passed and result.stage == "rules"
+    assert f"returns the columns {', '.join(columns)}" in result.message
+    assert "'prediction'" in result.fix
 
 
 def test_missing_live_ids(live_file: Path, tmp_path: Path) -> None:

@@ -14,11 +14,12 @@ import pytest
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.credentials import Credentials
 from numerpilot.data import layout
 from numerpilot.data.download import download_dataset
-from numerpilot.errors import RemoteError
+from numerpilot.errors import RemoteError, SubmissionError
 from numerpilot.io import sha256_file
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.submission.ledger import Ledger
@@ -184,3 +185,26 @@ def test_an_upload_filed_under_the_next_round_is_recorded_there(
     assert landed is not None and (landed.state, landed.submission_id) == ("submitted", received.id)
     (again,) = submit_predictions(work, CONFIG, client, _path(work))
     assert again.outcome == "already_done" and len(sandbox.state.submissions) == 1
+
+
+class _RoundClosesMeanwhile(NumeraiClient):
+    """The round closes after the first look at it: while this submit waits for the
+    lock another process holds, say."""
+
+    looked = 0
+
+    def current_round(self) -> RoundInfo:
+        now = super().current_round()
+        self.looked += 1
+        return now if self.looked == 1 else replace(now, number=now.number + 1)
+
+
+def test_a_submit_that_waited_past_the_close_uploads_nothing(
+    work: Workdir, sandbox: SandboxServer, creds: Credentials
+) -> None:
+    """Under the lock the round is looked at again: an upload now would be filed under the
+    next round (with this round's predictions), so nothing is sent."""
+    client = _RoundClosesMeanwhile(creds, sandbox.url, timeout=2.0, retries=0, backoff=0.01)
+    with pytest.raises(SubmissionError, match="closed while this submit waited"):
+        submit_predictions(work, CONFIG, client, _path(work))
+    assert sandbox.state.submissions == [] and Ledger(work.state_db).history() == []

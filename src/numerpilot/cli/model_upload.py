@@ -144,14 +144,18 @@ def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | Non
 
 @app.command("check-upload", rich_help_panel="Model upload")
 def check_upload_cmd(
-    pickle: Annotated[Path, typer.Argument(help="Model pickle to check.")] = Path(PICKLE_NAME),
+    pickle: Annotated[
+        Path | None,
+        typer.Argument(help="Model pickle to check (default: model.pkl of the work directory)."),
+    ] = None,
     live: LiveOption = None,
     benchmarks: BenchOption = None,
     image: ImageOption = None,
     directory: WorkdirOption = Path("."),
 ) -> None:
     """Run a pickle in a local replica of Numerai's runtime (1 CPU, 4 GB, 10 minutes)."""
-    check_pickle(workdir(directory), pickle, live, benchmarks, image)
+    wd = workdir(directory)
+    check_pickle(wd, pickle or wd.root / PICKLE_NAME, live, benchmarks, image)
 
 
 def _model_id(models: dict[str, str], name: str | None, configured: list[str]) -> tuple[str, str]:

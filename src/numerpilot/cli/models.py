@@ -47,9 +47,11 @@ def retrain(directory: WorkdirOption = Path(".")) -> None:
     """
     from numerpilot.pipeline.context import Context
     from numerpilot.pipeline.retrain import retrain as run
+    from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
     ctx = Context.load(wd)
+    ensure_writable(wd.models)  # before hours of training, not after
     result = run(ctx, ctx.config.daemon.retrain_tolerance, progress())
     before = "none" if result.old_corr is None else f"{result.old_corr:.4f}"
     verdict = "now in use" if result.replaced else "kept out: worse on validation"

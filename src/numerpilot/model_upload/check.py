@@ -225,6 +225,19 @@ def run_in_runtime(
         return _check_output(output, live, image, wall, peak_mb, tail)
 
 
+#: The columns Numerai reads from what a model-upload pickle returns (besides the id).
+PREDICTION_COLUMNS = ("prediction", "probability")
+
+
+def header_problem(columns: list[str]) -> str:
+    """Why Numerai's rules refuse a runtime output with these columns (the id, then one of
+    'prediction', 'probability', as numerai-tools checks), or ''."""
+    if len(columns) == 2 and columns[1] in PREDICTION_COLUMNS:
+        return ""
+    return (f"the pickle returns the columns {', '.join(columns[1:]) or 'none'}; Numerai's "
+            "rules take exactly one, named 'prediction'")  # fmt: skip
+
+
 def _check_output(
     output: Path, live: Path, image: RuntimeImage, wall: float, peak_mb: float, tail: list[str]
 ) -> CheckResult:
@@ -232,6 +245,11 @@ def _check_output(
     frame = pd.read_csv(output)
     ids = frame.iloc[:, 0].astype(str).to_numpy()
     live_ids = pd.read_parquet(live, columns=[]).index.astype(str).to_numpy()
+    problem = header_problem(list(map(str, frame.columns)))
+    if problem:
+        fix = "Return pd.DataFrame({'prediction': values}, index=live.index) and nothing else."
+        return CheckResult(False, image.key, wall, peak_mb, problem, fix, "rules", len(frame),
+                           tail)  # fmt: skip
     try:
         check_predictions(ids, frame.iloc[:, 1].to_numpy(dtype="float64"), live_ids)
     except SubmissionError as error:

@@ -165,6 +165,12 @@ def rollback(folder: Path) -> tuple[Manifest, Manifest]:
     earlier = [m for m in kept_bundles(folder) if m.bundle != current.bundle]
     if not earlier:
         raise DataError(f"no earlier bundle is kept in {folder} to roll back to.")
+    try:
+        load_bundle(folder, earlier[0])  # its model files must be whole before it serves
+    except DataError as error:
+        raise DataError(f"the earlier bundle {earlier[0].bundle} cannot be used, so the "
+                        f"current one stays: {str(error).split(';')[0]}. Retrain with "
+                        "'numerpilot train'.") from None  # fmt: skip
     write_json_atomic(folder / MANIFEST, asdict(earlier[0]))
     return current, earlier[0]
 

@@ -23,7 +23,7 @@ from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
-from numerpilot.errors import DataError, UsageError
+from numerpilot.errors import ConfigError, DataError, UsageError
 from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_members
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import FittedMember, resolved
@@ -40,7 +40,12 @@ from numerpilot.pipeline.cv_results import (
     merge_reports,
 )
 from numerpilot.pipeline.members import fitter, local_size, model_params
-from numerpilot.pipeline.plan import check_targets, neutralizer_features, with_era_step
+from numerpilot.pipeline.plan import (
+    check_targets,
+    held_out_splits,
+    neutralizer_features,
+    with_era_step,
+)
 from numerpilot.pipeline.train import fit_recipe, linear_name, member_kinds
 from numerpilot.progress import SILENT, Progress
 from numerpilot.scoring.io import read_table
@@ -162,14 +167,7 @@ def run_cv(
     ctx = replace(ctx, config=resolved(cfg))
     paths = [ctx.data_dir / name for name in cv_files(cfg)]
     for k, split in enumerate(folds, start=1):  # before any work: a target a fit lacks
-        part = f"the training eras of cv fold {k}/{len(folds)} ({split.fit[0]} to {split.fit[-1]})"
-        try:
-            check_targets(ctx, _view(model_data, eras=split.fit), part)
-        except TooFewErasError as error:
-            raise DataError(
-                f"{part}: {error} Or give each fold more training eras: cv.train_eras "
-                "(walk-forward) or fewer cv.folds."
-            ) from None
+        _check_fold(ctx, _view(model_data, eras=split.fit), k, len(folds))
     with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
@@ -288,6 +286,43 @@ def _score(
     )
 
 
+def _check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True) -> None:
+    """Refuse, before any fit, a fold whose training eras ``fit`` cannot hold the recipe's
+    held-out split (or lack a target's values, with ``targets``)."""
+    part = f"the training eras of cv fold {k}/{n} ({fit.eras[0]} to {fit.eras[-1]})"
+    try:
+        if targets:
+            check_targets(ctx, fit, part)
+        else:
+            held_out_splits(ctx, fit)
+    except TooFewErasError as error:
+        raise DataError(
+            f"{part}: {error} Or give each fold more training eras: cv.train_eras "
+            "(walk-forward) or fewer cv.folds."
+        ) from None
+
+
+def _check_other(ctx: Context, data: EraData, folds: list[EraSplit]) -> None:
+    """What can be checked of a compared config before the first one's folds are fitted:
+    its parameters, its targets in the data files, its held-out splits on the folds."""
+    import pyarrow.parquet as pq
+
+    try:
+        model_params(resolved(ctx.config))
+    except ConfigError as error:
+        raise ConfigError(f"--compare (the other config): {error}") from None
+    for name in cv_files(ctx.config):
+        path = ctx.data_dir / name
+        missing = set(ctx.config.train.targets) - set(pq.read_schema(path).names)
+        if missing:
+            raise DataError(
+                f"--compare: {path.name} lacks the targets {', '.join(sorted(missing))} of "
+                "the compared config's train.targets."
+            )
+    for k, split in enumerate(folds, start=1):
+        _check_fold(ctx, _view(data, eras=split.fit), k, len(folds), targets=False)
+
+
 def other_context(ctx: Context, path: Path) -> Context:
     """The context of the config at ``path`` on ``ctx``'s data and folds: its [cv] and
     [data] settings (but the feature set) are ``ctx``'s, so both see the same rows."""
@@ -312,6 +347,7 @@ def run_compare(
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)
+    _check_other(other_ctx, base_data.data, folds)  # before the first config's fits
     base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster,
                   workers=workers)  # fmt: skip
     del base_data

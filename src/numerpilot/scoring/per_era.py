@@ -169,7 +169,10 @@ def _mmc_prep(
 def _mmc_values(p: np.ndarray, prep: _MmcPrep) -> np.ndarray:
     """MMC per era of gaussianized ranks p (m,): t . (p - m (p.m / m.m)) / N."""
     sub = prep.sel.index
-    return np.asarray((sub.sum(prep.t * p) - sub.sum(p * prep.m) / prep.mm * prep.tm) / sub.counts)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant meta model: NaN there
+        return np.asarray(
+            (sub.sum(prep.t * p) - sub.sum(p * prep.m) / prep.mm * prep.tm) / sub.counts
+        )
 
 
 def per_era_corr(

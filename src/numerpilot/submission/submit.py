@@ -129,7 +129,7 @@ def submit_predictions(
     nothing: without API keys it skips the model-name check.
     """
     tournament = config.submission.tournament
-    names = list(models or config.submission.models)
+    names = list(dict.fromkeys(models or config.submission.models))  # each model once
     if not names and not dry_run:
         raise UsageError(
             "No model to submit for: pass --model NAME or list your Numerai model names in "
@@ -162,6 +162,7 @@ def submit_predictions(
         return [replace(_dry_run(client, t), note=notes[t.model_name]) for t in targets]
     results = []
     with hold(workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
+        check_still_open(client, info)  # another process may have held the lock past its close
         kept = _keep(workdir, path, info.number, digest) if tournament != "classic" else path
         for target in targets:
             if sha256_file(path) != digest:
@@ -170,6 +171,18 @@ def submit_predictions(
             result = submit_once(ledger, client, target, force=force)
             results.append(replace(result, note=notes[target.model_name]))
     return results
+
+
+def check_still_open(client: NumeraiClient, info: RoundInfo) -> None:
+    """Refuse, under the submit lock, a round that is no longer the open one: an upload
+    started now would be filed under the next round, with this round's predictions."""
+    now = client.current_round()
+    if now.number != info.number or not now.is_open:
+        raise SubmissionError(
+            f"Round {info.number} closed while this submit waited for another one in the "
+            f"same work directory; nothing was uploaded. Round {now.number} is the current "
+            "one: run 'numerpilot download' and 'numerpilot predict', then submit again."
+        )
 
 
 def check_predicted_round(path: Path, info: RoundInfo) -> None:
