@@ -196,10 +196,12 @@ class Daemon:
             report.results.append(result)
             if result.outcome == "uncertain":  # the next poll asks Numerai and settles it
                 report.failures.append(f"{name}: {result.detail}")
-            fields = {"round": current.number, "model": name, "outcome": result.outcome,
+            fields = {"round": result.round, "model": name, "outcome": result.outcome,
                       "submission_id": result.submission_id}  # fmt: skip
             log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
-                     current.number, extra=fields)  # fmt: skip
+                     result.round, extra=fields)  # fmt: skip
+            if result.round != current.number:  # filed under the next round: this one failed
+                self._fail(current, name, f"{name}: {result.detail}", report)
 
     def _settle(self, rounds: list[RoundInfo], now: datetime) -> None:
         """Rows of closed rounds left ``uploading`` get Numerai's answer (under the lock),
