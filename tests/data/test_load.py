@@ -12,7 +12,8 @@ import pytest
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
-from numerpilot.data.load import era_labels, load_era_data
+from numerpilot.data.eras import era_labels
+from numerpilot.data.load import load_era_data
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex
 

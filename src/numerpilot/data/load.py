@@ -14,7 +14,6 @@ indexing them needs no string sorting.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,12 +22,11 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
+from numerpilot.data.eras import era_codes
 from numerpilot.data.remote import RemoteFile, clean_error
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex
@@ -163,60 +161,6 @@ def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> N
                             "Re-download the data.")  # fmt: skip
 
 
-_NUMBERED = re.compile(r"(\D*)(\d+)")
-
-
-def era_labels(values: np.ndarray) -> np.ndarray:
-    """Era labels (E,) as str that sort in time order: whole numbers (an era column stored
-    as numbers, or a CSV's "0001" read as 1) zero-padded to at least 4 digits, as Numerai
-    writes them; numbered text with one prefix ("era1" ... "era20") the same way after
-    the prefix ("era0001"), so that era 10 does not sort before era 2; anything else as
-    it is."""
-    if not len(values):
-        return values.astype(str)
-    if values.dtype.kind in "iu":
-        return np.char.zfill(values.astype(str), max(4, len(str(int(values.max())))))
-    labels = values.astype(str)
-    codes, uniques = pd.factorize(labels)  # a label per row: the regex runs per distinct one
-    parts = [_NUMBERED.fullmatch(label) for label in uniques]
-    prefixes = {m.group(1) if m else None for m in parts}
-    if None in prefixes or len(prefixes) != 1:
-        return labels
-    digits = [m.group(2) for m in parts if m]
-    if len({len(d) for d in digits}) == 1:  # "0001" ... "0574": already in time order
-        return labels
-    width = max(4, *(len(d) for d in digits))
-    (prefix,) = prefixes
-    return np.array([f"{prefix}{d.zfill(width)}" for d in digits])[codes]
-
-
-def era_codes(column: pa.ChunkedArray, path: Location) -> tuple[np.ndarray, np.ndarray]:
-    """(n,) int32 codes into (E,) sorted str labels of an era column (any type).
-
-    A column read as a dictionary (``open_parquet(read_dictionary=...)``) costs no string
-    work per row: only its few labels are sorted.
-    """
-    if column.null_count:
-        raise DataError(f"{path.name} has {column.null_count} rows without an era. "
-                        "Re-download the data.")  # fmt: skip
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
-    if column.num_chunks > 1:  # each row group has a dictionary of its own
-        column = pa.table({"era": column}).unify_dictionaries().column(0)
-    if column.num_chunks == 0:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=str)
-    labels = era_labels(np.asarray(column.chunk(0).dictionary.to_numpy(zero_copy_only=False)))
-    codes = np.concatenate(
-        [np.asarray(c.indices.to_numpy(zero_copy_only=False)) for c in column.chunks]
-    )
-    unique, rank = np.unique(labels, return_inverse=True)  # labels may repeat after astype
-    codes = rank.astype(np.int32)[codes]
-    used = np.bincount(codes, minlength=len(unique)) > 0
-    if used.all():
-        return codes, unique
-    return (np.cumsum(used, dtype=np.int32) - 1)[codes], unique[used]
-
-
 def _chosen(
     labels: np.ndarray, era_step: int, eras: Sequence[str] | None, skip_first_eras: int
 ) -> np.ndarray:
@@ -251,7 +195,7 @@ def load_era_data(
     if pf.metadata.num_rows == 0:
         raise DataError(f"{path} has no rows. {_missing_hint(path)}")
     with _damaged_pages(path):
-        codes, labels = era_codes(pf.read(columns=[layout.ERA]).column(0), path)
+        codes, labels = era_codes(pf.read(columns=[layout.ERA]).column(0), path.name)
     chosen = _chosen(labels, era_step, eras, skip_first_eras)
     mask = chosen[codes]
     if not mask.any():

@@ -237,7 +237,8 @@ def check_files(client: Any, files: Sequence[str], local: Sequence[Path]) -> Non
 def era_column(path: Location) -> np.ndarray:
     """The era of every row of ``path`` (n,) str, reading only that column."""
     from numerpilot.data import layout
-    from numerpilot.data.load import era_labels, open_parquet
+    from numerpilot.data.eras import era_labels
+    from numerpilot.data.load import open_parquet
 
     table = open_parquet(path).read(columns=[layout.ERA])
     return era_labels(np.asarray(table.column(layout.ERA).to_numpy(zero_copy_only=False)))

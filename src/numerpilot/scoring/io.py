@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
+from numerpilot.data.eras import era_labels
 from numerpilot.data.load import (
     check_column_names,
     check_feature_column,
-    era_labels,
     load_era_data,
     open_parquet,
 )
