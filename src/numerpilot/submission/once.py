@@ -185,8 +185,8 @@ def check_settled(results: list[SubmitResult]) -> None:
     if unsure:
         raise RemoteError(
             f"The upload for {', '.join(unsure)} may not have reached Numerai (its answer was "
-            "lost, and Numerai does not list it yet). Run the same command again: it asks "
-            "Numerai first and sends nothing twice."
+            "lost, and Numerai does not list it yet). Run the command again, without "
+            "--force: it asks Numerai first and sends nothing twice."
         )
 
 
