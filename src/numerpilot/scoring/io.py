@@ -276,9 +276,10 @@ def _model_column_name(path: Path, column: str | None, numeric: dict[str, bool],
                         f"{', '.join(list(map(str, numeric))[:8])}.")  # fmt: skip
     if not numeric[column]:
         models = [str(c) for c, is_number in numeric.items() if is_number]
+        choice = f"choose one of: {', '.join(models[:8])}" if models else "it has none"
         raise DataError(
             f"column '{column}' of {path.name} holds no numbers, so it is no model's "
-            f"predictions; choose one of: {', '.join(models[:8])}."
+            f"predictions; {choice}."
         )
     return column
 
