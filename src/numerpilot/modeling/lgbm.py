@@ -130,7 +130,8 @@ def check_params(params: dict[str, Any]) -> None:
     trial = {**params, "num_iterations": 1, "num_threads": 1, "verbosity": -1}
     try:
         with fatal_lines_hidden():
-            lgb.train(trial, lgb.Dataset(x, label=x[:, 0].copy(), params={"verbosity": -1}))
+            label = x[:, 0] / 4  # in [0, 1] as Numerai's targets: objectives judge labels
+            lgb.train(trial, lgb.Dataset(x, label=label, params={"verbosity": -1}))
     except (lgb.basic.LightGBMError, ValueError, TypeError) as error:
         raise ConfigError(
             f"LightGBM refuses the [lightgbm] settings of numerpilot.toml: "
