@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import numpy as np
-
 from numerpilot.errors import ConfigError
 
 LIGHTGBM_GPU_HELP = (
@@ -34,16 +32,12 @@ def lightgbm_gpu_params() -> dict[str, Any]:
     """
     import lightgbm as lgb
 
-    from numerpilot.modeling.lgbm import fatal_lines_hidden
+    from numerpilot.modeling.lgbm import fit_one_tree
 
-    x = np.random.default_rng(0).integers(0, 5, size=(64, 2)).astype(np.float32)
-    y = np.ascontiguousarray(x[:, 0])
     causes = []
     for device in ("cuda", "gpu"):
-        params = {"device_type": device, "verbosity": -1, "num_iterations": 1}
         try:
-            with fatal_lines_hidden():
-                lgb.train(params, lgb.Dataset(x, label=y, params={"verbosity": -1}))
+            fit_one_tree({"device_type": device})
         except lgb.basic.LightGBMError as error:
             causes.append(" ".join(str(error).split()))
             continue

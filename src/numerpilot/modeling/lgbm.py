@@ -123,15 +123,21 @@ def fatal_lines_hidden() -> Iterator[None]:
         os.close(saved)
 
 
+def fit_one_tree(params: dict[str, Any]) -> None:
+    """One tree on 64 tiny rows with ``params``, quietly: raises what LightGBM raises for
+    parameters (or a device) it refuses."""
+    x = np.random.default_rng(0).integers(0, 5, size=(64, 2)).astype(np.float32)
+    trial = {**params, "num_iterations": 1, "num_threads": 1, "verbosity": -1}
+    label = x[:, 0] / 4  # in [0, 1] as Numerai's targets: objectives judge labels
+    with fatal_lines_hidden():
+        lgb.train(trial, lgb.Dataset(x, label=label, params={"verbosity": -1}))
+
+
 def check_params(params: dict[str, Any]) -> None:
     """Refuse parameters LightGBM rejects (a bad ``[lightgbm] extra`` value, a device this
     build lacks) with a ConfigError, by fitting one tree on a tiny sample before any work."""
-    x = np.random.default_rng(0).integers(0, 5, size=(64, 2)).astype(np.float32)
-    trial = {**params, "num_iterations": 1, "num_threads": 1, "verbosity": -1}
     try:
-        with fatal_lines_hidden():
-            label = x[:, 0] / 4  # in [0, 1] as Numerai's targets: objectives judge labels
-            lgb.train(trial, lgb.Dataset(x, label=label, params={"verbosity": -1}))
+        fit_one_tree(params)
     except (lgb.basic.LightGBMError, ValueError, TypeError) as error:
         raise ConfigError(
             f"LightGBM refuses the [lightgbm] settings of numerpilot.toml: "
