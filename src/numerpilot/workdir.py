@@ -60,6 +60,11 @@ def ensure_writable(*folders: Path) -> None:
     for folder in folders:
         base = Path(folder)
         while not base.exists() and base != base.parent:
+            if base.is_symlink():
+                raise LocalError(
+                    f"{folder} cannot be created: {base} is a link to {os.readlink(base)}, "
+                    "which does not exist; create that folder or choose another."
+                )
             base = base.parent
         if not base.is_dir():
             raise LocalError(f"{folder} cannot be created: {base} is a file, not a folder.")

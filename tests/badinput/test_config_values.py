@@ -203,3 +203,25 @@ def test_compare_target_checked_first(
     outcome = numerpilot("cv", "--compare", str(other), "-C", str(fresh))
     refused(outcome, 1, "--compare", "lacks the targets target_nope_20")
     assert "fold 1" not in outcome.out.lower() and not (fresh / "reports").exists()
+
+
+@pytest.mark.bad_input("cv", "`--compare` a config whose feature set does not exist")
+def test_compare_feature_set_named_as_the_other_configs(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path
+) -> None:
+    other = fresh / "other.toml"
+    other.write_text(FAST_CONFIG.replace('feature_set = "medium"', 'feature_set = "smal"'))
+    outcome = numerpilot("cv", "--compare", str(other), "-C", str(fresh))
+    refused(outcome, 1, "--compare other.toml (the other config)", "'smal'")
+    assert not (fresh / "reports").exists()
+
+
+@pytest.mark.bad_input("cv", "a walk-forward window longer than the first fold has")
+def test_cv_window_longer_than_the_data(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path
+) -> None:
+    (fresh / "numerpilot.toml").write_text(
+        FAST_CONFIG + '\n[cv]\nfolds = 2\nscheme = "walk-forward"\ntrain_eras = 1000\n'
+    )
+    refused(numerpilot("cv", "-C", str(fresh)), 1, "cv.train_eras = 1000", "first fold has only")
+    assert not (fresh / "reports").exists()

@@ -49,6 +49,23 @@ def test_init_into_a_read_only_folder(
     assert list((tmp_path / "ro").iterdir()) == []
 
 
+@pytest.mark.bad_input("init", "the folder is a link to a folder that does not exist")
+def test_init_into_a_dangling_link(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    (tmp_path / "work").symlink_to(tmp_path / "gone")
+    refused(numerpilot("init", str(tmp_path / "work")), 1, "is a link to", "does not exist")
+    assert not (tmp_path / "gone").exists()
+
+
+@pytest.mark.bad_input("demo-data", "sizes this machine's memory cannot hold")
+def test_demo_data_too_large(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    args = ("--train-eras", "100000", "--rows-per-era", "100000")
+    refused(numerpilot("demo-data", str(out), *args), 1, "would need about", "choose fewer")
+    assert not out.exists()
+
+
 @pytest.mark.bad_input("demo-data", "too few features (`--features 3`)")
 def test_demo_data_too_few_features(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path

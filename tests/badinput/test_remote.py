@@ -15,8 +15,10 @@ from tests.pipeline.conftest import FAST_CONFIG
 from tests.support.catalogue import Outcome, Refused
 from tests.support.fs import disk_full, read_only, snapshot
 
+from numerpilot.api.client import NumeraiClient
 from numerpilot.data import layout
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.submission.ledger import Ledger
 
 
 def pin(root: Path) -> None:
@@ -52,6 +54,16 @@ def _preds(root: Path, values: object = None, **columns: object) -> Path:
         values = np.random.default_rng(0).uniform(0.05, 0.95, len(ids))
     path = root / "preds.csv"
     pd.DataFrame({"id": ids, "prediction": values, **columns}).to_csv(path, index=False)
+    return path
+
+
+def _downloaded(numerpilot: Numerpilot, root: Path) -> Path:
+    """The sandbox's newest data downloaded into ``root``, and predictions for its live ids."""
+    assert numerpilot("download", "-C", str(root)).code == 0
+    live = pd.read_parquet(root / "data" / "v5.3" / layout.LIVE, columns=["era"])
+    values = np.random.default_rng(0).uniform(0.1, 0.9, len(live))
+    path = root / "preds.csv"
+    pd.DataFrame({"id": live.index, "prediction": values}).to_csv(path, index=False)
     return path
 
 
@@ -166,11 +178,12 @@ def test_daemon_with_an_unknown_model(
 ) -> None:
     """A name the account lacks could never be submitted: the daemon stops (its log lines
     come first on stderr), instead of predicting again every poll."""
-    write_config(tmp_path, '[submission]\nmodels = ["sandbox_model", "nope"]\n')
+    write_config(tmp_path, '[submission]\nmodels = ["sandbox_model", "nope", "sandbox_crypto"]\n')
     outcome = numerpilot("daemon", "-C", str(tmp_path))
     assert outcome.code == 1 and "Traceback" not in outcome.err
     last = outcome.err.strip().splitlines()[-1]
     assert last.startswith("Error: ") and "nope" in last and "sandbox_model_2" in last
+    assert "sandbox_crypto is a Crypto model" in last and 'tournament = "crypto"' in last
     assert not (tmp_path / "data").exists()
 
 
@@ -178,26 +191,46 @@ def test_daemon_with_an_unknown_model(
 def test_unknown_model(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
 ) -> None:
-    assert numerpilot("download", "-C", str(tmp_path)).code == 0
-    path = tmp_path / "preds.csv"
-    live = pd.read_parquet(tmp_path / "data" / "v5.3" / layout.LIVE, columns=["era"])
-    values = np.random.default_rng(0).uniform(0.1, 0.9, len(live))
-    pd.DataFrame({"id": live.index, "prediction": values}).to_csv(path, index=False)
+    path = _downloaded(numerpilot, tmp_path)
     line = refused(numerpilot("submit", str(path), "-m", "nope", "-C", str(tmp_path)), 1,
                    "nope", "sandbox_model, sandbox_model_2")  # fmt: skip
     assert "account has" in line
     assert keys.received() == []
 
 
+@pytest.mark.bad_input("submit", "a model of another tournament (`-m sandbox_signals`)")
+def test_model_of_another_tournament(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
+) -> None:
+    path = _downloaded(numerpilot, tmp_path)
+    refused(numerpilot("submit", str(path), "-m", "sandbox_signals", "-C", str(tmp_path)), 1,
+            "sandbox_signals is a Signals model", 'tournament = "signals"')  # fmt: skip
+    assert keys.state.submissions == []
+
+
+@pytest.mark.bad_input("submit", "a model Numerai runs from an uploaded pickle (`-m`)")
+def test_model_run_from_a_pickle(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    tmp_path: Path,
+    keys: SandboxServer,
+    client: NumeraiClient,
+) -> None:
+    path = _downloaded(numerpilot, tmp_path)
+    piped = client.models()["sandbox_model_2"]
+    Ledger(tmp_path / "state.db").record_model_upload("classic", "sandbox_model_2", piped, "u1")
+    both = ("-m", "sandbox_model", "-m", "sandbox_model_2")
+    out = numerpilot("submit", str(path), *both, "-C", str(tmp_path))
+    refused(out, 1, "Nothing was submitted for sandbox_model_2", "uploaded model pickle")
+    assert "sandbox_model: submitted" in out.out  # the other model's line, then the error
+    assert [s.model_name for s in keys.state.submissions] == ["sandbox_model"]
+
+
 @pytest.mark.bad_input("submit", "the round is closed")
 def test_round_closed(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
 ) -> None:
-    assert numerpilot("download", "-C", str(tmp_path)).code == 0
-    live = pd.read_parquet(tmp_path / "data" / "v5.3" / layout.LIVE, columns=["era"])
-    values = np.random.default_rng(0).uniform(0.1, 0.9, len(live))
-    path = tmp_path / "preds.csv"
-    pd.DataFrame({"id": live.index, "prediction": values}).to_csv(path, index=False)
+    path = _downloaded(numerpilot, tmp_path)
     keys.clock.advance(timedelta(hours=8))  # past the staking close and the late window
     refused(numerpilot("submit", str(path), "-m", "sandbox_model", "-C", str(tmp_path)), 1,
             "no longer takes submissions")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -87,6 +88,43 @@ def test_score_json_read_only(
             "Permission denied")  # fmt: skip
 
 
+@pytest.mark.bad_input("score", "a `--data` file whose ids repeat")
+def test_score_data_with_repeated_ids(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], tmp_path: Path
+) -> None:
+    at = score_args.index("--data") + 1
+    data = pd.read_parquet(score_args[at], columns=["era", "target"])
+    repeated = pd.concat([data, data.iloc[:5]])  # an era's rows scored twice
+    repeated.to_parquet(tmp_path / "v.parquet")
+    score_args[at] = str(tmp_path / "v.parquet")
+    refused(numerpilot("score", *score_args), 1, "v.parquet has duplicate ids (5 repeat, e.g. "
+            f"{data.index[0]})", "keep one row per id")  # fmt: skip
+
+
+@pytest.mark.bad_input("score", "a `--meta-model` file with several model columns")
+def test_score_meta_model_of_several_columns(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], synthetic_dir: Path
+) -> None:
+    bench = synthetic_dir / "validation_benchmark_models.parquet"
+    refused(numerpilot("score", *score_args, "--meta-model", str(bench)), 2,
+            "cannot tell which column is the meta model", "--meta-model-col COL",
+            "model columns: v52_lgbm_")  # fmt: skip
+
+
+@pytest.mark.bad_input("score", "`--meta-model-col` without `--meta-model`")
+def test_meta_model_col_alone(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str]
+) -> None:
+    refused(numerpilot("score", *score_args, "--meta-model-col", "m"), 2, "--meta-model FILE")
+
+
+@pytest.mark.bad_input("score", "`--target` naming a text column (`--target data_type`)")
+def test_score_text_target(numerpilot: Numerpilot, refused: Refused, score_args: list[str]) -> None:
+    line = refused(numerpilot("score", *score_args, "--target", "data_type"), 1,
+                   "column 'data_type' is not numeric", "--target COL (e.g. target")  # fmt: skip
+    assert "download" not in line.lower()
+
+
 # -- model upload -----------------------------------------------------------------------
 
 
@@ -100,6 +138,46 @@ def test_build_upload_without_models(numerpilot: Numerpilot, refused: Refused, f
 def test_check_upload_missing_pickle(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     refused(numerpilot("check-upload", str(fresh / "m.pkl"), "-C", str(fresh)), 1,
             "does not exist", "build-upload")  # fmt: skip
+
+
+@pytest.mark.bad_input("check-upload", "`--image 3.12` whose local Python cannot make a venv")
+def test_check_upload_broken_python(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    fresh: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A local Python that fails is this machine's matter (exit 1), not the network's."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "python3.12"
+    fake.write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("NUMERPILOT_CACHE", str(tmp_path / "cache"))
+    (fresh / "m.pkl").write_bytes(b"not built here")
+    args = ("check-upload", str(fresh / "m.pkl"), "--image", "3.12", "-C", str(fresh))
+    line = refused(numerpilot(*args), 1, "could not create", "--image 3.11")
+    assert "network" not in line
+    assert list((tmp_path / "cache" / "runtime").iterdir()) == []  # no half-built replica
+
+
+@pytest.mark.bad_input("check-upload", "a pickle built for Python 3.11 checked as `--image 3.12`")
+def test_check_upload_other_python(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    fresh: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Refused from the pickle's sidecar, before a 3.12 replica is built (minutes, PyPI)."""
+    monkeypatch.setenv("NUMERPILOT_CACHE", str(tmp_path / "cache"))
+    (fresh / "m.pkl").write_bytes(b"not built here")
+    (fresh / "m.pkl.json").write_text('{"python": "3.11"}')
+    args = ("check-upload", str(fresh / "m.pkl"), "--image", "3.12", "-C", str(fresh))
+    refused(numerpilot(*args), 1, "incompatible with 3.12")
+    assert not (tmp_path / "cache").exists()
 
 
 # -- sandbox serve ----------------------------------------------------------------------

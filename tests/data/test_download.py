@@ -84,6 +84,19 @@ def test_download_dataset_caches_per_version_and_round(
     assert (folder / layout.LIVE).read_bytes() != old_live
 
 
+@pytest.mark.parametrize("name", [layout.TRAIN, layout.FEATURES_JSON])
+def test_a_damaged_kept_file_is_downloaded_again(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path, name: str
+) -> None:
+    work, config = Workdir(tmp_path), Config()
+    folder = download_dataset(work, config, client)
+    whole = (folder / name).read_bytes()
+    (folder / name).write_bytes(whole[: len(whole) // 2])  # cut short
+    gets = _file_gets(sandbox)
+    download_dataset(work, config, client)
+    assert _file_gets(sandbox) == gets + 1 and (folder / name).read_bytes() == whole
+
+
 def test_pinned_version_is_used(client: NumeraiClient, tmp_path: Path) -> None:
     config = Config.model_validate({"data": {"version": "v5.2"}})
     assert download_dataset(Workdir(tmp_path), config, client).name == "v5.2"

@@ -81,6 +81,31 @@ def test_purge_is_measured_in_weekly_eras_whatever_the_era_step() -> None:
     assert 8 < gap <= 12  # 8 weekly eras purged: 2 sampled eras, not 8
 
 
+@pytest.mark.parametrize(
+    "spell",
+    [
+        lambda n: f"era{n:04d}",
+        lambda n: str(np.datetime64("2020-01-03") + np.timedelta64(7 * (n - 1), "D")),
+    ],
+    ids=["numbered-text", "dates"],
+)
+def test_purge_is_the_same_for_every_spelling_of_the_eras(spell: object) -> None:
+    """Numbered text and weekly dates are on the same weekly time line as "0001" ..."""
+    every_second = np.arange(1, 61, 2)
+    numbered = era_folds(labels(every_second), n_folds=3, purge=8)
+    spelled = era_folds(np.array([spell(n) for n in every_second]), n_folds=3, purge=8)  # type: ignore[operator]
+    assert [len(f.fit) for f in spelled] == [len(f.fit) for f in numbered] == [11, 16, 21]
+
+
+def test_a_walk_forward_window_longer_than_the_first_fold_is_refused() -> None:
+    eras = labels(np.arange(1, 61))
+    assert (
+        len(era_folds(eras, n_folds=3, purge=8, scheme="walk-forward", train_eras=22)[0].fit) == 22
+    )
+    with pytest.raises(DataError, match=r"cv\.train_eras = 30, but the first fold has only 22"):
+        era_folds(eras, n_folds=3, purge=8, scheme="walk-forward", train_eras=30)
+
+
 def test_too_few_eras_say_what_to_change() -> None:
     with pytest.raises(DataError, match=r"too few for 4 folds.*lower cv\.folds"):
         era_folds(labels(np.arange(1, 20)), n_folds=4, purge=16, test_eras=4)

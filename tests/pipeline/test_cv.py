@@ -81,15 +81,22 @@ def test_cv_command_writes_folds_and_overall(cli: CliRunner, cv_workdir: Path) -
     assert 'data-fold="2"' in html and "<h2>Summary</h2>" in html
 
 
-def test_mmc_where_the_meta_model_covers(tmp_path: Path, synthetic_dir: Path) -> None:
+def test_mmc_where_the_meta_model_covers(
+    cli: CliRunner, tmp_path: Path, synthetic_dir: Path
+) -> None:
     config = (
         FAST_CONFIG + CV.replace("test_eras = 4", "test_eras = 6") + "include_validation = true\n"
     )
-    ctx = Context.load(Workdir(make_workdir(tmp_path / "wd", synthetic_dir, config)))
-    result = run_cv(ctx)
-    # The last fold's eras are validation eras, which the meta model covers.
-    assert "mmc" in result.folds[-1].scores.metrics
-    assert np.isfinite(result.overall.summary("ensemble")["mmc_mean"])
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    code, out = cli("cv", "-C", str(wd))
+    assert code == 0, out
+    doc = json.loads((wd / "reports" / "cv.json").read_text())
+    # The last fold's eras are validation eras, which the meta model covers; the first
+    # fold's are train eras, which it does not: the note says so, printed and in cv.json.
+    assert doc["folds"][-1]["scores"]["ensemble"]["mmc_n_eras"] == 6
+    assert np.isfinite(doc["overall"]["ensemble"]["mmc_mean"])
+    (note,) = [n for n in doc["notes"] if "MMC" in n]
+    assert note.startswith("fold 1: MMC: ") and "Note: fold 1: MMC:" in out
 
 
 def test_compare_two_configs_on_the_same_folds(

@@ -206,3 +206,27 @@ def test_validation_eras_inside_train_are_named(trained: Context, tmp_path: Path
     said = [n for n in validate_ensemble(ctx, write_report=False).notes if "train's" in n]
     assert len(said) == 1 and said[0].startswith("3 of "), said
     assert f"are not after train's last era {train_eras[-1]}" in said[0]
+
+
+def test_validate_warns_only_of_ids_missing_from_the_data(
+    trained: Context, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The benchmark file covers the embargo eras validate skips: those ids are in the
+    data file and are not warned about; ids that are not in it are, and only they."""
+    root = Path(shutil.copytree(trained.workdir.root, tmp_path / "wd"))
+    config = root / "numerpilot.toml"
+    config.write_text(config.read_text() + '\n[scoring]\nbenchmark_column = "v52_lgbm_cyrusd20"\n')
+    ctx = Context.load(Workdir(root))
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+        report = validate_ensemble(ctx, write_report=False)
+    assert report.metric_eras("bmc") > 0
+    assert not [r for r in caplog.records if "not in the data file" in r.getMessage()]
+    path = ctx.data_dir / layout.VALIDATION_BENCHMARKS
+    bench = pd.read_parquet(path)
+    pd.concat([bench, bench.iloc[:3].rename(index=lambda i: f"x{i}")]).to_parquet(path)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+        validate_ensemble(ctx, write_report=False)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"3 ids of the {layout.VALIDATION_BENCHMARKS} are not in the data file and are ignored"
+    ]

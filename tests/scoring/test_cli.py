@@ -96,3 +96,47 @@ def test_score_errors_are_one_line(synthetic_dir: Path, preds_file: Path, tmp_pa
     assert "meta model" in result.stderr
     result = run("score", str(preds_file), "--data", data, "--benchmark-col", "x")
     assert result.returncode == 2
+
+
+def test_score_csv_data_with_features_all(synthetic_dir: Path, tmp_path: Path) -> None:
+    """A CSV data file without features.json: ``--features all`` neutralizes against its
+    feature_ columns, with the same scores as the same data in parquet."""
+    val = pd.read_parquet(synthetic_dir / "validation.parquet")
+    feats = [c for c in val.columns if c.startswith("feature_")]
+    val[["era", "target", *feats]].to_parquet(tmp_path / "v.parquet")
+    val[["era", "target", *feats]].to_csv(tmp_path / "v.csv")
+    preds = tmp_path / "p.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"p": val[feats[0]] + rng.random(len(val))}, index=val.index).to_csv(preds)
+    scores = {}
+    for data in ("v.csv", "v.parquet"):
+        out = tmp_path / f"{data}.json"
+        result = run("score", str(preds), "--data", str(tmp_path / data), "--features", "all",
+                     "--json", str(out), "-C", str(tmp_path))  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        scores[data] = json.loads(out.read_text())["p"]
+    assert scores["v.csv"]["per_era"]["fnc"]
+    assert scores["v.csv"] == scores["v.parquet"]
+
+
+def test_meta_model_col_chooses_the_meta_model(
+    synthetic_dir: Path, preds_file: Path, tmp_path: Path
+) -> None:
+    """``--meta-model-col`` picks a column of a file with several: the same MMC as a meta
+    model file holding only that column."""
+    bench = synthetic_dir / "validation_benchmark_models.parquet"
+    only = tmp_path / "meta.parquet"
+    frame = pd.read_parquet(bench, columns=["v52_lgbm_cyrusd20"])
+    frame.rename(columns={"v52_lgbm_cyrusd20": "numerai_meta_model"}).to_parquet(only)
+    data = str(synthetic_dir / "validation.parquet")
+    scores = []
+    for extra in (["--meta-model", str(bench), "--meta-model-col", "v52_lgbm_cyrusd20"],
+                  ["--meta-model", str(only)]):  # fmt: skip
+        out = tmp_path / f"{len(scores)}.json"
+        result = CliRunner().invoke(
+            app, ["score", str(preds_file), "--data", data, *extra, "--json", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        scores.append(json.loads(out.read_text()))
+    assert scores[0]["lin"]["per_era"]["mmc"]
+    assert scores[0] == scores[1]

@@ -13,10 +13,12 @@ import pytest
 from numerpilot.errors import DataError, UsageError
 from numerpilot.scoring.io import (
     align,
+    file_ids,
     read_data,
     read_model_column,
     read_predictions,
     read_table,
+    resolve_features,
 )
 
 IDS = np.array([f"n{i:05d}" for i in range(40)], dtype=object)
@@ -59,7 +61,7 @@ def test_ids_as_a_column_and_duplicates(tmp_path: Path) -> None:
     assert list(read_table(tmp_path / "p.parquet").index[:2]) == ["n00000", "n00001"]
     frame.loc[3, "id"] = "n00000"
     frame.to_parquet(tmp_path / "d.parquet", index=False)
-    with pytest.raises(DataError, match="d.parquet has duplicate ids"):
+    with pytest.raises(DataError, match=r"d.parquet has duplicate ids \(1 repeat, e.g. n00000\)"):
         read_predictions(tmp_path / "d.parquet")
     frame.drop(columns="id").to_parquet(tmp_path / "n.parquet")
     with pytest.raises(DataError, match="no 'id' column or index"):
@@ -108,3 +110,110 @@ def test_data_eras_keep_their_time_order_in_either_format(tmp_path: Path, suffix
     frame["feature_a"] = frame["feature_a"] / 4  # Numerai's older 0..1 features
     with pytest.raises(DataError, match="feature_a holds 0.25; numerpilot expects"):
         read_data(_write(tmp_path / f"f{suffix}", frame), "target", ["feature_a"])
+
+
+def _data(n_eras: int = 4, rows: int = 10) -> pd.DataFrame:
+    """A small data file: era, a numeric target, a text column, two int features."""
+    n = n_eras * rows
+    return pd.DataFrame(
+        {
+            "era": np.repeat([f"{e:04d}" for e in range(1, n_eras + 1)], rows),
+            "data_type": "validation",
+            "target": np.linspace(0, 1, n),
+            "target_b": np.linspace(1, 0, n),
+            "feature_a": np.arange(n) % 5,
+            "feature_b": (np.arange(n) // 3) % 5,
+        },
+        index=pd.Index(IDS[:n], name="id"),
+    )
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_features_all_without_features_json(tmp_path: Path, suffix: str) -> None:
+    """``--features all`` beside no features.json: every feature_ column, CSV or parquet."""
+    path = _write(tmp_path / f"d{suffix}", _data())
+    names = resolve_features(path, "all")
+    assert names == ["feature_a", "feature_b"]
+    data = read_data(path, "target", names)
+    np.testing.assert_array_equal(data.features, _data()[names].to_numpy(dtype=np.int8))
+    with pytest.raises(UsageError, match="no features.json beside"):
+        resolve_features(path, "small")
+
+
+def test_features_all_of_a_csv_refuses_text_features(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d.csv", _data().assign(feature_b="high"))
+    with pytest.raises(DataError, match="feature feature_b is not numeric"):
+        read_data(path, "target", resolve_features(path, "all"))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_data_with_repeated_ids_is_refused(tmp_path: Path, suffix: str) -> None:
+    frame = _data()
+    path = _write(tmp_path / f"d{suffix}", pd.concat([frame, frame.iloc[3:5]]))
+    with pytest.raises(DataError, match=rf"d{suffix} has duplicate ids \(2 repeat, e.g. n00003\)"):
+        read_data(path, "target", [])
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_model_file_with_repeated_ids_is_refused(tmp_path: Path, suffix: str) -> None:
+    frame = _preds(np.arange(40))[["a"]]
+    path = _write(tmp_path / f"m{suffix}", pd.concat([frame, frame.iloc[[7]]]))
+    with pytest.raises(DataError, match=r"has duplicate ids \(1 repeat, e.g. n00007\)"):
+        read_model_column(path, None, IDS, "meta model")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_text_target_is_refused_with_the_target_columns(tmp_path: Path, suffix: str) -> None:
+    path = _write(tmp_path / f"d{suffix}", _data())
+    with pytest.raises(DataError) as error:
+        read_data(path, "data_type", [])
+    assert str(error.value) == (
+        f"d{suffix}: column 'data_type' is not numeric, so it cannot be the target; choose "
+        "a target column with --target COL (e.g. target, target_b)."
+    )
+
+
+def test_several_model_columns_name_the_option(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m.parquet", _preds(np.arange(40)))
+    with pytest.raises(UsageError) as error:
+        read_model_column(path, None, IDS, "meta model", option="--meta-model-col")
+    assert str(error.value) == (
+        "m.parquet: cannot tell which column is the meta model; name it with "
+        "--meta-model-col COL (model columns: a, b)."
+    )
+    np.testing.assert_array_equal(
+        read_model_column(path, "b", IDS, "meta model", option="--meta-model-col"),
+        -np.arange(40.0),
+    )
+    only_text = _write(tmp_path / "t.parquet", _preds(np.arange(40))[["era"]])
+    with pytest.raises(DataError, match="t.parquet has no numeric column to use as the meta"):
+        read_model_column(only_text, None, IDS, "meta model")
+
+
+def test_ids_of_unscored_rows_are_not_called_missing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """validate scores the data file's rows after the embargo eras: a model file's ids of
+    the embargo rows are in the data file, only ids outside it are warned about."""
+    data = _write(tmp_path / "d.parquet", _data())  # ids n00000 .. n00039
+    every = file_ids(data)
+    assert every.to_pylist() == list(IDS)
+    model = _preds(np.arange(40))[["a"]]
+    model = pd.concat([model, model.iloc[:3].rename(index=lambda i: "x" + i)])  # 3 foreign
+    path = _write(tmp_path / "m.parquet", model)
+    scored = IDS[20:]  # the first two eras skipped
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+        got = read_model_column(path, None, scored, "meta model", data_ids=lambda: every)
+    np.testing.assert_array_equal(got, np.arange(20.0, 40.0))
+    assert [r.getMessage() for r in caplog.records] == [
+        "3 ids of the meta model are not in the data file and are ignored"
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+        read_model_column(path, None, scored, "meta model")  # without: 20 + 3
+    assert caplog.records[0].getMessage().startswith("23 ids of the meta model")
+    caplog.clear()
+    clean = _write(tmp_path / "c.parquet", _preds(np.arange(40))[["a"]])
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+        read_model_column(clean, None, scored, "meta model", data_ids=lambda: every)
+    assert not caplog.records

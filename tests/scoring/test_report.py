@@ -123,6 +123,49 @@ def test_meta_model_without_coverage_is_noted_not_nan() -> None:
     assert any("covers no scored era" in n for n in none.notes)
 
 
+def test_skip_notes_give_each_era_its_true_reason() -> None:
+    """An era without targets is CORR's to explain; MMC names only the eras CORR scores
+    that the meta model does not cover, so its count adds up with mmc_n_eras."""
+    d = make(3)
+    target, meta = d["target"].copy(), d["meta"].copy()
+    target[d["eras"] == "0005"] = np.nan  # the meta model covers it; the target does not
+    meta[d["eras"] < "0002"] = np.nan
+    report = score_frame(d["preds"], target, d["eras"], meta_model=meta, benchmark=meta)
+    assert report.notes == (
+        "CORR: 1 eras skipped (targets or predictions missing): 0005",
+        "MMC: 2 eras skipped (scored by CORR, but the meta model is missing for too many of "
+        "their rows): 0000, 0001",
+        "BMC: 2 eras skipped (scored by CORR, but the benchmark is missing for too many of "
+        "their rows): 0000, 0001",
+    )
+    summary = report.summary("p0")
+    assert summary["n_eras"] == 5 and summary["mmc_n_eras"] == 5 - 2
+
+
+def test_skip_notes_name_the_columns_they_are_about() -> None:
+    """Columns that skip different eras get a note each, naming them; a column that
+    skips none is in no note."""
+    d = make(2, k=3)
+    preds = d["preds"].copy()
+    preds[d["eras"] == "0003", 1] = np.nan  # column p1 has no predictions in 0003
+    preds[d["eras"] == "0004", 2] = np.nan  # column p2 none in 0004
+    meta = d["meta"].copy()
+    meta[d["eras"] == "0000"] = np.nan
+    report = score_frame(preds, d["target"], d["eras"], meta_model=meta)
+    assert report.notes == (
+        "CORR of p1: 1 eras skipped (targets or predictions missing): 0003",
+        "CORR of p2: 1 eras skipped (targets or predictions missing): 0004",
+        "MMC: 1 eras skipped (scored by CORR, but the meta model is missing for too many of "
+        "their rows): 0000",
+    )
+    assert [report.summary(c)["n_eras"] for c in ("p0", "p1", "p2")] == [6, 5, 5]
+    same = preds.copy()
+    same[d["eras"] == "0004", 1] = np.nan
+    same[d["eras"] == "0003", 2] = np.nan  # both skip 0003 and 0004, p0 skips nothing
+    (note,) = score_frame(same, d["target"], d["eras"]).notes
+    assert note == "CORR of p1, p2: 2 eras skipped (targets or predictions missing): 0003, 0004"
+
+
 @pytest.mark.parametrize(("column", "message"), [(np.nan, "all NaN"), (0.5, "is constant")])
 def test_bad_prediction_columns_raise(column: float, message: str) -> None:
     d = make(4, k=1)

@@ -15,6 +15,7 @@ import pytest
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
+from numerpilot.cli.render import submission_line
 from numerpilot.config import Config
 from numerpilot.credentials import Credentials
 from numerpilot.data import layout
@@ -23,7 +24,7 @@ from numerpilot.errors import RemoteError, SubmissionError
 from numerpilot.io import sha256_file
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.once import Target, check_settled, settle_closed, submit_once
+from numerpilot.submission.once import Target, check_outcomes, settle_closed, submit_once
 from numerpilot.submission.submit import submit_predictions
 from numerpilot.workdir import Workdir
 
@@ -56,7 +57,8 @@ def test_a_lost_answer_is_reconciled_not_resent(
     sandbox.faults.script("lose", "create_submission")
     (result,) = submit_predictions(work, CONFIG, client, _path(work))
     (received,) = sandbox.state.submissions  # created once, although the answer was lost
-    assert result.outcome == "reconciled" and result.submission_id == received.id
+    assert result.outcome == "uploaded" and result.submission_id == received.id
+    assert "answer was lost" in submission_line(result)  # not "nothing uploaded"
     row = Ledger(work.state_db).get("classic", result.model_id, result.round)
     assert row is not None
     assert (row.state, row.submission_id, row.attempts) == ("submitted", received.id, 1)
@@ -158,7 +160,7 @@ def test_a_forced_upload_that_never_arrived_is_not_taken_for_the_old_one(
     row = Ledger(work.state_db).get("classic", first.model_id, first.round)
     assert row is not None and row.state == "uploading"  # the next attempt settles it
     with pytest.raises(RemoteError, match="may not have reached Numerai"):
-        check_settled([forced])
+        check_outcomes([forced])
 
 
 def test_an_upload_filed_under_the_next_round_is_recorded_there(
@@ -185,6 +187,30 @@ def test_an_upload_filed_under_the_next_round_is_recorded_there(
     assert landed is not None and (landed.state, landed.submission_id) == ("submitted", received.id)
     (again,) = submit_predictions(work, CONFIG, client, _path(work))
     assert again.outcome == "already_done" and len(sandbox.state.submissions) == 1
+
+
+class _RefusesTheFile(NumeraiClient):
+    """Numerai refuses the file as Classic does once the round turned: the ids are last
+    round's."""
+
+    def upload_predictions(self, path: Path, model_id: str) -> str:
+        raise NumeraiAPIError("Not enough stocks submitted")
+
+
+def test_a_refusal_after_the_round_closed_says_the_round_closed(
+    work: Workdir, sandbox: SandboxServer, creds: Credentials
+) -> None:
+    client = _RefusesTheFile(creds, sandbox.url, timeout=2.0, retries=0, backoff=0.01)
+    now = client.current_round()
+    closing = replace(now, number=now.number - 1)  # the round the upload was meant for
+    model_id = client.models()[MODEL]
+    target = Target("classic", MODEL, model_id, closing, _path(work), sha256_file(_path(work)))
+    ledger = Ledger(work.state_db)
+    with pytest.raises(NumeraiAPIError, match=f"round {closing.number} closed during the upload"):
+        submit_once(ledger, client, target, force=False)
+    row = ledger.get("classic", model_id, closing.number)
+    assert row is not None and row.state == "failed"
+    assert "closed during the upload; Numerai said: Not enough stocks" in str(row.last_error)
 
 
 class _RoundClosesMeanwhile(NumeraiClient):

@@ -165,6 +165,14 @@ class NumeraiClient:
         """Model name -> model id, for this tournament's models of the account."""
         return {str(k): str(v) for k, v in self.api.get_models().items()}
 
+    def model_tournaments(self) -> dict[str, str]:
+        """Model name -> tournament ("classic", "signals", "crypto") for every model of the
+        account, whichever tournament this client is for."""
+        query = "query { account { models { name tournament } } }"
+        models = self.query(query, authorization=True)["account"]["models"]
+        names = {v: k for k, v in TOURNAMENT_IDS.items()}
+        return {str(m["name"]): names.get(m["tournament"], str(m["tournament"])) for m in models}
+
     def _put(self, url: str, path: Path, what: str) -> None:
         body = Path(path).read_bytes()
         resp = self.http.request("PUT", url, what=what, data=body)

@@ -133,6 +133,8 @@ class Daemon:
     def _ids(self) -> dict[str, str]:
         """The account's model ids; a configured name the account lacks stops the daemon
         (it could never submit, and would predict again every poll)."""
+        from numerpilot.submission.submit import elsewhere
+
         names = self.config.submission.models
         if not self._model_ids or set(names) - set(self._model_ids):
             self._model_ids = self.client.models()
@@ -141,7 +143,7 @@ class Daemon:
             raise SubmissionError(
                 f"[submission] models names {', '.join(unknown)}, which these API keys' "
                 f"account lacks (it has: {', '.join(sorted(self._model_ids)) or 'no models'}); "
-                f"fix {self.workdir.config_path}."
+                f"fix {self.workdir.config_path}." + elsewhere(self.client, unknown)
             )
         return self._model_ids
 

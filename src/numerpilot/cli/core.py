@@ -196,7 +196,7 @@ def run(
     from numerpilot.cli.render import render_submissions, render_validation
     from numerpilot.pipeline.round import run_round
     from numerpilot.pipeline.validate import ENSEMBLE, REPORT_HTML
-    from numerpilot.submission.once import check_settled
+    from numerpilot.submission.once import check_outcomes
 
     if demo and model:
         from numerpilot.errors import UsageError
@@ -206,7 +206,7 @@ def run(
     result = run_round(wd, demo=demo, dry_run=dry_run, models=model, progress=progress())
     render_validation(result.report)
     render_submissions(result.submissions)
-    check_settled(result.submissions)
+    check_outcomes(result.submissions)
     summary = result.report.summary(ENSEMBLE)
     console.print(
         f"[bold green]Done.[/bold green] Validation CORR {summary['corr_mean']:.4f}, "

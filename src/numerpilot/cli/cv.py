@@ -53,6 +53,8 @@ def cv(
     write_cv_report(ctx, result, comparison, str(compare_with or ""))
     console.print(_folds_table(result))
     print_scores(result.overall, "Out-of-fold scores, all folds")
+    for note in result.overall.notes:
+        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
     if comparison is not None:
         console.print(_comparison_table(comparison, str(compare_with)))
     reports = ctx.workdir.reports

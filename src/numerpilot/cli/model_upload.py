@@ -125,17 +125,20 @@ def _render(result: CheckResult, pickle: Path) -> None:
 def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | None,
                  image: str | None) -> CheckResult:  # fmt: skip
     """Run ``pickle`` in the replica of its image; raise DataError (with the fix) on failure."""
-    from numerpilot.model_upload.check import run_in_runtime
+    from numerpilot.model_upload.check import built_for_another, run_in_runtime
     from numerpilot.model_upload.replica import ensure_replica
 
     if not pickle.exists():
         raise DataError(f"{pickle} does not exist. Build it with 'numerpilot build-upload'.")
     target = _resolve_image(pickle, image)
     live_path, bench_path = _inputs(wd, pickle, live, bench)
-    with console.status(f"Preparing the {target.key} runtime replica (first use: ~1 minute)"):
-        python = ensure_replica(target)
-    with console.status("Running the pickle as Numerai's runtime does"):
-        result = run_in_runtime(python, pickle, live_path, image=target, benchmarks=bench_path)
+    result = built_for_another(pickle, target)  # no replica needed to know that
+    if result is None:
+        with console.status(f"Preparing the {target.key} runtime replica (first use: ~1 min)"):
+            python = ensure_replica(target)
+        with console.status("Running the pickle as Numerai's runtime does"):
+            result = run_in_runtime(python, pickle, live_path, image=target,
+                                    benchmarks=bench_path)  # fmt: skip
     _render(result, pickle)
     if not result.passed:
         raise DataError(f"Numerai's runtime would fail: {result.message}\nFix: {result.fix}")

@@ -82,7 +82,7 @@ def submit(
     from numerpilot.api.connect import make_client
     from numerpilot.cli.render import render_submissions
     from numerpilot.errors import UsageError
-    from numerpilot.submission.once import check_settled
+    from numerpilot.submission.once import check_outcomes
     from numerpilot.submission.submit import submit_predictions
 
     if predictions is not None and file is not None:
@@ -97,7 +97,7 @@ def submit(
         dry_run=dry_run,
     )  # fmt: skip
     render_submissions(records)
-    check_settled(records)
+    check_outcomes(records)
 
 
 @app.command(rich_help_panel="Autopilot")

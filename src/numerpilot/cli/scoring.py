@@ -23,6 +23,10 @@ def score(
     meta_model: Annotated[
         Path | None, typer.Option("--meta-model", help="Meta model file (for MMC).", metavar="FILE")
     ] = None,
+    meta_model_col: Annotated[
+        str | None,
+        typer.Option("--meta-model-col", help="Meta model column of --meta-model.", metavar="COL"),
+    ] = None,
     benchmark: Annotated[
         Path | None,
         typer.Option("--benchmark", help="Benchmark models file (for BMC).", metavar="FILE"),
@@ -67,6 +71,8 @@ def score(
 
     if benchmark_col is not None and benchmark is None:
         raise UsageError("--benchmark-col needs --benchmark FILE (the benchmark models file).")
+    if meta_model_col is not None and meta_model is None:
+        raise UsageError("--meta-model-col needs --meta-model FILE (the meta model file).")
     if not 0.0 <= proportion <= 1.0:
         raise UsageError("--proportion must be between 0 and 1.")
     named = {"PRED": pred, "--data": data, "--meta-model": meta_model, "--benchmark": benchmark}
@@ -83,9 +89,15 @@ def score(
     check_target(rows.target, eras, target)
     predictions = read_predictions(pred, like=rows.ids)
     values = align(predictions, rows.ids, "predictions")
-    meta = read_model_column(meta_model, None, rows.ids, "meta model") if meta_model else None
+    meta = (
+        read_model_column(
+            meta_model, meta_model_col, rows.ids, "meta model", option="--meta-model-col"
+        )
+        if meta_model is not None
+        else None
+    )
     bench = (
-        read_model_column(benchmark, benchmark_col, rows.ids, "benchmark")
+        read_model_column(benchmark, benchmark_col, rows.ids, "benchmark", option="--benchmark-col")
         if benchmark is not None
         else None
     )

@@ -8,9 +8,14 @@ and keeps the previous round's copies as ``live_round<N>.parquet``.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.rounds import RoundInfo
@@ -21,6 +26,25 @@ from numerpilot.errors import DataError
 from numerpilot.io import sha256_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
+
+log = logging.getLogger(__name__)
+
+
+def intact(path: Path) -> bool:
+    """True when ``path`` exists and reads as what its name says: a parquet file's footer
+    (a cut or damaged file, copied in or left by a full disk elsewhere, is downloaded
+    again rather than kept), a JSON file's text."""
+    if not path.exists():
+        return False
+    try:
+        if path.suffix == ".parquet":
+            pq.read_metadata(path)
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, pa.ArrowException):
+        log.warning("%s is damaged; downloading it again", path)
+        return False
+    return True
 
 
 def resolve_version(config: Config, client: NumeraiClient) -> str:
@@ -68,7 +92,7 @@ def download_dataset(
     for name in wanted:
         dest = folder / name
         if name not in spec.per_round:
-            if not dest.exists():
+            if not intact(dest):
                 client.download_file(f"{dataset}/{name}", dest, progress)
             continue
         if same_round and dest.exists() and hashes.get(name) == sha256_file(dest):

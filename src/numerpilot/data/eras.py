@@ -38,6 +38,27 @@ def era_labels(values: np.ndarray) -> np.ndarray:
     return np.array([f"{prefix}{d.zfill(width)}" for d in digits])[codes]
 
 
+def era_numbers(labels: np.ndarray) -> np.ndarray:
+    """(E,) int64 era labels on the weekly time line, for distances in eras: whole numbers
+    as they are ("0001" -> 1), numbered text after its one prefix ("era0003" -> 3), dates
+    as weeks since the first ("2020-01-10" -> 1 after "2020-01-03"); anything else counts
+    by position. So a purge means the same with every ``data.era_step``."""
+    labels = np.asarray(labels).astype(str)
+    if not len(labels):
+        return np.zeros(0, dtype=np.int64)
+    if all(label.isdigit() for label in labels):
+        return labels.astype(np.int64)
+    parts = [_NUMBERED.fullmatch(label) for label in labels]
+    if all(parts) and len({m.group(1) for m in parts if m}) == 1:
+        return np.array([int(m.group(2)) for m in parts if m], dtype=np.int64)
+    try:
+        days = pd.to_datetime(pd.Series(labels), format="ISO8601").to_numpy("datetime64[D]")
+    except (ValueError, TypeError):
+        return np.arange(len(labels), dtype=np.int64)
+    weeks: np.ndarray = (days - days.min()).astype(np.int64) // 7
+    return weeks
+
+
 def era_codes(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(n,) int32 codes into (E,) sorted str labels of an era column (any type).
 

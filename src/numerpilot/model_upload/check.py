@@ -161,6 +161,17 @@ def _sidecar_mismatch(pickle_path: Path, image: RuntimeImage) -> str | None:
     return None
 
 
+def built_for_another(pickle_path: Path, image: RuntimeImage) -> CheckResult | None:
+    """The failed check of a pickle whose sidecar names another Python minor than
+    ``image``'s (it cannot load there), known before any replica is built; else None."""
+    mismatch = _sidecar_mismatch(pickle_path, image)
+    if mismatch is None:
+        return None
+    message = f"Pickle incompatible with {image.python}"
+    return CheckResult(False, image.key, 0.0, 0.0, message, fix_for(message, image), "load",
+                       log_tail=[mismatch])  # fmt: skip
+
+
 def default_image(pickle_path: Path) -> RuntimeImage:
     """The image named in the pickle's sidecar, else this Python's image."""
     info = read_sidecar(pickle_path) or {}
@@ -184,11 +195,9 @@ def run_in_runtime(
     for path, what in ((pickle_path, "pickle"), (live, "live data file")):
         if not Path(path).exists():
             raise DataError(f"the {what} {path} does not exist.")
-    mismatch = _sidecar_mismatch(pickle_path, image)
-    if mismatch:
-        message = f"Pickle incompatible with {image.python}"
-        return CheckResult(False, image.key, 0.0, 0.0, message, fix_for(message, image),
-                           "load", log_tail=[mismatch])  # fmt: skip
+    mismatch = built_for_another(pickle_path, image)
+    if mismatch is not None:
+        return mismatch
     with tempfile.TemporaryDirectory(prefix="numerpilot-check-") as tmp_name:
         tmp = Path(tmp_name)
         runner = tmp / "runner.py"

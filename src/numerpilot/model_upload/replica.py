@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from numerpilot.errors import NumerpilotError, RemoteError
+from numerpilot.errors import LocalError, NumerpilotError, RemoteError
 from numerpilot.model_upload.images import RuntimeImage, python_minor
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ def base_interpreter(image: RuntimeImage) -> str:
     )
 
 
-def _run(cmd: list[str], what: str) -> None:
+def _run(cmd: list[str], what: str) -> str:
+    """Run ``cmd``; the last lines of its output when it failed, else ""."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S,
@@ -77,11 +78,32 @@ def _run(cmd: list[str], what: str) -> None:
     except subprocess.TimeoutExpired:
         raise RemoteError(f"{what} took longer than {_PIP_TIMEOUT_S} s; check the network "
                           "connection to PyPI and try again.") from None  # fmt: skip
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
+    if proc.returncode == 0:
+        return ""
+    return "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:]) or "(no output)"
+
+
+def _make_venv(interpreter: str, image: RuntimeImage, dest: Path) -> None:
+    """A virtual environment of ``interpreter`` at ``dest``: a local matter, no network."""
+    failed = _run([interpreter, "-m", "venv", str(dest)], "creating a venv")
+    if failed:
+        raise LocalError(
+            f"{interpreter} (Python {image.python}) could not create the {image.key} runtime "
+            f"replica's virtual environment:\n{failed}\nrepair that Python {image.python} "
+            f"(e.g. install its venv module), or check the pickle for the py{python_minor()} "
+            f"image with this Python (--image {python_minor()})."
+        )
+
+
+def _install(python: Path, image: RuntimeImage) -> None:
+    """The image's pins from PyPI into the replica (wheels only, no dependencies)."""
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check",
+           "--no-input", "--quiet", "--no-deps", "--only-binary=:all:"]  # fmt: skip
+    failed = _run(pip + image.requirements(), f"installing the {image.key} pins")
+    if failed:
         raise RemoteError(
-            f"{what} failed:\n{tail}\ncheck-upload needs PyPI once per runtime image to "
-            "build its replica; check the network and try again."
+            f"installing the {image.key} pins failed:\n{failed}\ncheck-upload needs PyPI "
+            "once per runtime image to build its replica; check the network and try again."
         )
 
 
@@ -95,10 +117,8 @@ def ensure_replica(image: RuntimeImage) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{image.key}.", dir=dest.parent))
     log.info("creating the %s runtime replica in %s", image.key, dest)
     try:
-        _run([interpreter, "-m", "venv", str(tmp)], f"creating a Python {image.python} venv")
-        pip = [str(_python_of(tmp)), "-m", "pip", "install", "--disable-pip-version-check",
-               "--no-input", "--quiet", "--no-deps", "--only-binary=:all:"]  # fmt: skip
-        _run(pip + image.requirements(), f"installing the {image.key} pins")
+        _make_venv(interpreter, image, tmp)
+        _install(_python_of(tmp), image)
         marker = {"image": image.key, "requirements": image.requirements()}
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         if dest.exists() and not _is_ready(dest, image):

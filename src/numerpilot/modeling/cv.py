@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numerpilot.data.eras import era_numbers
 from numerpilot.errors import DataError
 
 
@@ -78,16 +79,6 @@ def purge_eras(target: str) -> int:
     return -(-horizon_days(target) // _DAYS_PER_ERA) + _LAG_ERAS
 
 
-def era_numbers(labels: np.ndarray) -> np.ndarray:
-    """Era labels as numbers on the weekly time line ("0001" -> 1); labels that are not
-    numbers count by position. Distances in eras are measured on these numbers, so a
-    purge means the same with every ``data.era_step``."""
-    labels = np.asarray(labels).astype(str)
-    if len(labels) and all(label.isdigit() for label in labels):
-        return labels.astype(np.int64)
-    return np.arange(len(labels), dtype=np.int64)
-
-
 def era_folds(
     eras: np.ndarray,
     *,
@@ -107,7 +98,7 @@ def era_folds(
     than ``purge + embargo``: ``purge`` covers the overlap of the target's label with the
     test eras; ``embargo`` adds a safety gap on top. ``scheme="expanding"`` trains on
     every such era; ``"walk-forward"`` on the last ``train_eras`` of them (0: as many as
-    the first fold has), so each fold sees a window of the same length.
+    the first fold has; more is refused), so each fold sees a window of the same length.
     """
     if scheme not in ("expanding", "walk-forward"):
         raise DataError(f"cv.scheme must be 'expanding' or 'walk-forward', got {scheme!r}")
@@ -132,6 +123,12 @@ def era_folds(
         fit = uniq[:lo][numbers[:lo] < numbers[lo] - gap]
         if scheme == "walk-forward":
             window = window or len(fit)
+            if len(fit) < window:  # the first fold: a shorter window would be expanding
+                raise DataError(
+                    f"cv.train_eras = {window}, but the first fold has only {len(fit)} eras "
+                    f"before its test eras (and the gap of {gap}); set cv.train_eras to "
+                    f"{len(fit)} or less (0: the first fold's length), or lower cv.folds."
+                )
             fit = fit[-window:]
         folds.append(EraSplit(fit=fit, holdout=test))
     return folds

@@ -37,6 +37,7 @@ from numerpilot.errors import ConfigError, DataError, LocalError, UsageError
 from numerpilot.modeling.backends import FittedMember, fit_member, member_split
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.members import Member
+from numerpilot.modeling.memory import gib
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +142,10 @@ def local_workers(configured: int, *, per_worker: int, free: int, cores: int, th
             if by_memory and configured else "")  # fmt: skip
     raise DataError(
         f"--cluster local: {wanted} worker{'s' * (wanted > 1)} would need about "
-        f"{_gib(wanted * per_worker)} ({_gib(per_worker)} each for one fit) but "
-        f"{_gib(free)} is free; {fits}set a larger data.era_step, choose a smaller "
+        f"{gib(wanted * per_worker)} ({gib(per_worker)} each for one fit) but "
+        f"{gib(free)} is free; {fits}set a larger data.era_step, choose a smaller "
         "data.feature_set, or use a cluster of other machines (--cluster tcp://host:8786)."
     )
-
-
-def _gib(n: int) -> str:
-    return f"{n / 1024**3:.2f} GiB"
 
 
 def cluster_cores() -> int:

@@ -114,12 +114,13 @@ def plan_memory(
     need = estimate_train_bytes(rows, features, targets)
     fix = _fix(era_sizes, features, targets, budget, configured=era_step is not None)
     raise DataError(
-        f"train would need about {_gib(need)} ({rows:,} rows x {features:,} features, "
-        f"era_step {step}) but {_gib(budget)} is available; {fix}"
+        f"train would need about {gib(need)} ({rows:,} rows x {features:,} features, "
+        f"era_step {step}) but {gib(budget)} is available; {fix}"
     )
 
 
-def _gib(n: int) -> str:
+def gib(n: int) -> str:
+    """``n`` bytes in GiB, to two digits below 10 GiB."""
     return f"{n / GIB:.1f} GiB" if n >= 10 * GIB else f"{n / GIB:.2f} GiB"
 
 

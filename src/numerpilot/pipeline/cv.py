@@ -342,7 +342,10 @@ def run_compare(
 ) -> tuple[CVResult, CVResult, Comparison]:
     """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
     (purged for the longest horizon of either); returns both and their comparison."""
-    other_ctx, other_workers = _with_era_step(other_context(ctx, path), cluster)
+    try:
+        other_ctx, other_workers = _with_era_step(other_context(ctx, path), cluster)
+    except (ConfigError, DataError) as error:  # e.g. its feature set: say whose it is
+        raise type(error)(f"--compare {path.name} (the other config): {error}") from None
     ctx, workers = _with_era_step(ctx, cluster)
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)

@@ -68,6 +68,7 @@ class CVResult:
             ],
             "overall": {c: v["summary"] for c, v in overall.items()},
             "per_era": {c: v["per_era"] for c, v in overall.items()},
+            "notes": list(self.overall.notes),
         }
 
 

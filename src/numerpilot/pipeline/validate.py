@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +19,7 @@ from numerpilot.pipeline.plan import train_eras
 from numerpilot.pipeline.predict import current_bundle, predict_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.report import render_html
-from numerpilot.scoring.io import read_model_column
+from numerpilot.scoring.io import AllIds, file_ids, read_model_column
 from numerpilot.scoring.report import ScoreReport, score_frame
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,16 @@ class ValidationReport:
         return self.scores.to_dict()
 
 
-def _model_column(ctx: Context, filename: str, column: str, ids: np.ndarray) -> np.ndarray | None:
-    """``column`` of an optional dataset file aligned to ``ids`` (NaN where absent)."""
+def _model_column(
+    ctx: Context, filename: str, column: str, ids: np.ndarray, data_ids: AllIds
+) -> np.ndarray | None:
+    """``column`` of an optional dataset file aligned to ``ids`` (NaN where absent); ids of
+    the file that are in ``data_ids()`` but not scored (the embargo eras) are not warned
+    about."""
     path = ctx.data_dir / filename
-    return read_model_column(path, column, ids, filename) if path.exists() else None
+    if not path.exists():
+        return None
+    return read_model_column(path, column, ids, filename, data_ids=data_ids)
 
 
 def validate_ensemble(
@@ -82,15 +89,18 @@ def validate_ensemble(
     names, per_model = seed_columns(result.per_model, result.models, data.era_index)
     preds = np.column_stack([per_model, result.final])
     bench_col = ctx.config.scoring.benchmark_column
+    every_id = functools.cache(lambda: file_ids(ctx.data_dir / layout.VALIDATION))
     with progress.task("Scoring validation eras", None):
         scores = score_frame(
             preds,
             data.target(layout.MAIN_TARGET),
             data.era_index,
             columns=[*names, ENSEMBLE],
-            meta_model=_model_column(ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids),
+            meta_model=_model_column(
+                ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids, every_id
+            ),
             benchmark=(
-                _model_column(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids)
+                _model_column(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids, every_id)
                 if bench_col
                 else None
             ),

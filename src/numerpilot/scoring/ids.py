@@ -60,6 +60,16 @@ def has_duplicates(ids: pa.Array) -> bool:
     return len(pc.unique(ids)) != len(ids)
 
 
+def repeated(ids: pa.Array) -> tuple[int, str] | None:
+    """(how many distinct ids repeat, the first of them) of large_string ``ids``; None
+    when every id is unique."""
+    if not has_duplicates(ids):
+        return None
+    counts = pc.value_counts(ids)  # in order of first appearance
+    many = counts.filter(pc.greater(counts.field("counts"), 1))
+    return len(many), str(many.field("values")[0].as_py())
+
+
 def index_in(want: pa.Array, have: pa.Array) -> np.ndarray:
     """(len(want),) int64 row of each of ``want`` in ``have`` (unique ids), -1 where absent."""
     position = _index_by_keys(want, have)

@@ -4,14 +4,16 @@ Everything is aligned on the data file's rows: (n,) arrays with NaN where a file
 value for an id. Errors are :class:`~numerpilot.errors.DataError` with a next step.
 
 Parquet files are read with pyarrow, only the columns needed, and ids stay arrow strings,
-matched on their bytes (:mod:`numerpilot.scoring.ids`), never as Python strings. Files of
-one dataset list the same ids in the same order; then there is nothing to match and
-nothing to check for duplicates (each data row has exactly one value).
+matched on their bytes (:mod:`numerpilot.scoring.ids`), never as Python strings. The data
+file's ids must be unique; files of one dataset list the same ids in the same order, and
+then there is nothing to match and nothing more to check for duplicates (each data row has
+exactly one value).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from numerpilot.data.load import (
 )
 from numerpilot.errors import DataError, UsageError
 from numerpilot.kernel.eras import EraIndex
-from numerpilot.scoring.ids import has_duplicates, index_in
+from numerpilot.scoring.ids import index_in, repeated
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,15 @@ def _read_schema(path: Path) -> pa.Schema:
     return schema
 
 
+def _check_unique(path: Path, ids: pa.Array) -> None:
+    """Refuse large_string ``ids`` that repeat, saying how many and naming one."""
+    found = repeated(ids)
+    if found is not None:
+        count, example = found
+        raise DataError(f"{path.name} has duplicate ids ({count} repeat, e.g. {example}); "
+                        "keep one row per id.")  # fmt: skip
+
+
 def _frame(path: Path, table: pa.Table, id_col: str, like: pa.Array | None) -> pd.DataFrame:
     """``table`` as a DataFrame indexed by its (unique) ids, which stay arrow strings.
 
@@ -91,8 +102,8 @@ def _frame(path: Path, table: pa.Table, id_col: str, like: pa.Array | None) -> p
     ids = table.column(id_col).combine_chunks()
     if not pa.types.is_large_string(ids.type):
         ids = ids.cast(pa.large_string())
-    if not (like is not None and ids.equals(like)) and has_duplicates(ids):
-        raise DataError(f"{path.name} has duplicate ids; keep one row per id.")
+    if not (like is not None and ids.equals(like)):
+        _check_unique(path, ids)
     rest = table.drop_columns(
         [id_col, *(c for c in table.column_names if c.startswith("__index_level_"))]
     )
@@ -128,7 +139,7 @@ def read_table(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
                         "add the row ids Numerai uses.")  # fmt: skip
     frame.index = frame.index.astype(str)
     if frame.index.has_duplicates:
-        raise DataError(f"{path.name} has duplicate ids; keep one row per id.")
+        _check_unique(path, _arrow_ids(frame.index))
     return frame
 
 
@@ -157,20 +168,55 @@ def resolve_features(data: Path, name: str | None) -> list[str]:
     if name != "all":
         raise UsageError(f"--features {name}: there is no {layout.FEATURES_JSON} beside "
                          f"{data.name}; use --features all.")  # fmt: skip
-    names = [c for c in pq.read_schema(data).names if c.startswith("feature_")]
+    names = [c for c in _column_names(data) if c.startswith("feature_")]
     if not names:
         raise DataError(f"{data.name} has no feature_ columns to neutralize against.")
     return names
 
 
+def _is_csv(path: Path) -> bool:
+    return path.suffix.lower() == ".csv"
+
+
+def _column_names(path: Path) -> list[str]:
+    """The column names of a data file (CSV: its header; otherwise parquet)."""
+    if not _is_csv(path):
+        return list(_read_schema(path).names)
+    if not path.exists():
+        raise DataError(f"{path} does not exist; check the path.")
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except Exception as error:  # pandas raises many unrelated types
+        raise DataError(f"{path} could not be read ({error}).") from None
+
+
+def _check_target_kind(path: Path, target: str, numeric: dict[str, bool]) -> None:
+    """Refuse a ``target`` column that holds no numbers (``numeric``: column -> whether it
+    holds numbers), suggesting the file's numeric target columns."""
+    if numeric[target]:
+        return
+    targets = [c for c, is_number in numeric.items() if is_number and c.startswith("target")]
+    shown = ", ".join(targets[:3]) + (" …" if len(targets) > 3 else "")
+    example = f" (e.g. {shown})" if targets else ""
+    raise DataError(f"{path.name}: column '{target}' is not numeric, so it cannot be the "
+                    f"target; choose a target column with --target COL{example}.")  # fmt: skip
+
+
 def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
-    """Ids, eras, ``target`` and ``features`` of a Numerai-style parquet file."""
-    if path.suffix.lower() == ".csv":
+    """Ids, eras, ``target`` and ``features`` of a Numerai-style parquet or CSV file
+    whose ids are unique."""
+    if _is_csv(path):
         frame = read_table(path)
         missing = [c for c in [layout.ERA, target, *features] if c not in frame.columns]
         if missing:
             raise DataError(f"{path.name} lacks column(s) {', '.join(missing[:3])}.")
+        _check_target_kind(
+            path, target, {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}
+        )
         for name in features:
+            if not pd.api.types.is_numeric_dtype(frame[name]):
+                raise DataError(f"{path.name}: feature {name} is not numeric; numerpilot "
+                                "expects Numerai's features, whole numbers 0..4.")  # fmt: skip
             check_feature_column(frame[name].to_numpy(), name, path)
         return ScoringData(
             _arrow_ids(frame.index),
@@ -179,13 +225,16 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
             frame[features].to_numpy(dtype=np.int8) if features else np.zeros((len(frame), 0)),
             features,
         )
-    names = set(open_parquet(path).schema_arrow.names)
-    if layout.ERA not in names:
+    schema = open_parquet(path).schema_arrow
+    if layout.ERA not in schema.names:
         raise DataError(f"{path.name} has no '{layout.ERA}' column; scoring is per era.")
-    if target not in names:
+    if target not in schema.names:
         raise DataError(f"{path.name} has no target column '{target}'; pick one with --target.")
+    kinds = {f.name: pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in schema}
+    _check_target_kind(path, target, kinds)
     loaded = load_era_data(path, features, [target], feature_fix="Check --features.")
     assert loaded.id_array is not None  # load_era_data always keeps it
+    _check_unique(path, loaded.id_array)
     return ScoringData(
         loaded.id_array,
         np.asarray(loaded.eras, dtype=str),
@@ -229,9 +278,44 @@ def positions(index: pd.Index, ids: np.ndarray | pa.Array) -> np.ndarray | None:
     return None if have.equals(want) else index_in(want, have)
 
 
-def align(frame: pd.DataFrame | pd.Series, ids: np.ndarray | pa.Array, what: str) -> np.ndarray:
+#: Every id of the data file, read only when needed (see :func:`align`).
+AllIds = Callable[[], pa.Array]
+
+
+def file_ids(path: Path) -> pa.Array:
+    """Every id of a parquet data file as large_string (row numbers when it has no id
+    column, as :func:`~numerpilot.data.load.load_era_data` numbers them)."""
+    pf = open_parquet(path)
+    if layout.ID not in pf.schema_arrow.names:
+        return pa.array(np.arange(pf.metadata.num_rows).astype(str), pa.large_string())
+    return _arrow_ids(pf.read(columns=[layout.ID]).column(0))
+
+
+def _unknown(index: pd.Index, found: np.ndarray, data_ids: AllIds | None) -> int:
+    """How many ids of ``index`` are not in the data: those not ``found`` (bool, per row
+    of ``index``) among the scored ids, less those in ``data_ids()`` (every id of the data
+    file, when only some of its rows are scored)."""
+    if data_ids is None:
+        return int((~found).sum())
+    rest = index[~found]
+    arrow = isinstance(rest.dtype, pd.ArrowDtype)
+    have = _arrow_ids(rest if arrow else rest.astype(str))
+    return int((index_in(have, data_ids()) < 0).sum())
+
+
+def align(
+    frame: pd.DataFrame | pd.Series,
+    ids: np.ndarray | pa.Array,
+    what: str,
+    data_ids: AllIds | None = None,
+) -> np.ndarray:
     """Values of ``frame`` for ``ids``: (n,) for a Series, (n, k) for k columns (Fortran
     order: the scorer reads column by column), NaN where absent; DataError if none overlap.
+
+    Ids of ``frame`` that are not in the data file are ignored with a warning; when
+    ``ids`` are only some of the data file's rows (validate skips the embargo eras),
+    ``data_ids`` (returning all of them, called only if some id is not in ``ids``) keeps
+    the other rows' ids out of that count.
     """
     columns = [frame] if isinstance(frame, pd.Series) else [frame.iloc[:, j] for j in
                                                             range(frame.shape[1])]  # fmt: skip
@@ -245,9 +329,14 @@ def align(frame: pd.DataFrame | pd.Series, ids: np.ndarray | pa.Array, what: str
         if not found.any():
             raise DataError(f"no id of the {what} matches an id of the data file; "
                             "check that both come from the same dataset version.")  # fmt: skip
-        extra = len(frame) - int(found.sum())
-        if extra > 0:
-            log.warning("%d ids of the %s are not in the data file and are ignored", extra, what)
+        if len(frame) > int(found.sum()):
+            in_frame = np.zeros(len(frame), dtype=bool)
+            in_frame[position[found]] = True
+            extra = _unknown(frame.index, in_frame, data_ids)
+            if extra:
+                log.warning(
+                    "%d ids of the %s are not in the data file and are ignored", extra, what
+                )
         rows, source = np.flatnonzero(found), position[found]
         if len(rows) < len(ids):
             out.fill(np.nan)
@@ -261,15 +350,23 @@ def _is_numeric(kind: pa.DataType) -> bool:
                 or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))  # fmt: skip
 
 
-def _model_column_name(path: Path, column: str | None, numeric: dict[str, bool], what: str) -> str:
-    """``column``, or the one model column of a file whose columns are ``numeric``'s keys."""
+def _model_column_name(
+    path: Path, column: str | None, numeric: dict[str, bool], what: str, option: str | None
+) -> str:
+    """``column``, or the one model column of a file whose columns are ``numeric``'s keys;
+    ``option`` (e.g. ``--meta-model-col``) is how the user names the column."""
     if column is None:
         candidates = [layout.META_MODEL_COLUMN] if layout.META_MODEL_COLUMN in numeric else [
             c for c, is_number in numeric.items() if c not in _NOT_PREDICTIONS and is_number
         ]  # fmt: skip
-        if len(candidates) != 1:
-            raise UsageError(f"{path.name}: cannot tell which column is the {what}; "
-                             f"columns: {', '.join(list(map(str, numeric))[:6])}.")  # fmt: skip
+        if not candidates:
+            raise DataError(f"{path.name} has no numeric column to use as the {what}; "
+                            f"columns: {', '.join(list(map(str, numeric))[:6])}.")  # fmt: skip
+        if len(candidates) > 1:
+            shown = ", ".join(candidates[:6]) + (" …" if len(candidates) > 6 else "")
+            how = f"name it with {option} COL" if option else "name the column"
+            raise UsageError(f"{path.name}: cannot tell which column is the {what}; {how} "
+                             f"(model columns: {shown}).")  # fmt: skip
         column = candidates[0]
     if column not in numeric:
         raise DataError(f"{path.name} has no column '{column}'; columns: "
@@ -285,11 +382,19 @@ def _model_column_name(path: Path, column: str | None, numeric: dict[str, bool],
 
 
 def read_model_column(
-    path: Path, column: str | None, ids: np.ndarray | pa.Array, what: str
+    path: Path,
+    column: str | None,
+    ids: np.ndarray | pa.Array,
+    what: str,
+    *,
+    option: str | None = None,
+    data_ids: AllIds | None = None,
 ) -> np.ndarray:
     """One model column (the meta model or a benchmark) of ``path`` aligned on ``ids``.
 
-    Of a parquet file only the id column and that column are read."""
+    ``column`` None: the file's one model column (``option`` names the way to choose one
+    when there are several); ``data_ids``: see :func:`align`. Of a parquet file only the
+    id column and that column are read."""
     if _is_parquet(path):
         schema = _read_schema(path)
         id_col = _id_column(path, schema.names)
@@ -298,10 +403,10 @@ def read_model_column(
             for name in schema.names
             if name != id_col and not name.startswith("__index_level_")
         }
-        column = _model_column_name(path, column, numeric, what)
+        column = _model_column_name(path, column, numeric, what, option)
         frame = _frame(path, _read_parquet(path, [id_col, column]), id_col, _arrow_ids(ids))
     else:
         frame = read_table(path)
         numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}
-        column = _model_column_name(path, column, numeric, what)
-    return align(frame[column], ids, what)
+        column = _model_column_name(path, column, numeric, what, option)
+    return align(frame[column], ids, what, data_ids)

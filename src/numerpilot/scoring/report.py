@@ -27,6 +27,10 @@ from numerpilot.scoring.summary import payout, summarize
 
 log = logging.getLogger(__name__)
 
+#: Why MMC/BMC skip an era that CORR scores: too many of its rows lack the model's value.
+_NO_META = "the meta model is missing for too many of their rows"
+_NO_BENCHMARK = "the benchmark is missing for too many of their rows"
+
 #: Metrics whose per-era series go into the JSON report (when computed).
 PER_ERA_KEYS = ("corr", "mmc", "bmc", "fnc", "payout")
 
@@ -144,18 +148,45 @@ def _columns(preds: np.ndarray, cols: list[int]) -> np.ndarray:
     return preds if cols == list(range(preds.shape[1])) else preds[:, cols]
 
 
+Parts = dict[tuple[int, ...], PerEra]
+
+
 def _batched(
     preds: np.ndarray, fn: Callable[[np.ndarray], PerEra], groups: list[list[int]]
-) -> PerEra:
-    """Apply fn to each group of columns and merge into one (E, k) PerEra (NaN where absent)."""
-    return _merge(preds.shape[1], {tuple(cols): fn(_columns(preds, cols)) for cols in groups})
+) -> Parts:
+    """fn applied to each group of columns: {column indices: PerEra of those columns}."""
+    return {tuple(cols): fn(_columns(preds, cols)) for cols in groups}
 
 
-def _skip_note(metric: str, scores: PerEra, reason: str) -> str | None:
-    if not scores.skipped:
-        return None
-    shown = ", ".join(scores.skipped[:6]) + (" …" if len(scores.skipped) > 6 else "")
-    return f"{metric}: {len(scores.skipped)} eras skipped ({reason}): {shown}"
+def _shown(names: Sequence[str], at_most: int) -> str:
+    return ", ".join(names[:at_most]) + (" …" if len(names) > at_most else "")
+
+
+def _skip_notes(
+    metric: str, parts: Parts, columns: Sequence[str], reason: str, corr: Parts | None = None
+) -> list[str]:
+    """Notes naming the eras ``metric`` skipped and why, one per distinct set of eras.
+
+    ``parts``: the metric's PerEra of each group of columns. With ``corr`` (CORR's parts,
+    same groups) only the eras CORR scores count: CORR's note explains the others. A note
+    names its columns when the columns did not all skip the same eras."""
+    by_eras: dict[tuple[str, ...], list[int]] = {}
+    for cols, part in parts.items():
+        skipped = part.skipped
+        if corr is not None:
+            already = set(corr[cols].skipped)
+            skipped = tuple(e for e in skipped if e not in already)
+        by_eras.setdefault(skipped, []).extend(cols)
+    notes = []
+    for eras, where in by_eras.items():
+        if not eras:
+            continue
+        who = metric
+        if len(by_eras) > 1:
+            who += " of " + _shown([columns[j] for j in sorted(where)], 4)
+        why = f"scored by CORR, but {reason}" if corr is not None else reason
+        notes.append(f"{who}: {len(eras)} eras skipped ({why}): {_shown(eras, 6)}")
+    return notes
 
 
 def score_frame(
@@ -190,19 +221,21 @@ def score_frame(
     eras = as_index(eras)
     groups = _mask_groups(preds)
     opts = {"max_filtered_ratio": max_filtered_ratio}
+    k = preds.shape[1]
     metrics: dict[str, PerEra] = {}
-    notes: list[str | None] = []
+    notes: list[str] = []
 
     if meta_model is not None:  # one ranking of each column serves CORR, MMC and Spearman
         parts = {
             tuple(g): per_era_meta_scores(_columns(preds, g), meta_model, t, eras, **opts)
             for g in groups
         }
-        metrics["corr"] = _merge(preds.shape[1], {g: s.corr for g, s in parts.items()})
-        mmc_all = _merge(preds.shape[1], {g: s.mmc for g, s in parts.items()})
-        meta_corr = _merge(preds.shape[1], {g: s.rank_corr for g, s in parts.items()})
+        corr_parts = {g: s.corr for g, s in parts.items()}
+        mmc_parts = {g: s.mmc for g, s in parts.items()}
+        meta_corr = _merge(k, {g: s.rank_corr for g, s in parts.items()})
     else:
-        metrics["corr"] = _batched(preds, lambda p: per_era_corr(p, t, eras, **opts), groups)
+        corr_parts = _batched(preds, lambda p: per_era_corr(p, t, eras, **opts), groups)
+    metrics["corr"] = _merge(k, corr_parts)
     if len(metrics["corr"].eras) == 0:
         raise DataError("no era could be scored: every era has under 80 % of its rows with "
                         "both a target and a prediction. Check the target column (score: --target) "
@@ -211,11 +244,11 @@ def score_frame(
         raise DataError("no era could be scored: in every era the target or the predictions "
                         "are constant (CORR is undefined). Check the target column (score: "
                         "--target) and the predictions.")  # fmt: skip
-    notes.append(_skip_note("CORR", metrics["corr"], "targets or predictions missing"))
+    notes += _skip_notes("CORR", corr_parts, cols, "targets or predictions missing")
     if meta_model is not None:
-        mmc = mmc_all
-        notes.append(_skip_note("MMC", mmc, "no meta-model coverage"))
+        mmc = _merge(k, mmc_parts)
         if len(mmc.eras):
+            notes += _skip_notes("MMC", mmc_parts, cols, _NO_META, corr_parts)
             metrics["mmc"] = mmc
             metrics["corr_with_meta"] = meta_corr
             metrics["payout"] = payout(
@@ -228,12 +261,13 @@ def score_frame(
         else:
             notes.append("MMC: the meta model covers no scored era; MMC left out")
     if benchmark is not None:
-        bmc = _batched(preds, lambda p: per_era_mmc(p, benchmark, t, eras, **opts), groups)
-        notes.append(_skip_note("BMC", bmc, "no benchmark coverage"))
+        bmc_parts = _batched(preds, lambda p: per_era_mmc(p, benchmark, t, eras, **opts), groups)
+        bmc = _merge(k, bmc_parts)
         if len(bmc.eras):
+            notes += _skip_notes("BMC", bmc_parts, cols, _NO_BENCHMARK, corr_parts)
             metrics["bmc"] = bmc
-            metrics["corr_with_benchmark"] = _batched(
-                preds, lambda p: per_era_rank_corr(p, benchmark, eras, **opts), groups
+            metrics["corr_with_benchmark"] = _merge(
+                k, _batched(preds, lambda p: per_era_rank_corr(p, benchmark, eras, **opts), groups)
             )
         else:
             notes.append("BMC: the benchmark covers no scored era; BMC left out")
@@ -242,18 +276,16 @@ def score_frame(
             tuple(g): feature_scores(preds[:, g], features, t, eras, proportion=proportion, **opts)
             for g in groups
         }
-        metrics["fnc"] = _merge(preds.shape[1], {g: s.fnc for g, s in fs_parts.items()})
-        metrics["feature_exposure"] = _merge(
-            preds.shape[1], {g: s.exposure for g, s in fs_parts.items()}
-        )
-    kept = tuple(n for n in notes if n)
-    for note in kept:
+        metrics["fnc"] = _merge(k, {g: s.fnc for g, s in fs_parts.items()})
+        metrics["feature_exposure"] = _merge(k, {g: s.exposure for g, s in fs_parts.items()})
+    for note in notes:
         log.info("%s", note)
-    return ScoreReport(cols, metrics, kept)
+    return ScoreReport(cols, metrics, tuple(notes))
 
 
-def _merge(k: int, parts: dict[tuple[int, ...], PerEra]) -> PerEra:
-    """Merge PerEra results of column groups into one (E, k) PerEra."""
+def _merge(k: int, parts: Parts) -> PerEra:
+    """Merge PerEra results of column groups into one (E, k) PerEra; its ``skipped`` are
+    the eras any group skipped (the notes say which columns skipped which)."""
     items = list(parts.items())
     if len(items) == 1 and len(items[0][0]) == k:
         return items[0][1]

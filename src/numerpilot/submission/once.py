@@ -167,26 +167,48 @@ def _after_failure(
     message = str(error)
     if error.uncertain:
         found = in_round(client.submissions(t.model_id), t.round, besides=seen)
-        if found is not None:
+        if found is not None:  # new since the upload began: this upload's
             ledger.mark(*args, "submitted", submission_id=found.id, late=t.round.is_late)
-            return t.result("reconciled", found.id)
+            return t.result("uploaded", found.id, detail="its answer was lost; Numerai lists it")
         log.warning("%s: %s", t.model_name, message)
         return t.result("uncertain", detail=message)  # the row stays 'uploading'
     if any(word in message.lower() for word in _PICKLE_WORDS):
         ledger.mark(*args, "skipped", error=message)
         return t.result("skipped", detail=message)
+    if _closed_since(client, t.round):  # the refusal is the round's close, not the file
+        message = f"round {t.round.number} closed during the upload; Numerai said: {message}"
+        error = NumeraiAPIError(message)
     ledger.mark(*args, "failed", error=message)
     raise error
 
 
-def check_settled(results: list[SubmitResult]) -> None:
-    """Exit code 3 (RemoteError) when an upload may or may not have reached Numerai."""
+def _closed_since(client: NumeraiClient, info: RoundInfo) -> bool:
+    """True when ``info`` is no longer the open round (False when Numerai cannot say)."""
+    try:
+        now = client.current_round()
+    except NumeraiAPIError:
+        return False
+    return now.number != info.number or not now.is_open
+
+
+def check_outcomes(results: list[SubmitResult]) -> None:
+    """After the lines are printed: exit code 3 (RemoteError) when an upload may or may not
+    have reached Numerai, 1 (SubmissionError) when a model asked for got nothing because
+    Numerai runs it from a pickle. The daemon only logs these."""
     unsure = [r.model_name for r in results if r.outcome == "uncertain"]
     if unsure:
         raise RemoteError(
             f"The upload for {', '.join(unsure)} may not have reached Numerai (its answer was "
             "lost, and Numerai does not list it yet). Run the command again, without "
             "--force: it asks Numerai first and sends nothing twice."
+        )
+    skipped = [r.model_name for r in results if r.outcome == "skipped"]
+    if skipped:
+        raise SubmissionError(
+            f"Nothing was submitted for {', '.join(skipped)}: Numerai runs "
+            f"{'it' if len(skipped) == 1 else 'them'} from an uploaded model pickle and "
+            "takes no files for it; leave it out of [submission] models (or -m), or submit "
+            "to another model."
         )
 
 

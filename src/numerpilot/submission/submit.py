@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from numerpilot.api.client import NumeraiClient, SubmissionInfo
+from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data import layout
@@ -105,8 +106,24 @@ def model_ids(
         raise SubmissionError(
             f"Unknown {tournament} model(s) {', '.join(unknown)} for these API keys; the "
             f"account has: {', '.join(sorted(available)) or 'no models'}."
+            + elsewhere(client, unknown)
         )
     return available
+
+
+def elsewhere(client: NumeraiClient, unknown: list[str]) -> str:
+    """A sentence naming the other tournament of each ``unknown`` model the account has
+    there ("" when none, or when Numerai cannot be asked)."""
+    try:
+        theirs = client.model_tournaments()
+    except NumeraiAPIError:
+        return ""
+    found = {n: theirs[n] for n in unknown if n in theirs and theirs[n] != client.tournament}
+    return "".join(
+        f" {name} is a {where.capitalize()} model: submit it from a work directory whose "
+        f'[submission] tournament = "{where}".'
+        for name, where in found.items()
+    )
 
 
 def submit_predictions(
