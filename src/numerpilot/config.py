@@ -210,7 +210,7 @@ class SubmissionConfig(_Section):
     max_churn: float = Field(
         0.15,
         gt=0,
-        le=1,
+        le=2,
         description="Signals: refuse a submission whose churn against the model's previous "
         "ones reaches this (Numerai zeroes the stake at 15 %) unless --allow-churn.",
     )

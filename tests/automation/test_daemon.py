@@ -161,11 +161,35 @@ def test_missing_models_fail_the_round_alert_and_the_next_round_still_runs(
     (alert,) = _Receiver.received
     assert alert["event"] == "failed" and alert["round"] == report.round
     assert DEMO_SECRET_KEY not in json.dumps(alert) and DEMO_PUBLIC_ID not in json.dumps(alert)
+    failed = [
+        Ledger(daemon_dir.state_db).get("classic", i, report.round)
+        for i in runner._model_ids.values()
+    ]
+    assert all(
+        r is not None and r.state == "failed" and "train" in str(r.last_error) for r in failed
+    )
     manifest.write_text(kept)  # the user retrains; the daemon goes on
     sandbox.clock.advance(timedelta(days=1))
     later = runner.pass_once()
     assert later.round == report.round + 1 and len(later.results) == 2
     assert {a["event"] for a in _Receiver.received} == {"failed", "missed"}
+
+
+def test_submissions_numerai_holds_are_recorded_before_anything_is_predicted(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """Numerai holds the round's submissions (an upload whose answer was lost landed in
+    this round, say) but the ledger does not: recorded, nothing predicted or sent again."""
+    _daemon(daemon_dir, client).run(once=True)
+    held = {s.model_name: s.id for s in sandbox.state.submissions}
+    daemon_dir.state_db.unlink()
+    (daemon_dir.models / "manifest.json").unlink()  # a prediction would fail the pass
+    report = _daemon(daemon_dir, client).run(once=True)
+    assert report.failures == [] and len(sandbox.state.submissions) == 2
+    rows = Ledger(daemon_dir.state_db).history()
+    assert {r.model_name: (r.state, r.submission_id) for r in rows} == {
+        name: ("submitted", sid) for name, sid in held.items()
+    }
 
 
 def test_a_model_run_from_an_uploaded_pickle_is_skipped(

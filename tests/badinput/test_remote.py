@@ -109,6 +109,32 @@ def test_extra_column(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> 
     refused(_dry_run(numerpilot, fresh, _preds(fresh, era=1)), 1, "Classic rules")
 
 
+@pytest.mark.bad_input("submit", "a Signals file (`numerai_ticker,signal`) for a Classic model")
+def test_signals_file(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    ids = [f"T{i:04d} US" for i in range(len(_ids(fresh)))]
+    path = fresh / "signal.csv"
+    pd.DataFrame({"numerai_ticker": ids, "signal": np.linspace(0.1, 0.9, len(ids))}).to_csv(
+        path, index=False
+    )
+    refused(_dry_run(numerpilot, fresh, path), 1, "Classic rules", "this is a Signals file",
+            "[submission] tournament")  # fmt: skip
+
+
+@pytest.mark.bad_input("submit", "a compressed file (`.csv.gz`)")
+def test_compressed(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    path = fresh / "preds.csv.gz"
+    pd.read_csv(_preds(fresh)).to_csv(path, index=False)
+    refused(_dry_run(numerpilot, fresh, path), 1, "is compressed (.gz)", "decompress it")
+
+
+@pytest.mark.bad_input("submit", "a `--file` that does not exist (no 'predict' advice)")
+def test_missing_file(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    pin(fresh)
+    out = numerpilot("submit", "--file", str(fresh / "nope.csv"), "--dry-run", "-C", str(fresh))
+    line = refused(out, 1, "nope.csv does not exist; check the path")
+    assert "predict" not in line
+
+
 @pytest.mark.bad_input("submit", "a missing value (NaN)")
 def test_nan(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     values = np.random.default_rng(0).uniform(0.1, 0.9, len(_ids(fresh)))

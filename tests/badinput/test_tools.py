@@ -27,11 +27,19 @@ def score_args(synthetic_dir: Path, tmp_path: Path) -> list[str]:
     return [str(preds), "--data", str(synthetic_dir / "validation.parquet"), "-C", str(tmp_path)]
 
 
-@pytest.mark.bad_input("score", "`--benchmark-col` without `--benchmark`")
-def test_benchmark_col_alone(
-    numerpilot: Numerpilot, refused: Refused, score_args: list[str]
+def _alone(option: str, needs: str) -> object:
+    case = f"`{option}` without `{needs}`"
+    return pytest.param(option, needs, marks=pytest.mark.bad_input("score", case))
+
+
+@pytest.mark.parametrize(
+    ("option", "needs"),
+    [_alone("--benchmark-col", "--benchmark"), _alone("--meta-model-col", "--meta-model")],
+)
+def test_column_option_alone(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], option: str, needs: str
 ) -> None:
-    refused(numerpilot("score", *score_args, "--benchmark-col", "b"), 2, "--benchmark FILE")
+    refused(numerpilot("score", *score_args, option, "c"), 2, f"{needs} FILE")
 
 
 @pytest.mark.bad_input("score", "`--proportion 2`")
@@ -55,6 +63,15 @@ def test_score_missing_data(
     score_args[at] = str(tmp_path / "mine.parquet")
     line = refused(numerpilot("score", *score_args), 1, "--data:", "mine.parquet does not exist")
     assert "download" not in line
+
+
+@pytest.mark.bad_input("score", "a folder given as `--data`")
+def test_score_data_folder(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], tmp_path: Path
+) -> None:
+    args = [*score_args]
+    args[args.index("--data") + 1] = str(tmp_path)
+    refused(numerpilot("score", *args), 2, "--data:", "is a folder; give a file path")
 
 
 @pytest.mark.bad_input("score", "a target column `--data` does not have")
@@ -109,13 +126,6 @@ def test_score_meta_model_of_several_columns(
     refused(numerpilot("score", *score_args, "--meta-model", str(bench)), 2,
             "cannot tell which column is the meta model", "--meta-model-col COL",
             "model columns: v52_lgbm_")  # fmt: skip
-
-
-@pytest.mark.bad_input("score", "`--meta-model-col` without `--meta-model`")
-def test_meta_model_col_alone(
-    numerpilot: Numerpilot, refused: Refused, score_args: list[str]
-) -> None:
-    refused(numerpilot("score", *score_args, "--meta-model-col", "m"), 2, "--meta-model FILE")
 
 
 @pytest.mark.bad_input("score", "`--target` naming a text column (`--target data_type`)")

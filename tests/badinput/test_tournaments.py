@@ -132,3 +132,12 @@ def test_crypto_train(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) 
     root = workdir(tmp_path / "wd", "crypto")
     refused(numerpilot("train", "-C", str(root)), 1, "no features", "submit --file")
     assert not (root / "models").exists()
+
+
+@pytest.mark.bad_input("submit", "crypto: no `--file` (numerpilot makes no Crypto predictions)")
+def test_crypto_submit_without_a_file(
+    keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    root = workdir(tmp_path / "wd", "crypto")
+    line = refused(numerpilot("submit", "-C", str(root)), 1, "no Crypto model", "--file FILE")
+    assert "predict' first" not in line and keys.received() == []

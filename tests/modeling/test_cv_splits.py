@@ -86,8 +86,11 @@ def test_purge_is_measured_in_weekly_eras_whatever_the_era_step() -> None:
     [
         lambda n: f"era{n:04d}",
         lambda n: str(np.datetime64("2020-01-03") + np.timedelta64(7 * (n - 1), "D")),
+        lambda n: str(np.datetime64("2020-01-03") + np.timedelta64(7 * (n - 1), "D")).replace(
+            "-", ""
+        ),
     ],
-    ids=["numbered-text", "dates"],
+    ids=["numbered-text", "dates", "signals-dates"],
 )
 def test_purge_is_the_same_for_every_spelling_of_the_eras(spell: object) -> None:
     """Numbered text and weekly dates are on the same weekly time line as "0001" ..."""

@@ -185,6 +185,22 @@ def test_failed_upload_is_not_recorded(
     assert Ledger(work.state_db).history()[0].attempts == 2
 
 
+def test_a_forced_upload_that_fails_leaves_the_first_submission_recorded(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    path = _predictions(work)
+    (first,) = submit_predictions(work, CONFIG, client, path)
+    before = Ledger(work.state_db).history()[0]
+    sandbox.faults.script("error", "/upload/", count=10)
+    with pytest.raises(NumeraiAPIError):
+        submit_predictions(work, CONFIG, client, path, force=True)
+    (row,) = Ledger(work.state_db).history()  # Numerai still holds the first one
+    assert (row.state, row.submission_id, row.sha256, row.path) == (
+        "submitted", first.submission_id, before.sha256, before.path
+    )  # fmt: skip
+    assert "HTTP 503" in str(row.last_error) and len(sandbox.state.submissions) == 1
+
+
 def test_resolved_round_is_scored_with_real_metrics(
     work: Workdir, client: NumeraiClient, sandbox: SandboxServer
 ) -> None:

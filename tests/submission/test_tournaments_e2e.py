@@ -101,6 +101,11 @@ def test_submit_file_exactly_once_then_status(
     assert f"sandbox_{tournament}: submitted" in first.out
     again = numerpilot("submit", "--file", str(path), "-C", str(root))
     assert again.code == 0 and "already submitted" in again.out
+    other = signal_file(tmp_path / "other.csv", tournament, universe(keys, tournament), seed=5)
+    unsent = numerpilot("submit", "--file", str(other), "-C", str(root))
+    assert unsent.code == 0 and "already submitted" in unsent.out
+    (kept,) = (root / "submissions").iterdir()  # only what was submitted is kept
+    assert kept.read_bytes() == path.read_bytes()
     (received,) = keys.received()
     assert received["tournament"] == tournament
     assert received["sha256"] == __import__("hashlib").sha256(path.read_bytes()).hexdigest()
@@ -138,6 +143,12 @@ def test_signals_churn_is_printed_and_refused_above_the_limit(
     allowed = numerpilot("submit", "--file", str(wild), "--allow-churn", "-C", str(root))
     assert allowed.code == 0 and "over the limit" in allowed.out, allowed.err
     assert len(keys.received()) == 2
+    # ... nor in a round already submitted; without --force nothing is sent, so it only says
+    forced = numerpilot("submit", "--file", str(wild), "--force", "-C", str(root))
+    assert forced.code == 1 and "--allow-churn" in forced.err
+    plain = numerpilot("submit", "--file", str(wild), "-C", str(root))
+    assert plain.code == 0 and "already submitted" in plain.out and "over the limit" in plain.out
+    assert "--allow-churn" not in plain.out and len(keys.received()) == 2
     rounds = [r.round for r in Ledger(root / "state.db").history()]
     assert len(set(rounds)) == 2
     assert os.path.exists(root / "submissions")
@@ -168,6 +179,8 @@ FAST_SIGNALS = """\
 [data]
 era_step = 1
 [train]
+# the Classic targets, spelled out as 'numerpilot init' writes them: target alone here
+targets = ["target", "target_teager2b_20", "target_ender_20", "target_jasper_20"]
 holdout_eras = 8
 embargo_eras = 2
 early_stopping_rounds = 10

@@ -158,13 +158,33 @@ class Daemon:
                 pending.append(name)
         return pending
 
+    def _not_on_numerai(self, current: RoundInfo, pending: list[str]) -> list[str]:
+        """The ``pending`` models Numerai holds no submission of in the round; the others
+        are recorded as submitted (an upload whose answer was lost, filed under this round
+        as the last one closed), before anything is predicted or checked again."""
+        from numerpilot.submission.once import on_numerai
+
+        tournament, ids, left = self.config.submission.tournament, self._ids(), []
+        for name in pending:
+            found = on_numerai(self.client, ids[name], current)
+            if found is None:
+                left.append(name)
+                continue
+            self.ledger.mark(tournament, name, ids[name], current.number, "submitted",
+                             submission_id=found.id, late=current.is_late)  # fmt: skip
+            log.info("%s: Numerai holds submission %s for round %d; recorded", name, found.id,
+                     current.number, extra={"round": current.number, "model": name})  # fmt: skip
+        return left
+
     def _play(self, current: RoundInfo, report: PassReport) -> None:
         from numerpilot.data.download import download_dataset
         from numerpilot.pipeline.context import Context
         from numerpilot.pipeline.predict import predict_live
         from numerpilot.submission.submit import check_not_stale, submit_predictions
 
-        pending = self._pending(current)
+        pending = self._not_on_numerai(current, self._pending(current))
+        if not pending:
+            return
         late = " (late: staking closed)" if current.is_late else ""
         log.info("round %d takes submissions%s; due: %s", current.number, late,
                  ", ".join(pending), extra={"round": current.number})  # fmt: skip
@@ -181,8 +201,8 @@ class Daemon:
         except (NumerpilotError, OSError) as error:
             self._fail(current, None, _message(error), report)
             return
-        log.info("predicted the live era of round %d", current.number,
-                 extra={"round": current.number})  # fmt: skip
+        done = f"checked {own}" if own else "predicted the live era"
+        log.info("%s of round %d", done, current.number, extra={"round": current.number})
         for name in pending:
             if self.stop.is_set() or self._closed(current):
                 return
@@ -235,12 +255,13 @@ class Daemon:
         report.failures.append(message)
         tournament = self.config.submission.tournament
         self.alerts.send(Alert("failed", tournament, current.number, model, message))
-        model_id = self._model_ids.get(model or "")
-        if model_id and self.ledger.get(tournament, model_id, current.number) is None:
-            # refused before any upload (Signals churn, a bad file): 'status' says failed
-            # and why, not missed; a row left 'uploading' is never overwritten
-            self.ledger.mark(tournament, model or "", model_id, current.number, "failed",
-                             error=message)  # fmt: skip
+        for name in [model] if model else self.config.submission.models:  # None: all of them
+            model_id = self._model_ids.get(name)
+            if model_id and self.ledger.get(tournament, model_id, current.number) is None:
+                # refused before any upload (Signals churn, a bad file): 'status' says failed
+                # and why, not missed; a row left 'uploading' is never overwritten
+                self.ledger.mark(tournament, name, model_id, current.number, "failed",
+                                 error=message)  # fmt: skip
 
     def _alert_missed(self, closed: list[RoundInfo], now: datetime) -> None:
         """Alert once for each round that closed, while the daemon ran, without a

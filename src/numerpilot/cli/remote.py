@@ -91,6 +91,7 @@ def submit(
     config = wd.load_config()
     path = predictions or file or wd.root / DEFAULT_PREDICTIONS
     not_a_folder(path, "--file" if file is not None else "submit")
+    check_exists(path, given=predictions or file, tournament=config.submission.tournament)
     client = make_client(config, need_credentials=not dry_run)
     records = submit_predictions(
         wd, config, client, path, models=model, force=force, allow_churn=allow_churn,
@@ -98,6 +99,22 @@ def submit(
     )  # fmt: skip
     render_submissions(records)
     check_outcomes(records)
+
+
+def check_exists(path: Path, *, given: Path | None, tournament: str) -> None:
+    """Refuse a missing file to submit with the next step: the path a user gave is
+    checked; the default one is written by 'predict' (Crypto has no model to predict)."""
+    from numerpilot.errors import DataError
+
+    if path.exists():
+        return
+    if given is not None:
+        raise DataError(f"{path} does not exist; check the path.")
+    if tournament == "crypto":
+        raise DataError(f"{path} does not exist: numerpilot trains no Crypto model (there "
+                        "are no Crypto features); submit your own with --file FILE.")  # fmt: skip
+    raise DataError(f"{path} does not exist: run 'numerpilot predict' first, or submit a file "
+                    "of your own with --file FILE.")  # fmt: skip
 
 
 @app.command(rich_help_panel="Autopilot")

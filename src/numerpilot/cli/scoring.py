@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from numerpilot.cli.app import WorkdirOption, app, check_output, console, err_console, workdir
+from numerpilot.cli.app import (
+    WorkdirOption,
+    app,
+    check_output,
+    console,
+    err_console,
+    not_a_folder,
+    workdir,
+)
 
 
 @app.command("score", rich_help_panel="Analysis")
@@ -78,8 +86,8 @@ def score(
     named = {"PRED": pred, "--data": data, "--meta-model": meta_model, "--benchmark": benchmark}
     for option, path in named.items():  # the user's own files: no 'download' advice
         if path is not None and not path.is_file():
-            problem = "is a folder, not a file" if path.is_dir() else "does not exist"
-            raise DataError(f"{option}: {path} {problem}; check the path.")
+            not_a_folder(path, option)
+            raise DataError(f"{option}: {path} does not exist; check the path.")
     if json_out is not None:
         check_output(json_out, "--json", {p: f"the {k} file" for k, p in named.items() if p})
     config = workdir(directory).load_config()

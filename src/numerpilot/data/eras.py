@@ -39,22 +39,34 @@ def era_labels(values: np.ndarray) -> np.ndarray:
 
 
 def era_numbers(labels: np.ndarray) -> np.ndarray:
-    """(E,) int64 era labels on the weekly time line, for distances in eras: whole numbers
-    as they are ("0001" -> 1), numbered text after its one prefix ("era0003" -> 3), dates
-    as weeks since the first ("2020-01-10" -> 1 after "2020-01-03"); anything else counts
-    by position. So a purge means the same with every ``data.era_step``."""
+    """(E,) int64 era labels on the weekly time line, for distances in eras: dates as weeks
+    since the first (:func:`_weeks`), whole numbers as they are ("0001" -> 1), numbered
+    text after its one prefix ("era0003" -> 3); anything else counts by position. So a
+    purge means the same with every ``data.era_step``."""
     labels = np.asarray(labels).astype(str)
-    if not len(labels):
-        return np.zeros(0, dtype=np.int64)
+    weeks = _weeks(labels)
+    if weeks is not None:
+        return weeks
     if all(label.isdigit() for label in labels):
         return labels.astype(np.int64)
     parts = [_NUMBERED.fullmatch(label) for label in labels]
     if all(parts) and len({m.group(1) for m in parts if m}) == 1:
         return np.array([int(m.group(2)) for m in parts if m], dtype=np.int64)
+    return np.arange(len(labels), dtype=np.int64)
+
+
+def _weeks(labels: np.ndarray) -> np.ndarray | None:
+    """Weeks since the first of (E,) str labels that are all dates ("2020-01-03", or
+    "20200103" as Signals writes them); None for anything else (Classic's "0001")."""
+    digits = [label.isdigit() for label in labels]
+    if not len(labels) or (all(digits) and any(len(label) != 8 for label in labels)):
+        return None
     try:
-        days = pd.to_datetime(pd.Series(labels), format="ISO8601").to_numpy("datetime64[D]")
+        days = pd.to_datetime(
+            pd.Series(labels), format="%Y%m%d" if all(digits) else "ISO8601"
+        ).to_numpy("datetime64[D]")
     except (ValueError, TypeError):
-        return np.arange(len(labels), dtype=np.int64)
+        return None
     weeks: np.ndarray = (days - days.min()).astype(np.int64) // 7
     return weeks
 

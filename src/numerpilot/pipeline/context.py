@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from numerpilot.config import Config
+from numerpilot.config import Config, TrainConfig
 from numerpilot.data.layout import MAIN_TARGET, TRAIN
 from numerpilot.data.local import local_dataset
 from numerpilot.data.tournaments import LAYOUTS
@@ -77,8 +77,9 @@ def refuse_untrainable(config: Config) -> None:
 
 def for_tournament(config: Config) -> Config:
     """Signals and Crypto data have one main ``target``: the default Classic targets become
-    ``["target"]`` there (targets set in numerpilot.toml are kept)."""
-    if config.submission.tournament == "classic" or "targets" in config.train.model_fields_set:
+    ``["target"]`` there, also when numerpilot.toml spells them out as ``init`` writes them
+    (other targets set there are kept)."""
+    if config.submission.tournament == "classic" or config.train.targets != TrainConfig().targets:
         return config
     train = config.train.model_copy(update={"targets": [MAIN_TARGET], "weights": None})
     return config.model_copy(update={"train": train})

@@ -107,12 +107,22 @@ def _binned(values: np.ndarray) -> np.ndarray:
     return _BINS[np.searchsorted(_BIN_EDGES, ranks)]
 
 
-def _features(spec: TickerSpec, latent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _noise(spec: TickerSpec, step: int) -> np.ndarray:
+    """Feature noise (n_tickers, n_features) at date ``step``: mostly a lasting part per
+    ticker, as real features persist from week to week (so a model's ranking churns a
+    little between rounds, as on Numerai, not all over again)."""
+    shape = (spec.n_tickers, spec.n_features)
+    lasting = np.random.default_rng([spec.seed, 2]).standard_normal(shape)
+    fresh = np.random.default_rng([spec.seed, step, 2]).standard_normal(shape)
+    return 0.98 * lasting + 0.2 * fresh
+
+
+def _features(spec: TickerSpec, latent: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """int8 quintile features (n, n_features): noisy views of the latent factors."""
     n = len(latent)
     out = np.empty((n, spec.n_features), dtype=np.int8)
     for j in range(spec.n_features):
-        raw = latent[:, j % 3] * (1.0 if j % 2 else -1.0) + rng.standard_normal(n) * (1 + j % 4)
+        raw = latent[:, j % 3] * (1.0 if j % 2 else -1.0) + noise[:, j] * (1 + j % 4)
         ranks = (pd.Series(raw).rank(method="first").to_numpy() - 0.5) / n
         out[:, j] = np.minimum((ranks * 5).astype(np.int8), 4)
     return out
@@ -134,7 +144,7 @@ def _rows(spec: TickerSpec, step: int, mask: np.ndarray) -> tuple[pd.DataFrame, 
     frame["date"] = date.strftime("%Y-%m-%d")
     frame["era"] = date.strftime("%Y%m%d")
     if spec.n_features:
-        feats = _features(spec, latent, rng)
+        feats = _features(spec, latent, _noise(spec, step)[mask])
         for j in range(spec.n_features):
             frame[f"feature_{j:03d}"] = feats[:, j]
     signal = latent @ np.array([0.5, -0.3, 0.2])

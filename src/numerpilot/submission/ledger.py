@@ -173,6 +173,18 @@ class Ledger:
                  int(late), now, now),
             )  # fmt: skip
 
+    def restore(self, row: LedgerRow, error: str) -> None:
+        """Put ``row`` back as it was (a forced upload that failed leaves the round's
+        earlier submission in place), noting ``error``."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE rounds SET state = ?, sha256 = ?, path = ?, submission_id = ?,"
+                " late = ?, last_error = ?, updated_at = ? WHERE tournament = ? AND"
+                " model_id = ? AND round = ?",
+                (row.state, row.sha256, row.path, row.submission_id, int(row.late), error,
+                 now_iso(), row.tournament, row.model_id, row.round),
+            )  # fmt: skip
+
     def history(self, limit: int = 20) -> list[LedgerRow]:
         """The most recently changed rows, newest first."""
         if not self.path.exists():

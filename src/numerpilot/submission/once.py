@@ -18,7 +18,7 @@ from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.errors import RemoteError, SubmissionError
-from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.ledger import Ledger, LedgerRow
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool
     try:
         sid = client.upload_predictions(t.path, t.model_id)
     except NumeraiAPIError as error:
-        return _after_failure(ledger, client, t, error, seen)
+        return _after_failure(ledger, client, t, error, seen, row)
     landed = _landed(client, t, sid)
     if landed != t.round.number:
         return _moved(ledger, t, sid, landed)
@@ -160,9 +160,11 @@ def _after_failure(
     t: Target,
     error: NumeraiAPIError,
     seen: frozenset[str],
+    before: LedgerRow | None,
 ) -> SubmitResult:
     """A failed upload: reconciled with Numerai when it may have happened (a submission
-    Numerai lists now and did not before, ``seen``), else recorded as failed."""
+    Numerai lists now and did not before, ``seen``), else recorded as failed (a forced
+    one: the row ``before`` it, with its submission, is put back)."""
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     message = str(error)
     if error.uncertain:
@@ -178,7 +180,10 @@ def _after_failure(
     if _closed_since(client, t.round):  # the refusal is the round's close, not the file
         message = f"round {t.round.number} closed during the upload; Numerai said: {message}"
         error = NumeraiAPIError(message)
-    ledger.mark(*args, "failed", error=message)
+    if before is not None and before.state == "submitted":  # --force: the first one stands
+        ledger.restore(before, error=message)
+    else:
+        ledger.mark(*args, "failed", error=message)
     raise error
 
 

@@ -27,7 +27,7 @@ from numerpilot.data.download import download_dataset
 from numerpilot.data.live_round import read_live_round
 from numerpilot.data.local import local_dataset
 from numerpilot.data.tournaments import read_universe, read_universe_file
-from numerpilot.errors import DataError, SubmissionError, UsageError
+from numerpilot.errors import DataError, NumerpilotError, SubmissionError, UsageError
 from numerpilot.io import sha256_file, write_bytes_atomic
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.lock import hold
@@ -173,21 +173,33 @@ def submit_predictions(
     digest = sha256_file(path)
     targets = [Target(tournament, n, ids[n], info, path, digest) for n in names]
     ledger = Ledger(workdir.state_db)
-    notes = {t.model_name: _churn(workdir, ledger, client, config, folder, t, allow_churn)
+    notes = {t.model_name: _churn(workdir, ledger, client, config, folder, t, allow_churn, force)
              for t in targets}  # fmt: skip
     if dry_run:
         return [replace(_dry_run(client, t), note=notes[t.model_name]) for t in targets]
-    results = []
+    results: list[SubmitResult] = []
     with hold(workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
         check_still_open(client, info)  # another process may have held the lock past its close
-        kept = _keep(workdir, path, info.number, digest) if tournament != "classic" else path
-        for target in targets:
-            if sha256_file(path) != digest:
-                raise SubmissionError(f"{path} changed while submitting; run the command again.")
-            target = replace(target, path=kept)
-            result = submit_once(ledger, client, target, force=force)
-            results.append(replace(result, note=notes[target.model_name]))
+        kept, new = (path, False) if tournament == "classic" else _keep(workdir, path, info, digest)
+        try:
+            for target in targets:
+                if sha256_file(path) != digest:
+                    raise SubmissionError(f"{path} changed while submitting; run it again.")
+                target = replace(target, path=kept)
+                result = submit_once(ledger, client, target, force=force)
+                results.append(replace(result, note=notes[target.model_name]))
+        except NumerpilotError:  # a definite failure: the copy is kept only if it was sent
+            _drop_unsent(kept, new, results)
+            raise
+        _drop_unsent(kept, new, results)
     return results
+
+
+def _drop_unsent(kept: Path, new: bool, results: list[SubmitResult]) -> None:
+    """Remove a copy under ``submissions/`` made for this call that no upload sent (or may
+    have sent): ``submissions/`` holds what was submitted."""
+    if new and not any(r.outcome in ("uploaded", "uncertain") for r in results):
+        kept.unlink(missing_ok=True)
 
 
 def check_still_open(client: NumeraiClient, info: RoundInfo) -> None:
@@ -232,14 +244,16 @@ def check_not_stale(ledger: Ledger, tournament: str, path: Path, info: RoundInfo
             )
 
 
-def _keep(workdir: Workdir, path: Path, round_number: int, digest: str) -> Path:
-    """A copy of a Signals/Crypto file under ``submissions/``: the next round's churn is
-    measured against it (``predictions/`` is overwritten every round)."""
-    dest = workdir.root / SUBMISSIONS_DIR / f"round{round_number}-{digest[:12]}-{path.name}"
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(dest, path.read_bytes())
-    return dest
+def _keep(workdir: Workdir, path: Path, info: RoundInfo, digest: str) -> tuple[Path, bool]:
+    """A copy of a Signals/Crypto file under ``submissions/``, and whether it is new: the
+    next round's churn is measured against it (``predictions/`` is overwritten every
+    round)."""
+    dest = workdir.root / SUBMISSIONS_DIR / f"round{info.number}-{digest[:12]}-{path.name}"
+    if dest.exists():
+        return dest, False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(dest, path.read_bytes())
+    return dest, True
 
 
 def previous_files(
@@ -285,10 +299,12 @@ def _churn(
     folder: Path | None,
     t: Target,
     allow: bool,
+    force: bool,
 ) -> str:
     """Signals: the churn and turnover against the model's previous submissions (the
     ledger's copies or Numerai's files); refused at or above the limits, or when they
-    cannot be compared, unless ``allow``."""
+    cannot be compared, unless ``allow`` (or nothing would be uploaded: the round is
+    submitted and not ``force``d)."""
     if t.tournament != "signals" or folder is None:
         return ""
     universe = read_universe(folder, "signals")
@@ -307,14 +323,17 @@ def _churn(
     breaches = figures.breaches(limits.max_churn, limits.max_turnover)
     now = ledger.get("signals", t.model_id, t.round.number)
     done = now is not None and now.state == "submitted"  # then it says "already submitted"
-    if breaches and not allow and not done:
+    if breaches and not allow and (force or not done):
         raise SubmissionError(
             f"{t.path.name} for {t.model_name}: {', '.join(breaches)} against the previous "
             "submissions: Numerai would set the stake to zero. Submit a steadier signal, raise "
-            "[submission] max_churn / max_turnover, or pass --allow-churn to upload anyway."
+            "[submission] max_churn / max_turnover, or upload it anyway with "
+            "'numerpilot submit --allow-churn' (the daemon never does)."
         )
-    suffix = f" (over the limit: {', '.join(breaches)}; --allow-churn)" if breaches else ""
-    return figures.describe() + suffix
+    if not breaches:
+        return figures.describe()
+    allowed = "; --allow-churn" if allow else ""
+    return f"{figures.describe()} (over the limit: {', '.join(breaches)}{allowed})"
 
 
 def _dry_run(client: NumeraiClient, target: Target) -> SubmitResult:

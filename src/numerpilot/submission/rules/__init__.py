@@ -52,13 +52,20 @@ def check_numeric(frame: pd.DataFrame) -> None:
             )
 
 
+#: Endings of compressed files: pandas would read them, Numerai takes plain files only.
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+
+
 def read_submission(path: Path) -> pd.DataFrame:
     """A submission file (CSV or parquet) as a frame with its columns as written."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} does not exist: run 'numerpilot predict' first.")
+    if path.suffix.lower() in _COMPRESSED:
+        raise DataError(f"{path.name} is compressed ({path.suffix}); Numerai reads plain CSV "
+                        "or parquet files: decompress it and submit that file.")  # fmt: skip
     try:
-        if path.suffix == ".parquet":
+        if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
             return frame.reset_index() if frame.index.name else frame
         return pd.read_csv(path)

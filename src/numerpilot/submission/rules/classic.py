@@ -7,6 +7,7 @@ import pandas as pd
 from numerai_tools.submissions import validate_submission_numerai
 
 from numerpilot.errors import SubmissionError
+from numerpilot.submission.rules.universe import other_tournament
 
 
 def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> None:
@@ -18,7 +19,10 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
     try:
         validate_submission_numerai(universe, frame)
     except AssertionError as error:
-        raise SubmissionError(f"the submission breaks Numerai's Classic rules: {error}") from None
+        hint = other_tournament(frame, "classic")  # a Signals or Crypto file, say
+        raise SubmissionError(
+            f"the submission breaks Numerai's Classic rules: {error}{hint}"
+        ) from None
 
 
 def check_predictions(ids: np.ndarray, predictions: np.ndarray, live_ids: np.ndarray) -> None:
