@@ -66,10 +66,15 @@ def test_extra_device_refused_before_cv(
     assert not (fresh / "reports").exists()
 
 
-@pytest.mark.bad_input("train", "a table as a LightGBM parameter (`extra = {a = {b = 1}}`)")
-def test_extra_table(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
-    _config(fresh, "lightgbm", "extra = {a = {b = 1}}")
-    refused(numerpilot("train", "-C", str(fresh)), 1, "lightgbm.extra", "a must be a string")
+@pytest.mark.bad_input("train", 'LightGBM parameters with `backend = "xgboost"` (unused)')
+def test_extra_with_xgboost(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    _config(fresh, "lightgbm", "extra = {lambda_l2 = 1000.0}")
+    (fresh / "numerpilot.toml").write_text(
+        (fresh / "numerpilot.toml").read_text() + '\n[model]\nbackend = "xgboost"\n'
+    )
+    refused(numerpilot("train", "-C", str(fresh)), 1, "[lightgbm] extra (lambda_l2)",
+            'model.backend = "xgboost" does not use')  # fmt: skip
+    assert not (fresh / "models").exists()
 
 
 @pytest.mark.bad_input("validate", "numerpilot.toml is not UTF-8 (a byte in a comment)")

@@ -187,17 +187,47 @@ def test_target_without_values(numerpilot: Numerpilot, refused: Refused, fresh: 
     assert not (fresh / "models").exists()
 
 
-@pytest.mark.bad_input("train", "a target known only in the last third of the eras")
-def test_target_known_late(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
-    """Every era fold fits on known values of every target, or train refuses before
-    fitting anything (a fold without them would fail after the others' work)."""
+def _known(case: str, keep: str, extra: str = "", *fragments: str) -> object:
+    marks = pytest.mark.bad_input("train", case)
+    return pytest.param(keep, extra, fragments, marks=marks, id=keep)
+
+
+@pytest.mark.parametrize(
+    ("keep", "extra", "fragments"),
+    [
+        _known("a target known only in the last third of the eras", "late"),
+        _known("a target not known in the last fold's held-out eras", "early", "",
+               "held-out eras of era fold 3", "to choose its tree count"),
+        _known("a target that a seed's era sample (`model.era_sample`) misses", "sample",
+               "[model]\nera_sample = 0.05\nseeds = [0, 1, 2, 3, 4, 5]\nlinear = false\n",
+               "model.era_sample = 0.05", "raise model.era_sample"),
+    ],
+)  # fmt: skip
+def test_target_known_in_some_eras(
+    numerpilot: Numerpilot,
+    refused: Refused,
+    fresh: Path,
+    keep: str,
+    extra: str,
+    fragments: tuple[str, ...],
+) -> None:
+    """Every fit and every held-out set has known values of every target, or train refuses
+    before fitting anything (one without them would fail after the others' work)."""
     path = _data(fresh) / layout.TRAIN
     frame = pd.read_parquet(path)
     eras = sorted(frame["era"].unique())
-    frame.loc[frame["era"] < eras[2 * len(eras) // 3], "target_teager2b_20"] = float("nan")
+    third = eras[2 * len(eras) // 3]
+    unknown = {"late": frame["era"] < third, "early": frame["era"] >= third,
+               "sample": frame["era"] != eras[len(eras) // 2]}[keep]  # fmt: skip
+    frame.loc[unknown, "target_teager2b_20"] = float("nan")
     frame.to_parquet(path)
+    train = "cv_folds = 3\n" if keep != "sample" else "cv_folds = 0\nweights = [0.5, 0.5]\n"
+    config = FAST_CONFIG.replace("[train]\n", f"[train]\n{train}")
+    if keep == "sample":  # nothing chosen on held-out eras: only the fits need the target
+        config = config.replace("early_stopping_rounds = 10", "early_stopping_rounds = 0")
+    (fresh / "numerpilot.toml").write_text(config + extra)
     refused(numerpilot("train", "-C", str(fresh)), 1, "'target_teager2b_20' is known only in eras",
-            "has none of them", "remove it from train.targets")  # fmt: skip
+            "has none of them", "remove it from train.targets", *fragments)  # fmt: skip
     assert not (fresh / "models").exists()
 
 
@@ -300,6 +330,20 @@ def test_live_without_model_features(
     medium = json.loads((live_path.parent / layout.FEATURES_JSON).read_text())["feature_sets"]
     pd.read_parquet(live_path).drop(columns=medium["medium"][:5]).to_parquet(live_path)
     _predict_refused(numerpilot, refused, trained, "live.parquet lacks 5 model features", "retrain")
+
+
+@pytest.mark.bad_input("predict", "live.parquet lacks a feature the models neutralize against")
+def test_live_without_a_neutralizer(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "numerpilot.toml").write_text(
+        FAST_CONFIG + '\n[ensemble]\nneutralization_proportion = 0.5\nneutralize_against = "all"\n'
+    )
+    assert numerpilot("train", "-C", str(fresh)).code == 0
+    live_path = _data(fresh) / layout.LIVE
+    sets = json.loads((live_path.parent / layout.FEATURES_JSON).read_text())["feature_sets"]
+    (outside,) = [f for f in sets["all"] if f not in set(sets["medium"])][:1]
+    pd.read_parquet(live_path).drop(columns=[outside]).to_parquet(live_path)
+    _predict_refused(numerpilot, refused, fresh, f"lacks 1 of the features the models "
+                     f"neutralize against ({outside}", "neutralize_against")  # fmt: skip
 
 
 @pytest.mark.bad_input("predict", "live.parquet with features as fractions (0, 0.25, ..., 1)")

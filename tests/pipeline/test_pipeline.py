@@ -38,6 +38,7 @@ def test_train_saves_bundle_with_metadata(trained: Context) -> None:
     # Three seeds per target by default, their weight shared, their tree count the same.
     seeds = {f"{t}.seed{s}" for t in ("target", "target_teager2b_20") for s in range(3)}
     assert m.targets[:3] == ["target.seed0", "target.seed1", "target.seed2"]
+    assert m.params["seed"] == [0, 1, 2]  # the seeds the members were fitted with
     assert set(m.targets) <= {*seeds, "target.linear", "target_teager2b_20.linear"}
     for target in ("target", "target_teager2b_20"):
         mine = [t for t in m.targets if t.startswith(f"{target}.seed")]
@@ -130,6 +131,21 @@ def test_neutralization_reduces_feature_exposure(
         return float(np.max(np.abs([np.corrcoef(p, x[:, j])[0, 1] for j in range(x.shape[1])])))
 
     assert exposure(neutral.final) < 0.5 * exposure(plain.final)
+
+
+def test_build_upload_names_a_setting_changed_after_train(
+    trained: Context, numerpilot: Numerpilot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pickle runs the models' own neutralization: build-upload says so, as predict."""
+    root = Path(shutil.copytree(trained.workdir.root, tmp_path / "wd"))
+    (root / "numerpilot.toml").write_text(
+        FAST_CONFIG + "\n[ensemble]\nneutralization_proportion = 0.5\n"
+    )
+    with caplog.at_level("WARNING"):
+        out = numerpilot("build-upload", "-C", str(root))
+    assert out.code == 0, out.err
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "asks for neutralization 0.5" in warning and "the models in use: none" in warning
 
 
 def test_a_setting_changed_after_train_is_named_not_silently_ignored(

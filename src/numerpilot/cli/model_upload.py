@@ -66,7 +66,26 @@ def build_upload_cmd(
         keep = {wd.config_path: "the configuration", wd.state_db: "the submission ledger"}
         check_output(out, "--out", keep, {wd.models: "the trained models' folder"})
     built = build_upload(wd.models, out or wd.root / PICKLE_NAME, benchmarks=benchmarks)
+    _warn_drift(wd)
     _print_built(built)
+
+
+def _warn_drift(wd: Workdir) -> None:
+    """The warning of ``predict`` when numerpilot.toml asks for another feature set or
+    neutralization than the packed models have: the pickle runs the models' own."""
+    import logging
+
+    from numerpilot.errors import NumerpilotError
+    from numerpilot.modeling.store import load_manifest
+    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.predict import config_drift
+
+    try:
+        drift = config_drift(Context.load(wd), load_manifest(wd.models))
+    except (NumerpilotError, OSError):  # no data here to compare with: nothing to say
+        return
+    if drift:
+        logging.getLogger("numerpilot.model_upload").warning(drift)
 
 
 def _data_dir(wd: Workdir, pickle: Path) -> Path:

@@ -187,10 +187,11 @@ def load_era_data(
     pf = open_parquet(path, read_dictionary=[layout.ERA])
     available = set(pf.schema_arrow.names)
     _check_columns(path, available, features, "model features", feature_fix)
-    _check_columns(
-        path, available, targets, "targets",
-        "Choose targets from features.json's 'targets' (config key train.targets).",
-    )  # fmt: skip
+    fix = "Choose targets from features.json's 'targets' (config key train.targets)."
+    if layout.MAIN_TARGET in targets and layout.MAIN_TARGET not in available:
+        fix += (f" '{layout.MAIN_TARGET}', Numerai's main target, is read whatever "
+                "train.targets lists: the ensemble's weights are fitted against it.")  # fmt: skip
+    _check_columns(path, available, targets, "targets", fix)
     _check_numeric(path, pf.schema_arrow, [*features, *targets])
     if pf.metadata.num_rows == 0:
         raise DataError(f"{path} has no rows. {_missing_hint(path)}")

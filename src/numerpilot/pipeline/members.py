@@ -22,6 +22,7 @@ import numpy as np
 
 from numerpilot.config import Config
 from numerpilot.data.load import EraData
+from numerpilot.errors import ConfigError
 from numerpilot.modeling.backends import FittedMember, fit_member
 from numerpilot.modeling.cv import EraSplit, holdout_split
 from numerpilot.modeling.members import FitJob
@@ -52,6 +53,12 @@ def model_params(cfg: Config) -> dict[str, Any]:
     if cfg.model.backend == "xgboost":
         from numerpilot.modeling.xgb import xgb_params
 
+        if cfg.lightgbm.extra:  # they would be ignored, silently
+            raise ConfigError(
+                f"[lightgbm] extra ({', '.join(cfg.lightgbm.extra)}) holds LightGBM "
+                'parameters, which model.backend = "xgboost" does not use; remove them, or '
+                'set model.backend = "lightgbm".'
+            )
         return xgb_params(cfg, cfg.lightgbm.seed)
     from numerpilot.modeling.lgbm import check_params, lgbm_params
 

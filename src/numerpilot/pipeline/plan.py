@@ -17,7 +17,9 @@ from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.kernel.eras import EraIndex
+from numerpilot.modeling.backends import era_sample, member_split
 from numerpilot.modeling.cv import EraSplit, purged_era_folds
+from numerpilot.modeling.members import ensemble_members
 from numerpilot.modeling.memory import (
     GIB,
     HEADROOM,
@@ -106,18 +108,45 @@ def uses_folds(ctx: Context) -> bool:
 
 def check_targets(ctx: Context, data: EraData, part: str = "the training eras") -> None:
     """Refuse, before any fit, a target without known values in the eras some fit needs
-    (all of ``data``, named ``part`` in the message, or the fit eras of an era fold or of
-    the holdout)."""
-    splits = held_out_splits(ctx, data)
-    for t in ctx.config.train.targets:
+    (all of ``data``, named ``part`` in the message; the fit eras of an era fold or of the
+    holdout, as each seed samples them with ``model.era_sample``; and the held-out eras
+    that choose its tree count)."""
+    cfg = ctx.config
+    splits, folds = held_out_splits(ctx, data), uses_folds(ctx)
+    seeds = sorted({m.seed for m in ensemble_members(cfg)})
+    share = cfg.model.era_sample
+    for t in cfg.train.targets:
         known = np.unique(data.eras[~np.isnan(data.target(t))])
         if len(known) == 0:
             raise DataError(f"target '{t}' has no known values in {part}; "
                             "remove it from train.targets.")  # fmt: skip
+        span = f"target '{t}' is known only in eras {known[0]} to {known[-1]}"
         for k, split in enumerate(splits, start=1):
-            if not np.isin(split.fit, known).any():
-                fit, key = (f"era fold {k}/{len(splits)}", "cv_folds") if uses_folds(ctx) else (
-                    "the fit before the holdout", "holdout_eras")  # fmt: skip
-                raise DataError(f"target '{t}' is known only in eras {known[0]} to "
-                                f"{known[-1]}, and {fit} has none of them; remove it from "
-                                f"train.targets, or lower train.{key}.")  # fmt: skip
+            fit, held, key = (
+                (f"era fold {k}/{len(splits)}", f"the held-out eras of era fold {k}", "cv_folds")
+                if folds
+                else ("the fit before the holdout", "the holdout", "holdout_eras")
+            )
+            if needs_holdout(ctx) and not np.isin(split.holdout, known).any():
+                raise DataError(f"{span}, and {held} ({split.holdout[0]} to "
+                                f"{split.holdout[-1]}) has none of them to choose its tree "
+                                f"count on; remove it from train.targets, or change "
+                                f"train.{key}.")  # fmt: skip
+            for seed in seeds:
+                if not np.isin(member_split(split, seed, share).fit, known).any():
+                    raise DataError(f"{span}, and {fit}{_sampled(seed, share)} has none of "
+                                    f"them; remove it from train.targets, or lower "
+                                    f"train.{key}{_raise_share(share)}.")  # fmt: skip
+        for seed in seeds if share < 1 else []:  # the refit on every era, sampled
+            if not np.isin(era_sample(data.eras, seed, share), known).any():
+                raise DataError(f"{span}, and the refit{_sampled(seed, share)} has none "
+                                f"of them; remove it from train.targets"
+                                f"{_raise_share(share)}.")  # fmt: skip
+
+
+def _sampled(seed: int, share: float) -> str:
+    return f" (seed {seed}'s share of its eras, model.era_sample = {share})" if share < 1 else ""
+
+
+def _raise_share(share: float) -> str:
+    return ", or raise model.era_sample" if share < 1 else ""

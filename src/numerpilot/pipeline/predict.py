@@ -43,6 +43,24 @@ def _feature_fix(bundle: Bundle) -> str:
             "download the matching data or retrain with 'numerpilot train'.")  # fmt: skip
 
 
+def _check_neutralizers(bundle: Bundle, path: Path) -> None:
+    """Refuse a file that lacks features the models neutralize against (only those: the
+    model features are checked as the file is read), naming them as such."""
+    model = set(bundle.payload["features"])
+    wanted = [f for f in bundle.payload["neutralizer_features"] if f not in model]
+    if not wanted:
+        return
+    have = set(open_parquet(path).schema_arrow.names)
+    missing = [f for f in wanted if f not in have]
+    if missing:
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        raise DataError(f"{path.name} lacks {len(missing)} of the features the models "
+                        f"neutralize against ({shown}: [ensemble] neutralize_against when they "
+                        f"were trained). {_feature_fix(bundle)}")  # fmt: skip
+
+
 def current_bundle(ctx: Context) -> Bundle:
     """The models in use, with a warning when ``numerpilot.toml`` now asks for another
     feature set or neutralization than they were trained with: both are part of the bundle
@@ -89,6 +107,7 @@ def predict_file(
 ) -> Predictions:
     """Load ``path`` and run the kernel's ensemble on it (members, then their combination)."""
     payload = bundle.payload
+    _check_neutralizers(bundle, path)
     data = load_era_data(
         path,
         input_columns(payload),

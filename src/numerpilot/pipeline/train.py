@@ -337,7 +337,7 @@ def train_ensemble(
         features=features,
         targets=[m.name for m in kept],
         weights=[m.weight for m in kept],
-        params=params,
+        params={**params, "seed": sorted({m.seed for m in ensemble_members(cfg)})},
         best_iterations={f.name: f.best_iteration for f in fitted},
         holdout_scores=scores,
         neutralization_proportion=cfg.ensemble.neutralization_proportion,
