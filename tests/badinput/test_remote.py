@@ -91,6 +91,14 @@ def test_text_value(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> No
             "text", "'high' in data row 4")  # fmt: skip
 
 
+@pytest.mark.bad_input("submit", "a parquet file with numbers stored as text")
+def test_numbers_as_text(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    path = fresh / "preds.parquet"
+    frame = pd.read_csv(_preds(fresh))
+    frame.assign(prediction=frame["prediction"].astype(str)).to_parquet(path, index=False)
+    refused(_dry_run(numerpilot, fresh, path), 1, "numbers stored as text", "store them as numbers")
+
+
 @pytest.mark.bad_input("submit", "true/false values")
 def test_bool_values(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     values = [True, False] * (len(_ids(fresh)) // 2) + [True] * (len(_ids(fresh)) % 2)

@@ -36,7 +36,8 @@ def _cases(t: str) -> list[tuple[str, Maker, tuple[str, ...]]]:
     other = "crypto" if t == "signals" else "signals"
     with_nan = lambda ids: _frame(col, ids).assign(signal=lambda f: f.signal.where(f.index != 5))  # noqa: E731
     return [
-        (f"{t}: a wrong id column", lambda ids: _frame("id", ids), ("headers must be one of",)),
+        (f"{t}: a wrong id column", lambda ids: _frame("id", ids),
+         ("headers must be one of", "(the file's columns: 'id', 'signal')")),
         (f"{t}: 99 ids of the live universe", lambda ids: _frame(col, ids[:99]),
          ("Not enough stocks", "99 distinct", "at least 100")),
         (f"{t}: duplicated ids", lambda ids: _frame(col, [*ids[:120], *ids[:5]]),

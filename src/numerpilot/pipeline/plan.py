@@ -129,9 +129,9 @@ def check_targets(ctx: Context, data: EraData, part: str = "the training eras") 
             )
             if needs_holdout(ctx) and not np.isin(split.holdout, known).any():
                 raise DataError(f"{span}, and {held} ({split.holdout[0]} to "
-                                f"{split.holdout[-1]}) has none of them to choose its tree "
-                                f"count on; remove it from train.targets, or change "
-                                f"train.{key}.")  # fmt: skip
+                                f"{split.holdout[-1]}) {'have' if folds else 'has'} none of "
+                                "them to choose its tree count on; remove it from "
+                                f"train.targets, or change train.{key}.")  # fmt: skip
             for seed in seeds:
                 if not np.isin(member_split(split, seed, share).fit, known).any():
                     raise DataError(f"{span}, and {fit}{_sampled(seed, share)} has none of "

@@ -50,6 +50,10 @@ def check_numeric(frame: pd.DataFrame) -> None:
                 f"column '{name}' holds text, e.g. {str(column.iloc[row])!r} in data row "
                 f"{row + 1}; predictions must be numbers within [0, 1]"
             )
+        raise SubmissionError(  # e.g. a parquet string column of "0.5"s
+            f"column '{name}' holds numbers stored as text ({column.dtype}); store them as "
+            "numbers (float)"
+        )
 
 
 #: Endings of compressed files: pandas would read them, Numerai takes plain files only.
@@ -81,6 +85,12 @@ def check_frame(frame: pd.DataFrame, tournament: str, universe: Universe) -> Non
         CHECKS[tournament](frame.copy(), universe)
     except (TypeError, ValueError) as error:  # numerai-tools on values it did not expect
         raise SubmissionError(f"the submission's values cannot be checked ({error})") from None
+    except SubmissionError as error:
+        if "headers" not in str(error):
+            raise
+        shown = ", ".join(repr(str(c)) for c in frame.columns[:6])  # a space or ';' shows
+        more = " …" if len(frame.columns) > 6 else ""
+        raise SubmissionError(f"{error} (the file's columns: {shown}{more})") from None
 
 
 def check_file(path: Path, tournament: str, universe: Universe, hint: str = PREDICT_HINT) -> None:
