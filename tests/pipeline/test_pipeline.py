@@ -233,7 +233,7 @@ def test_validate_warns_only_of_ids_missing_from_the_data(
     config = root / "numerpilot.toml"
     config.write_text(config.read_text() + '\n[scoring]\nbenchmark_column = "v52_lgbm_cyrusd20"\n')
     ctx = Context.load(Workdir(root))
-    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.align"):
         report = validate_ensemble(ctx, write_report=False)
     assert report.metric_eras("bmc") > 0
     assert not [r for r in caplog.records if "not in the data file" in r.getMessage()]
@@ -241,7 +241,7 @@ def test_validate_warns_only_of_ids_missing_from_the_data(
     bench = pd.read_parquet(path)
     pd.concat([bench, bench.iloc[:3].rename(index=lambda i: f"x{i}")]).to_parquet(path)
     caplog.clear()
-    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.align"):
         validate_ensemble(ctx, write_report=False)
     assert [r.getMessage() for r in caplog.records] == [
         f"3 ids of the {layout.VALIDATION_BENCHMARKS} are not in the data file and are ignored"

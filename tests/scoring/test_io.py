@@ -11,9 +11,8 @@ import pyarrow as pa
 import pytest
 
 from numerpilot.errors import DataError, UsageError
+from numerpilot.scoring.align import align, file_ids
 from numerpilot.scoring.io import (
-    align,
-    file_ids,
     read_data,
     read_model_column,
     read_predictions,
@@ -202,18 +201,18 @@ def test_ids_of_unscored_rows_are_not_called_missing(
     model = pd.concat([model, model.iloc[:3].rename(index=lambda i: "x" + i)])  # 3 foreign
     path = _write(tmp_path / "m.parquet", model)
     scored = IDS[20:]  # the first two eras skipped
-    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.align"):
         got = read_model_column(path, None, scored, "meta model", data_ids=lambda: every)
     np.testing.assert_array_equal(got, np.arange(20.0, 40.0))
     assert [r.getMessage() for r in caplog.records] == [
         "3 ids of the meta model are not in the data file and are ignored"
     ]
     caplog.clear()
-    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.align"):
         read_model_column(path, None, scored, "meta model")  # without: 20 + 3
     assert caplog.records[0].getMessage().startswith("23 ids of the meta model")
     caplog.clear()
     clean = _write(tmp_path / "c.parquet", _preds(np.arange(40))[["a"]])
-    with caplog.at_level("WARNING", logger="numerpilot.scoring.io"):
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.align"):
         read_model_column(clean, None, scored, "meta model", data_ids=lambda: every)
     assert not caplog.records

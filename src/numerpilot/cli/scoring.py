@@ -67,8 +67,8 @@ def score(
     from numerpilot.errors import DataError, UsageError
     from numerpilot.io import write_json_atomic
     from numerpilot.kernel.eras import EraIndex
+    from numerpilot.scoring.align import align
     from numerpilot.scoring.io import (
-        align,
         check_target,
         read_data,
         read_model_column,

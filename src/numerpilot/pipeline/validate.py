@@ -19,7 +19,8 @@ from numerpilot.pipeline.plan import train_eras
 from numerpilot.pipeline.predict import current_bundle, predict_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.report import render_html
-from numerpilot.scoring.io import AllIds, file_ids, read_model_column
+from numerpilot.scoring.align import AllIds, file_ids
+from numerpilot.scoring.io import read_model_column
 from numerpilot.scoring.report import ScoreReport, score_frame
 
 log = logging.getLogger(__name__)

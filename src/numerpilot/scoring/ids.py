@@ -13,6 +13,7 @@ answer is always exactly arrow's.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -99,3 +100,14 @@ def _index_by_keys(want: pa.Array, have: pa.Array) -> np.ndarray | None:
     if a.shape[1] > 1 and not (a[found, 1:] == b[position[found], 1:]).all():
         return None  # two different ids share a key
     return position
+
+
+def arrow_ids(ids: np.ndarray | pd.Index | pa.Array) -> pa.Array:
+    """(n,) ids as one arrow large_string array (zero-copy for arrow ids)."""
+    if isinstance(ids, pa.Array):
+        array = ids
+    else:
+        array = pa.array(ids) if isinstance(ids, pd.Index) else pa.array(np.asarray(ids))
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array if pa.types.is_large_string(array.type) else array.cast(pa.large_string())

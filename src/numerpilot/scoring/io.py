@@ -1,7 +1,8 @@
 """Reading what ``numerpilot score`` scores: predictions, data, meta model and benchmarks.
 
-Everything is aligned on the data file's rows: (n,) arrays with NaN where a file has no
-value for an id. Errors are :class:`~numerpilot.errors.DataError` with a next step.
+Everything is aligned on the data file's rows (:mod:`numerpilot.scoring.align`): (n,)
+arrays with NaN where a file has no value for an id. Errors are
+:class:`~numerpilot.errors.DataError` with a next step.
 
 Parquet files are read with pyarrow, only the columns needed, and ids stay arrow strings,
 matched on their bytes (:mod:`numerpilot.scoring.ids`), never as Python strings. The data
@@ -12,8 +13,6 @@ exactly one value).
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +32,8 @@ from numerpilot.data.load import (
 )
 from numerpilot.errors import DataError, UsageError
 from numerpilot.kernel.eras import EraIndex
-from numerpilot.scoring.ids import index_in, repeated
-
-log = logging.getLogger(__name__)
+from numerpilot.scoring.align import AllIds, align
+from numerpilot.scoring.ids import arrow_ids, repeated
 
 _NOT_PREDICTIONS = {layout.ID, layout.ERA, layout.DATA_TYPE}
 
@@ -139,7 +137,7 @@ def read_table(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
                         "add the row ids Numerai uses.")  # fmt: skip
     frame.index = frame.index.astype(str)
     if frame.index.has_duplicates:
-        _check_unique(path, _arrow_ids(frame.index))
+        _check_unique(path, arrow_ids(frame.index))
     return frame
 
 
@@ -219,7 +217,7 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
                                 "expects Numerai's features, whole numbers 0..4.")  # fmt: skip
             check_feature_column(frame[name].to_numpy(), name, path)
         return ScoringData(
-            _arrow_ids(frame.index),
+            arrow_ids(frame.index),
             era_labels(frame[layout.ERA].to_numpy()),
             frame[target].to_numpy(dtype=np.float64),
             frame[features].to_numpy(dtype=np.int8) if features else np.zeros((len(frame), 0)),
@@ -255,94 +253,6 @@ def check_target(target: np.ndarray, index: EraIndex, name: str) -> None:
                 return
     raise DataError(f"the target column '{name}' is constant or not finite in every era, so "
                     "no era can be scored; choose another target with --target COL.")  # fmt: skip
-
-
-def _arrow_ids(ids: np.ndarray | pd.Index | pa.Array) -> pa.Array:
-    """(n,) ids as one arrow large_string array (zero-copy for arrow ids)."""
-    if isinstance(ids, pa.Array):
-        array = ids
-    else:
-        array = pa.array(ids) if isinstance(ids, pd.Index) else pa.array(np.asarray(ids))
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array if pa.types.is_large_string(array.type) else array.cast(pa.large_string())
-
-
-def positions(index: pd.Index, ids: np.ndarray | pa.Array) -> np.ndarray | None:
-    """(n,) int64 row of each of ``ids`` in ``index`` (-1 where absent); None when
-    ``index`` holds exactly ``ids`` in the same order (nothing to move)."""
-    arrow = isinstance(index.dtype, pd.ArrowDtype) and pa.types.is_large_string(
-        index.dtype.pyarrow_dtype
-    )
-    have, want = _arrow_ids(index if arrow else index.astype(str)), _arrow_ids(ids)
-    return None if have.equals(want) else index_in(want, have)
-
-
-#: Every id of the data file, read only when needed (see :func:`align`).
-AllIds = Callable[[], pa.Array]
-
-
-def file_ids(path: Path) -> pa.Array:
-    """Every id of a parquet data file as large_string (row numbers when it has no id
-    column, as :func:`~numerpilot.data.load.load_era_data` numbers them)."""
-    pf = open_parquet(path)
-    if layout.ID not in pf.schema_arrow.names:
-        return pa.array(np.arange(pf.metadata.num_rows).astype(str), pa.large_string())
-    return _arrow_ids(pf.read(columns=[layout.ID]).column(0))
-
-
-def _unknown(index: pd.Index, found: np.ndarray, data_ids: AllIds | None) -> int:
-    """How many ids of ``index`` are not in the data: those not ``found`` (bool, per row
-    of ``index``) among the scored ids, less those in ``data_ids()`` (every id of the data
-    file, when only some of its rows are scored)."""
-    if data_ids is None:
-        return int((~found).sum())
-    rest = index[~found]
-    arrow = isinstance(rest.dtype, pd.ArrowDtype)
-    have = _arrow_ids(rest if arrow else rest.astype(str))
-    return int((index_in(have, data_ids()) < 0).sum())
-
-
-def align(
-    frame: pd.DataFrame | pd.Series,
-    ids: np.ndarray | pa.Array,
-    what: str,
-    data_ids: AllIds | None = None,
-) -> np.ndarray:
-    """Values of ``frame`` for ``ids``: (n,) for a Series, (n, k) for k columns (Fortran
-    order: the scorer reads column by column), NaN where absent; DataError if none overlap.
-
-    Ids of ``frame`` that are not in the data file are ignored with a warning; when
-    ``ids`` are only some of the data file's rows (validate skips the embargo eras),
-    ``data_ids`` (returning all of them, called only if some id is not in ``ids``) keeps
-    the other rows' ids out of that count.
-    """
-    columns = [frame] if isinstance(frame, pd.Series) else [frame.iloc[:, j] for j in
-                                                            range(frame.shape[1])]  # fmt: skip
-    out = np.empty((len(columns), len(ids)))
-    position = positions(frame.index, ids)
-    if position is None:
-        for row, column in zip(out, columns, strict=True):
-            row[:] = column.to_numpy(dtype=np.float64)
-    else:
-        found = position >= 0
-        if not found.any():
-            raise DataError(f"no id of the {what} matches an id of the data file; "
-                            "check that both come from the same dataset version.")  # fmt: skip
-        if len(frame) > int(found.sum()):
-            in_frame = np.zeros(len(frame), dtype=bool)
-            in_frame[position[found]] = True
-            extra = _unknown(frame.index, in_frame, data_ids)
-            if extra:
-                log.warning(
-                    "%d ids of the %s are not in the data file and are ignored", extra, what
-                )
-        rows, source = np.flatnonzero(found), position[found]
-        if len(rows) < len(ids):
-            out.fill(np.nan)
-        for row, column in zip(out, columns, strict=True):
-            row[rows] = column.to_numpy(dtype=np.float64)[source]
-    return out[0] if isinstance(frame, pd.Series) else out.T
 
 
 def _is_numeric(kind: pa.DataType) -> bool:
@@ -404,7 +314,7 @@ def read_model_column(
             if name != id_col and not name.startswith("__index_level_")
         }
         column = _model_column_name(path, column, numeric, what, option)
-        frame = _frame(path, _read_parquet(path, [id_col, column]), id_col, _arrow_ids(ids))
+        frame = _frame(path, _read_parquet(path, [id_col, column]), id_col, arrow_ids(ids))
     else:
         frame = read_table(path)
         numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}
