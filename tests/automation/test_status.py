@@ -11,7 +11,8 @@ from tests.automation.conftest import DAEMON_CONFIG
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
-from numerpilot.automation.status import collect
+from numerpilot.automation.status import ModelStatus, RoundStatus, StatusReport, collect
+from numerpilot.cli.render import render_status
 from numerpilot.config import ScoringConfig, load_config
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.submission.ledger import Ledger
@@ -43,6 +44,21 @@ def test_status_shows_submitted_missed_scores_and_payouts(
     assert resolved.payout == pytest.approx(config_n.payout(1.0, resolved.corr, resolved.mmc))
     assert states[first + 1].state == "missed"
     assert model.paid == pytest.approx(config_n.payout(25.0, resolved.corr, resolved.mmc))
+    keyless = NumeraiClient(None, sandbox.url)  # no keys: the ledger's word stands
+    plain = collect(keyless, Ledger(daemon_dir.state_db), "classic",
+                    list(config.submission.models), ScoringConfig(), 60)  # fmt: skip
+    (seen,) = [r for m in plain.models if m.name == "sandbox_model" for r in m.rounds
+               if r.round == first]  # fmt: skip
+    assert seen.state == "submitted"
+
+
+def test_status_names_why_a_round_failed(
+    capsys: pytest.CaptureFixture[str], client: NumeraiClient
+) -> None:
+    info = client.current_round()
+    failed = RoundStatus(info.number, "failed", None, None, None, None, "no trained models")
+    render_status(StatusReport(info, [ModelStatus("m1", "id1", rounds=[failed])]))
+    assert f"Failed: round {info.number}, m1: no trained models" in capsys.readouterr().out
 
 
 def test_status_command_without_keys_in_a_demo_folder(

@@ -57,13 +57,19 @@ class StatusReport:
     notes: tuple[str, ...] = ()
 
 
-def round_state(info: RoundInfo, sub: SubmissionInfo | None, row: LedgerRow | None) -> str:
-    """The state of a model in a round from Numerai's submission and the ledger row."""
+def round_state(
+    info: RoundInfo, sub: SubmissionInfo | None, row: LedgerRow | None, listed: bool = True
+) -> str:
+    """The state of a model in a round from Numerai's submission and the ledger row
+    (``listed``: whether Numerai's submissions were asked for; without keys, the ledger's
+    ``submitted`` stands)."""
     if sub is not None:
         late = row.late if row is not None and row.submission_id == sub.id else False
         if sub.inserted_at is not None:
             late = sub.inserted_at >= info.close_staking_time
         return "late" if late else "submitted"
+    if not listed and row is not None and row.state == "submitted":
+        return "late" if row.late else "submitted"
     if row is not None and row.state == "skipped":
         return "skipped"
     if info.is_open:
@@ -132,7 +138,10 @@ def collect(
             f"{n} is not a {tournament} model of this account" for n in names if n not in account
         ]
     else:
-        notes.append("no API keys: submissions on Numerai, stakes and payouts are not shown")
+        notes.append(
+            "no API keys: Numerai's list of submissions and the payouts are not "
+            "shown; the states come from numerpilot's ledger"
+        )
         ids = {row.model_name: row.model_id for row in ledger.history(1000)}
     payouts = _payouts(client) if client.has_credentials else {}
     models = []
@@ -148,10 +157,12 @@ def collect(
             row = ledger.get(tournament, model_id, info.number)
             got = scores.get(info.number, {})
             corr, mmc = got.get("corr"), got.get("mmc")
+            state = round_state(info, subs.get(info.number), row, client.has_credentials)
+            staked = state == "submitted"  # a late submission is scored, not paid
             status.rounds.append(RoundStatus(
-                info.number, round_state(info, subs.get(info.number), row),
-                subs[info.number].id if info.number in subs else None, corr, mmc,
-                payout_estimate(info, corr, mmc, scoring), row.last_error if row else None,
+                info.number, state, subs[info.number].id if info.number in subs else None,
+                corr, mmc, payout_estimate(info, corr, mmc, scoring) if staked else None,
+                row.last_error if row else None,
             ))  # fmt: skip
         status.stake = _stake(client, name)
         status.pending_payout, status.paid = payouts.get(model_id, (None, None))

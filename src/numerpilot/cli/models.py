@@ -24,7 +24,8 @@ def list_bundles(directory: WorkdirOption = Path(".")) -> None:
         mark = "*" if m.bundle == current.bundle else " "
         trees = sum(m.best_iterations.values())
         console.print(f"{mark} {m.bundle or 'models/'}  trained {m.created}  data {m.data_version}"
-                      f"  {len(m.targets)} models, {trees} trees", highlight=False)  # fmt: skip
+                      f"  {len(m.targets)} model{'s' * (len(m.targets) != 1)}, {trees} trees",
+                      highlight=False)  # fmt: skip
 
 
 @models_app.command("rollback")
@@ -34,7 +35,8 @@ def rollback(directory: WorkdirOption = Path(".")) -> None:
 
     wd = workdir(directory)
     before, after = switch(wd.models)
-    console.print(f"Models switched from {before.bundle} (trained {before.created}) back to "
+    way = "back" if after.created <= before.created else "forward"
+    console.print(f"Models switched from {before.bundle} (trained {before.created}) {way} to "
                   f"{after.bundle} (trained {after.created}).", highlight=False)  # fmt: skip
 
 

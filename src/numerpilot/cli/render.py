@@ -148,8 +148,8 @@ def render_status(report: StatusReport) -> None:
         highlight=False,
     )
     models = Table(box=box.SIMPLE_HEAD, title="Models (read only: numerpilot never stakes)")
-    for col in ("model", "stake (NMR)", "pending payout", "paid"):
-        models.add_column(col, justify="left" if col == "model" else "right")
+    for col in ("model", "stake (NMR)", "pending payout", "paid"):  # fold: never cut off
+        models.add_column(col, justify="left" if col == "model" else "right", overflow="fold")
     for m in report.models:
         stake = "–" if m.stake is None else f"{m.stake:.2f}"
         models.add_row(m.name, stake, _signed(m.pending_payout), _signed(m.paid))
@@ -157,12 +157,17 @@ def render_status(report: StatusReport) -> None:
     rounds = Table(box=box.SIMPLE_HEAD, title="Recent rounds")
     numeric = ("CORR", "MMC", "payout / stake")
     for col in ("round", "model", "state", *numeric):
-        rounds.add_column(col, justify="right" if col in numeric else "left")
+        rounds.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
+    failures = []
     for m in report.models:
         for r in m.rounds:
             style = _STATE_STYLE.get(r.state, "red")
             rounds.add_row(str(r.round), m.name, f"[{style}]{r.state}[/{style}]",
                            _signed(r.corr), _signed(r.mmc), _signed(r.payout))  # fmt: skip
+            if r.state == "failed" and r.error:
+                failures.append(f"round {r.round}, {m.name}: {r.error}")
     console.print(rounds)
+    for failure in failures:  # why, as the ledger recorded it
+        console.print(f"[red]Failed:[/red] {failure}", highlight=False, soft_wrap=True)
     for note in report.notes:
         console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)

@@ -106,7 +106,7 @@ def _rounds(state: SandboxState, req: Request) -> list[dict[str, Any]]:
             raise SandboxError(f"Round {window.number} has not opened yet.", "NOT_FOUND")
         return [_round_json(state, window, tournament)]
     limit = 1 if number is not None else int(req.args.get("limit") or 10)
-    windows = [state.window(current.number - k) for k in range(max(limit, 1))]
+    windows = [state.window(current.number - k) for k in range(max(min(limit, current.number), 1))]
     rounds = [_round_json(state, w, tournament) for w in windows]
     wanted = req.args.get("status")
     return [r for r in rounds if wanted in (None, r["status"])]
