@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.conftest import Numerpilot
-from tests.support.catalogue import Refused
+from tests.support.catalogue import Outcome, Refused
 from tests.support.fs import read_only
 
 from numerpilot.sandbox import SandboxServer
@@ -70,7 +70,8 @@ def test_score_data_folder(
     numerpilot: Numerpilot, refused: Refused, score_args: list[str], tmp_path: Path
 ) -> None:
     args = [*score_args]
-    args[args.index("--data") + 1] = str(tmp_path)
+    (tmp_path / "folder").mkdir()
+    args[args.index("--data") + 1] = str(tmp_path / "folder")
     refused(numerpilot("score", *args), 2, "--data:", "is a folder; give a file path")
 
 
@@ -150,44 +151,46 @@ def test_check_upload_missing_pickle(numerpilot: Numerpilot, refused: Refused, f
             "does not exist", "build-upload")  # fmt: skip
 
 
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache for runtime replicas (``NUMERPILOT_CACHE``), not created yet."""
+    monkeypatch.setenv("NUMERPILOT_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _check_as_312(numerpilot: Numerpilot, root: Path) -> Outcome:
+    """check-upload of a pickle in ``root`` (never built: refused before it is read)."""
+    (root / "m.pkl").write_bytes(b"not built here")
+    return numerpilot("check-upload", str(root / "m.pkl"), "--image", "3.12", "-C", str(root))
+
+
 @pytest.mark.bad_input("check-upload", "`--image 3.12` whose local Python cannot make a venv")
 def test_check_upload_broken_python(
     numerpilot: Numerpilot,
     refused: Refused,
     fresh: Path,
-    tmp_path: Path,
+    cache: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A local Python that fails is this machine's matter (exit 1), not the network's."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "python3.12"
+    fake = fresh / "bin" / "python3.12"
+    fake.parent.mkdir()
     fake.write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n")
     fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("NUMERPILOT_CACHE", str(tmp_path / "cache"))
-    (fresh / "m.pkl").write_bytes(b"not built here")
-    args = ("check-upload", str(fresh / "m.pkl"), "--image", "3.12", "-C", str(fresh))
-    line = refused(numerpilot(*args), 1, "could not create", "--image 3.11")
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    line = refused(_check_as_312(numerpilot, fresh), 1, "could not create", "--image 3.11")
     assert "network" not in line
-    assert list((tmp_path / "cache" / "runtime").iterdir()) == []  # no half-built replica
+    assert list((cache / "runtime").iterdir()) == []  # no half-built replica
 
 
 @pytest.mark.bad_input("check-upload", "a pickle built for Python 3.11 checked as `--image 3.12`")
 def test_check_upload_other_python(
-    numerpilot: Numerpilot,
-    refused: Refused,
-    fresh: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    numerpilot: Numerpilot, refused: Refused, fresh: Path, cache: Path
 ) -> None:
     """Refused from the pickle's sidecar, before a 3.12 replica is built (minutes, PyPI)."""
-    monkeypatch.setenv("NUMERPILOT_CACHE", str(tmp_path / "cache"))
-    (fresh / "m.pkl").write_bytes(b"not built here")
     (fresh / "m.pkl.json").write_text('{"python": "3.11"}')
-    args = ("check-upload", str(fresh / "m.pkl"), "--image", "3.12", "-C", str(fresh))
-    refused(numerpilot(*args), 1, "incompatible with 3.12")
-    assert not (tmp_path / "cache").exists()
+    refused(_check_as_312(numerpilot, fresh), 1, "incompatible with 3.12")
+    assert not cache.exists()
 
 
 # -- sandbox serve ----------------------------------------------------------------------
