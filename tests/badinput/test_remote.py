@@ -124,8 +124,9 @@ def test_signals_file(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> 
     pd.DataFrame({"numerai_ticker": ids, "signal": np.linspace(0.1, 0.9, len(ids))}).to_csv(
         path, index=False
     )
-    refused(_dry_run(numerpilot, fresh, path), 1, "Classic rules", "this is a Signals file",
-            "[submission] tournament")  # fmt: skip
+    line = refused(_dry_run(numerpilot, fresh, path), 1, "Classic rules",
+                   "this is a Signals file", "[submission] tournament")  # fmt: skip
+    assert "numerpilot predict" not in line  # not a file to re-create, a setting to change
 
 
 @pytest.mark.bad_input("submit", "a compressed file (`.csv.gz`)")

@@ -22,7 +22,7 @@ def test_empty_era_in_validation_is_skipped_and_counted(cli: CliRunner, workdir:
     assert code == 0
     report = json.loads((workdir / "reports" / "validation.json").read_text())
     assert last not in report["ensemble"]["per_era"]["corr"]
-    assert "1 eras skipped (targets or predictions missing)" in out and last in out
+    assert "1 era skipped (targets or predictions missing)" in out and last in out
 
 
 def test_report_names_each_members_model() -> None:

@@ -132,7 +132,7 @@ def test_skip_notes_give_each_era_its_true_reason() -> None:
     meta[d["eras"] < "0002"] = np.nan
     report = score_frame(d["preds"], target, d["eras"], meta_model=meta, benchmark=meta)
     assert report.notes == (
-        "CORR: 1 eras skipped (targets or predictions missing): 0005",
+        "CORR: 1 era skipped (targets or predictions missing): 0005",
         "MMC: 2 eras skipped (scored by CORR, but the meta model is missing for too many of "
         "their rows): 0000, 0001",
         "BMC: 2 eras skipped (scored by CORR, but the benchmark is missing for too many of "
@@ -153,9 +153,9 @@ def test_skip_notes_name_the_columns_they_are_about() -> None:
     meta[d["eras"] == "0000"] = np.nan
     report = score_frame(preds, d["target"], d["eras"], meta_model=meta)
     assert report.notes == (
-        "CORR of p1: 1 eras skipped (targets or predictions missing): 0003",
-        "CORR of p2: 1 eras skipped (targets or predictions missing): 0004",
-        "MMC: 1 eras skipped (scored by CORR, but the meta model is missing for too many of "
+        "CORR of p1: 1 era skipped (targets or predictions missing): 0003",
+        "CORR of p2: 1 era skipped (targets or predictions missing): 0004",
+        "MMC: 1 era skipped (scored by CORR, but the meta model is missing for too many of "
         "their rows): 0000",
     )
     assert [report.summary(c)["n_eras"] for c in ("p0", "p1", "p2")] == [6, 5, 5]

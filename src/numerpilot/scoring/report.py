@@ -185,7 +185,8 @@ def _skip_notes(
         if len(by_eras) > 1:
             who += " of " + _shown([columns[j] for j in sorted(where)], 4)
         why = f"scored by CORR, but {reason}" if corr is not None else reason
-        notes.append(f"{who}: {len(eras)} eras skipped ({why}): {_shown(eras, 6)}")
+        n = len(eras)
+        notes.append(f"{who}: {n} era{'s' if n > 1 else ''} skipped ({why}): {_shown(eras, 6)}")
     return notes
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from numerpilot.errors import DataError, SubmissionError
 from numerpilot.submission.rules import classic, crypto, signals
+from numerpilot.submission.rules.universe import other_tournament
 
 #: The live ids: a Series (Classic) or a frame with one column per id kind.
 Universe = pd.Series | pd.DataFrame | None
@@ -97,7 +98,11 @@ def check_file(path: Path, tournament: str, universe: Universe, hint: str = PRED
     """Apply the tournament's rules to a submission file (the error names the file)."""
     if Path(path).exists():
         check_no_bom(path)
+    frame = None
     try:
-        check_frame(read_submission(path), tournament, universe)
+        frame = read_submission(path)
+        check_frame(frame, tournament, universe)
     except SubmissionError as error:
-        raise SubmissionError(f"{Path(path).name}: {error}. {hint}.") from None
+        elsewhere = frame is not None and other_tournament(frame, tournament)
+        end = "" if elsewhere else f" {hint}."  # the error already says what to change
+        raise SubmissionError(f"{Path(path).name}: {error}.{end}") from None
