@@ -52,7 +52,7 @@ def invoke(argv: list[str] | None = None) -> int:
     """Run one command; returns its exit code (expected failures print one line)."""
     fit_consoles()
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="numerpilot", standalone_mode=False)
     except NumerpilotError as error:
         return _fail(str(error), error.exit_code)
     except TyperException as error:  # unknown command or option, missing argument, ...
