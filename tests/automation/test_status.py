@@ -50,6 +50,16 @@ def test_status_shows_submitted_missed_scores_and_payouts(
     (seen,) = [r for m in plain.models if m.name == "sandbox_model" for r in m.rounds
                if r.round == first]  # fmt: skip
     assert seen.state == "submitted"
+    ledger = Ledger(daemon_dir.state_db)  # the ledger says: made after staking closed
+    ledger.mark("classic", "sandbox_model", sub.model_id, first, "submitted",
+                submission_id=sub.id, late=True)  # fmt: skip
+    states = {}
+    for who in (client, keyless):
+        again = collect(who, ledger, "classic", ["sandbox_model"], ScoringConfig(), 60)
+        (states[who],) = [r for r in again.models[0].rounds if r.round == first]
+    assert states[client].state == "submitted"  # Numerai's insertion time has the last word
+    late = states[keyless]  # without keys the ledger's: scored, not paid
+    assert late.state == "late" and late.corr == resolved.corr and late.payout is None
 
 
 def test_status_names_why_a_round_failed(
