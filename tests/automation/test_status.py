@@ -11,7 +11,13 @@ from tests.automation.conftest import DAEMON_CONFIG
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
-from numerpilot.automation.status import ModelStatus, RoundStatus, StatusReport, collect
+from numerpilot.automation.status import (
+    ModelStatus,
+    RoundStatus,
+    StatusReport,
+    collect,
+    payout_estimate,
+)
 from numerpilot.cli.render import render_status
 from numerpilot.config import ScoringConfig, load_config
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
@@ -115,3 +121,32 @@ def test_status_report_plots_cumulative_scores(
     assert html.count('data-plot="corr_cumulative"') == 1
     assert html.count('data-plot="mmc_cumulative"') == 1
     assert DEMO_SECRET_KEY not in html and DEMO_PUBLIC_ID not in html
+
+
+@pytest.mark.parametrize(
+    ("factor", "multiplier", "expected"),
+    [
+        ("0.0", "0.5", 0.0),  # a payout factor of 0 pays nothing (not "missing: 1")
+        (None, "0.5", 0.5 * 0.02 + 2.0 * 0.01),  # no factor: 1
+        ("1.0", None, 0.75 * 0.02 + 2.0 * 0.01),  # no CORR multiplier: the configured one
+        ("1.0", "0", 2.0 * 0.01),  # a multiplier of 0 is one
+    ],
+)
+def test_payout_estimate_takes_the_api_values_as_they_are(
+    factor: str | None, multiplier: str | None, expected: float
+) -> None:
+    from datetime import UTC, datetime
+
+    from numerpilot.api.rounds import parse_round
+
+    raw = {
+        "number": 600, "openTime": "2025-01-01T13:00:00Z", "closeTime": "2025-01-02T19:00:00Z",
+        "closeStakingTime": "2025-01-02T13:00:00Z", "payoutFactor": factor,
+        "roundScoreConfigs": [
+            {"name": "v2_corr20", "defaultMultiplier": multiplier, "clipThreshold": "0.05"},
+            {"name": "mmc", "defaultMultiplier": "2.0", "clipThreshold": "0.05"},
+        ],
+    }  # fmt: skip
+    info = parse_round(raw, datetime(2025, 1, 1, 14, tzinfo=UTC))
+    scoring = ScoringConfig(payout_corr_multiplier=0.75, payout_mmc_multiplier=1.0)
+    assert payout_estimate(info, 0.02, 0.01, scoring) == pytest.approx(expected)

@@ -200,3 +200,24 @@ def test_large_report_is_fast_and_small(tmp_path: Path) -> None:
     dest = write_validation_report(report, tmp_path / "big.html", title="big", context={})
     assert dest.stat().st_size < 1_000_000
     assert dest.read_text("utf-8").count("<img ") == 6
+
+
+def test_plots_take_any_name_and_show_gaps_and_lone_points(tmp_path: Path) -> None:
+    from numerpilot.report.plots import _axes, _cumulative, _lines
+    from numerpilot.scoring.per_era import PerEra
+
+    cols = (r"target_$\bad$_20", "_hidden", "cost$5_and$6")
+    eras = np.array(["era9", "era10", "era11", "era12"])
+    corr = np.array([[0.1, np.nan, 0.1], [np.nan, 0.2, 0.1], [0.1, np.nan, np.nan],
+                     [0.1, np.nan, 0.1]])  # fmt: skip
+    report = ScoreReport(cols, {"corr": PerEra(eras, corr)})
+    write_validation_report(report, tmp_path / "odd.html", title="odd", context={})  # no crash
+    assert all_eras(report) == ["era9", "era10", "era11", "era12"]  # as numbers, not text
+    cum = _cumulative(corr)
+    assert np.isnan(cum[1, 0]) and cum[2, 0] == pytest.approx(0.2)  # a gap, not a flat step
+    _, ax = _axes(list(eras), "t", "y", "era")
+    _lines(report, ax, np.arange(4), cum)
+    texts = [t.get_text() for t in ax.legend().get_texts()]
+    assert texts == [r"target_\$\bad\$_20", "\u200b_hidden", r"cost\$5_and\$6"]
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [list(d.get_xdata()) for d in dots] == [[0], [1], [3]]  # no neighbour scored

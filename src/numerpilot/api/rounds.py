@@ -21,10 +21,11 @@ ROUND_FIELDS = """number openTime closeTime closeStakingTime resolveTime target 
 
 @dataclass(frozen=True)
 class ScoreConfig:
-    """One score of a round's payout: its name, multiplier (default) and clip."""
+    """One score of a round's payout: its name, multiplier (default; None when the API gives
+    none) and clip."""
 
     name: str
-    multiplier: float
+    multiplier: float | None
     clip: float | None
     is_payout: bool
 
@@ -82,7 +83,7 @@ def parse_round(raw: Any, now: datetime) -> RoundInfo:
         configs = tuple(
             ScoreConfig(
                 str(c.get("name") or c.get("displayName") or ""),
-                float(c.get("defaultMultiplier") or 0.0),
+                _number(c.get("defaultMultiplier")),
                 _number(c.get("clipThreshold")),
                 bool(c.get("isPayout", True)),
             )

@@ -88,7 +88,8 @@ def payout_estimate(
     mm = info.multiplier("mmc")
     clips = [c.clip for c in info.scores if c.is_payout and c.clip is not None]
     clip = clips[0] if clips else scoring.payout_clip
-    raw = (info.payout_factor or 1.0) * (
+    factor = 1.0 if info.payout_factor is None else info.payout_factor  # 0 pays nothing
+    raw = factor * (
         (cm if cm is not None else scoring.payout_corr_multiplier) * corr
         + (mm if mm is not None else scoring.payout_mmc_multiplier) * mmc
     )

@@ -38,8 +38,17 @@ def focus_column(report: ScoreReport) -> str:
 
 
 def all_eras(report: ScoreReport) -> list[str]:
-    """Sorted union of the eras of every computed metric (the x axis of every plot)."""
-    return sorted({str(e) for m in report.metrics.values() for e in m.eras})
+    """Sorted union of the eras of every computed metric (the x axis of every plot); the
+    shorter label first, so that unpadded numbers (rounds, ``era9``/``era10``) sort as numbers."""
+    return sorted(
+        {str(e) for m in report.metrics.values() for e in m.eras}, key=lambda e: (len(e), e)
+    )
+
+
+def label(name: str) -> str:
+    """A column name as matplotlib text: ``$`` is not math, a leading ``_`` is not hidden."""
+    text = name.replace("$", r"\$")
+    return "\u200b" + text if text.startswith("_") else text
 
 
 def _aligned(report: ScoreReport, metric: str, eras: list[str]) -> np.ndarray:
@@ -54,10 +63,9 @@ def _aligned(report: ScoreReport, metric: str, eras: list[str]) -> np.ndarray:
 
 
 def _cumulative(values: np.ndarray) -> np.ndarray:
-    """Cumulative sum that skips NaN eras (NaN before a series' first era)."""
-    out = np.nancumsum(values, axis=0)
-    started = np.cumsum(np.isfinite(values), axis=0) > 0
-    return np.where(started, out, np.nan)
+    """Cumulative sum over the scored eras; NaN in an era without a score (a gap in the
+    line, not a flat stretch that would read as a score of 0)."""
+    return np.where(np.isfinite(values), np.nancumsum(values, axis=0), np.nan)
 
 
 def rolling_mean(values: np.ndarray, window: int = ROLLING_ERAS) -> np.ndarray:
@@ -74,18 +82,19 @@ def rolling_mean(values: np.ndarray, window: int = ROLLING_ERAS) -> np.ndarray:
 
 
 def drawdown(values: np.ndarray) -> np.ndarray:
-    """Cumulative score minus its running peak (<= 0; its minimum is -max_drawdown)."""
+    """Cumulative score minus its running peak (<= 0; its minimum is -max_drawdown; NaN in
+    eras without a score)."""
     cum = _cumulative(values)
     return cum - np.fmax.accumulate(np.where(np.isfinite(cum), cum, -np.inf))
 
 
-def _axes(eras: list[str], title: str, ylabel: str) -> tuple[Figure, Axes]:
+def _axes(eras: list[str], title: str, ylabel: str, unit: str) -> tuple[Figure, Axes]:
     fig = Figure(figsize=_SIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.set_title(title, fontsize=11, loc="left")
     ax.set_ylabel(ylabel)
-    ax.set_xlabel("era")
+    ax.set_xlabel(unit)
     ax.grid(True, alpha=0.3, linewidth=0.6)
     ax.axhline(0.0, color="#888888", linewidth=0.8)
     ticks = np.unique(np.linspace(0, max(len(eras) - 1, 0), min(_N_TICKS, len(eras))).round())
@@ -100,13 +109,23 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _line(ax: Axes, x: np.ndarray, y: np.ndarray, **style: object) -> None:
+    """A line with gaps where ``y`` is NaN; a point with no neighbour is drawn as a dot."""
+    (line,) = ax.plot(x, y, **style)  # type: ignore[arg-type]
+    finite = np.isfinite(y)
+    alone = finite & ~np.r_[False, finite[:-1]] & ~np.r_[finite[1:], False]
+    if alone.any():
+        ax.plot(x[alone], y[alone], "o", markersize=3, color=line.get_color(),
+                zorder=line.get_zorder())  # fmt: skip
+
+
 def _lines(report: ScoreReport, ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
     """One line per column; the ensemble column thick and dark on top."""
     for j, col in enumerate(report.columns):
         if col == ENSEMBLE:
-            ax.plot(x, y[:, j], color=_FOCUS, linewidth=2.4, label=col, zorder=3)
+            _line(ax, x, y[:, j], color=_FOCUS, linewidth=2.4, label=label(col), zorder=3)
         else:
-            ax.plot(x, y[:, j], linewidth=1.2, alpha=0.85, label=col, zorder=2)
+            _line(ax, x, y[:, j], linewidth=1.2, alpha=0.85, label=label(col), zorder=2)
     if len(report.columns) > 1:
         ax.legend(fontsize=8, loc="upper left", ncols=min(len(report.columns), 4), frameon=False)
 
@@ -122,9 +141,12 @@ def _bars(ax: Axes, x: np.ndarray, v: np.ndarray, alpha: float) -> None:
         ax.stairs(part, edges, baseline=0.0, fill=True, color=color, alpha=alpha, linewidth=0)
 
 
-def _cum_plot(metric: str, label: str) -> Callable[[ScoreReport, list[str]], Figure]:
-    def draw(report: ScoreReport, eras: list[str]) -> Figure:
-        fig, ax = _axes(eras, f"Cumulative {label} per era", f"cumulative {label}")
+Draw = Callable[[ScoreReport, list[str], str], Figure]
+
+
+def _cum_plot(metric: str, name: str) -> Draw:
+    def draw(report: ScoreReport, eras: list[str], unit: str) -> Figure:
+        fig, ax = _axes(eras, f"Cumulative {name} per {unit}", f"cumulative {name}", unit)
         _lines(report, ax, np.arange(len(eras)), _cumulative(_aligned(report, metric, eras)))
         return fig
 
@@ -132,47 +154,47 @@ def _cum_plot(metric: str, label: str) -> Callable[[ScoreReport, list[str]], Fig
 
 
 def _focus_values(report: ScoreReport, metric: str, eras: list[str]) -> tuple[str, np.ndarray]:
-    """The focus column's name and its (E,) values of ``metric`` on the era axis."""
+    """The focus column's name (as plot text) and its (E,) values of ``metric``."""
     col = focus_column(report)
-    return col, _aligned(report, metric, eras)[:, report.columns.index(col)]
+    return label(col), _aligned(report, metric, eras)[:, report.columns.index(col)]
 
 
-def _corr_bars(report: ScoreReport, eras: list[str]) -> Figure:
+def _corr_bars(report: ScoreReport, eras: list[str], unit: str) -> Figure:
     col, v = _focus_values(report, "corr", eras)
-    fig, ax = _axes(eras, f"CORR per era: {col}", "CORR")
+    fig, ax = _axes(eras, f"CORR per {unit}: {col}", "CORR", unit)
     x = np.arange(len(eras))
     _bars(ax, x, v, alpha=0.55)
-    ax.plot(x, rolling_mean(v), color=_FOCUS, linewidth=1.8, label=f"{ROLLING_ERAS}-era mean")
+    ax.plot(x, rolling_mean(v), color=_FOCUS, linewidth=1.8, label=f"{ROLLING_ERAS}-{unit} mean")
     ax.legend(fontsize=8, loc="upper left", frameon=False)
     return fig
 
 
-def _drawdown(report: ScoreReport, eras: list[str]) -> Figure:
+def _drawdown(report: ScoreReport, eras: list[str], unit: str) -> Figure:
     col, v = _focus_values(report, "corr", eras)
     dd = drawdown(v)
-    fig, ax = _axes(eras, f"Drawdown of cumulative CORR: {col}", "drawdown")
+    fig, ax = _axes(eras, f"Drawdown of cumulative CORR: {col}", "drawdown", unit)
     x = np.arange(len(eras))
     ax.fill_between(x, np.nan_to_num(dd), 0.0, color=_DOWN, alpha=0.35, linewidth=0)
-    ax.plot(x, dd, color=_DOWN, linewidth=1.0)
+    _line(ax, x, dd, color=_DOWN, linewidth=1.0)
     return fig
 
 
-def _exposure(report: ScoreReport, eras: list[str]) -> Figure:
-    fig, ax = _axes(eras, "Max feature exposure per era", "max |corr| with a feature")
+def _exposure(report: ScoreReport, eras: list[str], unit: str) -> Figure:
+    fig, ax = _axes(eras, f"Max feature exposure per {unit}", "max |corr| with a feature", unit)
     _lines(report, ax, np.arange(len(eras)), _aligned(report, "feature_exposure", eras))
     return fig
 
 
-def _payout(report: ScoreReport, eras: list[str]) -> Figure:
+def _payout(report: ScoreReport, eras: list[str], unit: str) -> Figure:
     col, v = _focus_values(report, "payout", eras)
-    fig, ax = _axes(eras, f"Payout per era (fraction of stake): {col}", "payout / stake")
+    fig, ax = _axes(eras, f"Payout per {unit} (fraction of stake): {col}", "payout / stake", unit)
     x = np.arange(len(eras))
     _bars(ax, x, v, alpha=0.7)
     return fig
 
 
 #: (key, title, metric that must be computed, drawing function), in page order.
-_PLOTS: tuple[tuple[str, str, str, Callable[[ScoreReport, list[str]], Figure]], ...] = (
+_PLOTS: tuple[tuple[str, str, str, Draw], ...] = (
     ("corr_cumulative", "Cumulative CORR", "corr", _cum_plot("corr", "CORR")),
     ("mmc_cumulative", "Cumulative MMC", "mmc", _cum_plot("mmc", "MMC")),
     ("corr_per_era", "CORR per era", "corr", _corr_bars),
@@ -195,7 +217,6 @@ def render_plots(
     out = []
     for key, title, metric, draw in _PLOTS:
         if metric in report.metrics and (keys is None or key in keys):
-            fig = draw(report, eras)
-            fig.axes[0].set_xlabel(x_label)
+            fig = draw(report, eras, x_label)
             out.append(Plot(key, title, _png(fig)))
     return out

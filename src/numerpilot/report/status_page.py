@@ -20,7 +20,7 @@ def scores_by_round(status: StatusReport) -> ScoreReport:
     """CORR and MMC of every model (columns) over the rounds (as eras), NaN where none."""
     names = tuple(m.name for m in status.models)
     rounds = sorted({r.round for m in status.models for r in m.rounds})
-    labels = np.array([f"{n:06d}" for n in rounds])
+    labels = np.array([str(n) for n in rounds])
     metrics = {}
     for key in ("corr", "mmc"):
         values = np.full((len(rounds), len(names)), np.nan)
