@@ -78,6 +78,14 @@ def test_ctrl_c_during_start_up(refused: Refused, tmp_path: Path) -> None:
     refused(interrupted("import:typer", "--help", tmp_path=tmp_path), 130, "Interrupted.")
 
 
+def test_ctrl_c_after_the_outcome_keeps_the_exit_code(trained: Path, tmp_path: Path) -> None:
+    """Python takes a while to shut down after a large job: a Ctrl-C then is ignored (it
+    killed the process by SIGINT, exit -2, after 'validate' had printed its report)."""
+    outcome = interrupted("atexit", "validate", "-C", str(trained), tmp_path=tmp_path)
+    assert outcome.code == 0 and "Report:" in outcome.out, outcome.err
+    assert "KeyboardInterrupt" not in outcome.err and "Interrupted" not in outcome.err
+
+
 @pytest.mark.bad_input("train", "Ctrl-C while training (after the first model)")
 def test_ctrl_c_while_training(refused: Refused, fresh: Path, tmp_path: Path) -> None:
     outcome = interrupted(

@@ -246,3 +246,22 @@ def test_validate_warns_only_of_ids_missing_from_the_data(
     assert [r.getMessage() for r in caplog.records] == [
         f"3 ids of the {layout.VALIDATION_BENCHMARKS} are not in the data file and are ignored"
     ]
+
+
+def test_validate_says_why_mmc_is_left_out(trained: Context, tmp_path: Path) -> None:
+    """A meta model of the embargo eras only scores nothing (it is not another dataset
+    version); without the file, the report says which file is missing."""
+    root = Path(shutil.copytree(trained.workdir.root, tmp_path / "wd"))
+    ctx = Context.load(Workdir(root))
+    path = ctx.data_dir / layout.META_MODEL
+    val = pd.read_parquet(ctx.data_dir / layout.VALIDATION, columns=["era"])
+    embargo = val[val.era.isin(sorted(val.era.unique())[: ctx.config.train.embargo_eras])]
+    embargo.assign(numerai_meta_model=0.5).to_parquet(path)
+    report = validate_ensemble(ctx, write_report=False)
+    assert report.metric_eras("mmc") == 0 and report.metric_eras("corr") > 0
+    assert "MMC: the meta model covers no scored era; MMC left out" in report.notes
+    path.unlink()
+    report = validate_ensemble(ctx, write_report=False)
+    assert report.metric_eras("mmc") == 0 and report.metric_eras("corr") > 0
+    assert any(n.startswith(f"MMC, correlation with the meta model and payout: no {path.name}")
+               for n in report.notes), report.notes  # fmt: skip

@@ -216,3 +216,9 @@ def test_ids_of_unscored_rows_are_not_called_missing(
     with caplog.at_level("WARNING", logger="numerpilot.scoring.align"):
         read_model_column(clean, None, scored, "meta model", data_ids=lambda: every)
     assert not caplog.records
+    early = _write(tmp_path / "e.parquet", _preds(np.arange(40))[["a"]].iloc[:20])
+    with caplog.at_level("WARNING", logger="numerpilot.scoring.align"):  # embargo rows only:
+        got = read_model_column(early, None, scored, "meta model", data_ids=lambda: every)
+    assert np.isnan(got).all() and not caplog.records  # nothing to score, no version mismatch
+    with pytest.raises(DataError, match="no id of the meta model matches"):
+        read_model_column(early, None, scored, "meta model")  # the data's ids unknown

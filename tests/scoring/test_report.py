@@ -178,3 +178,20 @@ def test_no_scorable_era_raises() -> None:
     d = make(5, k=1)
     with pytest.raises(DataError, match="no era could be scored"):
         score_frame(d["preds"], np.full(len(d["target"]), np.nan), d["eras"])
+
+
+def test_eras_with_undefined_corr_are_named() -> None:
+    """Constant predictions in one era: CORR is undefined there (numerai-tools gives NaN);
+    the summaries leave it out and a note says which era and why."""
+    d = make(3, k=2)
+    preds = d["preds"].copy()
+    preds[d["eras"] == "0004", 1] = 0.5
+    report = score_frame(preds, d["target"], d["eras"])
+    assert report.notes == (
+        "CORR of p1: 1 era left out (the predictions or the target are constant there): 0004",
+    )
+    assert [report.summary(c)["n_eras"] for c in ("p0", "p1")] == [6, 5]
+    target = d["target"].copy()
+    target[d["eras"] == "0002"] = 1.0  # a constant target: every column
+    (note,) = score_frame(d["preds"], target, d["eras"]).notes
+    assert note.startswith("CORR: 1 era left out") and note.endswith(": 0002")

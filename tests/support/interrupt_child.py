@@ -1,7 +1,8 @@
 """``python interrupt_child.py READY TARGET ARGS...``: numerpilot, held at one point for Ctrl-C.
 
 TARGET names where the process waits: ``import:typer`` (while numerpilot starts, inside
-its first import of typer), ``module:function@N`` (at the Nth call of that function;
+its first import of typer), ``atexit`` (while Python shuts down, after the command and its
+own exit handlers), ``module:function@N`` (at the Nth call of that function;
 earlier calls run normally) or ``module:function~TEXT`` (at its first call with an
 argument that contains TEXT). On arriving there the process writes READY and waits until
 the test deletes it; the test sends SIGINT first, so the wait ends with Ctrl-C's
@@ -11,6 +12,7 @@ is involved: the test acts only once the process says where it is.
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import importlib
 import signal
@@ -63,7 +65,9 @@ def main() -> None:
     ready, target, *args = sys.argv[1:]
     # A shell that started the test suite in the background may have left SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    if target.startswith("import:"):
+    if target == "atexit":  # registered first: runs after every later exit handler
+        atexit.register(_wait_for_interrupt, Path(ready))
+    elif target.startswith("import:"):
         _hold_import(Path(ready), target.removeprefix("import:"))
     else:
         _hold_call(Path(ready), target)

@@ -7,7 +7,10 @@ Expected failures print one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
+import signal
 import sys
 
 from typer.exceptions import Abort, Exit, TyperException
@@ -79,4 +82,19 @@ def run(argv: list[str] | None = None) -> None:
         code = INTERRUPTED
         with contextlib.suppress(KeyboardInterrupt):
             interrupted()
+    _done()
     sys.exit(code)
+
+
+@functools.cache  # once per process
+def _done() -> None:
+    """The command is over and has said so: a Ctrl-C while Python shuts down (about half a
+    second of freeing memory after a large job) is ignored, so that the exit code is the
+    command's, not a kill by SIGINT after the outcome was printed. Set at exit, so that a
+    process that runs commands in-process (the tests) keeps its own Ctrl-C until then."""
+    atexit.register(_ignore_interrupts)
+
+
+def _ignore_interrupts() -> None:
+    with contextlib.suppress(ValueError):  # not in the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

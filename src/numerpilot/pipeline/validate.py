@@ -108,13 +108,24 @@ def validate_ensemble(
             features=data.features[:, : len(bundle.manifest.features)],
             config=ctx.config.scoring,
         )
-    overlap = _overlap_note(ctx, data.era_index.labels)
-    if overlap:
-        scores = replace(scores, notes=(*scores.notes, overlap))
+    notes = [*_absent_notes(ctx, bool(bench_col)), _overlap_note(ctx, data.era_index.labels)]
+    scores = replace(scores, notes=(*scores.notes, *(n for n in notes if n)))
     report = ValidationReport(scores)
     if write_report:
         _write_report(ctx, bundle, report, data.era_index.n_eras, progress)
     return report
+
+
+def _absent_notes(ctx: Context, benchmark: bool) -> list[str]:
+    """Why MMC or BMC are missing from the report when their file is not in the data."""
+    wanted = [(layout.META_MODEL, "MMC, correlation with the meta model and payout")]
+    if benchmark:
+        wanted.append((layout.VALIDATION_BENCHMARKS, "BMC"))
+    return [
+        f"{what}: no {name} in {ctx.data_dir}; left out ('numerpilot download' fetches it)"
+        for name, what in wanted
+        if not (ctx.data_dir / name).exists()
+    ]
 
 
 def _overlap_note(ctx: Context, eras: np.ndarray) -> str | None:

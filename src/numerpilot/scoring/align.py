@@ -60,7 +60,8 @@ def align(
     data_ids: AllIds | None = None,
 ) -> np.ndarray:
     """Values of ``frame`` for ``ids``: (n,) for a Series, (n, k) for k columns (Fortran
-    order: the scorer reads column by column), NaN where absent; DataError if none overlap.
+    order: the scorer reads column by column), NaN where absent; DataError if no id is in
+    the data file (all NaN when its ids are only in rows that are not scored).
 
     Ids of ``frame`` that are not in the data file are ignored with a warning; when
     ``ids`` are only some of the data file's rows (validate skips the embargo eras),
@@ -76,7 +77,8 @@ def align(
             row[:] = column.to_numpy(dtype=np.float64)
     else:
         found = position >= 0
-        if not found.any():
+        none = np.zeros(len(frame), dtype=bool)
+        if not found.any() and _unknown(frame.index, none, data_ids) == len(frame):
             raise DataError(f"no id of the {what} matches an id of the data file; "
                             "check that both come from the same dataset version.")  # fmt: skip
         if len(frame) > int(found.sum()):

@@ -190,6 +190,24 @@ def _skip_notes(
     return notes
 
 
+def _undefined_notes(parts: Parts, columns: Sequence[str]) -> list[str]:
+    """Notes naming the scored eras whose CORR is undefined (NaN: the predictions or the
+    target constant in the era), which the summaries leave out."""
+    by_eras: dict[tuple[str, ...], list[str]] = {}
+    for cols, part in parts.items():
+        for jj, j in enumerate(cols):
+            eras = tuple(str(e) for e in part.eras[np.isnan(part.values[:, jj])])
+            if eras:
+                by_eras.setdefault(eras, []).append(columns[j])
+    notes = []
+    for eras, where in by_eras.items():
+        who = "CORR" + (f" of {_shown(where, 4)}" if len(where) < len(columns) else "")
+        n = len(eras)
+        why = "the predictions or the target are constant there"
+        notes.append(f"{who}: {n} era{'s' if n > 1 else ''} left out ({why}): {_shown(eras, 6)}")
+    return notes
+
+
 def score_frame(
     predictions: np.ndarray,
     target: np.ndarray,
@@ -246,6 +264,7 @@ def score_frame(
                         "are constant (CORR is undefined). Check the target column (score: "
                         "--target) and the predictions.")  # fmt: skip
     notes += _skip_notes("CORR", corr_parts, cols, "targets or predictions missing")
+    notes += _undefined_notes(corr_parts, cols)
     if meta_model is not None:
         mmc = _merge(k, mmc_parts)
         if len(mmc.eras):
