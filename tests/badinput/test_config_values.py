@@ -183,8 +183,20 @@ def test_benchmark_column_not_numbers(
     numerpilot: Numerpilot, refused: Refused, trained: Path
 ) -> None:
     _config(trained, "scoring", 'benchmark_column = "era"')
-    refused(numerpilot("validate", "-C", str(trained)), 1, "column 'era'", "holds no numbers",
-            "choose one of: v52_")  # fmt: skip
+    refused(numerpilot("validate", "-C", str(trained)), 1, "[scoring] benchmark_column:",
+            "column 'era'", "holds no numbers", "choose one of: v52_")  # fmt: skip
+
+
+@pytest.mark.bad_input("validate", 'a benchmark column the file lacks (`benchmark_column = "v9"`)')
+def test_benchmark_column_missing(
+    numerpilot: Numerpilot, refused: Refused, trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numerpilot.pipeline.validate as validate
+
+    _config(trained, "scoring", 'benchmark_column = "v9"')
+    monkeypatch.setattr(validate, "predict_file", None)  # refused before any prediction
+    refused(numerpilot("validate", "-C", str(trained)), 1, "[scoring] benchmark_column:",
+            "has no column 'v9'", "v52_lgbm_cyrusd20")  # fmt: skip
 
 
 @pytest.mark.bad_input("cv", "a walk-forward window too short for the recipe (`train_eras = 1`)")

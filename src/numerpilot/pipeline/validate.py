@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from numerpilot.data import layout
+from numerpilot.errors import DataError
 from numerpilot.io import json_text, write_files_atomic
 from numerpilot.kernel.linear import LinearModel
 from numerpilot.modeling.members import seed_columns
@@ -20,7 +21,7 @@ from numerpilot.pipeline.predict import current_bundle, predict_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.report import render_html
 from numerpilot.scoring.align import AllIds, file_ids
-from numerpilot.scoring.io import read_model_column
+from numerpilot.scoring.io import parquet_model_column, read_model_column
 from numerpilot.scoring.report import ScoreReport, score_frame
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def validate_ensemble(
     ``bundle`` defaults to the current one; ``write_report`` writes reports/validation.*.
     """
     bundle = bundle or current_bundle(ctx)
+    _check_benchmark(ctx)
     result = predict_file(
         bundle,
         ctx.data_dir / layout.VALIDATION,
@@ -114,6 +116,17 @@ def validate_ensemble(
     if write_report:
         _write_report(ctx, bundle, report, data.era_index.n_eras, progress)
     return report
+
+
+def _check_benchmark(ctx: Context) -> None:
+    """A wrong ``[scoring] benchmark_column`` is said before the predictions (minutes on
+    Numerai's data), naming the setting."""
+    column, path = ctx.config.scoring.benchmark_column, ctx.data_dir / layout.VALIDATION_BENCHMARKS
+    if column and path.exists():
+        try:
+            parquet_model_column(path, column, layout.VALIDATION_BENCHMARKS)
+        except DataError as error:
+            raise DataError(f"[scoring] benchmark_column: {error}") from None
 
 
 def _absent_notes(ctx: Context, benchmark: bool) -> list[str]:

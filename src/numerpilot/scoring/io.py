@@ -291,6 +291,21 @@ def _model_column_name(
     return column
 
 
+def parquet_model_column(
+    path: Path, column: str | None, what: str, option: str | None = None
+) -> tuple[str, str]:
+    """The id column and the model column (see :func:`read_model_column`) of a parquet
+    file, from its schema alone."""
+    schema = _read_schema(path)
+    id_col = _id_column(path, schema.names)
+    numeric = {
+        name: _is_numeric(schema.field(name).type)
+        for name in schema.names
+        if name != id_col and not name.startswith("__index_level_")
+    }
+    return id_col, _model_column_name(path, column, numeric, what, option)
+
+
 def read_model_column(
     path: Path,
     column: str | None,
@@ -306,14 +321,7 @@ def read_model_column(
     when there are several); ``data_ids``: see :func:`align`. Of a parquet file only the
     id column and that column are read."""
     if _is_parquet(path):
-        schema = _read_schema(path)
-        id_col = _id_column(path, schema.names)
-        numeric = {
-            name: _is_numeric(schema.field(name).type)
-            for name in schema.names
-            if name != id_col and not name.startswith("__index_level_")
-        }
-        column = _model_column_name(path, column, numeric, what, option)
+        id_col, column = parquet_model_column(path, column, what, option)
         frame = _frame(path, _read_parquet(path, [id_col, column]), id_col, arrow_ids(ids))
     else:
         frame = read_table(path)
