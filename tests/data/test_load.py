@@ -145,11 +145,15 @@ def test_wider_features_load_when_whole_0_to_4_and_are_refused_otherwise(
         load_era_data(tmp_path / layout.LIVE, feats)
 
 
-def test_eras_stored_as_numbers_sort_in_time_order(synthetic_dir: Path, tmp_path: Path) -> None:
-    """An era column of integers (1, 2, ..., 10, ...) must not sort as text ("10" < "9"):
-    its labels are zero-padded as Numerai's are, so embargoes and folds follow time."""
+@pytest.mark.parametrize("kind", [int, float])
+def test_eras_stored_as_numbers_sort_in_time_order(
+    synthetic_dir: Path, tmp_path: Path, kind: type
+) -> None:
+    """An era column of integers (1, 2, ..., 10, ...) or of whole floats (1.0, 2.0, ...: a
+    column with a gap, or a CSV's) must not sort as text ("10" < "9"): its labels are
+    zero-padded as Numerai's are, so embargoes and folds follow time."""
     frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
-    numbers = frame["era"].astype(int)
+    numbers = frame["era"].astype(int).astype(kind)
     assert numbers.max() >= 10  # labels of 1 and 2 digits
     frame.assign(era=numbers).to_parquet(tmp_path / layout.TRAIN)
     data = load_era_data(tmp_path / layout.TRAIN, [])
@@ -158,6 +162,17 @@ def test_eras_stored_as_numbers_sort_in_time_order(synthetic_dir: Path, tmp_path
     assert list(data.era_index.labels) == sorted(frame["era"].unique())
     every_10th = load_era_data(tmp_path / layout.TRAIN, [], era_step=10)
     assert list(every_10th.era_index.labels) == sorted(frame["era"].unique())[::10]
+
+
+def test_eras_that_are_not_whole_numbers_are_refused(synthetic_dir: Path, tmp_path: Path) -> None:
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    numbers = frame["era"].astype(float)
+    numbers.iloc[5] = 1.5
+    frame.assign(era=numbers).to_parquet(tmp_path / layout.TRAIN)
+    with pytest.raises(DataError, match=f"{layout.TRAIN}: the era column holds an era of 1.5"):
+        load_era_data(tmp_path / layout.TRAIN, [])
+    with pytest.raises(DataError, match="holds rows without an era"):  # a CSV's empty cell
+        era_labels(np.array([1.0, np.nan]))
 
 
 def test_numbered_text_eras_sort_in_time_order(synthetic_dir: Path, tmp_path: Path) -> None:

@@ -22,6 +22,8 @@ def era_labels(values: np.ndarray) -> np.ndarray:
     it is."""
     if not len(values):
         return values.astype(str)
+    if values.dtype.kind == "f":  # a column with a gap, or read from a CSV: 1.0, 2.0, ...
+        values = _whole(values)
     if values.dtype.kind in "iu":
         return np.char.zfill(values.astype(str), max(4, len(str(int(values.max())))))
     labels = values.astype(str)
@@ -36,6 +38,17 @@ def era_labels(values: np.ndarray) -> np.ndarray:
     width = max(4, *(len(d) for d in digits))
     (prefix,) = prefixes
     return np.array([f"{prefix}{d.zfill(width)}" for d in digits])[codes]
+
+
+def _whole(values: np.ndarray) -> np.ndarray:
+    """Float eras as int64 (their text, "1.0" ... "10.0", would sort 10 before 2)."""
+    bad = ~np.isfinite(values) | (values != np.round(values))
+    if bad.any():
+        example = values[bad][0]
+        what = "rows without an era" if np.isnan(example) else f"an era of {example:g}"
+        raise DataError(f"the era column holds {what}: eras are whole numbers or text "
+                        "('0001'), as Numerai writes them. Fix the era column.")  # fmt: skip
+    return values.astype(np.int64)
 
 
 def era_numbers(labels: np.ndarray) -> np.ndarray:
@@ -86,7 +99,10 @@ def era_codes(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, np.ndarra
         column = pa.table({"era": column}).unify_dictionaries().column(0)
     if column.num_chunks == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=str)
-    labels = era_labels(np.asarray(column.chunk(0).dictionary.to_numpy(zero_copy_only=False)))
+    try:
+        labels = era_labels(np.asarray(column.chunk(0).dictionary.to_numpy(zero_copy_only=False)))
+    except DataError as error:
+        raise DataError(f"{name}: {error}") from None
     codes = np.concatenate(
         [np.asarray(c.indices.to_numpy(zero_copy_only=False)) for c in column.chunks]
     )
