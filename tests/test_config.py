@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -76,6 +77,24 @@ def test_bad_values_name_key_and_rule(tmp_path: Path, text: str, expected: str) 
     path.write_text(text)
     with pytest.raises(ConfigError, match=expected):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "version", ["v5.2/", "v5/../x", "v5.2/../../etc", "v", "v5.", "v.2", "V5.2", "v5..2",
+                "v5.2\n", "v\u0665.2", " v5.2", "5.2", "newest/"],
+)  # fmt: skip
+def test_data_version_is_newest_or_a_version_name(tmp_path: Path, version: str) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text(f"[data]\nversion = {json.dumps(version)}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"data\.version: must be 'newest' or .*'v5\.2'"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("version", ["newest", "v5", "v5.0", "v5.2", "v2.1", "v10.12.3"])
+def test_data_version_forms_numerai_uses(tmp_path: Path, version: str) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text(f'[data]\nversion = "{version}"\n')
+    assert load_config(path).data.version == version
 
 
 def test_invalid_toml_says_how_to_recover(tmp_path: Path) -> None:

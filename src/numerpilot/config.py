@@ -7,6 +7,7 @@ commented file from this schema (:mod:`numerpilot.template`).
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -69,7 +70,8 @@ class DataConfig(_Section):
     @field_validator("version")
     @classmethod
     def _version_form(cls, value: str) -> str:
-        if value != "newest" and not (value.startswith("v") and value[1:2].isdigit()):
+        # A folder name under data.dir too: nothing but v, digits and dots (no "/", "..").
+        if value != "newest" and not re.fullmatch(r"v[0-9]+(\.[0-9]+)*", value):
             raise ValueError("must be 'newest' or a dataset version such as 'v5.2'")
         return value
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from numerpilot.config import CONFIG_NAME, Config, load_config
 from numerpilot.errors import LocalError, from_os_error
+from numerpilot.lock import hold
 
 #: ``predict``'s output in ``predictions/`` (with a ``.json`` sidecar).
 LIVE_PREDICTIONS = "live_predictions.csv"
+#: Held while the models change (train, retrain, rollback); beside ``models/``, not in it.
+MODELS_LOCK = "models.lock"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class Workdir:
     @property
     def state_db(self) -> Path:
         return self.root / "state.db"
+
+    def changing_models(self) -> AbstractContextManager[None]:
+        """Held while a process trains, retrains or rolls back: one at a time, so that no
+        bundle is published, rolled back or cleaned up under another's feet."""
+        return hold(self.root / MODELS_LOCK, wait=0, what="training or switching the models")
 
 
 def ensure_writable(*folders: Path) -> None:

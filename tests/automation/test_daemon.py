@@ -24,11 +24,11 @@ from numerpilot.automation.alerts import Alerts
 from numerpilot.automation.daemon import Daemon
 from numerpilot.config import load_config
 from numerpilot.credentials import Credentials
+from numerpilot.lock import LockedError
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.sandbox.presets import SMALL_SPEC
 from numerpilot.sandbox.schedule import CompressedSchedule
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.lock import LockedError
 from numerpilot.workdir import Workdir
 
 MODELS = ("sandbox_model", "sandbox_model_2")
@@ -149,8 +149,9 @@ def webhook() -> Iterator[str]:
 
 
 def test_missing_models_fail_the_round_alert_and_the_next_round_still_runs(
-    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, webhook: str
-) -> None:
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, webhook: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     manifest = daemon_dir.models / "manifest.json"
     kept = manifest.read_text()
     manifest.unlink()
@@ -168,6 +169,10 @@ def test_missing_models_fail_the_round_alert_and_the_next_round_still_runs(
     assert all(
         r is not None and r.state == "failed" and "train" in str(r.last_error) for r in failed
     )
+    with caplog.at_level("INFO", logger="numerpilot.automation.daemon"):
+        runner.pass_once()  # alerted once; the retry still says why
+    assert len(_Receiver.received) == 1
+    assert any("still failing" in r.getMessage() for r in caplog.records)
     manifest.write_text(kept)  # the user retrains; the daemon goes on
     sandbox.clock.advance(timedelta(days=1))
     later = runner.pass_once()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.conftest import Numerpilot
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
@@ -15,6 +16,7 @@ from numerpilot.config import load_config
 from numerpilot.data.synthetic import SyntheticSpec
 from numerpilot.data.synthetic_io import write_synthetic
 from numerpilot.errors import DataError
+from numerpilot.lock import LockedError
 from numerpilot.modeling.store import kept_bundles, load_manifest, rollback
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.retrain import retrain
@@ -106,8 +108,9 @@ def test_daemon_retrains_weekly_between_rounds_only(
     config = load_config(daemon_dir.config_path)
     manifest_path = daemon_dir.models / "manifest.json"
     raw = json.loads(manifest_path.read_text())
-    raw["created"] = (datetime.now(UTC) - timedelta(days=8)).isoformat(timespec="seconds")
-    manifest_path.write_text(json.dumps(raw))  # models trained a week ago
+    week_ago = (datetime.now(UTC) - timedelta(days=8)).isoformat(timespec="seconds")
+    raw["created"] = raw["in_use_since"] = week_ago
+    manifest_path.write_text(json.dumps(raw))  # models trained and in use for a week
     first = load_manifest(daemon_dir.models)
     runner = Daemon(daemon_dir, config, client, seed=0)
     runner.pass_once()  # 12:05 on the sandbox: a round is open
@@ -116,3 +119,100 @@ def test_daemon_retrains_weekly_between_rounds_only(
     report = runner.pass_once()
     assert report.failures == []
     assert load_manifest(daemon_dir.models).bundle != first.bundle  # retrained, same seed
+
+
+def test_kept_are_the_bundle_in_use_and_the_one_before(daemon_dir: Workdir) -> None:
+    """Roll back, then retrain: the bundle rolled back to is the one kept for the next
+    rollback (not the one rolled away from); a bundle that a killed training left
+    unpublished is neither listed nor rolled back to, and goes at the next publish."""
+    ctx = Context.load(daemon_dir)
+    a = load_manifest(daemon_dir.models)
+    b = retrain(ctx, tolerance=1.0).current
+    assert rollback(daemon_dir.models)[1].bundle == a.bundle
+    orphan = train_ensemble(ctx, publish=False)  # as if killed before the comparison
+    assert [m.bundle for m in kept_bundles(daemon_dir.models)] == [b.bundle, a.bundle]
+    c = retrain(ctx, tolerance=1.0).current
+    assert [m.bundle for m in kept_bundles(daemon_dir.models)] == [c.bundle, a.bundle]
+    assert not (daemon_dir.models / b.bundle).exists()
+    assert not (daemon_dir.models / orphan.bundle).exists()
+    assert rollback(daemon_dir.models)[1].bundle == a.bundle
+    weekly = load_manifest(daemon_dir.models)  # a rollback starts the weekly clock again
+    assert weekly.in_use_since >= weekly.created and weekly.previous == c.bundle
+
+
+def test_no_rollback_while_the_models_change(daemon_dir: Workdir, numerpilot: Numerpilot) -> None:
+    ctx = Context.load(daemon_dir)
+    first = load_manifest(daemon_dir.models)
+    retrain(ctx, tolerance=1.0)
+    with daemon_dir.changing_models():  # a retrain or a train is running
+        refused = numerpilot("models", "rollback", "-C", str(daemon_dir.root))
+        with pytest.raises(LockedError, match="training or switching the models"):
+            retrain(ctx, tolerance=1.0)
+    assert refused.code == 1 and "training or switching the models" in refused.err
+    assert load_manifest(daemon_dir.models).bundle != first.bundle  # untouched
+    assert numerpilot("models", "rollback", "-C", str(daemon_dir.root)).code == 0
+    assert load_manifest(daemon_dir.models).bundle == first.bundle
+
+
+@pytest.fixture
+def stale(daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer) -> Daemon:
+    """A daemon between rounds whose models are due for their weekly retrain."""
+    with daemon_dir.config_path.open("a") as fh:
+        fh.write('retrain = "weekly"\n')
+    path = daemon_dir.models / "manifest.json"
+    raw = json.loads(path.read_text())
+    raw["created"] = raw["in_use_since"] = "2020-01-01T00:00:00+00:00"
+    path.write_text(json.dumps(raw))
+    runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+    runner.pass_once()  # a round is open: no retrain; the daemon has seen the server's clock
+    sandbox.clock.advance(timedelta(hours=8))  # the round closed, none open
+    return runner
+
+
+def _bundles(work: Workdir) -> list[str]:
+    return sorted(p.name for p in work.models.glob("bundle-*"))
+
+
+def test_sigterm_stops_a_retrain_at_once_and_discards_it(
+    stale: Daemon, daemon_dir: Workdir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    from numerpilot.pipeline import retrain as module
+
+    before, folders = load_manifest(daemon_dir.models), _bundles(daemon_dir)
+    real = module.validate_ensemble
+
+    def sigterm_then(*args: object, **kwargs: object) -> object:
+        os.kill(os.getpid(), signal.SIGTERM)  # systemctl stop, while the new bundle waits
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "validate_ensemble", sigterm_then)
+    with stale.signal_handlers():
+        stale.run()
+    assert stale.stopped_by == signal.SIGTERM
+    assert load_manifest(daemon_dir.models).bundle == before.bundle  # the models in use
+    assert _bundles(daemon_dir) == folders  # the unfinished bundle is gone
+
+
+def test_a_retrain_stops_when_the_next_round_is_due(
+    stale: Daemon, daemon_dir: Workdir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from numerpilot.automation.daemon import PassReport
+    from numerpilot.pipeline import retrain as module
+
+    before = load_manifest(daemon_dir.models)
+    monkeypatch.setattr(module, "train_ensemble", lambda *a, **k: time.sleep(30))
+    current = stale.client.current_round()
+    due = PassReport(current.number, stale.clock.now() + timedelta(seconds=0.5))
+    started = time.monotonic()
+    stale._maybe_retrain(current, due)
+    assert time.monotonic() - started < 10 and due.failures == []
+    assert load_manifest(daemon_dir.models).bundle == before.bundle
+    now = PassReport(current.number, stale.clock.now())  # the next round opens now:
+    monkeypatch.setattr(module, "train_ensemble", None)  # no retrain is started
+    stale._maybe_retrain(current, now)
+    assert now.failures == []

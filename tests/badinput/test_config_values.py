@@ -41,6 +41,10 @@ def _case(section: str, line: str, case: str, *fragments: str) -> object:
               '(`extra = {lambda_l2 = "x"}`)', "LightGBM refuses", "[lightgbm]"),
         _case("lightgbm", "extra = {a = {b = 1}}", "a table as a LightGBM parameter "
               "(`extra = {a = {b = 1}}`)", "lightgbm.extra", "a must be a string"),
+        _case("data", 'version = "v5.2/"', 'a data version with a slash (`version = '
+              '"v5.2/"`)', "data.version", "'newest' or a dataset version", "'v5.2/'"),
+        _case("data", 'version = "v5/../x"', "a data version that climbs out of data.dir "
+              '(`version = "v5/../x"`)', "data.version", "'v5/../x'"),
     ],
 )  # fmt: skip
 def test_bad_value(

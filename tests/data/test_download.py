@@ -1,8 +1,12 @@
-"""Dataset downloads: resumable, size-checked, cached per version and per round."""
+"""Dataset downloads: resumable, size-checked, cached per version and per round; and which
+local version folder the commands take."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,8 +16,13 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.config import Config
 from numerpilot.data import layout
+from numerpilot.data.catalog import feature_set
 from numerpilot.data.download import download_dataset
 from numerpilot.data.live_round import LIVE_ROUND_FILE
+from numerpilot.data.load import load_era_data
+from numerpilot.data.local import local_dataset
+from numerpilot.errors import DataError
+from numerpilot.pipeline.context import Context
 from numerpilot.sandbox import SandboxServer
 from numerpilot.workdir import Workdir
 
@@ -178,3 +187,150 @@ def test_download_records_when_the_round_closes(
     assert recorded.is_open() is True  # on the sandbox's clock, not this machine's
     sandbox.clock.advance(timedelta(hours=8))  # staking closed at 13:00, late ones at 19:00
     assert client.current_round().is_open is False
+
+
+def test_a_round_change_that_fails_part_way_keeps_one_rounds_files(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The new round's live file arrives, its benchmarks fail: last round's pair is kept
+    as its round copies and the new live file waits until both have arrived, so the folder
+    never pairs two rounds' files; the next download fetches only the missing one."""
+    work, config = Workdir(tmp_path), Config()
+    folder = download_dataset(work, config, client)
+    first = client.current_round().number
+    old = {name: (folder / name).read_bytes() for name in (layout.LIVE, layout.LIVE_BENCHMARKS)}
+    sandbox.clock.advance(timedelta(days=1))
+    second = client.current_round().number
+    assert second == first + 1
+    sandbox.faults.script("error", f"/files/v5.3/{layout.LIVE_BENCHMARKS}", count=10)
+    with pytest.raises(NumeraiAPIError):
+        download_dataset(work, config, client)
+    sandbox.faults.clear()
+    for name, content in old.items():  # neither round's file in place, no mix of the two
+        assert not (folder / name).exists(), name
+        kept = folder / name.replace(".parquet", f"_round{first}.parquet")
+        assert kept.read_bytes() == content, name
+    assert json.loads((folder / LIVE_ROUND_FILE).read_text())["round"] == first  # not rewritten
+
+    gets = _file_gets(sandbox)
+    download_dataset(work, config, client)
+    assert _file_gets(sandbox) == gets + 1  # the live file that arrived is not fetched again
+    marker = json.loads((folder / LIVE_ROUND_FILE).read_text())
+    assert marker["round"] == second
+    for name, content in old.items():
+        new = (folder / name).read_bytes()
+        assert new == sandbox.data.path(name, second).read_bytes() != content, name
+        kept = folder / name.replace(".parquet", f"_round{first}.parquet")
+        assert kept.read_bytes() == content, name
+        assert marker["files"][name] == hashlib.sha256(new).hexdigest()
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_file_not_of_the_recorded_round_is_not_kept_as_that_rounds(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A live file whose hash is not the one recorded (a crash between the moves, a copy
+    put there by hand) is replaced, not kept as last round's copy."""
+    work, config = Workdir(tmp_path), Config()
+    folder = download_dataset(work, config, client)
+    first = client.current_round().number
+    (folder / layout.LIVE).write_bytes(sandbox.data.path(layout.LIVE, first + 1).read_bytes())
+    sandbox.clock.advance(timedelta(days=1))
+    download_dataset(work, config, client)
+    assert not (folder / f"live_round{first}.parquet").exists()
+    assert (folder / f"live_benchmark_models_round{first}.parquet").exists()
+    assert (folder / layout.LIVE).read_bytes() == (
+        sandbox.data.path(layout.LIVE, first + 1).read_bytes()
+    )
+
+
+def test_a_live_only_round_change_leaves_no_benchmarks_of_the_old_round(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """``live_only`` (a signal of your own) fetches the new live file alone: last round's
+    benchmarks go to their round copy rather than stay next to it unrecorded."""
+    work, config = Workdir(tmp_path), Config()
+    folder = download_dataset(work, config, client)
+    first = client.current_round().number
+    bench = (folder / layout.LIVE_BENCHMARKS).read_bytes()
+    sandbox.clock.advance(timedelta(days=1))
+    download_dataset(work, config, client, live_only=True)
+    assert not (folder / layout.LIVE_BENCHMARKS).exists()
+    assert (folder / f"live_benchmark_models_round{first}.parquet").read_bytes() == bench
+    assert set(json.loads((folder / LIVE_ROUND_FILE).read_text())["files"]) == {layout.LIVE}
+    download_dataset(work, config, client)  # the whole set again: this round's benchmarks
+    assert (folder / layout.LIVE_BENCHMARKS).read_bytes() == sandbox.data.path(
+        layout.LIVE_BENCHMARKS, first + 1
+    ).read_bytes()
+
+
+def _complete(folder: Path, synthetic_dir: Path) -> Path:
+    shutil.copytree(synthetic_dir, folder)
+    return folder
+
+
+def _interrupted(folder: Path) -> Path:
+    """What an interrupted first download leaves: the part of train.parquet, nothing else."""
+    folder.mkdir(parents=True)
+    (folder / "train.parquet.temp").write_bytes(b"PAR1" + b"\0" * 100)
+    return folder
+
+
+def _context(root: Path, version: str = "newest") -> Context:
+    (root / "numerpilot.toml").write_text(f'[data]\nversion = "{version}"\n')
+    return Context.load(Workdir(root))
+
+
+def test_newest_skips_an_incomplete_newer_folder(
+    tmp_path: Path, synthetic_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    complete = _complete(data / "v5.2", synthetic_dir)
+    _interrupted(data / "v5.3")
+    ctx = _context(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="numerpilot.data.local"):
+        assert ctx.data_dir == complete
+        assert ctx.data_dir == complete and ctx.data_version == "v5.2"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # once, however often a command asks
+    assert str(data / "v5.3") in warnings[0] and "incomplete" in warnings[0]
+    assert "numerpilot download" in warnings[0] and str(complete) in warnings[0]
+    assert layout.FEATURES_JSON in warnings[0] and layout.LIVE in warnings[0]
+    # what train and predict read: the complete folder's files
+    assert feature_set(ctx.data_dir, "medium") == feature_set(synthetic_dir, "medium")
+    assert len(load_era_data(ctx.data_dir / layout.LIVE, [])) > 0
+    assert local_dataset(data, "newest") == complete  # what submit checks, too
+
+
+def test_newest_takes_the_newer_folder_once_it_is_complete(
+    tmp_path: Path, synthetic_dir: Path
+) -> None:
+    data = tmp_path / "data"
+    _complete(data / "v5.2", synthetic_dir)
+    newer = _complete(data / "v5.3", synthetic_dir)
+    (newer / layout.LIVE).unlink()  # live.parquet alone is missing: not complete
+    assert local_dataset(data, "newest") == data / "v5.2"
+    shutil.copy(synthetic_dir / layout.LIVE, newer / layout.LIVE)
+    assert local_dataset(data, "newest") == newer
+
+
+def test_without_a_complete_folder_the_newest_says_what_it_lacks(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _interrupted(data / "v5.2")
+    _interrupted(data / "v5.3")
+    ctx = _context(tmp_path)
+    assert ctx.data_dir == data / "v5.3"
+    with pytest.raises(DataError, match=r"v5\.3/features\.json is missing\. Run 'numerpilot "):
+        feature_set(ctx.data_dir, "medium")
+
+
+def test_a_pinned_incomplete_version_is_not_replaced(tmp_path: Path, synthetic_dir: Path) -> None:
+    data = tmp_path / "data"
+    _complete(data / "v5.2", synthetic_dir)
+    pinned = _interrupted(data / "v5.3")
+    ctx = _context(tmp_path, "v5.3")
+    assert ctx.data_dir == pinned
+    with pytest.raises(DataError, match=r"v5\.3/features\.json is missing\. Run 'numerpilot "):
+        feature_set(ctx.data_dir, "medium")  # what train reads first
+    with pytest.raises(DataError, match=r"v5\.3/live\.parquet is missing\. Run 'numerpilot "):
+        load_era_data(ctx.data_dir / layout.LIVE, [])  # what predict reads

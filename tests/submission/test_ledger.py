@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from numerpilot.errors import LocalError
+from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger, ledger_error
-from numerpilot.submission.lock import LockedError, hold
 
 
 def test_states_move_forward_one_row_per_round(tmp_path: Path) -> None:

@@ -43,12 +43,19 @@ class Alerts:
         self.timeout = timeout
         self._sent: set[tuple[str, int | None, str | None, str]] = set()
 
+    @staticmethod
+    def _key(alert: Alert) -> tuple[str, int | None, str | None, str]:
+        return (alert.event, alert.round, alert.model, alert.message)
+
+    def sent(self, alert: Alert) -> bool:
+        """Whether the same alert was sent already."""
+        return self._key(alert) in self._sent
+
     def send(self, alert: Alert) -> bool:
         """Log and POST the alert unless the same one was sent already; True if posted."""
-        key = (alert.event, alert.round, alert.model, alert.message)
-        if key in self._sent:
+        if self.sent(alert):
             return False
-        self._sent.add(key)
+        self._sent.add(self._key(alert))
         fields = {"event": alert.event, "round": alert.round, "model": alert.model}
         log.error("alert: %s %s", alert.event, redact(alert.message), extra=fields)
         if not self.webhook:

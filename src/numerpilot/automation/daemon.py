@@ -5,8 +5,8 @@ and while a round takes submissions it makes sure ``live.parquet`` is that round
 predicts, checks and submits for each configured model the ledger does not hold as
 submitted; the exactly-once protocol (:mod:`numerpilot.submission.once`) makes a crash at
 any point harmless. Between rounds it sleeps until shortly before the next round is
-expected, then polls. One daemon per work directory (a lock); SIGTERM and SIGINT stop it
-after the current step.
+expected, then polls. One daemon per work directory (a lock); SIGTERM, SIGHUP and SIGINT
+stop it after the current step.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
@@ -28,10 +29,13 @@ from numerpilot.automation.alerts import Alert, Alerts
 from numerpilot.automation.clock import ServerClock, expected_next_open
 from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, SubmissionError, from_os_error
+from numerpilot.lock import hold
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.lock import hold
 from numerpilot.submission.once import SubmitResult, settle_closed
 from numerpilot.workdir import Workdir
+
+if TYPE_CHECKING:
+    from numerpilot.pipeline.retrain import RetrainResult
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,12 @@ class PassReport:
     wake: datetime | None
     results: list[SubmitResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+
+class _RetrainStopped(BaseException):
+    """Raised into a running retrain by SIGTERM, SIGHUP or SIGINT, or when the next round
+    is about to open: a retrain is discarded whole (the models in use stay), so it may
+    stop at any point."""
 
 
 def _message(error: Exception) -> str:
@@ -83,6 +93,7 @@ class Daemon:
         self._rng = random.Random(seed)
         self._model_ids: dict[str, str] = {}
         self._retrain_tried: set[str] = set()
+        self._retraining = False
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -254,7 +265,10 @@ class Daemon:
     ) -> None:
         report.failures.append(message)
         tournament = self.config.submission.tournament
-        self.alerts.send(Alert("failed", tournament, current.number, model, message))
+        alert = Alert("failed", tournament, current.number, model, message)
+        if self.alerts.sent(alert):  # alerted once; the retries still say why they fail
+            log.info("round %d: still failing: %s", current.number, message)
+        self.alerts.send(alert)
         for name in [model] if model else self.config.submission.models:  # None: all of them
             model_id = self._model_ids.get(name)
             if model_id and self.ledger.get(tournament, model_id, current.number) is None:
@@ -288,11 +302,12 @@ class Daemon:
         except NumerpilotError:
             return "no trained models"
         if self.settings.retrain == "weekly":
-            # the model's age on the clock that stamped it (this machine's): a skew of
+            # a week since the models were trained or put in use (a rollback starts the
+            # week again), on the clock that stamped them (this machine's): a skew of
             # minutes does not matter to a weekly policy
-            trained = datetime.fromisoformat(manifest.created)
-            if datetime.now(UTC) - trained >= timedelta(days=7):
-                return f"weekly: the models date from {manifest.created}"
+            since = max(manifest.created, manifest.in_use_since or manifest.created)
+            if datetime.now(UTC) - datetime.fromisoformat(since) >= timedelta(days=7):
+                return f"weekly: the models in use date from {since}"
             return None
         if self.config.data.version != "newest":
             return None
@@ -302,18 +317,25 @@ class Daemon:
         return None
 
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:
-        from numerpilot.data.download import download_dataset
-        from numerpilot.pipeline.context import Context
-        from numerpilot.pipeline.retrain import retrain
-
+        """Retrain between rounds: stopped (and discarded) when the next round is about to
+        open or the daemon is told to stop, so it never holds up a round's submissions."""
         reason = self._retrain_reason()
         if reason is None or reason in self._retrain_tried:
             return
+        seconds = self.clock.real_seconds(report.wake) if report.wake else 0.0
+        if seconds <= 0:
+            log.info("not retraining now (%s): the next round opens about now", reason)
+            return
         self._retrain_tried.add(reason)
-        log.info("retraining (%s)", reason)
+        log.info("retraining (%s); stopped if still running in %.0f s, when the next round "
+                 "is due", reason, seconds)  # fmt: skip
         try:
-            download_dataset(self.workdir, self.config, self.client, info=current)
-            result = retrain(Context.load(self.workdir), self.settings.retrain_tolerance)
+            with self._stoppable(seconds):
+                result = self._retrain(current)
+        except _RetrainStopped as stopped:
+            self._retrain_tried.discard(reason)  # tried again in the next gap
+            log.warning("retraining stopped (%s); the models in use stay", stopped)
+            return
         except (NumerpilotError, OSError) as error:
             message = f"retraining failed: {_message(error)}"
             report.failures.append(message)
@@ -324,6 +346,37 @@ class Daemon:
         log.info("retrained models %s: validation CORR %.4f, before %s", verdict,
                  result.new_corr, "none" if result.old_corr is None else
                  f"{result.old_corr:.4f}")  # fmt: skip
+
+    def _retrain(self, current: RoundInfo) -> RetrainResult:
+        from numerpilot.data.download import download_dataset
+        from numerpilot.pipeline.context import Context
+        from numerpilot.pipeline.retrain import retrain
+
+        download_dataset(self.workdir, self.config, self.client, info=current)
+        return retrain(Context.load(self.workdir), self.settings.retrain_tolerance)
+
+    @contextlib.contextmanager
+    def _stoppable(self, seconds: float) -> Iterator[None]:
+        """While the block runs, a stop signal (see :meth:`signal_handlers`) or the end of
+        ``seconds`` (an alarm; main thread only) raises :class:`_RetrainStopped` in it."""
+        if self.stop.is_set():
+            raise _RetrainStopped("the daemon is stopping")
+        main = threading.current_thread() is threading.main_thread()
+
+        def due(signum: int, frame: FrameType | None) -> None:
+            raise _RetrainStopped("the next round is due")
+
+        previous = signal.signal(signal.SIGALRM, due) if main else None
+        if main:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+        self._retraining = True
+        try:
+            yield
+        finally:
+            self._retraining = False
+            if main:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
 
     # -- sleeping --------------------------------------------------------------------------
     def _sleep_seconds(self, wake: datetime | None) -> float:
@@ -341,8 +394,9 @@ class Daemon:
     # -- signals ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def signal_handlers(self) -> Iterator[None]:
-        """SIGTERM/SIGINT stop after the current step; a second SIGINT interrupts at once.
-        The previous handlers come back when the block ends."""
+        """SIGTERM, SIGHUP and SIGINT stop after the current step (a retrain is not one: it
+        stops at once and is discarded); a second SIGINT interrupts at once. The previous
+        handlers come back when the block ends."""
 
         def handle(signum: int, frame: FrameType | None) -> None:
             if self.stop.is_set() and signum == signal.SIGINT:
@@ -351,8 +405,11 @@ class Daemon:
                      signal.Signals(signum).name)  # fmt: skip
             self.stopped_by = signum
             self.stop.set()
+            if self._retraining:  # hours of work that can be thrown away: not a step
+                raise _RetrainStopped("the daemon is stopping")
 
-        saved = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+        stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # SIGHUP: the terminal closed
+        saved = {sig: signal.signal(sig, handle) for sig in stops}
         try:
             yield
         finally:

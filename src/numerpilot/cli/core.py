@@ -111,7 +111,8 @@ def train(
 
         check_address(cluster)
     ctx, reporter = _context(directory, demo, ("models",))
-    manifest = train_ensemble(ctx, reporter, cluster=cluster)
+    with ctx.workdir.changing_models():
+        manifest = train_ensemble(ctx, reporter, cluster=cluster)
     console.print(
         f"Trained {len(manifest.targets)} models on {len(manifest.features)} features "
         f"(holdout era-corr {holdout_mean(manifest):.4f}); saved to {ctx.workdir.models}."

@@ -20,7 +20,7 @@ def list_bundles(directory: WorkdirOption = Path(".")) -> None:
 
     wd = workdir(directory)
     current = load_manifest(wd.models)
-    for m in kept_bundles(wd.models) or [current]:
+    for m in kept_bundles(wd.models):
         mark = "*" if m.bundle == current.bundle else " "
         trees = sum(m.best_iterations.values())
         console.print(f"{mark} {m.bundle or 'models/'}  trained {m.created}  data {m.data_version}"
@@ -34,7 +34,8 @@ def rollback(directory: WorkdirOption = Path(".")) -> None:
     from numerpilot.modeling.store import rollback as switch
 
     wd = workdir(directory)
-    before, after = switch(wd.models)
+    with wd.changing_models():  # not while a retrain compares or publishes
+        before, after = switch(wd.models)
     way = "back" if after.created <= before.created else "forward"
     console.print(f"Models switched from {before.bundle} (trained {before.created}) {way} to "
                   f"{after.bundle} (trained {after.created}).", highlight=False)  # fmt: skip

@@ -3,7 +3,8 @@
 Files land in ``<data_root>/<version>/``. Historical files are downloaded once per version.
 ``live.parquet`` (and ``live_benchmark_models.parquet``) belong to a round: the round and
 each file's sha256 are recorded in ``live.round.json``; a new round downloads them again
-and keeps the previous round's copies as ``live_round<N>.parquet``.
+(into ``.round<N>/``, moved into place together once all have arrived) and keeps the
+previous round's copies as ``live_round<N>.parquet``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +30,9 @@ from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
+
+#: Where a new round's per-round files wait until all of them have arrived.
+STAGE_PREFIX = ".round"
 
 
 def intact(path: Path) -> bool:
@@ -83,29 +88,73 @@ def download_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     optional = () if live_only else spec.optional
     wanted = [*required, *(n for n in optional if f"{dataset}/{n}" in listed)]
-    info = info or client.current_round()
-    round_number = info.number
-    offset = client.server_now() - datetime.now(UTC)
-    marker = read_live_round(folder) or {}
-    same_round = marker.get("round") == round_number
-    hashes: dict[str, str] = dict(marker.get("files") or {}) if same_round else {}
     for name in wanted:
-        dest = folder / name
-        if name not in spec.per_round:
-            if not intact(dest):
-                client.download_file(f"{dataset}/{name}", dest, progress)
-            continue
-        if same_round and dest.exists() and hashes.get(name) == sha256_file(dest):
-            continue
-        if dest.exists() and isinstance(marker.get("round"), int) and not same_round:
-            os.replace(dest, folder / _round_copy(name, int(marker["round"])))
-        client.download_file(f"{dataset}/{name}", dest, progress, round=round_number)
-        hashes[name] = sha256_file(dest)
-        write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
-    write_live_round(folder, round_number, hashes, closes=info.close_time, clock_offset=offset)
+        if name not in spec.per_round and not intact(folder / name):
+            client.download_file(f"{dataset}/{name}", folder / name, progress)
+    info = info or client.current_round()
+    offset = client.server_now() - datetime.now(UTC)
+    hashes = _fetch_round(client, dataset, folder, spec.per_round, wanted, info.number, progress)
+    write_live_round(folder, info.number, hashes, closes=info.close_time, clock_offset=offset)
+    _drop_stages(folder)
     if spec.tournament != "classic" and not live_only:
         ensure_features_json(folder)
     return folder
+
+
+def _fetch_round(
+    client: NumeraiClient,
+    dataset: str,
+    folder: Path,
+    per_round: tuple[str, ...],
+    wanted: list[str],
+    number: int,
+    progress: Progress,
+) -> dict[str, str]:
+    """Bring the per-round files in ``wanted`` to round ``number``; returns their SHA-256.
+
+    At a new round the old round's files are first kept as ``<name>_round<M>.<ext>`` (a
+    file whose hash is not the one recorded for round M is dropped: it is not known to be
+    round M's), also one no longer listed. The new round's files are fetched into
+    ``.round<N>/`` (kept there when one fails, so the next run fetches only the rest) and
+    moved into place together once all have arrived: the folder never holds one round's
+    live file next to another round's benchmarks, and ``live.round.json`` is written only
+    then.
+    """
+    marker = read_live_round(folder) or {}
+    recorded = marker.get("round")
+    old: dict[str, str] = dict(marker.get("files") or {})
+    same_round = recorded == number
+    hashes = dict(old) if same_round else {}
+    fetch = [
+        name for name in wanted if name in per_round and not (
+            same_round and (folder / name).exists() and old.get(name) == sha256_file(folder / name)
+        )
+    ]  # fmt: skip
+    if not same_round and isinstance(recorded, int):  # also a file no longer listed
+        for name in (n for n in per_round if (folder / n).exists()):
+            digest = sha256_file(folder / name)
+            if old.get(name, digest) == digest:
+                os.replace(folder / name, folder / _round_copy(name, recorded))
+            else:
+                log.info("%s is not the round %d file recorded; dropped", folder / name, recorded)
+                (folder / name).unlink()
+    stage = folder / f"{STAGE_PREFIX}{number}"
+    for name in fetch:
+        if not intact(stage / name):
+            client.download_file(f"{dataset}/{name}", stage / name, progress, round=number)
+    for name in fetch:
+        os.replace(stage / name, folder / name)
+        hashes[name] = sha256_file(folder / name)
+        for part in (f"{name}.temp", f"{name}.temp.json"):  # left by older numerpilots
+            (folder / part).unlink(missing_ok=True)
+    return hashes
+
+
+def _drop_stages(folder: Path) -> None:
+    """Remove what is left of fetching other rounds' files (``.round<N>/``)."""
+    for stage in folder.glob(f"{STAGE_PREFIX}*"):
+        if stage.is_dir():
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def dataset_folder(workdir: Workdir, config: Config, client: NumeraiClient) -> Path:

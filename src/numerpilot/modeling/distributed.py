@@ -5,8 +5,8 @@ which reads only that member's columns (the features and its one target) and era
 training and early-stopping eras) straight from the parquet file, and sends back the model
 text (plain data). The file is where ``cluster.data_url`` puts it (an object store URL or
 a shared folder; :mod:`numerpilot.data.remote`), else at this machine's path, which every
-worker must then see (a shared folder). A worker's copy must hold the same rows as the one
-here: :func:`check_files` compares their row counts before any fit.
+worker must then see (a shared folder). A worker's copy must be the file here:
+:func:`check_files` compares their footers (:func:`footprint`) before any fit.
 The parameters travel resolved (thread count included), so a worker builds the very trees
 the local path builds for the same seed.
 
@@ -21,8 +21,12 @@ and the ensemble larger.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import hashlib
 import logging
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +46,13 @@ from numerpilot.modeling.memory import gib
 log = logging.getLogger(__name__)
 
 LOCAL = "local"
-#: Seconds to wait for a remote scheduler before giving up.
+#: Seconds to wait for a connection to a remote scheduler before giving up.
 CONNECT_TIMEOUT = 5.0
+#: Seconds to wait for its answer, the connection included: a second more, so that a port
+#: that takes no connection is told by the connection's own bound, always.
+ANSWER_TIMEOUT = CONNECT_TIMEOUT + 1.0
+#: Seconds to wait for a first worker at a scheduler that has none.
+WORKER_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -157,35 +166,124 @@ def cluster_cores() -> int:
     return min(cores, max(1, int(limit))) if limit is not None else cores
 
 
+def dask_setup(worker: Any) -> None:
+    """Preload of ``--cluster local``'s worker processes: they ignore the terminal's Ctrl-C,
+    which the command handles (its LocalCluster then stops them), instead of each dying
+    with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def check_scheduler(address: str) -> None:
+    """Ask ``address`` (not ``local``) who it is, within :data:`ANSWER_TIMEOUT` seconds: a
+    LocalError (exit 1) naming it and the cause unless a Dask scheduler answers.
+
+    Dask's own connect bounds the TCP connection but not the answer: something else that
+    accepts and stays silent (the dashboard's HTTP port, too) would be waited on forever,
+    and an HTTP reply is read as a frame length (a MemoryError)."""
+    distributed = _dask()
+
+    async def identity() -> Any:
+        args = distributed.Security().get_connection_args("client")
+        comm = await distributed.comm.connect(address, timeout=CONNECT_TIMEOUT, **args)
+        try:
+            return await distributed.core.send_recv(comm, op="identity")
+        finally:
+            comm.abort()
+
+    pool = concurrent.futures.ThreadPoolExecutor(1)  # a loop of its own, whatever runs here
+    try:
+        reply = pool.submit(asyncio.run, asyncio.wait_for(identity(), ANSWER_TIMEOUT)).result()
+    except TimeoutError:  # connected (else Dask's connect had given up), but no answer
+        cause = (f"it took the connection but no Dask scheduler answered within "
+                 f"{ANSWER_TIMEOUT:g} s; is it the scheduler's port (8786), not the "
+                 "dashboard's (8787)?")  # fmt: skip
+        raise _unreachable(address, cause) from None
+    except OSError as error:  # refused, no route, the connection closed unanswered, ...
+        raise _unreachable(address, _cause(error)) from None
+    except MemoryError:  # a reply whose first bytes make a huge frame length
+        cause = "it answered in another protocol: a web server?"
+        raise _not_a_scheduler(address, cause) from None
+    except Exception as error:  # a reply Dask cannot decode
+        raise _not_a_scheduler(address, f"its reply is not Dask's: {_cause(error)}") from None
+    finally:
+        pool.shutdown(wait=False)
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        raise _not_a_scheduler(address, f"it is a Dask {kind or 'server of another kind'}")
+
+
+def _cause(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _unreachable(address: str, cause: str) -> LocalError:
+    return LocalError(
+        f"cannot reach the Dask scheduler at {address} ({cause}). Start it there "
+        "('dask scheduler', then 'dask worker ADDRESS' on each machine) or use "
+        "--cluster local."
+    )
+
+
+def _not_a_scheduler(address: str, cause: str) -> LocalError:
+    return LocalError(
+        f"{address} is not a Dask scheduler ({cause}). Give the scheduler's address (e.g. "
+        "tcp://host:8786, which 'dask scheduler' prints) or use --cluster local."
+    )
+
+
+def wait_for_worker(client: Any, address: str) -> None:
+    """Return once the scheduler at ``address`` has a worker; a LocalError after
+    :data:`WORKER_TIMEOUT` seconds without one (a task would wait forever)."""
+    if client.scheduler_info().get("workers"):
+        return
+    log.warning("waiting for a Dask worker at %s (none has joined it yet; at most %g s)",
+                address, WORKER_TIMEOUT)  # fmt: skip
+    try:
+        client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+    except TimeoutError:
+        raise LocalError(
+            f"no Dask worker joined the scheduler at {address} within {WORKER_TIMEOUT:g} s. "
+            f"Start one on each machine ('dask worker {address}') or use --cluster local."
+        ) from None
+
+
 @contextlib.contextmanager
 def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
     """A Dask client of ``address``: a LocalCluster of ``n_workers`` processes for
-    ``local``; else the scheduler there, or a LocalError (exit 1) naming the address and
-    the cause within :data:`CONNECT_TIMEOUT` seconds."""
+    ``local``; else the scheduler there (:func:`check_scheduler`), once it has a worker
+    (:func:`wait_for_worker`)."""
     check_address(address)
     distributed = _dask()
-    for name in ("distributed", "distributed.worker", "distributed.scheduler"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # Dask's own errors (a nanny's traceback when its worker dies, the scheduler's when a
+    # task has killed workers, ...) only with -v: numerpilot says what failed, in one line
+    quiet = logging.ERROR if log.isEnabledFor(logging.INFO) else logging.CRITICAL
+    for name in ("distributed", "distributed.worker", "distributed.scheduler",
+                 "distributed.nanny", "distributed.client"):  # fmt: skip
+        logging.getLogger(name).setLevel(quiet)
     if address == LOCAL:
-        with (
-            distributed.LocalCluster(
+        try:
+            cluster = distributed.LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
-            ) as cluster,
-            distributed.Client(cluster) as client,
-        ):  # fmt: skip
+                dashboard_address=None, silence_logs=logging.ERROR, preload=[__name__],
+                # no dashboard; its HTTP server on a free port (8787 may be taken: a warning)
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            )  # fmt: skip
+        except RuntimeError as error:  # a worker process died starting
+            raise LocalError(
+                f"--cluster local: a Dask worker process died while starting ({_cause(error)}"
+                "); what it printed, if anything, is above. Run the command again, or without "
+                "--cluster."
+            ) from None
+        with cluster, distributed.Client(cluster) as client:
             yield client
         return
+    check_scheduler(address)
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError) as error:
-        cause = " ".join(str(error).split()) or type(error).__name__
-        raise LocalError(
-            f"cannot reach the Dask scheduler at {address} ({cause}). Start it there "
-            "('dask scheduler', then 'dask worker ADDRESS' on each machine) or use "
-            "--cluster local."
-        ) from None
+    except (OSError, TimeoutError) as error:  # it went away since check_scheduler
+        raise _unreachable(address, _cause(error)) from None
     with client:
+        wait_for_worker(client, address)
         yield client
 
 
@@ -194,40 +292,101 @@ def fit_on_cluster(
     tasks: Sequence[MemberTask],
     on_done: Callable[[int, FittedMember], None] = lambda i, fitted: None,
 ) -> list[FittedMember]:
-    """Fit every task on the cluster; results in task order (``on_done`` as each ends)."""
+    """Fit every task on the cluster; results in task order (``on_done`` as each ends).
+
+    A task's own error (a NumerpilotError, ...) comes back as raised on the worker; the
+    cluster's failures as one line naming the fit (:func:`result`)."""
     distributed = _dask()
     futures = client.map(fit_task, list(tasks), pure=False)
     position = {f.key: i for i, f in enumerate(futures)}
     out: list[FittedMember | None] = [None] * len(futures)
     for future in distributed.as_completed(futures):
         i = position[future.key]
-        fitted: FittedMember = future.result()
+        member = tasks[i].member
+        fitted: FittedMember = result(future, f"fitting {member.target} seed {member.seed}")
         out[i] = fitted
         on_done(i, fitted)
     return [f for f in out if f is not None]
 
 
-def row_counts(paths: Sequence[str]) -> list[int]:
-    """Rows of each file (its footer only); run on a worker to see the worker's copies."""
+def result(future: Any, doing: str) -> Any:
+    """The result of a Dask ``future``, or its task's own error as raised on the worker; a
+    LocalError (one line, exit 1) saying what failed while ``doing`` when the workers that
+    ran it kept dying (Dask's KilledWorker; out of memory, mostly), one ran out of memory,
+    or the task was dropped (the scheduler lost)."""
+    distributed = _dask()
+    smaller = "set a larger data.era_step or a smaller data.feature_set"
+    try:
+        return future.result()
+    except distributed.scheduler.KilledWorker as error:
+        n = getattr(error, "allowed_failures", 0) + 1
+        raise LocalError(
+            f"a Dask worker died {n} time{'s' * (n > 1)} while {doing} (out of memory? give "
+            f"the workers more memory or fewer threads, or {smaller})."
+        ) from None
+    except MemoryError:
+        raise LocalError(
+            f"a Dask worker ran out of memory while {doing}: give the workers more memory, "
+            f"or {smaller}."
+        ) from None
+    except concurrent.futures.CancelledError as error:
+        raise LocalError(
+            f"the Dask cluster dropped the task while {doing} ({_cause(error)}); run the "
+            "command again."
+        ) from None
+
+
+def footprint(path: Location) -> tuple[int, str]:
+    """Rows of the parquet file at ``path`` and a digest of its footer: its columns, each
+    row group's rows and each column chunk's values count, sizes and statistics. Copies of
+    one file agree; a file with other rows, columns or values (almost surely) does not.
+    Only thrift fields of the format go in, so two pyarrow versions agree too."""
     from numerpilot.data.load import open_parquet
+
+    meta = open_parquet(path).metadata
+    digest = hashlib.sha256(repr((meta.num_rows, meta.num_columns)).encode())
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        digest.update(repr(group.num_rows).encode())
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            stats = chunk.statistics if chunk.is_stats_set else None
+            values = (stats.min_raw, stats.max_raw) if stats and stats.has_min_max else None
+            nulls = stats.null_count if stats and stats.has_null_count else None
+            digest.update(repr((
+                chunk.path_in_schema, chunk.physical_type, chunk.num_values,
+                chunk.total_compressed_size, chunk.total_uncompressed_size, values, nulls,
+            )).encode())  # fmt: skip
+    return meta.num_rows, digest.hexdigest()
+
+
+def footprints(paths: Sequence[str]) -> list[tuple[int, str]]:
+    """:func:`footprint` of each file; run on a worker to see the worker's copies."""
     from numerpilot.data.remote import location
 
-    return [open_parquet(location(p)).metadata.num_rows for p in paths]
+    return [footprint(location(p)) for p in paths]
 
 
 def check_files(client: Any, files: Sequence[str], local: Sequence[Path]) -> None:
     """Refuse (DataError) before any fit when a worker cannot open ``files`` or its copy
-    holds other rows than ``local`` (a stale mirror would give other models)."""
-    from numerpilot.data.load import open_parquet
+    is not the file ``local`` (its footprint differs: a stale mirror would give other
+    models)."""
     from numerpilot.data.remote import redact
 
-    there = client.submit(row_counts, list(files), pure=False).result()
-    for file, path, rows in zip(files, local, there, strict=True):
-        here = open_parquet(path).metadata.num_rows
+    future = client.submit(footprints, list(files), pure=False)
+    there = result(future, "checking the workers' copy of the data")
+    for file, path, (rows, digest) in zip(files, local, there, strict=True):
+        here, local_digest = footprint(path)
         if rows != here:
             raise DataError(
                 f"the workers' {redact(file)} has {rows:,} rows but {path} has {here:,}: "
                 "copy the current dataset there (cluster.data_url) before training."
+            )
+        if digest != local_digest:
+            raise DataError(
+                f"the workers' {redact(file)} has the {rows:,} rows of {path} but other "
+                "columns or values: copy the current dataset there (cluster.data_url) "
+                "before training."
             )
 
 

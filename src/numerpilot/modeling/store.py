@@ -4,8 +4,11 @@
 A bundle's model files live in a folder of their own, ``models/bundle-<time>-<id>/``, and
 the manifest names that folder. Saving writes the new folder beside the current one and
 then replaces ``manifest.json`` (one rename): a full disk, a crash or Ctrl-C before that
-leaves the previous bundle whole and in use, never a mix of old and new files. The
-previous bundle's folder is kept (a reader may still be loading it); older ones go.
+leaves the previous bundle whole and in use, never a mix of old and new files.
+``manifest.json`` also names the bundle that was in use before (``previous``): that one is
+kept, for ``models rollback`` and for a reader still loading it; every other bundle folder
+(older ones, or one that a killed training left unpublished) goes at the next publish. The
+callers hold :meth:`~numerpilot.workdir.Workdir.changing_models` meanwhile.
 
 Model text files are LightGBM's portable format, so a bundle loads with any LightGBM 4.x.
 A loaded bundle is the kernel's *payload* (plain data) plus the models built from it: the
@@ -36,8 +39,6 @@ MANIFEST = "manifest.json"
 FORMAT = 2
 READABLE_FORMATS = (1, 2)
 BUNDLE_PREFIX = "bundle-"
-#: Bundle folders kept: the current one and the one before it.
-KEEP_BUNDLES = 2
 
 
 def library_versions() -> dict[str, str]:
@@ -68,6 +69,10 @@ class Manifest:
     backend: str = "lightgbm"
     #: Members of another kind than ``backend``: name -> "linear" (a linear model's JSON).
     kinds: dict[str, str] = field(default_factory=dict)
+    #: In ``manifest.json`` only: the bundle in use before this one ("" if none), and since
+    #: when this one is in use (published or rolled back to).
+    previous: str = field(default="", compare=False)
+    in_use_since: str = field(default="", compare=False)
 
     def model_file(self, target: str) -> str:
         """Path of a target's model text, relative to the models folder."""
@@ -128,62 +133,97 @@ def save_bundle(
             write_text_atomic(folder / final.model_file(target), text)
         write_json_atomic(folder / final.bundle / MANIFEST, asdict(final))
         if publish:
-            publish_bundle(folder, final)
+            final = publish_bundle(folder, final)
     except BaseException:
         shutil.rmtree(folder / final.bundle, ignore_errors=True)
         raise
     return final
 
 
-def publish_bundle(folder: Path, manifest: Manifest) -> None:
-    """Make ``manifest``'s bundle the current one (one atomic rename of manifest.json)."""
-    write_json_atomic(folder / MANIFEST, asdict(manifest))
-    _remove_old_bundles(folder, manifest)
+def publish_bundle(folder: Path, manifest: Manifest) -> Manifest:
+    """Make ``manifest``'s bundle the current one (one atomic rename of manifest.json),
+    naming the bundle in use until now as its ``previous``; returns what was written."""
+    before = _current_or_none(folder)
+    previous = before.bundle if before and before.bundle != manifest.bundle else ""
+    published = _in_use(manifest, previous)
+    write_json_atomic(folder / MANIFEST, asdict(published))
+    _remove_old_bundles(folder, published)
+    return published
+
+
+def _in_use(manifest: Manifest, previous: str) -> Manifest:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return replace(manifest, previous=previous, in_use_since=now)
+
+
+def _current_or_none(folder: Path) -> Manifest | None:
+    try:
+        return load_manifest(folder) if (folder / MANIFEST).exists() else None
+    except DataError:  # a damaged manifest.json: nothing to keep as "previous"
+        return None
 
 
 def discard_bundle(folder: Path, manifest: Manifest) -> None:
-    """Remove an unpublished bundle's folder."""
-    if manifest.bundle:
+    """Remove an unpublished bundle's folder (never the current one: an interruption just
+    after the publish must not take the models in use with it)."""
+    current = _current_or_none(folder)
+    if manifest.bundle and not (current and current.bundle == manifest.bundle):
         shutil.rmtree(folder / manifest.bundle, ignore_errors=True)
 
 
+def _bundle_manifest(folder: Path, name: str) -> Manifest | None:
+    """The manifest a bundle folder carries (None: no such bundle, or unreadable)."""
+    try:
+        raw = json.loads((folder / name / MANIFEST).read_text(encoding="utf-8"))
+        return Manifest(**raw)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _previous(folder: Path, current: Manifest) -> Manifest | None:
+    """The bundle in use before ``current``: the one ``manifest.json`` names, or, for a
+    manifest written before it named one, the newest other bundle folder."""
+    if current.previous:
+        return _bundle_manifest(folder, current.previous)
+    older = sorted((p.parent.name for p in folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}")),
+                   reverse=True)  # fmt: skip
+    return next(
+        (m for n in older if n != current.bundle and (m := _bundle_manifest(folder, n))), None
+    )
+
+
 def kept_bundles(folder: Path) -> list[Manifest]:
-    """The bundles kept in ``folder`` that carry their own manifest, newest first."""
-    out = []
-    for path in sorted(folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}"), reverse=True):
-        try:
-            out.append(Manifest(**json.loads(path.read_text(encoding="utf-8"))))
-        except (ValueError, TypeError):
-            continue
-    return out
+    """The current bundle and the one in use before it (if kept), newest first."""
+    current = load_manifest(folder)
+    previous = _previous(folder, current)
+    kept = [current, *([previous] if previous else [])]
+    return sorted(kept, key=lambda m: m.bundle, reverse=True)
 
 
 def rollback(folder: Path) -> tuple[Manifest, Manifest]:
-    """Switch back to the bundle before the current one; returns (from, to). Rolling back
-    twice returns to where it started."""
+    """Switch back to the bundle in use before the current one; returns (from, to).
+    Rolling back twice returns to where it started."""
     current = load_manifest(folder)
-    earlier = [m for m in kept_bundles(folder) if m.bundle != current.bundle]
-    if not earlier:
+    earlier = _previous(folder, current)
+    if earlier is None:
         raise DataError(f"no earlier bundle is kept in {folder} to roll back to.")
     try:
-        load_bundle(folder, earlier[0])  # its model files must be whole before it serves
+        load_bundle(folder, earlier)  # its model files must be whole before it serves
     except DataError as error:
-        raise DataError(f"the earlier bundle {earlier[0].bundle} cannot be used, so the "
+        raise DataError(f"the earlier bundle {earlier.bundle} cannot be used, so the "
                         f"current one stays: {str(error).split(';')[0]}. Retrain with "
                         "'numerpilot train'.") from None  # fmt: skip
-    write_json_atomic(folder / MANIFEST, asdict(earlier[0]))
-    return current, earlier[0]
+    switched = _in_use(earlier, current.bundle)
+    write_json_atomic(folder / MANIFEST, asdict(switched))
+    return current, switched
 
 
 def _remove_old_bundles(folder: Path, current: Manifest) -> None:
-    """Keep the newest :data:`KEEP_BUNDLES` bundle folders; drop format-1 model files."""
-    bundles = sorted(
-        (p for p in folder.iterdir() if p.is_dir() and p.name.startswith(BUNDLE_PREFIX)),
-        key=lambda p: p.name,
-    )
-    for old in bundles[:-KEEP_BUNDLES]:
-        if old.name != current.bundle:
-            shutil.rmtree(old, ignore_errors=True)
+    """Keep the current bundle folder and its previous one; drop format-1 model files."""
+    keep = {current.bundle, current.previous}
+    for path in folder.glob(f"{BUNDLE_PREFIX}*"):
+        if path.is_dir() and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
     for flat in folder.glob("target*.txt"):  # model files of format 1
         flat.unlink(missing_ok=True)
 

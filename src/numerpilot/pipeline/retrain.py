@@ -17,6 +17,7 @@ from numerpilot.modeling.store import (
     Manifest,
     discard_bundle,
     load_bundle,
+    load_manifest,
     publish_bundle,
 )
 from numerpilot.pipeline.context import Context
@@ -37,33 +38,38 @@ class RetrainResult:
     current: Manifest
 
 
-def _ensemble_corr(ctx: Context, manifest: Manifest | None, progress: Progress) -> float:
+def _ensemble_corr(ctx: Context, manifest: Manifest, progress: Progress) -> float:
     bundle = load_bundle(ctx.workdir.models, manifest)
     report = validate_ensemble(ctx, progress, bundle=bundle, write_report=False)
     return float(report.summary(ENSEMBLE)["corr_mean"])
 
 
 def retrain(ctx: Context, tolerance: float, progress: Progress = SILENT) -> RetrainResult:
-    """Train a new bundle, compare it with the current one on validation, keep the better."""
+    """Train a new bundle, compare it with the current one on validation, keep the better.
+    Holds the work directory's models lock throughout: no rollback or other training can
+    change the current bundle between the comparison and the switch."""
     folder = ctx.workdir.models
-    has_current = (folder / MANIFEST).exists()
-    candidate = train_ensemble(ctx, progress, publish=False)
-    try:
-        new = _ensemble_corr(ctx, candidate, progress)
-        old = None
-        if has_current:
-            try:
-                old = _ensemble_corr(ctx, None, progress)
-            except DataError as error:  # e.g. features the new data version lacks
-                log.warning("the current models cannot be validated (%s); replacing them", error)
-        if old is not None and new < old - tolerance:
+    with ctx.workdir.changing_models():
+        current = load_manifest(folder) if (folder / MANIFEST).exists() else None
+        candidate = train_ensemble(ctx, progress, publish=False)
+        try:
+            new = _ensemble_corr(ctx, candidate, progress)
+            old = None
+            if current is not None:
+                try:
+                    old = _ensemble_corr(ctx, current, progress)
+                except DataError as error:  # e.g. features the new data version lacks
+                    log.warning("the current models cannot be validated (%s); replacing them",
+                                error)  # fmt: skip
+            if current is not None and old is not None and new < old - tolerance:
+                discard_bundle(folder, candidate)
+                log.warning("retrained models kept out: validation CORR %.4f vs %.4f now",
+                            new, old)  # fmt: skip
+                return RetrainResult(False, new, old, current)
+            published = publish_bundle(folder, candidate)
+        except BaseException:
             discard_bundle(folder, candidate)
-            log.warning("retrained models kept out: validation CORR %.4f vs %.4f now", new, old)
-            return RetrainResult(False, new, old, load_bundle(folder).manifest)
-        publish_bundle(folder, candidate)
-    except BaseException:
-        discard_bundle(folder, candidate)
-        raise
+            raise
     log.info("retrained models in use: validation CORR %.4f (before: %s)", new,
              "none" if old is None else f"{old:.4f}")  # fmt: skip
-    return RetrainResult(True, new, old, candidate)
+    return RetrainResult(True, new, old, published)

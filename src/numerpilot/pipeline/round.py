@@ -60,7 +60,8 @@ def run_round(
         names = list(models or ctx.config.submission.models)
         model_ids(client, ctx.config.submission.tournament, names, dry_run)  # before any work
         download_dataset(workdir, ctx.config, client, progress)
-    manifest = train_ensemble(ctx, progress)
+    with ctx.workdir.changing_models():
+        manifest = train_ensemble(ctx, progress)
     report = validate_ensemble(ctx, progress)
     path = predict_live(ctx, progress)
     if client is None:

@@ -323,6 +323,10 @@ def train_ensemble(
     ctx = replace(ctx, config=cfg)
     params = model_params(cfg)  # a GPU or backend this install lacks is refused here
     workers = local_size(cfg, plan, len(features)) if cluster == LOCAL else 0
+    if cluster not in (None, LOCAL):  # a wrong address is told now, not after the loading
+        from numerpilot.modeling.distributed import check_scheduler
+
+        check_scheduler(cluster)
     path = ctx.data_dir / layout.TRAIN
     with progress.task("Loading training data", None):
         data = load_era_data(path, features, loaded, era_step=plan.era_step)

@@ -29,8 +29,8 @@ from numerpilot.data.local import local_dataset
 from numerpilot.data.tournaments import read_universe, read_universe_file
 from numerpilot.errors import DataError, NumerpilotError, SubmissionError, UsageError
 from numerpilot.io import sha256_file, write_bytes_atomic
+from numerpilot.lock import hold
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.lock import hold
 from numerpilot.submission.once import SubmitResult, Target, check_late, on_numerai, submit_once
 from numerpilot.submission.rules import check_file, check_no_bom, read_submission
 from numerpilot.submission.rules.churn import (

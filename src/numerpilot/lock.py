@@ -1,5 +1,6 @@
-"""A per-work-directory lock, held while a process submits (``flock``: released by the
-operating system when its holder dies, even by SIGKILL, so it can never go stale)."""
+"""Per-work-directory locks, held while a process submits, runs the daemon or changes the
+models (``flock``: released by the operating system when its holder dies, even by
+SIGKILL, so a lock can never go stale)."""
 
 from __future__ import annotations
 
