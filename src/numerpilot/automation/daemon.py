@@ -27,6 +27,7 @@ from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.automation.alerts import Alert, Alerts
 from numerpilot.automation.clock import ServerClock, expected_next_open
+from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, SubmissionError, from_os_error
 from numerpilot.lock import hold
@@ -55,12 +56,6 @@ class PassReport:
     wake: datetime | None
     results: list[SubmitResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-
-
-class _RetrainStopped(BaseException):
-    """Raised into a running retrain by SIGTERM, SIGHUP or SIGINT, or when the next round
-    is about to open: a retrain is discarded whole (the models in use stay), so it may
-    stop at any point."""
 
 
 def _message(error: Exception) -> str:
@@ -93,7 +88,7 @@ class Daemon:
         self._rng = random.Random(seed)
         self._model_ids: dict[str, str] = {}
         self._retrain_tried: set[str] = set()
-        self._retraining = False
+        self._retraining = Stoppable()
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -320,7 +315,7 @@ class Daemon:
         """Retrain between rounds: stopped (and discarded) when the next round is about to
         open or the daemon is told to stop, so it never holds up a round's submissions."""
         reason = self._retrain_reason()
-        if reason is None or reason in self._retrain_tried:
+        if reason is None or reason in self._retrain_tried or self.stop.is_set():
             return
         seconds = self.clock.real_seconds(report.wake) if report.wake else 0.0
         if seconds <= 0:
@@ -330,9 +325,9 @@ class Daemon:
         log.info("retraining (%s); stopped if still running in %.0f s, when the next round "
                  "is due", reason, seconds)  # fmt: skip
         try:
-            with self._stoppable(seconds):
+            with self._retraining.within(seconds, "the next round is due"):
                 result = self._retrain(current)
-        except _RetrainStopped as stopped:
+        except Stopped as stopped:
             self._retrain_tried.discard(reason)  # tried again in the next gap
             log.warning("retraining stopped (%s); the models in use stay", stopped)
             return
@@ -354,29 +349,6 @@ class Daemon:
 
         download_dataset(self.workdir, self.config, self.client, info=current)
         return retrain(Context.load(self.workdir), self.settings.retrain_tolerance)
-
-    @contextlib.contextmanager
-    def _stoppable(self, seconds: float) -> Iterator[None]:
-        """While the block runs, a stop signal (see :meth:`signal_handlers`) or the end of
-        ``seconds`` (an alarm; main thread only) raises :class:`_RetrainStopped` in it."""
-        if self.stop.is_set():
-            raise _RetrainStopped("the daemon is stopping")
-        main = threading.current_thread() is threading.main_thread()
-
-        def due(signum: int, frame: FrameType | None) -> None:
-            raise _RetrainStopped("the next round is due")
-
-        previous = signal.signal(signal.SIGALRM, due) if main else None
-        if main:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-        self._retraining = True
-        try:
-            yield
-        finally:
-            self._retraining = False
-            if main:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
 
     # -- sleeping --------------------------------------------------------------------------
     def _sleep_seconds(self, wake: datetime | None) -> float:
@@ -405,8 +377,7 @@ class Daemon:
                      signal.Signals(signum).name)  # fmt: skip
             self.stopped_by = signum
             self.stop.set()
-            if self._retraining:  # hours of work that can be thrown away: not a step
-                raise _RetrainStopped("the daemon is stopping")
+            self._retraining.stop("the daemon is stopping")  # a retrain is not a step
 
         stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # SIGHUP: the terminal closed
         saved = {sig: signal.signal(sig, handle) for sig in stops}

@@ -1,0 +1,48 @@
+"""Work that may be cut at any point, because it is thrown away whole when it is (a retrain:
+the models in use stay): a stop request or a deadline raises :class:`Stopped` inside it."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+
+class Stopped(BaseException):
+    """Raised into stoppable work (a BaseException, like Ctrl-C's: no ``except Exception``
+    on the way swallows it)."""
+
+
+class Stoppable:
+    """Marks when stoppable work runs; :meth:`stop` (from a signal handler) cuts it."""
+
+    def __init__(self) -> None:
+        self.running = False
+
+    def stop(self, why: str) -> None:
+        """Raise :class:`Stopped` if stoppable work is running (else nothing)."""
+        if self.running:
+            raise Stopped(why)
+
+    @contextlib.contextmanager
+    def within(self, seconds: float, why: str) -> Iterator[None]:
+        """Run the block as stoppable work, cut with ``why`` after ``seconds`` (an alarm:
+        in the main thread only; elsewhere only :meth:`stop` cuts it)."""
+        main = threading.current_thread() is threading.main_thread()
+
+        def due(signum: int, frame: FrameType | None) -> None:
+            raise Stopped(why)
+
+        previous = signal.signal(signal.SIGALRM, due) if main else None
+        if main:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+        self.running = True
+        try:
+            yield
+        finally:
+            self.running = False
+            if main:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
