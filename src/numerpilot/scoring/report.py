@@ -158,6 +158,11 @@ def _batched(
     return {tuple(cols): fn(_columns(preds, cols)) for cols in groups}
 
 
+def _eras(eras: Sequence[str]) -> str:
+    """ "1 era", "3 eras"."""
+    return f"{len(eras)} era{'s' * (len(eras) != 1)}"
+
+
 def _shown(names: Sequence[str], at_most: int) -> str:
     return ", ".join(names[:at_most]) + (" …" if len(names) > at_most else "")
 
@@ -185,8 +190,7 @@ def _skip_notes(
         if len(by_eras) > 1:
             who += " of " + _shown([columns[j] for j in sorted(where)], 4)
         why = f"scored by CORR, but {reason}" if corr is not None else reason
-        n = len(eras)
-        notes.append(f"{who}: {n} era{'s' if n > 1 else ''} skipped ({why}): {_shown(eras, 6)}")
+        notes.append(f"{who}: {_eras(eras)} skipped ({why}): {_shown(eras, 6)}")
     return notes
 
 
@@ -202,9 +206,8 @@ def _undefined_notes(parts: Parts, columns: Sequence[str]) -> list[str]:
     notes = []
     for eras, where in by_eras.items():
         who = "CORR" + (f" of {_shown(where, 4)}" if len(where) < len(columns) else "")
-        n = len(eras)
         why = "the predictions or the target are constant there"
-        notes.append(f"{who}: {n} era{'s' if n > 1 else ''} left out ({why}): {_shown(eras, 6)}")
+        notes.append(f"{who}: {_eras(eras)} left out ({why}): {_shown(eras, 6)}")
     return notes
 
 
