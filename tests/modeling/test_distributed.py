@@ -146,6 +146,7 @@ def one_worker() -> Iterator[Any]:
     """A client of ``--cluster local`` with one worker; a task whose worker dies once is
     failed at once (allowed-failures 0, Dask's default is 3)."""
     import dask
+    import distributed  # noqa: F401  (its config defaults first: set() would drop them at exit)
 
     from numerpilot.modeling.distributed import connect
 
