@@ -264,7 +264,7 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
         try:
             cluster = distributed.LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR, preload=[__name__],
+                dashboard_address=None, silence_logs=quiet, preload=[__name__],
                 # no dashboard; its HTTP server on a free port (8787 may be taken: a warning)
                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             )  # fmt: skip
