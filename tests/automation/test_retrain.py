@@ -216,3 +216,20 @@ def test_a_retrain_stops_when_the_next_round_is_due(
     monkeypatch.setattr(module, "train_ensemble", None)  # no retrain is started
     stale._maybe_retrain(current, now)
     assert now.failures == []
+
+
+def test_a_killed_retrain_after_the_first_train_is_not_a_bundle(daemon_dir: Workdir) -> None:
+    """The first bundle has no predecessor: a training that never finished is not one,
+    also when manifest.json was written before it named its predecessor."""
+    ctx = Context.load(daemon_dir)
+    first = load_manifest(daemon_dir.models)
+    assert first.previous == ""
+    train_ensemble(ctx, publish=False)  # as if killed before the comparison
+    assert [m.bundle for m in kept_bundles(daemon_dir.models)] == [first.bundle]
+    with pytest.raises(DataError, match="no earlier bundle"):
+        rollback(daemon_dir.models)
+    path = daemon_dir.models / "manifest.json"
+    raw = json.loads(path.read_text())
+    del raw["previous"], raw["in_use_since"]  # written by an earlier numerpilot
+    path.write_text(json.dumps(raw))
+    assert [m.bundle for m in kept_bundles(daemon_dir.models)] == [first.bundle]

@@ -69,9 +69,10 @@ class Manifest:
     backend: str = "lightgbm"
     #: Members of another kind than ``backend``: name -> "linear" (a linear model's JSON).
     kinds: dict[str, str] = field(default_factory=dict)
-    #: In ``manifest.json`` only: the bundle in use before this one ("" if none), and since
-    #: when this one is in use (published or rolled back to).
-    previous: str = field(default="", compare=False)
+    #: In ``manifest.json`` only: the bundle in use before this one ("" if none; None in a
+    #: manifest written before it was recorded), and since when this one is in use
+    #: (published or rolled back to).
+    previous: str | None = field(default=None, compare=False)
     in_use_since: str = field(default="", compare=False)
 
     def model_file(self, target: str) -> str:
@@ -181,15 +182,14 @@ def _bundle_manifest(folder: Path, name: str) -> Manifest | None:
 
 
 def _previous(folder: Path, current: Manifest) -> Manifest | None:
-    """The bundle in use before ``current``: the one ``manifest.json`` names, or, for a
-    manifest written before it named one, the newest other bundle folder."""
-    if current.previous:
-        return _bundle_manifest(folder, current.previous)
-    older = sorted((p.parent.name for p in folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}")),
-                   reverse=True)  # fmt: skip
-    return next(
-        (m for n in older if n != current.bundle and (m := _bundle_manifest(folder, n))), None
-    )
+    """The bundle in use before ``current``: the one ``manifest.json`` names (none for
+    ""), or, for a manifest written before it named one, the newest bundle folder older
+    than ``current`` (a newer one is a training that never finished)."""
+    if current.previous is not None:
+        return _bundle_manifest(folder, current.previous) if current.previous else None
+    older = sorted((p.parent.name for p in folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}")
+                    if p.parent.name < current.bundle), reverse=True)  # fmt: skip
+    return next((m for n in older if (m := _bundle_manifest(folder, n))), None)
 
 
 def kept_bundles(folder: Path) -> list[Manifest]:
@@ -220,7 +220,7 @@ def rollback(folder: Path) -> tuple[Manifest, Manifest]:
 
 def _remove_old_bundles(folder: Path, current: Manifest) -> None:
     """Keep the current bundle folder and its previous one; drop format-1 model files."""
-    keep = {current.bundle, current.previous}
+    keep = {current.bundle, current.previous or ""}
     for path in folder.glob(f"{BUNDLE_PREFIX}*"):
         if path.is_dir() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
