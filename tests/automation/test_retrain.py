@@ -84,7 +84,7 @@ def test_a_worse_retrain_is_kept_out_and_a_good_one_replaces(
     assert load_manifest(work.models).bundle == better.current.bundle != before.bundle
 
 
-def test_rollback_goes_back_and_forth(daemon_dir: Workdir) -> None:
+def test_rollback_goes_back_and_forth(daemon_dir: Workdir, numerpilot: Numerpilot) -> None:
     with pytest.raises(DataError, match="no earlier bundle"):
         rollback(daemon_dir.models)
     first = load_manifest(daemon_dir.models)
@@ -98,6 +98,10 @@ def test_rollback_goes_back_and_forth(daemon_dir: Workdir) -> None:
     with pytest.raises(DataError, match=f"{first.bundle} cannot be used"):
         rollback(daemon_dir.models)
     assert load_manifest(daemon_dir.models).bundle == second.bundle
+    listed = numerpilot("models", "list", "-C", str(daemon_dir.root)).out.splitlines()
+    assert listed[0].startswith(f"* {second.bundle}") and "DAMAGED" not in listed[0]
+    assert listed[1].startswith(f"  {first.bundle}")
+    assert listed[1].endswith(f"DAMAGED (missing or empty: {model.name})")
 
 
 def test_daemon_retrains_weekly_between_rounds_only(

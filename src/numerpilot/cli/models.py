@@ -15,8 +15,9 @@ app.add_typer(models_app, name="models", rich_help_panel="Every round")
 
 @models_app.command("list")
 def list_bundles(directory: WorkdirOption = Path(".")) -> None:
-    """The bundles kept in models/, newest first; the current one is marked."""
-    from numerpilot.modeling.store import kept_bundles, load_manifest
+    """The bundles kept in models/, newest first; the current one is marked, and one whose
+    model files are missing or empty is called damaged."""
+    from numerpilot.modeling.store import kept_bundles, load_manifest, unreadable_files
 
     wd = workdir(directory)
     current = load_manifest(wd.models)
@@ -24,8 +25,15 @@ def list_bundles(directory: WorkdirOption = Path(".")) -> None:
         mark = "*" if m.bundle == current.bundle else " "
         trees = sum(m.best_iterations.values())
         console.print(f"{mark} {m.bundle or 'models/'}  trained {m.created}  data {m.data_version}"
-                      f"  {len(m.targets)} model{'s' * (len(m.targets) != 1)}, {trees} trees",
-                      highlight=False)  # fmt: skip
+                      f"  {len(m.targets)} model{'s' * (len(m.targets) != 1)}, {trees} trees"
+                      f"{_damage(unreadable_files(wd.models, m))}", highlight=False)  # fmt: skip
+
+
+def _damage(files: list[str]) -> str:
+    if not files:
+        return ""
+    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    return f"  DAMAGED (missing or empty: {shown})"
 
 
 @models_app.command("rollback")

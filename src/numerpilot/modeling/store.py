@@ -228,6 +228,13 @@ def _remove_old_bundles(folder: Path, current: Manifest) -> None:
         flat.unlink(missing_ok=True)
 
 
+def unreadable_files(folder: Path, manifest: Manifest) -> list[str]:
+    """The bundle's model files that are missing or empty (a quick look: ``load_bundle``
+    is what finds a file damaged inside)."""
+    paths = (folder / manifest.model_file(t) for t in manifest.targets)
+    return [p.name for p in paths if not p.is_file() or p.stat().st_size == 0]
+
+
 def load_manifest(folder: Path) -> Manifest:
     path = folder / MANIFEST
     if not path.exists():
