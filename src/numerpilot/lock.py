@@ -32,9 +32,10 @@ def hold(path: Path, *, wait: float, what: str) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                    holder = f" (pid {pid})" if pid else ""  # "" in the instant before it wrote
                     raise LockedError(
-                        f"another numerpilot process (pid {holder}) is {what} in "
+                        f"another numerpilot process{holder} is {what} in "
                         f"{path.parent}; wait for it to finish, or stop it first."
                     ) from None
                 time.sleep(0.05)
