@@ -141,6 +141,33 @@ def test_a_scheduler_without_workers_is_refused_after_the_wait(
     assert not (wd / "models" / "manifest.json").exists()
 
 
+def test_a_cluster_whose_workers_all_left_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote cluster that loses every worker mid-run: Dask waits for one for ever; the
+    fits give up after WORKER_TIMEOUT (here 1 s) without one, naming the address."""
+    import distributed
+
+    import numerpilot.modeling.distributed as dist
+
+    monkeypatch.setattr(dist, "WORKER_TIMEOUT", 1.0)
+    monkeypatch.setattr(dist, "WATCH_SECONDS", 0.2)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, protocol="tcp",
+        dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        quick, slow = client.submit(sum, [1, 2]), client.submit(time.sleep, 600)
+        assert [f.result() for f in dist.completed(client, [quick])] == [3]
+        cluster.scale(0)
+        started = time.monotonic()
+        with pytest.raises(LocalError) as error:
+            list(dist.completed(client, [slow]))
+        assert time.monotonic() - started < 30
+    assert str(error.value) == (
+        f"every Dask worker left the scheduler at {cluster.scheduler_address} and none came "
+        f"back within 1 s (1 fit unfinished). Start workers ('dask worker "
+        f"{cluster.scheduler_address}') and run the command again, or use --cluster local."
+    )
+
+
 @pytest.fixture(scope="module")
 def one_worker() -> Iterator[Any]:
     """A client of ``--cluster local`` with one worker; a task whose worker dies once is

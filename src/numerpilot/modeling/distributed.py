@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import logging
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +52,11 @@ CONNECT_TIMEOUT = 5.0
 #: Seconds to wait for its answer, the connection included: a second more, so that a port
 #: that takes no connection is told by the connection's own bound, always.
 ANSWER_TIMEOUT = CONNECT_TIMEOUT + 1.0
-#: Seconds to wait for a first worker at a scheduler that has none.
+#: Seconds to wait for a first worker at a scheduler that has none (and, while tasks run,
+#: for a worker to come back once every worker has left).
 WORKER_TIMEOUT = 60.0
+#: Seconds between looks at the cluster's workers while its tasks run.
+WATCH_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -296,17 +300,44 @@ def fit_on_cluster(
 
     A task's own error (a NumerpilotError, ...) comes back as raised on the worker; the
     cluster's failures as one line naming the fit (:func:`result`)."""
-    distributed = _dask()
     futures = client.map(fit_task, list(tasks), pure=False)
     position = {f.key: i for i, f in enumerate(futures)}
     out: list[FittedMember | None] = [None] * len(futures)
-    for future in distributed.as_completed(futures):
+    for future in completed(client, futures):
         i = position[future.key]
         member = tasks[i].member
         fitted: FittedMember = result(future, f"fitting {member.target} seed {member.seed}")
         out[i] = fitted
         on_done(i, fitted)
     return [f for f in out if f is not None]
+
+
+def completed(client: Any, futures: Sequence[Any]) -> Iterator[Any]:
+    """``futures`` as they finish; a LocalError once the cluster has had no worker for
+    :data:`WORKER_TIMEOUT` seconds (every worker left or died: Dask would wait for one
+    for ever, with no word)."""
+    distributed = _dask()
+    pending, alone_since = set(futures), None
+    while pending:
+        try:
+            done, pending = distributed.wait(pending, WATCH_SECONDS, "FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        yield from done
+        if done or client.scheduler_info(n_workers=1).get("workers"):
+            alone_since = None
+        elif alone_since is None:
+            alone_since = time.monotonic()
+            log.warning("every Dask worker has left the scheduler at %s; waiting at most "
+                        "%g s for one", client.scheduler.address, WORKER_TIMEOUT)  # fmt: skip
+        elif time.monotonic() - alone_since >= WORKER_TIMEOUT:
+            address = client.scheduler.address
+            raise LocalError(
+                f"every Dask worker left the scheduler at {address} and none came back "
+                f"within {WORKER_TIMEOUT:g} s ({len(pending)} fit{'s' * (len(pending) != 1)} "
+                f"unfinished). Start workers ('dask worker {address}') and run the command "
+                "again, or use --cluster local."
+            )
 
 
 def result(future: Any, doing: str) -> Any:
