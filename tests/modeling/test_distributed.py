@@ -66,6 +66,7 @@ def workdir(tmp_path: Path, synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch
     return make_workdir(tmp_path / "wd", synthetic_dir)
 
 
+@pytest.mark.bad_input("train", "--cluster at a port that takes the connection and never answers")
 def test_a_port_that_never_answers_fails_within_the_timeout(
     numerpilot: Numerpilot, refused: Refused, workdir: Path
 ) -> None:
@@ -81,6 +82,7 @@ def test_a_port_that_never_answers_fails_within_the_timeout(
     assert took < 30  # 6 s, give or take a loaded machine
 
 
+@pytest.mark.bad_input("train", "--cluster at a web server (the dashboard's port)")
 def test_a_web_server_is_not_a_scheduler(
     numerpilot: Numerpilot, refused: Refused, workdir: Path
 ) -> None:
