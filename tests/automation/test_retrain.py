@@ -71,11 +71,14 @@ def test_a_worse_retrain_is_kept_out_and_a_good_one_replaces(
     work = _trained(tmp_path, signal_data, GOOD)
     before = load_manifest(work.models)
     work.config_path.write_text(WEAK)
+    orphan = train_ensemble(Context.load(work), publish=False)  # as if killed before its end
     worse = retrain(Context.load(work), tolerance=0.0)
     assert worse.old_corr is not None and worse.new_corr < worse.old_corr
     assert not worse.replaced
     assert load_manifest(work.models).bundle == before.bundle  # untouched
     assert [m.bundle for m in kept_bundles(work.models)] == [before.bundle]
+    assert [p.name for p in work.models.glob("bundle-*")] == [before.bundle]  # orphan gone
+    assert orphan.bundle != before.bundle
     within = retrain(Context.load(work), tolerance=worse.old_corr - worse.new_corr + 1e-6)
     assert within.replaced  # worse, but by less than the tolerance
     work.config_path.write_text(GOOD)

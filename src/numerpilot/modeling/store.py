@@ -166,10 +166,13 @@ def _current_or_none(folder: Path) -> Manifest | None:
 
 def discard_bundle(folder: Path, manifest: Manifest) -> None:
     """Remove an unpublished bundle's folder (never the current one: an interruption just
-    after the publish must not take the models in use with it)."""
+    after the publish must not take the models in use with it), and any other folder that
+    is neither current nor previous (a killed training's)."""
     current = _current_or_none(folder)
     if manifest.bundle and not (current and current.bundle == manifest.bundle):
         shutil.rmtree(folder / manifest.bundle, ignore_errors=True)
+    if current is not None and current.previous is not None:  # else: which is previous?
+        _remove_old_bundles(folder, current)
 
 
 def _bundle_manifest(folder: Path, name: str) -> Manifest | None:
