@@ -21,7 +21,7 @@ from tests.automation.conftest import DAEMON_CONFIG
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.automation.alerts import Alerts
-from numerpilot.automation.daemon import Daemon
+from numerpilot.automation.daemon import AUTH_RETRIES, Daemon
 from numerpilot.config import load_config
 from numerpilot.credentials import Credentials
 from numerpilot.lock import LockedError
@@ -118,11 +118,19 @@ def test_two_daemons_on_one_directory(daemon_dir: Workdir, client: NumeraiClient
         thread.join(30)
 
 
-def test_invalid_keys_stop_at_once(daemon_dir: Workdir, sandbox: SandboxServer) -> None:
+def test_invalid_keys_stop_it_after_a_few_passes(
+    daemon_dir: Workdir, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Keys Numerai keeps rejecting stop the daemon (exit 3) after AUTH_RETRIES passes in a
+    row: one stray 401 does not stop an autopilot for good."""
     bad = NumeraiClient(Credentials(DEMO_PUBLIC_ID, "wrong" + DEMO_SECRET_KEY), sandbox.url)
+    daemon = _daemon(daemon_dir, bad)
+    slept: list[float] = []
+    daemon._sleep = slept.append  # type: ignore[method-assign]
     with pytest.raises(NumeraiAPIError, match="rejected the API keys") as caught:
-        _daemon(daemon_dir, bad).run()
-    assert caught.value.auth
+        daemon.run()
+    assert caught.value.auth and len(slept) == AUTH_RETRIES
+    assert caplog.text.count("rejected the API keys") == AUTH_RETRIES
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -66,6 +66,57 @@ def test_a_lost_answer_is_reconciled_not_resent(
     assert again.outcome == "already_done" and len(sandbox.state.submissions) == 1
 
 
+def test_a_503_after_the_upload_was_made_is_reconciled_not_resent(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """A proxy's 503 after Numerai created the submission: asked, not sent again."""
+    sandbox.faults.script("fail_after", "create_submission")
+    (result,) = submit_predictions(work, CONFIG, client, _path(work))
+    (received,) = sandbox.state.submissions
+    assert result.outcome == "uploaded" and result.submission_id == received.id
+    assert "its answer did not confirm it; Numerai lists it" in submission_line(result)
+
+
+def test_a_503_before_the_upload_was_made_is_sent_again(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """A 503 that turned the mutation away: Numerai lists nothing new, so it is sent again
+    (at most RESENDS times; then the row stays 'uploading' for the next run to settle)."""
+    create = client.api.raw_query
+    refusals = iter([True, True, True])
+
+    def turned_away(query: str, *args: object, **kwargs: object) -> dict[str, object]:
+        if "create_submission" in query and next(refusals, False):
+            raise NumeraiAPIError("create: answered HTTP 503; unsure", uncertain=True,
+                                  answered=True)  # fmt: skip
+        return create(query, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client.api, "raw_query", turned_away)
+    (result,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert result.outcome == "uncertain" and sandbox.state.submissions == []
+    assert caplog.text.count("lists no new submission: sending it again") == 2
+    (result,) = submit_predictions(work, CONFIG, client, _path(work))  # the next run
+    (received,) = sandbox.state.submissions
+    assert result.outcome == "uploaded" and result.submission_id == received.id
+
+
+def test_a_listing_that_lags_is_no_reason_to_upload_twice(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The ledger holds the id Numerai confirmed; a listing without it yet (eventually
+    consistent) does not make a second upload: --force does."""
+    (first,) = submit_predictions(work, CONFIG, client, _path(work))
+    monkeypatch.setattr(client, "submissions", lambda model_id: [])
+    (again,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert again.outcome == "already_done" and again.submission_id == first.submission_id
+    assert "Numerai does not list it yet); --force uploads again" in submission_line(again)
+    assert len(sandbox.state.submissions) == 1
+    (forced,) = submit_predictions(work, CONFIG, client, _path(work), force=True)
+    assert forced.outcome == "uploaded" and len(sandbox.state.submissions) == 2
+
+
 def test_a_crash_between_upload_and_record_is_reconciled(
     work: Workdir, client: NumeraiClient, sandbox: SandboxServer
 ) -> None:

@@ -91,6 +91,7 @@ class NumeraiClient:
                 auth=error.auth,
                 retryable=error.retryable,
                 uncertain=error.uncertain,
+                answered=error.answered,
             ) from None
         return data
 
@@ -212,8 +213,9 @@ class NumeraiClient:
             }
             field = "create_submission"
         created = self.query(query, args, True, idempotent=False).get(field)
-        if not isinstance(created, dict) or not created.get("id"):
-            raise NumeraiAPIError(f"Numerai did not confirm the submission of {path.name}.")
+        if not isinstance(created, dict) or not created.get("id"):  # done or not: ask
+            raise NumeraiAPIError(f"Numerai did not confirm the submission of {path.name}.",
+                                  uncertain=True, answered=True)  # fmt: skip
         return str(created["id"])
 
     def upload_model_pickle(

@@ -12,7 +12,9 @@ class NumeraiAPIError(RemoteError):
     ``auth`` is True when the keys were rejected; ``retryable`` when trying again later
     may help (network trouble, 5xx answers); ``uncertain`` when a request that changes
     state (a mutation) may have been carried out although no answer arrived: check on
-    Numerai before sending it again.
+    Numerai before sending it again; ``answered`` with it when the server did answer (a 5xx,
+    an answer without the result): it has finished with the request, so what Numerai lists
+    now is its outcome (a lost answer's request may still be running there).
     """
 
     def __init__(
@@ -22,8 +24,10 @@ class NumeraiAPIError(RemoteError):
         auth: bool = False,
         retryable: bool = False,
         uncertain: bool = False,
+        answered: bool = False,
     ) -> None:
         super().__init__(redact(message))
         self.auth = auth
         self.retryable = retryable
         self.uncertain = uncertain
+        self.answered = answered

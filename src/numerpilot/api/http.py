@@ -1,11 +1,13 @@
 """HTTP with timeouts on every request, retries with backoff, and resumable downloads.
 
-Retried: connection errors, timeouts, cut-off responses, HTTP 429 and 5xx. Not retried:
-other 4xx (they will not get better). A request that is not idempotent (a mutation) is
-retried only when it cannot have reached the server (the connection was never made) or
-the server said so (429, 503); any other failure raises an *uncertain* error, so that the
-caller checks what happened before sending it again. Messages never include headers or
-query strings (presigned URLs carry signatures), only the host.
+Retried: connection errors, timeouts, cut-off responses, HTTP 429 and 5xx (after the
+server's ``Retry-After`` when it gives one, up to a minute). Not retried: other 4xx (they
+will not get better). A request that is not idempotent (a mutation) is retried only when
+it cannot have reached the server (the connection was never made) or the server said so
+(429: a rate limit turns a request away before it is carried out); any other failure, a
+5xx included (a proxy may answer 503 after the work was done), raises an *uncertain*
+error, so that the caller checks what happened before sending it again. Messages never
+include headers or query strings (presigned URLs carry signatures), only the host.
 """
 
 from __future__ import annotations
@@ -47,12 +49,26 @@ class RetryPolicy:
     backoff: float = 1.0
     max_backoff: float = 30.0
 
-    def sleep(self, attempt: int) -> None:
-        time.sleep(min(self.backoff * 2**attempt, self.max_backoff))
+    def sleep(self, attempt: int, at_least: float = 0.0) -> None:
+        """Wait before attempt ``attempt + 1``: the backoff, or ``at_least`` (a server's
+        ``Retry-After``) if longer, at most :data:`MAX_RETRY_AFTER`."""
+        time.sleep(min(max(min(self.backoff * 2**attempt, self.max_backoff), at_least),
+                       MAX_RETRY_AFTER))  # fmt: skip
 
 
-#: Answers that say the request was not carried out: safe to send a mutation again.
-_NOT_DONE = (429, 503)
+#: Seconds a server's ``Retry-After`` may make one retry wait.
+MAX_RETRY_AFTER = 60.0
+#: The answer that says the request was not carried out: safe to send a mutation again.
+_RATE_LIMITED = 429
+
+
+def retry_after(resp: requests.Response) -> float:
+    """The seconds a ``Retry-After`` header asks for (0 without one, or for a date)."""
+    value = (resp.headers.get("Retry-After") or "").strip()
+    try:
+        return max(float(value), 0.0) if value else 0.0
+    except ValueError:
+        return 0.0
 
 
 def never_sent(error: BaseException) -> bool:
@@ -79,12 +95,14 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
-def _uncertain(what: str, cause: str, url: str) -> NumeraiAPIError:
+def _uncertain(what: str, cause: str, url: str, *, answered: bool = False) -> NumeraiAPIError:
+    said = f"{host_of(url)} answered {cause}" if answered else f"no answer from {host_of(url)} ({cause})"
     return NumeraiAPIError(
-        f"{what}: no answer from {host_of(url)} ({cause}); Numerai may or may not have "
-        "carried it out. Check before sending it again.",
+        f"{what}: {said}; Numerai may or may not have carried it out. Check before sending "
+        "it again.",
         retryable=True,
         uncertain=True,
+        answered=answered,
     )
 
 
@@ -101,29 +119,31 @@ class Http:
         self, method: str, url: str, *, what: str, idempotent: bool = True, **kwargs: Any
     ) -> requests.Response:
         """Send with retries; returns the first response that is not 429/5xx."""
-        last = ""
+        last, wait = "", 0.0
         attempts = self.policy.retries + 1
         for attempt in range(attempts):
             try:
                 resp = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except _TRANSIENT as error:
-                last = _describe(error)
+                last, wait = _describe(error), 0.0
                 if not idempotent and not never_sent(error):
                     raise _uncertain(what, last, url) from None
             else:
-                if resp.status_code != 429 and resp.status_code < 500:
+                if resp.status_code != _RATE_LIMITED and resp.status_code < 500:
                     return resp
-                last = f"HTTP {resp.status_code}"
+                last, wait = f"HTTP {resp.status_code}", retry_after(resp)
                 resp.close()
-                if not idempotent and resp.status_code not in _NOT_DONE:
-                    raise _uncertain(what, last, url)
+                if not idempotent and resp.status_code != _RATE_LIMITED:
+                    raise _uncertain(what, last, url, answered=True)
             log.info("%s: %s (attempt %d of %d)", what, last, attempt + 1, attempts)
             if attempt + 1 < attempts:
-                self.policy.sleep(attempt)
+                self.policy.sleep(attempt, wait)
+        advice = ("Numerai is limiting the rate of requests: try again in a few minutes."
+                  if last == f"HTTP {_RATE_LIMITED}" else "Check your network connection, or "
+                  "try again later if Numerai is down.")  # fmt: skip
         raise NumeraiAPIError(
             f"{what} failed after {attempts} attempt{'s' if attempts > 1 else ''} ({last}) at "
-            f"{host_of(url)}. "
-            "Check your network connection, or try again later if Numerai is down.",
+            f"{host_of(url)}. {advice}",
             retryable=True,
         )
 

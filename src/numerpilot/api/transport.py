@@ -75,8 +75,15 @@ class Transport:
         )
         self.server_time = _server_time(resp.headers.get("Date")) or self.server_time
         self.received_at = time.monotonic()
-        if resp.status_code in (401, 403):
+        if resp.status_code in (401, 403) and authorization:
             raise _auth_error(what, f"HTTP {resp.status_code}")
+        if resp.status_code in (401, 403):  # no keys were sent: none can have been rejected
+            raise NumeraiAPIError(
+                f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} to a request "
+                "that needs no API keys (a proxy in the way, or trouble at Numerai); try "
+                "again later.",
+                retryable=True,
+            )
         try:
             result = resp.json()
         except ValueError:
@@ -89,7 +96,7 @@ class Transport:
         errors = result.get("errors")
         if errors:
             message = "; ".join(_messages(errors)) or "unknown error"
-            if any(word in message.lower() for word in _AUTH_WORDS):
+            if authorization and any(word in message.lower() for word in _AUTH_WORDS):
                 raise _auth_error(what, message)
             raise NumeraiAPIError(f"{what} failed: {message}")
         if resp.status_code >= 400 or not isinstance(result.get("data"), dict):

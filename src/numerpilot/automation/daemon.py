@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAEMON_LOCK = "daemon.lock"
+#: Passes in a row whose keys Numerai rejected before the daemon gives up (exit 3): one
+#: stray 401 (a proxy, a deploy at Numerai) is no reason to stop an autopilot for good.
+AUTH_RETRIES = 3
 _DONE = ("submitted", "skipped")
 #: Rounds read per pass: the current one and enough history to see the schedule's rhythm.
 _HISTORY = 6
@@ -103,10 +106,11 @@ class Daemon:
                     report = self.pass_once()
                     failures = 0
                 except NumeraiAPIError as error:
-                    if error.auth or once:
-                        raise
                     failures += 1
-                    log.warning("Numerai is unreachable (%s); trying again", error)
+                    if once or (error.auth and failures > AUTH_RETRIES):
+                        raise
+                    log.warning("%s; trying again" if error.auth else "Numerai is unreachable "
+                                "(%s); trying again", error)  # fmt: skip
                     self._sleep(min(self.settings.poll_seconds * 2**failures,
                                     self.settings.max_sleep_seconds))  # fmt: skip
                     continue

@@ -107,10 +107,11 @@ def submission_line(result: SubmitResult) -> str:
         "reconciled": f"[green]✓[/green] {result.model_name}: Numerai already holds a submission "
         f"for round {number} ({sid}); recorded, nothing uploaded.",
         "already_done": f"[yellow]•[/yellow] {result.model_name}: already submitted in round "
-        f"{number} (submission {sid}); --force uploads again.",
+        f"{number} (submission {sid}" + (f"; {result.detail}" if result.detail else "")
+        + "); --force uploads again.",
         "skipped": f"[yellow]•[/yellow] {result.model_name}: skipped: {result.detail}.",
-        "uncertain": f"[red]?[/red] {result.model_name}: the upload's answer was lost and Numerai "
-        "does not list it yet; run the command again to check (nothing is sent twice).",
+        "uncertain": f"[red]?[/red] {result.model_name}: no answer confirmed the upload and "
+        "Numerai does not list it yet; run the command again to check (nothing is sent twice).",
         "dry_run": f"[cyan]•[/cyan] {result.model_name}: {name} is valid for round {number}{late}"
         " (dry run: nothing uploaded" + (f"; {result.detail}" if result.detail else "") + ").",
     }

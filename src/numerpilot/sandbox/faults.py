@@ -7,6 +7,7 @@ in half"). They are applied by an ASGI middleware around the whole app. A *lost 
 is the nastiest: the server does all the work (the submission is created) and then the
 answer never arrives; the client sees a timeout. It applies to the create mutations only,
 so the GraphQL handler asks for it once it knows the operation (:meth:`FaultPlan.lose`).
+Its scripted cousin ``fail_after`` does the work and answers 503, as a proxy may.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["error", "latency", "drop", "truncate", "lose"]
+FaultKind = Literal["error", "latency", "drop", "truncate", "lose", "fail_after"]
 #: GraphQL operations a lost answer applies to (they change state on the server).
 MUTATIONS = ("create_submission", "createSignalsSubmission", "createComputePickleUpload")
 #: Scope key through which the GraphQL handler asks the middleware to lose the answer.
@@ -82,23 +83,24 @@ class FaultPlan:
         with self._lock:
             return len(self._queue)
 
-    def lose(self, field: str) -> bool:
+    def lose(self, field: str, kind: FaultKind = "lose") -> bool:
         """Whether the answer to GraphQL operation ``field`` is to be lost (mutations only;
-        a scripted ``lose`` fault's prefix names the operation)."""
+        a scripted ``lose`` fault's prefix names the operation); with ``kind`` "fail_after",
+        whether it is to be a 503 (scripted only)."""
         if field not in MUTATIONS:
             return False
         with self._lock:
             for i, item in enumerate(self._queue):
-                if item.kind == "lose" and field.startswith(item.path_prefix.lstrip("/")):
+                if item.kind == kind and field.startswith(item.path_prefix.lstrip("/")):
                     del self._queue[i]
                     return True
-            return bool(self.lose_rate) and self._rng.random() < self.lose_rate
+            return kind == "lose" and bool(self.lose_rate) and self._rng.random() < self.lose_rate
 
     def draw(self, path: str) -> tuple[list[FaultKind], float]:
         """The faults for one request and the latency (seconds) to add before answering."""
         with self._lock:
             for i, item in enumerate(self._queue):
-                if item.kind != "lose" and path.startswith(item.path_prefix):
+                if item.kind not in ("lose", "fail_after") and path.startswith(item.path_prefix):
                     del self._queue[i]
                     delay = item.seconds if item.kind == "latency" else 0.0
                     return [item.kind], delay
@@ -180,8 +182,12 @@ def _unless_lost(send: Send, lost: dict[str, bool]) -> Send:
     return wrapped
 
 
+#: What an injected 503 says.
+BODY_503 = b'{"errors": [{"message": "sandbox: injected 503 Service Unavailable"}]}'
+
+
 async def _send_503(send: Send) -> None:
-    body = b'{"errors": [{"message": "sandbox: injected 503 Service Unavailable"}]}'
+    body = BODY_503
     await send(
         {
             "type": "http.response.start",

@@ -38,6 +38,7 @@ from numerpilot.errors import LocalError, error_number
 from numerpilot.sandbox import graphql
 from numerpilot.sandbox.data import SERVED_FILES, VERSIONS, SandboxData
 from numerpilot.sandbox.faults import (
+    BODY_503,
     LOSE_KEY,
     ASGIApp,
     FaultMiddleware,
@@ -113,6 +114,8 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
         body = graphql.execute(state, req)
         if lost is not None and body.get("data") and faults.lose(field):
             lost["lose"] = True  # done on the server; the answer never reaches the client
+        if body.get("data") and faults.lose(field, "fail_after"):
+            return Response(BODY_503, 503, media_type="application/json")  # done, yet a 503
         return JSONResponse(body)
 
     def files(request: HttpRequest) -> Response:

@@ -9,6 +9,7 @@ not list the submission yet the row stays ``uploading`` for the next attempt to 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["uploaded", "already_done", "reconciled", "skipped", "uncertain", "dry_run"]
 _PICKLE_WORDS = ("pickle", "model upload")
+#: Times an upload whose answer said nothing of its outcome (a 5xx) is sent again, once
+#: Numerai lists no submission from it.
+RESENDS = 2
 
 
 @dataclass(frozen=True)
@@ -94,15 +98,22 @@ def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool
             ledger.mark(*args, "submitted", submission_id=existing.id, late=t.round.is_late)
             return t.result("reconciled", existing.id)
         return t.result("already_done", existing.id)
-    if row is not None and row.state == "submitted" and existing is None:
-        log.warning("%s: the ledger holds submission %s for round %d but Numerai lists none; "
-                    "uploading again", t.model_name, row.submission_id, t.round.number)  # fmt: skip
+    if row is not None and row.state == "submitted" and existing is None and not force:
+        # Numerai confirmed it (its id is recorded): a listing that lags is no reason to
+        # upload twice
+        return t.result("already_done", row.submission_id, detail="Numerai does not list it yet")
     ledger.claim(*args, t.sha256, str(t.path))
     seen = frozenset(sub.id for sub in listing)  # only a new one can be this upload
-    try:
-        sid = client.upload_predictions(t.path, t.model_id)
-    except NumeraiAPIError as error:
-        return _after_failure(ledger, client, t, error, seen, row)
+    for resends in itertools.count():
+        try:
+            sid = client.upload_predictions(t.path, t.model_id)
+            break
+        except NumeraiAPIError as error:
+            if not error.uncertain:
+                return _refused(ledger, client, t, error, row)
+            settled = _settle(ledger, client, t, error, seen, resend=resends < RESENDS)
+            if settled is not None:
+                return settled
     landed = _landed(client, t, sid)
     if landed != t.round.number:
         return _moved(ledger, t, sid, landed)
@@ -154,26 +165,45 @@ def settle_closed(ledger: Ledger, client: NumeraiClient, tournament: str, info: 
     return len(rows)
 
 
-def _after_failure(
+def _settle(
     ledger: Ledger,
     client: NumeraiClient,
     t: Target,
     error: NumeraiAPIError,
     seen: frozenset[str],
+    *,
+    resend: bool,
+) -> SubmitResult | None:
+    """An upload that may have happened, reconciled with Numerai: ``uploaded`` when Numerai
+    lists a submission now that it did not list before (``seen``). Else, when the server
+    did answer (it is done with the request, so the listing is its outcome), None: send it
+    again (if ``resend``); when no answer came, ``uncertain`` (the row stays ``uploading``
+    for the next attempt to settle: the request may still be running there)."""
+    found = in_round(client.submissions(t.model_id), t.round, besides=seen)
+    if found is not None:  # new since the upload began: this upload's
+        args = (t.tournament, t.model_name, t.model_id, t.round.number)
+        ledger.mark(*args, "submitted", submission_id=found.id, late=t.round.is_late)
+        said = "did not confirm it" if error.answered else "was lost"
+        return t.result("uploaded", found.id, detail=f"its answer {said}; Numerai lists it")
+    if error.answered and resend:
+        log.warning("%s: %s, and Numerai lists no new submission: sending it again",
+                    t.model_name, str(error).split(";")[0].rstrip("."))  # fmt: skip
+        return None
+    log.warning("%s: %s", t.model_name, error)
+    return t.result("uncertain", detail=str(error))
+
+
+def _refused(
+    ledger: Ledger,
+    client: NumeraiClient,
+    t: Target,
+    error: NumeraiAPIError,
     before: LedgerRow | None,
 ) -> SubmitResult:
-    """A failed upload: reconciled with Numerai when it may have happened (a submission
-    Numerai lists now and did not before, ``seen``), else recorded as failed (a forced
-    one: the row ``before`` it, with its submission, is put back)."""
+    """An upload Numerai refused: recorded as failed (a forced one: the row ``before`` it,
+    with its submission, is put back)."""
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     message = str(error)
-    if error.uncertain:
-        found = in_round(client.submissions(t.model_id), t.round, besides=seen)
-        if found is not None:  # new since the upload began: this upload's
-            ledger.mark(*args, "submitted", submission_id=found.id, late=t.round.is_late)
-            return t.result("uploaded", found.id, detail="its answer was lost; Numerai lists it")
-        log.warning("%s: %s", t.model_name, message)
-        return t.result("uncertain", detail=message)  # the row stays 'uploading'
     if any(word in message.lower() for word in _PICKLE_WORDS):
         ledger.mark(*args, "skipped", error=message)
         return t.result("skipped", detail=message)
