@@ -17,7 +17,7 @@ from typing import Any
 
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.http import Http, RetryPolicy
-from numerpilot.api.rounds import ROUND_FIELDS, RoundInfo, parse_round, parse_time
+from numerpilot.api.rounds import ROUND_FIELDS, RoundInfo, as_float, parse_round, parse_time
 from numerpilot.api.transport import CLASSES
 from numerpilot.credentials import Credentials
 from numerpilot.data.layout import version_key
@@ -122,7 +122,8 @@ class NumeraiClient:
         if not raw:
             raise NumeraiAPIError("Numerai reported no current round; try again later.")
         now = self.server_now()
-        return [parse_round(r, now) for r in raw]
+        parsed = [parse_round(r, now) for r in raw]
+        return sorted(parsed, key=lambda r: r.number, reverse=True)  # whatever the API's order
 
     def current_round(self) -> RoundInfo:
         """The current round, judged against the server's clock (its ``Date`` header)."""
@@ -276,19 +277,8 @@ class NumeraiClient:
             {"modelId": model_id},
             True,
         )
-        out = []
-        for raw in data.get("submissions") or []:
-            number = (raw.get("round") or {}).get("number")
-            inserted = raw.get("insertedAt")
-            out.append(
-                SubmissionInfo(
-                    str(raw["id"]),
-                    str(raw.get("filename") or ""),
-                    parse_time(inserted) if inserted else None,
-                    int(number) if number is not None else None,
-                )
-            )
-        return out
+        return [_submission(raw) for raw in data.get("submissions") or []
+                if isinstance(raw, dict) and raw.get("id")]  # fmt: skip
 
     def download_submission(self, submission_id: str, dest: Path) -> Path:
         """Download one of the account's earlier submission files (numerapi's
@@ -305,3 +295,15 @@ class NumeraiClient:
     def submission_scores(self, model_id: str) -> list[dict[str, Any]]:
         """Score history of a model (numerapi's ``submission_scores``)."""
         return [dict(s) for s in self.api.submission_scores(model_id) or []]
+
+
+def _submission(raw: dict[str, Any]) -> SubmissionInfo:
+    """One entry of ``submissions``; a round or time that does not read is unknown (None)."""
+    listed = raw.get("round")
+    number = as_float(listed.get("number")) if isinstance(listed, dict) else None
+    try:
+        inserted: datetime | None = parse_time(raw.get("insertedAt"))
+    except (TypeError, ValueError):
+        inserted = None
+    whole = int(number) if number is not None and number.is_integer() else None
+    return SubmissionInfo(str(raw["id"]), str(raw.get("filename") or ""), inserted, whole)

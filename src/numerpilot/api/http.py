@@ -96,7 +96,8 @@ def _describe(error: BaseException) -> str:
 
 
 def _uncertain(what: str, cause: str, url: str, *, answered: bool = False) -> NumeraiAPIError:
-    said = f"{host_of(url)} answered {cause}" if answered else f"no answer from {host_of(url)} ({cause})"
+    host = host_of(url)
+    said = f"{host} answered {cause}" if answered else f"no answer from {host} ({cause})"
     return NumeraiAPIError(
         f"{what}: {said}; Numerai may or may not have carried it out. Check before sending "
         "it again.",

@@ -8,7 +8,7 @@ and its score multipliers all come from the API's ``rounds`` answer (numerapi's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from numerpilot.api.errors import NumeraiAPIError
@@ -64,34 +64,63 @@ class RoundInfo:
 
 
 def parse_time(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    """An ISO time of the API; one without a zone is UTC (Numerai's clock)."""
+    if not isinstance(value, str):
+        raise TypeError(value)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _number(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     try:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
 
 
-def parse_round(raw: Any, now: datetime) -> RoundInfo:
-    """A ``rounds`` entry of the API as a :class:`RoundInfo` (or a readable error)."""
+def _time(raw: dict[str, Any], *names: str) -> datetime:
+    """The first of ``names`` the round has (a readable error naming them when none parses)."""
+    value = next((raw[n] for n in names if raw.get(n) is not None), None)
     try:
-        opened = parse_time(raw["openTime"])
-        staking = parse_time(raw.get("closeStakingTime") or raw["closeTime"])
-        closes = parse_time(raw.get("closeTime") or raw["closeStakingTime"])
-        configs = tuple(
-            ScoreConfig(
-                str(c.get("name") or c.get("displayName") or ""),
-                _number(c.get("defaultMultiplier")),
-                _number(c.get("clipThreshold")),
-                bool(c.get("isPayout", True)),
-            )
-            for c in raw.get("roundScoreConfigs") or []
+        return parse_time(value)
+    except (TypeError, ValueError):
+        raise _not_understood(raw, f"{names[0]} {value!r}") from None
+
+
+def _not_understood(raw: Any, what: str) -> NumeraiAPIError:
+    number = raw.get("number") if isinstance(raw, dict) else None
+    return NumeraiAPIError(
+        f"Numerai's answer for round {number if number is not None else '?'} has no usable "
+        f"{what}; try again later (if it stays so, Numerai's API has changed: update "
+        "numerpilot).",
+        retryable=True,
+    )
+
+
+def parse_round(raw: Any, now: datetime) -> RoundInfo:
+    """A ``rounds`` entry of the API as a :class:`RoundInfo` (or a readable error naming the
+    field it could not read)."""
+    if not isinstance(raw, dict):
+        raise _not_understood(raw, "round (not an object)")
+    try:
+        number = int(raw["number"])
+    except (KeyError, TypeError, ValueError):
+        raise _not_understood(raw, f"number {raw.get('number')!r}") from None
+    opened = _time(raw, "openTime")
+    staking = _time(raw, "closeStakingTime", "closeTime")
+    closes = _time(raw, "closeTime", "closeStakingTime")
+    configs = tuple(
+        ScoreConfig(
+            str(c.get("name") or c.get("displayName") or ""),
+            as_float(c.get("defaultMultiplier")),
+            as_float(c.get("clipThreshold")),
+            bool(c.get("isPayout", True)),
         )
-        return RoundInfo(
-            int(raw["number"]), opened, staking, max(closes, staking), now,
-            raw.get("target"), _number(raw.get("payoutFactor")), configs,
-        )  # fmt: skip
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise NumeraiAPIError(f"Numerai's round answer was not understood: {raw!r}") from None
+        for c in raw.get("roundScoreConfigs") or []
+        if isinstance(c, dict)
+    )
+    target = raw.get("target")
+    return RoundInfo(
+        number, opened, staking, max(closes, staking), now,
+        target if isinstance(target, str) else None, as_float(raw.get("payoutFactor")), configs,
+    )  # fmt: skip

@@ -109,8 +109,7 @@ class Daemon:
                     failures += 1
                     if once or (error.auth and failures > AUTH_RETRIES):
                         raise
-                    log.warning("%s; trying again" if error.auth else "Numerai is unreachable "
-                                "(%s); trying again", error)  # fmt: skip
+                    log.warning("%s; trying again", error)
                     self._sleep(min(self.settings.poll_seconds * 2**failures,
                                     self.settings.max_sleep_seconds))  # fmt: skip
                     continue

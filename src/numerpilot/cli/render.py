@@ -107,7 +107,8 @@ def submission_line(result: SubmitResult) -> str:
         "reconciled": f"[green]✓[/green] {result.model_name}: Numerai already holds a submission "
         f"for round {number} ({sid}); recorded, nothing uploaded.",
         "already_done": f"[yellow]•[/yellow] {result.model_name}: already submitted in round "
-        f"{number} (submission {sid}" + (f"; {result.detail}" if result.detail else "")
+        f"{number} (submission {sid}"
+        + (f"; {result.detail}" if result.detail else "")
         + "); --force uploads again.",
         "skipped": f"[yellow]•[/yellow] {result.model_name}: skipped: {result.detail}.",
         "uncertain": f"[red]?[/red] {result.model_name}: no answer confirmed the upload and "
