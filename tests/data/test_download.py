@@ -3,13 +3,18 @@ local version folder the commands take."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import shutil
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from numerpilot.api.client import NumeraiClient
@@ -104,6 +109,72 @@ def test_a_damaged_kept_file_is_downloaded_again(
     gets = _file_gets(sandbox)
     download_dataset(work, config, client)
     assert _file_gets(sandbox) == gets + 1 and (folder / name).read_bytes() == whole
+
+
+@contextlib.contextmanager
+def error_page() -> Iterator[str]:
+    """A storage server that answers every GET with an HTML error page and HTTP 200."""
+    page = b"<html><body>AccessDenied</body></html>"
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/live.parquet"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_error_page_answered_with_200_is_no_live_file(
+    client: NumeraiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was kept as live.parquet and recorded as the round's: predict refused it, and
+    every later download trusted it (the daemon missed the round)."""
+    work, config = Workdir(tmp_path), Config()
+    folder = download_dataset(work, config, client)
+    (folder / layout.LIVE).unlink()
+    (folder / LIVE_ROUND_FILE).unlink()
+    real = client.dataset_url
+    with error_page() as page:
+        monkeypatch.setattr(client, "dataset_url", lambda name, round=None: page
+                            if name.endswith(layout.LIVE) else real(name, round))  # fmt: skip
+        with pytest.raises(NumeraiAPIError) as error:
+            download_dataset(work, config, client)
+    assert "download v5.3/live.parquet: the server sent 38 bytes that are not a parquet file " \
+        "(a web page: an error message?); nothing was kept" in str(error.value)
+    assert error.value.retryable
+    assert not (folder / layout.LIVE).exists() and not (folder / LIVE_ROUND_FILE).exists()
+    assert not list(folder.rglob("*.temp"))
+    monkeypatch.setattr(client, "dataset_url", real)
+    download_dataset(work, config, client)  # Numerai serves the file again
+    assert pq.read_metadata(folder / layout.LIVE).num_rows > 0
+
+
+def test_a_damaged_live_file_of_this_round_is_downloaded_again(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Recorded as this round's (by an earlier numerpilot) but unreadable: fetched again."""
+    work, config = Workdir(tmp_path), Config()
+    folder = download_dataset(work, config, client)
+    whole = (folder / layout.LIVE).read_bytes()
+    (folder / layout.LIVE).write_bytes(b"<html>AccessDenied</html>")
+    marker = json.loads((folder / LIVE_ROUND_FILE).read_text())
+    digest = hashlib.sha256(b"<html>AccessDenied</html>").hexdigest()
+    marker["sha256"] = marker["files"][layout.LIVE] = digest
+    (folder / LIVE_ROUND_FILE).write_text(json.dumps(marker))
+    download_dataset(work, config, client)
+    assert (folder / layout.LIVE).read_bytes() == whole
 
 
 def test_pinned_version_is_used(client: NumeraiClient, tmp_path: Path) -> None:

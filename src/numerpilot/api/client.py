@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -155,12 +156,20 @@ class NumeraiClient:
         return str(url)
 
     def download_file(
-        self, filename: str, dest: Path, progress: Progress = SILENT, *, round: int | None = None
+        self,
+        filename: str,
+        dest: Path,
+        progress: Progress = SILENT,
+        *,
+        round: int | None = None,
+        check: Callable[[Path], str | None] | None = None,
     ) -> Path:
         """Download ``filename`` (e.g. ``v5.2/live.parquet``) to ``dest``: resumable from
-        ``dest.temp``, size-checked against the server, published atomically."""
+        ``dest.temp``, size-checked against the server, published atomically once ``check``
+        (if given) finds it what its name says (:meth:`Http.download`)."""
         url = self.dataset_url(filename, round)
-        return self.http.download(url, Path(dest), what=f"download {filename}", progress=progress)
+        return self.http.download(url, Path(dest), what=f"download {filename}",
+                                  progress=progress, check=check)  # fmt: skip
 
     # -- account and uploads -----------------------------------------------------------
     def models(self) -> dict[str, str]:

@@ -148,8 +148,19 @@ class Http:
             retryable=True,
         )
 
-    def download(self, url: str, dest: Path, *, what: str, progress: Progress = SILENT) -> Path:
-        """GET ``url`` into ``dest`` via ``dest.temp``, resuming with Range, size-checked.
+    def download(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        what: str,
+        progress: Progress = SILENT,
+        check: Callable[[Path], str | None] | None = None,
+    ) -> Path:
+        """GET ``url`` into ``dest`` via ``dest.temp``, resuming with Range, size-checked,
+        and, with ``check``, only published when ``check(part)`` finds nothing wrong (it
+        returns what the file should have been: an error page answered with 200 is no
+        dataset).
 
         A partial file is resumed only when the server confirms it is the same object: its
         validator (``ETag``, else ``Last-Modified``) is recorded in ``dest.temp.json`` and
@@ -201,6 +212,15 @@ class Http:
                         f"{what}: received {size} bytes but the server "
                         f"announced {total}; the partial file was deleted, "
                         "run the command again."
+                    )
+                if check is not None and (expected := check(part.path)) is not None:
+                    page = " (a web page: an error message?)" if part.is_text_page() else ""
+                    part.discard()
+                    raise NumeraiAPIError(
+                        f"{what}: the server sent {size:,} bytes that are not {expected}{page}; "
+                        "nothing was kept. Run the command again later (the download link "
+                        "Numerai gave may not work for now).",
+                        retryable=True,
                     )
                 part.publish(dest)
                 return dest
@@ -294,6 +314,11 @@ class _Part:
             self.meta.unlink(missing_ok=True)
         else:
             write_json_atomic(self.meta, {"validator": validator})
+
+    def is_text_page(self) -> bool:
+        """Whether the part starts like an HTML or XML page (a storage error's body)."""
+        with self.path.open("rb") as fh:
+            return fh.read(64).lstrip().startswith(b"<")
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)

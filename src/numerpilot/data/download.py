@@ -9,6 +9,7 @@ previous round's copies as ``live_round<N>.parquet``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -35,18 +36,27 @@ log = logging.getLogger(__name__)
 STAGE_PREFIX = ".round"
 
 
-def intact(path: Path) -> bool:
-    """True when ``path`` exists and reads as what its name says: a parquet file's footer
-    (a cut or damaged file, copied in or left by a full disk elsewhere, is downloaded
-    again rather than kept), a JSON file's text."""
-    if not path.exists():
-        return False
+def unreadable(path: Path, name: str = "") -> str | None:
+    """None when ``path`` reads as what its name (or ``name``: a part being downloaded is
+    ``<name>.temp``) says: a parquet file's footer, a JSON file's text; else what it should
+    have been ("a parquet file", "JSON")."""
+    suffix = Path(name or path.name).suffix
     try:
-        if path.suffix == ".parquet":
+        if suffix == ".parquet":
             pq.read_metadata(path)
-        elif path.suffix == ".json":
+        elif suffix == ".json":
             json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, pa.ArrowException):
+        return "a parquet file" if suffix == ".parquet" else "JSON"
+    return None
+
+
+def intact(path: Path) -> bool:
+    """True when ``path`` exists and reads as what its name says (a cut or damaged file,
+    copied in or left by a full disk elsewhere, is downloaded again rather than kept)."""
+    if not path.exists():
+        return False
+    if unreadable(path) is not None:
         log.warning("%s is damaged; downloading it again", path)
         return False
     return True
@@ -90,7 +100,8 @@ def download_dataset(
     wanted = [*required, *(n for n in optional if f"{dataset}/{n}" in listed)]
     for name in wanted:
         if name not in spec.per_round and not intact(folder / name):
-            client.download_file(f"{dataset}/{name}", folder / name, progress)
+            client.download_file(f"{dataset}/{name}", folder / name, progress,
+                                 check=functools.partial(unreadable, name=name))  # fmt: skip
     info = info or client.current_round()
     offset = client.server_now() - datetime.now(UTC)
     hashes = _fetch_round(client, dataset, folder, spec.per_round, wanted, info.number, progress)
@@ -127,7 +138,7 @@ def _fetch_round(
     hashes = dict(old) if same_round else {}
     fetch = [
         name for name in wanted if name in per_round and not (
-            same_round and (folder / name).exists() and old.get(name) == sha256_file(folder / name)
+            same_round and intact(folder / name) and old.get(name) == sha256_file(folder / name)
         )
     ]  # fmt: skip
     if not same_round and isinstance(recorded, int):  # also a file no longer listed
@@ -141,7 +152,8 @@ def _fetch_round(
     stage = folder / f"{STAGE_PREFIX}{number}"
     for name in fetch:
         if not intact(stage / name):
-            client.download_file(f"{dataset}/{name}", stage / name, progress, round=number)
+            client.download_file(f"{dataset}/{name}", stage / name, progress, round=number,
+                                 check=functools.partial(unreadable, name=name))  # fmt: skip
     for name in fetch:
         os.replace(stage / name, folder / name)
         hashes[name] = sha256_file(folder / name)

@@ -71,7 +71,11 @@ def _live_ids(folder: Path) -> pd.Series:
     live = folder / layout.LIVE
     if not live.exists():
         raise DataError(f"{live} is missing: run 'numerpilot download'.")
-    table = pq.read_table(live, columns=[layout.ID])
+    try:
+        table = pq.read_table(live, columns=[layout.ID])
+    except Exception as error:  # pyarrow raises several unrelated types on a broken file
+        raise DataError(f"{live} is not a readable parquet file ({error}); download it again "
+                        "with 'numerpilot download'.") from None  # fmt: skip
     return pd.Series(table.column(layout.ID).to_pylist(), dtype=str)
 
 
