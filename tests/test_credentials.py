@@ -76,7 +76,15 @@ def test_secret_never_in_repr_or_redacted_text(caplog: pytest.LogCaptureFixture)
 
 
 def test_redact_removes_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert redact(f"key {SECRET}") == f"key {SECRET}"  # unknown: nothing to remove
-    monkeypatch.setenv("NUMERAI_SECRET_KEY", SECRET)
-    assert redact(f"key {SECRET}") == "key ***"
+    never = "NEVERLOADEDSECRET12345"
+    assert redact(f"key {never}") == f"key {never}"  # unknown: nothing to remove
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", never)
+    assert redact(f"key {never}") == "key ***"
+
+
+def test_redact_removes_every_key_loaded_and_a_urls_userinfo() -> None:
+    Credentials("LOADEDPUBLIC777", "LOADEDSECRET777")  # from a file, say: not in the env
+    assert redact("a LOADEDPUBLIC777 b LOADEDSECRET777") == "a *** b ***"
+    for url in ("http://u:p@ss w@h/x", "http://TOKEN66@h/x", "https://u:pw@h:1/x?a=b@c"):
+        assert "@h" in redact(url) and not any(s in redact(url) for s in ("TOKEN", ":p", "u:"))
     assert redact("header Token abc$def") == "header Token ***"

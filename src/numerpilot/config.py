@@ -260,20 +260,32 @@ class ApiConfig(_Section):
         return value
 
 
-def url_problem(url: str) -> str | None:
-    """Why ``url`` is not an http(s) URL with a host, or None when it is one."""
+def url_problem(url: str, *, secret: bool = False, userinfo: bool = False) -> str | None:
+    """Why ``url`` is not an http(s) URL with a host, or None when it is one. The URL is
+    quoted without a user name or password, and not at all when it is ``secret`` (a
+    webhook's path is its token); ``userinfo``: whether ``user:password@`` may be in it."""
     from urllib.parse import urlsplit
 
+    from numerpilot.credentials import without_userinfo
+
+    shown = "the URL" if secret else repr(without_userinfo(url))
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
     except ValueError as error:
-        return f"{url!r} is not a valid URL ({error})"
+        return f"{shown} is not a valid URL ({error})"
     if any(c.isspace() for c in url.strip()):
-        return f"{url!r} holds a space; a URL has none (write %20 for one in a path)"
+        return f"{shown} holds a space; a URL has none (write %20 for one in a path)"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return (f"{url!r} is not an http(s) URL (e.g. https://api-tournament.numer.ai, or "
-                "http://127.0.0.1:8765/ for the sandbox)")  # fmt: skip
+        example = (
+            "https://hooks.example.com/..."
+            if secret
+            else ("https://api-tournament.numer.ai, or http://127.0.0.1:8765/ for the sandbox")
+        )
+        return f"{shown} is not an http(s) URL (e.g. {example})"
+    if not userinfo and "@" in parts.netloc:
+        return (f"{shown} holds a user name or password (user:password@): Numerai's API "
+                "takes the API keys, nothing else; remove it")  # fmt: skip
     return None
 
 
@@ -302,9 +314,18 @@ class DaemonConfig(_Section):
     )
     alert_webhook: str | None = Field(
         None,
-        description="POST a JSON alert here when a round fails or is missed (no secrets).",
+        description="POST a JSON alert here when a round fails or is missed, or the daemon "
+        "stops (no secrets in it; a Slack-style URL is itself one: keep this file private).",
         json_schema_extra={"example": "https://hooks.example.com/numerpilot"},
     )
+
+    @field_validator("alert_webhook")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else url_problem(value, secret=True, userinfo=True)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class ModelConfig(_Section):
@@ -495,8 +516,23 @@ def _describe(error: ValidationError, source: Path) -> str:
             problems.append(f"unknown key '{key}' (allowed here: {allowed})")
         else:
             message = str(item["msg"]).removeprefix("Value error, ")
-            problems.append(f"{key}: {message} (got {item.get('input')!r})")
+            got = _shown(key, item.get("input"))
+            problems.append(f"{key}: {message}" + ("" if message.startswith(got) else
+                            f" (got {got})"))  # fmt: skip
     return f"{source}: invalid configuration: " + "; ".join(problems)
+
+
+#: Keys whose values are not quoted in an error: a webhook URL is its own token.
+_SECRET_KEYS = ("daemon.alert_webhook",)
+
+
+def _shown(key: str, value: object) -> str:
+    """A configured value as an error quotes it: never a secret, never a URL's password."""
+    from numerpilot.credentials import redact
+
+    if key in _SECRET_KEYS:
+        return f"a {type(value).__name__}, not shown"
+    return redact(repr(value))
 
 
 def _section_for(loc: tuple[int | str, ...]) -> type[BaseModel] | None:

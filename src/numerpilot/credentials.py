@@ -20,12 +20,18 @@ from numerpilot.errors import CredentialsError
 ENV_PUBLIC = "NUMERAI_PUBLIC_ID"
 ENV_SECRET = "NUMERAI_SECRET_KEY"
 DEFAULT_PATH = Path("~/.numerai/credentials.json")
+#: Every key loaded in this process: :func:`redact` removes them from any text, wherever
+#: they came from (the environment or a credentials file).
+_LOADED: set[str] = set()
 
 
 @dataclass(frozen=True)
 class Credentials:
     public_id: str
     secret_key: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        _LOADED.update((self.public_id, self.secret_key))  # redact() removes them from now on
 
     @property
     def auth_header(self) -> str:
@@ -37,7 +43,8 @@ class Credentials:
 
 
 def credentials_path() -> Path:
-    return Path(os.environ.get("NUMERPILOT_CREDENTIALS", str(DEFAULT_PATH))).expanduser()
+    """``NUMERPILOT_CREDENTIALS`` (when set and not empty), else the default path."""
+    return Path(os.environ.get("NUMERPILOT_CREDENTIALS") or str(DEFAULT_PATH)).expanduser()
 
 
 def load_credentials(path: Path | None = None) -> Credentials:
@@ -45,11 +52,22 @@ def load_credentials(path: Path | None = None) -> Credentials:
     public, secret = os.environ.get(ENV_PUBLIC), os.environ.get(ENV_SECRET)
     if public and secret:
         return _checked(public, secret, f"{ENV_PUBLIC} / {ENV_SECRET}")
+    if public or secret:
+        have, lack = (ENV_PUBLIC, ENV_SECRET) if public else (ENV_SECRET, ENV_PUBLIC)
+        raise CredentialsError(
+            f"{have} is set but {lack} is not: set both (or neither, to read the keys from "
+            f"{path or credentials_path()})."
+        )
     path = path or credentials_path()
     if not path.exists():
         raise CredentialsError(
             f"No Numerai API keys found. Set {ENV_PUBLIC} and {ENV_SECRET}, or write "
             f'{path} as {{"public_id": "...", "secret_key": "..."}} and run: chmod 600 {path}'
+        )
+    if path.is_dir():
+        raise CredentialsError(
+            f"{path} is a folder, not a credentials file: point NUMERPILOT_CREDENTIALS at the "
+            'file (UTF-8 JSON: {"public_id": "...", "secret_key": "..."}, mode 600).'
         )
     check_permissions(path)
     try:
@@ -77,6 +95,10 @@ def _checked(public: str, secret: str, source: str) -> Credentials:
     """Keys as Numerai issues them (printable ASCII); never quoted in the error."""
     public, secret = public.strip(), secret.strip()
     for name, value in (("public id", public), ("secret key", secret)):
+        if not value:
+            raise CredentialsError(
+                f"The {name} in {source} is blank; copy it again from numer.ai (Account, API keys)."
+            )
         if not value.isascii() or not value.isprintable():
             raise CredentialsError(
                 f"The {name} in {source} holds characters that are not in Numerai's keys "
@@ -96,13 +118,26 @@ def check_permissions(path: Path) -> None:
 
 
 _TOKEN_RE = re.compile(r"(Token\s+)\S+")
-_URL_PASSWORD_RE = re.compile(r"(://[^/\s:@]*:)[^/\s@]+@")
+#: A URL's user name and password (up to the last @ before its path: a password may hold one)
+_URL_USERINFO_RE = re.compile(r"(://)[^/\s]*@")
 
 
 def redact(text: str, *secrets: str) -> str:
-    """Replace ``secrets``, the keys in the environment and any ``Token ...`` header value
-    by ``***``."""
-    known = {*secrets, os.environ.get(ENV_PUBLIC, ""), os.environ.get(ENV_SECRET, "")}
+    """Replace ``secrets``, the keys in the environment, every key loaded in this process,
+    any ``Token ...`` header value and a URL's user name and password by ``***``."""
+    known = {*secrets, *_LOADED, os.environ.get(ENV_PUBLIC, ""), os.environ.get(ENV_SECRET, "")}
     for secret in sorted((k for k in known if len(k) >= 4), key=len, reverse=True):
         text = text.replace(secret, "***")
-    return _URL_PASSWORD_RE.sub(r"\1***@", _TOKEN_RE.sub(r"\1***", text))
+    return _URL_USERINFO_RE.sub(r"\1***@", _TOKEN_RE.sub(r"\1***", text))
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` with whatever stands between its ``://`` and the last ``@`` before its path
+    shown as ``***`` (a password may hold a space or an @ that a pattern would stop at)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"

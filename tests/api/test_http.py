@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +91,73 @@ def test_a_401_to_a_request_without_keys_is_no_key_rejection() -> None:
             NumeraiClient(None, url, retries=0).rounds(limit=1)
     assert not caught.value.auth and caught.value.retryable
     assert "answered HTTP 401 to a request that needs no API keys" in str(caught.value)
+
+
+@contextlib.contextmanager
+def echoing() -> Iterator[tuple[str, list[str | None]]]:
+    """A GraphQL server that refuses every request, quoting the Authorization header it
+    got (as a careless gateway may); its URL and the headers received."""
+    received: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            header = self.headers.get("Authorization")
+            received.append(header)
+            body = json.dumps({"errors": [{"message": f"denied for {header}"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_keys_from_a_file_never_appear_in_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also from the calls that go through numerapi's own methods (models, stakes), and
+    also in a log line: every key loaded is redacted, not only those in the environment."""
+    from numerpilot.credentials import load_credentials, redact
+
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+    path = tmp_path / "keys.json"
+    path.write_text('{"public_id": "FILEPUBLIC4242", "secret_key": "FILESECRET777XYZ"}')
+    path.chmod(0o600)
+    with echoing() as (url, received):
+        client = NumeraiClient(load_credentials(path), url, retries=0)
+        with pytest.raises(NumeraiAPIError) as error:
+            client.models()
+    assert received == ["Token FILEPUBLIC4242$FILESECRET777XYZ"]  # sent, as it must be
+    assert "FILE" not in str(error.value) and "denied for Token ***" in str(error.value)
+    assert redact("a line with FILESECRET777XYZ") == "a line with ***"
+
+
+def test_no_netrc_or_url_credentials_are_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests puts a ~/.netrc entry (or a URL's user:password@) in place of a hand-set
+    Authorization header: Numerai's token was replaced, and the rounds got Basic auth."""
+    from numerpilot.credentials import Credentials
+
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("default\nlogin bob\npassword NETRCPW\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(netrc))
+    with echoing() as (url, received):
+        for creds in (None, Credentials("PUBLICPUBLIC", "SECRETSECRET")):
+            with pytest.raises(NumeraiAPIError):
+                NumeraiClient(creds, url, retries=0).query("query { account { id } }", None,
+                                                           creds is not None)  # fmt: skip
+    assert received == [None, "Token PUBLICPUBLIC$SECRETSECRET"]

@@ -270,23 +270,33 @@ def test_a_signal_stops_the_daemon_cleanly(
     assert all({"time", "level", "message"} <= set(x) for x in lines)
 
 
-def test_daemon_command_with_rejected_keys_exits_3(
+def test_daemon_command_with_rejected_keys_exits_3_and_alerts(
     daemon_dir: Workdir, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], webhook: str,
 ) -> None:  # fmt: skip
+    """The error that stops the daemon also goes to the webhook: under systemd's
+    RestartPreventExitStatus it stays down, and every later round would be missed unseen."""
     monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
     monkeypatch.setenv("NUMERAI_PUBLIC_ID", DEMO_PUBLIC_ID)
     monkeypatch.setenv("NUMERAI_SECRET_KEY", "not-the-key")
+    config = daemon_dir.config_path.read_text()
+    daemon_dir.config_path.write_text(
+        config.replace("[daemon]\n", f'[daemon]\nalert_webhook = "{webhook}"\n')
+    )
     from numerpilot.cli.commands import run
 
     with pytest.raises(SystemExit) as done:
-        run(["daemon", "-C", str(daemon_dir.root)])
+        run(["daemon", "--once", "-C", str(daemon_dir.root)])
     err = capsys.readouterr().err
     assert done.value.code == 3
     assert "rejected the API keys" in err and "NUMERAI_SECRET_KEY" in err
     assert "Traceback" not in err and "not-the-key" not in err
+    (alert,) = _Receiver.received
+    assert alert["event"] == "error" and alert["round"] is None
+    assert str(alert["message"]).startswith("the daemon stopped: Numerai API call")
+    assert "not-the-key" not in json.dumps(alert)
     with pytest.raises(SystemExit) as done:  # --log-json: the last word is a JSON line too
-        run(["daemon", "--log-json", "-C", str(daemon_dir.root)])
+        run(["daemon", "--once", "--log-json", "-C", str(daemon_dir.root)])
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert done.value.code == 3 and lines[-1]["level"] == "error"
     assert "rejected the API keys" in lines[-1]["message"]

@@ -157,13 +157,68 @@ def test_rejected_keys_name_their_file(
 
 
 @pytest.mark.bad_input("download", "a password in NUMERPILOT_API_URL (never printed)")
+@pytest.mark.parametrize("userinfo", ["user:HUSHHUSH", "HUSHHUSH", "user:p@HUSH HUSH"])
 def test_url_password_not_printed(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    userinfo: str,
+) -> None:  # fmt: skip
+    """requests would send it to Numerai as Basic auth in place of the keys: refused, and
+    never quoted (a token as the user name, a password with an @ or a space included)."""
+    monkeypatch.setenv("NUMERPILOT_API_URL", f"http://{userinfo}@127.0.0.1:9/")
+    line = refused(numerpilot("download", "-C", str(tmp_path)), 1, "NUMERPILOT_API_URL",
+                   "'http://***@127.0.0.1:9/'")  # fmt: skip
+    assert "HUSH" not in line
+
+
+@pytest.mark.bad_input("status", "only one of NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY set")
+def test_half_the_keys_in_the_environment(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NUMERPILOT_API_URL", "http://user:HUSHHUSH@127.0.0.1:9/")
-    (tmp_path / "numerpilot.toml").write_text("[api]\nretries = 0\n")
-    line = refused(numerpilot("download", "-C", str(tmp_path)), 3)
-    assert "HUSHHUSH" not in line
+    """It was ignored: the keys came from the file (others) or 'No Numerai API keys found'."""
+    _keys_file(tmp_path, monkeypatch, b'{"public_id": "OTHERPUB", "secret_key": "OTHERSEC"}',
+               "http://127.0.0.1:9/")  # fmt: skip
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", "SECRETSECRETSECRET")
+    line = refused(numerpilot("status", "-C", str(tmp_path)), 1,
+                   "NUMERAI_SECRET_KEY is set but NUMERAI_PUBLIC_ID is not: set both")  # fmt: skip
+    assert "SECRETSECRET" not in line
+
+
+@pytest.mark.bad_input("status", "a blank secret key in credentials.json")
+def test_blank_key_in_the_file(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _keys_file(tmp_path, monkeypatch, b'{"public_id": "PUBPUBPUB", "secret_key": "  "}',
+                      "http://127.0.0.1:9/")  # fmt: skip
+    refused(numerpilot("status", "-C", str(tmp_path)), 1, f"The secret key in {path} is blank")
+
+
+@pytest.mark.bad_input("status", "NUMERPILOT_CREDENTIALS names a folder")
+def test_credentials_path_a_folder(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said 'accessible by other users (mode 755) ... chmod 600' of the folder."""
+    path = _keys_file(tmp_path, monkeypatch, b"{}", "http://127.0.0.1:9/")
+    path.unlink()
+    path.mkdir()
+    line = refused(numerpilot("status", "-C", str(tmp_path)), 1, "is a folder, not a "
+                   "credentials file")  # fmt: skip
+    assert "chmod" not in line
+
+
+@pytest.mark.bad_input("status", "`[daemon] alert_webhook` is not a URL (never quoted)")
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [('"hooks.slack.com/services/T0/B0/TOKEN999"', "the URL is not an http(s) URL"),
+     ('["https://hooks.slack.com/services/T0/B0/TOKEN999"]', "(got a list, not shown)")],
+)  # fmt: skip
+def test_webhook_not_a_url(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, value: str, says: str
+) -> None:
+    """Alerts were lost silently at the moment they mattered; a Slack-style URL is itself a
+    token, so it is never quoted."""
+    (tmp_path / "numerpilot.toml").write_text(f"[daemon]\nalert_webhook = {value}\n")
+    line = refused(numerpilot("status", "-C", str(tmp_path)), 1, "daemon.alert_webhook", says)
+    assert "TOKEN999" not in line
 
 
 def test_lightgbm_says_nothing_itself(trained: Path) -> None:

@@ -19,7 +19,7 @@ ENV_URL = "NUMERPILOT_API_URL"
 
 def optional_credentials() -> Credentials | None:
     """Keys if the user has set any up (insecure files still raise), else None."""
-    if os.environ.get(ENV_PUBLIC) and os.environ.get(ENV_SECRET):
+    if os.environ.get(ENV_PUBLIC) or os.environ.get(ENV_SECRET):  # half set: says which
         return _load()
     return _load() if credentials_path().exists() else None
 

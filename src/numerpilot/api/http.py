@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.auth
 from urllib3.exceptions import NewConnectionError
 
 from numerpilot.api.errors import NumeraiAPIError
@@ -81,8 +82,26 @@ def never_sent(error: BaseException) -> bool:
 
 
 def host_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (never its user name, password, path or query)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "the server"
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}" if netloc else "the server"
+
+
+class HeaderAuth(requests.auth.AuthBase):
+    """Sets exactly the ``Authorization`` header given (None: none at all). Passed as
+    ``auth`` on every request, it keeps requests from sending credentials of its own: a
+    ``~/.netrc`` entry or a URL's ``user:password@`` would replace Numerai's token (and
+    reach hosts they were never meant for)."""
+
+    def __init__(self, header: str | None = None) -> None:
+        self.header = header
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.pop("Authorization", None)
+        if self.header is not None:
+            request.headers["Authorization"] = self.header
+        return request
 
 
 def _describe(error: BaseException) -> str:
@@ -122,6 +141,7 @@ class Http:
         """Send with retries; returns the first response that is not 429/5xx."""
         last, wait = "", 0.0
         attempts = self.policy.retries + 1
+        kwargs.setdefault("auth", HeaderAuth())  # no netrc or URL credentials, ever
         for attempt in range(attempts):
             try:
                 resp = self.session.request(method, url, timeout=self.timeout, **kwargs)

@@ -20,7 +20,7 @@ from typing import Any
 import numerapi
 
 from numerpilot.api.errors import NumeraiAPIError
-from numerpilot.api.http import Http, host_of
+from numerpilot.api.http import HeaderAuth, Http, host_of
 from numerpilot.credentials import keys_source
 from numerpilot.errors import CredentialsError
 
@@ -61,6 +61,7 @@ class Transport:
         field = match.group(1) if match else "query"
         what = f"Numerai API call '{field}'"
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        auth = HeaderAuth()
         if authorization:
             if not self.token:
                 raise CredentialsError(
@@ -68,11 +69,10 @@ class Transport:
                     "write ~/.numerai/credentials.json (mode 600)."
                 )
             public_id, secret_key = self.token
-            headers["Authorization"] = f"Token {public_id}${secret_key}"
+            auth = HeaderAuth(f"Token {public_id}${secret_key}")
         body = {"query": query, "variables": variables}
-        resp = self.http.request(
-            "POST", self.url, what=what, json=body, headers=headers, idempotent=idempotent
-        )
+        resp = self.http.request("POST", self.url, what=what, json=body, headers=headers,
+                                 auth=auth, idempotent=idempotent)  # fmt: skip
         self.server_time = _server_time(resp.headers.get("Date")) or self.server_time
         self.received_at = time.monotonic()
         if resp.status_code in (401, 403) and authorization:

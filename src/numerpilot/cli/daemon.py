@@ -28,12 +28,14 @@ def daemon(
     Runs in the foreground (a systemd service, or --once from cron); Ctrl-C or SIGTERM stop
     it after the current step. Exit codes: 0 stopped by SIGTERM, 130 by Ctrl-C, 1 when a
     model failed in a --once pass or another daemon runs in the directory, 3 when Numerai
-    rejects the keys.
+    rejects the keys. An error that stops it is also sent to [daemon] alert_webhook.
     """
     from numerpilot.api.connect import make_client
     from numerpilot.automation import logs
+    from numerpilot.automation.alerts import Alert
     from numerpilot.automation.daemon import Daemon
     from numerpilot.errors import NumerpilotError, SubmissionError, UsageError
+    from numerpilot.lock import LockedError
 
     wd = workdir(directory)
     config = wd.load_config()
@@ -46,7 +48,13 @@ def daemon(
     verbose = bool(ctx.parent and ctx.parent.params.get("verbose"))  # numerpilot -v daemon
     with runner.signal_handlers(), logs.to_stderr(json_lines=log_json, verbose=verbose):
         try:
-            report = runner.run(once=once)
+            try:
+                report = runner.run(once=once)
+            except NumerpilotError as error:
+                if not isinstance(error, LockedError):  # the daemon that runs goes on
+                    runner.alerts.send(Alert("error", config.submission.tournament, None,
+                                             None, f"the daemon stopped: {error}"))  # fmt: skip
+                raise
             if once and report.failures and runner.stopped_by != signal.SIGINT:
                 raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))
         except NumerpilotError as error:
