@@ -24,7 +24,7 @@ def limiting(answers: list[tuple[int, str | None]]) -> Iterator[tuple[str, list[
     arrived: list[float] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             arrived.append(time.monotonic())
             status, after = answers.pop(0) if answers else (200, None)
@@ -60,10 +60,9 @@ def test_a_rate_limit_that_stays_says_so() -> None:
     """Not 'check your network': the server answered, it asks for fewer requests. A
     mutation turned away by a 429 was not carried out, so it is sent again."""
     http = Http(timeout=5, policy=RetryPolicy(retries=1, backoff=0.01))
-    with limiting([(429, None)] * 2) as (url, arrived):
-        with pytest.raises(NumeraiAPIError) as error:
-            http.request("POST", url, what="Numerai API call 'create_submission'",
-                         idempotent=False)  # fmt: skip
+    with limiting([(429, None)] * 2) as (url, arrived), pytest.raises(NumeraiAPIError) as error:
+        http.request("POST", url, what="Numerai API call 'create_submission'",
+                     idempotent=False)  # fmt: skip
     assert len(arrived) == 2 and not error.value.uncertain
     assert str(error.value) == (
         f"Numerai API call 'create_submission' failed after 2 attempts (HTTP 429) at "
@@ -75,9 +74,8 @@ def test_a_rate_limit_that_stays_says_so() -> None:
 def test_a_5xx_to_a_mutation_is_not_sent_again_blindly() -> None:
     """A proxy may answer 503 after the work was done: the caller must ask first."""
     http = Http(timeout=5, policy=RetryPolicy(retries=3, backoff=0.01))
-    with limiting([(503, None)]) as (url, arrived):
-        with pytest.raises(NumeraiAPIError) as error:
-            http.request("POST", url, what="create", idempotent=False)
+    with limiting([(503, None)]) as (url, arrived), pytest.raises(NumeraiAPIError) as error:
+        http.request("POST", url, what="create", idempotent=False)
     assert len(arrived) == 1
     assert error.value.uncertain and error.value.answered
     assert "answered HTTP 503; Numerai may or may not have carried it out" in str(error.value)
@@ -86,9 +84,8 @@ def test_a_5xx_to_a_mutation_is_not_sent_again_blindly() -> None:
 def test_a_401_to_a_request_without_keys_is_no_key_rejection() -> None:
     """The rounds need no keys: a 401 there is a proxy's or Numerai's trouble (retryable),
     not 'Numerai rejected the API keys' (which ends the daemon)."""
-    with limiting([(401, None)]) as (url, _):
-        with pytest.raises(NumeraiAPIError) as caught:
-            NumeraiClient(None, url, retries=0).rounds(limit=1)
+    with limiting([(401, None)]) as (url, _), pytest.raises(NumeraiAPIError) as caught:
+        NumeraiClient(None, url, retries=0).rounds(limit=1)
     assert not caught.value.auth and caught.value.retryable
     assert "answered HTTP 401 to a request that needs no API keys" in str(caught.value)
 
@@ -100,7 +97,7 @@ def echoing() -> Iterator[tuple[str, list[str | None]]]:
     received: list[str | None] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             header = self.headers.get("Authorization")
             received.append(header)

@@ -117,7 +117,7 @@ def error_page() -> Iterator[str]:
     page = b"<html><body>AccessDenied</body></html>"
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(page)))
@@ -151,8 +151,10 @@ def test_an_error_page_answered_with_200_is_no_live_file(
                             if name.endswith(layout.LIVE) else real(name, round))  # fmt: skip
         with pytest.raises(NumeraiAPIError) as error:
             download_dataset(work, config, client)
-    assert "download v5.3/live.parquet: the server sent 38 bytes that are not a parquet file " \
+    assert (
+        "download v5.3/live.parquet: the server sent 38 bytes that are not a parquet file "
         "(a web page: an error message?); nothing was kept" in str(error.value)
+    )
     assert error.value.retryable
     assert not (folder / layout.LIVE).exists() and not (folder / LIVE_ROUND_FILE).exists()
     assert not list(folder.rglob("*.temp"))

@@ -14,6 +14,8 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import Numerpilot
+from tests.support.catalogue import Refused
 from typer.testing import CliRunner
 
 from numerpilot.cli.commands import app
@@ -119,11 +121,39 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox
         yield server
 
 
+SANDBOX_TOML = """\
+[data]
+era_step = 1
+[train]
+targets = ["target"]
+cv_folds = 0
+holdout_eras = 8
+embargo_eras = 2
+[lightgbm]
+n_estimators = 20
+learning_rate = 0.1
+[model]
+seeds = [0]
+"""
+
+
+@pytest.fixture
+def sandbox_trained(tmp_path: Path, sandbox: SandboxServer) -> Path:
+    """A work dir trained on the sandbox's dataset (Numerai's layout, not the demo's)."""
+    root = tmp_path / "wd"
+    root.mkdir()
+    (root / "numerpilot.toml").write_text(SANDBOX_TOML, encoding="utf-8")
+    for command in ("download", "train"):
+        result = CliRunner().invoke(app, [command, "-C", str(root)])
+        assert result.exit_code == 0, result.output
+    return root
+
+
 def test_upload_model_checks_then_uploads(
-    replica_python: Path, trained_dir: Path, sandbox: SandboxServer
+    replica_python: Path, sandbox_trained: Path, sandbox: SandboxServer
 ) -> None:
     result = CliRunner().invoke(
-        app, ["upload-model", "--model", "sandbox_model", "-C", str(trained_dir)]
+        app, ["upload-model", "--model", "sandbox_model", "-C", str(sandbox_trained)]
     )
     assert result.exit_code == 0, result.output
     assert "PASS" in result.output
@@ -131,10 +161,30 @@ def test_upload_model_checks_then_uploads(
     (upload,) = sandbox.state.pickles
     model = next(m for m in sandbox.state.models if m.name == "sandbox_model")
     assert upload.model_id == model.id
-    assert upload.size == (trained_dir / "model.pkl").stat().st_size
+    assert upload.size == (sandbox_trained / "model.pkl").stat().st_size
     assert upload.docker_image is not None
     # Numerai now runs the pickle: the daemon must skip this model from here on
-    assert Ledger(trained_dir / "state.db").model_upload("classic", model.id) == upload.id
+    assert Ledger(sandbox_trained / "state.db").model_upload("classic", model.id) == upload.id
+
+
+@pytest.mark.bad_input("upload-model", "a pickle of models trained on the demo data")
+def test_upload_model_refuses_demo_models(
+    trained_dir: Path, sandbox: SandboxServer, numerpilot: Numerpilot, refused: Refused
+) -> None:
+    """It passed the check on the demo's live file and was uploaded: Numerai's live data
+    has none of its features."""
+    outcome = numerpilot("upload-model", "--model", "sandbox_model", "-C", str(trained_dir))
+    refused(outcome, 2, "model.pkl holds models trained on the synthetic demo data")
+    assert sandbox.state.pickles == []
+
+
+def test_upload_model_needs_the_model_named(
+    trained_dir: Path, sandbox: SandboxServer, numerpilot: Numerpilot
+) -> None:
+    """It took the only configured model: a model switched to pickle mode unasked."""
+    outcome = numerpilot("upload-model", "-C", str(trained_dir))
+    assert outcome.code == 2 and "Missing option '--model'" in outcome.err
+    assert sandbox.state.pickles == []
 
 
 def test_upload_model_refuses_a_failing_pickle(

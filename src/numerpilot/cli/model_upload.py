@@ -180,25 +180,38 @@ def check_upload_cmd(
     check_pickle(wd, pickle or wd.root / PICKLE_NAME, live, benchmarks, image)
 
 
-def _model_id(models: dict[str, str], name: str | None, configured: list[str]) -> tuple[str, str]:
-    classic = sorted(models)
-    if name is None:
-        if len(configured) == 1:
-            name = configured[0]
-        elif len(classic) == 1:
-            name = classic[0]
-        else:
-            raise UsageError(f"choose a model with --model NAME (yours: {', '.join(classic)}).")
+def _model_id(models: dict[str, str], name: str) -> str:
     if name not in models:
-        raise UsageError(f"no model named {name!r} in your account (yours: {', '.join(classic)}).")
-    return name, models[name]
+        raise UsageError(f"no model named {name!r} in your account (yours: "
+                         f"{', '.join(sorted(models))}).")  # fmt: skip
+    return models[name]
+
+
+def _refuse_demo(pickle: Path) -> None:
+    """A pickle of models trained on the synthetic demo data passes the check on the demo's
+    live file, and would fail on Numerai's every day: its features are not Numerai's."""
+    from numerpilot.model_upload.build import read_sidecar
+    from numerpilot.pipeline.context import DEMO_VERSION
+
+    if (read_sidecar(pickle) or {}).get("data_version") == DEMO_VERSION:
+        raise UsageError(
+            f"{pickle.name} holds models trained on the synthetic demo data (--demo); Numerai "
+            "would run them on its live data, which has none of their features. Train on "
+            "Numerai's data ('numerpilot download', 'numerpilot train'), then upload."
+        )
 
 
 @app.command("upload-model", rich_help_panel="Model upload")
 def upload_model_cmd(
     model: Annotated[
-        str | None, typer.Option("--model", help="Numerai model name.", metavar="NAME")
-    ] = None,
+        str,
+        typer.Option(
+            "--model",
+            help="Numerai model name (required: from then on Numerai runs it from the "
+            "pickle and takes no API submissions for it).",
+            metavar="NAME",
+        ),
+    ],
     pickle: Annotated[
         Path | None,
         typer.Option(
@@ -216,15 +229,16 @@ def upload_model_cmd(
     from numerpilot.submission.ledger import Ledger
 
     wd = workdir(directory)
+    config = wd.load_config()
+    client = make_client(config)
+    name, model_id = model, _model_id(client.models(), model)  # before minutes of checking
     if pickle is None:
         pickle = wd.root / PICKLE_NAME
         _print_built(build_upload(wd.models, pickle))
+    _refuse_demo(pickle)
     check_pickle(wd, pickle, live, benchmarks, None)
     info = read_sidecar(pickle) or {}
     image = default_image(pickle)
-    config = wd.load_config()
-    client = make_client(config)
-    name, model_id = _model_id(client.models(), model, config.submission.models)
     version = str(info.get("data_version") or "")
     data_version = version if version.startswith("v") else None
     with console.status(f"Uploading {pickle.name} for {name}"):
