@@ -166,6 +166,23 @@ def test_build_upload_onto_models(numerpilot: Numerpilot, refused: Refused, trai
     assert snapshot(trained / "models") == before
 
 
+@pytest.mark.bad_input("build-upload", "`-o` onto the live predictions (or a dataset)")
+def test_build_upload_onto_predictions(
+    numerpilot: Numerpilot, refused: Refused, trained: Path
+) -> None:
+    """The checked submission file (or a dataset of data.dir) was replaced by a pickle."""
+    preds = trained / "predictions" / "live_predictions.csv"
+    preds.parent.mkdir(exist_ok=True)
+    preds.write_text("id,prediction\na,0.5\n")
+    refused(numerpilot("build-upload", "-C", str(trained), "-o", str(preds)), 2,
+            "the predictions' folder", "choose another path")  # fmt: skip
+    mine = trained / "mine.csv"
+    mine.write_text("id,prediction\na,0.5\n")
+    refused(numerpilot("build-upload", "-C", str(trained), "-o", str(mine)), 2,
+            "is a file that is not a pickle; it is kept")  # fmt: skip
+    assert preds.read_text() == mine.read_text() == "id,prediction\na,0.5\n"
+
+
 @pytest.mark.bad_input("build-upload", "`-o` to a folder")
 def test_build_upload_folder(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     refused(numerpilot("build-upload", "-C", str(fresh), "-o", str(fresh / "data")), 2,

@@ -64,10 +64,24 @@ def build_upload_cmd(
     wd = workdir(directory)
     if out is not None:
         keep = {wd.config_path: "the configuration", wd.state_db: "the submission ledger"}
-        check_output(out, "--out", keep, {wd.models: "the trained models' folder"})
+        inside = {wd.models: "the trained models' folder", wd.predictions: "the predictions' "
+                  "folder", wd.data_root(wd.load_config()): "the data folder"}  # fmt: skip
+        check_output(out, "--out", keep, inside)
+        _not_another_file(out)
     built = build_upload(wd.models, out or wd.root / PICKLE_NAME, benchmarks=benchmarks)
     _warn_drift(wd)
     _print_built(built)
+
+
+def _not_another_file(out: Path) -> None:
+    """Refuse to replace a file that is not a pickle (a dataset, a submission file)."""
+    if not out.is_file():
+        return
+    with out.open("rb") as fh:
+        if fh.read(1) == b"\x80":  # every pickle of protocol 2 or later starts so
+            return
+    raise UsageError(f"--out {out} is a file that is not a pickle; it is kept. Choose another "
+                     "path (or remove that file first).")  # fmt: skip
 
 
 def _warn_drift(wd: Workdir) -> None:
