@@ -27,6 +27,11 @@ def test_download_submit_status(
     preds.parent.mkdir()
     values = np.random.default_rng(1).uniform(0.1, 0.9, len(live))
     pd.DataFrame({"id": live.index, "prediction": values}).to_csv(preds, index=False)
+    unnamed = runner.invoke(app, ["submit", "--dry-run", "-C", str(tmp_path)])  # no model
+    assert unnamed.exit_code == 0, unnamed.output
+    assert "live_predictions.csv is valid for the open round; no model was named" in " ".join(
+        unnamed.output.split()
+    )
     args = ["submit", "-C", str(tmp_path), "--model", "sandbox_model"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output

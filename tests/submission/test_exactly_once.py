@@ -117,6 +117,19 @@ def test_a_listing_that_lags_is_no_reason_to_upload_twice(
     assert forced.outcome == "uploaded" and len(sandbox.state.submissions) == 2
 
 
+def test_a_forced_upload_refused_for_a_pickle_model_keeps_the_submission(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """The model went to pickle mode elsewhere: Numerai refuses the forced upload and still
+    holds the round's submission, which the ledger keeps (it said 'skipped')."""
+    (first,) = submit_predictions(work, CONFIG, client, _path(work))
+    next(m for m in sandbox.state.models if m.name == MODEL).pickle_id = "up1"
+    (forced,) = submit_predictions(work, CONFIG, client, _path(work), force=True)
+    assert forced.outcome == "skipped" and not submission_line(forced).endswith("..")
+    row = Ledger(work.state_db).get("classic", first.model_id, first.round)
+    assert row is not None and (row.state, row.submission_id) == ("submitted", first.submission_id)
+
+
 def test_a_crash_between_upload_and_record_is_reconciled(
     work: Workdir, client: NumeraiClient, sandbox: SandboxServer
 ) -> None:

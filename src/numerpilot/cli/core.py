@@ -207,6 +207,10 @@ def run(
     result = run_round(wd, demo=demo, dry_run=dry_run, models=model, progress=progress())
     render_validation(result.report)
     render_submissions(result.submissions)
+    if dry_run and not demo and not result.submissions:
+        console.print("[yellow]•[/yellow] No model was named (--model NAME or [submission] "
+                      "models): the predictions were checked, no model name (dry run: nothing "
+                      "uploaded).", highlight=False)  # fmt: skip
     check_outcomes(result.submissions)
     summary = result.report.summary(ENSEMBLE)
     console.print(

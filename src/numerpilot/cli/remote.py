@@ -98,6 +98,10 @@ def submit(
         dry_run=dry_run,
     )  # fmt: skip
     render_submissions(records)
+    if dry_run and not records:
+        console.print(f"[yellow]•[/yellow] {path.name} is valid for the open round; no model was "
+                      "named (--model NAME or [submission] models), so no model name was "
+                      "checked (dry run: nothing uploaded).", highlight=False)  # fmt: skip
     check_outcomes(records)
 
 

@@ -205,7 +205,10 @@ def _refused(
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     message = str(error)
     if any(word in message.lower() for word in _PICKLE_WORDS):
-        ledger.mark(*args, "skipped", error=message)
+        if before is not None and before.state == "submitted":  # --force: it still stands
+            ledger.restore(before, error=message)
+        else:
+            ledger.mark(*args, "skipped", error=message)
         return t.result("skipped", detail=message)
     if _closed_since(client, t.round):  # the refusal is the round's close, not the file
         message = f"round {t.round.number} closed during the upload; Numerai said: {message}"
