@@ -118,6 +118,32 @@ def test_bundle_round_trip_keeps_best_iteration(train_data: EraData, tmp_path: P
     )
 
 
+def test_ctrl_c_after_the_publish_keeps_the_bundle_in_use(
+    train_data: EraData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while old bundle folders were removed (after manifest.json named the new
+    one) removed the new bundle too: manifest.json named a folder that was gone."""
+    from numerpilot.modeling import store
+
+    model = train_target(
+        train_data.features, train_data.target("target"), train_data.eras, target="target",
+        feature_names=train_data.feature_names, cfg=CFG, split=None,
+    )  # fmt: skip
+    manifest = Manifest(
+        data_version="v5.2", feature_set="medium", features=train_data.feature_names,
+        targets=["target"], weights=[1.0], params=lgbm_params(CFG),
+        best_iterations={"target": 25}, holdout_scores={"target": None},
+    )  # fmt: skip
+
+    def interrupted(folder: Path, current: Manifest) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "_remove_old_bundles", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_bundle(tmp_path, manifest, {"target": model.booster})
+    assert load_bundle(tmp_path).models["target"].current_iteration() == 25
+
+
 def test_missing_bundle_says_to_train(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="numerpilot train"):
         load_manifest(tmp_path)

@@ -135,8 +135,8 @@ def save_bundle(
         write_json_atomic(folder / final.bundle / MANIFEST, asdict(final))
         if publish:
             final = publish_bundle(folder, final)
-    except BaseException:
-        shutil.rmtree(folder / final.bundle, ignore_errors=True)
+    except BaseException:  # e.g. Ctrl-C: after the publish the bundle is in use and stays
+        discard_bundle(folder, final)
         raise
     return final
 
