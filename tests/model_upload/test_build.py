@@ -147,6 +147,23 @@ def test_two_argument_form(trained_dir: Path, tmp_path: Path) -> None:
     assert built.info["arguments"] == 2
 
 
+def test_a_pickle_and_a_sidecar_of_two_builds_are_refused(
+    trained_dir: Path, tmp_path: Path
+) -> None:
+    """The pickle and its sidecar appear together; one killed between the two renames (or
+    an older sidecar copied beside) is not taken for the pickle's: its arguments, image
+    and data version would be another build's."""
+    from numerpilot.errors import DataError
+    from numerpilot.model_upload.build import read_sidecar
+
+    one = build_upload(trained_dir / "models", tmp_path / "m.pkl", benchmarks=True)
+    two = build_upload(trained_dir / "models", tmp_path / "n.pkl")
+    assert read_sidecar(one.path) == one.info and not list(tmp_path.glob("*.tmp*"))
+    two.sidecar.replace(one.sidecar)
+    with pytest.raises(DataError, match="m.pkl.json describes another pickle than m.pkl"):
+        read_sidecar(one.path)
+
+
 @pytest.mark.parametrize(
     ("change", "needle"),
     [

@@ -110,8 +110,7 @@ def submission_line(result: SubmitResult) -> str:
         f"{number} (submission {sid}"
         + (f"; {result.detail}" if result.detail else "")
         + "); --force uploads again.",
-        "skipped": f"[yellow]•[/yellow] {result.model_name}: skipped: "
-        f"{result.detail.rstrip('.')}.",
+        "skipped": f"[yellow]•[/yellow] {result.model_name}: skipped: {result.detail.rstrip('.')}.",
         "uncertain": f"[red]?[/red] {result.model_name}: no answer confirmed the upload and "
         "Numerai does not list it yet; run the command again to check (nothing is sent twice).",
         "dry_run": f"[cyan]•[/cyan] {result.model_name}: {name} is valid for round {number}{late}"

@@ -10,6 +10,7 @@ numpy/pandas/LightGBM versions it was built with.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -23,7 +24,7 @@ import cloudpickle
 
 from numerpilot import kernel
 from numerpilot.errors import DataError
-from numerpilot.io import write_bytes_atomic, write_json_atomic
+from numerpilot.io import json_text, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import Payload
 from numerpilot.model_upload import runtime
 from numerpilot.model_upload.images import RuntimeImage, local_versions, target_image
@@ -54,6 +55,8 @@ def sidecar_path(pickle_path: Path) -> Path:
 
 
 def read_sidecar(pickle_path: Path) -> dict[str, Any] | None:
+    """The sidecar of ``pickle_path`` (None without one); refused when it describes
+    another pickle (its SHA-256 differs: a build killed between the two files' renames)."""
     path = sidecar_path(pickle_path)
     if not path.exists():
         return None
@@ -62,7 +65,18 @@ def read_sidecar(pickle_path: Path) -> dict[str, Any] | None:
     except (OSError, json.JSONDecodeError) as error:
         raise DataError(f"{path} is not valid JSON ({error}); rebuild with "
                         "'numerpilot build-upload'.") from None  # fmt: skip
+    stat = pickle_path.stat() if pickle_path.exists() else None
+    if stat and "sha256" in data and data["sha256"] != _sha256(pickle_path, stat.st_mtime_ns,
+                                                               stat.st_size):  # fmt: skip
+        raise DataError(f"{path} describes another pickle than {pickle_path.name} (an "
+                        "interrupted build?); rebuild with 'numerpilot build-upload'.")  # fmt: skip
     return data
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: Path, mtime_ns: int, size: int) -> str:
+    """The file's SHA-256, computed once per version of the file (its time and size)."""
+    return sha256_file(path)
 
 
 def pickle_model(payload: Payload, *, with_benchmarks: bool = False) -> bytes:
@@ -98,7 +112,6 @@ def build_upload(models_dir: Path, out: Path, *, benchmarks: bool = False) -> Bu
     image = target_image(versions)
     manifest, payload = load_payload(models_dir)
     data = pickle_model(payload, with_benchmarks=benchmarks)
-    write_bytes_atomic(out, data)
     info: dict[str, Any] = {
         "image": image.key,
         "docker_image": image.api_name,
@@ -117,6 +130,6 @@ def build_upload(models_dir: Path, out: Path, *, benchmarks: bool = False) -> Bu
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     sidecar = sidecar_path(out)
-    write_json_atomic(sidecar, info)
+    write_files_atomic({sidecar: json_text(info).encode(), out: data})  # both, or neither
     log.info("wrote %s (%d bytes) for %s", out, len(data), image.describe())
     return BuiltUpload(out, sidecar, image, info)
