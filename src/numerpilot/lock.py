@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from numerpilot.errors import NumerpilotError
+
+log = logging.getLogger(__name__)
 
 
 class LockedError(NumerpilotError):
@@ -25,19 +28,23 @@ def hold(path: Path, *, wait: float, what: str) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + wait
+        deadline, said = time.monotonic() + wait, False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                holder = f" (pid {pid})" if pid else ""  # "" in the instant before it wrote
                 if time.monotonic() >= deadline:
-                    pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
-                    holder = f" (pid {pid})" if pid else ""  # "" in the instant before it wrote
                     raise LockedError(
                         f"another numerpilot process{holder} is {what} in "
                         f"{path.parent}; wait for it to finish, or stop it first."
                     ) from None
+                if wait >= 10 and not said:  # a wait a person would notice
+                    log.warning("waiting for another numerpilot process%s, which is %s in "
+                                "%s (at most %.0f s)", holder, what, path.parent, wait)  # fmt: skip
+                    said = True
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -179,6 +179,25 @@ def test_a_damaged_live_file_of_this_round_is_downloaded_again(
     assert (folder / layout.LIVE).read_bytes() == whole
 
 
+def test_two_downloads_into_one_folder_at_once_both_succeed(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The second failed with "No such file or directory: .../.round<N>/live.parquet" (the
+    first had moved the staged files in): it now waits for the first, then finds it done."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    work, config = Workdir(tmp_path), Config()
+    sandbox.faults.latency = 0.05
+    with ThreadPoolExecutor(2) as pool:
+        folders = [f.result() for f in [pool.submit(download_dataset, work, config, client)
+                                         for _ in range(2)]]  # fmt: skip
+    assert folders[0] == folders[1]
+    live = pq.read_table(folders[0] / layout.LIVE)
+    assert live.num_rows > 0 and not list(folders[0].glob(".round*"))
+    assert json.loads((folders[0] / LIVE_ROUND_FILE).read_text())["round"] == \
+        client.current_round().number
+
+
 def test_pinned_version_is_used(client: NumeraiClient, tmp_path: Path) -> None:
     config = Config.model_validate({"data": {"version": "v5.2"}})
     assert download_dataset(Workdir(tmp_path), config, client).name == "v5.2"

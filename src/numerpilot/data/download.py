@@ -27,6 +27,7 @@ from numerpilot.data.live_round import read_live_round, write_live_round
 from numerpilot.data.tournaments import LAYOUTS, ensure_features_json
 from numerpilot.errors import DataError
 from numerpilot.io import sha256_file
+from numerpilot.lock import hold
 from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
 
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 
 #: Where a new round's per-round files wait until all of them have arrived.
 STAGE_PREFIX = ".round"
+#: Held (in the version folder) while a download changes it: a second download into the
+#: same folder waits for the first (at most DOWNLOAD_WAIT seconds), then finds it done.
+DOWNLOAD_LOCK = ".download.lock"
+DOWNLOAD_WAIT = 1800.0
 
 
 def unreadable(path: Path, name: str = "") -> str | None:
@@ -98,17 +103,20 @@ def download_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     optional = () if live_only else spec.optional
     wanted = [*required, *(n for n in optional if f"{dataset}/{n}" in listed)]
-    for name in wanted:
-        if name not in spec.per_round and not intact(folder / name):
-            client.download_file(f"{dataset}/{name}", folder / name, progress,
-                                 check=functools.partial(unreadable, name=name))  # fmt: skip
-    info = info or client.current_round()
-    offset = client.server_now() - datetime.now(UTC)
-    hashes = _fetch_round(client, dataset, folder, spec.per_round, wanted, info.number, progress)
-    write_live_round(folder, info.number, hashes, closes=info.close_time, clock_offset=offset)
-    _drop_stages(folder)
-    if spec.tournament != "classic" and not live_only:
-        ensure_features_json(folder)
+    with hold(folder / DOWNLOAD_LOCK, wait=DOWNLOAD_WAIT, what="downloading"):
+        for name in wanted:
+            if name not in spec.per_round and not intact(folder / name):
+                client.download_file(f"{dataset}/{name}", folder / name, progress,
+                                     check=functools.partial(unreadable, name=name))  # fmt: skip
+        info = info or client.current_round()
+        offset = client.server_now() - datetime.now(UTC)
+        hashes = _fetch_round(client, dataset, folder, spec.per_round, wanted, info.number,
+                              progress)  # fmt: skip
+        write_live_round(folder, info.number, hashes, closes=info.close_time,
+                         clock_offset=offset)  # fmt: skip
+        _drop_stages(folder)
+        if spec.tournament != "classic" and not live_only:
+            ensure_features_json(folder)
     return folder
 
 
