@@ -22,7 +22,7 @@ from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
-from numerpilot.data.download import download_dataset
+from numerpilot.data.download import DOWNLOAD_LOCK, download_dataset
 from numerpilot.data.live_round import LIVE_ROUND_FILE
 from numerpilot.data.load import load_era_data
 from numerpilot.data.local import local_dataset
@@ -315,7 +315,8 @@ def test_a_round_change_that_fails_part_way_keeps_one_rounds_files(
         kept = folder / name.replace(".parquet", f"_round{first}.parquet")
         assert kept.read_bytes() == content, name
         assert marker["files"][name] == hashlib.sha256(new).hexdigest()
-    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    hidden = {p.name for p in folder.iterdir() if p.name.startswith(".")}
+    assert hidden <= {DOWNLOAD_LOCK}  # no staging folder left
 
 
 def test_a_file_not_of_the_recorded_round_is_not_kept_as_that_rounds(
