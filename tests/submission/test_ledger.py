@@ -101,3 +101,6 @@ def test_a_full_disk_under_the_ledger_is_one_line(tmp_path: Path) -> None:
     message = str(ledger_error(tmp_path / "state.db", full.value))
     assert message.startswith("The disk is full (writing the ledger")
     assert "free some space" in message
+    io_error = sqlite3.OperationalError("disk I/O error")  # SQLite's words in WAL mode
+    message = str(ledger_error(tmp_path / "state.db", io_error))
+    assert "(disk I/O error: is the disk full?)" in message and "free some space" in message

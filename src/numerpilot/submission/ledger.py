@@ -264,6 +264,11 @@ def ledger_error(path: Path, error: sqlite3.OperationalError) -> LocalError:
             f"The disk is full (writing the ledger {path}). Nothing was recorded half-way; "
             "free some space and run the command again."
         )
+    if "disk I/O error" in text:  # what SQLite says of a full disk in its write-ahead log
+        return LocalError(
+            f"The ledger {path} could not be written ({text}: is the disk full?). Nothing "
+            "was recorded half-way; free some space and run the command again."
+        )
     if "readonly" in text or "unable to open" in text:
         return LocalError(
             f"The ledger {path} is not writable ({text}). Make it and its folder writable "
