@@ -46,8 +46,11 @@ def hold(path: Path, *, wait: float, what: str) -> Iterator[None]:
                                 "%s (at most %.0f s)", holder, what, path.parent, wait)  # fmt: skip
                     said = True
                 time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError as error:  # a full disk: name the file
+            raise OSError(error.errno, error.strerror, str(path)) from error
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
