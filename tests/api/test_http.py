@@ -1,4 +1,5 @@
-"""Retries against a server that limits the rate: Retry-After, and what the error says."""
+"""The HTTP layer against small local servers: rate limits and Retry-After, 5xx answers
+to mutations, 401s, keys never quoted, no netrc credentials, notes beside an answer."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,36 +18,51 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.http import Http, RetryPolicy
 
+#: What a test server answers a request with (given its headers): status, headers, body.
+Respond = Callable[[Message], tuple[int, dict[str, str], bytes]]
+
 
 @contextlib.contextmanager
-def limiting(answers: list[tuple[int, str | None]]) -> Iterator[tuple[str, list[float]]]:
-    """A server on 127.0.0.1 answering each POST with the next (status, Retry-After) of
-    ``answers`` (then 200); its URL and the times requests arrived."""
-    arrived: list[float] = []
+def serving(respond: Respond) -> Iterator[str]:
+    """A server on 127.0.0.1 answering every POST (and GET) with ``respond``; its URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            arrived.append(time.monotonic())
-            status, after = answers.pop(0) if answers else (200, None)
+            status, headers, body = respond(self.headers)
             self.send_response(status)
-            if after is not None:
-                self.send_header("Retry-After", after)
-            self.send_header("Content-Length", "2")
+            for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(b"{}")
+            self.wfile.write(body)
+
+        do_GET = do_POST  # noqa: N815
 
         def log_message(self, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", arrived
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def limiting(answers: list[tuple[int, str | None]]) -> Iterator[tuple[str, list[float]]]:
+    """Each request answered with the next (status, Retry-After) of ``answers`` (then
+    200); the URL and the times requests arrived."""
+    arrived: list[float] = []
+
+    def respond(headers: Message) -> tuple[int, dict[str, str], bytes]:
+        arrived.append(time.monotonic())
+        status, after = answers.pop(0) if answers else (200, None)
+        return status, {} if after is None else {"Retry-After": after}, b"{}"
+
+    with serving(respond) as url:
+        yield url, arrived
 
 
 def test_retry_after_is_waited_for() -> None:
@@ -92,31 +109,17 @@ def test_a_401_to_a_request_without_keys_is_no_key_rejection() -> None:
 
 @contextlib.contextmanager
 def echoing() -> Iterator[tuple[str, list[str | None]]]:
-    """A GraphQL server that refuses every request, quoting the Authorization header it
-    got (as a careless gateway may); its URL and the headers received."""
+    """Every request refused, quoting the Authorization header it came with (as a careless
+    gateway may); the URL and the headers received."""
     received: list[str | None] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            header = self.headers.get("Authorization")
-            received.append(header)
-            body = json.dumps({"errors": [{"message": f"denied for {header}"}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(headers: Message) -> tuple[int, dict[str, str], bytes]:
+        received.append(headers.get("Authorization"))
+        message = f"denied for {received[-1]}"
+        return 200, {}, json.dumps({"errors": [{"message": message}]}).encode()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(respond) as url:
+        yield url, received
 
 
 def test_keys_from_a_file_never_appear_in_an_error(
@@ -158,3 +161,28 @@ def test_no_netrc_or_url_credentials_are_sent(
                 NumeraiClient(creds, url, retries=0).query("query { account { id } }", None,
                                                            creds is not None)  # fmt: skip
     assert received == [None, "Token PUBLICPUBLIC$SECRETSECRET"]
+
+
+def answering(answer: dict[str, object]) -> contextlib.AbstractContextManager[str]:
+    """Every request answered with ``answer``."""
+    return serving(lambda headers: (200, {}, json.dumps(answer).encode()))
+
+
+def test_a_note_beside_a_full_answer_is_no_failure(caplog: pytest.LogCaptureFixture) -> None:
+    """GraphQL's 'errors' beside the data asked for (a deprecation notice): every command
+    stopped; the answer is used and the note logged. Without the data it still fails."""
+    note = {"message": "Field roundScoreConfigs.clipThreshold is deprecated"}
+    rounds = [
+        {
+            "number": 7,
+            "openTime": "2025-01-11T12:00:00Z",
+            "closeTime": "2025-01-13T12:00:00Z",
+            "closeStakingTime": "2025-01-12T14:00:00Z",
+        }
+    ]
+    with answering({"data": {"rounds": rounds}, "errors": [note]}) as url:
+        assert NumeraiClient(None, url, retries=0).current_round().number == 7
+    assert "Numerai answered with a note: Field roundScoreConfigs" in caplog.text
+    failing = pytest.raises(NumeraiAPIError, match="'rounds' failed: Field roundScoreConfigs")
+    with answering({"data": {"rounds": None}, "errors": [note]}) as url, failing:
+        NumeraiClient(None, url, retries=0).current_round()

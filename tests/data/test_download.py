@@ -194,8 +194,10 @@ def test_two_downloads_into_one_folder_at_once_both_succeed(
     assert folders[0] == folders[1]
     live = pq.read_table(folders[0] / layout.LIVE)
     assert live.num_rows > 0 and not list(folders[0].glob(".round*"))
-    assert json.loads((folders[0] / LIVE_ROUND_FILE).read_text())["round"] == \
-        client.current_round().number
+    assert (
+        json.loads((folders[0] / LIVE_ROUND_FILE).read_text())["round"]
+        == client.current_round().number
+    )
 
 
 def test_pinned_version_is_used(client: NumeraiClient, tmp_path: Path) -> None:

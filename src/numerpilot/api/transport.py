@@ -24,6 +24,7 @@ from numerpilot.api.http import HeaderAuth, Http, host_of
 from numerpilot.credentials import keys_source
 from numerpilot.errors import CredentialsError
 
+log = logging.getLogger(__name__)
 _ROOT_FIELD = re.compile(r"\{\s*(\w+)")
 _AUTH_WORDS = ("authenticat", "api key", "token", "session is invalid", "not authorized")
 
@@ -98,7 +99,11 @@ class Transport:
             message = "; ".join(_messages(errors)) or "unknown error"
             if authorization and any(word in message.lower() for word in _AUTH_WORDS):
                 raise _auth_error(what, message)
-            raise NumeraiAPIError(f"{what} failed: {message}")
+            data = result.get("data")
+            if not (idempotent and isinstance(data, dict) and data.get(field) is not None):
+                raise NumeraiAPIError(f"{what} failed: {message}")
+            # a query answered in full beside a note (a deprecation, a field of no use here)
+            log.warning("%s: Numerai answered with a note: %s", what, message)
         if resp.status_code >= 400 or not isinstance(result.get("data"), dict):
             raise NumeraiAPIError(
                 f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} without data."
