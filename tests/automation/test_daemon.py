@@ -216,6 +216,21 @@ def test_a_model_run_from_an_uploaded_pickle_is_skipped(
     assert [s.model_name for s in sandbox.state.submissions] == [MODELS[0]]
 
 
+def test_an_account_listing_no_models_is_retried_not_a_config_error(
+    daemon_dir: Workdir, client: NumeraiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No model at all is a glitch at Numerai rather than a typo in numerpilot.toml: the
+    daemon retries it (exit 1 left it down under systemd, every later round missed)."""
+    models = client.models
+    monkeypatch.setattr(client, "models", lambda: {})
+    with pytest.raises(NumeraiAPIError, match="lists no models") as caught:
+        _daemon(daemon_dir, client).run(once=True)
+    assert caught.value.retryable and not caught.value.auth
+    monkeypatch.setattr(client, "models", models)
+    report = _daemon(daemon_dir, client).run(once=True)
+    assert report.failures == [] and len(report.results) == len(MODELS)
+
+
 def test_config_without_models_is_refused(tmp_path: Path) -> None:
     (tmp_path / "numerpilot.toml").write_text(DAEMON_CONFIG.replace(
         'models = ["sandbox_model", "sandbox_model_2"]', "models = []"))  # fmt: skip

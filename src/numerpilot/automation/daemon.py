@@ -148,6 +148,12 @@ class Daemon:
         if not self._model_ids or set(names) - set(self._model_ids):
             self._model_ids = self.client.models()
         unknown = [n for n in names if n not in self._model_ids]
+        if unknown and not self._model_ids:  # no model at all: a glitch rather than a typo
+            raise NumeraiAPIError(
+                "Numerai lists no models for these API keys' account (for now?): "
+                f"{', '.join(unknown)} cannot be submitted",
+                retryable=True,
+            )
         if unknown:
             raise SubmissionError(
                 f"[submission] models names {', '.join(unknown)}, which these API keys' "
