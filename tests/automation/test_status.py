@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,6 +51,18 @@ def test_status_shows_submitted_missed_scores_and_payouts(
     assert resolved.payout == pytest.approx(config_n.payout(1.0, resolved.corr, resolved.mmc))
     assert states[first + 1].state == "missed"
     assert model.paid == pytest.approx(config_n.payout(25.0, resolved.corr, resolved.mmc))
+    assert not [n for n in report.notes if "multiplier" in n]
+    rounds = client.rounds  # a round that pays on another score than MMC: said, not silent
+    tc_only = [replace(r, scores=tuple(c for c in r.scores if "mmc" not in c.name.lower()))
+               for r in rounds(limit=60)]  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(client, "rounds", lambda limit=1: tc_only[:limit])
+        again = collect(client, Ledger(daemon_dir.state_db), "classic", ["sandbox_model"],
+                        ScoringConfig(), 60)  # fmt: skip
+    assert (
+        f"Numerai gives no MMC multiplier for round {first}: its payout estimate uses "
+        "[scoring] payout_mmc_multiplier"
+    ) in again.notes
     keyless = NumeraiClient(None, sandbox.url)  # no keys: the ledger's word stands
     plain = collect(keyless, Ledger(daemon_dir.state_db), "classic",
                     list(config.submission.models), ScoringConfig(), 60)  # fmt: skip

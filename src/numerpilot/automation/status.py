@@ -96,6 +96,17 @@ def payout_estimate(
     return max(-clip, min(clip, raw))
 
 
+def _configured_note(info: RoundInfo) -> str | None:
+    """Which of a round's payout settings its estimate takes from numerpilot.toml, because
+    Numerai's answer lacks them (a round that pays on another score, say)."""
+    missing = [score for score in ("corr", "mmc") if info.multiplier(score) is None]
+    if not missing:
+        return None
+    keys = ", ".join(f"payout_{score}_multiplier" for score in missing)
+    return (f"Numerai gives no {' or '.join(m.upper() for m in missing)} multiplier for round "
+            f"{info.number}: its payout estimate uses [scoring] {keys}")
+
+
 def _scores(client: NumeraiClient, model_id: str) -> dict[int, dict[str, float]]:
     out: dict[int, dict[str, float]] = {}
     for score in client.submission_scores(model_id):
@@ -160,11 +171,14 @@ def collect(
             corr, mmc = got.get("corr"), got.get("mmc")
             state = round_state(info, subs.get(info.number), row, client.has_credentials)
             staked = state == "submitted"  # a late submission is scored, not paid
+            payout = payout_estimate(info, corr, mmc, scoring) if staked else None
             status.rounds.append(RoundStatus(
                 info.number, state, subs[info.number].id if info.number in subs else None,
-                corr, mmc, payout_estimate(info, corr, mmc, scoring) if staked else None,
-                row.last_error if row else None,
+                corr, mmc, payout, row.last_error if row else None,
             ))  # fmt: skip
+            note = _configured_note(info) if payout is not None else None
+            if note and note not in notes:
+                notes.append(note)
         status.stake = _stake(client, name)
         status.pending_payout, status.paid = payouts.get(model_id, (None, None))
         models.append(status)
