@@ -210,12 +210,19 @@ def check_still_open(client: NumeraiClient, info: RoundInfo) -> None:
     """Refuse, under the submit lock, a round that is no longer the open one: an upload
     started now would be filed under the next round, with this round's predictions."""
     now = client.current_round()
-    if now.number != info.number or not now.is_open:
+    if now.number == info.number and now.is_open:
+        return
+    if now.number == info.number:
         raise SubmissionError(
-            f"Round {info.number} closed while this submit waited for another one in the "
-            f"same work directory; nothing was uploaded. Round {now.number} is the current "
-            "one: run 'numerpilot download' and 'numerpilot predict', then submit again."
+            f"Round {info.number} closed before the upload began; nothing was uploaded. Run "
+            "'numerpilot download' and 'numerpilot predict' when the next round opens, then "
+            "submit again."
         )
+    raise SubmissionError(
+        f"Round {info.number} closed before the upload began; nothing was uploaded. Round "
+        f"{now.number} is the current one: run 'numerpilot download' and 'numerpilot "
+        "predict', then submit again."
+    )
 
 
 def check_predicted_round(path: Path, info: RoundInfo) -> None:
