@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from numerpilot.api.client import NumeraiClient
+from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data.live_round import read_live_round, write_live_round
@@ -93,6 +94,12 @@ def download_dataset(
     listed = set(client.list_datasets())
     required = (spec.live,) if live_only else spec.required
     missing = [n for n in required if f"{dataset}/{n}" not in listed]
+    if missing and config.data.version == "newest":  # Numerai's newest is incomplete
+        raise NumeraiAPIError(
+            f"Numerai's newest dataset {dataset} lacks {', '.join(missing)} (for now?); try "
+            "again later, or pin an older version with [data] version in numerpilot.toml.",
+            retryable=True,
+        )
     if missing:
         versions = sorted({v for v in map(spec.version_of, listed) if v})
         raise DataError(
