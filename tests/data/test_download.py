@@ -429,3 +429,14 @@ def test_a_pinned_incomplete_version_is_not_replaced(tmp_path: Path, synthetic_d
         feature_set(ctx.data_dir, "medium")  # what train reads first
     with pytest.raises(DataError, match=r"v5\.3/live\.parquet is missing\. Run 'numerpilot "):
         load_era_data(ctx.data_dir / layout.LIVE, [])  # what predict reads
+
+
+def test_a_newest_version_numerai_lists_incomplete_is_numerais_side(
+    client: NumeraiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 3 and retried by the daemon (a release in progress), not a configuration error."""
+    listed = [f for f in client.list_datasets() if not f.endswith(layout.LIVE)]
+    monkeypatch.setattr(client, "list_datasets", lambda round=None: listed)
+    with pytest.raises(NumeraiAPIError, match="newest dataset v5.3 lacks live.parquet") as error:
+        download_dataset(Workdir(tmp_path), Config(), client)
+    assert error.value.retryable and error.value.exit_code == 3
