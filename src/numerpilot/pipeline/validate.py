@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from numerpilot.data import layout
+from numerpilot.data.tournaments import LAYOUTS
 from numerpilot.errors import DataError
 from numerpilot.io import json_text, write_files_atomic
 from numerpilot.kernel.linear import LinearModel
@@ -134,11 +135,13 @@ def _absent_notes(ctx: Context, benchmark: bool) -> list[str]:
     wanted = [(layout.META_MODEL, "MMC, correlation with the meta model and payout")]
     if benchmark:
         wanted.append((layout.VALIDATION_BENCHMARKS, "BMC"))
+    fetched = LAYOUTS[ctx.tournament].optional  # what 'download' brings when Numerai has it
     return [
-        f"{what}: no {name} in {ctx.data_dir}; left out ('numerpilot download' fetches it)"
+        f"{what}: no {name} in {ctx.data_dir}; left out" + (
+            " ('numerpilot download' fetches it)" if name in fetched and not ctx.is_demo else "")
         for name, what in wanted
         if not (ctx.data_dir / name).exists()
-    ]
+    ]  # fmt: skip
 
 
 def _overlap_note(ctx: Context, eras: np.ndarray) -> str | None:
