@@ -161,8 +161,8 @@ def test_train_warns_when_n_estimators_cut_the_folds_short(
         train_ensemble(Context.load(Workdir(tmp_path / "wd")))
     # (each fold's score kept rising for its 8 rounds at this slow learning rate)
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert any("target: the held-out score was still improving at 8 trees" in w
-               for w in warned), warned  # fmt: skip
+    assert any("target: the held-out score was still improving at 8 trees, the most "
+               "[lightgbm] n_estimators allows" in w for w in warned), warned  # fmt: skip
     chosen = [
         r.getMessage() for r in caplog.records if "trees chosen on held-out" in r.getMessage()
     ]

@@ -93,8 +93,9 @@ def config_drift(ctx: Context, manifest: Manifest) -> str | None:
                            f"{used if have else 'none'})")  # fmt: skip
     if not changes:
         return None
+    train = "numerpilot train --demo" if ctx.is_demo else "numerpilot train"
     return (f"numerpilot.toml asks for {' and '.join(changes)}; the models keep what they "
-            "were trained with until you run 'numerpilot train'.")  # fmt: skip
+            f"were trained with until you run '{train}'.")  # fmt: skip
 
 
 def predict_file(

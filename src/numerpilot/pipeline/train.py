@@ -207,22 +207,24 @@ def _choose(
         by_target = _by_target(jobs, fit(jobs))
         choices = {t: _choose_by_holdout(data, t, splits[0], by_target[t]) for t in targets}
     for t, choice in choices.items():
-        _log_tree_count(cfg, t, choice, [f.curve for f in by_target[t]])
+        _log_tree_count(ctx, t, choice, [f.curve for f in by_target[t]])
     return choices
 
 
 def _log_tree_count(
-    cfg: Config, target: str, choice: _Choice, curves: list[tuple[float, ...]]
+    ctx: Context, target: str, choice: _Choice, curves: list[tuple[float, ...]]
 ) -> None:
-    """The tree count held-out eras chose; a warning when ``lightgbm.n_estimators`` chose
-    it instead (the held-out score was still improving there)."""
+    """The tree count held-out eras chose; a warning when ``n_estimators`` chose it instead
+    (the held-out score was still improving there)."""
     log.info("%s: %d trees chosen on held-out eras (CORR %.4f there)", target, choice.trees,
              choice.score if choice.score is not None else float("nan"))  # fmt: skip
-    n, rounds = cfg.lightgbm.n_estimators, cfg.train.early_stopping_rounds
+    n, rounds = ctx.config.lightgbm.n_estimators, ctx.config.train.early_stopping_rounds
     if capped(curves, choice.trees, n, rounds):
+        section = "[demo]" if ctx.is_demo else "[lightgbm]"  # where --demo's count comes from
         log.warning("%s: the held-out score was still improving at %d trees, the most "
-                    "[lightgbm] n_estimators allows; more trees may score better (raise "
-                    "n_estimators: early stopping still chooses the count)", target, n)  # fmt: skip
+                    "%s n_estimators allows; more trees may score better (raise "
+                    "n_estimators: early stopping still chooses the count)", target, n,
+                    section)  # fmt: skip
 
 
 def _by_target(jobs: list[FitJob], fitted: list[FittedMember]) -> dict[str, list[FittedMember]]:
