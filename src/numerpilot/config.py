@@ -357,7 +357,8 @@ class ModelConfig(_Section):
         True,
         description="Let each ridge member also use the products of two features (and "
         "squares) that move the main target significantly on its fit eras (t over the "
-        "eras, 1 % after Bonferroni over every pair; at most 64).",
+        "eras, 1 % after Bonferroni over the squares, and over the products, apart; at most "
+        "64).",
     )
 
     era_sample: float = Field(
