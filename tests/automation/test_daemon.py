@@ -255,7 +255,7 @@ def test_unreachable_api_is_retried_with_backoff_not_a_crash(
         assert thread.is_alive()  # still trying, no crash loop
         stop.set()
         thread.join(10)
-    warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    warnings = [r for r in caplog.records if "API failed (" in r.getMessage()]
     assert 2 <= len(warnings) <= 6  # 0.1, 0.2, 0.4, 0.8 s...: backing off, not spinning
 
 
@@ -273,6 +273,8 @@ def test_a_signal_stops_the_daemon_cleanly(
         deadline = time.monotonic() + 60
         while len(sandbox.state.submissions) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
+        while b"nothing more to do" not in log.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.1)  # done with the round: it says when it looks again
         proc.send_signal(signum)
         assert proc.wait(timeout=30) == code
     text = log.read_text().splitlines()
@@ -282,6 +284,9 @@ def test_a_signal_stops_the_daemon_cleanly(
     assert lines[-1]["message"] == "daemon stopped"
     submitted = [x for x in lines if x.get("outcome") == "uploaded"]
     assert {x["model"] for x in submitted} == set(MODELS)
+    (idle,) = [x for x in lines if "nothing more to do" in x["message"]]
+    assert idle["message"].startswith(f"round {submitted[0]['round']}: nothing more to do; "
+                                      "looking again at ")  # fmt: skip
     assert all({"time", "level", "message"} <= set(x) for x in lines)
 
 

@@ -263,5 +263,7 @@ def test_validate_says_why_mmc_is_left_out(trained: Context, tmp_path: Path) -> 
     path.unlink()
     report = validate_ensemble(ctx, write_report=False)
     assert report.metric_eras("mmc") == 0 and report.metric_eras("corr") > 0
-    assert (f"MMC, correlation with the meta model and payout: no {path.name} in "
-            f"{ctx.data_dir}; left out ('numerpilot download' fetches it)") in report.notes
+    assert (
+        f"MMC, correlation with the meta model and payout: no {path.name} in "
+        f"{ctx.data_dir}; left out ('numerpilot download' fetches it)"
+    ) in report.notes

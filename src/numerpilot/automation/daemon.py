@@ -99,7 +99,7 @@ class Daemon:
         with hold(self.workdir.root / DAEMON_LOCK, wait=0, what="running the daemon"):
             log.info("daemon started in %s for %s", self.workdir.root,
                      ", ".join(self.config.submission.models) or "no models")  # fmt: skip
-            failures = 0
+            failures, told = 0, None
             report = PassReport(None, None)
             while not self.stop.is_set():
                 try:
@@ -109,12 +109,18 @@ class Daemon:
                     failures += 1
                     if once or (error.auth and failures > AUTH_RETRIES):
                         raise
-                    log.warning("%s; trying again", error)
+                    log.warning("%s; trying again" if error.auth else "Numerai's API failed "
+                                "(%s); trying again", error)  # fmt: skip
                     self._sleep(min(self.settings.poll_seconds * 2**failures,
                                     self.settings.max_sleep_seconds))  # fmt: skip
                     continue
                 if once:
                     break
+                if report.wake is not None and report.round != told:  # once per round
+                    told = report.round
+                    log.info("round %s: nothing more to do; looking again at %s UTC, before "
+                             "the next round opens", report.round,
+                             f"{report.wake:%a %H:%M}")  # fmt: skip
                 self._sleep(self._sleep_seconds(report.wake))
             log.info("daemon stopped")
             return report

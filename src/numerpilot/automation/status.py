@@ -103,8 +103,10 @@ def _configured_note(info: RoundInfo) -> str | None:
     if not missing:
         return None
     keys = ", ".join(f"payout_{score}_multiplier" for score in missing)
-    return (f"Numerai gives no {' or '.join(m.upper() for m in missing)} multiplier for round "
-            f"{info.number}: its payout estimate uses [scoring] {keys}")
+    return (
+        f"Numerai gives no {' or '.join(m.upper() for m in missing)} multiplier for round "
+        f"{info.number}: its payout estimate uses [scoring] {keys}"
+    )
 
 
 def _scores(client: NumeraiClient, model_id: str) -> dict[int, dict[str, float]]:

@@ -115,7 +115,8 @@ def train(
         manifest = train_ensemble(ctx, reporter, cluster=cluster)
     console.print(
         f"Trained {len(manifest.targets)} models on {len(manifest.features)} features "
-        f"(holdout era-corr {holdout_mean(manifest):.4f}); saved to {ctx.workdir.models}."
+        f"(members' mean held-out CORR per era {holdout_mean(manifest):.4f}); saved to "
+        f"{ctx.workdir.models}."
     )
 
 
