@@ -70,6 +70,11 @@ def test_unknown_section_is_reported(tmp_path: Path) -> None:
         ('[data]\nversion = "latest"\n', "data.version.*v5.2"),
         ('[train]\ntargets = ["price"]\n', "train.targets"),
         ("[data]\nera_step = 0\n", "data.era_step"),
+        # wrong types are refused, not converted (true was 1 retry, "yes" was true)
+        ("[api]\nretries = true\n", "api.retries: Input should be a valid integer"),
+        ('[lightgbm]\nn_estimators = "300"\n', "lightgbm.n_estimators: Input should be a"),
+        ('[train]\nrefit = "yes"\n', "train.refit: Input should be a valid boolean"),
+        ("[lightgbm]\nseed = false\n", "lightgbm.seed: Input should be a valid integer"),
     ],
 )
 def test_bad_values_name_key_and_rule(tmp_path: Path, text: str, expected: str) -> None:
