@@ -125,3 +125,10 @@ def test_cluster_data_url_is_a_url_or_an_absolute_path() -> None:
     assert ClusterConfig(data_url="/mnt/shared/data").data_url == "/mnt/shared/data"
     with pytest.raises(ValueError, match="a URL such as s3://bucket/prefix or an absolute path"):
         ClusterConfig(data_url="data")
+
+
+def test_a_byte_order_mark_is_no_error(tmp_path: Path) -> None:
+    """Windows editors write one: it said 'Invalid statement (at line 1, column 1)'."""
+    path = tmp_path / "numerpilot.toml"
+    path.write_bytes("\ufeff[lightgbm]\nn_estimators = 7\n".encode())
+    assert load_config(path).lightgbm.n_estimators == 7

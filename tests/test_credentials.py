@@ -88,3 +88,10 @@ def test_redact_removes_every_key_loaded_and_a_urls_userinfo() -> None:
     for url in ("http://u:p@ss w@h/x", "http://TOKEN66@h/x", "https://u:pw@h:1/x?a=b@c"):
         assert "@h" in redact(url) and not any(s in redact(url) for s in ("TOKEN", ":p", "u:"))
     assert redact("header Token abc$def") == "header Token ***"
+
+
+def test_a_byte_order_mark_in_the_file_is_no_error(tmp_path: Path) -> None:
+    path = tmp_path / "credentials.json"
+    path.write_bytes(f'\ufeff{{"public_id": "{PUBLIC}", "secret_key": "{SECRET}"}}'.encode())
+    path.chmod(0o600)
+    assert load_credentials(path) == Credentials(PUBLIC, SECRET)

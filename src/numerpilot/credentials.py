@@ -71,7 +71,7 @@ def load_credentials(path: Path | None = None) -> Credentials:
         )
     check_permissions(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
         public, secret = data["public_id"], data["secret_key"]
     except (ValueError, KeyError, TypeError):  # not UTF-8, not JSON, not an object
         public = secret = None
