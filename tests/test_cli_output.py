@@ -53,6 +53,20 @@ def test_a_narrow_terminal_gets_more_tables_not_fewer_columns() -> None:
     assert max(len(line) for line in text.splitlines()) <= 80
 
 
+def test_one_narrow_column_keeps_its_title_on_one_line() -> None:
+    """A one-column table was narrower than its title, which wrapped (piped too)."""
+    rng = np.random.default_rng(2)
+    eras = np.repeat(np.array([f"{i:04d}" for i in range(12)]), 50)
+    report = score_frame(rng.random((len(eras), 1)), rng.random(len(eras)),
+                         EraIndex.from_eras(eras), columns=["p"])  # fmt: skip
+    console = Console(width=200, record=True, file=io.StringIO())
+    (table,) = render_tables(report, width=200)
+    console.print(table)
+    assert console.export_text().splitlines()[0].strip() == (
+        "Per-era scores (numerai-tools definitions)"
+    )
+
+
 def test_a_long_error_stays_on_one_line(numerpilot: Numerpilot, tmp_path: Path) -> None:
     deep = tmp_path / ("a-very-long-folder-name-" * 8)
     deep.mkdir()

@@ -80,7 +80,9 @@ def render_tables(report: ScoreReport, title: str = SCORES_TITLE, width: int = 0
     for group in groups:
         last = first + len(group) - 1
         part = f" (columns {first}-{last} of {len(cells)})" if len(groups) > 1 else ""
-        table = Table(title=title + part, box=box.SIMPLE_HEAD, pad_edge=False)
+        caption = title + part  # a table narrower than its title would wrap it
+        fit = min(len(caption), width) if width else len(caption)
+        table = Table(title=caption, box=box.SIMPLE_HEAD, pad_edge=False, min_width=fit)
         table.add_column("metric", no_wrap=True)
         for col in group:
             table.add_column(col, justify="right", no_wrap=True)
