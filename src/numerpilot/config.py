@@ -520,8 +520,10 @@ def _describe(error: ValidationError, source: Path) -> str:
         else:
             message = str(item["msg"]).removeprefix("Value error, ")
             got = _shown(key, item.get("input"))
-            problems.append(f"{key}: {message}" + ("" if message.startswith(got) else
-                            f" (got {got})"))  # fmt: skip
+            said = message.startswith(got) or (
+                key in _SECRET_KEYS and item["type"] == "value_error"
+            )
+            problems.append(f"{key}: {message}" + ("" if said else f" (got {got})"))
     return f"{source}: invalid configuration: " + "; ".join(problems)
 
 
