@@ -10,6 +10,7 @@ import pytest
 from numerai_tools.scoring import correlation_contribution, numerai_corr
 from tests.conftest import Numerpilot
 from tests.pipeline.conftest import FAST_CONFIG, make_workdir
+from tests.support.catalogue import Refused
 
 from numerpilot.config import EnsembleConfig
 from numerpilot.data import layout
@@ -204,6 +205,25 @@ def test_data_dir_may_hold_the_dataset_files_themselves(
         assert done.code == 0, done.err
     assert load_manifest(tmp_path / "wd" / "models").data_version == "my data"
     assert (tmp_path / "wd" / "predictions" / "live_predictions.csv").exists()
+
+
+@pytest.mark.bad_input("run", "data.dir holds a dataset of your own (run, download, daemon)")
+def test_numerais_data_is_never_downloaded_over_a_dataset_of_your_own(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """run (and download, and the daemon) put Numerai's v5.3 into it, which every later
+    command then read instead of the user's files, silently."""
+    monkeypatch.setenv("NUMERPILOT_API_URL", "http://127.0.0.1:9/")  # never reached
+    mine = Path(shutil.copytree(synthetic_dir, tmp_path / "mine"))
+    (tmp_path / "wd").mkdir()
+    config = FAST_CONFIG.replace("[data]", f"[data]\ndir = {str(mine)!r}")
+    (tmp_path / "wd" / "numerpilot.toml").write_text(config + '\n[submission]\nmodels = ["m"]\n')
+    for command in ("run", "download", "daemon"):
+        refused(numerpilot(command, "-C", str(tmp_path / "wd")), 1,
+                f"data.dir ({mine}) holds a dataset of your own (train.parquet)",
+                "Point data.dir at another folder")  # fmt: skip
+    assert sorted(p.name for p in mine.iterdir()) == sorted(p.name for p in synthetic_dir.iterdir())
 
 
 def test_validation_eras_inside_train_are_named(trained: Context, tmp_path: Path) -> None:

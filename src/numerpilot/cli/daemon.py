@@ -34,6 +34,7 @@ def daemon(
     from numerpilot.automation import logs
     from numerpilot.automation.alerts import Alert
     from numerpilot.automation.daemon import Daemon
+    from numerpilot.data.download import refuse_own_dataset
     from numerpilot.errors import NumerpilotError, SubmissionError, UsageError
     from numerpilot.lock import LockedError
 
@@ -44,6 +45,7 @@ def daemon(
             "the daemon has no model to submit for: list your Numerai model names in "
             f"{wd.config_path} under [submission] models = [...]."
         )
+    refuse_own_dataset(wd, config)  # at start, not at the first round's download
     runner = Daemon(wd, config, make_client(config))
     verbose = bool(ctx.parent and ctx.parent.params.get("verbose"))  # numerpilot -v daemon
     with runner.signal_handlers(), logs.to_stderr(json_lines=log_json, verbose=verbose):

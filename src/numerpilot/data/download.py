@@ -24,9 +24,10 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
+from numerpilot.data.layout import TRAIN
 from numerpilot.data.live_round import read_live_round, write_live_round
 from numerpilot.data.tournaments import LAYOUTS, ensure_features_json
-from numerpilot.errors import DataError
+from numerpilot.errors import ConfigError, DataError
 from numerpilot.io import sha256_file
 from numerpilot.lock import hold
 from numerpilot.progress import SILENT, Progress
@@ -68,6 +69,19 @@ def intact(path: Path) -> bool:
     return True
 
 
+def refuse_own_dataset(workdir: Workdir, config: Config) -> None:
+    """Refuse to download into a ``data.dir`` that holds a dataset of the user's own: the
+    version folder it would add there hides those files from every later command."""
+    root = workdir.data_root(config) / LAYOUTS[config.submission.tournament].prefix
+    if (root / TRAIN).exists():
+        raise ConfigError(
+            f"data.dir ({root}) holds a dataset of your own ({TRAIN}); Numerai's files "
+            "downloaded there would take its place in every later command. Point data.dir "
+            'at another folder for Numerai\'s data (e.g. "data"); train, validate and '
+            "predict use your own dataset without downloading."
+        )
+
+
 def resolve_version(config: Config, client: NumeraiClient) -> str:
     """The configured version, or the newest one the API lists for ``"newest"``."""
     version = config.data.version
@@ -89,6 +103,7 @@ def download_dataset(
     Live files are fetched for the round ``info`` (default: the current round);
     ``live_only``: only the round's live file (what a bring-your-own signal is checked on).
     """
+    refuse_own_dataset(workdir, config)
     spec = LAYOUTS[config.submission.tournament]
     dataset = spec.name(resolve_version(config, client))
     listed = set(client.list_datasets())

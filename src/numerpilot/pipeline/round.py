@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from numerpilot.api.connect import make_client
-from numerpilot.data.download import download_dataset
+from numerpilot.data.download import download_dataset, refuse_own_dataset
 from numerpilot.errors import UsageError
 from numerpilot.modeling.store import Manifest
 from numerpilot.pipeline.context import Context, refuse_untrainable
@@ -44,6 +44,7 @@ def run_round(
     config = workdir.load_config()
     if not demo:
         refuse_untrainable(config)
+        refuse_own_dataset(workdir, config)
     writes = [workdir.models, workdir.reports, workdir.predictions]
     ensure_writable(*writes, *([] if demo else [workdir.data_root(config)]))
     if demo:
