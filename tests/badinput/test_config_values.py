@@ -269,6 +269,21 @@ def test_cv_window_too_short(numerpilot: Numerpilot, refused: Refused, fresh: Pa
     assert not (fresh / "reports").exists()
 
 
+@pytest.mark.bad_input("cv", "expanding folds whose first one trains on too few eras")
+def test_cv_first_fold_too_short(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    """The hint named 'fewer cv.folds', which cannot help (the first fold trains on the
+    earlier half whatever their number): a smaller cv.test_eras does."""
+    (fresh / "numerpilot.toml").write_text(
+        FAST_CONFIG.replace("[train]\n", "[train]\ncv_folds = 3\n").replace(
+            "embargo_eras = 2", "embargo_eras = 12"
+        )
+        + "\n[cv]\nfolds = 4\npurge_eras = 0\n"
+    )
+    line = refused(numerpilot("cv", "-C", str(fresh)), 1, "cv fold 1/4",
+                   "set cv.test_eras to a few eras per fold")  # fmt: skip
+    assert "fewer cv.folds" not in line
+
+
 @pytest.mark.bad_input("cv", "`--compare` a config with a target the data lacks (checked first)")
 def test_compare_target_checked_first(
     numerpilot: Numerpilot, refused: Refused, fresh: Path

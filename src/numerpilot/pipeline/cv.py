@@ -296,10 +296,12 @@ def _check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True
         else:
             held_out_splits(ctx, fit)
     except TooFewErasError as error:
-        raise DataError(
-            f"{part}: {error} Or give each fold more training eras: cv.train_eras "
-            "(walk-forward) or fewer cv.folds."
-        ) from None
+        cv = ctx.config.cv
+        more = ("raise cv.train_eras (the walk-forward window)" if cv.scheme == "walk-forward"
+                and cv.train_eras else "set cv.test_eras to a few eras per fold (0 tests the "
+                "folds on the whole later half, so the first fold trains on less than the "
+                "earlier half)")  # fmt: skip
+        raise DataError(f"{part}: {error} Or give each fold more training eras: {more}.") from None
 
 
 def _check_other(ctx: Context, data: EraData, folds: list[EraSplit]) -> None:
