@@ -229,7 +229,8 @@ def test_numerais_data_is_never_downloaded_over_a_dataset_of_your_own(
 def test_validation_eras_inside_train_are_named(trained: Context, tmp_path: Path) -> None:
     """A dataset of your own whose validation file repeats training eras: validate still
     scores them, and says which eras the models may have seen."""
-    assert not [n for n in validate_ensemble(trained, write_report=False).notes if "train's" in n]
+    before = validate_ensemble(trained, write_report=False).notes
+    assert not [n for n in before if "not after train's" in n]
     root = Path(shutil.copytree(trained.workdir.root, tmp_path / "wd"))
     ctx = Context.load(Workdir(root))
     path = ctx.data_dir / layout.VALIDATION
@@ -239,9 +240,33 @@ def test_validation_eras_inside_train_are_named(trained: Context, tmp_path: Path
     inside = sorted(val.era.unique())[: ctx.config.train.embargo_eras + 3]
     val["era"] = val["era"].replace(dict(zip(inside, train_eras[-len(inside) :], strict=True)))
     val.to_parquet(path)
-    said = [n for n in validate_ensemble(ctx, write_report=False).notes if "train's" in n]
+    said = [n for n in validate_ensemble(ctx, write_report=False).notes if "not after" in n]
     assert len(said) == 1 and said[0].startswith("3 of "), said
     assert f"are not after train's last era {train_eras[-1]}" in said[0]
+
+
+def test_the_embargo_skips_only_eras_close_to_train(trained: Context, tmp_path: Path) -> None:
+    """Validation eras are left out when their targets overlap train's (within
+    train.embargo_eras of its last era), named in a note; a validation file that starts
+    well after train (a dataset of your own, trimmed to recent eras) loses none of them.
+    They were the first embargo_eras of the file wherever it started."""
+    embargo = trained.config.train.embargo_eras
+    first = sorted(pd.read_parquet(trained.data_dir / layout.VALIDATION, columns=["era"]).era)[0]
+    near = validate_ensemble(trained, write_report=False)
+    last_skipped = f"{int(first) + embargo - 1:04d}"
+    assert (
+        f"the first {embargo} validation eras ({first} to {last_skipped}) are not scored: "
+        "their targets overlap train's last eras (train.embargo_eras)"
+    ) in near.notes
+    root = Path(shutil.copytree(trained.workdir.root, tmp_path / "wd"))
+    ctx = Context.load(Workdir(root))
+    path = ctx.data_dir / layout.VALIDATION
+    val = pd.read_parquet(path)
+    val["era"] = [f"{int(e) + 30:04d}" for e in val["era"]]  # 30 eras after train's last
+    val.to_parquet(path)
+    far = validate_ensemble(ctx, write_report=False)
+    assert far.metric_eras("corr") == near.metric_eras("corr") + embargo
+    assert not [n for n in far.notes if "not scored" in n]
 
 
 def test_validate_warns_only_of_ids_missing_from_the_data(

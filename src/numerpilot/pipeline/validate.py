@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from numerpilot.data import layout
+from numerpilot.data.load import load_era_data
 from numerpilot.data.tournaments import LAYOUTS
 from numerpilot.errors import DataError
 from numerpilot.io import json_text, write_files_atomic
@@ -82,11 +83,12 @@ def validate_ensemble(
     """
     bundle = bundle or current_bundle(ctx)
     _check_benchmark(ctx)
+    embargoed = embargoed_eras(ctx)
     result = predict_file(
         bundle,
         ctx.data_dir / layout.VALIDATION,
         targets=(layout.MAIN_TARGET,),
-        skip_first_eras=ctx.config.train.embargo_eras,
+        skip_first_eras=len(embargoed),
         progress=progress,
     )
     data = result.data
@@ -111,12 +113,44 @@ def validate_ensemble(
             features=data.features[:, : len(bundle.manifest.features)],
             config=ctx.config.scoring,
         )
-    notes = [*_absent_notes(ctx, bool(bench_col)), _overlap_note(ctx, data.era_index.labels)]
+    notes = [*_absent_notes(ctx, bool(bench_col)), _overlap_note(ctx, data.era_index.labels),
+             _embargo_note(embargoed)]  # fmt: skip
     scores = replace(scores, notes=(*scores.notes, *(n for n in notes if n)))
     report = ValidationReport(scores)
     if write_report:
-        _write_report(ctx, bundle, report, data.era_index.n_eras, progress)
+        _write_report(ctx, bundle, report, data.era_index.n_eras, len(embargoed), progress)
     return report
+
+
+def embargoed_eras(ctx: Context) -> list[str]:
+    """The first validation eras that follow train's last era by at most
+    ``train.embargo_eras`` eras: their targets (20 days and more) overlap train's, so they
+    are not scored. Eras numbered as Numerai's are counted by number (a validation file
+    that starts well after train loses none), others by position."""
+    embargo = ctx.config.train.embargo_eras
+    if not embargo:
+        return []
+    validation = load_era_data(ctx.data_dir / layout.VALIDATION, []).era_index.labels[:embargo]
+    if not (ctx.data_dir / layout.TRAIN).exists():
+        return [str(e) for e in validation]
+    last = str(train_eras(ctx).labels[-1])
+    return [str(e) for k, e in enumerate(validation, start=1) if _after(last, str(e), k) <= embargo]
+
+
+def _after(last: str, era: str, position: int) -> int:
+    """How many eras ``era`` comes after ``last``: by number when both are numbers, else
+    its ``position`` among the validation eras."""
+    return int(era) - int(last) if era.isdigit() and last.isdigit() else position
+
+
+def _embargo_note(embargoed: list[str]) -> str | None:
+    if not embargoed:
+        return None
+    n = len(embargoed)
+    return (
+        f"the first {n} validation era{'s' * (n != 1)} ({embargoed[0]} to {embargoed[-1]}) "
+        "are not scored: their targets overlap train's last eras (train.embargo_eras)"
+    )
 
 
 def _check_benchmark(ctx: Context) -> None:
@@ -170,7 +204,12 @@ def _what(bundle: Bundle, member: str) -> str:
 
 
 def _write_report(
-    ctx: Context, bundle: Bundle, report: ValidationReport, n_eras: int, progress: Progress
+    ctx: Context,
+    bundle: Bundle,
+    report: ValidationReport,
+    n_eras: int,
+    n_embargoed: int,
+    progress: Progress,
 ) -> None:
     scores = report.scores
     m = bundle.manifest
@@ -182,7 +221,7 @@ def _write_report(
             for t, w in zip(m.targets, m.weights, strict=True)
         ),
         "neutralization": f"{m.neutralization_proportion:g}",
-        "validation eras": f"{n_eras} (after {ctx.config.train.embargo_eras} embargo eras)",
+        "validation eras": f"{n_eras} (after {n_embargoed} embargo eras)",
         "trained": m.created,
     }
     with progress.task("Writing the HTML report", None):
