@@ -29,7 +29,7 @@ from numerpilot.modeling.tree_count import (
 )
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import local_fitter
-from numerpilot.pipeline.train import train_ensemble
+from numerpilot.pipeline.train import left_out, train_ensemble
 from numerpilot.progress import SILENT
 from numerpilot.workdir import Workdir
 
@@ -125,6 +125,8 @@ def test_refit_is_skipped_when_nothing_is_chosen(tmp_path: Path, synthetic_dir: 
     }
     assert all(manifest.holdout_scores[t] is None for t in trees)
     assert all(-1 < manifest.holdout_scores[t] < 1 for t in linear)  # the penalty was chosen
+    assert manifest.ensemble_holdout is None  # the weights were not fitted
+    assert left_out(ctx.config, manifest) == ["target_ender_20", "target_ender_20.linear"]
 
 
 def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_dir: Path) -> None:
@@ -136,6 +138,10 @@ def test_era_folds_choose_the_trees_and_the_weights(tmp_path: Path, synthetic_di
     trees = {t: n for t, n in manifest.best_iterations.items() if t not in manifest.kinds}
     assert trees and all(1 <= n <= 60 * 1.6 for n in trees.values()), manifest
     assert all(s is not None and -1 < s < 1 for s in manifest.holdout_scores.values()), manifest
+    assert manifest.ensemble_holdout is not None and -1 < manifest.ensemble_holdout < 1
+    groups = ["target", "target_teager2b_20", "target_ender_20"]
+    groups += [f"{t}.linear" for t in groups]
+    assert left_out(ctx.config, manifest) == [g for g in groups if g not in manifest.targets]
 
 
 def test_the_cap_is_named_when_it_and_not_the_data_chose_the_count() -> None:

@@ -203,6 +203,8 @@ def test_data_dir_may_hold_the_dataset_files_themselves(
     for command in ("train", "validate", "predict"):
         done = numerpilot(command, "-C", str(tmp_path / "wd"))
         assert done.code == 0, done.err
+        if command == "train":  # the ensemble's held-out score, not a mean of members'
+            assert "features; the ensemble's held-out CORR per era 0." in done.out, done.out
     assert load_manifest(tmp_path / "wd" / "models").data_version == "my data"
     assert (tmp_path / "wd" / "predictions" / "live_predictions.csv").exists()
 

@@ -104,7 +104,7 @@ def train(
     cluster: ClusterOption = None,
 ) -> None:
     """Train the ensemble: trees and a ridge model per target, weighted by held-out eras."""
-    from numerpilot.pipeline.train import holdout_mean, train_ensemble
+    from numerpilot.pipeline.train import left_out, train_ensemble
 
     if cluster is not None:
         from numerpilot.modeling.distributed import check_address
@@ -113,10 +113,14 @@ def train(
     ctx, reporter = _context(directory, demo, ("models",))
     with ctx.workdir.changing_models():
         manifest = train_ensemble(ctx, reporter, cluster=cluster)
+    score = manifest.ensemble_holdout
+    held_out = "" if score is None else f"; the ensemble's held-out CORR per era {score:.4f}"
+    dropped = left_out(ctx.config, manifest)
+    weak = f". Left out, not clearly positive on held-out eras: {', '.join(dropped)}"
     console.print(
-        f"Trained {len(manifest.targets)} models on {len(manifest.features)} features "
-        f"(members' mean held-out CORR per era {holdout_mean(manifest):.4f}); saved to "
-        f"{ctx.workdir.models}."
+        f"Trained {len(manifest.targets)} models on {len(manifest.features)} features"
+        f"{held_out}{weak if dropped else ''}. Saved to {ctx.workdir.models}.",
+        highlight=False,
     )
 
 

@@ -69,6 +69,9 @@ class Manifest:
     backend: str = "lightgbm"
     #: Members of another kind than ``backend``: name -> "linear" (a linear model's JSON).
     kinds: dict[str, str] = field(default_factory=dict)
+    #: The ensemble's mean held-out CORR per era with its fitted weights (None: weights
+    #: as configured, or a bundle of an earlier numerpilot).
+    ensemble_holdout: float | None = None
     #: In ``manifest.json`` only: the bundle in use before this one ("" if none; None in a
     #: manifest written before it was recorded), and since when this one is in use
     #: (published or rolled back to).

@@ -171,7 +171,8 @@ def run_cv(
     with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
-            kept, fitted, _ = fit_recipe(ctx, _view(model_data, eras=split.fit), fit)
+            recipe = fit_recipe(ctx, _view(model_data, eras=split.fit), fit)
+            kept, fitted = recipe.kept, recipe.fitted
             rows = np.flatnonzero(np.isin(data.eras, split.holdout))
             names, preds = _predict_fold(ctx, data, n_feat, kept, fitted, rows)
             present = np.array([columns.index(name) for name in names])

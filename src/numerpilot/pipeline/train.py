@@ -37,7 +37,13 @@ from numerpilot.modeling.backends import FittedMember, predict_fitted, resolved
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.distributed import LOCAL
 from numerpilot.modeling.linear import fit_linear
-from numerpilot.modeling.members import FitJob, Member, ensemble_members, every_era
+from numerpilot.modeling.members import (
+    FitJob,
+    Member,
+    ensemble_members,
+    every_era,
+    seed_groups,
+)
 from numerpilot.modeling.memory import GIB
 from numerpilot.modeling.store import Manifest, save_bundle
 from numerpilot.modeling.tree_count import capped, fold_tree_count, refit_trees
@@ -135,14 +141,17 @@ def _group_weights(ctx: Context, groups: list[str]) -> dict[str, float]:
     return out
 
 
-def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) -> dict[str, float]:
+def _fitted_weights(
+    ctx: Context, choices: dict[str, _Choice], data: EraData
+) -> tuple[dict[str, float], float | None]:
     """Configured weights, or weights fitted on the held-out predictions of every group
-    (a target's tree models, keyed by the target; its linear model, by its member name).
+    (a target's tree models, keyed by the target; its linear model, by its member name),
+    with the ensemble's mean held-out CORR per era then (None for configured weights).
     Fitted on era folds, whose held-out eras are all of train, the weights are shrunk
     less toward the main target's tree models than on one holdout."""
     groups = list(choices)
     if ctx.config.train.weights is not None or len(groups) == 1:
-        return _group_weights(ctx, groups)
+        return _group_weights(ctx, groups), None
     rows = choices[groups[0]].rows
     main = data.target(layout.MAIN_TARGET)[rows]
     preds = np.column_stack([choices[g].preds for g in groups])
@@ -155,7 +164,7 @@ def _fitted_weights(ctx: Context, choices: dict[str, _Choice], data: EraData) ->
         log.info("%s: held-out CORR %.4f (t %.1f), weight %.2f", g, m, tt, w)
     log.info("held-out CORR of the ensemble %.4f (equal weights %.4f)", fit.ensemble_mean,
              fit.equal_mean)  # fmt: skip
-    return {g: float(w) for g, w in zip(groups, fit.weights, strict=True)}
+    return {g: float(w) for g, w in zip(groups, fit.weights, strict=True)}, fit.ensemble_mean
 
 
 def _choose_linear(ctx: Context, data: EraData) -> dict[str, _Choice]:
@@ -270,23 +279,31 @@ def _stage_one(choice: _Choice, member: Member) -> FittedMember:
     return next(f for f in choice.fitted if f.name == member.name)
 
 
-def fit_recipe(
-    ctx: Context, data: EraData, fit: Fitter
-) -> tuple[list[Member], list[FittedMember], dict[str, float | None]]:
-    """The recipe: choose on held-out eras, fit the weights, refit the kept members.
-    Returns the kept members (their weights), their final models and held-out scores;
-    tree members first, then the linear ones (``model.linear``)."""
+@dataclass(frozen=True)
+class FittedRecipe:
+    """What the recipe made: the kept members (with their weights; trees first, then the
+    linear ones), their final models, their held-out scores and the ensemble's."""
+
+    kept: list[Member]
+    fitted: list[FittedMember]
+    scores: dict[str, float | None]
+    ensemble_score: float | None
+
+
+def fit_recipe(ctx: Context, data: EraData, fit: Fitter) -> FittedRecipe:
+    """The recipe: choose on held-out eras, fit the weights, refit the kept members."""
     cfg = ctx.config
     targets = list(cfg.train.targets)
     members = ensemble_members(cfg, [1.0] * len(targets))
     choices = _choose(ctx, data, _choosing(cfg, members), fit)
     linear = _choose_linear(ctx, data) if cfg.model.linear else {}
+    ensemble_score = None
     if choices is None and linear:  # nothing chosen for the trees: weights as configured
         weights = _group_weights(ctx, [*targets, *linear])
     elif choices is None:
         weights = dict(zip(targets, ensemble_weights(ctx), strict=True))
     else:
-        weights = _fitted_weights(ctx, {**choices, **linear}, data)
+        weights, ensemble_score = _fitted_weights(ctx, {**choices, **linear}, data)
     tree_weights = [weights.get(t, 0.0) for t in targets]
     kept = [m for m in ensemble_members(cfg, tree_weights) if m.weight > 0]
     scores = {m.name: choices[m.target].score if choices else None for m in kept}
@@ -296,7 +313,7 @@ def fit_recipe(
             kept.append(Member(name, choice.fitted[0].target, 0, weights[name]))
             scores[name] = choice.score
             fitted.append(choice.fitted[0])
-    return kept, fitted, scores
+    return FittedRecipe(kept, fitted, scores, ensemble_score)
 
 
 def train_ensemble(
@@ -336,7 +353,8 @@ def train_ensemble(
              data.era_index.n_eras, len(features))  # fmt: skip
     check_targets(ctx, data)
     with fitter(ctx, data, [path], progress, cluster, workers) as fit:
-        kept, fitted, scores = fit_recipe(ctx, data, fit)
+        recipe = fit_recipe(ctx, data, fit)
+    kept, fitted = recipe.kept, recipe.fitted
     manifest = Manifest(
         data_version=ctx.data_version,
         feature_set=cfg.data.feature_set,
@@ -345,16 +363,20 @@ def train_ensemble(
         weights=[m.weight for m in kept],
         params={**params, "seed": sorted({m.seed for m in ensemble_members(cfg)})},
         best_iterations={f.name: f.best_iteration for f in fitted},
-        holdout_scores=scores,
+        holdout_scores=recipe.scores,
         neutralization_proportion=cfg.ensemble.neutralization_proportion,
         neutralizer_features=neutralizers,
         backend=cfg.model.backend,
         kinds=member_kinds(fitted),
+        ensemble_holdout=recipe.ensemble_score,
     )
     texts = {f.name: f.model_text for f in fitted}
     return save_bundle(ctx.workdir.models, manifest, texts, publish=publish)
 
 
-def holdout_mean(manifest: Manifest) -> float:
-    values = [v for v in manifest.holdout_scores.values() if v is not None]
-    return float(np.mean(values)) if values else float("nan")
+def left_out(cfg: Config, manifest: Manifest) -> list[str]:
+    """The configured targets' tree and linear members that got no weight (their held-out
+    score was not clearly positive): the ensemble has none of their models."""
+    kept = {group for group, _ in seed_groups(manifest.targets)}
+    wanted = [*cfg.train.targets, *(linear_name(t) for t in cfg.train.targets if cfg.model.linear)]
+    return [name for name in wanted if name not in kept]
