@@ -182,7 +182,12 @@ def run(
     directory: WorkdirOption = Path("."),
     demo: DemoOption = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Everything except the upload.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Everything except the upload (the new models are trained and put in "
+            "use; 'numerpilot submit --dry-run' checks a file without training).",
+        ),
     ] = False,
     model: Annotated[
         list[str] | None,
@@ -197,7 +202,8 @@ def run(
     """The whole round: data, train, validate, predict and submit.
 
     --demo runs on synthetic data with no keys and no network; --dry-run does everything
-    on real data except the upload.
+    on real data except the upload (it trains, and the new models replace the ones in use;
+    'numerpilot models rollback' goes back).
     """
     from numerpilot.cli.render import render_submissions, render_validation
     from numerpilot.pipeline.round import run_round
