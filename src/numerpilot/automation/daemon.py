@@ -114,13 +114,13 @@ class Daemon:
                     self._sleep(min(self.settings.poll_seconds * 2**failures,
                                     self.settings.max_sleep_seconds))  # fmt: skip
                     continue
-                if once:
-                    break
                 if report.wake is not None and report.round != told:  # once per round
                     told = report.round
-                    log.info("round %s: nothing more to do; looking again at %s UTC, before "
-                             "the next round opens", report.round,
-                             f"{report.wake:%a %H:%M}")  # fmt: skip
+                    log.info("round %s: nothing more to do; %s", report.round,
+                             "done" if once else f"looking again at {report.wake:%a %H:%M} "
+                             "UTC, before the next round opens")  # fmt: skip
+                if once:
+                    break
                 self._sleep(self._sleep_seconds(report.wake))
             log.info("daemon stopped")
             return report
