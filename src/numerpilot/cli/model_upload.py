@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -155,6 +156,14 @@ def _render(result: CheckResult, pickle: Path) -> None:
             console.print(Text(f"  {line}", style="dim"))
 
 
+def _step(what: str) -> contextlib.AbstractContextManager[object]:
+    """A spinner on a terminal; piped (cron, logs), one line saying what is going on."""
+    if console.is_terminal:
+        return console.status(what)
+    console.print(f"{what} ...", highlight=False)
+    return contextlib.nullcontext()
+
+
 def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | None,
                  image: str | None) -> CheckResult:  # fmt: skip
     """Run ``pickle`` in the replica of its image; raise DataError (with the fix) on failure."""
@@ -167,9 +176,9 @@ def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | Non
     live_path, bench_path = _inputs(wd, pickle, live, bench)
     result = built_for_another(pickle, target)  # no replica needed to know that
     if result is None:
-        with console.status(f"Preparing the {target.key} runtime replica (first use: ~1 min)"):
+        with _step(f"Preparing the {target.key} runtime replica (first use: ~1 min)"):
             python = ensure_replica(target)
-        with console.status("Running the pickle as Numerai's runtime does"):
+        with _step("Running the pickle as Numerai's runtime does"):
             result = run_in_runtime(python, pickle, live_path, image=target,
                                     benchmarks=bench_path)  # fmt: skip
     _render(result, pickle)
@@ -255,7 +264,7 @@ def upload_model_cmd(
     image = default_image(pickle)
     version = str(info.get("data_version") or "")
     data_version = version if version.startswith("v") else None
-    with console.status(f"Uploading {pickle.name} for {name}"):
+    with _step(f"Uploading {pickle.name} for {name}"):
         upload_id = client.upload_model_pickle(pickle, model_id, data_version=data_version,
                                                docker_image=image.api_name)  # fmt: skip
     Ledger(wd.state_db).record_model_upload(config.submission.tournament, name, model_id,
