@@ -79,6 +79,11 @@ def test_cv_command_writes_folds_and_overall(cli: CliRunner, cv_workdir: Path) -
         assert key in doc["folds"][1]["scores"]["ensemble"]
     html = (cv_workdir / "reports" / "cv.html").read_text()
     assert 'data-fold="2"' in html and "<h2>Summary</h2>" in html
+    # train eras only, which Numerai's meta model does not cover: the empty MMC is explained
+    assert doc["notes"] == [
+        "MMC: the meta model covers none of the folds' test eras, so none is scored (Numerai's "
+        "covers validation eras only: cv.include_validation = true tests on them too)"
+    ]
 
 
 def test_mmc_where_the_meta_model_covers(

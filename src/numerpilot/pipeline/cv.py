@@ -182,6 +182,8 @@ def run_cv(
             trees = {f.name: f.best_iteration for f in fitted}
             results.append(FoldResult(number, split, trees, _widen(scores, columns)))
     overall = merge_reports([r.scores for r in results])
+    if "mmc" not in overall.metrics:  # say why the MMC column is empty
+        overall = replace(overall, notes=(*overall.notes, _no_mmc_note(cfg, cvd)))
     return CVResult(
         columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof, data.eras
     )
@@ -285,6 +287,15 @@ def _score(
         features=data.features[rows, : cvd.n_model_features],
         config=cfg.scoring,
     )
+
+
+def _no_mmc_note(cfg: Config, cvd: CVData) -> str:
+    why = (f"no {layout.META_MODEL} in the data" if cvd.meta is None
+           else "the meta model covers none of the folds' test eras")  # fmt: skip
+    hint = "" if cfg.cv.include_validation else (
+        " (Numerai's covers validation eras only: cv.include_validation = true tests on them "
+        "too)")  # fmt: skip
+    return f"MMC: {why}, so none is scored{hint}"
 
 
 def _check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True) -> None:
