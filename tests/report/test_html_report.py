@@ -221,3 +221,17 @@ def test_plots_take_any_name_and_show_gaps_and_lone_points(tmp_path: Path) -> No
     assert texts == [r"target_\$\bad\$_20", "\u200b_hidden", r"cost\$5_and\$6"]
     dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert [list(d.get_xdata()) for d in dots] == [[0], [1], [3]]  # no neighbour scored
+
+
+def test_too_few_eras_for_a_rolling_mean_name_no_line() -> None:
+    """Fewer eras than half the window: no 20-era mean is drawn, nor named in a legend."""
+    from numerpilot.report.plots import _corr_bars
+    from numerpilot.scoring.per_era import PerEra
+
+    eras = [f"{e:04d}" for e in range(1, 9)]
+    report = ScoreReport(("ensemble",), {"corr": PerEra(np.array(eras), np.full((8, 1), 0.02))})
+    assert _corr_bars(report, eras, "era").axes[0].get_legend() is None
+    longer = [f"{e:04d}" for e in range(1, 31)]
+    report = ScoreReport(("ensemble",), {"corr": PerEra(np.array(longer), np.full((30, 1), 0.02))})
+    (text,) = _corr_bars(report, longer, "era").axes[0].get_legend().get_texts()
+    assert text.get_text() == "20-era mean"

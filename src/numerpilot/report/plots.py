@@ -164,8 +164,10 @@ def _corr_bars(report: ScoreReport, eras: list[str], unit: str) -> Figure:
     fig, ax = _axes(eras, f"CORR per {unit}: {col}", "CORR", unit)
     x = np.arange(len(eras))
     _bars(ax, x, v, alpha=0.55)
-    ax.plot(x, rolling_mean(v), color=_FOCUS, linewidth=1.8, label=f"{ROLLING_ERAS}-{unit} mean")
-    ax.legend(fontsize=8, loc="upper left", frameon=False)
+    mean = rolling_mean(v)
+    if np.isfinite(mean).any():  # too few eras for it: no line, and no legend naming one
+        ax.plot(x, mean, color=_FOCUS, linewidth=1.8, label=f"{ROLLING_ERAS}-{unit} mean")
+        ax.legend(fontsize=8, loc="upper left", frameon=False)
     return fig
 
 
