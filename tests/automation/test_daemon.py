@@ -21,7 +21,7 @@ from tests.automation.conftest import DAEMON_CONFIG
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.automation.alerts import Alerts
-from numerpilot.automation.daemon import AUTH_RETRIES, Daemon
+from numerpilot.automation.daemon import AUTH_RETRIES, Daemon, PassReport
 from numerpilot.config import load_config
 from numerpilot.credentials import Credentials
 from numerpilot.lock import LockedError
@@ -129,8 +129,31 @@ def test_invalid_keys_stop_it_after_a_few_passes(
     daemon._sleep = slept.append  # type: ignore[method-assign]
     with pytest.raises(NumeraiAPIError, match="rejected the API keys") as caught:
         daemon.run()
-    assert caught.value.auth and len(slept) == AUTH_RETRIES
-    assert caplog.text.count("rejected the API keys") == AUTH_RETRIES
+    assert caught.value.auth and len(slept) == AUTH_RETRIES - 1  # stopped at the third
+    assert caplog.text.count("rejected the API keys") == AUTH_RETRIES - 1
+
+
+def test_one_rejection_after_other_failures_does_not_stop_it(
+    daemon_dir: Workdir, client: NumeraiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only key rejections in a row count: three 503 passes and then one stray 401 stopped
+    the daemon (exit 3, which systemd does not restart)."""
+    daemon = _daemon(daemon_dir, client)
+    daemon._sleep = lambda seconds: None  # type: ignore[method-assign]
+    unreachable = NumeraiAPIError("HTTP 503", retryable=True)
+    errors = iter([unreachable] * 3 + [NumeraiAPIError("HTTP 401", auth=True)] + [unreachable]
+                  + [NumeraiAPIError("HTTP 401", auth=True)] * (AUTH_RETRIES - 1))  # fmt: skip
+
+    def failing() -> object:
+        error = next(errors, None)
+        if error is None:
+            daemon.stop.set()
+            return PassReport(None, None)
+        raise error
+
+    monkeypatch.setattr(daemon, "pass_once", failing)
+    daemon.run()  # returns: never three rejections in a row
+    assert next(errors, None) is None
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -229,6 +252,30 @@ def test_an_account_listing_no_models_is_retried_not_a_config_error(
     monkeypatch.setattr(client, "models", models)
     report = _daemon(daemon_dir, client).run(once=True)
     assert report.failures == [] and len(report.results) == len(MODELS)
+
+
+def test_a_download_of_yours_in_progress_is_waited_for_briefly_then_no_failure(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The daemon waits at most a poll for another download into its folder (it waited up
+    to 30 minutes, deaf to SIGTERM), records no failure and tries again at the next poll."""
+    from numerpilot.data.download import DOWNLOAD_LOCK
+    from numerpilot.lock import hold
+
+    folder = daemon_dir.root / "data" / "v5.3"
+    with (
+        hold(folder / DOWNLOAD_LOCK, wait=0, what="downloading"),
+        caplog.at_level("INFO", logger="numerpilot.automation.daemon"),
+    ):
+        started = time.monotonic()
+        report = _daemon(daemon_dir, client).run(once=True)
+        assert time.monotonic() - started < 20  # poll_seconds 0.5: a short wait
+    assert report.failures == [] and sandbox.state.submissions == []
+    assert "is downloading in" in caplog.text and "trying again at the next poll" in caplog.text
+    assert Ledger(daemon_dir.state_db).history() == []
+    again = _daemon(daemon_dir, client).run(once=True)
+    assert again.failures == [] and len(sandbox.state.submissions) == len(MODELS)
 
 
 def test_config_without_models_is_refused(tmp_path: Path) -> None:

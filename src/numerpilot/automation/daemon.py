@@ -30,7 +30,7 @@ from numerpilot.automation.clock import ServerClock, expected_next_open
 from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, SubmissionError, from_os_error
-from numerpilot.lock import hold
+from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import SubmitResult, settle_closed
 from numerpilot.workdir import Workdir
@@ -44,6 +44,9 @@ DAEMON_LOCK = "daemon.lock"
 #: Passes in a row whose keys Numerai rejected before the daemon gives up (exit 3): one
 #: stray 401 (a proxy, a deploy at Numerai) is no reason to stop an autopilot for good.
 AUTH_RETRIES = 3
+#: Seconds a pass waits for another process's download into the same folder (at most a
+#: poll): SIGTERM is heard between passes, not inside the wait.
+LOCK_WAIT = 30.0
 _DONE = ("submitted", "skipped")
 #: Rounds read per pass: the current one and enough history to see the schedule's rhythm.
 _HISTORY = 6
@@ -99,15 +102,16 @@ class Daemon:
         with hold(self.workdir.root / DAEMON_LOCK, wait=0, what="running the daemon"):
             log.info("daemon started in %s for %s", self.workdir.root,
                      ", ".join(self.config.submission.models) or "no models")  # fmt: skip
-            failures, told = 0, None
+            failures, rejected, told = 0, 0, None  # passes failed in a row; of them, key rejections
             report = PassReport(None, None)
             while not self.stop.is_set():
                 try:
                     report = self.pass_once()
-                    failures = 0
+                    failures = rejected = 0
                 except NumeraiAPIError as error:
                     failures += 1
-                    if once or (error.auth and failures > AUTH_RETRIES):
+                    rejected = rejected + 1 if error.auth else 0
+                    if once or rejected >= AUTH_RETRIES:
                         raise
                     log.warning("%s; trying again" if error.auth else "Numerai's API failed "
                                 "(%s); trying again", error)  # fmt: skip
@@ -210,15 +214,20 @@ class Daemon:
         log.info("round %d takes submissions%s; due: %s", current.number, late,
                  ", ".join(pending), extra={"round": current.number})  # fmt: skip
         own = self.config.submission.signal_file
+        wait = min(self.settings.poll_seconds, LOCK_WAIT)  # a stop is not held up longer
         try:
             if own:  # a signal computed elsewhere: checked and submitted as it is
                 path = self.workdir.root / own
                 download_dataset(self.workdir, self.config, self.client, info=current,
-                                 live_only=True)  # fmt: skip
+                                 live_only=True, lock_wait=wait)  # fmt: skip
                 check_not_stale(self.ledger, self.config.submission.tournament, path, current)
             else:
-                download_dataset(self.workdir, self.config, self.client, info=current)
+                download_dataset(self.workdir, self.config, self.client, info=current,
+                                 lock_wait=wait)  # fmt: skip
                 path = predict_live(Context.load(self.workdir))
+        except LockedError as error:  # another download (yours): it is no failure
+            log.info("round %d: %s; trying again at the next poll", current.number, error)
+            return
         except (NumerpilotError, OSError) as error:
             self._fail(current, None, _message(error), report)
             return

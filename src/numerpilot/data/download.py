@@ -96,12 +96,15 @@ def download_dataset(
     *,
     info: RoundInfo | None = None,
     live_only: bool = False,
+    lock_wait: float = DOWNLOAD_WAIT,
 ) -> Path:
     """Download what numerpilot needs for the configured tournament and version; returns
     its folder (``data/v5.2``, ``data/signals/v2.1``, ...).
 
     Live files are fetched for the round ``info`` (default: the current round);
     ``live_only``: only the round's live file (what a bring-your-own signal is checked on).
+    Another download into the same folder is waited for, at most ``lock_wait`` seconds
+    (then :class:`numerpilot.lock.LockedError`).
     """
     refuse_own_dataset(workdir, config)
     spec = LAYOUTS[config.submission.tournament]
@@ -125,7 +128,7 @@ def download_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     optional = () if live_only else spec.optional
     wanted = [*required, *(n for n in optional if f"{dataset}/{n}" in listed)]
-    with hold(folder / DOWNLOAD_LOCK, wait=DOWNLOAD_WAIT, what="downloading"):
+    with hold(folder / DOWNLOAD_LOCK, wait=lock_wait, what="downloading"):
         for name in wanted:
             if name not in spec.per_round and not intact(folder / name):
                 client.download_file(f"{dataset}/{name}", folder / name, progress,

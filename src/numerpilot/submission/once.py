@@ -9,7 +9,6 @@ not list the submission yet the row stays ``uploading`` for the next attempt to 
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,9 +24,6 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["uploaded", "already_done", "reconciled", "skipped", "uncertain", "dry_run"]
 _PICKLE_WORDS = ("pickle", "model upload")
-#: Times an upload whose answer said nothing of its outcome (a 5xx) is sent again, once
-#: Numerai lists no submission from it.
-RESENDS = 2
 
 
 @dataclass(frozen=True)
@@ -104,16 +100,12 @@ def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool
         return t.result("already_done", row.submission_id, detail="Numerai does not list it yet")
     ledger.claim(*args, t.sha256, str(t.path))
     seen = frozenset(sub.id for sub in listing)  # only a new one can be this upload
-    for resends in itertools.count():
-        try:
-            sid = client.upload_predictions(t.path, t.model_id)
-            break
-        except NumeraiAPIError as error:
-            if not error.uncertain:
-                return _refused(ledger, client, t, error, row)
-            settled = _settle(ledger, client, t, error, seen, resend=resends < RESENDS)
-            if settled is not None:
-                return settled
+    try:
+        sid = client.upload_predictions(t.path, t.model_id)
+    except NumeraiAPIError as error:
+        if not error.uncertain:
+            return _refused(ledger, client, t, error, row)
+        return _settle(ledger, client, t, error, seen)
     landed = _landed(client, t, sid)
     if landed != t.round.number:
         return _moved(ledger, t, sid, landed)
@@ -171,24 +163,17 @@ def _settle(
     t: Target,
     error: NumeraiAPIError,
     seen: frozenset[str],
-    *,
-    resend: bool,
-) -> SubmitResult | None:
+) -> SubmitResult:
     """An upload that may have happened, reconciled with Numerai: ``uploaded`` when Numerai
-    lists a submission now that it did not list before (``seen``). Else, when the server
-    did answer (it is done with the request, so the listing is its outcome), None: send it
-    again (if ``resend``); when no answer came, ``uncertain`` (the row stays ``uploading``
-    for the next attempt to settle: the request may still be running there)."""
+    lists a submission now that it did not list before (``seen``); else ``uncertain``, and
+    the row stays ``uploading`` for the next attempt to settle (Numerai's list may lag, or
+    the request still run there: sending it again at once could make a second one)."""
     found = in_round(client.submissions(t.model_id), t.round, besides=seen)
     if found is not None:  # new since the upload began: this upload's
         args = (t.tournament, t.model_name, t.model_id, t.round.number)
         ledger.mark(*args, "submitted", submission_id=found.id, late=t.round.is_late)
         said = "did not confirm it" if error.answered else "was lost"
         return t.result("uploaded", found.id, detail=f"its answer {said}; Numerai lists it")
-    if error.answered and resend:
-        log.warning("%s: %s, and Numerai lists no new submission: sending it again",
-                    t.model_name, str(error).split(";")[0].rstrip("."))  # fmt: skip
-        return None
     log.warning("%s: %s", t.model_name, error)
     return t.result("uncertain", detail=str(error))
 
