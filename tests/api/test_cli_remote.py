@@ -29,9 +29,9 @@ def test_download_submit_status(
     pd.DataFrame({"id": live.index, "prediction": values}).to_csv(preds, index=False)
     unnamed = runner.invoke(app, ["submit", "--dry-run", "-C", str(tmp_path)])  # no model
     assert unnamed.exit_code == 0, unnamed.output
-    assert "live_predictions.csv is valid for the open round; no model was named" in " ".join(
-        unnamed.output.split()
-    )
+    said = " ".join(unnamed.output.split())
+    assert "live_predictions.csv is valid for the open round; no model was named (--model" in said
+    assert "(--model NAME or [submission] models), so no model name was checked" in said
     args = ["submit", "-C", str(tmp_path), "--model", "sandbox_model"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output

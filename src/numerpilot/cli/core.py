@@ -219,7 +219,7 @@ def run(
     render_validation(result.report)
     render_submissions(result.submissions)
     if dry_run and not demo and not result.submissions:
-        console.print("[yellow]•[/yellow] No model was named (--model NAME or [submission] "
+        console.print("[yellow]•[/yellow] No model was named (--model NAME or \\[submission] "
                       "models): the predictions were checked, no model name (dry run: nothing "
                       "uploaded).", highlight=False)  # fmt: skip
     check_outcomes(result.submissions)

@@ -100,7 +100,7 @@ def submit(
     render_submissions(records)
     if dry_run and not records:
         console.print(f"[yellow]•[/yellow] {path.name} is valid for the open round; no model was "
-                      "named (--model NAME or [submission] models), so no model name was "
+                      "named (--model NAME or \\[submission] models), so no model name was "
                       "checked (dry run: nothing uploaded).", highlight=False)  # fmt: skip
     check_outcomes(records)
 
