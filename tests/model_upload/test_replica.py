@@ -6,6 +6,7 @@ PyPI on first use, about a minute on a clean machine, then reused by every sessi
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,12 +170,18 @@ def test_upload_model_checks_then_uploads(
 
 @pytest.mark.bad_input("upload-model", "a pickle of models trained on the demo data")
 def test_upload_model_refuses_demo_models(
-    trained_dir: Path, sandbox: SandboxServer, numerpilot: Numerpilot, refused: Refused
-) -> None:
+    trained_dir: Path, sandbox: SandboxServer, numerpilot: Numerpilot, refused: Refused,
+    tmp_path: Path,
+) -> None:  # fmt: skip
     """It passed the check on the demo's live file and was uploaded: Numerai's live data
     has none of its features."""
     outcome = numerpilot("upload-model", "--model", "sandbox_model", "-C", str(trained_dir))
     refused(outcome, 2, "model.pkl holds models trained on the synthetic demo data")
+    bare = tmp_path / "x.pkl"  # without its sidecar: the demo's live file gives it away
+    shutil.copy(trained_dir / "model.pkl", bare)
+    outcome = numerpilot("upload-model", "--model", "sandbox_model", "--pickle", str(bare),
+                         "-C", str(trained_dir))  # fmt: skip
+    assert outcome.code == 2 and "x.pkl holds models trained on the synthetic demo" in outcome.err
     assert sandbox.state.pickles == []
 
 
@@ -188,7 +195,7 @@ def test_upload_model_needs_the_model_named(
 
 
 def test_upload_model_refuses_a_failing_pickle(
-    replica_python: Path, trained_dir: Path, tmp_path: Path, sandbox: SandboxServer
+    replica_python: Path, sandbox_trained: Path, tmp_path: Path, sandbox: SandboxServer
 ) -> None:
     def model(a: object, b: object, c: object) -> None:
         return None
@@ -197,7 +204,15 @@ def test_upload_model_refuses_a_failing_pickle(
     path.write_bytes(cloudpickle.dumps(model))
     result = CliRunner().invoke(
         app,
-        ["upload-model", "--model", "sandbox_model", "--pickle", str(path), "-C", str(trained_dir)],
+        [
+            "upload-model",
+            "--model",
+            "sandbox_model",
+            "--pickle",
+            str(path),
+            "-C",
+            str(sandbox_trained),
+        ],  # fmt: skip
     )
     assert result.exit_code == 1
     assert "must have 1 or 2 arguments" in str(result.exception)

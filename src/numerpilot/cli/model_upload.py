@@ -210,13 +210,18 @@ def _model_id(models: dict[str, str], name: str) -> str:
     return models[name]
 
 
-def _refuse_demo(pickle: Path) -> None:
+def _refuse_demo(wd: Workdir, pickle: Path, live: Path | None) -> None:
     """A pickle of models trained on the synthetic demo data passes the check on the demo's
-    live file, and would fail on Numerai's every day: its features are not Numerai's."""
+    live file, and would fail on Numerai's every day: its features are not Numerai's. Its
+    sidecar says so; without one, the live file it would be checked on does."""
     from numerpilot.model_upload.build import read_sidecar
     from numerpilot.pipeline.context import DEMO_VERSION
 
-    if (read_sidecar(pickle) or {}).get("data_version") == DEMO_VERSION:
+    checked_on = live or _inputs(wd, pickle, None, None)[0]
+    demo = (wd.root / wd.load_config().demo.dir).resolve()
+    if (read_sidecar(pickle) or {}).get("data_version") == DEMO_VERSION or (
+        checked_on.resolve().is_relative_to(demo)
+    ):
         raise UsageError(
             f"{pickle.name} holds models trained on the synthetic demo data (--demo); Numerai "
             "would run them on its live data, which has none of their features. Train on "
@@ -258,7 +263,7 @@ def upload_model_cmd(
     if pickle is None:
         pickle = wd.root / PICKLE_NAME
         _print_built(build_upload(wd.models, pickle))
-    _refuse_demo(pickle)
+    _refuse_demo(wd, pickle, live)
     check_pickle(wd, pickle, live, benchmarks, None)
     info = read_sidecar(pickle) or {}
     image = default_image(pickle)
