@@ -212,7 +212,7 @@ def test_upload_model_refuses_a_failing_pickle(
             str(path),
             "-C",
             str(sandbox_trained),
-        ],  # fmt: skip
+        ],
     )
     assert result.exit_code == 1
     assert "must have 1 or 2 arguments" in str(result.exception)
