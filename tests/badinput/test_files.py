@@ -179,8 +179,15 @@ def test_build_upload_onto_predictions(
     mine = trained / "mine.csv"
     mine.write_text("id,prediction\na,0.5\n")
     refused(numerpilot("build-upload", "-C", str(trained), "-o", str(mine)), 2,
-            "is a file that is not a pickle; it is kept")  # fmt: skip
+            "which is not a model-upload file of numerpilot's; it is kept")  # fmt: skip
     assert preds.read_text() == mine.read_text() == "id,prediction\na,0.5\n"
+    notes = trained / "keep.pkl.json"  # the sidecar's path, a file of the user's
+    notes.write_text('{"my": "notes"}')
+    refused(numerpilot("build-upload", "-C", str(trained), "-o", str(trained / "keep.pkl")), 2,
+            "keep.pkl.json, which is not a model-upload file")  # fmt: skip
+    assert notes.read_text() == '{"my": "notes"}' and not (trained / "keep.pkl").exists()
+    assert numerpilot("build-upload", "-C", str(trained), "-o", str(trained / "m.pkl")).code == 0
+    assert numerpilot("build-upload", "-C", str(trained), "-o", str(trained / "m.pkl")).code == 0
 
 
 @pytest.mark.bad_input("build-upload", "`-o` to a folder")

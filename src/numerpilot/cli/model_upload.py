@@ -75,14 +75,30 @@ def build_upload_cmd(
 
 
 def _not_another_file(out: Path) -> None:
-    """Refuse to replace a file that is not a pickle (a dataset, a submission file)."""
-    if not out.is_file():
-        return
-    with out.open("rb") as fh:
-        if fh.read(1) == b"\x80":  # every pickle of protocol 2 or later starts so
-            return
-    raise UsageError(f"--out {out} is a file that is not a pickle; it is kept. Choose another "
-                     "path (or remove that file first).")  # fmt: skip
+    """Refuse to replace a file that is not a pickle (a dataset, a submission file), or
+    beside it (``<out>.json``) one that is not a pickle's sidecar."""
+    from numerpilot.model_upload.build import sidecar_path
+
+    for path, ours in ((out, _is_pickle), (sidecar_path(out), _is_sidecar)):
+        if path.is_file() and not ours(path):
+            raise UsageError(f"--out {out} would replace {path}, which is not a model-upload "
+                             "file of numerpilot's; it is kept. Choose another path (or "
+                             "remove that file first).")  # fmt: skip
+
+
+def _is_pickle(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(1) == b"\x80"  # every pickle of protocol 2 or later starts so
+
+
+def _is_sidecar(path: Path) -> bool:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"image", "sha256"} <= set(data)
 
 
 def _warn_drift(wd: Workdir) -> None:
