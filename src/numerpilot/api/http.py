@@ -156,7 +156,8 @@ class Http:
                 resp.close()
                 if not idempotent and resp.status_code != _RATE_LIMITED:
                     raise _uncertain(what, last, url, answered=True)
-            log.info("%s: %s (attempt %d of %d)", what, last, attempt + 1, attempts)
+            log.info("%s: %s (attempt %d of %d)%s", what, last, attempt + 1, attempts,
+                     f"; the server asks to wait {wait:g} s" if wait else "")  # fmt: skip
             if attempt + 1 < attempts:
                 self.policy.sleep(attempt, wait)
         advice = ("Numerai is limiting the rate of requests: try again in a few minutes."

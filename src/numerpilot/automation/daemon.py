@@ -122,7 +122,7 @@ class Daemon:
                     told = report.round
                     log.info("round %s: nothing more to do; %s", report.round,
                              "done" if once else f"looking again at {report.wake:%a %H:%M} "
-                             "UTC, before the next round opens")  # fmt: skip
+                             "UTC, before the next round is expected")  # fmt: skip
                 if once:
                     break
                 self._sleep(self._sleep_seconds(report.wake))
