@@ -8,14 +8,12 @@ import hashlib
 import json
 import logging
 import shutil
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from tests.support.servers import serving
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
@@ -111,29 +109,10 @@ def test_a_damaged_kept_file_is_downloaded_again(
     assert _file_gets(sandbox) == gets + 1 and (folder / name).read_bytes() == whole
 
 
-@contextlib.contextmanager
-def error_page() -> Iterator[str]:
+def error_page() -> contextlib.AbstractContextManager[str]:
     """A storage server that answers every GET with an HTML error page and HTTP 200."""
     page = b"<html><body>AccessDenied</body></html>"
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/live.parquet"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serving(lambda headers: (200, {"Content-Type": "text/html"}, page))
 
 
 def test_an_error_page_answered_with_200_is_no_live_file(
@@ -147,7 +126,7 @@ def test_an_error_page_answered_with_200_is_no_live_file(
     (folder / LIVE_ROUND_FILE).unlink()
     real = client.dataset_url
     with error_page() as page:
-        monkeypatch.setattr(client, "dataset_url", lambda name, round=None: page
+        monkeypatch.setattr(client, "dataset_url", lambda name, round=None: page + "live"
                             if name.endswith(layout.LIVE) else real(name, round))  # fmt: skip
         with pytest.raises(NumeraiAPIError) as error:
             download_dataset(work, config, client)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -97,16 +98,22 @@ def test_early_stopping_and_nan_targets(train_data: EraData) -> None:
     assert model.holdout_score == pytest.approx(expected, abs=1e-6)
 
 
-def test_bundle_round_trip_keeps_best_iteration(train_data: EraData, tmp_path: Path) -> None:
+def _one_model(data: EraData) -> tuple[Any, Manifest]:
+    """A booster of the main target and its manifest (cut at 25 trees)."""
     model = train_target(
-        train_data.features, train_data.target("target"), train_data.eras, target="target",
-        feature_names=train_data.feature_names, cfg=CFG, split=None,
+        data.features, data.target("target"), data.eras, target="target",
+        feature_names=data.feature_names, cfg=CFG, split=None,
     )  # fmt: skip
     manifest = Manifest(
-        data_version="v5.2", feature_set="medium", features=train_data.feature_names,
+        data_version="v5.2", feature_set="medium", features=data.feature_names,
         targets=["target"], weights=[1.0], params=lgbm_params(CFG),
         best_iterations={"target": 25}, holdout_scores={"target": None},
     )  # fmt: skip
+    return model, manifest
+
+
+def test_bundle_round_trip_keeps_best_iteration(train_data: EraData, tmp_path: Path) -> None:
+    model, manifest = _one_model(train_data)
     save_bundle(tmp_path, manifest, {"target": model.booster})
     bundle = load_bundle(tmp_path)
     assert bundle.manifest == manifest
@@ -125,15 +132,7 @@ def test_ctrl_c_after_the_publish_keeps_the_bundle_in_use(
     one) removed the new bundle too: manifest.json named a folder that was gone."""
     from numerpilot.modeling import store
 
-    model = train_target(
-        train_data.features, train_data.target("target"), train_data.eras, target="target",
-        feature_names=train_data.feature_names, cfg=CFG, split=None,
-    )  # fmt: skip
-    manifest = Manifest(
-        data_version="v5.2", feature_set="medium", features=train_data.feature_names,
-        targets=["target"], weights=[1.0], params=lgbm_params(CFG),
-        best_iterations={"target": 25}, holdout_scores={"target": None},
-    )  # fmt: skip
+    model, manifest = _one_model(train_data)
 
     def interrupted(folder: Path, current: Manifest) -> None:
         raise KeyboardInterrupt
