@@ -18,7 +18,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,7 @@ from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.automation.alerts import Alert, Alerts
 from numerpilot.automation.clock import ServerClock, expected_next_open
+from numerpilot.automation.retraining import retrain_reason
 from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, SubmissionError, from_os_error
@@ -312,33 +313,10 @@ class Daemon:
                     self.alerts.send(Alert("missed", tournament, info.number, name, message))
 
     # -- retraining, never inside a round's window ------------------------------------------
-    def _retrain_reason(self) -> str | None:
-        """Why the models are due for retraining now (None when they are not)."""
-        from numerpilot.modeling.store import load_manifest
-
-        try:
-            manifest = load_manifest(self.workdir.models)
-        except NumerpilotError:
-            return "no trained models"
-        if self.settings.retrain == "weekly":
-            # a week since the models were trained or put in use (a rollback starts the
-            # week again), on the clock that stamped them (this machine's): a skew of
-            # minutes does not matter to a weekly policy
-            since = max(manifest.created, manifest.in_use_since or manifest.created)
-            if datetime.now(UTC) - datetime.fromisoformat(since) >= timedelta(days=7):
-                return f"weekly: the models in use date from {since}"
-            return None
-        if self.config.data.version != "newest":
-            return None
-        newest = self.client.newest_version()
-        if newest != manifest.data_version:
-            return f"new data version {newest} (models: {manifest.data_version})"
-        return None
-
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:
         """Retrain between rounds: stopped (and discarded) when the next round is about to
         open or the daemon is told to stop, so it never holds up a round's submissions."""
-        reason = self._retrain_reason()
+        reason = retrain_reason(self.workdir, self.config, self.client)
         if reason is None or reason in self._retrain_tried or self.stop.is_set():
             return
         seconds = self.clock.real_seconds(report.wake) if report.wake else 0.0
