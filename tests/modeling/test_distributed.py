@@ -213,7 +213,8 @@ def test_a_worker_that_dies_is_one_line_naming_what_it_did(
 ) -> None:
     """A real death: the task reads a named pipe nobody writes (it cannot end by itself)
     and its worker process is killed; Dask's KilledWorker becomes one LocalError line."""
-    from numerpilot.modeling.distributed import check_files, fit_on_cluster
+    from numerpilot.modeling.cluster_files import check_files
+    from numerpilot.modeling.distributed import fit_on_cluster
 
     fifo = tmp_path / "train.parquet"
     os.mkfifo(fifo)
@@ -262,7 +263,7 @@ def test_the_footprint_tells_a_copy_from_another_file(tmp_path: Path, synthetic_
 
     import pyarrow.parquet as pq
 
-    from numerpilot.modeling.distributed import footprint
+    from numerpilot.modeling.cluster_files import footprint
 
     source = synthetic_dir / "train.parquet"
     shutil.copyfile(source, tmp_path / "copy.parquet")

@@ -6,7 +6,7 @@ training and early-stopping eras) straight from the parquet file, and sends back
 text (plain data). The file is where ``cluster.data_url`` puts it (an object store URL or
 a shared folder; :mod:`numerpilot.data.remote`), else at this machine's path, which every
 worker must then see (a shared folder). A worker's copy must be the file here:
-:func:`check_files` compares their footers (:func:`footprint`) before any fit.
+:mod:`numerpilot.modeling.cluster_files` compares their footers before any fit.
 The parameters travel resolved (thread count included), so a worker builds the very trees
 the local path builds for the same seed.
 
@@ -24,13 +24,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import hashlib
 import logging
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -365,60 +363,6 @@ def result(future: Any, doing: str) -> Any:
             f"the Dask cluster dropped the task while {doing} ({_cause(error)}); run the "
             "command again."
         ) from None
-
-
-def footprint(path: Location) -> tuple[int, str]:
-    """Rows of the parquet file at ``path`` and a digest of its footer: its columns, each
-    row group's rows and each column chunk's values count, sizes and statistics. Copies of
-    one file agree; a file with other rows, columns or values (almost surely) does not.
-    Only thrift fields of the format go in, so two pyarrow versions agree too."""
-    from numerpilot.data.load import open_parquet
-
-    meta = open_parquet(path).metadata
-    digest = hashlib.sha256(repr((meta.num_rows, meta.num_columns)).encode())
-    for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
-        digest.update(repr(group.num_rows).encode())
-        for c in range(group.num_columns):
-            chunk = group.column(c)
-            stats = chunk.statistics if chunk.is_stats_set else None
-            values = (stats.min_raw, stats.max_raw) if stats and stats.has_min_max else None
-            nulls = stats.null_count if stats and stats.has_null_count else None
-            digest.update(repr((
-                chunk.path_in_schema, chunk.physical_type, chunk.num_values,
-                chunk.total_compressed_size, chunk.total_uncompressed_size, values, nulls,
-            )).encode())  # fmt: skip
-    return meta.num_rows, digest.hexdigest()
-
-
-def footprints(paths: Sequence[str]) -> list[tuple[int, str]]:
-    """:func:`footprint` of each file; run on a worker to see the worker's copies."""
-    from numerpilot.data.remote import location
-
-    return [footprint(location(p)) for p in paths]
-
-
-def check_files(client: Any, files: Sequence[str], local: Sequence[Path]) -> None:
-    """Refuse (DataError) before any fit when a worker cannot open ``files`` or its copy
-    is not the file ``local`` (its footprint differs: a stale mirror would give other
-    models)."""
-    from numerpilot.data.remote import redact
-
-    future = client.submit(footprints, list(files), pure=False)
-    there = result(future, "checking the workers' copy of the data")
-    for file, path, (rows, digest) in zip(files, local, there, strict=True):
-        here, local_digest = footprint(path)
-        if rows != here:
-            raise DataError(
-                f"the workers' {redact(file)} has {rows:,} rows but {path} has {here:,}: "
-                "copy the current dataset there (cluster.data_url) before training."
-            )
-        if digest != local_digest:
-            raise DataError(
-                f"the workers' {redact(file)} has the {rows:,} rows of {path} but other "
-                "columns or values: copy the current dataset there (cluster.data_url) "
-                "before training."
-            )
 
 
 def era_column(path: Location) -> np.ndarray:

@@ -137,7 +137,8 @@ def cluster_fitter(
 ) -> Fitter:  # fmt: skip
     """Fit jobs as Dask tasks of ``client``; each worker reads its job's columns and eras
     of ``paths`` (or of their copies under ``cluster.data_url``, checked here first)."""
-    from numerpilot.modeling.distributed import MemberTask, check_files, fit_on_cluster
+    from numerpilot.modeling.cluster_files import check_files
+    from numerpilot.modeling.distributed import MemberTask, fit_on_cluster
 
     cfg = ctx.config
     files = worker_files(ctx, paths)
