@@ -100,9 +100,29 @@ def test_a_503_with_nothing_listed_is_settled_by_the_next_attempt(
     assert row is not None and row.state == "uploading"
     with pytest.raises(RemoteError, match="may not have reached Numerai"):
         check_outcomes([result])
-    (result,) = submit_predictions(work, CONFIG, client, _path(work))  # the next run
+    (again,) = submit_predictions(work, CONFIG, client, _path(work))  # at once: not yet
+    assert again.outcome == "uncertain" and sandbox.state.submissions == []
+    assert "is not listed yet; it is sent again only after 120 s" in again.detail
+    (result,) = submit_predictions(work, CONFIG, client, _path(work), unsure_wait=0)  # later
     (received,) = sandbox.state.submissions
     assert result.outcome == "uploaded" and result.submission_id == received.id
+
+
+def test_an_unsure_upload_under_a_lagging_list_is_not_sent_twice(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A 503 after Numerai created the submission, and a list that does not show it yet:
+    the next attempt (a poll later) sent it again, and the round held two."""
+    sandbox.faults.script("fail_after", "create_submission")
+    monkeypatch.setattr(client, "submissions", lambda model_id: [])  # the list lags
+    (first,) = submit_predictions(work, CONFIG, client, _path(work))
+    (second,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert first.outcome == second.outcome == "uncertain"
+    assert len(sandbox.state.submissions) == 1
+    monkeypatch.undo()  # the list has caught up
+    (settled,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert settled.outcome == "reconciled" and len(sandbox.state.submissions) == 1
 
 
 def test_a_listing_that_lags_is_no_reason_to_upload_twice(

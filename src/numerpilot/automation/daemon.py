@@ -206,6 +206,7 @@ class Daemon:
         from numerpilot.data.download import download_dataset
         from numerpilot.pipeline.context import Context
         from numerpilot.pipeline.predict import predict_live
+        from numerpilot.submission.once import UNSURE_WAIT
         from numerpilot.submission.submit import check_not_stale, submit_predictions
 
         pending = self._not_on_numerai(current, self._pending(current))
@@ -240,7 +241,13 @@ class Daemon:
             try:
                 now = replace(current, now=self.clock.now())
                 (result,) = submit_predictions(
-                    self.workdir, self.config, self.client, path, models=[name], info=now
+                    self.workdir,
+                    self.config,
+                    self.client,
+                    path,
+                    models=[name],
+                    info=now,
+                    unsure_wait=min(UNSURE_WAIT, 2 * self.settings.poll_seconds),
                 )
             except (NumerpilotError, OSError) as error:
                 if not self._closed(current):  # else: the next round has begun; no failure

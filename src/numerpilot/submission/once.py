@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["uploaded", "already_done", "reconciled", "skipped", "uncertain", "dry_run"]
 _PICKLE_WORDS = ("pickle", "model upload")
+#: Seconds after an upload whose outcome stayed unsure during which it is not sent again
+#: while Numerai does not list it (a list that lags, a request still running there).
+UNSURE_WAIT = 120.0
+#: How the ledger marks such an upload (its row stays ``uploading``).
+_UNSURE = "unsure: "
 
 
 @dataclass(frozen=True)
@@ -79,9 +85,17 @@ def in_round(
     return found
 
 
-def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool) -> SubmitResult:
+def submit_once(
+    ledger: Ledger,
+    client: NumeraiClient,
+    t: Target,
+    *,
+    force: bool,
+    unsure_wait: float = UNSURE_WAIT,
+) -> SubmitResult:
     """Upload ``t.path`` for the model unless Numerai already has its submission for the
-    round (``force`` uploads again). Call with the work directory's submit lock held."""
+    round (``force`` uploads again), or an upload whose outcome stayed unsure was made less
+    than ``unsure_wait`` seconds ago. Call with the work directory's submit lock held."""
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     if ledger.model_upload(t.tournament, t.model_id):
         ledger.mark(*args, "skipped", error="runs from an uploaded pickle")
@@ -98,6 +112,12 @@ def submit_once(ledger: Ledger, client: NumeraiClient, t: Target, *, force: bool
         # Numerai confirmed it (its id is recorded): a listing that lags is no reason to
         # upload twice
         return t.result("already_done", row.submission_id, detail="Numerai does not list it yet")
+    if row is not None and not force and (age := _unsure_for(row)) is not None:
+        if age < unsure_wait:
+            return t.result("uncertain", detail=f"the upload of {age:.0f} s ago is not listed "
+                            f"yet; it is sent again only after {unsure_wait:.0f} s")  # fmt: skip
+        log.info("%s: the unsure upload of %.0f s ago is still not listed: sending it again",
+                 t.model_name, age)  # fmt: skip
     ledger.claim(*args, t.sha256, str(t.path))
     seen = frozenset(sub.id for sub in listing)  # only a new one can be this upload
     try:
@@ -175,7 +195,17 @@ def _settle(
         said = "did not confirm it" if error.answered else "was lost"
         return t.result("uploaded", found.id, detail=f"its answer {said}; Numerai lists it")
     log.warning("%s: %s", t.model_name, error)
+    args = (t.tournament, t.model_name, t.model_id, t.round.number)
+    ledger.mark(*args, "uploading", error=_UNSURE + str(error))  # for the next attempt
     return t.result("uncertain", detail=str(error))
+
+
+def _unsure_for(row: LedgerRow) -> float | None:
+    """Seconds since the row's upload ended unsure (None: it did not: a crash before or
+    during the send leaves no mark, and is sent again at once)."""
+    if row.state != "uploading" or not (row.last_error or "").startswith(_UNSURE):
+        return None
+    return (datetime.now(UTC) - datetime.fromisoformat(row.updated_at)).total_seconds()
 
 
 def _refused(
@@ -221,9 +251,10 @@ def check_outcomes(results: list[SubmitResult]) -> None:
     unsure = [r.model_name for r in results if r.outcome == "uncertain"]
     if unsure:
         raise RemoteError(
-            f"The upload for {', '.join(unsure)} may not have reached Numerai (its answer was "
-            "lost, and Numerai does not list it yet). Run the command again, without "
-            "--force: it asks Numerai first and sends nothing twice."
+            f"The upload for {', '.join(unsure)} may not have reached Numerai (no answer "
+            "confirmed it, and Numerai does not list it yet). Run the command again in a few "
+            f"minutes, without --force: it asks Numerai first, and sends the file again only "
+            f"if Numerai still does not list it {UNSURE_WAIT:.0f} s after the upload."
         )
     skipped = [r.model_name for r in results if r.outcome == "skipped"]
     if skipped:

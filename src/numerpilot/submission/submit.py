@@ -31,7 +31,14 @@ from numerpilot.errors import DataError, NumerpilotError, SubmissionError, Usage
 from numerpilot.io import sha256_file, write_bytes_atomic
 from numerpilot.lock import hold
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.once import SubmitResult, Target, check_late, on_numerai, submit_once
+from numerpilot.submission.once import (
+    UNSURE_WAIT,
+    SubmitResult,
+    Target,
+    check_late,
+    on_numerai,
+    submit_once,
+)
 from numerpilot.submission.rules import check_file, check_no_bom, read_submission
 from numerpilot.submission.rules.churn import (
     PREVIOUS_SUBMISSIONS,
@@ -138,6 +145,7 @@ def submit_predictions(
     *,
     models: list[str] | None = None,
     force: bool = False,
+    unsure_wait: float = UNSURE_WAIT,
     allow_churn: bool = False,
     dry_run: bool = False,
     info: RoundInfo | None = None,
@@ -190,7 +198,8 @@ def submit_predictions(
                 if sha256_file(path) != digest:
                     raise SubmissionError(f"{path} changed while submitting; run it again.")
                 target = replace(target, path=kept)
-                result = submit_once(ledger, client, target, force=force)
+                result = submit_once(ledger, client, target, force=force,
+                                     unsure_wait=unsure_wait)  # fmt: skip
                 results.append(replace(result, note=notes[target.model_name]))
         except NumerpilotError:  # a definite failure: the copy is kept only if it was sent
             _drop_unsent(kept, new, results)
