@@ -272,7 +272,7 @@ def test_a_download_of_yours_in_progress_is_waited_for_briefly_then_no_failure(
         report = _daemon(daemon_dir, client).run(once=True)
         assert time.monotonic() - started < 20  # poll_seconds 0.5: a short wait
     assert report.failures == [] and sandbox.state.submissions == []
-    assert "is downloading in" in caplog.text and "trying again at the next poll" in caplog.text
+    assert "is downloading in" in caplog.text and "Trying again at the next poll." in caplog.text
     assert Ledger(daemon_dir.state_db).history() == []
     again = _daemon(daemon_dir, client).run(once=True)
     assert again.failures == [] and len(sandbox.state.submissions) == len(MODELS)

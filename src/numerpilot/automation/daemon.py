@@ -47,7 +47,7 @@ DAEMON_LOCK = "daemon.lock"
 AUTH_RETRIES = 3
 #: Seconds a pass waits for another process's download into the same folder (at most a
 #: poll): SIGTERM is heard between passes, not inside the wait.
-LOCK_WAIT = 30.0
+LOCK_WAIT = 10.0
 _DONE = ("submitted", "skipped")
 #: Rounds read per pass: the current one and enough history to see the schedule's rhythm.
 _HISTORY = 6
@@ -114,8 +114,8 @@ class Daemon:
                     rejected = rejected + 1 if error.auth else 0
                     if once or rejected >= AUTH_RETRIES:
                         raise
-                    log.warning("%s; trying again" if error.auth else "Numerai's API failed "
-                                "(%s); trying again", error)  # fmt: skip
+                    log.warning("%s Trying again." if error.auth else "Numerai's API failed "
+                                "(%s); trying again.", error)  # fmt: skip
                     self._sleep(min(self.settings.poll_seconds * 2**failures,
                                     self.settings.max_sleep_seconds))  # fmt: skip
                     continue
@@ -228,7 +228,7 @@ class Daemon:
                                  lock_wait=wait)  # fmt: skip
                 path = predict_live(Context.load(self.workdir))
         except LockedError as error:  # another download (yours): it is no failure
-            log.info("round %d: %s; trying again at the next poll", current.number, error)
+            log.info("round %d: %s Trying again at the next poll.", current.number, error)
             return
         except (NumerpilotError, OSError) as error:
             self._fail(current, None, _message(error), report)

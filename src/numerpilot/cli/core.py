@@ -118,7 +118,8 @@ def train(
     dropped = left_out(ctx.config, manifest)
     weak = f". Left out, not clearly positive on held-out eras: {', '.join(dropped)}"
     console.print(
-        f"Trained {len(manifest.targets)} models on {len(manifest.features)} features"
+        f"Trained {len(manifest.targets)} model{'s' * (len(manifest.targets) != 1)} on "
+        f"{len(manifest.features)} features"
         f"{held_out}{weak if dropped else ''}. Saved to {ctx.workdir.models}.",
         highlight=False,
     )

@@ -309,10 +309,15 @@ def _check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True
             held_out_splits(ctx, fit)
     except TooFewErasError as error:
         cv = ctx.config.cv
-        more = ("raise cv.train_eras (the walk-forward window)" if cv.scheme == "walk-forward"
-                and cv.train_eras else "set cv.test_eras to a few eras per fold (0 tests the "
-                "folds on the whole later half, so the first fold trains on less than the "
-                "earlier half)")  # fmt: skip
+        if cv.scheme == "walk-forward" and cv.train_eras:
+            more = "raise cv.train_eras (the walk-forward window)"
+        elif cv.test_eras:
+            more = f"a smaller cv.test_eras (now {cv.test_eras})"
+        else:
+            more = (
+                "set cv.test_eras to a few eras per fold (0 tests the folds on the whole "
+                "later half, so the first fold trains on less than the earlier half)"
+            )
         raise DataError(f"{part}: {error} Or give each fold more training eras: {more}.") from None
 
 

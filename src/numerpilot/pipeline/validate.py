@@ -147,9 +147,10 @@ def _embargo_note(embargoed: list[str]) -> str | None:
     if not embargoed:
         return None
     n = len(embargoed)
+    eras = f"{n} validation eras ({embargoed[0]} to {embargoed[-1]}) are" if n > 1 else (
+        f"validation era ({embargoed[0]}) is")  # fmt: skip
     return (
-        f"the first {n} validation era{'s' * (n != 1)} ({embargoed[0]} to {embargoed[-1]}) "
-        "are not scored: their targets overlap train's last eras (train.embargo_eras)"
+        f"the first {eras} not scored: their targets overlap train's last eras (train.embargo_eras)"
     )
 
 
@@ -169,10 +170,12 @@ def _absent_notes(ctx: Context, benchmark: bool) -> list[str]:
     wanted = [(layout.META_MODEL, "MMC, correlation with the meta model and payout")]
     if benchmark:
         wanted.append((layout.VALIDATION_BENCHMARKS, "BMC"))
-    fetched = LAYOUTS[ctx.tournament].optional  # what 'download' brings when Numerai has it
+    spec = LAYOUTS[ctx.tournament]  # what 'download' brings when Numerai has it, and where
+    own = ctx.data_dir == ctx.workdir.data_root(ctx.config) / spec.prefix  # a dataset of yours
+    hint = not (ctx.is_demo or own)
     return [
         f"{what}: no {name} in {ctx.data_dir}; left out" + (
-            " ('numerpilot download' fetches it)" if name in fetched and not ctx.is_demo else "")
+            " ('numerpilot download' fetches it)" if name in spec.optional and hint else "")
         for name, what in wanted
         if not (ctx.data_dir / name).exists()
     ]  # fmt: skip
