@@ -83,7 +83,8 @@ def validate_ensemble(
     """
     bundle = bundle or current_bundle(ctx)
     _check_benchmark(ctx)
-    embargoed = embargoed_eras(ctx)
+    last = _train_last_era(ctx)
+    embargoed = _embargoed(ctx, last)
     result = predict_file(
         bundle,
         ctx.data_dir / layout.VALIDATION,
@@ -113,7 +114,7 @@ def validate_ensemble(
             features=data.features[:, : len(bundle.manifest.features)],
             config=ctx.config.scoring,
         )
-    notes = [*_absent_notes(ctx, bool(bench_col)), _overlap_note(ctx, data.era_index.labels),
+    notes = [*_absent_notes(ctx, bool(bench_col)), _overlap_note(last, data.era_index.labels),
              _embargo_note(embargoed)]  # fmt: skip
     scores = replace(scores, notes=(*scores.notes, *(n for n in notes if n)))
     report = ValidationReport(scores)
@@ -122,8 +123,15 @@ def validate_ensemble(
     return report
 
 
-def embargoed_eras(ctx: Context) -> list[str]:
-    """The first validation eras that follow train's last era by at most
+def _train_last_era(ctx: Context) -> str | None:
+    """The last era of train.parquet (None without the file: a dataset of your own)."""
+    if not (ctx.data_dir / layout.TRAIN).exists():
+        return None
+    return str(train_eras(ctx).labels[-1])
+
+
+def _embargoed(ctx: Context, last: str | None) -> list[str]:
+    """The first validation eras that follow train's ``last`` era by at most
     ``train.embargo_eras`` eras: their targets (20 days and more) overlap train's, so they
     are not scored. Eras numbered as Numerai's are counted by number (a validation file
     that starts well after train loses none), others by position."""
@@ -131,9 +139,8 @@ def embargoed_eras(ctx: Context) -> list[str]:
     if not embargo:
         return []
     validation = load_era_data(ctx.data_dir / layout.VALIDATION, []).era_index.labels[:embargo]
-    if not (ctx.data_dir / layout.TRAIN).exists():
+    if last is None:
         return [str(e) for e in validation]
-    last = str(train_eras(ctx).labels[-1])
     return [str(e) for k, e in enumerate(validation, start=1) if _after(last, str(e), k) <= embargo]
 
 
@@ -181,12 +188,11 @@ def _absent_notes(ctx: Context, benchmark: bool) -> list[str]:
     ]  # fmt: skip
 
 
-def _overlap_note(ctx: Context, eras: np.ndarray) -> str | None:
-    """A note when scored validation eras (E,) are not after the last era of train (a
+def _overlap_note(last: str | None, eras: np.ndarray) -> str | None:
+    """A note when scored validation eras (E,) are not after train's ``last`` era (a
     dataset of your own whose files share eras): those scores are in-sample or leak."""
-    if not (ctx.data_dir / layout.TRAIN).exists():
+    if last is None:
         return None
-    last = train_eras(ctx).labels[-1]
     inside = eras[eras <= last]
     if not len(inside):
         return None
