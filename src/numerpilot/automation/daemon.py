@@ -247,7 +247,7 @@ class Daemon:
                     path,
                     models=[name],
                     info=now,
-                    unsure_wait=min(UNSURE_WAIT, 2 * self.settings.poll_seconds),
+                    unsure_wait=min(UNSURE_WAIT, self.settings.poll_seconds),
                 )
             except (NumerpilotError, OSError) as error:
                 if not self._closed(current):  # else: the next round has begun; no failure
