@@ -167,6 +167,11 @@ def test_dry_run_after_a_submission_still_checks_everything(
     with pytest.raises(SubmissionError, match="Classic rules"):
         submit_predictions(work, CONFIG, client, bad, dry_run=True)
     assert len(sandbox.state.submissions) == 1
+    # a model Numerai runs from a pickle: the dry run says what a real submit would do
+    Ledger(work.state_db).record_model_upload("classic", "sandbox_model", done.model_id, "up1")
+    (dry,) = submit_predictions(work, CONFIG, client, _predictions(work), dry_run=True)
+    assert dry.detail == (f"already submitted ({done.submission_id}); Numerai runs this model "
+                          "from an uploaded pickle: a submit sends it nothing")  # fmt: skip
 
 
 def test_failed_upload_is_not_recorded(

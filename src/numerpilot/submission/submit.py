@@ -188,7 +188,7 @@ def submit_predictions(
     notes = {t.model_name: _churn(workdir, ledger, client, config, folder, t, allow_churn, force)
              for t in targets}  # fmt: skip
     if dry_run:
-        return [replace(_dry_run(client, t), note=notes[t.model_name]) for t in targets]
+        return [replace(_dry_run(client, ledger, t), note=notes[t.model_name]) for t in targets]
     results: list[SubmitResult] = []
     with hold(workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
         check_still_open(client, info)  # another process may have held the lock past its close
@@ -356,7 +356,11 @@ def _churn(
     return f"{figures.describe()} (over the limit: {', '.join(breaches)}{allowed})"
 
 
-def _dry_run(client: NumeraiClient, target: Target) -> SubmitResult:
+def _dry_run(client: NumeraiClient, ledger: Ledger, target: Target) -> SubmitResult:
+    """What a real submit would find: the round's submission, or a model Numerai runs from
+    an uploaded pickle (a real submit sends it nothing)."""
     existing = on_numerai(client, target.model_id, target.round) if client.has_credentials else None
-    detail = f"already submitted ({existing.id})" if existing else ""
-    return target.result("dry_run", existing.id if existing else None, detail)
+    said = [f"already submitted ({existing.id})"] if existing else []
+    if ledger.model_upload(target.tournament, target.model_id):
+        said.append("Numerai runs this model from an uploaded pickle: a submit sends it nothing")
+    return target.result("dry_run", existing.id if existing else None, "; ".join(said))
