@@ -226,7 +226,7 @@ def _model_id(models: dict[str, str], name: str) -> str:
     return models[name]
 
 
-def _refuse_demo(wd: Workdir, pickle: Path, live: Path | None) -> None:
+def _refuse_demo(wd: Workdir, demo_dir: str, pickle: Path, live: Path | None) -> None:
     """A pickle of models trained on the synthetic demo data passes the check on the demo's
     live file, and would fail on Numerai's every day: its features are not Numerai's. Its
     sidecar says so; without one, the live file it would be checked on does."""
@@ -234,7 +234,7 @@ def _refuse_demo(wd: Workdir, pickle: Path, live: Path | None) -> None:
     from numerpilot.pipeline.context import DEMO_VERSION
 
     checked_on = live or _inputs(wd, pickle, None, None)[0]
-    demo = (wd.root / wd.load_config().demo.dir).resolve()
+    demo = (wd.root / demo_dir).resolve()
     if (read_sidecar(pickle) or {}).get("data_version") == DEMO_VERSION or (
         checked_on.resolve().is_relative_to(demo)
     ):
@@ -275,21 +275,21 @@ def upload_model_cmd(
     wd = workdir(directory)
     config = wd.load_config()
     client = make_client(config)
-    name, model_id = model, _model_id(client.models(), model)  # before minutes of checking
+    model_id = _model_id(client.models(), model)  # before minutes of checking
     if pickle is None:
         pickle = wd.root / PICKLE_NAME
         _print_built(build_upload(wd.models, pickle))
-    _refuse_demo(wd, pickle, live)
+    _refuse_demo(wd, config.demo.dir, pickle, live)
     check_pickle(wd, pickle, live, benchmarks, None)
     info = read_sidecar(pickle) or {}
     image = default_image(pickle)
     version = str(info.get("data_version") or "")
     data_version = version if version.startswith("v") else None
-    with _step(f"Uploading {pickle.name} for {name}"):
+    with _step(f"Uploading {pickle.name} for {model}"):
         upload_id = client.upload_model_pickle(pickle, model_id, data_version=data_version,
                                                docker_image=image.api_name)  # fmt: skip
-    Ledger(wd.state_db).record_model_upload(config.submission.tournament, name, model_id,
+    Ledger(wd.state_db).record_model_upload(config.submission.tournament, model, model_id,
                                             upload_id)  # fmt: skip
-    console.print(f"[bold green]Uploaded[/bold green] {pickle.name} for model [bold]{name}"
+    console.print(f"[bold green]Uploaded[/bold green] {pickle.name} for model [bold]{model}"
                   f"[/bold] (upload {upload_id}, image '{image.api_name}'). Numerai runs it "
                   "every round from now on; the daemon skips this model.")  # fmt: skip
