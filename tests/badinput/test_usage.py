@@ -95,6 +95,23 @@ def test_ctrl_c_while_training(refused: Refused, fresh: Path, tmp_path: Path) ->
     assert not (fresh / "models").exists()  # no model file, no manifest, not even the folder
 
 
+@pytest.mark.bad_input("train", "data.dir at a demo-data folder whose rewrite was interrupted")
+def test_interrupted_demo_data(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    data = tmp_path / "mine"
+    small = ("--train-eras", "12", "--validation-eras", "4", "--rows-per-era", "50")
+    assert numerpilot("demo-data", str(data), *small, "--features", "24").code == 0
+    outcome = interrupted(  # a wider one over it, cut after its first file
+        "numerpilot.data.synthetic_io:atomic_path@2", "demo-data", str(data), *small,
+        "--features", "30", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert outcome.code == 130, outcome.err
+    (tmp_path / "numerpilot.toml").write_text(f'[data]\ndir = "{data}"\n', encoding="utf-8")
+    refused(numerpilot("train", "-C", str(tmp_path)), 1, "was not written to the end",
+            f"run 'numerpilot demo-data {data}' again")  # fmt: skip
+    assert numerpilot("demo-data", str(data), *small, "--features", "30").code == 0
+    assert not (data / ".synthetic.writing").exists()
+
+
 @pytest.mark.bad_input("validate", "Ctrl-C while the report is written")
 def test_ctrl_c_while_writing_the_report(refused: Refused, trained: Path, tmp_path: Path) -> None:
     reports = trained / "reports"

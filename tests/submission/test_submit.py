@@ -19,7 +19,7 @@ from numerpilot.data.download import download_dataset
 from numerpilot.errors import DataError, SubmissionError, UsageError
 from numerpilot.sandbox import SandboxServer
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.once import check_late
+from numerpilot.submission.once import check_open
 from numerpilot.submission.submit import submit_predictions
 from numerpilot.workdir import Workdir
 
@@ -98,23 +98,27 @@ def test_second_submit_in_a_round_is_refused_unless_forced(
 
 
 def test_after_the_staking_close_a_submission_is_late(
-    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = _predictions(work)
     sandbox.clock.advance(timedelta(hours=1))  # 13:05 on a Tuesday: staking closed at 13:00
     (record,) = submit_predictions(work, CONFIG, client, path)
     assert record.outcome == "uploaded" and record.late
+    assert "staking closed at 13:00 UTC" in caplog.text
     (received,) = sandbox.state.submissions
     assert received.late
     row = Ledger(work.state_db).get("classic", record.model_id, record.round)
     assert row is not None and row.late
+    caplog.clear()  # the round is done: nothing is sent, so nothing is late
+    (again,) = submit_predictions(work, CONFIG, client, path)
+    assert again.outcome == "already_done" and "staking closed" not in caplog.text
 
 
 def test_a_round_that_takes_no_submissions_is_refused(client: NumeraiClient) -> None:
     info = client.current_round()
     closed = replace(info, now=info.close_time)
     with pytest.raises(SubmissionError, match="no longer takes submissions"):
-        check_late(closed)
+        check_open(closed)
 
 
 def test_stale_live_file_is_refused(

@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from numerpilot.data.synthetic import GENERATOR_VERSION, SyntheticSpec, generate
-from numerpilot.errors import LocalError
+from numerpilot.errors import DataError, LocalError
 from numerpilot.io import atomic_path, write_json_atomic
 from numerpilot.modeling.memory import available_bytes, gib
 
 MARKER = ".synthetic.json"
+#: Present while a dataset is being written: an interrupted ``demo-data`` leaves it behind.
+WRITING = ".synthetic.writing"
 
 
 def spec_marker(spec: SyntheticSpec) -> dict[str, object]:
@@ -58,6 +60,7 @@ def write_synthetic(spec: SyntheticSpec, out_dir: Path) -> list[Path]:
     check_fits(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MARKER).unlink(missing_ok=True)
+    write_json_atomic(out_dir / WRITING, spec_marker(spec))
     written = []
     for name, content in generate(spec).items():
         dest = out_dir / name
@@ -69,4 +72,15 @@ def write_synthetic(spec: SyntheticSpec, out_dir: Path) -> list[Path]:
         written.append(dest)
     # Written last: its presence means every file above is complete.
     write_json_atomic(out_dir / MARKER, spec_marker(spec))
+    (out_dir / WRITING).unlink()
     return written
+
+
+def check_finished(folder: Path) -> None:
+    """Refuse a folder whose synthetic dataset was not written to the end (its files may
+    mix two datasets)."""
+    if (folder / WRITING).exists():
+        raise DataError(
+            f"the synthetic dataset in {folder} was not written to the end (interrupted?): "
+            f"run 'numerpilot demo-data {folder}' again."
+        )

@@ -8,6 +8,7 @@ from pathlib import Path
 from numerpilot.config import Config, TrainConfig
 from numerpilot.data.layout import MAIN_TARGET, TRAIN
 from numerpilot.data.local import local_dataset
+from numerpilot.data.synthetic_io import check_finished
 from numerpilot.data.tournaments import LAYOUTS
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.workdir import Workdir
@@ -46,6 +47,7 @@ class Context:
         root = root / LAYOUTS[self.tournament].prefix
         folder = local_dataset(root, self.config.data.version)
         if folder is not None:
+            check_finished(folder)
             return folder
         raise DataError(self._no_dataset(root))
 

@@ -118,6 +118,10 @@ def submit_once(
                             f"yet; it is sent again only after {unsure_wait:.0f} s")  # fmt: skip
         log.info("%s: the unsure upload of %.0f s ago is still not listed: sending it again",
                  t.model_name, age)  # fmt: skip
+    if t.round.is_late:  # said only when something is sent
+        log.warning("%s: round %d: staking closed at %s UTC; this submission is scored but "
+                    "not staked (late)", t.model_name, t.round.number,
+                    f"{t.round.close_staking_time:%H:%M}")  # fmt: skip
     ledger.claim(*args, t.sha256, str(t.path))
     seen = frozenset(sub.id for sub in listing)  # only a new one can be this upload
     try:
@@ -266,15 +270,11 @@ def check_outcomes(results: list[SubmitResult]) -> None:
         )
 
 
-def check_late(info: RoundInfo) -> None:
-    """Refuse a round that takes no submissions; warn about a late one."""
+def check_open(info: RoundInfo) -> None:
+    """Refuse a round that takes no submissions."""
     if not info.is_open:
         raise SubmissionError(
             f"Round {info.number} no longer takes submissions (it closed "
             f"{info.close_time:%a %Y-%m-%d %H:%M} UTC); the next round opens soon: run "
             "'numerpilot download' and 'numerpilot predict' then, and submit again."
         )
-    if info.is_late:
-        closed = f"{info.close_staking_time:%H:%M} UTC"
-        log.warning("round %d: staking closed at %s; a submission now is scored but not "
-                    "staked (late)", info.number, closed)  # fmt: skip

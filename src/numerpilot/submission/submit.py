@@ -35,7 +35,7 @@ from numerpilot.submission.once import (
     UNSURE_WAIT,
     SubmitResult,
     Target,
-    check_late,
+    check_open,
     on_numerai,
     submit_once,
 )
@@ -170,13 +170,13 @@ def submit_predictions(
         folder = _classic_folder(workdir, config)
         check_file(path, tournament, _live_ids(folder))
         info = info or client.current_round()
-        check_late(info)
+        check_open(info)
     else:  # the universe of the open round: fetched when this folder has another round's
         if Path(path).exists():
             check_no_bom(path)
         read_submission(path)
         info = info or client.current_round()
-        check_late(info)
+        check_open(info)
         check_predicted_round(path, info)
         folder = download_dataset(workdir, config, client, info=info, live_only=True)
         check_file(path, tournament, read_universe(folder, tournament), HINTS[tournament])
