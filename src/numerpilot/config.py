@@ -225,6 +225,13 @@ class SubmissionConfig(_Section):
         description="Signals: refuse at this turnover (Numerai zeroes the stake at 25 %) "
         "unless --allow-churn.",
     )
+    unsure_wait_seconds: float = Field(
+        120.0,
+        ge=0,
+        description="An upload whose outcome stayed unknown (no answer, a 5xx) is sent again "
+        "only when Numerai still does not list it this many seconds later (a list that lags "
+        "behind an upload Numerai made then gets no second one).",
+    )
 
 
 class ScoringConfig(_Section):

@@ -19,6 +19,9 @@ DAEMON_CONFIG = (
     + """
 [submission]
 models = ["sandbox_model", "sandbox_model_2"]
+# rounds of a few seconds: an unsure upload is sent again after a poll (the sandbox lists
+# what it made at once)
+unsure_wait_seconds = 0.5
 
 [api]
 timeout = 1.0

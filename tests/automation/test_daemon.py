@@ -303,7 +303,10 @@ def test_unreachable_api_is_retried_with_backoff_not_a_crash(
         stop.set()
         thread.join(10)
     warnings = [r for r in caplog.records if "API failed (" in r.getMessage()]
-    assert 2 <= len(warnings) <= 6  # 0.1, 0.2, 0.4, 0.8 s...: backing off, not spinning
+    assert 2 <= len(warnings) <= 9  # 0.1, 0.2, 0.2 s...: backing off, not spinning
+    # doubling from a poll to at most four: a round's hour is not slept through after an
+    # outage (the waits went up to max_sleep_seconds, 15 minutes by default)
+    assert [runner._backoff(k) for k in range(1, 6)] == pytest.approx([0.1, 0.2, 0.2, 0.2, 0.2])
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
@@ -360,7 +363,7 @@ def test_daemon_command_with_rejected_keys_exits_3_and_alerts(
     assert "Traceback" not in err and "not-the-key" not in err
     (alert,) = _Receiver.received
     assert alert["event"] == "error" and alert["round"] is None
-    assert str(alert["message"]).startswith("the daemon stopped: Numerai API call")
+    assert str(alert["message"]).startswith("this pass failed (daemon --once): Numerai API")
     assert "not-the-key" not in json.dumps(alert)
     with pytest.raises(SystemExit) as done:  # --log-json: the last word is a JSON line too
         run(["daemon", "--once", "--log-json", "-C", str(daemon_dir.root)])

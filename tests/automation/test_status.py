@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.automation.conftest import DAEMON_CONFIG
 
-from numerpilot.api.client import NumeraiClient
+from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.automation.daemon import Daemon
 from numerpilot.automation.status import (
     ModelStatus,
@@ -18,11 +18,12 @@ from numerpilot.automation.status import (
     StatusReport,
     collect,
     payout_estimate,
+    round_state,
 )
 from numerpilot.cli.render import render_status
 from numerpilot.config import ScoringConfig, load_config
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
-from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.ledger import Ledger, LedgerRow
 from numerpilot.workdir import Workdir
 
 
@@ -79,6 +80,30 @@ def test_status_shows_submitted_missed_scores_and_payouts(
     assert states[client].state == "submitted"  # Numerai's insertion time has the last word
     late = states[keyless]  # without keys the ledger's: scored, not paid
     assert late.state == "late" and late.corr == resolved.corr and late.payout is None
+
+
+def test_round_state_ties_unsure_and_late(client: NumeraiClient) -> None:
+    """Numerai's insertion time decides late or not, except when it ties the staking close
+    to the second (its times are cut to seconds): then the ledger's word; an upload whose
+    outcome is not known yet is 'unsure', not 'due'."""
+    info = client.current_round()
+    close = info.close_staking_time
+
+    def row(state: str, late: bool = False, error: str | None = None) -> LedgerRow:
+        return LedgerRow("classic", "m", "id", info.number, state, 1, error,  # type: ignore[arg-type]
+                         None, "s1", None, late, "", "")  # fmt: skip
+
+    def sub(at: timedelta) -> SubmissionInfo:
+        return SubmissionInfo("s1", "f.csv", close + at, info.number)
+
+    assert round_state(info, sub(timedelta(0)), row("submitted", late=False)) == "submitted"
+    assert round_state(info, sub(timedelta(0)), row("submitted", late=True)) == "late"
+    assert round_state(info, sub(timedelta(0)), None) == "late"
+    assert round_state(info, sub(timedelta(seconds=1)), row("submitted")) == "late"
+    assert round_state(info, sub(timedelta(seconds=-1)), row("submitted", True)) == "submitted"
+    unsure = row("uploading", error="unsure: create: no answer")
+    assert round_state(info, None, unsure) == "unsure"
+    assert round_state(info, None, row("uploading")) == "due"  # a crash: sent again at once
 
 
 def test_status_names_why_a_round_failed(

@@ -168,6 +168,23 @@ def test_upload_model_checks_then_uploads(
     assert Ledger(sandbox_trained / "state.db").model_upload("classic", model.id) == upload.id
 
 
+def test_upload_model_whose_answer_fails_says_sending_again_is_safe(
+    replica_python: Path, sandbox_trained: Path, sandbox: SandboxServer, numerpilot: Numerpilot
+) -> None:
+    """Numerai took the pickle, then a 503 came back: there is no list of a model's pickles
+    to ask, and a model runs from its newest one, so the same file again is harmless."""
+    sandbox.faults.script("fail_after", "createComputePickleUpload")
+    args = ("upload-model", "--model", "sandbox_model", "-C", str(sandbox_trained))
+    outcome = numerpilot(*args)
+    assert outcome.code == 3 and "Sending it again is safe" in outcome.err, outcome.err
+    assert "Check before sending" not in outcome.err  # numerpilot has no way to check
+    model = next(m for m in sandbox.state.models if m.name == "sandbox_model")
+    assert Ledger(sandbox_trained / "state.db").model_upload("classic", model.id) is None
+    assert numerpilot(*args).code == 0
+    _first, second = sandbox.state.pickles
+    assert Ledger(sandbox_trained / "state.db").model_upload("classic", model.id) == second.id
+
+
 @pytest.mark.bad_input("upload-model", "a pickle of models trained on the demo data")
 def test_upload_model_refuses_demo_models(
     trained_dir: Path, sandbox: SandboxServer, numerpilot: Numerpilot, refused: Refused,

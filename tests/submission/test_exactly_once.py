@@ -49,6 +49,33 @@ def _path(work: Workdir) -> Path:
     return work.root / "predictions" / "live_predictions.csv"
 
 
+def test_an_unsure_upload_whose_check_fails_too_is_not_resent_at_once(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """No answer to the create mutation, and the listing that follows fails as well: the
+    upload is unsure all the same (it was sent again at once when the check failed)."""
+    query = client.api.raw_query
+    calls: list[str] = []
+
+    def failing(text: str, *args: object, **kwargs: object) -> dict[str, object]:
+        calls.append(text)
+        if "create_submission" in text:
+            raise NumeraiAPIError("create: no answer; unsure", uncertain=True)
+        if "submissions(" in text and any("create_submission" in c for c in calls):
+            raise NumeraiAPIError("submissions: HTTP 503", retryable=True)
+        return query(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client.api, "raw_query", failing)
+    (result,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert result.outcome == "uncertain"
+    row = Ledger(work.state_db).get("classic", result.model_id, result.round)
+    assert row is not None and row.state == "uploading" and "unsure" in (row.last_error or "")
+    monkeypatch.setattr(client.api, "raw_query", query)
+    (again,) = submit_predictions(work, CONFIG, client, _path(work))  # at once: asked, not sent
+    assert again.outcome == "uncertain" and sandbox.state.submissions == []
+
+
 def test_a_lost_answer_is_reconciled_not_resent(
     work: Workdir, sandbox: SandboxServer, creds: object
 ) -> None:
@@ -103,7 +130,9 @@ def test_a_503_with_nothing_listed_is_settled_by_the_next_attempt(
     (again,) = submit_predictions(work, CONFIG, client, _path(work))  # at once: not yet
     assert again.outcome == "uncertain" and sandbox.state.submissions == []
     assert "is not listed yet; it is sent again only after 120 s" in again.detail
-    (result,) = submit_predictions(work, CONFIG, client, _path(work), unsure_wait=0)  # later
+    later = CONFIG.model_copy(update={"submission": CONFIG.submission.model_copy(
+        update={"unsure_wait_seconds": 0})})  # fmt: skip
+    (result,) = submit_predictions(work, later, client, _path(work))  # later
     (received,) = sandbox.state.submissions
     assert result.outcome == "uploaded" and result.submission_id == received.id
 
@@ -261,7 +290,7 @@ def test_an_upload_filed_under_the_next_round_is_recorded_there(
     model_id = client.models()[MODEL]
     target = Target("classic", MODEL, model_id, closing, _path(work), sha256_file(_path(work)))
     ledger = Ledger(work.state_db)
-    result = submit_once(ledger, client, target, force=False)
+    result = submit_once(ledger, client, target, force=False, unsure_wait=120)
     (received,) = sandbox.state.submissions
     assert (result.outcome, result.round, result.submission_id) == (
         "uploaded", now.number, received.id
@@ -295,7 +324,7 @@ def test_a_refusal_after_the_round_closed_says_the_round_closed(
     target = Target("classic", MODEL, model_id, closing, _path(work), sha256_file(_path(work)))
     ledger = Ledger(work.state_db)
     with pytest.raises(NumeraiAPIError, match=f"round {closing.number} closed during the upload"):
-        submit_once(ledger, client, target, force=False)
+        submit_once(ledger, client, target, force=False, unsure_wait=120)
     row = ledger.get("classic", model_id, closing.number)
     assert row is not None and row.state == "failed"
     assert "closed during the upload; Numerai said: Not enough stocks" in str(row.last_error)

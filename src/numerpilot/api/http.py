@@ -114,12 +114,15 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
+#: How a request that may or may not have been carried out ends its message.
+UNSURE_TAIL = "; Numerai may or may not have carried it out. Check before sending it again."
+
+
 def _uncertain(what: str, cause: str, url: str, *, answered: bool = False) -> NumeraiAPIError:
     host = host_of(url)
     said = f"{host} answered {cause}" if answered else f"no answer from {host} ({cause})"
     return NumeraiAPIError(
-        f"{what}: {said}; Numerai may or may not have carried it out. Check before sending "
-        "it again.",
+        f"{what}: {said}{UNSURE_TAIL}",
         retryable=True,
         uncertain=True,
         answered=answered,

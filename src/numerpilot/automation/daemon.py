@@ -45,6 +45,8 @@ DAEMON_LOCK = "daemon.lock"
 #: Passes in a row whose keys Numerai rejected before the daemon gives up (exit 3): one
 #: stray 401 (a proxy, a deploy at Numerai) is no reason to stop an autopilot for good.
 AUTH_RETRIES = 3
+#: The most polls the daemon waits between two passes that failed (4 minutes by default).
+BACKOFF_POLLS = 4
 #: Seconds a pass waits for another process's download into the same folder (at most a
 #: poll): SIGTERM is heard between passes, not inside the wait.
 LOCK_WAIT = 10.0
@@ -95,6 +97,7 @@ class Daemon:
         self._rng = random.Random(seed)
         self._model_ids: dict[str, str] = {}
         self._retrain_tried: set[str] = set()
+        self._due: tuple[int, tuple[str, ...]] | None = None  # the round and models last said due
         self._retraining = Stoppable()
 
     # -- the loop --------------------------------------------------------------------------
@@ -116,8 +119,7 @@ class Daemon:
                         raise
                     log.warning("%s Trying again." if error.auth else "Numerai's API failed "
                                 "(%s); trying again.", error)  # fmt: skip
-                    self._sleep(min(self.settings.poll_seconds * 2**failures,
-                                    self.settings.max_sleep_seconds))  # fmt: skip
+                    self._sleep(self._backoff(failures))
                     continue
                 if report.wake is not None and report.round != told:  # once per round
                     told = report.round
@@ -206,15 +208,16 @@ class Daemon:
         from numerpilot.data.download import download_dataset
         from numerpilot.pipeline.context import Context
         from numerpilot.pipeline.predict import predict_live
-        from numerpilot.submission.once import UNSURE_WAIT
         from numerpilot.submission.submit import check_not_stale, submit_predictions
 
         pending = self._not_on_numerai(current, self._pending(current))
         if not pending:
             return
         late = " (late: staking closed)" if current.is_late else ""
-        log.info("round %d takes submissions%s; due: %s", current.number, late,
-                 ", ".join(pending), extra={"round": current.number})  # fmt: skip
+        said, self._due = self._due, (current.number, tuple(pending))  # once, not every poll
+        log.log(logging.INFO if said != self._due else logging.DEBUG,
+                "round %d takes submissions%s; due: %s", current.number, late,
+                ", ".join(pending), extra={"round": current.number})  # fmt: skip
         own = self.config.submission.signal_file
         wait = min(self.settings.poll_seconds, LOCK_WAIT)  # a stop is not held up longer
         try:
@@ -247,7 +250,6 @@ class Daemon:
                     path,
                     models=[name],
                     info=now,
-                    unsure_wait=min(UNSURE_WAIT, self.settings.poll_seconds),
                 )
             except (NumerpilotError, OSError) as error:
                 if not self._closed(current):  # else: the next round has begun; no failure
@@ -256,6 +258,7 @@ class Daemon:
             report.results.append(result)
             if result.outcome == "uncertain":  # the next poll asks Numerai and settles it
                 report.failures.append(f"{name}: {result.detail}")
+                log.warning("%s: %s", name, result.detail)
             fields = {"round": result.round, "model": name, "outcome": result.outcome,
                       "submission_id": result.submission_id}  # fmt: skip
             log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
@@ -367,6 +370,13 @@ class Daemon:
             return poll
         seconds = self.clock.real_seconds(wake)
         return poll if seconds <= 0 else min(seconds, self.settings.max_sleep_seconds)
+
+    def _backoff(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed passes in a row: doubling from a poll,
+        to at most :data:`BACKOFF_POLLS` polls, so that a round's hour is not slept
+        through once Numerai is back."""
+        polls: int = min(2**failures, BACKOFF_POLLS)
+        return min(self.settings.poll_seconds * polls, self.settings.max_sleep_seconds)
 
     def _sleep(self, seconds: float) -> None:
         log.debug("sleeping %.1f s", seconds, extra={"sleep_seconds": round(seconds, 1)})

@@ -18,6 +18,7 @@ from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import ScoringConfig
 from numerpilot.submission.ledger import Ledger, LedgerRow
+from numerpilot.submission.once import is_unsure
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,17 @@ def round_state(
     (``listed``: whether Numerai's submissions were asked for; without keys, the ledger's
     ``submitted`` stands)."""
     if sub is not None:
-        late = row.late if row is not None and row.submission_id == sub.id else False
-        if sub.inserted_at is not None:
-            late = sub.inserted_at >= info.close_staking_time
+        late = row.late if row is not None and row.submission_id == sub.id else None
+        at = sub.inserted_at  # Numerai's word, unless it ties the close to the second
+        if at is not None and (late is None or at != info.close_staking_time):
+            late = at >= info.close_staking_time
         return "late" if late else "submitted"
     if not listed and row is not None and row.state == "submitted":
         return "late" if row.late else "submitted"
     if row is not None and row.state == "skipped":
         return "skipped"
+    if info.is_open and row is not None and is_unsure(row):
+        return "unsure"
     if info.is_open:
         return "failed" if row is not None and row.state == "failed" else "due"
     return "failed" if row is not None and row.state in ("failed", "uploading") else "missed"

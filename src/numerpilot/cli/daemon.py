@@ -54,8 +54,9 @@ def daemon(
                 report = runner.run(once=once)
             except NumerpilotError as error:
                 if not isinstance(error, LockedError):  # the daemon that runs goes on
+                    ended = "this pass failed (daemon --once)" if once else "the daemon stopped"
                     runner.alerts.send(Alert("error", config.submission.tournament, None,
-                                             None, f"the daemon stopped: {error}"))  # fmt: skip
+                                             None, f"{ended}: {error}"))  # fmt: skip
                 raise
             if once and report.failures and runner.stopped_by != signal.SIGINT:
                 raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))

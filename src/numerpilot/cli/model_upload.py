@@ -268,6 +268,8 @@ def upload_model_cmd(
 ) -> None:
     """Check the pickle in the runtime replica, then upload it for Numerai to run daily."""
     from numerpilot.api.connect import make_client
+    from numerpilot.api.errors import NumeraiAPIError
+    from numerpilot.api.http import UNSURE_TAIL
     from numerpilot.model_upload.build import build_upload, read_sidecar
     from numerpilot.model_upload.check import default_image
     from numerpilot.submission.ledger import Ledger
@@ -286,8 +288,18 @@ def upload_model_cmd(
     version = str(info.get("data_version") or "")
     data_version = version if version.startswith("v") else None
     with _step(f"Uploading {pickle.name} for {model}"):
-        upload_id = client.upload_model_pickle(pickle, model_id, data_version=data_version,
-                                               docker_image=image.api_name)  # fmt: skip
+        try:
+            upload_id = client.upload_model_pickle(pickle, model_id, data_version=data_version,
+                                                   docker_image=image.api_name)  # fmt: skip
+        except NumeraiAPIError as error:
+            if not error.uncertain:
+                raise
+            cause = str(error).removesuffix(UNSURE_TAIL)
+            raise NumeraiAPIError(
+                f"{cause}; Numerai may or may not have the pickle. Sending it again is safe "
+                "(a model runs from its newest pickle, and this is the same file): run "
+                f"'numerpilot upload-model --model {model}' again."
+            ) from None
     Ledger(wd.state_db).record_model_upload(config.submission.tournament, model, model_id,
                                             upload_id)  # fmt: skip
     console.print(f"[bold green]Uploaded[/bold green] {pickle.name} for model [bold]{model}"

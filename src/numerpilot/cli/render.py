@@ -138,7 +138,8 @@ def _signed(value: float | None) -> str:
     return "–" if value is None else f"{value:+.4f}"
 
 
-_STATE_STYLE = {"submitted": "green", "late": "yellow", "due": "cyan", "skipped": "dim"}
+_STATE_STYLE = {"submitted": "green", "late": "yellow", "due": "cyan", "unsure": "magenta",
+                "skipped": "dim"}  # fmt: skip
 
 
 def render_status(report: StatusReport) -> None:

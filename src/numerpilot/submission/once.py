@@ -25,9 +25,6 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["uploaded", "already_done", "reconciled", "skipped", "uncertain", "dry_run"]
 _PICKLE_WORDS = ("pickle", "model upload")
-#: Seconds after an upload whose outcome stayed unsure during which it is not sent again
-#: while Numerai does not list it (a list that lags, a request still running there).
-UNSURE_WAIT = 120.0
 #: How the ledger marks such an upload (its row stays ``uploading``).
 _UNSURE = "unsure: "
 
@@ -91,7 +88,7 @@ def submit_once(
     t: Target,
     *,
     force: bool,
-    unsure_wait: float = UNSURE_WAIT,
+    unsure_wait: float,
 ) -> SubmitResult:
     """Upload ``t.path`` for the model unless Numerai already has its submission for the
     round (``force`` uploads again), or an upload whose outcome stayed unsure was made less
@@ -192,22 +189,30 @@ def _settle(
     lists a submission now that it did not list before (``seen``); else ``uncertain``, and
     the row stays ``uploading`` for the next attempt to settle (Numerai's list may lag, or
     the request still run there: sending it again at once could make a second one)."""
-    found = in_round(client.submissions(t.model_id), t.round, besides=seen)
+    try:
+        found = in_round(client.submissions(t.model_id), t.round, besides=seen)
+    except NumeraiAPIError as check:  # no answer now either: unsure all the same
+        log.info("%s: the check after the upload failed too: %s", t.model_name, check)
+        found = None
     if found is not None:  # new since the upload began: this upload's
         args = (t.tournament, t.model_name, t.model_id, t.round.number)
         ledger.mark(*args, "submitted", submission_id=found.id, late=t.round.is_late)
         said = "did not confirm it" if error.answered else "was lost"
         return t.result("uploaded", found.id, detail=f"its answer {said}; Numerai lists it")
-    log.warning("%s: %s", t.model_name, error)
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     ledger.mark(*args, "uploading", error=_UNSURE + str(error))  # for the next attempt
     return t.result("uncertain", detail=str(error))
 
 
+def is_unsure(row: LedgerRow) -> bool:
+    """True for a row whose upload ended without knowing whether Numerai made it."""
+    return row.state == "uploading" and (row.last_error or "").startswith(_UNSURE)
+
+
 def _unsure_for(row: LedgerRow) -> float | None:
     """Seconds since the row's upload ended unsure (None: it did not: a crash before or
     during the send leaves no mark, and is sent again at once)."""
-    if row.state != "uploading" or not (row.last_error or "").startswith(_UNSURE):
+    if not is_unsure(row):
         return None
     return (datetime.now(UTC) - datetime.fromisoformat(row.updated_at)).total_seconds()
 
@@ -257,8 +262,9 @@ def check_outcomes(results: list[SubmitResult]) -> None:
         raise RemoteError(
             f"The upload for {', '.join(unsure)} may not have reached Numerai (no answer "
             "confirmed it, and Numerai does not list it yet). Run the command again in a few "
-            f"minutes, without --force: it asks Numerai first, and sends the file again only "
-            f"if Numerai still does not list it {UNSURE_WAIT:.0f} s after the upload."
+            "minutes, without --force: it asks Numerai first, and sends the file again only "
+            "if Numerai still does not list it [submission] unsure_wait_seconds (default 120) "
+            "after the upload."
         )
     skipped = [r.model_name for r in results if r.outcome == "skipped"]
     if skipped:

@@ -32,7 +32,6 @@ from numerpilot.io import sha256_file, write_bytes_atomic
 from numerpilot.lock import hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import (
-    UNSURE_WAIT,
     SubmitResult,
     Target,
     check_open,
@@ -145,7 +144,6 @@ def submit_predictions(
     *,
     models: list[str] | None = None,
     force: bool = False,
-    unsure_wait: float = UNSURE_WAIT,
     allow_churn: bool = False,
     dry_run: bool = False,
     info: RoundInfo | None = None,
@@ -199,7 +197,7 @@ def submit_predictions(
                     raise SubmissionError(f"{path} changed while submitting; run it again.")
                 target = replace(target, path=kept)
                 result = submit_once(ledger, client, target, force=force,
-                                     unsure_wait=unsure_wait)  # fmt: skip
+                                     unsure_wait=config.submission.unsure_wait_seconds)  # fmt: skip
                 results.append(replace(result, note=notes[target.model_name]))
         except NumerpilotError:  # a definite failure: the copy is kept only if it was sent
             _drop_unsent(kept, new, results)
