@@ -28,6 +28,18 @@ def test_pinned_version_missing(numerpilot: Numerpilot, refused: Refused, tmp_pa
             "numerpilot download")  # fmt: skip
 
 
+@pytest.mark.bad_input("train", "a pinned data.version beside a dataset of your own")
+def test_pinned_version_beside_own_files(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """It said to point data.dir at the dataset's folder, which it already did."""
+    (tmp_path / "numerpilot.toml").write_text(
+        f'[data]\ndir = "{synthetic_dir}"\nversion = "v5.2"\nfeature_set = "all"\n'
+    )
+    refused(numerpilot("train", "-C", str(tmp_path)), 1, 'data.version = "v5.2" names a folder',
+            "holds a dataset of your own", 'set data.version = "newest"')  # fmt: skip
+
+
 # -- parquet columns --------------------------------------------------------------------
 
 
@@ -49,8 +61,47 @@ def test_repeated_live_ids(numerpilot: Numerpilot, refused: Refused, trained: Pa
     pd.concat([live, live.iloc[:2]]).to_parquet(path)
     before = snapshot(trained / "predictions")
     refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet has 2 ids that repeat",
-            "download the live file again")  # fmt: skip
+            "download it again")  # fmt: skip
     assert snapshot(trained / "predictions") == before
+
+
+@pytest.mark.bad_input("validate", "validation.parquet with rows that repeat within an era")
+def test_repeated_validation_rows(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    """They counted twice in their era's CORR (score refused such a file, validate not)."""
+    path = _data(trained) / layout.VALIDATION
+    frame = pd.read_parquet(path)
+    pd.concat([frame, frame.iloc[:3]]).to_parquet(path)
+    refused(numerpilot("validate", "-C", str(trained)), 1, "validation.parquet has 3 ids "
+            "that repeat within an era", "keep one row per id")  # fmt: skip
+
+
+@pytest.mark.bad_input("train", "era labels that are dates written month or day first")
+def test_local_date_eras(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    """'10/09/2020' sorts before '12/27/2019' as text: the holdout and embargo took the
+    wrong eras."""
+    path = _data(fresh) / layout.TRAIN
+    frame = pd.read_parquet(path)
+    day = pd.Timestamp("2019-12-27") + pd.to_timedelta(frame["era"].astype(int) * 7, "D")
+    frame.assign(era=day.dt.strftime("%m/%d/%Y")).to_parquet(path)
+    refused(numerpilot("train", "-C", str(fresh)), 1, "the era column holds dates such as",
+            "write them as YYYY-MM-DD")  # fmt: skip
+
+
+def test_an_infinite_target_counts_as_missing(
+    numerpilot: Numerpilot, fresh: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One inf target was trained on: leaves of 1e35 and a model that scored by chance."""
+    path = _data(fresh) / layout.TRAIN
+    frame = pd.read_parquet(path)
+    frame.iloc[3, frame.columns.get_loc("target")] = np.inf
+    frame.to_parquet(path)
+    outcome = numerpilot("train", "-C", str(fresh))
+    assert outcome.code == 0, outcome.err
+    assert "infinite target values count as missing: target (1)" in caplog.text
+    leaves = [float(v) for text in (fresh / "models").rglob("target*.txt")
+              for line in text.read_text().splitlines() if line.startswith("leaf_value=")
+              for v in line.split("=")[1].split()]  # fmt: skip
+    assert leaves and max(abs(v) for v in leaves) < 10
 
 
 @pytest.mark.bad_input("predict", "live.parquet without an era column")

@@ -415,6 +415,31 @@ def test_too_many_local_workers_are_refused_with_the_estimate_before_the_feature
     assert not (wd / "models" / "manifest.json").exists()
 
 
+def test_an_automatic_era_step_is_said_and_recorded(
+    numerpilot: Numerpilot, synthetic_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A budget that every era does not fit: "auto" trains on every 2nd era, and says so
+    (it was said only with -v, and recorded nowhere)."""
+    from numerpilot.data.catalog import feature_set
+    from numerpilot.modeling.memory import GIB
+    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.plan import memory_plan
+
+    wd = make_workdir(tmp_path / "wd", synthetic_dir)
+    ctx = Context.load(Workdir(wd))
+    n_features = len(feature_set(ctx.data_dir, ctx.config.data.feature_set))
+    every = memory_plan(ctx, n_features, len(ctx.config.train.targets) + 1).estimate
+    config = FAST_CONFIG.replace("era_step = 1", 'era_step = "auto"').replace(
+        "[train]\n", f"[train]\nmemory_gb = {every * 0.999 / GIB}\n"
+    )
+    (wd / "numerpilot.toml").write_text(config)
+    outcome = numerpilot("train", "-C", str(wd))
+    assert outcome.code == 0, outcome.err
+    assert " features of every 2nd era" in outcome.out
+    assert 'data.era_step "auto": every 2nd era (' in caplog.text
+    assert load_manifest(wd / "models").era_step == 2
+
+
 def test_era_sample_takes_whole_eras_by_seed_reproducibly() -> None:
     from numerpilot.modeling.backends import era_sample
 

@@ -271,6 +271,38 @@ def test_the_embargo_skips_only_eras_close_to_train(trained: Context, tmp_path: 
     assert not [n for n in far.notes if "not scored" in n]
 
 
+def test_eras_written_in_another_style_are_compared_by_number(
+    trained: Context, tmp_path: Path
+) -> None:
+    """Train's eras "0001"..., validation's "era0041"...: compared as text, every validation
+    era was 'not after train's last era' and the embargo went by position."""
+    near = validate_ensemble(trained, write_report=False)
+    root = Path(shutil.copytree(trained.workdir.root, tmp_path / "wd"))
+    ctx = Context.load(Workdir(root))
+    for name in (layout.VALIDATION, layout.META_MODEL):
+        frame = pd.read_parquet(ctx.data_dir / name)
+        frame.assign(era="era" + frame["era"]).to_parquet(ctx.data_dir / name)
+    mixed = validate_ensemble(ctx, write_report=False)
+    assert not [n for n in mixed.notes if "not after" in n]
+    assert [n.replace("era0", "0") for n in mixed.notes] == list(near.notes)
+    assert mixed.summary("ensemble") == near.summary("ensemble")
+
+
+def test_a_meta_model_of_another_version_is_noted_not_refused(
+    trained: Context, tmp_path: Path
+) -> None:
+    root = Path(shutil.copytree(trained.workdir.root, tmp_path / "wd"))
+    ctx = Context.load(Workdir(root))
+    path = ctx.data_dir / layout.META_MODEL
+    pd.read_parquet(path).rename(index=lambda i: f"other{i}").to_parquet(path)
+    report = validate_ensemble(ctx, write_report=False)
+    assert report.metric_eras("corr") > 0 and report.metric_eras("mmc") == 0
+    assert (
+        f"{layout.META_MODEL} shares no id with {layout.VALIDATION} (another dataset "
+        "version?): the scores that need it are left out"
+    ) in report.notes
+
+
 def test_validate_warns_only_of_ids_missing_from_the_data(
     trained: Context, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

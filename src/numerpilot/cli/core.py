@@ -104,6 +104,7 @@ def train(
     cluster: ClusterOption = None,
 ) -> None:
     """Train the ensemble: trees and a ridge model per target, weighted by held-out eras."""
+    from numerpilot.modeling.memory import every_nth_era
     from numerpilot.pipeline.train import left_out, train_ensemble
 
     if cluster is not None:
@@ -117,9 +118,10 @@ def train(
     held_out = "" if score is None else f"; the ensemble's held-out CORR per era {score:.4f}"
     dropped = left_out(ctx.config, manifest)
     weak = f". Left out, not clearly positive on held-out eras: {', '.join(dropped)}"
+    eras = f" of {every_nth_era(manifest.era_step)}" * (manifest.era_step > 1)
     console.print(
         f"Trained {len(manifest.targets)} model{'s' * (len(manifest.targets) != 1)} on "
-        f"{len(manifest.features)} features"
+        f"{len(manifest.features)} features{eras}"
         f"{held_out}{weak if dropped else ''}. Saved to {ctx.workdir.models}.",
         highlight=False,
     )

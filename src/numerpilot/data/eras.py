@@ -12,6 +12,8 @@ import pyarrow.compute as pc
 from numerpilot.errors import DataError
 
 _NUMBERED = re.compile(r"(\D*)(\d+)")
+#: A date with day and month before the year ("10/09/2020", "9.10.20").
+_LOCAL_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}")
 
 
 def era_labels(values: np.ndarray) -> np.ndarray:
@@ -31,6 +33,7 @@ def era_labels(values: np.ndarray) -> np.ndarray:
     parts = [_NUMBERED.fullmatch(label) for label in uniques]
     prefixes = {m.group(1) if m else None for m in parts}
     if None in prefixes or len(prefixes) != 1:
+        _refuse_local_dates(uniques)
         return labels
     digits = [m.group(2) for m in parts if m]
     if len({len(d) for d in digits}) == 1:  # "0001" ... "0574": already in time order
@@ -38,6 +41,17 @@ def era_labels(values: np.ndarray) -> np.ndarray:
     width = max(4, *(len(d) for d in digits))
     (prefix,) = prefixes
     return np.array([f"{prefix}{d.zfill(width)}" for d in digits])[codes]
+
+
+def _refuse_local_dates(labels: np.ndarray) -> None:
+    """Dates written day and month first ("10/09/2020") sort wrongly as text, and which of
+    the two comes first cannot be told: the holdout, the embargo and every per-era series
+    would follow the text's order, not time's."""
+    found = next((label for label in labels if _LOCAL_DATE.fullmatch(str(label))), None)
+    if found is not None:
+        raise DataError(f"the era column holds dates such as '{found}', which do not sort in "
+                        "time order as text; write them as YYYY-MM-DD (or number the eras "
+                        "0001, 0002, ...).")  # fmt: skip
 
 
 def _whole(values: np.ndarray) -> np.ndarray:
@@ -52,20 +66,26 @@ def _whole(values: np.ndarray) -> np.ndarray:
 
 
 def era_numbers(labels: np.ndarray) -> np.ndarray:
-    """(E,) int64 era labels on the weekly time line, for distances in eras: dates as weeks
-    since the first (:func:`_weeks`), whole numbers as they are ("0001" -> 1), numbered
-    text after its one prefix ("era0003" -> 3); anything else counts by position. So a
-    purge means the same with every ``data.era_step``."""
+    """(E,) int64 era labels on the weekly time line, for distances in eras (see
+    :func:`era_line`); labels that are on none count by position. So a purge means the
+    same with every ``data.era_step``."""
+    line = era_line(labels)
+    return np.arange(len(labels), dtype=np.int64) if line is None else line
+
+
+def era_line(labels: np.ndarray) -> np.ndarray | None:
+    """(E,) int64 era labels on the weekly time line: dates as weeks since the first
+    (:func:`_weeks`), numbered labels by their number ("0041" -> 41, "era0040" -> 40, also
+    beside each other: two files may write eras differently); None when the labels are
+    neither all dates nor all numbered."""
     labels = np.asarray(labels).astype(str)
     weeks = _weeks(labels)
     if weeks is not None:
         return weeks
-    if all(label.isdigit() for label in labels):
-        return labels.astype(np.int64)
     parts = [_NUMBERED.fullmatch(label) for label in labels]
-    if all(parts) and len({m.group(1) for m in parts if m}) == 1:
+    if all(parts):
         return np.array([int(m.group(2)) for m in parts if m], dtype=np.int64)
-    return np.arange(len(labels), dtype=np.int64)
+    return None
 
 
 def _weeks(labels: np.ndarray) -> np.ndarray | None:

@@ -14,6 +14,7 @@ indexing them needs no string sorting.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +23,9 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
@@ -30,6 +33,8 @@ from numerpilot.data.eras import era_codes
 from numerpilot.data.remote import RemoteFile, clean_error
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex
+
+log = logging.getLogger(__name__)
 
 #: Decoded bytes of one column batch (parquet decodes a whole row group per column, so a
 #: batch takes about this much beside the matrix); at least ``_MIN_COLUMNS`` columns.
@@ -215,6 +220,8 @@ def load_era_data(
         _fill(pf, groups, [(x, list(features), True), (y, list(targets), False)], path)
     pa.default_memory_pool().release_unused()
     _check_feature_values(path, x)
+    check_unique_ids(path, ids, codes[mask])
+    _infinite_as_missing(path, y, targets)
     kept = codes[mask]
     present = np.bincount(kept, minlength=len(labels)) > 0
     renumber = (np.cumsum(present) - 1).astype(np.int32)
@@ -353,6 +360,34 @@ def check_feature_column(values: np.ndarray, name: str, path: Location) -> None:
         raise DataError(f"{path.name}: feature {name} holds {float(values[bad[0]]):g}; "
                         "numerpilot expects Numerai's features, whole numbers 0..4. "
                         "Re-download the data.")  # fmt: skip
+
+
+def check_unique_ids(path: Location, ids: pa.Array, eras: np.ndarray) -> None:
+    """One row per id and era (n,), each with an id: a repeated row would count twice in
+    its era's score and fit, and Numerai refuses a submission whose ids repeat. (An id may
+    come back in other eras: a ticker's, say.)"""
+    fix = "keep one row per id (a file of Numerai's: download it again)."
+    if ids.null_count:
+        raise DataError(f"{path.name} has {ids.null_count} rows without an id; {fix}")
+    if pc.count_distinct(ids).as_py() == len(ids):  # Numerai's files: one pass, no copy
+        return
+    rows = pd.DataFrame({"era": eras, "id": ids.to_numpy(zero_copy_only=False)})
+    repeated = rows.loc[rows.duplicated(), "id"].unique()
+    if len(repeated):
+        raise DataError(f"{path.name} has {len(repeated)} ids that repeat within an era (e.g. "
+                        f"{repeated[0]}); {fix}")  # fmt: skip
+
+
+def _infinite_as_missing(path: Location, y: np.ndarray, names: Sequence[str]) -> None:
+    """±inf targets count as missing (NaN), as ``score`` counts them, with a warning: one
+    such value would otherwise be trained on and blow up the trees' leaves."""
+    infinite = np.isinf(y)
+    if not infinite.any():
+        return
+    counts = infinite.sum(axis=0)
+    y[infinite] = np.nan
+    said = ", ".join(f"{n} ({c})" for n, c in zip(names, counts, strict=True) if c)
+    log.warning("%s: infinite target values count as missing: %s", path.name, said)
 
 
 def _check_feature_values(path: Location, x: np.ndarray) -> None:

@@ -32,6 +32,7 @@ from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.linear import linear_text, pair_columns
 from numerpilot.kernel.ranks import rank_gauss_by_era
 from numerpilot.modeling.cv import EraSplit
+from numerpilot.progress import Advance
 from numerpilot.scoring.summary import era_inflation
 
 #: Ridge penalties tried, as a share of the mean feature variance.
@@ -300,6 +301,7 @@ def fit_linear(
     final: EraSplit,
     penalties: tuple[float, ...] = PENALTIES,
     screen: np.ndarray | None = None,
+    advance: Advance = lambda steps: None,
 ) -> list[LinearFit]:
     """A ridge member per target column of y (n, k): the penalty whose held-out
     predictions over ``splits`` score best (mean per-era correlation with the target),
@@ -309,14 +311,17 @@ def fit_linear(
 
     features (n, f) int8; eras (n,). Every split's held-out predictions come from a model
     that saw none of its held-out or excluded (embargo) eras, its products included.
+    ``advance(1)`` follows each of its ``len(splits) + 3`` steps (a progress bar).
     """
     g = gauss_targets(y, eras)
     all_rows = np.arange(len(eras))
     total = moments(features, g, all_rows)
+    advance(1)
     f, k = features.shape[1], y.shape[1]
     excluded = [np.flatnonzero(~np.isin(eras, s.fit)) for s in [*splits, final]]
     center = total.x / total.n
     chosen, inflation = _split_pairs(features, screen, eras, center, excluded)
+    advance(1)
     union = np.unique(np.concatenate(chosen), axis=0).reshape(-1, 2)
     products = Products(union, center) if len(union) else None
     total = with_products(total, features, g, all_rows, products)
@@ -340,7 +345,9 @@ def fit_linear(
             era_scores[j].append(
                 _era_corrs(fold.predict(features, hold, j), y[hold, j], eras[hold])
             )
+        advance(1)
     every = ridge(excluded[-1], chosen[-1])  # the final fit: one eigh for every target
+    advance(1)
     out = []
     for j in range(k):
         scores = np.nanmean(np.concatenate(era_scores[j]), axis=0)

@@ -91,6 +91,14 @@ class MemoryPlan:
     budget: int
 
 
+def every_nth_era(step: int) -> str:
+    """'every era', 'every 2nd era', ... for messages."""
+    if step == 1:
+        return "every era"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(step % 10 if step % 100 not in (11, 12, 13) else 0)
+    return f"every {step}{suffix or 'th'} era"
+
+
 def _rows_for_step(era_sizes: np.ndarray, step: int) -> int:
     return int(era_sizes[::step].sum())
 

@@ -72,6 +72,8 @@ class Manifest:
     #: The ensemble's mean held-out CORR per era with its fitted weights (None: weights
     #: as configured, or a bundle of an earlier numerpilot).
     ensemble_holdout: float | None = None
+    #: Trained on every ``era_step``-th era of train (``data.era_step``, or the memory plan's).
+    era_step: int = 1
     #: In ``manifest.json`` only: the bundle in use before this one ("" if none; None in a
     #: manifest written before it was recorded), and since when this one is in use
     #: (published or rolled back to).

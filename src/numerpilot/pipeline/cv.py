@@ -171,7 +171,7 @@ def run_cv(
     with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
-            recipe = fit_recipe(ctx, _view(model_data, eras=split.fit), fit)
+            recipe = fit_recipe(ctx, _view(model_data, eras=split.fit), fit, progress)
             kept, fitted = recipe.kept, recipe.fitted
             rows = np.flatnonzero(np.isin(data.eras, split.holdout))
             names, preds = _predict_fold(ctx, data, n_feat, kept, fitted, rows)
@@ -184,9 +184,8 @@ def run_cv(
     overall = merge_reports([r.scores for r in results])
     if "mmc" not in overall.metrics:  # say why the MMC column is empty
         overall = replace(overall, notes=(*overall.notes, _no_mmc_note(cfg, cvd)))
-    return CVResult(
-        columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof, data.eras
-    )
+    return CVResult(columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof,
+                    data.eras, cfg.data.step)  # fmt: skip
 
 
 def cv_columns(cfg: Config) -> tuple[str, ...]:

@@ -44,6 +44,8 @@ class CVResult:
     oof: np.ndarray = field(repr=False)
     #: The era of each of those n rows.
     row_eras: np.ndarray = field(repr=False)
+    #: Every ``era_step``-th era was loaded (the memory plan's, for "auto").
+    era_step: int = 1
 
     def per_era(self, column: str = ENSEMBLE) -> dict[str, float]:
         """{era: CORR} of one column over every test era."""
@@ -53,6 +55,7 @@ class CVResult:
         overall = self.overall.to_dict()
         return {
             "scheme": self.scheme,
+            "era_step": self.era_step,
             "purge_eras": self.purge,
             "embargo_eras": self.embargo,
             "columns": list(self.columns),
@@ -162,7 +165,7 @@ def write_cv_report(
         "purge / embargo": f"{result.purge} / {result.embargo} eras",
         "members": ", ".join(result.columns[:-1]),
         "backend": f"{cfg.model.backend} ({cfg.model.device})",
-        "era step": str(cfg.data.era_step),
+        "era step": str(result.era_step),
     }
     html = render_cv_html(
         result.overall, doc["folds"], context=context, column=ENSEMBLE,

@@ -7,6 +7,7 @@ and the weights, and whether every target has known values where each fit needs 
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import replace
 
@@ -25,10 +26,13 @@ from numerpilot.modeling.memory import (
     HEADROOM,
     MemoryPlan,
     available_bytes,
+    every_nth_era,
     plan_memory,
 )
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import train_split
+
+log = logging.getLogger(__name__)
 
 
 def ensemble_weights(ctx: Context) -> list[float]:
@@ -79,6 +83,11 @@ def with_era_step(ctx: Context, n_features: int, n_targets: int) -> tuple[Contex
     """``ctx`` whose ``data.era_step`` is a number: the memory plan's when it is "auto"
     (a job that cannot fit is refused here, before any feature is read), and the plan."""
     plan = memory_plan(ctx, n_features, n_targets)
+    if ctx.config.data.era_step == "auto" and plan.era_step > 1:  # less data: say so
+        log.warning("data.era_step \"auto\": %s (%s rows) to fit in %.1f GiB of memory "
+                    "(train.memory_gb); with more memory or a smaller feature set it takes "
+                    "every era", every_nth_era(plan.era_step), f"{plan.rows:,}",
+                    plan.budget / 2**30)  # fmt: skip
     data = ctx.config.data.model_copy(update={"era_step": plan.era_step})
     return replace(ctx, config=ctx.config.model_copy(update={"data": data})), plan
 

@@ -136,18 +136,6 @@ def ticker_frame(ctx: Context, live_path: Path, final: np.ndarray) -> pd.DataFra
     return frame
 
 
-def check_live_ids(path: Path, ids: np.ndarray) -> None:
-    """Refuse a live file whose ids (n,) repeat or are missing: Numerai would refuse the
-    submission, and the file is at fault, not the model."""
-    index = pd.Index(ids)
-    repeated = index[index.duplicated()].unique()
-    if len(repeated) or index.hasnans:
-        what = (f"{len(repeated)} ids that repeat (e.g. {repeated[0]})" if len(repeated)
-                else "rows without an id")  # fmt: skip
-        raise DataError(f"{path} has {what}; download the live file again "
-                        "('numerpilot download').")  # fmt: skip
-
-
 def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     """Write ``predictions/live_predictions.csv`` (Classic: id, prediction; Signals and
     Crypto: ticker column, signal), checked before it lands."""
@@ -162,7 +150,6 @@ def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     if len(result.data) == 0:
         raise DataError(f"{live_path} has no rows; download the live file again.")
     if ctx.tournament == "classic":
-        check_live_ids(live_path, result.data.ids)
         check_predictions(result.data.ids, result.final, result.data.ids)
         frame = pd.DataFrame({"id": result.data.ids, "prediction": result.final})
     else:

@@ -167,7 +167,7 @@ def _fitted_weights(
     return {g: float(w) for g, w in zip(groups, fit.weights, strict=True)}, fit.ensemble_mean
 
 
-def _choose_linear(ctx: Context, data: EraData) -> dict[str, _Choice]:
+def _choose_linear(ctx: Context, data: EraData, progress: Progress) -> dict[str, _Choice]:
     """Per target, a ridge member: its penalty chosen on the same held-out eras as the
     trees' count (era folds, or the holdout), then fit on every era (or, without a refit,
     on the holdout's fit eras)."""
@@ -177,7 +177,9 @@ def _choose_linear(ctx: Context, data: EraData) -> dict[str, _Choice]:
     final = every_era(data.eras) if cfg.train.refit else splits[0]
     y = np.column_stack([data.target(t) for t in targets])
     screen = data.target(layout.MAIN_TARGET) if cfg.model.linear_pairs else None
-    fits = fit_linear(data.features, y, data.eras, splits, final, screen=screen)
+    with progress.task("Fitting the linear members", len(splits) + 3) as advance:
+        fits = fit_linear(data.features, y, data.eras, splits, final, screen=screen,
+                          advance=advance)  # fmt: skip
     rows = np.flatnonzero(np.isin(data.eras, np.concatenate([s.holdout for s in splits])))
     if uses_folds(ctx):
         rows = np.arange(len(data))
@@ -290,13 +292,16 @@ class FittedRecipe:
     ensemble_score: float | None
 
 
-def fit_recipe(ctx: Context, data: EraData, fit: Fitter) -> FittedRecipe:
-    """The recipe: choose on held-out eras, fit the weights, refit the kept members."""
+def fit_recipe(
+    ctx: Context, data: EraData, fit: Fitter, progress: Progress = SILENT
+) -> FittedRecipe:
+    """The recipe: choose on held-out eras, fit the weights, refit the kept members
+    (``progress`` shows the linear members' fit; ``fit`` the trees')."""
     cfg = ctx.config
     targets = list(cfg.train.targets)
     members = ensemble_members(cfg, [1.0] * len(targets))
     choices = _choose(ctx, data, _choosing(cfg, members), fit)
-    linear = _choose_linear(ctx, data) if cfg.model.linear else {}
+    linear = _choose_linear(ctx, data, progress) if cfg.model.linear else {}
     ensemble_score = None
     if choices is None and linear:  # nothing chosen for the trees: weights as configured
         weights = _group_weights(ctx, [*targets, *linear])
@@ -353,7 +358,7 @@ def train_ensemble(
              data.era_index.n_eras, len(features))  # fmt: skip
     check_targets(ctx, data)
     with fitter(ctx, data, [path], progress, cluster, workers) as fit:
-        recipe = fit_recipe(ctx, data, fit)
+        recipe = fit_recipe(ctx, data, fit, progress)
     kept, fitted = recipe.kept, recipe.fitted
     manifest = Manifest(
         data_version=ctx.data_version,
@@ -369,6 +374,7 @@ def train_ensemble(
         backend=cfg.model.backend,
         kinds=member_kinds(fitted),
         ensemble_holdout=recipe.ensemble_score,
+        era_step=cfg.data.step,
     )
     texts = {f.name: f.model_text for f in fitted}
     return save_bundle(ctx.workdir.models, manifest, texts, publish=publish)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from numerpilot.data import layout
+from numerpilot.data.eras import era_line
 from numerpilot.data.load import load_era_data
 from numerpilot.data.tournaments import LAYOUTS
 from numerpilot.errors import DataError
@@ -22,7 +23,7 @@ from numerpilot.pipeline.plan import train_eras
 from numerpilot.pipeline.predict import current_bundle, predict_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.report import render_html
-from numerpilot.scoring.align import AllIds, file_ids
+from numerpilot.scoring.align import AllIds, NoCommonIdsError, file_ids
 from numerpilot.scoring.io import parquet_model_column, read_model_column
 from numerpilot.scoring.report import ScoreReport, score_frame
 
@@ -55,15 +56,22 @@ class ValidationReport:
 
 
 def _model_column(
-    ctx: Context, filename: str, column: str, ids: np.ndarray, data_ids: AllIds
-) -> np.ndarray | None:
+    ctx: Context, filename: str, column: str, ids: np.ndarray, data_ids: AllIds,
+    notes: list[str],
+) -> np.ndarray | None:  # fmt: skip
     """``column`` of an optional dataset file aligned to ``ids`` (NaN where absent); ids of
     the file that are in ``data_ids()`` but not scored (the embargo eras) are not warned
-    about."""
+    about. A file that shares no id with validation (another version's) is left out with
+    a note in ``notes``: it is not one you asked for."""
     path = ctx.data_dir / filename
     if not path.exists():
         return None
-    return read_model_column(path, column, ids, filename, data_ids=data_ids)
+    try:
+        return read_model_column(path, column, ids, filename, data_ids=data_ids)
+    except NoCommonIdsError:
+        notes.append(f"{filename} shares no id with {layout.VALIDATION} (another dataset "
+                     f"version?): the scores that need it are left out")  # fmt: skip
+        return None
 
 
 def validate_ensemble(
@@ -97,25 +105,24 @@ def validate_ensemble(
     preds = np.column_stack([per_model, result.final])
     bench_col = ctx.config.scoring.benchmark_column
     every_id = functools.cache(lambda: file_ids(ctx.data_dir / layout.VALIDATION))
+    unmatched: list[str] = []
+    meta = _model_column(ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids, every_id,
+                         unmatched)  # fmt: skip
+    bench = (_model_column(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids, every_id,
+                           unmatched) if bench_col else None)  # fmt: skip
     with progress.task("Scoring validation eras", None):
         scores = score_frame(
             preds,
             data.target(layout.MAIN_TARGET),
             data.era_index,
             columns=[*names, ENSEMBLE],
-            meta_model=_model_column(
-                ctx, layout.META_MODEL, layout.META_MODEL_COLUMN, data.ids, every_id
-            ),
-            benchmark=(
-                _model_column(ctx, layout.VALIDATION_BENCHMARKS, bench_col, data.ids, every_id)
-                if bench_col
-                else None
-            ),
+            meta_model=meta,
+            benchmark=bench,
             features=data.features[:, : len(bundle.manifest.features)],
             config=ctx.config.scoring,
         )
-    notes = [*_absent_notes(ctx, bool(bench_col)), _overlap_note(last, data.era_index.labels),
-             _embargo_note(embargoed)]  # fmt: skip
+    notes = [*_absent_notes(ctx, bool(bench_col)), *unmatched,
+             _overlap_note(last, data.era_index.labels), _embargo_note(embargoed)]  # fmt: skip
     scores = replace(scores, notes=(*scores.notes, *(n for n in notes if n)))
     report = ValidationReport(scores)
     if write_report:
@@ -141,13 +148,18 @@ def _embargoed(ctx: Context, last: str | None) -> list[str]:
     validation = load_era_data(ctx.data_dir / layout.VALIDATION, []).era_index.labels[:embargo]
     if last is None:
         return [str(e) for e in validation]
-    return [str(e) for k, e in enumerate(validation, start=1) if _after(last, str(e), k) <= embargo]
+    after = _after(last, validation)
+    if after is None:  # labels on no time line: by position
+        after = np.arange(1, len(validation) + 1)
+    return [str(e) for e, k in zip(validation, after, strict=True) if k <= embargo]
 
 
-def _after(last: str, era: str, position: int) -> int:
-    """How many eras ``era`` comes after ``last``: by number when both are numbers, else
-    its ``position`` among the validation eras."""
-    return int(era) - int(last) if era.isdigit() and last.isdigit() else position
+def _after(last: str, eras: np.ndarray) -> np.ndarray | None:
+    """(E,) how many eras each of ``eras`` comes after train's ``last`` (by number, or by
+    week for dates, whatever style each file writes them in); None when they are not all
+    numbered or all dates."""
+    line = era_line(np.array([last, *eras], dtype=str))
+    return None if line is None else line[1:] - line[0]
 
 
 def _embargo_note(embargoed: list[str]) -> str | None:
@@ -193,7 +205,8 @@ def _overlap_note(last: str | None, eras: np.ndarray) -> str | None:
     dataset of your own whose files share eras): those scores are in-sample or leak."""
     if last is None:
         return None
-    inside = eras[eras <= last]
+    after = _after(last, eras)
+    inside = eras[eras <= last] if after is None else eras[after <= 0]
     if not len(inside):
         return None
     return (f"{len(inside)} of {len(eras)} scored validation eras ({inside[0]} to "

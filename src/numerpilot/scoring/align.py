@@ -41,6 +41,10 @@ def file_ids(path: Path) -> pa.Array:
     return arrow_ids(pf.read(columns=[layout.ID]).column(0))
 
 
+class NoCommonIdsError(DataError):
+    """A file of model values (the meta model, a benchmark) shares no id with the data."""
+
+
 def _unknown(index: pd.Index, found: np.ndarray, data_ids: AllIds | None) -> int:
     """How many ids of ``index`` are not in the data: those not ``found`` (bool, per row
     of ``index``) among the scored ids, less those in ``data_ids()`` (every id of the data
@@ -79,8 +83,8 @@ def align(
         found = position >= 0
         none = np.zeros(len(frame), dtype=bool)
         if not found.any() and _unknown(frame.index, none, data_ids) == len(frame):
-            raise DataError(f"no id of the {what} matches an id of the data file; "
-                            "check that both come from the same dataset version.")  # fmt: skip
+            raise NoCommonIdsError(f"no id of the {what} matches an id of the data file; "
+                              "check that both come from the same dataset version.")  # fmt: skip
         if len(frame) > int(found.sum()):
             in_frame = np.zeros(len(frame), dtype=bool)
             in_frame[position[found]] = True

@@ -57,7 +57,7 @@ def summarize(values: np.ndarray) -> dict[str, float]:
     finite = np.isfinite(v)
     if not finite.all():
         # Reports state the eras counted (and why eras were skipped) themselves.
-        log.info("%d of %d eras have no score (NaN) and are left out", (~finite).sum(), len(v))
+        log.debug("%d of %d eras have no score (NaN) and are left out", (~finite).sum(), len(v))
         v = v[finite]
     if len(v) == 0:
         nan = float("nan")
