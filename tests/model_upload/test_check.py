@@ -22,7 +22,7 @@ import pytest
 
 from numerpilot.model_upload import runtime
 from numerpilot.model_upload.build import BuiltUpload, pickle_model, sidecar_path
-from numerpilot.model_upload.check import CheckResult, Limits, run_in_runtime
+from numerpilot.model_upload.check import MESSAGE_LIMIT, CheckResult, Limits, run_in_runtime
 from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
 from numerpilot.modeling.store import load_manifest, load_model_strings
 
@@ -187,3 +187,22 @@ def test_memory_limit(live_file: Path, tmp_path: Path) -> None:
     assert "MemoryError" in result.message
     assert "4 GB" in result.fix
     assert result.peak_rss_mb < 4096
+
+
+def test_long_runtime_message_is_cut(tmp_path: Path) -> None:
+    """A pickle asking for 500 columns the live data lacks: pandas' KeyError lists them all;
+    the failure shows its start and its end (what went wrong), never kilobytes."""
+    live = tmp_path / "live.parquet"
+    ids = pd.Index([f"n{i:015x}" for i in range(50)], name="id")
+    pd.DataFrame({"era": "X", "feature_a": np.int8(1)}, index=ids).to_parquet(live)
+
+    def model(live: pd.DataFrame) -> pd.DataFrame:
+        return live[["era", *(f"feature_not_in_v5_{i:04d}" for i in range(500))]]
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live)
+    assert not result.passed and result.stage == "call"
+    assert len(result.message) <= MESSAGE_LIMIT
+    assert result.message.startswith("KeyError: \"['feature_not_in_v5_0000', ")
+    assert "…" in result.message and result.message.endswith('not in index"')
+    assert "retrain" in result.fix  # chosen on the whole message
+    assert result.log_tail and all(len(line) <= MESSAGE_LIMIT for line in result.log_tail)

@@ -182,14 +182,18 @@ def _step(what: str) -> contextlib.AbstractContextManager[object]:
 
 def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | None,
                  image: str | None) -> CheckResult:  # fmt: skip
-    """Run ``pickle`` in the replica of its image; raise DataError (with the fix) on failure."""
-    from numerpilot.model_upload.check import built_for_another, run_in_runtime
+    """Run ``pickle`` in the replica of its image; raise DataError (with the fix) on failure.
+
+    The live and benchmark files are checked first: a wrong file is named as such, before
+    minutes of building a replica, not reported as the runtime failing on the pickle."""
+    from numerpilot.model_upload.check import built_for_another, check_inputs, run_in_runtime
     from numerpilot.model_upload.replica import ensure_replica
 
     if not pickle.exists():
         raise DataError(f"{pickle} does not exist. Build it with 'numerpilot build-upload'.")
     target = _resolve_image(pickle, image)
     live_path, bench_path = _inputs(wd, pickle, live, bench)
+    check_inputs(live_path, bench_path)
     result = built_for_another(pickle, target)  # no replica needed to know that
     if result is None:
         with _step(f"Preparing the {target.key} runtime replica (first use: ~1 min)"):

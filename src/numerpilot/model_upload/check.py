@@ -4,7 +4,10 @@ The pickle runs in a separate process of the replica environment's Python (exact
 pins, no numerpilot), through :mod:`numerpilot.model_upload.runner`, with 1 CPU (affinity and
 ``OMP_NUM_THREADS=1``), 4 GB of address space (``RLIMIT_AS``), a CPU-time limit and a
 10-minute wall clock. Its output is then checked by Numerai's submission rules. Every
-failure carries the message Numerai's runtime would log plus what to do about it.
+failure carries the message Numerai's runtime would log (cut to :data:`MESSAGE_LIMIT`
+characters: an exception can quote thousands of ids) plus what to do about it. The live
+and benchmark files are checked before any of that (:func:`check_inputs`), so a wrong file
+is named as such instead of failing inside the runtime as if the pickle had.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
+from numerpilot.data import layout
 from numerpilot.errors import DataError, SubmissionError
 from numerpilot.model_upload.build import read_sidecar
 from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
@@ -31,6 +36,9 @@ from numerpilot.submission.rules.classic import check_predictions
 log = logging.getLogger(__name__)
 
 RUNNER = Path(__file__).with_name("runner.py")
+
+#: The most characters of a runtime message (and of each log line) that a failure shows.
+MESSAGE_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,67 @@ def fix_for(message: str, image: RuntimeImage) -> str:
         if needle in message:
             return fix.format(py=image.python, image=image.key)
     return "Run the pickle locally with the failing input and fix the error above."
+
+
+def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, its start and its end kept around a "…" (an
+    exception's text can list thousands of ids; its end often says what went wrong)."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    return f"{text[: limit - tail - 1]}…{text[-tail:]}"
+
+
+#: What to give instead, per input file of the runtime.
+_GIVE = {
+    "live": f"give Numerai's {layout.LIVE} of a round (--live; 'numerpilot download' fetches it)",
+    "benchmarks": f"give Numerai's {layout.LIVE_BENCHMARKS} of the same round as the live file "
+    "(--benchmarks)",
+}
+
+
+def _input_ids(path: Path, what: str, columns: tuple[str, ...] = ()) -> pd.Index:
+    """The ids of the runtime's ``what`` file ('live' or 'benchmarks'), which must be a
+    parquet file with rows, indexed by 'id' as Numerai's are, with ``columns``; else a
+    DataError naming the file and what is wrong."""
+    name, give = f"the {what} file {path}", _GIVE[what]
+    if not path.exists():
+        raise DataError(f"{name} does not exist; {give}.")
+    if path.is_dir():
+        raise DataError(f"{name} is a folder, not a parquet file; {give}.")
+    try:
+        with pq.ParquetFile(path) as pf:
+            rows, names = pf.metadata.num_rows, pf.schema_arrow.names
+    except Exception as error:  # pyarrow raises many unrelated types for a non-parquet file
+        reason = shorten(" ".join(str(error).split()), 120)
+        raise DataError(f"{name} is not a readable parquet file ({reason}); {give}.") from None
+    if rows == 0:
+        raise DataError(f"{name} has no rows; {give}.")
+    ids = pd.read_parquet(path, columns=[]).index
+    if ids.name != layout.ID:
+        column = " (only a column of that name)" if layout.ID in names else ""
+        raise DataError(f"{name} has no '{layout.ID}' index{column}, which Numerai's files have "
+                        f"(frame.set_index('{layout.ID}').to_parquet(...)); {give}.")  # fmt: skip
+    for column in columns:
+        if column not in names:
+            raise DataError(f"{name} has no '{column}' column, which Numerai's runtime needs; "
+                            f"{give}.")  # fmt: skip
+    return ids
+
+
+def check_inputs(live: Path, benchmarks: Path | None = None) -> None:
+    """Refuse (DataError, one line naming the file) a live or benchmark file that Numerai's
+    runtime would fail on before calling the pickle: not parquet, no rows, no 'id' index, a
+    live file without 'era', benchmarks without a row for every live id."""
+    live_ids = _input_ids(Path(live), "live", (layout.ERA,))
+    if benchmarks is None:
+        return
+    bench_ids = _input_ids(Path(benchmarks), "benchmarks")
+    covered = int(live_ids.isin(bench_ids).sum())
+    if covered < len(live_ids):
+        raise DataError(f"the benchmarks file {benchmarks} covers {covered} of the "
+                        f"{len(live_ids)} ids of the live file {live}; "
+                        f"{_GIVE['benchmarks']}.")  # fmt: skip
 
 
 def _limit(limits: Limits) -> None:  # pragma: no cover - runs in the child before exec
@@ -192,9 +261,9 @@ def run_in_runtime(
 
     ``keep_output``: where to copy the predictions CSV the runtime wrote (when it wrote one).
     """
-    for path, what in ((pickle_path, "pickle"), (live, "live data file")):
-        if not Path(path).exists():
-            raise DataError(f"the {what} {path} does not exist.")
+    if not Path(pickle_path).exists():
+        raise DataError(f"the pickle {pickle_path} does not exist.")
+    check_inputs(live, benchmarks)
     mismatch = built_for_another(pickle_path, image)
     if mismatch is not None:
         return mismatch
@@ -216,19 +285,20 @@ def run_in_runtime(
                                     preexec_fn=lambda: _limit(limits))  # fmt: skip
             code, peak_mb, timed_out = _wait(proc, started + limits.wall_seconds)
         wall = time.monotonic() - started
-        tail = logs.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
+        lines = logs.read_text(encoding="utf-8", errors="replace").splitlines()
+        tail = [shorten(line) for line in lines[-20:]]
         if not result_path.exists():
             stage, message = _crash_message(code, timed_out, limits)
             return CheckResult(False, image.key, wall, peak_mb, message,
                                fix_for(message, image), stage, log_tail=tail)  # fmt: skip
         outcome = json.loads(result_path.read_text(encoding="utf-8"))
         if not outcome["ok"]:
-            message = str(outcome["error"])
+            message = " ".join(str(outcome["error"]).split())
             stage = str(outcome["stage"])
-            detail = str(outcome.get("detail") or "")
-            fix = fix_for(message, image)
-            return CheckResult(False, image.key, wall, peak_mb, message, fix, stage,
-                               log_tail=(detail.splitlines() or tail)[-12:])  # fmt: skip
+            detail = [shorten(line) for line in str(outcome.get("detail") or "").splitlines()]
+            fix = fix_for(message, image)  # on the whole message: its end may be the clue
+            return CheckResult(False, image.key, wall, peak_mb, shorten(message), fix, stage,
+                               log_tail=(detail or tail)[-12:])  # fmt: skip
         if keep_output is not None:
             shutil.copyfile(output, keep_output)
         return _check_output(output, live, image, wall, peak_mb, tail)
@@ -254,7 +324,7 @@ def _check_output(
     frame = pd.read_csv(output)
     ids = frame.iloc[:, 0].astype(str).to_numpy()
     live_ids = pd.read_parquet(live, columns=[]).index.astype(str).to_numpy()
-    problem = header_problem(list(map(str, frame.columns)))
+    problem = shorten(header_problem(list(map(str, frame.columns))))
     if problem:
         fix = "Return pd.DataFrame({'prediction': values}, index=live.index) and nothing else."
         return CheckResult(False, image.key, wall, peak_mb, problem, fix, "rules", len(frame),
@@ -262,7 +332,7 @@ def _check_output(
     try:
         check_predictions(ids, frame.iloc[:, 1].to_numpy(dtype="float64"), live_ids)
     except SubmissionError as error:
-        message = str(error)
+        message = shorten(str(error))
         fix = ("Return one prediction in [0, 1] for every live id (index = the live frame's "
                "index), not all equal.")  # fmt: skip
         return CheckResult(False, image.key, wall, peak_mb, message, fix, "rules", len(frame),
