@@ -141,3 +141,23 @@ def json_text(obj: Any) -> str:
 
 def write_json_atomic(dest: Path, obj: Any) -> None:
     write_text_atomic(dest, json_text(obj))
+
+
+#: Endings of compressed files, and the first bytes of compressed files whatever their name.
+COMPRESSED_ENDINGS = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"\xfd7zXZ\x00": "xz",
+          b"\x28\xb5\x2f\xfd": "zstd"}  # fmt: skip
+
+
+def compression(path: Path) -> str | None:
+    """How the file ``path`` is compressed: its ending (``.gz``), or ``gzip``, ``zip``, ...
+    by its first bytes (a gzip file named ``.csv``); None for a plain file (pandas would
+    guess and read it, pyarrow and Numerai would not)."""
+    if path.suffix.lower() in COMPRESSED_ENDINGS:
+        return path.suffix.lower()
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(max(map(len, _MAGIC)))
+    except OSError:  # unreadable: the reader says so
+        return None
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)

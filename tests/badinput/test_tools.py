@@ -115,8 +115,8 @@ def test_score_data_with_repeated_ids(
     repeated = pd.concat([data, data.iloc[:5]])  # an era's rows scored twice
     repeated.to_parquet(tmp_path / "v.parquet")
     score_args[at] = str(tmp_path / "v.parquet")
-    refused(numerpilot("score", *score_args), 1, "v.parquet has duplicate ids (5 repeat, e.g. "
-            f"{data.index[0]})", "keep one row per id")  # fmt: skip
+    refused(numerpilot("score", *score_args), 1, "v.parquet has 5 ids that repeat within an "
+            f"era (e.g. {data.index[0]})", "keep one row per id")  # fmt: skip
 
 
 @pytest.mark.bad_input("score", "a `--meta-model` file with several model columns")

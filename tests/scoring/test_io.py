@@ -3,6 +3,9 @@ ids are matched whatever their order."""
 
 from __future__ import annotations
 
+import gzip
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +63,7 @@ def test_ids_as_a_column_and_duplicates(tmp_path: Path) -> None:
     assert list(read_table(tmp_path / "p.parquet").index[:2]) == ["n00000", "n00001"]
     frame.loc[3, "id"] = "n00000"
     frame.to_parquet(tmp_path / "d.parquet", index=False)
-    with pytest.raises(DataError, match=r"d.parquet has duplicate ids \(1 repeat, e.g. n00000\)"):
+    with pytest.raises(DataError, match=r"d.parquet has 1 id that repeats \(e.g. n00000\)"):
         read_predictions(tmp_path / "d.parquet")
     frame.drop(columns="id").to_parquet(tmp_path / "n.parquet")
     with pytest.raises(DataError, match="no 'id' column or index"):
@@ -149,7 +152,7 @@ def test_features_all_of_a_csv_refuses_text_features(tmp_path: Path) -> None:
 def test_data_with_repeated_ids_is_refused(tmp_path: Path, suffix: str) -> None:
     frame = _data()
     path = _write(tmp_path / f"d{suffix}", pd.concat([frame, frame.iloc[3:5]]))
-    with pytest.raises(DataError, match=rf"d{suffix} has duplicate ids \(2 repeat, e.g. n00003\)"):
+    with pytest.raises(DataError, match=rf"d{suffix} has 2 ids that repeat.*\(e.g. n00003\)"):
         read_data(path, "target", [])
 
 
@@ -157,7 +160,7 @@ def test_data_with_repeated_ids_is_refused(tmp_path: Path, suffix: str) -> None:
 def test_model_file_with_repeated_ids_is_refused(tmp_path: Path, suffix: str) -> None:
     frame = _preds(np.arange(40))[["a"]]
     path = _write(tmp_path / f"m{suffix}", pd.concat([frame, frame.iloc[[7]]]))
-    with pytest.raises(DataError, match=r"has duplicate ids \(1 repeat, e.g. n00007\)"):
+    with pytest.raises(DataError, match=r"has 1 id that repeats \(e.g. n00007\)"):
         read_model_column(path, None, IDS, "meta model")
 
 
@@ -222,3 +225,81 @@ def test_ids_of_unscored_rows_are_not_called_missing(
     assert np.isnan(got).all() and not caplog.records  # nothing to score, no version mismatch
     with pytest.raises(DataError, match="no id of the meta model matches"):
         read_model_column(early, None, scored, "meta model")  # the data's ids unknown
+
+
+# -- files made by hand: no rows, compressed, ids ------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_files_without_rows_say_so(tmp_path: Path, suffix: str) -> None:
+    """A header-only file is refused as having no rows, not with a later, wrong symptom."""
+    preds = _write(tmp_path / f"p{suffix}", _preds(np.arange(40))[["era", "a"]].iloc[:0])
+    data = _write(tmp_path / f"d{suffix}", _data().iloc[:0])
+    for read in (read_predictions, read_table, lambda p: read_model_column(p, None, IDS, "m")):
+        with pytest.raises(DataError) as error:
+            read(preds)
+        assert str(error.value) == f"p{suffix} has no rows; check that it was written completely."
+    with pytest.raises(DataError, match=rf"^d{suffix} has no rows; check that it was written"):
+        read_data(data, "target", [])
+    (tmp_path / f"z{suffix}").write_bytes(b"")
+    with pytest.raises(DataError, match=rf"^z{suffix} is empty \(0 bytes\)"):
+        read_predictions(tmp_path / f"z{suffix}")
+
+
+@pytest.mark.parametrize(("name", "kind"), [("p.csv", "gzip"), ("p.parquet", "gzip"),
+                                            ("p.csv.gz", ".gz"), ("p.csv", "zip")])  # fmt: skip
+def test_compressed_files_are_named_as_such(tmp_path: Path, name: str, kind: str) -> None:
+    """A gzip (or zip) file is recognised by its first bytes, whatever its name says."""
+    plain = _write(tmp_path / ("plain.parquet" if ".parquet" in name else "plain.csv"), _data())
+    path = tmp_path / name
+    if kind == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.write(plain, "plain.csv")
+    else:
+        path.write_bytes(gzip.compress(plain.read_bytes()))
+    want = rf"^{re.escape(name)} is compressed \({re.escape(kind)}\); .* decompress it"
+    with pytest.raises(DataError, match=want):
+        read_predictions(path)
+    with pytest.raises(DataError, match=want):
+        read_data(path, "target", [])
+    with pytest.raises(DataError, match=want):
+        resolve_features(path, "all")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_an_id_column_of_another_case_is_named(tmp_path: Path, suffix: str) -> None:
+    frame = _preds(np.arange(40)).reset_index().rename(columns={"id": "ID"})
+    path = tmp_path / f"p{suffix}"
+    frame.to_parquet(path, index=False) if suffix == ".parquet" else frame.to_csv(path, index=False)
+    with pytest.raises(DataError) as error:
+        read_predictions(path)
+    assert str(error.value) == (
+        f"p{suffix} has 'ID' but no 'id' column; column names are case-sensitive: rename it "
+        "to 'id'."
+    )
+    frame.rename(columns={"ID": "row"}).to_csv(tmp_path / "n.csv", index=False)
+    with pytest.raises(DataError, match=r"no 'id' column or index \(columns: 'row', 'era', 'a'"):
+        read_predictions(tmp_path / "n.csv")
+
+
+def test_csv_ids_that_look_like_numbers_stay_text(tmp_path: Path) -> None:
+    """Ids "000123" of a CSV match the data's "000123", not 123."""
+    ids = np.array([f"{i:06d}" for i in range(40)], dtype=object)
+    data = _data()
+    data.index = pd.Index(ids, name="id")
+    scoring = read_data(_write(tmp_path / "d.parquet", data), "target", [])
+    preds = _preds(np.arange(40))
+    preds.index = pd.Index(ids, name="id")
+    got = align(read_predictions(_write(tmp_path / "p.csv", preds)), scoring.ids, "predictions")
+    np.testing.assert_array_equal(got[:, 0], np.arange(40.0))
+    assert read_data(_write(tmp_path / "d.csv", data), "target", []).ids.to_pylist() == list(ids)
+
+
+def test_text_features_of_a_parquet_file_are_refused_in_plain_words(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d.parquet", _data().assign(feature_b="high"))
+    with pytest.raises(DataError) as error:
+        read_data(path, "target", ["feature_a", "feature_b"])
+    assert str(error.value) == (
+        "d.parquet: feature feature_b is not numeric; numerpilot expects Numerai's features, "
+        "whole numbers 0..4."
+    )

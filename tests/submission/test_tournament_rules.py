@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +14,8 @@ from numerai_tools import scoring as nts
 from numerai_tools import signals as nt_signals
 from numerai_tools import submissions as nt
 
-from numerpilot.errors import SubmissionError
-from numerpilot.submission.rules import check_frame
+from numerpilot.errors import DataError, SubmissionError
+from numerpilot.submission.rules import check_file, check_frame, read_submission
 from numerpilot.submission.rules.churn import Previous, max_churn_and_turnover
 
 SETTINGS = settings(
@@ -173,3 +176,59 @@ def test_no_previous_submission_gives_no_figures() -> None:
     flipped = frame.assign(signal=frame.signal[::-1].to_numpy())
     far = max_churn_and_turnover(flipped, universe, [Previous("p", frame, universe)])
     assert far.churn == pytest.approx(2.0) and far.breaches(0.15, 0.25)
+
+
+# -- submission files made by hand ------------------------------------------------------
+
+
+def _classic(tmp_path: Path, ids: list[str]) -> Path:
+    path = tmp_path / "p.csv"
+    pd.DataFrame({"id": ids, "prediction": np.linspace(0.1, 0.9, len(ids))}).to_csv(
+        path, index=False
+    )
+    return path
+
+
+def test_csv_ids_that_look_like_numbers_stay_text(tmp_path: Path) -> None:
+    """Ids "000123" are checked as written, so they match the live ids "000123"."""
+    ids = [f"{i:06d}" for i in range(120)]
+    check_file(_classic(tmp_path, ids), "classic", pd.Series(ids))
+    path = tmp_path / "s.csv"  # a Signals SEDOL "0263494" is not the number 263494
+    sedols = [f"{i:07d}" for i in range(120)]
+    pd.DataFrame({"sedol": sedols, "signal": np.linspace(0.1, 0.9, 120)}).to_csv(path, index=False)
+    assert read_submission(path)["sedol"].tolist() == sedols
+    check_file(path, "signals", pd.DataFrame({"sedol": sedols}))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_file_without_rows_says_so(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"p{suffix}"
+    frame = pd.DataFrame({"id": pd.Series([], dtype=str), "prediction": pd.Series([], dtype=float)})
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path, index=False)
+    with pytest.raises(DataError, match=rf"^p{suffix} has no rows; a submission needs one row"):
+        check_file(path, "classic", pd.Series(["a", "b"]))
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=rf"^p{suffix} is empty \(0 bytes\)"):
+        read_submission(path)
+
+
+@pytest.mark.parametrize("name", ["p.csv", "p.parquet", "p.csv.gz"])
+def test_a_gzip_file_is_named_compressed_whatever_its_name(tmp_path: Path, name: str) -> None:
+    plain = _classic(tmp_path, ["a", "b"])
+    (tmp_path / name).write_bytes(gzip.compress(plain.read_bytes()))
+    kind = ".gz" if name.endswith(".gz") else "gzip"
+    with pytest.raises(DataError, match=rf"is compressed \({kind}\); .* decompress it"):
+        check_file(tmp_path / name, "classic", pd.Series(["a", "b"]))
+
+
+def test_numerai_tools_messages_end_with_one_full_stop(tmp_path: Path) -> None:
+    """numerai-tools ends some messages with '.' or '?': no '..' or '?.' after them."""
+    ids = [f"n{i:04d}" for i in range(120)]
+    path = _classic(tmp_path, [*ids, ids[0]])
+    with pytest.raises(SubmissionError) as error:
+        check_file(path, "classic", pd.Series(ids))
+    assert str(error.value).endswith("Duplicates detected in id for live period. Re-create it "
+                                     "with 'numerpilot predict'.")  # fmt: skip
+    with pytest.raises(SubmissionError) as error:
+        check_file(_classic(tmp_path, ids[:50]), "classic", pd.Series(ids))
+    assert "live universe? Re-create it" in str(error.value)

@@ -162,7 +162,8 @@ def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> N
     for name in names:
         kind = schema.field(name).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-            raise DataError(f"{path.name}: column {name} holds {kind} values, not numbers. "
+            what = "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else kind
+            raise DataError(f"{path.name}: column {name} holds {what} values, not numbers. "
                             "Re-download the data.")  # fmt: skip
 
 
@@ -374,8 +375,8 @@ def check_unique_ids(path: Location, ids: pa.Array, eras: np.ndarray) -> None:
     rows = pd.DataFrame({"era": eras, "id": ids.to_numpy(zero_copy_only=False)})
     repeated = rows.loc[rows.duplicated(), "id"].unique()
     if len(repeated):
-        raise DataError(f"{path.name} has {len(repeated)} ids that repeat within an era (e.g. "
-                        f"{repeated[0]}); {fix}")  # fmt: skip
+        ids = "1 id that repeats" if len(repeated) == 1 else f"{len(repeated)} ids that repeat"
+        raise DataError(f"{path.name} has {ids} within an era (e.g. {repeated[0]}); {fix}")
 
 
 def _infinite_as_missing(path: Location, y: np.ndarray, names: Sequence[str]) -> None:

@@ -31,6 +31,7 @@ from numerpilot.data.load import (
     open_parquet,
 )
 from numerpilot.errors import DataError, UsageError
+from numerpilot.io import compression
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.scoring.align import AllIds, align
 from numerpilot.scoring.ids import arrow_ids, repeated
@@ -54,12 +55,35 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in (".parquet", ".pq")
 
 
+def _check_file(path: Path) -> None:
+    """Refuse a file that does not exist, is empty (0 bytes) or is compressed."""
+    if not path.exists():
+        raise DataError(f"{path} does not exist; check the path.")
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(f"{path.name} is empty (0 bytes); check that it was written completely.")
+    kind = compression(path) if path.is_file() else None
+    if kind:
+        raise DataError(f"{path.name} is compressed ({kind}); numerpilot reads plain .parquet "
+                        "or .csv files: decompress it and pass the plain file.")  # fmt: skip
+
+
+def _check_rows(path: Path, rows: int) -> None:
+    if rows == 0:
+        raise DataError(f"{path.name} has no rows; check that it was written completely.")
+
+
 def _id_column(path: Path, names: list[str]) -> str:
-    """The id column of a parquet file (a column, or the index pandas wrote)."""
+    """The id column of a file's column ``names`` (for parquet, also the index pandas wrote);
+    a column that differs from ``id`` only by case or spaces is named in the error."""
     if layout.ID in names:
         return layout.ID
-    raise DataError(f"{path.name} has no '{layout.ID}' column or index; "
-                    "add the row ids Numerai uses.")  # fmt: skip
+    near = [n for n in names if str(n).strip().lower() == layout.ID]
+    if near:
+        raise DataError(f"{path.name} has {str(near[0])!r} but no '{layout.ID}' column; column "
+                        f"names are case-sensitive: rename it to '{layout.ID}'.")  # fmt: skip
+    shown = ", ".join(repr(str(n)) for n in names[:6]) + (" …" if len(names) > 6 else "")
+    raise DataError(f"{path.name} has no '{layout.ID}' column or index (columns: "
+                    f"{shown or 'none'}); add the row ids Numerai uses.")  # fmt: skip
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
@@ -73,8 +97,7 @@ def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
 
 def _read_schema(path: Path) -> pa.Schema:
     """The schema of a parquet file whose column names are unique."""
-    if not path.exists():
-        raise DataError(f"{path} does not exist; check the path.")
+    _check_file(path)
     try:
         schema = pq.read_schema(path)
     except Exception as error:  # pyarrow raises many unrelated types
@@ -88,8 +111,8 @@ def _check_unique(path: Path, ids: pa.Array) -> None:
     found = repeated(ids)
     if found is not None:
         count, example = found
-        raise DataError(f"{path.name} has duplicate ids ({count} repeat, e.g. {example}); "
-                        "keep one row per id.")  # fmt: skip
+        ids = "1 id that repeats" if count == 1 else f"{count} ids that repeat"
+        raise DataError(f"{path.name} has {ids} (e.g. {example}); keep one row per id.")
 
 
 def _frame(path: Path, table: pa.Table, id_col: str, like: pa.Array | None) -> pd.DataFrame:
@@ -97,6 +120,7 @@ def _frame(path: Path, table: pa.Table, id_col: str, like: pa.Array | None) -> p
 
     Ids identical to ``like`` (the data file's, same order) are not checked for
     duplicates: row i of the file is row i of the data, whatever the ids say."""
+    _check_rows(path, table.num_rows)
     ids = table.column(id_col).combine_chunks()
     if not pa.types.is_large_string(ids.type):
         ids = ids.cast(pa.large_string())
@@ -122,19 +146,15 @@ def read_table(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
     if _is_parquet(path):
         table = _read_parquet(path)
         return _frame(path, table, _id_column(path, table.column_names), like)
-    if not path.exists():
-        raise DataError(f"{path} does not exist; check the path.")
+    _check_file(path)
     if path.suffix.lower() != ".csv":
         raise DataError(f"{path.name}: unknown file type; use .parquet or .csv.")
-    try:
-        frame = pd.read_csv(path)
+    try:  # ids are text, as in Numerai's files: "000123" stays "000123"
+        frame = pd.read_csv(path, dtype={layout.ID: str})
     except Exception as error:  # pandas raises many unrelated types
         raise DataError(f"{path} could not be read ({error}).") from None
-    if layout.ID in frame.columns:
-        frame = frame.set_index(layout.ID)
-    elif frame.index.name != layout.ID:
-        raise DataError(f"{path.name} has no '{layout.ID}' column or index; "
-                        "add the row ids Numerai uses.")  # fmt: skip
+    frame = frame.set_index(_id_column(path, [str(c) for c in frame.columns]))
+    _check_rows(path, len(frame))
     frame.index = frame.index.astype(str)
     if frame.index.has_duplicates:
         _check_unique(path, arrow_ids(frame.index))
@@ -180,8 +200,7 @@ def _column_names(path: Path) -> list[str]:
     """The column names of a data file (CSV: its header; otherwise parquet)."""
     if not _is_csv(path):
         return list(_read_schema(path).names)
-    if not path.exists():
-        raise DataError(f"{path} does not exist; check the path.")
+    _check_file(path)
     try:
         return [str(c) for c in pd.read_csv(path, nrows=0).columns]
     except Exception as error:  # pandas raises many unrelated types
@@ -200,6 +219,15 @@ def _check_target_kind(path: Path, target: str, numeric: dict[str, bool]) -> Non
                     f"target; choose a target column with --target COL{example}.")  # fmt: skip
 
 
+def _check_feature_kinds(path: Path, features: list[str], numeric: dict[str, bool]) -> None:
+    """Refuse a feature that holds no numbers (``numeric``: column -> whether it does; a
+    feature missing from it is reported where the columns are read)."""
+    for name in features:
+        if not numeric.get(name, True):
+            raise DataError(f"{path.name}: feature {name} is not numeric; numerpilot expects "
+                            "Numerai's features, whole numbers 0..4.")  # fmt: skip
+
+
 def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
     """Ids, eras, ``target`` and ``features`` of a Numerai-style parquet or CSV file
     whose ids are unique."""
@@ -211,10 +239,10 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
         _check_target_kind(
             path, target, {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}
         )
+        _check_feature_kinds(
+            path, features, {c: pd.api.types.is_numeric_dtype(frame[c]) for c in features}
+        )
         for name in features:
-            if not pd.api.types.is_numeric_dtype(frame[name]):
-                raise DataError(f"{path.name}: feature {name} is not numeric; numerpilot "
-                                "expects Numerai's features, whole numbers 0..4.")  # fmt: skip
             check_feature_column(frame[name].to_numpy(), name, path)
         return ScoringData(
             arrow_ids(frame.index),
@@ -223,13 +251,17 @@ def read_data(path: Path, target: str, features: list[str]) -> ScoringData:
             frame[features].to_numpy(dtype=np.int8) if features else np.zeros((len(frame), 0)),
             features,
         )
-    schema = open_parquet(path).schema_arrow
+    _check_file(path)
+    parquet = open_parquet(path)
+    _check_rows(path, parquet.metadata.num_rows)
+    schema = parquet.schema_arrow
     if layout.ERA not in schema.names:
         raise DataError(f"{path.name} has no '{layout.ERA}' column; scoring is per era.")
     if target not in schema.names:
         raise DataError(f"{path.name} has no target column '{target}'; pick one with --target.")
     kinds = {f.name: pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in schema}
     _check_target_kind(path, target, kinds)
+    _check_feature_kinds(path, features, kinds)
     loaded = load_era_data(path, features, [target], feature_fix="Check --features.")
     assert loaded.id_array is not None  # load_era_data always keeps it
     _check_unique(path, loaded.id_array)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from numerai_tools import submissions as nt
 
 from numerpilot.errors import DataError, SubmissionError
+from numerpilot.io import compression
 from numerpilot.submission.rules import classic, crypto, signals
 from numerpilot.submission.rules.universe import other_tournament
 
@@ -57,25 +59,36 @@ def check_numeric(frame: pd.DataFrame) -> None:
         )
 
 
-#: Endings of compressed files: pandas would read them, Numerai takes plain files only.
-_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+#: Id columns of every tournament: read from a CSV as text, so "000123" stays "000123".
+ID_COLUMNS = dict.fromkeys(
+    [*nt.NUMERAI_ALLOWED_ID_COLS, *nt.SIGNALS_ALLOWED_ID_COLS, *nt.CRYPTO_ALLOWED_ID_COLS], str
+)
 
 
 def read_submission(path: Path) -> pd.DataFrame:
-    """A submission file (CSV or parquet) as a frame with its columns as written."""
+    """A submission file (CSV or parquet) with at least one row, as a frame with its columns
+    as written (the ids of a CSV as text)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} does not exist: run 'numerpilot predict' first.")
-    if path.suffix.lower() in _COMPRESSED:
-        raise DataError(f"{path.name} is compressed ({path.suffix}); Numerai reads plain CSV "
-                        "or parquet files: decompress it and submit that file.")  # fmt: skip
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(f"{path.name} is empty (0 bytes); check that it was written completely.")
+    kind = compression(path) if path.is_file() else None  # pandas would read it, Numerai not
+    if kind:
+        raise DataError(f"{path.name} is compressed ({kind}); Numerai reads plain CSV or "
+                        "parquet files: decompress it and submit that file.")  # fmt: skip
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
-            return frame.reset_index() if frame.index.name else frame
-        return pd.read_csv(path)
+            frame = frame.reset_index() if frame.index.name else frame
+        else:
+            frame = pd.read_csv(path, dtype=ID_COLUMNS)
     except Exception as error:  # pandas/pyarrow raise many unrelated types
         raise DataError(f"{path} is not a readable CSV or parquet file ({error}).") from None
+    if len(frame) == 0:
+        raise DataError(f"{path.name} has no rows; a submission needs one row per live id: "
+                        "check that it was written completely.")  # fmt: skip
+    return frame
 
 
 def check_frame(frame: pd.DataFrame, tournament: str, universe: Universe) -> None:
@@ -105,4 +118,9 @@ def check_file(path: Path, tournament: str, universe: Universe, hint: str = PRED
     except SubmissionError as error:
         elsewhere = frame is not None and other_tournament(frame, tournament)
         end = "" if elsewhere else f" {hint}."  # the error already says what to change
-        raise SubmissionError(f"{Path(path).name}: {error}.{end}") from None
+        raise SubmissionError(f"{Path(path).name}: {_sentence(str(error))}{end}") from None
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending with one full stop (numerai-tools' messages may end with '.' or '?')."""
+    return text if text.endswith((".", "?", "!")) else f"{text}."
