@@ -66,3 +66,37 @@ def test_bin_reference_gives_the_model_of_lightgbm_own_sampling() -> None:
                          params=params)  # fmt: skip
     ours = bin_reference(x, sample, y, names, params)
     assert trained(ours).model_to_string() == trained(theirs).model_to_string()
+
+
+def test_a_targets_seeds_refit_on_one_training_set_with_the_same_models() -> None:
+    """Building a training set bins every row (at Numerai's size it took longer than the
+    trees): the seeds of a refit share the one built for the first seed, and get the very
+    models fresh sets would give them; other rows or labels get a set of their own."""
+    x, y = _data(4000)
+    eras = np.repeat([f"{e:04d}" for e in range(40)], 100)
+    built: list[lgb.Dataset] = []
+    real = lgb.train
+
+    def train(params: dict[str, object], train_set: lgb.Dataset, **kw: object) -> lgb.Booster:
+        built.append(train_set)
+        return real(params, train_set, **kw)  # type: ignore[arg-type]
+
+    def fit(seed: int, target: np.ndarray, fresh: bool) -> str:
+        if fresh:
+            lgbm.release_training_set()
+        cfg = LightGBMConfig(n_estimators=15, colsample_bytree=0.5, seed=seed, num_threads=1)
+        model = lgbm.train_target(x, target, eras, target="t", feature_names=[f"f{i}" for i in
+                                  range(x.shape[1])], cfg=cfg, split=None)  # fmt: skip
+        return str(model.booster.model_to_string())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lgb, "train", train)
+        shared = [fit(seed, y, fresh=False) for seed in (0, 1, 2)]
+        assert built[0] is built[1] is built[2]
+        fresh = [fit(seed, y, fresh=True) for seed in (0, 1, 2)]
+        assert len({id(s) for s in built[3:]}) == 3
+        assert shared == fresh and len(set(shared)) == 3  # the same models; seeds differ
+        other = y.copy()
+        other[:50] = np.nan  # other rows: a set of their own
+        fit(0, other, fresh=False)
+        assert built[-1] is not built[5]

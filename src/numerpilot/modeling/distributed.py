@@ -79,6 +79,7 @@ def fit_task(task: MemberTask) -> FittedMember:
     """Run on a worker: read the member's columns and eras (of each file), fit it."""
     from numerpilot.data.load import load_era_data
     from numerpilot.data.remote import location
+    from numerpilot.modeling.lgbm import release_training_set
 
     wanted = task.eras()
     parts = []
@@ -90,11 +91,15 @@ def fit_task(task: MemberTask) -> FittedMember:
                 load_era_data(path, task.features, [task.member.target], eras=eras.tolist())
             )
     data = concat_era_data(parts)
-    return fit_member(
-        data.features, data.target(task.member.target), data.eras, member=task.member,
-        feature_names=task.features, cfg=task.cfg, split=task.split,
-        early_stopping_rounds=task.early_stopping_rounds, keep_all_rounds=task.keep_all_rounds,
-    )  # fmt: skip
+    try:
+        return fit_member(
+            data.features, data.target(task.member.target), data.eras, member=task.member,
+            feature_names=task.features, cfg=task.cfg, split=task.split,
+            early_stopping_rounds=task.early_stopping_rounds,
+            keep_all_rounds=task.keep_all_rounds,
+        )  # fmt: skip
+    finally:  # a task reads its own rows: nothing to share with the next one
+        release_training_set()
 
 
 def concat_era_data(parts: list[EraData]) -> EraData:

@@ -81,12 +81,62 @@ def bin_reference(
     return bins.construct()
 
 
-def _bin_sample(rows: np.ndarray, seed: int) -> np.ndarray:
-    """At most BIN_SAMPLE_ROWS of ``rows`` (seeded, in order) to define the bin edges."""
+def _bin_sample(rows: np.ndarray) -> np.ndarray:
+    """At most BIN_SAMPLE_ROWS of ``rows`` (in order) to define the bin edges: the same for
+    every seed, so that the seeds of a member fit on the same rows share one training set."""
     if len(rows) <= BIN_SAMPLE_ROWS:
         return rows
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(0)
     return np.sort(rng.choice(rows, size=BIN_SAMPLE_ROWS, replace=False))
+
+
+@dataclass
+class _Built:
+    """A constructed training set and what it was built from (see :func:`_training_set`)."""
+
+    features: np.ndarray  # held, so that no other matrix can take its place meanwhile
+    rows: np.ndarray
+    label: np.ndarray
+    params: dict[str, Any]
+    dataset: lgb.Dataset
+
+
+#: Parameters that do not change a training set's bins (threads: chosen per fit by the load).
+_NOT_BINNING = ("seed", "num_threads")
+#: The last training set built without held-out rows (a refit), for the next seed's refit.
+_last: list[_Built] = []
+
+
+def release_training_set() -> None:
+    """Drop the kept training set (and the matrix it holds): when a batch of fits ends."""
+    _last.clear()
+
+
+def _training_set(
+    features: np.ndarray, rows: np.ndarray, label: np.ndarray, names: list[str],
+    params: dict[str, Any], reuse: bool,
+) -> lgb.Dataset:  # fmt: skip
+    """The LightGBM training set of ``rows``, binned on a sample of them. With ``reuse``,
+    the one built last for the very same matrix, rows, label and binning is taken again:
+    a target's seeds are refit on the same rows, and building the set (binning every row)
+    can take longer than the trees (LightGBM takes a built set with another seed: the seed
+    does not change the bins). Only one set is kept, dropped before another is built and
+    when the batch of fits ends (:func:`release_training_set`)."""
+    binning = {k: v for k, v in params.items() if k not in _NOT_BINNING}
+    if reuse and _last:
+        last = _last[0]
+        if (last.features is features and last.params == binning
+                and np.array_equal(last.rows, rows)
+                and np.array_equal(last.label, label, equal_nan=True)):  # fmt: skip
+            return last.dataset
+    release_training_set()  # its memory is free before the next set is built
+    labels = np.zeros(features.shape[0], dtype=np.float32)  # the bins do not depend on them
+    bins = bin_reference(features, _bin_sample(rows), labels, names, params)
+    dataset = lgb.Dataset(RowsSequence(features, rows), label=label, feature_name=names,
+                          params=params, reference=bins)  # fmt: skip
+    if reuse:
+        _last.append(_Built(features, rows.copy(), label.copy(), binning, dataset))
+    return dataset
 
 
 def lgbm_params(cfg: LightGBMConfig) -> dict[str, Any]:
@@ -183,27 +233,20 @@ def train_target(
                         "remove it from train.targets.")  # fmt: skip
     # Bin edges come from a small sample Dataset; the training set copies them instead of
     # letting LightGBM sample float64 rows in proportion to the data.
-    sample = _bin_sample(fit_rows, cfg.seed)
-    params = {**lgbm_params(cfg), "bin_construct_sample_cnt": len(sample)}
-    bins = bin_reference(features, sample, y, feature_names, params)
-    train_set = lgb.Dataset(
-        RowsSequence(features, fit_rows), label=y[fit_rows], feature_name=feature_names,
-        params=params, reference=bins,
-    )  # fmt: skip
+    hold_rows = np.flatnonzero(known & np.isin(eras, split.holdout)) if split else fit_rows[:0]
+    params = {**lgbm_params(cfg), "bin_construct_sample_cnt": min(len(fit_rows), BIN_SAMPLE_ROWS)}
+    train_set = _training_set(features, fit_rows, y[fit_rows], feature_names, params,
+                              reuse=not len(hold_rows))  # fmt: skip
     valid_sets, callbacks = [], [lambda env: on_iteration(1)]
     feval = None
-    if split is not None:
-        hold_rows = np.flatnonzero(known & np.isin(eras, split.holdout))
-        if len(hold_rows):
-            params["metric"] = "None"
-            feval = era_corr_metric(eras[hold_rows])
-            valid_sets.append(
-                lgb.Dataset(
-                    RowsSequence(features, hold_rows), label=y[hold_rows], reference=train_set
-                )
-            )
-            if early_stopping_rounds:
-                callbacks.append(SmoothedEarlyStopping(early_stopping_rounds))
+    if len(hold_rows):
+        params["metric"] = "None"
+        feval = era_corr_metric(eras[hold_rows])
+        valid_sets.append(
+            lgb.Dataset(RowsSequence(features, hold_rows), label=y[hold_rows], reference=train_set)
+        )
+        if early_stopping_rounds:
+            callbacks.append(SmoothedEarlyStopping(early_stopping_rounds))
     evals: dict[str, Any] = {}
     if valid_sets:
         callbacks.append(lgb.record_evaluation(evals))

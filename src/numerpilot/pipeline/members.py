@@ -81,18 +81,23 @@ def local_fitter(cfg: Config, data: EraData, progress: Progress) -> Fitter:
     """Fit jobs in this process from ``data``, one after another, a bar each."""
 
     def fit(jobs: list[FitJob]) -> list[FittedMember]:
+        from numerpilot.modeling.lgbm import release_training_set
+
         out = []
-        for job in jobs:
-            with member_task(progress, job.label, job.trees) as advance:
-                out.append(
-                    fit_member(
-                        data.features, data.target(job.member.target), data.eras,
-                        member=job.member, feature_names=list(data.feature_names),
-                        cfg=job_config(cfg, job), split=job.split,
-                        early_stopping_rounds=job.early_stopping_rounds, on_progress=advance,
-                        keep_all_rounds=job.keep_all_rounds,
-                    )
-                )  # fmt: skip
+        try:
+            for job in jobs:
+                with member_task(progress, job.label, job.trees) as advance:
+                    out.append(
+                        fit_member(
+                            data.features, data.target(job.member.target), data.eras,
+                            member=job.member, feature_names=list(data.feature_names),
+                            cfg=job_config(cfg, job), split=job.split,
+                            early_stopping_rounds=job.early_stopping_rounds,
+                            on_progress=advance, keep_all_rounds=job.keep_all_rounds,
+                        )
+                    )  # fmt: skip
+        finally:  # a refit's training set, kept for the next seed: not beyond the batch
+            release_training_set()
         return out
 
     return fit
