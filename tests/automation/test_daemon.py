@@ -228,6 +228,29 @@ def test_submissions_numerai_holds_are_recorded_before_anything_is_predicted(
     }
 
 
+def test_a_model_whose_upload_is_unsure_is_not_predicted_for_until_the_wait_ends(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """Every poll of the wait predicted the live era again for it (and warned): it is only
+    asked about, and sent again once the wait is over and Numerai still lists nothing."""
+    config = daemon_dir.config_path.read_text()
+    daemon_dir.config_path.write_text(config.replace("unsure_wait_seconds = 0.5",
+                                                     "unsure_wait_seconds = 120"))  # fmt: skip
+    ids, number = client.models(), client.current_round().number
+    ledger = Ledger(daemon_dir.state_db)
+    ledger.claim("classic", MODELS[0], ids[MODELS[0]], number, "sha", "p.csv")
+    ledger.mark("classic", MODELS[0], ids[MODELS[0]], number, "uploading",
+                error="unsure: create: no answer")  # fmt: skip
+    report = _daemon(daemon_dir, client).run(once=True)
+    assert [r.model_name for r in report.results] == [MODELS[1]]
+    assert [s.model_name for s in sandbox.state.submissions] == [MODELS[1]]
+    daemon_dir.config_path.write_text(config)  # the wait is over (0.5 s)
+    time.sleep(0.6)
+    report = _daemon(daemon_dir, client).run(once=True)
+    assert [(r.model_name, r.outcome) for r in report.results] == [(MODELS[0], "uploaded")]
+    assert sorted(s.model_name for s in sandbox.state.submissions) == sorted(MODELS)
+
+
 def test_a_model_run_from_an_uploaded_pickle_is_skipped(
     daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
 ) -> None:

@@ -14,7 +14,10 @@ from tests.support.catalogue import Outcome, Refused
 from tests.support.fs import snapshot
 
 from numerpilot.data import layout
+from numerpilot.errors import DataError
+from numerpilot.pipeline.context import Context
 from numerpilot.sandbox import SandboxServer
+from numerpilot.workdir import Workdir
 
 
 def _data(root: Path) -> Path:
@@ -36,8 +39,10 @@ def test_pinned_version_beside_own_files(
     (tmp_path / "numerpilot.toml").write_text(
         f'[data]\ndir = "{synthetic_dir}"\nversion = "v5.2"\nfeature_set = "all"\n'
     )
-    refused(numerpilot("train", "-C", str(tmp_path)), 1, 'data.version = "v5.2" names a folder',
+    refused(numerpilot("train", "-C", str(tmp_path)), 1, 'data.version = "v5.2" names a',
             "holds a dataset of your own", 'set data.version = "newest"')  # fmt: skip
+    with pytest.raises(DataError, match="holds a dataset of your own"):  # validate, predict...
+        Context.load(Workdir(tmp_path)).data_dir  # noqa: B018
 
 
 # -- parquet columns --------------------------------------------------------------------

@@ -187,8 +187,27 @@ def test_numbered_text_eras_sort_in_time_order(synthetic_dir: Path, tmp_path: Pa
     np.testing.assert_array_equal(
         data.eras, "era" + load_era_data(synthetic_dir / layout.TRAIN, []).eras
     )
-    assert list(era_labels(np.array(["x1", "y2"]))) == ["x1", "y2"]  # no common prefix
     assert list(era_labels(np.array(["0001", "X"]))) == ["0001", "X"]
+
+
+def test_eras_written_two_ways_or_as_other_dates_are_refused() -> None:
+    """Sorted as text they had no time order: the holdout and the embargo took the wrong
+    eras, and eras that overlap train's targets were scored."""
+    with pytest.raises(DataError, match=r"writes eras in several ways \('era5', '0025'"):
+        era_labels(np.array(["era5", "0025"]))
+    with pytest.raises(DataError, match="several ways"):
+        era_labels(np.array(["x1", "y2"]))
+    for dates in (["10/09/2020", "12/27/2019"], ["03 Jan 2020", "10 Jan 2020"]):
+        with pytest.raises(DataError, match="dates such as .* write them as YYYY-MM-DD"):
+            era_labels(np.array(dates))
+
+
+def test_iso_dates_sort_in_time_order_however_they_are_padded() -> None:
+    labels = era_labels(np.array(["2020-10-9", "2020-1-3", "2020-2-14", "2020-1-3"]))
+    assert list(labels) == ["2020-10-09", "2020-01-03", "2020-02-14", "2020-01-03"]
+    hourly = era_labels(np.array(["2024-01-01 13:00", "2024-01-01 9:00"]))
+    assert list(hourly) == ["2024-01-01T13:00:00", "2024-01-01T09:00:00"]
+    assert list(era_labels(np.array(["train", "test"]))) == ["train", "test"]
 
 
 def test_no_rows_in_selected_eras(synthetic_dir: Path, tmp_path: Path) -> None:

@@ -79,6 +79,19 @@ def test_live_without_rows(
     assert not cache.exists()
 
 
+@pytest.mark.bad_input("check-upload", "`--live` with ids that repeat")
+def test_live_with_repeated_ids(
+    numerpilot: Numerpilot, refused: Refused, pickle_path: Path, tmp_path: Path, cache: Path
+) -> None:
+    """The replica ran and the rules then blamed the pickle's predictions."""
+    twice = tmp_path / "twice.parquet"
+    frame = _frame()
+    pd.concat([frame, frame.iloc[:2]]).to_parquet(twice)
+    refused(_check(numerpilot, pickle_path, "--live", str(twice)), 1,
+            f"the live file {twice} has ids that repeat (e.g. {frame.index[0]})")  # fmt: skip
+    assert not cache.exists()
+
+
 @pytest.mark.bad_input("check-upload", "`--live` with the ids as a column, not the index")
 def test_live_ids_not_the_index(
     numerpilot: Numerpilot, refused: Refused, pickle_path: Path, tmp_path: Path, cache: Path

@@ -178,6 +178,8 @@ def test_upload_model_whose_answer_fails_says_sending_again_is_safe(
     outcome = numerpilot(*args)
     assert outcome.code == 3 and "Sending it again is safe" in outcome.err, outcome.err
     assert "Check before sending" not in outcome.err  # numerpilot has no way to check
+    again = f"'numerpilot upload-model --model sandbox_model -C {sandbox_trained}' again"
+    assert again in " ".join(outcome.err.split())  # -C (and --pickle) as given: the same file
     model = next(m for m in sandbox.state.models if m.name == "sandbox_model")
     assert Ledger(sandbox_trained / "state.db").model_upload("classic", model.id) is None
     assert numerpilot(*args).code == 0

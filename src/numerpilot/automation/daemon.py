@@ -33,7 +33,7 @@ from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, SubmissionError, from_os_error
 from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.once import SubmitResult, settle_closed
+from numerpilot.submission.once import SubmitResult, settle_closed, still_unsure
 from numerpilot.workdir import Workdir
 
 if TYPE_CHECKING:
@@ -210,14 +210,19 @@ class Daemon:
         from numerpilot.pipeline.predict import predict_live
         from numerpilot.submission.submit import check_not_stale, submit_predictions
 
-        pending = self._not_on_numerai(current, self._pending(current))
+        due = self._not_on_numerai(current, self._pending(current))
+        if not due:
+            return
+        waiting = still_unsure(self.ledger, self.config.submission, self._ids(), current, due)
+        pending = [name for name in due if name not in waiting]
+        late = " (late: staking closed)" if current.is_late else ""
+        said, self._due = self._due, (current.number, (*pending, "|", *waiting))
+        unsure = f"; waiting: {', '.join(waiting)} (an upload not listed yet)" if waiting else ""
+        log.log(logging.INFO if said != self._due else logging.DEBUG,  # once, not every poll
+                "round %d takes submissions%s; due: %s%s", current.number, late,
+                ", ".join(pending) or "none", unsure, extra={"round": current.number})  # fmt: skip
         if not pending:
             return
-        late = " (late: staking closed)" if current.is_late else ""
-        said, self._due = self._due, (current.number, tuple(pending))  # once, not every poll
-        log.log(logging.INFO if said != self._due else logging.DEBUG,
-                "round %d takes submissions%s; due: %s", current.number, late,
-                ", ".join(pending), extra={"round": current.number})  # fmt: skip
         own = self.config.submission.signal_file
         wait = min(self.settings.poll_seconds, LOCK_WAIT)  # a stop is not held up longer
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -249,6 +250,17 @@ def _refuse_demo(wd: Workdir, demo_dir: str, pickle: Path, live: Path | None) ->
         )
 
 
+def _command_again(
+    model: str, pickle: Path | None, live: Path | None, bench: Path | None, directory: Path
+) -> str:
+    """This ``upload-model`` command as given, to run again (the same pickle, checked alike)."""
+    words = ["numerpilot", "upload-model", "--model", model]
+    for option, value in (("--pickle", pickle), ("--live", live), ("--benchmarks", bench)):
+        words += [option, str(value)] if value is not None else []
+    words += ["-C", str(directory)] if directory != Path(".") else []
+    return shlex.join(words)
+
+
 @app.command("upload-model", rich_help_panel="Model upload")
 def upload_model_cmd(
     model: Annotated[
@@ -278,6 +290,7 @@ def upload_model_cmd(
     from numerpilot.model_upload.check import default_image
     from numerpilot.submission.ledger import Ledger
 
+    again = _command_again(model, pickle, live, benchmarks, directory)
     wd = workdir(directory)
     config = wd.load_config()
     client = make_client(config)
@@ -302,7 +315,7 @@ def upload_model_cmd(
             raise NumeraiAPIError(
                 f"{cause}; Numerai may or may not have the pickle. Sending it again is safe "
                 "(a model runs from its newest pickle, and this is the same file): run "
-                f"'numerpilot upload-model --model {model}' again."
+                f"'{again}' again."
             ) from None
     Ledger(wd.state_db).record_model_upload(config.submission.tournament, model, model_id,
                                             upload_id)  # fmt: skip

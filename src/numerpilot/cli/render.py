@@ -114,7 +114,7 @@ def submission_line(result: SubmitResult) -> str:
         + "); --force uploads again.",
         "skipped": f"[yellow]•[/yellow] {result.model_name}: skipped: {result.detail.rstrip('.')}.",
         "uncertain": f"[red]?[/red] {result.model_name}: no answer confirmed the upload and "
-        "Numerai does not list it yet; run the command again to check (nothing is sent twice).",
+        "Numerai does not list it yet; run the command again: it asks Numerai first.",
         "dry_run": f"[cyan]•[/cyan] {result.model_name}: {name} is valid for round {number}{late}"
         " (dry run: nothing uploaded" + (f"; {result.detail}" if result.detail else "") + ").",
     }

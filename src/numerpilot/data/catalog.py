@@ -11,10 +11,6 @@ from numerpilot.errors import DataError
 
 def read_features_json(data_dir: Path) -> dict[str, object]:
     path = data_dir / layout.FEATURES_JSON
-    if not data_dir.is_dir() and (data_dir.parent / layout.TRAIN).exists():
-        raise DataError(f"data.version = \"{data_dir.name}\" names a folder that {data_dir.parent} "
-                        "does not have, and that folder holds a dataset of your own "
-                        "(train.parquet): set data.version = \"newest\" to use it.")  # fmt: skip
     if not data_dir.is_dir():
         raise DataError(f"{data_dir} does not exist: run 'numerpilot download' (it fetches "
                         "the configured data.version), or point data.dir at your dataset's "

@@ -20,8 +20,9 @@ def era_labels(values: np.ndarray) -> np.ndarray:
     """Era labels (E,) as str that sort in time order: whole numbers (an era column stored
     as numbers, or a CSV's "0001" read as 1) zero-padded to at least 4 digits, as Numerai
     writes them; numbered text with one prefix ("era1" ... "era20") the same way after
-    the prefix ("era0001"), so that era 10 does not sort before era 2; anything else as
-    it is."""
+    the prefix ("era0001"), so that era 10 does not sort before era 2; ISO dates as
+    YYYY-MM-DD; anything else as it is (eras written in two ways, or dates written
+    otherwise, are refused: they have no order as text)."""
     if not len(values):
         return values.astype(str)
     if values.dtype.kind == "f":  # a column with a gap, or read from a CSV: 1.0, 2.0, ...
@@ -32,15 +33,40 @@ def era_labels(values: np.ndarray) -> np.ndarray:
     codes, uniques = pd.factorize(labels)  # a label per row: the regex runs per distinct one
     parts = [_NUMBERED.fullmatch(label) for label in uniques]
     prefixes = {m.group(1) if m else None for m in parts}
-    if None in prefixes or len(prefixes) != 1:
-        _refuse_local_dates(uniques)
-        return labels
+    if None not in prefixes and len(prefixes) > 1:  # "era5" beside "0025": no one order
+        shown = ", ".join(f"'{m.group(0)}'" for m in parts[:3] if m)
+        raise DataError(f"the era column writes eras in several ways ({shown}, ...); write "
+                        "every era the same way (0001, 0002, ...).")  # fmt: skip
+    if None in prefixes:
+        return _dates_in_order(uniques, codes, labels)
     digits = [m.group(2) for m in parts if m]
     if len({len(d) for d in digits}) == 1:  # "0001" ... "0574": already in time order
         return labels
     width = max(4, *(len(d) for d in digits))
     (prefix,) = prefixes
     return np.array([f"{prefix}{d.zfill(width)}" for d in digits])[codes]
+
+
+def _dates_in_order(uniques: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Labels (n,) that are dates written as ISO dates, padded or not ("2020-1-3"), as
+    YYYY-MM-DD (with the time where one is not midnight), which sort in time order; other
+    writings of dates are refused; labels that are not dates are returned as they are."""
+    _refuse_local_dates(uniques)
+    try:
+        days = pd.to_datetime(pd.Series(uniques), format="ISO8601")
+    except (ValueError, TypeError):
+        days = None
+    if days is not None:
+        timed = bool((days != days.dt.normalize()).any())
+        out = days.dt.strftime("%Y-%m-%dT%H:%M:%S" if timed else "%Y-%m-%d").to_numpy(str)
+        return np.asarray(out[codes])
+    try:
+        pd.to_datetime(pd.Series(uniques), format="mixed")
+    except (ValueError, TypeError, OverflowError):
+        return labels
+    raise DataError(f"the era column holds dates such as '{uniques[0]}', which do not sort in "
+                    "time order as text; write them as YYYY-MM-DD (or number the eras 0001, "
+                    "0002, ...).")  # fmt: skip
 
 
 def _refuse_local_dates(labels: np.ndarray) -> None:

@@ -367,7 +367,7 @@ def check_unique_ids(path: Location, ids: pa.Array, eras: np.ndarray) -> None:
     """One row per id and era (n,), each with an id: a repeated row would count twice in
     its era's score and fit, and Numerai refuses a submission whose ids repeat. (An id may
     come back in other eras: a ticker's, say.)"""
-    fix = "keep one row per id (a file of Numerai's: download it again)."
+    fix = "keep one row per id."
     if ids.null_count:
         raise DataError(f"{path.name} has {ids.null_count} rows without an id; {fix}")
     if pc.count_distinct(ids).as_py() == len(ids):  # Numerai's files: one pass, no copy

@@ -142,6 +142,8 @@ def _input_ids(path: Path, what: str, columns: tuple[str, ...] = ()) -> pd.Index
     if rows == 0:
         raise DataError(f"{name} has no rows; {give}.")
     ids = pd.read_parquet(path, columns=[]).index
+    if ids.has_duplicates:
+        raise DataError(f"{name} has ids that repeat (e.g. {ids[ids.duplicated()][0]}); {give}.")
     if ids.name != layout.ID:
         column = " (only a column of that name)" if layout.ID in names else ""
         raise DataError(f"{name} has no '{layout.ID}' index{column}, which Numerai's files have "

@@ -46,6 +46,10 @@ class Context:
             return root
         root = root / LAYOUTS[self.tournament].prefix
         folder = local_dataset(root, self.config.data.version)
+        if folder is not None and not folder.is_dir() and (root / TRAIN).exists():
+            raise DataError(f"data.version = \"{folder.name}\" names a folder that {root} "
+                            "does not have, and that folder holds a dataset of your own "
+                            '(train.parquet): set data.version = "newest" to use it.')  # fmt: skip
         if folder is not None:
             check_finished(folder)
             return folder

@@ -18,6 +18,7 @@ from typing import Literal
 from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
+from numerpilot.config import SubmissionConfig
 from numerpilot.errors import RemoteError, SubmissionError
 from numerpilot.submission.ledger import Ledger, LedgerRow
 
@@ -109,7 +110,7 @@ def submit_once(
         # Numerai confirmed it (its id is recorded): a listing that lags is no reason to
         # upload twice
         return t.result("already_done", row.submission_id, detail="Numerai does not list it yet")
-    if row is not None and not force and (age := _unsure_for(row)) is not None:
+    if row is not None and not force and (age := unsure_for(row)) is not None:
         if age < unsure_wait:
             return t.result("uncertain", detail=f"the upload of {age:.0f} s ago is not listed "
                             f"yet; it is sent again only after {unsure_wait:.0f} s")  # fmt: skip
@@ -204,12 +205,25 @@ def _settle(
     return t.result("uncertain", detail=str(error))
 
 
+def still_unsure(
+    ledger: Ledger, settings: SubmissionConfig, ids: dict[str, str], info: RoundInfo,
+    names: list[str],
+) -> list[str]:  # fmt: skip
+    """The models of ``names`` whose upload in the round ended unsure less than ``[submission]
+    unsure_wait_seconds`` ago: Numerai may list it yet, so nothing is predicted or sent for
+    them until then (the daemon asks again at its next poll)."""
+    rows = {name: ledger.get(settings.tournament, ids[name], info.number) for name in names}
+    wait = settings.unsure_wait_seconds
+    return [name for name, row in rows.items()
+            if row is not None and (age := unsure_for(row)) is not None and age < wait]  # fmt: skip
+
+
 def is_unsure(row: LedgerRow) -> bool:
     """True for a row whose upload ended without knowing whether Numerai made it."""
     return row.state == "uploading" and (row.last_error or "").startswith(_UNSURE)
 
 
-def _unsure_for(row: LedgerRow) -> float | None:
+def unsure_for(row: LedgerRow) -> float | None:
     """Seconds since the row's upload ended unsure (None: it did not: a crash before or
     during the send leaves no mark, and is sent again at once)."""
     if not is_unsure(row):
@@ -253,7 +267,7 @@ def _closed_since(client: NumeraiClient, info: RoundInfo) -> bool:
     return now.number != info.number or not now.is_open
 
 
-def check_outcomes(results: list[SubmitResult]) -> None:
+def check_outcomes(results: list[SubmitResult], unsure_wait: float) -> None:
     """After the lines are printed: exit code 3 (RemoteError) when an upload may or may not
     have reached Numerai, 1 (SubmissionError) when a model asked for got nothing because
     Numerai runs it from a pickle. The daemon only logs these."""
@@ -263,8 +277,8 @@ def check_outcomes(results: list[SubmitResult]) -> None:
             f"The upload for {', '.join(unsure)} may not have reached Numerai (no answer "
             "confirmed it, and Numerai does not list it yet). Run the command again in a few "
             "minutes, without --force: it asks Numerai first, and sends the file again only "
-            "if Numerai still does not list it [submission] unsure_wait_seconds (default 120) "
-            "after the upload."
+            f"if Numerai still does not list it {unsure_wait:g} s after the upload ([submission] "
+            "unsure_wait_seconds)."
         )
     skipped = [r.model_name for r in results if r.outcome == "skipped"]
     if skipped:
