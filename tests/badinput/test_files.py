@@ -66,7 +66,7 @@ def test_repeated_live_ids(numerpilot: Numerpilot, refused: Refused, trained: Pa
     pd.concat([live, live.iloc[:2]]).to_parquet(path)
     before = snapshot(trained / "predictions")
     refused(numerpilot("predict", "-C", str(trained)), 1, "live.parquet has 2 ids that repeat",
-            "download it again")  # fmt: skip
+            "keep one row per id")  # fmt: skip
     assert snapshot(trained / "predictions") == before
 
 
