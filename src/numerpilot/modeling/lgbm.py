@@ -61,6 +61,10 @@ class RowsSequence(lgb.Sequence):
     def __len__(self) -> int:
         return len(self.rows)
 
+    def release(self) -> None:
+        """Drop the batch buffer (up to 64 MB): the rows are binned, a kept set needs no more."""
+        self._buffer = None
+
 
 def bin_reference(
     features: np.ndarray,
@@ -132,8 +136,11 @@ def _training_set(
     release_training_set()  # its memory is free before the next set is built
     labels = np.zeros(features.shape[0], dtype=np.float32)  # the bins do not depend on them
     bins = bin_reference(features, _bin_sample(rows), labels, names, params)
-    dataset = lgb.Dataset(RowsSequence(features, rows), label=label, feature_name=names,
-                          params=params, reference=bins)  # fmt: skip
+    rows_in = RowsSequence(features, rows)
+    dataset = lgb.Dataset(rows_in, label=label, feature_name=names, params=params,
+                          reference=bins).construct()  # fmt: skip
+    rows_in.release()
+    dataset.reference = None  # the sample's binned set: its edges are copied, not needed
     if reuse:
         _last.append(_Built(features, rows.copy(), label.copy(), binning, dataset))
     return dataset
