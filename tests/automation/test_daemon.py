@@ -21,6 +21,7 @@ from tests.automation.conftest import DAEMON_CONFIG
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.automation.alerts import Alerts
+from numerpilot.automation.clock import backoff_seconds
 from numerpilot.automation.daemon import AUTH_RETRIES, Daemon, PassReport
 from numerpilot.config import load_config
 from numerpilot.credentials import Credentials
@@ -329,7 +330,8 @@ def test_unreachable_api_is_retried_with_backoff_not_a_crash(
     assert 2 <= len(warnings) <= 9  # 0.1, 0.2, 0.2 s...: backing off, not spinning
     # doubling from a poll to at most four: a round's hour is not slept through after an
     # outage (the waits went up to max_sleep_seconds, 15 minutes by default)
-    assert [runner._backoff(k) for k in range(1, 6)] == pytest.approx([0.1, 0.2, 0.2, 0.2, 0.2])
+    waits = [backoff_seconds(runner.settings, k) for k in range(1, 6)]
+    assert waits == pytest.approx([0.1, 0.2, 0.2, 0.2, 0.2])
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])

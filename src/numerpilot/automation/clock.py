@@ -16,6 +16,7 @@ from collections import deque
 from datetime import datetime, timedelta
 
 from numerpilot.api.rounds import RoundInfo
+from numerpilot.config import DaemonConfig
 
 #: Clock rates below this count as real time (the Date header has 1-second resolution).
 _ACCELERATED = 2.0
@@ -72,3 +73,14 @@ def expected_next_open(rounds: list[RoundInfo]) -> datetime:
     opens = sorted({r.open_time for r in rounds})
     gaps = [b - a for a, b in itertools.pairwise(opens) if b > a]
     return opens[-1] + (min(gaps) if gaps else timedelta(days=1))
+
+
+#: The most polls the daemon waits between two passes that failed (4 minutes by default).
+BACKOFF_POLLS = 4
+
+
+def backoff_seconds(settings: DaemonConfig, failures: int) -> float:
+    """Seconds to wait after ``failures`` failed passes in a row: two polls, then four at
+    most, so that a round's hour is not slept through once Numerai is back."""
+    polls: int = min(2**failures, BACKOFF_POLLS)
+    return min(settings.poll_seconds * polls, settings.max_sleep_seconds)

@@ -26,7 +26,7 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.automation.alerts import Alert, Alerts
-from numerpilot.automation.clock import ServerClock, expected_next_open
+from numerpilot.automation.clock import ServerClock, backoff_seconds, expected_next_open
 from numerpilot.automation.retraining import retrain_reason
 from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
@@ -45,8 +45,6 @@ DAEMON_LOCK = "daemon.lock"
 #: Passes in a row whose keys Numerai rejected before the daemon gives up (exit 3): one
 #: stray 401 (a proxy, a deploy at Numerai) is no reason to stop an autopilot for good.
 AUTH_RETRIES = 3
-#: The most polls the daemon waits between two passes that failed (4 minutes by default).
-BACKOFF_POLLS = 4
 #: Seconds a pass waits for another process's download into the same folder (at most a
 #: poll): SIGTERM is heard between passes, not inside the wait.
 LOCK_WAIT = 10.0
@@ -119,7 +117,7 @@ class Daemon:
                         raise
                     log.warning("%s Trying again." if error.auth else "Numerai's API failed "
                                 "(%s); trying again.", error)  # fmt: skip
-                    self._sleep(self._backoff(failures))
+                    self._sleep(backoff_seconds(self.settings, failures))
                     continue
                 if report.wake is not None and report.round != told:  # once per round
                     told = report.round
@@ -371,17 +369,8 @@ class Daemon:
     def _sleep_seconds(self, wake: datetime | None) -> float:
         """Real seconds to sleep: until ``wake`` (server time), or one poll with jitter."""
         poll = self.settings.poll_seconds * self._rng.uniform(0.8, 1.2)
-        if wake is None:
-            return poll
-        seconds = self.clock.real_seconds(wake)
+        seconds = self.clock.real_seconds(wake) if wake is not None else 0.0
         return poll if seconds <= 0 else min(seconds, self.settings.max_sleep_seconds)
-
-    def _backoff(self, failures: int) -> float:
-        """Seconds to wait after ``failures`` failed passes in a row: doubling from a poll,
-        to at most :data:`BACKOFF_POLLS` polls, so that a round's hour is not slept
-        through once Numerai is back."""
-        polls: int = min(2**failures, BACKOFF_POLLS)
-        return min(self.settings.poll_seconds * polls, self.settings.max_sleep_seconds)
 
     def _sleep(self, seconds: float) -> None:
         log.debug("sleeping %.1f s", seconds, extra={"sleep_seconds": round(seconds, 1)})
