@@ -161,3 +161,16 @@ def compression(path: Path) -> str | None:
     except OSError:  # unreadable: the reader says so
         return None
     return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
+
+
+def check_plain(path: Path, reader: str, then: str) -> None:
+    """Refuse an empty (0 bytes) or compressed file: ``reader`` takes plain files only;
+    ``then``: what to do with the plain file."""
+    from numerpilot.errors import DataError
+
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(f"{path.name} is empty (0 bytes); check that it was written completely.")
+    kind = compression(path) if path.is_file() else None
+    if kind:
+        raise DataError(f"{path.name} is compressed ({kind}); {reader} reads plain .parquet or "
+                        f".csv files: decompress it and {then}.")  # fmt: skip

@@ -31,7 +31,7 @@ from numerpilot.data.load import (
     open_parquet,
 )
 from numerpilot.errors import DataError, UsageError
-from numerpilot.io import compression
+from numerpilot.io import check_plain
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.scoring.align import AllIds, align
 from numerpilot.scoring.ids import arrow_ids, repeated
@@ -59,12 +59,7 @@ def _check_file(path: Path) -> None:
     """Refuse a file that does not exist, is empty (0 bytes) or is compressed."""
     if not path.exists():
         raise DataError(f"{path} does not exist; check the path.")
-    if path.is_file() and path.stat().st_size == 0:
-        raise DataError(f"{path.name} is empty (0 bytes); check that it was written completely.")
-    kind = compression(path) if path.is_file() else None
-    if kind:
-        raise DataError(f"{path.name} is compressed ({kind}); numerpilot reads plain .parquet "
-                        "or .csv files: decompress it and pass the plain file.")  # fmt: skip
+    check_plain(path, "numerpilot", "pass the plain file")
 
 
 def _check_rows(path: Path, rows: int) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 from numerai_tools import submissions as nt
 
 from numerpilot.errors import DataError, SubmissionError
-from numerpilot.io import compression
+from numerpilot.io import check_plain
 from numerpilot.submission.rules import classic, crypto, signals
 from numerpilot.submission.rules.universe import other_tournament
 
@@ -71,12 +71,7 @@ def read_submission(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} does not exist: run 'numerpilot predict' first.")
-    if path.is_file() and path.stat().st_size == 0:
-        raise DataError(f"{path.name} is empty (0 bytes); check that it was written completely.")
-    kind = compression(path) if path.is_file() else None  # pandas would read it, Numerai not
-    if kind:
-        raise DataError(f"{path.name} is compressed ({kind}); Numerai reads plain CSV or "
-                        "parquet files: decompress it and submit that file.")  # fmt: skip
+    check_plain(path, "Numerai", "submit that file")  # pandas would read it, Numerai not
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
