@@ -48,10 +48,10 @@ def era_labels(values: np.ndarray) -> np.ndarray:
 
 
 def _dates_in_order(uniques: np.ndarray, codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Labels (n,) that are dates written as ISO dates, padded or not ("2020-1-3"), as
-    YYYY-MM-DD (with the time where one is not midnight), which sort in time order; other
-    writings of dates are refused; labels that are not dates are returned as they are."""
-    _refuse_local_dates(uniques)
+    """Labels (n,) that are ISO dates, padded or not ("2020-1-3"), as YYYY-MM-DD (with the
+    time where one is not midnight), which sort in time order; dates written otherwise
+    ("10/09/2020": which of day and month comes first cannot be told; "03 Jan 2020") are
+    refused; labels that are not dates are returned as they are."""
     try:
         days = pd.to_datetime(pd.Series(uniques), format="ISO8601")
     except (ValueError, TypeError):
@@ -60,24 +60,16 @@ def _dates_in_order(uniques: np.ndarray, codes: np.ndarray, labels: np.ndarray) 
         timed = bool((days != days.dt.normalize()).any())
         out = days.dt.strftime("%Y-%m-%dT%H:%M:%S" if timed else "%Y-%m-%d").to_numpy(str)
         return np.asarray(out[codes])
-    try:
-        pd.to_datetime(pd.Series(uniques), format="mixed")
-    except (ValueError, TypeError, OverflowError):
-        return labels
-    raise DataError(f"the era column holds dates such as '{uniques[0]}', which do not sort in "
-                    "time order as text; write them as YYYY-MM-DD (or number the eras 0001, "
-                    "0002, ...).")  # fmt: skip
-
-
-def _refuse_local_dates(labels: np.ndarray) -> None:
-    """Dates written day and month first ("10/09/2020") sort wrongly as text, and which of
-    the two comes first cannot be told: the holdout, the embargo and every per-era series
-    would follow the text's order, not time's."""
-    found = next((label for label in labels if _LOCAL_DATE.fullmatch(str(label))), None)
-    if found is not None:
-        raise DataError(f"the era column holds dates such as '{found}', which do not sort in "
-                        "time order as text; write them as YYYY-MM-DD (or number the eras "
-                        "0001, 0002, ...).")  # fmt: skip
+    found = next((label for label in uniques if _LOCAL_DATE.fullmatch(str(label))), None)
+    if found is None:
+        try:
+            pd.to_datetime(pd.Series(uniques), format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            return labels
+        found = uniques[0]
+    raise DataError(f"the era column holds dates such as '{found}', which do not sort in time "
+                    "order as text; write them as YYYY-MM-DD (or number the eras 0001, 0002, "
+                    "...).")  # fmt: skip
 
 
 def _whole(values: np.ndarray) -> np.ndarray:
