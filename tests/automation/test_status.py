@@ -113,6 +113,12 @@ def test_status_names_why_a_round_failed(
     failed = RoundStatus(info.number, "failed", None, None, None, None, "no trained models")
     render_status(StatusReport(info, [ModelStatus("m1", "id1", rounds=[failed])]))
     assert f"Failed: round {info.number}, m1: no trained models" in capsys.readouterr().out
+    why = "raise [submission] max_churn, or ([submission] signal_file) [/red]"  # not markup
+    failed = RoundStatus(info.number, "failed", None, None, None, None, why)
+    note = "its payout estimate uses [scoring] payout_mmc_multiplier"
+    render_status(StatusReport(info, [ModelStatus("m1", "id1", rounds=[failed])], (note,)))
+    out = " ".join(capsys.readouterr().out.split())
+    assert why in out and note in out
 
 
 def test_status_command_without_keys_in_a_demo_folder(

@@ -98,7 +98,7 @@ def test_churn_above_the_limit(
     ids = universe(keys, "signals")
     _frame("numerai_ticker", ids[::-1]).to_csv(tmp_path / "b.csv", index=False)
     out = numerpilot("submit", "--file", str(tmp_path / "b.csv"), "-C", str(root))
-    refused(out, 1, "churn 200.0% >= 15%", "turnover", "--allow-churn")
+    refused(out, 1, "churn 200.0% >= 15.0%", "turnover", "--allow-churn")
     assert len(keys.received()) == 1 and len(Ledger(root / "state.db").history()) == 1
 
 

@@ -51,6 +51,10 @@ class Alerts:
         """Whether the same alert was sent already."""
         return self._key(alert) in self._sent
 
+    def mark_sent(self, alert: Alert) -> None:
+        """Count ``alert`` as sent (another process sent it: a restart, ``daemon --once``)."""
+        self._sent.add(self._key(alert))
+
     def send(self, alert: Alert) -> bool:
         """Log and POST the alert unless the same one was sent already; True if posted."""
         if self.sent(alert):

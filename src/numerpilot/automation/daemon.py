@@ -299,12 +299,17 @@ class Daemon:
         report.failures.append(message)
         tournament = self.config.submission.tournament
         alert = Alert("failed", tournament, current.number, model, message)
+        names = [model] if model else self.config.submission.models  # None: all of them
+        rows = [self.ledger.get(tournament, self._model_ids.get(n, ""), current.number)
+                for n in names]  # fmt: skip
+        if all(r is not None and r.state == "failed" and r.last_error == message for r in rows):
+            self.alerts.mark_sent(alert)  # an earlier process recorded (and alerted) it
         if self.alerts.sent(alert):  # alerted once; the retries still say why they fail
             log.info("round %d: still failing: %s", current.number, message)
         self.alerts.send(alert)
-        for name in [model] if model else self.config.submission.models:  # None: all of them
+        for name, row in zip(names, rows, strict=True):
             model_id = self._model_ids.get(name)
-            if model_id and self.ledger.get(tournament, model_id, current.number) is None:
+            if model_id and row is None:
                 # refused before any upload (Signals churn, a bad file): 'status' says failed
                 # and why, not missed; a row left 'uploading' is never overwritten
                 self.ledger.mark(tournament, name, model_id, current.number, "failed",

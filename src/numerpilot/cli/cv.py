@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from numerpilot.cli.app import ClusterOption, DemoOption, WorkdirOption, app, console
 
@@ -54,7 +55,7 @@ def cv(
     console.print(_folds_table(result))
     print_scores(result.overall, "Out-of-fold scores, all folds")
     for note in result.overall.notes:
-        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
+        console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
     if comparison is not None:
         console.print(_comparison_table(comparison, str(compare_with)))
     reports = ctx.workdir.reports

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from numerpilot.cli.app import console
@@ -101,7 +103,8 @@ def print_scores(report: ScoreReport, title: str = SCORES_TITLE) -> None:
 
 def submission_line(result: SubmitResult) -> str:
     """One line per model: what happened to its submission this round."""
-    name, number, sid = Path(result.path).name, result.round, result.submission_id
+    name, number, sid = escape(Path(result.path).name), result.round, result.submission_id
+    result = replace(result, detail=escape(result.detail))  # Numerai's words, not markup
     late = " (late: scored, not staked)" if result.late else ""
     lines = {
         "uploaded": f"[green]✓[/green] {result.model_name}: submitted {name} for round {number}"
@@ -125,13 +128,13 @@ def render_submissions(results: list[SubmitResult]) -> None:
     for result in results:
         console.print(submission_line(result), highlight=False)
         if result.note:
-            console.print(f"  {result.note}", highlight=False)
+            console.print(f"  {escape(result.note)}", highlight=False)
 
 
 def render_validation(report: ValidationReport) -> None:
     print_scores(report.scores, title="Validation per era (main target)")
     for note in report.notes:
-        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
+        console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
 
 
 def _signed(value: float | None) -> str:
@@ -173,6 +176,6 @@ def render_status(report: StatusReport) -> None:
                 failures.append(f"round {r.round}, {m.name}: {r.error}")
     console.print(rounds)
     for failure in failures:  # why, as the ledger recorded it
-        console.print(f"[red]Failed:[/red] {failure}", highlight=False, soft_wrap=True)
+        console.print(f"[red]Failed:[/red] {escape(failure)}", highlight=False, soft_wrap=True)
     for note in report.notes:
-        console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
+        console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from numerpilot.cli.app import (
     WorkdirOption,
@@ -121,7 +122,7 @@ def score(
         config=config.scoring,
     )
     for note in report.notes:
-        err_console.print(f"[yellow]Warning:[/yellow] {note}", highlight=False)
+        err_console.print(f"[yellow]Warning:[/yellow] {escape(note)}", highlight=False)
     if json_out is not None:
         write_json_atomic(json_out, report.to_dict())
         console.print(

@@ -52,9 +52,9 @@ class ChurnFigures:
         """The limits these figures reach (Numerai zeroes the stake at >= the limit)."""
         out = []
         if self.churn is not None and self.churn >= max_churn:
-            out.append(f"churn {self.churn:.1%} >= {max_churn:.0%}")
+            out.append(f"churn {self.churn:.1%} >= {max_churn:.1%}")
         if self.turnover is not None and self.turnover >= max_turnover:
-            out.append(f"turnover {self.turnover:.1%} >= {max_turnover:.0%}")
+            out.append(f"turnover {self.turnover:.1%} >= {max_turnover:.1%}")
         return out
 
     def describe(self) -> str:
