@@ -213,6 +213,24 @@ def test_missing_models_fail_the_round_alert_and_the_next_round_still_runs(
     assert {a["event"] for a in _Receiver.received} == {"failed", "missed"}
 
 
+def test_a_round_that_failed_then_succeeds_says_so(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, webhook: str
+) -> None:
+    """A failed alert for a passing fault (4 failed API calls, a model being retrained)
+    was the last word the webhook got, though the round was then submitted."""
+    manifest = daemon_dir.models / "manifest.json"
+    kept = manifest.read_text()
+    manifest.unlink()
+    runner = _daemon(daemon_dir, client, alerts=Alerts(webhook))
+    first = runner.pass_once()
+    manifest.write_text(kept)
+    again = runner.pass_once()  # the same round
+    assert again.round == first.round and len(sandbox.state.submissions) == 2
+    recovered = [a for a in _Receiver.received if a["event"] == "recovered"]
+    assert sorted(str(a["model"]) for a in recovered) == sorted(MODELS)
+    assert all(str(a["message"]).startswith("submitted after all (") for a in recovered)
+
+
 def test_submissions_numerai_holds_are_recorded_before_anything_is_predicted(
     daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
 ) -> None:

@@ -61,7 +61,8 @@ class Alerts:
             return False
         self._sent.add(self._key(alert))
         fields = {"event": alert.event, "round": alert.round, "model": alert.model}
-        log.error("alert: %s %s", alert.event, redact(alert.message), extra=fields)
+        level = logging.INFO if alert.event == "recovered" else logging.ERROR
+        log.log(level, "alert: %s %s", alert.event, redact(alert.message), extra=fields)
         if not self.webhook:
             return False
         try:

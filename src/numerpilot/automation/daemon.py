@@ -241,19 +241,16 @@ class Daemon:
             return
         done = f"checked {own}" if own else "predicted the live era"
         log.info("%s of round %d", done, current.number, extra={"round": current.number})
+        tournament, ids = self.config.submission.tournament, self._ids()
+        failed = {name for name in pending if (row := self.ledger.get(tournament, ids[name],
+                  current.number)) is not None and row.state == "failed"}  # fmt: skip
         for name in pending:
             if self.stop.is_set() or self._closed(current):
                 return
             try:
                 now = replace(current, now=self.clock.now())
-                (result,) = submit_predictions(
-                    self.workdir,
-                    self.config,
-                    self.client,
-                    path,
-                    models=[name],
-                    info=now,
-                )
+                (result,) = submit_predictions(self.workdir, self.config, self.client, path,
+                                               models=[name], info=now)  # fmt: skip
             except (NumerpilotError, OSError) as error:
                 if not self._closed(current):  # else: the next round has begun; no failure
                     self._fail(current, name, _message(error), report)
@@ -268,6 +265,9 @@ class Daemon:
                      result.round, extra=fields)  # fmt: skip
             if result.round != current.number:  # filed under the next round: this one failed
                 self._fail(current, name, f"{name}: {result.detail}", report)
+            elif result.outcome == "uploaded" and name in failed:  # the alert was not the end
+                done = f"submitted after all ({result.submission_id})"
+                self.alerts.send(Alert("recovered", tournament, current.number, name, done))
 
     def _settle(self, rounds: list[RoundInfo], now: datetime) -> None:
         """Rows of closed rounds left ``uploading`` get Numerai's answer (under the lock),
