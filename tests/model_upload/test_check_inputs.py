@@ -62,8 +62,8 @@ def test_live_csv(
     csv = tmp_path / "live.csv"
     _frame().to_csv(csv)
     outcome = _check(numerpilot, pickle_path, "--live", str(csv))
-    line = refused(outcome, 1, f"the live file {csv} is not a readable parquet file",
-                   "live.parquet")  # fmt: skip
+    line = refused(outcome, 1, f"the live file {csv} is not a readable parquet file (it is "
+                   "CSV)", "live.parquet")  # fmt: skip
     assert "crashed" not in line and "Python" not in line
     assert not cache.exists()  # refused before a replica was built or started
 
@@ -77,6 +77,15 @@ def test_live_without_rows(
     refused(_check(numerpilot, pickle_path, "--live", str(empty)), 1,
             f"the live file {empty} has no rows")  # fmt: skip
     assert not cache.exists()
+
+
+def test_live_ids_named_in_another_case(pickle_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "upper.parquet"
+    frame = _frame()
+    frame.index.name = "ID"
+    frame.to_parquet(path)
+    with pytest.raises(DataError, match="an index named 'ID': rename it to 'id'"):
+        check_inputs(path)
 
 
 @pytest.mark.bad_input("check-upload", "`--live` with ids that repeat")

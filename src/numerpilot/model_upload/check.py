@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.errors import DataError, SubmissionError
+from numerpilot.io import compression
 from numerpilot.model_upload.build import read_sidecar
 from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
 from numerpilot.submission.rules.classic import check_predictions
@@ -137,7 +138,8 @@ def _input_ids(path: Path, what: str, columns: tuple[str, ...] = ()) -> pd.Index
         with pq.ParquetFile(path) as pf:
             rows, names = pf.metadata.num_rows, pf.schema_arrow.names
     except Exception as error:  # pyarrow raises many unrelated types for a non-parquet file
-        reason = shorten(" ".join(str(error).split()), 120)
+        kind = compression(path) or ("CSV" if path.suffix.lower() == ".csv" else None)
+        reason = f"it is {kind}" if kind else shorten(" ".join(str(error).split()), 120)
         raise DataError(f"{name} is not a readable parquet file ({reason}); {give}.") from None
     if rows == 0:
         raise DataError(f"{name} has no rows; {give}.")
@@ -146,6 +148,8 @@ def _input_ids(path: Path, what: str, columns: tuple[str, ...] = ()) -> pd.Index
         raise DataError(f"{name} has ids that repeat (e.g. {ids[ids.duplicated()][0]}); {give}.")
     if ids.name != layout.ID:
         column = " (only a column of that name)" if layout.ID in names else ""
+        if str(ids.name).strip().lower() == layout.ID:  # 'ID': names are case-sensitive
+            column = f" (an index named '{ids.name}': rename it to '{layout.ID}')"
         raise DataError(f"{name} has no '{layout.ID}' index{column}, which Numerai's files have "
                         f"(frame.set_index('{layout.ID}').to_parquet(...)); {give}.")  # fmt: skip
     for column in columns:
