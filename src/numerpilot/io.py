@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from numerpilot.errors import DataError
+
 _UMASK_LOCK = threading.Lock()
 
 
@@ -166,8 +168,6 @@ def compression(path: Path) -> str | None:
 def check_plain(path: Path, reader: str, then: str) -> None:
     """Refuse an empty (0 bytes) or compressed file: ``reader`` takes plain files only;
     ``then``: what to do with the plain file."""
-    from numerpilot.errors import DataError
-
     if path.is_file() and path.stat().st_size == 0:
         raise DataError(f"{path.name} is empty (0 bytes); check that it was written completely.")
     kind = compression(path) if path.is_file() else None

@@ -126,7 +126,7 @@ def test_a_503_with_nothing_listed_is_settled_by_the_next_attempt(
     row = Ledger(work.state_db).get("classic", result.model_id, result.round)
     assert row is not None and row.state == "uploading"
     with pytest.raises(RemoteError, match="may not have reached Numerai"):
-        check_outcomes([result], 120)
+        check_outcomes([result])
     (again,) = submit_predictions(work, CONFIG, client, _path(work))  # at once: not yet
     assert again.outcome == "uncertain" and sandbox.state.submissions == []
     assert "is not listed yet; it is sent again only after 120 s" in again.detail
@@ -277,7 +277,7 @@ def test_a_forced_upload_that_never_arrived_is_not_taken_for_the_old_one(
     row = Ledger(work.state_db).get("classic", first.model_id, first.round)
     assert row is not None and row.state == "uploading"  # the next attempt settles it
     with pytest.raises(RemoteError, match="may not have reached Numerai"):
-        check_outcomes([forced], 120)
+        check_outcomes([forced])
 
 
 def test_an_upload_filed_under_the_next_round_is_recorded_there(

@@ -225,7 +225,7 @@ def run(
         console.print("[yellow]•[/yellow] No model was named (--model NAME or \\[submission] "
                       "models): the predictions were checked, no model name (dry run: nothing "
                       "uploaded).", highlight=False)  # fmt: skip
-    check_outcomes(result.submissions, wd.load_config().submission.unsure_wait_seconds)
+    check_outcomes(result.submissions)
     summary = result.report.summary(ENSEMBLE)
     console.print(
         f"[bold green]Done.[/bold green] Validation CORR {summary['corr_mean']:.4f}, "

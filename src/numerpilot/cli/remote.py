@@ -102,7 +102,7 @@ def submit(
         console.print(f"[yellow]•[/yellow] {path.name} is valid for the open round; no model was "
                       "named (--model NAME or \\[submission] models), so no model name was "
                       "checked (dry run: nothing uploaded).", highlight=False)  # fmt: skip
-    check_outcomes(records, config.submission.unsure_wait_seconds)
+    check_outcomes(records)
 
 
 def check_exists(path: Path, *, given: Path | None, tournament: str) -> None:

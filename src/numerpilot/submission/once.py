@@ -44,6 +44,8 @@ class SubmitResult:
     detail: str = ""
     #: what else the user should see (Signals: the churn and turnover figures)
     note: str = ""
+    #: seconds an unsure upload is not sent again while Numerai does not list it
+    unsure_wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -267,12 +269,13 @@ def _closed_since(client: NumeraiClient, info: RoundInfo) -> bool:
     return now.number != info.number or not now.is_open
 
 
-def check_outcomes(results: list[SubmitResult], unsure_wait: float) -> None:
+def check_outcomes(results: list[SubmitResult]) -> None:
     """After the lines are printed: exit code 3 (RemoteError) when an upload may or may not
     have reached Numerai, 1 (SubmissionError) when a model asked for got nothing because
     Numerai runs it from a pickle. The daemon only logs these."""
     unsure = [r.model_name for r in results if r.outcome == "uncertain"]
     if unsure:
+        unsure_wait = max(r.unsure_wait for r in results if r.outcome == "uncertain")
         raise RemoteError(
             f"The upload for {', '.join(unsure)} may not have reached Numerai (no answer "
             "confirmed it, and Numerai does not list it yet). Run the command again in a few "

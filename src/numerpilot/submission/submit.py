@@ -196,9 +196,9 @@ def submit_predictions(
                 if sha256_file(path) != digest:
                     raise SubmissionError(f"{path} changed while submitting; run it again.")
                 target = replace(target, path=kept)
-                result = submit_once(ledger, client, target, force=force,
-                                     unsure_wait=config.submission.unsure_wait_seconds)  # fmt: skip
-                results.append(replace(result, note=notes[target.model_name]))
+                wait = config.submission.unsure_wait_seconds
+                result = submit_once(ledger, client, target, force=force, unsure_wait=wait)
+                results.append(replace(result, note=notes[target.model_name], unsure_wait=wait))
         except NumerpilotError:  # a definite failure: the copy is kept only if it was sent
             _drop_unsent(kept, new, results)
             raise
