@@ -130,7 +130,7 @@ def era_codes(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, np.ndarra
     """
     if column.null_count:
         raise DataError(f"{name} has {column.null_count} rows without an era. "
-                        "Re-download the data.")  # fmt: skip
+                        "Re-download the data (or fix your own file).")  # fmt: skip
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
     if column.num_chunks > 1:  # each row group has a dictionary of its own

@@ -164,7 +164,7 @@ def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> N
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             what = "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else kind
             raise DataError(f"{path.name}: column {name} holds {what} values, not numbers. "
-                            "Re-download the data.")  # fmt: skip
+                            "Re-download the data (or fix your own file).")  # fmt: skip
 
 
 def _chosen(
@@ -344,7 +344,7 @@ def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Location) -
         return values
     if is_feature:
         raise DataError(f"{path.name}: feature {name} has missing values; Numerai features "
-                        "never do. Re-download the data.")  # fmt: skip
+                        "never do. Re-download the data (or fix your own file).")  # fmt: skip
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
@@ -360,7 +360,7 @@ def check_feature_column(values: np.ndarray, name: str, path: Location) -> None:
     if len(bad):
         raise DataError(f"{path.name}: feature {name} holds {float(values[bad[0]]):g}; "
                         "numerpilot expects Numerai's features, whole numbers 0..4. "
-                        "Re-download the data.")  # fmt: skip
+                        "Re-download the data (or fix your own file).")  # fmt: skip
 
 
 def check_unique_ids(path: Location, ids: pa.Array, eras: np.ndarray) -> None:
@@ -395,4 +395,5 @@ def _check_feature_values(path: Location, x: np.ndarray) -> None:
     """Numerai's features are 0..4: one pass (as uint8, a negative value is > 127)."""
     if x.size and int(x.view(np.uint8).max()) > 4:
         raise DataError(f"{path.name} has feature values outside 0..4; numerpilot expects "
-                        "Numerai's int8 features. Re-download the data.")  # fmt: skip
+                        "Numerai's int8 features. "
+                        "Re-download the data (or fix your own file).")  # fmt: skip
