@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.conftest import Numerpilot
+from tests.conftest import Numerpilot, numerpilot_process
 from tests.support.catalogue import Refused
 from tests.support.fs import disk_full, leftovers, snapshot
 
@@ -108,26 +108,74 @@ def test_files_get_the_umask_permissions(numerpilot: Numerpilot, trained: Path) 
     ]
 
 
-def test_retraining_keeps_two_bundles_and_reads_the_old_layout(
-    numerpilot: Numerpilot, trained: Path
-) -> None:
-    models = trained / "models"
-    # A bundle as numerpilot wrote them before bundle folders (format 1, files beside).
+def _old_layout(models: Path) -> None:
+    """The bundle as numerpilot wrote them before bundle folders (format 1, files beside)."""
     manifest = json.loads((models / "manifest.json").read_text())
     (bundle,) = models.glob("bundle-*")
     for text in bundle.glob("*.txt"):
         shutil.move(text, models / text.name)
     shutil.rmtree(bundle)  # format 1 kept no copy of the manifest in a folder
     manifest.update(format=1)
-    manifest.pop("bundle")
+    for key in ("bundle", "files", "previous", "in_use_since"):  # none of them recorded
+        manifest.pop(key)
     (models / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_retraining_keeps_two_bundles_and_reads_the_old_layout(
+    numerpilot: Numerpilot, trained: Path
+) -> None:
+    """The first train over a format-1 bundle deleted its files with no way back: they move
+    into a bundle folder of their own, kept for 'models rollback'."""
+    models = trained / "models"
+    _old_layout(models)
     assert load_manifest(models).bundle == ""
     assert numerpilot("predict", "-C", str(trained)).code == 0
+    live = trained / "predictions" / "live_predictions.csv"
+    old_predictions = pd.read_csv(live)
+    old_texts = {p.name: p.read_text() for p in models.glob("*.txt")}
+    assert numerpilot("train", "-C", str(trained)).code == 0
+    current = load_manifest(models)
+    assert current.previous and not list(models.glob("*.txt"))  # the flat files moved
+    assert {p.name: p.read_text() for p in (models / current.previous).glob("*.txt")} == old_texts
+    listed = numerpilot("models", "list", "-C", str(trained)).out
+    assert current.previous in listed and "DAMAGED" not in listed
+    assert numerpilot("models", "rollback", "-C", str(trained)).code == 0
+    assert load_manifest(models).bundle == current.previous
+    assert numerpilot("predict", "-C", str(trained)).code == 0
+    pd.testing.assert_frame_equal(pd.read_csv(live), old_predictions)  # the old models, whole
     for _ in range(3):
         assert numerpilot("train", "-C", str(trained)).code == 0
     folders = sorted(p.name for p in models.glob("bundle-*"))
     assert len(folders) == 2 and load_manifest(models).bundle == folders[-1]
-    assert not list(models.glob("*.txt"))  # the format-1 files are gone
+    assert not list(models.glob("*.txt"))
+
+
+def _cut_short(models: Path) -> Path:
+    """A LightGBM model file of the bundle in use cut in the middle of its trees."""
+    model = sorted(models.glob("bundle-*/target*.seed*.txt"))[0]
+    model.write_bytes(model.read_bytes()[: model.stat().st_size * 2 // 3])
+    return model
+
+
+@pytest.mark.bad_input("predict", "a model file cut short (a full disk, a copy cut off)")
+def test_a_model_file_cut_short(refused: Refused, trained: Path) -> None:
+    """LightGBM's C++ library aborted the process on it (exit 134, no message; the daemon
+    died with no failed round and no alert): it is refused before LightGBM reads it."""
+    model = _cut_short(trained / "models")
+    done = numerpilot_process("predict", "-C", str(trained))  # an abort kills no test run
+    refused(done, 1, f"{model.name} is damaged", "cut short", "models rollback", "retrain")
+
+
+def test_a_model_file_cut_short_is_damaged_everywhere(
+    numerpilot: Numerpilot, trained: Path, tmp_path: Path
+) -> None:
+    model = _cut_short(trained / "models")
+    listed = numerpilot("models", "list", "-C", str(trained)).out
+    assert f"DAMAGED (cut short or changed: {model.name})" in listed
+    for args in (("validate",), ("build-upload", "-o", str(tmp_path / "m.pkl"))):
+        done = numerpilot_process(*args, "-C", str(trained))
+        assert done.code == 1 and f"{model.name} is damaged" in done.err, done.err
+    assert not (tmp_path / "m.pkl").exists()
 
 
 # -- predict says when its file is valid for submission ---------------------------------

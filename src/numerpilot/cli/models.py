@@ -16,7 +16,7 @@ app.add_typer(models_app, name="models", rich_help_panel="Every round")
 @models_app.command("list")
 def list_bundles(directory: WorkdirOption = Path(".")) -> None:
     """The bundles kept in models/, newest first; the current one is marked, and one whose
-    model files are missing or empty is called damaged."""
+    model files are missing, empty, cut short or changed is called damaged."""
     from numerpilot.modeling.store import kept_bundles, load_manifest, unreadable_files
 
     wd = workdir(directory)
@@ -29,11 +29,20 @@ def list_bundles(directory: WorkdirOption = Path(".")) -> None:
                       f"{_damage(unreadable_files(wd.models, m))}", highlight=False)  # fmt: skip
 
 
-def _damage(files: list[str]) -> str:
-    if not files:
-        return ""
-    shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-    return f"  DAMAGED (missing or empty: {shown})"
+def _damage(problems: dict[str, str]) -> str:
+    """The mark of a damaged bundle, naming its model files that are missing or empty and
+    those cut short or changed since they were saved ("" for a bundle whose files are whole)."""
+    from numerpilot.modeling.store import EMPTY, MISSING
+
+    gone = [name for name, problem in problems.items() if problem in (MISSING, EMPTY)]
+    broken = [name for name in problems if name not in gone]
+    said = [f"{what}: {_names(files)}" for what, files in
+            (("missing or empty", gone), ("cut short or changed", broken)) if files]  # fmt: skip
+    return f"  DAMAGED ({'; '.join(said)})" if said else ""
+
+
+def _names(files: list[str]) -> str:
+    return ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
 
 
 @models_app.command("rollback")

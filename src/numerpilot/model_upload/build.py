@@ -28,7 +28,7 @@ from numerpilot.io import json_text, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import Payload
 from numerpilot.model_upload import runtime
 from numerpilot.model_upload.images import RuntimeImage, local_versions, target_image
-from numerpilot.modeling.store import load_payload
+from numerpilot.modeling.store import describe, load_payload
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ def build_upload(models_dir: Path, out: Path, *, benchmarks: bool = False) -> Bu
     versions = local_versions()
     image = target_image(versions)
     manifest, payload = load_payload(models_dir)
+    log.info("using models %s", describe(manifest))
     data = pickle_model(payload, with_benchmarks=benchmarks)
     info: dict[str, Any] = {
         "image": image.key,

@@ -8,7 +8,14 @@ leaves the previous bundle whole and in use, never a mix of old and new files.
 ``manifest.json`` also names the bundle that was in use before (``previous``): that one is
 kept, for ``models rollback`` and for a reader still loading it; every other bundle folder
 (older ones, or one that a killed training left unpublished) goes at the next publish. The
-callers hold :meth:`~numerpilot.workdir.Workdir.changing_models` meanwhile.
+callers hold :meth:`~numerpilot.workdir.Workdir.changing_models` meanwhile, so that a
+publish or a rollback may also remove the temporary files a killed one left.
+
+The manifest records each model file's SHA-256 and size: a file cut short (a full disk, a
+copy cut off) is refused before LightGBM parses it, since its C++ library aborts the whole
+process on some texts cut short. Bundles of an earlier numerpilot have no such record: their
+LightGBM texts are checked for their end instead (``end of trees``, as many trees as the
+header names, a whole parameters block).
 
 Model text files are LightGBM's portable format, so a bundle loads with any LightGBM 4.x.
 A loaded bundle is the kernel's *payload* (plain data) plus the models built from it: the
@@ -17,8 +24,13 @@ very payload a model-upload pickle carries.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
+import math
+import os
 import platform
+import re
 import secrets
 import shutil
 from dataclasses import asdict, dataclass, field, replace
@@ -30,7 +42,7 @@ from typing import Any
 import lightgbm as lgb
 
 from numerpilot.errors import DataError
-from numerpilot.io import write_json_atomic, write_text_atomic
+from numerpilot.io import write_bytes_atomic, write_json_atomic
 from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload, build_models
 from numerpilot.modeling.lgbm import fatal_lines_hidden
 
@@ -39,6 +51,11 @@ MANIFEST = "manifest.json"
 FORMAT = 2
 READABLE_FORMATS = (1, 2)
 BUNDLE_PREFIX = "bundle-"
+#: What to do about a bundle whose model files are damaged or missing.
+REMEDY = ("retrain with 'numerpilot train', or go back to the previous bundle with "
+          "'numerpilot models rollback'.")  # fmt: skip
+#: The problems of a model file that ``models list`` calls "missing or empty".
+MISSING, EMPTY = "missing", "empty"
 
 
 def library_versions() -> dict[str, str]:
@@ -74,6 +91,9 @@ class Manifest:
     ensemble_holdout: float | None = None
     #: Trained on every ``era_step``-th era of train (``data.era_step``, or the memory plan's).
     era_step: int = 1
+    #: Per member: its model file's ``sha256`` and ``bytes`` as saved ({} in a bundle of an
+    #: earlier numerpilot), checked before the file is parsed.
+    files: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
     #: In ``manifest.json`` only: the bundle in use before this one ("" if none; None in a
     #: manifest written before it was recorded), and since when this one is in use
     #: (published or rolled back to).
@@ -128,7 +148,7 @@ def save_bundle(
     bundle, whole; a failure removes the unfinished folder. An unpublished bundle waits
     for :func:`publish_bundle` (or :func:`discard_bundle`).
     """
-    final = replace(manifest, bundle=_new_bundle_name(), format=FORMAT)
+    final = replace(manifest, bundle=_new_bundle_name(), format=FORMAT, files={})
     try:
         for target, booster in boosters.items():
             text = (  # model text as it is, or a booster cut at its best iteration
@@ -136,7 +156,9 @@ def save_bundle(
                 if isinstance(booster, str)
                 else booster.model_to_string(num_iteration=final.best_iterations[target])
             )
-            write_text_atomic(folder / final.model_file(target), text)
+            data = text.encode("utf-8")
+            write_bytes_atomic(folder / final.model_file(target), data)
+            final.files[target] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
         write_json_atomic(folder / final.bundle / MANIFEST, asdict(final))
         if publish:
             final = publish_bundle(folder, final)
@@ -148,13 +170,47 @@ def save_bundle(
 
 def publish_bundle(folder: Path, manifest: Manifest) -> Manifest:
     """Make ``manifest``'s bundle the current one (one atomic rename of manifest.json),
-    naming the bundle in use until now as its ``previous``; returns what was written."""
+    naming the bundle in use until now as its ``previous``; returns what was written.
+
+    A bundle of format 1 (model files beside the manifest) is moved into a folder of its
+    own first, so that it is kept as ``previous`` for ``models rollback``."""
     before = _current_or_none(folder)
+    if before is not None and not before.bundle:
+        before = _into_own_folder(folder, before)
     previous = before.bundle if before and before.bundle != manifest.bundle else ""
     published = _in_use(manifest, previous)
     write_json_atomic(folder / MANIFEST, asdict(published))
     _remove_old_bundles(folder, published)
     return published
+
+
+def _into_own_folder(folder: Path, flat: Manifest) -> Manifest:
+    """Give a format-1 bundle a folder of its own (named after its training time, so that it
+    sorts before newer ones) holding its model files and a copy of its manifest.
+
+    The files are linked, not moved: until the new ``manifest.json`` names this folder as
+    ``previous``, the format-1 manifest and its files stay whole (a crash meanwhile leaves
+    an unnamed folder, removed at the next publish); the flat names go after it."""
+    try:
+        stamp = datetime.fromisoformat(flat.created).astimezone(UTC)
+    except (ValueError, TypeError):
+        stamp = datetime.fromtimestamp((folder / MANIFEST).stat().st_mtime, UTC)
+    name = f"{BUNDLE_PREFIX}{stamp.strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(3)}"
+    moved = replace(flat, bundle=name, format=FORMAT, previous=None, in_use_since="")
+    (folder / name).mkdir()
+    for target in flat.targets:
+        source = folder / flat.model_file(target)
+        if source.is_file():  # one already missing stays missing (rollback refuses it)
+            _link_or_copy(source, folder / moved.model_file(target))
+    write_json_atomic(folder / name / MANIFEST, asdict(moved))
+    return moved
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, dest)
 
 
 def _in_use(manifest: Manifest, previous: str) -> Manifest:
@@ -163,10 +219,17 @@ def _in_use(manifest: Manifest, previous: str) -> Manifest:
 
 
 def _current_or_none(folder: Path) -> Manifest | None:
+    """The bundle in use; for a damaged ``manifest.json``, the one it names if that one's own
+    copy is whole (so it is kept as "previous"), else None."""
     try:
         return load_manifest(folder) if (folder / MANIFEST).exists() else None
-    except DataError:  # a damaged manifest.json: nothing to keep as "previous"
-        return None
+    except DataError:
+        try:
+            name = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["bundle"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        ok = isinstance(name, str) and _is_folder_name(name) and name
+        return _bundle_manifest(folder, name) if ok else None
 
 
 def discard_bundle(folder: Path, manifest: Manifest) -> None:
@@ -184,9 +247,10 @@ def _bundle_manifest(folder: Path, name: str) -> Manifest | None:
     """The manifest a bundle folder carries (None: no such bundle, or unreadable)."""
     try:
         raw = json.loads((folder / name / MANIFEST).read_text(encoding="utf-8"))
-        return Manifest(**raw)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError):
         return None
+    ok = isinstance(raw, dict) and not _shape_problem(raw) and raw.get("format") == FORMAT
+    return Manifest(**raw) if ok else None
 
 
 def _previous(folder: Path, current: Manifest) -> Manifest | None:
@@ -213,6 +277,12 @@ def rollback(folder: Path) -> tuple[Manifest, Manifest]:
     Rolling back twice returns to where it started."""
     current = load_manifest(folder)
     earlier = _previous(folder, current)
+    if earlier is None and current.previous:
+        gone = folder / current.previous
+        what = "is missing" if not gone.is_dir() else f"has no readable {MANIFEST}"
+        raise DataError(f"the earlier bundle's folder {gone} {what}, so there is nothing to "
+                        "roll back to and the current one stays; retrain with 'numerpilot "
+                        "models retrain' to have a bundle to go back to.")  # fmt: skip
     if earlier is None:
         raise DataError(f"no earlier bundle is kept in {folder} to roll back to.")
     try:
@@ -223,59 +293,272 @@ def rollback(folder: Path) -> tuple[Manifest, Manifest]:
                         "'numerpilot train'.") from None  # fmt: skip
     switched = _in_use(earlier, current.bundle)
     write_json_atomic(folder / MANIFEST, asdict(switched))
+    _remove_old_bundles(folder, switched)
     return current, switched
 
 
 def _remove_old_bundles(folder: Path, current: Manifest) -> None:
-    """Keep the current bundle folder and its previous one; drop format-1 model files."""
+    """Keep the current bundle folder and its previous one; drop format-1 model files and
+    the temporary files of a killed save or switch.
+
+    Called under the models lock, which every writer of ``models/`` holds (it is released
+    when its holder dies, even by SIGKILL): a temporary file of the manifest or of a model
+    file found then belongs to no one."""
+    if not current.bundle:  # format 1: its files are the models in use
+        return
     keep = {current.bundle, current.previous or ""}
     for path in folder.glob(f"{BUNDLE_PREFIX}*"):
         if path.is_dir() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
     for flat in folder.glob("target*.txt"):  # model files of format 1
         flat.unlink(missing_ok=True)
+    for pattern in _TEMPORARY:
+        for temp in (*folder.glob(pattern), *folder.glob(f"{BUNDLE_PREFIX}*/{pattern}")):
+            temp.unlink(missing_ok=True)
 
 
-def unreadable_files(folder: Path, manifest: Manifest) -> list[str]:
-    """The bundle's model files that are missing or empty (a quick look: ``load_bundle``
-    is what finds a file damaged inside)."""
-    paths = (folder / manifest.model_file(t) for t in manifest.targets)
-    return [p.name for p in paths if not p.is_file() or p.stat().st_size == 0]
+#: The names :func:`numerpilot.io.write_json_atomic` and its kin give the temporary files
+#: of ``manifest.json`` and of model files.
+_TEMPORARY = (f".{MANIFEST}.*.tmp", ".*.txt.*.tmp")
+
+
+def unreadable_files(folder: Path, manifest: Manifest) -> dict[str, str]:
+    """The bundle's model files that cannot be used, by name: what is wrong with each
+    (:data:`MISSING`, :data:`EMPTY`, or cut short or changed since they were saved)."""
+    out = {}
+    for target in manifest.targets:
+        path = folder / manifest.model_file(target)
+        problem = _model_bytes(path, manifest.files.get(target))[1]
+        if problem:
+            out[path.name] = problem
+    return out
+
+
+def _model_bytes(path: Path, saved: dict[str, Any] | None) -> tuple[bytes, str | None]:
+    """A model file's bytes and what is wrong with them (None: nothing): checked against
+    the SHA-256 and size it was ``saved`` with, or, without those, for its end."""
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return b"", MISSING
+    if not data:
+        return data, EMPTY
+    if saved:
+        if len(data) != saved["bytes"]:
+            return data, (f"{len(data):,} bytes where {saved['bytes']:,} were saved: cut "
+                          "short or changed")  # fmt: skip
+        if hashlib.sha256(data).hexdigest() != saved["sha256"]:
+            return data, "its content is not what was saved (another SHA-256)"
+        return data, None
+    return data, _unsaved_problem(data)
+
+
+def _unsaved_problem(data: bytes) -> str | None:
+    """What shows a model file without a recorded SHA-256 to be cut short (None: it looks
+    whole): JSON (XGBoost, linear) that does not parse, or a LightGBM text that fails
+    :func:`_lightgbm_problem`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "it is not UTF-8 text"
+    if text.lstrip().startswith("{"):
+        try:
+            json.loads(text)
+        except ValueError:
+            return "its JSON is not complete: cut short?"
+        return None
+    return _lightgbm_problem(text)
+
+
+def _lightgbm_problem(text: str) -> str | None:
+    """A LightGBM text's trees must end with "end of trees" and be as many as its header's
+    ``tree_sizes``; a parameters block must end, and so must the last line (what the
+    Python package appends)."""
+    head, end, rest = text.partition("\nend of trees\n")
+    if not end:
+        return "it ends before 'end of trees': cut short?"
+    sizes = re.search(r"^tree_sizes=(.*)$", head, re.MULTILINE)
+    trees = len(re.findall(r"^Tree=\d+$", head, re.MULTILINE))
+    if sizes and len(sizes.group(1).split()) != trees:
+        return f"it has {trees} trees where its header names {len(sizes.group(1).split())}"
+    if "\nparameters:\n" not in rest:
+        return None
+    _, end, last = rest.partition("\nend of parameters\n")
+    if not end:
+        return "it ends inside its parameters: cut short?"
+    if last.strip() and not _is_pandas_line(last.strip()):
+        return "its last line is cut short"
+    return None
+
+
+def _is_pandas_line(line: str) -> bool:
+    """The line LightGBM's Python package appends: ``pandas_categorical:`` and JSON."""
+    name, colon, value = line.partition(":")
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return name == "pandas_categorical" and bool(colon)
 
 
 def load_manifest(folder: Path) -> Manifest:
+    """``manifest.json`` of ``folder``, refused when damaged: unreadable, fields of the wrong
+    shape, or (a bundle of format 2) other values than the bundle folder's own copy."""
     path = folder / MANIFEST
     if not path.exists():
         raise DataError(f"no trained models in {folder}. Run 'numerpilot train' first "
                         "(or add --demo to use the synthetic demo data).")  # fmt: skip
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        if raw.get("format") not in READABLE_FORMATS:
-            raise DataError(f"{path} has format {raw.get('format')}, which this numerpilot "
-                            "cannot read; retrain with 'numerpilot train'.")  # fmt: skip
-        return Manifest(**raw)
-    except (ValueError, TypeError, AttributeError):
+    except ValueError:
         raise DataError(f"{path} is damaged; retrain with 'numerpilot train'.") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{path} is damaged (not a JSON object); retrain with 'numerpilot "
+                        "train'.")  # fmt: skip
+    if raw.get("format") not in READABLE_FORMATS or isinstance(raw.get("format"), bool):
+        raise DataError(f"{path} has format {raw.get('format')}, which this numerpilot "
+                        "cannot read; retrain with 'numerpilot train'.")  # fmt: skip
+    copy = _own_copy(folder, raw)
+    restore = (f"copy {copy[0]} (the bundle's own copy) over it, or retrain with 'numerpilot "
+               "train'.") if copy else "retrain with 'numerpilot train'."  # fmt: skip
+    problem = _shape_problem(raw)
+    if problem:
+        raise DataError(f"{path} is damaged ({problem}); {restore}")
+    if copy:
+        differ = [k for k in raw if k in copy[1] and k not in _MAY_DIFFER
+                  and not _same(raw[k], copy[1][k])]  # fmt: skip
+        if differ:
+            raise DataError(f"{path} differs from its bundle's own copy in {', '.join(differ)} "
+                            f"(edited by hand?); {restore}")  # fmt: skip
+    return Manifest(**raw)
+
+
+#: What may differ between ``manifest.json`` and its bundle's own copy: what a switch
+#: writes, and when the bundle was trained (no part of what predicts).
+_MAY_DIFFER = frozenset({"previous", "in_use_since", "created"})
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal JSON values (a NaN score equals itself)."""
+    return a == b or json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _own_copy(folder: Path, raw: dict[str, Any]) -> tuple[Path, dict[str, Any]] | None:
+    """The path and fields of the manifest copy in ``raw``'s bundle folder, if it is whole."""
+    name = raw.get("bundle")
+    if not (isinstance(name, str) and _is_folder_name(name) and name):
+        return None
+    path = folder / name / MANIFEST
+    try:
+        copy = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return (path, copy) if isinstance(copy, dict) and not _shape_problem(copy) else None
+
+
+def _is_folder_name(name: str) -> bool:
+    """A bundle folder's name, or "" (format 1): never a path out of the models folder."""
+    return name == "" or (name.startswith(BUNDLE_PREFIX) and not re.search(r"[/\\]|\.\.", name))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_table(value: object, check: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and check(v)
+                                           for k, v in value.items())  # fmt: skip
+
+
+def _is_file_record(value: object) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("sha256"), str)
+            and isinstance(value.get("bytes"), int))  # fmt: skip
+
+
+#: The check of each manifest field's value.
+_FIELD_CHECKS: dict[str, Any] = {
+    "data_version": lambda v: isinstance(v, str),
+    "feature_set": lambda v: isinstance(v, str),
+    "features": _is_names,
+    "targets": lambda v: _is_names(v) and len(v) > 0 and len(set(v)) == len(v),
+    "weights": lambda v: isinstance(v, list) and all(_is_number(w) and math.isfinite(w) for w in v),
+    "params": lambda v: isinstance(v, dict),
+    "best_iterations": lambda v: _is_table(v, lambda i: isinstance(i, int)),
+    "holdout_scores": lambda v: _is_table(v, lambda x: x is None or _is_number(x)),
+    "neutralization_proportion": _is_number,
+    "neutralizer_features": _is_names,
+    "versions": lambda v: isinstance(v, dict),
+    "created": lambda v: isinstance(v, str),
+    "format": lambda v: isinstance(v, int),
+    "bundle": lambda v: isinstance(v, str) and _is_folder_name(v),
+    "backend": lambda v: v in ("lightgbm", "xgboost"),
+    "kinds": lambda v: _is_table(v, lambda k: isinstance(k, str)),
+    "ensemble_holdout": lambda v: v is None or _is_number(v),
+    "era_step": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+    "files": lambda v: _is_table(v, _is_file_record),
+    "previous": lambda v: v is None or (isinstance(v, str) and _is_folder_name(v)),
+    "in_use_since": lambda v: isinstance(v, str),
+}
+
+
+def _shape_problem(raw: dict[str, Any]) -> str | None:
+    """What makes a manifest's fields unusable (None: nothing): a field missing, unknown or
+    of the wrong type, or not one weight (and, when recorded, one model file) per member."""
+    known = {f.name: f for f in dataclasses.fields(Manifest)}
+    no_default = dataclasses.MISSING
+    required = [n for n, f in known.items() if no_default is f.default is f.default_factory]
+    missing = [n for n in required if n not in raw]
+    if missing:
+        return f"it lacks {', '.join(missing)}"
+    unknown = [k for k in raw if k not in known]
+    if unknown:
+        return f"{', '.join(unknown)}: no such field (written by a newer numerpilot?)"
+    wrong = [k for k, check in _FIELD_CHECKS.items() if k in raw and not check(raw[k])]
+    if wrong:
+        return f"{', '.join(wrong)}: not of the right type"
+    members = len(raw["targets"])
+    if len(raw["weights"]) != members:
+        weights = len(raw["weights"])
+        return f"{weights} weight{'s' * (weights != 1)} for {members} members (targets)"
+    if raw.get("files") and set(raw["files"]) != set(raw["targets"]):
+        return "files does not name each member (targets) once"
+    if (raw.get("format") == FORMAT) != bool(raw.get("bundle")):
+        return "bundle does not fit its format"
+    return None
 
 
 def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:
-    """LightGBM model text per target (what a model-upload pickle embeds)."""
+    """LightGBM model text per target (what a model-upload pickle embeds), each file checked
+    whole (see :func:`_model_bytes`) before anything parses it."""
     out = {}
     for target in manifest.targets:
         path = folder / manifest.model_file(target)
-        if not path.exists():
-            raise DataError(f"{path} is missing; retrain with 'numerpilot train'.")
+        data, problem = _model_bytes(path, manifest.files.get(target))
+        if problem == MISSING:
+            raise DataError(f"{path} is missing; {REMEDY}")
+        if problem:
+            raise DataError(damaged(path, problem))
         try:
-            out[target] = path.read_text(encoding="utf-8")
+            out[target] = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise DataError(damaged(path)) from None
+            raise DataError(damaged(path, "it is not UTF-8 text")) from None
     return out
 
 
 def load_payload(folder: Path) -> tuple[Manifest, Payload]:
-    """The manifest and the payload of the bundle in ``folder``."""
+    """The manifest and the payload of the bundle in ``folder`` (what ``build-upload`` packs)."""
     manifest = load_manifest(folder)
     return manifest, manifest.payload(load_model_strings(folder, manifest))
+
+
+def describe(manifest: Manifest) -> str:
+    """A bundle in a few words: its folder, when it was trained and on which data."""
+    return (f"{manifest.bundle or 'models/'} (trained {manifest.created}, data "
+            f"{manifest.data_version})")  # fmt: skip
 
 
 def load_bundle(folder: Path, manifest: Manifest | None = None) -> Bundle:
@@ -290,10 +573,7 @@ def load_bundle(folder: Path, manifest: Manifest | None = None) -> Bundle:
     return Bundle(manifest, payload, models)
 
 
-def damaged(path: Path, error: Exception | None = None, what: str = "") -> str:
+def damaged(path: Path, cause: Exception | str | None = None, what: str = "") -> str:
     """A model file (``what`` + a folder: one of its files) that cannot be read: what to do."""
-    cause = f" ({' '.join(str(error).split())[:200]})" if error else ""
-    return (
-        f"{what}{path} is damaged{cause}; retrain with 'numerpilot train', or go back to the "
-        "previous bundle with 'numerpilot models rollback'."
-    )
+    said = f" ({' '.join(str(cause).split())[:200]})" if cause else ""
+    return f"{what}{path} is damaged{said}; {REMEDY}"

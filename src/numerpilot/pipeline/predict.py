@@ -17,7 +17,9 @@ from numerpilot.data.tournaments import read_universe
 from numerpilot.errors import DataError, SubmissionError
 from numerpilot.io import json_text, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import combine, input_columns, predict_members
-from numerpilot.modeling.store import Bundle, Manifest, load_bundle
+from numerpilot.kernel.linear import LINEAR
+from numerpilot.modeling.members import seed_groups
+from numerpilot.modeling.store import Bundle, Manifest, describe, load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.plan import neutralizer_features
 from numerpilot.progress import SILENT, Progress
@@ -62,19 +64,31 @@ def _check_neutralizers(bundle: Bundle, path: Path) -> None:
 
 
 def current_bundle(ctx: Context) -> Bundle:
-    """The models in use, with a warning when ``numerpilot.toml`` now asks for another
-    feature set or neutralization than they were trained with: both are part of the bundle
-    (what ``predict``, ``validate`` and the model-upload pickle all run), so a change
-    applies at the next ``train``, not silently to some of them."""
+    """The models in use (logged: which bundle), with a warning when they were trained on
+    another data version than the one they now predict on, and one when ``numerpilot.toml``
+    now asks for other settings than they were trained with (:func:`config_drift`): those
+    are part of the bundle (what ``predict``, ``validate`` and the model-upload pickle all
+    run), so a change applies at the next ``train``, not silently to some of them."""
     bundle = load_bundle(ctx.workdir.models)
-    drift = config_drift(ctx, bundle.manifest)
+    manifest = bundle.manifest
+    log.info("using models %s", describe(manifest))
+    if manifest.data_version != ctx.data_version:
+        log.warning("the models in use were trained on data %s and now predict on data %s; "
+                    "retrain with '%s' to train on it.", manifest.data_version,
+                    ctx.data_version, _train_command(ctx))  # fmt: skip
+    drift = config_drift(ctx, manifest)
     if drift:
         log.warning(drift)
     return bundle
 
 
+def _train_command(ctx: Context) -> str:
+    return "numerpilot train --demo" if ctx.is_demo else "numerpilot train"
+
+
 def config_drift(ctx: Context, manifest: Manifest) -> str | None:
-    """What ``numerpilot.toml`` asks for that the bundle was not trained with (None: nothing)."""
+    """What ``numerpilot.toml`` asks for that the bundle was not trained with (None: nothing):
+    another feature set, neutralization, model library, targets, or no linear members."""
     changes = []
     if ctx.config.data.feature_set != manifest.feature_set:
         changes.append(f"feature set '{ctx.config.data.feature_set}' (the models in use: "
@@ -91,11 +105,32 @@ def config_drift(ctx: Context, manifest: Manifest) -> str | None:
             used = f"{have:g} against {len(manifest.neutralizer_features)} features"
             changes.append(f"neutralization {asked if want else 'none'} (the models in use: "
                            f"{used if have else 'none'})")  # fmt: skip
+    changes += _model_drift(ctx, manifest)
     if not changes:
         return None
-    train = "numerpilot train --demo" if ctx.is_demo else "numerpilot train"
     return (f"numerpilot.toml asks for {' and '.join(changes)}; the models keep what they "
-            f"were trained with until you run '{train}'.")  # fmt: skip
+            f"were trained with until you run '{_train_command(ctx)}'.")  # fmt: skip
+
+
+def _model_drift(ctx: Context, manifest: Manifest) -> list[str]:
+    """The model library, targets and linear members that ``numerpilot.toml`` changed.
+
+    Only what the bundle cannot hold under the config counts: ``train`` leaves out members
+    whose held-out score is not clearly positive, so a configured target (or linear member)
+    that the bundle lacks may be one left out, and is no change."""
+    model, changes = ctx.config.model, []
+    trees = [m for m in manifest.targets if manifest.kinds.get(m) != LINEAR]
+    if trees and model.backend != manifest.backend:
+        changes.append(f"model backend '{model.backend}' (the models in use: "
+                       f"'{manifest.backend}')")  # fmt: skip
+    groups = [name for name, _ in seed_groups(manifest.targets)]
+    trained = list(dict.fromkeys(g.removesuffix(f".{LINEAR}") for g in groups))
+    if not set(trained) <= set(ctx.config.train.targets):
+        changes.append(f"targets {', '.join(ctx.config.train.targets)} (the models in use: "
+                       f"{', '.join(trained)})")  # fmt: skip
+    if not model.linear and len(trees) < len(manifest.targets):
+        changes.append("no linear members (the models in use have some)")
+    return changes
 
 
 def predict_file(
