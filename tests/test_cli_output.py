@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,77 @@ def test_a_long_error_stays_on_one_line(numerpilot: Numerpilot, tmp_path: Path) 
     deep.mkdir()
     done = numerpilot("train", "-C", str(deep))
     assert done.code == 1 and len(done.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("columns", [40, 50, 60, 80])
+def test_a_narrow_terminal_wraps_names_never_numbers(
+    synthetic_dir: Path, tmp_path: Path, columns: int
+) -> None:
+    """At 40-55 columns a long column name made the table wider than the terminal, which
+    cut it off; piped lines carried the padding spaces."""
+    from tests.conftest import numerpilot_process
+
+    val = pd.read_parquet(synthetic_dir / "validation.parquet", columns=["era"])
+    name = "a_really_long_model_column_name_for_a_narrow_terminal"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({name: rng.random(len(val)), "p": rng.random(len(val))}, val.index)
+    frame.to_parquet(tmp_path / "p.parquet")
+    done = numerpilot_process("score", str(tmp_path / "p.parquet"), "--data",
+                              str(synthetic_dir / "validation.parquet"), "-C", str(tmp_path),
+                              COLUMNS=str(columns))  # fmt: skip
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    assert "…" not in done.out and max(map(len, lines)) <= columns
+    assert [line for line in lines if line != line.rstrip()] == []
+    assert name in "".join("".join(lines).split()).replace("metric", "")  # folded, not cut
+    mean = next(line for line in lines if line.lstrip().startswith("CORR mean"))
+    assert all(re.fullmatch(r"-?\d\.\d{4}", v) for v in mean.split()[2:])  # -0.0030, whole
+
+
+@pytest.mark.parametrize("columns", [40, 50, 60, 80])
+def test_status_on_a_narrow_terminal_keeps_numbers_whole(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import numerpilot.cli.render as render
+    from numerpilot.api.rounds import RoundInfo
+    from numerpilot.automation.status import ModelStatus, RoundStatus, StatusReport
+
+    now = datetime(2025, 1, 7, 12, tzinfo=UTC)
+    info = RoundInfo(900, now - timedelta(hours=1), now + timedelta(hours=2),
+                     now + timedelta(days=1), now, target="target")  # fmt: skip
+    rounds = [RoundStatus(899, "submitted", "s1", 0.012345, -0.004321, 0.0123),
+              RoundStatus(900, "due")]  # fmt: skip
+    model = ModelStatus("my_model_with_a_long_name", "id", 12.5, 0.0321, -0.0456, rounds)
+    out = io.StringIO()
+    monkeypatch.setattr(render, "console", Console(width=columns, file=out))
+    render.render_status(StatusReport(info, [model]))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= columns
+    assert all(line == line.rstrip() for line in text.splitlines())
+    for number in ("+0.0123", "-0.0043", "+0.0321", "-0.0456", "12.50"):
+        assert number in text, number  # never split across lines
+    assert "…" not in text
+
+
+def test_init_in_another_folder_says_how_to_run_there(
+    numerpilot: Numerpilot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "newdir").mkdir()
+    assert "'numerpilot run --demo -C newdir'" in numerpilot("init", "newdir").out
+    monkeypatch.chdir(tmp_path / "newdir")
+    out = numerpilot("init", "--force").out
+    assert "'numerpilot run --demo'" in out and "-C" not in out
+
+
+def test_a_list_of_columns_cut_short_says_how_many_more(tmp_path: Path) -> None:
+    from numerpilot.errors import UsageError
+    from numerpilot.scoring.io import parquet_model_column
+
+    path = tmp_path / "benchmarks.parquet"
+    columns = {f"v52_lgbm_{i}": np.arange(3.0) for i in range(9)}
+    pd.DataFrame({"id": ["a", "b", "c"], **columns}).to_parquet(path)
+    with pytest.raises(UsageError, match=r"v52_lgbm_5 … \(3 more\)\)"):
+        parquet_model_column(path, None, "benchmark", "--benchmark-col")

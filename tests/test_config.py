@@ -132,3 +132,97 @@ def test_a_byte_order_mark_is_no_error(tmp_path: Path) -> None:
     path = tmp_path / "numerpilot.toml"
     path.write_bytes("\ufeff[lightgbm]\nn_estimators = 7\n".encode())
     assert load_config(path).lightgbm.n_estimators == 7
+
+
+@pytest.mark.parametrize(
+    ("key", "instead"),
+    [
+        ("seed", "set [lightgbm] seed or [model] seeds instead"),
+        ("random_state", "an alias of seed"),
+        ("bagging_seed", "LightGBM derives from seed"),
+        ("feature_fraction_seed", "LightGBM derives from seed"),
+        ("eta", "an alias of learning_rate, which numerpilot sets: set [lightgbm] learning_rate"),
+        ("num_boost_round", "set [lightgbm] n_estimators instead"),
+        ("colsample_bytree", "an alias of feature_fraction"),
+        ("nthread", "set [lightgbm] num_threads instead"),
+        ("device", 'set [model] device = "gpu" instead'),
+        ("n_iter_no_change", "set [train] early_stopping_rounds instead"),
+        ("metric", "remove it"),
+        ("objective", "remove it"),
+    ],
+)
+def test_extra_refuses_what_numerpilot_sets(tmp_path: Path, key: str, instead: str) -> None:
+    """`extra = {seed = 1}` made every member of the ensemble the same model: extra went
+    over the named settings and each member's seed."""
+    path = tmp_path / "numerpilot.toml"
+    path.write_text(f"[lightgbm]\nextra = {{lambda_l2 = 1, {key} = 1}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert f"[lightgbm] extra sets '{key}'" in message and instead in message
+    assert "\n" not in message and "(got" not in message
+
+
+def test_extra_keeps_other_lightgbm_parameters(tmp_path: Path) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text(
+        '[lightgbm]\nextra = {lambda_l2 = 1, bagging_fraction = 0.5, boosting = "gbdt"}\n'
+    )
+    assert load_config(path).lightgbm.extra["bagging_fraction"] == 0.5
+
+
+def test_every_parameter_numerpilot_sets_and_its_aliases_are_reserved() -> None:
+    """Checked against LightGBM's own alias table, so that a new alias cannot slip by."""
+    from lightgbm.basic import _ConfigAliases
+
+    from numerpilot.config import LightGBMConfig, reserved_lightgbm_key
+    from numerpilot.modeling.lgbm import lgbm_params
+
+    aliases = _ConfigAliases._get_all_param_aliases()
+    set_here = [*lgbm_params(LightGBMConfig()), "num_iterations", "metric", "device_type",
+                "early_stopping_round", "bin_construct_sample_cnt"]  # fmt: skip
+    derived = ["bagging_seed", "feature_fraction_seed", "data_random_seed", "drop_seed",
+               "objective_seed", "extra_seed"]  # fmt: skip
+    for canonical in set_here + derived:
+        for name in [*aliases.get(canonical, []), canonical]:
+            assert reserved_lightgbm_key(name), name
+    assert reserved_lightgbm_key("lambda_l2") is None
+
+
+def test_named_settings_win_over_extra() -> None:
+    """Even an extra that skipped validation cannot override a named setting."""
+    from numerpilot.config import LightGBMConfig
+    from numerpilot.modeling.lgbm import lgbm_params
+
+    cfg = LightGBMConfig(seed=7).model_copy(update={"extra": {"seed": 1, "lambda_l2": 2.0}})
+    params = lgbm_params(cfg)
+    assert params["seed"] == 7 and params["lambda_l2"] == 2.0
+
+
+@pytest.mark.parametrize("name", ["", "medium set", "all/../x", "médium"])
+def test_neutralize_against_is_checked_at_proportion_zero(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text(f'[ensemble]\nneutralization_proportion = 0.0\nneutralize_against = "{name}"\n')
+    with pytest.raises(ConfigError, match="ensemble.neutralize_against: must name a feature set"):
+        load_config(path)
+
+
+def test_feature_set_names_numerai_uses_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "numerpilot.toml"
+    path.write_text('[data]\nfeature_set = "v2_equivalent_features"\n'
+                    '[ensemble]\nneutralize_against = "serenity"\n')  # fmt: skip
+    assert load_config(path).ensemble.neutralize_against == "serenity"
+
+
+def test_template_comments_never_split_a_flag_or_a_word() -> None:
+    comments = [line for line in CONFIG_TEMPLATE.splitlines() if line.startswith("#")]
+    assert not [line for line in comments if line.endswith("-")]
+    assert "unless --allow-churn." in CONFIG_TEMPLATE
+
+
+def test_template_says_what_the_defaults_do() -> None:
+    flat = " ".join(line.lstrip("# ") for line in CONFIG_TEMPLATE.splitlines())
+    assert "the cv_folds era folds, or the last holdout_eras" in flat  # refit's default: folds
+    assert "newest complete version folder in data.dir" in flat  # train reads local data
+    assert "HTTP 429 and 5xx" in flat and "Retry-After" in flat
+    assert "Refused here: the parameters numerpilot sets" in flat

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from numerpilot.errors import ConfigError
 
@@ -35,8 +36,9 @@ class DataConfig(_Section):
 
     version: str = Field(
         "newest",
-        description='Dataset version: "newest" asks Numerai for the latest one, or pin '
-        'e.g. "v5.2".',
+        description='Dataset version: "newest" (download fetches the latest one Numerai '
+        "lists; train, predict and the other commands use the newest complete version "
+        'folder in data.dir, so run download to move to a new one), or pin e.g. "v5.2".',
     )
     dir: str = Field(
         "data",
@@ -68,6 +70,11 @@ class DataConfig(_Section):
         if value == "auto" or (type(value) is int and value >= 1):
             return value
         raise ValueError('must be "auto" or a whole number of at least 1')
+
+    @field_validator("feature_set")
+    @classmethod
+    def _set_name(cls, value: str) -> str:
+        return feature_set_name(value)
 
     @field_validator("version")
     @classmethod
@@ -127,9 +134,10 @@ class TrainConfig(_Section):
     )
     refit: bool = Field(
         True,
-        description="After choosing the tree count on the holdout, fit again on every "
-        "training era (holdout and embargo included), with the tree count scaled by the "
-        "rows added.",
+        description="After choosing the tree count on held-out eras (the cv_folds era "
+        "folds, or the last holdout_eras), fit again on every training era (held-out and "
+        "embargo eras included), with the tree count scaled by the rows added (false: keep "
+        "the models fitted before the holdout).",
     )
     memory_gb: float = Field(
         0.0,
@@ -167,7 +175,12 @@ class LightGBMConfig(_Section):
         description="Threads for LightGBM (0: the physical cores other jobs leave free).",
     )
     extra: dict[str, Any] = Field(
-        default_factory=dict, description="Any other LightGBM parameter, e.g. {lambda_l2 = 1}."
+        default_factory=dict,
+        description="Any other LightGBM parameter, e.g. {lambda_l2 = 1}. Refused here: the "
+        "parameters numerpilot sets (the keys above, seeds, objective, metric, threads, "
+        "device, early stopping, deterministic, verbosity, binning) and their LightGBM "
+        "aliases, which would override them: set the key above, or the [model] or [train] "
+        "setting the error names.",
     )
 
     @field_validator("extra")
@@ -178,7 +191,91 @@ class LightGBMConfig(_Section):
             if not (isinstance(item, str | int | float) and finite):
                 raise ValueError(f"{key} must be a string, a finite number or true/false, "
                                  f"got {item!r}")  # fmt: skip
+            reserved = reserved_lightgbm_key(key)
+            if reserved:
+                raise PydanticCustomError("reserved_key", reserved)
         return value
+
+
+#: LightGBM parameters numerpilot sets itself (lgbm_params, train_target, model.device),
+#: each with its LightGBM aliases (LightGBM 4.x docs) and the setting to use instead. One
+#: in ``[lightgbm] extra`` would override it: the same seed in every member, a tree count
+#: or rate the manifest does not record, a metric early stopping does not read.
+_SET_BY_NUMERPILOT: dict[str, tuple[tuple[str, ...], str]] = {
+    "learning_rate": (("eta", "shrinkage_rate"), "set [lightgbm] learning_rate"),
+    "num_iterations": (
+        (
+            "n_estimators",
+            "num_iteration",
+            "n_iter",
+            "num_tree",
+            "num_trees",
+            "num_round",
+            "num_rounds",
+            "nrounds",
+            "num_boost_round",
+            "max_iter",
+        ),
+        "set [lightgbm] n_estimators",
+    ),
+    "num_leaves": (
+        ("num_leaf", "max_leaves", "max_leaf", "max_leaf_nodes"),
+        "set [lightgbm] num_leaves",
+    ),
+    "max_depth": ((), "set [lightgbm] max_depth"),
+    "feature_fraction": (("colsample_bytree", "sub_feature"), "set [lightgbm] colsample_bytree"),
+    "min_data_in_leaf": (
+        ("min_data", "min_child_samples", "min_data_per_leaf", "min_samples_leaf"),
+        "set [lightgbm] min_data_in_leaf",
+    ),
+    "seed": (("random_seed", "random_state"), "set [lightgbm] seed or [model] seeds"),
+    "num_threads": (
+        ("n_jobs", "nthread", "nthreads", "num_thread"),
+        "set [lightgbm] num_threads",
+    ),
+    "objective": (
+        ("objective_type", "app", "application", "loss"),
+        "numerpilot trains regression on the targets; remove it",
+    ),
+    "metric": (
+        ("metrics", "metric_types"),
+        "numerpilot scores held-out eras by per-era CORR; remove it",
+    ),
+    "early_stopping_round": (
+        ("early_stopping_rounds", "early_stopping", "n_iter_no_change"),
+        "set [train] early_stopping_rounds",
+    ),
+    "device_type": (("device",), 'set [model] device = "gpu"'),
+    "deterministic": ((), "numerpilot always sets it, so that runs repeat; remove it"),
+    "verbosity": (
+        ("verbose",),
+        "numerpilot keeps LightGBM quiet (numerpilot -v logs more); remove it",
+    ),
+    "force_row_wise": ((), "numerpilot sets it; remove it"),
+    "bin_construct_sample_cnt": (
+        ("subsample_for_bin",),
+        "numerpilot bins on a sample of 20,000 rows; remove it",
+    ),
+}
+#: Seeds LightGBM derives from ``seed`` (one per member): fixed, every member would draw
+#: the same bagging, feature sample or data split.
+_DERIVED_SEEDS = ("bagging_seed", "bagging_fraction_seed", "feature_fraction_seed",
+                  "data_random_seed", "data_seed", "drop_seed", "objective_seed",
+                  "extra_seed")  # fmt: skip
+
+
+def reserved_lightgbm_key(key: str) -> str | None:
+    """Why ``key`` may not be in ``[lightgbm] extra`` (and what to set instead), or None."""
+    name = key.strip()
+    if name in _DERIVED_SEEDS:
+        return (f"[lightgbm] extra sets '{key}', which LightGBM derives from seed (one per "
+                "member): set [lightgbm] seed or [model] seeds instead")  # fmt: skip
+    for canonical, (aliases, instead) in _SET_BY_NUMERPILOT.items():
+        if name == canonical or name in aliases:
+            what = f"'{key}'," if name == canonical else f"'{key}', an alias of {canonical},"
+            instead = instead + " instead" if instead.startswith("set ") else instead
+            return f"[lightgbm] extra sets {what} which numerpilot sets: {instead}"
+    return None
 
 
 class EnsembleConfig(_Section):
@@ -192,8 +289,24 @@ class EnsembleConfig(_Section):
         "(0: none, 1: all).",
     )
     neutralize_against: str = Field(
-        "all", description='Neutralize against "all" features, a feature set or a group.'
+        "all",
+        description='Neutralize against "all" features, a feature set or a group (checked '
+        "even at proportion 0).",
     )
+
+    @field_validator("neutralize_against")
+    @classmethod
+    def _set_name(cls, value: str) -> str:
+        return feature_set_name(value)
+
+
+def feature_set_name(value: str) -> str:
+    """``value`` when it can name a feature set of features.json (letters, digits, ``_``,
+    ``-``, ``.``); whether features.json has it is checked where the data is read."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+        raise ValueError('must name a feature set or group of features.json, e.g. "all", '
+                         '"medium" or "serenity"')  # fmt: skip
+    return value
 
 
 class SubmissionConfig(_Section):
@@ -255,8 +368,10 @@ class ApiConfig(_Section):
     retries: int = Field(
         3,
         ge=0,
-        description="Retries of failed requests (connection errors, timeouts, 5xx answers), "
-        "waiting backoff * 2^attempt seconds.",
+        description="Retries of failed requests (connection errors, timeouts, cut-off "
+        "answers, HTTP 429 and 5xx), waiting backoff * 2^attempt seconds (at most 30), or "
+        "longer when the server's Retry-After asks (at most 60). An upload is resent only "
+        "when it cannot have reached Numerai (or a 429 turned it away).",
     )
     backoff: float = Field(1.0, ge=0)
 
@@ -524,6 +639,8 @@ def _describe(error: ValidationError, source: Path) -> str:
             section = _section_for(item["loc"][:-1])
             allowed = ", ".join(section.model_fields) if section else ""
             problems.append(f"unknown key '{key}' (allowed here: {allowed})")
+        elif item["type"] == "reserved_key":  # the message names the key and the value
+            problems.append(str(item["msg"]))
         else:
             message = str(item["msg"]).removeprefix("Value error, ")
             got = _shown(key, item.get("input"))

@@ -36,7 +36,10 @@ def toml_value(value: Any) -> str:
 
 
 def _comment(text: str) -> list[str]:
-    return [f"# {line}" for line in textwrap.wrap(" ".join(text.split()), 88)]
+    """``text`` as comment lines; words (a flag such as --allow-churn) are never split."""
+    words = " ".join(text.split())
+    lines = textwrap.wrap(words, 88, break_on_hyphens=False, break_long_words=False)
+    return [f"# {line}" for line in lines]
 
 
 def _section(name: str, model: type[BaseModel]) -> list[str]:

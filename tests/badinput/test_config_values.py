@@ -45,6 +45,18 @@ def _case(section: str, line: str, case: str, *fragments: str) -> object:
               '"v5.2/"`)', "data.version", "'newest' or a dataset version", "'v5.2/'"),
         _case("data", 'version = "v5/../x"', "a data version that climbs out of data.dir "
               '(`version = "v5/../x"`)', "data.version", "'v5/../x'"),
+        _case("lightgbm", "extra = {seed = 1}", "a seed in extra, which would give every "
+              "member the same one (`extra = {seed = 1}`)", "[lightgbm] extra sets 'seed'",
+              "[model] seeds instead"),
+        _case("lightgbm", "extra = {eta = 0.5}", "an alias of a named setting in extra "
+              "(`extra = {eta = 0.5}`)", "'eta', an alias of learning_rate",
+              "set [lightgbm] learning_rate instead"),
+        _case("lightgbm", 'extra = {device_type = "cuda"}', "a device in extra (`extra = "
+              '{device_type = "cuda"}`)', "[lightgbm] extra sets 'device_type'",
+              '[model] device = "gpu"'),
+        _case("ensemble", 'neutralize_against = "medium set"', "a feature set name no "
+              'features.json has, while nothing is neutralized (`neutralize_against = "medium '
+              'set"`)', "ensemble.neutralize_against", "must name a feature set"),
     ],
 )  # fmt: skip
 def test_bad_value(
@@ -61,12 +73,10 @@ def test_bad_value(
     assert not (fresh / "models").exists()
 
 
-@pytest.mark.bad_input("cv", 'a device this LightGBM lacks (`extra = {device_type = "cuda"}`)')
-def test_extra_device_refused_before_cv(
-    numerpilot: Numerpilot, refused: Refused, fresh: Path
-) -> None:
-    _config(fresh, "lightgbm", 'extra = {device_type = "cuda"}')
-    refused(numerpilot("cv", "-C", str(fresh)), 1, "LightGBM refuses", "CUDA")
+@pytest.mark.bad_input("cv", 'a tree learner LightGBM lacks (`extra = {tree_learner = "x"}`)')
+def test_extra_refused_before_cv(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    _config(fresh, "lightgbm", 'extra = {tree_learner = "x"}')
+    refused(numerpilot("cv", "-C", str(fresh)), 1, "LightGBM refuses", "tree learner type x")
     assert not (fresh / "reports").exists()
 
 
@@ -303,7 +313,7 @@ def test_compare_feature_set_named_as_the_other_configs(
     other = fresh / "other.toml"
     other.write_text(FAST_CONFIG.replace('feature_set = "medium"', 'feature_set = "smal"'))
     outcome = numerpilot("cv", "--compare", str(other), "-C", str(fresh))
-    refused(outcome, 1, "--compare other.toml (the other config)", "'smal'")
+    refused(outcome, 1, f"--compare {other} (the other config)", "'smal'")
     assert not (fresh / "reports").exists()
 
 

@@ -19,7 +19,9 @@ def test_unknown_command(numerpilot: Numerpilot, refused: Refused) -> None:
 
 @pytest.mark.bad_input("numerpilot", "an unknown option (`run --bogus`)")
 def test_unknown_option(numerpilot: Numerpilot, refused: Refused) -> None:
-    refused(numerpilot("run", "--bogus"), 2, "No such option: --bogus")
+    refused(
+        numerpilot("run", "--bogus"), 2, "No such option: --bogus (see 'numerpilot run --help')"
+    )
 
 
 @pytest.mark.bad_input("numerpilot", "a missing argument (`score` alone)")
@@ -95,16 +97,14 @@ def test_ctrl_c_while_training(refused: Refused, fresh: Path, tmp_path: Path) ->
     assert not (fresh / "models").exists()  # no model file, no manifest, not even the folder
 
 
-@pytest.mark.bad_input("train", "data.dir at a demo-data folder whose rewrite was interrupted")
+@pytest.mark.bad_input("train", "data.dir at a demo-data folder whose rewrite was killed")
 def test_interrupted_demo_data(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
     data = tmp_path / "mine"
     small = ("--train-eras", "12", "--validation-eras", "4", "--rows-per-era", "50")
     assert numerpilot("demo-data", str(data), *small, "--features", "24").code == 0
-    outcome = interrupted(  # a wider one over it, cut after its first file
-        "numerpilot.data.synthetic_io:atomic_path@2", "demo-data", str(data), *small,
-        "--features", "30", tmp_path=tmp_path,
-    )  # fmt: skip
-    assert outcome.code == 130, outcome.err
+    # what a demo-data killed (SIGKILL) while moving its files into place leaves (a Ctrl-C
+    # leaves the previous dataset whole: tests/test_interrupts.py)
+    (data / ".synthetic.writing").write_text("{}")
     (tmp_path / "numerpilot.toml").write_text(f'[data]\ndir = "{data}"\n', encoding="utf-8")
     refused(numerpilot("train", "-C", str(tmp_path)), 1, "was not written to the end",
             f"run 'numerpilot demo-data {data}' again")  # fmt: skip
@@ -136,3 +136,41 @@ def test_ctrl_c_between_the_two_report_files_finishes_the_pair(
     assert outcome.code == 130 and outcome.err.strip() == "Interrupted."
     assert json.loads((reports / "validation.json").read_text())["ensemble"]
     assert (reports / "validation.html").read_text().rstrip().endswith("</html>")
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["train", "--bogus"], "No such option: --bogus (see 'numerpilot train --help')"),
+        (["bogus"], "No such command 'bogus' (see 'numerpilot --help')"),
+        (["models", "bogus"], "No such command 'bogus' (see 'numerpilot models --help')"),
+        (["score"], "Missing argument 'PRED' (see 'numerpilot score --help')"),
+    ],
+)
+def test_a_usage_error_points_to_the_help_of_its_command(argv: list[str], line: str) -> None:
+    """It pointed to 'numerpilot --help' whatever the command, after a stray period."""
+    from typer.exceptions import TyperException
+
+    from numerpilot.cli.app import usage_message
+    from numerpilot.cli.commands import app
+
+    with pytest.raises(TyperException) as info:
+        app(args=argv, prog_name="numerpilot", standalone_mode=False)
+    assert usage_message(info.value) == line
+
+
+def test_demo_data_help_states_the_minimums(numerpilot: Numerpilot) -> None:
+    """The minimums the help states are the ones demo-data enforces."""
+    from numerpilot.data.synthetic import SyntheticSpec
+
+    help_text = " ".join(numerpilot("demo-data", "--help").out.split())
+    sizes = {"train_eras": 10, "validation_eras": 4, "rows_per_era": 50, "n_features": 24,
+             "live_rows": 10}  # fmt: skip
+    for phrase in ("Training eras (at least 10)", "Validation eras (at least 4)",
+                   "at least 50)", "Number of features (at least 24)",
+                   "Rows in live.parquet (at least 10)"):  # fmt: skip
+        assert phrase in help_text, phrase
+    SyntheticSpec(**sizes, seed=0)  # the minimums themselves are accepted
+    for key in sizes:
+        with pytest.raises(ValueError, match=key):
+            SyntheticSpec(**{**sizes, key: sizes[key] - 1}, seed=0)

@@ -68,6 +68,17 @@ def fit_consoles() -> None:
             each.width = int(columns) if columns.isdigit() else PIPE_WIDTH
 
 
+def usage_message(error: Exception) -> str:
+    """A usage error's line: click's message (its closing period dropped) and the help of
+    the command it is about, e.g. "No such option: --bogus (see 'numerpilot train --help')"."""
+    format_message = getattr(error, "format_message", None)
+    message = str(format_message() if callable(format_message) else error).strip()
+    message = message.removesuffix(".")
+    ctx = getattr(error, "ctx", None)
+    command = str(getattr(ctx, "command_path", "") or "numerpilot")
+    return f"{message} (see '{command} --help')"
+
+
 def workdir(path: Path) -> Workdir:
     """The work directory at ``path``."""
     from numerpilot.workdir import Workdir

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from numerpilot.cli.app import (
     ClusterOption,
@@ -42,7 +43,16 @@ def init(
     ensure_writable(directory)
     write_text_atomic(dest, CONFIG_TEMPLATE)
     load_config(dest)  # the template must always load
-    console.print(f"Wrote [bold]{dest}[/bold]. Edit it, then run 'numerpilot run --demo'.")
+    console.print(f"Wrote [bold]{escape(str(dest))}[/bold]. Edit it, then run "
+                  f"'{escape(_run_demo(directory))}'.", highlight=False)  # fmt: skip
+
+
+def _run_demo(directory: Path) -> str:
+    """The command that runs the demo in ``directory`` (``-C`` unless it is the current one)."""
+    import shlex
+
+    here = directory.resolve() == Path.cwd().resolve()
+    return "numerpilot run --demo" + ("" if here else f" -C {shlex.quote(str(directory))}")
 
 
 def _demo(key: str) -> int:
@@ -53,15 +63,21 @@ def _demo(key: str) -> int:
 @app.command("demo-data", rich_help_panel="Get started")
 def demo_data(
     directory: Annotated[Path, typer.Argument(help="Output folder.")],
-    train_eras: Annotated[int, typer.Option(help="Training eras.")] = _demo("train_eras"),
-    validation_eras: Annotated[int, typer.Option(help="Validation eras.")] = _demo(
+    train_eras: Annotated[int, typer.Option(help="Training eras (at least 10).")] = _demo(
+        "train_eras"
+    ),
+    validation_eras: Annotated[int, typer.Option(help="Validation eras (at least 4).")] = _demo(
         "validation_eras"
     ),
-    rows_per_era: Annotated[int, typer.Option(help="Rows per era (±10 %).")] = _demo(
-        "rows_per_era"
+    rows_per_era: Annotated[int, typer.Option(help="Rows per era (±10 %; at least 50).")] = (
+        _demo("rows_per_era")
     ),
-    features: Annotated[int, typer.Option(help="Number of features.")] = _demo("n_features"),
-    live_rows: Annotated[int, typer.Option(help="Rows in live.parquet.")] = _demo("live_rows"),
+    features: Annotated[int, typer.Option(help="Number of features (at least 24).")] = _demo(
+        "n_features"
+    ),
+    live_rows: Annotated[int, typer.Option(help="Rows in live.parquet (at least 10).")] = _demo(
+        "live_rows"
+    ),
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = _demo("seed"),
 ) -> None:
     """Write a synthetic dataset in Numerai's exact file layout."""

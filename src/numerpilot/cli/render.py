@@ -14,6 +14,8 @@ from numerpilot.cli.app import console
 from numerpilot.scoring.report import ScoreReport, format_metric
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from numerpilot.automation.status import StatusReport
     from numerpilot.pipeline.validate import ValidationReport
     from numerpilot.submission.once import SubmitResult
@@ -53,12 +55,14 @@ def _cells(report: ScoreReport) -> dict[str, list[str]]:
 
 
 def _groups(columns: list[str], cells: dict[str, list[str]], width: int) -> list[list[str]]:
-    """Consecutive columns, as many per group as fit ``width`` at their natural width."""
+    """Consecutive columns, as many per group as fit ``width`` at their natural width (a
+    name wider than the room beside the metric labels wraps in its header)."""
     used = max(len(label) for _, label in _ROWS) + 1
     groups: list[list[str]] = [[]]
     start = used
     for col in columns:
-        need = max(7, len(col), *(len(c) for c in cells[col])) + 2
+        values = max(7, *(len(c) for c in cells[col]))
+        need = max(values, min(len(col), width - start - 2)) + 2
         if groups[-1] and used + need > width:
             groups.append([])
             used = start
@@ -86,8 +90,9 @@ def render_tables(report: ScoreReport, title: str = SCORES_TITLE, width: int = 0
         fit = min(len(caption), width) if width else len(caption)
         table = Table(title=caption, box=box.SIMPLE_HEAD, pad_edge=False, min_width=fit)
         table.add_column("metric", no_wrap=True)
-        for col in group:
-            table.add_column(col, justify="right", no_wrap=True)
+        for col in group:  # a number never wraps; a long name wraps in its header
+            width_of_values = max(7, *(len(c) for c in cells[col]))
+            table.add_column(col, justify="right", overflow="fold", min_width=width_of_values)
         for row, key in enumerate(keys):
             table.add_row(labels[key], *(cells[col][row] for col in group))
         tables.append(table)
@@ -98,7 +103,18 @@ def render_tables(report: ScoreReport, title: str = SCORES_TITLE, width: int = 0
 def print_scores(report: ScoreReport, title: str = SCORES_TITLE) -> None:
     """Print the score tables at the console's width."""
     for table in render_tables(report, title, console.width):
-        console.print(table)
+        print_table(table)
+
+
+def print_table(table: RenderableType) -> None:
+    """Print ``table`` (or any renderable); piped or redirected, without the spaces that
+    pad or wrap its lines."""
+    if console.is_terminal:
+        console.print(table, highlight=False)
+        return
+    with console.capture() as captured:
+        console.print(table, highlight=False)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 def submission_line(result: SubmitResult) -> str:
@@ -146,36 +162,60 @@ _STATE_STYLE = {"submitted": "green", "late": "yellow", "due": "cyan", "unsure":
 
 
 def render_status(report: StatusReport) -> None:
-    """The current round, then one table of models and one of recent rounds."""
+    """The current round, then one table of models and one of recent rounds (on a terminal
+    too narrow for a table: one line each, wrapped between words, never within a number)."""
     info = report.current
     when = "staked submissions" if info.is_open and not info.is_late else "late submissions"
     state = f"open for {when}" if info.is_open else "closed"
-    console.print(
+    print_table(
         f"Round {info.number} is {state} (target {info.target or '?'}; staking closes "
-        f"{info.close_staking_time:%a %H:%M} UTC, round closes {info.close_time:%a %H:%M} UTC).",
-        highlight=False,
+        f"{info.close_staking_time:%a %H:%M} UTC, round closes {info.close_time:%a %H:%M} UTC)."
     )
     models = Table(box=box.SIMPLE_HEAD, title="Models (read only: numerpilot never stakes)")
-    for col in ("model", "stake (NMR)", "pending payout", "paid"):  # fold: never cut off
-        models.add_column(col, justify="left" if col == "model" else "right", overflow="fold")
+    for col in ("model", "stake (NMR)", "pending payout", "paid"):  # numbers never wrap
+        left = col == "model"
+        models.add_column(col, justify="left" if left else "right", overflow="fold",
+                          no_wrap=not left)  # fmt: skip
     for m in report.models:
         stake = "–" if m.stake is None else f"{m.stake:.2f}"
-        models.add_row(m.name, stake, _signed(m.pending_payout), _signed(m.paid))
-    console.print(models)
+        models.add_row(escape(m.name), stake, _signed(m.pending_payout), _signed(m.paid))
+    _print_or_stack(models)
     rounds = Table(box=box.SIMPLE_HEAD, title="Recent rounds")
     numeric = ("CORR", "MMC", "payout / stake")
     for col in ("round", "model", "state", *numeric):
-        rounds.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
+        rounds.add_column(col, justify="right" if col in numeric else "left", overflow="fold",
+                          no_wrap=col in numeric or col == "round")  # fmt: skip
     failures = []
     for m in report.models:
         for r in m.rounds:
             style = _STATE_STYLE.get(r.state, "red")
-            rounds.add_row(str(r.round), m.name, f"[{style}]{r.state}[/{style}]",
+            rounds.add_row(str(r.round), escape(m.name), f"[{style}]{r.state}[/{style}]",
                            _signed(r.corr), _signed(r.mmc), _signed(r.payout))  # fmt: skip
             if r.state == "failed" and r.error:
                 failures.append(f"round {r.round}, {m.name}: {r.error}")
-    console.print(rounds)
+    _print_or_stack(rounds)
     for failure in failures:  # why, as the ledger recorded it
         console.print(f"[red]Failed:[/red] {escape(failure)}", highlight=False, soft_wrap=True)
     for note in report.notes:
         console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
+
+
+def _print_or_stack(table: Table) -> None:
+    """``table`` when its cells fit the console unwrapped; else its title and one line per
+    row, each cell named by its column ("model m1; stake (NMR) 1.00; ..."), wrapped
+    between words: a number is never split, a column never dropped."""
+    from rich.text import Text
+
+    names = [str(column.header) for column in table.columns]
+    rows = list(zip(*(list(column.cells) for column in table.columns), strict=True))
+    natural = [max([len(name), *(Text.from_markup(str(row[i])).cell_len for row in rows)])
+               for i, name in enumerate(names)]  # fmt: skip
+    if sum(natural) + 2 * len(names) + 2 <= console.width:
+        print_table(table)
+        return
+    lines = [f"[bold]{table.title}[/bold]"]
+    for row in rows:
+        lines.append(
+            "  " + "; ".join(f"{name} {cell}" for name, cell in zip(names, row, strict=True))
+        )
+    print_table("\n".join(lines))

@@ -147,8 +147,11 @@ def _training_set(
 
 
 def lgbm_params(cfg: LightGBMConfig) -> dict[str, Any]:
-    """Native ``lightgbm.train`` parameters from the config section."""
+    """Native ``lightgbm.train`` parameters from the config section. ``extra`` goes first,
+    so that the named settings (and each member's seed) always win; the config refuses any
+    of their keys or aliases in it anyway (:func:`numerpilot.config.reserved_lightgbm_key`)."""
     params: dict[str, Any] = {
+        **cfg.extra,
         "objective": "regression",
         "learning_rate": cfg.learning_rate,
         "max_depth": cfg.max_depth,
@@ -161,7 +164,6 @@ def lgbm_params(cfg: LightGBMConfig) -> dict[str, Any]:
         "verbosity": -1,
     }
     params["num_threads"] = cfg.num_threads or auto_threads()
-    params.update(cfg.extra)
     return params
 
 

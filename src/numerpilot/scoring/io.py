@@ -287,6 +287,12 @@ def _is_numeric(kind: pa.DataType) -> bool:
                 or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))  # fmt: skip
 
 
+def _listed(names: list[str], most: int) -> str:
+    """The first ``most`` of ``names``, comma-separated, and how many more there are."""
+    more = len(names) - most
+    return ", ".join(names[:most]) + (f" … ({more} more)" if more > 0 else "")
+
+
 def _model_column_name(
     path: Path, column: str | None, numeric: dict[str, bool], what: str, option: str | None
 ) -> str:
@@ -298,19 +304,19 @@ def _model_column_name(
         ]  # fmt: skip
         if not candidates:
             raise DataError(f"{path.name} has no numeric column to use as the {what}; "
-                            f"columns: {', '.join(list(map(str, numeric))[:6])}.")  # fmt: skip
+                            f"columns: {_listed(list(map(str, numeric)), 6)}.")  # fmt: skip
         if len(candidates) > 1:
-            shown = ", ".join(candidates[:6]) + (" …" if len(candidates) > 6 else "")
+            shown = _listed(candidates, 6)
             how = f"name it with {option} COL" if option else "name the column"
             raise UsageError(f"{path.name}: cannot tell which column is the {what}; {how} "
                              f"(model columns: {shown}).")  # fmt: skip
         column = candidates[0]
     if column not in numeric:
         raise DataError(f"{path.name} has no column '{column}'; columns: "
-                        f"{', '.join(list(map(str, numeric))[:8])}.")  # fmt: skip
+                        f"{_listed(list(map(str, numeric)), 8)}.")  # fmt: skip
     if not numeric[column]:
         models = [str(c) for c, is_number in numeric.items() if is_number]
-        choice = f"choose one of: {', '.join(models[:8])}" if models else "it has none"
+        choice = f"choose one of: {_listed(models, 8)}" if models else "it has none"
         raise DataError(
             f"column '{column}' of {path.name} holds no numbers, so it is no model's "
             f"predictions; {choice}."
