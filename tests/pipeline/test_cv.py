@@ -175,3 +175,132 @@ def test_compare_with_a_bad_config(
     refused(numerpilot("cv", "-C", str(cv_workdir), "--compare", str(other)), 1, "other.toml",
             "model.backend")  # fmt: skip
     assert not (cv_workdir / "reports" / "cv.json").exists()
+
+
+def _unresolved(wd: Path, n: int) -> list[str]:
+    """Make the main target unknown in the last ``n`` validation eras; returns them."""
+    path = wd / "data" / "v5.2" / layout.VALIDATION
+    frame = pd.read_parquet(path)
+    eras = sorted(frame["era"].unique())[-n:]
+    frame.loc[frame["era"].isin(eras), layout.MAIN_TARGET] = float("nan")
+    frame.to_parquet(path)
+    return eras
+
+
+def test_a_fold_with_nothing_to_score_is_not_fitted_and_the_report_is_written(
+    cli: CliRunner, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """Validation eras whose targets are not resolved yet fill the last fold: it was fitted
+    and then failed without a report; now it is skipped before any fit, and said so."""
+    wd = make_workdir(
+        tmp_path / "wd", synthetic_dir, FAST_CONFIG + CV + "include_validation = true\n"
+    )
+    unresolved = _unresolved(wd, 4)
+    code, out = cli("cv", "-C", str(wd))
+    assert code == 0, out
+    doc = json.loads((wd / "reports" / "cv.json").read_text())
+    last = doc["folds"][-1]
+    assert [last["test_eras"]["first"], last["test_eras"]["last"]] == [
+        unresolved[0],
+        unresolved[-1],
+    ]
+    assert last["trees"] == {} and last["scores"]["ensemble"]["n_eras"] == 0
+    assert doc["folds"][0]["scores"]["ensemble"]["n_eras"] == 4
+    (note,) = [n for n in doc["notes"] if n.startswith("fold 2:")]
+    assert "not fitted or scored" in note and "cv.test_eras" in note
+    assert "Note: fold 2: not fitted or scored" in out
+    assert (wd / "reports" / "cv.html").exists()
+
+
+@pytest.mark.bad_input("cv", "no test era of any fold has main-target values")
+def test_no_fold_has_anything_to_score(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    wd = make_workdir(
+        tmp_path / "wd", synthetic_dir, FAST_CONFIG + CV + "include_validation = true\n"
+    )
+    _unresolved(wd, 8)
+    refused(numerpilot("cv", "-C", str(wd)), 1, "no test era of the cv folds", "can be scored",
+            "cv.include_validation = false")  # fmt: skip
+    assert not (wd / "reports" / "cv.json").exists()
+
+
+def test_too_few_eras_messages_state_the_real_need() -> None:
+    from numerpilot.errors import DataError
+    from numerpilot.modeling.cv import TooFewErasError, era_folds, holdout_split
+
+    eras = np.array([f"{e:04d}" for e in range(1, 12)])
+    with pytest.raises(TooFewErasError) as caught:  # 6 + 4 = 10 < 11, but 2 are needed to fit
+        holdout_split(eras, holdout=6, embargo=4, era_step=1)
+    message = str(caught.value)
+    assert "only 11 training eras, too few for the holdout, which needs 12 (6 holdout + 4 " \
+        "embargo + 2 to fit on)" in message  # fmt: skip
+    assert "era_step" not in message  # every era is read already
+    with pytest.raises(TooFewErasError, match=r"\(with --demo: demo.holdout_eras / "
+                       r"demo.embargo_eras\), or lower data.era_step\.$"):  # fmt: skip
+        holdout_split(eras[:1], holdout=6, embargo=4, era_step=2)
+    with pytest.raises(DataError) as caught:
+        era_folds(eras, n_folds=1, purge=10, test_eras=1, era_step=1)
+    message = str(caught.value)
+    assert "11 eras are too few for 1 fold of 1 test era behind a gap of 10 eras" in message
+    assert message.endswith("lower cv.folds or cv.test_eras.")
+
+
+def test_era_corr_of_a_variance_rounded_below_zero_warns_nothing() -> None:
+    import warnings
+
+    from numerpilot.modeling.weights import EraMoments
+
+    gram = np.array([[[0.3, 0.1 + 0.2], [0.1 + 0.2, 0.3]]])  # w'Gw = -1e-16 for w = (1, -1)
+    moments = EraMoments(np.array([[0.1, 0.1]]), gram, np.array([1.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        corr = moments.era_corr(np.array([1.0, -1.0]))
+    assert corr.tolist() == [0.0]  # no correlation, as for a constant ensemble
+
+
+def test_compare_with_itself_shows_both_scores_ties_and_the_settings_not_used(
+    cli: CliRunner, cv_workdir: Path, tmp_path: Path
+) -> None:
+    """The same recipe in a config of its own: both configs' scores side by side (printed
+    and in the HTML page), every era a tie (not "0 % better"), and a note on the [data] and
+    [cv] settings it sets otherwise, which are not used."""
+    other = tmp_path / "elsewhere" / "other.toml"
+    other.parent.mkdir()
+    other.write_text(FAST_CONFIG.replace("era_step = 1", 'era_step = 1\ndir = "mine"')
+                     + "\n[cv]\nfolds = 3\n")  # fmt: skip
+    code, out = cli("cv", "-C", str(cv_workdir), "--compare", str(other))
+    assert code == 0, out
+    doc = json.loads((cv_workdir / "reports" / "cv.json").read_text())
+    cmp = doc["compare"]
+    assert cmp["scores"]["this"] == cmp["scores"]["other"]
+    assert cmp["scores"]["this"]["corr_mean"] == doc["overall"]["ensemble"]["corr_mean"]
+    summary = cmp["summary"]
+    assert (summary["tied_share"], summary["this_better_share"], summary["other_better_share"]) \
+        == (1.0, 0.0, 0.0)  # fmt: skip
+    assert cmp["notes"] == [
+        f"{other} sets data.dir = 'mine', cv.folds = 3, not used: both configs are "
+        "cross-validated on this config's [data] (but data.feature_set) and [cv]"
+    ]
+    flat = " ".join(out.split())
+    assert "eras tied 100%" in flat and "eras where the other config is better 0%" in flat
+    assert f"This config and the other config, {other}, on the same folds" in flat
+    mean = f"{cmp['scores']['this']['corr_mean']:.4f}"
+    assert f"CORR mean {mean} {mean}" in flat
+    assert f"Note: {other} sets data.dir" in flat
+    html = (cv_workdir / "reports" / "cv.html").read_text()
+    assert "<th>this config</th><th>other config</th>" in html
+    assert f"the other config, {other}, on the same folds" in html
+    assert '<tr data-key="tied_share"><td class="metric">eras tied</td><td>100%</td>' in html
+    assert "not used: both configs" in html
+
+
+def test_compare_errors_name_the_other_config_by_the_path_given(
+    cli: CliRunner, cv_workdir: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "elsewhere" / "numerpilot.toml"  # a basename alone names neither
+    other.parent.mkdir()
+    other.write_text(FAST_CONFIG.replace('feature_set = "medium"', 'feature_set = "smal"'))
+    code, out = cli("cv", "-C", str(cv_workdir), "--compare", str(other))
+    assert code == 1
+    assert f"--compare {other} (the other config): feature set 'smal'" in " ".join(out.split())

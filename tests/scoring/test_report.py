@@ -195,3 +195,66 @@ def test_eras_with_undefined_corr_are_named() -> None:
     target[d["eras"] == "0002"] = 1.0  # a constant target: every column
     (note,) = score_frame(d["preds"], target, d["eras"]).notes
     assert note.startswith("CORR: 1 era left out") and note.endswith(": 0002")
+
+
+def _with_era(
+    d: dict[str, np.ndarray], era: str, rows: int, seed: int = 9
+) -> dict[str, np.ndarray]:
+    """``d`` with one more era of ``rows`` rows (every input known there)."""
+    rng = np.random.default_rng(seed)
+    n = rows
+    return {
+        "preds": np.vstack([d["preds"], rng.normal(size=(n, d["preds"].shape[1]))]),
+        "target": np.append(d["target"], rng.integers(0, 5, n) / 4),
+        "eras": np.append(d["eras"], [era] * n),
+        "meta": np.append(d["meta"], rng.normal(size=n)),
+        "features": np.vstack([d["features"], rng.integers(0, 5, (n, 5)).astype(np.int8)]),
+    }
+
+
+def test_an_era_of_one_row_is_said_to_have_too_few_rows() -> None:
+    d = _with_era(make(3), "0099", rows=1)
+    report = score_frame(d["preds"], d["target"], d["eras"], meta_model=d["meta"])
+    assert report.notes == (
+        "CORR: 1 era skipped (too few rows: a correlation needs at least 2): 0099",
+    )
+    assert report.summary("p0")["n_eras"] == 6
+
+
+def test_fnc_eras_with_no_more_rows_than_features_are_noted() -> None:
+    d = _with_era(make(3), "0099", rows=4)  # 4 rows, 5 features: nothing left neutralized
+    report = score_frame(d["preds"], d["target"], d["eras"], features=d["features"])
+    assert report.notes == (
+        "FNC: 1 era left out (no more rows than the 5 features, so neutralizing leaves "
+        "nothing): 0099",
+    )
+    summary = report.summary("p0")
+    assert summary["n_eras"] == 7 and summary["fnc_n_eras"] == 6
+
+
+def test_mmc_and_bmc_leave_out_the_eras_where_corr_is_undefined() -> None:
+    """A constant target gives an MMC of 0: no score, so MMC counts no more eras than CORR."""
+    d = make(3)
+    target = d["target"].copy()
+    target[d["eras"] == "0002"] = 1.0
+    report = score_frame(d["preds"], target, d["eras"], meta_model=d["meta"], benchmark=d["meta"])
+    summary = report.summary("p0")
+    assert summary["n_eras"] == summary["mmc_n_eras"] == summary["bmc_n_eras"] == 5
+    era = list(report.metrics["mmc"].eras).index("0002")
+    assert np.isnan(report.metrics["mmc"].values[era]).all()
+    assert np.isnan(report.metrics["bmc"].values[era]).all()
+
+
+def test_skipped_eras_are_logged_once_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    d = make(3, k=3)
+    preds, meta = d["preds"].copy(), d["meta"].copy()
+    preds[:5, 1] = np.nan  # three groups of columns, each scored on its own
+    preds[5:10, 2] = np.nan
+    meta[d["eras"] < "0002"] = np.nan
+    with caplog.at_level("INFO", logger="numerpilot"):
+        score_frame(preds, d["target"], d["eras"], meta_model=meta)
+    info = [r.getMessage() for r in caplog.records if r.levelno >= 20 and "skipped" in r.message]
+    assert info == [
+        "MMC: 2 eras skipped (scored by CORR, but the meta model is missing for too many of "
+        "their rows): 0000, 0001"
+    ]

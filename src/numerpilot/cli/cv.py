@@ -57,7 +57,11 @@ def cv(
     for note in result.overall.notes:
         console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
     if comparison is not None:
-        console.print(_comparison_table(comparison, str(compare_with)))
+        other = str(compare_with)
+        console.print(_scores_table(comparison, other))
+        console.print(_comparison_table(comparison))
+        for note in comparison.notes:
+            console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
     reports = ctx.workdir.reports
     console.print(f"Report: {reports / REPORT_HTML} (folds and per-era scores: {REPORT_JSON})")
 
@@ -84,21 +88,40 @@ def _folds_table(result: CVResult) -> Table:
     return table
 
 
-def _comparison_table(comparison: Comparison, other: str) -> Table:
+def _scores_table(comparison: Comparison, other: str) -> Table:
+    """Both configs' key ensemble scores side by side, over the same folds."""
     from rich import box
     from rich.table import Table
 
+    from numerpilot.report.cv_page import SCORE_LABELS
+    from numerpilot.scoring.report import format_metric
+
+    this, that = comparison.scores.get("this", {}), comparison.scores.get("other", {})
+    console.print(f"\nThis config and the other config, {escape(other)}, on the same folds:",
+                  soft_wrap=True)  # fmt: skip
+    table = Table(box=box.SIMPLE)
+    for head in ("", "this config", "other config"):
+        table.add_column(head, justify="right" if head else "left")
+    for key, label in SCORE_LABELS:
+        if key in this or key in that:
+            table.add_row(
+                label, format_metric(key, this.get(key)), format_metric(key, that.get(key))
+            )
+    return table
+
+
+def _comparison_table(comparison: Comparison) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    from numerpilot.report.cv_page import COMPARE_KEYS
     from numerpilot.scoring.report import format_metric
 
     s = comparison.summary()
-    console.print(f"\n{other} minus this config: ensemble CORR per era, same folds", soft_wrap=True)
+    console.print("The other config minus this config: ensemble CORR per era.")
     table = Table(box=box.SIMPLE)
     table.add_column("")
     table.add_column("value", justify="right")
-    for key, label in (
-        ("mean_diff", "mean difference"), ("std_diff", "std"), ("t_stat", "t-statistic"),
-        ("t_stat_autocorr", "t (autocorrelation-adjusted)"), ("better_share", "eras better"),
-        ("n_eras", "eras"),
-    ):  # fmt: skip
+    for key, label in COMPARE_KEYS:
         table.add_row(label, format_metric(key, s[key]))
     return table

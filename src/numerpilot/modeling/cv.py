@@ -22,17 +22,33 @@ class TooFewErasError(DataError):
     """The eras at hand cannot make the held-out split or folds asked for."""
 
 
-def holdout_split(eras: np.ndarray, holdout: int, embargo: int) -> EraSplit:
+def _plural(n: int, word: str) -> str:
+    """ "1 era", "3 eras"."""
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _era_step_hint(era_step: int | None) -> str:
+    """The advice to sample more eras, unless every era is already read (step 1)."""
+    return "" if era_step == 1 else ", or lower data.era_step"
+
+
+def holdout_split(
+    eras: np.ndarray, holdout: int, embargo: int, *, era_step: int | None = None
+) -> EraSplit:
     """Hold out the last ``holdout`` eras; drop ``embargo`` eras before them.
 
-    ``eras`` are era labels that sort chronologically ("0001", "0002", ...).
+    ``eras`` are era labels that sort chronologically ("0001", "0002", ...); ``era_step``
+    (None: unknown) only shapes the advice of the error.
     """
     uniq = np.unique(eras)
-    if len(uniq) < holdout + embargo + 2:
+    need = holdout + embargo + 2
+    if len(uniq) < need:
         raise TooFewErasError(
-            f"only {len(uniq)} training eras, too few for {holdout} holdout + {embargo} embargo "
-            "eras; lower train.holdout_eras / train.embargo_eras (with --demo: "
-            "demo.holdout_eras / demo.embargo_eras) or data.era_step."
+            f"only {_plural(len(uniq), 'training era')}, too few for the holdout, which needs "
+            f"{need} ({holdout} holdout + {embargo} embargo + 2 to fit on); lower "
+            "train.holdout_eras / train.embargo_eras (with --demo: demo.holdout_eras / "
+            "demo.embargo_eras)"
+            f"{_era_step_hint(era_step)}."
         )
     return EraSplit(fit=uniq[: -(holdout + embargo)], holdout=uniq[-holdout:])
 
@@ -88,6 +104,7 @@ def era_folds(
     scheme: str = "expanding",
     test_eras: int = 0,
     train_eras: int = 0,
+    era_step: int | None = None,
 ) -> list[EraSplit]:
     """Walk-forward or expanding-window folds: each test block follows its training eras.
 
@@ -99,6 +116,7 @@ def era_folds(
     test eras; ``embargo`` adds a safety gap on top. ``scheme="expanding"`` trains on
     every such era; ``"walk-forward"`` on the last ``train_eras`` of them (0: as many as
     the first fold has; more is refused), so each fold sees a window of the same length.
+    ``era_step`` (None: unknown) only shapes the advice of the errors.
     """
     if scheme not in ("expanding", "walk-forward"):
         raise DataError(f"cv.scheme must be 'expanding' or 'walk-forward', got {scheme!r}")
@@ -110,10 +128,11 @@ def era_folds(
     size = test_eras or len(uniq) // (2 * n_folds)
     first_test = len(uniq) - n_folds * size
     if size < 1 or first_test < 1 or not np.any(numbers[:first_test] < numbers[first_test] - gap):
+        each = _plural(size, "test era") if size else "some test eras"
         raise DataError(
-            f"{len(uniq)} eras are too few for {n_folds} folds of {size or 'some'} test eras "
-            f"behind a gap of {gap} eras (purge {purge} + embargo {embargo}); lower cv.folds "
-            "or cv.test_eras, or lower data.era_step."
+            f"{_plural(len(uniq), 'era')} are too few for {_plural(n_folds, 'fold')} of {each} "
+            f"behind a gap of {_plural(gap, 'era')} (purge {purge} + embargo {embargo}); lower "
+            f"cv.folds or cv.test_eras{_era_step_hint(era_step)}."
         )
     folds = []
     window = train_eras

@@ -65,7 +65,8 @@ class EraMoments:
     def era_corr(self, w: np.ndarray) -> np.ndarray:
         """Per-era Pearson correlation (E,) of the ensemble ``G @ w`` with y."""
         num = self.cov @ w
-        den = np.sqrt(np.einsum("eij,i,j->e", self.gram, w, w) * self.var_y)
+        with np.errstate(invalid="ignore"):  # a variance of -1e-17 (rounding): no correlation
+            den = np.sqrt(np.einsum("eij,i,j->e", self.gram, w, w) * self.var_y)
         return np.asarray(np.divide(num, den, out=np.zeros_like(num), where=den > 0))
 
     def member_corr(self) -> np.ndarray:

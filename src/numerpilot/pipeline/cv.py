@@ -49,7 +49,7 @@ from numerpilot.pipeline.plan import (
 from numerpilot.pipeline.train import fit_recipe, linear_name, member_kinds
 from numerpilot.progress import SILENT, Progress
 from numerpilot.scoring.io import read_table
-from numerpilot.scoring.per_era import PerEra
+from numerpilot.scoring.per_era import MAX_FILTERED_RATIO, PerEra
 from numerpilot.scoring.report import ScoreReport, score_frame
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def folds_for(cfg: Config, eras: np.ndarray, purge: int) -> list[EraSplit]:
     cv = cfg.cv
     return era_folds(
         eras, n_folds=cv.folds, purge=purge, embargo=cv.embargo_eras, scheme=cv.scheme,
-        test_eras=cv.test_eras, train_eras=cv.train_eras,
+        test_eras=cv.test_eras, train_eras=cv.train_eras, era_step=cfg.data.step,
     )  # fmt: skip
 
 
@@ -166,10 +166,16 @@ def run_cv(
     results = []
     ctx = replace(ctx, config=resolved(cfg))
     paths = [ctx.data_dir / name for name in cv_files(cfg)]
+    unscored = unscorable_folds(data, folds)  # before any work: nothing to score in a fold
     for k, split in enumerate(folds, start=1):  # before any work: a target a fit lacks
-        _check_fold(ctx, _view(model_data, eras=split.fit), k, len(folds))
+        if k not in unscored:
+            _check_fold(ctx, _view(model_data, eras=split.fit), k, len(folds))
     with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
+            if number in unscored:
+                log.info("fold %d/%d: no test era can be scored; not fitted", number, len(folds))
+                results.append(FoldResult(number, split, {}, _unscored(columns, split)))
+                continue
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
             recipe = fit_recipe(ctx, _view(model_data, eras=split.fit), fit, progress)
             kept, fitted = recipe.kept, recipe.fitted
@@ -186,6 +192,47 @@ def run_cv(
         overall = replace(overall, notes=(*overall.notes, _no_mmc_note(cfg, cvd)))
     return CVResult(columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof,
                     data.eras, cfg.data.step)  # fmt: skip
+
+
+def scorable_eras(data: EraData) -> np.ndarray:
+    """The eras CORR can score: at least 2 rows and 80 % of them with a main-target value
+    (as the scorer asks), and not all one value."""
+    target = data.target(layout.MAIN_TARGET).astype(np.float64)
+    frame = pd.DataFrame({"era": data.eras, "t": np.where(np.isfinite(target), target, np.nan)})
+    by_era = frame.groupby("era", sort=True)["t"]
+    known, size = by_era.count(), by_era.size()
+    ok = (known >= np.maximum(2, (1 - MAX_FILTERED_RATIO) * size)) & (by_era.nunique() > 1)
+    return np.asarray(ok.index[ok.to_numpy()])
+
+
+def unscorable_folds(data: EraData, folds: list[EraSplit]) -> set[int]:
+    """The numbers of the folds none of whose test eras can be scored (e.g. validation eras
+    whose targets are not resolved yet): they are neither fitted nor scored. Refuses, before
+    any fit, folds none of which can be scored."""
+    scorable = scorable_eras(data)
+    out = {k for k, f in enumerate(folds, start=1) if not np.isin(f.holdout, scorable).any()}
+    if len(out) == len(folds):
+        first, last = folds[0].holdout[0], folds[-1].holdout[-1]
+        raise DataError(
+            f"no test era of the cv folds ({first} to {last}) can be scored: none has "
+            f"'{layout.MAIN_TARGET}' values in 80 % of its rows (or they are all one value); "
+            "check the target column, or set cv.include_validation = false if these are "
+            "validation eras whose targets are not resolved yet."
+        )
+    return out
+
+
+def _unscored(columns: tuple[str, ...], split: EraSplit) -> ScoreReport:
+    """The scores of a fold that has no era to score: none, and a note saying why."""
+    test = split.holdout
+    note = (
+        f"not fitted or scored: none of its test eras ({test[0]} to {test[-1]}) has "
+        f"'{layout.MAIN_TARGET}' values in 80 % of its rows (e.g. validation eras whose targets "
+        "are not resolved yet); a larger cv.test_eras or fewer cv.folds gives every fold "
+        "eras to score"
+    )
+    empty = PerEra(test[:0], np.zeros((0, len(columns))), tuple(str(e) for e in test))
+    return ScoreReport(columns, {"corr": empty}, (note,))
 
 
 def cv_columns(cfg: Config) -> tuple[str, ...]:
@@ -320,30 +367,35 @@ def _check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True
         raise DataError(f"{part}: {error} Or give each fold more training eras: {more}.") from None
 
 
-def _check_other(ctx: Context, data: EraData, folds: list[EraSplit]) -> None:
-    """What can be checked of a compared config before the first one's folds are fitted:
-    its parameters, its targets in the data files, its held-out splits on the folds."""
+def _check_other(
+    ctx: Context, data: EraData, folds: list[EraSplit], path: Path, skip: set[int]
+) -> None:
+    """What can be checked of a compared config (at ``path``) before the first one's folds
+    are fitted: its parameters, its targets in the data files, its held-out splits on the
+    folds (but those in ``skip``, which are not fitted)."""
     import pyarrow.parquet as pq
 
     try:
         model_params(resolved(ctx.config))
     except ConfigError as error:
-        raise ConfigError(f"--compare (the other config): {error}") from None
+        raise ConfigError(f"--compare {path} (the other config): {error}") from None
     for name in cv_files(ctx.config):
-        path = ctx.data_dir / name
-        missing = set(ctx.config.train.targets) - set(pq.read_schema(path).names)
+        data_path = ctx.data_dir / name
+        missing = set(ctx.config.train.targets) - set(pq.read_schema(data_path).names)
         if missing:
             raise DataError(
-                f"--compare: {path.name} lacks the targets {', '.join(sorted(missing))} of "
-                "the compared config's train.targets."
+                f"--compare: {data_path.name} lacks the targets {', '.join(sorted(missing))} of "
+                f"the compared config's train.targets ({path})."
             )
     for k, split in enumerate(folds, start=1):
-        _check_fold(ctx, _view(data, eras=split.fit), k, len(folds), targets=False)
+        if k not in skip:
+            _check_fold(ctx, _view(data, eras=split.fit), k, len(folds), targets=False)
 
 
-def other_context(ctx: Context, path: Path) -> Context:
+def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
     """The context of the config at ``path`` on ``ctx``'s data and folds: its [cv] and
-    [data] settings (but the feature set) are ``ctx``'s, so both see the same rows."""
+    [data] settings (but the feature set) are ``ctx``'s, so both see the same rows; and a
+    note naming the settings it sets otherwise, which are not used."""
     from numerpilot.config import load_config
 
     if not path.is_file():
@@ -352,7 +404,19 @@ def other_context(ctx: Context, path: Path) -> Context:
     other = raw.for_demo() if ctx.is_demo else raw
     base = ctx.config
     data = base.data.model_copy(update={"feature_set": other.data.feature_set})
-    return Context(ctx.workdir, other.model_copy(update={"cv": base.cv, "data": data}), ctx.is_demo)
+    ignored = [
+        f"{section}.{key} = {getattr(getattr(other, section), key)!r}"
+        for section in ("data", "cv")
+        for key in sorted(getattr(raw, section).model_fields_set - {"feature_set"})
+        if getattr(getattr(other, section), key) != getattr(getattr(base, section), key)
+    ]
+    notes = (
+        (f"{path} sets {', '.join(ignored)}, not used: both configs are cross-validated on "
+         "this config's [data] (but data.feature_set) and [cv]",) if ignored else ()
+    )  # fmt: skip
+    other_ctx = Context(ctx.workdir, other.model_copy(update={"cv": base.cv, "data": data}),
+                        ctx.is_demo)  # fmt: skip
+    return other_ctx, notes
 
 
 def run_compare(
@@ -361,18 +425,20 @@ def run_compare(
     """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
     (purged for the longest horizon of either); returns both and their comparison."""
     try:
-        other_ctx, other_workers = _with_era_step(other_context(ctx, path), cluster)
+        other_ctx, notes = other_context(ctx, path)
+        other_ctx, other_workers = _with_era_step(other_ctx, cluster)
     except (ConfigError, DataError) as error:  # e.g. its feature set: say whose it is
-        raise type(error)(f"--compare {path.name} (the other config): {error}") from None
+        raise type(error)(f"--compare {path} (the other config): {error}") from None
     ctx, workers = _with_era_step(ctx, cluster)
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)
-    _check_other(other_ctx, base_data.data, folds)  # before the first config's fits
+    skip = unscorable_folds(base_data.data, folds)
+    _check_other(other_ctx, base_data.data, folds, path, skip)  # before the first config's fits
     base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster,
                   workers=workers)  # fmt: skip
     del base_data
     other_data = load_cv_data(other_ctx, progress, eras=np.unique(base.row_eras))
     other = run_cv(other_ctx, progress, cv_data=other_data, folds=folds, purge=purge,
                    cluster=cluster, workers=other_workers)  # fmt: skip
-    return base, other, compare(base, other)
+    return base, other, compare(base, other, notes=notes)

@@ -98,12 +98,22 @@ def merge_reports(reports: list[ScoreReport]) -> ScoreReport:
 # --- Comparing two configurations on the same folds ---------------------------------------
 
 
+#: The ensemble's scores shown side by side for the two configs compared.
+KEY_SCORES = ("corr_mean", "corr_sharpe", "corr_max_drawdown", "mmc_mean", "fnc_mean", "n_eras")
+
+#: A per-era difference this small is a tie (the same config gives exactly 0).
+TIE = 1e-12
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """Per-era CORR difference (other - base) of the two ensembles on their common eras."""
+    """Per-era CORR difference (other - base) of the two ensembles on their common eras,
+    each config's key scores (``scores``: "this" and "other") and notes on the comparison."""
 
     eras: np.ndarray
     diff: np.ndarray
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, float]:
         """Mean, std, t-statistic of the mean difference, and the t-statistic with the
@@ -117,31 +127,51 @@ class Comparison:
         r1 = min(max(r1, 0.0), 0.99)
         n_eff = n * (1 - r1) / (1 + r1)
         t_adj = t * math.sqrt(n_eff / n) if n > 1 else float("nan")
-        better = float(np.mean(self.diff > 0)) if n else float("nan")
+
+        def share(where: np.ndarray) -> float:
+            return float(np.mean(where)) if n else float("nan")
+
         return {
             "mean_diff": s["mean"],
             "std_diff": std,
             "t_stat": t,
             "t_stat_autocorr": t_adj,
             "autocorr": s["autocorr"],
-            "better_share": better,
+            "this_better_share": share(self.diff < -TIE),
+            "other_better_share": share(self.diff > TIE),
+            "tied_share": share(np.abs(self.diff) <= TIE),
             "n_eras": n,
         }
 
     def as_json(self) -> dict[str, Any]:
+        def number(v: float) -> float | None:
+            return v if math.isfinite(v) else None
+
         return {
-            "summary": {k: (v if math.isfinite(v) else None) for k, v in self.summary().items()},
+            "summary": {k: number(v) for k, v in self.summary().items()},
+            "scores": {who: {k: number(v) for k, v in s.items()} for who, s in self.scores.items()},
             "per_era": {str(e): float(d) for e, d in zip(self.eras, self.diff, strict=True)},
+            "notes": list(self.notes),
         }
 
 
-def compare(base: CVResult, other: CVResult, column: str = ENSEMBLE) -> Comparison:
-    """``other``'s per-era CORR minus ``base``'s, on the eras both scored."""
+def compare(
+    base: CVResult, other: CVResult, column: str = ENSEMBLE, notes: tuple[str, ...] = ()
+) -> Comparison:
+    """``other``'s per-era CORR minus ``base``'s, on the eras both scored, with the key
+    scores of each."""
     a, b = base.per_era(column), other.per_era(column)
     eras = np.array(sorted(set(a) & set(b)))
     diff = np.array([b[e] - a[e] for e in eras], dtype=np.float64)
     keep = np.isfinite(diff)
-    return Comparison(eras[keep], diff[keep])
+    scores = {who: key_scores(r, column) for who, r in (("this", base), ("other", other))}
+    return Comparison(eras[keep], diff[keep], scores, notes)
+
+
+def key_scores(result: CVResult, column: str = ENSEMBLE) -> dict[str, float]:
+    """The :data:`KEY_SCORES` of one column over all folds (those it has)."""
+    summary = result.overall.summary(column)
+    return {k: summary[k] for k in KEY_SCORES if k in summary}
 
 
 def write_cv_report(

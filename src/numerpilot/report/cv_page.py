@@ -35,22 +35,59 @@ def folds_table(folds: Sequence[Mapping[str, Any]], column: str) -> str:
     return '<table class="summary folds">\n' + "\n".join(rows) + "\n</table>"
 
 
-def comparison_table(summary: Mapping[str, float | None], other: str) -> str:
-    labels = {
-        "mean_diff": "mean CORR difference",
-        "std_diff": "std of the difference",
-        "t_stat": "t-statistic",
-        "t_stat_autocorr": "t-statistic (autocorrelation-adjusted)",
-        "better_share": "eras better",
-        "n_eras": "eras",
-    }
+#: The comparison's rows: (summary key, label).
+COMPARE_KEYS = (
+    ("mean_diff", "mean CORR difference"),
+    ("std_diff", "std of the difference"),
+    ("t_stat", "t-statistic"),
+    ("t_stat_autocorr", "t-statistic (autocorrelation-adjusted)"),
+    ("this_better_share", "eras where this config is better"),
+    ("other_better_share", "eras where the other config is better"),
+    ("tied_share", "eras tied"),
+    ("n_eras", "eras compared"),
+)
+
+#: The key scores shown side by side: (summary key, label).
+SCORE_LABELS = (
+    ("corr_mean", "CORR mean"),
+    ("corr_sharpe", "CORR sharpe"),
+    ("corr_max_drawdown", "CORR max drawdown"),
+    ("mmc_mean", "MMC mean"),
+    ("fnc_mean", "FNC mean"),
+    ("n_eras", "eras"),
+)
+
+
+def scores_table(scores: Mapping[str, Mapping[str, float | None]]) -> str:
+    """Both configs' key ensemble scores side by side (``cv.json``'s ``compare.scores``)."""
+    this, that = scores.get("this", {}), scores.get("other", {})
+    rows = ['<tr><th class="metric">ensemble</th><th>this config</th><th>other config</th></tr>']
+    for k, label in SCORE_LABELS:
+        if k in this or k in that:
+            rows.append(
+                f'<tr data-key="{k}"><td class="metric">{escape(label)}</td>'
+                f"<td>{escape(format_metric(k, this.get(k)))}</td>"
+                f"<td>{escape(format_metric(k, that.get(k)))}</td></tr>"
+            )
+    return '<table class="summary scores">' + "".join(rows) + "</table>"
+
+
+def comparison_table(comparison: Mapping[str, Any], other: str) -> str:
+    """Both configs' scores, then the per-era difference (``cv.json``'s ``compare``)."""
+    summary = comparison["summary"]
     rows = "".join(
         f'<tr data-key="{k}"><td class="metric">{escape(label)}</td>'
         f"<td>{escape(format_metric(k, summary.get(k)))}</td></tr>"
-        for k, label in labels.items()
+        for k, label in COMPARE_KEYS
     )
-    return (f"<p>{escape(other)} minus this configuration, per era, ensemble CORR.</p>"
-            f'<table class="summary compare">{rows}</table>')  # fmt: skip
+    notes = "".join(f"<li>{escape(n)}</li>" for n in comparison.get("notes", ()))
+    return (
+        f"<p>This config and the other config, {escape(other)}, on the same folds.</p>"
+        + scores_table(comparison.get("scores", {}))
+        + "<p>The other config minus this config, per era, ensemble CORR.</p>"
+        + f'<table class="summary compare">{rows}</table>'
+        + (f'<ul class="notes">{notes}</ul>' if notes else "")
+    )
 
 
 def render_cv_html(
@@ -65,7 +102,7 @@ def render_cv_html(
     """The CV page: folds table, comparison (if any), then the overall summary and plots."""
     sections = f"<h2>Folds ({escape(column)})</h2>\n{folds_table(folds, column)}\n"
     if comparison is not None:
-        sections += f"<h2>Comparison</h2>\n{comparison_table(comparison['summary'], other)}\n"
+        sections += f"<h2>Comparison</h2>\n{comparison_table(comparison, other)}\n"
     return render_html(
         overall, title="numerpilot cross-validation", context=context, sections=sections
     )

@@ -20,6 +20,8 @@ DPI = 90
 _SIZE = (10.0, 3.4)
 _N_TICKS = 8
 _MAX_BAR_PATCHES = 120
+#: At most this many legend entries sit inside the axes; more go below them.
+_LEGEND_INSIDE = 4
 _UP, _DOWN, _FOCUS = "#2b8a3e", "#c92a2a", "#111111"
 
 
@@ -120,14 +122,23 @@ def _line(ax: Axes, x: np.ndarray, y: np.ndarray, **style: object) -> None:
 
 
 def _lines(report: ScoreReport, ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
-    """One line per column; the ensemble column thick and dark on top."""
+    """One line per column; the ensemble column thick and dark on top. The legend names
+    only the columns drawn (a column without a score here has no line); with more than
+    :data:`_LEGEND_INSIDE` of them it goes below the axes, off the lines."""
+    drawn = 0
     for j, col in enumerate(report.columns):
+        scored = bool(np.isfinite(y[:, j]).any())  # drawn even if not, to keep its colour
+        drawn += scored
+        name = label(col) if scored else "_nolegend_"
         if col == ENSEMBLE:
-            _line(ax, x, y[:, j], color=_FOCUS, linewidth=2.4, label=label(col), zorder=3)
+            _line(ax, x, y[:, j], color=_FOCUS, linewidth=2.4, label=name, zorder=3)
         else:
-            _line(ax, x, y[:, j], linewidth=1.2, alpha=0.85, label=label(col), zorder=2)
-    if len(report.columns) > 1:
-        ax.legend(fontsize=8, loc="upper left", ncols=min(len(report.columns), 4), frameon=False)
+            _line(ax, x, y[:, j], linewidth=1.2, alpha=0.85, label=name, zorder=2)
+    if drawn > _LEGEND_INSIDE:
+        ax.figure.legend(fontsize=8, loc="outside lower center", ncols=min(drawn, 6),
+                         frameon=False)  # fmt: skip
+    elif drawn > 1:
+        ax.legend(fontsize=8, loc="upper left", ncols=drawn, frameon=False)
 
 
 def _bars(ax: Axes, x: np.ndarray, v: np.ndarray, alpha: float) -> None:
@@ -164,9 +175,9 @@ def _corr_bars(report: ScoreReport, eras: list[str], unit: str) -> Figure:
     fig, ax = _axes(eras, f"CORR per {unit}: {col}", "CORR", unit)
     x = np.arange(len(eras))
     _bars(ax, x, v, alpha=0.55)
-    mean = rolling_mean(v)
+    mean = np.where(np.isfinite(v), rolling_mean(v), np.nan)  # no line across unscored eras
     if np.isfinite(mean).any():  # too few eras for it: no line, and no legend naming one
-        ax.plot(x, mean, color=_FOCUS, linewidth=1.8, label=f"{ROLLING_ERAS}-{unit} mean")
+        _line(ax, x, mean, color=_FOCUS, linewidth=1.8, label=f"{ROLLING_ERAS}-{unit} mean")
         ax.legend(fontsize=8, loc="upper left", frameon=False)
     return fig
 
@@ -176,7 +187,8 @@ def _drawdown(report: ScoreReport, eras: list[str], unit: str) -> Figure:
     dd = drawdown(v)
     fig, ax = _axes(eras, f"Drawdown of cumulative CORR: {col}", "drawdown", unit)
     x = np.arange(len(eras))
-    ax.fill_between(x, np.nan_to_num(dd), 0.0, color=_DOWN, alpha=0.35, linewidth=0)
+    # masked, not zeroed: an era without a score is a gap, not a drawdown of 0
+    ax.fill_between(x, np.ma.masked_invalid(dd), 0.0, color=_DOWN, alpha=0.35, linewidth=0)
     _line(ax, x, dd, color=_DOWN, linewidth=1.0)
     return fig
 

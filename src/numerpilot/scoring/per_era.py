@@ -90,10 +90,12 @@ def _valid_rows(preds: np.ndarray, *columns: np.ndarray) -> np.ndarray:
 
 
 def _warn_skipped(what: str, sel: Selection) -> None:
+    """At debug: a run calls this per column group and fold; the reports' notes say it once
+    (:func:`numerpilot.scoring.report.score_frame` logs them at info)."""
     if sel.skipped:
         shown = ", ".join(sel.skipped[:5]) + (" …" if len(sel.skipped) > 5 else "")
-        log.info("%s: %d eras skipped (under 80 %% of rows scorable): %s",
-                 what, len(sel.skipped), shown)  # fmt: skip
+        log.debug("%s: %d era(s) skipped (under 80 %% of rows scorable): %s",
+                  what, len(sel.skipped), shown)  # fmt: skip
 
 
 def _centred(t: np.ndarray, index: EraIndex) -> tuple[np.ndarray, np.ndarray]:

@@ -168,19 +168,23 @@ def _shown(names: Sequence[str], at_most: int) -> str:
 
 
 def _skip_notes(
-    metric: str, parts: Parts, columns: Sequence[str], reason: str, corr: Parts | None = None
+    metric: str,
+    parts: Parts,
+    columns: Sequence[str],
+    reason: str,
+    corr: Parts | None = None,
+    omit: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Notes naming the eras ``metric`` skipped and why, one per distinct set of eras.
 
     ``parts``: the metric's PerEra of each group of columns. With ``corr`` (CORR's parts,
-    same groups) only the eras CORR scores count: CORR's note explains the others. A note
-    names its columns when the columns did not all skip the same eras."""
+    same groups) only the eras CORR scores count: CORR's note explains the others; eras
+    in ``omit`` have a note of their own. A note names its columns when the columns did
+    not all skip the same eras."""
     by_eras: dict[tuple[str, ...], list[int]] = {}
     for cols, part in parts.items():
-        skipped = part.skipped
-        if corr is not None:
-            already = set(corr[cols].skipped)
-            skipped = tuple(e for e in skipped if e not in already)
+        already = set(corr[cols].skipped) if corr is not None else set()
+        skipped = tuple(e for e in part.skipped if e not in already and e not in omit)
         by_eras.setdefault(skipped, []).extend(cols)
     notes = []
     for eras, where in by_eras.items():
@@ -191,6 +195,63 @@ def _skip_notes(
             who += " of " + _shown([columns[j] for j in sorted(where)], 4)
         why = f"scored by CORR, but {reason}" if corr is not None else reason
         notes.append(f"{who}: {_eras(eras)} skipped ({why}): {_shown(eras, 6)}")
+    return notes
+
+
+def _few_row_eras(eras: EraIndex) -> frozenset[str]:
+    """Eras with fewer than 2 rows: no correlation can be computed there, whatever the data."""
+    return frozenset(str(e) for e in eras.labels[eras.counts < 2])
+
+
+def _few_row_notes(parts: Parts, columns: Sequence[str], few: frozenset[str]) -> list[str]:
+    """The note on the eras CORR skipped because they have under 2 rows (every column)."""
+    eras = sorted({e for part in parts.values() for e in part.skipped if e in few})
+    if not eras:
+        return []
+    why = "too few rows: a correlation needs at least 2"
+    return [f"CORR: {_eras(eras)} skipped ({why}): {_shown(eras, 6)}"]
+
+
+def _where_corr_defined(scores: PerEra, corr: PerEra) -> PerEra:
+    """``scores`` (MMC, BMC) with NaN in the eras and columns where CORR is undefined (a
+    constant target gives an MMC of 0, which is no score), so they count the same eras."""
+    position = {str(e): i for i, e in enumerate(corr.eras)}
+    rows = np.array([position.get(str(e), -1) for e in scores.eras], dtype=np.int64)
+    known = rows >= 0
+    undefined = np.zeros(scores.values.shape, dtype=bool)
+    undefined[known] = np.isnan(corr.values[rows[known]])
+    if not undefined.any():
+        return scores
+    return PerEra(scores.eras, np.where(undefined, np.nan, scores.values), scores.skipped)
+
+
+def _fnc_notes(
+    fnc: PerEra, corr: PerEra, columns: Sequence[str], eras: EraIndex, n_features: int
+) -> list[str]:
+    """Notes naming the eras CORR scores but FNC cannot, and why: an era with no more rows
+    than features is fully explained by them, so neutralizing leaves nothing to score."""
+    position = {str(e): i for i, e in enumerate(corr.eras)}
+    rows_of = {str(e): int(c) for e, c in zip(eras.labels, eras.counts, strict=True)}
+    by_eras: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+    for j, col in enumerate(columns):
+        lost = [
+            str(e)
+            for e, v in zip(fnc.eras, fnc.values[:, j], strict=True)
+            if np.isnan(v) and str(e) in position and np.isfinite(corr.values[position[str(e)], j])
+        ]
+        for few in (True, False):
+            part = tuple(e for e in lost if (rows_of.get(e, 0) <= n_features) == few)
+            if part:
+                by_eras.setdefault((part, few), []).append(col)
+    notes = []
+    for (lost_eras, few), where in by_eras.items():
+        who = "FNC" + (f" of {_shown(where, 4)}" if len(where) < len(columns) else "")
+        why = (
+            f"no more rows than the {n_features} features, so neutralizing leaves nothing"
+            if few
+            else "the predictions are constant once neutralized against the features"
+        )
+        notes.append(f"{who}: {_eras(lost_eras)} left out ({why}): {_shown(lost_eras, 6)}")
     return notes
 
 
@@ -266,10 +327,12 @@ def score_frame(
         raise DataError("no era could be scored: in every era the target or the predictions "
                         "are constant (CORR is undefined). Check the target column (score: "
                         "--target) and the predictions.")  # fmt: skip
-    notes += _skip_notes("CORR", corr_parts, cols, "targets or predictions missing")
+    few = _few_row_eras(eras)
+    notes += _skip_notes("CORR", corr_parts, cols, "targets or predictions missing", omit=few)
+    notes += _few_row_notes(corr_parts, cols, few)
     notes += _undefined_notes(corr_parts, cols)
     if meta_model is not None:
-        mmc = _merge(k, mmc_parts)
+        mmc = _where_corr_defined(_merge(k, mmc_parts), metrics["corr"])
         if len(mmc.eras):
             notes += _skip_notes("MMC", mmc_parts, cols, _NO_META, corr_parts)
             metrics["mmc"] = mmc
@@ -285,7 +348,7 @@ def score_frame(
             notes.append("MMC: the meta model covers no scored era; MMC left out")
     if benchmark is not None:
         bmc_parts = _batched(preds, lambda p: per_era_mmc(p, benchmark, t, eras, **opts), groups)
-        bmc = _merge(k, bmc_parts)
+        bmc = _where_corr_defined(_merge(k, bmc_parts), metrics["corr"])
         if len(bmc.eras):
             notes += _skip_notes("BMC", bmc_parts, cols, _NO_BENCHMARK, corr_parts)
             metrics["bmc"] = bmc
@@ -301,6 +364,9 @@ def score_frame(
         }
         metrics["fnc"] = _merge(k, {g: s.fnc for g, s in fs_parts.items()})
         metrics["feature_exposure"] = _merge(k, {g: s.exposure for g, s in fs_parts.items()})
+        notes += _fnc_notes(
+            metrics["fnc"], metrics["corr"], cols, eras, np.asarray(features).shape[1]
+        )
     for note in notes:
         log.info("%s", note)
     return ScoreReport(cols, metrics, tuple(notes))
