@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ from tests.conftest import SMALL_SPEC
 
 from numerpilot.data import layout
 from numerpilot.data.synthetic import SyntheticSpec, bin_target, generate
-from numerpilot.data.synthetic_io import write_synthetic
+from numerpilot.data.synthetic_io import check_finished, is_current, write_synthetic
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +156,32 @@ def test_write_is_complete(tmp_path: Path) -> None:
     assert {p.name for p in written} >= set(layout.REQUIRED_FILES)
     assert (tmp_path / ".synthetic.json").exists()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])  # Ctrl-C, a full disk
+def test_a_rewrite_cut_short_leaves_the_previous_dataset_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: type[BaseException]
+) -> None:
+    """The marker went first and each file was replaced as it was written: a rewrite cut
+    after its first file left a mix of two datasets, refused until written again."""
+    old = SyntheticSpec(train_eras=10, validation_eras=4, rows_per_era=50, n_features=24,
+                        live_rows=10, seed=1)  # fmt: skip
+    write_synthetic(old, tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real = pd.DataFrame.to_parquet
+    calls = [0]
+
+    def cut_at_the_second(frame: pd.DataFrame, *args: Any, **kwargs: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise failure("cut short")
+        real(frame, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", cut_at_the_second)
+    with pytest.raises(failure):
+        write_synthetic(SyntheticSpec(**{**old.__dict__, "n_features": 30}), tmp_path)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no twin left
+    check_finished(tmp_path)
+    assert is_current(old, tmp_path)
+    assert len(_features(pd.read_parquet(tmp_path / layout.TRAIN))) == 24

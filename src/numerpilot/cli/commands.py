@@ -12,6 +12,10 @@ import contextlib
 import functools
 import signal
 import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
 
 from typer.exceptions import Abort, Exit, TyperException
 
@@ -20,7 +24,7 @@ from numerpilot.cli import core, models, scoring, cv, remote, daemon, model_uplo
 from numerpilot.cli.app import app, err_console, fit_consoles
 from numerpilot.errors import NumerpilotError, from_os_error
 
-__all__ = ["app", "run"]
+__all__ = ["Said", "app", "run"]
 
 INTERRUPTED = 130
 OUT_OF_MEMORY = (
@@ -48,30 +52,95 @@ def interrupted() -> int:
 def _usage(error: TyperException) -> int:
     if type(error).__name__ == "NoArgsIsHelpError":  # the help was printed already
         return 2
-    return _fail(f"{error.format_message()} (see 'numerpilot --help')", 2)
+    from numerpilot.cli.app import usage_message
+
+    return _fail(usage_message(error), 2)
+
+
+class Said(Exception):  # noqa: N818  (not an error: an exit)
+    """Exit with ``exit_code``, printing nothing: the command said how it ended
+    (``daemon --log-json`` says even 'Interrupted.' as a JSON line, for the log's parser).
+    Not a typer Exit, which typer turns into a plain exit code."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
 
 
 def invoke(argv: list[str] | None = None) -> int:
-    """Run one command; returns its exit code (expected failures print one line)."""
+    """Run one command; returns its exit code (expected failures print one line).
+
+    A Ctrl-C while it runs ends it as interrupted, even one that Python could not raise
+    where it landed (a finalizer, a weakref or GC callback) and the command finished."""
     fit_consoles()
+    with _noting_interrupts() as pressed:
+        outcome = _attempt(argv)
+    if isinstance(outcome, Said):
+        return outcome.exit_code
+    if pressed or isinstance(outcome, (KeyboardInterrupt, Abort)):
+        return interrupted()
+    if isinstance(outcome, NumerpilotError):
+        return _fail(str(outcome), outcome.exit_code)
+    if isinstance(outcome, TyperException):  # unknown command or option, missing argument
+        return _usage(outcome)
+    if isinstance(outcome, OSError):  # a full disk, a read-only folder, ...
+        local = from_os_error(outcome)
+        return _fail(str(local), local.exit_code)
+    if isinstance(outcome, MemoryError):
+        return _fail(OUT_OF_MEMORY, 1)
+    code = outcome.exit_code if isinstance(outcome, Exit) else outcome
+    if isinstance(code, BaseException):  # not one of _EXPECTED: none is returned
+        raise code
+    return interrupted() if code == INTERRUPTED else code
+
+
+#: What :func:`_attempt` returns to report, rather than raises.
+_EXPECTED = (Said, NumerpilotError, TyperException, KeyboardInterrupt, Abort, Exit, OSError,
+             MemoryError)  # fmt: skip
+
+
+def _attempt(argv: list[str] | None) -> int | BaseException:
+    """Run the app: its exit code, or the expected failure it raised (reported by
+    :func:`invoke` once Ctrl-C is Python's again)."""
     try:
         code = app(args=argv, prog_name="numerpilot", standalone_mode=False)
-    except NumerpilotError as error:
-        return _fail(str(error), error.exit_code)
-    except TyperException as error:  # unknown command or option, missing argument, ...
-        return _usage(error)
-    except (KeyboardInterrupt, Abort):
-        return interrupted()
-    except Exit as done:
-        code = done.exit_code
-    except OSError as error:  # a full disk, a read-only folder, ...
-        local = from_os_error(error)
-        return _fail(str(local), local.exit_code)
-    except MemoryError:
-        return _fail(OUT_OF_MEMORY, 1)
-    if code == INTERRUPTED:
-        return interrupted()
+    except _EXPECTED as error:
+        return error
     return code if isinstance(code, int) else 0
+
+
+@contextlib.contextmanager
+def _noting_interrupts() -> Iterator[list[int]]:
+    """Note each Ctrl-C in the yielded list, and still raise it: one raised where Python
+    only reports it ('Exception ignored in ...: KeyboardInterrupt', a GC callback) is noted
+    and not reported. Only where Ctrl-C is Python's own (the main thread, not ignored by
+    the shell that started numerpilot); a command's own handler (the daemon's) goes first."""
+    pressed: list[int] = []
+    previous_hook = sys.unraisablehook
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        pressed.append(signum)
+        raise KeyboardInterrupt
+
+    def unraisable(report: Any) -> None:
+        if report.exc_type is not None and issubclass(report.exc_type, KeyboardInterrupt):
+            pressed.append(signal.SIGINT)
+        else:
+            previous_hook(report)
+
+    ours = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    sys.unraisablehook = unraisable
+    if ours:
+        signal.signal(signal.SIGINT, note)
+    try:
+        yield pressed
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.unraisablehook = previous_hook
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -34,6 +34,7 @@ def daemon(
     from numerpilot.automation import logs
     from numerpilot.automation.alerts import Alert
     from numerpilot.automation.daemon import Daemon
+    from numerpilot.cli.commands import Said
     from numerpilot.data.download import refuse_own_dataset
     from numerpilot.errors import NumerpilotError, SubmissionError, UsageError
     from numerpilot.lock import LockedError
@@ -66,5 +67,12 @@ def daemon(
             # with --log-json even the last word is a JSON line, for the log's parser
             logging.getLogger(__name__).error("Error: %s", error, extra={"event": "error"})
             raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:  # a second Ctrl-C: at once
+            if not log_json:
+                raise
+            runner.stopped_by = signal.SIGINT
+        if log_json and runner.stopped_by == signal.SIGINT:  # "Interrupted." as a JSON line
+            logging.getLogger(__name__).warning("Interrupted.", extra={"event": "interrupted"})
+            raise Said(INTERRUPTED)
     if runner.stopped_by == signal.SIGINT:  # Ctrl-C: "Interrupted.", as every command
         raise typer.Exit(INTERRUPTED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from numerpilot.data.synthetic import GENERATOR_VERSION, SyntheticSpec, generate
 from numerpilot.errors import DataError, LocalError
-from numerpilot.io import atomic_path, write_json_atomic
+from numerpilot.io import atomic_path, deferred_interrupt, json_text, write_json_atomic
 from numerpilot.modeling.memory import available_bytes, gib
 
 MARKER = ".synthetic.json"
@@ -55,24 +56,31 @@ def check_fits(spec: SyntheticSpec) -> None:
 
 
 def write_synthetic(spec: SyntheticSpec, out_dir: Path) -> list[Path]:
-    """Write every file of :func:`generate` into ``out_dir``, each atomically, once
-    :func:`check_fits` passed."""
+    """Write every file of :func:`generate` into ``out_dir``, once :func:`check_fits` passed.
+
+    Every file is written whole beside its place first, so a failure or Ctrl-C meanwhile
+    leaves the dataset that was there whole; the files then replace theirs with Ctrl-C
+    deferred, between :data:`WRITING` and :data:`MARKER` (only a crash in those renames
+    leaves a mix, and :data:`WRITING` says so)."""
     check_fits(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MARKER).unlink(missing_ok=True)
-    write_json_atomic(out_dir / WRITING, spec_marker(spec))
     written = []
-    for name, content in generate(spec).items():
-        dest = out_dir / name
-        if isinstance(content, pd.DataFrame):
-            with atomic_path(dest) as tmp:
+    with contextlib.ExitStack() as twins:  # each removed if this does not get to the end
+        for name, content in generate(spec).items():
+            dest = out_dir / name
+            tmp = twins.enter_context(atomic_path(dest))
+            if isinstance(content, pd.DataFrame):
                 content.to_parquet(tmp, index=True)
-        else:
-            write_json_atomic(dest, content)
-        written.append(dest)
-    # Written last: its presence means every file above is complete.
-    write_json_atomic(out_dir / MARKER, spec_marker(spec))
-    (out_dir / WRITING).unlink()
+            else:
+                tmp.write_text(json_text(content), encoding="utf-8")
+            written.append(dest)
+        with deferred_interrupt():
+            (out_dir / MARKER).unlink(missing_ok=True)
+            write_json_atomic(out_dir / WRITING, spec_marker(spec))
+            twins.close()  # each twin replaces its file
+            # Written last: its presence means every file above is complete.
+            write_json_atomic(out_dir / MARKER, spec_marker(spec))
+            (out_dir / WRITING).unlink()
     return written
 
 

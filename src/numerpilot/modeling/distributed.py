@@ -25,10 +25,13 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import multiprocessing
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,6 +58,8 @@ ANSWER_TIMEOUT = CONNECT_TIMEOUT + 1.0
 WORKER_TIMEOUT = 60.0
 #: Seconds between looks at the cluster's workers while its tasks run.
 WATCH_SECONDS = 5.0
+#: Seconds to stop a LocalCluster cut short while it starts (Ctrl-C): it is thrown away.
+ABANDON_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -268,20 +273,11 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
                  "distributed.nanny", "distributed.client"):  # fmt: skip
         logging.getLogger(name).setLevel(quiet)
     if address == LOCAL:
-        try:
-            cluster = distributed.LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=quiet, preload=[__name__],
-                # no dashboard; its HTTP server on a free port (8787 may be taken: a warning)
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            )  # fmt: skip
-        except RuntimeError as error:  # a worker process died starting
-            raise LocalError(
-                f"--cluster local: a Dask worker process died while starting ({_cause(error)}"
-                "); what it printed, if anything, is above. Run the command again, or without "
-                "--cluster."
-            ) from None
-        with cluster, distributed.Client(cluster) as client:
+        with (
+            _terminated_as_exit(),
+            _local_cluster(distributed, n_workers, quiet) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             yield client
         return
     check_scheduler(address)
@@ -292,6 +288,71 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
     with client:
         wait_for_worker(client, address)
         yield client
+
+
+@contextlib.contextmanager
+def _local_cluster(distributed: Any, n_workers: int, quiet: int) -> Iterator[Any]:
+    """A LocalCluster of ``n_workers`` processes, closed on leaving. One cut short while it
+    starts (Ctrl-C, a worker that died) is stopped at once (:func:`_abandon`)."""
+    clusters = set(distributed.SpecCluster._instances)
+    children = set(multiprocessing.active_children())
+    try:
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, silence_logs=quiet, preload=[__name__],
+            # no dashboard; its HTTP server on a free port (8787 may be taken: a warning)
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        )  # fmt: skip
+    except BaseException as error:
+        _abandon(distributed, clusters, children)
+        if not isinstance(error, RuntimeError):  # Ctrl-C, SIGTERM (SystemExit), ...
+            raise
+        raise LocalError(  # a worker process died starting
+            f"--cluster local: a Dask worker process died while starting ({_cause(error)}"
+            "); what it printed, if anything, is above. Run the command again, or without "
+            "--cluster."
+        ) from None
+    with cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
+def _terminated_as_exit() -> Iterator[None]:
+    """SIGTERM as an exit (code 143) while the block runs, where it would kill this process
+    at once (its default): the LocalCluster is then stopped on the way out, and Python's
+    resource tracker finds no semaphore of its workers left ('leaked semaphore objects')."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield  # another thread, or a handler of the command's own (the daemon's)
+        return
+
+    def leave(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _abandon(distributed: Any, clusters: set[Any], children: set[Any]) -> None:
+    """Stop, quietly and within seconds, what a LocalCluster cut short while it started
+    left (not in ``clusters`` and ``children``, those from before): its worker processes
+    and its scheduler. Left to Dask, its exit handler closes the cluster, waiting up to
+    10 s and printing a traceback of workers that were still starting."""
+    for name in ("distributed", "asyncio", "tornado"):  # the loop's last words; this ends
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    started = set(multiprocessing.active_children()) - children
+    for process in started:
+        process.kill()
+    for cluster in set(distributed.SpecCluster._instances) - clusters:
+        distributed.SpecCluster._instances.discard(cluster)  # not again at exit
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=ABANDON_TIMEOUT)
+    for process in set(multiprocessing.active_children()) - children:
+        process.kill()
+        process.join(ABANDON_TIMEOUT)
 
 
 def fit_on_cluster(
