@@ -32,3 +32,31 @@ def test_the_next_round_is_expected_after_the_shortest_recent_gap() -> None:
     assert expected_next_open(week) == T0 + timedelta(hours=192)
     fast = [info(k * 20 / 3600) for k in range(4)]  # a compressed schedule: 20 s
     assert expected_next_open(fast) == T0 + timedelta(seconds=80)
+
+
+def test_a_longer_gap_is_expected_once_the_shortest_is_well_past() -> None:
+    """Numerai's weekend: after Saturday's round, no round on Sunday; from a while after
+    Sunday's expected open, Tuesday's is expected (the daemon retrains in between)."""
+
+    def info(days: float) -> RoundInfo:
+        opened = T0 + timedelta(days=days)
+        return RoundInfo(1, opened, opened + timedelta(hours=1), opened + timedelta(days=1), T0)
+
+    week = [info(d) for d in (-3, 0, 1, 2, 3, 4)]  # Sat, then Tue..Sat (T0 is a Tuesday)
+    saturday = T0 + timedelta(days=4)
+    assert expected_next_open(week) == saturday + timedelta(days=1)
+    sunday_open = saturday + timedelta(days=1)
+    assert expected_next_open(week, sunday_open - timedelta(hours=1)) == sunday_open
+    assert expected_next_open(week, sunday_open + timedelta(hours=2)) == sunday_open  # late?
+    assert expected_next_open(week, sunday_open + timedelta(hours=4)) == T0 + timedelta(days=7)
+    overdue = T0 + timedelta(days=7, hours=4)  # no round on Tuesday either: look often
+    assert expected_next_open(week, overdue) == sunday_open
+
+
+def test_the_rate_is_unknown_until_enough_samples() -> None:
+    clock = ServerClock()
+    for k in range(3):
+        assert not clock.measured
+        clock.observe(T0 + timedelta(minutes=k), 100.0 + k)
+    clock.observe(T0 + timedelta(minutes=3), 103.0)
+    assert clock.measured and clock.rate == 60.0

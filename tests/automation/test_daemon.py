@@ -371,16 +371,16 @@ def test_a_signal_stops_the_daemon_cleanly(
             time.sleep(0.1)  # done with the round: it says when it looks again
         proc.send_signal(signum)
         assert proc.wait(timeout=30) == code
-    text = log.read_text().splitlines()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]  # the last one too
     if signum == signal.SIGINT:
-        assert text.pop() == "Interrupted."
-    lines = [json.loads(line) for line in text]
+        assert lines.pop()["message"] == "Interrupted."
     assert lines[-1]["message"] == "daemon stopped"
     submitted = [x for x in lines if x.get("outcome") == "uploaded"]
     assert {x["model"] for x in submitted} == set(MODELS)
     (idle,) = [x for x in lines if "nothing more to do" in x["message"]]
     assert idle["message"].startswith(f"round {submitted[0]['round']}: nothing more to do; "
                                       "looking again at ")  # fmt: skip
+    assert idle["round"] == submitted[0]["round"]
     assert all({"time", "level", "message"} <= set(x) for x in lines)
 
 

@@ -66,7 +66,7 @@ def _trained(root: Path, data: Path, config: str) -> Workdir:
 
 
 def test_a_worse_retrain_is_kept_out_and_a_good_one_replaces(
-    tmp_path: Path, signal_data: Path
+    tmp_path: Path, signal_data: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     work = _trained(tmp_path, signal_data, GOOD)
     before = load_manifest(work.models)
@@ -79,8 +79,10 @@ def test_a_worse_retrain_is_kept_out_and_a_good_one_replaces(
     assert [m.bundle for m in kept_bundles(work.models)] == [before.bundle]
     assert [p.name for p in work.models.glob("bundle-*")] == [before.bundle]  # orphan gone
     assert orphan.bundle != before.bundle
-    within = retrain(Context.load(work), tolerance=worse.old_corr - worse.new_corr + 1e-6)
-    assert within.replaced  # worse, but by less than the tolerance
+    with caplog.at_level("INFO", logger="numerpilot.pipeline.retrain"):
+        within = retrain(Context.load(work), tolerance=worse.old_corr - worse.new_corr + 1e-6)
+    assert within.replaced  # worse, but by less than the tolerance, and it says so
+    assert "within the tolerance of" in caplog.records[-1].getMessage()
     work.config_path.write_text(GOOD)
     better = retrain(Context.load(work), tolerance=0.0)
     assert better.replaced and better.new_corr > better.old_corr
@@ -240,3 +242,36 @@ def test_a_killed_retrain_after_the_first_train_is_not_a_bundle(daemon_dir: Work
     del raw["previous"], raw["in_use_since"]  # written by an earlier numerpilot
     path.write_text(json.dumps(raw))
     assert [m.bundle for m in kept_bundles(daemon_dir.models)] == [first.bundle]
+
+
+def test_a_training_of_yours_is_waited_for_not_a_failure(
+    stale: Daemon, daemon_dir: Workdir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A manual 'train' holds the models: the daemon says so once and retries later; no
+    failure, no alert, nothing downloaded meanwhile."""
+    from numerpilot.automation.daemon import PassReport
+
+    current = stale.client.current_round()
+    before = load_manifest(daemon_dir.models)
+    with daemon_dir.changing_models(), caplog.at_level("INFO"):
+        for _ in range(3):  # three polls while the training runs
+            report = PassReport(current.number, stale.clock.now() + timedelta(hours=1))
+            stale._maybe_retrain(current, report)
+            assert report.failures == []
+    said = [r.getMessage() for r in caplog.records if "not retraining now" in r.getMessage()]
+    assert len(said) == 1 and "training or switching the models" in said[0]
+    assert not [r for r in caplog.records if r.getMessage().startswith("alert:")]
+    assert load_manifest(daemon_dir.models).bundle == before.bundle
+    assert stale._retrain_tried == set()  # tried again once the training is done
+
+
+def test_sleeps_are_one_poll_until_the_server_clock_rate_is_known(stale: Daemon) -> None:
+    """A sandbox clock may run 60 times faster: a 15-minute sleep at an assumed rate of 1
+    could pass a whole round, so the daemon polls until it has measured the rate."""
+    later = stale.clock.now() + timedelta(days=1)
+    assert not stale.clock.measured
+    assert stale._sleep_seconds(later) <= stale.settings.poll_seconds * 1.2
+    for k in range(4):  # the server's clock at real speed, sampled a second apart
+        stale.clock.observe(later + timedelta(seconds=k), 1000.0 + k)
+    assert stale.clock.measured
+    assert stale._sleep_seconds(later + timedelta(days=1)) == stale.settings.max_sleep_seconds

@@ -162,6 +162,19 @@ def test_unknown_neutralizer_set(numerpilot: Numerpilot, refused: Refused, fresh
     refused(done, 1, "feature set 'gigantic'", "(config key ensemble.neutralize_against)")
 
 
+@pytest.mark.bad_input(
+    "train", "an unused neutralization (proportion 0) against a set features.json lacks"
+)
+def test_unknown_neutralizer_set_at_proportion_zero(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path
+) -> None:
+    """A typo is said now, not on the day the proportion is raised before a round."""
+    ensemble = '\n[ensemble]\nneutralization_proportion = 0\nneutralize_against = "gigantic"\n'
+    (fresh / "numerpilot.toml").write_text(FAST_CONFIG + ensemble)
+    done = numerpilot("train", "-C", str(fresh))
+    refused(done, 1, "feature set 'gigantic'", "(config key ensemble.neutralize_against)")
+
+
 @pytest.mark.bad_input("train", "features.json is not valid JSON")
 def test_features_json_damaged(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     (_data(fresh) / layout.FEATURES_JSON).write_text("{bad")

@@ -39,16 +39,24 @@ class ServerClock:
             self._samples.clear()  # the server's clock jumped back: start over
         self._samples.append((received_at, server_time))
 
+    def _rates(self) -> list[float]:
+        return [
+            (s1 - s0).total_seconds() / (m1 - m0)
+            for (m0, s0), (m1, s1) in itertools.pairwise(self._samples)
+            if m1 - m0 >= _MIN_GAP
+        ]
+
+    @property
+    def measured(self) -> bool:
+        """Whether there are enough samples to know the rate (until then it reads 1.0, and
+        a long sleep could pass a whole round of an accelerated sandbox)."""
+        return len(self._rates()) >= _MIN_PAIRS
+
     @property
     def rate(self) -> float:
         """Server seconds per real second: the median over recent sample pairs, so that one
         jump of the server's clock does not count (1.0 unless clearly accelerated)."""
-        samples = list(self._samples)
-        rates = [
-            (s1 - s0).total_seconds() / (m1 - m0)
-            for (m0, s0), (m1, s1) in itertools.pairwise(samples)
-            if m1 - m0 >= _MIN_GAP
-        ]
+        rates = self._rates()
         if len(rates) < _MIN_PAIRS:
             return 1.0
         rate = float(statistics.median(rates))
@@ -66,13 +74,19 @@ class ServerClock:
         return max(0.0, (until - self.now()).total_seconds() / self.rate)
 
 
-def expected_next_open(rounds: list[RoundInfo]) -> datetime:
-    """When the round after the newest of ``rounds`` (newest first) should open: the newest
-    open plus the shortest gap between recent opens (Numerai: a day; a sandbox's compressed
-    schedule: seconds). Nothing of the schedule is assumed."""
+def expected_next_open(rounds: list[RoundInfo], now: datetime | None = None) -> datetime:
+    """When the round after the newest of ``rounds`` should open: the newest open plus the
+    shortest gap between recent opens (Numerai: a day; a sandbox's compressed schedule:
+    seconds). Once that time is well past (an eighth of the gap) with no new round, the next
+    longer gap seen is expected instead (Numerai's weekend: three days), so that the gap is
+    used for retraining rather than polled through. Nothing of the schedule is assumed."""
     opens = sorted({r.open_time for r in rounds})
-    gaps = [b - a for a, b in itertools.pairwise(opens) if b > a]
-    return opens[-1] + (min(gaps) if gaps else timedelta(days=1))
+    gaps = sorted({b - a for a, b in itertools.pairwise(opens) if b > a}) or [timedelta(days=1)]
+    grace = gaps[0] / 8
+    for gap in gaps:
+        if now is None or opens[-1] + gap + grace > now:
+            return opens[-1] + gap
+    return opens[-1] + gaps[0]  # later than every gap seen: overdue, look often
 
 
 #: The most polls the daemon waits between two passes that failed (4 minutes by default).

@@ -95,6 +95,7 @@ class Daemon:
         self._rng = random.Random(seed)
         self._model_ids: dict[str, str] = {}
         self._retrain_tried: set[str] = set()
+        self._retrain_said: str | None = None  # why retraining waits, said once
         self._due: tuple[int, tuple[str, ...]] | None = None  # the round and models last said due
         self._retraining = Stoppable()
 
@@ -122,8 +123,8 @@ class Daemon:
                 if report.wake is not None and report.round != told:  # once per round
                     told = report.round
                     log.info("round %s: nothing more to do; %s", report.round,
-                             "done" if once else f"looking again at {report.wake:%a %H:%M} "
-                             "UTC, before the next round is expected")  # fmt: skip
+                             "done" if once else self._next_look(report.wake),
+                             extra={"round": report.round})  # fmt: skip
                 if once:
                     break
                 self._sleep(self._sleep_seconds(report.wake))
@@ -144,7 +145,8 @@ class Daemon:
             self._play(current, report)
         if current.is_open and self._pending(current):
             return report  # wake None: poll again soon
-        report.wake = expected_next_open(rounds) - timedelta(seconds=self.settings.lead_seconds)
+        lead = timedelta(seconds=self.settings.lead_seconds)
+        report.wake = expected_next_open(rounds, now) - lead
         if not current.is_open and self.settings.retrain != "never":
             self._maybe_retrain(current, report)
         return report
@@ -339,28 +341,38 @@ class Daemon:
             return
         seconds = self.clock.real_seconds(report.wake) if report.wake else 0.0
         if seconds <= 0:
-            log.info("not retraining now (%s): the next round opens about now", reason)
+            self._say_once(f"not retraining now ({reason}): the next round opens about now")
+            return
+        try:  # a training of yours is running: no failure, and no download meanwhile
+            with self.workdir.changing_models():
+                pass
+        except LockedError as error:
+            self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
             return
         self._retrain_tried.add(reason)
         log.info("retraining (%s); stopped if still running in %.0f s, when the next round "
                  "is due", reason, seconds)  # fmt: skip
         try:
             with self._retraining.within(seconds, "the next round is due"):
-                result = self._retrain(current)
+                self._retrain(current)  # it logs its verdict
         except Stopped as stopped:
             self._retrain_tried.discard(reason)  # tried again in the next gap
             log.warning("retraining stopped (%s); the models in use stay", stopped)
             return
+        except LockedError as error:  # a training of yours began meanwhile
+            self._retrain_tried.discard(reason)
+            self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
         except (NumerpilotError, OSError) as error:
             message = f"retraining failed: {_message(error)}"
             report.failures.append(message)
             tournament = self.config.submission.tournament
             self.alerts.send(Alert("failed", tournament, current.number, None, message))
-            return
-        verdict = "now in use" if result.replaced else "kept out (worse on validation)"
-        log.info("retrained models %s: validation CORR %.4f, before %s", verdict,
-                 result.new_corr, "none" if result.old_corr is None else
-                 f"{result.old_corr:.4f}")  # fmt: skip
+
+    def _say_once(self, message: str) -> None:
+        """Log why retraining waits once, not at every poll until it can go ahead."""
+        if message != self._retrain_said:
+            log.info("%s", message)
+        self._retrain_said = message
 
     def _retrain(self, current: RoundInfo) -> RetrainResult:
         from numerpilot.data.download import download_dataset
@@ -371,11 +383,19 @@ class Daemon:
         return retrain(Context.load(self.workdir), self.settings.retrain_tolerance)
 
     # -- sleeping --------------------------------------------------------------------------
+    def _next_look(self, wake: datetime) -> str:
+        """When the daemon looks again, as a person reads it (the round may be overdue)."""
+        if wake <= self.clock.now():
+            return "looking again at every poll: the next round is due"
+        return f"looking again at {wake:%a %H:%M} UTC, before the next round is expected"
+
     def _sleep_seconds(self, wake: datetime | None) -> float:
-        """Real seconds to sleep: until ``wake`` (server time), or one poll with jitter."""
+        """Real seconds to sleep: until ``wake`` (server time), or one poll with jitter; one
+        poll at most until the server clock's rate is known (it may run fast)."""
         poll = self.settings.poll_seconds * self._rng.uniform(0.8, 1.2)
         seconds = self.clock.real_seconds(wake) if wake is not None else 0.0
-        return poll if seconds <= 0 else min(seconds, self.settings.max_sleep_seconds)
+        longest = self.settings.max_sleep_seconds if self.clock.measured else poll
+        return poll if seconds <= 0 else min(seconds, longest)
 
     def _sleep(self, seconds: float) -> None:
         log.debug("sleeping %.1f s", seconds, extra={"sleep_seconds": round(seconds, 1)})

@@ -44,6 +44,7 @@ def train_split(cfg: Config, eras: np.ndarray) -> EraSplit:
         eras,
         holdout=max(1, cfg.train.holdout_eras // step),
         embargo=math.ceil(cfg.train.embargo_eras / step),
+        era_step=step,
     )
 
 

@@ -53,13 +53,15 @@ def ensemble_weights(ctx: Context) -> list[float]:
 
 
 def neutralizer_features(ctx: Context) -> list[str]:
-    """The features the ensemble is neutralized against (none without neutralization)."""
+    """The features the ensemble is neutralized against (none without neutralization); a
+    set the data lacks is refused even at proportion 0, before raising it could fail."""
     ens = ctx.config.ensemble
-    if ens.neutralization_proportion == 0:
-        return []
-    return feature_set(
+    if ens.neutralization_proportion == 0 and ens.neutralize_against == "all":
+        return []  # "all" always exists: no file is read
+    features = feature_set(
         ctx.data_dir, ens.neutralize_against, "config key ensemble.neutralize_against"
     )
+    return features if ens.neutralization_proportion else []
 
 
 def train_eras(ctx: Context) -> EraIndex:

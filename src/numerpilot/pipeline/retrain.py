@@ -44,6 +44,15 @@ def _ensemble_corr(ctx: Context, manifest: Manifest, progress: Progress) -> floa
     return float(report.summary(ENSEMBLE)["corr_mean"])
 
 
+def _before(new: float, old: float | None, tolerance: float) -> str:
+    """The old score, and whether the new one is worse but within the tolerance."""
+    if old is None:
+        return "none"
+    if new < old:
+        return f"{old:.4f}; worse by {old - new:.4f}, within the tolerance of {tolerance:g}"
+    return f"{old:.4f}"
+
+
 def retrain(ctx: Context, tolerance: float, progress: Progress = SILENT) -> RetrainResult:
     """Train a new bundle, compare it with the current one on validation, keep the better.
     Holds the work directory's models lock throughout: no rollback or other training can
@@ -63,13 +72,17 @@ def retrain(ctx: Context, tolerance: float, progress: Progress = SILENT) -> Retr
                                 error)  # fmt: skip
             if current is not None and old is not None and new < old - tolerance:
                 discard_bundle(folder, candidate)
-                log.warning("retrained models kept out: validation CORR %.4f vs %.4f now",
-                            new, old)  # fmt: skip
+                log.warning("retrained models kept out: validation CORR %.4f vs %.4f now "
+                            "(worse by more than the tolerance of %g)", new, old,
+                            tolerance)  # fmt: skip
                 return RetrainResult(False, new, old, current)
             published = publish_bundle(folder, candidate)
         except BaseException:
             discard_bundle(folder, candidate)
             raise
-    log.info("retrained models in use: validation CORR %.4f (before: %s)", new,
-             "none" if old is None else f"{old:.4f}")  # fmt: skip
+    log.info(
+        "retrained models in use: validation CORR %.4f (before: %s)",
+        new,
+        _before(new, old, tolerance),
+    )
     return RetrainResult(True, new, old, published)
