@@ -125,6 +125,11 @@ def test_status_on_a_narrow_terminal_keeps_numbers_whole(
     for number in ("+0.0123", "-0.0043", "+0.0321", "-0.0456", "12.50"):
         assert number in text, number  # never split across lines
     assert "…" not in text
+    if columns <= 50:  # stacked: a row starts with "  - ", its wrapped lines further in
+        lines = text.splitlines()
+        rows = lines[lines.index("Recent rounds") + 1 :]
+        assert rows[0].startswith("  - round 899") and len(rows) > 2, text
+        assert all(line.startswith(("  - round", "    ")) for line in rows), text
 
 
 def test_init_in_another_folder_says_how_to_run_there(

@@ -32,7 +32,7 @@ def list_bundles(directory: WorkdirOption = Path(".")) -> None:
 def _damage(problems: dict[str, str]) -> str:
     """The mark of a damaged bundle, naming its model files that are missing or empty and
     those cut short or changed since they were saved ("" for a bundle whose files are whole)."""
-    from numerpilot.modeling.store import EMPTY, MISSING
+    from numerpilot.modeling.model_files import EMPTY, MISSING
 
     gone = [name for name, problem in problems.items() if problem in (MISSING, EMPTY)]
     broken = [name for name in problems if name not in gone]

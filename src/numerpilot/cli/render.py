@@ -213,9 +213,12 @@ def _print_or_stack(table: Table) -> None:
     if sum(natural) + 2 * len(names) + 2 <= console.width:
         print_table(table)
         return
-    lines = [f"[bold]{table.title}[/bold]"]
+    from rich.console import Group
+
+    stacked = Table.grid()  # "  - " then the row, its wrapped lines under the row's start
+    stacked.add_column(no_wrap=True)
+    stacked.add_column()
     for row in rows:
-        lines.append(
-            "  " + "; ".join(f"{name} {cell}" for name, cell in zip(names, row, strict=True))
-        )
-    print_table("\n".join(lines))
+        cells = zip(names, row, strict=True)
+        stacked.add_row("  - ", "; ".join(f"{name} {cell}" for name, cell in cells))
+    print_table(Group(f"[bold]{table.title}[/bold]", stacked))

@@ -25,7 +25,6 @@ very payload a model-upload pickle carries.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -45,6 +44,7 @@ from numerpilot.errors import DataError
 from numerpilot.io import write_bytes_atomic, write_json_atomic
 from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload, build_models
 from numerpilot.modeling.lgbm import fatal_lines_hidden
+from numerpilot.modeling.model_files import MISSING, check_model_file, file_record
 
 MANIFEST = "manifest.json"
 #: 2: model files in the bundle's own folder; 1 (still read): beside the manifest.
@@ -54,8 +54,6 @@ BUNDLE_PREFIX = "bundle-"
 #: What to do about a bundle whose model files are damaged or missing.
 REMEDY = ("retrain with 'numerpilot train', or go back to the previous bundle with "
           "'numerpilot models rollback'.")  # fmt: skip
-#: The problems of a model file that ``models list`` calls "missing or empty".
-MISSING, EMPTY = "missing", "empty"
 
 
 def library_versions() -> dict[str, str]:
@@ -158,7 +156,7 @@ def save_bundle(
             )
             data = text.encode("utf-8")
             write_bytes_atomic(folder / final.model_file(target), data)
-            final.files[target] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            final.files[target] = file_record(data)
         write_json_atomic(folder / final.bundle / MANIFEST, asdict(final))
         if publish:
             final = publish_bundle(folder, final)
@@ -328,77 +326,10 @@ def unreadable_files(folder: Path, manifest: Manifest) -> dict[str, str]:
     out = {}
     for target in manifest.targets:
         path = folder / manifest.model_file(target)
-        problem = _model_bytes(path, manifest.files.get(target))[1]
+        problem = check_model_file(path, manifest.files.get(target))[1]
         if problem:
             out[path.name] = problem
     return out
-
-
-def _model_bytes(path: Path, saved: dict[str, Any] | None) -> tuple[bytes, str | None]:
-    """A model file's bytes and what is wrong with them (None: nothing): checked against
-    the SHA-256 and size it was ``saved`` with, or, without those, for its end."""
-    try:
-        data = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return b"", MISSING
-    if not data:
-        return data, EMPTY
-    if saved:
-        if len(data) != saved["bytes"]:
-            return data, (f"{len(data):,} bytes where {saved['bytes']:,} were saved: cut "
-                          "short or changed")  # fmt: skip
-        if hashlib.sha256(data).hexdigest() != saved["sha256"]:
-            return data, "its content is not what was saved (another SHA-256)"
-        return data, None
-    return data, _unsaved_problem(data)
-
-
-def _unsaved_problem(data: bytes) -> str | None:
-    """What shows a model file without a recorded SHA-256 to be cut short (None: it looks
-    whole): JSON (XGBoost, linear) that does not parse, or a LightGBM text that fails
-    :func:`_lightgbm_problem`."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "it is not UTF-8 text"
-    if text.lstrip().startswith("{"):
-        try:
-            json.loads(text)
-        except ValueError:
-            return "its JSON is not complete: cut short?"
-        return None
-    return _lightgbm_problem(text)
-
-
-def _lightgbm_problem(text: str) -> str | None:
-    """A LightGBM text's trees must end with "end of trees" and be as many as its header's
-    ``tree_sizes``; a parameters block must end, and so must the last line (what the
-    Python package appends)."""
-    head, end, rest = text.partition("\nend of trees\n")
-    if not end:
-        return "it ends before 'end of trees': cut short?"
-    sizes = re.search(r"^tree_sizes=(.*)$", head, re.MULTILINE)
-    trees = len(re.findall(r"^Tree=\d+$", head, re.MULTILINE))
-    if sizes and len(sizes.group(1).split()) != trees:
-        return f"it has {trees} trees where its header names {len(sizes.group(1).split())}"
-    if "\nparameters:\n" not in rest:
-        return None
-    _, end, last = rest.partition("\nend of parameters\n")
-    if not end:
-        return "it ends inside its parameters: cut short?"
-    if last.strip() and not _is_pandas_line(last.strip()):
-        return "its last line is cut short"
-    return None
-
-
-def _is_pandas_line(line: str) -> bool:
-    """The line LightGBM's Python package appends: ``pandas_categorical:`` and JSON."""
-    name, colon, value = line.partition(":")
-    try:
-        json.loads(value)
-    except ValueError:
-        return False
-    return name == "pandas_categorical" and bool(colon)
 
 
 def load_manifest(folder: Path) -> Manifest:
@@ -533,11 +464,11 @@ def _shape_problem(raw: dict[str, Any]) -> str | None:
 
 def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:
     """LightGBM model text per target (what a model-upload pickle embeds), each file checked
-    whole (see :func:`_model_bytes`) before anything parses it."""
+    whole (:func:`~numerpilot.modeling.model_files.check_model_file`) before it is parsed."""
     out = {}
     for target in manifest.targets:
         path = folder / manifest.model_file(target)
-        data, problem = _model_bytes(path, manifest.files.get(target))
+        data, problem = check_model_file(path, manifest.files.get(target))
         if problem == MISSING:
             raise DataError(f"{path} is missing; {REMEDY}")
         if problem:

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 #: Why MMC/BMC skip an era that CORR scores: too many of its rows lack the model's value.
 _NO_META = "the meta model is missing for too many of their rows"
 _NO_BENCHMARK = "the benchmark is missing for too many of their rows"
+#: Where the target column scored comes from, for the errors that blame it.
+_TARGET_COLUMN = ("the target column ('numerpilot score --target'; for 'validate', the first "
+                  "of train.targets)")  # fmt: skip
 
 #: Metrics whose per-era series go into the JSON report (when computed).
 PER_ERA_KEYS = ("corr", "mmc", "bmc", "fnc", "payout")
@@ -321,12 +324,12 @@ def score_frame(
     metrics["corr"] = _merge(k, corr_parts)
     if len(metrics["corr"].eras) == 0:
         raise DataError("no era could be scored: every era has under 80 % of its rows with "
-                        "both a target and a prediction. Check the target column (score: --target) "
-                        "and that the predictions' ids are the data's.")  # fmt: skip
+                        f"both a target and a prediction. Check {_TARGET_COLUMN} and that the "
+                        "predictions' ids are the data's.")  # fmt: skip
     if not np.isfinite(metrics["corr"].values).any():
         raise DataError("no era could be scored: in every era the target or the predictions "
-                        "are constant (CORR is undefined). Check the target column (score: "
-                        "--target) and the predictions.")  # fmt: skip
+                        f"are constant (CORR is undefined). Check {_TARGET_COLUMN} and the "
+                        "predictions.")  # fmt: skip
     few = _few_row_eras(eras)
     notes += _skip_notes("CORR", corr_parts, cols, "targets or predictions missing", omit=few)
     notes += _few_row_notes(corr_parts, cols, few)
