@@ -175,7 +175,8 @@ def test_every_parameter_numerpilot_sets_and_its_aliases_are_reserved() -> None:
     """Checked against LightGBM's own alias table, so that a new alias cannot slip by."""
     from lightgbm.basic import _ConfigAliases
 
-    from numerpilot.config import LightGBMConfig, reserved_lightgbm_key
+    from numerpilot.config import LightGBMConfig
+    from numerpilot.lightgbm_keys import reserved_lightgbm_key
     from numerpilot.modeling.lgbm import lgbm_params
 
     aliases = _ConfigAliases._get_all_param_aliases()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from numerpilot.errors import ConfigError
+from numerpilot.lightgbm_keys import reserved_lightgbm_key
 
 if TYPE_CHECKING:
     from numerpilot.data.synthetic import SyntheticSpec
@@ -195,87 +196,6 @@ class LightGBMConfig(_Section):
             if reserved:
                 raise PydanticCustomError("reserved_key", reserved)
         return value
-
-
-#: LightGBM parameters numerpilot sets itself (lgbm_params, train_target, model.device),
-#: each with its LightGBM aliases (LightGBM 4.x docs) and the setting to use instead. One
-#: in ``[lightgbm] extra`` would override it: the same seed in every member, a tree count
-#: or rate the manifest does not record, a metric early stopping does not read.
-_SET_BY_NUMERPILOT: dict[str, tuple[tuple[str, ...], str]] = {
-    "learning_rate": (("eta", "shrinkage_rate"), "set [lightgbm] learning_rate"),
-    "num_iterations": (
-        (
-            "n_estimators",
-            "num_iteration",
-            "n_iter",
-            "num_tree",
-            "num_trees",
-            "num_round",
-            "num_rounds",
-            "nrounds",
-            "num_boost_round",
-            "max_iter",
-        ),
-        "set [lightgbm] n_estimators",
-    ),
-    "num_leaves": (
-        ("num_leaf", "max_leaves", "max_leaf", "max_leaf_nodes"),
-        "set [lightgbm] num_leaves",
-    ),
-    "max_depth": ((), "set [lightgbm] max_depth"),
-    "feature_fraction": (("colsample_bytree", "sub_feature"), "set [lightgbm] colsample_bytree"),
-    "min_data_in_leaf": (
-        ("min_data", "min_child_samples", "min_data_per_leaf", "min_samples_leaf"),
-        "set [lightgbm] min_data_in_leaf",
-    ),
-    "seed": (("random_seed", "random_state"), "set [lightgbm] seed or [model] seeds"),
-    "num_threads": (
-        ("n_jobs", "nthread", "nthreads", "num_thread"),
-        "set [lightgbm] num_threads",
-    ),
-    "objective": (
-        ("objective_type", "app", "application", "loss"),
-        "numerpilot trains regression on the targets; remove it",
-    ),
-    "metric": (
-        ("metrics", "metric_types"),
-        "numerpilot scores held-out eras by per-era CORR; remove it",
-    ),
-    "early_stopping_round": (
-        ("early_stopping_rounds", "early_stopping", "n_iter_no_change"),
-        "set [train] early_stopping_rounds",
-    ),
-    "device_type": (("device",), 'set [model] device = "gpu"'),
-    "deterministic": ((), "numerpilot always sets it, so that runs repeat; remove it"),
-    "verbosity": (
-        ("verbose",),
-        "numerpilot keeps LightGBM quiet (numerpilot -v logs more); remove it",
-    ),
-    "force_row_wise": ((), "numerpilot sets it; remove it"),
-    "bin_construct_sample_cnt": (
-        ("subsample_for_bin",),
-        "numerpilot bins on a sample of 20,000 rows; remove it",
-    ),
-}
-#: Seeds LightGBM derives from ``seed`` (one per member): fixed, every member would draw
-#: the same bagging, feature sample or data split.
-_DERIVED_SEEDS = ("bagging_seed", "bagging_fraction_seed", "feature_fraction_seed",
-                  "data_random_seed", "data_seed", "drop_seed", "objective_seed",
-                  "extra_seed")  # fmt: skip
-
-
-def reserved_lightgbm_key(key: str) -> str | None:
-    """Why ``key`` may not be in ``[lightgbm] extra`` (and what to set instead), or None."""
-    name = key.strip()
-    if name in _DERIVED_SEEDS:
-        return (f"[lightgbm] extra sets '{key}', which LightGBM derives from seed (one per "
-                "member): set [lightgbm] seed or [model] seeds instead")  # fmt: skip
-    for canonical, (aliases, instead) in _SET_BY_NUMERPILOT.items():
-        if name == canonical or name in aliases:
-            what = f"'{key}'," if name == canonical else f"'{key}', an alias of {canonical},"
-            instead = instead + " instead" if instead.startswith("set ") else instead
-            return f"[lightgbm] extra sets {what} which numerpilot sets: {instead}"
-    return None
 
 
 class EnsembleConfig(_Section):

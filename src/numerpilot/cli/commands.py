@@ -21,7 +21,7 @@ from typer.exceptions import Abort, Exit, TyperException
 
 # ruff: noqa: I001  (modules are imported in the order their commands appear in --help)
 from numerpilot.cli import core, models, scoring, cv, remote, daemon, model_upload  # noqa: F401
-from numerpilot.cli.app import app, err_console, fit_consoles
+from numerpilot.cli.app import app, err_console, fit_consoles, usage_message
 from numerpilot.errors import NumerpilotError, from_os_error
 
 __all__ = ["Said", "app", "run"]
@@ -52,8 +52,6 @@ def interrupted() -> int:
 def _usage(error: TyperException) -> int:
     if type(error).__name__ == "NoArgsIsHelpError":  # the help was printed already
         return 2
-    from numerpilot.cli.app import usage_message
-
     return _fail(usage_message(error), 2)
 
 

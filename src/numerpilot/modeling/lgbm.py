@@ -149,7 +149,7 @@ def _training_set(
 def lgbm_params(cfg: LightGBMConfig) -> dict[str, Any]:
     """Native ``lightgbm.train`` parameters from the config section. ``extra`` goes first,
     so that the named settings (and each member's seed) always win; the config refuses any
-    of their keys or aliases in it anyway (:func:`numerpilot.config.reserved_lightgbm_key`)."""
+    of their keys or aliases in it anyway (:mod:`numerpilot.lightgbm_keys`)."""
     params: dict[str, Any] = {
         **cfg.extra,
         "objective": "regression",
