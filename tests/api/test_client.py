@@ -177,6 +177,25 @@ def test_upload_predictions_sends_exactly_the_file(
     assert received.data == path.read_bytes()
 
 
+def test_a_submission_download_cut_off_or_refused_is_retried_whole(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The link Numerai gives for an earlier submission file is subject to the same faults
+    as any download (the churn check reads it): cut short, dropped or a 503, it is fetched
+    again and written whole."""
+    ids = sandbox.data.truth(client.current_round().number).ids
+    path = tmp_path / "preds.csv"
+    path.write_text("id,prediction\n" + "".join(f"{i},{0.1 + k % 8 / 10}\n"
+                                                for k, i in enumerate(ids)))  # fmt: skip
+    submission_id = client.upload_predictions(path, client.models()["sandbox_model"])
+    for kind in ("truncate", "drop", "error"):
+        sandbox.faults.script(kind, "/submissions/")
+        back = client.download_submission(submission_id, tmp_path / f"back-{kind}.csv")
+        assert back.read_bytes() == path.read_bytes(), kind
+        assert sandbox.faults.pending() == 0, kind  # the fault met the download
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
 def test_failed_put_never_creates_a_submission(
     client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
 ) -> None:

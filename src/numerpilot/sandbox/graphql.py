@@ -229,7 +229,7 @@ def _download_auth(state: SandboxState, req: Request) -> dict[str, str]:
     """A link to one of the account's submission files (as they were uploaded)."""
     sub = state.submission(str(req.args.get("id")))
     return {"filename": sub.filename.rsplit("/", 1)[-1],
-            "url": f"{req.base_url}sandbox/submissions/{sub.id}"}  # fmt: skip
+            "url": f"{req.base_url}submissions/{sub.id}"}  # fmt: skip
 
 
 def _create_submission(state: SandboxState, req: Request) -> dict[str, str]:

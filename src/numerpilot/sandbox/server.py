@@ -2,8 +2,9 @@
 
 Routes: ``POST /`` (GraphQL), ``GET /files/<version>/<name>?round=N`` (dataset files with
 Range/206, ``ETag`` and ``If-Range`` as the storage Numerai serves from), ``PUT
-/upload/<key>`` (presigned uploads), ``GET /sandbox/received`` (what was submitted) and
-``POST /sandbox/resolve?round=N`` (score a round now; faults never touch these two).
+/upload/<key>`` (presigned uploads), ``GET /submissions/<id>`` (a submission file, the link
+``submissionDownloadAuth`` gives), ``GET /sandbox/received`` (what was submitted) and ``POST
+/sandbox/resolve?round=N`` (score a round now; faults never touch these two).
 Every response carries a ``Date`` header from the sandbox clock, so clients that read the
 server's time see the simulated schedule.
 """
@@ -166,7 +167,7 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
             Route("/files/{path:path}", files, methods=["GET"]),
             Route("/upload/{key:path}", upload, methods=["PUT"]),
             Route("/sandbox/received", received, methods=["GET"]),
-            Route("/sandbox/submissions/{id}", submission_file, methods=["GET"]),
+            Route("/submissions/{id}", submission_file, methods=["GET"]),
             Route("/sandbox/resolve", resolve, methods=["POST"]),
         ]
     )
