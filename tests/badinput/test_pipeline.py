@@ -423,6 +423,17 @@ def test_train_demo_refuses(numerpilot: Numerpilot, refused: Refused, trained: P
     assert snapshot(trained / "models") == before
 
 
+@pytest.mark.bad_input("predict", "`predict --demo` over a damaged models/manifest.json")
+def test_demo_over_a_damaged_manifest_says_it_is_damaged(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    """A manifest that cannot be read is no evidence of real models: the command says what
+    is wrong with it, not that --demo would replace real models."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "manifest.json").write_text('{"data_version": "v5', encoding="utf-8")
+    refused(numerpilot("predict", "--demo", "-C", str(tmp_path)), 1, "manifest.json is damaged")
+
+
 @pytest.mark.bad_input("run", "`--demo` together with `--model`")
 def test_demo_with_model(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
     refused(numerpilot("run", "--demo", "--model", "x", "-C", str(tmp_path)), 2,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import Numerpilot
+from tests.conftest import Numerpilot, numerpilot_process
+from tests.model_upload.conftest import DEMO_TOML
 from tests.pipeline.conftest import FAST_CONFIG, make_workdir
 
 from numerpilot.errors import DataError
@@ -116,6 +118,37 @@ def test_an_old_bundle_cut_short_is_refused_by_its_shape(work: Path, cut: Any, s
     assert list(unreadable_files(_models(work), load_manifest(_models(work)))) == [model.name]
 
 
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda text: re.sub(r"^(leaf_value=).", r"\1x", text, count=1, flags=re.M),
+         "LightGBM cannot read it: no conversion to double"),
+        (lambda text: text.replace("\nthreshold=", "\nthreshold=1", 1),
+         "its trees are not of the sizes its header names"),
+    ],
+    ids=["same-size", "tree-size"],
+)  # fmt: skip
+def test_an_old_bundle_changed_inside_a_tree_is_refused_not_aborted(
+    work: Path, change: Any, says: str
+) -> None:
+    """LightGBM aborts the whole process on a tree it cannot parse (SIGABRT, no message)."""
+    _without_hashes(work)
+    model = _tree_file(work)
+    model.write_text(change(model.read_text()))
+    done = numerpilot_process("predict", "-C", str(work))
+    assert done.code == 1, done.err
+    assert f"{model.name} is damaged ({says}" in " ".join(done.err.split())
+    assert list(unreadable_files(_models(work), load_manifest(_models(work)))) == [model.name]
+
+
+def test_an_old_bundle_changed_inside_a_tree_is_not_built_into_a_pickle(work: Path) -> None:
+    _without_hashes(work)
+    model = _tree_file(work)
+    model.write_text(model.read_text().replace("\nthreshold=", "\nthreshold=1", 1))
+    done = numerpilot_process("build-upload", "-C", str(work))
+    assert done.code == 1 and "is damaged" in done.err and not (work / "model.pkl").exists()
+
+
 def test_an_old_bundle_with_json_cut_short_is_refused(work: Path) -> None:
     _without_hashes(work)
     linear = next(_models(work).glob("bundle-*/*.linear.txt"))
@@ -160,6 +193,24 @@ def test_a_manifest_of_the_wrong_shape_is_damaged(
         load_manifest(_models(work))
     restore = "retrain with" if "bundle" in changes else "(the bundle's own copy) over it"
     assert restore in str(error.value)
+
+
+def test_a_manifest_saved_with_a_byte_order_mark_is_read(work: Path) -> None:
+    """What Notepad writes: UTF-8 with a byte-order mark."""
+    path = _models(work) / MANIFEST
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_bundle(_models(work)).manifest.bundle == load_manifest(_models(work)).bundle
+
+
+@pytest.mark.parametrize("damage", ["{", "[]"])
+def test_an_unreadable_manifest_names_a_copy_to_put_back(work: Path, damage: str) -> None:
+    bundle = load_manifest(_models(work)).bundle
+    (_models(work) / MANIFEST).write_text(damage)
+    copy = _models(work) / bundle / MANIFEST
+    with pytest.raises(DataError, match=f"is damaged.*; copy {copy} .* over it"):
+        load_manifest(_models(work))
+    shutil.copy(copy, _models(work) / MANIFEST)  # what the message says to do
+    assert load_bundle(_models(work)).manifest.bundle == bundle
 
 
 def test_a_manifest_without_its_fields_is_damaged(work: Path) -> None:
@@ -244,6 +295,27 @@ def test_a_missing_model_file_says_to_roll_back(work: Path) -> None:
     with pytest.raises(DataError, match=f"{model.name} is missing; retrain .*models rollback"):
         load_model_strings(_models(work), load_manifest(_models(work)))
     assert unreadable_files(_models(work), load_manifest(_models(work))) == {model.name: "missing"}
+
+
+def test_a_manifest_from_another_work_dir_names_the_missing_folder(
+    work: Path, tmp_path: Path
+) -> None:
+    other = Path(shutil.copytree(work, tmp_path / "other"))
+    _retrained(other)
+    shutil.copy(_models(other) / MANIFEST, _models(work) / MANIFEST)
+    missing = _models(work) / load_manifest(_models(work)).bundle
+    says = f"{missing}, the bundle folder that manifest.json names, is missing \\(removed, or"
+    with pytest.raises(DataError, match=says):
+        load_bundle(_models(work))
+
+
+def test_models_retrain_takes_demo(tmp_path: Path, numerpilot: Numerpilot) -> None:
+    """The message of a demo work dir says to add --demo: retrain must take it."""
+    (tmp_path / "numerpilot.toml").write_text(DEMO_TOML)
+    done = numerpilot("models", "retrain", "--demo", "-C", str(tmp_path))
+    assert done.code == 0, done.out
+    assert "New models now in use" in done.out
+    assert load_manifest(tmp_path / "models").data_version == "demo"
 
 
 def test_a_rollback_to_a_deleted_folder_names_it(work: Path) -> None:

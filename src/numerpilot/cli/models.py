@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from numerpilot.cli.app import WorkdirOption, app, console, progress, workdir
+from numerpilot.cli.app import DemoOption, WorkdirOption, app, console, progress, workdir
 
 models_app = typer.Typer(help="The trained model bundles: list, roll back, retrain.",
                          no_args_is_help=True)  # fmt: skip
@@ -59,20 +59,22 @@ def rollback(directory: WorkdirOption = Path(".")) -> None:
 
 
 @models_app.command("retrain")
-def retrain(directory: WorkdirOption = Path(".")) -> None:
+def retrain(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Train new models beside the current ones; keep them only if validation agrees.
 
     The new ensemble replaces the current one unless its mean validation CORR is worse by
     more than [daemon] retrain_tolerance; the previous bundle is kept for rollback.
     """
-    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.demo import load_context
     from numerpilot.pipeline.retrain import retrain as run
     from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
-    ctx = Context.load(wd)
+    wd.load_config()  # a bad config is reported before anything else
     ensure_writable(wd.models)  # before hours of training, not after
-    result = run(ctx, ctx.config.daemon.retrain_tolerance, progress())
+    reporter = progress()
+    ctx = load_context(wd, demo=demo, progress=reporter)
+    result = run(ctx, ctx.config.daemon.retrain_tolerance, reporter)
     before = "none" if result.old_corr is None else f"{result.old_corr:.4f}"
     verdict = "now in use" if result.replaced else "kept out: worse on validation"
     console.print(f"New models {verdict} (validation CORR {result.new_corr:.4f}; current "

@@ -2,7 +2,10 @@
 since LightGBM's C++ library aborts the whole process on some texts cut short.
 
 A bundle records each model file's SHA-256 and size (:func:`file_record`); a file of a bundle
-written before those were recorded is checked for a whole end instead.
+written before those were recorded is checked for a whole end instead, for trees where its
+header's ``tree_sizes`` puts them, and parsed once without ``tree_sizes`` (LightGBM then
+parses tree by tree and raises on a changed tree, where it aborts when it parses them in
+parallel).
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+
+import lightgbm as lgb
+
+from numerpilot.modeling.lgbm import fatal_lines_hidden
 
 #: The problems of a model file that ``models list`` calls "missing or empty".
 MISSING, EMPTY = "missing", "empty"
@@ -55,7 +62,7 @@ def unsaved_problem(data: bytes) -> str | None:
         except ValueError:
             return "its JSON is not complete: cut short?"
         return None
-    return lightgbm_problem(text)
+    return lightgbm_problem(text) or tree_sizes_problem(text) or trial_parse_problem(text)
 
 
 def lightgbm_problem(text: str) -> str | None:
@@ -87,3 +94,37 @@ def is_pandas_line(line: str) -> bool:
     except ValueError:
         return False
     return name == "pandas_categorical" and bool(colon)
+
+
+_TREE = re.compile(r"^Tree=\d+$", re.MULTILINE)
+
+
+def tree_sizes_problem(text: str) -> str | None:
+    """LightGBM parses the trees in parallel, each at the offset that its header's
+    ``tree_sizes`` gives, and aborts the process when one is not there: each tree must have
+    the size its header names (a text edited, or changed on disk, has others)."""
+    sizes = re.search(r"^tree_sizes=(.*)$", text, re.MULTILINE)
+    if not sizes:
+        return None
+    try:
+        named = [int(size) for size in sizes.group(1).split()]
+    except ValueError:
+        return "its header's tree_sizes are not numbers"
+    starts = [match.start() for match in _TREE.finditer(text)]
+    ends = [*starts[1:], text.find("\nend of trees\n") + 1][: len(starts)]
+    if [end - start for start, end in zip(starts, ends, strict=True)] != named:
+        return "its trees are not of the sizes its header names: changed?"
+    return None
+
+
+def trial_parse_problem(text: str) -> str | None:
+    """What LightGBM says of the text parsed tree by tree (None: it parses): without
+    ``tree_sizes`` it raises on a tree it cannot read instead of aborting the process."""
+    sequential = re.sub(r"^tree_sizes=.*\n", "", text, count=1, flags=re.MULTILINE)
+    try:
+        with fatal_lines_hidden():
+            lgb.Booster(model_str=sequential)
+    except lgb.basic.LightGBMError as error:
+        said = " ".join(str(error).split()).split(" at /")[0]  # not LightGBM's source path
+        return f"LightGBM cannot read it: {said[:120]}"
+    return None

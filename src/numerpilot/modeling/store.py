@@ -47,6 +47,8 @@ from numerpilot.modeling.lgbm import fatal_lines_hidden
 from numerpilot.modeling.model_files import MISSING, check_model_file, file_record
 
 MANIFEST = "manifest.json"
+#: How manifests are read: UTF-8, with the byte-order mark an editor may add (Notepad).
+_ENCODING = "utf-8-sig"
 #: 2: model files in the bundle's own folder; 1 (still read): beside the manifest.
 FORMAT = 2
 READABLE_FORMATS = (1, 2)
@@ -223,7 +225,7 @@ def _current_or_none(folder: Path) -> Manifest | None:
         return load_manifest(folder) if (folder / MANIFEST).exists() else None
     except DataError:
         try:
-            name = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["bundle"]
+            name = json.loads((folder / MANIFEST).read_text(encoding=_ENCODING))["bundle"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
         ok = isinstance(name, str) and _is_folder_name(name) and name
@@ -244,7 +246,7 @@ def discard_bundle(folder: Path, manifest: Manifest) -> None:
 def _bundle_manifest(folder: Path, name: str) -> Manifest | None:
     """The manifest a bundle folder carries (None: no such bundle, or unreadable)."""
     try:
-        raw = json.loads((folder / name / MANIFEST).read_text(encoding="utf-8"))
+        raw = json.loads((folder / name / MANIFEST).read_text(encoding=_ENCODING))
     except (OSError, ValueError):
         return None
     ok = isinstance(raw, dict) and not _shape_problem(raw) and raw.get("format") == FORMAT
@@ -338,20 +340,19 @@ def load_manifest(folder: Path) -> Manifest:
     path = folder / MANIFEST
     if not path.exists():
         raise DataError(f"no trained models in {folder}. Run 'numerpilot train' first "
-                        "(or add --demo to use the synthetic demo data).")  # fmt: skip
+                        "('numerpilot train --demo' on the demo data).")  # fmt: skip
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding=_ENCODING))
     except ValueError:
-        raise DataError(f"{path} is damaged; retrain with 'numerpilot train'.") from None
+        raise DataError(f"{path} is damaged; {_restore_any(folder)}") from None
     if not isinstance(raw, dict):
-        raise DataError(f"{path} is damaged (not a JSON object); retrain with 'numerpilot "
-                        "train'.")  # fmt: skip
+        raise DataError(f"{path} is damaged (not a JSON object); {_restore_any(folder)}")
     if raw.get("format") not in READABLE_FORMATS or isinstance(raw.get("format"), bool):
         raise DataError(f"{path} has format {raw.get('format')}, which this numerpilot "
                         "cannot read; retrain with 'numerpilot train'.")  # fmt: skip
     copy = _own_copy(folder, raw)
     restore = (f"copy {copy[0]} (the bundle's own copy) over it, or retrain with 'numerpilot "
-               "train'.") if copy else "retrain with 'numerpilot train'."  # fmt: skip
+               "train'.") if copy else _restore_any(folder)  # fmt: skip
     problem = _shape_problem(raw)
     if problem:
         raise DataError(f"{path} is damaged ({problem}); {restore}")
@@ -369,6 +370,18 @@ def load_manifest(folder: Path) -> Manifest:
 _MAY_DIFFER = frozenset({"previous", "in_use_since", "created"})
 
 
+def _restore_any(folder: Path) -> str:
+    """What to do about a ``manifest.json`` that names no readable bundle: put back the copy
+    of the newest bundle folder whose own manifest is whole, or retrain."""
+    names = sorted((p.parent.name for p in folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}")),
+                   reverse=True)  # fmt: skip
+    whole = next((name for name in names if _bundle_manifest(folder, name)), None)
+    if whole is None:
+        return "retrain with 'numerpilot train'."
+    return (f"copy {folder / whole / MANIFEST} (the newest bundle's own copy) over it, or "
+            "retrain with 'numerpilot train'.")  # fmt: skip
+
+
 def _same(a: object, b: object) -> bool:
     """Equal JSON values (a NaN score equals itself)."""
     return a == b or json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
@@ -381,7 +394,7 @@ def _own_copy(folder: Path, raw: dict[str, Any]) -> tuple[Path, dict[str, Any]] 
         return None
     path = folder / name / MANIFEST
     try:
-        copy = json.loads(path.read_text(encoding="utf-8"))
+        copy = json.loads(path.read_text(encoding=_ENCODING))
     except (OSError, ValueError):
         return None
     return (path, copy) if isinstance(copy, dict) and not _shape_problem(copy) else None
@@ -465,6 +478,10 @@ def _shape_problem(raw: dict[str, Any]) -> str | None:
 def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:
     """LightGBM model text per target (what a model-upload pickle embeds), each file checked
     whole (:func:`~numerpilot.modeling.model_files.check_model_file`) before it is parsed."""
+    if manifest.bundle and not (folder / manifest.bundle).is_dir():
+        raise DataError(f"{folder / manifest.bundle}, the bundle folder that {MANIFEST} names, "
+                        f"is missing (removed, or {MANIFEST} copied from another work "
+                        f"directory?); {REMEDY}")  # fmt: skip
     out = {}
     for target in manifest.targets:
         path = folder / manifest.model_file(target)

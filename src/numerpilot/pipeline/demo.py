@@ -13,23 +13,26 @@ from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
 
 
-def _data_version(sidecar: Path) -> str:
-    """The ``data_version`` a JSON file records ("unknown" when it cannot be read)."""
+def _data_version(sidecar: Path) -> str | None:
+    """The ``data_version`` a JSON file records (None when it cannot be read: a damaged
+    file is no evidence of real data, and the command that reads it says what is wrong)."""
     try:
-        return str(json.loads(sidecar.read_text(encoding="utf-8"))["data_version"])
+        raw = json.loads(sidecar.read_text(encoding="utf-8-sig"))
+        return str(raw["data_version"])
     except (OSError, ValueError, KeyError, TypeError):
-        return "unknown"
+        return None
 
 
 def real_artefacts(workdir: Workdir) -> list[str]:
     """What in ``workdir`` was made from real data: a demo run would replace it."""
     found = []
-    manifest = workdir.models / "manifest.json"
-    if manifest.exists() and (version := _data_version(manifest)) != DEMO_VERSION:
+    version = _data_version(workdir.models / "manifest.json")
+    if version not in (None, DEMO_VERSION):
         found.append(f"models trained on {version} data ({workdir.models})")
     preds = workdir.live_predictions
-    if preds.exists() and (version := _data_version(preds.with_suffix(".json"))) != DEMO_VERSION:
-        found.append(f"live predictions of {version} data ({preds})")
+    version = _data_version(preds.with_suffix(".json"))
+    if preds.exists() and version != DEMO_VERSION:
+        found.append(f"live predictions of {version or 'unknown'} data ({preds})")
     return found
 
 
