@@ -304,3 +304,47 @@ def test_compare_errors_name_the_other_config_by_the_path_given(
     code, out = cli("cv", "-C", str(cv_workdir), "--compare", str(other))
     assert code == 1
     assert f"--compare {other} (the other config): feature set 'smal'" in " ".join(out.split())
+
+
+@pytest.mark.bad_input("cv", "--compare names a config whose held-out split a fold cannot hold")
+def test_compare_fold_too_small_for_the_other_config_names_it(
+    numerpilot: Numerpilot, refused: Refused, cv_workdir: Path, tmp_path: Path
+) -> None:
+    """This config's folds hold its holdout; the other's larger holdout does not: the error
+    says that it is the other config's (it blamed no config, as if this one were wrong)."""
+    other = tmp_path / "other.toml"
+    other.write_text(FAST_CONFIG.replace("holdout_eras = 8", "holdout_eras = 200\ncv_folds = 0"))
+    refused(numerpilot("cv", "-C", str(cv_workdir), "--compare", str(other)), 1,
+            f"--compare {other} (the other config): the training eras of cv fold 1/2",
+            "train.holdout_eras")  # fmt: skip
+    assert not (cv_workdir / "reports" / "cv.json").exists()
+
+
+def test_compare_with_demo_names_the_other_configs_demo_data_settings_not_used(
+    cv_workdir: Path, tmp_path: Path
+) -> None:
+    """With --demo both configs run on this config's demo dataset: the other's [demo] data
+    settings (its size, seed, folder) are not used, and the note says so (it said nothing);
+    its [demo] model settings (trees, holdout) are used, so the note leaves them out."""
+    from numerpilot.pipeline.cv import other_context
+
+    other = tmp_path / "other.toml"
+    other.write_text("[demo]\ntrain_eras = 50\nseed = 7\nn_estimators = 30\n")
+    ctx = Context.load(Workdir(cv_workdir), demo=True)
+    other_ctx, notes = other_context(ctx, other)
+    assert other_ctx.config.lightgbm.n_estimators == 30
+    assert notes == (
+        f"{other} sets demo.seed = 7, demo.train_eras = 50, not used: both configs are "
+        "cross-validated on this config's [data] (but data.feature_set), [cv] and demo "
+        "dataset",
+    )
+
+
+@pytest.mark.bad_input("cv", "--compare names something that exists but is no file")
+def test_compare_with_a_device_says_it_is_not_a_file(
+    numerpilot: Numerpilot, refused: Refused, cv_workdir: Path
+) -> None:
+    """/dev/null exists: "no such file" was wrong."""
+    outcome = numerpilot("cv", "-C", str(cv_workdir), "--compare", "/dev/null")
+    message = refused(outcome, 2, "--compare /dev/null: not a file", "numerpilot.toml")
+    assert "no such file" not in message

@@ -303,3 +303,26 @@ def test_text_features_of_a_parquet_file_are_refused_in_plain_words(tmp_path: Pa
         "d.parquet: feature feature_b is not numeric; numerpilot expects Numerai's features, "
         "whole numbers 0..4."
     )
+
+
+def test_a_csv_row_number_column_is_not_a_prediction_column(tmp_path: Path) -> None:
+    """``frame.reset_index().to_csv(path)`` writes pandas' row numbers under an empty
+    header: that column is the file's index, not a model (it was scored as 'Unnamed: 0')."""
+    path = tmp_path / "p.csv"
+    _preds(np.arange(40)).reset_index().to_csv(path)
+    assert path.read_text().startswith(",id,")
+    preds = read_predictions(path)
+    assert list(preds.columns) == ["a", "b"]
+
+
+def test_an_unnamed_parquet_index_is_named_as_such(tmp_path: Path) -> None:
+    """Ids in an index without a name: the error says to name it 'id' (it listed pandas'
+    internal '__index_level_0__' as if it were a column of the file)."""
+    frame = _preds(np.arange(40))
+    frame.index.name = None
+    frame.to_parquet(tmp_path / "p.parquet")
+    with pytest.raises(DataError) as error:
+        read_predictions(tmp_path / "p.parquet")
+    message = str(error.value)
+    assert "__index_level" not in message
+    assert "an index without a name" in message and "name it 'id'" in message

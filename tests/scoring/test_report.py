@@ -245,6 +245,23 @@ def test_mmc_and_bmc_leave_out_the_eras_where_corr_is_undefined() -> None:
     assert np.isnan(report.metrics["bmc"].values[era]).all()
 
 
+def test_eras_where_the_meta_model_or_benchmark_is_constant_are_named() -> None:
+    """A meta model (benchmark) constant in an era: MMC (BMC) is undefined there (NaN, as in
+    numerai-tools) while CORR scores it; a note says which era and why (it said nothing, so
+    mmc_n_eras was one short with no reason given)."""
+    d = make(3)
+    meta, bench = d["meta"].copy(), d["meta"].copy()
+    meta[d["eras"] == "0004"] = 0.5
+    bench[d["eras"] == "0001"] = 0.25
+    report = score_frame(d["preds"], d["target"], d["eras"], meta_model=meta, benchmark=bench)
+    assert report.notes == (
+        "MMC: 1 era left out (scored by CORR, but the meta model is constant there): 0004",
+        "BMC: 1 era left out (scored by CORR, but the benchmark is constant there): 0001",
+    )
+    summary = report.summary("p0")
+    assert (summary["n_eras"], summary["mmc_n_eras"], summary["bmc_n_eras"]) == (6, 5, 5)
+
+
 def test_skipped_eras_are_logged_once_at_info(caplog: pytest.LogCaptureFixture) -> None:
     d = make(3, k=3)
     preds, meta = d["preds"].copy(), d["meta"].copy()

@@ -387,9 +387,12 @@ def _check_other(
                 f"--compare: {data_path.name} lacks the targets {', '.join(sorted(missing))} of "
                 f"the compared config's train.targets ({path})."
             )
-    for k, split in enumerate(folds, start=1):
-        if k not in skip:
-            _check_fold(ctx, _view(data, eras=split.fit), k, len(folds), targets=False)
+    try:
+        for k, split in enumerate(folds, start=1):
+            if k not in skip:
+                _check_fold(ctx, _view(data, eras=split.fit), k, len(folds), targets=False)
+    except DataError as error:  # its held-out split, not this config's: say whose it is
+        raise DataError(f"--compare {path} (the other config): {error}") from None
 
 
 def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
@@ -399,7 +402,8 @@ def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
     from numerpilot.config import load_config
 
     if not path.is_file():
-        raise UsageError(f"--compare {path}: no such file; give another numerpilot.toml.")
+        what = "not a file" if path.exists() else "no such file"
+        raise UsageError(f"--compare {path}: {what}; give another numerpilot.toml.")
     raw = load_config(path)
     other = raw.for_demo() if ctx.is_demo else raw
     base = ctx.config
@@ -410,13 +414,33 @@ def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
         for key in sorted(getattr(raw, section).model_fields_set - {"feature_set"})
         if getattr(getattr(other, section), key) != getattr(getattr(base, section), key)
     ]
+    demo = _demo_data_ignored(raw, base) if ctx.is_demo else []
+    used = "[data] (but data.feature_set), [cv] and demo dataset" if demo else (
+        "[data] (but data.feature_set) and [cv]")  # fmt: skip
     notes = (
-        (f"{path} sets {', '.join(ignored)}, not used: both configs are cross-validated on "
-         "this config's [data] (but data.feature_set) and [cv]",) if ignored else ()
+        (f"{path} sets {', '.join(ignored + demo)}, not used: both configs are "
+         f"cross-validated on this config's {used}",) if ignored or demo else ()
     )  # fmt: skip
     other_ctx = Context(ctx.workdir, other.model_copy(update={"cv": base.cv, "data": data}),
                         ctx.is_demo)  # fmt: skip
     return other_ctx, notes
+
+
+#: The [demo] settings that make the demo dataset (the others scale the recipe).
+_DEMO_DATA_KEYS = frozenset(
+    {"dir", "train_eras", "validation_eras", "rows_per_era", "n_features", "live_rows", "seed",
+     "era_step"}
+)  # fmt: skip
+
+
+def _demo_data_ignored(raw: Config, base: Config) -> list[str]:
+    """The [demo] dataset settings that ``raw`` (a compared config) sets otherwise than
+    ``base``: with --demo both configs run on ``base``'s demo dataset."""
+    return [
+        f"demo.{key} = {getattr(raw.demo, key)!r}"
+        for key in sorted(raw.demo.model_fields_set & _DEMO_DATA_KEYS)
+        if getattr(raw.demo, key) != getattr(base.demo, key)
+    ]
 
 
 def run_compare(

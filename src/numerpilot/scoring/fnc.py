@@ -31,7 +31,13 @@ class FeatureScores:
 
 
 def exposures(fit: EraFit, x: np.ndarray) -> np.ndarray:
-    """Pearson correlation of x (n_e, k) with each non-constant feature of the era -> (f', k)."""
+    """Pearson correlation of x (n_e, k) with each non-constant feature of the era -> (f', k).
+
+    Each column is first divided by its largest finite |value| (Pearson is scale-free), so
+    predictions of 1e300 or 1e-300 do not over- or underflow in their squares."""
+    finite = np.where(np.isfinite(x), np.abs(x), 0.0)
+    scale = finite.max(axis=0) if len(x) else np.ones(x.shape[1])
+    x = x / np.where(scale > 0, scale, 1.0)
     xc = x - x.mean(axis=0)
     cov = (fit.features.T @ xc)[fit.keep]
     with np.errstate(divide="ignore", invalid="ignore"):

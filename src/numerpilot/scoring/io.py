@@ -13,6 +13,7 @@ exactly one value).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from numerpilot.scoring.align import AllIds, align
 from numerpilot.scoring.ids import arrow_ids, repeated
 
 _NOT_PREDICTIONS = {layout.ID, layout.ERA, layout.DATA_TYPE}
+#: pandas' name for a CSV column under an empty header: the row numbers ``to_csv`` wrote.
+_UNNAMED = re.compile(r"Unnamed: \d+")
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,21 @@ def _id_column(path: Path, names: list[str]) -> str:
     if near:
         raise DataError(f"{path.name} has {str(near[0])!r} but no '{layout.ID}' column; column "
                         f"names are case-sensitive: rename it to '{layout.ID}'.")  # fmt: skip
-    shown = ", ".join(repr(str(n)) for n in names[:6]) + (" …" if len(names) > 6 else "")
+    columns = [n for n in names if not _is_pandas_index(str(n))]
+    shown = ", ".join(repr(str(n)) for n in columns[:6]) + (" …" if len(columns) > 6 else "")
+    if len(columns) < len(names):  # pandas wrote an index without a name
+        raise DataError(f"{path.name} has no '{layout.ID}' column, and an index without a "
+                        f"name (columns: {shown or 'none'}); if the index holds the row ids, "
+                        f"name it '{layout.ID}' (frame.index.name = '{layout.ID}') and write "
+                        "the file again.")  # fmt: skip
     raise DataError(f"{path.name} has no '{layout.ID}' column or index (columns: "
                     f"{shown or 'none'}); add the row ids Numerai uses.")  # fmt: skip
+
+
+def _is_pandas_index(name: str) -> bool:
+    """Whether a column is an index pandas wrote, not data: a parquet file's unnamed index
+    (``__index_level_0__``) or a CSV's row numbers under an empty header (``Unnamed: 0``)."""
+    return name.startswith("__index_level_") or _UNNAMED.fullmatch(name) is not None
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
@@ -148,7 +163,9 @@ def read_table(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={layout.ID: str})
     except Exception as error:  # pandas raises many unrelated types
         raise DataError(f"{path} could not be read ({error}).") from None
-    frame = frame.set_index(_id_column(path, [str(c) for c in frame.columns]))
+    id_col = _id_column(path, [str(c) for c in frame.columns])
+    frame = frame.drop(columns=[c for c in frame.columns if _UNNAMED.fullmatch(str(c))])
+    frame = frame.set_index(id_col)
     _check_rows(path, len(frame))
     frame.index = frame.index.astype(str)
     if frame.index.has_duplicates:

@@ -275,6 +275,29 @@ def _undefined_notes(parts: Parts, columns: Sequence[str]) -> list[str]:
     return notes
 
 
+def _constant_model_notes(
+    metric: str, scores: PerEra, corr: PerEra, columns: Sequence[str], model: str
+) -> list[str]:
+    """Notes naming the eras CORR scores but ``metric`` (MMC, BMC) leaves undefined (NaN):
+    there the meta model (benchmark) is constant, so there is nothing to contribute to."""
+    position = {str(e): i for i, e in enumerate(corr.eras)}
+    by_eras: dict[tuple[str, ...], list[str]] = {}
+    for j, col in enumerate(columns):
+        lost = tuple(
+            str(e)
+            for e, v in zip(scores.eras, scores.values[:, j], strict=True)
+            if np.isnan(v) and str(e) in position and np.isfinite(corr.values[position[str(e)], j])
+        )
+        if lost:
+            by_eras.setdefault(lost, []).append(col)
+    notes = []
+    for eras, where in by_eras.items():
+        who = metric + (f" of {_shown(where, 4)}" if len(where) < len(columns) else "")
+        why = f"scored by CORR, but {model} is constant there"
+        notes.append(f"{who}: {_eras(eras)} left out ({why}): {_shown(eras, 6)}")
+    return notes
+
+
 def score_frame(
     predictions: np.ndarray,
     target: np.ndarray,
@@ -338,6 +361,7 @@ def score_frame(
         mmc = _where_corr_defined(_merge(k, mmc_parts), metrics["corr"])
         if len(mmc.eras):
             notes += _skip_notes("MMC", mmc_parts, cols, _NO_META, corr_parts)
+            notes += _constant_model_notes("MMC", mmc, metrics["corr"], cols, "the meta model")
             metrics["mmc"] = mmc
             metrics["corr_with_meta"] = meta_corr
             metrics["payout"] = payout(
@@ -354,6 +378,7 @@ def score_frame(
         bmc = _where_corr_defined(_merge(k, bmc_parts), metrics["corr"])
         if len(bmc.eras):
             notes += _skip_notes("BMC", bmc_parts, cols, _NO_BENCHMARK, corr_parts)
+            notes += _constant_model_notes("BMC", bmc, metrics["corr"], cols, "the benchmark")
             metrics["bmc"] = bmc
             metrics["corr_with_benchmark"] = _merge(
                 k, _batched(preds, lambda p: per_era_rank_corr(p, benchmark, eras, **opts), groups)
