@@ -19,8 +19,32 @@ def test_rate_is_measured_and_robust_to_a_jump() -> None:
     real = ServerClock()
     for k in range(6):
         real.observe(T0 + timedelta(seconds=k), 100.0 + k)
+    assert real.measured
     real.observe(T0 + timedelta(days=1), 106.0)  # one jump (a test advancing the clock)
     assert real.rate == 1.0
+    assert not real.measured  # the next poll looks again before a long sleep
+    real.observe(T0 + timedelta(days=1, seconds=1), 107.0)
+    assert real.rate == 1.0 and real.measured
+
+
+def test_a_new_rate_counts_after_a_few_polls() -> None:
+    """A sandbox restarted an hour per second (and a month later) while the daemon ran at
+    real time: a long sleep at the old rate would pass weeks of rounds. The first look
+    after the change is not trusted; after three agreeing pairs the new rate counts (not
+    after half of the 32 samples' window)."""
+    clock = ServerClock()
+    for k in range(20):  # at real time, a poll a second
+        clock.observe(T0 + timedelta(seconds=k), 100.0 + k)
+    assert clock.rate == 1.0 and clock.measured
+    later = T0 + timedelta(days=31)
+    rates, measured = [], []
+    for k in range(4):  # polls a quarter second apart: 900 server seconds each
+        clock.observe(later + timedelta(seconds=900 * k), 130.0 + 0.25 * k)
+        rates.append(clock.rate)
+        measured.append(clock.measured)
+    assert measured == [False, False, False, True]
+    assert rates[-1] == 3600.0
+    assert clock.real_seconds(later + timedelta(seconds=900 * 3 + 3600)) <= 1.0
 
 
 def test_the_next_round_is_expected_after_the_shortest_recent_gap() -> None:

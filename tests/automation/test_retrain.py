@@ -13,6 +13,7 @@ from tests.conftest import Numerpilot
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
 from numerpilot.config import load_config
+from numerpilot.credentials import Credentials
 from numerpilot.data.synthetic import SyntheticSpec
 from numerpilot.data.synthetic_io import write_synthetic
 from numerpilot.errors import DataError
@@ -21,7 +22,7 @@ from numerpilot.modeling.store import kept_bundles, load_manifest, rollback
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.retrain import retrain
 from numerpilot.pipeline.train import train_ensemble
-from numerpilot.sandbox import SandboxServer
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.workdir import Workdir
 
 GOOD = """\
@@ -122,9 +123,10 @@ def test_daemon_retrains_weekly_between_rounds_only(
     manifest_path.write_text(json.dumps(raw))  # models trained and in use for a week
     first = load_manifest(daemon_dir.models)
     runner = Daemon(daemon_dir, config, client, seed=0)
-    runner.pass_once()  # 12:05 on the sandbox: a round is open
+    _polls(runner)  # 12:05 on the sandbox: a round is open
     assert load_manifest(daemon_dir.models).bundle == first.bundle  # never in a window
     sandbox.clock.advance(timedelta(hours=8))  # 20:05: the round closed, none open
+    _look(runner)  # the server's clock jumped: one more look, and it runs as before
     report = runner.pass_once()
     assert report.failures == []
     assert load_manifest(daemon_dir.models).bundle != first.bundle  # retrained, same seed
@@ -173,9 +175,32 @@ def stale(daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer) ->
     raw["created"] = raw["in_use_since"] = "2020-01-01T00:00:00+00:00"
     path.write_text(json.dumps(raw))
     runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
-    runner.pass_once()  # a round is open: no retrain; the daemon has seen the server's clock
+    _polls(runner)  # a round is open: no retrain; the daemon has measured the server's clock
     sandbox.clock.advance(timedelta(hours=8))  # the round closed, none open
+    _look(runner)
     return runner
+
+
+def _polls(runner: Daemon) -> None:
+    """A few passes a quarter second apart: the server clock's rate is measured."""
+    import time
+
+    for _ in range(4):
+        runner.pass_once()
+        time.sleep(0.25)
+    assert runner.clock.measured
+
+
+def _look(runner: Daemon) -> None:
+    """Two looks at the server's clock a quarter second apart after a jump (the daemon
+    looks again before it trusts the rate after one): the rate is measured again."""
+    import time
+
+    for _ in range(2):
+        time.sleep(0.25)
+        runner.client.rounds(limit=1)
+        runner.clock.observe(runner.client.api.server_time, runner.client.api.received_at)
+    assert runner.clock.measured
 
 
 def _bundles(work: Workdir) -> list[str]:
@@ -265,9 +290,13 @@ def test_a_training_of_yours_is_waited_for_not_a_failure(
     assert stale._retrain_tried == set()  # tried again once the training is done
 
 
-def test_sleeps_are_one_poll_until_the_server_clock_rate_is_known(stale: Daemon) -> None:
+def test_sleeps_are_one_poll_until_the_server_clock_rate_is_known(
+    daemon_dir: Workdir, client: NumeraiClient
+) -> None:
     """A sandbox clock may run 60 times faster: a 15-minute sleep at an assumed rate of 1
     could pass a whole round, so the daemon polls until it has measured the rate."""
+    stale = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+    stale.pass_once()
     later = stale.clock.now() + timedelta(days=1)
     assert not stale.clock.measured
     assert stale._sleep_seconds(later) <= stale.settings.poll_seconds * 1.2
@@ -275,3 +304,72 @@ def test_sleeps_are_one_poll_until_the_server_clock_rate_is_known(stale: Daemon)
         stale.clock.observe(later + timedelta(seconds=k), 1000.0 + k)
     assert stale.clock.measured
     assert stale._sleep_seconds(later + timedelta(days=1)) == stale.settings.max_sleep_seconds
+
+
+def test_weekly_is_a_week_on_the_server_clock(daemon_dir: Workdir, client: NumeraiClient) -> None:
+    """Against a sandbox whose clock runs an hour per second, models trained three minutes
+    ago are a week and more old on the server's clock: 'weekly' retrains (it never did
+    there: a week of this machine's time had to pass)."""
+    from numerpilot.automation.retraining import retrain_reason
+
+    with daemon_dir.config_path.open("a") as fh:
+        fh.write('retrain = "weekly"\n')
+    config = load_config(daemon_dir.config_path)
+    path = daemon_dir.models / "manifest.json"
+    raw = json.loads(path.read_text())
+    minutes_ago = (datetime.now(UTC) - timedelta(minutes=3)).isoformat(timespec="seconds")
+    raw["created"] = raw["in_use_since"] = minutes_ago
+    path.write_text(json.dumps(raw))
+    assert retrain_reason(daemon_dir, config, client) is None  # Numerai's clock: 3 minutes
+    reason = retrain_reason(daemon_dir, config, client, rate=3600.0)
+    assert reason == f"weekly: the models in use date from {minutes_ago}"
+
+
+def test_the_daemon_looks_again_when_the_round_closes_to_retrain(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """Submitted in a round that still takes late submissions: with retraining on, the
+    daemon looks again when the round closes (the gap begins), not only before the next
+    round; one sleep over the whole gap (an accelerated clock) never retrained."""
+    config = load_config(daemon_dir.config_path)
+    plain = Daemon(daemon_dir, config, client, seed=0).pass_once()
+    assert plain.closes is None and plain.look == plain.wake  # retrain = "never"
+    with daemon_dir.config_path.open("a") as fh:
+        fh.write('retrain = "weekly"\n')
+    runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+    report = runner.pass_once()  # Tuesday 12:05: submitted; the round closes at 19:00
+    current = client.current_round()
+    assert report.wake is not None and report.closes == current.close_time < report.wake
+    assert report.look == current.close_time
+    said = runner._next_look(report)
+    assert said.startswith(f"looking again at {current.close_time:%a %H:%M} UTC when it closes")
+    sandbox.clock.advance(timedelta(hours=8))  # the gap: the round closed
+    assert runner.pass_once().closes is None
+
+
+def test_a_retrain_measures_the_server_clock_first(
+    daemon_dir: Workdir, sandbox_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Just started, the daemon reads the server clock's rate as 1: against a sandbox an
+    hour per second, a retrain started then had a deadline of a day of real time, past
+    many rounds. It measures the rate first (a few looks), also in a single pass (cron)."""
+    from numerpilot.sandbox.presets import OPEN_TUESDAY, SMALL_SPEC
+
+    with daemon_dir.config_path.open("a") as fh:
+        fh.write('retrain = "weekly"\n')
+    path = daemon_dir.models / "manifest.json"
+    raw = json.loads(path.read_text())
+    raw["created"] = raw["in_use_since"] = "2020-01-01T00:00:00+00:00"
+    path.write_text(json.dumps(raw))
+    first = load_manifest(daemon_dir.models)
+    evening = OPEN_TUESDAY + timedelta(hours=8)  # Tuesday 20:05: between rounds
+    with SandboxServer(sandbox_data, spec=SMALL_SPEC, start=evening, speed=3600) as fast:
+        client = NumeraiClient(Credentials(DEMO_PUBLIC_ID, DEMO_SECRET_KEY), fast.url)
+        runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+        with caplog.at_level("INFO"):
+            runner.pass_once()  # just started
+    assert runner.clock.measured and runner.clock.rate > 1000
+    (said,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retraining (")]
+    seconds = float(said.split("stopped if still running in ")[1].split(" s")[0])
+    assert seconds < 20  # Wednesday 12:00 is under 16 hours away: 16 s here, not 57,000
+    assert load_manifest(daemon_dir.models).bundle != first.bundle  # retrained

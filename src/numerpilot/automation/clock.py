@@ -13,6 +13,7 @@ import itertools
 import statistics
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from numerpilot.api.rounds import RoundInfo
@@ -23,6 +24,27 @@ _ACCELERATED = 2.0
 _WINDOW = 32
 #: Pairs of samples at least this many real seconds apart, and at least this many of them.
 _MIN_GAP, _MIN_PAIRS = 0.2, 3
+#: A pair of samples agrees with a rate when the server's clock moved as that rate says,
+#: give or take half of it and the Date header's 1-second resolution (twice).
+_SLACK, _RESOLUTION = 0.5, 2.0
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """Two samples in a row: where the later one is, and how far each clock moved."""
+
+    index: int
+    real: float
+    server: float
+
+    @property
+    def rate(self) -> float:
+        return self.server / self.real
+
+    def agrees(self, rate: float) -> bool:
+        """Whether the server's clock moved as ``rate`` says (no jump, no other rate)."""
+        expected = rate * self.real
+        return abs(self.server - expected) <= _RESOLUTION + _SLACK * expected
 
 
 class ServerClock:
@@ -38,19 +60,47 @@ class ServerClock:
         if self._samples and server_time < self._samples[-1][1]:
             self._samples.clear()  # the server's clock jumped back: start over
         self._samples.append((received_at, server_time))
+        self._forget_an_old_rate()
+
+    def _pairs(self) -> list[_Pair]:
+        """Samples in a row far enough apart to measure the rate between them."""
+        samples = list(self._samples)
+        pairs = [
+            _Pair(
+                k,
+                samples[k][0] - samples[k - 1][0],
+                (samples[k][1] - samples[k - 1][1]).total_seconds(),
+            )
+            for k in range(1, len(samples))
+        ]
+        return [pair for pair in pairs if pair.real >= _MIN_GAP]
 
     def _rates(self) -> list[float]:
-        return [
-            (s1 - s0).total_seconds() / (m1 - m0)
-            for (m0, s0), (m1, s1) in itertools.pairwise(self._samples)
-            if m1 - m0 >= _MIN_GAP
-        ]
+        return [pair.rate for pair in self._pairs()]
+
+    def _forget_an_old_rate(self) -> None:
+        """The server's clock runs at another rate now (a sandbox restarted at another
+        speed): once the last few pairs agree with each other and not with the window's
+        median, only they count (else the old rate would hold for half the window)."""
+        pairs = self._pairs()
+        if len(pairs) <= _MIN_PAIRS:
+            return
+        recent = pairs[-_MIN_PAIRS:]
+        median = float(statistics.median(pair.rate for pair in pairs))
+        now = float(statistics.median(pair.rate for pair in recent))
+        if all(p.agrees(now) and not p.agrees(median) for p in recent):
+            for _ in range(recent[0].index - 1):
+                self._samples.popleft()
 
     @property
     def measured(self) -> bool:
-        """Whether there are enough samples to know the rate (until then it reads 1.0, and
-        a long sleep could pass a whole round of an accelerated sandbox)."""
-        return len(self._rates()) >= _MIN_PAIRS
+        """Whether the rate is known: enough samples, the last of which agrees with it
+        (until then it reads 1.0, and a long sleep could pass a whole round of an
+        accelerated sandbox; after a jump or a change of rate, the next poll looks again)."""
+        pairs = self._pairs()
+        if len(pairs) < _MIN_PAIRS:
+            return False
+        return pairs[-1].agrees(float(statistics.median(pair.rate for pair in pairs)))
 
     @property
     def rate(self) -> float:

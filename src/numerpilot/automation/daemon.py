@@ -51,6 +51,8 @@ LOCK_WAIT = 10.0
 _DONE = ("submitted", "skipped")
 #: Rounds read per pass: the current one and enough history to see the schedule's rhythm.
 _HISTORY = 6
+#: The most looks at the server's clock to measure its rate before a retrain (2 s).
+_CLOCK_LOOKS = 8
 #: The most rounds fetched to settle old rows left ``uploading`` (about 40 weeks).
 _SETTLE_ROUNDS = 200
 
@@ -63,6 +65,16 @@ class PassReport:
     wake: datetime | None
     results: list[SubmitResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: When the open round closes, if a retrain may start then (before ``wake``): the
+    #: daemon looks again at that time, else one sleep could span the whole gap.
+    closes: datetime | None = None
+
+    @property
+    def look(self) -> datetime | None:
+        """When to look again: the round's close (to retrain) or ``wake``."""
+        if self.wake is None or self.closes is None:
+            return self.wake
+        return min(self.wake, self.closes)
 
 
 def _message(error: Exception) -> str:
@@ -120,14 +132,15 @@ class Daemon:
                                 "(%s); trying again.", error)  # fmt: skip
                     self._sleep(backoff_seconds(self.settings, failures))
                     continue
-                if report.wake is not None and report.round != told:  # once per round
-                    told = report.round
+                plan = (report.round, report.wake)  # e.g. Saturday's: first Sunday, then Tuesday
+                if report.wake is not None and plan != told:  # once per round and plan
+                    told = plan
                     log.info("round %s: nothing more to do; %s", report.round,
-                             "done" if once else self._next_look(report.wake),
+                             "done" if once else self._next_look(report),
                              extra={"round": report.round})  # fmt: skip
                 if once:
                     break
-                self._sleep(self._sleep_seconds(report.wake))
+                self._sleep(self._sleep_seconds(report.look))
             log.info("daemon stopped")
             return report
 
@@ -147,8 +160,12 @@ class Daemon:
             return report  # wake None: poll again soon
         lead = timedelta(seconds=self.settings.lead_seconds)
         report.wake = expected_next_open(rounds, now) - lead
-        if not current.is_open and self.settings.retrain != "never":
+        if self.settings.retrain == "never":
+            return report
+        if not current.is_open:
             self._maybe_retrain(current, report)
+        elif current.close_time < report.wake:  # look again when the gap begins
+            report.closes = current.close_time
         return report
 
     # -- one round -------------------------------------------------------------------------
@@ -335,9 +352,15 @@ class Daemon:
     # -- retraining, never inside a round's window ------------------------------------------
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:
         """Retrain between rounds: stopped (and discarded) when the next round is about to
-        open or the daemon is told to stop, so it never holds up a round's submissions."""
-        reason = retrain_reason(self.workdir, self.config, self.client)
+        open or the daemon is told to stop, so it never holds up a round's submissions.
+        None starts before the server clock's rate is measured: the deadline is on that
+        clock, which may run fast (a sandbox's; the weekly age, read at rate 1 until then,
+        only grows with it)."""
+        reason = retrain_reason(self.workdir, self.config, self.client, rate=self.clock.rate)
         if reason is None or reason in self._retrain_tried or self.stop.is_set():
+            return
+        if not self._measure_clock():
+            log.debug("not retraining yet: the server clock's rate is not measured")
             return
         seconds = self.clock.real_seconds(report.wake) if report.wake else 0.0
         if seconds <= 0:
@@ -368,6 +391,18 @@ class Daemon:
             tournament = self.config.submission.tournament
             self.alerts.send(Alert("failed", tournament, current.number, None, message))
 
+    def _measure_clock(self) -> bool:
+        """Look at the server's clock a few times, a quarter second apart, until its rate is
+        known (just started, or after a jump); False if it is not, or the daemon stops."""
+        for _ in range(_CLOCK_LOOKS):
+            if self.clock.measured:
+                return True
+            if self.stop.wait(0.25):
+                return False
+            self.client.rounds(limit=1)
+            self.clock.observe(self.client.api.server_time, self.client.api.received_at)
+        return self.clock.measured
+
     def _say_once(self, message: str) -> None:
         """Log why retraining waits once, not at every poll until it can go ahead."""
         if message != self._retrain_said:
@@ -383,11 +418,16 @@ class Daemon:
         return retrain(Context.load(self.workdir), self.settings.retrain_tolerance)
 
     # -- sleeping --------------------------------------------------------------------------
-    def _next_look(self, wake: datetime) -> str:
+    def _next_look(self, report: PassReport) -> str:
         """When the daemon looks again, as a person reads it (the round may be overdue)."""
-        if wake <= self.clock.now():
+        wake = report.wake
+        if wake is None or wake <= self.clock.now():
             return "looking again at every poll: the next round is due"
-        return f"looking again at {wake:%a %H:%M} UTC, before the next round is expected"
+        then = f"{wake:%a %H:%M} UTC, before the next round is expected"
+        if report.closes is None:
+            return f"looking again at {then}"
+        closes = f"{report.closes:%a %H:%M} UTC"
+        return f"looking again at {closes} when it closes (to retrain if due), and at {then}"
 
     def _sleep_seconds(self, wake: datetime | None) -> float:
         """Real seconds to sleep: until ``wake`` (server time), or one poll with jitter; one
