@@ -213,6 +213,17 @@ def test_bad_start(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> 
     refused(outcome, 2, "yesterday")
 
 
+@pytest.mark.bad_input(
+    "sandbox serve", "a clock start before its first round (`--start 2021-06-01`)"
+)
+def test_start_before_the_first_round(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    outcome = numerpilot("sandbox", "serve", "--start", "2021-06-01", "--data", str(tmp_path / "s"))
+    refused(outcome, 2, "before the sandbox's first round (600, open 2024-01-02 12:00 UTC)")
+    assert not (tmp_path / "s").exists()
+
+
 @pytest.mark.bad_input("sandbox serve", "a share above 1 (`--error-rate 2`)")
 def test_bad_rate(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
     outcome = numerpilot("sandbox", "serve", "--error-rate", "2", "--data", str(tmp_path / "s"))

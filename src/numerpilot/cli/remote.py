@@ -194,10 +194,15 @@ def serve(
     from numerpilot.errors import UsageError
     from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, FaultPlan, SandboxServer
     from numerpilot.sandbox.presets import OPEN_SATURDAY, SMALL_SPEC
-    from numerpilot.sandbox.schedule import CompressedSchedule
+    from numerpilot.sandbox.schedule import ANCHOR_OPEN, ANCHOR_ROUND, CompressedSchedule
 
     try:
         when = datetime.fromisoformat(start) if start else (OPEN_SATURDAY if open_round else None)
+        weekly = round_seconds is None and window_seconds is None
+        if when and weekly and when.astimezone(UTC) < ANCHOR_OPEN:
+            raise ValueError(f"--start {start} is before the sandbox's first round "
+                             f"({ANCHOR_ROUND}, open {ANCHOR_OPEN:%Y-%m-%d %H:%M} UTC); "
+                             "start then or later.")  # fmt: skip
         faults = FaultPlan(error_rate, latency, drop_rate, truncate_rate, seed, lose_rate=lose_rate)
         schedule = None
         if round_seconds is not None or window_seconds is not None:
