@@ -12,7 +12,7 @@ from tests.conftest import Numerpilot
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
-from numerpilot.config import load_config
+from numerpilot.config import Config, load_config
 from numerpilot.credentials import Credentials
 from numerpilot.data.synthetic import SyntheticSpec
 from numerpilot.data.synthetic_io import write_synthetic
@@ -110,17 +110,23 @@ def test_rollback_goes_back_and_forth(daemon_dir: Workdir, numerpilot: Numerpilo
     assert listed[1].endswith(f"DAMAGED (missing or empty: {model.name})")
 
 
+def _weekly_with_models_from(daemon_dir: Workdir, ago: timedelta) -> tuple[Config, str]:
+    """``retrain = "weekly"`` configured, and the models in use trained and put in use
+    ``ago``: the config, and that time as the manifest records it."""
+    with daemon_dir.config_path.open("a") as fh:
+        fh.write('retrain = "weekly"\n')
+    path = daemon_dir.models / "manifest.json"
+    raw = json.loads(path.read_text())
+    when = (datetime.now(UTC) - ago).isoformat(timespec="seconds")
+    raw["created"] = raw["in_use_since"] = when
+    path.write_text(json.dumps(raw))
+    return load_config(daemon_dir.config_path), when
+
+
 def test_daemon_retrains_weekly_between_rounds_only(
     daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    with daemon_dir.config_path.open("a") as fh:
-        fh.write('retrain = "weekly"\n')
-    config = load_config(daemon_dir.config_path)
-    manifest_path = daemon_dir.models / "manifest.json"
-    raw = json.loads(manifest_path.read_text())
-    week_ago = (datetime.now(UTC) - timedelta(days=8)).isoformat(timespec="seconds")
-    raw["created"] = raw["in_use_since"] = week_ago
-    manifest_path.write_text(json.dumps(raw))  # models trained and in use for a week
+    config, _ = _weekly_with_models_from(daemon_dir, timedelta(days=8))
     first = load_manifest(daemon_dir.models)
     runner = Daemon(daemon_dir, config, client, seed=0)
     _polls(runner)  # 12:05 on the sandbox: a round is open
@@ -312,14 +318,7 @@ def test_weekly_is_a_week_on_the_server_clock(daemon_dir: Workdir, client: Numer
     there: a week of this machine's time had to pass)."""
     from numerpilot.automation.retraining import retrain_reason
 
-    with daemon_dir.config_path.open("a") as fh:
-        fh.write('retrain = "weekly"\n')
-    config = load_config(daemon_dir.config_path)
-    path = daemon_dir.models / "manifest.json"
-    raw = json.loads(path.read_text())
-    minutes_ago = (datetime.now(UTC) - timedelta(minutes=3)).isoformat(timespec="seconds")
-    raw["created"] = raw["in_use_since"] = minutes_ago
-    path.write_text(json.dumps(raw))
+    config, minutes_ago = _weekly_with_models_from(daemon_dir, timedelta(minutes=3))
     assert retrain_reason(daemon_dir, config, client) is None  # Numerai's clock: 3 minutes
     reason = retrain_reason(daemon_dir, config, client, rate=3600.0)
     assert reason == f"weekly: the models in use date from {minutes_ago}"

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import platform
-import re
 import secrets
 import shutil
 from dataclasses import asdict, dataclass, field, replace
@@ -44,6 +42,7 @@ from numerpilot.errors import DataError
 from numerpilot.io import write_bytes_atomic, write_json_atomic
 from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload, build_models
 from numerpilot.modeling.lgbm import fatal_lines_hidden
+from numerpilot.modeling.manifest_shape import BUNDLE_PREFIX, is_folder_name, shape_problem
 from numerpilot.modeling.model_files import MISSING, check_model_file, file_record
 
 MANIFEST = "manifest.json"
@@ -52,7 +51,6 @@ _ENCODING = "utf-8-sig"
 #: 2: model files in the bundle's own folder; 1 (still read): beside the manifest.
 FORMAT = 2
 READABLE_FORMATS = (1, 2)
-BUNDLE_PREFIX = "bundle-"
 #: What to do about a bundle whose model files are damaged or missing.
 REMEDY = ("retrain with 'numerpilot train', or go back to the previous bundle with "
           "'numerpilot models rollback'.")  # fmt: skip
@@ -228,7 +226,7 @@ def _current_or_none(folder: Path) -> Manifest | None:
             name = json.loads((folder / MANIFEST).read_text(encoding=_ENCODING))["bundle"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
-        ok = isinstance(name, str) and _is_folder_name(name) and name
+        ok = isinstance(name, str) and is_folder_name(name) and name
         return _bundle_manifest(folder, name) if ok else None
 
 
@@ -390,7 +388,7 @@ def _same(a: object, b: object) -> bool:
 def _own_copy(folder: Path, raw: dict[str, Any]) -> tuple[Path, dict[str, Any]] | None:
     """The path and fields of the manifest copy in ``raw``'s bundle folder, if it is whole."""
     name = raw.get("bundle")
-    if not (isinstance(name, str) and _is_folder_name(name) and name):
+    if not (isinstance(name, str) and is_folder_name(name) and name):
         return None
     path = folder / name / MANIFEST
     try:
@@ -400,79 +398,9 @@ def _own_copy(folder: Path, raw: dict[str, Any]) -> tuple[Path, dict[str, Any]] 
     return (path, copy) if isinstance(copy, dict) and not _shape_problem(copy) else None
 
 
-def _is_folder_name(name: str) -> bool:
-    """A bundle folder's name, or "" (format 1): never a path out of the models folder."""
-    return name == "" or (name.startswith(BUNDLE_PREFIX) and not re.search(r"[/\\]|\.\.", name))
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_names(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _is_table(value: object, check: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(k, str) and check(v)
-                                           for k, v in value.items())  # fmt: skip
-
-
-def _is_file_record(value: object) -> bool:
-    return (isinstance(value, dict) and isinstance(value.get("sha256"), str)
-            and isinstance(value.get("bytes"), int))  # fmt: skip
-
-
-#: The check of each manifest field's value.
-_FIELD_CHECKS: dict[str, Any] = {
-    "data_version": lambda v: isinstance(v, str),
-    "feature_set": lambda v: isinstance(v, str),
-    "features": _is_names,
-    "targets": lambda v: _is_names(v) and len(v) > 0 and len(set(v)) == len(v),
-    "weights": lambda v: isinstance(v, list) and all(_is_number(w) and math.isfinite(w) for w in v),
-    "params": lambda v: isinstance(v, dict),
-    "best_iterations": lambda v: _is_table(v, lambda i: isinstance(i, int)),
-    "holdout_scores": lambda v: _is_table(v, lambda x: x is None or _is_number(x)),
-    "neutralization_proportion": _is_number,
-    "neutralizer_features": _is_names,
-    "versions": lambda v: isinstance(v, dict),
-    "created": lambda v: isinstance(v, str),
-    "format": lambda v: isinstance(v, int),
-    "bundle": lambda v: isinstance(v, str) and _is_folder_name(v),
-    "backend": lambda v: v in ("lightgbm", "xgboost"),
-    "kinds": lambda v: _is_table(v, lambda k: isinstance(k, str)),
-    "ensemble_holdout": lambda v: v is None or _is_number(v),
-    "era_step": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-    "files": lambda v: _is_table(v, _is_file_record),
-    "previous": lambda v: v is None or (isinstance(v, str) and _is_folder_name(v)),
-    "in_use_since": lambda v: isinstance(v, str),
-}
-
-
 def _shape_problem(raw: dict[str, Any]) -> str | None:
-    """What makes a manifest's fields unusable (None: nothing): a field missing, unknown or
-    of the wrong type, or not one weight (and, when recorded, one model file) per member."""
-    known = {f.name: f for f in dataclasses.fields(Manifest)}
-    no_default = dataclasses.MISSING
-    required = [n for n, f in known.items() if no_default is f.default is f.default_factory]
-    missing = [n for n in required if n not in raw]
-    if missing:
-        return f"it lacks {', '.join(missing)}"
-    unknown = [k for k in raw if k not in known]
-    if unknown:
-        return f"{', '.join(unknown)}: no such field (written by a newer numerpilot?)"
-    wrong = [k for k, check in _FIELD_CHECKS.items() if k in raw and not check(raw[k])]
-    if wrong:
-        return f"{', '.join(wrong)}: not of the right type"
-    members = len(raw["targets"])
-    if len(raw["weights"]) != members:
-        weights = len(raw["weights"])
-        return f"{weights} weight{'s' * (weights != 1)} for {members} members (targets)"
-    if raw.get("files") and set(raw["files"]) != set(raw["targets"]):
-        return "files does not name each member (targets) once"
-    if (raw.get("format") == FORMAT) != bool(raw.get("bundle")):
-        return "bundle does not fit its format"
-    return None
+    """What is wrong with the fields of a manifest of this numerpilot (None: nothing)."""
+    return shape_problem(raw, dataclasses.fields(Manifest), FORMAT)
 
 
 def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:
