@@ -20,6 +20,11 @@ import lightgbm as lgb
 
 from numerpilot.modeling.lgbm import fatal_lines_hidden
 
+
+def _bytes(n: int) -> str:
+    return f"{n:,} byte{'s' * (n != 1)}"
+
+
 #: The problems of a model file that ``models list`` calls "missing or empty".
 MISSING, EMPTY = "missing", "empty"
 
@@ -40,7 +45,7 @@ def check_model_file(path: Path, saved: dict[str, Any] | None) -> tuple[bytes, s
         return data, EMPTY
     if saved:
         if len(data) != saved["bytes"]:
-            return data, (f"{len(data):,} bytes where {saved['bytes']:,} were saved: cut "
+            return data, (f"{_bytes(len(data))} where {saved['bytes']:,} were saved: cut "
                           "short or changed")  # fmt: skip
         if hashlib.sha256(data).hexdigest() != saved["sha256"]:
             return data, "its content is not what was saved (another SHA-256)"

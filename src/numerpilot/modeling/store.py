@@ -52,8 +52,8 @@ _ENCODING = "utf-8-sig"
 FORMAT = 2
 READABLE_FORMATS = (1, 2)
 #: What to do about a bundle whose model files are damaged or missing.
-REMEDY = ("retrain with 'numerpilot train', or go back to the previous bundle with "
-          "'numerpilot models rollback'.")  # fmt: skip
+REMEDY = ("retrain with 'numerpilot train' ('numerpilot train --demo' on the demo data), or "
+          "go back to the previous bundle with 'numerpilot models rollback'.")  # fmt: skip
 
 
 def library_versions() -> dict[str, str]:
