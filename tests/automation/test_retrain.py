@@ -174,13 +174,8 @@ def test_no_rollback_while_the_models_change(daemon_dir: Workdir, numerpilot: Nu
 @pytest.fixture
 def stale(daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer) -> Daemon:
     """A daemon between rounds whose models are due for their weekly retrain."""
-    with daemon_dir.config_path.open("a") as fh:
-        fh.write('retrain = "weekly"\n')
-    path = daemon_dir.models / "manifest.json"
-    raw = json.loads(path.read_text())
-    raw["created"] = raw["in_use_since"] = "2020-01-01T00:00:00+00:00"
-    path.write_text(json.dumps(raw))
-    runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+    config, _ = _weekly_with_models_from(daemon_dir, timedelta(days=5 * 365))
+    runner = Daemon(daemon_dir, config, client, seed=0)
     _polls(runner)  # a round is open: no retrain; the daemon has measured the server's clock
     sandbox.clock.advance(timedelta(hours=8))  # the round closed, none open
     _look(runner)
@@ -354,17 +349,12 @@ def test_a_retrain_measures_the_server_clock_first(
     many rounds. It measures the rate first (a few looks), also in a single pass (cron)."""
     from numerpilot.sandbox.presets import OPEN_TUESDAY, SMALL_SPEC
 
-    with daemon_dir.config_path.open("a") as fh:
-        fh.write('retrain = "weekly"\n')
-    path = daemon_dir.models / "manifest.json"
-    raw = json.loads(path.read_text())
-    raw["created"] = raw["in_use_since"] = "2020-01-01T00:00:00+00:00"
-    path.write_text(json.dumps(raw))
+    config, _ = _weekly_with_models_from(daemon_dir, timedelta(days=5 * 365))
     first = load_manifest(daemon_dir.models)
     evening = OPEN_TUESDAY + timedelta(hours=8)  # Tuesday 20:05: between rounds
     with SandboxServer(sandbox_data, spec=SMALL_SPEC, start=evening, speed=3600) as fast:
         client = NumeraiClient(Credentials(DEMO_PUBLIC_ID, DEMO_SECRET_KEY), fast.url)
-        runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+        runner = Daemon(daemon_dir, config, client, seed=0)
         with caplog.at_level("INFO"):
             runner.pass_once()  # just started
     assert runner.clock.measured and runner.clock.rate > 1000
