@@ -164,7 +164,7 @@ def read_table(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
     except Exception as error:  # pandas raises many unrelated types
         raise DataError(f"{path} could not be read ({error}).") from None
     id_col = _id_column(path, [str(c) for c in frame.columns])
-    frame = frame.drop(columns=[c for c in frame.columns if _UNNAMED.fullmatch(str(c))])
+    frame = frame.drop(columns=[c for c in frame.columns if _is_pandas_index(str(c))])
     frame = frame.set_index(id_col)
     _check_rows(path, len(frame))
     frame.index = frame.index.astype(str)

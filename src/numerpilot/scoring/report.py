@@ -14,6 +14,15 @@ from numerpilot.config import ScoringConfig
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex, as_index
 from numerpilot.scoring.fnc import feature_scores
+from numerpilot.scoring.notes import (
+    Parts,
+    constant_model_notes,
+    few_row_eras,
+    few_row_notes,
+    fnc_notes,
+    skip_notes,
+    undefined_notes,
+)
 from numerpilot.scoring.per_era import (
     MAX_FILTERED_RATIO,
     PerEra,
@@ -151,68 +160,11 @@ def _columns(preds: np.ndarray, cols: list[int]) -> np.ndarray:
     return preds if cols == list(range(preds.shape[1])) else preds[:, cols]
 
 
-Parts = dict[tuple[int, ...], PerEra]
-
-
 def _batched(
     preds: np.ndarray, fn: Callable[[np.ndarray], PerEra], groups: list[list[int]]
 ) -> Parts:
     """fn applied to each group of columns: {column indices: PerEra of those columns}."""
     return {tuple(cols): fn(_columns(preds, cols)) for cols in groups}
-
-
-def _eras(eras: Sequence[str]) -> str:
-    """ "1 era", "3 eras"."""
-    return f"{len(eras)} era{'s' * (len(eras) != 1)}"
-
-
-def _shown(names: Sequence[str], at_most: int) -> str:
-    return ", ".join(names[:at_most]) + (" …" if len(names) > at_most else "")
-
-
-def _skip_notes(
-    metric: str,
-    parts: Parts,
-    columns: Sequence[str],
-    reason: str,
-    corr: Parts | None = None,
-    omit: frozenset[str] = frozenset(),
-) -> list[str]:
-    """Notes naming the eras ``metric`` skipped and why, one per distinct set of eras.
-
-    ``parts``: the metric's PerEra of each group of columns. With ``corr`` (CORR's parts,
-    same groups) only the eras CORR scores count: CORR's note explains the others; eras
-    in ``omit`` have a note of their own. A note names its columns when the columns did
-    not all skip the same eras."""
-    by_eras: dict[tuple[str, ...], list[int]] = {}
-    for cols, part in parts.items():
-        already = set(corr[cols].skipped) if corr is not None else set()
-        skipped = tuple(e for e in part.skipped if e not in already and e not in omit)
-        by_eras.setdefault(skipped, []).extend(cols)
-    notes = []
-    for eras, where in by_eras.items():
-        if not eras:
-            continue
-        who = metric
-        if len(by_eras) > 1:
-            who += " of " + _shown([columns[j] for j in sorted(where)], 4)
-        why = f"scored by CORR, but {reason}" if corr is not None else reason
-        notes.append(f"{who}: {_eras(eras)} skipped ({why}): {_shown(eras, 6)}")
-    return notes
-
-
-def _few_row_eras(eras: EraIndex) -> frozenset[str]:
-    """Eras with fewer than 2 rows: no correlation can be computed there, whatever the data."""
-    return frozenset(str(e) for e in eras.labels[eras.counts < 2])
-
-
-def _few_row_notes(parts: Parts, columns: Sequence[str], few: frozenset[str]) -> list[str]:
-    """The note on the eras CORR skipped because they have under 2 rows (every column)."""
-    eras = sorted({e for part in parts.values() for e in part.skipped if e in few})
-    if not eras:
-        return []
-    why = "too few rows: a correlation needs at least 2"
-    return [f"CORR: {_eras(eras)} skipped ({why}): {_shown(eras, 6)}"]
 
 
 def _where_corr_defined(scores: PerEra, corr: PerEra) -> PerEra:
@@ -226,76 +178,6 @@ def _where_corr_defined(scores: PerEra, corr: PerEra) -> PerEra:
     if not undefined.any():
         return scores
     return PerEra(scores.eras, np.where(undefined, np.nan, scores.values), scores.skipped)
-
-
-def _fnc_notes(
-    fnc: PerEra, corr: PerEra, columns: Sequence[str], eras: EraIndex, n_features: int
-) -> list[str]:
-    """Notes naming the eras CORR scores but FNC cannot, and why: an era with no more rows
-    than features is fully explained by them, so neutralizing leaves nothing to score."""
-    position = {str(e): i for i, e in enumerate(corr.eras)}
-    rows_of = {str(e): int(c) for e, c in zip(eras.labels, eras.counts, strict=True)}
-    by_eras: dict[tuple[tuple[str, ...], bool], list[str]] = {}
-    for j, col in enumerate(columns):
-        lost = [
-            str(e)
-            for e, v in zip(fnc.eras, fnc.values[:, j], strict=True)
-            if np.isnan(v) and str(e) in position and np.isfinite(corr.values[position[str(e)], j])
-        ]
-        for few in (True, False):
-            part = tuple(e for e in lost if (rows_of.get(e, 0) <= n_features) == few)
-            if part:
-                by_eras.setdefault((part, few), []).append(col)
-    notes = []
-    for (lost_eras, few), where in by_eras.items():
-        who = "FNC" + (f" of {_shown(where, 4)}" if len(where) < len(columns) else "")
-        why = (
-            f"no more rows than the {n_features} features, so neutralizing leaves nothing"
-            if few
-            else "the predictions are constant once neutralized against the features"
-        )
-        notes.append(f"{who}: {_eras(lost_eras)} left out ({why}): {_shown(lost_eras, 6)}")
-    return notes
-
-
-def _undefined_notes(parts: Parts, columns: Sequence[str]) -> list[str]:
-    """Notes naming the scored eras whose CORR is undefined (NaN: the predictions or the
-    target constant in the era), which the summaries leave out."""
-    by_eras: dict[tuple[str, ...], list[str]] = {}
-    for cols, part in parts.items():
-        for jj, j in enumerate(cols):
-            eras = tuple(str(e) for e in part.eras[np.isnan(part.values[:, jj])])
-            if eras:
-                by_eras.setdefault(eras, []).append(columns[j])
-    notes = []
-    for eras, where in by_eras.items():
-        who = "CORR" + (f" of {_shown(where, 4)}" if len(where) < len(columns) else "")
-        why = "the predictions or the target are constant there"
-        notes.append(f"{who}: {_eras(eras)} left out ({why}): {_shown(eras, 6)}")
-    return notes
-
-
-def _constant_model_notes(
-    metric: str, scores: PerEra, corr: PerEra, columns: Sequence[str], model: str
-) -> list[str]:
-    """Notes naming the eras CORR scores but ``metric`` (MMC, BMC) leaves undefined (NaN):
-    there the meta model (benchmark) is constant, so there is nothing to contribute to."""
-    position = {str(e): i for i, e in enumerate(corr.eras)}
-    by_eras: dict[tuple[str, ...], list[str]] = {}
-    for j, col in enumerate(columns):
-        lost = tuple(
-            str(e)
-            for e, v in zip(scores.eras, scores.values[:, j], strict=True)
-            if np.isnan(v) and str(e) in position and np.isfinite(corr.values[position[str(e)], j])
-        )
-        if lost:
-            by_eras.setdefault(lost, []).append(col)
-    notes = []
-    for eras, where in by_eras.items():
-        who = metric + (f" of {_shown(where, 4)}" if len(where) < len(columns) else "")
-        why = f"scored by CORR, but {model} is constant there"
-        notes.append(f"{who}: {_eras(eras)} left out ({why}): {_shown(eras, 6)}")
-    return notes
 
 
 def score_frame(
@@ -353,15 +235,15 @@ def score_frame(
         raise DataError("no era could be scored: in every era the target or the predictions "
                         f"are constant (CORR is undefined). Check {_TARGET_COLUMN} and the "
                         "predictions.")  # fmt: skip
-    few = _few_row_eras(eras)
-    notes += _skip_notes("CORR", corr_parts, cols, "targets or predictions missing", omit=few)
-    notes += _few_row_notes(corr_parts, cols, few)
-    notes += _undefined_notes(corr_parts, cols)
+    few = few_row_eras(eras)
+    notes += skip_notes("CORR", corr_parts, cols, "targets or predictions missing", omit=few)
+    notes += few_row_notes(corr_parts, cols, few)
+    notes += undefined_notes(corr_parts, cols)
     if meta_model is not None:
         mmc = _where_corr_defined(_merge(k, mmc_parts), metrics["corr"])
         if len(mmc.eras):
-            notes += _skip_notes("MMC", mmc_parts, cols, _NO_META, corr_parts)
-            notes += _constant_model_notes("MMC", mmc, metrics["corr"], cols, "the meta model")
+            notes += skip_notes("MMC", mmc_parts, cols, _NO_META, corr_parts)
+            notes += constant_model_notes("MMC", mmc, metrics["corr"], cols, "the meta model")
             metrics["mmc"] = mmc
             metrics["corr_with_meta"] = meta_corr
             metrics["payout"] = payout(
@@ -377,8 +259,8 @@ def score_frame(
         bmc_parts = _batched(preds, lambda p: per_era_mmc(p, benchmark, t, eras, **opts), groups)
         bmc = _where_corr_defined(_merge(k, bmc_parts), metrics["corr"])
         if len(bmc.eras):
-            notes += _skip_notes("BMC", bmc_parts, cols, _NO_BENCHMARK, corr_parts)
-            notes += _constant_model_notes("BMC", bmc, metrics["corr"], cols, "the benchmark")
+            notes += skip_notes("BMC", bmc_parts, cols, _NO_BENCHMARK, corr_parts)
+            notes += constant_model_notes("BMC", bmc, metrics["corr"], cols, "the benchmark")
             metrics["bmc"] = bmc
             metrics["corr_with_benchmark"] = _merge(
                 k, _batched(preds, lambda p: per_era_rank_corr(p, benchmark, eras, **opts), groups)
@@ -392,7 +274,7 @@ def score_frame(
         }
         metrics["fnc"] = _merge(k, {g: s.fnc for g, s in fs_parts.items()})
         metrics["feature_exposure"] = _merge(k, {g: s.exposure for g, s in fs_parts.items()})
-        notes += _fnc_notes(
+        notes += fnc_notes(
             metrics["fnc"], metrics["corr"], cols, eras, np.asarray(features).shape[1]
         )
     for note in notes:
