@@ -223,7 +223,7 @@ def _current_or_none(folder: Path) -> Manifest | None:
         return load_manifest(folder) if (folder / MANIFEST).exists() else None
     except DataError:
         try:
-            name = json.loads((folder / MANIFEST).read_text(encoding=_ENCODING))["bundle"]
+            name = _read_json(folder / MANIFEST)["bundle"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
         ok = isinstance(name, str) and is_folder_name(name) and name
@@ -244,7 +244,7 @@ def discard_bundle(folder: Path, manifest: Manifest) -> None:
 def _bundle_manifest(folder: Path, name: str) -> Manifest | None:
     """The manifest a bundle folder carries (None: no such bundle, or unreadable)."""
     try:
-        raw = json.loads((folder / name / MANIFEST).read_text(encoding=_ENCODING))
+        raw = _read_json(folder / name / MANIFEST)
     except (OSError, ValueError):
         return None
     ok = isinstance(raw, dict) and not _shape_problem(raw) and raw.get("format") == FORMAT
@@ -340,7 +340,7 @@ def load_manifest(folder: Path) -> Manifest:
         raise DataError(f"no trained models in {folder}. Run 'numerpilot train' first "
                         "('numerpilot train --demo' on the demo data).")  # fmt: skip
     try:
-        raw = json.loads(path.read_text(encoding=_ENCODING))
+        raw = _read_json(path)
     except ValueError:
         raise DataError(f"{path} is damaged; {_restore_any(folder)}") from None
     if not isinstance(raw, dict):
@@ -368,6 +368,11 @@ def load_manifest(folder: Path) -> Manifest:
 _MAY_DIFFER = frozenset({"previous", "in_use_since", "created"})
 
 
+def _read_json(path: Path) -> Any:
+    """A manifest's JSON (OSError, ValueError: unreadable)."""
+    return json.loads(path.read_text(encoding=_ENCODING))
+
+
 def _restore_any(folder: Path) -> str:
     """What to do about a ``manifest.json`` that names no readable bundle: put back the copy
     of the newest bundle folder whose own manifest is whole, or retrain."""
@@ -392,7 +397,7 @@ def _own_copy(folder: Path, raw: dict[str, Any]) -> tuple[Path, dict[str, Any]] 
         return None
     path = folder / name / MANIFEST
     try:
-        copy = json.loads(path.read_text(encoding=_ENCODING))
+        copy = _read_json(path)
     except (OSError, ValueError):
         return None
     return (path, copy) if isinstance(copy, dict) and not _shape_problem(copy) else None
