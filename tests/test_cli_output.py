@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
-from tests.conftest import Numerpilot
+from tests.conftest import Numerpilot, numerpilot_process
 
 from numerpilot.cli.render import render_tables
 from numerpilot.kernel.eras import EraIndex
@@ -152,3 +152,19 @@ def test_a_list_of_columns_cut_short_says_how_many_more(tmp_path: Path) -> None:
     pd.DataFrame({"id": ["a", "b", "c"], **columns}).to_parquet(path)
     with pytest.raises(UsageError, match=r"v52_lgbm_5 … \(3 more\)\)"):
         parquet_model_column(path, None, "benchmark", "--benchmark-col")
+
+
+def test_a_logged_warning_reads_like_the_commands_own(synthetic_dir: Path, tmp_path: Path) -> None:
+    """Warnings logged by the library said 'WARNING numerpilot.scoring.align: ...' beside
+    the commands' own 'Warning: ...' notes."""
+    val = pd.read_parquet(synthetic_dir / "validation.parquet", columns=["era"])
+    ids = [*val.index, "not_an_id"]
+    pred = pd.DataFrame({"prediction": np.linspace(0, 1, len(ids))}, index=pd.Index(ids, name="id"))
+    pred.to_parquet(tmp_path / "p.parquet")
+    data = str(synthetic_dir / "validation.parquet")
+    done = numerpilot_process(
+        "score", str(tmp_path / "p.parquet"), "--data", data, "-C", str(tmp_path)
+    )
+    assert done.code == 0, done.err
+    assert "Warning: 1 ids of the predictions are not in the data file" in done.err
+    assert "numerpilot.scoring" not in done.err

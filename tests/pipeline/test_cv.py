@@ -326,7 +326,7 @@ def test_compare_with_demo_names_the_other_configs_demo_data_settings_not_used(
     """With --demo both configs run on this config's demo dataset: the other's [demo] data
     settings (its size, seed, folder) are not used, and the note says so (it said nothing);
     its [demo] model settings (trees, holdout) are used, so the note leaves them out."""
-    from numerpilot.pipeline.cv import other_context
+    from numerpilot.pipeline.cv_compare import other_context
 
     other = tmp_path / "other.toml"
     other.write_text("[demo]\ntrain_eras = 50\nseed = 7\nn_estimators = 30\n")

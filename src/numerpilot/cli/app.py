@@ -8,6 +8,7 @@ second.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.console import Console
 
 from numerpilot import __version__
 from numerpilot.cli.help import classic_help
+from numerpilot.credentials import redact
 
 if TYPE_CHECKING:
     from rich.progress import ProgressColumn
@@ -204,6 +206,19 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _CommandLog(logging.Formatter):
+    """A command's log lines: warnings as its own notes print them ("Warning: ..."), the
+    details of ``--verbose`` with the module that logged them; every message redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = redact(record.getMessage())
+        if record.levelno >= logging.ERROR:
+            return f"Error: {text}"
+        if record.levelno >= logging.WARNING:
+            return f"Warning: {text}"
+        return f"{record.levelname} {record.name}: {text}"
+
+
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
@@ -212,7 +227,6 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    import logging
-
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_CommandLog())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])

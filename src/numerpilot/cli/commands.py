@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-from typer.exceptions import Abort, Exit, TyperException
+from typer.exceptions import Abort, TyperException
 
 # ruff: noqa: I001  (modules are imported in the order their commands appear in --help)
 from numerpilot.cli import core, models, scoring, cv, remote, daemon, model_upload  # noqa: F401
@@ -86,14 +86,13 @@ def invoke(argv: list[str] | None = None) -> int:
         return _fail(str(local), local.exit_code)
     if isinstance(outcome, MemoryError):
         return _fail(OUT_OF_MEMORY, 1)
-    code = outcome.exit_code if isinstance(outcome, Exit) else outcome
-    if isinstance(code, BaseException):  # not one of _EXPECTED: none is returned
-        raise code
-    return interrupted() if code == INTERRUPTED else code
+    if isinstance(outcome, BaseException):  # not one of _EXPECTED: none is returned
+        raise outcome
+    return interrupted() if outcome == INTERRUPTED else outcome
 
 
 #: What :func:`_attempt` returns to report, rather than raises.
-_EXPECTED = (Said, NumerpilotError, TyperException, KeyboardInterrupt, Abort, Exit, OSError,
+_EXPECTED = (Said, NumerpilotError, TyperException, KeyboardInterrupt, Abort, OSError,
              MemoryError)  # fmt: skip
 
 
@@ -101,7 +100,7 @@ def _attempt(argv: list[str] | None) -> int | BaseException:
     """Run the app: its exit code, or the expected failure it raised (reported by
     :func:`invoke` once Ctrl-C is Python's again)."""
     try:
-        code = app(args=argv, prog_name="numerpilot", standalone_mode=False)
+        code = app(args=argv, prog_name="numerpilot", standalone_mode=False)  # typer.Exit: its code
     except _EXPECTED as error:
         return error
     return code if isinstance(code, int) else 0

@@ -37,7 +37,8 @@ def cv(
     target horizon. Writes reports/cv.json and reports/cv.html."""
     from numerpilot.cli.core import _context
     from numerpilot.cli.render import print_scores
-    from numerpilot.pipeline.cv import run_compare, run_cv
+    from numerpilot.pipeline.cv import run_cv
+    from numerpilot.pipeline.cv_compare import run_compare
     from numerpilot.pipeline.cv_results import REPORT_HTML, REPORT_JSON
 
     if cluster is not None:

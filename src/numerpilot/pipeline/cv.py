@@ -23,7 +23,7 @@ from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
-from numerpilot.errors import ConfigError, DataError, UsageError
+from numerpilot.errors import DataError
 from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_members
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import FittedMember, resolved
@@ -33,10 +33,8 @@ from numerpilot.modeling.members import Member, ensemble_members, seed_columns, 
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.cv_results import (
     ENSEMBLE,
-    Comparison,
     CVResult,
     FoldResult,
-    compare,
     merge_reports,
 )
 from numerpilot.pipeline.members import fitter, local_size, model_params
@@ -82,7 +80,7 @@ def folds_for(cfg: Config, eras: np.ndarray, purge: int) -> list[EraSplit]:
     )  # fmt: skip
 
 
-def _with_era_step(ctx: Context, cluster: str | None = None) -> tuple[Context, int]:
+def cv_era_step(ctx: Context, cluster: str | None = None) -> tuple[Context, int]:
     """``ctx`` with a numeric era step (the memory plan's for "auto"), and the workers of
     ``--cluster local`` beside it (0 otherwise), both checked before any feature is read."""
     cfg = ctx.config
@@ -152,7 +150,7 @@ def run_cv(
     ``--cluster local``); with ``cluster`` every (fold, member) is a Dask task (see
     :mod:`numerpilot.modeling.distributed`)."""
     if cv_data is None:
-        ctx, workers = _with_era_step(ctx, cluster)
+        ctx, workers = cv_era_step(ctx, cluster)
     cfg = ctx.config
     model_params(resolved(cfg))  # a GPU, backend or parameter this install lacks: refused
     purge = cv_purge(cfg) if purge is None else purge
@@ -160,7 +158,7 @@ def run_cv(
     data = cvd.data
     folds = folds or folds_for(cfg, data.eras, purge)
     n_feat = cvd.n_model_features
-    model_data = _view(data, n_features=n_feat)
+    model_data = era_view(data, n_features=n_feat)
     columns = cv_columns(cfg)
     oof = np.full((len(data), len(columns)), np.nan)
     results = []
@@ -169,7 +167,7 @@ def run_cv(
     unscored = unscorable_folds(data, folds)  # before any work: nothing to score in a fold
     for k, split in enumerate(folds, start=1):  # before any work: a target a fit lacks
         if k not in unscored:
-            _check_fold(ctx, _view(model_data, eras=split.fit), k, len(folds))
+            check_fold(ctx, era_view(model_data, eras=split.fit), k, len(folds))
     with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
             if number in unscored:
@@ -177,7 +175,7 @@ def run_cv(
                 results.append(FoldResult(number, split, {}, _unscored(columns, split)))
                 continue
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
-            recipe = fit_recipe(ctx, _view(model_data, eras=split.fit), fit, progress)
+            recipe = fit_recipe(ctx, era_view(model_data, eras=split.fit), fit, progress)
             kept, fitted = recipe.kept, recipe.fitted
             rows = np.flatnonzero(np.isin(data.eras, split.holdout))
             names, preds = _predict_fold(ctx, data, n_feat, kept, fitted, rows)
@@ -256,7 +254,7 @@ def _widen(report: ScoreReport, columns: tuple[str, ...]) -> ScoreReport:
     return ScoreReport(columns, metrics, report.notes)
 
 
-def _view(
+def era_view(
     data: EraData, *, eras: np.ndarray | None = None, n_features: int | None = None
 ) -> EraData:
     """The rows of ``eras`` (all when None) with the first ``n_features`` features: views,
@@ -344,7 +342,7 @@ def _no_mmc_note(cfg: Config, cvd: CVData) -> str:
     return f"MMC: {why}, so none is scored{hint}"
 
 
-def _check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True) -> None:
+def check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True) -> None:
     """Refuse, before any fit, a fold whose training eras ``fit`` cannot hold the recipe's
     held-out split (or lack a target's values, with ``targets``)."""
     part = f"the training eras of cv fold {k}/{n} ({fit.eras[0]} to {fit.eras[-1]})"
@@ -365,104 +363,3 @@ def _check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True
                 "later half, so the first fold trains on less than the earlier half)"
             )
         raise DataError(f"{part}: {error} Or give each fold more training eras: {more}.") from None
-
-
-def _check_other(
-    ctx: Context, data: EraData, folds: list[EraSplit], path: Path, skip: set[int]
-) -> None:
-    """What can be checked of a compared config (at ``path``) before the first one's folds
-    are fitted: its parameters, its targets in the data files, its held-out splits on the
-    folds (but those in ``skip``, which are not fitted)."""
-    import pyarrow.parquet as pq
-
-    try:
-        model_params(resolved(ctx.config))
-    except ConfigError as error:
-        raise ConfigError(f"--compare {path} (the other config): {error}") from None
-    for name in cv_files(ctx.config):
-        data_path = ctx.data_dir / name
-        missing = set(ctx.config.train.targets) - set(pq.read_schema(data_path).names)
-        if missing:
-            raise DataError(
-                f"--compare: {data_path.name} lacks the targets {', '.join(sorted(missing))} of "
-                f"the compared config's train.targets ({path})."
-            )
-    try:
-        for k, split in enumerate(folds, start=1):
-            if k not in skip:
-                _check_fold(ctx, _view(data, eras=split.fit), k, len(folds), targets=False)
-    except DataError as error:  # its held-out split, not this config's: say whose it is
-        raise DataError(f"--compare {path} (the other config): {error}") from None
-
-
-def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
-    """The context of the config at ``path`` on ``ctx``'s data and folds: its [cv] and
-    [data] settings (but the feature set) are ``ctx``'s, so both see the same rows; and a
-    note naming the settings it sets otherwise, which are not used."""
-    from numerpilot.config import load_config
-
-    if not path.is_file():
-        what = "not a file" if path.exists() else "no such file"
-        raise UsageError(f"--compare {path}: {what}; give another numerpilot.toml.")
-    raw = load_config(path)
-    other = raw.for_demo() if ctx.is_demo else raw
-    base = ctx.config
-    data = base.data.model_copy(update={"feature_set": other.data.feature_set})
-    ignored = [
-        f"{section}.{key} = {getattr(getattr(other, section), key)!r}"
-        for section in ("data", "cv")
-        for key in sorted(getattr(raw, section).model_fields_set - {"feature_set"})
-        if getattr(getattr(other, section), key) != getattr(getattr(base, section), key)
-    ]
-    demo = _demo_data_ignored(raw, base) if ctx.is_demo else []
-    used = "[data] (but data.feature_set), [cv] and demo dataset" if demo else (
-        "[data] (but data.feature_set) and [cv]")  # fmt: skip
-    notes = (
-        (f"{path} sets {', '.join(ignored + demo)}, not used: both configs are "
-         f"cross-validated on this config's {used}",) if ignored or demo else ()
-    )  # fmt: skip
-    other_ctx = Context(ctx.workdir, other.model_copy(update={"cv": base.cv, "data": data}),
-                        ctx.is_demo)  # fmt: skip
-    return other_ctx, notes
-
-
-#: The [demo] settings that make the demo dataset (the others scale the recipe).
-_DEMO_DATA_KEYS = frozenset(
-    {"dir", "train_eras", "validation_eras", "rows_per_era", "n_features", "live_rows", "seed",
-     "era_step"}
-)  # fmt: skip
-
-
-def _demo_data_ignored(raw: Config, base: Config) -> list[str]:
-    """The [demo] dataset settings that ``raw`` (a compared config) sets otherwise than
-    ``base``: with --demo both configs run on ``base``'s demo dataset."""
-    return [
-        f"demo.{key} = {getattr(raw.demo, key)!r}"
-        for key in sorted(raw.demo.model_fields_set & _DEMO_DATA_KEYS)
-        if getattr(raw.demo, key) != getattr(base.demo, key)
-    ]
-
-
-def run_compare(
-    ctx: Context, path: Path, progress: Progress = SILENT, *, cluster: str | None = None
-) -> tuple[CVResult, CVResult, Comparison]:
-    """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
-    (purged for the longest horizon of either); returns both and their comparison."""
-    try:
-        other_ctx, notes = other_context(ctx, path)
-        other_ctx, other_workers = _with_era_step(other_ctx, cluster)
-    except (ConfigError, DataError) as error:  # e.g. its feature set: say whose it is
-        raise type(error)(f"--compare {path} (the other config): {error}") from None
-    ctx, workers = _with_era_step(ctx, cluster)
-    purge = cv_purge(ctx.config, other_ctx.config)
-    base_data = load_cv_data(ctx, progress)
-    folds = folds_for(ctx.config, base_data.data.eras, purge)
-    skip = unscorable_folds(base_data.data, folds)
-    _check_other(other_ctx, base_data.data, folds, path, skip)  # before the first config's fits
-    base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster,
-                  workers=workers)  # fmt: skip
-    del base_data
-    other_data = load_cv_data(other_ctx, progress, eras=np.unique(base.row_eras))
-    other = run_cv(other_ctx, progress, cv_data=other_data, folds=folds, purge=purge,
-                   cluster=cluster, workers=other_workers)  # fmt: skip
-    return base, other, compare(base, other, notes=notes)

@@ -1,0 +1,136 @@
+"""``cv --compare``: two configs cross-validated on the same eras and folds.
+
+The other config runs on this one's data: its [data] (but the feature set) and [cv]
+settings are this config's, and the folds are purged for the longer horizon of the two;
+what it sets otherwise is named in a note, not used. What can be checked of it (its
+parameters, its targets, its held-out splits on the folds) is checked before the first
+config's folds are fitted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from numerpilot.config import Config
+from numerpilot.data.load import EraData
+from numerpilot.errors import ConfigError, DataError, UsageError
+from numerpilot.modeling.backends import resolved
+from numerpilot.modeling.cv import EraSplit
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.cv import (
+    check_fold,
+    cv_era_step,
+    cv_files,
+    cv_purge,
+    era_view,
+    folds_for,
+    load_cv_data,
+    run_cv,
+    unscorable_folds,
+)
+from numerpilot.pipeline.cv_results import Comparison, CVResult, compare
+from numerpilot.pipeline.members import model_params
+from numerpilot.progress import SILENT, Progress
+
+
+def _check_other(
+    ctx: Context, data: EraData, folds: list[EraSplit], path: Path, skip: set[int]
+) -> None:
+    """What can be checked of a compared config (at ``path``) before the first one's folds
+    are fitted: its parameters, its targets in the data files, its held-out splits on the
+    folds (but those in ``skip``, which are not fitted)."""
+    import pyarrow.parquet as pq
+
+    try:
+        model_params(resolved(ctx.config))
+    except ConfigError as error:
+        raise ConfigError(f"--compare {path} (the other config): {error}") from None
+    for name in cv_files(ctx.config):
+        data_path = ctx.data_dir / name
+        missing = set(ctx.config.train.targets) - set(pq.read_schema(data_path).names)
+        if missing:
+            raise DataError(
+                f"--compare: {data_path.name} lacks the targets {', '.join(sorted(missing))} of "
+                f"the compared config's train.targets ({path})."
+            )
+    try:
+        for k, split in enumerate(folds, start=1):
+            if k not in skip:
+                check_fold(ctx, era_view(data, eras=split.fit), k, len(folds), targets=False)
+    except DataError as error:  # its held-out split, not this config's: say whose it is
+        raise DataError(f"--compare {path} (the other config): {error}") from None
+
+
+def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
+    """The context of the config at ``path`` on ``ctx``'s data and folds: its [cv] and
+    [data] settings (but the feature set) are ``ctx``'s, so both see the same rows; and a
+    note naming the settings it sets otherwise, which are not used."""
+    from numerpilot.config import load_config
+
+    if not path.is_file():
+        what = "not a file" if path.exists() else "no such file"
+        raise UsageError(f"--compare {path}: {what}; give another numerpilot.toml.")
+    raw = load_config(path)
+    other = raw.for_demo() if ctx.is_demo else raw
+    base = ctx.config
+    data = base.data.model_copy(update={"feature_set": other.data.feature_set})
+    ignored = [
+        f"{section}.{key} = {getattr(getattr(other, section), key)!r}"
+        for section in ("data", "cv")
+        for key in sorted(getattr(raw, section).model_fields_set - {"feature_set"})
+        if getattr(getattr(other, section), key) != getattr(getattr(base, section), key)
+    ]
+    demo = _demo_data_ignored(raw, base) if ctx.is_demo else []
+    used = "[data] (but data.feature_set), [cv] and demo dataset" if demo else (
+        "[data] (but data.feature_set) and [cv]")  # fmt: skip
+    notes = (
+        (f"{path} sets {', '.join(ignored + demo)}, not used: both configs are "
+         f"cross-validated on this config's {used}",) if ignored or demo else ()
+    )  # fmt: skip
+    other_ctx = Context(ctx.workdir, other.model_copy(update={"cv": base.cv, "data": data}),
+                        ctx.is_demo)  # fmt: skip
+    return other_ctx, notes
+
+
+#: The [demo] settings that make the demo dataset (the others scale the recipe).
+_DEMO_DATA_KEYS = frozenset(
+    {"dir", "train_eras", "validation_eras", "rows_per_era", "n_features", "live_rows", "seed",
+     "era_step"}
+)  # fmt: skip
+
+
+def _demo_data_ignored(raw: Config, base: Config) -> list[str]:
+    """The [demo] dataset settings that ``raw`` (a compared config) sets otherwise than
+    ``base``: with --demo both configs run on ``base``'s demo dataset."""
+    return [
+        f"demo.{key} = {getattr(raw.demo, key)!r}"
+        for key in sorted(raw.demo.model_fields_set & _DEMO_DATA_KEYS)
+        if getattr(raw.demo, key) != getattr(base.demo, key)
+    ]
+
+
+def run_compare(
+    ctx: Context, path: Path, progress: Progress = SILENT, *, cluster: str | None = None
+) -> tuple[CVResult, CVResult, Comparison]:
+    """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
+    (purged for the longest horizon of either); returns both and their comparison."""
+    try:
+        other_ctx, notes = other_context(ctx, path)
+        other_ctx, other_workers = cv_era_step(other_ctx, cluster)
+    except (ConfigError, DataError) as error:  # e.g. its feature set: say whose it is
+        raise type(error)(f"--compare {path} (the other config): {error}") from None
+    ctx, workers = cv_era_step(ctx, cluster)
+    purge = cv_purge(ctx.config, other_ctx.config)
+    base_data = load_cv_data(ctx, progress)
+    folds = folds_for(ctx.config, base_data.data.eras, purge)
+    skip = unscorable_folds(base_data.data, folds)
+    _check_other(other_ctx, base_data.data, folds, path, skip)  # before the first config's fits
+    base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster,
+                  workers=workers)  # fmt: skip
+    del base_data
+    other_data = load_cv_data(other_ctx, progress, eras=np.unique(base.row_eras))
+    other = run_cv(other_ctx, progress, cv_data=other_data, folds=folds, purge=purge,
+                   cluster=cluster, workers=other_workers)  # fmt: skip
+    return base, other, compare(base, other, notes=notes)
