@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -14,6 +15,8 @@ import pytest
 from tests.conftest import Numerpilot, numerpilot_process
 from tests.model_upload.conftest import DEMO_TOML
 from tests.pipeline.conftest import FAST_CONFIG, make_workdir
+from tests.support.catalogue import Refused
+from tests.support.fs import read_only
 
 from numerpilot.errors import DataError
 from numerpilot.modeling.store import (
@@ -363,3 +366,279 @@ def test_config_drift_names_targets_and_model_kinds(work: Path, config: str, say
         assert drift is None
     else:
         assert drift is not None and says in drift and "'numerpilot train'" in drift
+
+
+# -- 7. retrain over damaged models, hints, old layout, a manifest with no copy -----------
+
+
+def _damage(models: Path, bundle: str) -> Path:
+    """Cut a model file of ``bundle`` short; returns it."""
+    model = sorted((models / bundle).glob("target*.seed*.txt"))[0]
+    model.write_bytes(model.read_bytes()[:1000])
+    return model
+
+
+def test_a_retrain_over_damaged_models_keeps_the_last_good_ones(
+    work: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The damaged bundle was kept as "previous": a rollback led to models that cannot load."""
+    models = _models(work)
+    good = load_manifest(models)
+    damaged = _retrained(work)
+    model = _damage(models, damaged)
+    with caplog.at_level(logging.WARNING, logger="numerpilot.modeling.store"):
+        newest = _retrained(work, good)  # e.g. 'models retrain': the current ones fail
+    assert load_manifest(models).previous == good.bundle
+    assert not (models / damaged).exists()
+    assert f"({damaged}) are damaged ({model.name}: " in caplog.text
+    assert f"{good.bundle}, the bundle before them, is kept" in caplog.text
+    assert rollback(models)[1].bundle == good.bundle
+    assert load_bundle(models).manifest.previous == newest
+
+
+def test_a_retrain_over_damaged_models_with_none_good_keeps_none(work: Path) -> None:
+    models = _models(work)
+    first = load_manifest(models)
+    strings = load_model_strings(models, first)
+    second = _retrained(work)
+    _damage(models, first.bundle)
+    _damage(models, second)
+    save_bundle(models, first, strings)
+    assert load_manifest(models).previous == ""
+    assert sorted(p.name for p in models.glob("bundle-*")) == [load_manifest(models).bundle]
+    with pytest.raises(DataError, match="no earlier bundle is kept .*'numerpilot models retrain'"):
+        rollback(models)
+
+
+def _as_demo(models: Path) -> None:
+    """Models of the demo data (``data_version`` "demo")."""
+    for path in models.glob(f"**/{MANIFEST}"):
+        _edit(path, data_version="demo")
+
+
+@pytest.mark.parametrize("damage", ["remove", "cut"])
+def test_a_refused_rollback_of_demo_models_says_retrain_with_demo(work: Path, damage: str) -> None:
+    models = _models(work)
+    first = load_manifest(models).bundle
+    _retrained(work)
+    _as_demo(models)
+    if damage == "remove":
+        shutil.rmtree(models / first)
+    else:
+        _damage(models, first)
+    with pytest.raises(DataError) as error:
+        rollback(models)
+    assert str(error.value).endswith(
+        "retrain with 'numerpilot models retrain --demo' to have a bundle to go back to."
+    )
+
+
+def test_a_refused_rollback_says_retrain_without_demo_for_real_data(work: Path) -> None:
+    first = load_manifest(_models(work)).bundle
+    _retrained(work)
+    _damage(_models(work), first)
+    with pytest.raises(DataError, match="cannot be used.*'numerpilot models retrain' to have"):
+        rollback(_models(work))
+
+
+def _rename_member(raw: dict[str, Any], old: str, new: str) -> None:
+    """Rename a member everywhere a manifest names it."""
+    raw["targets"] = [new if t == old else t for t in raw["targets"]]
+    for key in ("best_iterations", "holdout_scores", "kinds", "files"):
+        if old in raw.get(key, {}):
+            raw[key][new] = raw[key].pop(old)
+
+
+def _flat_layout(models: Path, rename: tuple[str, str]) -> list[str]:
+    """The bundle as numerpilot wrote it before bundle folders (format 1: model files beside
+    the manifest, no copy, no SHA-256), with one member renamed; returns its file names."""
+    raw = json.loads((models / MANIFEST).read_text())
+    folder = models / raw["bundle"]
+    (folder / f"{rename[0]}.txt").rename(folder / f"{rename[1]}.txt")
+    _rename_member(raw, *rename)
+    for text in folder.glob("*.txt"):
+        shutil.move(text, models / text.name)
+    shutil.rmtree(folder)
+    raw.update(format=1)
+    for key in ("bundle", "files", "previous", "in_use_since"):
+        raw.pop(key)
+    (models / MANIFEST).write_text(json.dumps(raw))
+    return [f"{target}.txt" for target in raw["targets"]]
+
+
+def test_the_old_layout_moves_whole_and_leaves_other_files_alone(
+    work: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A member not named target* stayed behind; a user's target_notes.txt was deleted."""
+    models = _models(work)
+    names = _flat_layout(models, ("target.seed1", "main.seed1"))
+    mine = {"target_notes.txt": "my notes", "notes.txt": "more notes"}
+    for name, text in mine.items():
+        (models / name).write_text(text)
+    old = load_bundle(models)
+    with caplog.at_level(logging.INFO, logger="numerpilot.modeling.store"):
+        _retrained(work, old.manifest)
+    current = load_manifest(models)
+    assert sorted(p.name for p in (models / current.previous).glob("*.txt")) == sorted(names)
+    assert sorted(p.name for p in models.glob("*.txt")) == sorted(mine)  # only the user's
+    assert all((models / name).read_text() == text for name, text in mine.items())
+    assert f"moved into {models / current.previous}" in caplog.text
+    assert "holds notes.txt, target_notes.txt, which no kept bundle holds" in caplog.text
+    assert rollback(models)[1].bundle == current.previous
+    assert load_bundle(models).payload["models"] == old.payload["models"]
+
+
+def test_damaged_models_of_the_old_layout_stay_where_they_were(work: Path) -> None:
+    models = _models(work)
+    names = _flat_layout(models, ("target.seed1", "main.seed1"))
+    strings = load_model_strings(models, load_manifest(models))
+    flat = load_manifest(models)
+    (models / names[0]).write_text("cut")
+    save_bundle(models, flat, strings)
+    assert load_manifest(models).previous == ""
+    assert sorted(p.name for p in models.glob("*.txt")) == sorted(names)  # nothing lost
+
+
+def _without_copy(models: Path) -> dict[str, Any]:
+    """manifest.json whose bundle folder lost its own copy; returns manifest.json's fields."""
+    raw = json.loads((models / MANIFEST).read_text())
+    (models / raw["bundle"] / MANIFEST).unlink()
+    return raw
+
+
+def test_a_member_taken_out_by_hand_with_no_copy_is_refused(work: Path) -> None:
+    models = _models(work)
+    raw = _without_copy(models)
+    dropped = raw["targets"][0]
+    raw["targets"] = raw["targets"][1:]
+    raw["weights"] = raw["weights"][1:]
+    del raw["files"][dropped]
+    (models / MANIFEST).write_text(json.dumps(raw))
+    with pytest.raises(
+        DataError,
+        match=f"does not fit .*: it names no member for {dropped}.txt "
+        r"\(edited by hand\?\), and the bundle's own copy",
+    ):
+        load_bundle(models)
+
+
+@pytest.mark.parametrize("edit", ["renamed", "hash"])
+def test_a_member_changed_by_hand_with_no_copy_is_refused_by_name(work: Path, edit: str) -> None:
+    models = _models(work)
+    raw = _without_copy(models)
+    member = raw["targets"][0]
+    if edit == "renamed":  # another member's name: its file is not there
+        _rename_member(raw, member, "target_x.seed0")
+        says = f"no member for {member}.txt, and names target_x.seed0.txt, which is not there"
+    else:
+        raw["files"][member]["sha256"] = "0" * 64
+        says = f"{member}.txt is damaged \\(its content is not what was saved"
+    (models / MANIFEST).write_text(json.dumps(raw))
+    with pytest.raises(DataError, match=says):
+        load_bundle(models)
+
+
+@pytest.mark.bad_input("models rollback", "a read-only models folder")
+def test_a_rollback_in_a_read_only_models_folder_names_the_folder(
+    work: Path, numerpilot: Numerpilot, refused: Refused, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said manifest.json was not writable: a chmod of that file would not help."""
+    current = load_manifest(_models(work)).bundle
+    _retrained(work)
+    after = load_manifest(_models(work)).bundle
+    read_only(monkeypatch, _models(work))
+    refused(
+        numerpilot("models", "rollback", "-C", str(work)), 1, f"{_models(work)} is not writable"
+    )
+    monkeypatch.undo()
+    assert load_manifest(_models(work)).bundle == after != current
+
+
+def test_old_layout_files_a_killed_publish_left_go_at_the_next_one(work: Path) -> None:
+    """Killed between the new manifest.json and removing the flat names (still links to the
+    files of the folder they moved to): the next publish removes them, even once that
+    folder is no longer kept."""
+    models = _models(work)
+    _flat_layout(models, ("target.seed1", "main.seed1"))
+    flat = load_manifest(models)
+    _retrained(work, flat)
+    moved = models / load_manifest(models).previous
+    for path in moved.glob("*.txt"):  # what the kill left
+        os.link(path, models / path.name)
+    _retrained(work)
+    _retrained(work)
+    assert not moved.exists() and not list(models.glob("*.txt"))
+
+
+def test_an_old_bundle_is_parsed_in_full_once_per_process(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each load parsed every model file of a bundle without SHA-256 twice (check, build)."""
+    from numerpilot.modeling import model_files
+
+    _without_hashes(work)
+    parsed: list[str] = []
+    real = model_files.trial_parse_problem
+    monkeypatch.setattr(model_files, "_CHECKED", {}, raising=False)
+    monkeypatch.setattr(model_files, "trial_parse_problem",
+                        lambda text: parsed.append(text) or real(text))  # fmt: skip
+    manifest = load_manifest(_models(work))
+    trees = [t for t in manifest.targets if manifest.kinds.get(t) != "linear"]
+    for _ in range(3):
+        load_bundle(_models(work))
+    assert len(parsed) == len(trees)
+    model = _tree_file(work)  # changed (the same size): checked again, and refused
+    model.write_text(re.sub(r"^(leaf_value=).", r"\1x", model.read_text(), count=1, flags=re.M))
+    with pytest.raises(DataError, match=f"{model.name} is damaged \\(LightGBM cannot read it"):
+        load_bundle(_models(work))
+    assert len(parsed) == len(trees) + 1
+
+
+def test_models_retrain_over_damaged_models_says_they_could_not_be_validated(
+    work: Path, numerpilot: Numerpilot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It said "current before: none", as if there had been no models."""
+    damaged = load_manifest(_models(work)).bundle
+    _damage(_models(work), damaged)
+    with caplog.at_level(logging.WARNING):
+        done = numerpilot("models", "retrain", "-C", str(work))
+    assert done.code == 0, done.err
+    assert "current before: could not be validated, see the warning above" in done.out
+    assert f"models in use until now ({damaged}) are damaged" in caplog.text
+    assert "no usable bundle is left to roll back to" in caplog.text
+    assert load_manifest(_models(work)).previous == ""
+
+
+@pytest.mark.bad_input("models list", "a folder named manifest.json, or a file named models")
+@pytest.mark.parametrize("what", ["manifest", "models"])
+def test_a_folder_or_file_in_place_of_the_models_says_so(
+    work: Path, numerpilot: Numerpilot, refused: Refused, what: str
+) -> None:
+    """A folder manifest.json said "give a file path"; a file models/ said "no trained models"."""
+    models = _models(work)
+    if what == "manifest":
+        (models / MANIFEST).unlink()
+        (models / MANIFEST).mkdir()
+        says = f"{models / MANIFEST} is a folder, not the manifest of the trained models"
+    else:
+        shutil.rmtree(models)
+        models.write_text("x")
+        says = f"{models} is a file, not the folder of the trained models"
+    for args in (("models", "rollback"), ("predict",), ("models", "list")):  # listed: the last
+        refused(numerpilot(*args, "-C", str(work)), 1, says)
+
+
+@pytest.mark.parametrize("damage", ["folder", "manifest"])
+def test_models_list_shows_a_kept_bundle_it_cannot_read(
+    work: Path, numerpilot: Numerpilot, damage: str
+) -> None:
+    """It was left out of the list without a word."""
+    first = load_manifest(_models(work)).bundle
+    _retrained(work)
+    if damage == "folder":
+        shutil.rmtree(_models(work) / first)
+    else:
+        (_models(work) / first / MANIFEST).write_text("{")
+    listed = numerpilot("models", "list", "-C", str(work)).out.splitlines()
+    said = "folder missing" if damage == "folder" else "its manifest.json is missing or unreadable"
+    assert listed[1] == f"  {first}  DAMAGED ({said})"

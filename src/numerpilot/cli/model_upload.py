@@ -122,9 +122,10 @@ def _warn_drift(wd: Workdir) -> None:
 
 def _data_dir(wd: Workdir, pickle: Path) -> Path:
     """The live data's folder: the pickle's data version, else the trained models'."""
+    from numerpilot.data.layout import DEMO_VERSION
     from numerpilot.model_upload.build import read_sidecar
     from numerpilot.modeling.store import MANIFEST, load_manifest
-    from numerpilot.pipeline.context import DEMO_VERSION, Context
+    from numerpilot.pipeline.context import Context
 
     version = (read_sidecar(pickle) or {}).get("data_version")
     if version is None and (wd.models / MANIFEST).exists():
@@ -235,8 +236,8 @@ def _refuse_demo(wd: Workdir, demo_dir: str, pickle: Path, live: Path | None) ->
     """A pickle of models trained on the synthetic demo data passes the check on the demo's
     live file, and would fail on Numerai's every day: its features are not Numerai's. Its
     sidecar says so; without one, the live file it would be checked on does."""
+    from numerpilot.data.layout import DEMO_VERSION
     from numerpilot.model_upload.build import read_sidecar
-    from numerpilot.pipeline.context import DEMO_VERSION
 
     checked_on = live or _inputs(wd, pickle, None, None)[0]
     demo = (wd.root / demo_dir).resolve()

@@ -16,17 +16,23 @@ app.add_typer(models_app, name="models", rich_help_panel="Every round")
 @models_app.command("list")
 def list_bundles(directory: WorkdirOption = Path(".")) -> None:
     """The bundles kept in models/, newest first; the current one is marked, and one whose
-    model files are missing, empty, cut short or changed is called damaged."""
-    from numerpilot.modeling.store import kept_bundles, load_manifest, unreadable_files
+    model files are missing, empty, cut short or changed (or its folder or manifest) is
+    called damaged."""
+    from numerpilot.modeling.store import MANIFEST, kept_bundles, load_manifest, unreadable_files
 
     wd = workdir(directory)
     current = load_manifest(wd.models)
-    for m in kept_bundles(wd.models):
+    kept = kept_bundles(wd.models)
+    for m in kept:
         mark = "*" if m.bundle == current.bundle else " "
         trees = sum(m.best_iterations.values())
         console.print(f"{mark} {m.bundle or 'models/'}  trained {m.created}  data {m.data_version}"
                       f"  {len(m.targets)} model{'s' * (len(m.targets) != 1)}, {trees} trees"
                       f"{_damage(unreadable_files(wd.models, m))}", highlight=False)  # fmt: skip
+    if current.previous and current.previous not in {m.bundle for m in kept}:
+        gone = wd.models / current.previous
+        what = f"its {MANIFEST} is missing or unreadable" if gone.is_dir() else "folder missing"
+        console.print(f"  {current.previous}  DAMAGED ({what})", highlight=False)
 
 
 def _damage(problems: dict[str, str]) -> str:
@@ -48,10 +54,14 @@ def _names(files: list[str]) -> str:
 @models_app.command("rollback")
 def rollback(directory: WorkdirOption = Path(".")) -> None:
     """Go back to the bundle before the current one (run it again to come back)."""
+    from numerpilot.modeling.store import load_manifest
     from numerpilot.modeling.store import rollback as switch
+    from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
     with wd.changing_models():  # not while a retrain compares or publishes
+        load_manifest(wd.models)  # no models, or damaged ones: said first
+        ensure_writable(wd.models)  # models/ itself, not manifest.json, is what must be
         before, after = switch(wd.models)
     way = "back" if after.created <= before.created else "forward"
     console.print(f"Models switched from {before.bundle} (trained {before.created}) {way} to "
@@ -65,6 +75,7 @@ def retrain(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     The new ensemble replaces the current one unless its mean validation CORR is worse by
     more than [daemon] retrain_tolerance; the previous bundle is kept for rollback.
     """
+    from numerpilot.modeling.store import MANIFEST
     from numerpilot.pipeline.demo import load_context
     from numerpilot.pipeline.retrain import retrain as run
     from numerpilot.workdir import ensure_writable
@@ -74,8 +85,10 @@ def retrain(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     ensure_writable(wd.models)  # before hours of training, not after
     reporter = progress()
     ctx = load_context(wd, demo=demo, progress=reporter)
+    had = (wd.models / MANIFEST).exists()
     result = run(ctx, ctx.config.daemon.retrain_tolerance, reporter)
-    before = "none" if result.old_corr is None else f"{result.old_corr:.4f}"
+    before = "could not be validated, see the warning above" if had else "none"
+    before = before if result.old_corr is None else f"{result.old_corr:.4f}"
     verdict = "now in use" if result.replaced else "kept out: worse on validation"
     console.print(f"New models {verdict} (validation CORR {result.new_corr:.4f}; current "
                   f"before: {before}).")  # fmt: skip

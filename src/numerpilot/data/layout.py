@@ -12,6 +12,9 @@ META_MODEL = "meta_model.parquet"
 VALIDATION_BENCHMARKS = "validation_benchmark_models.parquet"
 LIVE_BENCHMARKS = "live_benchmark_models.parquet"
 
+#: The data version of the demo dataset (``--demo``), as manifests and sidecars record it.
+DEMO_VERSION = "demo"
+
 #: Files a version needs before numerpilot can train, validate and predict.
 REQUIRED_FILES = (TRAIN, VALIDATION, LIVE, FEATURES_JSON)
 

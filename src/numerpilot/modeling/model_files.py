@@ -50,7 +50,25 @@ def check_model_file(path: Path, saved: dict[str, Any] | None) -> tuple[bytes, s
         if hashlib.sha256(data).hexdigest() != saved["sha256"]:
             return data, "its content is not what was saved (another SHA-256)"
         return data, None
-    return data, unsaved_problem(data)
+    return data, _checked_problem(data)
+
+
+#: What :func:`unsaved_problem` found, by the SHA-256 of the bytes it checked: a file without
+#: a recorded SHA-256 is parsed in full once per process, not at each load (a daemon's every
+#: round, or a retrain's validation and then its publish), and a changed one again.
+_CHECKED: dict[str, str | None] = {}
+_CHECKED_MAX = 1024
+
+
+def _checked_problem(data: bytes) -> str | None:
+    """:func:`unsaved_problem` of ``data``, remembered for the same bytes (a SHA-256 costs a
+    few percent of the checks it spares)."""
+    key = hashlib.sha256(data).hexdigest()
+    if key not in _CHECKED:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = unsaved_problem(data)
+    return _CHECKED[key]
 
 
 def unsaved_problem(data: bytes) -> str | None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import platform
 import secrets
@@ -38,12 +39,15 @@ from typing import Any
 
 import lightgbm as lgb
 
+from numerpilot.data.layout import DEMO_VERSION
 from numerpilot.errors import DataError
 from numerpilot.io import write_bytes_atomic, write_json_atomic
 from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload, build_models
 from numerpilot.modeling.lgbm import fatal_lines_hidden
 from numerpilot.modeling.manifest_shape import BUNDLE_PREFIX, is_folder_name, shape_problem
 from numerpilot.modeling.model_files import MISSING, check_model_file, file_record
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 #: How manifests are read: UTF-8, with the byte-order mark an editor may add (Notepad).
@@ -168,18 +172,54 @@ def save_bundle(
 
 def publish_bundle(folder: Path, manifest: Manifest) -> Manifest:
     """Make ``manifest``'s bundle the current one (one atomic rename of manifest.json),
-    naming the bundle in use until now as its ``previous``; returns what was written.
+    naming as its ``previous`` the bundle in use until now if that one is usable (else the
+    one that one would have rolled back to, if usable; else none); returns what was written.
 
     A bundle of format 1 (model files beside the manifest) is moved into a folder of its
     own first, so that it is kept as ``previous`` for ``models rollback``."""
     before = _current_or_none(folder)
+    migrated = before is not None and not before.bundle
     if before is not None and not before.bundle:
         before = _into_own_folder(folder, before)
-    previous = before.bundle if before and before.bundle != manifest.bundle else ""
+    previous = _rollback_target(folder, before, manifest.bundle, migrated=migrated)
+    if migrated and before is not None and previous != before.bundle:  # damaged: not kept,
+        shutil.rmtree(folder / before.bundle, ignore_errors=True)  # its flat files stay
     published = _in_use(manifest, previous)
     write_json_atomic(folder / MANIFEST, asdict(published))
     _remove_old_bundles(folder, published)
+    if migrated and before is not None:
+        _report_migration(folder, before, kept=previous == before.bundle)
     return published
+
+
+def _rollback_target(folder: Path, before: Manifest | None, new: str, *, migrated: bool) -> str:
+    """The bundle to keep for ``models rollback`` when ``new`` is published: ``before`` (the
+    one in use until now) if it is usable, else the one ``before`` would roll back to if
+    that one is usable (a retrain over damaged models keeps the last good ones), else ""."""
+    if before is None or before.bundle == new:
+        return ""
+    problems = _unusable(folder, before)
+    if not problems:
+        return before.bundle
+    earlier = None if migrated else _previous(folder, before)
+    fallback = (
+        earlier if earlier and earlier.bundle != new and not _unusable(folder, earlier) else None
+    )
+    kept = (f"{fallback.bundle}, the bundle before them, is kept for 'numerpilot models rollback'"
+            if fallback else "no usable bundle is left to roll back to")  # fmt: skip
+    which = f"{folder}, of the earlier layout" if migrated else before.bundle
+    log.warning("the models in use until now (%s) are damaged (%s), so they are not kept to "
+                "roll back to: %s.", which, problems, kept)  # fmt: skip
+    return fallback.bundle if fallback else ""
+
+
+def _unusable(folder: Path, manifest: Manifest) -> str:
+    """What makes a bundle no target for a rollback ("" for none): its own manifest copy
+    unreadable, or model files missing, empty, cut short or changed (named)."""
+    if _bundle_manifest(folder, manifest.bundle) is None:
+        return f"{folder / manifest.bundle / MANIFEST} is missing or unreadable"
+    problems = unreadable_files(folder, manifest)
+    return "; ".join(f"{name}: {problem}" for name, problem in problems.items())
 
 
 def _into_own_folder(folder: Path, flat: Manifest) -> Manifest:
@@ -188,7 +228,8 @@ def _into_own_folder(folder: Path, flat: Manifest) -> Manifest:
 
     The files are linked, not moved: until the new ``manifest.json`` names this folder as
     ``previous``, the format-1 manifest and its files stay whole (a crash meanwhile leaves
-    an unnamed folder, removed at the next publish); the flat names go after it."""
+    an unnamed folder, removed at the next publish); the flat names go after it
+    (:func:`_remove_flat_copies`), only those that are the very files linked."""
     try:
         stamp = datetime.fromisoformat(flat.created).astimezone(UTC)
     except (ValueError, TypeError):
@@ -202,6 +243,19 @@ def _into_own_folder(folder: Path, flat: Manifest) -> Manifest:
             _link_or_copy(source, folder / moved.model_file(target))
     write_json_atomic(folder / name / MANIFEST, asdict(moved))
     return moved
+
+
+def _report_migration(folder: Path, moved: Manifest, *, kept: bool) -> None:
+    """Say where the model files of a format-1 bundle went, and which files of the models
+    folder stay there as they were (named by no bundle: never removed)."""
+    if kept:
+        log.info("the models of the earlier layout (model files beside %s) moved into %s, "
+                 "kept for 'numerpilot models rollback'.", MANIFEST,
+                 folder / moved.bundle)  # fmt: skip
+    stay = sorted(p.name for p in folder.glob("*.txt") if not p.name.startswith("."))
+    if stay:
+        log.warning("%s holds %s, which no kept bundle holds: left as they are (remove them "
+                    "when they are no longer needed).", folder, ", ".join(stay))  # fmt: skip
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
@@ -275,29 +329,39 @@ def rollback(folder: Path) -> tuple[Manifest, Manifest]:
     Rolling back twice returns to where it started."""
     current = load_manifest(folder)
     earlier = _previous(folder, current)
+    retrain = (
+        f"retrain with '{_command(current, 'models retrain')}' to have a bundle to go back to."
+    )
     if earlier is None and current.previous:
         gone = folder / current.previous
         what = "is missing" if not gone.is_dir() else f"has no readable {MANIFEST}"
         raise DataError(f"the earlier bundle's folder {gone} {what}, so there is nothing to "
-                        "roll back to and the current one stays; retrain with 'numerpilot "
-                        "models retrain' to have a bundle to go back to.")  # fmt: skip
+                        f"roll back to and the current one stays; {retrain}")  # fmt: skip
     if earlier is None:
-        raise DataError(f"no earlier bundle is kept in {folder} to roll back to.")
+        raise DataError(f"no earlier bundle is kept in {folder} to roll back to; {retrain}")
     try:
         load_bundle(folder, earlier)  # its model files must be whole before it serves
     except DataError as error:
         raise DataError(f"the earlier bundle {earlier.bundle} cannot be used, so the "
-                        f"current one stays: {str(error).split(';')[0]}. Retrain with "
-                        "'numerpilot train'.") from None  # fmt: skip
+                        f"current one stays: {str(error).split(';')[0]}; "
+                        f"{retrain}") from None  # fmt: skip
     switched = _in_use(earlier, current.bundle)
     write_json_atomic(folder / MANIFEST, asdict(switched))
     _remove_old_bundles(folder, switched)
     return current, switched
 
 
+def _command(manifest: Manifest, command: str) -> str:
+    """``numerpilot <command>``, with ``--demo`` for models of the demo data (what it needs
+    to load the same data again)."""
+    demo = " --demo" if manifest.data_version == DEMO_VERSION else ""
+    return f"numerpilot {command}{demo}"
+
+
 def _remove_old_bundles(folder: Path, current: Manifest) -> None:
-    """Keep the current bundle folder and its previous one; drop format-1 model files and
-    the temporary files of a killed save or switch.
+    """Keep the current bundle folder and its previous one; drop the flat names of format-1
+    model files that moved into a bundle folder, and the temporary files of a killed save or
+    switch.
 
     Called under the models lock, which every writer of ``models/`` holds (it is released
     when its holder dies, even by SIGKILL): a temporary file of the manifest or of a model
@@ -305,14 +369,41 @@ def _remove_old_bundles(folder: Path, current: Manifest) -> None:
     if not current.bundle:  # format 1: its files are the models in use
         return
     keep = {current.bundle, current.previous or ""}
+    _remove_flat_copies(folder, keep)  # before the folders they moved to go
     for path in folder.glob(f"{BUNDLE_PREFIX}*"):
         if path.is_dir() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
-    for flat in folder.glob("target*.txt"):  # model files of format 1
-        flat.unlink(missing_ok=True)
     for pattern in _TEMPORARY:
         for temp in (*folder.glob(pattern), *folder.glob(f"{BUNDLE_PREFIX}*/{pattern}")):
             temp.unlink(missing_ok=True)
+
+
+def _remove_flat_copies(folder: Path, kept: set[str]) -> None:
+    """Remove the model files of a format-1 bundle left beside ``manifest.json`` once the
+    bundle folder it moved to holds them: only a file that is the very file there (a hard
+    link), or, in a kept folder where they were copied, has its name and bytes. Any other
+    file of the models folder stays (a user's, or models no bundle names)."""
+    for bundle in folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}"):
+        held = _bundle_manifest(folder, bundle.parent.name)
+        if held is None or held.files:  # not one moved from format 1 (it records no SHA-256)
+            continue
+        bytes_too = bundle.parent.name in kept
+        for copy in bundle.parent.glob("*.txt"):
+            flat = folder / copy.name
+            if not flat.is_symlink() and _same_file(flat, copy, bytes_too=bytes_too):
+                flat.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path, *, bytes_too: bool) -> bool:
+    """``a`` is ``b`` (linked), or (``bytes_too``) a copy of it: the same size and bytes."""
+    try:
+        if a.samefile(b):
+            return True
+        return (
+            bytes_too and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+        )
+    except OSError:
+        return False
 
 
 #: The names :func:`numerpilot.io.write_json_atomic` and its kin give the temporary files
@@ -336,9 +427,15 @@ def load_manifest(folder: Path) -> Manifest:
     """``manifest.json`` of ``folder``, refused when damaged: unreadable, fields of the wrong
     shape, or (a bundle of format 2) other values than the bundle folder's own copy."""
     path = folder / MANIFEST
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder} is a file, not the folder of the trained models: move it "
+                        "away, then run 'numerpilot train'.")  # fmt: skip
     if not path.exists():
         raise DataError(f"no trained models in {folder}. Run 'numerpilot train' first "
                         "('numerpilot train --demo' on the demo data).")  # fmt: skip
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not the manifest of the trained models; move it "
+                        f"away, then {_restore_any(folder)}")  # fmt: skip
     try:
         raw = _read_json(path)
     except ValueError:
@@ -360,7 +457,26 @@ def load_manifest(folder: Path) -> Manifest:
         if differ:
             raise DataError(f"{path} differs from its bundle's own copy in {', '.join(differ)} "
                             f"(edited by hand?); {restore}")  # fmt: skip
+    elif raw.get("bundle"):  # nothing to compare with: its members must be the files there
+        misfit = _misfit(folder / raw["bundle"], raw["targets"])
+        if misfit:
+            raise DataError(f"{path} does not fit the model files of {folder / raw['bundle']}: "
+                            f"{misfit} (edited by hand?), and the bundle's own copy of {MANIFEST}, "
+                            f"which would show its members, is missing; {restore}")  # fmt: skip
     return Manifest(**raw)
+
+
+def _misfit(bundle: Path, targets: list[str]) -> str:
+    """Which model files in a bundle folder are no member's, and which members' are not
+    there ("" when none is no member's: a save writes one file per member, no other)."""
+    named = {f"{target}.txt" for target in targets}
+    there = {p.name for p in bundle.glob("*.txt") if not p.name.startswith(".")}
+    unnamed, absent = sorted(there - named), sorted(named - there)
+    if not unnamed:
+        return ""  # a missing one is refused by name when it is read
+    said = f"it names no member for {', '.join(unnamed)}"
+    verb = "is" if len(absent) == 1 else "are"
+    return said + (f", and names {', '.join(absent)}, which {verb} not there" if absent else "")
 
 
 #: What may differ between ``manifest.json`` and its bundle's own copy: what a switch

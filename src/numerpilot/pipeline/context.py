@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from numerpilot.config import Config, TrainConfig
-from numerpilot.data.layout import MAIN_TARGET, TRAIN
+from numerpilot.data.layout import DEMO_VERSION, MAIN_TARGET, TRAIN
 from numerpilot.data.local import local_dataset
 from numerpilot.data.synthetic_io import check_finished
 from numerpilot.data.tournaments import LAYOUTS
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.workdir import Workdir
-
-DEMO_VERSION = "demo"
 
 
 @dataclass(frozen=True)

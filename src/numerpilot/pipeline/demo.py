@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 from numerpilot.config import DemoConfig
+from numerpilot.data.layout import DEMO_VERSION
 from numerpilot.data.synthetic_io import is_current, write_synthetic
 from numerpilot.errors import UsageError
-from numerpilot.pipeline.context import DEMO_VERSION, Context
+from numerpilot.pipeline.context import Context
 from numerpilot.progress import SILENT, Progress
 from numerpilot.workdir import Workdir
 
