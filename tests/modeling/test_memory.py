@@ -87,3 +87,14 @@ def test_available_memory_is_positive() -> None:
 def test_when_nothing_fits_it_says_to_free_memory() -> None:
     with pytest.raises(DataError, match="free memory, or raise train.memory_gb"):
         plan_memory(SIZES, FEATURES, 4, None, GIB // 2)
+
+
+def test_a_stated_budget_is_named_and_raised_not_freed() -> None:
+    """It said "0.00 GiB is available; free memory" for train.memory_gb = 0.001."""
+    with pytest.raises(DataError) as error:
+        plan_memory(SIZES, FEATURES, 4, None, GIB // 2, stated=True)
+    message = str(error.value)
+    assert "but train.memory_gb allows 0.50 GiB; raise train.memory_gb." in message
+    assert "free memory" not in message and "available" not in message
+    with pytest.raises(DataError, match=r"every era\), or raise train.memory_gb\.$"):
+        plan_memory(SIZES, FEATURES, 4, None, 2 * GIB, stated=True)

@@ -188,7 +188,7 @@ def test_train_refuses_a_job_that_would_not_fit(
 ) -> None:
     config = _config().replace("refit = true", "refit = true\nmemory_gb = 0.01")
     root = make_workdir(tmp_path / "wd", synthetic_dir, config)
-    line = refused(numerpilot("train", "-C", str(root)), 1, "GiB", "available", "memory_gb")
+    line = refused(numerpilot("train", "-C", str(root)), 1, "but train.memory_gb allows 0.01 GiB")
     assert "would need about" in line
     assert not (root / "models").exists() or not any((root / "models").iterdir())
 

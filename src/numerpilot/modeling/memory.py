@@ -104,12 +104,14 @@ def _rows_for_step(era_sizes: np.ndarray, step: int) -> int:
 
 
 def plan_memory(
-    era_sizes: np.ndarray, features: int, targets: int, era_step: int | None, budget: int
-) -> MemoryPlan:
+    era_sizes: np.ndarray, features: int, targets: int, era_step: int | None, budget: int,
+    *, stated: bool = False,
+) -> MemoryPlan:  # fmt: skip
     """Choose the era step (``era_step`` None: the smallest that fits ``budget``) or check
     the configured one; refuse, with the estimate and what to change, a job that cannot fit.
 
-    era_sizes: (E,) rows of each training era, in era order.
+    era_sizes: (E,) rows of each training era, in era order; ``stated``: the budget is
+    ``train.memory_gb`` (else the memory this machine has available).
     """
     steps = [era_step] if era_step else list(range(1, MAX_ERA_STEP + 1))
     for step in steps:
@@ -120,10 +122,12 @@ def plan_memory(
     step = steps[-1]
     rows = _rows_for_step(era_sizes, step)
     need = estimate_train_bytes(rows, features, targets)
-    fix = _fix(era_sizes, features, targets, budget, configured=era_step is not None)
+    fix = _fix(era_sizes, features, targets, budget, configured=era_step is not None,
+               stated=stated)  # fmt: skip
+    limit = f"train.memory_gb allows {gib(budget)}" if stated else f"{gib(budget)} is available"
     raise DataError(
         f"train would need about {gib(need)} ({rows:,} rows x {features:,} features, "
-        f"era_step {step}) but {gib(budget)} is available; {fix}"
+        f"era_step {step}) but {limit}; {fix}"
     )
 
 
@@ -132,8 +136,12 @@ def gib(n: int) -> str:
     return f"{n / GIB:.1f} GiB" if n >= 10 * GIB else f"{n / GIB:.2f} GiB"
 
 
-def _fix(era_sizes: np.ndarray, features: int, targets: int, budget: int, configured: bool) -> str:
-    """What to change so that the job fits."""
+def _fix(
+    era_sizes: np.ndarray, features: int, targets: int, budget: int, configured: bool,
+    stated: bool,
+) -> str:  # fmt: skip
+    """What to change so that the job fits (``stated``: the budget is train.memory_gb,
+    which only the user can raise; else free memory)."""
     fits = [
         s
         for s in range(1, MAX_ERA_STEP + 1)
@@ -145,10 +153,12 @@ def _fix(era_sizes: np.ndarray, features: int, targets: int, budget: int, config
     most = int(room / per_feature) if room > 0 else 0
     if configured and fits:
         return f'set data.era_step = {fits[0]} (or "auto"), or choose a smaller data.feature_set.'
+    more = ("raise train.memory_gb" if stated
+            else "free memory, or raise train.memory_gb if more is really available")  # fmt: skip
     if most < 1:
-        return "free memory, or raise train.memory_gb if more is really available."
+        return f"{more}."
     also = f" or set data.era_step = {fits[0]}" if fits else ""
     return (
         f"choose a smaller data.feature_set (about {most:,} features fit with every era)"
-        f"{also}, free memory, or raise train.memory_gb if more is really available."
+        f"{also}, {'or ' if stated else ''}{more}."
     )

@@ -78,7 +78,7 @@ def memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
         int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else int(available_bytes() * HEADROOM)
     )
     step = None if cfg.data.era_step == "auto" else int(cfg.data.era_step)
-    return plan_memory(sizes, n_features, n_targets, step, budget)
+    return plan_memory(sizes, n_features, n_targets, step, budget, stated=bool(cfg.train.memory_gb))
 
 
 def with_era_step(ctx: Context, n_features: int, n_targets: int) -> tuple[Context, MemoryPlan]:
