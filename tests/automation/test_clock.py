@@ -84,3 +84,25 @@ def test_the_rate_is_unknown_until_enough_samples() -> None:
         clock.observe(T0 + timedelta(minutes=k), 100.0 + k)
     clock.observe(T0 + timedelta(minutes=3), 103.0)
     assert clock.measured and clock.rate == 60.0
+
+
+def test_after_saturdays_round_tuesdays_is_expected_from_the_weekly_rhythm() -> None:
+    """Two weeks of Numerai's rounds: after Saturday's, the history shows the next open a
+    week after the one that followed last Saturday's (Tuesday): Sunday morning, while
+    Saturday's round still takes submissions, is not polled through every minute."""
+
+    def info(days: float) -> RoundInfo:
+        opened = T0 + timedelta(days=days)
+        return RoundInfo(1, opened, opened + timedelta(hours=1), opened + timedelta(days=1), T0)
+
+    days = (-3, 0, 1, 2, 3, 4, 7, 8, 9, 10, 11)  # Sat, Tue..Sat, Tue..Sat (T0 is a Tuesday)
+    saturday, tuesday = T0 + timedelta(days=11), T0 + timedelta(days=14)
+    two_weeks = [info(d) for d in days]
+    for hours in (1, 23, 24.5, 26, 60):  # Saturday 13:00 to Monday
+        assert expected_next_open(two_weeks, saturday + timedelta(hours=hours)) == tuesday
+    overdue = tuesday + timedelta(hours=4)  # no round on Tuesday: look often
+    assert expected_next_open(two_weeks, overdue) < overdue
+    thursday = [info(d) for d in days[:-2]]  # from Thursday, Friday's is expected
+    assert expected_next_open(thursday, T0 + timedelta(days=9, hours=2)) == T0 + timedelta(days=10)
+    skipped = [info(d) for d in days if d != 2]  # a round skipped: the shortest gap, as before
+    assert expected_next_open(skipped, saturday + timedelta(hours=23)) == saturday + timedelta(1)

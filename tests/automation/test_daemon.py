@@ -437,3 +437,61 @@ def test_a_full_disk_during_the_live_download_fails_the_pass_and_the_next_one_su
     assert not any(p.name.endswith(".tmp") for p in version.iterdir())
     later = runner.pass_once()  # the next poll, with room again
     assert len(later.results) == 2 and len(sandbox.state.submissions) == 2
+
+
+def test_sunday_morning_before_saturdays_round_closes_is_not_polled_through(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """Saturday's round takes submissions until Sunday 20:00: on Sunday from 12:00 (a
+    weekday's gap after Saturday's open) the daemon polled every minute until 15:00. The
+    round history shows Tuesday's round a week after the one after last Saturday's."""
+    sandbox.clock.set(datetime(2025, 1, 12, 12, 30, tzinfo=UTC))  # Sunday, Saturday's open
+    report = _daemon(daemon_dir, client).pass_once()
+    assert len(report.results) == 2
+    assert report.wake == datetime(2025, 1, 14, 12, tzinfo=UTC)  # Tuesday's open (lead 0)
+
+
+def test_the_unsure_wait_is_on_the_server_clock(
+    daemon_dir: Workdir, sandbox_data: Path, creds: Credentials
+) -> None:
+    """Against a sandbox an hour per second, an unsure upload waited 120 real seconds
+    (five of its days: rounds closed meanwhile); it waits 120 of the server's seconds."""
+    from numerpilot.sandbox.presets import OPEN_TUESDAY
+
+    config = daemon_dir.config_path.read_text()
+    daemon_dir.config_path.write_text(config.replace("unsure_wait_seconds = 0.5",
+                                                     "unsure_wait_seconds = 120"))  # fmt: skip
+    with SandboxServer(sandbox_data, spec=SMALL_SPEC, start=OPEN_TUESDAY, speed=3600) as fast:
+        client = NumeraiClient(creds, fast.url, timeout=2.0, retries=3, backoff=0.01)
+        ids, number = client.models(), client.current_round().number
+        ledger = Ledger(daemon_dir.state_db)
+        ledger.claim("classic", MODELS[0], ids[MODELS[0]], number, "sha", "p.csv")
+        ledger.mark("classic", MODELS[0], ids[MODELS[0]], number, "uploading",
+                    error="unsure: create: no answer")  # fmt: skip
+        runner = _daemon(daemon_dir, client)
+        assert runner._measure_clock()  # a second here: hours there
+        report = runner.pass_once()
+        assert report.round == number and report.failures == []
+        assert sorted(s.model_name for s in fast.state.submissions) == sorted(MODELS)
+
+
+def test_rounds_the_server_clock_jumped_over_are_not_alerted_as_missed(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """A sandbox restarted two days later: Wednesday's round opened and closed unseen;
+    that is no miss of the user's, and the log says the clock jumped."""
+    runner = _daemon(daemon_dir, client)
+    first = runner.pass_once()  # Tuesday's round
+    assert runner._measure_clock()  # a daemon running for a while: the rate is known
+    sandbox.clock.advance(timedelta(days=2))
+    with caplog.at_level("INFO", logger="numerpilot.automation"):
+        later = runner.pass_once()
+    assert later.round == first.round + 2 and len(later.results) == 2
+    said = [r.getMessage() for r in caplog.records]
+    assert not [m for m in said if m.startswith("alert:")]
+    assert len([m for m in said if m.startswith("the server's clock jumped from Tue")]) == 1
+    wednesday = [m for m in said if f"round {first.round + 1} closed without" in m]
+    assert len(wednesday) == 2 and all(
+        "server's clock, which jumped (no alert)" in m for m in wednesday
+    )

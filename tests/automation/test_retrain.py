@@ -362,3 +362,88 @@ def test_a_retrain_measures_the_server_clock_first(
     seconds = float(said.split("stopped if still running in ")[1].split(" s")[0])
     assert seconds < 20  # Wednesday 12:00 is under 16 hours away: 16 s here, not 57,000
     assert load_manifest(daemon_dir.models).bundle != first.bundle  # retrained
+
+
+def test_a_retrain_stopped_at_its_deadline_waits_for_a_longer_gap(
+    stale: Daemon, daemon_dir: Workdir, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """A retrain longer than a weekday's gap was started and stopped in every gap (the
+    models in use stayed for good): one stopped waits for a gap longer than it ran, and
+    says why once; a retrain that finished records how long it took."""
+    import time
+
+    from numerpilot.automation.daemon import PassReport
+    from numerpilot.pipeline import retrain as module
+
+    before, real = load_manifest(daemon_dir.models), module.train_ensemble
+    monkeypatch.setattr(module, "train_ensemble", lambda *a, **k: time.sleep(30))
+    current = stale.client.current_round()
+    stale._maybe_retrain(
+        current, PassReport(current.number, stale.clock.now() + timedelta(seconds=1))
+    )
+    monkeypatch.setattr(module, "train_ensemble", None)  # started again: a TypeError
+    with caplog.at_level("INFO"):
+        for _ in range(2):  # two more gaps as short
+            short = PassReport(current.number, stale.clock.now() + timedelta(seconds=1))
+            stale._maybe_retrain(current, short)
+            assert short.failures == []
+    (said,) = [r.getMessage() for r in caplog.records if "not retrain" in r.getMessage()]
+    assert said.startswith("not retraining now (weekly: ")
+    assert "the last retrain was stopped after " in said and "a longer gap" in said
+    assert load_manifest(daemon_dir.models).bundle == before.bundle
+    monkeypatch.setattr(module, "train_ensemble", real)
+    longer = PassReport(current.number, stale.clock.now() + timedelta(minutes=10))
+    stale._maybe_retrain(current, longer)
+    assert longer.failures == [] and load_manifest(daemon_dir.models).bundle != before.bundle
+    record = json.loads((daemon_dir.models / "retrain.json").read_text())
+    assert record["finished"] is True and 0 < record["seconds"] < 600
+
+
+def test_a_training_of_yours_beginning_as_a_retrain_starts_is_refused_not_the_retrain(
+    stale: Daemon, daemon_dir: Workdir, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The daemon checked the models lock, said 'retraining', and a train of yours that
+    began then made it say 'not retraining now': it holds the lock from the check on."""
+    import contextlib
+
+    from numerpilot.automation.daemon import PassReport
+    from numerpilot.data import download
+
+    before, real, yours = load_manifest(daemon_dir.models), download.download_dataset, []
+    stack = contextlib.ExitStack()
+
+    def a_train_begins(*args: object, **kwargs: object) -> object:
+        try:
+            stack.enter_context(daemon_dir.changing_models())
+            yours.append("began")
+        except LockedError:
+            yours.append("refused")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(download, "download_dataset", a_train_begins)
+    current = stale.client.current_round()
+    with stack, caplog.at_level("INFO"):
+        report = PassReport(current.number, stale.clock.now() + timedelta(minutes=10))
+        stale._maybe_retrain(current, report)
+    said = [r.getMessage() for r in caplog.records if "retrain" in r.getMessage()]
+    assert yours == ["refused"] and report.failures == []
+    assert said[0].startswith("retraining (weekly: ") and len(said) == 2
+    assert not [m for m in said if m.startswith("not retraining")]
+    assert load_manifest(daemon_dir.models).bundle != before.bundle
+
+
+def test_a_damaged_retrain_record_is_ignored(daemon_dir: Workdir, client: NumeraiClient) -> None:
+    """models/retrain.json cut short or edited by hand: no retrain is held back by it (the
+    next one measures again); a whole one holds back a gap shorter than it ran."""
+    runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+    record = daemon_dir.models / "retrain.json"
+    for text in ('{"seconds": 10', '{"seconds": "long", "finished": true}', "[]", ""):
+        record.write_text(text)
+        assert runner._too_short(1.0) is None
+    runner._record_retrain(100.0, finished=False)
+    runner._record_retrain(5.0, finished=False)  # a SIGTERM after 5 s says less
+    said = runner._too_short(110.0)
+    assert said is not None and said.startswith("the last retrain was stopped after 100 s")
+    assert runner._too_short(125.0) is None

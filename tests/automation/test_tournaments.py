@@ -3,11 +3,14 @@ signal file written by the user's own job), each exactly once per round."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from tests.automation.conftest import DAEMON_CONFIG
 
 from numerpilot.api.client import NumeraiClient
@@ -103,3 +106,39 @@ def test_a_refused_signal_is_recorded_as_failed_with_the_reason(
     (row,) = Ledger(work.state_db).history()
     assert row.state == "failed" and row.last_error == report.failures[0]
     assert sandbox.state.submissions == []
+
+
+def test_a_signal_refused_for_churn_is_not_predicted_and_checked_again_every_poll(
+    tmp_path: Path, sandbox: SandboxServer, creds: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live predictions of a round do not change between polls, nor does the churn
+    check's verdict on them: the daemon predicts and checks once, and says it still fails."""
+    from numerpilot.pipeline import predict
+    from numerpilot.submission import submit
+
+    client = _client(sandbox, creds, "signals")
+    work = Workdir(tmp_path / "wd")
+    work.root.mkdir()
+    work.config_path.write_text(_config("signals", "max_churn = 0.001\nmax_turnover = 0.001"))
+    ctx = Context.load(work)
+    download_dataset(work, ctx.config, client)
+    train_ensemble(ctx)
+    runner = _daemon(work, client)
+    assert [r.outcome for r in runner.pass_once().results] == ["uploaded"]
+    sandbox.clock.advance(timedelta(days=1))  # the next round: churn against the first
+    calls: list[str] = []
+
+    def counted(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: object, **kwargs: object) -> Any:
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(predict, "predict_live", counted("predict", predict.predict_live))
+    monkeypatch.setattr(submit, "submit_predictions", counted("submit", submit.submit_predictions))
+    first = runner.pass_once()
+    assert first.failures and "against the previous submissions" in first.failures[0]
+    for _ in range(2):  # two more polls
+        assert runner.pass_once().failures == first.failures
+    assert calls == ["predict", "submit"] and len(sandbox.state.submissions) == 1

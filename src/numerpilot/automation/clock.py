@@ -124,15 +124,43 @@ class ServerClock:
         return max(0.0, (until - self.now()).total_seconds() / self.rate)
 
 
+def _period(opens: list[datetime], tolerance: timedelta) -> timedelta | None:
+    """The shortest shift that maps every open of ``opens`` (sorted) onto another open, both
+    ways, wherever the history covers both, within ``tolerance``, in a history at least two
+    shifts long (Numerai: a week, its five rounds twice; a compressed schedule: its gap).
+    None when no shift fits (a round skipped or moved) or the history is too short."""
+    first, last = opens[0], opens[-1]
+
+    def seen(when: datetime) -> bool:
+        return any(abs(when - o) <= tolerance for o in opens)
+
+    for k in range(len(opens) - 2, -1, -1):  # the shifts, shortest first
+        period = last - opens[k]
+        if last - first < 2 * period - tolerance:
+            return None  # this one and every longer one: too little history to tell
+        later = all(seen(o + period) for o in opens if o + period <= last + tolerance)
+        if later and all(seen(o - period) for o in opens if o - period >= first - tolerance):
+            return period
+    return None
+
+
 def expected_next_open(rounds: list[RoundInfo], now: datetime | None = None) -> datetime:
-    """When the round after the newest of ``rounds`` should open: the newest open plus the
-    shortest gap between recent opens (Numerai: a day; a sandbox's compressed schedule:
-    seconds). Once that time is well past (an eighth of the gap) with no new round, the next
-    longer gap seen is expected instead (Numerai's weekend: three days), so that the gap is
-    used for retraining rather than polled through. Nothing of the schedule is assumed."""
+    """When the round after the newest of ``rounds`` should open. When the history repeats
+    itself (Numerai: each week's opens are the last week's plus seven days; a compressed
+    schedule: every gap), the open one period after the first one that follows the newest
+    a period earlier (after Saturday's round: Tuesday's, as a week ago). Otherwise the
+    newest open plus the shortest gap between recent opens; once that time is well past
+    (an eighth of the gap) with no new round, the next longer gap seen is expected
+    instead (Numerai's weekend: three days). Either way, so that the gap is used for
+    retraining rather than polled through; nothing of the schedule is assumed."""
     opens = sorted({r.open_time for r in rounds})
     gaps = sorted({b - a for a, b in itertools.pairwise(opens) if b > a}) or [timedelta(days=1)]
     grace = gaps[0] / 8
+    period = _period(opens, grace) if len(opens) > 2 else None
+    if period is not None:
+        after = min(o + period for o in opens if o + period > opens[-1] + grace)
+        if now is None or after + grace > now:
+            return after
     for gap in gaps:
         if now is None or opens[-1] + gap + grace > now:
             return opens[-1] + gap

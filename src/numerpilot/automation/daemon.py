@@ -12,13 +12,16 @@ stop it after the current step.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import random
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -30,7 +33,8 @@ from numerpilot.automation.clock import ServerClock, backoff_seconds, expected_n
 from numerpilot.automation.retraining import retrain_reason
 from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
-from numerpilot.errors import NumerpilotError, SubmissionError, from_os_error
+from numerpilot.errors import NumerpilotError, RemoteError, SubmissionError, from_os_error
+from numerpilot.io import write_text_atomic
 from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import SubmitResult, settle_closed, still_unsure
@@ -49,12 +53,23 @@ AUTH_RETRIES = 3
 #: poll): SIGTERM is heard between passes, not inside the wait.
 LOCK_WAIT = 10.0
 _DONE = ("submitted", "skipped")
-#: Rounds read per pass: the current one and enough history to see the schedule's rhythm.
-_HISTORY = 6
+#: Rounds read per pass: the current one and enough history to see the schedule's rhythm
+#: (two of Numerai's weeks of five rounds, and one more: its week shows as a period).
+_HISTORY = 11
 #: The most looks at the server's clock to measure its rate before a retrain (2 s).
 _CLOCK_LOOKS = 8
 #: The most rounds fetched to settle old rows left ``uploading`` (about 40 weeks).
 _SETTLE_ROUNDS = 200
+#: How long the last retrain ran (real seconds) and whether it finished, in ``models/``.
+RETRAIN_RECORD = "retrain.json"
+#: A retrain starts only with this many times its last duration left before its deadline.
+_RETRAIN_MARGIN = 1.25
+#: The server's clock "jumped" between two passes when it moved more than this share of
+#: what the local clock and the measured rate say, plus the Date header's resolution (2 s).
+_JUMP_SLACK, _JUMP_RESOLUTION = 0.5, 2.0
+
+#: A file's identity and version: (inode, mtime in ns, size), None when it is missing.
+Stamp = tuple[int, int, int] | None
 
 
 @dataclass
@@ -80,6 +95,26 @@ class PassReport:
 def _message(error: Exception) -> str:
     """One line for a failure: numerpilot's own message, or what the system refused."""
     return str(from_os_error(error) if isinstance(error, OSError) else error)
+
+
+def _stamp(path: Path) -> Stamp:
+    """``path``'s inode, modification time and size (None if it is missing)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _span(seconds: float) -> str:
+    """A duration as a person reads it: ``45 s``, ``12 min``, ``3.5 h``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class Daemon:
@@ -110,6 +145,17 @@ class Daemon:
         self._retrain_said: str | None = None  # why retraining waits, said once
         self._due: tuple[int, tuple[str, ...]] | None = None  # the round and models last said due
         self._retraining = Stoppable()
+        #: The last pass's (local wall-clock time, server time), and the spans of server
+        #: time the clock jumped over (rounds that opened and closed there were never seen).
+        self._seen: tuple[float, datetime] | None = None
+        self._jumps: list[tuple[datetime, datetime]] = []
+        self._excused: set[tuple[int, str]] = set()
+        #: The round's live predictions: (round, stamps of the live file and manifest.json),
+        #: and the stamp of the predictions file written for them.
+        self._predicted: tuple[tuple[int, tuple[Stamp, ...]], Stamp] | None = None
+        #: Refusals before any upload (churn, a bad file), per round and model: the stamp
+        #: of the file refused and why; the same file is not checked again in that round.
+        self._refused: dict[tuple[int, str], tuple[Stamp, str]] = {}
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -147,9 +193,11 @@ class Daemon:
     def pass_once(self) -> PassReport:
         """Look at the rounds; submit what is due; say when to look again."""
         rounds = self.client.rounds(limit=_HISTORY)
+        rate = self.clock.rate if self.clock.measured else None  # before this look
         self.clock.observe(self.client.api.server_time, self.client.api.received_at)
         now = self.clock.now()
         self.started = self.started or now
+        self._note_jump(now, rate)
         current = rounds[0]
         self._settle(rounds, now)
         self._alert_missed(rounds[1:], now)
@@ -221,16 +269,47 @@ class Daemon:
                      current.number, extra={"round": current.number, "model": name})  # fmt: skip
         return left
 
-    def _play(self, current: RoundInfo, report: PassReport) -> None:
-        from numerpilot.data.download import download_dataset
+    def _config_now(self) -> Config:
+        """The config with ``[submission] unsure_wait_seconds`` in real seconds: the wait
+        is on the server's clock, like ``lead_seconds`` (a sandbox's may run an hour per
+        second: 120 s there is a blink here, not five of its days)."""
+        rate = self.clock.rate
+        if rate == 1.0:
+            return self.config
+        settings = self.config.submission
+        wait = settings.unsure_wait_seconds / rate
+        scaled = settings.model_copy(update={"unsure_wait_seconds": wait})
+        return self.config.model_copy(update={"submission": scaled})
+
+    def _predict(self, current: RoundInfo) -> Path:
+        """The round's live predictions: predicted once per round, live file and models
+        (again only when one of them changed, or the predictions file did)."""
+        from numerpilot.data import layout
+        from numerpilot.modeling.store import MANIFEST
         from numerpilot.pipeline.context import Context
         from numerpilot.pipeline.predict import predict_live
+
+        ctx = Context.load(self.workdir)
+        key = (current.number, (_stamp(ctx.data_dir / layout.LIVE),
+                                _stamp(self.workdir.models / MANIFEST)))  # fmt: skip
+        if self._predicted is not None and self._predicted[0] == key:
+            dest = self.workdir.live_predictions
+            if self._predicted[1] is not None and _stamp(dest) == self._predicted[1]:
+                log.debug("round %d: the live predictions are up to date", current.number)
+                return dest
+        path = predict_live(ctx)
+        self._predicted = (key, _stamp(path))
+        return path
+
+    def _play(self, current: RoundInfo, report: PassReport) -> None:
+        from numerpilot.data.download import download_dataset
         from numerpilot.submission.submit import check_not_stale, submit_predictions
 
         due = self._not_on_numerai(current, self._pending(current))
         if not due:
             return
-        waiting = still_unsure(self.ledger, self.config.submission, self._ids(), current, due)
+        config = self._config_now()
+        waiting = still_unsure(self.ledger, config.submission, self._ids(), current, due)
         pending = [name for name in due if name not in waiting]
         late = " (late: staking closed)" if current.is_late else ""
         said, self._due = self._due, (current.number, (*pending, "|", *waiting))
@@ -251,7 +330,7 @@ class Daemon:
             else:
                 download_dataset(self.workdir, self.config, self.client, info=current,
                                  lock_wait=wait)  # fmt: skip
-                path = predict_live(Context.load(self.workdir))
+                path = self._predict(current)
         except LockedError as error:  # another download (yours): it is no failure
             log.info("round %d: %s Trying again at the next poll.", current.number, error)
             return
@@ -266,12 +345,17 @@ class Daemon:
         for name in pending:
             if self.stop.is_set() or self._closed(current):
                 return
+            refused = self._refused.get((current.number, name))
+            if refused is not None and refused[0] == _stamp(path):  # the same file again
+                self._fail(current, name, refused[1], report)
+                continue
             try:
                 now = replace(current, now=self.clock.now())
-                (result,) = submit_predictions(self.workdir, self.config, self.client, path,
+                (result,) = submit_predictions(self.workdir, config, self.client, path,
                                                models=[name], info=now)  # fmt: skip
             except (NumerpilotError, OSError) as error:
                 if not self._closed(current):  # else: the next round has begun; no failure
+                    self._remember_refusal(current, name, path, error)
                     self._fail(current, name, _message(error), report)
                 continue
             report.results.append(result)
@@ -287,6 +371,17 @@ class Daemon:
             elif result.outcome == "uploaded" and name in failed:  # the alert was not the end
                 done = f"submitted after all ({result.submission_id})"
                 self.alerts.send(Alert("recovered", tournament, current.number, name, done))
+
+    def _remember_refusal(
+        self, current: RoundInfo, name: str, path: Path, error: Exception
+    ) -> None:
+        """Remember a refusal of ``path`` before anything was sent (a Signals churn over
+        the limit, a bad file): checking the same file again in the round says the same."""
+        tournament, message = self.config.submission.tournament, _message(error)
+        row = self.ledger.get(tournament, self._ids()[name], current.number)
+        unsent = row is None or (row.state == "failed" and row.last_error == message)
+        if isinstance(error, SubmissionError) and not isinstance(error, RemoteError) and unsent:
+            self._refused[(current.number, name)] = (_stamp(path), message)
 
     def _settle(self, rounds: list[RoundInfo], now: datetime) -> None:
         """Rows of closed rounds left ``uploading`` get Numerai's answer (under the lock),
@@ -334,9 +429,38 @@ class Daemon:
                 self.ledger.mark(tournament, name, model_id, current.number, "failed",
                                  error=message)  # fmt: skip
 
+    def _note_jump(self, now: datetime, rate: float | None) -> None:
+        """Notice the server's clock jumping ahead between two passes (a sandbox restarted
+        with a later ``--start`` or a faster ``--speed``; ``rate``: as measured before, None
+        while unknown, when a sandbox's fast clock moves on as much): the rounds that
+        opened and closed in the span jumped over could not be submitted, and are no miss
+        of yours. Measured against the local wall clock, which (unlike the monotonic one)
+        runs on while the machine sleeps: rounds slept through are missed."""
+        wall = time.time()
+        seen, self._seen = self._seen, (wall, now)
+        if seen is None:
+            return
+        expected = max(0.0, wall - seen[0]) * (rate or 1.0)
+        moved = (now - seen[1]).total_seconds()
+        if moved <= expected * (1 + _JUMP_SLACK) + _JUMP_RESOLUTION:
+            return
+        self._jumps.append((seen[1], now))
+        if rate is None:  # a fast clock not measured yet: no jump to speak of
+            return
+        log.warning("the server's clock jumped from %s to %s UTC while %s passed here (a "
+                    "sandbox restarted with a later --start or another --speed?): rounds that "
+                    "opened and closed in between could not be submitted and are not counted "
+                    "as missed", f"{seen[1]:%a %Y-%m-%d %H:%M}", f"{now:%a %Y-%m-%d %H:%M}",
+                    _span(wall - seen[0]))  # fmt: skip
+
+    def _jumped_over(self, info: RoundInfo) -> bool:
+        """Whether the round opened and closed while the server's clock jumped."""
+        return any(a < info.open_time and info.close_time <= b for a, b in self._jumps)
+
     def _alert_missed(self, closed: list[RoundInfo], now: datetime) -> None:
         """Alert once for each round that closed, while the daemon ran, without a
-        submission of a configured model."""
+        submission of a configured model (a round the server's clock jumped over is
+        logged once instead: it was never seen open)."""
         if self.started is None:
             return
         tournament = self.config.submission.tournament
@@ -345,9 +469,16 @@ class Daemon:
                 continue
             for name in self.config.submission.models:
                 row = self.ledger.get(tournament, self._ids().get(name, ""), info.number)
-                if row is None or row.state not in _DONE:
-                    message = f"round {info.number} closed without a submission of {name}"
+                if row is not None and row.state in _DONE:
+                    continue
+                message = f"round {info.number} closed without a submission of {name}"
+                if not self._jumped_over(info):
                     self.alerts.send(Alert("missed", tournament, info.number, name, message))
+                elif (info.number, name) not in self._excused:
+                    self._excused.add((info.number, name))
+                    log.warning("%s: it opened and closed between two looks at the server's "
+                                "clock, which jumped (no alert)", message,
+                                extra={"round": info.number, "model": name})  # fmt: skip
 
     # -- retraining, never inside a round's window ------------------------------------------
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:
@@ -355,7 +486,8 @@ class Daemon:
         open or the daemon is told to stop, so it never holds up a round's submissions.
         None starts before the server clock's rate is measured: the deadline is on that
         clock, which may run fast (a sandbox's; the weekly age, read at rate 1 until then,
-        only grows with it)."""
+        only grows with it); nor when the last retrain took longer than the time left
+        (one stopped at every weekday's deadline waits for the weekend's gap)."""
         reason = retrain_reason(self.workdir, self.config, self.client, rate=self.clock.rate)
         if reason is None or reason in self._retrain_tried or self.stop.is_set():
             return
@@ -366,30 +498,77 @@ class Daemon:
         if seconds <= 0:
             self._say_once(f"not retraining now ({reason}): the next round opens about now")
             return
-        try:  # a training of yours is running: no failure, and no download meanwhile
-            with self.workdir.changing_models():
-                pass
-        except LockedError as error:
-            self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
+        short = self._too_short(seconds)
+        if short:
+            self._say_once(f"not retraining now ({reason}): {short}")
             return
-        self._retrain_tried.add(reason)
-        log.info("retraining (%s); stopped if still running in %.0f s, when the next round "
-                 "is due", reason, seconds)  # fmt: skip
+        with contextlib.ExitStack() as held:
+            try:  # held throughout: a training of yours cannot begin after this check
+                held.enter_context(self.workdir.changing_models())
+            except LockedError as error:  # a training of yours: no failure, no download
+                self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
+                return
+            self._retrain_tried.add(reason)
+            self._retrain_said = None
+            log.info("retraining (%s); stopped if still running in %s, when the next round "
+                     "is due", reason, _span(seconds))  # fmt: skip
+            self._run_retrain(current, report, reason, seconds)
+
+    def _run_retrain(
+        self, current: RoundInfo, report: PassReport, reason: str, seconds: float
+    ) -> None:
+        """The retrain itself, cut after ``seconds``; how long it ran is recorded."""
+        began = time.monotonic()
         try:
             with self._retraining.within(seconds, "the next round is due"):
                 self._retrain(current)  # it logs its verdict
         except Stopped as stopped:
-            self._retrain_tried.discard(reason)  # tried again in the next gap
-            log.warning("retraining stopped (%s); the models in use stay", stopped)
+            self._retrain_tried.discard(reason)  # tried again in a gap long enough
+            self._record_retrain(time.monotonic() - began, finished=False)
+            log.warning("retraining stopped (%s) after %s; the models in use stay", stopped,
+                        _span(time.monotonic() - began))  # fmt: skip
             return
-        except LockedError as error:  # a training of yours began meanwhile
+        except LockedError as error:  # a download of yours into the data folder
             self._retrain_tried.discard(reason)
             self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
+            return
         except (NumerpilotError, OSError) as error:
             message = f"retraining failed: {_message(error)}"
             report.failures.append(message)
             tournament = self.config.submission.tournament
             self.alerts.send(Alert("failed", tournament, current.number, None, message))
+            return
+        self._record_retrain(time.monotonic() - began, finished=True)
+
+    def _last_retrain(self) -> tuple[float, bool] | None:
+        """How long the last retrain ran (real seconds) and whether it finished."""
+        try:
+            raw = json.loads((self.workdir.models / RETRAIN_RECORD).read_text())
+            return float(raw["seconds"]), bool(raw["finished"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # none yet, or unreadable: the next one measures it
+
+    def _record_retrain(self, seconds: float, *, finished: bool) -> None:
+        """Record a retrain's duration; one stopped records what is known: it needs more
+        than it ran, and than a longer one recorded before (a stop by SIGTERM says little)."""
+        last = self._last_retrain()
+        if not finished and last is not None and last[0] >= seconds:
+            seconds, finished = last
+        text = json.dumps({"seconds": round(seconds, 1), "finished": finished}) + "\n"
+        try:
+            self.workdir.models.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(self.workdir.models / RETRAIN_RECORD, text)
+        except OSError as error:
+            log.warning("could not record how long the retrain ran: %s", _message(error))
+
+    def _too_short(self, seconds: float) -> str | None:
+        """Why ``seconds`` are too few for a retrain (None: enough, or nothing measured)."""
+        last = self._last_retrain()
+        if last is None or last[0] * _RETRAIN_MARGIN <= seconds:
+            return None
+        took = f"took {_span(last[0])}" if last[1] else f"was stopped after {_span(last[0])}"
+        return (f"the last retrain {took}, and the next round is due in {_span(seconds)}; "
+                "waiting for a longer gap between rounds")  # fmt: skip
 
     def _measure_clock(self) -> bool:
         """Look at the server's clock a few times, a quarter second apart, until its rate is
@@ -410,12 +589,14 @@ class Daemon:
         self._retrain_said = message
 
     def _retrain(self, current: RoundInfo) -> RetrainResult:
+        """Download what is new and retrain (the caller holds the models lock)."""
         from numerpilot.data.download import download_dataset
         from numerpilot.pipeline.context import Context
         from numerpilot.pipeline.retrain import retrain
 
         download_dataset(self.workdir, self.config, self.client, info=current)
-        return retrain(Context.load(self.workdir), self.settings.retrain_tolerance)
+        tolerance = self.settings.retrain_tolerance
+        return retrain(Context.load(self.workdir), tolerance, locked=True)
 
     # -- sleeping --------------------------------------------------------------------------
     def _next_look(self, report: PassReport) -> str:

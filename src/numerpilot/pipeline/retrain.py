@@ -8,6 +8,7 @@ stays on disk for ``numerpilot models rollback``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -53,12 +54,15 @@ def _before(new: float, old: float | None, tolerance: float) -> str:
     return f"{old:.4f}"
 
 
-def retrain(ctx: Context, tolerance: float, progress: Progress = SILENT) -> RetrainResult:
+def retrain(
+    ctx: Context, tolerance: float, progress: Progress = SILENT, *, locked: bool = False
+) -> RetrainResult:
     """Train a new bundle, compare it with the current one on validation, keep the better.
-    Holds the work directory's models lock throughout: no rollback or other training can
-    change the current bundle between the comparison and the switch."""
+    Holds the work directory's models lock throughout (``locked``: the caller holds it,
+    from before it decided to retrain): no rollback or other training can change the
+    current bundle between the comparison and the switch."""
     folder = ctx.workdir.models
-    with ctx.workdir.changing_models():
+    with contextlib.nullcontext() if locked else ctx.workdir.changing_models():
         current = load_manifest(folder) if (folder / MANIFEST).exists() else None
         candidate = train_ensemble(ctx, progress, publish=False)
         try:
