@@ -12,6 +12,7 @@ from tests.conftest import Numerpilot
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
+from numerpilot.automation.retraining import RETRAIN_RECORD, record_retrain, too_short
 from numerpilot.config import Config, load_config
 from numerpilot.credentials import Credentials
 from numerpilot.data.synthetic import SyntheticSpec
@@ -434,16 +435,15 @@ def test_a_training_of_yours_beginning_as_a_retrain_starts_is_refused_not_the_re
     assert load_manifest(daemon_dir.models).bundle != before.bundle
 
 
-def test_a_damaged_retrain_record_is_ignored(daemon_dir: Workdir, client: NumeraiClient) -> None:
+def test_a_damaged_retrain_record_is_ignored(daemon_dir: Workdir) -> None:
     """models/retrain.json cut short or edited by hand: no retrain is held back by it (the
     next one measures again); a whole one holds back a gap shorter than it ran."""
-    runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
-    record = daemon_dir.models / "retrain.json"
+    models = daemon_dir.models
     for text in ('{"seconds": 10', '{"seconds": "long", "finished": true}', "[]", ""):
-        record.write_text(text)
-        assert runner._too_short(1.0) is None
-    runner._record_retrain(100.0, finished=False)
-    runner._record_retrain(5.0, finished=False)  # a SIGTERM after 5 s says less
-    said = runner._too_short(110.0)
+        (models / RETRAIN_RECORD).write_text(text)
+        assert too_short(models, 1.0) is None
+    record_retrain(models, 100.0, finished=False)
+    record_retrain(models, 5.0, finished=False)  # a SIGTERM after 5 s says less
+    said = too_short(models, 110.0)
     assert said is not None and said.startswith("the last retrain was stopped after 100 s")
-    assert runner._too_short(125.0) is None
+    assert too_short(models, 125.0) is None

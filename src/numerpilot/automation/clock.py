@@ -10,6 +10,7 @@ times, and measures how fast the server's clock runs against the local monotonic
 from __future__ import annotations
 
 import itertools
+import logging
 import statistics
 import time
 from collections import deque
@@ -18,6 +19,8 @@ from datetime import datetime, timedelta
 
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import DaemonConfig
+
+log = logging.getLogger(__name__)
 
 #: Clock rates below this count as real time (the Date header has 1-second resolution).
 _ACCELERATED = 2.0
@@ -176,3 +179,49 @@ def backoff_seconds(settings: DaemonConfig, failures: int) -> float:
     most, so that a round's hour is not slept through once Numerai is back."""
     polls: int = min(2**failures, BACKOFF_POLLS)
     return min(settings.poll_seconds * polls, settings.max_sleep_seconds)
+
+
+def span(seconds: float) -> str:
+    """A duration as a person reads it: ``4.5 s``, ``45 s``, ``12 min``, ``3.5 h``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class ClockJumps:
+    """The spans of server time the server's clock jumped over between two passes (a
+    sandbox restarted with a later ``--start`` or a faster ``--speed``): the rounds that
+    opened and closed there could not be submitted, and are no miss of the user's.
+
+    Measured against the local wall clock, which (unlike the monotonic one) runs on while
+    the machine sleeps: rounds a sleeping machine slept through are missed."""
+
+    def __init__(self) -> None:
+        self._seen: tuple[float, datetime] | None = None  # the last pass: wall time, server time
+        self._spans: list[tuple[datetime, datetime]] = []
+
+    def note(self, now: datetime, rate: float | None) -> None:
+        """A pass saw the server's clock at ``now``; ``rate``: as measured before this look,
+        None while unknown (a fast clock then moves on as much as a jump: no warning)."""
+        wall = time.time()
+        seen, self._seen = self._seen, (wall, now)
+        if seen is None:
+            return
+        expected = max(0.0, wall - seen[0]) * (rate or 1.0)
+        if (now - seen[1]).total_seconds() <= expected * (1 + _SLACK) + _RESOLUTION:
+            return
+        self._spans.append((seen[1], now))
+        if rate is not None:
+            log.warning("the server's clock jumped from %s to %s UTC while %s passed here (a "
+                        "sandbox restarted with a later --start or another --speed?): rounds "
+                        "that opened and closed in between could not be submitted and are not "
+                        "counted as missed", f"{seen[1]:%a %Y-%m-%d %H:%M}",
+                        f"{now:%a %Y-%m-%d %H:%M}", span(wall - seen[0]))  # fmt: skip
+
+    def jumped_over(self, info: RoundInfo) -> bool:
+        """Whether the round opened and closed while the server's clock jumped."""
+        return any(a < info.open_time and info.close_time <= b for a, b in self._spans)

@@ -12,7 +12,6 @@ stop it after the current step.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import random
 import signal
@@ -29,12 +28,18 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.automation.alerts import Alert, Alerts
-from numerpilot.automation.clock import ServerClock, backoff_seconds, expected_next_open
-from numerpilot.automation.retraining import retrain_reason
+from numerpilot.automation.clock import (
+    ClockJumps,
+    ServerClock,
+    backoff_seconds,
+    expected_next_open,
+    span,
+)
+from numerpilot.automation.retraining import record_retrain, retrain_reason, too_short
+from numerpilot.automation.round_memory import RoundMemory
 from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, RemoteError, SubmissionError, from_os_error
-from numerpilot.io import write_text_atomic
 from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import SubmitResult, settle_closed, still_unsure
@@ -60,16 +65,6 @@ _HISTORY = 11
 _CLOCK_LOOKS = 8
 #: The most rounds fetched to settle old rows left ``uploading`` (about 40 weeks).
 _SETTLE_ROUNDS = 200
-#: How long the last retrain ran (real seconds) and whether it finished, in ``models/``.
-RETRAIN_RECORD = "retrain.json"
-#: A retrain starts only with this many times its last duration left before its deadline.
-_RETRAIN_MARGIN = 1.25
-#: The server's clock "jumped" between two passes when it moved more than this share of
-#: what the local clock and the measured rate say, plus the Date header's resolution (2 s).
-_JUMP_SLACK, _JUMP_RESOLUTION = 0.5, 2.0
-
-#: A file's identity and version: (inode, mtime in ns, size), None when it is missing.
-Stamp = tuple[int, int, int] | None
 
 
 @dataclass
@@ -95,26 +90,6 @@ class PassReport:
 def _message(error: Exception) -> str:
     """One line for a failure: numerpilot's own message, or what the system refused."""
     return str(from_os_error(error) if isinstance(error, OSError) else error)
-
-
-def _stamp(path: Path) -> Stamp:
-    """``path``'s inode, modification time and size (None if it is missing)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def _span(seconds: float) -> str:
-    """A duration as a person reads it: ``45 s``, ``12 min``, ``3.5 h``."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class Daemon:
@@ -145,17 +120,9 @@ class Daemon:
         self._retrain_said: str | None = None  # why retraining waits, said once
         self._due: tuple[int, tuple[str, ...]] | None = None  # the round and models last said due
         self._retraining = Stoppable()
-        #: The last pass's (local wall-clock time, server time), and the spans of server
-        #: time the clock jumped over (rounds that opened and closed there were never seen).
-        self._seen: tuple[float, datetime] | None = None
-        self._jumps: list[tuple[datetime, datetime]] = []
-        self._excused: set[tuple[int, str]] = set()
-        #: The round's live predictions: (round, stamps of the live file and manifest.json),
-        #: and the stamp of the predictions file written for them.
-        self._predicted: tuple[tuple[int, tuple[Stamp, ...]], Stamp] | None = None
-        #: Refusals before any upload (churn, a bad file), per round and model: the stamp
-        #: of the file refused and why; the same file is not checked again in that round.
-        self._refused: dict[tuple[int, str], tuple[Stamp, str]] = {}
+        self._jumps = ClockJumps()
+        self._excused: set[tuple[int, str]] = set()  # rounds jumped over, said once
+        self._memory = RoundMemory()
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -197,7 +164,7 @@ class Daemon:
         self.clock.observe(self.client.api.server_time, self.client.api.received_at)
         now = self.clock.now()
         self.started = self.started or now
-        self._note_jump(now, rate)
+        self._jumps.note(now, rate)
         current = rounds[0]
         self._settle(rounds, now)
         self._alert_missed(rounds[1:], now)
@@ -290,16 +257,10 @@ class Daemon:
         from numerpilot.pipeline.predict import predict_live
 
         ctx = Context.load(self.workdir)
-        key = (current.number, (_stamp(ctx.data_dir / layout.LIVE),
-                                _stamp(self.workdir.models / MANIFEST)))  # fmt: skip
-        if self._predicted is not None and self._predicted[0] == key:
-            dest = self.workdir.live_predictions
-            if self._predicted[1] is not None and _stamp(dest) == self._predicted[1]:
-                log.debug("round %d: the live predictions are up to date", current.number)
-                return dest
-        path = predict_live(ctx)
-        self._predicted = (key, _stamp(path))
-        return path
+        sources = [ctx.data_dir / layout.LIVE, self.workdir.models / MANIFEST,
+                   self.workdir.config_path]  # fmt: skip
+        return self._memory.predictions(current.number, sources, self.workdir.live_predictions,
+                                        lambda: predict_live(ctx))  # fmt: skip
 
     def _play(self, current: RoundInfo, report: PassReport) -> None:
         from numerpilot.data.download import download_dataset
@@ -345,9 +306,9 @@ class Daemon:
         for name in pending:
             if self.stop.is_set() or self._closed(current):
                 return
-            refused = self._refused.get((current.number, name))
-            if refused is not None and refused[0] == _stamp(path):  # the same file again
-                self._fail(current, name, refused[1], report)
+            refused = self._memory.refusal(current.number, name, path)
+            if refused is not None:  # the same file again: the same answer
+                self._fail(current, name, refused, report)
                 continue
             try:
                 now = replace(current, now=self.clock.now())
@@ -381,7 +342,7 @@ class Daemon:
         row = self.ledger.get(tournament, self._ids()[name], current.number)
         unsent = row is None or (row.state == "failed" and row.last_error == message)
         if isinstance(error, SubmissionError) and not isinstance(error, RemoteError) and unsent:
-            self._refused[(current.number, name)] = (_stamp(path), message)
+            self._memory.refuse(current.number, name, path, message)
 
     def _settle(self, rounds: list[RoundInfo], now: datetime) -> None:
         """Rows of closed rounds left ``uploading`` get Numerai's answer (under the lock),
@@ -429,34 +390,6 @@ class Daemon:
                 self.ledger.mark(tournament, name, model_id, current.number, "failed",
                                  error=message)  # fmt: skip
 
-    def _note_jump(self, now: datetime, rate: float | None) -> None:
-        """Notice the server's clock jumping ahead between two passes (a sandbox restarted
-        with a later ``--start`` or a faster ``--speed``; ``rate``: as measured before, None
-        while unknown, when a sandbox's fast clock moves on as much): the rounds that
-        opened and closed in the span jumped over could not be submitted, and are no miss
-        of yours. Measured against the local wall clock, which (unlike the monotonic one)
-        runs on while the machine sleeps: rounds slept through are missed."""
-        wall = time.time()
-        seen, self._seen = self._seen, (wall, now)
-        if seen is None:
-            return
-        expected = max(0.0, wall - seen[0]) * (rate or 1.0)
-        moved = (now - seen[1]).total_seconds()
-        if moved <= expected * (1 + _JUMP_SLACK) + _JUMP_RESOLUTION:
-            return
-        self._jumps.append((seen[1], now))
-        if rate is None:  # a fast clock not measured yet: no jump to speak of
-            return
-        log.warning("the server's clock jumped from %s to %s UTC while %s passed here (a "
-                    "sandbox restarted with a later --start or another --speed?): rounds that "
-                    "opened and closed in between could not be submitted and are not counted "
-                    "as missed", f"{seen[1]:%a %Y-%m-%d %H:%M}", f"{now:%a %Y-%m-%d %H:%M}",
-                    _span(wall - seen[0]))  # fmt: skip
-
-    def _jumped_over(self, info: RoundInfo) -> bool:
-        """Whether the round opened and closed while the server's clock jumped."""
-        return any(a < info.open_time and info.close_time <= b for a, b in self._jumps)
-
     def _alert_missed(self, closed: list[RoundInfo], now: datetime) -> None:
         """Alert once for each round that closed, while the daemon ran, without a
         submission of a configured model (a round the server's clock jumped over is
@@ -472,7 +405,7 @@ class Daemon:
                 if row is not None and row.state in _DONE:
                     continue
                 message = f"round {info.number} closed without a submission of {name}"
-                if not self._jumped_over(info):
+                if not self._jumps.jumped_over(info):
                     self.alerts.send(Alert("missed", tournament, info.number, name, message))
                 elif (info.number, name) not in self._excused:
                     self._excused.add((info.number, name))
@@ -498,7 +431,7 @@ class Daemon:
         if seconds <= 0:
             self._say_once(f"not retraining now ({reason}): the next round opens about now")
             return
-        short = self._too_short(seconds)
+        short = too_short(self.workdir.models, seconds)
         if short:
             self._say_once(f"not retraining now ({reason}): {short}")
             return
@@ -511,7 +444,7 @@ class Daemon:
             self._retrain_tried.add(reason)
             self._retrain_said = None
             log.info("retraining (%s); stopped if still running in %s, when the next round "
-                     "is due", reason, _span(seconds))  # fmt: skip
+                     "is due", reason, span(seconds))  # fmt: skip
             self._run_retrain(current, report, reason, seconds)
 
     def _run_retrain(
@@ -524,9 +457,9 @@ class Daemon:
                 self._retrain(current)  # it logs its verdict
         except Stopped as stopped:
             self._retrain_tried.discard(reason)  # tried again in a gap long enough
-            self._record_retrain(time.monotonic() - began, finished=False)
+            record_retrain(self.workdir.models, time.monotonic() - began, finished=False)
             log.warning("retraining stopped (%s) after %s; the models in use stay", stopped,
-                        _span(time.monotonic() - began))  # fmt: skip
+                        span(time.monotonic() - began))  # fmt: skip
             return
         except LockedError as error:  # a download of yours into the data folder
             self._retrain_tried.discard(reason)
@@ -538,37 +471,7 @@ class Daemon:
             tournament = self.config.submission.tournament
             self.alerts.send(Alert("failed", tournament, current.number, None, message))
             return
-        self._record_retrain(time.monotonic() - began, finished=True)
-
-    def _last_retrain(self) -> tuple[float, bool] | None:
-        """How long the last retrain ran (real seconds) and whether it finished."""
-        try:
-            raw = json.loads((self.workdir.models / RETRAIN_RECORD).read_text())
-            return float(raw["seconds"]), bool(raw["finished"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # none yet, or unreadable: the next one measures it
-
-    def _record_retrain(self, seconds: float, *, finished: bool) -> None:
-        """Record a retrain's duration; one stopped records what is known: it needs more
-        than it ran, and than a longer one recorded before (a stop by SIGTERM says little)."""
-        last = self._last_retrain()
-        if not finished and last is not None and last[0] >= seconds:
-            seconds, finished = last
-        text = json.dumps({"seconds": round(seconds, 1), "finished": finished}) + "\n"
-        try:
-            self.workdir.models.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.workdir.models / RETRAIN_RECORD, text)
-        except OSError as error:
-            log.warning("could not record how long the retrain ran: %s", _message(error))
-
-    def _too_short(self, seconds: float) -> str | None:
-        """Why ``seconds`` are too few for a retrain (None: enough, or nothing measured)."""
-        last = self._last_retrain()
-        if last is None or last[0] * _RETRAIN_MARGIN <= seconds:
-            return None
-        took = f"took {_span(last[0])}" if last[1] else f"was stopped after {_span(last[0])}"
-        return (f"the last retrain {took}, and the next round is due in {_span(seconds)}; "
-                "waiting for a longer gap between rounds")  # fmt: skip
+        record_retrain(self.workdir.models, time.monotonic() - began, finished=True)
 
     def _measure_clock(self) -> bool:
         """Look at the server's clock a few times, a quarter second apart, until its rate is
