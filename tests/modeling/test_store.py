@@ -606,6 +606,8 @@ def test_models_retrain_over_damaged_models_says_they_could_not_be_validated(
     assert "current before: could not be validated, see the warning above" in done.out
     assert f"models in use until now ({damaged}) are damaged" in caplog.text
     assert "no usable bundle is left to roll back to" in caplog.text
+    (said,) = [r.getMessage() for r in caplog.records if "cannot be validated" in r.getMessage()]
+    assert said.endswith("), so the new ones replace them") and "rollback" not in said, said
     assert load_manifest(_models(work)).previous == ""
 
 

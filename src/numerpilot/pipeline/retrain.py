@@ -72,8 +72,9 @@ def retrain(
                 try:
                     old = _ensemble_corr(ctx, current, progress)
                 except DataError as error:  # e.g. features the new data version lacks
-                    log.warning("the current models cannot be validated (%s); replacing them",
-                                error)  # fmt: skip
+                    why = str(error).split(";")[0].rstrip(".")  # not its advice: moot here
+                    log.warning("the current models cannot be validated (%s), so the new ones "
+                                "replace them", why)  # fmt: skip
             if current is not None and old is not None and new < old - tolerance:
                 discard_bundle(folder, candidate)
                 log.warning("retrained models kept out: validation CORR %.4f vs %.4f now "
