@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from tests.conftest import Numerpilot
 from tests.support.catalogue import Outcome, Refused
-from tests.support.fs import snapshot
+from tests.support.fs import read_only, snapshot
 
 from numerpilot.data import layout
 from numerpilot.errors import DataError
@@ -250,6 +252,40 @@ def test_build_upload_onto_predictions(
 def test_build_upload_folder(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     refused(numerpilot("build-upload", "-C", str(fresh), "-o", str(fresh / "data")), 2,
             "data is a folder; give a file path")  # fmt: skip
+
+
+@pytest.mark.bad_input("build-upload", "`-o` onto a named pipe or a device such as /dev/null")
+def test_build_upload_onto_a_pipe(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    """It replaced the pipe with a file (run as root, `-o /dev/null` replaced the device)."""
+    pipe = trained / "pipe"
+    os.mkfifo(pipe)
+    refused(numerpilot("build-upload", "-C", str(trained), "-o", str(pipe)), 2,
+            "which is not a regular file (a device or a pipe)")  # fmt: skip
+    assert stat.S_ISFIFO(pipe.stat().st_mode) and not (trained / "pipe.json").exists()
+
+
+@pytest.mark.bad_input("build-upload", "`-o` whose sidecar (`<out>.json`) is a folder")
+def test_build_upload_sidecar_folder(
+    numerpilot: Numerpilot, refused: Refused, trained: Path
+) -> None:
+    """Refused before the build (it was refused after it, as '--out: ... is a folder')."""
+    (trained / "m.pkl.json").mkdir()
+    refused(numerpilot("build-upload", "-C", str(trained), "-o", str(trained / "m.pkl")), 2,
+            "would write its sidecar", "m.pkl.json, which is a folder")  # fmt: skip
+    assert not (trained / "m.pkl").exists()
+
+
+@pytest.mark.bad_input("build-upload", "`-o` into a folder that is not writable")
+def test_build_upload_read_only(
+    numerpilot: Numerpilot, refused: Refused, trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder of --out is named, not the work directory (it said 'choose another work
+    directory with -C')."""
+    read_only(monkeypatch, trained / "ro")
+    out = trained / "ro" / "m.pkl"
+    outcome = numerpilot("build-upload", "-C", str(trained), "-o", str(out))
+    line = refused(outcome, 1, f"--out {out}: the folder", "is not writable", "another path")
+    assert "with -C" not in line
 
 
 @pytest.mark.bad_input("submit", "`--file` to a folder")

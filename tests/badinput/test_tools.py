@@ -151,6 +151,21 @@ def test_check_upload_missing_pickle(numerpilot: Numerpilot, refused: Refused, f
             "does not exist", "build-upload")  # fmt: skip
 
 
+@pytest.mark.bad_input("check-upload", "a folder as the pickle")
+def test_check_upload_folder(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    """It ran the runtime on it, which crashed (blamed on another Python minor)."""
+    (fresh / "m.pkl").mkdir()
+    refused(numerpilot("check-upload", str(fresh / "m.pkl"), "-C", str(fresh)), 1,
+            "m.pkl is a folder; give the pickle file")  # fmt: skip
+
+
+@pytest.mark.bad_input("check-upload", "`--image` that is no runtime image (`--image 3.9`)")
+def test_check_upload_unknown_image(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    (fresh / "m.pkl").write_bytes(b"never read")
+    refused(numerpilot("check-upload", str(fresh / "m.pkl"), "--image", "3.9", "-C", str(fresh)),
+            2, "--image 3.9: not one of", "3.11, 3.12, 3.13")  # fmt: skip
+
+
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty cache for runtime replicas (``NUMERPILOT_CACHE``), not created yet."""
@@ -236,6 +251,14 @@ def test_sandbox_lists_its_model_names(sandbox: SandboxServer) -> None:
     assert set(names) == {"classic", "signals", "crypto"}
 
 
+def _half_sent_upload(url: str) -> socket.socket:
+    """A connection that announced an upload and sent three bytes of it (a slow client)."""
+    host, port = url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    held = socket.create_connection((host, int(port)))
+    held.sendall(b"PUT /upload/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
+    return held
+
+
 @pytest.mark.parametrize(
     ("stop", "code", "says"), [("SIGINT", 130, "Interrupted."), ("SIGTERM", 0, "")]
 )
@@ -243,10 +266,13 @@ def test_serve_banner_names_the_models_and_a_signal_stops_it(
     tmp_path: Path, stop: str, code: int, says: str
 ) -> None:
     """A real ``sandbox serve`` process: its banner, then Ctrl-C (exit 130, one line) or
-    SIGTERM (a service stopped: exit 0, nothing said)."""
+    SIGTERM (a service stopped: exit 0, nothing said), promptly even while a client is
+    still sending an upload (it waited 10 s for it)."""
+    import re
     import signal
     import subprocess
     import sys
+    import time
 
     from tests.conftest import child_env
 
@@ -264,8 +290,13 @@ def test_serve_banner_names_the_models_and_a_signal_stops_it(
             line = child.stdout.readline()
             assert line, f"serve ended early: {child.communicate()}"
             banner += line
-        child.send_signal(getattr(signal, stop))
-        _, err = child.communicate(timeout=60)
+        url = re.search(r"NUMERPILOT_API_URL=(\S+)", banner)
+        assert url is not None
+        with _half_sent_upload(url.group(1)):
+            child.send_signal(getattr(signal, stop))
+            began = time.monotonic()
+            _, err = child.communicate(timeout=60)
+            took = time.monotonic() - began
     finally:
         if child.poll() is None:
             child.kill()
@@ -273,3 +304,53 @@ def test_serve_banner_names_the_models_and_a_signal_stops_it(
     assert "classic: sandbox_model, sandbox_model_2" in banner
     assert "[submission] models" in banner
     assert child.returncode == code and err.strip() == says
+    assert took < 4, f"took {took:.1f} s to stop"
+
+
+_SERVE_IN_PROCESS = """
+import signal, sys, threading
+from pathlib import Path
+from numerpilot.sandbox import SandboxServer
+from numerpilot.sandbox.presets import SMALL_SPEC
+signal.signal(signal.SIGINT, signal.default_int_handler)
+server = SandboxServer(Path(sys.argv[1]), spec=SMALL_SPEC)
+try:
+    server.serve_forever(lambda url: print(url, flush=True))
+    how = "returned"
+except KeyboardInterrupt:
+    how = "interrupted"
+alive = [t.name for t in threading.enumerate() if t.name == "numerpilot-sandbox"]
+print(how, "still serving:", alive, flush=True)
+"""
+
+
+@pytest.mark.parametrize(("stop", "how"), [("SIGINT", "interrupted"), ("SIGTERM", "returned")])
+def test_serve_forever_has_stopped_serving_when_it_ends(
+    tmp_path: Path, stop: str, how: str
+) -> None:
+    """Ctrl-C landed in the wait for the server's thread, which Python 3.11 then took for
+    ended: ``serve_forever`` raised at once with the server still running (and the process
+    exited under it). Both signals end it only once the server has stopped."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SERVE_IN_PROCESS, str(tmp_path / "sb")],
+        env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        url = child.stdout.readline().strip()
+        assert url.startswith("http://"), child.communicate()
+        with _half_sent_upload(url):
+            child.send_signal(getattr(signal, stop))
+            out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert out.strip() == f"{how} still serving: []", (out, err)
+    assert err == ""

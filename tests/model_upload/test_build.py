@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import pickle
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import Numerpilot
 from typer.testing import CliRunner
 
 from numerpilot.cli.commands import app
@@ -204,3 +206,19 @@ def test_cli_build_upload_packs_the_run(trained_dir: Path, tmp_path: Path) -> No
         json.loads((tmp_path / "cli.pkl.json").read_text())["targets"]
         == load_manifest(trained_dir / "models").targets
     )
+
+
+def test_cli_build_upload_compares_demo_models_with_the_demo_config(
+    trained_dir: Path, tmp_path: Path, numerpilot: Numerpilot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Demo models against the config's [demo] data: with neutralization asked for, the
+    warning said 'no dataset in data/, only the demo dataset' instead of what changed."""
+    root = Path(shutil.copytree(trained_dir, tmp_path / "wd"))
+    toml = root / "numerpilot.toml"
+    toml.write_text(toml.read_text() + "\n[ensemble]\nneutralization_proportion = 0.3\n")
+    with caplog.at_level("WARNING"):
+        outcome = numerpilot("build-upload", "-C", str(root), "--out", str(tmp_path / "m.pkl"))
+    assert outcome.code == 0, outcome.err
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "no dataset in" not in warning
+    assert "asks for neutralization 0.3" in warning and "'numerpilot train --demo'" in warning

@@ -6,9 +6,13 @@ the limits run under ``sys.executable`` so each case costs about a second.
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import json
 import re
 import sys
+import threading
+import time
 import types
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from numerpilot.errors import DataError
 from numerpilot.model_upload import runtime
 from numerpilot.model_upload.build import BuiltUpload, pickle_model, sidecar_path
 from numerpilot.model_upload.check import MESSAGE_LIMIT, CheckResult, Limits, run_in_runtime
@@ -206,3 +211,90 @@ def test_long_runtime_message_is_cut(tmp_path: Path) -> None:
     assert "…" in result.message and result.message.endswith('not in index"')
     assert "retrain" in result.fix  # chosen on the whole message
     assert result.log_tail and all(len(line) <= MESSAGE_LIMIT for line in result.log_tail)
+
+
+def _flipped(built: BuiltUpload) -> bytes:
+    """The built pickle with one byte of its LightGBM model text changed (a bad disk, an
+    edit): unpickling fails with a UnicodeDecodeError, not an UnpicklingError."""
+    data = bytearray(built.path.read_bytes())
+    at = data.index(b"Tree=0") + 2
+    data[at] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize("damage", ["empty", "flipped"])
+def test_damaged_pickle_is_named_as_such(
+    damage: str, built: BuiltUpload, live_file: Path, tmp_path: Path
+) -> None:
+    """It was reported as the runtime crashing (exit code 1) and blamed on another Python
+    minor; what is wrong is the file."""
+    path = tmp_path / "m.pkl"
+    path.write_bytes(b"" if damage == "empty" else _flipped(built))
+    result = _check(path, live_file)
+    assert not result.passed and result.stage == "load", result
+    error = "EOFError" if damage == "empty" else "UnicodeDecodeError"
+    assert result.message.startswith(f"Error reading pickle - {error}: "), result.message
+    assert "not a readable pickle" in result.fix and "build-upload" in result.fix
+    assert "Python minor" not in result.fix
+
+
+def test_pickle_of_data_not_a_function(live_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "m.pkl"
+    pd.read_parquet(live_file).head(3).to_pickle(path)  # a frame, as pandas pickles it
+    result = _check(path, live_file)
+    assert not result.passed and result.message.endswith("is not a callable object")
+    assert "not a function" in result.fix and "model(live_features)" in result.fix
+
+
+def test_two_arguments_without_benchmarks_is_the_check_missing_a_file(
+    live_file: Path, tmp_path: Path
+) -> None:
+    """Numerai gives a 2-argument pickle the benchmarks; the fix is --benchmarks, not code."""
+
+    def model(live: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"prediction": 0.5}, index=live.index)
+
+    result = _check(_dump(model, tmp_path / "m.pkl"), live_file)
+    assert not result.passed and result.stage == "input"
+    assert "--benchmarks" in result.fix and "live_benchmark_models.parquet" in result.fix
+
+
+def test_a_folder_is_not_a_pickle(live_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "m.pkl").mkdir()
+    with pytest.raises(DataError, match=r"m\.pkl is a folder; give the pickle file"):
+        _check(tmp_path / "m.pkl", live_file)
+
+
+def _runtimes_of(pickle_path: Path) -> list[int]:
+    """Process ids whose command line names ``pickle_path`` (the runtime running it)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if str(pickle_path).encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the runtime")
+def test_ctrl_c_during_the_check_stops_the_runtime(live_file: Path, tmp_path: Path) -> None:
+    """The runtime runs in a session of its own, out of reach of the terminal's Ctrl-C:
+    check-upload exited 130 and left it running (up to its 10-minute limit)."""
+
+    def model(live: pd.DataFrame) -> pd.DataFrame:
+        import time
+
+        time.sleep(60)
+        return pd.DataFrame({"prediction": 0.5}, index=live.index)
+
+    path = _dump(model, tmp_path / "slow.pkl")
+
+    def press_ctrl_c() -> None:
+        deadline = time.monotonic() + 30
+        while not _runtimes_of(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _thread.interrupt_main()
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        _check(path, live_file)
+    assert _runtimes_of(path) == []

@@ -236,3 +236,22 @@ def test_upload_model_refuses_a_failing_pickle(
     assert result.exit_code == 1
     assert "must have 1 or 2 arguments" in str(result.exception)
     assert sandbox.state.pickles == []
+
+
+def test_cli_check_upload_piped_lines_carry_no_padding(
+    replica_python: Path, built: BuiltUpload, trained_dir: Path, numerpilot: Numerpilot
+) -> None:
+    """As the README promises for every table: piped, no line ends in padding spaces."""
+    outcome = numerpilot("check-upload", str(built.path), "-C", str(trained_dir))
+    assert outcome.code == 0, outcome.err
+    assert "PASS" in outcome.out
+    assert [line for line in outcome.out.splitlines() if line != line.rstrip()] == []
+
+
+def test_cli_check_upload_with_the_replica_built_says_nothing_of_preparing_it(
+    replica_python: Path, built: BuiltUpload, trained_dir: Path, numerpilot: Numerpilot
+) -> None:
+    """'Preparing the runtime replica (first use: ~1 min)' was printed on every check."""
+    outcome = numerpilot("check-upload", str(built.path), "-C", str(trained_dir))
+    assert outcome.code == 0, outcome.err
+    assert "Preparing" not in outcome.out and "Running the pickle" in outcome.out

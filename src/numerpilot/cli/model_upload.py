@@ -37,11 +37,16 @@ BenchOption = Annotated[
 ]
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 model``, ``3 models``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _print_built(built: BuiltUpload) -> None:
     info = built.info
     console.print(
         f"Wrote [bold]{built.path}[/bold] ({info['bytes'] / 1e6:.2f} MB): "
-        f"{len(info['targets'])} models, {info['n_trees']} trees, {info['n_features']} "
+        f"{_count(len(info['targets']), 'model')}, {info['n_trees']} trees, {info['n_features']} "
         f"features, {info['arguments']}-argument function.\n"
         f"Targets Numerai's runtime image [bold]{built.image.describe()}[/bold]; "
         f"choose '{built.image.api_name}' when uploading. Details: {built.sidecar}"
@@ -69,22 +74,40 @@ def build_upload_cmd(
         inside = {wd.models: "the trained models' folder", wd.predictions: "the predictions' "
                   "folder", wd.data_root(wd.load_config()): "the data folder"}  # fmt: skip
         check_output(out, "--out", keep, inside)
-        _not_another_file(out)
+    _writable_out(out or wd.root / PICKLE_NAME, given=out is not None)
     built = build_upload(wd.models, out or wd.root / PICKLE_NAME, benchmarks=benchmarks)
     _warn_drift(wd)
     _print_built(built)
 
 
-def _not_another_file(out: Path) -> None:
-    """Refuse to replace a file that is not a pickle (a dataset, a submission file), or
-    beside it (``<out>.json``) one that is not a pickle's sidecar."""
+def _writable_out(out: Path, *, given: bool) -> None:
+    """Refuse, before any work, a pickle path whose pickle or sidecar (``<out>.json``) would
+    replace something that is not numerpilot's model-upload file (a dataset, a folder, a
+    device such as /dev/null, a pipe), or whose folder cannot be written."""
+    from numerpilot.errors import LocalError
     from numerpilot.model_upload.build import sidecar_path
+    from numerpilot.workdir import ensure_writable
 
+    name = f"--out {out}" if given else "build-upload"
     for path, ours in ((out, _is_pickle), (sidecar_path(out), _is_sidecar)):
+        if path.is_dir() and path != out:  # --out itself a folder: check_output says so
+            raise UsageError(f"{name} would write its sidecar {path}, which is a folder; "
+                             "choose another path (or remove that folder).")  # fmt: skip
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise UsageError(f"{name} would replace {path}, which is not a regular file (a "
+                             "device or a pipe); choose another path.")  # fmt: skip
         if path.is_file() and not ours(path):
-            raise UsageError(f"--out {out} would replace {path}, which is not a model-upload "
+            raise UsageError(f"{name} would replace {path}, which is not a model-upload "
                              "file of numerpilot's; it is kept. Choose another path (or "
                              "remove that file first).")  # fmt: skip
+    another = "choose another path" + ("" if given else " with --out")
+    try:
+        ensure_writable(out.parent)
+    except LocalError as error:
+        if "Permission denied" in str(error):
+            raise LocalError(f"{name}: the folder {out.parent} is not writable; make it "
+                             f"writable (chmod u+w) or {another}.") from None  # fmt: skip
+        raise LocalError(f"{name}: {str(error).rstrip('.')}; {another}.") from None
 
 
 def _is_pickle(path: Path) -> bool:
@@ -107,13 +130,16 @@ def _warn_drift(wd: Workdir) -> None:
     neutralization than the packed models have: the pickle runs the models' own."""
     import logging
 
+    from numerpilot.data.layout import DEMO_VERSION
     from numerpilot.errors import NumerpilotError
     from numerpilot.modeling.store import load_manifest
     from numerpilot.pipeline.context import Context
     from numerpilot.pipeline.predict import config_drift
 
     try:
-        drift = config_drift(Context.load(wd), load_manifest(wd.models))
+        manifest = load_manifest(wd.models)
+        ctx = Context.load(wd, demo=manifest.data_version == DEMO_VERSION)
+        drift = config_drift(ctx, manifest)
     except (NumerpilotError, OSError):  # no data here to compare with: nothing to say
         return
     if drift:
@@ -152,12 +178,17 @@ def _resolve_image(pickle: Path, image: str | None) -> RuntimeImage:
 
     if image is None:
         return default_image(pickle)
+    if image.removeprefix("py") not in IMAGES:
+        raise UsageError(f"--image {image}: not one of Numerai's runtime images numerpilot "
+                         f"knows ({', '.join(IMAGES)}).")  # fmt: skip
     return image_for(image.removeprefix("py"))
 
 
 def _render(result: CheckResult, pickle: Path) -> None:
     from rich.table import Table
     from rich.text import Text
+
+    from numerpilot.cli.render import print_table
 
     table = Table(show_header=False, box=None)
     verdict = "[bold green]PASS[/bold green]" if result.passed else "[bold red]FAIL[/bold red]"
@@ -168,7 +199,7 @@ def _render(result: CheckResult, pickle: Path) -> None:
     if result.passed:
         table.add_row("predictions", f"{result.rows} (all live ids, in [0, 1], not constant)")
     console.print(f"Numerai runtime replica: {pickle}")
-    console.print(table)
+    print_table(table)
     if not result.passed:
         for line in result.log_tail[-8:]:
             console.print(Text(f"  {line}", style="dim"))
@@ -188,24 +219,33 @@ def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | Non
 
     The live and benchmark files are checked first: a wrong file is named as such, before
     minutes of building a replica, not reported as the runtime failing on the pickle."""
-    from numerpilot.model_upload.check import built_for_another, check_inputs, run_in_runtime
-    from numerpilot.model_upload.replica import ensure_replica
+    from numerpilot.model_upload.check import (
+        built_for_another,
+        check_inputs,
+        refuse_missing_pickle,
+        run_in_runtime,
+    )
+    from numerpilot.model_upload.replica import ensure_replica, is_ready
 
-    if not pickle.exists():
-        raise DataError(f"{pickle} does not exist. Build it with 'numerpilot build-upload'.")
+    refuse_missing_pickle(pickle)
     target = _resolve_image(pickle, image)
     live_path, bench_path = _inputs(wd, pickle, live, bench)
     check_inputs(live_path, bench_path)
     result = built_for_another(pickle, target)  # no replica needed to know that
     if result is None:
-        with _step(f"Preparing the {target.key} runtime replica (first use: ~1 min)"):
+        if is_ready(target):
             python = ensure_replica(target)
+        else:
+            with _step(f"Preparing the {target.key} runtime replica (first use: ~1 min)"):
+                python = ensure_replica(target)
         with _step("Running the pickle as Numerai's runtime does"):
             result = run_in_runtime(python, pickle, live_path, image=target,
                                     benchmarks=bench_path)  # fmt: skip
     _render(result, pickle)
     if not result.passed:
-        raise DataError(f"Numerai's runtime would fail: {result.message}\nFix: {result.fix}")
+        said = "The check could not run the pickle" if result.stage == "input" else (
+            "Numerai's runtime would fail")  # fmt: skip
+        raise DataError(f"{said}: {result.message}\nFix: {result.fix}")
     return result
 
 
@@ -298,6 +338,7 @@ def upload_model_cmd(
     model_id = _model_id(client.models(), model)  # before minutes of checking
     if pickle is None:
         pickle = wd.root / PICKLE_NAME
+        _writable_out(pickle, given=False)
         _print_built(build_upload(wd.models, pickle))
     _refuse_demo(wd, config.demo.dir, pickle, live)
     check_pickle(wd, pickle, live, benchmarks, None)

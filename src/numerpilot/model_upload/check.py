@@ -12,6 +12,7 @@ is named as such instead of failing inside the runtime as if the pickle had.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +78,12 @@ _FIXES = (
      "have; serialise that code by value (cloudpickle.register_pickle_by_value) or drop it."),
     ("Invalid pickle - ", "The file is not a readable pickle (truncated or not a pickle); rebuild "
      "it with 'numerpilot build-upload'."),
+    ("Error reading pickle - ", "The file is not a readable pickle (empty, damaged or not a "
+     "pickle); rebuild it with 'numerpilot build-upload'."),
+    ("is not a callable object", "The pickle holds data, not a function: Numerai calls "
+     "model(live_features). Pickle the predict function ('numerpilot build-upload' builds one)."),
+    ("no live benchmark models file", "Give Numerai's live_benchmark_models.parquet of the live "
+     "file's round with --benchmarks: Numerai passes it to 2-argument pickles."),
     ("must have 1 or 2 arguments", "Numerai calls model(live_features) or model(live_features, "
      "live_benchmark_models): define the function with exactly 1 or 2 parameters."),
     ("instead of pd.DataFrame", "Return a pandas DataFrame indexed by the live ids, e.g. "
@@ -213,6 +221,22 @@ def _wait(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int, float, b
     return code, usage.ru_maxrss / 1024, timed_out
 
 
+@contextlib.contextmanager
+def _killed_unless_reaped(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Kill the runtime's process group when the wait for it ends early (Ctrl-C, SIGTERM):
+    in a session of its own, it gets no Ctrl-C from the terminal and would run on, for up
+    to 10 minutes, after check-upload has exited."""
+    try:
+        yield
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+
+
 def _crash_message(code: int, timed_out: bool, limits: Limits) -> tuple[str, str]:
     if timed_out:
         return "time", f"the pickle ran past the {limits.wall_seconds:.0f}-second time limit"
@@ -253,6 +277,18 @@ def default_image(pickle_path: Path) -> RuntimeImage:
     return image_for(str(info.get("python") or python_minor()))
 
 
+def refuse_missing_pickle(pickle_path: Path) -> None:
+    """A DataError when ``pickle_path`` is not there or is not a file (a folder, a device)."""
+    build = "build it with 'numerpilot build-upload'"
+    if not pickle_path.exists():
+        raise DataError(f"the pickle {pickle_path} does not exist; {build}.")
+    if pickle_path.is_dir():
+        raise DataError(f"the pickle {pickle_path} is a folder; give the pickle file "
+                        "(model.pkl, as 'numerpilot build-upload' writes it).")  # fmt: skip
+    if not pickle_path.is_file():
+        raise DataError(f"the pickle {pickle_path} is not a regular file; {build}.")
+
+
 def run_in_runtime(
     python: Path,
     pickle_path: Path,
@@ -267,8 +303,7 @@ def run_in_runtime(
 
     ``keep_output``: where to copy the predictions CSV the runtime wrote (when it wrote one).
     """
-    if not Path(pickle_path).exists():
-        raise DataError(f"the pickle {pickle_path} does not exist.")
+    refuse_missing_pickle(Path(pickle_path))
     check_inputs(live, benchmarks)
     mismatch = built_for_another(pickle_path, image)
     if mismatch is not None:
@@ -289,7 +324,8 @@ def run_in_runtime(
             proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp,
                                     env=_child_env(), start_new_session=True,
                                     preexec_fn=lambda: _limit(limits))  # fmt: skip
-            code, peak_mb, timed_out = _wait(proc, started + limits.wall_seconds)
+            with _killed_unless_reaped(proc):
+                code, peak_mb, timed_out = _wait(proc, started + limits.wall_seconds)
         wall = time.monotonic() - started
         lines = logs.read_text(encoding="utf-8", errors="replace").splitlines()
         tail = [shorten(line) for line in lines[-20:]]

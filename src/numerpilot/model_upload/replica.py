@@ -55,6 +55,11 @@ def _is_ready(venv: Path, image: RuntimeImage) -> bool:
     return bool(recorded == image.requirements())
 
 
+def is_ready(image: RuntimeImage) -> bool:
+    """Whether the image's replica is built (then :func:`ensure_replica` takes no time)."""
+    return _is_ready(replica_dir(image), image)
+
+
 def base_interpreter(image: RuntimeImage) -> str:
     """An interpreter of the image's Python minor: this one, or ``python3.X`` on PATH."""
     if python_minor() == image.python:

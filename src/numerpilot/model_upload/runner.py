@@ -54,6 +54,10 @@ def _load(model_pkl: str) -> Any:
         raise StopRunError("load", f"Pickle incompatible with {py_version()}", repr(e)) from None
     except ModuleNotFoundError as e:
         raise StopRunError("load", f"Import error reading pickle - {e}", repr(e)) from None
+    except Exception as e:  # numerai-predict crashes here with this traceback
+        raise StopRunError(
+            "load", f"Error reading pickle - {type(e).__name__}: {e}", traceback.format_exc()
+        ) from None
 
 
 def _check(era_predictions: Any, era_features: Any) -> None:
@@ -107,8 +111,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             elif num_args == 2:
                 if benchmark_models is None:
                     raise StopRunError(
-                        "call",
-                        "the pickle takes 2 arguments but no live benchmark models file was given",
+                        "input",
+                        "the pickle takes 2 arguments (live features, live benchmark models) "
+                        "and no live benchmark models file was given",
                     )
                 era_predictions = model(era_features, benchmark_models.loc[era_features.index])
             else:
