@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
+import stat
+import threading
 import time
 from pathlib import Path
 
@@ -12,7 +15,12 @@ import pytest
 from tests.support.fs import disk_full, leftovers
 
 from numerpilot.errors import LocalError, from_os_error
-from numerpilot.io import deferred_interrupt, write_files_atomic, write_text_atomic
+from numerpilot.io import (
+    deferred_interrupt,
+    write_files_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 
 def test_a_pair_is_published_whole_or_not_at_all(
@@ -79,3 +87,18 @@ def test_os_errors_become_one_line(error: OSError, expected: str) -> None:
     message = str(from_os_error(error))
     assert isinstance(from_os_error(error), LocalError)
     assert expected in message and "\n" not in message
+
+
+def test_a_stream_is_written_into_not_replaced(tmp_path: Path) -> None:
+    """`score --json /dev/null` (as root) put a plain file in the device's place: a rename
+    over a device or pipe replaces it. A pipe stands in for the device here."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    write_json_atomic(fifo, {"corr": 0.02})
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(got[0]) == {"corr": 0.02}
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]  # no temporary twin left

@@ -1,5 +1,8 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one.
 
+A destination that is a stream (a character device such as ``/dev/null`` or
+``/dev/stdout``, or a pipe) is written into, not replaced: a rename over it would put a
+plain file in the device's place (as root), and a stream has no old file to keep whole.
 Files get the permissions of any other file the user creates (``0666`` less the umask);
 only secrets are written with ``private=True`` (``0600``). An error while writing names
 the file being written, not its temporary twin.
@@ -12,6 +15,7 @@ import hashlib
 import json
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -80,10 +84,23 @@ def _temp_beside(dest: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def is_stream(path: Path) -> bool:
+    """Whether ``path`` is a character device (``/dev/null``, a terminal) or a pipe."""
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 @contextlib.contextmanager
 def atomic_path(dest: Path, *, private: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; move it onto ``dest`` only on success."""
+    """Yield a temporary path beside ``dest``; move it onto ``dest`` only on success (a
+    stream: ``dest`` itself, written into)."""
     dest = Path(dest)
+    if is_stream(dest):
+        yield dest
+        return
     with _temp_beside(dest) as tmp:
         yield tmp
         os.chmod(tmp, file_mode(private))
@@ -92,6 +109,10 @@ def atomic_path(dest: Path, *, private: bool = False) -> Iterator[Path]:
 
 def write_atomic(dest: Path, writer: Callable[[IO[bytes]], Any], *, private: bool = False) -> None:
     """Call ``writer`` with a binary file object and publish the result atomically."""
+    if is_stream(dest):  # no fsync: a device or pipe may not have one
+        with Path(dest).open("wb") as fh:
+            writer(fh)
+        return
     with atomic_path(dest, private=private) as tmp, tmp.open("wb") as fh:
         writer(fh)
         fh.flush()

@@ -66,7 +66,7 @@ def score(
     Payout multipliers come from the work directory's numerpilot.toml (\\[scoring]).
     """
     from numerpilot.errors import DataError, UsageError
-    from numerpilot.io import write_json_atomic
+    from numerpilot.io import is_stream, write_json_atomic
     from numerpilot.kernel.eras import EraIndex
     from numerpilot.scoring.align import align
     from numerpilot.scoring.io import (
@@ -125,9 +125,10 @@ def score(
         err_console.print(f"[yellow]Warning:[/yellow] {escape(note)}", highlight=False)
     if json_out is not None:
         write_json_atomic(json_out, report.to_dict())
-        console.print(
-            f"Wrote scores of {len(report.columns)} column(s) to [bold]{json_out}[/bold]."
-        )
+        if not is_stream(json_out):  # --json /dev/stdout: the JSON alone
+            console.print(
+                f"Wrote scores of {len(report.columns)} column(s) to [bold]{json_out}[/bold]."
+            )
     else:
         from numerpilot.cli.render import print_scores
 
