@@ -469,7 +469,7 @@ def test_the_unsure_wait_is_on_the_server_clock(
         ledger.mark("classic", MODELS[0], ids[MODELS[0]], number, "uploading",
                     error="unsure: create: no answer")  # fmt: skip
         runner = _daemon(daemon_dir, client)
-        assert runner._measure_clock()  # a second here: hours there
+        assert runner.retrainer.measure_clock()  # a second here: hours there
         report = runner.pass_once()
         assert report.round == number and report.failures == []
         assert sorted(s.model_name for s in fast.state.submissions) == sorted(MODELS)
@@ -483,7 +483,7 @@ def test_rounds_the_server_clock_jumped_over_are_not_alerted_as_missed(
     that is no miss of the user's, and the log says the clock jumped."""
     runner = _daemon(daemon_dir, client)
     first = runner.pass_once()  # Tuesday's round
-    assert runner._measure_clock()  # a daemon running for a while: the rate is known
+    assert runner.retrainer.measure_clock()  # a daemon running for a while: the rate is known
     sandbox.clock.advance(timedelta(days=2))
     with caplog.at_level("INFO", logger="numerpilot.automation"):
         later = runner.pass_once()

@@ -16,13 +16,11 @@ import logging
 import random
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
@@ -33,20 +31,15 @@ from numerpilot.automation.clock import (
     ServerClock,
     backoff_seconds,
     expected_next_open,
-    span,
 )
-from numerpilot.automation.retraining import record_retrain, retrain_reason, too_short
+from numerpilot.automation.retraining import Retrainer
 from numerpilot.automation.round_memory import RoundMemory
-from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, RemoteError, SubmissionError, from_os_error
 from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import SubmitResult, settle_closed, still_unsure
 from numerpilot.workdir import Workdir
-
-if TYPE_CHECKING:
-    from numerpilot.pipeline.retrain import RetrainResult
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +54,6 @@ _DONE = ("submitted", "skipped")
 #: Rounds read per pass: the current one and enough history to see the schedule's rhythm
 #: (two of Numerai's weeks of five rounds, and one more: its week shows as a period).
 _HISTORY = 11
-#: The most looks at the server's clock to measure its rate before a retrain (2 s).
-_CLOCK_LOOKS = 8
 #: The most rounds fetched to settle old rows left ``uploading`` (about 40 weeks).
 _SETTLE_ROUNDS = 200
 
@@ -116,10 +107,8 @@ class Daemon:
         self.started: datetime | None = None
         self._rng = random.Random(seed)
         self._model_ids: dict[str, str] = {}
-        self._retrain_tried: set[str] = set()
-        self._retrain_said: str | None = None  # why retraining waits, said once
         self._due: tuple[int, tuple[str, ...]] | None = None  # the round and models last said due
-        self._retraining = Stoppable()
+        self.retrainer = Retrainer(workdir, config, client, self.clock, self.stop, self.alerts)
         self._jumps = ClockJumps()
         self._excused: set[tuple[int, str]] = set()  # rounds jumped over, said once
         self._memory = RoundMemory()
@@ -415,91 +404,8 @@ class Daemon:
 
     # -- retraining, never inside a round's window ------------------------------------------
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:
-        """Retrain between rounds: stopped (and discarded) when the next round is about to
-        open or the daemon is told to stop, so it never holds up a round's submissions.
-        None starts before the server clock's rate is measured: the deadline is on that
-        clock, which may run fast (a sandbox's; the weekly age, read at rate 1 until then,
-        only grows with it); nor when the last retrain took longer than the time left
-        (one stopped at every weekday's deadline waits for the weekend's gap)."""
-        reason = retrain_reason(self.workdir, self.config, self.client, rate=self.clock.rate)
-        if reason is None or reason in self._retrain_tried or self.stop.is_set():
-            return
-        if not self._measure_clock():
-            log.debug("not retraining yet: the server clock's rate is not measured")
-            return
-        seconds = self.clock.real_seconds(report.wake) if report.wake else 0.0
-        if seconds <= 0:
-            self._say_once(f"not retraining now ({reason}): the next round opens about now")
-            return
-        short = too_short(self.workdir.models, seconds)
-        if short:
-            self._say_once(f"not retraining now ({reason}): {short}")
-            return
-        with contextlib.ExitStack() as held:
-            try:  # held throughout: a training of yours cannot begin after this check
-                held.enter_context(self.workdir.changing_models())
-            except LockedError as error:  # a training of yours: no failure, no download
-                self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
-                return
-            self._retrain_tried.add(reason)
-            self._retrain_said = None
-            log.info("retraining (%s); stopped if still running in %s, when the next round "
-                     "is due", reason, span(seconds))  # fmt: skip
-            self._run_retrain(current, report, reason, seconds)
-
-    def _run_retrain(
-        self, current: RoundInfo, report: PassReport, reason: str, seconds: float
-    ) -> None:
-        """The retrain itself, cut after ``seconds``; how long it ran is recorded."""
-        began = time.monotonic()
-        try:
-            with self._retraining.within(seconds, "the next round is due"):
-                self._retrain(current)  # it logs its verdict
-        except Stopped as stopped:
-            self._retrain_tried.discard(reason)  # tried again in a gap long enough
-            record_retrain(self.workdir.models, time.monotonic() - began, finished=False)
-            log.warning("retraining stopped (%s) after %s; the models in use stay", stopped,
-                        span(time.monotonic() - began))  # fmt: skip
-            return
-        except LockedError as error:  # a download of yours into the data folder
-            self._retrain_tried.discard(reason)
-            self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
-            return
-        except (NumerpilotError, OSError) as error:
-            message = f"retraining failed: {_message(error)}"
-            report.failures.append(message)
-            tournament = self.config.submission.tournament
-            self.alerts.send(Alert("failed", tournament, current.number, None, message))
-            return
-        record_retrain(self.workdir.models, time.monotonic() - began, finished=True)
-
-    def _measure_clock(self) -> bool:
-        """Look at the server's clock a few times, a quarter second apart, until its rate is
-        known (just started, or after a jump); False if it is not, or the daemon stops."""
-        for _ in range(_CLOCK_LOOKS):
-            if self.clock.measured:
-                return True
-            if self.stop.wait(0.25):
-                return False
-            self.client.rounds(limit=1)
-            self.clock.observe(self.client.api.server_time, self.client.api.received_at)
-        return self.clock.measured
-
-    def _say_once(self, message: str) -> None:
-        """Log why retraining waits once, not at every poll until it can go ahead."""
-        if message != self._retrain_said:
-            log.info("%s", message)
-        self._retrain_said = message
-
-    def _retrain(self, current: RoundInfo) -> RetrainResult:
-        """Download what is new and retrain (the caller holds the models lock)."""
-        from numerpilot.data.download import download_dataset
-        from numerpilot.pipeline.context import Context
-        from numerpilot.pipeline.retrain import retrain
-
-        download_dataset(self.workdir, self.config, self.client, info=current)
-        tolerance = self.settings.retrain_tolerance
-        return retrain(Context.load(self.workdir), tolerance, locked=True)
+        """Retrain between rounds if due (:class:`Retrainer`); its failures join the pass's."""
+        report.failures.extend(self.retrainer.maybe(current, report.wake))
 
     # -- sleeping --------------------------------------------------------------------------
     def _next_look(self, report: PassReport) -> str:
@@ -539,7 +445,7 @@ class Daemon:
                      signal.Signals(signum).name)  # fmt: skip
             self.stopped_by = signum
             self.stop.set()
-            self._retraining.stop("the daemon is stopping")  # a retrain is not a step
+            self.retrainer.running.stop("the daemon is stopping")  # a retrain is not a step
 
         stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # SIGHUP: the terminal closed
         saved = {sig: signal.signal(sig, handle) for sig in stops}

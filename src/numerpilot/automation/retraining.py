@@ -1,21 +1,33 @@
-"""When the daemon retrains: the policy of ``[daemon] retrain`` against the models in use,
-and whether the time left before the next round holds a retrain (how long the last one ran
-is kept in ``models/retrain.json``)."""
+"""When and how the daemon retrains: the policy of ``[daemon] retrain`` against the models
+in use, whether the time left before the next round holds a retrain (how long the last one
+ran is kept in ``models/retrain.json``), and the retrain itself, between rounds only.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from numerpilot.api.client import NumeraiClient
-from numerpilot.automation.clock import span
+from numerpilot.api.rounds import RoundInfo
+from numerpilot.automation.alerts import Alert, Alerts
+from numerpilot.automation.clock import ServerClock, span
+from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, from_os_error
 from numerpilot.io import write_text_atomic
+from numerpilot.lock import LockedError
 from numerpilot.modeling.store import load_manifest
 from numerpilot.workdir import Workdir
+
+if TYPE_CHECKING:
+    from numerpilot.pipeline.retrain import RetrainResult
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +35,8 @@ log = logging.getLogger(__name__)
 RETRAIN_RECORD = "retrain.json"
 #: A retrain starts only with this many times its last duration left before its deadline.
 MARGIN = 1.25
+#: The most looks at the server's clock to measure its rate before a retrain (2 s).
+_CLOCK_LOOKS = 8
 
 
 def retrain_reason(
@@ -83,3 +97,104 @@ def too_short(models: Path, seconds: float) -> str | None:
     took = f"took {span(last[0])}" if last[1] else f"was stopped after {span(last[0])}"
     return (f"the last retrain {took}, and the next round is due in {span(seconds)}; "
             "waiting for a longer gap between rounds")  # fmt: skip
+
+
+class Retrainer:
+    """The daemon's retrains: between rounds only, stopped (and discarded) when the next
+    round is about to open or the daemon is told to stop, so that none holds up a round's
+    submissions. None starts before the server clock's rate is measured: the deadline is on
+    that clock, which may run fast (a sandbox's; the weekly age, read at rate 1 until then,
+    only grows with it); nor when the last retrain took longer than the time left (one
+    stopped at every weekday's deadline waits for the weekend's gap)."""
+
+    def __init__(
+        self, workdir: Workdir, config: Config, client: NumeraiClient, clock: ServerClock,
+        stop: threading.Event, alerts: Alerts,
+    ) -> None:  # fmt: skip
+        self.workdir, self.config, self.client = workdir, config, client
+        self.clock, self.stop, self.alerts = clock, stop, alerts
+        self.running = Stoppable()  # the retrain in progress, stopped by a signal
+        self.tried: set[str] = set()  # the reasons retrained for (one retrain each)
+        self._said: str | None = None  # why retraining waits, said once
+
+    def maybe(self, current: RoundInfo, wake: datetime | None) -> list[str]:
+        """Retrain now if due and there is time before ``wake`` (server time, when the next
+        round is due); the failures to report."""
+        reason = retrain_reason(self.workdir, self.config, self.client, rate=self.clock.rate)
+        if reason is None or reason in self.tried or self.stop.is_set():
+            return []
+        if not self.measure_clock():
+            log.debug("not retraining yet: the server clock's rate is not measured")
+            return []
+        seconds = self.clock.real_seconds(wake) if wake else 0.0
+        if seconds <= 0:
+            self._say_once(f"not retraining now ({reason}): the next round opens about now")
+            return []
+        short = too_short(self.workdir.models, seconds)
+        if short:
+            self._say_once(f"not retraining now ({reason}): {short}")
+            return []
+        with contextlib.ExitStack() as held:
+            try:  # held throughout: a training of yours cannot begin after this check
+                held.enter_context(self.workdir.changing_models())
+            except LockedError as error:  # a training of yours: no failure, no download
+                self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
+                return []
+            self.tried.add(reason)
+            self._said = None
+            log.info("retraining (%s); stopped if still running in %s, when the next round "
+                     "is due", reason, span(seconds))  # fmt: skip
+            return self._run(current, reason, seconds)
+
+    def _run(self, current: RoundInfo, reason: str, seconds: float) -> list[str]:
+        """The retrain itself, cut after ``seconds``; how long it ran is recorded."""
+        began = time.monotonic()
+        try:
+            with self.running.within(seconds, "the next round is due"):
+                self._retrain(current)  # it logs its verdict
+        except Stopped as stopped:
+            self.tried.discard(reason)  # tried again in a gap long enough
+            record_retrain(self.workdir.models, time.monotonic() - began, finished=False)
+            log.warning("retraining stopped (%s) after %s; the models in use stay", stopped,
+                        span(time.monotonic() - began))  # fmt: skip
+            return []
+        except LockedError as error:  # a download of yours into the data folder
+            self.tried.discard(reason)
+            self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
+            return []
+        except (NumerpilotError, OSError) as error:
+            problem = from_os_error(error) if isinstance(error, OSError) else error
+            message = f"retraining failed: {problem}"
+            tournament = self.config.submission.tournament
+            self.alerts.send(Alert("failed", tournament, current.number, None, message))
+            return [message]
+        record_retrain(self.workdir.models, time.monotonic() - began, finished=True)
+        return []
+
+    def measure_clock(self) -> bool:
+        """Look at the server's clock a few times, a quarter second apart, until its rate is
+        known (just started, or after a jump); False if it is not, or the daemon stops."""
+        for _ in range(_CLOCK_LOOKS):
+            if self.clock.measured:
+                return True
+            if self.stop.wait(0.25):
+                return False
+            self.client.rounds(limit=1)
+            self.clock.observe(self.client.api.server_time, self.client.api.received_at)
+        return self.clock.measured
+
+    def _say_once(self, message: str) -> None:
+        """Log why retraining waits once, not at every poll until it can go ahead."""
+        if message != self._said:
+            log.info("%s", message)
+        self._said = message
+
+    def _retrain(self, current: RoundInfo) -> RetrainResult:
+        """Download what is new and retrain (the caller holds the models lock)."""
+        from numerpilot.data.download import download_dataset
+        from numerpilot.pipeline.context import Context
+        from numerpilot.pipeline.retrain import retrain
+
+        download_dataset(self.workdir, self.config, self.client, info=current)
+        tolerance = self.config.daemon.retrain_tolerance
+        return retrain(Context.load(self.workdir), tolerance, locked=True)
