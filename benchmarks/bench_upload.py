@@ -25,7 +25,8 @@ from numerpilot.model_upload.build import build_upload
 from numerpilot.model_upload.check import run_in_runtime
 from numerpilot.model_upload.images import image_for, python_minor
 from numerpilot.model_upload.replica import ensure_replica
-from numerpilot.modeling.store import Manifest, save_bundle
+from numerpilot.modeling.manifest import Manifest
+from numerpilot.modeling.store import save_bundle
 
 TARGETS = ["target", "target_teager2b_20", "target_ender_20", "target_jasper_20"]
 TIME_BUDGET_S, MEMORY_BUDGET_MB = 600.0, 4096.0

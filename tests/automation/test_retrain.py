@@ -19,7 +19,8 @@ from numerpilot.data.synthetic import SyntheticSpec
 from numerpilot.data.synthetic_io import write_synthetic
 from numerpilot.errors import DataError
 from numerpilot.lock import LockedError
-from numerpilot.modeling.store import kept_bundles, load_manifest, rollback
+from numerpilot.modeling.manifest import load_manifest
+from numerpilot.modeling.store import kept_bundles, rollback
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.retrain import retrain
 from numerpilot.pipeline.train import train_ensemble

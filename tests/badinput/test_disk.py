@@ -15,7 +15,7 @@ from tests.support.fs import disk_full, leftovers, snapshot
 
 from numerpilot.data.live_round import write_live_round
 from numerpilot.io import current_umask
-from numerpilot.modeling.store import load_manifest
+from numerpilot.modeling.manifest import load_manifest
 
 
 @pytest.mark.bad_input("train", "the disk fills up while a retrained bundle is saved")

@@ -23,7 +23,8 @@ from numerpilot.errors import DataError, NumerpilotError
 from numerpilot.kernel.ensemble import build_models
 from numerpilot.model_upload.build import BuiltUpload, build_upload, pickle_model
 from numerpilot.model_upload.images import IMAGES, local_versions, target_image
-from numerpilot.modeling.store import Bundle, load_bundle, load_manifest, load_model_strings
+from numerpilot.modeling.manifest import load_manifest
+from numerpilot.modeling.store import Bundle, load_bundle, load_model_strings
 from numerpilot.pipeline.predict import predict_file
 
 # Loads a pickle, calls it, and fails if numerpilot gets (or could get) imported.

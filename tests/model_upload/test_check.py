@@ -29,7 +29,8 @@ from numerpilot.model_upload import runtime
 from numerpilot.model_upload.build import BuiltUpload, pickle_model, sidecar_path
 from numerpilot.model_upload.check import MESSAGE_LIMIT, CheckResult, Limits, run_in_runtime
 from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
-from numerpilot.modeling.store import load_manifest, load_model_strings
+from numerpilot.modeling.manifest import load_manifest
+from numerpilot.modeling.store import load_model_strings
 
 IMAGE: RuntimeImage = image_for(python_minor())
 PY = Path(sys.executable)

@@ -15,7 +15,8 @@ from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import DataError
 from numerpilot.modeling.cv import holdout_split, purged_era_folds
 from numerpilot.modeling.lgbm import lgbm_params, mean_era_corr, train_target
-from numerpilot.modeling.store import Manifest, load_bundle, load_manifest, save_bundle
+from numerpilot.modeling.manifest import Manifest, load_manifest
+from numerpilot.modeling.store import load_bundle, save_bundle
 
 ERAS = np.array([f"{e:04d}" for e in range(1, 21)])
 

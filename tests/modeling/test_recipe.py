@@ -18,8 +18,9 @@ from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import load_era_data
 from numerpilot.modeling.cv import holdout_split, purged_era_folds
+from numerpilot.modeling.manifest import load_manifest
 from numerpilot.modeling.members import FitJob, Member
-from numerpilot.modeling.store import load_bundle, load_manifest
+from numerpilot.modeling.store import load_bundle
 from numerpilot.modeling.tree_count import (
     best_round,
     capped,

@@ -19,12 +19,10 @@ from tests.support.catalogue import Refused
 from tests.support.fs import read_only
 
 from numerpilot.errors import DataError
+from numerpilot.modeling.manifest import MANIFEST, Manifest, load_manifest
 from numerpilot.modeling.store import (
-    MANIFEST,
-    Manifest,
     kept_bundles,
     load_bundle,
-    load_manifest,
     load_model_strings,
     rollback,
     save_bundle,

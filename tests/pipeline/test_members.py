@@ -14,7 +14,8 @@ from tests.pipeline.conftest import FAST_CONFIG, TWO_WORKERS, CliRunner, make_wo
 from tests.support.catalogue import Refused
 from tests.support.s3 import SECRET, local_s3
 
-from numerpilot.modeling.store import Manifest, load_bundle, load_manifest
+from numerpilot.modeling.manifest import Manifest, load_manifest
+from numerpilot.modeling.store import load_bundle
 from numerpilot.workdir import Workdir
 
 

@@ -14,7 +14,8 @@ from tests.support.catalogue import Refused
 
 from numerpilot.config import EnsembleConfig
 from numerpilot.data import layout
-from numerpilot.modeling.store import load_bundle, load_manifest
+from numerpilot.modeling.manifest import load_manifest
+from numerpilot.modeling.store import load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.plan import neutralizer_features
 from numerpilot.pipeline.predict import predict_file, predict_live

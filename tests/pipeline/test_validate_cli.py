@@ -30,7 +30,8 @@ def test_report_names_each_members_model() -> None:
 
     from numerpilot.kernel.ensemble import build_models
     from numerpilot.kernel.linear import linear_text
-    from numerpilot.modeling.store import Bundle, Manifest
+    from numerpilot.modeling.manifest import Manifest
+    from numerpilot.modeling.store import Bundle
     from numerpilot.pipeline.validate import _what
 
     plain, paired = (

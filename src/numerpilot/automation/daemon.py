@@ -241,7 +241,7 @@ class Daemon:
         """The round's live predictions: predicted once per round, live file and models
         (again only when one of them changed, or the predictions file did)."""
         from numerpilot.data import layout
-        from numerpilot.modeling.store import MANIFEST
+        from numerpilot.modeling.manifest import MANIFEST
         from numerpilot.pipeline.context import Context
         from numerpilot.pipeline.predict import predict_live
 

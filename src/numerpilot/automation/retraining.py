@@ -23,7 +23,7 @@ from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, from_os_error
 from numerpilot.io import write_text_atomic
 from numerpilot.lock import LockedError
-from numerpilot.modeling.store import load_manifest
+from numerpilot.modeling.manifest import load_manifest
 from numerpilot.workdir import Workdir
 
 if TYPE_CHECKING:

@@ -132,7 +132,7 @@ def _warn_drift(wd: Workdir) -> None:
 
     from numerpilot.data.layout import DEMO_VERSION
     from numerpilot.errors import NumerpilotError
-    from numerpilot.modeling.store import load_manifest
+    from numerpilot.modeling.manifest import load_manifest
     from numerpilot.pipeline.context import Context
     from numerpilot.pipeline.predict import config_drift
 
@@ -150,7 +150,7 @@ def _data_dir(wd: Workdir, pickle: Path) -> Path:
     """The live data's folder: the pickle's data version, else the trained models'."""
     from numerpilot.data.layout import DEMO_VERSION
     from numerpilot.model_upload.build import read_sidecar
-    from numerpilot.modeling.store import MANIFEST, load_manifest
+    from numerpilot.modeling.manifest import MANIFEST, load_manifest
     from numerpilot.pipeline.context import Context
 
     version = (read_sidecar(pickle) or {}).get("data_version")

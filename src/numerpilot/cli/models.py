@@ -18,7 +18,8 @@ def list_bundles(directory: WorkdirOption = Path(".")) -> None:
     """The bundles kept in models/, newest first; the current one is marked, and one whose
     model files are missing, empty, cut short or changed (or its folder or manifest) is
     called damaged."""
-    from numerpilot.modeling.store import MANIFEST, kept_bundles, load_manifest, unreadable_files
+    from numerpilot.modeling.manifest import MANIFEST, load_manifest
+    from numerpilot.modeling.store import kept_bundles, unreadable_files
 
     wd = workdir(directory)
     current = load_manifest(wd.models)
@@ -54,7 +55,7 @@ def _names(files: list[str]) -> str:
 @models_app.command("rollback")
 def rollback(directory: WorkdirOption = Path(".")) -> None:
     """Go back to the bundle before the current one (run it again to come back)."""
-    from numerpilot.modeling.store import load_manifest
+    from numerpilot.modeling.manifest import load_manifest
     from numerpilot.modeling.store import rollback as switch
     from numerpilot.workdir import ensure_writable
 
@@ -75,7 +76,7 @@ def retrain(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     The new ensemble replaces the current one unless its mean validation CORR is worse by
     more than [daemon] retrain_tolerance; the previous bundle is kept for rollback.
     """
-    from numerpilot.modeling.store import MANIFEST
+    from numerpilot.modeling.manifest import MANIFEST
     from numerpilot.pipeline.demo import load_context
     from numerpilot.pipeline.retrain import retrain as run
     from numerpilot.workdir import ensure_writable

@@ -24,16 +24,12 @@ very payload a model-upload pickle carries.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import os
-import platform
 import secrets
 import shutil
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -42,84 +38,24 @@ import lightgbm as lgb
 from numerpilot.data.layout import DEMO_VERSION
 from numerpilot.errors import DataError
 from numerpilot.io import write_bytes_atomic, write_json_atomic
-from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload, build_models
+from numerpilot.kernel.ensemble import Payload, build_models
 from numerpilot.modeling.lgbm import fatal_lines_hidden
-from numerpilot.modeling.manifest_shape import BUNDLE_PREFIX, is_folder_name, shape_problem
+from numerpilot.modeling.manifest import (
+    FORMAT,
+    MANIFEST,
+    Manifest,
+    bundle_manifest,
+    load_manifest,
+    read_json,
+)
+from numerpilot.modeling.manifest_shape import BUNDLE_PREFIX, is_folder_name
 from numerpilot.modeling.model_files import MISSING, check_model_file, file_record
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-#: How manifests are read: UTF-8, with the byte-order mark an editor may add (Notepad).
-_ENCODING = "utf-8-sig"
-#: 2: model files in the bundle's own folder; 1 (still read): beside the manifest.
-FORMAT = 2
-READABLE_FORMATS = (1, 2)
 #: What to do about a bundle whose model files are damaged or missing.
 REMEDY = ("retrain with 'numerpilot train' ('numerpilot train --demo' on the demo data), or "
           "go back to the previous bundle with 'numerpilot models rollback'.")  # fmt: skip
-
-
-def library_versions() -> dict[str, str]:
-    libs = ("numerpilot", "lightgbm", "numpy", "pandas", "scipy", "pyarrow")
-    return {"python": platform.python_version(), **{lib: version(lib) for lib in libs}}
-
-
-@dataclass
-class Manifest:
-    """What a bundle was trained on and how its models combine."""
-
-    data_version: str
-    feature_set: str
-    features: list[str]
-    targets: list[str]
-    weights: list[float]
-    params: dict[str, Any]
-    best_iterations: dict[str, int]
-    holdout_scores: dict[str, float | None]
-    neutralization_proportion: float = 0.0
-    neutralizer_features: list[str] = field(default_factory=list)
-    versions: dict[str, str] = field(default_factory=library_versions)
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    format: int = FORMAT
-    #: The folder (inside the models folder) holding the model files; "" for format 1.
-    bundle: str = field(default="", compare=False)
-    #: The library of the model files: "lightgbm" (text) or "xgboost" (JSON).
-    backend: str = "lightgbm"
-    #: Members of another kind than ``backend``: name -> "linear" (a linear model's JSON).
-    kinds: dict[str, str] = field(default_factory=dict)
-    #: The ensemble's mean held-out CORR per era with its fitted weights (None: weights
-    #: as configured, or a bundle of an earlier numerpilot).
-    ensemble_holdout: float | None = None
-    #: Trained on every ``era_step``-th era of train (``data.era_step``, or the memory plan's).
-    era_step: int = 1
-    #: Per member: its model file's ``sha256`` and ``bytes`` as saved ({} in a bundle of an
-    #: earlier numerpilot), checked before the file is parsed.
-    files: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
-    #: In ``manifest.json`` only: the bundle in use before this one ("" if none; None in a
-    #: manifest written before it was recorded), and since when this one is in use
-    #: (published or rolled back to).
-    previous: str | None = field(default=None, compare=False)
-    in_use_since: str = field(default="", compare=False)
-
-    def model_file(self, target: str) -> str:
-        """Path of a target's model text, relative to the models folder."""
-        return f"{self.bundle}/{target}.txt" if self.bundle else f"{target}.txt"
-
-    def payload(self, model_strings: dict[str, str]) -> Payload:
-        """The kernel's payload: plain data only (str, float, list, dict)."""
-        return {
-            "format": PAYLOAD_FORMAT,
-            "backend": self.backend,
-            "data_version": str(self.data_version),
-            "features": [str(f) for f in self.features],
-            "members": [str(t) for t in self.targets],
-            "weights": [float(w) for w in self.weights],
-            "models": {str(t): str(model_strings[t]) for t in self.targets},
-            "kinds": {str(t): str(k) for t, k in self.kinds.items()},
-            "neutralization_proportion": float(self.neutralization_proportion),
-            "neutralizer_features": [str(f) for f in self.neutralizer_features],
-        }
 
 
 @dataclass(frozen=True)
@@ -216,7 +152,7 @@ def _rollback_target(folder: Path, before: Manifest | None, new: str, *, migrate
 def _unusable(folder: Path, manifest: Manifest) -> str:
     """What makes a bundle no target for a rollback ("" for none): its own manifest copy
     unreadable, or model files missing, empty, cut short or changed (named)."""
-    if _bundle_manifest(folder, manifest.bundle) is None:
+    if bundle_manifest(folder, manifest.bundle) is None:
         return f"{folder / manifest.bundle / MANIFEST} is missing or unreadable"
     problems = unreadable_files(folder, manifest)
     return "; ".join(f"{name}: {problem}" for name, problem in problems.items())
@@ -277,11 +213,11 @@ def _current_or_none(folder: Path) -> Manifest | None:
         return load_manifest(folder) if (folder / MANIFEST).exists() else None
     except DataError:
         try:
-            name = _read_json(folder / MANIFEST)["bundle"]
+            name = read_json(folder / MANIFEST)["bundle"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
         ok = isinstance(name, str) and is_folder_name(name) and name
-        return _bundle_manifest(folder, name) if ok else None
+        return bundle_manifest(folder, name) if ok else None
 
 
 def discard_bundle(folder: Path, manifest: Manifest) -> None:
@@ -295,25 +231,15 @@ def discard_bundle(folder: Path, manifest: Manifest) -> None:
         _remove_old_bundles(folder, current)
 
 
-def _bundle_manifest(folder: Path, name: str) -> Manifest | None:
-    """The manifest a bundle folder carries (None: no such bundle, or unreadable)."""
-    try:
-        raw = _read_json(folder / name / MANIFEST)
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(raw, dict) and not _shape_problem(raw) and raw.get("format") == FORMAT
-    return Manifest(**raw) if ok else None
-
-
 def _previous(folder: Path, current: Manifest) -> Manifest | None:
     """The bundle in use before ``current``: the one ``manifest.json`` names (none for
     ""), or, for a manifest written before it named one, the newest bundle folder older
     than ``current`` (a newer one is a training that never finished)."""
     if current.previous is not None:
-        return _bundle_manifest(folder, current.previous) if current.previous else None
+        return bundle_manifest(folder, current.previous) if current.previous else None
     older = sorted((p.parent.name for p in folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}")
                     if p.parent.name < current.bundle), reverse=True)  # fmt: skip
-    return next((m for n in older if (m := _bundle_manifest(folder, n))), None)
+    return next((m for n in older if (m := bundle_manifest(folder, n))), None)
 
 
 def kept_bundles(folder: Path) -> list[Manifest]:
@@ -384,7 +310,7 @@ def _remove_flat_copies(folder: Path, kept: set[str]) -> None:
     link), or, in a kept folder where they were copied, has its name and bytes. Any other
     file of the models folder stays (a user's, or models no bundle names)."""
     for bundle in folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}"):
-        held = _bundle_manifest(folder, bundle.parent.name)
+        held = bundle_manifest(folder, bundle.parent.name)
         if held is None or held.files:  # not one moved from format 1 (it records no SHA-256)
             continue
         bytes_too = bundle.parent.name in kept
@@ -421,107 +347,6 @@ def unreadable_files(folder: Path, manifest: Manifest) -> dict[str, str]:
         if problem:
             out[path.name] = problem
     return out
-
-
-def load_manifest(folder: Path) -> Manifest:
-    """``manifest.json`` of ``folder``, refused when damaged: unreadable, fields of the wrong
-    shape, or (a bundle of format 2) other values than the bundle folder's own copy."""
-    path = folder / MANIFEST
-    if folder.exists() and not folder.is_dir():
-        raise DataError(f"{folder} is a file, not the folder of the trained models: move it "
-                        "away, then run 'numerpilot train'.")  # fmt: skip
-    if not path.exists():
-        raise DataError(f"no trained models in {folder}. Run 'numerpilot train' first "
-                        "('numerpilot train --demo' on the demo data).")  # fmt: skip
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not the manifest of the trained models; move it "
-                        f"away, then {_restore_any(folder)}")  # fmt: skip
-    try:
-        raw = _read_json(path)
-    except ValueError:
-        raise DataError(f"{path} is damaged; {_restore_any(folder)}") from None
-    if not isinstance(raw, dict):
-        raise DataError(f"{path} is damaged (not a JSON object); {_restore_any(folder)}")
-    if raw.get("format") not in READABLE_FORMATS or isinstance(raw.get("format"), bool):
-        raise DataError(f"{path} has format {raw.get('format')}, which this numerpilot "
-                        "cannot read; retrain with 'numerpilot train'.")  # fmt: skip
-    copy = _own_copy(folder, raw)
-    restore = (f"copy {copy[0]} (the bundle's own copy) over it, or retrain with 'numerpilot "
-               "train'.") if copy else _restore_any(folder)  # fmt: skip
-    problem = _shape_problem(raw)
-    if problem:
-        raise DataError(f"{path} is damaged ({problem}); {restore}")
-    if copy:
-        differ = [k for k in raw if k in copy[1] and k not in _MAY_DIFFER
-                  and not _same(raw[k], copy[1][k])]  # fmt: skip
-        if differ:
-            raise DataError(f"{path} differs from its bundle's own copy in {', '.join(differ)} "
-                            f"(edited by hand?); {restore}")  # fmt: skip
-    elif raw.get("bundle"):  # nothing to compare with: its members must be the files there
-        misfit = _misfit(folder / raw["bundle"], raw["targets"])
-        if misfit:
-            raise DataError(f"{path} does not fit the model files of {folder / raw['bundle']}: "
-                            f"{misfit} (edited by hand?), and the bundle's own copy of {MANIFEST}, "
-                            f"which would show its members, is missing; {restore}")  # fmt: skip
-    return Manifest(**raw)
-
-
-def _misfit(bundle: Path, targets: list[str]) -> str:
-    """Which model files in a bundle folder are no member's, and which members' are not
-    there ("" when none is no member's: a save writes one file per member, no other)."""
-    named = {f"{target}.txt" for target in targets}
-    there = {p.name for p in bundle.glob("*.txt") if not p.name.startswith(".")}
-    unnamed, absent = sorted(there - named), sorted(named - there)
-    if not unnamed:
-        return ""  # a missing one is refused by name when it is read
-    said = f"it names no member for {', '.join(unnamed)}"
-    verb = "is" if len(absent) == 1 else "are"
-    return said + (f", and names {', '.join(absent)}, which {verb} not there" if absent else "")
-
-
-#: What may differ between ``manifest.json`` and its bundle's own copy: what a switch
-#: writes, and when the bundle was trained (no part of what predicts).
-_MAY_DIFFER = frozenset({"previous", "in_use_since", "created"})
-
-
-def _read_json(path: Path) -> Any:
-    """A manifest's JSON (OSError, ValueError: unreadable)."""
-    return json.loads(path.read_text(encoding=_ENCODING))
-
-
-def _restore_any(folder: Path) -> str:
-    """What to do about a ``manifest.json`` that names no readable bundle: put back the copy
-    of the newest bundle folder whose own manifest is whole, or retrain."""
-    names = sorted((p.parent.name for p in folder.glob(f"{BUNDLE_PREFIX}*/{MANIFEST}")),
-                   reverse=True)  # fmt: skip
-    whole = next((name for name in names if _bundle_manifest(folder, name)), None)
-    if whole is None:
-        return "retrain with 'numerpilot train'."
-    return (f"copy {folder / whole / MANIFEST} (the newest bundle's own copy) over it, or "
-            "retrain with 'numerpilot train'.")  # fmt: skip
-
-
-def _same(a: object, b: object) -> bool:
-    """Equal JSON values (a NaN score equals itself)."""
-    return a == b or json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def _own_copy(folder: Path, raw: dict[str, Any]) -> tuple[Path, dict[str, Any]] | None:
-    """The path and fields of the manifest copy in ``raw``'s bundle folder, if it is whole."""
-    name = raw.get("bundle")
-    if not (isinstance(name, str) and is_folder_name(name) and name):
-        return None
-    path = folder / name / MANIFEST
-    try:
-        copy = _read_json(path)
-    except (OSError, ValueError):
-        return None
-    return (path, copy) if isinstance(copy, dict) and not _shape_problem(copy) else None
-
-
-def _shape_problem(raw: dict[str, Any]) -> str | None:
-    """What is wrong with the fields of a manifest of this numerpilot (None: nothing)."""
-    return shape_problem(raw, dataclasses.fields(Manifest), FORMAT)
 
 
 def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:

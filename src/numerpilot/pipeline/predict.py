@@ -18,8 +18,9 @@ from numerpilot.errors import DataError, SubmissionError
 from numerpilot.io import json_text, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import combine, input_columns, predict_members
 from numerpilot.kernel.linear import LINEAR
+from numerpilot.modeling.manifest import Manifest
 from numerpilot.modeling.members import seed_groups
-from numerpilot.modeling.store import Bundle, Manifest, describe, load_bundle
+from numerpilot.modeling.store import Bundle, describe, load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.plan import neutralizer_features
 from numerpilot.progress import SILENT, Progress

@@ -13,14 +13,8 @@ import logging
 from dataclasses import dataclass
 
 from numerpilot.errors import DataError
-from numerpilot.modeling.store import (
-    MANIFEST,
-    Manifest,
-    discard_bundle,
-    load_bundle,
-    load_manifest,
-    publish_bundle,
-)
+from numerpilot.modeling.manifest import MANIFEST, Manifest, load_manifest
+from numerpilot.modeling.store import discard_bundle, load_bundle, publish_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.train import train_ensemble
 from numerpilot.pipeline.validate import ENSEMBLE, validate_ensemble

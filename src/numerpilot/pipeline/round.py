@@ -8,7 +8,7 @@ from pathlib import Path
 from numerpilot.api.connect import make_client
 from numerpilot.data.download import download_dataset, refuse_own_dataset
 from numerpilot.errors import UsageError
-from numerpilot.modeling.store import Manifest
+from numerpilot.modeling.manifest import Manifest
 from numerpilot.pipeline.context import Context, refuse_untrainable
 from numerpilot.pipeline.demo import load_context
 from numerpilot.pipeline.predict import predict_live

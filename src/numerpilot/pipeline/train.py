@@ -37,6 +37,7 @@ from numerpilot.modeling.backends import FittedMember, predict_fitted, resolved
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.distributed import LOCAL
 from numerpilot.modeling.linear import fit_linear
+from numerpilot.modeling.manifest import Manifest
 from numerpilot.modeling.members import (
     FitJob,
     Member,
@@ -45,7 +46,7 @@ from numerpilot.modeling.members import (
     seed_groups,
 )
 from numerpilot.modeling.memory import GIB
-from numerpilot.modeling.store import Manifest, save_bundle
+from numerpilot.modeling.store import save_bundle
 from numerpilot.modeling.tree_count import capped, fold_tree_count, refit_trees
 from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights
 from numerpilot.pipeline.context import Context
