@@ -245,6 +245,51 @@ def test_bad_rate(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> N
     refused(outcome, 2, "error_rate")
 
 
+@pytest.mark.timeout(60)  # before: it served forever
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        pytest.param(["--speed", "nan"], "--speed nan is not a number it can use",
+                     marks=pytest.mark.bad_input("sandbox serve", "a speed that is not a "
+                                                 "number (`--speed nan`, `inf`)")),
+        pytest.param(["--latency", "inf"], "--latency inf is not a number it can use",
+                     marks=pytest.mark.bad_input("sandbox serve", "a latency that is not a "
+                                                 "number (`--latency inf`)")),
+        pytest.param(["--round-seconds", "0"], "--round-seconds must be above 0",
+                     marks=pytest.mark.bad_input("sandbox serve", "a round of no length "
+                                                 "(`--round-seconds 0`: it served 60 s rounds)")),
+        pytest.param(["--window-seconds", "80"],
+                     "--window-seconds 80 is longer than a round (60 s without --round-seconds)",
+                     marks=pytest.mark.bad_input("sandbox serve", "a staking window longer "
+                                                 "than the round (`--window-seconds 80`)")),
+    ],
+)  # fmt: skip
+def test_serve_refuses_numbers_it_cannot_run_with(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, args: list[str], says: str
+) -> None:
+    outcome = numerpilot("sandbox", "serve", "--port", "0", "--data", str(tmp_path / "s"), *args)
+    refused(outcome, 2, f"sandbox serve: {says}")
+    assert not (tmp_path / "s").exists()  # refused before the dataset was prepared
+
+
+@pytest.mark.bad_input("sandbox serve", "a port above 65535 (`--port 70000`)")
+def test_serve_refuses_a_port_out_of_range(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    """It was a traceback (OverflowError from bind)."""
+    outcome = numerpilot("sandbox", "serve", "--port", "70000", "--data", str(tmp_path / "s"))
+    refused(outcome, 2, "'--port'", "less than or equal to 65535")
+
+
+@pytest.mark.bad_input("sandbox serve", "a file as its data folder (`--data FILE`)")
+def test_serve_refuses_a_file_as_its_data_folder(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    (tmp_path / "f").write_text("x")
+    outcome = numerpilot("sandbox", "serve", "--port", "0", "--data", str(tmp_path / "f"))
+    refused(outcome, 2, f"--data {tmp_path / 'f'} is a file; give a folder")
+
+
 def test_sandbox_lists_its_model_names(sandbox: SandboxServer) -> None:
     names = sandbox.model_names()
     assert names["classic"] == ["sandbox_model", "sandbox_model_2"]

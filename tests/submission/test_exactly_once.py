@@ -24,7 +24,13 @@ from numerpilot.errors import RemoteError, SubmissionError
 from numerpilot.io import sha256_file
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.once import Target, check_outcomes, settle_closed, submit_once
+from numerpilot.submission.once import (
+    Target,
+    check_outcomes,
+    seconds,
+    settle_closed,
+    submit_once,
+)
 from numerpilot.submission.submit import submit_predictions
 from numerpilot.workdir import Workdir
 
@@ -135,6 +141,51 @@ def test_a_503_with_nothing_listed_is_settled_by_the_next_attempt(
     (result,) = submit_predictions(work, later, client, _path(work))  # later
     (received,) = sandbox.state.submissions
     assert result.outcome == "uploaded" and result.submission_id == received.id
+
+
+def _unsure_now(work: Workdir, client: NumeraiClient) -> Target:
+    """The model's upload in this round ended unsure just now (its answer was lost)."""
+    model_id, info = client.models()[MODEL], client.current_round()
+    ledger = Ledger(work.state_db)
+    ledger.claim("classic", MODEL, model_id, info.number, "sha", str(_path(work)))
+    ledger.mark("classic", MODEL, model_id, info.number, "uploading",
+                error="unsure: create: no answer")  # fmt: skip
+    return Target("classic", MODEL, model_id, info, _path(work), sha256_file(_path(work)))
+
+
+def test_the_unsure_wait_is_said_as_configured_on_a_fast_clock(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """Against a sandbox whose clock runs 60 times as fast, the 120 s of
+    unsure_wait_seconds are 2 s here: the message says both, not the scaled figure alone
+    (a sandbox at --speed 3600 made it "sent again only after 0 s")."""
+    target = _unsure_now(work, client)
+    result = submit_once(Ledger(work.state_db), client, target, force=False, unsure_wait=120,
+                         clock_rate=60)  # fmt: skip
+    assert result.outcome == "uncertain" and sandbox.state.submissions == []
+    assert ("it is sent again only after 120 s ([submission] unsure_wait_seconds), counted "
+            "on Numerai's clock, which runs 60 times as fast as this machine's (2 s here)"
+            ) in result.detail  # fmt: skip
+    config = CONFIG.model_copy(update={"submission": CONFIG.submission.model_copy(
+        update={"unsure_wait_seconds": 1})})  # fmt: skip
+    (later,) = submit_predictions(work, config, client, _path(work), clock_rate=60)
+    assert later.outcome == "uploaded" and len(sandbox.state.submissions) == 1  # 1 s there
+
+
+def test_a_short_unsure_wait_is_not_said_as_zero(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """A wait under a second (a fast clock's, scaled) read "sent again only after 0 s"."""
+    target = _unsure_now(work, client)
+    result = submit_once(Ledger(work.state_db), client, target, force=False, unsure_wait=30)
+    assert result.outcome == "uncertain"
+    assert "it is sent again only after 30 s ([submission] unsure_wait_seconds)" in result.detail
+    short = submit_once(Ledger(work.state_db), client, target, force=False, unsure_wait=0.4)
+    if short.outcome == "uncertain":  # else this machine took 0.4 s since the mark
+        assert "only after 0.4 s" in short.detail
+    assert [seconds(v) for v in (120, 12.4, 2.5, 0.0333, 0)] == [
+        "120 s", "12 s", "2.5 s", "0.033 s", "0 s"
+    ]  # fmt: skip
 
 
 def test_an_unsure_upload_under_a_lagging_list_is_not_sent_twice(

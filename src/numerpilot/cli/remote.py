@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,8 @@ sandbox_app = typer.Typer(help="A local stand-in of the Numerai API.", no_args_i
 app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Local Numerai API")
 
 DEFAULT_PREDICTIONS = Path("predictions") / "live_predictions.csv"
+#: A compressed schedule's round length when only --window-seconds is given.
+COMPRESSED_ROUND_SECONDS = 60.0
 
 
 @app.command(rich_help_panel="Every round")
@@ -157,10 +160,34 @@ def status(
     console.print(f"Report: {page}")
 
 
+def check_serve_numbers(values: dict[str, float | None]) -> None:
+    """Refuse a number ``sandbox serve`` cannot run with, naming its option: one that is not
+    finite (``nan``, ``inf``), a speed or a round length of 0 or below, a staking window
+    longer than the round."""
+    from numerpilot.errors import UsageError
+
+    for option, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise UsageError(f"sandbox serve: {option} {value} is not a number it can use; "
+                             "give a finite one.")  # fmt: skip
+    for option, meaning in (("--speed", "1: real time; 3600: an hour a second"),
+                            ("--round-seconds", "a new round every R seconds"),
+                            ("--window-seconds", "staked submissions for W seconds")):  # fmt: skip
+        value = values[option]
+        if value is not None and value <= 0:
+            raise UsageError(f"sandbox serve: {option} must be above 0 ({meaning}), not {value:g}.")
+    rounds, window = values["--round-seconds"], values["--window-seconds"]
+    if window is not None and window > (rounds or COMPRESSED_ROUND_SECONDS):
+        said = (f"--round-seconds {rounds:g}" if rounds is not None else
+                f"{COMPRESSED_ROUND_SECONDS:g} s without --round-seconds")  # fmt: skip
+        raise UsageError(f"sandbox serve: --window-seconds {window:g} is longer than a round "
+                         f"({said}); give at most that.")  # fmt: skip
+
+
 @sandbox_app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).", min=0, max=65535)] = 8765,
     data: Annotated[Path, typer.Option(help="Where the sandbox keeps its dataset.")] = Path(
         ".numerpilot-sandbox"
     ),
@@ -196,6 +223,14 @@ def serve(
     from numerpilot.sandbox.presets import OPEN_SATURDAY, SMALL_SPEC
     from numerpilot.sandbox.schedule import ANCHOR_OPEN, ANCHOR_ROUND, CompressedSchedule
 
+    check_serve_numbers(
+        {"--speed": speed, "--error-rate": error_rate, "--latency": latency,
+         "--drop-rate": drop_rate, "--truncate-rate": truncate_rate, "--lose-rate": lose_rate,
+         "--round-seconds": round_seconds, "--window-seconds": window_seconds},
+    )  # fmt: skip
+    if data.exists() and not data.is_dir():
+        raise UsageError(f"sandbox serve: --data {data} is a file; give a folder for the "
+                         "sandbox's dataset (it is created if missing).")  # fmt: skip
     try:
         when = datetime.fromisoformat(start) if start else (OPEN_SATURDAY if open_round else None)
         weekly = round_seconds is None and window_seconds is None
@@ -206,7 +241,7 @@ def serve(
         faults = FaultPlan(error_rate, latency, drop_rate, truncate_rate, seed, lose_rate=lose_rate)
         schedule = None
         if round_seconds is not None or window_seconds is not None:
-            period = round_seconds or 60.0
+            period = COMPRESSED_ROUND_SECONDS if round_seconds is None else round_seconds
             schedule = CompressedSchedule(
                 when or datetime.now(UTC), period, window_seconds or period * 0.8
             )

@@ -11,18 +11,21 @@ server's time see the simulated schedule.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import hashlib
 import json
 import logging
+import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.utils import formatdate
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import uvicorn
@@ -72,6 +75,9 @@ def served_file(state: SandboxState, filename: str) -> Callable[[int], Path] | N
             return lambda number, data=data: data.path(name, number)  # type: ignore[misc]
     return None
 
+
+#: Seconds a stopping sandbox lets the requests it is answering finish before it cuts them.
+GRACE = 0.5
 
 #: The status answered to a client that left before its request arrived whole (nginx's
 #: "client closed request"; nobody reads it).
@@ -222,6 +228,47 @@ class _DateHeader:
         await self.app(scope, receive, with_date)
 
 
+class _QuietStop(logging.Filter):
+    """Hide uvicorn's error line for a request that a stop cut (its task cancelled)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
+class _Asked:
+    """The stop signals received (SIGINT, SIGTERM) and an event set by the first."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+        self.event = threading.Event()
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+    def note(self, signum: int, frame: FrameType | None) -> None:
+        self.signals.append(signum)
+        self.event.set()
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[_Asked]:
+    """SIGTERM and Ctrl-C noted in the yielded :class:`_Asked` instead of raised (a SIGINT
+    that the shell ignores stays ignored); the previous handlers are put back after. Off
+    the main thread, which receives no signals, nothing is installed."""
+    asked = _Asked()
+    wanted = [signal.SIGTERM]
+    if threading.current_thread() is not threading.main_thread():
+        wanted = []
+    elif signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        wanted.append(signal.SIGINT)
+    previous = {number: signal.signal(number, asked.note) for number in wanted}
+    try:
+        yield asked
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 class SandboxServer:
     """A local Numerai API stand-in; ``with SandboxServer(dir) as sb: sb.url``.
 
@@ -297,7 +344,10 @@ class SandboxServer:
         self.bind()
         self.data.ensure_base()
         for name in ("uvicorn.error", "uvicorn"):
-            logging.getLogger(name).addFilter(QuietInjectedFaults())
+            logger = logging.getLogger(name)
+            for quiet in (QuietInjectedFaults, _QuietStop):
+                if not any(isinstance(f, quiet) for f in logger.filters):  # once a process
+                    logger.addFilter(quiet())
         config = uvicorn.Config(
             build_app(self.state, self.faults),
             log_config=None,
@@ -331,26 +381,32 @@ class SandboxServer:
     def serve_forever(self, ready: Callable[[str], None] | None = None) -> None:
         """Serve until SIGTERM (then return) or Ctrl-C (KeyboardInterrupt, raised once the
         server stopped); ``ready(url)`` is called once it answers. The server runs in its
-        own thread, so a signal never lands inside the start of its event loop."""
-        import signal
-
-        terminated = threading.Event()
-        previous = signal.signal(signal.SIGTERM, lambda *_: terminated.set())
-        self.start()
-        if ready is not None:
-            ready(self.url)
-        try:
-            while not terminated.is_set() and self._thread is not None and self._thread.is_alive():
-                self._thread.join(timeout=0.2)
-        finally:
-            self.stop()
-            signal.signal(signal.SIGTERM, previous)
+        own thread, and both signals only ask it to stop: neither lands inside the start
+        of its event loop, nor in a wait for its thread (Python 3.11 then takes a thread
+        still running for one that ended, and would exit under it)."""
+        with _stop_signals() as asked:
+            self.start()
+            if ready is not None:
+                ready(self.url)
+            try:
+                while not asked and self._thread is not None and self._thread.is_alive():
+                    asked.event.wait(timeout=0.2)
+            finally:
+                self.stop()
+        if signal.SIGINT in asked.signals:
+            raise KeyboardInterrupt
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        """Stop serving: at once for idle connections; a request still running (a
+        ``--latency`` wait, an upload still being sent) is cut after :data:`GRACE` s."""
+        server, thread = self._server, self._thread
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout=GRACE)
+            if thread.is_alive() and server is not None:
+                server.force_exit = True  # stop waiting for the connections left
+            thread.join(timeout=10)
         if self._socket is not None:
             self._socket.close()
         self._thread = None

@@ -92,10 +92,13 @@ def submit_once(
     *,
     force: bool,
     unsure_wait: float,
+    clock_rate: float = 1.0,
 ) -> SubmitResult:
     """Upload ``t.path`` for the model unless Numerai already has its submission for the
     round (``force`` uploads again), or an upload whose outcome stayed unsure was made less
-    than ``unsure_wait`` seconds ago. Call with the work directory's submit lock held."""
+    than ``unsure_wait`` seconds ago on Numerai's clock, which runs ``clock_rate`` times as
+    fast as this machine's (a sandbox's may). Call with the work directory's submit lock
+    held."""
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     if ledger.model_upload(t.tournament, t.model_id):
         ledger.mark(*args, "skipped", error="runs from an uploaded pickle")
@@ -113,11 +116,10 @@ def submit_once(
         # upload twice
         return t.result("already_done", row.submission_id, detail="Numerai does not list it yet")
     if row is not None and not force and (age := unsure_for(row)) is not None:
-        if age < unsure_wait:
-            return t.result("uncertain", detail=f"the upload of {age:.0f} s ago is not listed "
-                            f"yet; it is sent again only after {unsure_wait:.0f} s")  # fmt: skip
-        log.info("%s: the unsure upload of %.0f s ago is still not listed: sending it again",
-                 t.model_name, age)  # fmt: skip
+        if age * clock_rate < unsure_wait:
+            return t.result("uncertain", detail=_waiting(age, unsure_wait, clock_rate))
+        log.info("%s: the unsure upload of %s ago is still not listed: sending it again",
+                 t.model_name, _span(age, clock_rate))  # fmt: skip
     if t.round.is_late:  # said only when something is sent
         log.warning("%s: round %d: staking closed at %s UTC; this submission is scored but "
                     "not staked (late)", t.model_name, t.round.number,
@@ -136,6 +138,30 @@ def submit_once(
     ledger.mark(*args, "submitted", submission_id=sid, late=t.round.is_late)
     log.info("submitted %s for %s in round %d", t.path.name, t.model_name, t.round.number)
     return t.result("uploaded", sid)
+
+
+def seconds(value: float) -> str:
+    """``value`` seconds as a person reads them: ``120 s``, ``2.5 s``, ``0.033 s`` (not
+    ``0 s``, which a wait scaled to a fast clock would round to)."""
+    return f"{value:.0f} s" if value >= 10 or value == 0 else f"{value:.2g} s"
+
+
+def _span(real: float, clock_rate: float) -> str:
+    """A span of ``real`` seconds here, said on Numerai's clock when that runs faster."""
+    if clock_rate == 1.0:
+        return seconds(real)
+    return f"{seconds(real * clock_rate)} on Numerai's clock ({seconds(real)} here)"
+
+
+def _waiting(age: float, unsure_wait: float, clock_rate: float) -> str:
+    """Why an unsure upload is not sent again yet, with the wait as configured."""
+    said = (f"the upload of {seconds(age * clock_rate)} ago is not listed yet; it is sent "
+            f"again only after {seconds(unsure_wait)} ([submission] "
+            "unsure_wait_seconds)")  # fmt: skip
+    if clock_rate == 1.0:
+        return said
+    return (f"{said}, counted on Numerai's clock, which runs {clock_rate:g} times as fast as "
+            f"this machine's ({seconds(unsure_wait / clock_rate)} here)")  # fmt: skip
 
 
 def _landed(client: NumeraiClient, t: Target, sid: str) -> int:
@@ -209,13 +235,14 @@ def _settle(
 
 def still_unsure(
     ledger: Ledger, settings: SubmissionConfig, ids: dict[str, str], info: RoundInfo,
-    names: list[str],
+    names: list[str], clock_rate: float = 1.0,
 ) -> list[str]:  # fmt: skip
     """The models of ``names`` whose upload in the round ended unsure less than ``[submission]
-    unsure_wait_seconds`` ago: Numerai may list it yet, so nothing is predicted or sent for
-    them until then (the daemon asks again at its next poll)."""
+    unsure_wait_seconds`` ago (on Numerai's clock, ``clock_rate`` times as fast as this
+    machine's): Numerai may list it yet, so nothing is predicted or sent for them until
+    then (the daemon asks again at its next poll)."""
     rows = {name: ledger.get(settings.tournament, ids[name], info.number) for name in names}
-    wait = settings.unsure_wait_seconds
+    wait = settings.unsure_wait_seconds / clock_rate
     return [name for name, row in rows.items()
             if row is not None and (age := unsure_for(row)) is not None and age < wait]  # fmt: skip
 

@@ -147,11 +147,14 @@ def submit_predictions(
     allow_churn: bool = False,
     dry_run: bool = False,
     info: RoundInfo | None = None,
+    clock_rate: float = 1.0,
 ) -> list[SubmitResult]:
     """Check the file and the round, then upload once per model and round (``force``:
     again in a round already submitted; ``allow_churn``: Signals, despite the churn limits).
 
     ``info``: the round to submit for, as the caller saw it (default: the current round).
+    ``clock_rate``: how much faster Numerai's clock runs than this machine's (a sandbox's
+    may): ``[submission] unsure_wait_seconds`` counts on Numerai's clock.
     A dry run checks everything it can (also in a round already submitted) and uploads
     nothing: without API keys it skips the model-name check.
     """
@@ -197,7 +200,8 @@ def submit_predictions(
                     raise SubmissionError(f"{path} changed while submitting; run it again.")
                 target = replace(target, path=kept)
                 wait = config.submission.unsure_wait_seconds
-                result = submit_once(ledger, client, target, force=force, unsure_wait=wait)
+                result = submit_once(ledger, client, target, force=force, unsure_wait=wait,
+                                     clock_rate=clock_rate)  # fmt: skip
                 results.append(replace(result, note=notes[target.model_name], unsure_wait=wait))
         except NumerpilotError:  # a definite failure: the copy is kept only if it was sent
             _drop_unsent(kept, new, results)
