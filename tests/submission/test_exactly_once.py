@@ -27,11 +27,11 @@ from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import (
     Target,
     check_outcomes,
-    seconds,
     settle_closed,
     submit_once,
 )
 from numerpilot.submission.submit import submit_predictions
+from numerpilot.words import span
 from numerpilot.workdir import Workdir
 
 MODEL = "sandbox_model"
@@ -183,8 +183,8 @@ def test_a_short_unsure_wait_is_not_said_as_zero(
     short = submit_once(Ledger(work.state_db), client, target, force=False, unsure_wait=0.4)
     if short.outcome == "uncertain":  # else this machine took 0.4 s since the mark
         assert "only after 0.4 s" in short.detail
-    assert [seconds(v) for v in (120, 12.4, 2.5, 0.0333, 0)] == [
-        "120 s", "12 s", "2.5 s", "0.033 s", "0 s"
+    assert [span(v) for v in (120, 12.4, 5, 2.5, 0.0333, 0, 725, 82_440)] == [
+        "120 s", "12 s", "5 s", "2.5 s", "0.033 s", "0 s", "12 min", "22.9 h"
     ]  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import DaemonConfig
+from numerpilot.words import span
 
 log = logging.getLogger(__name__)
 
@@ -179,17 +180,6 @@ def backoff_seconds(settings: DaemonConfig, failures: int) -> float:
     most, so that a round's hour is not slept through once Numerai is back."""
     polls: int = min(2**failures, BACKOFF_POLLS)
     return min(settings.poll_seconds * polls, settings.max_sleep_seconds)
-
-
-def span(seconds: float) -> str:
-    """A duration as a person reads it: ``4.5 s``, ``45 s``, ``12 min``, ``3.5 h``."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class ClockJumps:

@@ -225,18 +225,6 @@ class Daemon:
                      current.number, extra={"round": current.number, "model": name})  # fmt: skip
         return left
 
-    def _config_now(self) -> Config:
-        """The config with ``[submission] unsure_wait_seconds`` in real seconds: the wait
-        is on the server's clock, like ``lead_seconds`` (a sandbox's may run an hour per
-        second: 120 s there is a blink here, not five of its days)."""
-        rate = self.clock.rate
-        if rate == 1.0:
-            return self.config
-        settings = self.config.submission
-        wait = settings.unsure_wait_seconds / rate
-        scaled = settings.model_copy(update={"unsure_wait_seconds": wait})
-        return self.config.model_copy(update={"submission": scaled})
-
     def _predict(self, current: RoundInfo) -> Path:
         """The round's live predictions: predicted once per round, live file and models
         (again only when one of them changed, or the predictions file did)."""
@@ -258,8 +246,9 @@ class Daemon:
         due = self._not_on_numerai(current, self._pending(current))
         if not due:
             return
-        config = self._config_now()
-        waiting = still_unsure(self.ledger, config.submission, self._ids(), current, due)
+        rate = self.clock.rate  # the unsure wait counts on the server's clock
+        waiting = still_unsure(self.ledger, self.config.submission, self._ids(), current, due,
+                               clock_rate=rate)  # fmt: skip
         pending = [name for name in due if name not in waiting]
         late = " (late: staking closed)" if current.is_late else ""
         said, self._due = self._due, (current.number, (*pending, "|", *waiting))
@@ -301,8 +290,9 @@ class Daemon:
                 continue
             try:
                 now = replace(current, now=self.clock.now())
-                (result,) = submit_predictions(self.workdir, config, self.client, path,
-                                               models=[name], info=now)  # fmt: skip
+                (result,) = submit_predictions(self.workdir, self.config, self.client, path,
+                                               models=[name], info=now,
+                                               clock_rate=rate)  # fmt: skip
             except (NumerpilotError, OSError) as error:
                 if not self._closed(current):  # else: the next round has begun; no failure
                     self._remember_refusal(current, name, path, error)

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.automation.alerts import Alert, Alerts
-from numerpilot.automation.clock import ServerClock, span
+from numerpilot.automation.clock import ServerClock
 from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
 from numerpilot.errors import NumerpilotError, from_os_error
 from numerpilot.io import write_text_atomic
 from numerpilot.lock import LockedError
 from numerpilot.modeling.manifest import load_manifest
+from numerpilot.words import span
 from numerpilot.workdir import Workdir
 
 if TYPE_CHECKING:

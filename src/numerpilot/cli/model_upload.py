@@ -12,6 +12,7 @@ import typer
 from numerpilot.cli.app import WorkdirOption, app, check_output, console, workdir
 from numerpilot.errors import DataError, UsageError
 from numerpilot.model_upload.images import IMAGES, RuntimeImage, image_for
+from numerpilot.words import plural
 
 if TYPE_CHECKING:
     from numerpilot.model_upload.build import BuiltUpload
@@ -37,16 +38,11 @@ BenchOption = Annotated[
 ]
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 model``, ``3 models``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _print_built(built: BuiltUpload) -> None:
     info = built.info
     console.print(
         f"Wrote [bold]{built.path}[/bold] ({info['bytes'] / 1e6:.2f} MB): "
-        f"{_count(len(info['targets']), 'model')}, {info['n_trees']} trees, {info['n_features']} "
+        f"{plural(len(info['targets']), 'model')}, {info['n_trees']} trees, {info['n_features']} "
         f"features, {info['arguments']}-argument function.\n"
         f"Targets Numerai's runtime image [bold]{built.image.describe()}[/bold]; "
         f"choose '{built.image.api_name}' when uploading. Details: {built.sidecar}"

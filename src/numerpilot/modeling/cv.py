@@ -8,6 +8,7 @@ import numpy as np
 
 from numerpilot.data.eras import era_numbers
 from numerpilot.errors import DataError
+from numerpilot.words import plural
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,6 @@ class EraSplit:
 
 class TooFewErasError(DataError):
     """The eras at hand cannot make the held-out split or folds asked for."""
-
-
-def _plural(n: int, word: str) -> str:
-    """ "1 era", "3 eras"."""
-    return f"{n} {word}{'s' * (n != 1)}"
 
 
 def _era_step_hint(era_step: int | None) -> str:
@@ -44,7 +40,7 @@ def holdout_split(
     need = holdout + embargo + 2
     if len(uniq) < need:
         raise TooFewErasError(
-            f"only {_plural(len(uniq), 'training era')}, too few for the holdout, which needs "
+            f"only {plural(len(uniq), 'training era')}, too few for the holdout, which needs "
             f"{need} ({holdout} holdout + {embargo} embargo + 2 to fit on); lower "
             "train.holdout_eras / train.embargo_eras (with --demo: demo.holdout_eras / "
             "demo.embargo_eras)"
@@ -128,10 +124,10 @@ def era_folds(
     size = test_eras or len(uniq) // (2 * n_folds)
     first_test = len(uniq) - n_folds * size
     if size < 1 or first_test < 1 or not np.any(numbers[:first_test] < numbers[first_test] - gap):
-        each = _plural(size, "test era") if size else "some test eras"
+        each = plural(size, "test era") if size else "some test eras"
         raise DataError(
-            f"{_plural(len(uniq), 'era')} are too few for {_plural(n_folds, 'fold')} of {each} "
-            f"behind a gap of {_plural(gap, 'era')} (purge {purge} + embargo {embargo}); lower "
+            f"{plural(len(uniq), 'era')} are too few for {plural(n_folds, 'fold')} of {each} "
+            f"behind a gap of {plural(gap, 'era')} (purge {purge} + embargo {embargo}); lower "
             f"cv.folds or cv.test_eras{_era_step_hint(era_step)}."
         )
     folds = []

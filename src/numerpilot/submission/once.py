@@ -21,6 +21,7 @@ from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import SubmissionConfig
 from numerpilot.errors import RemoteError, SubmissionError
 from numerpilot.submission.ledger import Ledger, LedgerRow
+from numerpilot.words import span
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def submit_once(
         if age * clock_rate < unsure_wait:
             return t.result("uncertain", detail=_waiting(age, unsure_wait, clock_rate))
         log.info("%s: the unsure upload of %s ago is still not listed: sending it again",
-                 t.model_name, _span(age, clock_rate))  # fmt: skip
+                 t.model_name, _on_clock(age, clock_rate))  # fmt: skip
     if t.round.is_late:  # said only when something is sent
         log.warning("%s: round %d: staking closed at %s UTC; this submission is scored but "
                     "not staked (late)", t.model_name, t.round.number,
@@ -140,28 +141,22 @@ def submit_once(
     return t.result("uploaded", sid)
 
 
-def seconds(value: float) -> str:
-    """``value`` seconds as a person reads them: ``120 s``, ``2.5 s``, ``0.033 s`` (not
-    ``0 s``, which a wait scaled to a fast clock would round to)."""
-    return f"{value:.0f} s" if value >= 10 or value == 0 else f"{value:.2g} s"
-
-
-def _span(real: float, clock_rate: float) -> str:
+def _on_clock(real: float, clock_rate: float) -> str:
     """A span of ``real`` seconds here, said on Numerai's clock when that runs faster."""
     if clock_rate == 1.0:
-        return seconds(real)
-    return f"{seconds(real * clock_rate)} on Numerai's clock ({seconds(real)} here)"
+        return span(real)
+    return f"{span(real * clock_rate)} on Numerai's clock ({span(real)} here)"
 
 
 def _waiting(age: float, unsure_wait: float, clock_rate: float) -> str:
     """Why an unsure upload is not sent again yet, with the wait as configured."""
-    said = (f"the upload of {seconds(age * clock_rate)} ago is not listed yet; it is sent "
-            f"again only after {seconds(unsure_wait)} ([submission] "
+    said = (f"the upload of {span(age * clock_rate)} ago is not listed yet; it is sent "
+            f"again only after {span(unsure_wait)} ([submission] "
             "unsure_wait_seconds)")  # fmt: skip
     if clock_rate == 1.0:
         return said
     return (f"{said}, counted on Numerai's clock, which runs {clock_rate:g} times as fast as "
-            f"this machine's ({seconds(unsure_wait / clock_rate)} here)")  # fmt: skip
+            f"this machine's ({span(unsure_wait / clock_rate)} here)")  # fmt: skip
 
 
 def _landed(client: NumeraiClient, t: Target, sid: str) -> int:
