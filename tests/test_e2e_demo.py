@@ -66,3 +66,18 @@ def test_demo_data_command_writes_numerai_layout(tmp_path: Path) -> None:
             "live_benchmark_models.parquet"} <= names  # fmt: skip
     bad = numerpilot(tmp_path, "demo-data", "out2", "--features", "3")
     assert bad.returncode == 2 and "n_features" in bad.stderr
+
+
+def test_the_sandbox_demo_forgets_the_submissions_of_an_earlier_run(tmp_path: Path) -> None:
+    """`make demo` a second time sent nothing and failed: its fresh sandbox starts at the
+    same round, which the earlier run's ledger held as submitted."""
+    from numerpilot.sandbox.demo import forget_earlier_runs
+    from numerpilot.submission.ledger import Ledger
+    from numerpilot.workdir import Workdir
+
+    ledger = Ledger(Workdir(tmp_path).state_db)
+    ledger.mark("classic", "sandbox_model", "id-1", 869, "submitted", submission_id="s-1")
+    assert ledger.get("classic", "id-1", 869) is not None
+    forget_earlier_runs(tmp_path, tmp_path / "signals")  # a folder without one is fine
+    assert ledger.get("classic", "id-1", 869) is None
+    assert not list(tmp_path.glob("state.db*"))

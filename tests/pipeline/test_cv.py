@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from tests.conftest import Numerpilot
+from tests.conftest import Numerpilot, numerpilot_process
 from tests.pipeline.conftest import FAST_CONFIG, TWO_WORKERS, CliRunner, make_workdir
 from tests.support.catalogue import Refused
 
@@ -348,3 +349,21 @@ def test_compare_with_a_device_says_it_is_not_a_file(
     outcome = numerpilot("cv", "-C", str(cv_workdir), "--compare", "/dev/null")
     message = refused(outcome, 2, "--compare /dev/null: not a file", "numerpilot.toml")
     assert "no such file" not in message
+
+
+@pytest.mark.parametrize("columns", ["60", "200"])
+def test_the_folds_table_never_wraps_or_cuts_and_is_not_padded(
+    cv_workdir: Path, columns: str
+) -> None:
+    """At 80 columns the era ranges wrapped, at 60 numbers were cut ("0.0…"); piped, every
+    line ended in padding spaces."""
+    done = numerpilot_process("cv", "-C", str(cv_workdir), COLUMNS=columns)
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    folds = lines[next(i for i, line in enumerate(lines) if line.lstrip().startswith("Folds")) :]
+    folds = folds[: next(i for i, line in enumerate(folds) if "Out-of-fold" in line)]
+    assert folds and all(line == line.rstrip() for line in folds)
+    assert "…" not in "\n".join(folds) and max(map(len, folds)) <= int(columns)
+    ranges = [line for line in folds if line.lstrip().startswith(("1 ", "2 "))]
+    assert all(re.search(r"\d–\d+ \(\d+\)", line) for line in ranges[:2]), folds
+    assert len([line for line in folds if "CORR" in line]) == 1

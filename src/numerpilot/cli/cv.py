@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,7 +37,7 @@ def cv(
     """Cross-validate the ensemble by era: walk-forward or expanding folds, purged per
     target horizon. Writes reports/cv.json and reports/cv.html."""
     from numerpilot.cli.core import _context
-    from numerpilot.cli.render import print_scores
+    from numerpilot.cli.render import print_scores, print_table
     from numerpilot.pipeline.cv import run_cv
     from numerpilot.pipeline.cv_compare import run_compare
     from numerpilot.pipeline.cv_results import REPORT_HTML, REPORT_JSON
@@ -53,39 +54,60 @@ def cv(
     from numerpilot.pipeline.cv_results import write_cv_report
 
     write_cv_report(ctx, result, comparison, str(compare_with or ""))
-    console.print(_folds_table(result))
+    for table in _folds_tables(result):
+        print_table(table)
     print_scores(result.overall, "Out-of-fold scores, all folds")
     for note in result.overall.notes:
         console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
     if comparison is not None:
         other = str(compare_with)
-        console.print(_scores_table(comparison, other))
-        console.print(_comparison_table(comparison))
+        print_table(_scores_table(comparison, other))
+        print_table(_comparison_table(comparison))
         for note in comparison.notes:
             console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
     reports = ctx.workdir.reports
     console.print(f"Report: {reports / REPORT_HTML} (folds and per-era scores: {REPORT_JSON})")
 
 
-def _folds_table(result: CVResult) -> Table:
-    from rich import box
-    from rich.table import Table
-
+def _folds_tables(result: CVResult) -> list[Table]:
+    """The folds' eras and ensemble scores: one table, or (narrower than it) two, the eras
+    and the scores, each row led by its fold, so that no era range wraps or number is cut."""
     from numerpilot.pipeline.cv_results import ENSEMBLE
     from numerpilot.scoring.report import format_metric
 
-    table = Table(title=f"Folds ({result.scheme}, purge {result.purge} + embargo "
-                  f"{result.embargo} eras), ensemble", box=box.SIMPLE)  # fmt: skip
     keys = ("corr_mean", "corr_sharpe", "corr_max_drawdown", "mmc_mean", "fnc_mean")
-    for head in ("fold", "train eras", "test eras", "CORR", "sharpe", "drawdown", "MMC", "FNC"):
-        table.add_column(head, justify="right")
+    rows = []
     for f in result.folds:
         s = f.scores.summary(ENSEMBLE)
         fit, test = f.split.fit, f.split.holdout
-        table.add_row(
-            str(f.number), f"{fit[0]}–{fit[-1]} ({len(fit)})",
-            f"{test[0]}–{test[-1]} ({len(test)})", *(format_metric(k, s.get(k)) for k in keys),
-        )  # fmt: skip
+        rows.append([str(f.number), f"{fit[0]}–{fit[-1]} ({len(fit)})",
+                     f"{test[0]}–{test[-1]} ({len(test)})",
+                     *(format_metric(k, s.get(k)) for k in keys)])  # fmt: skip
+    heads = ("fold", "train eras", "test eras", "CORR", "sharpe", "drawdown", "MMC", "FNC")
+    title = (f"Folds ({result.scheme}, purge {result.purge} + embargo {result.embargo} eras), "
+             "ensemble")  # fmt: skip
+    whole = _table(title, heads, rows)
+    if (
+        console.measure(whole, options=console.options.update_width(10_000)).maximum
+        <= console.width
+    ):
+        return [whole]
+    eras, scores = [0, 1, 2], [0, *range(3, len(heads))]
+    return [
+        _table(title, [heads[i] for i in eras], [[r[i] for i in eras] for r in rows]),
+        _table("", [heads[i] for i in scores], [[r[i] for i in scores] for r in rows]),
+    ]
+
+
+def _table(title: str, heads: Sequence[str], rows: list[list[str]]) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title or None, box=box.SIMPLE)
+    for head in heads:
+        table.add_column(head, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

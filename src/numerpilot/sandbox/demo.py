@@ -24,6 +24,7 @@ from numerpilot.api.connect import ENV_URL
 from numerpilot.config import CONFIG_NAME
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.sandbox.presets import OPEN_SATURDAY
+from numerpilot.workdir import Workdir
 
 #: A config for the demo when the work directory has none: small, fast LightGBM settings.
 DEMO_CONFIG = """\
@@ -80,12 +81,25 @@ def _numerpilot(workdir: Path, args: tuple[str, ...], env: dict[str, str]) -> No
         raise SystemExit(f"numerpilot {args[0]} failed with exit code {done.returncode}")
 
 
+def forget_earlier_runs(*workdirs: Path) -> None:
+    """Remove the ledgers an earlier demo left: each run starts a fresh sandbox at the same
+    round, which holds none of their submissions, so they would mark the new round as
+    done and nothing would be sent (the data and models are kept and reused)."""
+    for folder in workdirs:
+        ledger = Workdir(folder).state_db
+        if ledger.exists():
+            print(f"A fresh sandbox: forgetting the submissions of an earlier demo ({ledger})")
+        for path in (ledger, *(ledger.with_name(ledger.name + s) for s in ("-wal", "-shm"))):
+            path.unlink(missing_ok=True)
+
+
 def run_demo(workdir: Path) -> list[dict[str, object]]:
     """Run the whole round against a fresh in-process sandbox; returns what it received."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / CONFIG_NAME
     if not config.exists():
         config.write_text(DEMO_CONFIG, encoding="utf-8")
+    forget_earlier_runs(workdir, workdir / "signals", workdir / "crypto")
     with SandboxServer(workdir / ".sandbox", start=OPEN_SATURDAY) as sandbox:
         print(f"Sandbox Numerai API on {sandbox.url} (round {sandbox.state.current().number})")
         env = {
@@ -152,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m numerpilot.sandbox.demo WORKDIR", file=sys.stderr)
         return 2
     received = run_demo(Path(args[0]).resolve())
+    if not received:
+        print("  nothing: every submission above was refused or already recorded", file=sys.stderr)
     return 0 if received else 1
 
 
