@@ -65,7 +65,7 @@ def test_demo_data_command_writes_numerai_layout(tmp_path: Path) -> None:
             "meta_model.parquet", "validation_benchmark_models.parquet",
             "live_benchmark_models.parquet"} <= names  # fmt: skip
     bad = numerpilot(tmp_path, "demo-data", "out2", "--features", "3")
-    assert bad.returncode == 2 and "n_features" in bad.stderr
+    assert bad.returncode == 2 and "--features must be at least" in bad.stderr
 
 
 def test_the_sandbox_demo_forgets_the_submissions_of_an_earlier_run(tmp_path: Path) -> None:

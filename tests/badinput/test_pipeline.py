@@ -70,8 +70,20 @@ def test_demo_data_too_large(numerpilot: Numerpilot, refused: Refused, tmp_path:
 def test_demo_data_too_few_features(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path
 ) -> None:
-    refused(numerpilot("demo-data", str(tmp_path / "d"), "--features", "3"), 2, "n_features")
+    says = "--features must be at least 24, not 3"
+    refused(numerpilot("demo-data", str(tmp_path / "d"), "--features", "3"), 2, says)
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.bad_input("demo-data", "too few validation eras (`--validation-eras 3`)")
+def test_demo_data_too_few_validation_eras(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    """It said "train_eras must be >= 10 and validation_eras >= 4": the fields' names, not
+    the options', both of them, and not the value given."""
+    line = refused(numerpilot("demo-data", str(tmp_path / "d"), "--validation-eras", "3"), 2,
+                   "--validation-eras must be at least 4, not 3")  # fmt: skip
+    assert "train" not in line
 
 
 @pytest.mark.bad_input("demo-data", "the output folder is a file")

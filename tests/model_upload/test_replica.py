@@ -194,8 +194,12 @@ def test_upload_model_refuses_demo_models(
 ) -> None:  # fmt: skip
     """It passed the check on the demo's live file and was uploaded: Numerai's live data
     has none of its features."""
+    pkl = trained_dir / "model.pkl"
+    before = pkl.stat().st_mtime_ns if pkl.exists() else None  # another test may have built it
     outcome = numerpilot("upload-model", "--model", "sandbox_model", "-C", str(trained_dir))
     refused(outcome, 2, "model.pkl holds models trained on the synthetic demo data")
+    assert (pkl.stat().st_mtime_ns if pkl.exists() else None) == before  # refused before building
+    assert numerpilot("build-upload", "-C", str(trained_dir)).code == 0
     bare = tmp_path / "x.pkl"  # without its sidecar: the demo's live file gives it away
     shutil.copy(trained_dir / "model.pkl", bare)
     outcome = numerpilot("upload-model", "--model", "sandbox_model", "--pickle", str(bare),

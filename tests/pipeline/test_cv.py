@@ -321,6 +321,20 @@ def test_compare_fold_too_small_for_the_other_config_names_it(
     assert not (cv_workdir / "reports" / "cv.json").exists()
 
 
+def test_compare_says_a_mistake_both_configs_share_as_this_configs(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """Both configs' holdout too large for the folds: the error blamed the other config, and
+    once that one was fixed, the same error came back for this one."""
+    small = FAST_CONFIG.replace("holdout_eras = 8", "holdout_eras = 200\ncv_folds = 0") + CV
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, small)
+    other = tmp_path / "other.toml"
+    other.write_text(small)
+    done = numerpilot("cv", "-C", str(wd), "--compare", str(other))
+    assert done.code == 1 and "the training eras of cv fold 1/2" in done.err, done.err
+    assert "the other config" not in done.err
+
+
 def test_compare_with_demo_names_the_other_configs_demo_data_settings_not_used(
     cv_workdir: Path, tmp_path: Path
 ) -> None:

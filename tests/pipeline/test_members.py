@@ -201,7 +201,7 @@ def _cuda() -> str | None:
     try:
         import xgboost
     except ImportError:
-        return "XGBoost is not installed (pip install 'numerpilot[xgboost]')"
+        return "XGBoost is not installed (pip install -e '.[xgboost]')"
     if not xgboost.build_info().get("USE_CUDA"):
         return "this XGBoost is a CPU-only build (xgboost-cpu); the GPU path needs the full wheel"
     try:

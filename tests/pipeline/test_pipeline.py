@@ -210,6 +210,23 @@ def test_data_dir_may_hold_the_dataset_files_themselves(
     assert (tmp_path / "wd" / "predictions" / "live_predictions.csv").exists()
 
 
+@pytest.mark.bad_input("train", "a dataset of your own without features.json")
+def test_a_dataset_of_your_own_without_features_json_is_told_to_use_all(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """It led with "Run 'numerpilot download'", which refuses a data.dir holding a dataset
+    of your own."""
+    mine = Path(shutil.copytree(synthetic_dir, tmp_path / "mine"))
+    (mine / "features.json").unlink()
+    (tmp_path / "wd").mkdir()
+    config = FAST_CONFIG.replace("[data]", f"[data]\ndir = {str(mine)!r}")
+    (tmp_path / "wd" / "numerpilot.toml").write_text(config)
+    line = refused(numerpilot("train", "-C", str(tmp_path / "wd")), 1,
+                   "features.json is missing: for a dataset of your own, set "
+                   'data.feature_set = "all"')  # fmt: skip
+    assert line.index("data.feature_set") < line.index("numerpilot download")
+
+
 @pytest.mark.bad_input("run", "data.dir holds a dataset of your own (run, download, daemon)")
 def test_numerais_data_is_never_downloaded_over_a_dataset_of_your_own(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path,

@@ -60,6 +60,12 @@ def _demo(key: str) -> int:
     return int(DemoConfig.model_fields[key].default)
 
 
+#: The SyntheticSpec fields and the demo-data options that set them.
+_DEMO_OPTIONS = {"train_eras": "--train-eras", "validation_eras": "--validation-eras",
+                 "rows_per_era": "--rows-per-era", "n_features": "--features",
+                 "live_rows": "--live-rows", "the seed": "--seed"}  # fmt: skip
+
+
 @app.command("demo-data", rich_help_panel="Get started")
 def demo_data(
     directory: Annotated[Path, typer.Argument(help="Output folder.")],
@@ -88,8 +94,11 @@ def demo_data(
 
     try:
         spec = SyntheticSpec(train_eras, validation_eras, rows_per_era, features, live_rows, seed)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    except ValueError as error:  # said with the option's name, not the field's
+        said = str(error)
+        for field, option in _DEMO_OPTIONS.items():
+            said = said.replace(field, option)
+        raise UsageError(said) from None
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} is a file, not a folder: choose another DIR.")
     ensure_writable(directory)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from numerpilot.cli.app import WorkdirOption, app, check_output, console, workdir
+from numerpilot.data.layout import DEMO_VERSION
 from numerpilot.errors import DataError, UsageError
 from numerpilot.model_upload.images import IMAGES, RuntimeImage, image_for
 from numerpilot.words import plural
@@ -126,7 +127,6 @@ def _warn_drift(wd: Workdir) -> None:
     neutralization than the packed models have: the pickle runs the models' own."""
     import logging
 
-    from numerpilot.data.layout import DEMO_VERSION
     from numerpilot.errors import NumerpilotError
     from numerpilot.modeling.manifest import load_manifest
     from numerpilot.pipeline.context import Context
@@ -144,7 +144,6 @@ def _warn_drift(wd: Workdir) -> None:
 
 def _data_dir(wd: Workdir, pickle: Path) -> Path:
     """The live data's folder: the pickle's data version, else the trained models'."""
-    from numerpilot.data.layout import DEMO_VERSION
     from numerpilot.model_upload.build import read_sidecar
     from numerpilot.modeling.manifest import MANIFEST, load_manifest
     from numerpilot.pipeline.context import Context
@@ -268,17 +267,21 @@ def _model_id(models: dict[str, str], name: str) -> str:
     return models[name]
 
 
-def _refuse_demo(wd: Workdir, demo_dir: str, pickle: Path, live: Path | None) -> None:
+def _refuse_demo(
+    wd: Workdir, demo_dir: str, pickle: Path, live: Path | None, *, demo: bool = False
+) -> None:
     """A pickle of models trained on the synthetic demo data passes the check on the demo's
     live file, and would fail on Numerai's every day: its features are not Numerai's. Its
-    sidecar says so; without one, the live file it would be checked on does."""
-    from numerpilot.data.layout import DEMO_VERSION
+    sidecar says so (or ``demo``: the models it would be built from); without one, the
+    live file it would be checked on does."""
     from numerpilot.model_upload.build import read_sidecar
 
     checked_on = live or _inputs(wd, pickle, None, None)[0]
-    demo = (wd.root / demo_dir).resolve()
-    if (read_sidecar(pickle) or {}).get("data_version") == DEMO_VERSION or (
-        checked_on.resolve().is_relative_to(demo)
+    folder = (wd.root / demo_dir).resolve()
+    if (
+        demo
+        or (read_sidecar(pickle) or {}).get("data_version") == DEMO_VERSION
+        or (checked_on.resolve().is_relative_to(folder))
     ):
         raise UsageError(
             f"{pickle.name} holds models trained on the synthetic demo data (--demo); Numerai "
@@ -325,6 +328,7 @@ def upload_model_cmd(
     from numerpilot.api.http import UNSURE_TAIL
     from numerpilot.model_upload.build import build_upload, read_sidecar
     from numerpilot.model_upload.check import default_image
+    from numerpilot.modeling.manifest import load_manifest
     from numerpilot.submission.ledger import Ledger
 
     again = _command_again(model, pickle, live, benchmarks, directory)
@@ -335,6 +339,8 @@ def upload_model_cmd(
     if pickle is None:
         pickle = wd.root / PICKLE_NAME
         _writable_out(pickle, given=False)
+        if load_manifest(wd.models).data_version == DEMO_VERSION:  # before building over it
+            _refuse_demo(wd, config.demo.dir, pickle, live, demo=True)
         _print_built(build_upload(wd.models, pickle))
     _refuse_demo(wd, config.demo.dir, pickle, live)
     check_pickle(wd, pickle, live, benchmarks, None)

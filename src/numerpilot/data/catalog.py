@@ -15,6 +15,11 @@ def read_features_json(data_dir: Path) -> dict[str, object]:
         raise DataError(f"{data_dir} does not exist: run 'numerpilot download' (it fetches "
                         "the configured data.version), or point data.dir at your dataset's "
                         "folder.")  # fmt: skip
+    if not path.exists() and (data_dir / layout.TRAIN).exists():  # a dataset of your own?
+        raise DataError(f"{path} is missing: for a dataset of your own, set data.feature_set "
+                        "= \"all\" (every feature_ column of train.parquet) or add a "
+                        "features.json; for Numerai's data, run 'numerpilot download' "
+                        "again.")  # fmt: skip
     if not path.exists():
         raise DataError(f"{path} is missing. Run 'numerpilot download' (or 'numerpilot "
                         "demo-data DIR' for synthetic data); for a dataset of your own "

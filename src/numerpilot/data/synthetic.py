@@ -60,6 +60,11 @@ _BIN_EDGES = np.array([0.05, 0.25, 0.75, 0.95])
 _BIN_VALUES = np.array([0.0, 0.25, 0.5, 0.75, 1.0], dtype=np.float32)
 
 
+#: The smallest dataset the generator makes (each feature group needs three features).
+MINIMUMS = {"train_eras": 10, "validation_eras": 4, "rows_per_era": 50,
+            "n_features": 3 * len(layout.FEATURE_GROUPS), "live_rows": 10}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SyntheticSpec:
     """Sizes of a synthetic dataset; ``seed`` makes it reproducible (the demo's sizes are
@@ -74,14 +79,11 @@ class SyntheticSpec:
     target_names: tuple[str, ...] = layout.TARGET_NAMES
 
     def __post_init__(self) -> None:
-        if self.n_features < 3 * len(layout.FEATURE_GROUPS):
-            raise ValueError(f"n_features must be at least {3 * len(layout.FEATURE_GROUPS)}")
+        for name, least in MINIMUMS.items():
+            if getattr(self, name) < least:
+                raise ValueError(f"{name} must be at least {least}, not {getattr(self, name)}")
         if self.seed < 0:
             raise ValueError(f"the seed must be 0 or more, got {self.seed}")
-        if self.rows_per_era < 50 or self.live_rows < 10:
-            raise ValueError("rows_per_era must be >= 50 and live_rows >= 10")
-        if self.train_eras < 10 or self.validation_eras < 4:
-            raise ValueError("train_eras must be >= 10 and validation_eras >= 4")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 ``xgboost.QuantileDMatrix`` fed by a :class:`xgboost.DataIter` reads the selected rows
 one batch at a time (converted to float32 per batch) and keeps only its quantised copy,
 so, as with LightGBM's Sequence, the float matrix of all rows never exists.
-Install with ``pip install 'numerpilot[xgboost]'``.
+Install with ``pip install -e '.[xgboost]'`` in the checkout (or ``pip install xgboost``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ def import_xgboost() -> Any:
         import xgboost
     except ImportError:
         raise ConfigError(
-            'model.backend = "xgboost" needs XGBoost: pip install "numerpilot[xgboost]" '
-            '(or set backend = "lightgbm").'
+            'model.backend = "xgboost" needs XGBoost, which this install lacks: run pip '
+            "install -e '.[xgboost]' in numerpilot's checkout (or pip install xgboost), or set "
+            'backend = "lightgbm".'
         ) from None
     return xgboost
 

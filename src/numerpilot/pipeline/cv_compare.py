@@ -126,6 +126,9 @@ def run_compare(
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)
     skip = unscorable_folds(base_data.data, folds)
+    for k, split in enumerate(folds, start=1):  # this config's own mistakes are said first
+        if k not in skip:
+            check_fold(ctx, era_view(base_data.data, eras=split.fit), k, len(folds))
     _check_other(other_ctx, base_data.data, folds, path, skip)  # before the first config's fits
     base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster,
                   workers=workers)  # fmt: skip
