@@ -326,3 +326,20 @@ def test_cv_window_longer_than_the_data(
     )
     refused(numerpilot("cv", "-C", str(fresh)), 1, "cv.train_eras = 1000", "first fold has only")
     assert not (fresh / "reports").exists()
+
+
+@pytest.mark.bad_input(
+    "train", "a LightGBM value it refuses, with --demo (`min_gain_to_split = -1`)"
+)
+def test_lightgbm_refusal_comes_before_the_demo_data(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    """It came after seconds of writing the demo data, and named the C++ source file on
+    LightGBM's build machine (`at /__w/LightGBM/...config_auto.cpp, line 424`)."""
+    assert numerpilot("init", str(tmp_path)).code == 0
+    config = tmp_path / "numerpilot.toml"
+    config.write_text(config.read_text().replace("extra = {}", "extra = {min_gain_to_split = -1}"))
+    line = refused(numerpilot("train", "--demo", "-C", str(tmp_path)), 1, "LightGBM refuses",
+                   "min_gain_to_split", "Fix that value")  # fmt: skip
+    assert ".cpp" not in line and "line " not in line, line
+    assert not (tmp_path / "data").exists()

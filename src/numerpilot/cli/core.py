@@ -108,10 +108,11 @@ def demo_data(
 
 
 def _context(
-    directory: Path, demo: bool, writes: tuple[str, ...]
+    directory: Path, demo: bool, writes: tuple[str, ...], *, trains: bool = False
 ) -> tuple[Context, RichProgressReporter]:
     """The command's context and progress bars, once the folders it ``writes`` (``models``,
-    ``reports``, ``predictions``) proved writable; with ``--demo`` demo data first."""
+    ``reports``, ``predictions``) proved writable; with ``--demo`` demo data first (for a
+    command that ``trains``, once its model parameters passed)."""
     from numerpilot.pipeline.demo import load_context
     from numerpilot.workdir import ensure_writable
 
@@ -119,7 +120,7 @@ def _context(
     wd.load_config()  # a bad config is reported before anything else
     ensure_writable(*(getattr(wd, name) for name in writes))
     reporter = progress()
-    return load_context(wd, demo=demo, progress=reporter), reporter
+    return load_context(wd, demo=demo, progress=reporter, trains=trains), reporter
 
 
 @app.command(rich_help_panel="Every round")
@@ -136,7 +137,7 @@ def train(
         from numerpilot.modeling.distributed import check_address
 
         check_address(cluster)
-    ctx, reporter = _context(directory, demo, ("models",))
+    ctx, reporter = _context(directory, demo, ("models",), trains=True)
     with ctx.workdir.changing_models():
         manifest = train_ensemble(ctx, reporter, cluster=cluster)
     score = manifest.ensemble_holdout

@@ -46,7 +46,7 @@ def cv(
         from numerpilot.modeling.distributed import check_address
 
         check_address(cluster)
-    ctx, reporter = _context(directory, demo, ("reports",))
+    ctx, reporter = _context(directory, demo, ("reports",), trains=True)
     if compare_with is None:
         result, comparison = run_cv(ctx, reporter, cluster=cluster), None
     else:

@@ -85,7 +85,7 @@ def retrain(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     wd.load_config()  # a bad config is reported before anything else
     ensure_writable(wd.models)  # before hours of training, not after
     reporter = progress()
-    ctx = load_context(wd, demo=demo, progress=reporter)
+    ctx = load_context(wd, demo=demo, progress=reporter, trains=True)
     had = (wd.models / MANIFEST).exists()
     result = run(ctx, ctx.config.daemon.retrain_tolerance, reporter)
     before = "could not be validated, see the warning above" if had else "none"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -198,10 +199,10 @@ def check_params(params: dict[str, Any]) -> None:
     try:
         fit_one_tree(params)
     except (lgb.basic.LightGBMError, ValueError, TypeError) as error:
-        raise ConfigError(
-            f"LightGBM refuses the [lightgbm] settings of numerpilot.toml: "
-            f"{' '.join(str(error).split())}. Fix the value (any other parameter goes in "
-            "[lightgbm] extra, e.g. extra = {lambda_l2 = 1})."
+        said = re.sub(r"\s+at \S+, line \d+\s*\.?", "", " ".join(str(error).split()))
+        raise ConfigError(  # said without the C++ source file of LightGBM's build machine
+            f"LightGBM refuses the [lightgbm] settings of numerpilot.toml: {said.rstrip('.')}. "
+            "Fix that value (a key of [lightgbm], or of its extra table)."
         ) from None
 
 

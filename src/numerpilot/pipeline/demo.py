@@ -58,10 +58,19 @@ def ensure_demo_data(cfg: DemoConfig, folder: Path, progress: Progress = SILENT)
     return True
 
 
-def load_context(workdir: Workdir, *, demo: bool, progress: Progress = SILENT) -> Context:
-    """The command's context; with ``demo``, the demo data is created first if missing."""
+def load_context(
+    workdir: Workdir, *, demo: bool, progress: Progress = SILENT, trains: bool = False
+) -> Context:
+    """The command's context; with ``demo``, the demo data is created first if missing (for
+    a command that ``trains``, once its model parameters passed: a LightGBM value it
+    refuses, or a GPU this install lacks, is said before seconds of writing data)."""
     ctx = Context.load(workdir, demo=demo)
     if demo:
         refuse_demo_over_real(workdir)
+        if trains:
+            from numerpilot.modeling.backends import resolved
+            from numerpilot.pipeline.members import model_params
+
+            model_params(resolved(ctx.config))
         ensure_demo_data(ctx.config.demo, ctx.data_dir, progress)
     return ctx

@@ -48,7 +48,7 @@ def run_round(
     writes = [workdir.models, workdir.reports, workdir.predictions]
     ensure_writable(*writes, *([] if demo else [workdir.data_root(config)]))
     if demo:
-        ctx = load_context(workdir, demo=True, progress=progress)
+        ctx = load_context(workdir, demo=True, progress=progress, trains=True)
         client = None
     else:
         ctx = Context.load(workdir)
