@@ -194,3 +194,26 @@ def test_payout_estimate_takes_the_api_values_as_they_are(
     info = parse_round(raw, datetime(2025, 1, 1, 14, tzinfo=UTC))
     scoring = ScoringConfig(payout_corr_multiplier=0.75, payout_mmc_multiplier=1.0)
     assert payout_estimate(info, 0.02, 0.01, scoring) == pytest.approx(expected)
+
+
+def test_status_without_keys_or_models_says_how_to_name_one(
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It printed an empty "Recent rounds" table and no hint."""
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(tmp_path / "none.json"))
+    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    from numerpilot.cli.commands import run
+
+    monkeypatch.setattr(sys, "argv", ["numerpilot"])
+    with pytest.raises(SystemExit) as done:
+        run(["status", "-C", str(tmp_path)])
+    out = capsys.readouterr()
+    assert done.value.code == 0, out.err
+    assert "no model to show: list your Numerai model names" in out.out
+    assert "or set API keys" in out.out and "Recent rounds" not in out.out

@@ -188,6 +188,10 @@ def collect(
         status.stake = _stake(client, name)
         status.pending_payout, status.paid = payouts.get(model_id, (None, None))
         models.append(status)
+    if not models:  # two empty tables would say nothing of why
+        keys = "" if client.has_credentials else ", or set API keys to list the account's"
+        notes.append("no model to show: list your Numerai model names in numerpilot.toml "
+                     f"under [submission] models = [...]{keys}")  # fmt: skip
     return StatusReport(rounds[0], models, tuple(notes))
 
 

@@ -179,6 +179,10 @@ def render_status(report: StatusReport) -> None:
     for m in report.models:
         stake = "–" if m.stake is None else f"{m.stake:.2f}"
         models.add_row(escape(m.name), stake, _signed(m.pending_payout), _signed(m.paid))
+    if not report.models:
+        for note in report.notes:
+            console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
+        return
     _print_or_stack(models)
     rounds = Table(box=box.SIMPLE_HEAD, title="Recent rounds")
     numeric = ("CORR", "MMC", "payout / stake")
