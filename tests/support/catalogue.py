@@ -29,6 +29,7 @@ ORDER = (
 #: What differs from run to run: the test's folder, bundle names, free ports.
 _VARYING = (
     (re.compile(r"/\S*?/pytest-\d+/[^/\s'\"]+/"), ""),
+    (re.compile(r"/\S*?/pytest-\d+/([^/\s'\"]+)"), r"\1"),  # the test's folder itself
     (re.compile(r"bundle-\d{8}T\d+-[0-9a-f]+"), "bundle-<time>-<id>"),
     (re.compile(r"(port |127\.0\.0\.1:)\d{3,}"), r"\g<1>8765"),
 )
