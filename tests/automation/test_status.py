@@ -121,26 +121,35 @@ def test_status_names_why_a_round_failed(
     assert why in out and note in out
 
 
+def _status_without_keys(
+    folder: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> str:  # fmt: skip
+    """``numerpilot status -C folder`` against the sandbox with no API keys: its output."""
+    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
+    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
+    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(folder / "none.json"))
+    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    from numerpilot.cli.commands import run
+
+    monkeypatch.setattr(sys, "argv", ["numerpilot"])
+    with pytest.raises(SystemExit) as done:
+        run(["status", "-C", str(folder)])
+    out = capsys.readouterr()
+    assert done.value.code == 0, out.err
+    return out.out
+
+
 def test_status_command_without_keys_in_a_demo_folder(
     tmp_path: Path,
     sandbox: SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
-    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
-    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(tmp_path / "none.json"))
-    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
-    monkeypatch.setenv("COLUMNS", "200")
     (tmp_path / "numerpilot.toml").write_text(DAEMON_CONFIG)
-    from numerpilot.cli.commands import run
-
-    monkeypatch.setattr(sys, "argv", ["numerpilot"])
-    with pytest.raises(SystemExit) as done:
-        run(["status", "-C", str(tmp_path)])
-    out = capsys.readouterr()
-    assert done.value.code == 0, out.err
-    assert "no API keys" in out.out and "Round" in out.out
+    out = _status_without_keys(tmp_path, sandbox, monkeypatch, capsys)
+    assert "no API keys" in out and "Round" in out
     assert (tmp_path / "reports" / "status.html").exists()
 
 
@@ -203,17 +212,6 @@ def test_status_without_keys_or_models_says_how_to_name_one(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """It printed an empty "Recent rounds" table and no hint."""
-    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
-    monkeypatch.delenv("NUMERAI_SECRET_KEY", raising=False)
-    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(tmp_path / "none.json"))
-    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url)
-    monkeypatch.setenv("COLUMNS", "200")
-    from numerpilot.cli.commands import run
-
-    monkeypatch.setattr(sys, "argv", ["numerpilot"])
-    with pytest.raises(SystemExit) as done:
-        run(["status", "-C", str(tmp_path)])
-    out = capsys.readouterr()
-    assert done.value.code == 0, out.err
-    assert "no model to show: list your Numerai model names" in out.out
-    assert "or set API keys" in out.out and "Recent rounds" not in out.out
+    out = _status_without_keys(tmp_path, sandbox, monkeypatch, capsys)
+    assert "no model to show: list your Numerai model names" in out
+    assert "or set API keys" in out and "Recent rounds" not in out
