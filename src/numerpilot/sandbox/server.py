@@ -11,8 +11,6 @@ server's time see the simulated schedule.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import errno
 import hashlib
 import json
@@ -21,11 +19,11 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import formatdate
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 
 import uvicorn
@@ -61,6 +59,7 @@ from numerpilot.sandbox.state import (
     SandboxError,
     SandboxState,
 )
+from numerpilot.sandbox.stopping import QuietStop, stop_signals
 
 log = logging.getLogger(__name__)
 
@@ -228,47 +227,6 @@ class _DateHeader:
         await self.app(scope, receive, with_date)
 
 
-class _QuietStop(logging.Filter):
-    """Hide uvicorn's error line for a request that a stop cut (its task cancelled)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
-
-
-class _Asked:
-    """The stop signals received (SIGINT, SIGTERM) and an event set by the first."""
-
-    def __init__(self) -> None:
-        self.signals: list[int] = []
-        self.event = threading.Event()
-
-    def __bool__(self) -> bool:
-        return self.event.is_set()
-
-    def note(self, signum: int, frame: FrameType | None) -> None:
-        self.signals.append(signum)
-        self.event.set()
-
-
-@contextlib.contextmanager
-def _stop_signals() -> Iterator[_Asked]:
-    """SIGTERM and Ctrl-C noted in the yielded :class:`_Asked` instead of raised (a SIGINT
-    that the shell ignores stays ignored); the previous handlers are put back after. Off
-    the main thread, which receives no signals, nothing is installed."""
-    asked = _Asked()
-    wanted = [signal.SIGTERM]
-    if threading.current_thread() is not threading.main_thread():
-        wanted = []
-    elif signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        wanted.append(signal.SIGINT)
-    previous = {number: signal.signal(number, asked.note) for number in wanted}
-    try:
-        yield asked
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
 class SandboxServer:
     """A local Numerai API stand-in; ``with SandboxServer(dir) as sb: sb.url``.
 
@@ -345,7 +303,7 @@ class SandboxServer:
         self.data.ensure_base()
         for name in ("uvicorn.error", "uvicorn"):
             logger = logging.getLogger(name)
-            for quiet in (QuietInjectedFaults, _QuietStop):
+            for quiet in (QuietInjectedFaults, QuietStop):
                 if not any(isinstance(f, quiet) for f in logger.filters):  # once a process
                     logger.addFilter(quiet())
         config = uvicorn.Config(
@@ -384,7 +342,7 @@ class SandboxServer:
         own thread, and both signals only ask it to stop: neither lands inside the start
         of its event loop, nor in a wait for its thread (Python 3.11 then takes a thread
         still running for one that ended, and would exit under it)."""
-        with _stop_signals() as asked:
+        with stop_signals() as asked:
             self.start()
             if ready is not None:
                 ready(self.url)
