@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -205,6 +207,33 @@ def test_an_unsure_upload_under_a_lagging_list_is_not_sent_twice(
     assert settled.outcome == "reconciled" and len(sandbox.state.submissions) == 1
 
 
+def test_a_process_killed_once_numerai_was_asked_to_create_leaves_the_upload_unsure(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The process died once the create request was sent (Numerai made the submission)
+    and the list lags after the restart: the restart sent the file again at once, and the
+    round held two."""
+    real = client.query
+
+    def dies_after_create(query: str, *args: object, **kwargs: object) -> Any:
+        answer = real(query, *args, **kwargs)  # type: ignore[arg-type]
+        if "create_submission" in query:
+            raise SystemExit(137)  # kill -9, as far as this process's code goes
+        return answer
+
+    monkeypatch.setattr(client, "query", dies_after_create)
+    with pytest.raises(SystemExit):
+        submit_predictions(work, CONFIG, client, _path(work))
+    monkeypatch.setattr(client, "query", real)
+    monkeypatch.setattr(client, "submissions", lambda model_id: [])  # the list lags
+    (restart,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert restart.outcome == "uncertain" and len(sandbox.state.submissions) == 1
+    monkeypatch.undo()  # the list has caught up
+    (settled,) = submit_predictions(work, CONFIG, client, _path(work))
+    assert settled.outcome == "reconciled" and len(sandbox.state.submissions) == 1
+
+
 def test_a_listing_that_lags_is_no_reason_to_upload_twice(
     work: Workdir, client: NumeraiClient, sandbox: SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -312,7 +341,11 @@ class _CreateNeverArrives(NumeraiClient):
     """A client whose create request is lost on the way out (a dropped connection): the
     upload did not happen, and the client cannot know it."""
 
-    def upload_predictions(self, path: Path, model_id: str) -> str:
+    def upload_predictions(
+        self, path: Path, model_id: str, before_create: Callable[[], None] | None = None
+    ) -> str:
+        if before_create is not None:  # the file stored, the create request sent ...
+            before_create()
         raise NumeraiAPIError("connection dropped", uncertain=True)
 
 
@@ -361,7 +394,11 @@ class _RefusesTheFile(NumeraiClient):
     """Numerai refuses the file as Classic does once the round turned: the ids are last
     round's."""
 
-    def upload_predictions(self, path: Path, model_id: str) -> str:
+    def upload_predictions(
+        self, path: Path, model_id: str, before_create: Callable[[], None] | None = None
+    ) -> str:
+        if before_create is not None:  # the file stored, the create request sent ...
+            before_create()
         raise NumeraiAPIError("Not enough stocks submitted")
 
 

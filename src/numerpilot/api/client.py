@@ -193,8 +193,12 @@ class NumeraiClient:
                 "submitted. Try again; if it keeps failing, the upload link may have expired."
             )
 
-    def upload_predictions(self, path: Path, model_id: str) -> str:
-        """Upload a predictions file for ``model_id``; returns the submission id."""
+    def upload_predictions(
+        self, path: Path, model_id: str, before_create: Callable[[], None] | None = None
+    ) -> str:
+        """Upload a predictions file for ``model_id``; returns the submission id.
+        ``before_create`` is called once the file is stored, just before Numerai is asked to
+        create the submission: from then on, the submission may exist."""
         path = Path(path)
         signals = self.tournament == "signals"
         auth_field = "submissionUploadSignalsAuth" if signals else "submission_upload_auth"
@@ -222,6 +226,8 @@ class NumeraiClient:
                 "modelId": model_id,
             }
             field = "create_submission"
+        if before_create is not None:
+            before_create()
         created = self.query(query, args, True, idempotent=False).get(field)
         if not isinstance(created, dict) or not created.get("id"):  # done or not: ask
             raise NumeraiAPIError(f"Numerai did not confirm the submission of {path.name}.",

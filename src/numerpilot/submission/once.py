@@ -29,6 +29,8 @@ Outcome = Literal["uploaded", "already_done", "reconciled", "skipped", "uncertai
 _PICKLE_WORDS = ("pickle", "model upload")
 #: How the ledger marks such an upload (its row stays ``uploading``).
 _UNSURE = "unsure: "
+#: A row's error while Numerai is asked to create the submission (kept if the process dies).
+_ASKED = _UNSURE + "the process ended while Numerai was asked to create the submission"
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,10 @@ def submit_once(
     ledger.claim(*args, t.sha256, str(t.path))
     seen = frozenset(sub.id for sub in listing)  # only a new one can be this upload
     try:
-        sid = client.upload_predictions(t.path, t.model_id)
+        # a process that dies once Numerai is asked to create it leaves the upload unsure
+        sid = client.upload_predictions(
+            t.path, t.model_id, lambda: ledger.mark(*args, "uploading", error=_ASKED)
+        )
     except NumeraiAPIError as error:
         if not error.uncertain:
             return _refused(ledger, client, t, error, row)
@@ -248,8 +253,9 @@ def is_unsure(row: LedgerRow) -> bool:
 
 
 def unsure_for(row: LedgerRow) -> float | None:
-    """Seconds since the row's upload ended unsure (None: it did not: a crash before or
-    during the send leaves no mark, and is sent again at once)."""
+    """Seconds since the row's upload ended unsure (None: it did not). A process that died
+    after Numerai was asked to create the submission left it unsure; one that died before
+    (while the file was stored) did not, and its file is sent again at once."""
     if not is_unsure(row):
         return None
     return (datetime.now(UTC) - datetime.fromisoformat(row.updated_at)).total_seconds()
