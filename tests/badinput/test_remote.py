@@ -322,6 +322,17 @@ def test_base_url_not_a_url(numerpilot: Numerpilot, refused: Refused, tmp_path: 
     refused(numerpilot("download", "-C", str(tmp_path)), 1, "api.base_url", "http(s) URL")
 
 
+@pytest.mark.bad_input("download", "NUMERPILOT_API_URL with a wrong path")
+def test_api_url_with_a_wrong_path(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sandbox: SandboxServer,
+) -> None:  # fmt: skip
+    """The error named the host alone: the path, which is what is wrong, was left out."""
+    monkeypatch.setenv("NUMERPILOT_API_URL", sandbox.url.rstrip("/") + "/grapql")
+    line = refused(numerpilot("download", "-C", str(tmp_path)), 3, "/grapql answered HTTP")
+    assert "NUMERPILOT_API_URL" in line
+
+
 @pytest.mark.bad_input("download", "Numerai cannot be reached")
 def test_api_unreachable(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -81,11 +81,14 @@ def never_sent(error: BaseException) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
-def host_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url`` (never its user name, password, path or query)."""
+def host_of(url: str, *, path: bool = False) -> str:
+    """``scheme://host[:port]`` of ``url``, with its path if ``path`` (the API's endpoint,
+    as the user set it; never for a presigned URL), never its user name, password or query."""
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{netloc}" if netloc else "the server"
+    if not netloc:
+        return "the server"
+    return f"{parts.scheme}://{netloc}{parts.path if path else ''}"
 
 
 class HeaderAuth(requests.auth.AuthBase):

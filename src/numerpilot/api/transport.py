@@ -78,9 +78,10 @@ class Transport:
         self.received_at = time.monotonic()
         if resp.status_code in (401, 403) and authorization:
             raise _auth_error(what, f"HTTP {resp.status_code}")
+        endpoint = host_of(self.url, path=True)  # as the user set it: the path too
         if resp.status_code in (401, 403):  # no keys were sent: none can have been rejected
             raise NumeraiAPIError(
-                f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} to a request "
+                f"{what}: {endpoint} answered HTTP {resp.status_code} to a request "
                 "that needs no API keys (a proxy in the way, or trouble at Numerai); try "
                 "again later.",
                 retryable=True,
@@ -89,11 +90,11 @@ class Transport:
             result = resp.json()
         except ValueError:
             raise NumeraiAPIError(
-                f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} with a body "
+                f"{what}: {endpoint} answered HTTP {resp.status_code} with a body "
                 "that is not JSON. Is the API URL right (NUMERPILOT_API_URL)?"
             ) from None
         if not isinstance(result, dict):
-            raise NumeraiAPIError(f"{what}: unexpected answer from {host_of(self.url)}.")
+            raise NumeraiAPIError(f"{what}: unexpected answer from {endpoint}.")
         errors = result.get("errors")
         if errors:
             message = "; ".join(_messages(errors)) or "unknown error"
@@ -106,7 +107,7 @@ class Transport:
             log.warning("%s: Numerai answered with a note: %s", what, message)
         if resp.status_code >= 400 or not isinstance(result.get("data"), dict):
             raise NumeraiAPIError(
-                f"{what}: {host_of(self.url)} answered HTTP {resp.status_code} without data."
+                f"{what}: {endpoint} answered HTTP {resp.status_code} without data."
             )
         return result
 
