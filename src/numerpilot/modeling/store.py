@@ -114,17 +114,16 @@ def publish_bundle(folder: Path, manifest: Manifest) -> Manifest:
     A bundle of format 1 (model files beside the manifest) is moved into a folder of its
     own first, so that it is kept as ``previous`` for ``models rollback``."""
     before = _current_or_none(folder)
-    migrated = before is not None and not before.bundle
-    if before is not None and not before.bundle:
-        before = _into_own_folder(folder, before)
-    previous = _rollback_target(folder, before, manifest.bundle, migrated=migrated)
-    if migrated and before is not None and previous != before.bundle:  # damaged: not kept,
-        shutil.rmtree(folder / before.bundle, ignore_errors=True)  # its flat files stay
+    moved = _into_own_folder(folder, before) if before and not before.bundle else None
+    before = moved or before
+    previous = _rollback_target(folder, before, manifest.bundle, migrated=moved is not None)
+    if moved and previous != moved.bundle:  # damaged: not kept, its flat files stay
+        shutil.rmtree(folder / moved.bundle, ignore_errors=True)
     published = _in_use(manifest, previous)
     write_json_atomic(folder / MANIFEST, asdict(published))
     _remove_old_bundles(folder, published)
-    if migrated and before is not None:
-        _report_migration(folder, before, kept=previous == before.bundle)
+    if moved:
+        _report_migration(folder, moved, kept=previous == moved.bundle)
     return published
 
 
