@@ -64,6 +64,11 @@ def error_number(error: OSError) -> int | None:
     return errno.ENOSPC if "No space left on device" in str(error) else None
 
 
+def failure_line(error: Exception) -> str:
+    """One line for a failure: numerpilot's own message, or what the system refused."""
+    return str(from_os_error(error) if isinstance(error, OSError) else error)
+
+
 def from_os_error(error: OSError) -> LocalError:
     """One line that says what the operating system refused and what to do about it."""
     number = error_number(error)

@@ -193,6 +193,7 @@ class ClockJumps:
     def __init__(self) -> None:
         self._seen: tuple[float, datetime] | None = None  # the last pass: wall time, server time
         self._spans: list[tuple[datetime, datetime]] = []
+        self._said: set[tuple[int, str]] = set()  # the rounds and models excused
 
     def note(self, now: datetime, rate: float | None) -> None:
         """A pass saw the server's clock at ``now``; ``rate``: as measured before this look,
@@ -212,6 +213,14 @@ class ClockJumps:
                         "counted as missed", f"{seen[1]:%a %Y-%m-%d %H:%M}",
                         f"{now:%a %Y-%m-%d %H:%M}", span(wall - seen[0]))  # fmt: skip
 
-    def jumped_over(self, info: RoundInfo) -> bool:
-        """Whether the round opened and closed while the server's clock jumped."""
-        return any(a < info.open_time and info.close_time <= b for a, b in self._spans)
+    def excused(self, info: RoundInfo, model: str, missed: str) -> bool:
+        """Whether the round opened and closed while the server's clock jumped, so that
+        ``missed`` (its model's miss) is no miss of the user's: logged once, not alerted."""
+        if not any(a < info.open_time and info.close_time <= b for a, b in self._spans):
+            return False
+        if (info.number, model) not in self._said:
+            self._said.add((info.number, model))
+            log.warning("%s: it opened and closed between two looks at the server's clock, "
+                        "which jumped (no alert)", missed,
+                        extra={"round": info.number, "model": model})  # fmt: skip
+        return True

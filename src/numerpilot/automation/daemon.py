@@ -35,10 +35,10 @@ from numerpilot.automation.clock import (
 from numerpilot.automation.retraining import Retrainer
 from numerpilot.automation.round_memory import RoundMemory
 from numerpilot.config import Config
-from numerpilot.errors import NumerpilotError, RemoteError, SubmissionError, from_os_error
+from numerpilot.errors import NumerpilotError, RemoteError, SubmissionError, failure_line
 from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.once import SubmitResult, settle_closed, still_unsure
+from numerpilot.submission.once import SubmitResult, still_unsure
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,6 @@ _DONE = ("submitted", "skipped")
 #: Rounds read per pass: the current one and enough history to see the schedule's rhythm
 #: (two of Numerai's weeks of five rounds, and one more: its week shows as a period).
 _HISTORY = 11
-#: The most rounds fetched to settle old rows left ``uploading`` (about 40 weeks).
-_SETTLE_ROUNDS = 200
 
 
 @dataclass
@@ -76,11 +74,6 @@ class PassReport:
         if self.wake is None or self.closes is None:
             return self.wake
         return min(self.wake, self.closes)
-
-
-def _message(error: Exception) -> str:
-    """One line for a failure: numerpilot's own message, or what the system refused."""
-    return str(from_os_error(error) if isinstance(error, OSError) else error)
 
 
 class Daemon:
@@ -110,7 +103,6 @@ class Daemon:
         self._due: tuple[int, tuple[str, ...]] | None = None  # the round and models last said due
         self.retrainer = Retrainer(workdir, config, client, self.clock, self.stop, self.alerts)
         self._jumps = ClockJumps()
-        self._excused: set[tuple[int, str]] = set()  # rounds jumped over, said once
         self._memory = RoundMemory()
 
     # -- the loop --------------------------------------------------------------------------
@@ -148,6 +140,8 @@ class Daemon:
 
     def pass_once(self) -> PassReport:
         """Look at the rounds; submit what is due; say when to look again."""
+        from numerpilot.submission.submit import settle_uploading
+
         rounds = self.client.rounds(limit=_HISTORY)
         rate = self.clock.rate if self.clock.measured else None  # before this look
         self.clock.observe(self.client.api.server_time, self.client.api.received_at)
@@ -155,7 +149,7 @@ class Daemon:
         self.started = self.started or now
         self._jumps.note(now, rate)
         current = rounds[0]
-        self._settle(rounds, now)
+        settle_uploading(self.workdir, self.ledger, self.client, self.config, rounds, now)
         self._alert_missed(rounds[1:], now)
         report = PassReport(current.number, None)
         if current.is_open and self._pending(current):
@@ -274,7 +268,7 @@ class Daemon:
             log.info("round %d: %s Trying again at the next poll.", current.number, error)
             return
         except (NumerpilotError, OSError) as error:
-            self._fail(current, None, _message(error), report)
+            self._fail(current, None, failure_line(error), report)
             return
         done = f"checked {own}" if own else "predicted the live era"
         log.info("%s of round %d", done, current.number, extra={"round": current.number})
@@ -296,7 +290,7 @@ class Daemon:
             except (NumerpilotError, OSError) as error:
                 if not self._closed(current):  # else: the next round has begun; no failure
                     self._remember_refusal(current, name, path, error)
-                    self._fail(current, name, _message(error), report)
+                    self._fail(current, name, failure_line(error), report)
                 continue
             report.results.append(result)
             if result.outcome == "uncertain":  # the next poll asks Numerai and settles it
@@ -317,31 +311,11 @@ class Daemon:
     ) -> None:
         """Remember a refusal of ``path`` before anything was sent (a Signals churn over
         the limit, a bad file): checking the same file again in the round says the same."""
-        tournament, message = self.config.submission.tournament, _message(error)
+        tournament, message = self.config.submission.tournament, failure_line(error)
         row = self.ledger.get(tournament, self._ids()[name], current.number)
         unsent = row is None or (row.state == "failed" and row.last_error == message)
         if isinstance(error, SubmissionError) and not isinstance(error, RemoteError) and unsent:
             self._memory.refuse(current.number, name, path, message)
-
-    def _settle(self, rounds: list[RoundInfo], now: datetime) -> None:
-        """Rows of closed rounds left ``uploading`` get Numerai's answer (under the lock),
-        also rows of rounds older than ``rounds`` (newest first): a daemon that was down
-        for weeks fetches as many rounds as it needs, up to :data:`_SETTLE_ROUNDS`."""
-        from numerpilot.submission.submit import LOCK_FILE, LOCK_WAIT_SECONDS
-
-        tournament = self.config.submission.tournament
-        pending = set(self.ledger.unsettled_rounds(tournament))
-        if not pending:
-            return
-        if min(pending) < rounds[-1].number:
-            span = min(_SETTLE_ROUNDS, rounds[0].number - min(pending) + 1)
-            rounds = self.client.rounds(limit=span)
-        closed = [r for r in rounds if r.close_time <= now and r.number in pending]
-        if not closed:
-            return
-        with hold(self.workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
-            for info in closed:
-                settle_closed(self.ledger, self.client, tournament, info)
 
     def _closed(self, current: RoundInfo) -> bool:
         """True once the round stopped taking submissions (on the server's clock)."""
@@ -384,13 +358,8 @@ class Daemon:
                 if row is not None and row.state in _DONE:
                     continue
                 message = f"round {info.number} closed without a submission of {name}"
-                if not self._jumps.jumped_over(info):
+                if not self._jumps.excused(info, name, message):
                     self.alerts.send(Alert("missed", tournament, info.number, name, message))
-                elif (info.number, name) not in self._excused:
-                    self._excused.add((info.number, name))
-                    log.warning("%s: it opened and closed between two looks at the server's "
-                                "clock, which jumped (no alert)", message,
-                                extra={"round": info.number, "model": name})  # fmt: skip
 
     # -- retraining, never inside a round's window ------------------------------------------
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:

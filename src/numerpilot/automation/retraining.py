@@ -20,7 +20,7 @@ from numerpilot.automation.alerts import Alert, Alerts
 from numerpilot.automation.clock import ServerClock
 from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
-from numerpilot.errors import NumerpilotError, from_os_error
+from numerpilot.errors import NumerpilotError, failure_line, from_os_error
 from numerpilot.io import write_text_atomic
 from numerpilot.lock import LockedError
 from numerpilot.modeling.manifest import load_manifest
@@ -164,8 +164,7 @@ class Retrainer:
             self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
             return []
         except (NumerpilotError, OSError) as error:
-            problem = from_os_error(error) if isinstance(error, OSError) else error
-            message = f"retraining failed: {problem}"
+            message = f"retraining failed: {failure_line(error)}"
             tournament = self.config.submission.tournament
             self.alerts.send(Alert("failed", tournament, current.number, None, message))
             return [message]

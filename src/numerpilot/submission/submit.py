@@ -36,6 +36,7 @@ from numerpilot.submission.once import (
     Target,
     check_open,
     on_numerai,
+    settle_closed,
     submit_once,
 )
 from numerpilot.submission.rules import check_file, check_no_bom, read_submission
@@ -366,3 +367,29 @@ def _dry_run(client: NumeraiClient, ledger: Ledger, target: Target) -> SubmitRes
     if ledger.model_upload(target.tournament, target.model_id):
         said.append("Numerai runs this model from an uploaded pickle: a submit sends it nothing")
     return target.result("dry_run", existing.id if existing else None, "; ".join(said))
+
+
+#: The most rounds fetched to settle old rows left ``uploading`` (about 40 weeks).
+SETTLE_ROUNDS = 200
+
+
+def settle_uploading(
+    workdir: Workdir, ledger: Ledger, client: NumeraiClient, config: Config,
+    rounds: list[RoundInfo], now: datetime,
+) -> None:  # fmt: skip
+    """Rows of closed rounds left ``uploading`` get Numerai's answer (under the submit
+    lock), also rows of rounds older than ``rounds`` (newest first): a daemon that was down
+    for weeks fetches as many rounds as it needs, up to :data:`SETTLE_ROUNDS`."""
+    tournament = config.submission.tournament
+    pending = set(ledger.unsettled_rounds(tournament))
+    if not pending:
+        return
+    if min(pending) < rounds[-1].number:
+        span = min(SETTLE_ROUNDS, rounds[0].number - min(pending) + 1)
+        rounds = client.rounds(limit=span)
+    closed = [r for r in rounds if r.close_time <= now and r.number in pending]
+    if not closed:
+        return
+    with hold(workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
+        for info in closed:
+            settle_closed(ledger, client, tournament, info)
