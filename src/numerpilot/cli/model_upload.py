@@ -276,12 +276,14 @@ def _refuse_demo(
     live file it would be checked on does."""
     from numerpilot.model_upload.build import read_sidecar
 
-    checked_on = live or _inputs(wd, pickle, None, None)[0]
-    folder = (wd.root / demo_dir).resolve()
+    def checked_on_demo_data() -> bool:
+        checked_on = live or _inputs(wd, pickle, None, None)[0]
+        return checked_on.resolve().is_relative_to((wd.root / demo_dir).resolve())
+
     if (
         demo
         or (read_sidecar(pickle) or {}).get("data_version") == DEMO_VERSION
-        or (checked_on.resolve().is_relative_to(folder))
+        or checked_on_demo_data()
     ):
         raise UsageError(
             f"{pickle.name} holds models trained on the synthetic demo data (--demo); Numerai "
