@@ -69,8 +69,12 @@ def failure_line(error: Exception) -> str:
     return str(from_os_error(error) if isinstance(error, OSError) else error)
 
 
-def from_os_error(error: OSError) -> LocalError:
-    """One line that says what the operating system refused and what to do about it."""
+WORKDIR_ADVICE = "choose another work directory with -C"
+
+
+def from_os_error(error: OSError, *, instead: str = WORKDIR_ADVICE) -> LocalError:
+    """One line that says what the operating system refused and what to do about it
+    (``instead``: the other way out of a permission error, after making it writable)."""
     number = error_number(error)
     where = f" {error.filename}" if error.filename else ""
     if number in _FULL and ".temp" in str(error.filename or ""):
@@ -86,7 +90,7 @@ def from_os_error(error: OSError) -> LocalError:
     if number in _DENIED:
         return LocalError(
             f"Permission denied:{where or ' a file or folder'} is not writable. Make it "
-            "writable (chmod u+w) or choose another work directory with -C."
+            f"writable (chmod u+w) or {instead}."
         )
     if number == errno.EISDIR and error.filename:
         return LocalError(f"{error.filename} is a folder; give a file path.")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from numerpilot.config import CONFIG_NAME, Config, load_config
-from numerpilot.errors import LocalError, from_os_error
+from numerpilot.errors import WORKDIR_ADVICE, LocalError, from_os_error
 from numerpilot.lock import hold
 
 #: ``predict``'s output in ``predictions/`` (with a ``.json`` sidecar).
@@ -33,6 +33,11 @@ class Workdir:
 
     def data_root(self, config: Config) -> Path:
         return self.root / config.data.dir
+
+    def ensure_data_writable(self, config: Config) -> None:
+        """Refuse now a data folder that downloads could not write."""
+        instead = f"set another [data] dir in numerpilot.toml (now {config.data.dir!r})"
+        ensure_writable(self.data_root(config), instead=instead)
 
     @property
     def models(self) -> Path:
@@ -60,11 +65,12 @@ class Workdir:
         return hold(self.root / MODELS_LOCK, wait=0, what="training or switching the models")
 
 
-def ensure_writable(*folders: Path) -> None:
+def ensure_writable(*folders: Path, instead: str = WORKDIR_ADVICE) -> None:
     """Refuse now, not after hours of training, a folder that could not be written later.
 
     A folder that does not exist yet is not created: its nearest existing parent must be
-    a writable folder. The check writes and removes one empty file.
+    a writable folder. The check writes and removes one empty file. ``instead`` is the
+    refusal's other way out (by default another work directory).
     """
     for folder in folders:
         base = Path(folder)
@@ -72,14 +78,16 @@ def ensure_writable(*folders: Path) -> None:
             if base.is_symlink():
                 raise LocalError(
                     f"{folder} cannot be created: {base} is a link to {os.readlink(base)}, "
-                    "which does not exist; create that folder or choose another."
+                    f"which does not exist; create that folder or {instead}."
                 )
             base = base.parent
         if not base.is_dir():
-            raise LocalError(f"{folder} cannot be created: {base} is a file, not a folder.")
+            raise LocalError(f"{folder} cannot be created: {base} is a file, not a folder; "
+                             f"{instead}.")  # fmt: skip
         try:
             fd, probe = tempfile.mkstemp(prefix=".numerpilot-write-check.", dir=base)
             os.close(fd)
             os.unlink(probe)
         except OSError as error:
-            raise from_os_error(OSError(error.errno, error.strerror, str(folder))) from None
+            denied = OSError(error.errno, error.strerror, str(folder))
+            raise from_os_error(denied, instead=instead) from None

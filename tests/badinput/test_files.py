@@ -284,7 +284,7 @@ def test_build_upload_read_only(
     read_only(monkeypatch, trained / "ro")
     out = trained / "ro" / "m.pkl"
     outcome = numerpilot("build-upload", "-C", str(trained), "-o", str(out))
-    line = refused(outcome, 1, f"--out {out}: the folder", "is not writable", "another path")
+    line = refused(outcome, 1, f"{out.parent} is not writable", "or choose another path.")
     assert "with -C" not in line
 
 

@@ -362,7 +362,7 @@ def test_data_read_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     read_only(monkeypatch, tmp_path / "data")
-    refused(numerpilot("download", "-C", str(tmp_path)), 1, "not writable")
+    refused(numerpilot("download", "-C", str(tmp_path)), 1, "not writable", "[data] dir")
 
 
 @pytest.mark.bad_input("download", "the disk fills up during a download")

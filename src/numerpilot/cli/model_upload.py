@@ -81,7 +81,6 @@ def _writable_out(out: Path, *, given: bool) -> None:
     """Refuse, before any work, a pickle path whose pickle or sidecar (``<out>.json``) would
     replace something that is not numerpilot's model-upload file (a dataset, a folder, a
     device such as /dev/null, a pipe), or whose folder cannot be written."""
-    from numerpilot.errors import LocalError
     from numerpilot.model_upload.build import sidecar_path
     from numerpilot.workdir import ensure_writable
 
@@ -98,13 +97,7 @@ def _writable_out(out: Path, *, given: bool) -> None:
                              "file of numerpilot's; it is kept. Choose another path (or "
                              "remove that file first).")  # fmt: skip
     another = "choose another path" + ("" if given else " with --out")
-    try:
-        ensure_writable(out.parent)
-    except LocalError as error:
-        if "Permission denied" in str(error):
-            raise LocalError(f"{name}: the folder {out.parent} is not writable; make it "
-                             f"writable (chmod u+w) or {another}.") from None  # fmt: skip
-        raise LocalError(f"{name}: {str(error).rstrip('.')}; {another}.") from None
+    ensure_writable(out.parent, instead=another)
 
 
 def _is_pickle(path: Path) -> bool:

@@ -34,11 +34,10 @@ def download(directory: WorkdirOption = Path(".")) -> None:
     from numerpilot.data.download import download_dataset
     from numerpilot.data.live_round import LIVE_ROUND_FILE, read_live_round
     from numerpilot.data.tournaments import LAYOUTS
-    from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
     config = wd.load_config()
-    ensure_writable(wd.data_root(config))
+    wd.ensure_data_writable(config)
     client = make_client(config, need_credentials=False)
     folder = download_dataset(wd, config, client, progress())
     marker = read_live_round(folder) or {}

@@ -45,8 +45,9 @@ def run_round(
     if not demo:
         refuse_untrainable(config)
         refuse_own_dataset(workdir, config)
-    writes = [workdir.models, workdir.reports, workdir.predictions]
-    ensure_writable(*writes, *([] if demo else [workdir.data_root(config)]))
+    ensure_writable(workdir.models, workdir.reports, workdir.predictions)
+    if not demo:
+        workdir.ensure_data_writable(config)
     if demo:
         ctx = load_context(workdir, demo=True, progress=progress, trains=True)
         client = None
