@@ -234,77 +234,97 @@ class Daemon:
                                         lambda: predict_live(ctx))  # fmt: skip
 
     def _play(self, current: RoundInfo, report: PassReport) -> None:
-        from numerpilot.data.download import download_dataset
-        from numerpilot.submission.submit import check_not_stale, submit_predictions
-
-        due = self._not_on_numerai(current, self._pending(current))
-        if not due:
+        """Submit the round's live file for every model due in it, one model at a time."""
+        pending = self._due_now(current)
+        path = self._live_file(current, report) if pending else None
+        if path is None:
             return
-        rate = self.clock.rate  # the unsure wait counts on the server's clock
-        waiting = still_unsure(self.ledger, self.config.submission, self._ids(), current, due,
-                               clock_rate=rate)  # fmt: skip
-        pending = [name for name in due if name not in waiting]
-        late = " (late: staking closed)" if current.is_late else ""
-        said, self._due = self._due, (current.number, (*pending, "|", *waiting))
-        unsure = f"; waiting: {', '.join(waiting)} (an upload not listed yet)" if waiting else ""
-        log.log(logging.INFO if said != self._due else logging.DEBUG,  # once, not every poll
-                "round %d takes submissions%s; due: %s%s", current.number, late,
-                ", ".join(pending) or "none", unsure, extra={"round": current.number})  # fmt: skip
-        if not pending:
-            return
-        own = self.config.submission.signal_file
-        wait = min(self.settings.poll_seconds, LOCK_WAIT)  # a stop is not held up longer
-        try:
-            if own:  # a signal computed elsewhere: checked and submitted as it is
-                path = self.workdir.root / own
-                download_dataset(self.workdir, self.config, self.client, info=current,
-                                 live_only=True, lock_wait=wait)  # fmt: skip
-                check_not_stale(self.ledger, self.config.submission.tournament, path, current)
-            else:
-                download_dataset(self.workdir, self.config, self.client, info=current,
-                                 lock_wait=wait)  # fmt: skip
-                path = self._predict(current)
-        except LockedError as error:  # another download (yours): it is no failure
-            log.info("round %d: %s Trying again at the next poll.", current.number, error)
-            return
-        except (NumerpilotError, OSError) as error:
-            self._fail(current, None, failure_line(error), report)
-            return
-        done = f"checked {own}" if own else "predicted the live era"
-        log.info("%s of round %d", done, current.number, extra={"round": current.number})
         tournament, ids = self.config.submission.tournament, self._ids()
         failed = {name for name in pending if (row := self.ledger.get(tournament, ids[name],
                   current.number)) is not None and row.state == "failed"}  # fmt: skip
         for name in pending:
             if self.stop.is_set() or self._closed(current):
                 return
-            refused = self._memory.refusal(current.number, name, path)
-            if refused is not None:  # the same file again: the same answer
-                self._fail(current, name, refused, report)
-                continue
-            try:
-                now = replace(current, now=self.clock.now())
-                (result,) = submit_predictions(self.workdir, self.config, self.client, path,
-                                               models=[name], info=now,
-                                               clock_rate=rate)  # fmt: skip
-            except (NumerpilotError, OSError) as error:
-                if not self._closed(current):  # else: the next round has begun; no failure
-                    self._remember_refusal(current, name, path, error)
-                    self._fail(current, name, failure_line(error), report)
-                continue
-            report.results.append(result)
-            if result.outcome == "uncertain":  # the next poll asks Numerai and settles it
-                report.failures.append(f"{name}: {result.detail}")
-                log.warning("%s: %s", name, result.detail)
-            fields = {"round": result.round, "model": name, "outcome": result.outcome,
-                      "submission_id": result.submission_id}  # fmt: skip
-            log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
-                     result.round, extra=fields)  # fmt: skip
-            if result.round != current.number:  # filed under the next round: this one failed
-                self._fail(current, name, f"{name}: {result.detail}", report)
-            elif result.outcome == "uploaded" and name in failed:  # the alert was not the end
-                done = f"submitted after all ({result.submission_id})"
-                self.alerts.send(Alert("recovered", tournament, current.number, name, done))
+            self._submit(current, name, path, report, recovering=name in failed)
+
+    def _due_now(self, current: RoundInfo) -> list[str]:
+        """The models to submit now: not on Numerai yet, nor waiting for an unsure upload to
+        be listed. Said once per round and set of models, not every poll."""
+        due = self._not_on_numerai(current, self._pending(current))
+        if not due:
+            return []
+        waiting = still_unsure(self.ledger, self.config.submission, self._ids(), current, due,
+                               clock_rate=self.clock.rate)  # on the server's clock  # fmt: skip
+        pending = [name for name in due if name not in waiting]
+        late = " (late: staking closed)" if current.is_late else ""
+        said, self._due = self._due, (current.number, (*pending, "|", *waiting))
+        unsure = f"; waiting: {', '.join(waiting)} (an upload not listed yet)" if waiting else ""
+        log.log(logging.INFO if said != self._due else logging.DEBUG,
+                "round %d takes submissions%s; due: %s%s", current.number, late,
+                ", ".join(pending) or "none", unsure, extra={"round": current.number})  # fmt: skip
+        return pending
+
+    def _live_file(self, current: RoundInfo, report: PassReport) -> Path | None:
+        """The file to submit: the configured signal file, checked, or the live era
+        predicted; None when another download holds the data or it failed (alerted)."""
+        from numerpilot.data.download import download_dataset
+        from numerpilot.submission.submit import check_not_stale
+
+        own = self.config.submission.signal_file
+        wait = min(self.settings.poll_seconds, LOCK_WAIT)  # a stop is not held up longer
+        try:
+            download_dataset(self.workdir, self.config, self.client, info=current,
+                             live_only=bool(own), lock_wait=wait)  # fmt: skip
+            if own:  # a signal computed elsewhere: checked and submitted as it is
+                path = self.workdir.root / own
+                check_not_stale(self.ledger, self.config.submission.tournament, path, current)
+            else:
+                path = self._predict(current)
+        except LockedError as error:  # another download (yours): it is no failure
+            log.info("round %d: %s Trying again at the next poll.", current.number, error)
+            return None
+        except (NumerpilotError, OSError) as error:
+            self._fail(current, None, failure_line(error), report)
+            return None
+        done = f"checked {own}" if own else "predicted the live era"
+        log.info("%s of round %d", done, current.number, extra={"round": current.number})
+        return path
+
+    def _submit(
+        self, current: RoundInfo, name: str, path: Path, report: PassReport, *, recovering: bool
+    ) -> None:
+        """Submit ``path`` for one model; a failure is alerted, and a success after an alerted
+        failure (``recovering``) is alerted as recovered."""
+        from numerpilot.submission.submit import submit_predictions
+
+        refused = self._memory.refusal(current.number, name, path)
+        if refused is not None:  # the same file again: the same answer
+            self._fail(current, name, refused, report)
+            return
+        try:
+            now = replace(current, now=self.clock.now())
+            (result,) = submit_predictions(self.workdir, self.config, self.client, path,
+                                           models=[name], info=now,
+                                           clock_rate=self.clock.rate)  # fmt: skip
+        except (NumerpilotError, OSError) as error:
+            if not self._closed(current):  # else: the next round has begun; no failure
+                self._remember_refusal(current, name, path, error)
+                self._fail(current, name, failure_line(error), report)
+            return
+        report.results.append(result)
+        if result.outcome == "uncertain":  # the next poll asks Numerai and settles it
+            report.failures.append(f"{name}: {result.detail}")
+            log.warning("%s: %s", name, result.detail)
+        fields = {"round": result.round, "model": name, "outcome": result.outcome,
+                  "submission_id": result.submission_id}  # fmt: skip
+        log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
+                 result.round, extra=fields)  # fmt: skip
+        if result.round != current.number:  # filed under the next round: this one failed
+            self._fail(current, name, f"{name}: {result.detail}", report)
+        elif result.outcome == "uploaded" and recovering:  # the alert was not the end
+            done = f"submitted after all ({result.submission_id})"
+            tournament = self.config.submission.tournament
+            self.alerts.send(Alert("recovered", tournament, current.number, name, done))
 
     def _remember_refusal(
         self, current: RoundInfo, name: str, path: Path, error: Exception
