@@ -160,13 +160,6 @@ def _columns(preds: np.ndarray, cols: list[int]) -> np.ndarray:
     return preds if cols == list(range(preds.shape[1])) else preds[:, cols]
 
 
-def _batched(
-    preds: np.ndarray, fn: Callable[[np.ndarray], PerEra], groups: list[list[int]]
-) -> Parts:
-    """fn applied to each group of columns: {column indices: PerEra of those columns}."""
-    return {tuple(cols): fn(_columns(preds, cols)) for cols in groups}
-
-
 def _where_corr_defined(scores: PerEra, corr: PerEra) -> PerEra:
     """``scores`` (MMC, BMC) with NaN in the eras and columns where CORR is undefined (a
     constant target gives an MMC of 0, which is no score), so they count the same eras."""
@@ -202,84 +195,135 @@ def score_frame(
     multipliers and clip come from ``config``. A target of ±inf counts as missing, as NaN
     does. Raises DataError for an all-NaN or constant column, or when no era can be scored.
     """
-    t = _finite_or_nan(np.asarray(target, dtype=np.float64))
-    preds = as_matrix(predictions, len(t))
-    cols = tuple(columns) if columns is not None else tuple(f"p{j}" for j in range(preds.shape[1]))
-    if len(cols) != preds.shape[1]:
-        raise ValueError(f"{len(cols)} column names for {preds.shape[1]} prediction columns")
-    _check_columns(preds, cols)
-    cfg = config or ScoringConfig.model_validate({})
-    eras = as_index(eras)
-    groups = _mask_groups(preds)
-    opts = {"max_filtered_ratio": max_filtered_ratio}
-    k = preds.shape[1]
-    metrics: dict[str, PerEra] = {}
-    notes: list[str] = []
-
+    c = _Scoring.of(predictions, target, eras, columns, max_filtered_ratio)
+    with_meta = None
     if meta_model is not None:  # one ranking of each column serves CORR, MMC and Spearman
-        parts = {
-            tuple(g): per_era_meta_scores(_columns(preds, g), meta_model, t, eras, **opts)
-            for g in groups
-        }
-        corr_parts = {g: s.corr for g, s in parts.items()}
-        mmc_parts = {g: s.mmc for g, s in parts.items()}
-        meta_corr = _merge(k, {g: s.rank_corr for g, s in parts.items()})
+        with_meta = c.each(lambda p: per_era_meta_scores(p, meta_model, c.target, c.eras, **c.opts))
+        corr_parts = {g: s.corr for g, s in with_meta.items()}
     else:
-        corr_parts = _batched(preds, lambda p: per_era_corr(p, t, eras, **opts), groups)
-    metrics["corr"] = _merge(k, corr_parts)
-    if len(metrics["corr"].eras) == 0:
+        corr_parts = c.each(lambda p: per_era_corr(p, c.target, c.eras, **c.opts))
+    metrics = {"corr": _scored_corr(c.merge(corr_parts))}
+    notes = _corr_notes(c, corr_parts)
+    if with_meta is not None:
+        notes += _add_mmc(metrics, c, with_meta, corr_parts, config)
+    if benchmark is not None:
+        notes += _add_bmc(metrics, c, benchmark, corr_parts)
+    if features is not None and np.asarray(features).shape[1] > 0:
+        notes += _add_fnc(metrics, c, features, proportion)
+    for note in notes:
+        log.info("%s", note)
+    return ScoreReport(c.names, metrics, tuple(notes))
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """The prediction columns scored together: (n, k) values grouped by NaN pattern (a
+    group is scored in one batch), the target (n,) and the eras."""
+
+    preds: np.ndarray
+    target: np.ndarray
+    eras: EraIndex
+    names: tuple[str, ...]
+    groups: list[list[int]]
+    opts: dict[str, float]
+
+    @classmethod
+    def of(
+        cls,
+        predictions: np.ndarray,
+        target: np.ndarray,
+        eras: EraIndex | np.ndarray,
+        columns: Sequence[str] | None,
+        max_filtered_ratio: float,
+    ) -> _Scoring:
+        t = _finite_or_nan(np.asarray(target, dtype=np.float64))
+        preds = as_matrix(predictions, len(t))
+        k = preds.shape[1]
+        names = tuple(columns) if columns is not None else tuple(f"p{j}" for j in range(k))
+        if len(names) != k:
+            raise ValueError(f"{len(names)} column names for {k} prediction columns")
+        _check_columns(preds, names)
+        ratio = {"max_filtered_ratio": max_filtered_ratio}
+        return cls(preds, t, as_index(eras), names, _mask_groups(preds), ratio)
+
+    def each(self, fn: Callable[[np.ndarray], Any]) -> dict[tuple[int, ...], Any]:
+        """fn applied to each group of columns: {column indices: its result}."""
+        return {tuple(cols): fn(_columns(self.preds, cols)) for cols in self.groups}
+
+    def merge(self, parts: Parts) -> PerEra:
+        """The groups' results as one (E, k) PerEra."""
+        return _merge(self.preds.shape[1], parts)
+
+
+def _scored_corr(corr: PerEra) -> PerEra:
+    """CORR, refused when no era could be scored."""
+    if len(corr.eras) == 0:
         raise DataError("no era could be scored: every era has under 80 % of its rows with "
                         f"both a target and a prediction. Check {_TARGET_COLUMN} and that the "
                         "predictions' ids are the data's.")  # fmt: skip
-    if not np.isfinite(metrics["corr"].values).any():
+    if not np.isfinite(corr.values).any():
         raise DataError("no era could be scored: in every era the target or the predictions "
                         f"are constant (CORR is undefined). Check {_TARGET_COLUMN} and the "
                         "predictions.")  # fmt: skip
-    few = few_row_eras(eras)
-    notes += skip_notes("CORR", corr_parts, cols, "targets or predictions missing", omit=few)
-    notes += few_row_notes(corr_parts, cols, few)
-    notes += undefined_notes(corr_parts, cols)
-    if meta_model is not None:
-        mmc = _where_corr_defined(_merge(k, mmc_parts), metrics["corr"])
-        if len(mmc.eras):
-            notes += skip_notes("MMC", mmc_parts, cols, _NO_META, corr_parts)
-            notes += constant_model_notes("MMC", mmc, metrics["corr"], cols, "the meta model")
-            metrics["mmc"] = mmc
-            metrics["corr_with_meta"] = meta_corr
-            metrics["payout"] = payout(
-                metrics["corr"],
-                mmc,
-                corr_multiplier=cfg.payout_corr_multiplier,
-                mmc_multiplier=cfg.payout_mmc_multiplier,
-                clip=cfg.payout_clip,
-            )
-        else:
-            notes.append("MMC: the meta model covers no scored era; MMC left out")
-    if benchmark is not None:
-        bmc_parts = _batched(preds, lambda p: per_era_mmc(p, benchmark, t, eras, **opts), groups)
-        bmc = _where_corr_defined(_merge(k, bmc_parts), metrics["corr"])
-        if len(bmc.eras):
-            notes += skip_notes("BMC", bmc_parts, cols, _NO_BENCHMARK, corr_parts)
-            notes += constant_model_notes("BMC", bmc, metrics["corr"], cols, "the benchmark")
-            metrics["bmc"] = bmc
-            metrics["corr_with_benchmark"] = _merge(
-                k, _batched(preds, lambda p: per_era_rank_corr(p, benchmark, eras, **opts), groups)
-            )
-        else:
-            notes.append("BMC: the benchmark covers no scored era; BMC left out")
-    if features is not None and np.asarray(features).shape[1] > 0:
-        fs_parts = {
-            tuple(g): feature_scores(preds[:, g], features, t, eras, proportion=proportion, **opts)
-            for g in groups
-        }
-        metrics["fnc"] = _merge(k, {g: s.fnc for g, s in fs_parts.items()})
-        metrics["feature_exposure"] = _merge(k, {g: s.exposure for g, s in fs_parts.items()})
-        notes += fnc_notes(
-            metrics["fnc"], metrics["corr"], cols, eras, np.asarray(features).shape[1]
-        )
-    for note in notes:
-        log.info("%s", note)
-    return ScoreReport(cols, metrics, tuple(notes))
+    return corr
+
+
+def _corr_notes(c: _Scoring, corr_parts: Parts) -> list[str]:
+    """The eras CORR skipped or left undefined, and why."""
+    few = few_row_eras(c.eras)
+    notes = skip_notes("CORR", corr_parts, c.names, "targets or predictions missing", omit=few)
+    return notes + few_row_notes(corr_parts, c.names, few) + undefined_notes(corr_parts, c.names)
+
+
+def _add_mmc(
+    metrics: dict[str, PerEra],
+    c: _Scoring,
+    with_meta: dict[tuple[int, ...], Any],
+    corr_parts: Parts,
+    config: ScoringConfig | None,
+) -> list[str]:
+    """MMC, the rank correlation with the meta model and the payout, into ``metrics``."""
+    mmc_parts = {g: s.mmc for g, s in with_meta.items()}
+    mmc = _where_corr_defined(c.merge(mmc_parts), metrics["corr"])
+    if not len(mmc.eras):
+        return ["MMC: the meta model covers no scored era; MMC left out"]
+    cfg = config or ScoringConfig.model_validate({})
+    metrics["mmc"] = mmc
+    metrics["corr_with_meta"] = c.merge({g: s.rank_corr for g, s in with_meta.items()})
+    metrics["payout"] = payout(metrics["corr"], mmc, corr_multiplier=cfg.payout_corr_multiplier,
+                               mmc_multiplier=cfg.payout_mmc_multiplier,
+                               clip=cfg.payout_clip)  # fmt: skip
+    notes = skip_notes("MMC", mmc_parts, c.names, _NO_META, corr_parts)
+    return notes + constant_model_notes("MMC", mmc, metrics["corr"], c.names, "the meta model")
+
+
+def _add_bmc(
+    metrics: dict[str, PerEra], c: _Scoring, benchmark: np.ndarray, corr_parts: Parts
+) -> list[str]:
+    """BMC and the rank correlation with the benchmark, into ``metrics``."""
+    bmc_parts = c.each(lambda p: per_era_mmc(p, benchmark, c.target, c.eras, **c.opts))
+    bmc = _where_corr_defined(c.merge(bmc_parts), metrics["corr"])
+    if not len(bmc.eras):
+        return ["BMC: the benchmark covers no scored era; BMC left out"]
+    metrics["bmc"] = bmc
+    metrics["corr_with_benchmark"] = c.merge(
+        c.each(lambda p: per_era_rank_corr(p, benchmark, c.eras, **c.opts))
+    )
+    notes = skip_notes("BMC", bmc_parts, c.names, _NO_BENCHMARK, corr_parts)
+    return notes + constant_model_notes("BMC", bmc, metrics["corr"], c.names, "the benchmark")
+
+
+def _add_fnc(
+    metrics: dict[str, PerEra], c: _Scoring, features: np.ndarray, proportion: float
+) -> list[str]:
+    """FNC and feature exposure, into ``metrics``."""
+    scores = c.each(
+        lambda p: feature_scores(p, features, c.target, c.eras, proportion=proportion, **c.opts)
+    )
+    metrics["fnc"] = c.merge({g: s.fnc for g, s in scores.items()})
+    metrics["feature_exposure"] = c.merge({g: s.exposure for g, s in scores.items()})
+    n_features = np.asarray(features).shape[1]
+    return fnc_notes(metrics["fnc"], metrics["corr"], c.names, c.eras, n_features)
 
 
 def _merge(k: int, parts: Parts) -> PerEra:
