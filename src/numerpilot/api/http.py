@@ -233,23 +233,7 @@ class Http:
                             retryable=True,
                         )
                     continue
-                if total is not None and size != total:
-                    part.discard()
-                    raise NumeraiAPIError(
-                        f"{what}: received {size} bytes but the server "
-                        f"announced {total}; the partial file was deleted, "
-                        "run the command again."
-                    )
-                if check is not None and (expected := check(part.path)) is not None:
-                    page = " (a web page: an error message?)" if part.is_text_page() else ""
-                    part.discard()
-                    raise NumeraiAPIError(
-                        f"{what}: the server sent {size:,} bytes that are not {expected}{page}; "
-                        "nothing was kept. Run the command again later (the download link "
-                        "Numerai gave may not work for now).",
-                        retryable=True,
-                    )
-                part.publish(dest)
+                _publish_checked(part, dest, total, what, check)
                 return dest
 
     def _fetch(
@@ -368,3 +352,32 @@ def _content_range_total(header: str | None) -> int | None:
         return None
     total = header.rsplit("/", 1)[1].strip()
     return int(total) if total.isdigit() else None
+
+
+def _publish_checked(
+    part: _Part,
+    dest: Path,
+    total: int | None,
+    what: str,
+    check: Callable[[Path], str | None] | None,
+) -> None:
+    """Publish a whole part as ``dest``; a part of another size than announced, or one
+    ``check`` refuses, is discarded instead (and said)."""
+    size = part.size()
+    if total is not None and size != total:
+        part.discard()
+        raise NumeraiAPIError(
+            f"{what}: received {size} bytes but the server "
+            f"announced {total}; the partial file was deleted, "
+            "run the command again."
+        )
+    if check is not None and (expected := check(part.path)) is not None:
+        page = " (a web page: an error message?)" if part.is_text_page() else ""
+        part.discard()
+        raise NumeraiAPIError(
+            f"{what}: the server sent {size:,} bytes that are not {expected}{page}; "
+            "nothing was kept. Run the command again later (the download link "
+            "Numerai gave may not work for now).",
+            retryable=True,
+        )
+    part.publish(dest)
