@@ -10,8 +10,10 @@ Stakes and payouts are read only: numerpilot never changes a stake.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.errors import NumeraiAPIError
@@ -22,8 +24,11 @@ from numerpilot.submission.once import is_unsure
 
 log = logging.getLogger(__name__)
 
-#: numerpilot's names of the scores Numerai reports (display name contains the key).
-SCORE_NAMES = {"corr": ("corr",), "mmc": ("mmc",)}
+#: Numerai's names (``displayName``, exactly) of the scores ``status`` shows where the
+#: round's payout settings name none it lists, the first a round has winning: the 20-day
+#: CORR and MMC, never one of their kin (``corr60``, ``corr_w_meta_model``, ``mmc60``,
+#: ``canon_mmc60``, ...), whose names contain theirs.
+SCORE_NAMES = {"corr": ("v2_corr20", "canon_corr", "corr20", "corr"), "mmc": ("mmc", "canon_mmc")}
 
 
 @dataclass(frozen=True)
@@ -113,20 +118,42 @@ def _configured_note(info: RoundInfo) -> str | None:
     )
 
 
-def _scores(client: NumeraiClient, model_id: str) -> dict[int, dict[str, float]]:
-    out: dict[int, dict[str, float]] = {}
-    for score in client.submission_scores(model_id):
-        number, name, value = (
-            score.get("roundNumber"),
-            str(score.get("displayName")),
-            score.get("value"),
-        )
-        if number is None or not isinstance(value, int | float):
+def round_scores(entries: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, float]]:
+    """Every score per round from Numerai's ``submissionScores``, by its name in lower case:
+    the latest day's where a score is listed per day; a value that is not a finite number
+    is left out (shown as none, never as ``nan``)."""
+    latest: dict[tuple[int, str], tuple[float, float]] = {}
+    for entry in entries:
+        number, value = entry.get("roundNumber"), entry.get("value")
+        name = str(entry.get("displayName") or "").lower()
+        if number is None or not _is_number(value) or not math.isfinite(value):
             continue
-        for key, needles in SCORE_NAMES.items():
-            if any(n in name.lower() for n in needles):
-                out.setdefault(int(number), {})[key] = float(value)
+        day = entry.get("day")
+        when = float(day) if _is_number(day) else -1.0
+        slot = (int(number), name)
+        if slot not in latest or when >= latest[slot][0]:
+            latest[slot] = (when, float(value))
+    out: dict[int, dict[str, float]] = {}
+    for (number, name), (_, value) in latest.items():
+        out.setdefault(number, {})[name] = value
     return out
+
+
+def shown_scores(named: Mapping[str, float], info: RoundInfo) -> dict[str, float]:
+    """A round's CORR and MMC: the scores its payout settings name (Numerai's
+    ``roundScoreConfigs``, whose multipliers the payout estimate uses) where the round
+    lists them, else the first of :data:`SCORE_NAMES` it lists."""
+    out: dict[str, float] = {}
+    for key, names in SCORE_NAMES.items():
+        paid = [c.name.lower() for c in info.scores if c.is_payout and key in c.name.lower()]
+        found = next((named[n] for n in (*paid, *names) if n in named), None)
+        if found is not None:
+            out[key] = found
+    return out
+
+
+def _is_number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _money(value: Any) -> float | None:
@@ -168,12 +195,14 @@ def collect(
         status = ModelStatus(name, model_id)
         if model_id is None:
             models.append(status)
+            if not client.has_credentials:  # else: "not a model of this account", above
+                notes.append(_unknown_note(name))
             continue
         subs = {s.round: s for s in client.submissions(model_id)} if client.has_credentials else {}
-        scores = _scores(client, model_id)
+        scores = round_scores(client.submission_scores(model_id))
         for info in rounds:
             row = ledger.get(tournament, model_id, info.number)
-            got = scores.get(info.number, {})
+            got = shown_scores(scores.get(info.number, {}), info)
             corr, mmc = got.get("corr"), got.get("mmc")
             state = round_state(info, subs.get(info.number), row, client.has_credentials)
             staked = state == "submitted"  # a late submission is scored, not paid
@@ -193,6 +222,16 @@ def collect(
         notes.append("no model to show: list your Numerai model names in numerpilot.toml "
                      f"under [submission] models = [...]{keys}")  # fmt: skip
     return StatusReport(rounds[0], models, tuple(notes))
+
+
+def _unknown_note(name: str) -> str:
+    """Why a configured model has no rounds without API keys: numerpilot's ledger has
+    never recorded it, so its Numerai id (which the ledger is keyed by) is not known."""
+    return (
+        f"{name}: numerpilot's ledger has no submission of it, and without API keys its "
+        "rounds cannot be asked of Numerai; set NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY "
+        "(or credentials.json) to see them"
+    )
 
 
 def _stake(client: NumeraiClient, name: str) -> float | None:

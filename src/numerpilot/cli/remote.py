@@ -140,9 +140,11 @@ def status(
     from numerpilot.cli.render import render_status
     from numerpilot.report.status_page import write_status_report
     from numerpilot.submission.ledger import Ledger
+    from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
     config = wd.load_config()
+    ensure_writable(wd.reports)  # before asking Numerai, not after printing its answer
     client = make_client(config, need_credentials=False)
     report = collect(
         client, Ledger(wd.state_db), config.submission.tournament,

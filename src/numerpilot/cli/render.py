@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from numerpilot.cli.app import console
 from numerpilot.scoring.report import ScoreReport, format_metric
@@ -107,8 +108,8 @@ def print_scores(report: ScoreReport, title: str = SCORES_TITLE) -> None:
 
 
 def print_table(table: RenderableType) -> None:
-    """Print ``table`` (or any renderable); piped or redirected, without the spaces that
-    pad or wrap its lines."""
+    """Print ``table`` (or any renderable, such as a line of markup); piped or redirected,
+    without the spaces that pad or wrap its lines."""
     if console.is_terminal:
         console.print(table, highlight=False)
         return
@@ -142,15 +143,15 @@ def submission_line(result: SubmitResult) -> str:
 
 def render_submissions(results: list[SubmitResult]) -> None:
     for result in results:
-        console.print(submission_line(result), highlight=False)
+        print_table(submission_line(result))
         if result.note:
-            console.print(f"  {escape(result.note)}", highlight=False)
+            print_table(f"  {escape(result.note)}")
 
 
 def render_validation(report: ValidationReport) -> None:
     print_scores(report.scores, title="Validation per era (main target)")
     for note in report.notes:
-        console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
+        print_table(f"[yellow]Note:[/yellow] {escape(note)}")
 
 
 def _signed(value: float | None) -> str:
@@ -181,7 +182,7 @@ def render_status(report: StatusReport) -> None:
         models.add_row(escape(m.name), stake, _signed(m.pending_payout), _signed(m.paid))
     if not report.models:
         for note in report.notes:
-            console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
+            print_table(f"[yellow]Note:[/yellow] {escape(note)}")
         return
     _print_or_stack(models)
     rounds = Table(box=box.SIMPLE_HEAD, title="Recent rounds")
@@ -197,18 +198,20 @@ def render_status(report: StatusReport) -> None:
                            _signed(r.corr), _signed(r.mmc), _signed(r.payout))  # fmt: skip
             if r.state == "failed" and r.error:
                 failures.append(f"round {r.round}, {m.name}: {r.error}")
-    _print_or_stack(rounds)
+    if rounds.row_count:  # no model with a round: no empty table (a note says why)
+        _print_or_stack(rounds)
     for failure in failures:  # why, as the ledger recorded it
         console.print(f"[red]Failed:[/red] {escape(failure)}", highlight=False, soft_wrap=True)
     for note in report.notes:
-        console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
+        print_table(f"[yellow]Note:[/yellow] {escape(note)}")
 
 
 def _print_or_stack(table: Table) -> None:
     """``table`` when its cells fit the console unwrapped; else its title and one line per
     row, each cell named by its column ("model m1; stake (NMR) 1.00; ..."), wrapped
-    between words: a number is never split, a column never dropped."""
-    from rich.text import Text
+    between those pairs: a pair is never split (``MMC`` on one line and its value on the
+    next), nor a number, nor a column dropped."""
+    from rich.console import Group
 
     names = [str(column.header) for column in table.columns]
     rows = list(zip(*(list(column.cells) for column in table.columns), strict=True))
@@ -217,12 +220,27 @@ def _print_or_stack(table: Table) -> None:
     if sum(natural) + 2 * len(names) + 2 <= console.width:
         print_table(table)
         return
-    from rich.console import Group
-
-    stacked = Table.grid()  # "  - " then the row, its wrapped lines under the row's start
-    stacked.add_column(no_wrap=True)
-    stacked.add_column()
+    lines: list[Text] = [Text.from_markup(f"[bold]{table.title}[/bold]")]
     for row in rows:
-        cells = zip(names, row, strict=True)
-        stacked.add_row("  - ", "; ".join(f"{name} {cell}" for name, cell in cells))
-    print_table(Group(f"[bold]{table.title}[/bold]", stacked))
+        pairs = [Text.from_markup(f"{name} {cell}") for name, cell in zip(names, row, strict=True)]
+        lines += _pair_lines(pairs, console.width - len(_BULLET))
+    print_table(Group(*lines))
+
+
+_BULLET = "  - "
+
+
+def _pair_lines(pairs: list[Text], width: int) -> list[Text]:
+    """One row's ``column value`` pairs joined by "; " into lines of at most ``width``
+    cells (a longer pair alone on its line; a line the row goes on from ends in ";"), the
+    first after "  - ", the rest under it."""
+    lines: list[Text] = []
+    line = Text()
+    for pair in pairs:
+        if line.cell_len and line.cell_len + len("; ;") + pair.cell_len > width:
+            lines.append(Text.assemble(line, ";"))
+            line = Text()
+        line = Text.assemble(line, "; ", pair) if line.cell_len else pair.copy()
+    lines.append(line)
+    lead = [_BULLET] + [" " * len(_BULLET)] * (len(lines) - 1)
+    return [Text.assemble(Text(lead[i]), text) for i, text in enumerate(lines)]

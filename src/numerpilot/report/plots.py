@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from numerpilot.scoring.report import ScoreReport
 
@@ -18,11 +19,19 @@ ENSEMBLE = "ensemble"
 ROLLING_ERAS = 20
 DPI = 90
 _SIZE = (10.0, 3.4)
-_N_TICKS = 8
+#: At most this many eras are labelled on an era axis.
+_N_TICKS = 10
 _MAX_BAR_PATCHES = 120
 #: At most this many legend entries sit inside the axes; more go below them.
 _LEGEND_INSIDE = 4
 _UP, _DOWN, _FOCUS = "#2b8a3e", "#c92a2a", "#111111"
+#: Line colours, then dash patterns for the columns beyond ten (no two columns alike).
+_COLOURS: tuple[str, ...] = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                             "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+_DASHES = ("-", "--", ":", "-.")
+#: Legend text (8 pt at :data:`DPI`): about this many pixels a character, and per entry
+#: its line sample and the spacing; inches of figure height a row of legend takes.
+_CHAR_PX, _ENTRY_PX, _LEGEND_ROW_IN = 6.0, 50.0, 0.2
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,19 @@ def drawdown(values: np.ndarray) -> np.ndarray:
     return cum - np.fmax.accumulate(np.where(np.isfinite(cum), cum, -np.inf))
 
 
+def era_ticks(eras: list[str]) -> list[int]:
+    """Positions of the labelled eras: evenly spaced by a round step (every 10th or 50th
+    era, not every 10.7th), and few enough that the longest label never meets the next."""
+    if len(eras) <= 1:
+        return list(range(len(eras)))
+    room = _SIZE[0] * DPI * 0.85  # the axes' share of the figure's width, in pixels
+    fit = int(room // (max(map(len, eras)) * _CHAR_PX + 12))  # 8 pt labels and a gap
+    bins = max(1, min(_N_TICKS, fit) - 1)  # n labels span n - 1 steps
+    locator = MaxNLocator(nbins=bins, integer=True, steps=[1, 2, 5, 10])
+    ticks = [int(t) for t in locator.tick_values(0, len(eras) - 1) if 0 <= t <= len(eras) - 1]
+    return ticks or [0]
+
+
 def _axes(eras: list[str], title: str, ylabel: str, unit: str) -> tuple[Figure, Axes]:
     fig = Figure(figsize=_SIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
@@ -99,8 +121,8 @@ def _axes(eras: list[str], title: str, ylabel: str, unit: str) -> tuple[Figure, 
     ax.set_xlabel(unit)
     ax.grid(True, alpha=0.3, linewidth=0.6)
     ax.axhline(0.0, color="#888888", linewidth=0.8)
-    ticks = np.unique(np.linspace(0, max(len(eras) - 1, 0), min(_N_TICKS, len(eras))).round())
-    ax.set_xticks(ticks, [eras[int(t)] for t in ticks], fontsize=8)
+    ticks = era_ticks(eras)
+    ax.set_xticks(ticks, [eras[t] for t in ticks], fontsize=8)
     ax.set_xlim(-0.5, max(len(eras) - 0.5, 0.5))
     return fig, ax
 
@@ -121,24 +143,54 @@ def _line(ax: Axes, x: np.ndarray, y: np.ndarray, **style: object) -> None:
                 zorder=line.get_zorder())  # fmt: skip
 
 
+def _style(k: int) -> dict[str, object]:
+    """The colour and dashes of the ``k``-th column that is not the ensemble."""
+    return {"color": _COLOURS[k % len(_COLOURS)],
+            "linestyle": _DASHES[k // len(_COLOURS) % len(_DASHES)]}  # fmt: skip
+
+
 def _lines(report: ScoreReport, ax: Axes, x: np.ndarray, y: np.ndarray) -> None:
-    """One line per column; the ensemble column thick and dark on top. The legend names
-    only the columns drawn (a column without a score here has no line); with more than
-    :data:`_LEGEND_INSIDE` of them it goes below the axes, off the lines."""
-    drawn = 0
+    """One line per column; the ensemble column thick and dark on top, the others each in
+    a colour (and past ten, dashes) of its own. The legend names only the columns drawn
+    (a column without a score here has no line); with more than :data:`_LEGEND_INSIDE` of
+    them it goes below the axes, off the lines."""
+    names = []
+    others = 0
     for j, col in enumerate(report.columns):
-        scored = bool(np.isfinite(y[:, j]).any())  # drawn even if not, to keep its colour
-        drawn += scored
+        scored = bool(np.isfinite(y[:, j]).any())
         name = label(col) if scored else "_nolegend_"
+        names += [name] if scored else []
         if col == ENSEMBLE:
             _line(ax, x, y[:, j], color=_FOCUS, linewidth=2.4, label=name, zorder=3)
-        else:
-            _line(ax, x, y[:, j], linewidth=1.2, alpha=0.85, label=name, zorder=2)
-    if drawn > _LEGEND_INSIDE:
-        ax.figure.legend(fontsize=8, loc="outside lower center", ncols=min(drawn, 6),
-                         frameon=False)  # fmt: skip
-    elif drawn > 1:
-        ax.legend(fontsize=8, loc="upper left", ncols=drawn, frameon=False)
+        else:  # its style counted even if not drawn: a column looks alike in every plot
+            _line(ax, x, y[:, j], linewidth=1.2, alpha=0.85, label=name, zorder=2,
+                  **_style(others))  # fmt: skip
+            others += 1
+    if len(names) > _LEGEND_INSIDE:
+        _legend_below(ax, names)
+    elif len(names) > 1:
+        ax.legend(fontsize=8, loc="upper left", ncols=len(names), frameon=False)
+
+
+def _legend_below(ax: Axes, names: list[str]) -> None:
+    """The legend under the axes, in as many columns (up to six) as fit the figure's
+    width, the figure made taller by its rows (the axes keep their height)."""
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    width, height = _SIZE
+    per_row = next(n for n in range(min(6, len(names)), 0, -1)
+                   if _legend_px(names, n) <= width * DPI or n == 1)  # fmt: skip
+    rows = -(-len(names) // per_row)
+    fig.set_size_inches(width, height + rows * _LEGEND_ROW_IN)
+    fig.legend(fontsize=8, loc="outside lower center", ncols=per_row, frameon=False)
+
+
+def _legend_px(names: list[str], columns: int) -> float:
+    """About how wide a legend of ``names`` in ``columns`` is (filled column by column,
+    each as wide as its longest name), in pixels."""
+    rows = -(-len(names) // columns)
+    parts = [names[i : i + rows] for i in range(0, len(names), rows)]
+    return sum(max(map(len, part)) * _CHAR_PX + _ENTRY_PX for part in parts)
 
 
 def _bars(ax: Axes, x: np.ndarray, v: np.ndarray, alpha: float) -> None:

@@ -50,10 +50,24 @@ def _rounds_table(status: StatusReport) -> str:
                 cells.append("<td>–</td>")
                 continue
             r = found[0]
-            text = f"{r.state}<br>CORR {_num(r.corr)} MMC {_num(r.mmc)}"
+            text = f"{escape(r.state)}<br>CORR {_num(r.corr)} MMC {_num(r.mmc)}"
+            if r.payout is not None:
+                text += f"<br>payout / stake {_num(r.payout)}"
             cells.append(f'<td class="{escape(r.state)}">{text}</td>')
         rows.append(f"<tr><th>{number}</th>{''.join(cells)}</tr>")
     return f'<table class="rounds"><tr><th>round</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _failures(status: StatusReport) -> str:
+    """Why each failed round failed, as the ledger recorded it (the terminal prints the
+    same lines under its table); empty when none did."""
+    items = "".join(
+        f"<li>round {r.round}, {escape(m.name)}: {escape(r.error)}</li>"
+        for m in status.models
+        for r in m.rounds
+        if r.state == "failed" and r.error
+    )
+    return f'<p>Why rounds failed:</p><ul class="failures">{items}</ul>' if items else ""
 
 
 def _models_table(status: StatusReport) -> str:
@@ -74,7 +88,10 @@ def render_status_html(status: StatusReport, context: dict[str, str]) -> str:
     )
     figures = "\n".join(figure_html(p) for p in plots) or "<p>No resolved scores yet.</p>"
     notes = "".join(f"<li>{escape(n)}</li>" for n in status.notes) or "<li>none</li>"
-    extra_css = ".rounds td{font-size:.8rem}.missed,.failed{color:#c92a2a}.late{color:#b7791f}"
+    extra_css = (
+        ".rounds td{font-size:.8rem}.missed,.failed{color:#c92a2a}.late{color:#b7791f}"
+        "ul.failures{font-size:.9rem;color:#c92a2a}"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>numerpilot status</title>
 <style>{CSS}{extra_css}</style></head><body>
@@ -84,6 +101,7 @@ def render_status_html(status: StatusReport, context: dict[str, str]) -> str:
 {_models_table(status)}
 <h2>Rounds</h2>
 {_rounds_table(status)}
+{_failures(status)}
 <h2>Scores over rounds</h2>
 {figures}
 <h2>Notes</h2><ul class="notes">{notes}</ul>
@@ -93,5 +111,6 @@ def render_status_html(status: StatusReport, context: dict[str, str]) -> str:
 
 
 def write_status_report(status: StatusReport, dest: Path, context: dict[str, str]) -> Path:
+    """Write the page to ``dest`` atomically."""
     write_text_atomic(dest, render_status_html(status, context))
     return dest

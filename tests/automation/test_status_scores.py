@@ -1,0 +1,90 @@
+"""``status`` reads CORR and MMC by Numerai's exact score names, not by a name that contains
+``corr`` or ``mmc`` (Numerai lists corr60, corr_w_meta_model, mmc60, canon_mmc60 too): the
+names the round's payout settings give, else the 20-day CORR and MMC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from numerpilot.api.client import NumeraiClient
+from numerpilot.api.rounds import RoundInfo, ScoreConfig
+from numerpilot.automation.status import collect, round_scores, shown_scores
+from numerpilot.config import ScoringConfig
+from numerpilot.submission.ledger import Ledger
+
+#: One round of Numerai's ``submissionScores`` answer, in the order Numerai lists the
+#: names (alphabetical), with every score of the round (values made distinct).
+NUMERAI_NAMES = {
+    "apcwnm": 0.41, "bmc": 0.011, "canon_bmc": 0.012, "canon_corj60": 0.013,
+    "canon_corr": 0.014, "canon_corr60": 0.030, "canon_cort20": -0.004, "canon_fnc_v3": -0.029,
+    "canon_mmc": 0.0004, "canon_mmc60": 0.0111, "canon_tc": 0.023, "corj60": 0.0039,
+    "corr60": 0.0089, "corr_w_meta_model": -0.066, "cort20": 0.0029, "fnc_v3": -0.010,
+    "mcwnm": 0.4476, "mmc": -0.0065, "mmc60": 0.0181, "season_score": -0.0059, "tc": 0.0230,
+    "v2_corr20": -0.0060,
+}  # fmt: skip
+
+
+def _entries(number: int, scores: dict[str, float], day: int = 20) -> list[dict[str, Any]]:
+    return [
+        {
+            "roundNumber": number,
+            "displayName": name,
+            "value": value,
+            "day": day,
+            "resolved": day >= 20,
+        }
+        for name, value in scores.items()
+    ]
+
+
+def _round(number: int, *paid: str) -> RoundInfo:
+    opened = datetime(2026, 11, 3, 12, tzinfo=UTC)
+    scores = tuple(ScoreConfig(name, 1.0, 0.05, is_payout=True) for name in paid)
+    closes = opened + timedelta(hours=7)
+    return RoundInfo(number, opened, opened + timedelta(hours=1), closes, closes, scores=scores)
+
+
+def test_scores_are_read_by_their_exact_names() -> None:
+    (got,) = round_scores(_entries(1100, NUMERAI_NAMES)).values()
+    assert shown_scores(got, _round(1100)) == {"corr": -0.0060, "mmc": -0.0065}  # not mmc60
+
+
+def test_the_scores_the_round_pays_on_come_first() -> None:
+    """A round whose payout settings name canon_corr and canon_mmc shows those, the scores
+    whose multipliers its payout estimate uses."""
+    (got,) = round_scores(_entries(1100, NUMERAI_NAMES)).values()
+    paid = _round(1100, "canon_corr", "canon_mmc")
+    assert shown_scores(got, paid) == {"corr": 0.014, "mmc": 0.0004}
+    assert shown_scores({"v2_corr20": 0.02}, paid) == {"corr": 0.02}  # not listed: the usual
+
+
+def test_the_latest_day_counts_and_no_number_is_no_score() -> None:
+    daily = [
+        *_entries(7, {"v2_corr20": 0.02, "mmc": 0.01}, day=20),
+        *_entries(7, {"v2_corr20": 0.05, "mmc": 0.03}, day=3),  # an earlier day, listed after
+        {"roundNumber": 9, "displayName": "mmc", "value": float("nan"), "day": 20},
+        {"roundNumber": 9, "displayName": "v2_corr20", "value": None, "day": 20},
+        {"roundNumber": 9, "displayName": "corr60", "value": True, "day": 20},
+    ]
+    assert round_scores(daily) == {7: {"v2_corr20": 0.02, "mmc": 0.01}}
+
+
+def test_status_shows_the_scores_the_sandbox_round_pays_on(
+    client: NumeraiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against Numerai's full list of names, status showed mmc60 as MMC (the last name
+    containing 'mmc'), and its payout estimate with it; the sandbox's rounds pay on
+    canon_corr and canon_mmc (their roundScoreConfigs), so those are shown."""
+    number = client.current_round().number - 5
+    monkeypatch.setattr(
+        client.api, "submission_scores", lambda model_id: _entries(number, NUMERAI_NAMES)
+    )
+    report = collect(
+        client, Ledger(tmp_path / "state.db"), "classic", ["sandbox_model"], ScoringConfig(), 10
+    )
+    (row,) = [r for r in report.models[0].rounds if r.round == number]
+    assert row.corr == pytest.approx(0.014) and row.mmc == pytest.approx(0.0004)
