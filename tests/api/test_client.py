@@ -270,3 +270,22 @@ def test_a_client_that_leaves_mid_request_is_no_error_for_the_sandbox(
     assert client.current_round().number > 0
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, errors
+
+
+def test_the_sandbox_lists_no_round_before_its_first(
+    sandbox_data: Path, creds: Credentials
+) -> None:
+    """Round 600 opens at the sandbox's earliest start; asked for more rounds than have
+    opened since, it listed 595-599 and older (status showed them as missed)."""
+    from datetime import UTC, datetime
+
+    from numerpilot.sandbox.schedule import ANCHOR_ROUND, CompressedSchedule
+
+    schedule = CompressedSchedule(datetime.now(UTC), round_seconds=600.0, window_seconds=60.0)
+    with SandboxServer(sandbox_data, schedule=schedule) as server:
+        client = NumeraiClient(creds, server.url, timeout=2.0, retries=0)
+        assert [r.number for r in client.rounds(limit=10)] == [ANCHOR_ROUND]
+        with pytest.raises(NumeraiAPIError, match="before the sandbox's first"):
+            client.api.raw_query(
+                "query($n: Int!) { rounds(tournament: 8, number: $n) { number } }", {"n": 599}
+            )

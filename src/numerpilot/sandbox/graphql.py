@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from numerpilot.sandbox.data import SERVED_FILES, VERSIONS
-from numerpilot.sandbox.schedule import RoundWindow, iso
+from numerpilot.sandbox.schedule import ANCHOR_ROUND, RoundWindow, iso
 from numerpilot.sandbox.state import CLASSIC, SandboxError, SandboxState
 
 _ROOT = re.compile(r"\{\s*(\w+)\s*(?:\(([^)]*)\))?")
@@ -96,17 +96,22 @@ def _round_json(state: SandboxState, window: RoundWindow, tournament: int) -> di
 
 def _rounds(state: SandboxState, req: Request) -> list[dict[str, Any]]:
     """``number: 0`` (or none with a limit of 1) is the current round; ``number: N`` that
-    round; otherwise the most recent rounds, newest first (``limit``, default 10)."""
+    round; otherwise the most recent rounds, newest first (``limit``, default 10). The
+    sandbox's first round is :data:`ANCHOR_ROUND`: none before it is listed or found."""
     tournament = _tournament(req)
     current = state.current()
     number = req.args.get("number")
     if number is not None and int(number) != 0:
+        if int(number) < ANCHOR_ROUND:
+            raise SandboxError(f"Round {number} is before the sandbox's first, "
+                               f"{ANCHOR_ROUND}.", "NOT_FOUND")  # fmt: skip
         window = state.window(int(number))
         if window.open_time > state.clock.now():
             raise SandboxError(f"Round {window.number} has not opened yet.", "NOT_FOUND")
         return [_round_json(state, window, tournament)]
     limit = 1 if number is not None else int(req.args.get("limit") or 10)
-    windows = [state.window(current.number - k) for k in range(max(min(limit, current.number), 1))]
+    listed = max(min(limit, current.number - ANCHOR_ROUND + 1), 1)
+    windows = [state.window(current.number - k) for k in range(listed)]
     rounds = [_round_json(state, w, tournament) for w in windows]
     wanted = req.args.get("status")
     return [r for r in rounds if wanted in (None, r["status"])]
