@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from numerpilot.api.client import NumeraiClient
-from numerpilot.config import load_config
+from numerpilot.config_file import load_config
 from numerpilot.credentials import Credentials
 from numerpilot.data.download import download_dataset
 from numerpilot.pipeline.context import Context

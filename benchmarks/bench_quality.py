@@ -30,7 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from numerpilot.config import LightGBMConfig, parse_config
+from numerpilot.config import LightGBMConfig
+from numerpilot.config_file import parse_config
 from numerpilot.data import layout
 from numerpilot.data.load import load_era_data
 from numerpilot.kernel.eras import EraIndex

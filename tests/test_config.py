@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from numerpilot.config import Config, load_config
+from numerpilot.config import Config
+from numerpilot.config_file import load_config
 from numerpilot.errors import ConfigError
 from numerpilot.template import CONFIG_TEMPLATE
 
@@ -227,3 +228,14 @@ def test_template_says_what_the_defaults_do() -> None:
     assert "newest complete version folder in data.dir" in flat  # train reads local data
     assert "HTTP 429 and 5xx" in flat and "Retry-After" in flat
     assert "Refused here: the parameters numerpilot sets" in flat
+
+
+def test_urls_are_used_without_the_spaces_around_them(tmp_path: Path) -> None:
+    """A URL pasted with a space around it passed the check, then every call went to
+    '<url> ' and came back 'HTTP 404 with a body that is not JSON'."""
+    path = tmp_path / "numerpilot.toml"
+    path.write_text('[api]\nbase_url = " http://127.0.0.1:8765/ "\n'
+                    '[daemon]\nalert_webhook = "https://hooks.example.com/x\\n"\n')  # fmt: skip
+    config = load_config(path)
+    assert config.api.base_url == "http://127.0.0.1:8765/"
+    assert config.daemon.alert_webhook == "https://hooks.example.com/x"

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from numerpilot.errors import ConfigError
 from numerpilot.lightgbm_keys import reserved_lightgbm_key
 
 if TYPE_CHECKING:
@@ -24,6 +22,12 @@ if TYPE_CHECKING:
 CONFIG_NAME = "numerpilot.toml"
 #: More threads than any machine has cores: LightGBM's OpenMP crashes far above it.
 MAX_THREADS = 1024
+#: LightGBM's counts are C ints: a larger one wraps around and is refused as negative.
+MAX_INT32 = 2**31 - 1
+#: LightGBM's largest num_leaves.
+MAX_LEAVES = 131072
+#: Waits longer than these are mistakes, and far longer ones overflow the system's timers.
+HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
 
 
 class _Section(BaseModel):
@@ -76,6 +80,11 @@ class DataConfig(_Section):
     @classmethod
     def _set_name(cls, value: str) -> str:
         return feature_set_name(value)
+
+    @field_validator("dir")
+    @classmethod
+    def _dir(cls, value: str) -> str:
+        return not_blank(value)
 
     @field_validator("version")
     @classmethod
@@ -162,12 +171,12 @@ class LightGBMConfig(_Section):
     """LightGBM parameters: Numerai's "standard large" ones with deeper trees (depth 7, 127
     leaves: the README's default recipe says why); any other parameter goes in ``extra``."""
 
-    n_estimators: int = Field(2000, ge=1, description="Boosting rounds (trees).")
+    n_estimators: int = Field(2000, ge=1, le=MAX_INT32, description="Boosting rounds (trees).")
     learning_rate: float = Field(0.01, gt=0, le=1)
-    max_depth: int = Field(7, ge=-1)
-    num_leaves: int = Field(127, ge=2)
+    max_depth: int = Field(7, ge=-1, le=MAX_INT32)
+    num_leaves: int = Field(127, ge=2, le=MAX_LEAVES)
     colsample_bytree: float = Field(0.1, gt=0, le=1)
-    min_data_in_leaf: int = Field(20, ge=1)
+    min_data_in_leaf: int = Field(20, ge=1, le=MAX_INT32)
     seed: int = 0
     num_threads: int = Field(
         0,
@@ -261,10 +270,34 @@ class SubmissionConfig(_Section):
     unsure_wait_seconds: float = Field(
         120.0,
         ge=0,
+        le=DAY,
         description="An upload whose outcome stayed unknown (no answer, a 5xx) is sent again "
         "only when Numerai still does not list it this many seconds later (a list that lags "
-        "behind an upload Numerai made then gets no second one).",
+        "behind an upload Numerai made then gets no second one; at most a day).",
     )
+
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, value: list[str]) -> list[str]:
+        if any(not name.strip() for name in value):
+            raise ValueError("a model name is blank; list your Numerai model names")
+        if len(set(value)) != len(value):
+            raise ValueError("model names must not repeat (each model gets one submission)")
+        return value
+
+    @field_validator("signal_file")
+    @classmethod
+    def _signal_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return not_blank(value, 'name the file your job writes, e.g. "my_signal.csv"')
+
+
+def not_blank(value: str, instead: str = 'write "." for the work directory itself') -> str:
+    """``value`` unless it is empty or spaces; ``instead``: what to write instead."""
+    if not value.strip():
+        raise ValueError(f"must not be empty ({instead})")
+    return value
 
 
 class ScoringConfig(_Section):
@@ -284,14 +317,17 @@ class ApiConfig(_Section):
     """How to reach Numerai; the environment variable NUMERPILOT_API_URL overrides base_url."""
 
     base_url: str = Field("https://api-tournament.numer.ai", description="The Numerai API.")
-    timeout: float = Field(30.0, gt=0, description="Seconds before a request is abandoned.")
+    timeout: float = Field(
+        30.0, gt=0, le=HOUR, description="Seconds before a request is abandoned (at most 3600)."
+    )
     retries: int = Field(
         3,
         ge=0,
+        le=100,
         description="Retries of failed requests (connection errors, timeouts, cut-off "
         "answers, HTTP 429 and 5xx), waiting backoff * 2^attempt seconds (at most 30), or "
         "longer when the server's Retry-After asks (at most 60). An upload is resent only "
-        "when it cannot have reached Numerai (or a 429 turned it away).",
+        "when it cannot have reached Numerai (or a 429 turned it away). At most 100.",
     )
     backoff: float = Field(1.0, ge=0)
 
@@ -301,7 +337,7 @@ class ApiConfig(_Section):
         problem = url_problem(value)
         if problem:
             raise ValueError(problem)
-        return value
+        return value.strip()  # spaces around it, as a copy and paste leaves them
 
 
 def url_problem(url: str, *, secret: bool = False, userinfo: bool = False) -> str | None:
@@ -337,13 +373,22 @@ class DaemonConfig(_Section):
     """``numerpilot daemon``: every round, for every model in [submission] models."""
 
     poll_seconds: float = Field(
-        60.0, gt=0, description="Seconds between checks while a round is due (with jitter)."
+        60.0,
+        gt=0,
+        le=DAY,
+        description="Seconds between checks while a round is due (with jitter; at most a day).",
     )
     lead_seconds: float = Field(
-        300.0, ge=0, description="Wake up this long before a round is expected to open."
+        300.0,
+        ge=0,
+        le=WEEK,
+        description="Wake up this long before a round is expected to open (at most a week).",
     )
     max_sleep_seconds: float = Field(
-        900.0, gt=0, description="Never sleep longer than this between two looks at the API."
+        900.0,
+        gt=0,
+        le=DAY,
+        description="Never sleep longer than this between two looks at the API (at most a day).",
     )
     retrain: Literal["never", "weekly", "new-data-version"] = Field(
         "never",
@@ -369,7 +414,7 @@ class DaemonConfig(_Section):
         problem = None if value is None else url_problem(value, secret=True, userinfo=True)
         if problem:
             raise ValueError(problem)
-        return value
+        return None if value is None else value.strip()
 
 
 class ModelConfig(_Section):
@@ -496,13 +541,18 @@ class DemoConfig(_Section):
     era_step: int = Field(1, ge=1)
     holdout_eras: int = Field(40, ge=1)
     embargo_eras: int = Field(4, ge=0)
-    n_estimators: int = Field(300, ge=1)
+    n_estimators: int = Field(300, ge=1, le=MAX_INT32)
     learning_rate: float = Field(0.05, gt=0, le=1)
     colsample_bytree: float = Field(0.3, gt=0, le=1)
     early_stopping_rounds: int = Field(100, ge=0)
     cv_folds: int = Field(
         0, ge=0, description="0: the tree count on one holdout, about 3x faster than folds."
     )
+
+    @field_validator("dir")
+    @classmethod
+    def _dir(cls, value: str) -> str:
+        return not_blank(value)
 
     def spec(self) -> SyntheticSpec:
         """The synthetic dataset these settings describe."""
@@ -548,79 +598,6 @@ class Config(_Section):
             learning_rate=demo.learning_rate,
             colsample_bytree=demo.colsample_bytree,
         )
+        from numerpilot.config_file import parse_config
+
         return parse_config(raw, Path("[demo]"))
-
-
-def _describe(error: ValidationError, source: Path) -> str:
-    problems = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"])
-        if item["type"] == "extra_forbidden":
-            section = _section_for(item["loc"][:-1])
-            allowed = ", ".join(section.model_fields) if section else ""
-            problems.append(f"unknown key '{key}' (allowed here: {allowed})")
-        elif item["type"] == "reserved_key":  # the message names the key and the value
-            problems.append(str(item["msg"]))
-        else:
-            message = str(item["msg"]).removeprefix("Value error, ")
-            got = _shown(key, item.get("input"))
-            said = message.startswith(got) or (
-                key in _SECRET_KEYS and item["type"] == "value_error"
-            )
-            problems.append(f"{key}: {message}" + ("" if said else f" (got {got})"))
-    return f"{source}: invalid configuration: " + "; ".join(problems)
-
-
-#: Keys whose values are not quoted in an error: a webhook URL is its own token.
-_SECRET_KEYS = ("daemon.alert_webhook",)
-
-
-def _shown(key: str, value: object) -> str:
-    """A configured value as an error quotes it: never a secret, never a URL's password."""
-    from numerpilot.credentials import redact
-
-    if key in _SECRET_KEYS:
-        return f"a {type(value).__name__}, not shown"
-    return redact(repr(value))
-
-
-def _section_for(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = Config
-    for part in loc:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model
-
-
-def parse_config(raw: dict[str, Any], source: Path) -> Config:
-    try:
-        return Config.model_validate(raw)
-    except ValidationError as error:
-        raise ConfigError(_describe(error, source)) from None
-
-
-def load_config(path: Path) -> Config:
-    """Load and validate a ``numerpilot.toml``; a missing file means all defaults."""
-    if path.is_symlink() and not path.exists():
-        raise ConfigError(
-            f"{path} is a link to {path.readlink()}, which does not exist. Point it at your "
-            "numerpilot.toml, or remove it to use the defaults."
-        )
-    if not path.exists():
-        return Config()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at position "
-            f"{error.start}). Save it as UTF-8 or re-create it with 'numerpilot init --force'."
-        ) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(
-            f"{path}: not valid TOML ({error}). Fix the file or re-create it "
-            "with 'numerpilot init --force'."
-        ) from None
-    return parse_config(raw, path)

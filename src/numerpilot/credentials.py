@@ -51,12 +51,13 @@ def load_credentials(path: Path | None = None) -> Credentials:
     """Keys from ``NUMERAI_PUBLIC_ID``/``NUMERAI_SECRET_KEY``, else from the credentials file."""
     public, secret = os.environ.get(ENV_PUBLIC), os.environ.get(ENV_SECRET)
     if public and secret:
-        return _checked(public, secret, f"{ENV_PUBLIC} / {ENV_SECRET}")
+        return _checked(public, secret, ENV_PUBLIC, ENV_SECRET)
     if public or secret:
         have, lack = (ENV_PUBLIC, ENV_SECRET) if public else (ENV_SECRET, ENV_PUBLIC)
+        state = "empty" if lack in os.environ else "not"
         raise CredentialsError(
-            f"{have} is set but {lack} is not: set both (or neither, to read the keys from "
-            f"{path or credentials_path()})."
+            f"{have} is set but {lack} is {state}: set both (or neither, to read the keys "
+            f"from {path or credentials_path()})."
         )
     path = path or credentials_path()
     if not path.exists():
@@ -67,20 +68,59 @@ def load_credentials(path: Path | None = None) -> Credentials:
     if path.is_dir():
         raise CredentialsError(
             f"{path} is a folder, not a credentials file: point NUMERPILOT_CREDENTIALS at the "
-            'file (UTF-8 JSON: {"public_id": "...", "secret_key": "..."}, mode 600).'
+            f"file ({_FORMAT}, mode 600)."
         )
     check_permissions(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-        public, secret = data["public_id"], data["secret_key"]
-    except (ValueError, KeyError, TypeError):  # not UTF-8, not JSON, not an object
-        public = secret = None
-    if not (isinstance(public, str) and isinstance(secret, str) and public and secret):
+    public, secret = _file_keys(path)
+    return _checked(public, secret, f"the public id in {path}", f"the secret key in {path}")
+
+
+#: The credentials file's format, as messages describe it.
+_FORMAT = 'UTF-8 JSON: {"public_id": "...", "secret_key": "..."}'
+#: A line of a shell or env file that sets a key (``export NUMERAI_SECRET_KEY=...``).
+_SHELL_LINE = re.compile(rf"^\s*(export\s+)?({ENV_PUBLIC}|{ENV_SECRET})\s*=", re.MULTILINE)
+
+
+def _file_keys(path: Path) -> tuple[str, str]:
+    """The two keys of a credentials file; what is wrong with it said without quoting it."""
+    text = _file_text(path)
+    if not text.strip():
+        raise CredentialsError(f"{path} is empty; write the keys in it as {_FORMAT}.")
+    if _SHELL_LINE.search(text):
         raise CredentialsError(
-            f'{path} must be UTF-8 JSON with two strings: {{"public_id": "...", '
-            '"secret_key": "..."}.'
+            f"{path} holds shell lines ({ENV_PUBLIC}=...), not JSON: write it as {_FORMAT}, "
+            f"or export the two variables from that file instead (set -a; . {path}; set +a)."
         )
-    return _checked(public, secret, str(path))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:  # its message quotes no part of the file
+        raise CredentialsError(
+            f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column "
+            f"{error.colno}); write it as {_FORMAT}."
+        ) from None
+    if not isinstance(data, dict):
+        raise CredentialsError(f"{path} is not a JSON object; it must be {_FORMAT}.")
+    missing = [f'"{key}"' for key in ("public_id", "secret_key") if key not in data]
+    if missing:
+        raise CredentialsError(f"{path} lacks {' and '.join(missing)}; it must be {_FORMAT}.")
+    public, secret = data["public_id"], data["secret_key"]
+    if not (isinstance(public, str) and isinstance(secret, str)):
+        raise CredentialsError(f"{path}: both keys must be strings in quotes: {_FORMAT}.")
+    return public, secret
+
+
+def _file_text(path: Path) -> str:
+    """The text of a credentials file; not UTF-8 or not readable by this user is refused."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CredentialsError(f"{path} is not UTF-8 text; it must be {_FORMAT}.") from None
+    except PermissionError:
+        raise CredentialsError(
+            f"{path} cannot be read (permission denied): it must belong to the user who runs "
+            f"numerpilot, readable by that user alone. Fix it with: chmod 600 {path} (and "
+            "chown to that user)."
+        ) from None
 
 
 def keys_source() -> str:
@@ -91,29 +131,46 @@ def keys_source() -> str:
     return str(path) if path.exists() else f"{ENV_PUBLIC} and {ENV_SECRET} (or {path})"
 
 
-def _checked(public: str, secret: str, source: str) -> Credentials:
-    """Keys as Numerai issues them (printable ASCII); never quoted in the error."""
+def _checked(public: str, secret: str, public_from: str, secret_from: str) -> Credentials:
+    """Keys as Numerai issues them (printable ASCII, no quotes, no spaces); never quoted in
+    the error, which names where each came from (a variable, or the key in a file)."""
     public, secret = public.strip(), secret.strip()
-    for name, value in (("public id", public), ("secret key", secret)):
-        if not value:
-            raise CredentialsError(
-                f"The {name} in {source} is blank; copy it again from numer.ai (Account, API keys)."
-            )
-        if not value.isascii() or not value.isprintable():
-            raise CredentialsError(
-                f"The {name} in {source} holds characters that are not in Numerai's keys "
-                "(printable ASCII only); copy it again from numer.ai (Account, API keys)."
-            )
+    for name, value, source in (("public id", public, public_from),
+                                ("secret key", secret, secret_from)):  # fmt: skip
+        problem = _key_problem(value)
+        if problem:
+            where = source if source.startswith("the ") else f"the {name} in {source}"
+            raise CredentialsError(f"{where[0].upper()}{where[1:]} {problem}.")
     return Credentials(public, secret)
+
+
+_COPY_AGAIN = "copy it again from numer.ai (Account, API keys)"
+
+
+def _key_problem(value: str) -> str | None:
+    """Why ``value`` (stripped) cannot be a Numerai key and what to do, or None."""
+    if not value:
+        return f"is blank; {_COPY_AGAIN}"
+    if not value.isascii() or not value.isprintable():
+        return (
+            f"holds characters that are not in Numerai's keys (printable ASCII only); {_COPY_AGAIN}"
+        )
+    if value[0] in "\"'" or value[-1] in "\"'":
+        return ("is in quotes, which are not part of the key: remove them (a shell drops "
+                "them, an env file of systemd or docker keeps them)")  # fmt: skip
+    if any(c.isspace() for c in value):
+        return f"holds a space, which no Numerai key has (an 'export ' in front?); {_COPY_AGAIN}"
+    return None
 
 
 def check_permissions(path: Path) -> None:
     """Refuse a credentials file that group or others can read or write."""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
+        link = f" (a link to {path.resolve()})" if path.is_symlink() else ""
         raise CredentialsError(
-            f"{path} is accessible by other users (mode {mode:o}); refusing to read API keys "
-            f"from it. Fix it with: chmod 600 {path}"
+            f"{path}{link} is accessible by other users (mode {mode:o}); refusing to read API "
+            f"keys from it. Fix it with: chmod 600 {path}"
         )
 
 

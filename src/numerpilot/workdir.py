@@ -8,7 +8,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from numerpilot.config import CONFIG_NAME, Config, load_config
+from numerpilot.config import CONFIG_NAME, Config
+from numerpilot.config_file import load_config
 from numerpilot.errors import WORKDIR_ADVICE, LocalError, from_os_error
 from numerpilot.lock import hold
 

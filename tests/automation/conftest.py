@@ -8,7 +8,7 @@ import pytest
 from tests.pipeline.conftest import FAST_CONFIG
 
 from numerpilot.api.client import NumeraiClient
-from numerpilot.config import load_config
+from numerpilot.config_file import load_config
 from numerpilot.data.download import download_dataset
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.train import train_ensemble

@@ -23,7 +23,7 @@ from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.automation.alerts import Alerts
 from numerpilot.automation.clock import backoff_seconds
 from numerpilot.automation.daemon import AUTH_RETRIES, Daemon, PassReport
-from numerpilot.config import load_config
+from numerpilot.config_file import load_config
 from numerpilot.credentials import Credentials
 from numerpilot.lock import LockedError
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer

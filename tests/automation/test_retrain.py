@@ -13,7 +13,8 @@ from tests.conftest import Numerpilot
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
 from numerpilot.automation.retraining import RETRAIN_RECORD, record_retrain, too_short
-from numerpilot.config import Config, load_config
+from numerpilot.config import Config
+from numerpilot.config_file import load_config
 from numerpilot.credentials import Credentials
 from numerpilot.data.synthetic import SyntheticSpec
 from numerpilot.data.synthetic_io import write_synthetic

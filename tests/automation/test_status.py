@@ -21,7 +21,8 @@ from numerpilot.automation.status import (
     round_state,
 )
 from numerpilot.cli.render import render_status
-from numerpilot.config import ScoringConfig, load_config
+from numerpilot.config import ScoringConfig
+from numerpilot.config_file import load_config
 from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.submission.ledger import Ledger, LedgerRow
 from numerpilot.workdir import Workdir

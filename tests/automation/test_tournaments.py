@@ -15,7 +15,7 @@ from tests.automation.conftest import DAEMON_CONFIG
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
-from numerpilot.config import load_config
+from numerpilot.config_file import load_config
 from numerpilot.credentials import Credentials
 from numerpilot.data.download import download_dataset
 from numerpilot.pipeline.context import Context

@@ -9,7 +9,7 @@ import pytest
 from tests.badinput.conftest import interrupted
 from tests.conftest import Numerpilot
 from tests.support.catalogue import Refused
-from tests.support.fs import snapshot
+from tests.support.fs import read_only, snapshot
 
 
 @pytest.mark.bad_input("numerpilot", "an unknown command (`numerpilot bogus`)")
@@ -174,3 +174,58 @@ def test_demo_data_help_states_the_minimums(numerpilot: Numerpilot) -> None:
     for key in sizes:
         with pytest.raises(ValueError, match=key):
             SyntheticSpec(**{**sizes, key: sizes[key] - 1}, seed=0)
+
+
+@pytest.mark.bad_input("init", "a folder named numerpilot.toml (`init --force`)")
+def test_init_over_a_folder(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    """It said 'numerpilot.toml is a folder; give a file path': init takes no file path."""
+    (tmp_path / "numerpilot.toml").mkdir()
+    line = refused(numerpilot("init", str(tmp_path), "--force"), 2, "numerpilot.toml is a "
+                   "folder, not a file: move it away")  # fmt: skip
+    assert "give a file path" not in line
+
+
+@pytest.mark.bad_input("init", "a file as DIR (`init afile`)")
+def test_init_into_a_file(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
+    """It said 'choose another work directory with -C': init has no -C."""
+    (tmp_path / "afile").write_text("x")
+    line = refused(numerpilot("init", str(tmp_path / "afile" / "sub")), 2, "afile is a file, "
+                   "not a folder", "numerpilot init DIR")  # fmt: skip
+    assert "-C" not in line
+
+
+@pytest.mark.bad_input("init", "numerpilot.toml a link to a file that does not exist")
+def test_init_over_a_dangling_link(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    """The link was replaced without --force (and load_config refuses such a link)."""
+    link = tmp_path / "numerpilot.toml"
+    link.symlink_to(tmp_path / "gone.toml")
+    refused(numerpilot("init", str(tmp_path)), 2, "gone.toml, which does not exist",
+            "pass --force")  # fmt: skip
+    assert link.is_symlink()
+
+
+def test_init_force_over_a_link_writes_its_file(numerpilot: Numerpilot, tmp_path: Path) -> None:
+    """A numerpilot.toml kept elsewhere (a dotfiles repository) and linked: --force writes
+    the file the link points to; the link stays (it was replaced by a plain file)."""
+    kept = tmp_path / "dotfiles" / "numerpilot.toml"
+    kept.parent.mkdir()
+    kept.write_text("[lightgbm]\nseed = 3\n")
+    link = tmp_path / "wd" / "numerpilot.toml"
+    link.parent.mkdir()
+    link.symlink_to(kept)
+    assert numerpilot("init", str(link.parent), "--force").code == 0
+    assert link.is_symlink() and link.resolve() == kept
+    assert kept.read_text().startswith("# numerpilot configuration.")
+
+
+@pytest.mark.bad_input("init", "a folder that is not writable")
+def test_init_into_a_read_only_folder(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said 'or choose another work directory with -C': init has no -C."""
+    read_only(monkeypatch, tmp_path / "ro")
+    line = refused(numerpilot("init", str(tmp_path / "ro")), 1, "ro is not writable",
+                   "give init another folder")  # fmt: skip
+    assert "-C" not in line

@@ -514,7 +514,7 @@ def test_workers_find_the_files_under_data_url(tmp_path: Path, synthetic_dir: Pa
 def test_three_seeds_per_target_by_default_and_one_when_asked() -> None:
     """Default: three members per target, seeded lightgbm.seed, +1, +2, sharing the
     target's weight; ``model.seeds = [s]`` gives the plain single member."""
-    from numerpilot.config import parse_config
+    from numerpilot.config_file import parse_config
     from numerpilot.modeling.members import ensemble_members
 
     raw = {"train": {"targets": ["target", "target_b"]}, "lightgbm": {"seed": 7}}

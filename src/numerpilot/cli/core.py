@@ -31,20 +31,44 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented numerpilot.toml with every default."""
-    from numerpilot.config import CONFIG_NAME, load_config
-    from numerpilot.errors import UsageError
+    from numerpilot.config import CONFIG_NAME
+    from numerpilot.config_file import load_config
     from numerpilot.io import write_text_atomic
     from numerpilot.template import CONFIG_TEMPLATE
     from numerpilot.workdir import ensure_writable
 
     dest = directory / CONFIG_NAME
-    if dest.exists() and not force:
-        raise UsageError(f"{dest} already exists; pass --force to overwrite it.")
-    ensure_writable(directory)
-    write_text_atomic(dest, CONFIG_TEMPLATE)
+    target = _init_target(directory, dest, force)
+    ensure_writable(directory, instead="give init another folder (numerpilot init DIR)")
+    write_text_atomic(target, CONFIG_TEMPLATE)
     load_config(dest)  # the template must always load
     console.print(f"Wrote [bold]{escape(str(dest))}[/bold]. Edit it, then run "
                   f"'{escape(_run_demo(directory))}'.", highlight=False)  # fmt: skip
+
+
+def _init_target(directory: Path, dest: Path, force: bool) -> Path:
+    """The file ``init`` writes: ``dest``, or with --force over a link to a file, that file
+    (the link stays). Refused: DIR (or a folder above it) that is a file, a folder in
+    ``dest``'s place, an existing file or link without --force."""
+    import os
+
+    from numerpilot.errors import UsageError
+
+    base = directory
+    while not (base.exists() or base.is_symlink()) and base != base.parent:
+        base = base.parent
+    if base.exists() and not base.is_dir():
+        raise UsageError(f"{base} is a file, not a folder: give init the folder to write "
+                         f"{dest.name} in (numerpilot init DIR).")  # fmt: skip
+    if dest.is_dir():
+        raise UsageError(f"{dest} is a folder, not a file: move it away, then run "
+                         "'numerpilot init' again.")  # fmt: skip
+    if dest.is_symlink() and not dest.exists() and not force:
+        raise UsageError(f"{dest} is a link to {os.readlink(dest)}, which does not exist; "
+                         "pass --force to replace the link with a new file.")  # fmt: skip
+    if dest.exists() and not force:
+        raise UsageError(f"{dest} already exists; pass --force to overwrite it.")
+    return dest.resolve() if dest.exists() else dest
 
 
 def _run_demo(directory: Path) -> str:

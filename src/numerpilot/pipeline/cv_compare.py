@@ -67,7 +67,7 @@ def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
     """The context of the config at ``path`` on ``ctx``'s data and folds: its [cv] and
     [data] settings (but the feature set) are ``ctx``'s, so both see the same rows; and a
     note naming the settings it sets otherwise, which are not used."""
-    from numerpilot.config import load_config
+    from numerpilot.config_file import load_config
 
     if not path.is_file():
         what = "not a file" if path.exists() else "no such file"
