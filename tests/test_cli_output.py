@@ -168,3 +168,23 @@ def test_a_logged_warning_reads_like_the_commands_own(synthetic_dir: Path, tmp_p
     assert done.code == 0, done.err
     assert "Warning: 1 ids of the predictions are not in the data file" in done.err
     assert "numerpilot.scoring" not in done.err
+
+
+def test_a_bug_shows_its_traceback_without_keys_and_exits_70(
+    numerpilot: Numerpilot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception numerpilot does not expect (a bug) printed Python's own traceback, keys
+    included, and exited 1, which a service told not to restart on 1 took for bad input."""
+    secret = "SECRETKEY0123456789"
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", "PUBLICID0123456789")
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", secret)
+
+    def broken(path: Path) -> None:
+        raise RuntimeError(f"a bug met Token PUBLICID0123456789${secret}")
+
+    monkeypatch.setattr("numerpilot.workdir.load_config", broken)
+    outcome = numerpilot("validate", "-C", str(tmp_path))
+    assert outcome.code == 70
+    assert "Traceback" in outcome.err and "RuntimeError: a bug met" in outcome.err
+    assert secret not in outcome.err + outcome.out and "PUBLICID" not in outcome.err
+    assert outcome.err.strip().splitlines()[-1].startswith("Error: numerpilot failed")

@@ -1,8 +1,9 @@
 """Every command registered on the app, and the mapping of failures to exit codes.
 
 Exit codes: 0 ok, 1 user or data error (and what this machine refused: a full disk, a
-folder that is not writable), 2 usage error, 3 Numerai or the network, 130 interrupted.
-Expected failures print one line on stderr, never a traceback.
+folder that is not writable), 2 usage error, 3 Numerai or the network, 70 a bug in
+numerpilot, 130 interrupted. Expected failures print one line on stderr, never a
+traceback; a bug prints its traceback, with every key redacted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from numerpilot.errors import NumerpilotError, from_os_error
 __all__ = ["Said", "app", "run"]
 
 INTERRUPTED = 130
+#: A bug (sysexits' EX_SOFTWARE): not 1, which says "fix your input" (a service manager
+#: told not to restart on 1 restarts after this).
+CRASHED = 70
 OUT_OF_MEMORY = (
     "This machine ran out of memory. Nothing was half-written; free memory, or ask for less "
     "(smaller sizes, [train] memory_gb, or data.era_step to train on every Nth era)."
@@ -148,8 +152,23 @@ def run(argv: list[str] | None = None) -> None:
         code = INTERRUPTED
         with contextlib.suppress(KeyboardInterrupt):
             interrupted()
+    except Exception as error:  # a bug: none of the failures invoke reports
+        code = _crashed(error)
     _done()
     sys.exit(code)
+
+
+def _crashed(error: Exception) -> int:
+    """Print a bug's traceback (keys redacted, as in every line numerpilot prints) and how
+    to report it; the exit code of a crash."""
+    import traceback
+
+    from numerpilot.credentials import redact
+
+    sys.stderr.write(redact("".join(traceback.format_exception(error))))
+    return _fail(f"numerpilot failed unexpectedly ({type(error).__name__}): this is a bug; "
+                 "please report it with the traceback above. Nothing was half-written (every "
+                 "file is written whole or not at all).", CRASHED)  # fmt: skip
 
 
 @functools.cache  # once per process
