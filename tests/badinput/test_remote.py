@@ -198,6 +198,16 @@ def test_run_without_models(
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.bad_input("daemon", "no model to submit for (a config mistake: exit 1)")
+def test_daemon_without_models(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer
+) -> None:
+    """The daemon has no --model option: an empty [submission] models is the config's, not a
+    usage error (it exited 2)."""
+    write_config(tmp_path, "")
+    refused(numerpilot("daemon", "--once", "-C", str(tmp_path)), 1, "[submission] models")
+
+
 @pytest.mark.bad_input("run", "a model name the account lacks (checked before the download)")
 def test_run_with_an_unknown_model(
     numerpilot: Numerpilot, refused: Refused, tmp_path: Path, keys: SandboxServer

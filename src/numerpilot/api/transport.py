@@ -91,7 +91,7 @@ class Transport:
         except ValueError:
             raise NumeraiAPIError(
                 f"{what}: {endpoint} answered HTTP {resp.status_code} with a body "
-                "that is not JSON. Is the API URL right (NUMERPILOT_API_URL)?"
+                "that is not JSON. Is the API URL right (NUMERPILOT_API_URL, else [api] base_url)?"
             ) from None
         if not isinstance(result, dict):
             raise NumeraiAPIError(f"{what}: unexpected answer from {endpoint}.")

@@ -36,13 +36,13 @@ def daemon(
     from numerpilot.automation.daemon import Daemon
     from numerpilot.cli.commands import Said
     from numerpilot.data.download import refuse_own_dataset
-    from numerpilot.errors import NumerpilotError, SubmissionError, UsageError
+    from numerpilot.errors import ConfigError, NumerpilotError, SubmissionError
     from numerpilot.lock import LockedError
 
     wd = workdir(directory)
     config = wd.load_config()
     if not config.submission.models:
-        raise UsageError(
+        raise ConfigError(
             "the daemon has no model to submit for: list your Numerai model names in "
             f"{wd.config_path} under [submission] models = [...]."
         )
