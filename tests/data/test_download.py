@@ -109,6 +109,41 @@ def test_a_damaged_kept_file_is_downloaded_again(
     assert _file_gets(sandbox) == gets + 1 and (folder / name).read_bytes() == whole
 
 
+def test_a_kept_features_json_without_feature_sets_is_downloaded_again(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """An error answered in JSON with HTTP 200 parses: it was kept as features.json, train
+    said to download it again, and download kept it (it parsed) every time."""
+    work, config = Workdir(tmp_path), Config()
+    folder = download_dataset(work, config, client)
+    whole = (folder / layout.FEATURES_JSON).read_bytes()
+    (folder / layout.FEATURES_JSON).write_text('{"message": "Access Denied"}')
+    with pytest.raises(DataError, match="has no 'feature_sets' object; download it again"):
+        feature_set(folder, "small")
+    gets = _file_gets(sandbox)
+    download_dataset(work, config, client)
+    assert _file_gets(sandbox) == gets + 1
+    assert (folder / layout.FEATURES_JSON).read_bytes() == whole
+    assert feature_set(folder, "small")
+
+
+def test_a_json_error_answered_with_200_is_no_features_json(
+    client: NumeraiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storage that answers {"message": ...} with HTTP 200: it was published as features.json."""
+    work, config = Workdir(tmp_path), Config()
+    real = client.dataset_url
+    body = b'{"message": "Access Denied"}'
+    with serving(lambda headers: (200, {"Content-Type": "application/json"}, body)) as url:
+        monkeypatch.setattr(client, "dataset_url", lambda name, round=None: url + "f"
+                            if name.endswith("features.json") else real(name, round))  # fmt: skip
+        with pytest.raises(NumeraiAPIError, match="download v5.3/features.json: the server sent "
+                           "28 bytes that are not a features.json .*nothing was kept"):  # fmt: skip
+            download_dataset(work, config, client)
+    folder = work.root / "data" / "v5.3"
+    assert not (folder / layout.FEATURES_JSON).exists() and not list(folder.rglob("*.temp"))
+
+
 def error_page() -> contextlib.AbstractContextManager[str]:
     """A storage server that answers every GET with an HTML error page and HTTP 200."""
     page = b"<html><body>AccessDenied</body></html>"

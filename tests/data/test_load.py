@@ -76,6 +76,17 @@ def test_without_features_json_all_is_every_feature_column(
         feature_set(tmp_path, "medium")
 
 
+def test_all_without_feature_columns_says_how_to_name_them(
+    synthetic_dir: Path, tmp_path: Path
+) -> None:
+    """It said only 'has no feature_ columns', not why that matters or what to do."""
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    frame.rename(columns=lambda c: c.removeprefix("feature_")).to_parquet(tmp_path / layout.TRAIN)
+    with pytest.raises(DataError, match="has no feature_ columns: without features.json, .* "
+                       "Rename your feature columns so"):  # fmt: skip
+        feature_set(tmp_path, "all")
+
+
 def test_features_json_without_feature_sets(tmp_path: Path) -> None:
     (tmp_path / layout.FEATURES_JSON).write_text(json.dumps({"targets": []}))
     with pytest.raises(DataError, match="no 'feature_sets'"):
@@ -85,6 +96,46 @@ def test_features_json_without_feature_sets(tmp_path: Path) -> None:
 def test_missing_target_names_the_config_key(synthetic_dir: Path) -> None:
     with pytest.raises(DataError, match="lacks 1 targets \\(target_nope_20\\).*train.targets"):
         load_era_data(synthetic_dir / layout.TRAIN, [], ["target", "target_nope_20"])
+
+
+def test_missing_target_names_the_targets_the_file_has(synthetic_dir: Path, tmp_path: Path) -> None:
+    """A dataset of your own without features.json was told to choose targets from
+    features.json's 'targets', which it does not have."""
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    frame[[c for c in frame.columns if not c.startswith("target_")]].to_parquet(
+        tmp_path / layout.TRAIN
+    )
+    with pytest.raises(DataError, match=r"lacks 1 targets \(target_ender_20\)\. Set "
+                       r"train.targets to target columns train.parquet has \(target;"):  # fmt: skip
+        load_era_data(tmp_path / layout.TRAIN, [], ["target", "target_ender_20"])
+
+
+def test_missing_main_target_says_it_cannot_be_configured_away(
+    synthetic_dir: Path, tmp_path: Path
+) -> None:
+    """validate was told to set train.targets to the columns of a validation file that had
+    none: 'target' is read whatever train.targets lists."""
+    frame = pd.read_parquet(synthetic_dir / layout.VALIDATION)
+    frame[[c for c in frame.columns if not c.startswith("target")]].to_parquet(
+        tmp_path / layout.VALIDATION
+    )
+    with pytest.raises(DataError, match="validation.parquet has no 'target' column, Numerai's "
+                       "main target: .* Name your main target column 'target'"):  # fmt: skip
+        load_era_data(tmp_path / layout.VALIDATION, [], ["target"])
+
+
+def test_targets_outside_0_to_1_are_named_in_a_warning(
+    synthetic_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A target scaled otherwise (x10 - 3, raw returns) trained and validated without a
+    word, but MMC scales with the target: the demo's MMC mean went from 0.033 to 0.082."""
+    load_era_data(synthetic_dir / layout.VALIDATION, [], ["target", "target_ender_20"])
+    assert "outside 0..1" not in caplog.text  # Numerai's (and the demo's) targets
+    frame = pd.read_parquet(synthetic_dir / layout.VALIDATION)
+    frame.assign(target=frame["target"] * 10 - 3).to_parquet(tmp_path / layout.VALIDATION)
+    load_era_data(tmp_path / layout.VALIDATION, [], ["target", "target_ender_20"])
+    assert "validation.parquet: targets outside 0..1: target (e.g. -3). Numerai's" in caplog.text
+    assert "target_ender_20" not in caplog.text
 
 
 def test_missing_features_are_counted_and_named(synthetic_dir: Path) -> None:
@@ -109,7 +160,30 @@ def test_null_features_and_out_of_range_values(synthetic_dir: Path, tmp_path: Pa
         load_era_data(tmp_path / layout.LIVE, feats)
     frame[feats[1]] = np.int8(7)
     frame.to_parquet(tmp_path / layout.LIVE)
-    with pytest.raises(DataError, match="outside 0..4"):
+    with pytest.raises(DataError, match=f"live.parquet: feature {feats[1]} holds 7;"):
+        load_era_data(tmp_path / layout.LIVE, feats)
+
+
+def test_an_int8_feature_outside_0_to_4_is_named_with_its_value(
+    synthetic_dir: Path, tmp_path: Path
+) -> None:
+    """The refusal said only 'feature values outside 0..4': which of 2748 columns, and
+    what value, was left to the user to find."""
+    feats = feature_set(synthetic_dir, "small")
+    frame = pd.read_parquet(synthetic_dir / layout.LIVE)
+    frame.iloc[5, frame.columns.get_loc(feats[2])] = np.int8(-1)
+    frame.iloc[9, frame.columns.get_loc(feats[4])] = np.int8(9)
+    frame.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=rf"feature {feats[2]} holds -1 \(and 1 more feature\)"):
+        load_era_data(tmp_path / layout.LIVE, feats)
+    frame[feats[2]] = np.int8(2)
+    frame.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=rf"feature {feats[4]} holds 9; .* whole numbers 0..4"):
+        load_era_data(tmp_path / layout.LIVE, feats)
+    frame[feats[4]] = frame[feats[4]].astype("uint8")
+    frame.iloc[9, frame.columns.get_loc(feats[4])] = 200  # as int8: -56
+    frame.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=rf"feature {feats[4]} holds 200;"):
         load_era_data(tmp_path / layout.LIVE, feats)
 
 
@@ -188,6 +262,41 @@ def test_numbered_text_eras_sort_in_time_order(synthetic_dir: Path, tmp_path: Pa
         data.eras, "era" + load_era_data(synthetic_dir / layout.TRAIN, []).eras
     )
     assert list(era_labels(np.array(["0001", "X"]))) == ["0001", "X"]
+
+
+def test_spaces_around_era_labels_do_not_change_their_order(
+    synthetic_dir: Path, tmp_path: Path
+) -> None:
+    """A padded export ("1 " ... "40 ") sorted as text: era 10 came before era 2, so the
+    holdout held out the wrong eras; "0001 " was refused as a date written otherwise."""
+    frame = pd.read_parquet(synthetic_dir / layout.TRAIN)
+    numbers = frame["era"].astype(int)
+    frame.assign(era=numbers.astype(str) + " ").to_parquet(tmp_path / layout.TRAIN)
+    labels = list(load_era_data(tmp_path / layout.TRAIN, []).era_index.labels)
+    assert labels == [f"{n:04d}" for n in sorted(numbers.unique())]
+    assert list(era_labels(np.array(["0001 ", " 0002", "0001"]))) == ["0001", "0002", "0001"]
+
+
+def test_a_category_of_text_is_named_text(synthetic_dir: Path, tmp_path: Path) -> None:
+    """It was named by its arrow type: 'holds dictionary<values=string, indices=int8,
+    ordered=0> values'."""
+    feats = feature_set(synthetic_dir, "small")
+    frame = pd.read_parquet(synthetic_dir / layout.LIVE)
+    frame[feats[0]] = frame[feats[0]].astype(str).astype("category")
+    frame.to_parquet(tmp_path / layout.LIVE)
+    with pytest.raises(DataError, match=f"column {feats[0]} holds text values, not numbers"):
+        load_era_data(tmp_path / layout.LIVE, feats)
+
+
+def test_a_feature_named_twice_in_features_json(synthetic_dir: Path, tmp_path: Path) -> None:
+    """It ended in a traceback (IndexError: index out of bounds) deep in the loader."""
+    meta = json.loads((synthetic_dir / layout.FEATURES_JSON).read_text())
+    small = meta["feature_sets"]["small"]
+    meta["feature_sets"]["small"] = [*small, small[1], small[0]]
+    (tmp_path / layout.FEATURES_JSON).write_text(json.dumps(meta))
+    said = rf"features.json names {small[0]} more than once \(and 1 more\); name each feature"
+    with pytest.raises(DataError, match=f"feature set 'small' in .*{said} once"):
+        feature_set(tmp_path, "small")
 
 
 def test_eras_written_two_ways_or_as_other_dates_are_refused() -> None:

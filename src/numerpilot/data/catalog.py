@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from numerpilot.data import layout
+from numerpilot.data.local import own_dataset
 from numerpilot.errors import DataError
 
 
@@ -29,12 +31,22 @@ def read_features_json(data_dir: Path) -> dict[str, object]:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
         raise DataError(f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
-                        f"position {error.start}); download it again.") from None  # fmt: skip
+                        f"position {error.start}); {_fix(data_dir)}") from None  # fmt: skip
     except json.JSONDecodeError as error:
-        raise DataError(f"{path} is not valid JSON ({error}); download it again.") from None
+        raise DataError(f"{path} is not valid JSON ({error}); {_fix(data_dir)}") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("feature_sets"), dict):
-        raise DataError(f"{path} has no 'feature_sets' object; download it again.")
+        raise DataError(f"{path} has no 'feature_sets' object; {_fix(data_dir)}")
     return meta
+
+
+def _fix(data_dir: Path) -> str:
+    """What to do about a broken features.json: download it again, or, in a dataset of your
+    own ('download' refuses its folder), fix it or do without it."""
+    if own_dataset(data_dir):
+        return ('fix it (Numerai\'s layout: {"feature_sets": {"all": ["feature_...", ...]}}), '
+                'or delete it and set data.feature_set = "all" (every feature_ column of '
+                "train.parquet).")  # fmt: skip
+    return "download it again."
 
 
 def feature_set(
@@ -49,7 +61,10 @@ def feature_set(
 
         features = [c for c in pq.read_schema(train).names if c.startswith("feature_")]
         if not features:
-            raise DataError(f"{train} has no feature_ columns.")
+            raise DataError(f"{train} has no feature_ columns: without features.json, "
+                            'data.feature_set = "all" takes the columns whose names start '
+                            "with feature_. Rename your feature columns so (e.g. feature_1), "
+                            "or add a features.json whose feature_sets list them.")  # fmt: skip
         return features
     if name == "all" and not (data_dir / layout.FEATURES_JSON).exists() and data_dir.is_dir():
         raise DataError(f"{data_dir} has neither features.json nor train.parquet: run "
@@ -68,4 +83,14 @@ def feature_set(
                         "list of feature names; download it again.")  # fmt: skip
     if not features:
         raise DataError(f"feature set '{name}' in {data_dir / layout.FEATURES_JSON} is empty.")
+    _refuse_repeats(features, f"feature set '{name}' in {data_dir / layout.FEATURES_JSON}")
     return features
+
+
+def _refuse_repeats(features: list[str], what: str) -> None:
+    """A feature named twice would be read (and trained on) twice: refuse it, named."""
+    repeated = [f for f, n in Counter(features).items() if n > 1]  # in the order written
+    if repeated:
+        more = f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""
+        raise DataError(f"{what} names {repeated[0]} more than once{more}; name each feature "
+                        "once (or download features.json again).")  # fmt: skip

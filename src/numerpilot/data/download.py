@@ -24,7 +24,7 @@ from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
-from numerpilot.data.layout import TRAIN
+from numerpilot.data.layout import FEATURES_JSON, TRAIN
 from numerpilot.data.live_round import read_live_round, write_live_round
 from numerpilot.data.tournaments import LAYOUTS, ensure_features_json
 from numerpilot.errors import ConfigError, DataError
@@ -45,17 +45,26 @@ DOWNLOAD_WAIT = 1800.0
 
 def unreadable(path: Path, name: str = "") -> str | None:
     """None when ``path`` reads as what its name (or ``name``: a part being downloaded is
-    ``<name>.temp``) says: a parquet file's footer, a JSON file's text; else what it should
-    have been ("a parquet file", "JSON")."""
+    ``<name>.temp``) says: a parquet file's footer, a JSON file's text (features.json: with
+    its 'feature_sets'); else what it should have been ("a parquet file", "JSON")."""
     suffix = Path(name or path.name).suffix
+    data: object = None
     try:
         if suffix == ".parquet":
             pq.read_metadata(path)
         elif suffix == ".json":
-            json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, pa.ArrowException):
         return "a parquet file" if suffix == ".parquet" else "JSON"
+    if Path(name or path.name).name == FEATURES_JSON and not _has_feature_sets(data):
+        return "a features.json (a JSON object with 'feature_sets')"
     return None
+
+
+def _has_feature_sets(data: object) -> bool:
+    """Whether ``data`` (a parsed features.json) has what every command reads of it: an
+    error answer in JSON ({"message": "Access Denied"}) parses, but was kept for good."""
+    return isinstance(data, dict) and isinstance(data.get("feature_sets"), dict)
 
 
 def intact(path: Path) -> bool:

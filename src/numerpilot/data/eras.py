@@ -22,7 +22,8 @@ def era_labels(values: np.ndarray) -> np.ndarray:
     writes them; numbered text with one prefix ("era1" ... "era20") the same way after
     the prefix ("era0001"), so that era 10 does not sort before era 2; ISO dates as
     YYYY-MM-DD; anything else as it is (eras written in two ways, or dates written
-    otherwise, are refused: they have no order as text)."""
+    otherwise, are refused: they have no order as text). Spaces around a label are dropped
+    ("10 " is era 10, not text that sorts before "2 ")."""
     if not len(values):
         return values.astype(str)
     if values.dtype.kind == "f":  # a column with a gap, or read from a CSV: 1.0, 2.0, ...
@@ -31,6 +32,10 @@ def era_labels(values: np.ndarray) -> np.ndarray:
         return np.char.zfill(values.astype(str), max(4, len(str(int(values.max())))))
     labels = values.astype(str)
     codes, uniques = pd.factorize(labels)  # a label per row: the regex runs per distinct one
+    stripped = np.char.strip(uniques.astype(str))
+    if (stripped != uniques).any():  # "1 ", "2 ", "10 " (a padded export) sorted as text
+        codes, uniques = pd.factorize(stripped[codes])
+        labels = uniques[codes]
     parts = [_NUMBERED.fullmatch(label) for label in uniques]
     prefixes = {m.group(1) if m else None for m in parts}
     if None not in prefixes and len(prefixes) > 1:  # "era5" beside "0025": no one order

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.data.eras import era_codes
+from numerpilot.data.local import own_dataset
 from numerpilot.data.remote import RemoteFile, clean_error
 from numerpilot.errors import DataError
 from numerpilot.kernel.eras import EraIndex
@@ -85,7 +86,14 @@ class EraData:
         return EraIndex.from_eras(self.eras)
 
 
-def _missing_hint(path: Location) -> str:
+def _missing_hint(path: Location, empty: bool = False) -> str:
+    """What to do about a file that is missing (or ``empty``): download it, unless it
+    belongs to a dataset of your own ('download' refuses such a data.dir)."""
+    if isinstance(path, Path) and own_dataset(path.parent):
+        do = f"write {path.name} again with its rows" if empty else f"put {path.name} there"
+        return (f"{path.parent} holds a dataset of your own (data.dir): {do}, in Numerai's "
+                "layout (an 'era' column, feature_ and target columns). 'numerpilot "
+                "download' fetches Numerai's data only into another data.dir.")  # fmt: skip
     return ("Run 'numerpilot download' (or 'numerpilot demo-data DIR' for synthetic data)"
             f" to fetch {path.name}.")  # fmt: skip
 
@@ -157,10 +165,21 @@ def _check_columns(
         raise DataError(f"{path.name} lacks {len(missing)} {what} ({shown}). {fix}")
 
 
+def _targets_fix(path: Location, names: Sequence[str]) -> str:
+    """What to do about targets a file lacks: the target columns it has (a dataset of your
+    own may have no features.json to list them)."""
+    have = [name for name in names if name.startswith(layout.MAIN_TARGET)]
+    shown = ", ".join(have[:3]) + (f" and {len(have) - 3} more" if len(have) > 3 else "")
+    return (f"Set train.targets to target columns {path.name} has ({shown or 'none'}; "
+            "features.json's 'targets' lists Numerai's).")  # fmt: skip
+
+
 def _check_numeric(path: Location, schema: pa.Schema, names: Sequence[str]) -> None:
     """Features and targets must be numbers (a text column would fail deep in the copy)."""
     for name in names:
         kind = schema.field(name).type
+        if pa.types.is_dictionary(kind):  # a pandas category: its values' type
+            kind = kind.value_type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             what = "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else kind
             raise DataError(f"{path.name}: column {name} holds {what} values, not numbers. "
@@ -193,14 +212,15 @@ def load_era_data(
     pf = open_parquet(path, read_dictionary=[layout.ERA])
     available = set(pf.schema_arrow.names)
     _check_columns(path, available, features, "model features", feature_fix)
-    fix = "Choose targets from features.json's 'targets' (config key train.targets)."
     if layout.MAIN_TARGET in targets and layout.MAIN_TARGET not in available:
-        fix += (f" '{layout.MAIN_TARGET}', Numerai's main target, is read whatever "
-                "train.targets lists: the ensemble's weights are fitted against it.")  # fmt: skip
-    _check_columns(path, available, targets, "targets", fix)
+        raise DataError(f"{path.name} has no '{layout.MAIN_TARGET}' column, Numerai's main "
+                        "target: train fits the ensemble's weights against it and validate "
+                        "scores against it, whatever train.targets lists. Name your main "
+                        "target column 'target' (or download Numerai's data again).")  # fmt: skip
+    _check_columns(path, available, targets, "targets", _targets_fix(path, pf.schema_arrow.names))
     _check_numeric(path, pf.schema_arrow, [*features, *targets])
     if pf.metadata.num_rows == 0:
-        raise DataError(f"{path} has no rows. {_missing_hint(path)}")
+        raise DataError(f"{path} has no rows. {_missing_hint(path, empty=True)}")
     with _damaged_pages(path):
         codes, labels = era_codes(pf.read(columns=[layout.ERA]).column(0), path.name)
     chosen = _chosen(labels, era_step, eras, skip_first_eras)
@@ -220,9 +240,10 @@ def load_era_data(
         ids = _read_ids(pf, groups, mask, available)
         _fill(pf, groups, [(x, list(features), True), (y, list(targets), False)], path)
     pa.default_memory_pool().release_unused()
-    _check_feature_values(path, x)
+    _check_feature_values(path, x, features)
     check_unique_ids(path, ids, codes[mask])
     _infinite_as_missing(path, y, targets)
+    _warn_outside_unit(path, y, targets)
     kept = codes[mask]
     present = np.bincount(kept, minlength=len(labels)) > 0
     renumber = (np.cumsum(present) - 1).astype(np.int32)
@@ -349,9 +370,10 @@ def _values(col: pa.ChunkedArray, name: str, is_feature: bool, path: Location) -
 
 
 def check_feature_column(values: np.ndarray, name: str, path: Location) -> None:
-    """A feature column stored wider than int8 (floats, or int32/int64) must hold whole
-    numbers 0..4: the copy into the int8 matrix would cut 0.25 to 0 and wrap 260 to 4."""
-    if values.dtype in (np.int8, np.uint8):
+    """A feature column stored other than as int8 (floats, uint8, int32/int64) must hold
+    whole numbers 0..4: the copy into the int8 matrix would cut 0.25 to 0, wrap 260 to 4
+    and show a uint8 200 as -56."""
+    if values.dtype == np.int8:
         return  # checked on the whole matrix at once (_check_feature_values)
     outside = (values < 0) | (values > 4)
     if values.dtype.kind == "f":
@@ -391,9 +413,35 @@ def _infinite_as_missing(path: Location, y: np.ndarray, names: Sequence[str]) ->
     log.warning("%s: infinite target values count as missing: %s", path.name, said)
 
 
-def _check_feature_values(path: Location, x: np.ndarray) -> None:
-    """Numerai's features are 0..4: one pass (as uint8, a negative value is > 127)."""
-    if x.size and int(x.view(np.uint8).max()) > 4:
-        raise DataError(f"{path.name} has feature values outside 0..4; numerpilot expects "
-                        "Numerai's int8 features. "
-                        "Re-download the data (or fix your own file).")  # fmt: skip
+def _warn_outside_unit(path: Location, y: np.ndarray, names: Sequence[str]) -> None:
+    """Warn about targets (n, t) outside 0..1: Numerai's are 0..1, and MMC (so the payout)
+    scales with the target (CORR does not), so they would not compare with Numerai's."""
+    if not y.size:
+        return
+    low, high = np.fmin.reduce(y, axis=0), np.fmax.reduce(y, axis=0)  # NaN skipped, no copy
+    outside = [(n, lo if lo < 0 else hi) for n, lo, hi in zip(names, low, high, strict=True)
+               if lo < 0 or hi > 1]  # fmt: skip
+    if outside:
+        said = ", ".join(f"{n} (e.g. {v:g})" for n, v in outside[:3])
+        more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+        log.warning("%s: targets outside 0..1: %s%s. Numerai's targets are 0..1; MMC and the "
+                    "payout scale with the target, so rescale them to 0..1 to compare the "
+                    "scores with Numerai's (CORR is the same either way).", path.name, said,
+                    more)  # fmt: skip
+
+
+def _check_feature_values(path: Location, x: np.ndarray, names: Sequence[str]) -> None:
+    """Numerai's features are 0..4: one pass (as uint8, a negative value is > 127); the
+    refusal names the first feature outside 0..4 (of ``names``) and one of its values."""
+    if not x.size or int(x.view(np.uint8).max()) <= 4:
+        return
+    step = 64  # columns at a time: a bool matrix of every row and column could be GBs
+    outside = np.concatenate([(x[:, j : j + step].view(np.uint8) > 4).any(axis=0)
+                              for j in range(0, x.shape[1], step)])  # fmt: skip
+    column = int(np.argmax(outside))
+    value = int(x[np.argmax(x[:, column].view(np.uint8) > 4), column])
+    others = int(outside.sum()) - 1
+    more = f" (and {others} more feature{'s' * (others > 1)})" if others else ""
+    raise DataError(f"{path.name}: feature {names[column]} holds {value}{more}; numerpilot "
+                    "expects Numerai's features, whole numbers 0..4. "
+                    "Re-download the data (or fix your own file).")  # fmt: skip

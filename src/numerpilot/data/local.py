@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from numerpilot.data.layout import REQUIRED_FILES, TRAIN, version_key
+from numerpilot.data.layout import DEMO_VERSION, REQUIRED_FILES, TRAIN, version_key
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,16 @@ def missing_files(folder: Path) -> list[str]:
     validation and features.json, ``predict`` and ``submit`` live and features.json. One
     rule for all of them, so that they all take the same folder."""
     return [name for name in REQUIRED_FILES if not (folder / name).exists()]
+
+
+def own_dataset(folder: Path) -> bool:
+    """Whether ``folder`` holds a dataset of the user's own: train.parquet in a folder that
+    is neither a version folder ('v5.2') that 'download' writes nor the demo data's."""
+    return (
+        version_key(folder.name) == (-1,)
+        and folder.name != DEMO_VERSION
+        and (folder / TRAIN).exists()
+    )
 
 
 def local_dataset(root: Path, version: str) -> Path | None:
