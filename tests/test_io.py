@@ -77,8 +77,9 @@ def test_a_failed_write_names_the_file_and_leaves_nothing(
         (OSError("[Errno 28] No space left on device"), "The disk is full"),  # pyarrow's form
         (
             OSError(errno.EROFS, "Read-only file system", "r"),
-            "Permission denied: r is not writable",
+            "Read-only file system: r cannot be written. Mount it writable",
         ),
+        (OSError(errno.EACCES, "Permission denied", "r"), "Permission denied: r is not writable"),
         (OSError(errno.ENOSPC, "No space", "d/x.parquet.temp"), "part downloaded so far is kept"),
         (OSError(errno.EIO, "Input/output error", "f"), "Input/output error: f."),
     ],

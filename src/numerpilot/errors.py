@@ -50,7 +50,7 @@ class LocalError(NumerpilotError):
 
 
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+_DENIED = {errno.EACCES, errno.EPERM}
 _ERRNO_IN_TEXT = re.compile(r"\[Errno (\d+)\]")
 
 
@@ -86,6 +86,11 @@ def from_os_error(error: OSError, *, instead: str = WORKDIR_ADVICE) -> LocalErro
         return LocalError(
             f"The disk is full (writing{where or ' a file'}). Nothing was half-written; free "
             "some space and run the command again."
+        )
+    if number == errno.EROFS:  # chmod cannot help
+        return LocalError(
+            f"Read-only file system:{where or ' a file or folder'} cannot be written. Mount "
+            f"it writable or {instead}."
         )
     if number in _DENIED:
         return LocalError(
