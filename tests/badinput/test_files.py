@@ -61,6 +61,20 @@ def test_repeated_column(numerpilot: Numerpilot, refused: Refused, trained: Path
             f"repeat ({name})", "download it again")  # fmt: skip
 
 
+@pytest.mark.bad_input("predict", "live.parquet with rows of two eras")
+def test_live_of_two_eras(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    """Predictions are ranked per era: a live file of two eras was submitted as two
+    rankings in one, without a word."""
+    path = _data(trained) / layout.LIVE
+    live = pd.read_parquet(path)
+    live["era"] = np.where(np.arange(len(live)) % 2 == 0, "1001", "1002")
+    live.to_parquet(path)
+    before = snapshot(trained / "predictions")
+    refused(numerpilot("predict", "-C", str(trained)), 1, "holds 2 eras (1001, 1002)",
+            "one live era")  # fmt: skip
+    assert snapshot(trained / "predictions") == before
+
+
 @pytest.mark.bad_input("predict", "live.parquet with ids that repeat")
 def test_repeated_live_ids(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
     path = _data(trained) / layout.LIVE

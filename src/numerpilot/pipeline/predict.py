@@ -185,6 +185,7 @@ def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     result = predict_file(bundle, live_path, progress=progress)
     if len(result.data) == 0:
         raise DataError(f"{live_path} has no rows; download the live file again.")
+    _refuse_several_eras(live_path, result.data.era_index.labels)
     if ctx.tournament == "classic":
         check_predictions(result.data.ids, result.final, result.data.ids)
         frame = pd.DataFrame({"id": result.data.ids, "prediction": result.final})
@@ -206,3 +207,13 @@ def predict_live(ctx: Context, progress: Progress = SILENT) -> Path:
     )
     log.info("wrote %d live predictions to %s", len(frame), dest)
     return dest
+
+
+def _refuse_several_eras(live_path: Path, eras: np.ndarray) -> None:
+    """A live file holds one era: the predictions are ranked per era, so a file of several
+    would submit two rankings as one (and repeat ids across them)."""
+    if len(eras) > 1:
+        raise DataError(f"{live_path} holds {len(eras)} eras ({eras[0]}, {eras[1]}"
+                        f"{', ...' if len(eras) > 2 else ''}), not the one live era of a round: "
+                        "a submission ranks one era. Download the round's live file again "
+                        "(or keep only the live era's rows in your own).")  # fmt: skip
