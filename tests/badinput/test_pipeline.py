@@ -212,6 +212,19 @@ def test_target_without_values(numerpilot: Numerpilot, refused: Refused, fresh: 
     assert not (fresh / "models").exists()
 
 
+@pytest.mark.bad_input("train", "the main target without a single known value")
+def test_main_target_without_values(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    """It was told to remove 'target' from train.targets, which cannot help: the main
+    target is read whatever that list says."""
+    path = _data(fresh) / layout.TRAIN
+    frame = pd.read_parquet(path)
+    frame["target"] = float("nan")
+    frame.to_parquet(path)
+    line = refused(numerpilot("train", "-C", str(fresh)), 1, "'target' has no known values",
+                   "fill the 'target' column of train.parquet")  # fmt: skip
+    assert "remove it" not in line and not (fresh / "models").exists()
+
+
 def _known(case: str, keep: str, extra: str = "", *fragments: str) -> object:
     marks = pytest.mark.bad_input("train", case)
     return pytest.param(keep, extra, fragments, marks=marks, id=keep)

@@ -20,6 +20,17 @@ REQUIRED_FILES = (TRAIN, VALIDATION, LIVE, FEATURES_JSON)
 
 META_MODEL_COLUMN = "numerai_meta_model"
 MAIN_TARGET = "target"
+
+
+def without_target_advice(target: str) -> str:
+    """What to do about a target with too few known values: leave an auxiliary one out;
+    the main target is read whatever train.targets lists (the ensemble's weights are
+    fitted against it), so it must be filled in."""
+    if target == MAIN_TARGET:
+        return f"fill the '{MAIN_TARGET}' column of train.parquet (the ensemble is weighted by it)"
+    return "remove it from train.targets"
+
+
 ERA = "era"
 ID = "id"
 DATA_TYPE = "data_type"

@@ -20,6 +20,7 @@ import lightgbm as lgb
 import numpy as np
 
 from numerpilot.config import LightGBMConfig
+from numerpilot.data.layout import without_target_advice
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.threads import auto_threads
@@ -240,7 +241,7 @@ def train_target(
     fit_rows = np.flatnonzero(known & (np.isin(eras, split.fit) if split else True))
     if len(fit_rows) == 0:
         raise DataError(f"target '{target}' has no known values in the training eras; "
-                        "remove it from train.targets.")  # fmt: skip
+                        f"{without_target_advice(target)}.")  # fmt: skip
     # Bin edges come from a small sample Dataset; the training set copies them instead of
     # letting LightGBM sample float64 rows in proportion to the data.
     hold_rows = np.flatnonzero(known & np.isin(eras, split.holdout)) if split else fit_rows[:0]

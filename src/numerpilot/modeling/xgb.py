@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from numerpilot.config import Config
+from numerpilot.data.layout import without_target_advice
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.members import Member
@@ -114,7 +115,7 @@ def fit_xgboost(
     fit_rows = np.flatnonzero(known & (np.isin(eras, split.fit) if split is not None else True))
     if len(fit_rows) == 0:
         raise DataError(f"target '{member.target}' has no known values in the training eras; "
-                        "remove it from train.targets.")  # fmt: skip
+                        f"{without_target_advice(member.target)}.")  # fmt: skip
     batches = _batches(xgboost)
     params = xgb_params(cfg, member.seed)
     dtrain = xgboost.QuantileDMatrix(batches(features, y, fit_rows), max_bin=params["max_bin"])

@@ -128,9 +128,9 @@ def check_targets(ctx: Context, data: EraData, part: str = "the training eras") 
     share = cfg.model.era_sample
     for t in cfg.train.targets:
         known = np.unique(data.eras[~np.isnan(data.target(t))])
+        advice = layout.without_target_advice(t)
         if len(known) == 0:
-            raise DataError(f"target '{t}' has no known values in {part}; "
-                            "remove it from train.targets.")  # fmt: skip
+            raise DataError(f"target '{t}' has no known values in {part}; {advice}.")
         span = f"target '{t}' is known only in eras {known[0]} to {known[-1]}"
         for k, split in enumerate(splits, start=1):
             fit, held, key = (
@@ -141,17 +141,17 @@ def check_targets(ctx: Context, data: EraData, part: str = "the training eras") 
             if needs_holdout(ctx) and not np.isin(split.holdout, known).any():
                 raise DataError(f"{span}, and {held} ({split.holdout[0]} to "
                                 f"{split.holdout[-1]}) {'have' if folds else 'has'} none of "
-                                "them to choose its tree count on; remove it from "
-                                f"train.targets, or change train.{key}.")  # fmt: skip
+                                "them to choose its tree count on; "
+                                f"{advice}, or change train.{key}.")  # fmt: skip
             for seed in seeds:
                 if not np.isin(member_split(split, seed, share).fit, known).any():
                     raise DataError(f"{span}, and {fit}{_sampled(seed, share)} has none of "
-                                    f"them; remove it from train.targets, or lower "
+                                    f"them; {advice}, or lower "
                                     f"train.{key}{_raise_share(share)}.")  # fmt: skip
         for seed in seeds if share < 1 else []:  # the refit on every era, sampled
             if not np.isin(era_sample(data.eras, seed, share), known).any():
                 raise DataError(f"{span}, and the refit{_sampled(seed, share)} has none "
-                                f"of them; remove it from train.targets"
+                                f"of them; {advice}"
                                 f"{_raise_share(share)}.")  # fmt: skip
 
 
