@@ -329,6 +329,17 @@ def test_model_file_missing(numerpilot: Numerpilot, refused: Refused, trained: P
     refused(numerpilot("validate", "-C", str(trained)), 1, f"{model.name} is missing", "retrain")
 
 
+@pytest.mark.bad_input("validate", "validation.parquet of train's own last eras (all overlap)")
+def test_validation_inside_train(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    """It said 'no rows in the selected eras ...; check data.era_step', which named no
+    cause: every era was embargoed, being train's own."""
+    train = pd.read_parquet(_data(trained) / layout.TRAIN)
+    last = sorted(train["era"].unique())[-2:]  # train.embargo_eras = 2
+    train[train["era"].isin(last)].to_parquet(_data(trained) / layout.VALIDATION)
+    refused(numerpilot("validate", "-C", str(trained)), 1, "every era of validation.parquet",
+            "Validate on eras after train's")  # fmt: skip
+
+
 @pytest.mark.bad_input("validate", "validation.parquet with damaged pages")
 def test_validation_damaged(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
     _damage_pages(_data(trained) / layout.VALIDATION)

@@ -145,13 +145,24 @@ def _embargoed(ctx: Context, last: str | None) -> list[str]:
     embargo = ctx.config.train.embargo_eras
     if not embargo:
         return []
-    validation = load_era_data(ctx.data_dir / layout.VALIDATION, []).era_index.labels[:embargo]
+    every = load_era_data(ctx.data_dir / layout.VALIDATION, []).era_index.labels
+    validation = every[:embargo]
     if last is None:
-        return [str(e) for e in validation]
-    after = _after(last, validation)
-    if after is None:  # labels on no time line: by position
-        after = np.arange(1, len(validation) + 1)
-    return [str(e) for e, k in zip(validation, after, strict=True) if k <= embargo]
+        embargoed = [str(e) for e in validation]
+    else:
+        after = _after(last, validation)
+        if after is None:  # labels on no time line: by position
+            after = np.arange(1, len(validation) + 1)
+        embargoed = [str(e) for e, k in zip(validation, after, strict=True) if k <= embargo]
+    if len(embargoed) == len(every):
+        since = f" of train's last era ({last})" if last is not None else ""
+        raise DataError(
+            f"every era of validation.parquet ({every[0]} to {every[-1]}) is within "
+            f"train.embargo_eras = {embargo} eras{since} or before it: their targets "
+            "overlap training's, so none can be scored. Validate on eras after train's "
+            "(or lower train.embargo_eras)."
+        )
+    return embargoed
 
 
 def _after(last: str, eras: np.ndarray) -> np.ndarray | None:
