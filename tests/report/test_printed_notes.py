@@ -4,6 +4,7 @@ wrapped like the table, but no line ends in the space it was wrapped at (they di
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,3 +38,15 @@ def test_wrapped_notes_keep_no_trailing_space(
     assert all(len(line) <= columns for line in lines)
     text = " ".join(" ".join(lines).split())
     assert all(" ".join(note.split()) in text for note in NOTES)  # whole, only wrapped
+
+
+def test_the_report_line_is_one_line_and_no_markup(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``Report: PATH (...)`` was wrapped at the console's width (a path split in two, a
+    trailing space when piped) and read as markup (a folder named ``[x]`` vanished)."""
+    page = tmp_path / "[x] runs" / "reports" / "validation.html"
+    out = io.StringIO()
+    monkeypatch.setattr(render, "console", Console(width=40, file=out))
+    render.print_report_line(page, "per-era scores: validation.json")
+    assert out.getvalue() == f"Report: {page} (per-era scores: validation.json)\n"

@@ -180,14 +180,14 @@ def train(
 @app.command(rich_help_panel="Every round")
 def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> None:
     """Score the trained ensemble per era on validation data."""
-    from numerpilot.cli.render import render_validation
+    from numerpilot.cli.render import print_report_line, render_validation
     from numerpilot.pipeline.validate import REPORT_HTML, REPORT_JSON, validate_ensemble
 
     ctx, reporter = _context(directory, demo, ("reports",))
     report = validate_ensemble(ctx, reporter)
     render_validation(report)
     reports = ctx.workdir.reports
-    console.print(f"Report: {reports / REPORT_HTML} (per-era scores: {REPORT_JSON})")
+    print_report_line(reports / REPORT_HTML, f"per-era scores: {REPORT_JSON}")
 
 
 @app.command(rich_help_panel="Every round")

@@ -37,7 +37,7 @@ def cv(
     """Cross-validate the ensemble by era: walk-forward or expanding folds, purged per
     target horizon. Writes reports/cv.json and reports/cv.html."""
     from numerpilot.cli.core import _context
-    from numerpilot.cli.render import print_scores, print_table
+    from numerpilot.cli.render import print_report_line, print_scores, print_table
     from numerpilot.pipeline.cv import run_cv
     from numerpilot.pipeline.cv_compare import run_compare
     from numerpilot.pipeline.cv_results import REPORT_HTML, REPORT_JSON
@@ -64,9 +64,9 @@ def cv(
         print_table(_scores_table(comparison, other))
         print_table(_comparison_table(comparison))
         for note in comparison.notes:
-            console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
+            print_table(f"[yellow]Note:[/yellow] {escape(note)}")
     reports = ctx.workdir.reports
-    console.print(f"Report: {reports / REPORT_HTML} (folds and per-era scores: {REPORT_JSON})")
+    print_report_line(reports / REPORT_HTML, f"folds and per-era scores: {REPORT_JSON}")
 
 
 def _folds_tables(result: CVResult) -> list[Table]:

@@ -137,7 +137,7 @@ def status(
     """
     from numerpilot.api.connect import make_client
     from numerpilot.automation.status import collect
-    from numerpilot.cli.render import render_status
+    from numerpilot.cli.render import print_report_line, render_status
     from numerpilot.report.status_page import write_status_report
     from numerpilot.submission.ledger import Ledger
     from numerpilot.workdir import ensure_writable
@@ -158,7 +158,7 @@ def status(
         "server time": f"{info.now:%Y-%m-%d %H:%M:%S} UTC",
     }
     page = write_status_report(report, wd.reports / "status.html", context)
-    console.print(f"Report: {page}")
+    print_report_line(page)
 
 
 def check_serve_numbers(values: dict[str, float | None]) -> None:

@@ -118,6 +118,13 @@ def print_table(table: RenderableType) -> None:
     console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
+def print_report_line(page: Path, what: str = "") -> None:
+    """``Report: PAGE (what)`` on one line, never wrapped (a path to copy) nor read as
+    markup (a folder named ``[x]``)."""
+    console.print(Text(f"Report: {page}{f' ({what})' if what else ''}"), soft_wrap=True,
+                  highlight=False)  # fmt: skip
+
+
 def submission_line(result: SubmitResult) -> str:
     """One line per model: what happened to its submission this round."""
     name, number, sid = escape(Path(result.path).name), result.round, result.submission_id
