@@ -381,3 +381,17 @@ def test_the_folds_table_never_wraps_or_cuts_and_is_not_padded(
     ranges = [line for line in folds if line.lstrip().startswith(("1 ", "2 "))]
     assert all(re.search(r"\d–\d+ \(\d+\)", line) for line in ranges[:2]), folds
     assert len([line for line in folds if "CORR" in line]) == 1
+
+
+def test_members_dropped_in_folds_are_named_with_how_many_kept_them() -> None:
+    """`cv --demo` showed target_ender_20 with 0 eras and '–' everywhere, and others over
+    fewer eras than the ensemble, without a word why."""
+    from numerpilot.pipeline.cv import _dropped_note
+
+    columns = ("target", "target_ender_20", "target.linear", "ensemble")
+    folds = [{"target", "target.linear", "ensemble"}, {"target.linear", "ensemble"}]
+    note = _dropped_note(columns, folds)
+    assert note is not None and note.endswith(
+        "kept target in 1 of 2 folds; target_ender_20 in no folds"
+    )
+    assert _dropped_note(columns, [set(columns)]) is None

@@ -162,6 +162,7 @@ def run_cv(
     columns = cv_columns(cfg)
     oof = np.full((len(data), len(columns)), np.nan)
     results = []
+    predicted: list[set[str]] = []  # the columns each fitted fold predicted
     ctx = replace(ctx, config=resolved(cfg))
     paths = [ctx.data_dir / name for name in cv_files(cfg)]
     unscored = unscorable_folds(data, folds)  # before any work: nothing to score in a fold
@@ -179,6 +180,7 @@ def run_cv(
             kept, fitted = recipe.kept, recipe.fitted
             rows = np.flatnonzero(np.isin(data.eras, split.holdout))
             names, preds = _predict_fold(ctx, data, n_feat, kept, fitted, rows)
+            predicted.append(set(names))
             present = np.array([columns.index(name) for name in names])
             oof[np.ix_(rows, present)] = preds
             with progress.task(f"Scoring fold {number}", None):
@@ -186,10 +188,28 @@ def run_cv(
             trees = {f.name: f.best_iteration for f in fitted}
             results.append(FoldResult(number, split, trees, _widen(scores, columns)))
     overall = merge_reports([r.scores for r in results])
+    dropped = _dropped_note(columns, predicted)
+    if dropped:
+        overall = replace(overall, notes=(*overall.notes, dropped))
     if "mmc" not in overall.metrics:  # say why the MMC column is empty
         overall = replace(overall, notes=(*overall.notes, _no_mmc_note(cfg, cvd)))
     return CVResult(columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof,
                     data.eras, cfg.data.step)  # fmt: skip
+
+
+def _dropped_note(columns: tuple[str, ...], predicted: list[set[str]]) -> str | None:
+    """Which members the fitted weights dropped in some fitted folds (``predicted``: the
+    columns each predicted), so that their scores cover fewer eras than the ensemble's."""
+    counts = {c: sum(c in names for names in predicted) for c in columns if c != ENSEMBLE}
+    short = [f"{c} in {'no' if n == 0 else f'{n} of {len(predicted)}'} fold"
+             f"{'s' if len(predicted) > 1 else ''}"
+             for c, n in counts.items() if n < len(predicted)]  # fmt: skip
+    if not short:
+        return None
+    return (
+        "a member the fitted weights drop in a fold is not refit there, so its scores "
+        "cover only the folds that kept it (the 'eras' row): kept " + "; ".join(short)
+    )
 
 
 def scorable_eras(data: EraData) -> np.ndarray:
