@@ -51,10 +51,11 @@ def test_workdir_that_does_not_exist(
     assert not (tmp_path / "typo").exists()  # nothing created, no demo data written
 
 
-@pytest.mark.bad_input("numerpilot", "`-C` to a file")
+@pytest.mark.bad_input("numerpilot", "`-C` to a file (`-C numerpilot.toml`)")
 def test_workdir_is_a_file(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
-    (tmp_path / "f").write_text("x")
-    refused(numerpilot("train", "-C", str(tmp_path / "f")), 2, "is a file")
+    (tmp_path / "numerpilot.toml").write_text("")
+    refused(numerpilot("train", "-C", str(tmp_path / "numerpilot.toml")), 2, "is a file",
+            "the folder that holds numerpilot.toml")  # fmt: skip
 
 
 def test_version_and_bare_help(numerpilot: Numerpilot) -> None:

@@ -76,6 +76,8 @@ def usage_message(error: Exception) -> str:
     format_message = getattr(error, "format_message", None)
     message = str(format_message() if callable(format_message) else error).strip()
     message = message.removesuffix(".")
+    if "'-C'" in message and message.endswith("is a file"):  # -C numerpilot.toml
+        message += ": -C takes the work directory, the folder that holds numerpilot.toml"
     ctx = getattr(error, "ctx", None)
     command = str(getattr(ctx, "command_path", "") or "numerpilot")
     return f"{message} (see '{command} --help')"
