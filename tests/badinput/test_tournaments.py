@@ -3,6 +3,7 @@ uploaded, nothing recorded."""
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -50,6 +51,21 @@ def _cases(t: str) -> list[tuple[str, Maker, tuple[str, ...]]]:
          ("headers must be one of", f"this is a {other.capitalize()} file", "tournament")),
         (f"{t}: a Classic file (id, prediction)", lambda ids: _frame("id", ids, "prediction"),
          ("headers must be one of", "this is a Classic file")),
+        (f"{t}: ids in lower case", lambda ids: _frame(col, [s.lower() for s in ids]),
+         ("only differ from live ids in case or spaces", "write the ids as the live universe")),
+        (f"{t}: ids padded with spaces", lambda ids: _frame(col, [f" {s} " for s in ids]),
+         ("only differ from live ids in case or spaces",)),
+        (f"{t}: the value column named 'score'", lambda ids: _frame(col, ids, "score"),
+         ("name the value column 'prediction' or 'signal', not 'score'",)),
+        (f"{t}: the value column first", lambda ids: _frame(col, ids)[["signal", col]],
+         (f"put the id column first: {col!r}, then 'signal'",)),
+        (f"{t}: a capitalised id column", lambda ids: _frame(col.capitalize(), ids),
+         (f"rename {col.capitalize()!r} to {col!r}",)),
+        (f"{t}: an extra column", lambda ids: _frame(col, ids).assign(weight=1.0),
+         ("remove the column 'weight'",)),
+        (f"{t}: values in percent",
+         lambda ids: _frame(col, ids).assign(signal=_values(len(ids)) * 100),
+         ("outside [0, 1], e.g. 2.0", "rank(pct=True)")),
     ]  # fmt: skip
 
 
@@ -73,6 +89,79 @@ def test_bad_signal_file(
     root = workdir(tmp_path / "wd", tournament)
     path = tmp_path / "my_signal.csv"
     make(universe(keys, tournament)).to_csv(path, index=False)
+    before = path.read_bytes()
+    line = refused(numerpilot("submit", "--file", str(path), "-C", str(root)), 1, *fragments)
+    assert path.name in line
+    assert keys.received() == [] and not (root / "state.db").exists()
+    assert not (root / "submissions").exists() and path.read_bytes() == before
+
+
+Writer = Callable[[pd.DataFrame, Path], Path]
+
+
+def _workbook(frame: pd.DataFrame, folder: Path) -> Path:
+    """An Excel workbook (.xlsx: a zip archive of XML parts) holding the signal."""
+    path = folder / "my_signal.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", frame.to_csv(index=False))
+    return path
+
+
+def _written(name: str, write: Callable[[pd.DataFrame, Path], object]) -> Writer:
+    def writer(frame: pd.DataFrame, folder: Path) -> Path:
+        write(frame, folder / name)
+        return folder / name
+
+    return writer
+
+
+def _decimal_commas(frame: pd.DataFrame, path: Path) -> None:
+    text = frame.assign(signal=frame.signal.map(lambda v: f"{v:.4f}".replace(".", ",")))
+    text.to_csv(path, index=False)
+
+
+WRITTEN: list[tuple[str, Writer, tuple[str, ...]]] = [
+    ("a CSV separated by semicolons",
+     _written("s.csv", lambda f, p: f.to_csv(p, sep=";", index=False)),
+     ("separated by semicolons", "',' between columns")),
+    ("a CSV separated by tabs", _written("s.csv", lambda f, p: f.to_csv(p, sep="\t", index=False)),
+     ("separated by tabs",)),
+    ("a CSV with pandas' index as its first column", _written("s.csv", lambda f, p: f.to_csv(p)),
+     ("'Unnamed: 0' is the row index pandas wrote", "index=False")),
+    ("numbers with decimal commas", _written("s.csv", _decimal_commas),
+     ("holds text", "'.' as the decimal point")),
+    ("an Excel workbook", _workbook, ("spreadsheet workbook", "CSV (Comma delimited)")),
+    ("UTF-16 text", _written("s.csv", lambda f, p: p.write_text(f.to_csv(index=False),
+                                                               encoding="utf-16")),
+     ("is UTF-16 text", "iconv -f UTF-16 -t UTF-8")),
+    ("parquet with the ids as its unnamed index",
+     _written("s.parquet", lambda f, p: f.set_index(f.columns[0]).rename_axis(None).to_parquet(p)),
+     ("the parquet file's unnamed index", "reset_index()")),
+]  # fmt: skip
+
+
+WRITTEN_CASES = [
+    pytest.param(t, write, fragments, id=case, marks=pytest.mark.bad_input("submit", case))
+    for t in ("signals", "crypto")
+    for case, write, fragments in ((f"{t}: {c}", w, f) for c, w, f in WRITTEN)
+]
+
+
+@pytest.mark.parametrize(("tournament", "write", "fragments"), WRITTEN_CASES)
+def test_signal_file_as_other_tools_write_it(
+    keys: SandboxServer,
+    numerpilot: Numerpilot,
+    refused: Refused,
+    tmp_path: Path,
+    tournament: str,
+    write: Writer,
+    fragments: tuple[str, ...],
+) -> None:
+    """Files as spreadsheets and pandas defaults write them: the line says what to change."""
+    root = workdir(tmp_path / "wd", tournament)
+    path = write(_frame(ID_COLUMN[tournament], universe(keys, tournament)), tmp_path)
     before = path.read_bytes()
     line = refused(numerpilot("submit", "--file", str(path), "-C", str(root)), 1, *fragments)
     assert path.name in line
@@ -142,3 +231,20 @@ def test_crypto_submit_without_a_file(
     root = workdir(tmp_path / "wd", "crypto")
     line = refused(numerpilot("submit", "-C", str(root)), 1, "no Crypto model", "--file FILE")
     assert "predict' first" not in line and keys.received() == []
+
+
+@pytest.mark.bad_input("submit", "signals: an old-format file with last week's rows too")
+def test_signals_rows_of_several_dates(
+    keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    """Rows of two dates repeat every ticker: the line says why, and numerai-tools'
+    data_type warning does not come first."""
+    root = workdir(tmp_path / "wd", "signals")
+    live = _frame("numerai_ticker", universe(keys, "signals"))
+    rows = [live.assign(friday_date=d, data_type=k) for d, k in ((20250103, "validation"),
+                                                                 (20250110, "live"))]  # fmt: skip
+    path = tmp_path / "my_signal.csv"
+    pd.concat(rows).to_csv(path, index=False)
+    refused(numerpilot("submit", "--file", str(path), "-C", str(root)), 1, "Duplicates detected",
+            "2 data_type values ('validation', 'live')", "submit only the live rows")  # fmt: skip
+    assert keys.received() == [] and not (root / "state.db").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -232,3 +233,29 @@ def test_numerai_tools_messages_end_with_one_full_stop(tmp_path: Path) -> None:
     with pytest.raises(SubmissionError) as error:
         check_file(_classic(tmp_path, ids[:50]), "classic", pd.Series(ids))
     assert "live universe? Re-create it" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("odd", "said"),
+    [
+        (lambda t: t.lower(), "5 tickers are not in this round's live universe: Numerai ignores "
+                              "them; 5 of them only differ from live ids in case or spaces, e.g. "
+                              "'nu0110' for 'NU0110'"),
+        (lambda t: f"{t} ", "5 of them only differ from live ids in case or spaces, e.g. "
+                            "'NU0110 ' for 'NU0110'"),
+        (lambda t: f"{t}.X", "5 tickers are not in this round's live universe: Numerai ignores "
+                             "them, e.g. 'NU0110.X' (live ids look like 'NU0000')"),
+    ],
+)  # fmt: skip
+def test_ids_outside_the_universe_are_shown_next_to_live_ones(
+    caplog: pytest.LogCaptureFixture, odd: Callable[[str], str], said: str
+) -> None:
+    """A valid file with a few ids Numerai will ignore: the warning shows what they look like,
+    spaces and all, and which live ids they nearly are."""
+    universe = _universe(120, ["numerai_ticker"])
+    universe["numerai_ticker"] = universe.numerai_ticker.str.upper()
+    ids = [*universe.numerai_ticker[:110], *map(odd, universe.numerai_ticker[110:115])]
+    frame = pd.DataFrame({"numerai_ticker": ids, "signal": np.linspace(0.1, 0.9, len(ids))})
+    with caplog.at_level("WARNING"):
+        check_frame(frame, "signals", universe)
+    assert said in caplog.text

@@ -27,7 +27,7 @@ from numerpilot.data.download import download_dataset
 from numerpilot.data.live_round import read_live_round
 from numerpilot.data.local import local_dataset
 from numerpilot.data.tournaments import read_universe, read_universe_file
-from numerpilot.errors import DataError, NumerpilotError, SubmissionError, UsageError
+from numerpilot.errors import DataError, SubmissionError, UsageError
 from numerpilot.io import sha256_file, write_bytes_atomic
 from numerpilot.lock import hold
 from numerpilot.submission.ledger import Ledger
@@ -194,7 +194,8 @@ def submit_predictions(
     results: list[SubmitResult] = []
     with hold(workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
         check_still_open(client, info)  # another process may have held the lock past its close
-        kept, new = (path, False) if tournament == "classic" else _keep(workdir, path, info, digest)
+        kept, new = (path, False) if tournament == "classic" else _keep(workdir, ledger, path,
+                                                                         info, digest)  # fmt: skip
         try:
             for target in targets:
                 if sha256_file(path) != digest:
@@ -204,18 +205,25 @@ def submit_predictions(
                 result = submit_once(ledger, client, target, force=force, unsure_wait=wait,
                                      clock_rate=clock_rate)  # fmt: skip
                 results.append(replace(result, note=notes[target.model_name], unsure_wait=wait))
-        except NumerpilotError:  # a definite failure: the copy is kept only if it was sent
-            _drop_unsent(kept, new, results)
-            raise
-        _drop_unsent(kept, new, results)
+        finally:  # also on a failure or Ctrl-C: the copy is kept only if it was (maybe) sent
+            _drop_unsent(ledger, kept, new)
     return results
 
 
-def _drop_unsent(kept: Path, new: bool, results: list[SubmitResult]) -> None:
+def _drop_unsent(ledger: Ledger, kept: Path, new: bool) -> None:
     """Remove a copy under ``submissions/`` made for this call that no upload sent (or may
     have sent): ``submissions/`` holds what was submitted."""
-    if new and not any(r.outcome in ("uploaded", "uncertain") for r in results):
+    if new and not _named(ledger, kept):
         kept.unlink(missing_ok=True)
+
+
+def _named(ledger: Ledger, kept: Path) -> bool:
+    """Whether a ledger row names ``kept`` as a file it sent or may have sent."""
+    rows = ledger.history(limit=100)  # newest rounds first: ``kept``'s round among them
+    sent = [
+        Path(r.path).resolve() for r in rows if r.path and r.state in ("submitted", "uploading")
+    ]
+    return kept.resolve() in sent
 
 
 def check_still_open(client: NumeraiClient, info: RoundInfo) -> None:
@@ -267,12 +275,14 @@ def check_not_stale(ledger: Ledger, tournament: str, path: Path, info: RoundInfo
             )
 
 
-def _keep(workdir: Workdir, path: Path, info: RoundInfo, digest: str) -> tuple[Path, bool]:
-    """A copy of a Signals/Crypto file under ``submissions/``, and whether it is new: the
-    next round's churn is measured against it (``predictions/`` is overwritten every
-    round)."""
+def _keep(
+    workdir: Workdir, ledger: Ledger, path: Path, info: RoundInfo, digest: str
+) -> tuple[Path, bool]:
+    """A copy of a Signals/Crypto file under ``submissions/``, and whether it is new (no
+    ledger row names it: a copy left by a process killed before its upload is): the next
+    round's churn is measured against it (``predictions/`` is overwritten every round)."""
     dest = workdir.root / SUBMISSIONS_DIR / f"round{info.number}-{digest[:12]}-{path.name}"
-    if dest.exists():
+    if _named(ledger, dest) and dest.exists():
         return dest, False
     dest.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(dest, path.read_bytes())

@@ -6,6 +6,7 @@ Every check raises :class:`~numerpilot.errors.SubmissionError` saying which rule
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from numerai_tools import submissions as nt
 from numerpilot.errors import DataError, SubmissionError
 from numerpilot.io import check_plain
 from numerpilot.submission.rules import classic, crypto, signals
+from numerpilot.submission.rules.headers import header_hint
 from numerpilot.submission.rules.universe import other_tournament
 
 #: The live ids: a Series (Classic) or a frame with one column per id kind.
@@ -52,11 +54,64 @@ def check_numeric(frame: pd.DataFrame) -> None:
             raise SubmissionError(
                 f"column '{name}' holds text, e.g. {str(column.iloc[row])!r} in data row "
                 f"{row + 1}; predictions must be numbers within [0, 1]"
+                f"{_decimal_hint(str(column.iloc[row]))}"
             )
         raise SubmissionError(  # e.g. a parquet string column of "0.5"s
             f"column '{name}' holds numbers stored as text ({column.dtype}); store them as "
             "numbers (float)"
         )
+
+
+_OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")  # a legacy Excel (.xls) workbook
+_WORKBOOK_ENDINGS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def check_text_format(path: Path) -> None:
+    """Refuse a spreadsheet workbook or UTF-16 text: Numerai reads UTF-8 CSV or parquet."""
+    if not path.is_file():
+        return
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    if path.suffix.lower() in _WORKBOOK_ENDINGS or head.startswith(_OLE2) or _is_workbook(path):
+        raise DataError(
+            f"{path.name} is a spreadsheet workbook, not a CSV or parquet file, which is what "
+            "Numerai reads. Save it as 'CSV (Comma delimited)' (not 'CSV UTF-8', which adds a "
+            "byte-order mark), or with pandas: pd.read_excel(path).to_csv('signal.csv', "
+            "index=False)."
+        )
+    if head.startswith(_UTF16_BOMS) or _utf16_without_bom(head):
+        raise DataError(
+            f"{path.name} is UTF-16 text; Numerai reads UTF-8 CSV. Convert it, e.g. with: "
+            f"iconv -f UTF-16 -t UTF-8 {path.name} > signal.csv"
+        )
+
+
+def _is_workbook(path: Path) -> bool:
+    """A zip archive holding an Excel or OpenDocument workbook."""
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return bool(names & {"xl/workbook.xml", "content.xml", "[Content_Types].xml"})
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """ASCII text stored as UTF-16 (every other byte zero) without its byte-order mark."""
+    sample = head[: len(head) // 2 * 2][:64]
+    if len(sample) < 8 or head.startswith(b"PAR1"):
+        return False
+    return not any(sample[1::2]) or not any(sample[0::2])
+
+
+def _decimal_hint(value: str) -> str:
+    """A hint for a number written with a decimal comma ('0,52'): "" for other text."""
+    if "," not in value or pd.isna(pd.to_numeric(value.replace(",", "."), errors="coerce")):
+        return ""
+    return " written with '.' as the decimal point, not ','"
 
 
 #: Id columns of every tournament: read from a CSV as text, so "000123" stays "000123".
@@ -71,6 +126,7 @@ def read_submission(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} does not exist: run 'numerpilot predict' first.")
+    check_text_format(path)  # before check_plain: a workbook is a zip file too
     check_plain(path, "Numerai", "submit that file")  # pandas would read it, Numerai not
     try:
         if path.suffix.lower() == ".parquet":
@@ -81,8 +137,8 @@ def read_submission(path: Path) -> pd.DataFrame:
     except Exception as error:  # pandas/pyarrow raise many unrelated types
         raise DataError(f"{path} is not a readable CSV or parquet file ({error}).") from None
     if len(frame) == 0:
-        raise DataError(f"{path.name} has no rows; a submission needs one row per live id: "
-                        "check that it was written completely.")  # fmt: skip
+        raise DataError(f"{path.name} has no rows; a submission needs one row for each id it "
+                        "predicts: check that it was written completely.")  # fmt: skip
     return frame
 
 
@@ -99,7 +155,8 @@ def check_frame(frame: pd.DataFrame, tournament: str, universe: Universe) -> Non
             raise
         shown = ", ".join(repr(str(c)) for c in frame.columns[:6])  # a space or ';' shows
         more = " …" if len(frame.columns) > 6 else ""
-        raise SubmissionError(f"{error} (the file's columns: {shown}{more})") from None
+        hint = "" if other_tournament(frame, tournament) else header_hint(frame, tournament)
+        raise SubmissionError(f"{error} (the file's columns: {shown}{more}){hint}") from None
 
 
 def check_file(path: Path, tournament: str, universe: Universe, hint: str = PREDICT_HINT) -> None:

@@ -14,7 +14,9 @@ from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
 from numerpilot.submission.rules.universe import (
+    counted,
     describe_failure,
+    near_misses,
     other_tournament,
     outside_universe,
     universe_column,
@@ -44,5 +46,6 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
         raise SubmissionError(f"the submission breaks Numerai's Crypto rules: {why}") from None
     ignored = outside_universe(frame, str(id_col), live)
     if ignored:
-        log.warning("%d symbols are not in this round's live universe and are ignored by "
-                    "Numerai, e.g. %s", len(ignored), ignored[0])  # fmt: skip
+        log.warning("%s not in this round's live universe: Numerai ignores %s%s",
+                    counted(len(ignored), "symbol"), "it" if len(ignored) == 1 else "them",
+                    near_misses(frame, str(id_col), live))  # fmt: skip

@@ -7,14 +7,18 @@ The decision is numerai-tools' ``validate_submission_signals`` against the live 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import pandas as pd
 from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
 from numerpilot.submission.rules.universe import (
+    counted,
     describe_failure,
+    near_misses,
     other_tournament,
     outside_universe,
     universe_column,
@@ -31,6 +35,16 @@ def id_and_value_columns(frame: pd.DataFrame) -> tuple[str, str]:
     return str(ticker_col), str(signal_col)
 
 
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """``logger`` silent inside the block (a refusal is then the only line printed)."""
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
+
+
 def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> None:
     """Refuse what ``validate_submission_signals(universe, frame)`` refuses."""
     if universe is None or isinstance(universe, pd.Series):
@@ -45,11 +59,16 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
         ) from None
     live = universe_column(universe, ticker_col, TOURNAMENT)
     try:
-        nt.validate_submission_signals(universe, frame.copy())
+        with _quiet(logging.getLogger(nt.__name__)):  # its data_type warning: said below
+            nt.validate_submission_signals(universe, frame.copy())
     except AssertionError as error:
         why = describe_failure(error, frame, ticker_col, signal_col, live, nt.SIGNALS_MIN_TICKERS)
         raise SubmissionError(f"the submission breaks Numerai's Signals rules: {why}") from None
+    if "data_type" in frame.columns:
+        log.warning("the data_type column is deprecated by Numerai, which will stop accepting "
+                    "it: leave it out of your Signals files")  # fmt: skip
     ignored = outside_universe(frame, ticker_col, live)
     if ignored:
-        log.warning("%d tickers are not in this round's live universe and are ignored by "
-                    "Numerai, e.g. %s", len(ignored), ignored[0])  # fmt: skip
+        log.warning("%s not in this round's live universe: Numerai ignores %s%s",
+                    counted(len(ignored), "ticker"), "it" if len(ignored) == 1 else "them",
+                    near_misses(frame, ticker_col, live))  # fmt: skip

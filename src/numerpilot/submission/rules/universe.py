@@ -13,6 +13,15 @@ from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
 
+#: Each tournament's id and value columns (numerai-tools' lists).
+KINDS = {
+    "classic": (nt.NUMERAI_ALLOWED_ID_COLS, nt.NUMERAI_ALLOWED_PRED_COLS),
+    "signals": (nt.SIGNALS_ALLOWED_ID_COLS, nt.SIGNALS_ALLOWED_PRED_COLS),
+    "crypto": (nt.CRYPTO_ALLOWED_ID_COLS, nt.CRYPTO_ALLOWED_PRED_COLS),
+}
+#: Columns a file may carry beside its id and value columns.
+OPTIONAL = {"signals": (*nt.SIGNALS_ALLOWED_DATE_COLS, "data_type")}
+
 
 def universe_column(universe: pd.DataFrame, column: str, tournament: str) -> pd.Series:
     """The universe's ids of kind ``column`` (refused when the universe lacks that kind)."""
@@ -34,11 +43,47 @@ def describe_ids(frame: pd.DataFrame, id_col: str, live: pd.Series, minimum: int
         parts.append(f"{int(ids.isna().sum())} empty ids")
     dupes = inside[inside.duplicated()].astype(str).unique()
     if len(dupes):
-        parts.append(f"{len(dupes)} duplicated, e.g. {dupes[0]!r}")
+        parts.append(f"{len(dupes)} duplicated, e.g. {dupes[0]!r}{_several_dates(frame)}")
     outside = int((~ids.astype(str).isin(set(live)) & ids.notna()).sum())
     if outside:
-        parts.append(f"{outside} outside the live universe")
+        parts.append(f"{outside} outside the live universe{near_misses(frame, id_col, live)}")
     return "; ".join(parts)
+
+
+def counted(n: int, noun: str) -> str:
+    """``"1 ticker is"``, ``"3 tickers are"``."""
+    return f"1 {noun} is" if n == 1 else f"{n} {noun}s are"
+
+
+def _several_dates(frame: pd.DataFrame) -> str:
+    """Why ids repeat when the file holds rows of several dates ("" otherwise)."""
+    for column in ("data_type", *nt.SIGNALS_ALLOWED_DATE_COLS):
+        if column in frame.columns and frame[column].nunique() > 1:
+            values = [repr(str(v)) for v in frame[column].dropna().unique()]
+            shown = ", ".join(values[:2]) + (", ..." if len(values) > 2 else "")
+            return (f": the file holds rows of {len(values)} {column} values ({shown}); "
+                    "submit only the live rows")  # fmt: skip
+    return ""
+
+
+def _plain(ticker: str) -> str:
+    """An id with case and spaces ignored ('  t0007 us ' and 'T0007 US' are alike)."""
+    return " ".join(ticker.split()).upper()
+
+
+def near_misses(frame: pd.DataFrame, id_col: str, live: pd.Series) -> str:
+    """``", e.g. ..."``: what the ids outside the universe look like next to the live ones,
+    or ``"; N of them ..."`` those that only differ in case or spaces ("" when none is)."""
+    outside = outside_universe(frame, id_col, live)
+    if not outside or live.empty:
+        return ""
+    plain = {_plain(t): t for t in live}
+    alike = [(t, plain[_plain(t)]) for t in outside if _plain(t) in plain]
+    if alike:
+        yours, theirs = alike[0]
+        return (f"; {len(alike)} of them only differ from live ids in case or spaces, e.g. "
+                f"{yours!r} for {theirs!r}: write the ids as the live universe does")  # fmt: skip
+    return f", e.g. {outside[0]!r} (live ids look like {str(live.iloc[0])!r})"
 
 
 def describe_failure(
@@ -67,7 +112,8 @@ def describe_values(frame: pd.DataFrame, id_col: str, value_col: str, live: pd.S
         parts.append(f"{int(nan.sum())} empty, e.g. for {str(inside[id_col][nan].iloc[0])!r}")
     off = (values < 0) | (values > 1)
     if off.any():
-        parts.append(f"{int(off.sum())} outside [0, 1], e.g. {float(values[off].iloc[0])!r}")
+        parts.append(f"{int(off.sum())} outside [0, 1], e.g. {float(values[off].iloc[0])!r}: "
+                     "scale them into [0, 1], e.g. as ranks: df[col].rank(pct=True)")  # fmt: skip
     if not parts:
         parts.append(f"all {len(values)} values equal {float(values.iloc[0])!r}" if
                      values.nunique() == 1 else "values nearly constant")  # fmt: skip
@@ -79,12 +125,7 @@ def other_tournament(frame: pd.DataFrame, tournament: str) -> str:
     columns = [c for c in frame.columns if c not in ("date", "friday_date", "data_type")]
     if len(columns) != 2:
         return ""
-    kinds = {
-        "classic": (nt.NUMERAI_ALLOWED_ID_COLS, nt.NUMERAI_ALLOWED_PRED_COLS),
-        "signals": (nt.SIGNALS_ALLOWED_ID_COLS, nt.SIGNALS_ALLOWED_PRED_COLS),
-        "crypto": (nt.CRYPTO_ALLOWED_ID_COLS, nt.CRYPTO_ALLOWED_PRED_COLS),
-    }
-    for name, (ids, values) in kinds.items():
+    for name, (ids, values) in KINDS.items():
         if name != tournament and columns[0] in ids and columns[1] in values:
             return (f"; this is a {name.capitalize()} file: check [submission] tournament "
                     f"(now {tournament!r})")  # fmt: skip

@@ -1,0 +1,82 @@
+"""``submissions/`` holds the Signals/Crypto files that were sent (or may have been): also
+after a ``submit`` interrupted (Ctrl-C) or killed (SIGKILL) between making its copy and
+uploading it. The process is held at a known point, never timed."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tests.conftest import Numerpilot, child_env
+from tests.submission.test_tournaments_e2e import keys, signal_file, universe, workdir
+from tests.support.catalogue import Outcome
+
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
+from numerpilot.submission.ledger import Ledger
+
+__all__ = ["keys"]
+
+CHILD = Path(__file__).parents[1] / "support" / "interrupt_child.py"
+#: After the copy under submissions/ is made, before the ledger or Numerai hear of it.
+BEFORE_UPLOAD = "numerpilot.submission.submit:submit_once"
+
+
+def _signalled(sandbox: SandboxServer, signum: int, *args: str, tmp_path: Path) -> Outcome:
+    """``numerpilot ARGS`` against the sandbox, held before its upload, sent ``signum``."""
+    ready = tmp_path / "ready"
+    env = child_env(NUMERPILOT_API_URL=sandbox.url, NUMERAI_PUBLIC_ID=DEMO_PUBLIC_ID,
+                    NUMERAI_SECRET_KEY=DEMO_SECRET_KEY)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(ready), BEFORE_UPLOAD, *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        while not ready.exists():
+            if child.poll() is not None:
+                pytest.fail(f"exited {child.returncode} before the upload: {child.communicate()}")
+            time.sleep(0.02)
+        child.send_signal(signum)
+        ready.unlink()
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return Outcome(child.returncode, out, err)
+
+
+@pytest.mark.parametrize("tournament", ["signals", "crypto"])
+def test_ctrl_c_before_the_upload_keeps_no_copy(
+    keys: SandboxServer, tmp_path: Path, tournament: str
+) -> None:
+    root = workdir(tmp_path / "wd", tournament)
+    path = signal_file(tmp_path / "a.csv", tournament, universe(keys, tournament))
+    outcome = _signalled(keys, signal.SIGINT, "submit", "--file", str(path), "-C", str(root),
+                         tmp_path=tmp_path)  # fmt: skip
+    assert outcome.code == 130 and outcome.err.strip() == "Interrupted.", outcome.err
+    assert keys.received() == [] and Ledger(root / "state.db").history() == []
+    assert list((root / "submissions").glob("*")) == []
+
+
+@pytest.mark.parametrize("tournament", ["signals", "crypto"])
+def test_a_copy_left_by_a_killed_submit_is_not_kept_once_nothing_sends_it(
+    keys: SandboxServer, numerpilot: Numerpilot, tmp_path: Path, tournament: str
+) -> None:
+    root = workdir(tmp_path / "wd", tournament)
+    ids = universe(keys, tournament)
+    first = signal_file(tmp_path / "a.csv", tournament, ids, seed=1)
+    assert numerpilot("submit", "--file", str(first), "-C", str(root)).code == 0
+    (kept,) = (root / "submissions").iterdir()
+    second = signal_file(tmp_path / "b.csv", tournament, ids, seed=2)
+    killed = _signalled(keys, signal.SIGKILL, "submit", "--file", str(second), "--force",
+                        "-C", str(root), tmp_path=tmp_path)  # fmt: skip
+    assert killed.code == -signal.SIGKILL, killed
+    assert len(keys.received()) == 1
+    again = numerpilot("submit", "--file", str(second), "-C", str(root))
+    assert again.code == 0 and "already submitted" in again.out, (again.out, again.err)
+    assert list((root / "submissions").iterdir()) == [kept], again  # only what was sent
+    assert len(keys.received()) == 1
