@@ -289,3 +289,11 @@ def test_the_sandbox_lists_no_round_before_its_first(
             client.api.raw_query(
                 "query($n: Int!) { rounds(tournament: 8, number: $n) { number } }", {"n": 599}
             )
+
+
+def test_the_sandbox_reads_uploaded_ids_as_text() -> None:
+    """A SEDOL such as 0263494 was read as the number 263494, and matched no live id."""
+    from numerpilot.sandbox.state import _read_predictions
+
+    frame = _read_predictions(b"sedol,signal\n0263494,0.5\n", "signal.csv")
+    assert frame["sedol"].tolist() == ["0263494"]

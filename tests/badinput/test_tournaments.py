@@ -179,6 +179,21 @@ def _submitted_last_round(keys: SandboxServer, numerpilot: Numerpilot, tmp_path:
     return root
 
 
+@pytest.mark.bad_input("submit", "signals: the round closed")
+def test_signals_round_closed(
+    keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    """Told to run 'numerpilot download' and 'numerpilot predict', Classic's way, for a
+    signal computed elsewhere."""
+    root = workdir(tmp_path / "wd", "signals")
+    path = tmp_path / "my_signal.csv"
+    _frame("numerai_ticker", universe(keys, "signals")).to_csv(path, index=False)
+    keys.clock.advance(timedelta(hours=8))  # past the staking close and the late window
+    out = numerpilot("submit", "--file", str(path), "-C", str(root))
+    line = refused(out, 1, "no longer takes submissions", "write your signal for its live universe")
+    assert "download' and 'numerpilot predict" not in line and keys.received() == []
+
+
 @pytest.mark.bad_input("submit", "signals: churn above the limit against the last submission")
 def test_churn_above_the_limit(
     keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path

@@ -98,7 +98,7 @@ def test_submit_file_exactly_once_then_status(
     path = signal_file(tmp_path / "my_signal.csv", tournament, universe(keys, tournament))
     first = numerpilot("submit", "--file", str(path), "-C", str(root))
     assert first.code == 0, first.err
-    assert f"sandbox_{tournament}: submitted" in first.out
+    assert f"sandbox_{tournament}: submitted my_signal.csv for round" in first.out  # not its copy
     again = numerpilot("submit", "--file", str(path), "-C", str(root))
     assert again.code == 0 and "already submitted" in again.out
     other = signal_file(tmp_path / "other.csv", tournament, universe(keys, tournament), seed=5)

@@ -24,7 +24,7 @@ from numerpilot.sandbox.rounds import RoundConfig, round_config
 from numerpilot.sandbox.schedule import RoundWindow, SandboxClock, Schedule, WeeklySchedule
 from numerpilot.sandbox.tickers import SPECS, TickerData, TickerTruth
 from numerpilot.scoring import per_era_corr, per_era_mmc
-from numerpilot.submission.rules import CHECKS, classic
+from numerpilot.submission.rules import CHECKS, ID_COLUMNS, classic
 
 CLASSIC, SIGNALS, CRYPTO = 8, 11, 12
 TOURNAMENTS = {CLASSIC: "classic", SIGNALS: "signals", CRYPTO: "crypto"}
@@ -291,7 +291,7 @@ def _read_predictions(body: bytes, filename: str) -> pd.DataFrame:
         if filename.endswith(".parquet"):
             frame = pd.read_parquet(io.BytesIO(body))
             return frame.reset_index() if frame.index.name else frame
-        return pd.read_csv(io.BytesIO(body))
+        return pd.read_csv(io.BytesIO(body), dtype=ID_COLUMNS)  # "0263494" stays text
     except Exception as error:  # any parse failure is the client's problem
         raise SandboxError(f"Could not read the submission file: {error}") from None
 

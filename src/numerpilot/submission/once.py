@@ -321,11 +321,14 @@ def check_outcomes(results: list[SubmitResult]) -> None:
         )
 
 
-def check_open(info: RoundInfo) -> None:
-    """Refuse a round that takes no submissions."""
+#: What to do for the next round, after a round closed: Classic's live file is predicted.
+NEXT_ROUND = "run 'numerpilot download' and 'numerpilot predict' then, and submit again"
+
+
+def check_open(info: RoundInfo, then: str = NEXT_ROUND) -> None:
+    """Refuse a round that takes no submissions (``then``: what to do in the next one)."""
     if not info.is_open:
         raise SubmissionError(
             f"Round {info.number} no longer takes submissions (it closed "
-            f"{info.close_time:%a %Y-%m-%d %H:%M} UTC); the next round opens soon: run "
-            "'numerpilot download' and 'numerpilot predict' then, and submit again."
+            f"{info.close_time:%a %Y-%m-%d %H:%M} UTC); the next round opens soon: {then}."
         )

@@ -178,7 +178,7 @@ def submit_predictions(
             check_no_bom(path)
         read_submission(path)
         info = info or client.current_round()
-        check_open(info)
+        check_open(info, "predict or write your signal for its live universe then, and submit it")
         check_predicted_round(path, info)
         folder = download_dataset(workdir, config, client, info=info, live_only=True)
         check_file(path, tournament, read_universe(folder, tournament), HINTS[tournament])
@@ -204,7 +204,9 @@ def submit_predictions(
                 wait = config.submission.unsure_wait_seconds
                 result = submit_once(ledger, client, target, force=force, unsure_wait=wait,
                                      clock_rate=clock_rate)  # fmt: skip
-                results.append(replace(result, note=notes[target.model_name], unsure_wait=wait))
+                results.append(
+                    replace(result, path=str(path), note=notes[target.model_name], unsure_wait=wait)
+                )  # the user's file, not its copy
         finally:  # also on a failure or Ctrl-C: the copy is kept only if it was (maybe) sent
             _drop_unsent(ledger, kept, new)
     return results
