@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from tests.automation.conftest import DAEMON_CONFIG
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
@@ -319,16 +318,6 @@ def test_a_download_of_yours_in_progress_is_waited_for_briefly_then_no_failure(
     assert Ledger(daemon_dir.state_db).history() == []
     again = _daemon(daemon_dir, client).run(once=True)
     assert again.failures == [] and len(sandbox.state.submissions) == len(MODELS)
-
-
-def test_config_without_models_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "numerpilot.toml").write_text(DAEMON_CONFIG.replace(
-        'models = ["sandbox_model", "sandbox_model_2"]', "models = []"))  # fmt: skip
-    from numerpilot.cli.commands import run
-
-    with pytest.raises(SystemExit) as done:
-        run(["daemon", "--once", "-C", str(tmp_path)])
-    assert done.value.code == 2
 
 
 def test_unreachable_api_is_retried_with_backoff_not_a_crash(

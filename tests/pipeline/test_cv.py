@@ -82,9 +82,14 @@ def test_cv_command_writes_folds_and_overall(cli: CliRunner, cv_workdir: Path) -
     assert 'data-fold="2"' in html and "<h2>Summary</h2>" in html
     # train eras only, which Numerai's meta model does not cover: the empty MMC is explained
     assert doc["notes"] == [
+        "a member the fitted weights drop in a fold is not refit there, so its scores cover "
+        "only the folds that kept it (the 'eras' row): kept target_teager2b_20 in 1 of 2 folds; "
+        "target_teager2b_20.linear in 1 of 2 folds",
         "MMC: the meta model covers none of the folds' test eras, so none is scored (Numerai's "
-        "covers validation eras only: cv.include_validation = true tests on them too)"
+        "covers validation eras only: cv.include_validation = true tests on them too)",
     ]
+    counts = {c: doc["overall"][c]["n_eras"] for c in ("target_teager2b_20", "ensemble")}
+    assert counts == {"target_teager2b_20": 4, "ensemble": 8}  # the note's 1 of 2 folds
 
 
 def test_mmc_where_the_meta_model_covers(
