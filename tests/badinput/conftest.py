@@ -50,12 +50,15 @@ def write_config(root: Path, extra: str) -> None:
     (root / "numerpilot.toml").write_text(FAST_CONFIG + "\n" + extra, encoding="utf-8")
 
 
-def interrupted(where: str, *args: str, tmp_path: Path) -> Outcome:
-    """Run numerpilot held at ``where`` (see interrupt_child), press Ctrl-C there."""
+def interrupted(
+    where: str, *args: str, tmp_path: Path, signum: int = signal.SIGINT, **env: str
+) -> Outcome:
+    """Run numerpilot held at ``where`` (see interrupt_child), press Ctrl-C there (or send
+    ``signum``); ``env``: more of the child's environment."""
     ready = tmp_path / "ready"
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(ready), where, *args],
-        env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=child_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         while not ready.exists():
@@ -63,7 +66,7 @@ def interrupted(where: str, *args: str, tmp_path: Path) -> Outcome:
                 out, err = child.communicate()
                 pytest.fail(f"exited {child.returncode} before reaching {where}: {err}")
             time.sleep(0.02)
-        child.send_signal(signal.SIGINT)
+        child.send_signal(signum)
         ready.unlink()
         out, err = child.communicate(timeout=120)
     finally:

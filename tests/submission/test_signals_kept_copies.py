@@ -5,13 +5,11 @@ uploading it. The process is held at a known point, never timed."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import Numerpilot, child_env
+from tests.badinput.conftest import interrupted
+from tests.conftest import Numerpilot
 from tests.submission.test_tournaments_e2e import keys, signal_file, universe, workdir
 from tests.support.catalogue import Outcome
 
@@ -20,33 +18,15 @@ from numerpilot.submission.ledger import Ledger
 
 __all__ = ["keys"]
 
-CHILD = Path(__file__).parents[1] / "support" / "interrupt_child.py"
 #: After the copy under submissions/ is made, before the ledger or Numerai hear of it.
 BEFORE_UPLOAD = "numerpilot.submission.submit:submit_once"
 
 
 def _signalled(sandbox: SandboxServer, signum: int, *args: str, tmp_path: Path) -> Outcome:
     """``numerpilot ARGS`` against the sandbox, held before its upload, sent ``signum``."""
-    ready = tmp_path / "ready"
-    env = child_env(NUMERPILOT_API_URL=sandbox.url, NUMERAI_PUBLIC_ID=DEMO_PUBLIC_ID,
-                    NUMERAI_SECRET_KEY=DEMO_SECRET_KEY)  # fmt: skip
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(ready), BEFORE_UPLOAD, *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        while not ready.exists():
-            if child.poll() is not None:
-                pytest.fail(f"exited {child.returncode} before the upload: {child.communicate()}")
-            time.sleep(0.02)
-        child.send_signal(signum)
-        ready.unlink()
-        out, err = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    return Outcome(child.returncode, out, err)
+    keys = {"NUMERAI_PUBLIC_ID": DEMO_PUBLIC_ID, "NUMERAI_SECRET_KEY": DEMO_SECRET_KEY}
+    return interrupted(BEFORE_UPLOAD, *args, tmp_path=tmp_path, signum=signum,
+                       NUMERPILOT_API_URL=sandbox.url, **keys)  # fmt: skip
 
 
 @pytest.mark.parametrize("tournament", ["signals", "crypto"])
