@@ -139,3 +139,7 @@ def _filesystem(url: str) -> tuple[Any, str]:
             "or install the fsspec package for this store."
         ) from None
     return pafs.PyFileSystem(pafs.FSSpecHandler(filesystem)), path
+
+
+#: A dataset file: a local path, or a URL (an object store).
+Location = Path | RemoteFile

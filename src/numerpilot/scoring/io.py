@@ -25,12 +25,8 @@ import pyarrow.parquet as pq
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.eras import era_labels
-from numerpilot.data.load import (
-    check_column_names,
-    check_feature_column,
-    load_era_data,
-    open_parquet,
-)
+from numerpilot.data.load import check_column_names, load_era_data, open_parquet
+from numerpilot.data.values import check_feature_column
 from numerpilot.errors import DataError, UsageError
 from numerpilot.io import check_plain
 from numerpilot.kernel.eras import EraIndex
