@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from numerpilot.api.client import NumeraiClient, SubmissionInfo
+from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
@@ -28,8 +28,9 @@ from numerpilot.data.live_round import read_live_round
 from numerpilot.data.local import local_dataset
 from numerpilot.data.tournaments import read_universe, read_universe_file
 from numerpilot.errors import DataError, SubmissionError, UsageError
-from numerpilot.io import sha256_file, write_bytes_atomic
+from numerpilot.io import sha256_file
 from numerpilot.lock import hold
+from numerpilot.submission.copies import drop_unsent, keep_copy, previous_files
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import (
     SubmitResult,
@@ -41,7 +42,6 @@ from numerpilot.submission.once import (
 )
 from numerpilot.submission.rules import check_file, check_no_bom, read_submission
 from numerpilot.submission.rules.churn import (
-    PREVIOUS_SUBMISSIONS,
     IncomparableError,
     Previous,
     max_churn_and_turnover,
@@ -51,8 +51,6 @@ from numerpilot.workdir import Workdir
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "state.lock"
-#: Where Signals/Crypto files are kept once submitted (the next round's churn needs them).
-SUBMISSIONS_DIR = "submissions"
 #: What to do about a refused Signals/Crypto file.
 HINTS = {
     "signals": "Fix the file (README: Signals and Crypto) or re-create it with 'numerpilot "
@@ -194,8 +192,8 @@ def submit_predictions(
     results: list[SubmitResult] = []
     with hold(workdir.root / LOCK_FILE, wait=LOCK_WAIT_SECONDS, what="submitting"):
         check_still_open(client, info)  # another process may have held the lock past its close
-        kept, new = (path, False) if tournament == "classic" else _keep(workdir, ledger, path,
-                                                                         info, digest)  # fmt: skip
+        classic = tournament == "classic"  # Classic's file is kept where it is
+        kept, new = (path, False) if classic else keep_copy(workdir, ledger, path, info, digest)
         try:
             for target in targets:
                 if sha256_file(path) != digest:
@@ -208,24 +206,8 @@ def submit_predictions(
                     replace(result, path=str(path), note=notes[target.model_name], unsure_wait=wait)
                 )  # the user's file, not its copy
         finally:  # also on a failure or Ctrl-C: the copy is kept only if it was (maybe) sent
-            _drop_unsent(ledger, kept, new)
+            drop_unsent(ledger, kept, new)
     return results
-
-
-def _drop_unsent(ledger: Ledger, kept: Path, new: bool) -> None:
-    """Remove a copy under ``submissions/`` made for this call that no upload sent (or may
-    have sent): ``submissions/`` holds what was submitted."""
-    if new and not _named(ledger, kept):
-        kept.unlink(missing_ok=True)
-
-
-def _named(ledger: Ledger, kept: Path) -> bool:
-    """Whether a ledger row names ``kept`` as a file it sent or may have sent."""
-    rows = ledger.history(limit=100)  # newest rounds first: ``kept``'s round among them
-    sent = [
-        Path(r.path).resolve() for r in rows if r.path and r.state in ("submitted", "uploading")
-    ]
-    return kept.resolve() in sent
 
 
 def check_still_open(client: NumeraiClient, info: RoundInfo) -> None:
@@ -275,55 +257,6 @@ def check_not_stale(ledger: Ledger, tournament: str, path: Path, info: RoundInfo
                 f"{path.name} ([submission] signal_file) is the file already submitted in "
                 f"round {row.round}: write this round's signal before the daemon's next poll."
             )
-
-
-def _keep(
-    workdir: Workdir, ledger: Ledger, path: Path, info: RoundInfo, digest: str
-) -> tuple[Path, bool]:
-    """A copy of a Signals/Crypto file under ``submissions/``, and whether it is new (no
-    ledger row names it: a copy left by a process killed before its upload is): the next
-    round's churn is measured against it (``predictions/`` is overwritten every round)."""
-    dest = workdir.root / SUBMISSIONS_DIR / f"round{info.number}-{digest[:12]}-{path.name}"
-    if _named(ledger, dest) and dest.exists():
-        return dest, False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(dest, path.read_bytes())
-    return dest, True
-
-
-def previous_files(
-    workdir: Workdir, ledger: Ledger, client: NumeraiClient, t: Target
-) -> dict[int, Path]:
-    """The model's submission files of its last rounds before ``t.round`` (at most
-    ``PREVIOUS_SUBMISSIONS``): the copies the ledger names, else (with API keys) the files
-    Numerai holds, downloaded once into ``submissions/numerai/``."""
-    files = {
-        row.round: Path(row.path)
-        for row in ledger.submitted_before(
-            t.tournament, t.model_id, t.round.number, PREVIOUS_SUBMISSIONS
-        )
-        if row.path and Path(row.path).exists()
-    }
-    if len(files) < PREVIOUS_SUBMISSIONS and client.has_credentials:
-        latest = _latest_per_round(client.submissions(t.model_id), t.round.number)
-        for number in sorted(latest, reverse=True)[:PREVIOUS_SUBMISSIONS]:
-            if number in files:
-                continue
-            sub = latest[number]
-            suffix = Path(sub.filename).suffix or ".csv"
-            dest = workdir.root / SUBMISSIONS_DIR / "numerai" / f"{sub.id}{suffix}"
-            files[number] = dest if dest.exists() else client.download_submission(sub.id, dest)
-    return {n: files[n] for n in sorted(files, reverse=True)[:PREVIOUS_SUBMISSIONS]}
-
-
-def _latest_per_round(subs: list[SubmissionInfo], before: int) -> dict[int, SubmissionInfo]:
-    """The newest submission of each round before ``before`` (the one Numerai scores)."""
-    oldest = datetime.min.replace(tzinfo=UTC)
-    latest: dict[int, SubmissionInfo] = {}
-    for sub in sorted(subs, key=lambda s: s.inserted_at or oldest):  # stable: later wins
-        if sub.round is not None and sub.round < before:
-            latest[sub.round] = sub
-    return latest
 
 
 def _churn(
