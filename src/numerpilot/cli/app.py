@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,6 +28,38 @@ if TYPE_CHECKING:
     from numerpilot.workdir import Workdir
 
 classic_help()
+
+
+#: What an empty value ("") of an option or argument is refused with: as a path it would
+#: mean the current folder (demo-data "" wrote its dataset there), as a name nothing.
+EMPTY_VALUE = 'an empty value ("") names nothing; give one (is a shell variable unset?)'
+
+
+def refuse_empty_values() -> None:
+    """Make every option and argument refuse an empty value as a usage error, before it
+    is converted (``Path("")`` is the current folder). Idempotent."""
+    from typer import core
+
+    for cls in (core.TyperArgument, core.TyperOption):
+        if getattr(cls, "_refuses_empty", False):
+            continue
+        cls.process_value = _refusing_empty(cls.process_value)  # type: ignore[method-assign]
+        setattr(cls, "_refuses_empty", True)  # noqa: B010  (a class of typer's)
+
+
+def _refusing_empty(process: Callable[..., Any]) -> Callable[..., Any]:
+    """``process`` (a parameter's process_value) that first refuses "" (alone or repeated)."""
+
+    def process_value(self: Any, ctx: Any, value: Any) -> Any:
+        values = value if isinstance(value, (list, tuple)) else (value,)
+        if any(isinstance(each, str) and each == "" for each in values):
+            raise typer.BadParameter(EMPTY_VALUE, ctx=ctx, param=self)
+        return process(self, ctx, value)
+
+    return process_value
+
+
+refuse_empty_values()
 app = typer.Typer(
     name="numerpilot",
     help="Autopilot for the Numerai tournaments: data, training, validation, submission.",
@@ -43,11 +75,21 @@ err_console = Console(stderr=True)
 #: a line is never wrapped and a table never loses a column.
 PIPE_WIDTH = 1000
 
+
+def _a_folder(value: Path) -> Path:
+    """``-C``'s value, once it proved a folder (``exists`` refuses a regular file only)."""
+    if not value.is_dir():
+        raise typer.BadParameter(f"dir {str(value)!r} is not a folder (a device or a pipe): "
+                                 "-C takes the work directory, the folder that holds "
+                                 "numerpilot.toml")  # fmt: skip
+    return value
+
+
 WorkdirOption = Annotated[
     Path,
     typer.Option(
         "--dir", "-C", help="Work directory (holds numerpilot.toml); it must exist.",
-        exists=True, file_okay=False, metavar="DIR",
+        exists=True, file_okay=False, metavar="DIR", callback=_a_folder,
     ),
 ]  # fmt: skip
 DemoOption = Annotated[bool, typer.Option("--demo", help="Use the synthetic demo data.")]

@@ -322,11 +322,13 @@ def upload_model_cmd(
     from numerpilot.api.errors import NumeraiAPIError
     from numerpilot.api.http import UNSURE_TAIL
     from numerpilot.model_upload.build import build_upload, read_sidecar
-    from numerpilot.model_upload.check import default_image
+    from numerpilot.model_upload.check import default_image, refuse_missing_pickle
     from numerpilot.modeling.manifest import load_manifest
     from numerpilot.submission.ledger import Ledger
 
     again = _command_again(model, pickle, live, benchmarks, directory)
+    if pickle is not None:  # named as what it is (a device, a folder), not as demo models
+        refuse_missing_pickle(pickle)
     wd = workdir(directory)
     config = wd.load_config()
     client = make_client(config)

@@ -177,12 +177,29 @@ def check_serve_numbers(values: dict[str, float | None]) -> None:
         value = values[option]
         if value is not None and value <= 0:
             raise UsageError(f"sandbox serve: {option} must be above 0 ({meaning}), not {value:g}.")
+    latency = values["--latency"]
+    if latency is not None and latency < 0:
+        raise UsageError(f"sandbox serve: --latency must be 0 or more (seconds added to every "
+                         f"answer), not {latency:g}.")  # fmt: skip
     rounds, window = values["--round-seconds"], values["--window-seconds"]
     if window is not None and window > (rounds or COMPRESSED_ROUND_SECONDS):
         said = (f"--round-seconds {rounds:g}" if rounds is not None else
                 f"{COMPRESSED_ROUND_SECONDS:g} s without --round-seconds")  # fmt: skip
         raise UsageError(f"sandbox serve: --window-seconds {window:g} is longer than a round "
                          f"({said}); give at most that.")  # fmt: skip
+
+
+def _start_time(start: str) -> datetime:
+    """``--start`` as a time, UTC unless it says otherwise (not this machine's time zone); a
+    ValueError that says how to write one."""
+    try:
+        when = datetime.fromisoformat(start)
+    except ValueError:
+        raise ValueError(
+            f"--start {start!r} is not a date and time: write it as ISO 8601, "
+            "e.g. 2024-01-02T12:00 (UTC) or 2024-01-02T14:00+02:00."
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @sandbox_app.command("serve")
@@ -233,7 +250,7 @@ def serve(
         raise UsageError(f"sandbox serve: --data {data} is a file; give a folder for the "
                          "sandbox's dataset (it is created if missing).")  # fmt: skip
     try:
-        when = datetime.fromisoformat(start) if start else (OPEN_SATURDAY if open_round else None)
+        when = _start_time(start) if start else (OPEN_SATURDAY if open_round else None)
         weekly = round_seconds is None and window_seconds is None
         if when and weekly and when.astimezone(UTC) < ANCHOR_OPEN:
             raise ValueError(f"--start {start} is before the sandbox's first round "
@@ -258,11 +275,11 @@ def serve(
         )
     except ValueError as error:
         raise UsageError(f"sandbox serve: {error}") from None
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    server.bind()  # a busy port fails now, before the dataset is prepared
+    if host not in ("127.0.0.1", "localhost", "::1"):  # once it listens: one line if it can't
         err_console.print(
             f"[yellow]Warning:[/yellow] listening on {host}: reachable from other machines."
         )
-    server.bind()  # a busy port fails now, before the dataset is prepared
     with progress().task("Preparing the sandbox dataset", None):
         server.data.ensure_base()
 

@@ -88,9 +88,13 @@ def score(
     for option, path in named.items():  # the user's own files: no 'download' advice
         if path is not None and not path.is_file():
             not_a_folder(path, option)
+            if path.exists():  # /dev/null, a pipe: it reads as an empty file
+                raise DataError(f"{option}: {path} is not a regular file (a device or a pipe); "
+                                "give the file itself.")  # fmt: skip
             raise DataError(f"{option}: {path} does not exist; check the path.")
     if json_out is not None:
         check_output(json_out, "--json", {p: f"the {k} file" for k, p in named.items() if p})
+        _refuse_other_file(json_out)
     config = workdir(directory).load_config()
     feature_names = resolve_features(data, features)
     rows = read_data(data, target, feature_names)
@@ -133,3 +137,29 @@ def score(
         from numerpilot.cli.render import print_scores
 
         print_scores(report)
+
+
+def _refuse_other_file(out: Path) -> None:
+    """Refuse a ``--json`` path where a file other than an earlier ``score --json`` report
+    (or an empty file) is: a dataset's features.json, a config, a report of another command."""
+    from numerpilot.errors import UsageError
+
+    if out.is_file() and out.stat().st_size > 0 and not _is_score_json(out):
+        raise UsageError(f"--json {out} would replace {out}, which is not a report of "
+                         "'numerpilot score --json'; it is kept. Choose another path (or "
+                         "remove that file first).")  # fmt: skip
+
+
+def _is_score_json(path: Path) -> bool:
+    """Whether ``path`` holds what ``score --json`` writes: per column, a summary."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(data, dict)
+        and bool(data)
+        and all(isinstance(v, dict) and "summary" in v for v in data.values())
+    )
