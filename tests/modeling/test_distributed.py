@@ -97,7 +97,7 @@ def test_a_web_server_is_not_a_scheduler(
 def test_a_worker_address_is_not_a_scheduler() -> None:
     import distributed
 
-    from numerpilot.modeling.distributed import check_scheduler
+    from numerpilot.modeling.dask_address import check_scheduler
 
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",

@@ -158,7 +158,7 @@ def train(
     from numerpilot.pipeline.train import left_out, train_ensemble
 
     if cluster is not None:
-        from numerpilot.modeling.distributed import check_address
+        from numerpilot.modeling.dask_address import check_address
 
         check_address(cluster)
     ctx, reporter = _context(directory, demo, ("models",), trains=True)

@@ -43,7 +43,7 @@ def cv(
     from numerpilot.pipeline.cv_results import REPORT_HTML, REPORT_JSON
 
     if cluster is not None:
-        from numerpilot.modeling.distributed import check_address
+        from numerpilot.modeling.dask_address import check_address
 
         check_address(cluster)
     ctx, reporter = _context(directory, demo, ("reports",), trains=True)

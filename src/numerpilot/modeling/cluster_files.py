@@ -41,11 +41,31 @@ def footprint(path: Location) -> tuple[int, str]:
     return meta.num_rows, digest.hexdigest()
 
 
-def footprints(paths: Sequence[str]) -> list[tuple[int, str]]:
-    """:func:`footprint` of each file; run on a worker to see the worker's copies."""
-    from numerpilot.data.remote import location
+def footprints(paths: Sequence[str], mirrored: bool = False) -> list[tuple[int, str]]:
+    """:func:`footprint` of each file; run on a worker to see the worker's copies.
 
+    A DataError naming the worker's host when a local path is missing there: the copy
+    under ``cluster.data_url`` (``mirrored``), or this machine's path, which a worker on
+    another machine does not see without a shared folder."""
+    from numerpilot.data.remote import is_url, location
+
+    for path in paths:
+        if not is_url(path) and not Path(path).is_file():
+            raise DataError(_missing_on_worker(path, mirrored))
     return [footprint(location(p)) for p in paths]
+
+
+def _missing_on_worker(path: str, mirrored: bool) -> str:
+    """What to do when a worker has no file at ``path``."""
+    import socket
+
+    where = f"a Dask worker (on {socket.gethostname()}) has no file {path}"
+    if mirrored:
+        return (f"{where}, the workers' copy under cluster.data_url: copy the dataset "
+                "folder there (its version folders inside) or fix cluster.data_url.")  # fmt: skip
+    return (f"{where}, this machine's path of the dataset: give the workers the data folder "
+            "at the same path (a shared folder), or set cluster.data_url to a copy they can "
+            "read (e.g. s3://bucket/prefix).")  # fmt: skip
 
 
 def check_files(client: Any, files: Sequence[str], local: Sequence[Path]) -> None:
@@ -54,7 +74,8 @@ def check_files(client: Any, files: Sequence[str], local: Sequence[Path]) -> Non
     models)."""
     from numerpilot.data.remote import redact
 
-    future = client.submit(footprints, list(files), pure=False)
+    mirrored = [str(path) for path in local] != list(files)  # cluster.data_url is set
+    future = client.submit(footprints, list(files), mirrored, pure=False)
     there = result(future, "checking the workers' copy of the data")
     for file, path, (rows, digest) in zip(files, local, there, strict=True):
         here, local_digest = footprint(path)

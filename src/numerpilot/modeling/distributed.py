@@ -21,7 +21,6 @@ and the ensemble larger.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import logging
@@ -33,26 +32,28 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from numerpilot.config import Config
 from numerpilot.data.load import EraData, Location
-from numerpilot.errors import ConfigError, DataError, LocalError, UsageError
+from numerpilot.errors import DataError, LocalError
 from numerpilot.modeling.backends import FittedMember, fit_member, member_split
 from numerpilot.modeling.cv import EraSplit
+from numerpilot.modeling.dask_address import (
+    CONNECT_TIMEOUT,
+    LOCAL,
+    cause_of,
+    check_address,
+    check_scheduler,
+    import_dask,
+    unreachable,
+)
 from numerpilot.modeling.members import Member
 from numerpilot.modeling.memory import gib
 
 log = logging.getLogger(__name__)
 
-LOCAL = "local"
-#: Seconds to wait for a connection to a remote scheduler before giving up.
-CONNECT_TIMEOUT = 5.0
-#: Seconds to wait for its answer, the connection included: a second more, so that a port
-#: that takes no connection is told by the connection's own bound, always.
-ANSWER_TIMEOUT = CONNECT_TIMEOUT + 1.0
 #: Seconds to wait for a first worker at a scheduler that has none (and, while tasks run,
 #: for a worker to come back once every worker has left).
 WORKER_TIMEOUT = 60.0
@@ -122,50 +123,34 @@ def concat_era_data(parts: list[EraData]) -> EraData:
     )
 
 
-def check_address(address: str) -> str:
-    """``local`` or ``tcp://host:port`` (also tls://, ws://); UsageError otherwise."""
-    if address == LOCAL:
-        return address
-    parts = urlsplit(address)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.scheme not in ("tcp", "tls", "ws", "wss") or not parts.hostname or port is None:
-        raise UsageError(
-            f"--cluster {address!r}: give 'local' (a cluster on this machine) or a Dask "
-            "scheduler address such as tcp://host:8786."
-        )
-    return address
-
-
-def _dask() -> Any:
-    try:
-        import distributed
-    except ImportError:
-        raise ConfigError(
-            "--cluster needs Dask: pip install 'dask[distributed]' (or drop --cluster)."
-        ) from None
-    return distributed
-
-
 def local_workers(configured: int, *, per_worker: int, free: int, cores: int, threads: int) -> int:
     """Workers of a LocalCluster: ``configured`` (0: as many as ``cores`` hold at
     ``threads`` each, and ``free`` bytes hold at ``per_worker`` bytes each, at least 1).
 
-    A DataError, with the estimate and what to change, when they do not fit in ``free``.
+    A DataError, with the estimate and what to change, when they do not fit in ``free``;
+    the count it offers fits the cores as well as the memory.
     """
     by_memory = free // max(1, per_worker)
-    wanted = configured or max(1, min(cores // max(1, threads), by_memory))
+    by_cores = max(1, cores // max(1, threads))
+    wanted = configured or max(1, min(by_cores, by_memory))
     if wanted <= by_memory:
+        if threads > 1 and wanted * threads > cores:  # LightGBM's threads wait on each other
+            log.warning(
+                "cluster.workers = %d at %d threads each runs %d threads on %d core%s, which "
+                "slows every fit down; set lightgbm.num_threads = 1 (one fit per core), or "
+                "cluster.workers = 0 (chosen for you: %d here)", wanted, threads,
+                wanted * threads, cores, "s" * (cores != 1), by_cores,
+            )  # fmt: skip
         return wanted
-    fits = (f"set cluster.workers = {by_memory} (or 0: chosen for you), "
+    fits = (f"set cluster.workers = {min(by_memory, by_cores)} (or 0: chosen for you), "
             if by_memory and configured else "")  # fmt: skip
     raise DataError(
         f"--cluster local: {wanted} worker{'s' * (wanted > 1)} would need about "
         f"{gib(wanted * per_worker)} ({gib(per_worker)} each for one fit) but "
-        f"{gib(free)} is free; {fits}set a larger data.era_step, choose a smaller "
-        "data.feature_set, or use a cluster of other machines (--cluster tcp://host:8786)."
+        f"{gib(free)} is free beside this process (of its budget: train.memory_gb, or 85 % "
+        f"of the available memory); {fits}raise train.memory_gb if the machine has more, "
+        "set a larger data.era_step, choose a smaller data.feature_set, or use a cluster "
+        "of other machines (--cluster tcp://host:8786)."
     )
 
 
@@ -183,64 +168,6 @@ def dask_setup(worker: Any) -> None:
     which the command handles (its LocalCluster then stops them), instead of each dying
     with a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def check_scheduler(address: str) -> None:
-    """Ask ``address`` (not ``local``) who it is, within :data:`ANSWER_TIMEOUT` seconds: a
-    LocalError (exit 1) naming it and the cause unless a Dask scheduler answers.
-
-    Dask's own connect bounds the TCP connection but not the answer: something else that
-    accepts and stays silent (the dashboard's HTTP port, too) would be waited on forever,
-    and an HTTP reply is read as a frame length (a MemoryError)."""
-    distributed = _dask()
-
-    async def identity() -> Any:
-        args = distributed.Security().get_connection_args("client")
-        comm = await distributed.comm.connect(address, timeout=CONNECT_TIMEOUT, **args)
-        try:
-            return await distributed.core.send_recv(comm, op="identity")
-        finally:
-            comm.abort()
-
-    pool = concurrent.futures.ThreadPoolExecutor(1)  # a loop of its own, whatever runs here
-    try:
-        reply = pool.submit(asyncio.run, asyncio.wait_for(identity(), ANSWER_TIMEOUT)).result()
-    except TimeoutError:  # connected (else Dask's connect had given up), but no answer
-        cause = (f"it took the connection but no Dask scheduler answered within "
-                 f"{ANSWER_TIMEOUT:g} s; is it the scheduler's port (8786), not the "
-                 "dashboard's (8787)?")  # fmt: skip
-        raise _unreachable(address, cause) from None
-    except OSError as error:  # refused, no route, the connection closed unanswered, ...
-        raise _unreachable(address, _cause(error)) from None
-    except MemoryError:  # a reply whose first bytes make a huge frame length
-        cause = "it answered in another protocol: a web server?"
-        raise _not_a_scheduler(address, cause) from None
-    except Exception as error:  # a reply Dask cannot decode
-        raise _not_a_scheduler(address, f"its reply is not Dask's: {_cause(error)}") from None
-    finally:
-        pool.shutdown(wait=False)
-    kind = reply.get("type") if isinstance(reply, dict) else None
-    if kind != "Scheduler":
-        raise _not_a_scheduler(address, f"it is a Dask {kind or 'server of another kind'}")
-
-
-def _cause(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def _unreachable(address: str, cause: str) -> LocalError:
-    return LocalError(
-        f"cannot reach the Dask scheduler at {address} ({cause}). Start it there "
-        "('dask scheduler', then 'dask worker ADDRESS' on each machine) or use "
-        "--cluster local."
-    )
-
-
-def _not_a_scheduler(address: str, cause: str) -> LocalError:
-    return LocalError(
-        f"{address} is not a Dask scheduler ({cause}). Give the scheduler's address (e.g. "
-        "tcp://host:8786, which 'dask scheduler' prints) or use --cluster local."
-    )
 
 
 def wait_for_worker(client: Any, address: str) -> None:
@@ -265,7 +192,7 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
     ``local``; else the scheduler there (:func:`check_scheduler`), once it has a worker
     (:func:`wait_for_worker`)."""
     check_address(address)
-    distributed = _dask()
+    distributed = import_dask()
     # Dask's own errors (a nanny's traceback when its worker dies, the scheduler's when a
     # task has killed workers, ...) only with -v: numerpilot says what failed, in one line
     quiet = logging.ERROR if log.isEnabledFor(logging.INFO) else logging.CRITICAL
@@ -284,7 +211,7 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as error:  # it went away since check_scheduler
-        raise _unreachable(address, _cause(error)) from None
+        raise unreachable(address, cause_of(error)) from None
     with client:
         wait_for_worker(client, address)
         yield client
@@ -308,7 +235,7 @@ def _local_cluster(distributed: Any, n_workers: int, quiet: int) -> Iterator[Any
         if not isinstance(error, RuntimeError):  # Ctrl-C, SIGTERM (SystemExit), ...
             raise
         raise LocalError(  # a worker process died starting
-            f"--cluster local: a Dask worker process died while starting ({_cause(error)}"
+            f"--cluster local: a Dask worker process died while starting ({cause_of(error)}"
             "); what it printed, if anything, is above. Run the command again, or without "
             "--cluster."
         ) from None
@@ -363,7 +290,10 @@ def fit_on_cluster(
     """Fit every task on the cluster; results in task order (``on_done`` as each ends).
 
     A task's own error (a NumerpilotError, ...) comes back as raised on the worker; the
-    cluster's failures as one line naming the fit (:func:`result`)."""
+    cluster's failures as one line naming the fit (:func:`result`), a scheduler lost
+    (:func:`scheduler_lost`) too."""
+    if client.status != "running":  # it lost its scheduler between two stages of the recipe
+        raise scheduler_lost(client, len(tasks))
     futures = client.map(fit_task, list(tasks), pure=False)
     position = {f.key: i for i, f in enumerate(futures)}
     out: list[FittedMember | None] = [None] * len(futures)
@@ -379,23 +309,27 @@ def fit_on_cluster(
 def completed(client: Any, futures: Sequence[Any]) -> Iterator[Any]:
     """``futures`` as they finish; a LocalError once the cluster has had no worker for
     :data:`WORKER_TIMEOUT` seconds (every worker left or died: Dask would wait for one
-    for ever, with no word)."""
-    distributed = _dask()
+    for ever, with no word), or at once once the scheduler is lost (:func:`scheduler_lost`)."""
+    distributed = import_dask()
+    address = client.scheduler.address if client.scheduler is not None else None
     pending, alone_since = set(futures), None
     while pending:
         try:
             done, pending = distributed.wait(pending, WATCH_SECONDS, "FIRST_COMPLETED")
         except TimeoutError:
             done = set()
+        except concurrent.futures.CancelledError as error:  # Dask's FuturesCancelledError
+            raise scheduler_lost(client, len(pending), address, error) from None
         yield from done
+        if pending and client.status != "running":  # reconnecting or closed: tasks lost
+            raise scheduler_lost(client, len(pending), address)
         if done or client.scheduler_info(n_workers=1).get("workers"):
             alone_since = None
         elif alone_since is None:
             alone_since = time.monotonic()
             log.warning("every Dask worker has left the scheduler at %s; waiting at most "
-                        "%g s for one", client.scheduler.address, WORKER_TIMEOUT)  # fmt: skip
+                        "%g s for one", address, WORKER_TIMEOUT)  # fmt: skip
         elif time.monotonic() - alone_since >= WORKER_TIMEOUT:
-            address = client.scheduler.address
             raise LocalError(
                 f"every Dask worker left the scheduler at {address} and none came back "
                 f"within {WORKER_TIMEOUT:g} s ({len(pending)} fit{'s' * (len(pending) != 1)} "
@@ -404,12 +338,36 @@ def completed(client: Any, futures: Sequence[Any]) -> Iterator[Any]:
             )
 
 
+def scheduler_lost(
+    client: Any, unfinished: int, address: str | None = None, error: BaseException | None = None
+) -> LocalError:
+    """A LocalError (exit 1) for ``unfinished`` fits of ``client`` that ended without a
+    result: the scheduler at ``address`` stopped or could not be reached any more (Dask
+    cancels every task then), or (``error``, for another reason) the cluster dropped them."""
+    if address is None and client.scheduler is not None:
+        address = client.scheduler.address
+    fits = f"{unfinished} fit{'s' * (unfinished != 1)} unfinished"
+    reasons = {group.reason for group in getattr(error, "error_groups", [])}
+    if error is not None and reasons != {"scheduler-connection-lost"}:
+        why = ", ".join(sorted(reasons)) or cause_of(error)
+        return LocalError(
+            f"the Dask cluster dropped the fits ({why}; {fits}); run the command again."
+        )
+    at = f" at {address}" if address else ""
+    start = f"('dask scheduler', then 'dask worker {address or 'ADDRESS'}' on each machine)"
+    return LocalError(
+        f"lost the connection to the Dask scheduler{at} ({fits}): it stopped, or the network "
+        f"to it failed. Start it again {start} and run the command again, or use "
+        "--cluster local."
+    )
+
+
 def result(future: Any, doing: str) -> Any:
     """The result of a Dask ``future``, or its task's own error as raised on the worker; a
     LocalError (one line, exit 1) saying what failed while ``doing`` when the workers that
     ran it kept dying (Dask's KilledWorker; out of memory, mostly), one ran out of memory,
     or the task was dropped (the scheduler lost)."""
-    distributed = _dask()
+    distributed = import_dask()
     smaller = "set a larger data.era_step or a smaller data.feature_set"
     try:
         return future.result()
@@ -426,7 +384,7 @@ def result(future: Any, doing: str) -> Any:
         ) from None
     except concurrent.futures.CancelledError as error:
         raise LocalError(
-            f"the Dask cluster dropped the task while {doing} ({_cause(error)}); run the "
+            f"the Dask cluster dropped the task while {doing} ({cause_of(error)}); run the "
             "command again."
         ) from None
 

@@ -39,10 +39,14 @@ def import_xgboost() -> Any:
 
 
 def xgb_params(cfg: Config, seed: int) -> dict[str, Any]:
-    """XGBoost parameters equivalent to the [lightgbm] section (depth, rate, columns)."""
+    """XGBoost parameters equivalent to the [lightgbm] section (depth, rate, columns).
+
+    A ConfigError when XGBoost is not installed: ``train`` and ``cv`` ask for these
+    before any data is read, so a missing XGBoost is told then, not after the loading."""
     from numerpilot.modeling.devices import xgboost_device
     from numerpilot.threads import auto_threads
 
+    import_xgboost()
     lgb = cfg.lightgbm
     params: dict[str, Any] = {
         "objective": "reg:squarederror",

@@ -28,7 +28,8 @@ from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_m
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import FittedMember, resolved
 from numerpilot.modeling.cv import EraSplit, TooFewErasError, era_folds, purge_eras
-from numerpilot.modeling.distributed import LOCAL, concat_era_data
+from numerpilot.modeling.dask_address import LOCAL
+from numerpilot.modeling.distributed import concat_era_data
 from numerpilot.modeling.members import Member, ensemble_members, seed_columns, seed_groups
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.cv_results import (

@@ -35,7 +35,7 @@ from numerpilot.kernel.eras import EraIndex
 from numerpilot.kernel.linear import LINEAR
 from numerpilot.modeling.backends import FittedMember, predict_fitted, resolved
 from numerpilot.modeling.cv import EraSplit
-from numerpilot.modeling.distributed import LOCAL
+from numerpilot.modeling.dask_address import LOCAL
 from numerpilot.modeling.linear import fit_linear
 from numerpilot.modeling.manifest import Manifest
 from numerpilot.modeling.members import (
@@ -333,7 +333,7 @@ def train_ensemble(
     the current one, for a decision: see :mod:`numerpilot.pipeline.retrain`).
     """
     if cluster is not None:
-        from numerpilot.modeling.distributed import check_address
+        from numerpilot.modeling.dask_address import check_address
 
         check_address(cluster)
     ensemble_weights(ctx)  # a bad train.weights is refused before any work
@@ -349,7 +349,7 @@ def train_ensemble(
     params = model_params(cfg)  # a GPU or backend this install lacks is refused here
     workers = local_size(cfg, plan, len(features)) if cluster == LOCAL else 0
     if cluster not in (None, LOCAL):  # a wrong address is told now, not after the loading
-        from numerpilot.modeling.distributed import check_scheduler
+        from numerpilot.modeling.dask_address import check_scheduler
 
         check_scheduler(cluster)
     path = ctx.data_dir / layout.TRAIN
