@@ -177,7 +177,9 @@ class LightGBMConfig(_Section):
     num_leaves: int = Field(127, ge=2, le=MAX_LEAVES)
     colsample_bytree: float = Field(0.1, gt=0, le=1)
     min_data_in_leaf: int = Field(20, ge=1, le=MAX_INT32)
-    seed: int = 0
+    seed: int = Field(
+        0, ge=0, le=MAX_INT32 - 2, description="The first seed (model.seeds unset: +1 and +2 too)."
+    )
     num_threads: int = Field(
         0,
         ge=0,
@@ -464,6 +466,9 @@ class ModelConfig(_Section):
     def _distinct(cls, value: list[int] | None) -> list[int] | None:
         if value is not None and len(set(value)) != len(value):
             raise ValueError("seeds must not repeat")
+        outside = [seed for seed in value or [] if not 0 <= seed <= MAX_INT32]
+        if outside:  # LightGBM's seeds wrap around 2**31: two "seeds" would be one
+            raise ValueError(f"seeds must be whole numbers 0 to {MAX_INT32}, not {outside[0]}")
         return value
 
 

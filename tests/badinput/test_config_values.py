@@ -48,6 +48,10 @@ def _case(section: str, line: str, case: str, *fragments: str) -> object:
         _case("lightgbm", "extra = {seed = 1}", "a seed in extra, which would give every "
               "member the same one (`extra = {seed = 1}`)", "[lightgbm] extra sets 'seed'",
               "[model] seeds instead"),
+        _case("model", "seeds = [0, 2147483648]", "seeds LightGBM would wrap into one "
+              "(`seeds = [0, 2147483648]`)", "model.seeds", "0 to 2147483647", "2147483648"),
+        _case("lightgbm", "seed = -1", "a negative first seed (`[lightgbm] seed = -1`)",
+              "lightgbm.seed", "greater than or equal to 0"),
         _case("lightgbm", "extra = {eta = 0.5}", "an alias of a named setting in extra "
               "(`extra = {eta = 0.5}`)", "'eta', an alias of learning_rate",
               "set [lightgbm] learning_rate instead"),
