@@ -82,6 +82,7 @@ def test_a_failed_write_names_the_file_and_leaves_nothing(
         (OSError(errno.EACCES, "Permission denied", "r"), "Permission denied: r is not writable"),
         (OSError(errno.ENOSPC, "No space", "d/x.parquet.temp"), "part downloaded so far is kept"),
         (OSError(errno.EIO, "Input/output error", "f"), "Input/output error: f."),
+        (OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300), "choose a shorter name"),
     ],
 )
 def test_os_errors_become_one_line(error: OSError, expected: str) -> None:

@@ -97,6 +97,8 @@ def from_os_error(error: OSError, *, instead: str = WORKDIR_ADVICE) -> LocalErro
             f"Permission denied:{where or ' a file or folder'} is not writable. Make it "
             f"writable (chmod u+w) or {instead}."
         )
+    if number == errno.ENAMETOOLONG:
+        return LocalError(f"File name too long:{where or ' a path'}; choose a shorter name.")
     if number == errno.EISDIR and error.filename:
         return LocalError(f"{error.filename} is a folder; give a file path.")
     reason = error.strerror or str(error) or type(error).__name__

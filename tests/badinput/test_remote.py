@@ -206,6 +206,8 @@ def test_daemon_without_models(
     usage error (it exited 2)."""
     write_config(tmp_path, "")
     refused(numerpilot("daemon", "--once", "-C", str(tmp_path)), 1, "[submission] models")
+    (tmp_path / "numerpilot.toml").unlink()  # no file at all: how to write one
+    refused(numerpilot("daemon", "--once", "-C", str(tmp_path)), 1, "'numerpilot init'")
 
 
 @pytest.mark.bad_input("run", "a model name the account lacks (checked before the download)")

@@ -242,7 +242,7 @@ def test_start_before_the_first_round(
 @pytest.mark.bad_input("sandbox serve", "a share above 1 (`--error-rate 2`)")
 def test_bad_rate(numerpilot: Numerpilot, refused: Refused, tmp_path: Path) -> None:
     outcome = numerpilot("sandbox", "serve", "--error-rate", "2", "--data", str(tmp_path / "s"))
-    refused(outcome, 2, "error_rate")
+    refused(outcome, 2, "--error-rate must be within 0 and 1", "not 2")
 
 
 @pytest.mark.timeout(60)  # before: it served forever

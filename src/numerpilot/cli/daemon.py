@@ -42,9 +42,10 @@ def daemon(
     wd = workdir(directory)
     config = wd.load_config()
     if not config.submission.models:
+        write = "" if wd.config_path.exists() else " (write that file with 'numerpilot init')"
         raise ConfigError(
             "the daemon has no model to submit for: list your Numerai model names in "
-            f"{wd.config_path} under [submission] models = [...]."
+            f"{wd.config_path} under [submission] models = [...]{write}."
         )
     refuse_own_dataset(wd, config)  # at start, not at the first round's download
     runner = Daemon(wd, config, make_client(config))

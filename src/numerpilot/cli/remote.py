@@ -163,8 +163,8 @@ def status(
 
 def check_serve_numbers(values: dict[str, float | None]) -> None:
     """Refuse a number ``sandbox serve`` cannot run with, naming its option: one that is not
-    finite (``nan``, ``inf``), a speed or a round length of 0 or below, a staking window
-    longer than the round."""
+    finite (``nan``, ``inf``), a speed or a round length of 0 or below, a fault rate outside
+    0..1, a negative latency, a staking window longer than the round."""
     from numerpilot.errors import UsageError
 
     for option, value in values.items():
@@ -177,6 +177,11 @@ def check_serve_numbers(values: dict[str, float | None]) -> None:
         value = values[option]
         if value is not None and value <= 0:
             raise UsageError(f"sandbox serve: {option} must be above 0 ({meaning}), not {value:g}.")
+    for option in ("--error-rate", "--drop-rate", "--truncate-rate", "--lose-rate"):
+        rate = values[option]
+        if rate is not None and not 0 <= rate <= 1:
+            raise UsageError(f"sandbox serve: {option} must be within 0 and 1 (the share of "
+                             f"requests it hits), not {rate:g}.")  # fmt: skip
     latency = values["--latency"]
     if latency is not None and latency < 0:
         raise UsageError(f"sandbox serve: --latency must be 0 or more (seconds added to every "

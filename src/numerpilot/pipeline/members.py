@@ -30,6 +30,7 @@ from numerpilot.modeling.memory import MemoryPlan
 from numerpilot.pipeline.context import Context
 from numerpilot.progress import Progress, member_task
 from numerpilot.threads import auto_threads
+from numerpilot.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,8 @@ def cluster_fitter(
             for job in jobs
         ]  # fmt: skip
         workers = len(client.scheduler_info().get("workers", {}))
-        what = f"Fitting {len(tasks)} models on the Dask cluster ({address}, {workers} workers)"
+        what = (f"Fitting {plural(len(tasks), 'model')} on the Dask cluster ({address}, "
+                f"{plural(workers, 'worker')})")  # fmt: skip
         with progress.task(what, len(tasks)) as done:
             return fit_on_cluster(client, tasks, lambda i, f: done(1))
 
