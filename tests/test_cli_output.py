@@ -137,10 +137,12 @@ def test_init_in_another_folder_says_how_to_run_there(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "newdir").mkdir()
-    assert "'numerpilot run --demo -C newdir'" in numerpilot("init", "newdir").out
+    assert "then run: numerpilot run --demo -C newdir\n" in numerpilot("init", "newdir").out
+    spaced = numerpilot("init", "my dir").out  # quoted once, as a shell takes it
+    assert "then run: numerpilot run --demo -C 'my dir'\n" in spaced
     monkeypatch.chdir(tmp_path / "newdir")
     out = numerpilot("init", "--force").out
-    assert "'numerpilot run --demo'" in out and "-C" not in out
+    assert "then run: numerpilot run --demo\n" in out and "-C" not in out
 
 
 def test_a_list_of_columns_cut_short_says_how_many_more(tmp_path: Path) -> None:

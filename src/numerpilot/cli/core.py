@@ -42,8 +42,8 @@ def init(
     ensure_writable(directory, instead="give init another folder (numerpilot init DIR)")
     write_text_atomic(target, CONFIG_TEMPLATE)
     load_config(dest)  # the template must always load
-    console.print(f"Wrote [bold]{escape(str(dest))}[/bold]. Edit it, then run "
-                  f"'{escape(_run_demo(directory))}'.", highlight=False)  # fmt: skip
+    console.print(f"Wrote [bold]{escape(str(dest))}[/bold]. Edit it, then run: "
+                  f"{escape(_run_demo(directory))}", highlight=False)  # fmt: skip
 
 
 def _init_target(directory: Path, dest: Path, force: bool) -> Path:
