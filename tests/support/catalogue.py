@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,9 @@ ORDER = (
     "submit", "score", "build-upload", "check-upload", "upload-model", "sandbox serve",
 )  # fmt: skip
 
-#: What differs from run to run: the test's folder, bundle names, free ports.
+#: What differs from run to run: the test's folder, bundle names, free ports, the host.
 _VARYING = (
+    (re.compile(rf"\(on {re.escape(socket.gethostname())}\)"), "(on HOST)"),
     (re.compile(r"/\S*?/pytest-\d+/[^/\s'\"]+/"), ""),
     (re.compile(r"/\S*?/pytest-\d+/([^/\s'\"]+)"), r"\1"),  # the test's folder itself
     (re.compile(r"bundle-\d{8}T\d+-[0-9a-f]+"), "bundle-<time>-<id>"),
