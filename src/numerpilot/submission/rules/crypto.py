@@ -7,22 +7,17 @@ The decision is numerai-tools' ``validate_submission_crypto`` against the live u
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
 from numerpilot.submission.rules.universe import (
-    counted,
     describe_failure,
-    near_misses,
     other_tournament,
-    outside_universe,
     universe_column,
+    warn_outside,
 )
 
-log = logging.getLogger(__name__)
 TOURNAMENT = "crypto"
 
 
@@ -44,8 +39,4 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
         why = describe_failure(error, frame, str(id_col), str(value_col), live,
                                nt.CRYPTO_MIN_TICKERS)  # fmt: skip
         raise SubmissionError(f"the submission breaks Numerai's Crypto rules: {why}") from None
-    ignored = outside_universe(frame, str(id_col), live)
-    if ignored:
-        log.warning("%s not in this round's live universe: Numerai ignores %s%s",
-                    counted(len(ignored), "symbol"), "it" if len(ignored) == 1 else "them",
-                    near_misses(frame, str(id_col), live))  # fmt: skip
+    warn_outside(frame, str(id_col), live, "symbol")

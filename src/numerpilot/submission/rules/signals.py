@@ -16,12 +16,10 @@ from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
 from numerpilot.submission.rules.universe import (
-    counted,
     describe_failure,
-    near_misses,
     other_tournament,
-    outside_universe,
     universe_column,
+    warn_outside,
 )
 
 log = logging.getLogger(__name__)
@@ -67,8 +65,4 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
     if "data_type" in frame.columns:
         log.warning("the data_type column is deprecated by Numerai, which will stop accepting "
                     "it: leave it out of your Signals files")  # fmt: skip
-    ignored = outside_universe(frame, ticker_col, live)
-    if ignored:
-        log.warning("%s not in this round's live universe: Numerai ignores %s%s",
-                    counted(len(ignored), "ticker"), "it" if len(ignored) == 1 else "them",
-                    near_misses(frame, ticker_col, live))  # fmt: skip
+    warn_outside(frame, ticker_col, live, "ticker")

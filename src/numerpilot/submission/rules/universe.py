@@ -8,10 +8,15 @@ reference; these helpers only turn its terse assertions into a line that says wh
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 from numerai_tools import submissions as nt
 
 from numerpilot.errors import SubmissionError
+from numerpilot.words import plural
+
+log = logging.getLogger(__name__)
 
 #: Each tournament's id and value columns (numerai-tools' lists).
 KINDS = {
@@ -48,11 +53,6 @@ def describe_ids(frame: pd.DataFrame, id_col: str, live: pd.Series, minimum: int
     if outside:
         parts.append(f"{outside} outside the live universe{near_misses(frame, id_col, live)}")
     return "; ".join(parts)
-
-
-def counted(n: int, noun: str) -> str:
-    """``"1 ticker is"``, ``"3 tickers are"``."""
-    return f"1 {noun} is" if n == 1 else f"{n} {noun}s are"
 
 
 def _several_dates(frame: pd.DataFrame) -> str:
@@ -136,3 +136,13 @@ def outside_universe(frame: pd.DataFrame, id_col: str, live: pd.Series) -> list[
     """Ids of the submission that are not in the live universe (Numerai ignores them)."""
     ids = frame[id_col].dropna().astype(str)
     return sorted(set(ids) - set(live))
+
+
+def warn_outside(frame: pd.DataFrame, id_col: str, live: pd.Series, noun: str) -> None:
+    """Warn about the ids (``noun``: ticker, symbol) Numerai ignores, outside the universe."""
+    ignored = outside_universe(frame, id_col, live)
+    if ignored:
+        are = "is" if len(ignored) == 1 else "are"
+        log.warning("%s %s not in this round's live universe: Numerai ignores %s%s",
+                    plural(len(ignored), noun), are, "it" if len(ignored) == 1 else "them",
+                    near_misses(frame, id_col, live))  # fmt: skip
