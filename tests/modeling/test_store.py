@@ -642,3 +642,11 @@ def test_models_list_shows_a_kept_bundle_it_cannot_read(
     listed = numerpilot("models", "list", "-C", str(work)).out.splitlines()
     said = "folder missing" if damage == "folder" else "its manifest.json is missing or unreadable"
     assert listed[1] == f"  {first}  DAMAGED ({said})"
+
+
+def test_a_rollback_without_models_leaves_no_lock_file(
+    tmp_path: Path, numerpilot: Numerpilot, refused: Refused
+) -> None:
+    """Refused, it still left models.lock in the folder (a typo's folder, say)."""
+    refused(numerpilot("models", "rollback", "-C", str(tmp_path)), 1, "no trained models")
+    assert list(tmp_path.iterdir()) == []

@@ -60,8 +60,9 @@ def rollback(directory: WorkdirOption = Path(".")) -> None:
     from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
+    load_manifest(wd.models)  # no models, or damaged ones: said first (no lock file left)
     with wd.changing_models():  # not while a retrain compares or publishes
-        load_manifest(wd.models)  # no models, or damaged ones: said first
+        load_manifest(wd.models)  # again under the lock: a retrain may have just published
         ensure_writable(wd.models)  # models/ itself, not manifest.json, is what must be
         before, after = switch(wd.models)
     way = "back" if after.created <= before.created else "forward"
