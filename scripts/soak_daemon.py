@@ -37,9 +37,6 @@ n_estimators = 30
 learning_rate = 0.1
 [submission]
 models = ["sandbox_model", "sandbox_model_2"]
-# an upload left unsure (a lost answer, a 503) is sent again once Numerai has not listed it
-# for this long: 120 s by default, longer than these 20-second rounds
-unsure_wait_seconds = 2
 [api]
 timeout = 2.0
 retries = 4

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from numerpilot.submission.once import (
     Target,
     check_outcomes,
     settle_closed,
+    still_waiting,
     submit_once,
 )
 from numerpilot.submission.submit import submit_predictions
@@ -172,6 +174,27 @@ def test_the_unsure_wait_is_said_as_configured_on_a_fast_clock(
         update={"unsure_wait_seconds": 1})})  # fmt: skip
     (later,) = submit_predictions(work, config, client, _path(work), clock_rate=60)
     assert later.outcome == "uploaded" and len(sandbox.state.submissions) == 1  # 1 s there
+
+
+def test_an_unsure_upload_is_sent_again_in_time_before_the_round_closes(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer
+) -> None:
+    """With 120 s of unsure_wait_seconds, a 20-second round (a compressed sandbox's) closed
+    while the daemon waited, and the round was missed: near the deadline the upload is sent
+    again once it has waited as long as the round has left."""
+    target = _unsure_now(work, client)
+    info = target.round
+    left = timedelta(microseconds=1)  # the staking close is a moment away
+    near = replace(target, round=replace(info, now=info.close_staking_time - left))
+    result = submit_once(Ledger(work.state_db), client, near, force=False, unsure_wait=120)
+    assert result.outcome == "uploaded" and len(sandbox.state.submissions) == 1
+    early = replace(info, now=info.close_staking_time - timedelta(seconds=300))
+    assert still_waiting(100, 120, 1.0, early) and not still_waiting(130, 120, 1.0, early)
+    soon = replace(info, now=info.close_staking_time - timedelta(seconds=10))
+    assert still_waiting(9, 120, 1.0, soon) and not still_waiting(10, 120, 1.0, soon)
+    assert not still_waiting(5, 120, 2.0, soon)  # 10 s on a clock twice as fast
+    late = replace(info, now=info.close_staking_time + timedelta(seconds=10))  # then: close
+    assert still_waiting(100, 120, 1.0, late)
 
 
 def test_a_short_unsure_wait_is_not_said_as_zero(

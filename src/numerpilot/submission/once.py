@@ -119,7 +119,7 @@ def submit_once(
         # upload twice
         return t.result("already_done", row.submission_id, detail="Numerai does not list it yet")
     if row is not None and not force and (age := unsure_for(row)) is not None:
-        if age * clock_rate < unsure_wait:
+        if still_waiting(age, unsure_wait, clock_rate, t.round):
             return t.result("uncertain", detail=_waiting(age, unsure_wait, clock_rate))
         log.info("%s: the unsure upload of %s ago is still not listed: sending it again",
                  t.model_name, _on_clock(age, clock_rate))  # fmt: skip
@@ -146,6 +146,17 @@ def submit_once(
     return t.result("uploaded", sid)
 
 
+def still_waiting(age: float, unsure_wait: float, clock_rate: float, info: RoundInfo) -> bool:
+    """Whether an upload unsure for ``age`` seconds (this machine's) is still given time to
+    be listed: ``unsure_wait`` seconds on Numerai's clock, or less when the round's deadline
+    (its staking close, then its close) comes sooner: it is sent again once it has waited
+    as long as the round has left, so that the resend still lands in time (a round scores
+    its latest file; a missed round scores none)."""
+    waited = age * clock_rate
+    deadline = info.close_time if info.is_late else info.close_staking_time
+    return waited < unsure_wait and waited < (deadline - info.now).total_seconds()
+
+
 def _on_clock(real: float, clock_rate: float) -> str:
     """A span of ``real`` seconds here, said on Numerai's clock when that runs faster."""
     if clock_rate == 1.0:
@@ -158,10 +169,10 @@ def _waiting(age: float, unsure_wait: float, clock_rate: float) -> str:
     said = (f"the upload of {span(age * clock_rate)} ago is not listed yet; it is sent "
             f"again only after {span(unsure_wait)} ([submission] "
             "unsure_wait_seconds)")  # fmt: skip
-    if clock_rate == 1.0:
-        return said
-    return (f"{said}, counted on Numerai's clock, which runs {clock_rate:g} times as fast as "
-            f"this machine's ({span(unsure_wait / clock_rate)} here)")  # fmt: skip
+    if clock_rate != 1.0:
+        said += (f", counted on Numerai's clock, which runs {clock_rate:g} times as fast as "
+                 f"this machine's ({span(unsure_wait / clock_rate)} here)")  # fmt: skip
+    return f"{said}, or sooner if the round would close first"
 
 
 def _landed(client: NumeraiClient, t: Target, sid: str) -> int:
@@ -239,12 +250,13 @@ def still_unsure(
 ) -> list[str]:  # fmt: skip
     """The models of ``names`` whose upload in the round ended unsure less than ``[submission]
     unsure_wait_seconds`` ago (on Numerai's clock, ``clock_rate`` times as fast as this
-    machine's): Numerai may list it yet, so nothing is predicted or sent for them until
-    then (the daemon asks again at its next poll)."""
+    machine's; less near the round's deadline: :func:`still_waiting`): Numerai may list it
+    yet, so nothing is predicted or sent for them until then (the daemon asks again at its
+    next poll)."""
     rows = {name: ledger.get(settings.tournament, ids[name], info.number) for name in names}
-    wait = settings.unsure_wait_seconds / clock_rate
-    return [name for name, row in rows.items()
-            if row is not None and (age := unsure_for(row)) is not None and age < wait]  # fmt: skip
+    wait = settings.unsure_wait_seconds
+    return [name for name, row in rows.items() if row is not None and (age := unsure_for(row))
+            is not None and still_waiting(age, wait, clock_rate, info)]  # fmt: skip
 
 
 def is_unsure(row: LedgerRow) -> bool:
