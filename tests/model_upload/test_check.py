@@ -10,6 +10,7 @@ import _thread
 import contextlib
 import json
 import re
+import signal
 import sys
 import threading
 import time
@@ -276,6 +277,12 @@ def _runtimes_of(pickle_path: Path) -> list[int]:
     return found
 
 
+def _interrupted_check(pickle_path: Path, live: Path) -> None:
+    """The check, which a Ctrl-C is to end: its result, if it ends first, fails the test."""
+    result = _check(pickle_path, live)
+    pytest.fail(f"the check ended before its Ctrl-C: {result}")
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the runtime")
 def test_ctrl_c_during_the_check_stops_the_runtime(live_file: Path, tmp_path: Path) -> None:
     """The runtime runs in a session of its own, out of reach of the terminal's Ctrl-C:
@@ -289,13 +296,19 @@ def test_ctrl_c_during_the_check_stops_the_runtime(live_file: Path, tmp_path: Pa
 
     path = _dump(model, tmp_path / "slow.pkl")
 
-    def press_ctrl_c() -> None:
+    def press_ctrl_c() -> None:  # only while the runtime runs: never into another test
         deadline = time.monotonic() + 30
         while not _runtimes_of(path) and time.monotonic() < deadline:
             time.sleep(0.05)
-        _thread.interrupt_main()
+        if _runtimes_of(path):
+            _thread.interrupt_main()
 
-    threading.Thread(target=press_ctrl_c, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        _check(path, live_file)
+    # Python's own Ctrl-C, whatever an earlier test in this process left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=press_ctrl_c, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            _interrupted_check(path, live_file)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert _runtimes_of(path) == []
