@@ -62,6 +62,11 @@ class StatusReport:
     models: list[ModelStatus]
     notes: tuple[str, ...] = ()
 
+    def failures(self) -> list[str]:
+        """Why each failed round failed, as the ledger recorded it."""
+        return [f"round {r.round}, {m.name}: {r.error}" for m in self.models for r in m.rounds
+                if r.state == "failed" and r.error]  # fmt: skip
+
 
 def round_state(
     info: RoundInfo, sub: SubmissionInfo | None, row: LedgerRow | None, listed: bool = True

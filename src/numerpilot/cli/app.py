@@ -77,11 +77,12 @@ PIPE_WIDTH = 1000
 
 
 def _a_folder(value: Path) -> Path:
-    """``-C``'s value, once it proved a folder (``exists`` refuses a regular file only)."""
+    """``-C``'s value, once it proved a folder (a file, such as ``-C numerpilot.toml``, or a
+    device is refused with what -C takes)."""
     if not value.is_dir():
-        raise typer.BadParameter(f"dir {str(value)!r} is not a folder (a device or a pipe): "
-                                 "-C takes the work directory, the folder that holds "
-                                 "numerpilot.toml")  # fmt: skip
+        what = "a file" if value.is_file() else "not a folder (a device or a pipe)"
+        raise typer.BadParameter(f"dir {str(value)!r} is {what}: -C takes the work "
+                                 "directory, the folder that holds numerpilot.toml")  # fmt: skip
     return value
 
 
@@ -89,7 +90,7 @@ WorkdirOption = Annotated[
     Path,
     typer.Option(
         "--dir", "-C", help="Work directory (holds numerpilot.toml); it must exist.",
-        exists=True, file_okay=False, metavar="DIR", callback=_a_folder,
+        exists=True, metavar="DIR", callback=_a_folder,
     ),
 ]  # fmt: skip
 DemoOption = Annotated[bool, typer.Option("--demo", help="Use the synthetic demo data.")]
@@ -118,8 +119,6 @@ def usage_message(error: Exception) -> str:
     format_message = getattr(error, "format_message", None)
     message = str(format_message() if callable(format_message) else error).strip()
     message = message.removesuffix(".")
-    if "'-C'" in message and message.endswith("is a file"):  # -C numerpilot.toml
-        message += ": -C takes the work directory, the folder that holds numerpilot.toml"
     ctx = getattr(error, "ctx", None)
     command = str(getattr(ctx, "command_path", "") or "numerpilot")
     return f"{message} (see '{command} --help')"

@@ -197,17 +197,14 @@ def render_status(report: StatusReport) -> None:
     for col in ("round", "model", "state", *numeric):
         rounds.add_column(col, justify="right" if col in numeric else "left", overflow="fold",
                           no_wrap=col in numeric or col == "round")  # fmt: skip
-    failures = []
     for m in report.models:
         for r in m.rounds:
             style = _STATE_STYLE.get(r.state, "red")
             rounds.add_row(str(r.round), escape(m.name), f"[{style}]{r.state}[/{style}]",
                            _signed(r.corr), _signed(r.mmc), _signed(r.payout))  # fmt: skip
-            if r.state == "failed" and r.error:
-                failures.append(f"round {r.round}, {m.name}: {r.error}")
     if rounds.row_count:  # no model with a round: no empty table (a note says why)
         _print_or_stack(rounds)
-    for failure in failures:  # why, as the ledger recorded it
+    for failure in report.failures():  # why, as the ledger recorded it
         console.print(f"[red]Failed:[/red] {escape(failure)}", highlight=False, soft_wrap=True)
     for note in report.notes:
         print_table(f"[yellow]Note:[/yellow] {escape(note)}")

@@ -61,12 +61,7 @@ def _rounds_table(status: StatusReport) -> str:
 def _failures(status: StatusReport) -> str:
     """Why each failed round failed, as the ledger recorded it (the terminal prints the
     same lines under its table); empty when none did."""
-    items = "".join(
-        f"<li>round {r.round}, {escape(m.name)}: {escape(r.error)}</li>"
-        for m in status.models
-        for r in m.rounds
-        if r.state == "failed" and r.error
-    )
+    items = "".join(f"<li>{escape(failure)}</li>" for failure in status.failures())
     return f'<p>Why rounds failed:</p><ul class="failures">{items}</ul>' if items else ""
 
 
