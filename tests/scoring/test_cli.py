@@ -140,3 +140,30 @@ def test_meta_model_col_chooses_the_meta_model(
         scores.append(json.loads(out.read_text()))
     assert scores[0]["lin"]["per_era"]["mmc"]
     assert scores[0] == scores[1]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_validation_file_with_a_prediction_column_scores_that_column(
+    synthetic_dir: Path, preds_file: Path, tmp_path: Path, suffix: str
+) -> None:
+    """validation.parquet with a prediction column added (a common way to keep them):
+    only that column is scored, not every feature and target, with the numbers of the
+    plain predictions file, and a warning names the columns left out."""
+    val = pd.read_parquet(synthetic_dir / "validation.parquet")
+    val["lin"] = pd.read_parquet(preds_file)["lin"]
+    both = tmp_path / f"val_with_preds{suffix}"
+    val.to_parquet(both) if suffix == ".parquet" else val.to_csv(both)
+    data = str(synthetic_dir / "validation.parquet")
+    result = run("score", str(both), "--data", data, "--json", str(tmp_path / "b.json"),
+                 "-C", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    n_data = sum(c.startswith(("feature_", "target")) for c in val.columns)
+    assert f"PRED: {n_data} feature and target column(s) are data" in result.stderr
+    assert "scoring its 1 other column(s)" in result.stderr
+    scores = json.loads((tmp_path / "b.json").read_text())
+    assert list(scores) == ["lin"]
+    result = run("score", str(preds_file), "--data", data, "--json", str(tmp_path / "p.json"),
+                 "-C", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "PRED:" not in result.stderr
+    assert scores["lin"] == json.loads((tmp_path / "p.json").read_text())["lin"]

@@ -208,6 +208,19 @@ def test_tiny_eras_are_scored_or_skipped_like_numerai_tools() -> None:
     assert_matches(corr, ref)
 
 
+def test_no_scorable_era_gives_empty_scores_with_the_meta_model_too() -> None:
+    """Predictions missing in half the rows of every era: no era is scored. CORR alone
+    said so; scored with the meta model (one sort for CORR, MMC and Spearman) it raised
+    ValueError (cannot reshape array of size 0)."""
+    df, preds, _ = dataset(12, [10, 12, 1], k=2)
+    preds[::2] = np.nan
+    t, eras, meta = df["target"].to_numpy(), df["era"].to_numpy(), df["meta"].to_numpy()
+    three = per_era_meta_scores(preds, meta, t, eras)
+    for scores in (three.corr, three.mmc, three.rank_corr, per_era_corr(preds, t, eras)):
+        assert scores.values.shape == (0, 2)
+        assert scores.skipped == ("era000", "era001", "era002")
+
+
 def test_rank_correlation_matches_spearman() -> None:
     df, preds, _ = dataset(6, [30, 80, 45], ties=0.5)
     ours = per_era_rank_corr(preds, df["meta"].to_numpy(), df["era"].to_numpy())

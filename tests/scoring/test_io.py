@@ -326,3 +326,72 @@ def test_an_unnamed_parquet_index_is_named_as_such(tmp_path: Path) -> None:
     message = str(error.value)
     assert "__index_level" not in message
     assert "an index without a name" in message and "name it 'id'" in message
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_features_and_targets_are_no_model_columns(tmp_path: Path, suffix: str) -> None:
+    """A data file given as the meta model or the benchmark is named as such; features and
+    targets were offered as its model columns. Beside a model column they are not chosen."""
+    data = _write(tmp_path / f"d{suffix}", _data())
+    for what, option, advice in [
+        ("meta model", "--meta-model-col", "meta_model.parquet"),
+        ("benchmark", "--benchmark-col", "validation_benchmark_models.parquet"),
+    ]:
+        with pytest.raises(DataError) as error:
+            read_model_column(data, None, IDS, what, option=option)
+        assert str(error.value) == (
+            f"d{suffix} holds features and targets (target, target_b, feature_a … (1 more)) "
+            f"but no model column: it is a data file, not the {what}. Give the {what} file "
+            f"(such as {advice}), or name a column with {option} COL."
+        )
+    with_model = _write(tmp_path / f"m{suffix}", _data().assign(v52_lgbm_x=np.arange(40.0)))
+    np.testing.assert_array_equal(
+        read_model_column(with_model, None, IDS, "benchmark"), np.arange(40.0)
+    )
+    np.testing.assert_array_equal(  # named, a feature can still be a benchmark
+        read_model_column(with_model, "feature_a", IDS, "benchmark"), np.arange(40.0) % 5
+    )
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_predictions_leave_out_features_and_targets(tmp_path: Path, suffix: str) -> None:
+    """Of a data file with a prediction column added, that column is the predictions; a
+    data file alone is refused as one, not scored feature by feature."""
+    data = _write(tmp_path / f"d{suffix}", _data())
+    with pytest.raises(DataError, match=rf"d{suffix} holds features and targets \(target, "
+                       "target_b, feature_a … \\(1 more\\)\\) but no prediction column: it is "
+                       "a data file, not predictions"):  # fmt: skip
+        read_predictions(data)
+    both = _write(tmp_path / f"b{suffix}", _data().assign(prediction=np.arange(40.0)))
+    preds = read_predictions(both)
+    assert list(preds.columns) == ["prediction"]
+    np.testing.assert_array_equal(preds["prediction"], np.arange(40.0))
+
+
+def test_a_model_csv_column_with_a_text_cell_is_named(tmp_path: Path) -> None:
+    """A meta model CSV column of numbers with one text cell reads as text: it was called a
+    column that 'holds no numbers'; the error now names the cell."""
+    frame = _preds(np.arange(40)).rename(columns={"a": "numerai_meta_model"})
+    frame["numerai_meta_model"] = frame["numerai_meta_model"].astype(object)
+    frame.iloc[5, frame.columns.get_loc("numerai_meta_model")] = "#DIV/0!"
+    path = _write(tmp_path / "m.csv", frame)
+    for column in (None, "numerai_meta_model"):
+        with pytest.raises(DataError) as error:
+            read_model_column(path, column, IDS, "meta model")
+        assert str(error.value) == (
+            "column 'numerai_meta_model' of m.csv holds numbers but also text ('#DIV/0!' for "
+            "id n00005, 1 cell(s) in all), so it cannot be scored; fix those cells, or leave "
+            "them empty."
+        )
+    text = _write(tmp_path / "t.csv", _preds(np.arange(40)).assign(a="x"))
+    with pytest.raises(DataError, match=r"holds no numbers, so it is no model's predictions; "
+                       r"choose one of: b\.$"):  # fmt: skip  # a CSV's era reads as numbers
+        read_model_column(text, "a", IDS, "meta model")
+
+
+def test_a_text_column_of_predictions_is_not_a_model_column(tmp_path: Path) -> None:
+    """Text beside the predictions (SEDOLs, some all digits) is no column of numbers with a
+    stray text cell: it is left out, not refused."""
+    sedols = np.array(["0263494", "B0YBKJ7", "2046251", "B1YW440"] * 10, dtype=object)
+    path = _write(tmp_path / "p.csv", _preds(np.arange(40)).assign(sedol=sedols))
+    assert list(read_predictions(path).columns) == ["a", "b"]

@@ -53,8 +53,12 @@ def score(
         ),
     ] = None,
     proportion: Annotated[
-        float, typer.Option(help="Neutralization proportion for FNC.", metavar="P")
-    ] = 1.0,
+        float | None,
+        typer.Option(
+            help="Neutralization proportion for FNC, 0..1 (needs --features).  [default: 1.0]",
+            metavar="P",
+        ),
+    ] = None,
     json_out: Annotated[
         Path | None,
         typer.Option("--json", help="Write the scores as JSON to this file.", metavar="OUT"),
@@ -71,6 +75,7 @@ def score(
     from numerpilot.scoring.align import align
     from numerpilot.scoring.io import (
         check_target,
+        data_columns,
         read_data,
         read_model_column,
         read_predictions,
@@ -82,8 +87,7 @@ def score(
         raise UsageError("--benchmark-col needs --benchmark FILE (the benchmark models file).")
     if meta_model_col is not None and meta_model is None:
         raise UsageError("--meta-model-col needs --meta-model FILE (the meta model file).")
-    if not 0.0 <= proportion <= 1.0:
-        raise UsageError("--proportion must be between 0 and 1.")
+    proportion = _checked_proportion(proportion, features)
     named = {"PRED": pred, "--data": data, "--meta-model": meta_model, "--benchmark": benchmark}
     for option, path in named.items():  # the user's own files: no 'download' advice
         if path is not None and not path.is_file():
@@ -101,6 +105,7 @@ def score(
     eras = EraIndex.from_eras(rows.eras)
     check_target(rows.target, eras, target)
     predictions = read_predictions(pred, like=rows.ids)
+    _warn_data_columns(data_columns(pred), len(predictions.columns))
     values = align(predictions, rows.ids, "predictions")
     meta = (
         read_model_column(
@@ -137,6 +142,35 @@ def score(
         from numerpilot.cli.render import print_scores
 
         print_scores(report)
+
+
+def _checked_proportion(proportion: float | None, features: str | None) -> float:
+    """``--proportion`` (default 1), refused outside 0..1 (NaN included) or without
+    ``--features`` (it only shapes FNC, which needs the features)."""
+    from numerpilot.errors import UsageError
+
+    if proportion is None:
+        return 1.0
+    if not 0.0 <= proportion <= 1.0:
+        raise UsageError(f"--proportion {proportion:g}: the neutralization proportion must "
+                         "be a number between 0 and 1 (1: neutralize fully).")  # fmt: skip
+    if features is None:
+        raise UsageError(f"--proportion {proportion:g} needs --features SET: it is the share "
+                         "of feature exposure FNC removes, and FNC is computed only with "
+                         "--features (e.g. --features all).")  # fmt: skip
+    return proportion
+
+
+def _warn_data_columns(left_out: list[str], scored: int) -> None:
+    """Say which feature and target columns of PRED are not scored as predictions."""
+    if left_out:
+        shown = ", ".join(left_out[:3]) + (
+            f" … ({len(left_out) - 3} more)" if len(left_out) > 3 else ""
+        )
+        err_console.print(f"[yellow]Warning:[/yellow] PRED: {len(left_out)} feature and "
+                          f"target column(s) are data, not predictions, and are not scored "
+                          f"({escape(shown)}); scoring its {scored} other column(s).",
+                          highlight=False)  # fmt: skip
 
 
 def _refuse_other_file(out: Path) -> None:

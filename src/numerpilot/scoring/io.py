@@ -13,6 +13,7 @@ exactly one value).
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ from numerpilot.scoring.align import AllIds, align
 from numerpilot.scoring.ids import arrow_ids, repeated
 
 _NOT_PREDICTIONS = {layout.ID, layout.ERA, layout.DATA_TYPE}
+#: Columns of a data file (validation.parquet): features and targets, never a model's output.
+_DATA_COLUMN = re.compile(r"feature_.*|target(_.*)?")
 #: pandas' name for a CSV column under an empty header: the row numbers ``to_csv`` wrote.
 _UNNAMED = re.compile(r"Unnamed: \d+")
 
@@ -83,7 +86,9 @@ def _id_column(path: Path, names: list[str]) -> str:
                         f"name it '{layout.ID}' (frame.index.name = '{layout.ID}') and write "
                         "the file again.")  # fmt: skip
     raise DataError(f"{path.name} has no '{layout.ID}' column or index (columns: "
-                    f"{shown or 'none'}); add the row ids Numerai uses.")  # fmt: skip
+                    f"{shown or 'none'}); the row ids Numerai uses must be in a column "
+                    f"named '{layout.ID}': rename the column that holds them, or add "
+                    "one.")  # fmt: skip
 
 
 def _is_pandas_index(name: str) -> bool:
@@ -155,6 +160,7 @@ def read_table(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
     _check_file(path)
     if path.suffix.lower() != ".csv":
         raise DataError(f"{path.name}: unknown file type; use .parquet or .csv.")
+    _check_csv_header(path)
     try:  # ids are text, as in Numerai's files: "000123" stays "000123"
         frame = pd.read_csv(path, dtype={layout.ID: str})
     except Exception as error:  # pandas raises many unrelated types
@@ -169,19 +175,77 @@ def read_table(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
     return frame
 
 
+def is_data_column(name: str) -> bool:
+    """Whether a column is one of a data file's features or targets (``feature_…``,
+    ``target``, ``target_…``), which no file scores as a model's predictions."""
+    return _DATA_COLUMN.fullmatch(name) is not None
+
+
+def _check_csv_header(path: Path) -> None:
+    """Refuse a CSV whose header names a column twice: pandas would read the second
+    ``prediction`` as ``prediction.1`` and score it (or ignore a second ``target``)."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as file:
+            header = next(csv.reader(file), [])
+    except (OSError, csv.Error) as error:
+        raise DataError(f"{path} could not be read ({error}).") from None
+    names = [name for name in header if name.strip()]  # empty: pandas' row numbers
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise DataError(f"{path.name} names the column(s) {', '.join(twice[:3])} more than "
+                        "once in its header; give every column a name of its own.")  # fmt: skip
+
+
 def read_predictions(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
-    """The numeric prediction columns of ``path`` (id index, float64); ``like``: the
-    data file's ids, when known."""
-    frame = read_table(path, like)
+    """The numeric prediction columns of ``path`` (id index, float64): not ``era``,
+    ``data_type``, features or targets (of a validation file with a prediction column
+    added, only that column is read and scored); ``like``: the data file's ids, when known."""
+    if _is_parquet(path):
+        schema = _read_schema(path)
+        table = _read_parquet(path, [n for n in schema.names if not is_data_column(n)])
+        frame = _frame(path, table, _id_column(path, table.column_names), like)
+    else:
+        frame = read_table(path, like)
+        frame = frame.drop(columns=[c for c in frame.columns if is_data_column(str(c))])
     cols = [
         c
         for c in frame.columns
         if c not in _NOT_PREDICTIONS and pd.api.types.is_numeric_dtype(frame[c])
     ]
+    for c in frame.columns:
+        if c not in _NOT_PREDICTIONS and c not in cols:
+            _refuse_numbers_with_text(path, frame[c])
     if not cols:
+        data = data_columns(path)
+        if data:
+            raise DataError(f"{path.name} holds features and targets ({_listed(data, 3)}) "
+                            "but no prediction column: it is a data file, not predictions. "
+                            "Give the file of your model's predictions (id and one or more "
+                            "prediction columns) as PRED.")  # fmt: skip
         raise DataError(f"{path.name} has no numeric prediction column besides "
                         f"{', '.join(sorted(_NOT_PREDICTIONS))}.")  # fmt: skip
     return frame[cols].astype(np.float64)
+
+
+def _refuse_numbers_with_text(path: Path, column: pd.Series) -> None:
+    """Refuse a column of numbers with a few text cells (a CSV reads it as text, which
+    would leave the column out of the scores unsaid), naming the first such cell. A column
+    under 90 % numbers is text (names, tickers such as SEDOLs, some all digits): kept out."""
+    known = column.dropna()
+    bad = pd.to_numeric(known, errors="coerce").isna()
+    if not bad.any() or bad.mean() > 0.1:
+        return
+    first = int(np.argmax(bad.to_numpy()))
+    raise DataError(f"column '{column.name}' of {path.name} holds numbers but also text "
+                    f"({known.iloc[first]!r} for id {known.index[first]}, {int(bad.sum())} "
+                    "cell(s) in all), so it cannot be scored; fix those cells, or leave them "
+                    "empty.")  # fmt: skip
+
+
+def data_columns(path: Path) -> list[str]:
+    """The feature and target columns (see :func:`is_data_column`) of a parquet or CSV
+    file, from its schema or header alone."""
+    return [n for n in _column_names(path) if is_data_column(n)]
 
 
 def resolve_features(data: Path, name: str | None) -> list[str]:
@@ -209,6 +273,7 @@ def _column_names(path: Path) -> list[str]:
     if not _is_csv(path):
         return list(_read_schema(path).names)
     _check_file(path)
+    _check_csv_header(path)
     try:
         return [str(c) for c in pd.read_csv(path, nrows=0).columns]
     except Exception as error:  # pandas raises many unrelated types
@@ -313,8 +378,12 @@ def _model_column_name(
     ``option`` (e.g. ``--meta-model-col``) is how the user names the column."""
     if column is None:
         candidates = [layout.META_MODEL_COLUMN] if layout.META_MODEL_COLUMN in numeric else [
-            c for c, is_number in numeric.items() if c not in _NOT_PREDICTIONS and is_number
+            c for c, is_number in numeric.items()
+            if c not in _NOT_PREDICTIONS and is_number and not is_data_column(str(c))
         ]  # fmt: skip
+        data = [str(c) for c, is_number in numeric.items() if is_number and is_data_column(str(c))]
+        if not candidates and data:
+            raise DataError(_data_file_as_model(path, data, what, option))
         if not candidates:
             raise DataError(f"{path.name} has no numeric column to use as the {what}; "
                             f"columns: {_listed(list(map(str, numeric)), 6)}.")  # fmt: skip
@@ -328,13 +397,27 @@ def _model_column_name(
         raise DataError(f"{path.name} has no column '{column}'; columns: "
                         f"{_listed(list(map(str, numeric)), 8)}.")  # fmt: skip
     if not numeric[column]:
-        models = [str(c) for c, is_number in numeric.items() if is_number]
+        models = [
+            str(c) for c, is_number in numeric.items() if is_number and c not in _NOT_PREDICTIONS
+        ]
         choice = f"choose one of: {_listed(models, 8)}" if models else "it has none"
         raise DataError(
             f"column '{column}' of {path.name} holds no numbers, so it is no model's "
             f"predictions; {choice}."
         )
     return column
+
+
+def _data_file_as_model(path: Path, data: list[str], what: str, option: str | None) -> str:
+    """The refusal of a data file (features and targets, no model column) given as the
+    file of the ``what`` (meta model or benchmark)."""
+    expected = (
+        "meta_model.parquet" if what == "meta model" else "validation_benchmark_models.parquet"
+    )
+    how = f", or name a column with {option} COL" if option else ""
+    return (f"{path.name} holds features and targets ({_listed(data, 3)}) but no model "
+            f"column: it is a data file, not the {what}. Give the {what} file (such as "
+            f"{expected}){how}.")  # fmt: skip
 
 
 def parquet_model_column(
@@ -372,5 +455,8 @@ def read_model_column(
     else:
         frame = read_table(path)
         numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns}
+        for name in [column] if column in numeric else [c for c in numeric if c != layout.ERA]:
+            if not numeric[name]:
+                _refuse_numbers_with_text(path, frame[name])
         column = _model_column_name(path, column, numeric, what, option)
     return align(frame[column], ids, what, data_ids)

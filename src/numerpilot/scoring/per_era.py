@@ -281,7 +281,8 @@ def per_era_meta_scores(
             ]
         )
 
-    parts = np.stack(map_columns(one, preds.shape[1]), axis=1).reshape(3, sub.n_eras, -1)
+    k = preds.shape[1]  # explicit: with no era to score, -1 could not be inferred
+    parts = np.stack(map_columns(one, k), axis=1).reshape(3, sub.n_eras, k)
     sel = cprep.sel
     return MetaScores(*(sel.per_era(list(part.T)) for part in parts))
 

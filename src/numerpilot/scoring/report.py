@@ -134,9 +134,15 @@ def _finite_or_nan(values: np.ndarray) -> np.ndarray:
 
 
 def _check_columns(preds: np.ndarray, columns: Sequence[str]) -> None:
+    """Refuse a prediction column that is all NaN, holds ±inf or is constant."""
     for j, col in enumerate(columns):
         values = preds[:, j]
         finite = values[~np.isnan(values)]
+        infinite = int(np.isinf(finite).sum())
+        if infinite:
+            raise DataError(f"prediction column '{col}' holds ±inf in {infinite} row(s) (an "
+                            "overflow?); predictions must be finite numbers: fix them, or "
+                            "leave those rows empty (NaN) to score without them.")  # fmt: skip
         if len(finite) == 0:
             raise DataError(f"prediction column '{col}' is all NaN for the scored rows; "
                             "check that its ids match the data file.")  # fmt: skip
