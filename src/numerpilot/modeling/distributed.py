@@ -186,11 +186,41 @@ def wait_for_worker(client: Any, address: str) -> None:
         ) from None
 
 
+def worker_version() -> str:
+    """numerpilot's version where this runs (a worker, asked by :func:`check_workers`)."""
+    from numerpilot import __version__
+
+    return __version__
+
+
+def check_workers(client: Any, address: str) -> None:
+    """A LocalError when a worker at ``address`` cannot import numerpilot (it would die
+    unpickling its first task, with no word of why); a warning for workers that run another
+    version of it than this machine (the tasks may not unpickle there)."""
+    from numerpilot import __version__
+
+    answers = client.run(worker_version, on_error="return")
+    failed = {w: a for w, a in answers.items() if isinstance(a, BaseException)}
+    if failed:
+        worker, error = min(failed.items())
+        raise LocalError(
+            f"{len(failed)} of the {len(answers)} Dask workers at {address} cannot import "
+            f"numerpilot ({worker}: {cause_of(error)}). Install numerpilot {__version__} in "
+            "the Python that runs 'dask worker' on each machine, start the workers again, "
+            "and run the command again, or use --cluster local."
+        )
+    others = sorted({str(v) for v in answers.values()} - {__version__})
+    if others:
+        log.warning("Dask workers at %s run numerpilot %s, this machine %s: install the "
+                    "same version on every machine if their fits fail", address,
+                    " and ".join(others), __version__)  # fmt: skip
+
+
 @contextlib.contextmanager
 def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
     """A Dask client of ``address``: a LocalCluster of ``n_workers`` processes for
     ``local``; else the scheduler there (:func:`check_scheduler`), once it has a worker
-    (:func:`wait_for_worker`)."""
+    (:func:`wait_for_worker`) and its workers can run numerpilot (:func:`check_workers`)."""
     check_address(address)
     distributed = import_dask()
     # Dask's own errors (a nanny's traceback when its worker dies, the scheduler's when a
@@ -214,6 +244,7 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
         raise unreachable(address, cause_of(error)) from None
     with client:
         wait_for_worker(client, address)
+        check_workers(client, address)
         yield client
 
 
