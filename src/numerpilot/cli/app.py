@@ -121,7 +121,40 @@ def usage_message(error: Exception) -> str:
     message = message.removesuffix(".")
     ctx = getattr(error, "ctx", None)
     command = str(getattr(ctx, "command_path", "") or "numerpilot")
-    return f"{message} (see '{command} --help')"
+    return f"{message}{_misplaced(error, command)} (see '{command} --help')"
+
+
+#: numerpilot's own options, which go before the command, as in ``numerpilot -v train``.
+_GLOBAL_OPTIONS = ("-v", "--verbose", "--version")
+
+
+def _misplaced(error: Exception, command: str) -> str:
+    """Where an unknown option belongs when it is numerpilot's own given after a command
+    (``numerpilot train -v``) or a command's given before it (``numerpilot -C DIR train``)."""
+    option = getattr(error, "option_name", None)
+    if type(error).__name__ != "NoSuchOption" or not isinstance(option, str):
+        return ""
+    if command != "numerpilot" and option in _GLOBAL_OPTIONS:
+        if option == "--version":
+            return "; it goes before any command: 'numerpilot --version'"
+        rest = command.removeprefix("numerpilot ")
+        return f"; it goes before the command: 'numerpilot {option} {rest} ...'"
+    owner = _first_command_with(getattr(error, "ctx", None), option)
+    if command == "numerpilot" and owner:
+        return f"; it is a command's option and goes after it, as in '{owner} {option} ...'"
+    return ""
+
+
+def _first_command_with(ctx: Any, option: str) -> str | None:
+    """The path of the first command (``numerpilot train``) that takes ``option``."""
+    group = getattr(ctx, "command", None)
+    pending = [(f"numerpilot {name}", cmd) for name, cmd in getattr(group, "commands", {}).items()]
+    while pending:
+        path, cmd = pending.pop(0)
+        if any(option in getattr(p, "opts", ()) for p in cmd.params):
+            return path
+        pending += [(f"{path} {name}", sub) for name, sub in getattr(cmd, "commands", {}).items()]
+    return None
 
 
 def workdir(path: Path) -> Workdir:

@@ -114,6 +114,7 @@ def demo_data(
     from numerpilot.data.synthetic import SyntheticSpec
     from numerpilot.data.synthetic_io import write_synthetic
     from numerpilot.errors import UsageError
+    from numerpilot.pipeline.demo import refuse_demo_data_over_data
     from numerpilot.workdir import ensure_writable
 
     try:
@@ -125,6 +126,7 @@ def demo_data(
         raise UsageError(said) from None
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} is a file, not a folder: choose another DIR.")
+    refuse_demo_data_over_data(directory)
     ensure_writable(directory)
     with progress().task("Generating synthetic Numerai data", None):
         written = write_synthetic(spec, directory)

@@ -89,14 +89,23 @@ class EraData:
         return EraIndex.from_eras(self.eras)
 
 
+#: The columns a file of your own needs, as Numerai's layout has them (live: no targets).
+_OWN_COLUMNS = {
+    layout.TRAIN: " (an 'era' column, feature_ and target columns)",
+    layout.VALIDATION: " (an 'era' column, feature_ and target columns)",
+    layout.LIVE: " (an 'era' column and the feature_ columns; no targets)",
+}
+
+
 def _missing_hint(path: Location, empty: bool = False) -> str:
     """What to do about a file that is missing (or ``empty``): download it, unless it
     belongs to a dataset of your own ('download' refuses such a data.dir)."""
     if isinstance(path, Path) and own_dataset(path.parent):
         do = f"write {path.name} again with its rows" if empty else f"put {path.name} there"
+        columns = _OWN_COLUMNS.get(path.name, "")
         return (f"{path.parent} holds a dataset of your own (data.dir): {do}, in Numerai's "
-                "layout (an 'era' column, feature_ and target columns). 'numerpilot "
-                "download' fetches Numerai's data only into another data.dir.")  # fmt: skip
+                f"layout{columns}. 'numerpilot download' fetches Numerai's data only into "
+                "another data.dir.")  # fmt: skip
     return ("Run 'numerpilot download' (or 'numerpilot demo-data DIR' for synthetic data)"
             f" to fetch {path.name}.")  # fmt: skip
 

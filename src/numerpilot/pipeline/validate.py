@@ -179,9 +179,8 @@ def _embargo_note(embargoed: list[str]) -> str | None:
     n = len(embargoed)
     eras = f"{n} validation eras ({embargoed[0]} to {embargoed[-1]}) are" if n > 1 else (
         f"validation era ({embargoed[0]}) is")  # fmt: skip
-    return (
-        f"the first {eras} not scored: their targets overlap train's last eras (train.embargo_eras)"
-    )
+    whose = "their targets overlap" if n > 1 else "its targets overlap"
+    return f"the first {eras} not scored: {whose} train's last eras (train.embargo_eras)"
 
 
 def _check_benchmark(ctx: Context) -> None:
