@@ -11,6 +11,7 @@ from numerpilot.modeling.memory import (
     LINEAR_BATCH_BYTES,
     LINEAR_MATRICES,
     available_bytes,
+    beyond_available,
     estimate_train_bytes,
     plan_memory,
 )
@@ -98,3 +99,15 @@ def test_a_stated_budget_is_named_and_raised_not_freed() -> None:
     assert "free memory" not in message and "available" not in message
     with pytest.raises(DataError, match=r"every era\), or raise train.memory_gb\.$"):
         plan_memory(SIZES, FEATURES, 4, None, 2 * GIB, stated=True)
+
+
+def test_a_stated_budget_beyond_the_available_memory_is_trusted_with_a_warning() -> None:
+    """train.memory_gb = 1e6 planned every era of Numerai's size on a 4 GiB machine, and
+    the run was killed out of memory without a word of why."""
+    plan = plan_memory(SIZES, FEATURES, 4, None, 10**6 * GIB, stated=True)
+    assert plan.era_step == 1  # the user's word stands
+    warning = beyond_available(plan, 4 * GIB)
+    assert warning is not None
+    assert warning.startswith(f"train would need about {plan.estimate / GIB:.1f} GiB, within ")
+    assert "but only 4.00 GiB is available now: the run may be killed out of memory" in warning
+    assert beyond_available(plan, plan.estimate) is None

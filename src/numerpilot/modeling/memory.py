@@ -131,6 +131,19 @@ def plan_memory(
     )
 
 
+def beyond_available(plan: MemoryPlan, available: int) -> str | None:
+    """A warning when ``plan``'s predicted peak fits a stated ``train.memory_gb`` but not
+    the ``available`` bytes (the budget is the user's word, and stays the plan's)."""
+    if plan.estimate <= available:
+        return None
+    return (
+        f"train would need about {gib(plan.estimate)}, within train.memory_gb "
+        f"({gib(plan.budget)}), but only {gib(available)} is available now: the run may be "
+        'killed out of memory. Lower train.memory_gb (with data.era_step = "auto" it then '
+        "trains on fewer eras), or free memory."
+    )
+
+
 def gib(n: int) -> str:
     """``n`` bytes in GiB, to two digits below 10 GiB."""
     return f"{n / GIB:.1f} GiB" if n >= 10 * GIB else f"{n / GIB:.2f} GiB"

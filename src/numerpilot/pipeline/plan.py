@@ -26,6 +26,7 @@ from numerpilot.modeling.memory import (
     HEADROOM,
     MemoryPlan,
     available_bytes,
+    beyond_available,
     every_nth_era,
     plan_memory,
 )
@@ -70,7 +71,8 @@ def train_eras(ctx: Context) -> EraIndex:
 
 
 def memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
-    """The era step to train with, checked against the memory budget before loading."""
+    """The era step to train with, checked against the memory budget before loading (a
+    stated budget beyond the memory available is trusted, with a warning)."""
     cfg = ctx.config
     sizes = train_eras(ctx).counts
     # A budget the user states is used whole; free memory keeps some headroom.
@@ -78,7 +80,11 @@ def memory_plan(ctx: Context, n_features: int, n_targets: int) -> MemoryPlan:
         int(cfg.train.memory_gb * GIB) if cfg.train.memory_gb else int(available_bytes() * HEADROOM)
     )
     step = None if cfg.data.era_step == "auto" else int(cfg.data.era_step)
-    return plan_memory(sizes, n_features, n_targets, step, budget, stated=bool(cfg.train.memory_gb))
+    plan = plan_memory(sizes, n_features, n_targets, step, budget, stated=bool(cfg.train.memory_gb))
+    warning = beyond_available(plan, available_bytes()) if cfg.train.memory_gb else None
+    if warning:
+        log.warning(warning)
+    return plan
 
 
 def with_era_step(ctx: Context, n_features: int, n_targets: int) -> tuple[Context, MemoryPlan]:
