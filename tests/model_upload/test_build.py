@@ -167,6 +167,37 @@ def test_a_pickle_and_a_sidecar_of_two_builds_are_refused(
         read_sidecar(one.path)
 
 
+def test_the_pickle_says_so_of_a_live_frame_without_rows(
+    built: BuiltUpload, live_file: Path
+) -> None:
+    """It raised numpy's "cannot reshape array of size 0 into shape (0,newaxis)"."""
+    model = pd.read_pickle(built.path)
+    with pytest.raises(ValueError, match="the live frame has no rows"):
+        model(pd.read_parquet(live_file).iloc[:0])
+
+
+def test_a_build_removes_the_temporary_files_a_killed_build_left(
+    trained_dir: Path, tmp_path: Path
+) -> None:
+    """A build killed (SIGKILL) while it wrote left ``.m.pkl.<random>.tmp`` (the size of the
+    pickle) and its sidecar's twin, and no later build removed them."""
+    import tempfile
+
+    left = [Path(tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=tmp_path)[1])
+            for name in ("m.pkl", "m.pkl.json")]  # fmt: skip
+    for path in left:
+        path.write_bytes(b"\x80" * 1000)
+    others = [tmp_path / ".n.pkl.abcd1234.tmp", tmp_path / "m.pkl.tmp", tmp_path / ".m.pkl.x.tmp"]
+    for path in others:
+        path.write_text("not the build's")
+    build_upload(trained_dir / "models", tmp_path / "m.pkl")
+    assert not any(path.exists() for path in left)
+    assert all(path.exists() for path in others)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["m.pkl", "m.pkl.json", *(p.name for p in others)]
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
@@ -223,3 +254,28 @@ def test_cli_build_upload_compares_demo_models_with_the_demo_config(
     (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert "no dataset in" not in warning
     assert "asks for neutralization 0.3" in warning and "'numerpilot train --demo'" in warning
+
+
+def test_a_build_waits_for_another_writing_into_the_same_folder(tmp_path: Path) -> None:
+    """Held by another process (here: a Python holding the folder's lock), a build waits,
+    then says which process is busy where, rather than removing that one's files."""
+    from numerpilot.errors import LocalError
+    from numerpilot.model_upload.folder_lock import folder_held
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+         "os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
+         "time.sleep(30)", str(tmp_path)], stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with (
+            pytest.raises(LocalError, match=f"process is writing a pickle in {tmp_path}"),
+            folder_held(tmp_path, wait=0.2, busy="writing a pickle"),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with folder_held(tmp_path, wait=0.2, busy="writing a pickle") as held:  # its holder died
+        assert held

@@ -10,6 +10,7 @@ import _thread
 import contextlib
 import json
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -81,9 +82,10 @@ def test_series_instead_of_dataframe(live_file: Path, tmp_path: Path) -> None:
 def test_features_missing_from_live(trained_dir: Path, live_file: Path, tmp_path: Path) -> None:
     models = trained_dir / "models"
     manifest = load_manifest(models)
+    texts = load_model_strings(models, manifest)  # (a manifest unlike its models is refused)
     manifest = replace(manifest, features=[*manifest.features, "feature_from_v9"])
     path = tmp_path / "m.pkl"
-    path.write_bytes(pickle_model(manifest.payload(load_model_strings(models, manifest))))
+    path.write_bytes(pickle_model(manifest.payload(texts)))
     result = _check(path, live_file)
     assert not result.passed
     assert result.stage == "call"
@@ -312,3 +314,73 @@ def test_ctrl_c_during_the_check_stops_the_runtime(live_file: Path, tmp_path: Pa
     finally:
         signal.signal(signal.SIGINT, previous)
     assert _runtimes_of(path) == []
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the runtime")
+def test_check_upload_killed_leaves_no_runtime_running(live_file: Path, tmp_path: Path) -> None:
+    """check-upload killed (SIGKILL, as by the OOM killer or a service manager) left the
+    runtime, in a session of its own, running for up to its 10-minute limit."""
+    import os
+    import subprocess
+
+    from tests.conftest import child_env
+
+    def slow(live: pd.DataFrame) -> pd.DataFrame:  # by value: the replica has no tests
+        import time
+
+        time.sleep(60)
+        return pd.DataFrame({"prediction": 0.5}, index=live.index)
+
+    path = _dump(slow, tmp_path / "slow.pkl")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "numerpilot", "check-upload", str(path), "--live", str(live_file)],
+        env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def runtimes() -> list[int]:  # not check-upload itself, which names the pickle too
+        return [pid for pid in _runtimes_of(path) if pid != proc.pid]
+
+    deadline = time.monotonic() + 120
+    while not runtimes():
+        assert proc.poll() is None and time.monotonic() < deadline, "the runtime never ran"
+        time.sleep(0.05)
+    time.sleep(1)  # the runtime loads the pickle and sleeps in it
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while runtimes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = runtimes()
+    for pid in left:  # not into the next tests
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
+def test_a_check_removes_the_folders_of_killed_checks_only(
+    built: BuiltUpload, live_file: Path
+) -> None:
+    """A check killed by SIGKILL left its numerpilot-check-* folder in the temporary
+    folder for good; one that a running check holds stays."""
+    import os
+    import subprocess
+    import tempfile
+
+    left, running = (Path(tempfile.mkdtemp(prefix="numerpilot-check-")) for _ in range(2))
+    old = time.time() - 3600
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+         "os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
+         "time.sleep(60)", str(running)], stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        for path in (left, running):
+            (path / "log.txt").write_text("the runtime's log")
+            os.utime(path, (old, old))
+        assert _check(built.path, live_file).passed
+        assert not left.exists() and running.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+        shutil.rmtree(running, ignore_errors=True)

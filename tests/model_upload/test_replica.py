@@ -259,3 +259,76 @@ def test_cli_check_upload_with_the_replica_built_says_nothing_of_preparing_it(
     outcome = numerpilot("check-upload", str(built.path), "-C", str(trained_dir))
     assert outcome.code == 0, outcome.err
     assert "Preparing" not in outcome.out and "Running the pickle" in outcome.out
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """Command lines of the running processes that name ``folder`` (Linux /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) in words:
+            found.append(words)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="Linux /proc")
+def test_a_replica_build_killed_leaves_no_pip_running_and_its_folder_goes_next_time(
+    built: BuiltUpload, live_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check-upload killed (SIGKILL) while it built the replica: pip ran on, installing into
+    ``.py3.11.<random>``, a folder of hundreds of MB that no later check removed. (The pip
+    install is numerpilot's child and dies with it; venv's ensurepip, a grandchild, runs
+    on for its few seconds.)"""
+    import os
+    import signal
+    import sys
+    import time
+
+    from tests.conftest import child_env
+
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "numerpilot", "check-upload", str(built.path), "--live",
+         str(live_file)], env=child_env(NUMERPILOT_CACHE=str(cache)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    runtime = cache / "runtime"
+    deadline = time.monotonic() + 120
+    while not any("-m pip install" in words for words in _processes_under(runtime)):
+        assert proc.poll() is None and time.monotonic() < deadline, "pip never started"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 2  # pip's install takes longer: it is killed, not done
+    while _processes_under(runtime) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _processes_under(runtime)
+    (left,) = runtime.glob(f".{IMAGE.key}.*")
+    monkeypatch.setenv(replica.ENV_CACHE, str(cache))
+    monkeypatch.setattr(replica, "_install", lambda python, image: None)  # no second minute
+    ensure_replica(IMAGE)
+    assert not left.exists() and [p.name for p in runtime.iterdir()] == [IMAGE.key]
+
+
+@pytest.mark.bad_input("check-upload", "a runtime replica that lost a package (damaged cache)")
+def test_a_damaged_replica_is_named_not_blamed_on_the_pickle(
+    built: BuiltUpload, trained_dir: Path, tmp_path: Path, numerpilot: Numerpilot,
+    refused: Refused, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A replica whose pandas was removed: "Numerai's runtime would fail: the runtime
+    crashed ... a pickle built by another Python minor can crash like this"."""
+    import json
+    import sys
+
+    venv = tmp_path / "cache" / "runtime" / IMAGE.key  # a real environment, without pandas
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    marker = venv / replica.MARKER
+    marker.write_text(json.dumps({"image": IMAGE.key, "requirements": IMAGE.requirements()}))
+    monkeypatch.setenv(replica.ENV_CACHE, str(tmp_path / "cache"))
+    done = numerpilot("check-upload", str(built.path), "-C", str(trained_dir))
+    refused(done, 1, "The check could not run the pickle", f"replica {venv} is damaged",
+            "cannot import", "run check-upload again: it rebuilds")  # fmt: skip
+    assert not marker.exists()  # so that the next check rebuilds it

@@ -650,3 +650,83 @@ def test_a_rollback_without_models_leaves_no_lock_file(
     """Refused, it still left models.lock in the folder (a typo's folder, say)."""
     refused(numerpilot("models", "rollback", "-C", str(tmp_path)), 1, "no trained models")
     assert list(tmp_path.iterdir()) == []
+
+
+def _both_manifests(models: Path, change: Any) -> None:
+    """Edit ``manifest.json`` and the current bundle's own copy alike (so that they agree)."""
+    bundle = load_manifest(models).bundle
+    for path in (models / MANIFEST, models / bundle / MANIFEST):
+        raw = json.loads(path.read_text())
+        change(raw)
+        path.write_text(json.dumps(raw))
+
+
+@pytest.mark.bad_input("predict", "a manifest naming other features than its model files take")
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda raw: raw.update(features=raw["features"][:-5]), "features, the manifest names"),
+        (lambda raw: raw["features"].reverse(), "feature 1 of the model is"),
+    ],
+    ids=["fewer", "reordered"],
+)  # fmt: skip
+def test_a_manifest_whose_features_do_not_match_the_model_files_is_refused(
+    work: Path, numerpilot: Numerpilot, refused: Refused, change: Any, says: str
+) -> None:
+    """Fewer features: predict failed in LightGBM (exit 70) and build-upload wrote a pickle
+    that fails in Numerai's runtime; reordered: both ran the models on the wrong columns."""
+    models = _models(work)
+    _both_manifests(models, change)
+    for args in (("predict",), ("build-upload",)):
+        refused(numerpilot(*args, "-C", str(work)), 1, "does not match", says, "models rollback")
+    assert not (work / "model.pkl").exists()
+
+
+def test_the_feature_check_accepts_every_member_kind_as_trained(work: Path) -> None:
+    manifest = load_manifest(_models(work))
+    texts = load_model_strings(_models(work), manifest)
+    assert {manifest.kinds.get(t, "lightgbm") for t in texts} == {"lightgbm", "linear"}
+
+
+@pytest.mark.bad_input("predict", "models saved by a newer numerpilot (a field this one lacks)")
+def test_a_manifest_of_a_newer_numerpilot_says_upgrade_not_damaged(
+    work: Path, numerpilot: Numerpilot, refused: Refused
+) -> None:
+    """It said "damaged" and told to copy the manifest of older models over it (a rollback
+    in disguise), where upgrading numerpilot would read the models as they are."""
+    older = load_manifest(_models(work)).bundle
+    _retrained(work)
+
+    def newer(raw: dict[str, Any]) -> None:
+        raw["versions"]["numerpilot"] = "99.1.0"
+        raw["calibration"] = {"kind": "isotonic"}
+
+    _both_manifests(_models(work), newer)
+    says = ("calibration: no such field", "by numerpilot 99.1.0, newer than this", "pip install")
+    line = refused(numerpilot("predict", "-C", str(work)), 1, *says)
+    assert "damaged" not in line and older not in line
+
+
+def test_models_list_says_the_current_bundles_folder_is_missing(
+    work: Path, numerpilot: Numerpilot
+) -> None:
+    """It listed each of its model files as "missing or empty" (and 8 more)."""
+    _retrained(work)
+    current = load_manifest(_models(work)).bundle
+    shutil.rmtree(_models(work) / current)
+    listed = numerpilot("models", "list", "-C", str(work)).out.splitlines()
+    assert listed[0].startswith(f"* {current}  trained ")
+    assert listed[0].endswith("  DAMAGED (folder missing)"), listed[0]
+
+
+def test_models_list_says_the_current_bundles_own_manifest_is_gone(
+    work: Path, numerpilot: Numerpilot
+) -> None:
+    """It was listed as whole, though a rollback from it could never come back (and a
+    retrain does not keep it): nothing but manifest.json described it any more."""
+    _retrained(work)
+    current = load_manifest(_models(work)).bundle
+    (_models(work) / current / MANIFEST).write_text("{")
+    listed = numerpilot("models", "list", "-C", str(work)).out.splitlines()
+    assert listed[0].endswith("  DAMAGED (its manifest.json is missing or unreadable)"), listed
+    assert "DAMAGED" not in listed[1]

@@ -231,7 +231,7 @@ def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | Non
                                     benchmarks=bench_path)  # fmt: skip
     _render(result, pickle)
     if not result.passed:
-        said = "The check could not run the pickle" if result.stage == "input" else (
+        said = "The check could not run the pickle" if result.stage in ("input", "replica") else (
             "Numerai's runtime would fail")  # fmt: skip
         raise DataError(f"{said}: {result.message}\nFix: {result.fix}")
     return result

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from numerpilot.cli.app import DemoOption, WorkdirOption, app, console, progress, workdir
+
+if TYPE_CHECKING:
+    from numerpilot.modeling.manifest import Manifest
 
 models_app = typer.Typer(help="The trained model bundles: list, roll back, retrain.",
                          no_args_is_help=True)  # fmt: skip
@@ -19,7 +23,7 @@ def list_bundles(directory: WorkdirOption = Path(".")) -> None:
     model files are missing, empty, cut short or changed (or its folder or manifest) is
     called damaged."""
     from numerpilot.modeling.manifest import MANIFEST, load_manifest
-    from numerpilot.modeling.store import kept_bundles, unreadable_files
+    from numerpilot.modeling.store import kept_bundles
 
     wd = workdir(directory)
     current = load_manifest(wd.models)
@@ -29,11 +33,26 @@ def list_bundles(directory: WorkdirOption = Path(".")) -> None:
         trees = sum(m.best_iterations.values())
         console.print(f"{mark} {m.bundle or 'models/'}  trained {m.created}  data {m.data_version}"
                       f"  {len(m.targets)} model{'s' * (len(m.targets) != 1)}, {trees} trees"
-                      f"{_damage(unreadable_files(wd.models, m))}", highlight=False)  # fmt: skip
+                      f"{_bundle_damage(wd.models, m)}", highlight=False)  # fmt: skip
     if current.previous and current.previous not in {m.bundle for m in kept}:
         gone = wd.models / current.previous
         what = f"its {MANIFEST} is missing or unreadable" if gone.is_dir() else "folder missing"
         console.print(f"  {current.previous}  DAMAGED ({what})", highlight=False)
+
+
+def _bundle_damage(models: Path, manifest: Manifest) -> str:
+    """The mark of a damaged bundle: its folder missing (not each of its files), or
+    :func:`_damage` of its model files, or its own copy of the manifest gone (a rollback
+    from it could not come back) ("" for a bundle that is whole)."""
+    from numerpilot.modeling.manifest import MANIFEST, bundle_manifest
+    from numerpilot.modeling.store import unreadable_files
+
+    if manifest.bundle and not (models / manifest.bundle).is_dir():
+        return "  DAMAGED (folder missing)"
+    files = _damage(unreadable_files(models, manifest))
+    if files or not manifest.bundle or bundle_manifest(models, manifest.bundle):
+        return files
+    return f"  DAMAGED (its {MANIFEST} is missing or unreadable)"
 
 
 def _damage(problems: dict[str, str]) -> str:

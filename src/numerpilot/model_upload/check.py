@@ -30,10 +30,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from numerpilot.data import layout
-from numerpilot.errors import DataError, SubmissionError
+from numerpilot.errors import DataError, LocalError, SubmissionError
 from numerpilot.io import compression
 from numerpilot.model_upload.build import read_sidecar
+from numerpilot.model_upload.folder_lock import folder_held
 from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
+from numerpilot.model_upload.replica import MARKER, die_with_parent
 from numerpilot.submission.rules.classic import check_predictions
 
 log = logging.getLogger(__name__)
@@ -183,6 +185,7 @@ def check_inputs(live: Path, benchmarks: Path | None = None) -> None:
 
 
 def _limit(limits: Limits) -> None:  # pragma: no cover - runs in the child before exec
+    die_with_parent()  # in a session of its own, it would run on after a kill -9
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     cpu = int(limits.wall_seconds) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
@@ -308,7 +311,11 @@ def run_in_runtime(
     mismatch = built_for_another(pickle_path, image)
     if mismatch is not None:
         return mismatch
-    with tempfile.TemporaryDirectory(prefix="numerpilot-check-") as tmp_name:
+    _remove_killed_checks()
+    with (
+        tempfile.TemporaryDirectory(prefix=_CHECK_PREFIX) as tmp_name,
+        folder_held(Path(tmp_name), wait=0, busy="checking a pickle"),  # not a killed one's
+    ):
         tmp = Path(tmp_name)
         runner = tmp / "runner.py"
         runner.write_text(RUNNER.read_text(encoding="utf-8"), encoding="utf-8")
@@ -334,6 +341,8 @@ def run_in_runtime(
             return CheckResult(False, image.key, wall, peak_mb, message,
                                fix_for(message, image), stage, log_tail=tail)  # fmt: skip
         outcome = json.loads(result_path.read_text(encoding="utf-8"))
+        if not outcome["ok"] and outcome["stage"] == "replica":
+            return _damaged_replica(python, image, str(outcome["error"]), wall, peak_mb)
         if not outcome["ok"]:
             message = " ".join(str(outcome["error"]).split())
             stage = str(outcome["stage"])
@@ -344,6 +353,42 @@ def run_in_runtime(
         if keep_output is not None:
             shutil.copyfile(output, keep_output)
         return _check_output(output, live, image, wall, peak_mb, tail)
+
+
+_CHECK_PREFIX = "numerpilot-check-"
+#: A check's temporary folder younger than this may not be held yet: never removed.
+_CHECK_GRACE_S = 60.0
+
+
+def _remove_killed_checks() -> None:
+    """Remove the temporary folders that checks killed by SIGKILL left (the runtime's log
+    and predictions): those that no check holds (:func:`folder_held`) any more."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_CHECK_PREFIX}*"):
+        try:
+            if not path.is_dir() or path.is_symlink() or _age(path) < _CHECK_GRACE_S:
+                continue
+            with folder_held(path, wait=0, busy="checking a pickle") as held:
+                if held:
+                    shutil.rmtree(path, ignore_errors=True)
+        except (LocalError, OSError):  # held by a running check, or not ours to remove
+            continue
+
+
+def _age(path: Path) -> float:
+    return time.time() - path.stat().st_mtime
+
+
+def _damaged_replica(
+    python: Path, image: RuntimeImage, error: str, wall: float, peak_mb: float
+) -> CheckResult:
+    """The replica could not import a package of its image (its files removed or cut
+    short): no verdict on the pickle. Its marker goes, so the next check rebuilds it."""
+    venv = Path(python).parent.parent
+    (venv / MARKER).unlink(missing_ok=True)
+    message = f"the {image.key} runtime replica {venv} is damaged: {shorten(error)}"
+    fix = (f"run check-upload again: it rebuilds the {image.key} replica (about a minute, "
+           "from PyPI).")  # fmt: skip
+    return CheckResult(False, image.key, wall, peak_mb, message, fix, "replica")
 
 
 #: The columns Numerai reads from what a model-upload pickle returns (besides the id).

@@ -4,21 +4,26 @@ Created once per image under ``$NUMERPILOT_CACHE/runtime/<image>`` (default
 ``~/.cache/numerpilot``), without numerpilot, by ``python -m venv`` plus ``pip install`` of
 the exact pins (binary wheels, no dependency resolution: the pins are the whole set). It is
 built in a temporary folder and renamed into place only when pip succeeded, so a half-built
-environment is never used; a marker file records the pins it holds.
+environment is never used; a marker file records the pins it holds. One process builds at a
+time (a ``flock`` on the runtime folder, released even when its holder is killed), and the
+temporary folder of a build that was killed goes at the next one; pip dies with numerpilot.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from numerpilot.errors import LocalError, NumerpilotError, RemoteError
+from numerpilot.model_upload.folder_lock import folder_held
 from numerpilot.model_upload.images import RuntimeImage, python_minor
 
 log = logging.getLogger(__name__)
@@ -79,13 +84,15 @@ def _run(cmd: list[str], what: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S,
-                              env=env, check=False)  # fmt: skip
+                              env=env, check=False, preexec_fn=die_with_parent)  # fmt: skip
     except subprocess.TimeoutExpired:
         raise RemoteError(f"{what} took longer than {_PIP_TIMEOUT_S} s; check the network "
                           "connection to PyPI and try again.") from None  # fmt: skip
     if proc.returncode == 0:
         return ""
-    return "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:]) or "(no output)"
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    errors = [line for line in lines if line.startswith("ERROR:")]  # pip's, not its retries
+    return "\n".join(errors[-3:] or lines[-6:]) or "(no output)"
 
 
 def _make_venv(interpreter: str, image: RuntimeImage, dest: Path) -> None:
@@ -112,12 +119,45 @@ def _install(python: Path, image: RuntimeImage) -> None:
         )
 
 
+def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to SIGKILL this (child) process when its parent dies, even by SIGKILL: a
+    killed check-upload leaves no pip or runtime run going on; elsewhere nothing."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _remove_killed_builds(folder: Path, image: RuntimeImage) -> None:
+    """Remove the temporary folders of builds that were killed (``.py3.11.<random>``), of
+    hundreds of MB each."""
+    for path in folder.glob(f".{image.key}.*"):
+        if path.is_dir() and not path.is_symlink():
+            log.info("removing %s, left by a replica build that was killed", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def ensure_replica(image: RuntimeImage) -> Path:
     """The replica's Python executable, creating the environment on first use."""
     dest = replica_dir(image)
     if _is_ready(dest, image):
         return _python_of(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    wait = _PIP_TIMEOUT_S + 60  # another build's
+    with folder_held(dest.parent, wait=wait, busy="building a runtime replica") as held:
+        if _is_ready(dest, image):  # built by the process this one waited for
+            return _python_of(dest)
+        if held:  # no other build runs: the temporary folders here are killed ones'
+            _remove_killed_builds(dest.parent, image)
+        return _build(image, dest)
+
+
+def _build(image: RuntimeImage, dest: Path) -> Path:
+    """Build the replica in a temporary folder beside ``dest``, then rename it into place."""
     interpreter = base_interpreter(image)
     tmp = Path(tempfile.mkdtemp(prefix=f".{image.key}.", dir=dest.parent))
     log.info("creating the %s runtime replica in %s", image.key, dest)

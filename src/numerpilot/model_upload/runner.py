@@ -11,6 +11,7 @@ JSON to ``--result`` for the parent process.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.abc
 import json
 import logging
@@ -86,7 +87,25 @@ def _check(era_predictions: Any, era_features: Any) -> None:
         )
 
 
+#: Packages every runtime image holds: one the replica cannot import is the replica's fault
+#: (a damaged environment), not the pickle's.
+_IMAGE_PACKAGES = ("numpy", "pandas", "pyarrow", "scipy", "lightgbm", "cloudpickle")
+
+
+def _import_image_packages() -> None:
+    """Import what every image holds, before the pickle: a failure is the replica's."""
+    for name in _IMAGE_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # ImportError, or a package cut short failing inside
+            raise StopRunError(
+                "replica", f"the replica cannot import {name} - {type(e).__name__}: {e}",
+                traceback.format_exc(),
+            ) from None  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    _import_image_packages()
     import pandas as pd
 
     started = time.perf_counter()

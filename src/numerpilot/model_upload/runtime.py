@@ -46,6 +46,9 @@ def predict_frame(
 
     ``models`` caches the built member models between calls (one call per era).
     """
+    if len(live_features) == 0:  # else an error of numpy's about a reshape
+        raise ValueError("the live frame has no rows: there is nothing to predict (Numerai's "
+                         "runtime passes every live id).")  # fmt: skip
     X = _columns(live_features, input_columns(payload), payload)
     if "era" in live_features.columns:
         eras = live_features["era"].to_numpy().astype(str)

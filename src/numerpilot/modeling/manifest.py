@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -121,11 +122,17 @@ def load_manifest(folder: Path) -> Manifest:
         raise DataError(f"{path} is damaged (not a JSON object); {_restore_any(folder)}")
     if raw.get("format") not in READABLE_FORMATS or isinstance(raw.get("format"), bool):
         raise DataError(f"{path} has format {raw.get('format')}, which this numerpilot "
-                        "cannot read; retrain with 'numerpilot train'.")  # fmt: skip
+                        f"cannot read{_by_newer(raw)}; {_UPGRADE}retrain with 'numerpilot "
+                        "train'.")  # fmt: skip
     copy = _own_copy(folder, raw)
     restore = (f"copy {copy[0]} (the bundle's own copy) over it, or retrain with 'numerpilot "
                "train'.") if copy else _restore_any(folder)  # fmt: skip
     problem = _shape_problem(raw)
+    if problem and _by_newer(raw):  # not damaged: this numerpilot is older than its writer
+        problem = problem.replace(" (written by a newer numerpilot?)", "")
+        raise DataError(f"{path} holds what this numerpilot cannot read ({problem})"
+                        f"{_by_newer(raw)}; {_UPGRADE}retrain with 'numerpilot "
+                        "train'.")  # fmt: skip
     if problem:
         raise DataError(f"{path} is damaged ({problem}); {restore}")
     if copy:
@@ -141,6 +148,27 @@ def load_manifest(folder: Path) -> Manifest:
                             f"{misfit} (edited by hand?), and the bundle's own copy of {MANIFEST}, "
                             f"which would show its members, is missing; {restore}")  # fmt: skip
     return Manifest(**raw)
+
+
+_RETRAIN = "retrain with 'numerpilot train'."
+_UPGRADE = "upgrade numerpilot (pip install -U numerpilot) to use these models, or "
+
+
+def _by_newer(raw: dict[str, Any]) -> str:
+    """The words ", written by numerpilot X, newer than this one (Y)" for a manifest whose
+    ``versions`` name a newer numerpilot than this one ("" otherwise)."""
+    versions = raw.get("versions")
+    writer = versions.get("numerpilot") if isinstance(versions, dict) else None
+    mine = version("numerpilot")
+    if not isinstance(writer, str) or _release(writer) <= _release(mine):
+        return ""
+    return f", written by numerpilot {writer}, newer than this one ({mine})"
+
+
+def _release(text: str) -> tuple[int, ...]:
+    """The release numbers of a version ("1.2.3rc1" -> (1, 2, 3)); () if none."""
+    found = re.match(r"\d+(\.\d+)*", text.strip())
+    return tuple(int(part) for part in found.group(0).split(".")) if found else ()
 
 
 def _misfit(bundle: Path, targets: list[str]) -> str:
@@ -174,8 +202,9 @@ def _restore_any(folder: Path) -> str:
     whole = next((name for name in names if bundle_manifest(folder, name)), None)
     if whole is None:
         return "retrain with 'numerpilot train'."
-    return (f"copy {folder / whole / MANIFEST} (the newest bundle's own copy) over it, or "
-            "retrain with 'numerpilot train'.")  # fmt: skip
+    which = ("the newest bundle's own copy" if whole == names[0] else
+             "the newest whole copy of a bundle's manifest, of older models")  # fmt: skip
+    return f"copy {folder / whole / MANIFEST} ({which}) over it, or {_RETRAIN}"
 
 
 def _same(a: object, b: object) -> bool:

@@ -88,6 +88,51 @@ def unsaved_problem(data: bytes) -> str | None:
     return lightgbm_problem(text) or tree_sizes_problem(text) or trial_parse_problem(text)
 
 
+def feature_problem(text: str, features: list[str]) -> str | None:
+    """How the model ``text`` disagrees with the ``features`` its manifest names (None: it
+    fits): another number of input features, or (LightGBM) other names or another order.
+    A manifest edited by hand, or model files of another bundle, would otherwise reach
+    LightGBM (an error at predict) or a model-upload pickle (failing in Numerai's runtime)."""
+    count, names = _model_inputs(text)
+    if count is not None and count != len(features):
+        return f"the model takes {count} features, the manifest names {len(features)}"
+    expected = [re.sub(r"\s", "_", name) for name in features]  # as LightGBM stores them
+    if names and not _default_names(names) and names != expected:
+        pairs = enumerate(zip(names, expected, strict=False))
+        at = next((i for i, (a, b) in pairs if a != b), None)
+        if at is None:  # as many names as the manifest's, but not as many as features
+            return f"the model names {len(names)} features, the manifest {len(features)}"
+        return (f"feature {at + 1} of the model is {names[at]!r}, of the manifest "
+                f"{expected[at]!r}")  # fmt: skip
+    return None
+
+
+_XGB_COUNT = re.compile(r'"num_feature"\s*:\s*"?(\d+)')
+
+
+def _model_inputs(text: str) -> tuple[int | None, list[str]]:
+    """The number of input features of a model text and their names ([] if unnamed): from a
+    LightGBM header, an XGBoost JSON's ``num_feature``, or a linear member's coefficients."""
+    if text.lstrip().startswith("{"):
+        if '"learner"' in text[:200]:  # XGBoost: its parameters, not its trees
+            found = _XGB_COUNT.search(text)
+            return (int(found.group(1)) if found else None), []
+        try:
+            coef = json.loads(text).get("coef")
+        except (ValueError, AttributeError):
+            return None, []
+        return (len(coef) if isinstance(coef, list) else None), []
+    head = text[: text.find("\nTree=")] if "\nTree=" in text else text[:1_000_000]
+    idx = re.search(r"^max_feature_idx=(\d+)$", head, re.MULTILINE)
+    names = re.search(r"^feature_names=(.*)$", head, re.MULTILINE)
+    return (int(idx.group(1)) + 1 if idx else None), (names.group(1).split() if names else [])
+
+
+def _default_names(names: list[str]) -> bool:
+    """LightGBM's names for features given without names: ``Column_0``, ``Column_1``, ..."""
+    return names == [f"Column_{i}" for i in range(len(names))]
+
+
 def lightgbm_problem(text: str) -> str | None:
     """A LightGBM text's trees must end with "end of trees" and be as many as its header's
     ``tree_sizes``; a parameters block must end, and so must the last line (what the

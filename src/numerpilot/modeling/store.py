@@ -49,7 +49,12 @@ from numerpilot.modeling.manifest import (
     read_json,
 )
 from numerpilot.modeling.manifest_shape import BUNDLE_PREFIX, is_folder_name
-from numerpilot.modeling.model_files import MISSING, check_model_file, file_record
+from numerpilot.modeling.model_files import (
+    MISSING,
+    check_model_file,
+    feature_problem,
+    file_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -367,6 +372,11 @@ def load_model_strings(folder: Path, manifest: Manifest) -> dict[str, str]:
             out[target] = data.decode("utf-8")
         except UnicodeDecodeError:
             raise DataError(damaged(path, "it is not UTF-8 text")) from None
+        mismatch = feature_problem(out[target], manifest.features)
+        if mismatch:
+            raise DataError(f"{path} does not match {folder / MANIFEST} ({mismatch}): the "
+                            "manifest was edited, or the model files are another bundle's; "
+                            f"{REMEDY}")  # fmt: skip
     return out
 
 
