@@ -134,6 +134,19 @@ def test_timeouts_are_retried(
     assert "attempt 2" not in caplog.text
 
 
+def test_answers_slower_than_the_timeout_name_it(
+    sandbox: SandboxServer, creds: Credentials
+) -> None:
+    """Every attempt timed out: Numerai may be up but slow, so the error names the timeout
+    each attempt waited and the setting that raises it."""
+    client = NumeraiClient(creds, sandbox.url, timeout=0.3, retries=1, backoff=0.01)
+    sandbox.faults.script("latency", "/", seconds=1.0, count=2)
+    with pytest.raises(NumeraiAPIError) as error:
+        client.current_round()
+    assert "failed after 2 attempts (timed out)" in str(error.value)
+    assert "Each attempt waited 0.3 s for an answer ([api] timeout)" in str(error.value)
+
+
 def test_dropped_connections_are_retried(client: NumeraiClient, sandbox: SandboxServer) -> None:
     sandbox.faults.script("drop", "/", count=2)
     assert client.newest_version() == "v5.3"
@@ -175,6 +188,26 @@ def test_upload_predictions_sends_exactly_the_file(
     (received,) = sandbox.state.submissions
     assert received.id == submission_id
     assert received.data == path.read_bytes()
+
+
+def test_the_sandbox_lists_scores_by_the_names_of_its_payout_settings(
+    client: NumeraiClient, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Its rounds pay on canon_corr and canon_mmc: a resolved submission's scores carry
+    those names, as Numerai's do, beside v2_corr20 and mmc (it listed only these two)."""
+    info = client.current_round()
+    ids = sandbox.data.truth(info.number).ids
+    path = tmp_path / "preds.csv"
+    path.write_text(
+        "id,prediction\n" + "".join(f"{i},{(k % 7) / 7 + 0.05}\n" for k, i in enumerate(ids))
+    )
+    model_id = client.models()["sandbox_model"]
+    client.upload_predictions(path, model_id)
+    sandbox.state.resolve(info.number)
+    listed = {s["displayName"]: s["value"] for s in client.submission_scores(model_id)}
+    paid_on = {c.name for c in client.current_round().scores}
+    assert paid_on == {"canon_corr", "canon_mmc"} and paid_on <= set(listed)
+    assert listed["canon_corr"] == listed["v2_corr20"] and listed["canon_mmc"] == listed["mmc"]
 
 
 def test_a_submission_download_cut_off_or_refused_is_retried_whole(
@@ -249,7 +282,7 @@ def test_unmodified_numerapi_talks_to_the_sandbox(
     assert sorted(api.model_upload_data_versions()) == ["v5.2", "v5.3"]
     sandbox.state.resolve(round_number)
     scores = api.submission_scores(models["sandbox_model"])
-    assert {s["displayName"] for s in scores} == {"v2_corr20", "mmc"}
+    assert {s["displayName"] for s in scores} == {"v2_corr20", "mmc", "canon_corr", "canon_mmc"}
     with pytest.warns(DeprecationWarning, match="deprecated"):
         perf = api.round_model_performances_v2(models["sandbox_model"])
     assert perf[0]["roundNumber"] == round_number

@@ -106,3 +106,13 @@ def test_after_saturdays_round_tuesdays_is_expected_from_the_weekly_rhythm() -> 
     assert expected_next_open(thursday, T0 + timedelta(days=9, hours=2)) == T0 + timedelta(days=10)
     skipped = [info(d) for d in days if d != 2]  # a round skipped: the shortest gap, as before
     assert expected_next_open(skipped, saturday + timedelta(hours=23)) == saturday + timedelta(1)
+
+
+def test_with_one_round_known_the_next_is_due_at_once() -> None:
+    """A compressed sandbox just started lists one round: no gap is known, so the daemon
+    looks at every poll (it assumed a day, and slept max_sleep_seconds through 45 rounds
+    of 20 s)."""
+    opened = T0 - timedelta(seconds=10)
+    first = RoundInfo(600, opened, opened + timedelta(seconds=12), opened + timedelta(seconds=20),
+                      T0)  # fmt: skip
+    assert expected_next_open([first], T0) <= T0

@@ -463,3 +463,87 @@ def test_a_submit_that_waited_past_the_close_uploads_nothing(
     with pytest.raises(SubmissionError, match=closed):
         submit_predictions(work, CONFIG, client, _path(work))
     assert sandbox.state.submissions == [] and Ledger(work.state_db).history() == []
+
+
+class _CtrlCWhileUploading(NumeraiClient):
+    """A client whose user presses Ctrl-C while the file uploads (``after_create``: once
+    Numerai was asked to create the submission, and did)."""
+
+    after_create = False
+
+    def _put(self, url: str, path: Path, what: str) -> None:
+        if not self.after_create:
+            raise KeyboardInterrupt
+        super()._put(url, path, what)
+
+    def query(self, query: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        data = super().query(query, *args, **kwargs)
+        if "create_submission" in query:
+            raise KeyboardInterrupt
+        return data
+
+
+@pytest.mark.parametrize("after_create", [False, True])
+def test_a_forced_upload_cut_short_by_ctrl_c_keeps_the_earlier_submission(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer, creds: Credentials,
+    after_create: bool,
+) -> None:  # fmt: skip
+    """Ctrl-C during ``submit --force`` in a round already submitted: Numerai holds the
+    earlier submission (or the new one), so the row is put back as 'submitted' at once,
+    not left 'uploading' ('due' or 'unsure' in status) until the next submit."""
+    (first,) = submit_predictions(work, CONFIG, client, _path(work))
+    cut = _CtrlCWhileUploading(creds, sandbox.url, timeout=2.0, retries=0, backoff=0.01)
+    cut.after_create = after_create
+    with pytest.raises(KeyboardInterrupt):
+        submit_predictions(work, CONFIG, cut, _path(work), force=True)
+    assert len(sandbox.state.submissions) == (2 if after_create else 1)
+    row = Ledger(work.state_db).get("classic", first.model_id, first.round)
+    assert row is not None and (row.state, row.submission_id) == ("submitted", first.submission_id)
+    assert "interrupted" in str(row.last_error)
+    (again,) = submit_predictions(work, CONFIG, client, _path(work))  # asks Numerai which
+    assert again.outcome == ("reconciled" if after_create else "already_done")
+    assert len(sandbox.state.submissions) == (2 if after_create else 1)
+
+
+def test_an_upload_whose_landing_check_is_cut_short_is_recorded(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Numerai confirmed the submission, then Ctrl-C cut the check of which round it was
+    filed under: the confirmed id is recorded (it was left 'uploading', unsure)."""
+    listing = client.submissions
+    calls: list[str] = []
+
+    def cut_on_the_second(model_id: str) -> list[Any]:
+        calls.append(model_id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return listing(model_id)
+
+    monkeypatch.setattr(client, "submissions", cut_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        submit_predictions(work, CONFIG, client, _path(work))
+    (made,) = sandbox.state.submissions
+    row = Ledger(work.state_db).get("classic", client.models()[MODEL], made.round)
+    assert row is not None and (row.state, row.submission_id) == ("submitted", made.id)
+
+
+def test_an_unsure_forced_upload_is_sent_again_by_a_plain_submit(
+    work: Workdir, client: NumeraiClient, sandbox: SandboxServer, creds: Credentials
+) -> None:
+    """'--force' whose create request got no answer says to run the command again without
+    --force: that run must settle the forced upload (send it again once Numerai has not
+    listed it in time), not take the round's earlier submission for it."""
+    (first,) = submit_predictions(work, CONFIG, client, _path(work))
+    lossy = _CreateNeverArrives(creds, sandbox.url, timeout=2.0, retries=0, backoff=0.01)
+    (forced,) = submit_predictions(work, CONFIG, lossy, _path(work), force=True)
+    assert forced.outcome == "uncertain"
+    waiting = CONFIG.model_copy(deep=True)
+    (again,) = submit_predictions(work, waiting, client, _path(work))
+    assert again.outcome == "uncertain" and len(sandbox.state.submissions) == 1
+    waiting.submission.unsure_wait_seconds = 0
+    (sent,) = submit_predictions(work, waiting, client, _path(work))
+    assert sent.outcome == "uploaded" and sent.submission_id != first.submission_id
+    assert len(sandbox.state.submissions) == 2
+    (done,) = submit_predictions(work, waiting, client, _path(work))
+    assert done.outcome == "already_done" and len(sandbox.state.submissions) == 2

@@ -227,4 +227,5 @@ def test_resolved_round_is_scored_with_real_metrics(
     meta = pd.Series(truth.meta_model, index=preds.index, name="meta")
     corr = numerai_corr(preds, target)["prediction"]
     mmc = correlation_contribution(preds, meta, target)["prediction"]
-    assert values == pytest.approx({"v2_corr20": corr, "mmc": mmc}, abs=1e-9)
+    expected = {"v2_corr20": corr, "mmc": mmc, "canon_corr": corr, "canon_mmc": mmc}
+    assert values == pytest.approx(expected, abs=1e-9)

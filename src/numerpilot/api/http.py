@@ -169,6 +169,9 @@ class Http:
         advice = ("Numerai is limiting the rate of requests: try again in a few minutes."
                   if last == f"HTTP {_RATE_LIMITED}" else "Check your network connection, or "
                   "try again later if Numerai is down.")  # fmt: skip
+        if last == _describe(requests.exceptions.Timeout()):  # slow, maybe not down
+            advice += (f" Each attempt waited {self.timeout:g} s for an answer ([api] "
+                       "timeout): raise it if Numerai answers slowly.")  # fmt: skip
         raise NumeraiAPIError(
             f"{what} failed after {attempts} attempt{'s' if attempts > 1 else ''} ({last}) at "
             f"{host_of(url)}. {advice}",

@@ -156,9 +156,12 @@ def expected_next_open(rounds: list[RoundInfo], now: datetime | None = None) -> 
     newest open plus the shortest gap between recent opens; once that time is well past
     (an eighth of the gap) with no new round, the next longer gap seen is expected
     instead (Numerai's weekend: three days). Either way, so that the gap is used for
-    retraining rather than polled through; nothing of the schedule is assumed."""
+    retraining rather than polled through; nothing of the schedule is assumed (with a
+    single round known, the next is due: the daemon looks at every poll)."""
     opens = sorted({r.open_time for r in rounds})
-    gaps = sorted({b - a for a, b in itertools.pairwise(opens) if b > a}) or [timedelta(days=1)]
+    gaps = sorted({b - a for a, b in itertools.pairwise(opens) if b > a})
+    if not gaps:  # one round known (a sandbox's first): no rhythm to go by, so it is due
+        return opens[-1]
     grace = gaps[0] / 8
     period = _period(opens, grace) if len(opens) > 2 else None
     if period is not None:

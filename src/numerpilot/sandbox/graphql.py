@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from numerpilot.sandbox.data import SERVED_FILES, VERSIONS
+from numerpilot.sandbox.rounds import listed_scores
 from numerpilot.sandbox.schedule import ANCHOR_ROUND, RoundWindow, iso
 from numerpilot.sandbox.state import CLASSIC, SandboxError, SandboxState
 
@@ -276,7 +277,7 @@ def _submission_scores(state: SandboxState, req: Request) -> list[dict[str, Any]
         resolved = sub.round in state.resolved
         if req.args.get("resolved") is not None and req.args["resolved"] != resolved:
             continue
-        for name, value in sub.scores.items():
+        for name, value in listed_scores(sub.scores).items():
             if req.args.get("displayName") not in (None, name):
                 continue
             out.append(
@@ -314,7 +315,7 @@ def _performances(state: SandboxState, req: Request) -> list[dict[str, Any]]:
                 "percentile": None,
                 "value": value,
             }
-            for name, value in sub.scores.items()
+            for name, value in listed_scores(sub.scores).items()
         ]
         out.append(
             {

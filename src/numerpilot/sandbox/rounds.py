@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 TARGETS = ("target_ender_20", "target_ender_20", "target_ender_20", "target_cyrusd_20")
+#: The scores the payout settings name, and the sandbox's score each one is: Numerai lists
+#: a submission's scores under both (``canon_corr`` beside ``v2_corr20``, ``canon_mmc``
+#: beside ``mmc``).
+PAYOUT_SCORES = {"canon_corr": "v2_corr20", "canon_mmc": "mmc"}
 
 
 @dataclass(frozen=True)
@@ -26,9 +30,10 @@ class RoundConfig:
 
     def score_configs(self) -> list[dict[str, Any]]:
         """``roundScoreConfigs`` as the API lists them."""
+        corr, mmc = PAYOUT_SCORES
         return [
-            _score_config("canon_corr", "CORR", self.corr_multiplier, self.clip),
-            _score_config("canon_mmc", "MMC", self.mmc_multiplier, self.clip),
+            _score_config(corr, "CORR", self.corr_multiplier, self.clip),
+            _score_config(mmc, "MMC", self.mmc_multiplier, self.clip),
         ]
 
     def payout(self, stake: float, corr: float, mmc: float) -> float:
@@ -58,3 +63,10 @@ def round_config(number: int) -> RoundConfig:
         corr_multiplier=(0.5, 0.75, 0.75, 1.0)[k],
         mmc_multiplier=(2.0, 2.25, 2.5, 2.25)[k],
     )
+
+
+def listed_scores(scores: dict[str, float]) -> dict[str, float]:
+    """A submission's scores as Numerai lists them: its own names and the payout
+    settings' (:data:`PAYOUT_SCORES`)."""
+    named = {name: scores[own] for name, own in PAYOUT_SCORES.items() if own in scores}
+    return {**scores, **named}

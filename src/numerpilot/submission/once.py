@@ -109,7 +109,7 @@ def submit_once(
     row = ledger.get(t.tournament, t.model_id, t.round.number)
     listing = client.submissions(t.model_id)
     existing = in_round(listing, t.round)
-    if existing is not None and not force:
+    if existing is not None and not force and not _forced_unsure(row, existing, t):
         if row is None or row.state != "submitted" or row.submission_id != existing.id:
             ledger.mark(*args, "submitted", submission_id=existing.id, late=t.round.is_late)
             return t.result("reconciled", existing.id)
@@ -138,12 +138,42 @@ def submit_once(
         if not error.uncertain:
             return _refused(ledger, client, t, error, row)
         return _settle(ledger, client, t, error, seen)
+    except BaseException:  # Ctrl-C, or a local failure: the process goes no further
+        _interrupted(ledger, row, force)
+        raise
+    # recorded before the check of where it landed, which a Ctrl-C may cut short
+    ledger.mark(*args, "submitted", submission_id=sid, late=t.round.is_late)
     landed = _landed(client, t, sid)
     if landed != t.round.number:
         return _moved(ledger, t, sid, landed)
-    ledger.mark(*args, "submitted", submission_id=sid, late=t.round.is_late)
     log.info("submitted %s for %s in round %d", t.path.name, t.model_name, t.round.number)
     return t.result("uploaded", sid)
+
+
+#: A forced upload cut short: the round's earlier submission stands on Numerai.
+_CUT_SHORT = ("the forced upload was interrupted; Numerai holds this submission, or the new "
+              "one if the upload reached it: 'numerpilot submit' asks Numerai which")  # fmt: skip
+
+
+def _interrupted(ledger: Ledger, before: LedgerRow | None, force: bool) -> None:
+    """A forced upload stopped by Ctrl-C (or a local failure) in a round already submitted:
+    the row is put back as it was, since Numerai holds the earlier submission whatever
+    became of the new one (it was left ``uploading``, ``unsure`` or ``due`` in
+    ``status``, until the next ``submit``)."""
+    if force and before is not None and before.state == "submitted":
+        ledger.restore(before, error=_CUT_SHORT)
+
+
+def _forced_unsure(row: LedgerRow | None, existing: SubmissionInfo, t: Target) -> bool:
+    """Whether ``row`` is a forced upload of ``t``'s file left unsure while Numerai lists
+    only the round's earlier submission (the one the row keeps): it is settled like any
+    unsure upload (sent again once not listed in time), not taken for that earlier one."""
+    return (
+        row is not None
+        and is_unsure(row)
+        and row.submission_id == existing.id
+        and row.sha256 == t.sha256
+    )
 
 
 def still_waiting(age: float, unsure_wait: float, clock_rate: float, info: RoundInfo) -> bool:
