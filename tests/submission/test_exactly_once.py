@@ -170,6 +170,8 @@ def test_the_unsure_wait_is_said_as_configured_on_a_fast_clock(
     assert ("it is sent again only after 120 s ([submission] unsure_wait_seconds), counted "
             "on Numerai's clock, which runs 60 times as fast as this machine's (2 s here)"
             ) in result.detail  # fmt: skip
+    line = submission_line(result)  # the terminal says why nothing was sent (it did not)
+    assert "Numerai does not list it yet (the upload of " in line and "2 s here" in line
     config = CONFIG.model_copy(update={"submission": CONFIG.submission.model_copy(
         update={"unsure_wait_seconds": 1})})  # fmt: skip
     (later,) = submit_predictions(work, config, client, _path(work), clock_rate=60)

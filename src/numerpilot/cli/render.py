@@ -141,7 +141,9 @@ def submission_line(result: SubmitResult) -> str:
         + "); --force uploads again.",
         "skipped": f"[yellow]•[/yellow] {result.model_name}: skipped: {result.detail.rstrip('.')}.",
         "uncertain": f"[red]?[/red] {result.model_name}: no answer confirmed the upload and "
-        "Numerai does not list it yet; run the command again: it asks Numerai first.",
+        "Numerai does not list it yet"
+        + (f" ({result.detail.rstrip('.')})" if result.detail else "")
+        + "; run the command again: it asks Numerai first.",
         "dry_run": f"[cyan]•[/cyan] {result.model_name}: {name} is valid for round {number}{late}"
         " (dry run: nothing uploaded" + (f"; {result.detail}" if result.detail else "") + ").",
     }
