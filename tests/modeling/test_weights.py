@@ -67,8 +67,9 @@ def test_the_main_target_is_kept_even_when_it_scores_nothing() -> None:
     dropped = fit_weights(members, y, EraIndex.from_eras(ERAS))
     kept = fit_weights(members, y, EraIndex.from_eras(ERAS), always=0)
     assert dropped.weights[0] == 0
-    # Shrunk halfway toward the main target's model alone; the rest goes where it helps.
-    assert kept.weights[0] >= 0.5 and kept.weights[1] > 0.3
+    # Shrunk a tenth of the way toward the main target's model alone; the rest goes where
+    # it helps.
+    assert kept.weights[0] >= 0.1 and kept.weights[1] > 0.8
 
 
 def test_eras_that_share_their_noise_count_as_less_evidence() -> None:

@@ -4,13 +4,12 @@ Equal weights let a weak target drag the ensemble below its best member. Instead
 eras none of the members was fit on (out-of-fold predictions of era folds, or the
 embargoed holdout), numerpilot finds the non-negative weights that maximise the
 ensemble's mean per-era correlation with the main target, then shrinks them toward the
-main target's model alone (what Numerai's example recipe trains), halfway on a holdout of
-a few dozen eras (a noisy judge), a tenth of the way on era folds: the ensemble leans on
-the auxiliary targets and the linear members only as far as held-out eras show they
-help. A member whose held-out score is not clearly positive gets no weight at all (except
-the main target's trees); "clearly" counts neighbouring eras that share their targets'
-noise (Numerai's 20-day targets span four weekly eras) as the evidence they are, not as
-independent eras (:func:`~numerpilot.scoring.summary.era_inflation`).
+main target's model alone (what Numerai's example recipe trains), a tenth of the way: the
+ensemble leans on the auxiliary targets and the linear members only as far as held-out
+eras show they help. A member whose held-out score is not clearly positive gets no
+weight at all (except the main target's trees); "clearly" counts neighbouring eras that
+share their targets' noise (Numerai's 20-day targets span four weekly eras) as the
+evidence they are, not as independent eras (:func:`~numerpilot.scoring.summary.era_inflation`).
 """
 
 from __future__ import annotations
@@ -29,11 +28,9 @@ MIN_T_STAT = 1.0
 #: ... and at least this share of the best member's mean.
 MIN_SHARE_OF_BEST = 0.25
 #: Fitted weights are mixed with the prior (the main target's model alone, else equal
-#: weights over the kept members) in this proportion: on one holdout of a few dozen eras ...
-SHRINK = 0.5
-#: ... and on out-of-fold predictions of every training era (era folds), a judge with
-#: several times the eras.
-SHRINK_FOLDS = 0.1
+#: weights over the kept members) in this proportion, on era folds and on one holdout alike
+#: (halfway on a holdout lost to a tenth on every family measured: docs/recipe-history.md).
+SHRINK = 0.1
 #: Weights below this share are dropped (the member is not worth its prediction time).
 MIN_WEIGHT = 0.03
 

@@ -48,7 +48,7 @@ from numerpilot.modeling.members import (
 from numerpilot.modeling.memory import GIB
 from numerpilot.modeling.store import save_bundle
 from numerpilot.modeling.tree_count import capped, fold_tree_count, refit_trees
-from numerpilot.modeling.weights import SHRINK, SHRINK_FOLDS, fit_weights
+from numerpilot.modeling.weights import fit_weights
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import Fitter, fitter, local_size, model_params
 from numerpilot.pipeline.plan import (
@@ -147,9 +147,7 @@ def _fitted_weights(
 ) -> tuple[dict[str, float], float | None]:
     """Configured weights, or weights fitted on the held-out predictions of every group
     (a target's tree models, keyed by the target; its linear model, by its member name),
-    with the ensemble's mean held-out CORR per era then (None for configured weights).
-    Fitted on era folds, whose held-out eras are all of train, the weights are shrunk
-    less toward the main target's tree models than on one holdout."""
+    with the ensemble's mean held-out CORR per era then (None for configured weights)."""
     groups = list(choices)
     if ctx.config.train.weights is not None or len(groups) == 1:
         return _group_weights(ctx, groups), None
@@ -159,8 +157,7 @@ def _fitted_weights(
     ok = ~np.isnan(main) & ~np.isnan(preds).any(axis=1)
     main_member = groups.index(layout.MAIN_TARGET) if layout.MAIN_TARGET in groups else None
     index = EraIndex.from_eras(data.eras[rows][ok])
-    shrink = SHRINK_FOLDS if uses_folds(ctx) else SHRINK
-    fit = fit_weights(preds[ok], main[ok], index, main_member, shrink)
+    fit = fit_weights(preds[ok], main[ok], index, main_member)
     for g, w, m, tt in zip(groups, fit.weights, fit.member_mean, fit.member_t, strict=True):
         log.info("%s: held-out CORR %.4f (t %.1f), weight %.2f", g, m, tt, w)
     log.info("held-out CORR of the ensemble %.4f (equal weights %.4f)", fit.ensemble_mean,
