@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +57,20 @@ def replica_python() -> Path:
     PyPI once per machine in numerpilot's cache (``NUMERPILOT_CACHE`` moves it) and reused
     by every later test session."""
     return ensure_replica(image_for(python_minor()))
+
+
+@contextlib.contextmanager
+def folder_held_elsewhere(folder: Path) -> Iterator[None]:
+    """Another process (a Python) holds ``folder``'s flock while the block runs, as a
+    running build or check would."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+         "os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
+         "time.sleep(120)", str(folder)], stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.conftest import Numerpilot
+from tests.model_upload.conftest import folder_held_elsewhere
 from typer.testing import CliRunner
 
 from numerpilot.cli.commands import app
@@ -262,20 +263,11 @@ def test_a_build_waits_for_another_writing_into_the_same_folder(tmp_path: Path) 
     from numerpilot.errors import LocalError
     from numerpilot.model_upload.folder_lock import folder_held
 
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
-         "os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
-         "time.sleep(30)", str(tmp_path)], stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        with (
-            pytest.raises(LocalError, match=f"process is writing a pickle in {tmp_path}"),
-            folder_held(tmp_path, wait=0.2, busy="writing a pickle"),
-        ):
-            pass
-    finally:
-        holder.kill()
-        holder.wait()
+    with (
+        folder_held_elsewhere(tmp_path),
+        pytest.raises(LocalError, match=f"process is writing a pickle in {tmp_path}"),
+        folder_held(tmp_path, wait=0.2, busy="writing a pickle"),
+    ):
+        pass
     with folder_held(tmp_path, wait=0.2, busy="writing a pickle") as held:  # its holder died
         assert held

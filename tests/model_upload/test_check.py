@@ -25,6 +25,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
+from tests.model_upload.conftest import folder_held_elsewhere
 
 from numerpilot.errors import DataError
 from numerpilot.model_upload import runtime
@@ -363,24 +364,16 @@ def test_a_check_removes_the_folders_of_killed_checks_only(
     """A check killed by SIGKILL left its numerpilot-check-* folder in the temporary
     folder for good; one that a running check holds stays."""
     import os
-    import subprocess
     import tempfile
 
     left, running = (Path(tempfile.mkdtemp(prefix="numerpilot-check-")) for _ in range(2))
     old = time.time() - 3600
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
-         "os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
-         "time.sleep(60)", str(running)], stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        for path in (left, running):
-            (path / "log.txt").write_text("the runtime's log")
-            os.utime(path, (old, old))
-        assert _check(built.path, live_file).passed
-        assert not left.exists() and running.exists()
+        with folder_held_elsewhere(running):
+            for path in (left, running):
+                (path / "log.txt").write_text("the runtime's log")
+                os.utime(path, (old, old))
+            assert _check(built.path, live_file).passed
+            assert not left.exists() and running.exists()
     finally:
-        holder.kill()
-        holder.wait()
         shutil.rmtree(running, ignore_errors=True)
