@@ -119,9 +119,9 @@ def test_a_scheduler_without_workers_is_refused_after_the_wait(
     worker (WORKER_TIMEOUT, here 1 s), saying so, then fails naming the address."""
     import distributed
 
-    import numerpilot.modeling.distributed as dist
+    from numerpilot.modeling import dask_workers
 
-    monkeypatch.setattr(dist, "WORKER_TIMEOUT", 1.0)
+    monkeypatch.setattr(dask_workers, "WORKER_TIMEOUT", 1.0)
     wd = make_workdir(tmp_path / "wd", synthetic_dir)
     with distributed.LocalCluster(
         n_workers=0, processes=False, protocol="tcp",
@@ -149,8 +149,9 @@ def test_a_cluster_whose_workers_all_left_is_given_up(monkeypatch: pytest.Monkey
     import distributed
 
     import numerpilot.modeling.distributed as dist
+    from numerpilot.modeling import dask_workers
 
-    monkeypatch.setattr(dist, "WORKER_TIMEOUT", 1.0)
+    monkeypatch.setattr(dask_workers, "WORKER_TIMEOUT", 1.0)
     monkeypatch.setattr(dist, "WATCH_SECONDS", 0.2)
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, processes=True, protocol="tcp",

@@ -38,6 +38,7 @@ import numpy as np
 from numerpilot.config import Config
 from numerpilot.data.load import EraData, Location
 from numerpilot.errors import DataError, LocalError
+from numerpilot.modeling import dask_workers
 from numerpilot.modeling.backends import FittedMember, fit_member, member_split
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.modeling.dask_address import (
@@ -49,14 +50,12 @@ from numerpilot.modeling.dask_address import (
     import_dask,
     unreachable,
 )
+from numerpilot.modeling.dask_workers import check_workers, wait_for_worker
 from numerpilot.modeling.members import Member
 from numerpilot.modeling.memory import gib
 
 log = logging.getLogger(__name__)
 
-#: Seconds to wait for a first worker at a scheduler that has none (and, while tasks run,
-#: for a worker to come back once every worker has left).
-WORKER_TIMEOUT = 60.0
 #: Seconds between looks at the cluster's workers while its tasks run.
 WATCH_SECONDS = 5.0
 #: Seconds to stop a LocalCluster cut short while it starts (Ctrl-C): it is thrown away.
@@ -168,52 +167,6 @@ def dask_setup(worker: Any) -> None:
     which the command handles (its LocalCluster then stops them), instead of each dying
     with a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def wait_for_worker(client: Any, address: str) -> None:
-    """Return once the scheduler at ``address`` has a worker; a LocalError after
-    :data:`WORKER_TIMEOUT` seconds without one (a task would wait forever)."""
-    if client.scheduler_info().get("workers"):
-        return
-    log.warning("waiting for a Dask worker at %s (none has joined it yet; at most %g s)",
-                address, WORKER_TIMEOUT)  # fmt: skip
-    try:
-        client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
-    except TimeoutError:
-        raise LocalError(
-            f"no Dask worker joined the scheduler at {address} within {WORKER_TIMEOUT:g} s. "
-            f"Start one on each machine ('dask worker {address}') or use --cluster local."
-        ) from None
-
-
-def worker_version() -> str:
-    """numerpilot's version where this runs (a worker, asked by :func:`check_workers`)."""
-    from numerpilot import __version__
-
-    return __version__
-
-
-def check_workers(client: Any, address: str) -> None:
-    """A LocalError when a worker at ``address`` cannot import numerpilot (it would die
-    unpickling its first task, with no word of why); a warning for workers that run another
-    version of it than this machine (the tasks may not unpickle there)."""
-    from numerpilot import __version__
-
-    answers = client.run(worker_version, on_error="return")
-    failed = {w: a for w, a in answers.items() if isinstance(a, BaseException)}
-    if failed:
-        worker, error = min(failed.items())
-        raise LocalError(
-            f"{len(failed)} of the {len(answers)} Dask workers at {address} cannot import "
-            f"numerpilot ({worker}: {cause_of(error)}). Install numerpilot {__version__} in "
-            "the Python that runs 'dask worker' on each machine, start the workers again, "
-            "and run the command again, or use --cluster local."
-        )
-    others = sorted({str(v) for v in answers.values()} - {__version__})
-    if others:
-        log.warning("Dask workers at %s run numerpilot %s, this machine %s: install the "
-                    "same version on every machine if their fits fail", address,
-                    " and ".join(others), __version__)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -339,8 +292,9 @@ def fit_on_cluster(
 
 def completed(client: Any, futures: Sequence[Any]) -> Iterator[Any]:
     """``futures`` as they finish; a LocalError once the cluster has had no worker for
-    :data:`WORKER_TIMEOUT` seconds (every worker left or died: Dask would wait for one
-    for ever, with no word), or at once once the scheduler is lost (:func:`scheduler_lost`)."""
+    ``dask_workers.WORKER_TIMEOUT`` seconds (every worker left or died: Dask would wait for
+    one for ever, with no word), or at once once the scheduler is lost
+    (:func:`scheduler_lost`)."""
     distributed = import_dask()
     address = client.scheduler.address if client.scheduler is not None else None
     pending, alone_since = set(futures), None
@@ -359,11 +313,11 @@ def completed(client: Any, futures: Sequence[Any]) -> Iterator[Any]:
         elif alone_since is None:
             alone_since = time.monotonic()
             log.warning("every Dask worker has left the scheduler at %s; waiting at most "
-                        "%g s for one", address, WORKER_TIMEOUT)  # fmt: skip
-        elif time.monotonic() - alone_since >= WORKER_TIMEOUT:
+                        "%g s for one", address, dask_workers.WORKER_TIMEOUT)  # fmt: skip
+        elif time.monotonic() - alone_since >= (timeout := dask_workers.WORKER_TIMEOUT):
             raise LocalError(
                 f"every Dask worker left the scheduler at {address} and none came back "
-                f"within {WORKER_TIMEOUT:g} s ({len(pending)} fit{'s' * (len(pending) != 1)} "
+                f"within {timeout:g} s ({len(pending)} fit{'s' * (len(pending) != 1)} "
                 f"unfinished). Start workers ('dask worker {address}') and run the command "
                 "again, or use --cluster local."
             )
