@@ -249,7 +249,8 @@ def test_too_few_eras_messages_state_the_real_need() -> None:
         era_folds(eras, n_folds=1, purge=10, test_eras=1, era_step=1)
     message = str(caught.value)
     assert "11 eras are too few for 1 fold of 1 test era behind a gap of 10 eras" in message
-    assert message.endswith("lower cv.folds or cv.test_eras.")
+    assert "lower cv.folds or cv.test_eras, or leave fewer eras out before each test " \
+        "block: a smaller cv.purge_eras or cv.embargo_eras" in message  # the gap alone  # fmt: skip
 
 
 def test_era_corr_of_a_variance_rounded_below_zero_warns_nothing() -> None:
@@ -286,8 +287,11 @@ def test_compare_with_itself_shows_both_scores_ties_and_the_settings_not_used(
         == (1.0, 0.0, 0.0)  # fmt: skip
     assert cmp["notes"] == [
         f"{other} sets data.dir = 'mine', cv.folds = 3, not used: both configs are "
-        "cross-validated on this config's [data] (but data.feature_set) and [cv]"
+        "cross-validated on this config's [data] (but data.feature_set) and [cv]",
+        f"{other} sets the same recipe as this config (on this config's [data] and [cv]): it "
+        "was not cross-validated again, and every era ties; change a setting in it to compare",
     ]
+    assert out.count("Scoring fold 1") == 1, out  # one cross-validation, not the same one twice
     flat = " ".join(out.split())
     assert "eras tied 100%" in flat and "eras where the other config is better 0%" in flat
     assert f"This config and the other config, {other}, on the same folds" in flat

@@ -116,13 +116,26 @@ class Retrainer:
         self.clock, self.stop, self.alerts = clock, stop, alerts
         self.running = Stoppable()  # the retrain in progress, stopped by a signal
         self.tried: set[str] = set()  # the reasons retrained for (one retrain each)
+        #: The reasons whose retrain failed: the round then current and the config's text,
+        #: tried again once either changes (a mistake fixed, or a fault passed by then).
+        self.failed: dict[str, tuple[int, str]] = {}
         self._said: str | None = None  # why retraining waits, said once
+        pinned = config.data.version != "newest"
+        if config.daemon.retrain == "new-data-version" and pinned:
+            log.warning(
+                'retrain = "new-data-version" never retrains while data.version is pinned to '
+                '%s: set data.version = "newest" to follow Numerai\'s new versions, or retrain '
+                '= "weekly"',
+                config.data.version,
+            )
 
     def maybe(self, current: RoundInfo, wake: datetime | None) -> list[str]:
         """Retrain now if due and there is time before ``wake`` (server time, when the next
         round is due); the failures to report."""
         reason = retrain_reason(self.workdir, self.config, self.client, rate=self.clock.rate)
-        if reason is None or reason in self.tried or self.stop.is_set():
+        if reason is None or self.stop.is_set():
+            return []
+        if reason in self.tried and not self._try_again(reason, current):
             return []
         if not self.measure_clock():
             log.debug("not retraining yet: the server clock's rate is not measured")
@@ -164,12 +177,34 @@ class Retrainer:
             self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
             return []
         except (NumerpilotError, OSError) as error:
-            message = f"retraining failed: {failure_line(error)}"
+            self.failed[reason] = (current.number, self._config_text())
+            line = failure_line(error).rstrip()
+            message = (
+                f"retraining failed: {line}{'' if line.endswith('.') else '.'} The models in use "
+                f"stay; it is tried again when {self.workdir.config_path.name} changes, or "
+                "after the next round."
+            )
             tournament = self.config.submission.tournament
             self.alerts.send(Alert("failed", tournament, current.number, None, message))
             return [message]
+        self.failed.pop(reason, None)
         record_retrain(self.workdir.models, time.monotonic() - began, finished=True)
         return []
+
+    def _config_text(self) -> str:
+        """The work directory's config as it is now ("" when it cannot be read)."""
+        try:
+            return self.workdir.config_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def _try_again(self, reason: str, current: RoundInfo) -> bool:
+        """Whether a retrain for ``reason``, tried already, failed and may be tried again: the
+        config changed since (a mistake fixed), or a round has opened since (a fault passed)."""
+        failed = self.failed.get(reason)
+        if failed is None:
+            return False
+        return current.number != failed[0] or self._config_text() != failed[1]
 
     def measure_clock(self) -> bool:
         """Look at the server's clock a few times, a quarter second apart, until its rate is

@@ -91,6 +91,17 @@ def purge_eras(target: str) -> int:
     return -(-horizon_days(target) // _DAYS_PER_ERA) + _LAG_ERAS
 
 
+def gap_hint(now: str = "") -> str:
+    """The advice to narrow the gap before each test block (``now``: what it is), and its
+    cost."""
+    where = f", now {now}" if now else ""
+    return (
+        f", or leave fewer eras out before each test block{where}: a smaller cv.purge_eras "
+        "or cv.embargo_eras (a purge shorter than the targets' horizon lets training eras "
+        "share outcomes with test eras)"
+    )
+
+
 def era_folds(
     eras: np.ndarray,
     *,
@@ -125,10 +136,11 @@ def era_folds(
     first_test = len(uniq) - n_folds * size
     if size < 1 or first_test < 1 or not np.any(numbers[:first_test] < numbers[first_test] - gap):
         each = plural(size, "test era") if size else "some test eras"
+        narrower = gap_hint() if size >= 1 and first_test >= 1 else ""  # the gap alone
         raise DataError(
             f"{plural(len(uniq), 'era')} are too few for {plural(n_folds, 'fold')} of {each} "
             f"behind a gap of {plural(gap, 'era')} (purge {purge} + embargo {embargo}); lower "
-            f"cv.folds or cv.test_eras{_era_step_hint(era_step)}."
+            f"cv.folds or cv.test_eras{_era_step_hint(era_step)}{narrower}."
         )
     folds = []
     window = train_eras

@@ -23,11 +23,17 @@ from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
-from numerpilot.errors import DataError
+from numerpilot.errors import ConfigError, DataError
 from numerpilot.kernel.ensemble import Payload, build_models, combine, predict_members
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import FittedMember, resolved
-from numerpilot.modeling.cv import EraSplit, TooFewErasError, era_folds, purge_eras
+from numerpilot.modeling.cv import (
+    EraSplit,
+    TooFewErasError,
+    era_folds,
+    gap_hint,
+    purge_eras,
+)
 from numerpilot.modeling.dask_address import LOCAL
 from numerpilot.modeling.distributed import concat_era_data
 from numerpilot.modeling.members import Member, ensemble_members, seed_columns, seed_groups
@@ -62,6 +68,8 @@ class CVData:
     data: EraData
     n_model_features: int
     meta: np.ndarray | None
+    #: Notes on the rows themselves (validation eras that are train eras too).
+    notes: tuple[str, ...] = ()
 
 
 def cv_purge(cfg: Config, *others: Config) -> int:
@@ -71,6 +79,30 @@ def cv_purge(cfg: Config, *others: Config) -> int:
         return cfg.cv.purge_eras
     targets = {t for c in (cfg, *others) for t in c.train.targets}
     return max(purge_eras(t) for t in targets)
+
+
+def gap_text(cfg: Config, purge: int, *others: Config) -> str:
+    """The gap before each test block and where its purge comes from: ``cv.purge_eras``, or
+    the horizon of the longest target (of ``cfg``, or of a config compared with it)."""
+    why = "cv.purge_eras"
+    if cfg.cv.purge_eras is None:
+        targets = list(dict.fromkeys(t for c in (cfg, *others) for t in c.train.targets))
+        longest = max(targets, key=purge_eras)
+        theirs = "" if longest in cfg.train.targets else ", a target of the compared config"
+        why = f"{longest}'s horizon{theirs}"
+    return f"{purge} purged ({why}) + {cfg.cv.embargo_eras} embargo"
+
+
+def check_cv_settings(cfg: Config) -> None:
+    """Refuse [cv] settings that contradict each other, before any data is read: a
+    walk-forward window with the expanding scheme, which trains on every earlier era."""
+    cv = cfg.cv
+    if cv.scheme == "expanding" and cv.train_eras:
+        raise ConfigError(
+            f"cv.train_eras = {cv.train_eras} is the walk-forward window, but cv.scheme is "
+            "'expanding', which trains each fold on every era before its test block; set "
+            'cv.scheme = "walk-forward" to train on a window, or remove cv.train_eras.'
+        )
 
 
 def folds_for(cfg: Config, eras: np.ndarray, purge: int) -> list[EraSplit]:
@@ -115,7 +147,24 @@ def load_cv_data(
                 )
             )  # fmt: skip
     data = concat_era_data(parts)
-    return CVData(data, len(features), meta_coverage(ctx.data_dir / layout.META_MODEL, data.ids))
+    meta = meta_coverage(ctx.data_dir / layout.META_MODEL, data.ids)
+    shared = shared_eras_note(parts)
+    return CVData(data, len(features), meta, (shared,) if shared else ())
+
+
+def shared_eras_note(parts: list[EraData]) -> str | None:
+    """A note when validation (``parts[1]``) shares era labels with train (``parts[0]``): a
+    dataset of your own whose files overlap; the rows of both are then one era each."""
+    if len(parts) < 2:
+        return None
+    shared = np.intersect1d(np.unique(parts[0].eras), np.unique(parts[1].eras))
+    if not len(shared):
+        return None
+    return (
+        f"{len(shared)} validation eras ({shared[0]} to {shared[-1]}) are train eras too "
+        "(cv.include_validation): the rows of both files with one era label are cross-"
+        "validated as one era; give validation eras labels after train's last era"
+    )
 
 
 def meta_coverage(path: Path, ids: np.ndarray) -> np.ndarray | None:
@@ -151,6 +200,7 @@ def run_cv(
     ``--cluster local``); with ``cluster`` every (fold, member) is a Dask task (see
     :mod:`numerpilot.modeling.distributed`)."""
     if cv_data is None:
+        check_cv_settings(ctx.config)
         ctx, workers = cv_era_step(ctx, cluster)
     cfg = ctx.config
     model_params(resolved(cfg))  # a GPU, backend or parameter this install lacks: refused
@@ -169,7 +219,8 @@ def run_cv(
     unscored = unscorable_folds(data, folds)  # before any work: nothing to score in a fold
     for k, split in enumerate(folds, start=1):  # before any work: a target a fit lacks
         if k not in unscored:
-            check_fold(ctx, era_view(model_data, eras=split.fit), k, len(folds))
+            check_fold(ctx, era_view(model_data, eras=split.fit), k, len(folds),
+                       gap=gap_text(cfg, purge))  # fmt: skip
     with fitter(ctx, model_data, paths, progress, cluster, workers) as fit:
         for number, split in enumerate(folds, start=1):
             if number in unscored:
@@ -189,6 +240,7 @@ def run_cv(
             trees = {f.name: f.best_iteration for f in fitted}
             results.append(FoldResult(number, split, trees, _widen(scores, columns)))
     overall = merge_reports([r.scores for r in results])
+    overall = replace(overall, notes=(*cvd.notes, *overall.notes))
     dropped = _dropped_note(columns, predicted)
     if dropped:
         overall = replace(overall, notes=(*overall.notes, dropped))
@@ -363,9 +415,12 @@ def _no_mmc_note(cfg: Config, cvd: CVData) -> str:
     return f"MMC: {why}, so none is scored{hint}"
 
 
-def check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True) -> None:
+def check_fold(
+    ctx: Context, fit: EraData, k: int, n: int, targets: bool = True, *, gap: str = ""
+) -> None:
     """Refuse, before any fit, a fold whose training eras ``fit`` cannot hold the recipe's
-    held-out split (or lack a target's values, with ``targets``)."""
+    held-out split (or lack a target's values, with ``targets``); ``gap`` (see
+    :func:`gap_text`) says what leaves eras out before each test block."""
     part = f"the training eras of cv fold {k}/{n} ({fit.eras[0]} to {fit.eras[-1]})"
     try:
         if targets:
@@ -383,4 +438,6 @@ def check_fold(ctx: Context, fit: EraData, k: int, n: int, targets: bool = True)
                 "set cv.test_eras to a few eras per fold (0 tests the folds on the whole "
                 "later half, so the first fold trains on less than the earlier half)"
             )
+        if gap:
+            more += gap_hint(gap)
         raise DataError(f"{part}: {error} Or give each fold more training eras: {more}.") from None

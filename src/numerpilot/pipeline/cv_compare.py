@@ -20,12 +20,14 @@ from numerpilot.modeling.backends import resolved
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.cv import (
+    check_cv_settings,
     check_fold,
     cv_era_step,
     cv_files,
     cv_purge,
     era_view,
     folds_for,
+    gap_text,
     load_cv_data,
     run_cv,
     unscorable_folds,
@@ -36,11 +38,11 @@ from numerpilot.progress import SILENT, Progress
 
 
 def _check_other(
-    ctx: Context, data: EraData, folds: list[EraSplit], path: Path, skip: set[int]
+    ctx: Context, data: EraData, folds: list[EraSplit], path: Path, skip: set[int], gap: str = ""
 ) -> None:
     """What can be checked of a compared config (at ``path``) before the first one's folds
     are fitted: its parameters, its targets in the data files, its held-out splits on the
-    folds (but those in ``skip``, which are not fitted)."""
+    folds (but those in ``skip``, which are not fitted; ``gap``: see ``check_fold``)."""
     import pyarrow.parquet as pq
 
     try:
@@ -58,7 +60,8 @@ def _check_other(
     try:
         for k, split in enumerate(folds, start=1):
             if k not in skip:
-                check_fold(ctx, era_view(data, eras=split.fit), k, len(folds), targets=False)
+                check_fold(ctx, era_view(data, eras=split.fit), k, len(folds), targets=False,
+                           gap=gap)  # fmt: skip
     except DataError as error:  # its held-out split, not this config's: say whose it is
         raise DataError(f"--compare {path} (the other config): {error}") from None
 
@@ -116,6 +119,7 @@ def run_compare(
 ) -> tuple[CVResult, CVResult, Comparison]:
     """Cross-validate ``ctx``'s config and the one at ``path`` on the same eras and folds
     (purged for the longest horizon of either); returns both and their comparison."""
+    check_cv_settings(ctx.config)  # this config's [cv], which both use
     try:
         other_ctx, notes = other_context(ctx, path)
         other_ctx, other_workers = cv_era_step(other_ctx, cluster)
@@ -126,13 +130,19 @@ def run_compare(
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)
     skip = unscorable_folds(base_data.data, folds)
+    gap = gap_text(ctx.config, purge, other_ctx.config)
     for k, split in enumerate(folds, start=1):  # this config's own mistakes are said first
         if k not in skip:
-            check_fold(ctx, era_view(base_data.data, eras=split.fit), k, len(folds))
-    _check_other(other_ctx, base_data.data, folds, path, skip)  # before the first config's fits
+            check_fold(ctx, era_view(base_data.data, eras=split.fit), k, len(folds), gap=gap)
+    _check_other(other_ctx, base_data.data, folds, path, skip, gap)  # before the first's fits
     base = run_cv(ctx, progress, cv_data=base_data, folds=folds, purge=purge, cluster=cluster,
                   workers=workers)  # fmt: skip
     del base_data
+    if other_ctx.config == ctx.config:  # the same recipe on the same folds: the same scores
+        same = (f"{path} sets the same recipe as this config (on this config's [data] and "
+                "[cv]): it was not cross-validated again, and every era ties; change a "
+                "setting in it to compare",)  # fmt: skip
+        return base, base, compare(base, base, notes=(*notes, *same))
     other_data = load_cv_data(other_ctx, progress, eras=np.unique(base.row_eras))
     other = run_cv(other_ctx, progress, cv_data=other_data, folds=folds, purge=purge,
                    cluster=cluster, workers=other_workers)  # fmt: skip
