@@ -42,7 +42,7 @@ def _daemon(work: Workdir, client: NumeraiClient) -> Daemon:
 
 
 def test_signals_daemon_trains_predicts_and_submits_once(
-    tmp_path: Path, sandbox: SandboxServer, creds: Credentials
+    tmp_path: Path, sandbox: SandboxServer, creds: Credentials, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = _client(sandbox, creds, "signals")
     work = Workdir(tmp_path / "wd")
@@ -52,9 +52,12 @@ def test_signals_daemon_trains_predicts_and_submits_once(
     download_dataset(work, ctx.config, client)
     assert ctx.config.train.targets == ["target"]
     train_ensemble(ctx)
-    report = _daemon(work, client).run(once=True)
+    with caplog.at_level("INFO", logger="numerpilot"):
+        report = _daemon(work, client).run(once=True)
     (result,) = report.results
     assert result.outcome == "uploaded" and not report.failures
+    said = [r.getMessage() for r in caplog.records if "uploaded in round" in r.getMessage()]
+    assert said and "churn and turnover" in said[0], said  # the log names the figures
     (sub,) = sandbox.state.submissions
     frame = pd.read_csv(__import__("io").BytesIO(sub.data))
     assert list(frame.columns) == ["numerai_ticker", "signal"] and len(frame) >= 100
@@ -81,6 +84,10 @@ def test_crypto_daemon_submits_the_users_signal_file_once_per_round(
     assert [r.outcome for r in first.results] == ["uploaded"], first.failures
     assert _daemon(work, client).run(once=True).results == []
     sandbox.clock.advance(timedelta(days=1))  # the next round; the job has not run yet
+    waiting = _daemon(work, client).run(once=True)  # 5 minutes in: the job may still run
+    assert waiting.results == [] and waiting.failures == []
+    assert all(r.state == "submitted" for r in Ledger(work.state_db).history())
+    sandbox.clock.advance(timedelta(minutes=30))  # half of the staking window: it failed
     stale = _daemon(work, client).run(once=True)
     assert stale.results == [] and "already submitted in round" in stale.failures[0]
     write_signal(1)
@@ -142,3 +149,56 @@ def test_a_signal_refused_for_churn_is_not_predicted_and_checked_again_every_pol
     for _ in range(2):  # two more polls
         assert runner.pass_once().failures == first.failures
     assert calls == ["predict", "submit"] and len(sandbox.state.submissions) == 1
+
+
+def test_a_signal_file_not_written_yet_is_waited_for_then_fails_the_round(
+    tmp_path: Path, sandbox: SandboxServer, creds: Credentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The job that writes ``signal_file`` runs after the round opens: until half of the
+    staking window has passed, a missing file is waited for (said once, no alert, no
+    failed row); then the round fails with the reason."""
+    client = _client(sandbox, creds, "crypto")
+    work = Workdir(tmp_path / "wd")
+    work.root.mkdir()
+    work.config_path.write_text(_config("crypto", 'signal_file = "sig.csv"'))
+    runner = _daemon(work, client)
+    with caplog.at_level("INFO", logger="numerpilot"):
+        for _ in range(2):
+            assert runner.pass_once().failures == []
+    said = [r.getMessage() for r in caplog.records if "waiting for this round's" in r.getMessage()]
+    assert len(said) == 1 and "does not exist" in said[0], said
+    assert Ledger(work.state_db).history() == [] and sandbox.state.submissions == []
+    sandbox.clock.advance(timedelta(minutes=30))
+    failed = runner.pass_once()
+    assert "does not exist" in failed.failures[0]
+    (row,) = Ledger(work.state_db).history()
+    assert row.state == "failed" and sandbox.state.submissions == []
+
+
+def test_a_signal_file_older_than_the_last_rounds_universe_is_not_submitted(
+    tmp_path: Path, sandbox: SandboxServer, creds: Credentials
+) -> None:
+    """A file never submitted (the daemon was down) but written before the previous
+    round's universe reached this machine is an earlier round's: the daemon does not send
+    it for this round; once the job writes it again (or it is touched), it does."""
+    import os
+    import time
+
+    client = _client(sandbox, creds, "crypto")
+    work = Workdir(tmp_path / "wd")
+    work.root.mkdir()
+    work.config_path.write_text(_config("crypto", 'signal_file = "sig.csv"'))
+    symbols = sandbox.state.tickers[CRYPTO].universe(sandbox.state.current().number).symbol
+    signal = work.root / "sig.csv"
+    values = np.random.default_rng(0).uniform(0.01, 0.99, len(symbols))
+    pd.DataFrame({"symbol": symbols, "signal": values}).to_csv(signal, index=False)
+    hour_ago = time.time() - 3600
+    os.utime(signal, (hour_ago, hour_ago))  # written before this round's universe arrived
+    download_dataset(work, load_config(work.config_path), client, live_only=True)  # yours
+    sandbox.clock.advance(timedelta(days=1, minutes=30))  # the next round, half its window
+    stale = _daemon(work, client).run(once=True)
+    assert stale.results == [] and "an earlier round's file" in stale.failures[0]
+    assert sandbox.state.submissions == []
+    os.utime(signal)  # the job ran (or you touched it): this round's
+    fresh = _daemon(work, client).run(once=True)
+    assert [r.outcome for r in fresh.results] == ["uploaded"], fresh.failures

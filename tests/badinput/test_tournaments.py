@@ -263,3 +263,15 @@ def test_signals_rows_of_several_dates(
     refused(numerpilot("submit", "--file", str(path), "-C", str(root)), 1, "Duplicates detected",
             "2 data_type values ('validation', 'live')", "submit only the live rows")  # fmt: skip
     assert keys.received() == [] and not (root / "state.db").exists()
+
+
+@pytest.mark.bad_input("daemon", "crypto: no `[submission] signal_file` (nothing to submit)")
+def test_crypto_daemon_without_a_signal_file(
+    keys: SandboxServer, numerpilot: Numerpilot, refused: Refused, tmp_path: Path
+) -> None:
+    """It could only fail every round (numerpilot trains nothing for Crypto): refused at
+    start, as a configuration error (exit 1: a service is not restarted)."""
+    root = workdir(tmp_path / "wd", "crypto")
+    refused(numerpilot("daemon", "--once", "-C", str(root)), 1, "signal_file",
+            'tournament = "crypto"', "numerpilot.toml")  # fmt: skip
+    assert keys.received() == [] and not (root / "data").exists()

@@ -33,12 +33,19 @@ from numerpilot.automation.clock import (
     expected_next_open,
 )
 from numerpilot.automation.retraining import Retrainer
-from numerpilot.automation.round_memory import RoundMemory
+from numerpilot.automation.round_memory import RoundMemory, Stamp, stamp
 from numerpilot.config import Config
-from numerpilot.errors import NumerpilotError, RemoteError, SubmissionError, failure_line
+from numerpilot.errors import (
+    ConfigError,
+    NumerpilotError,
+    RemoteError,
+    SubmissionError,
+    failure_line,
+)
 from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import SubmitResult, still_unsure
+from numerpilot.submission.submit import SignalFileNotReadyError
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -91,6 +98,7 @@ class Daemon:
     ) -> None:
         self.workdir, self.config, self.client = workdir, config, client
         self.settings = config.daemon
+        self._check_source()
         self.alerts = alerts or Alerts(config.daemon.alert_webhook)
         self.stop = stop or threading.Event()
         #: The signal that stopped the daemon, if one did (SIGINT: exit code 130).
@@ -104,6 +112,8 @@ class Daemon:
         self.retrainer = Retrainer(workdir, config, client, self.clock, self.stop, self.alerts)
         self._jumps = ClockJumps()
         self._memory = RoundMemory()
+        self._said: tuple[int, str, Stamp] | None = None  # the file last said ready, and when
+        self._waiting: int | None = None  # the round last said waiting for its signal file
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -137,6 +147,17 @@ class Daemon:
                 self._sleep(self._sleep_seconds(report.look))
             log.info("daemon stopped")
             return report
+
+    def _check_source(self) -> None:
+        """Refuse, before anything runs, a Crypto work directory without ``signal_file``: it
+        could never submit (numerpilot trains nothing for Crypto), only fail every round."""
+        if self.config.submission.tournament == "crypto" and not self.config.submission.signal_file:
+            raise ConfigError(
+                f'{self.workdir.config_path}: [submission] tournament = "crypto" needs '
+                "[submission] signal_file: numerpilot trains no Crypto model (the data has no "
+                "features), so the daemon submits the file your own job writes each round; "
+                'add e.g. signal_file = "my_signal.csv" under [submission].'
+            )
 
     def pass_once(self) -> PassReport:
         """Look at the rounds; submit what is due; say when to look again."""
@@ -273,22 +294,43 @@ class Daemon:
         own = self.config.submission.signal_file
         wait = min(self.settings.poll_seconds, LOCK_WAIT)  # a stop is not held up longer
         try:
-            download_dataset(self.workdir, self.config, self.client, info=current,
-                             live_only=bool(own), lock_wait=wait)  # fmt: skip
+            folder = download_dataset(self.workdir, self.config, self.client, info=current,
+                                      live_only=bool(own), lock_wait=wait)  # fmt: skip
             if own:  # a signal computed elsewhere: checked and submitted as it is
                 path = self.workdir.root / own
-                check_not_stale(self.ledger, self.config.submission.tournament, path, current)
+                check_not_stale(self.ledger, self.config.submission.tournament, path, current,
+                                folder)  # fmt: skip
             else:
                 path = self._predict(current)
         except LockedError as error:  # another download (yours): it is no failure
             log.info("round %d: %s Trying again at the next poll.", current.number, error)
             return None
+        except SignalFileNotReadyError as error:  # your job runs after the open: not yet a failure
+            if not self._waiting_for_signal(current, error):
+                self._fail(current, None, failure_line(error), report)
+            return None
         except (NumerpilotError, OSError) as error:
             self._fail(current, None, failure_line(error), report)
             return None
         done = f"checked {own}" if own else "predicted the live era"
-        log.info("%s of round %d", done, current.number, extra={"round": current.number})
+        said, self._said = self._said, (current.number, done, stamp(path))
+        log.log(logging.INFO if said != self._said else logging.DEBUG, "%s of round %d", done,
+                current.number, extra={"round": current.number})  # fmt: skip
         return path
+
+    def _waiting_for_signal(self, current: RoundInfo, error: SignalFileNotReadyError) -> bool:
+        """True (said once per round) until half of the round's staking window has passed:
+        the job that writes ``signal_file`` can only run once the round's universe is out,
+        so the file is no failure before then; after it, the round fails (alerted)."""
+        deadline = current.open_time + (current.close_staking_time - current.open_time) / 2
+        if self.clock.now() >= deadline:
+            return False
+        if self._waiting != current.number:
+            self._waiting = current.number
+            log.info("round %d: waiting for this round's signal file until %s UTC (then the "
+                     "round fails, with an alert): %s", current.number, f"{deadline:%a %H:%M:%S}",
+                     error, extra={"round": current.number})  # fmt: skip
+        return True
 
     def _submit(
         self, current: RoundInfo, name: str, path: Path, report: PassReport, *, recovering: bool
@@ -317,8 +359,9 @@ class Daemon:
             log.warning("%s: %s", name, result.detail)
         fields = {"round": result.round, "model": name, "outcome": result.outcome,
                   "submission_id": result.submission_id}  # fmt: skip
-        log.info("%s: %s in round %d", name, result.outcome.replace("_", " "),
-                 result.round, extra=fields)  # fmt: skip
+        note = f" ({result.note})" if result.note else ""  # Signals: the churn figures
+        log.info("%s: %s in round %d%s", name, result.outcome.replace("_", " "), result.round,
+                 note, extra=fields)  # fmt: skip
         if result.round != current.number:  # filed under the next round: this one failed
             self._fail(current, name, f"{name}: {result.detail}", report)
         elif result.outcome == "uploaded" and recovering:  # the alert was not the end

@@ -16,6 +16,7 @@ beside its live file.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,10 @@ HIDDEN = "hidden.parquet"
 _CYCLE, _ABSENT = 50, 2
 _BINS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 _BIN_EDGES = np.array([0.05, 0.25, 0.75, 0.95])
+#: Dates over which a ticker's wobble turns into a new one: it moves a little from week to
+#: week, so a model's ranking churns under Numerai's 15 % limit against its last five
+#: submissions, as a steady signal's does on Numerai (a fresh wobble every date: ~30 %).
+_TURNOVER_DATES = 20
 
 
 @dataclass(frozen=True)
@@ -93,12 +98,21 @@ def in_universe(spec: TickerSpec, round_number: int) -> np.ndarray:
     return (round_number + phase) % _CYCLE >= _ABSENT
 
 
+def _wobble(key: list[int], step: int, shape: tuple[int, int]) -> np.ndarray:
+    """Standard normal values at date ``step`` that glide from one independent draw to the
+    next over :data:`_TURNOVER_DATES` dates (unit variance at every date)."""
+    anchor, offset = divmod(step, _TURNOVER_DATES)
+    angle = offset / _TURNOVER_DATES * math.pi / 2
+    now = np.random.default_rng([*key, anchor]).standard_normal(shape)
+    then = np.random.default_rng([*key, anchor + 1]).standard_normal(shape)
+    return math.cos(angle) * now + math.sin(angle) * then
+
+
 def _latent(spec: TickerSpec, step: int) -> np.ndarray:
     """Latent quality (n_tickers, 3) at date ``step``: fixed per ticker plus a wobble."""
     rng = np.random.default_rng(spec.seed)
     base = rng.standard_normal((spec.n_tickers, 3))
-    drift = np.random.default_rng([spec.seed, step]).standard_normal((spec.n_tickers, 3))
-    return base + 0.3 * drift
+    return base + 0.3 * _wobble([spec.seed], step, (spec.n_tickers, 3))
 
 
 def _binned(values: np.ndarray) -> np.ndarray:
@@ -113,8 +127,7 @@ def _noise(spec: TickerSpec, step: int) -> np.ndarray:
     little between rounds, as on Numerai, not all over again)."""
     shape = (spec.n_tickers, spec.n_features)
     lasting = np.random.default_rng([spec.seed, 2]).standard_normal(shape)
-    fresh = np.random.default_rng([spec.seed, step, 2]).standard_normal(shape)
-    return 0.98 * lasting + 0.2 * fresh
+    return 0.98 * lasting + 0.2 * _wobble([spec.seed, 2], step, shape)
 
 
 def _features(spec: TickerSpec, latent: np.ndarray, noise: np.ndarray) -> np.ndarray:

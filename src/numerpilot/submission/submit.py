@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +27,7 @@ from numerpilot.data import layout
 from numerpilot.data.download import download_dataset
 from numerpilot.data.live_round import read_live_round
 from numerpilot.data.local import local_dataset
-from numerpilot.data.tournaments import read_universe, read_universe_file
+from numerpilot.data.tournaments import LAYOUTS, read_universe, read_universe_file
 from numerpilot.errors import DataError, SubmissionError, UsageError
 from numerpilot.io import sha256_file
 from numerpilot.lock import hold
@@ -244,19 +245,51 @@ def check_predicted_round(path: Path, info: RoundInfo) -> None:
         )
 
 
-def check_not_stale(ledger: Ledger, tournament: str, path: Path, info: RoundInfo) -> None:
-    """Refuse a ``[submission] signal_file`` that has not changed since a previous round's
-    submission: the job that writes it has not run for this round."""
+class SignalFileNotReadyError(SubmissionError):
+    """The ``[submission] signal_file`` is missing, or still the file of an earlier round:
+    the job that writes it has not run for this round (yet)."""
+
+
+def check_not_stale(
+    ledger: Ledger, tournament: str, path: Path, info: RoundInfo, folder: Path | None = None
+) -> None:
+    """Refuse a ``[submission] signal_file`` that is missing, has not changed since a
+    previous round's submission, or was written before an earlier round's universe reached
+    ``folder`` (the dataset folder): the job that writes it has not run for this round."""
     if not path.exists():
-        raise DataError(f"{path} ([submission] signal_file) does not exist: the job that "
-                        "writes your signal has not run yet.")  # fmt: skip
+        raise SignalFileNotReadyError(
+            f"{path} ([submission] signal_file) does not exist: the job that writes your "
+            "signal has not run yet."
+        )
     digest = sha256_file(path)
     for row in ledger.history(limit=50):
         if row.tournament == tournament and row.round < info.number and row.sha256 == digest:
-            raise SubmissionError(
+            raise SignalFileNotReadyError(
                 f"{path.name} ([submission] signal_file) is the file already submitted in "
-                f"round {row.round}: write this round's signal before the daemon's next poll."
+                f"round {row.round}: the job that writes your signal has not run for round "
+                f"{info.number}; the daemon submits the file once it changes."
             )
+    earlier = _earlier_universe(folder, tournament, info.number) if folder else None
+    written = path.stat().st_mtime
+    if earlier is not None and written < earlier[1].stat().st_mtime:
+        raise SignalFileNotReadyError(
+            f"{path.name} ([submission] signal_file) was last written at "
+            f"{datetime.fromtimestamp(written, UTC):%a %H:%M:%S} UTC, before round {earlier[0]}'s "
+            f"universe arrived here: it is an earlier round's file, not round {info.number}'s "
+            "(the job that writes your signal has not run); the daemon submits the file once it "
+            "changes (if it is this round's, touch it)."
+        )
+
+
+def _earlier_universe(folder: Path, tournament: str, number: int) -> tuple[int, Path] | None:
+    """The newest live universe of a round before ``number`` kept in ``folder`` by the
+    download (``live_universe_round<N>.parquet``), with its round: its time is when that
+    round's universe reached this machine (this machine's clock, as a file's is)."""
+    stem, _, suffix = LAYOUTS[tournament].live.partition(".")
+    pattern = re.compile(rf"{re.escape(stem)}_round(\d+)\.{re.escape(suffix)}")
+    kept = [(int(m[1]), p) for p in folder.glob(f"{stem}_round*")
+            if (m := pattern.fullmatch(p.name)) and int(m[1]) < number]  # fmt: skip
+    return max(kept) if kept else None
 
 
 def _churn(
