@@ -34,9 +34,9 @@ from numerpilot.automation.clock import (
 )
 from numerpilot.automation.retraining import Retrainer
 from numerpilot.automation.round_memory import RoundMemory, Stamp, stamp
+from numerpilot.automation.signal_wait import SignalWait, check_signal_source
 from numerpilot.config import Config
 from numerpilot.errors import (
-    ConfigError,
     NumerpilotError,
     RemoteError,
     SubmissionError,
@@ -98,7 +98,7 @@ class Daemon:
     ) -> None:
         self.workdir, self.config, self.client = workdir, config, client
         self.settings = config.daemon
-        self._check_source()
+        check_signal_source(workdir, config)
         self.alerts = alerts or Alerts(config.daemon.alert_webhook)
         self.stop = stop or threading.Event()
         #: The signal that stopped the daemon, if one did (SIGINT: exit code 130).
@@ -113,7 +113,7 @@ class Daemon:
         self._jumps = ClockJumps()
         self._memory = RoundMemory()
         self._said: tuple[int, str, Stamp] | None = None  # the file last said ready, and when
-        self._waiting: int | None = None  # the round last said waiting for its signal file
+        self._signal = SignalWait()
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -147,17 +147,6 @@ class Daemon:
                 self._sleep(self._sleep_seconds(report.look))
             log.info("daemon stopped")
             return report
-
-    def _check_source(self) -> None:
-        """Refuse, before anything runs, a Crypto work directory without ``signal_file``: it
-        could never submit (numerpilot trains nothing for Crypto), only fail every round."""
-        if self.config.submission.tournament == "crypto" and not self.config.submission.signal_file:
-            raise ConfigError(
-                f'{self.workdir.config_path}: [submission] tournament = "crypto" needs '
-                "[submission] signal_file: numerpilot trains no Crypto model (the data has no "
-                "features), so the daemon submits the file your own job writes each round; "
-                'add e.g. signal_file = "my_signal.csv" under [submission].'
-            )
 
     def pass_once(self) -> PassReport:
         """Look at the rounds; submit what is due; say when to look again."""
@@ -306,7 +295,7 @@ class Daemon:
             log.info("round %d: %s Trying again at the next poll.", current.number, error)
             return None
         except SignalFileNotReadyError as error:  # your job runs after the open: not yet a failure
-            if not self._waiting_for_signal(current, error):
+            if not self._signal.waiting(current, error, self.clock.now()):
                 self._fail(current, None, failure_line(error), report)
             return None
         except (NumerpilotError, OSError) as error:
@@ -317,20 +306,6 @@ class Daemon:
         log.log(logging.INFO if said != self._said else logging.DEBUG, "%s of round %d", done,
                 current.number, extra={"round": current.number})  # fmt: skip
         return path
-
-    def _waiting_for_signal(self, current: RoundInfo, error: SignalFileNotReadyError) -> bool:
-        """True (said once per round) until half of the round's staking window has passed:
-        the job that writes ``signal_file`` can only run once the round's universe is out,
-        so the file is no failure before then; after it, the round fails (alerted)."""
-        deadline = current.open_time + (current.close_staking_time - current.open_time) / 2
-        if self.clock.now() >= deadline:
-            return False
-        if self._waiting != current.number:
-            self._waiting = current.number
-            log.info("round %d: waiting for this round's signal file until %s UTC (then the "
-                     "round fails, with an alert): %s", current.number, f"{deadline:%a %H:%M:%S}",
-                     error, extra={"round": current.number})  # fmt: skip
-        return True
 
     def _submit(
         self, current: RoundInfo, name: str, path: Path, report: PassReport, *, recovering: bool
