@@ -19,17 +19,13 @@ from numerpilot.errors import ConfigError, DataError, UsageError
 from numerpilot.modeling.backends import resolved
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.cv import (
+from numerpilot.pipeline.cv import cv_era_step, cv_files, era_view, load_cv_data, run_cv
+from numerpilot.pipeline.cv_folds import (
     check_cv_settings,
     check_fold,
-    cv_era_step,
-    cv_files,
     cv_purge,
-    era_view,
     folds_for,
     gap_text,
-    load_cv_data,
-    run_cv,
     unscorable_folds,
 )
 from numerpilot.pipeline.cv_results import Comparison, CVResult, compare
