@@ -261,7 +261,7 @@ def test_a_build_waits_for_another_writing_into_the_same_folder(tmp_path: Path) 
     """Held by another process (here: a Python holding the folder's lock), a build waits,
     then says which process is busy where, rather than removing that one's files."""
     from numerpilot.errors import LocalError
-    from numerpilot.model_upload.folder_lock import folder_held
+    from numerpilot.lock import folder_held
 
     with (
         folder_held_elsewhere(tmp_path),

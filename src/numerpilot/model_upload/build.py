@@ -27,8 +27,8 @@ from numerpilot import kernel
 from numerpilot.errors import DataError
 from numerpilot.io import json_text, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import Payload
+from numerpilot.lock import folder_held
 from numerpilot.model_upload import runtime
-from numerpilot.model_upload.folder_lock import folder_held
 from numerpilot.model_upload.images import RuntimeImage, local_versions, target_image
 from numerpilot.modeling.store import describe, load_payload
 

@@ -32,8 +32,8 @@ import pyarrow.parquet as pq
 from numerpilot.data import layout
 from numerpilot.errors import DataError, LocalError, SubmissionError
 from numerpilot.io import compression
+from numerpilot.lock import folder_held
 from numerpilot.model_upload.build import read_sidecar
-from numerpilot.model_upload.folder_lock import folder_held
 from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
 from numerpilot.model_upload.replica import MARKER, die_with_parent
 from numerpilot.submission.rules.classic import check_predictions

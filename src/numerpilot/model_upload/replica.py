@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from numerpilot.errors import LocalError, NumerpilotError, RemoteError
-from numerpilot.model_upload.folder_lock import folder_held
+from numerpilot.lock import folder_held
 from numerpilot.model_upload.images import RuntimeImage, python_minor
 
 log = logging.getLogger(__name__)
