@@ -190,3 +190,15 @@ def test_a_bug_shows_its_traceback_without_keys_and_exits_70(
     assert "Traceback" in outcome.err and "RuntimeError: a bug met" in outcome.err
     assert secret not in outcome.err + outcome.out and "PUBLICID" not in outcome.err
     assert outcome.err.strip().splitlines()[-1].startswith("Error: numerpilot failed")
+
+
+def test_clock_times_keep_their_seconds_only_where_there_are_some() -> None:
+    """A sandbox round closes on a second, not a minute: "until 18:00" was 30 s wrong."""
+    from datetime import UTC, datetime
+
+    from numerpilot.words import clock_time
+
+    on_the_minute = datetime(2026, 12, 5, 18, 0, tzinfo=UTC)
+    assert clock_time(on_the_minute) == "Sat 18:00"
+    assert clock_time(on_the_minute.replace(second=30)) == "Sat 18:00:30"
+    assert clock_time(on_the_minute, day="%a %Y-%m-%d") == "Sat 2026-12-05 18:00"

@@ -64,8 +64,16 @@ def error_number(error: OSError) -> int | None:
     return errno.ENOSPC if "No space left on device" in str(error) else None
 
 
+OUT_OF_MEMORY = (
+    "This machine ran out of memory. Nothing was half-written; free memory, or ask for less "
+    "(smaller sizes, [train] memory_gb, or data.era_step to train on every Nth era)."
+)
+
+
 def failure_line(error: Exception) -> str:
     """One line for a failure: numerpilot's own message, or what the system refused."""
+    if isinstance(error, MemoryError):
+        return OUT_OF_MEMORY
     return str(from_os_error(error) if isinstance(error, OSError) else error)
 
 

@@ -1,6 +1,9 @@
-"""How numbers read in numerpilot's messages: counts with their noun, and spans of time."""
+"""How numbers read in numerpilot's messages: counts with their noun, spans of time and
+clock times."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 def plural(n: int, noun: str) -> str:
@@ -20,3 +23,10 @@ def span(seconds: float) -> str:
     if seconds < 2 * 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def clock_time(when: datetime, *, day: str = "%a") -> str:
+    """``Sat 18:00``, with the seconds only where they are not zero (a sandbox's 30-second
+    rounds: ``Sat 18:00:30``); ``day`` is the format of the part before the time."""
+    time = "%H:%M" if when.second == 0 else "%H:%M:%S"
+    return when.strftime(f"{day} {time}" if day else time)

@@ -76,3 +76,22 @@ def test_new_data_version_with_a_pinned_version_warns_that_it_never_retrains(
     with caplog.at_level("WARNING"):
         Daemon(work, load_config(work.config_path), client, seed=0)
     assert caplog.records == []
+
+
+def test_a_retrain_out_of_memory_keeps_the_models_and_says_how_to_ask_for_less(
+    stale: Daemon,  # noqa: F811
+    daemon_dir: Workdir,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A MemoryError in a retrain ended the daemon as a bug (exit 70)."""
+    from numerpilot.pipeline import retrain
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError  # what numpy raises when an allocation fails
+
+    before = load_manifest(daemon_dir.models).bundle
+    monkeypatch.setattr(retrain, "train_ensemble", out_of_memory)
+    (failure,) = _poll(stale)
+    assert failure.startswith("retraining failed: This machine ran out of memory.")
+    assert "[train] memory_gb" in failure and "The models in use stay" in failure
+    assert load_manifest(daemon_dir.models).bundle == before

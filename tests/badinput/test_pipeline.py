@@ -455,8 +455,18 @@ def test_demo_refuses_to_replace_real_models(
 @pytest.mark.bad_input("train", "`train --demo` where real models are")
 def test_train_demo_refuses(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
     before = snapshot(trained / "models")
-    refused(numerpilot("train", "--demo", "-C", str(trained)), 2, "--demo would replace them")
+    refused(numerpilot("train", "--demo", "-C", str(trained)), 2,
+            "--demo writes demo models, predictions and reports here")  # fmt: skip
     assert snapshot(trained / "models") == before
+
+
+@pytest.mark.bad_input("cv", "`cv --demo` where real models are")
+def test_cv_demo_refuses(numerpilot: Numerpilot, refused: Refused, trained: Path) -> None:
+    """Its reports would be taken for the real data's (it said it would replace the models)."""
+    before = snapshot(trained)
+    refused(numerpilot("cv", "--demo", "-C", str(trained)), 2, "models trained on v5.2 data",
+            "demo models, predictions and reports here, in their place or beside them")  # fmt: skip
+    assert snapshot(trained) == before
 
 
 @pytest.mark.bad_input("predict", "`predict --demo` over a damaged models/manifest.json")

@@ -131,6 +131,20 @@ def test_numbers_with_a_text_cell(
             f"also text ('oops' for id {frame.loc[7, 'id']}, 1 cell(s) in all)")  # fmt: skip
 
 
+@pytest.mark.bad_input("score", "a predictions parquet whose prediction column is text")
+def test_parquet_numbers_stored_as_text(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], tmp_path: Path
+) -> None:
+    """A string column of fractions ("0.52") was left out without a word: the other
+    columns scored, or "no numeric prediction column" when it was the only one."""
+    frame = pd.read_csv(score_args[0], dtype={"id": str}).set_index("id")
+    frame["second"] = frame["prediction"].astype(str)
+    path = tmp_path / "p.parquet"
+    frame.to_parquet(path)
+    refused(numerpilot("score", str(path), *score_args[1:]), 1, "column 'second' of p.parquet "
+            "holds numbers stored as text", "df['second'].astype(float)")  # fmt: skip
+
+
 @pytest.mark.bad_input("score", "a predictions CSV that names a column twice")
 def test_csv_column_named_twice(
     numerpilot: Numerpilot, refused: Refused, score_args: list[str]

@@ -404,3 +404,37 @@ def test_members_dropped_in_folds_are_named_with_how_many_kept_them() -> None:
         "kept target in 1 of 2 folds; target_ender_20 in no folds"
     )
     assert _dropped_note(columns, [set(columns)]) is None
+
+
+def test_compare_with_an_automatic_era_step_fits_both_on_the_steps_of_the_larger_plan(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A budget that every era fits with "medium" but not with "all": the compared config
+    ("all") planned every 2nd era for itself, then loaded every era, the first config's."""
+    from numerpilot.data.catalog import feature_set
+    from numerpilot.modeling.memory import GIB
+    from numerpilot.pipeline.plan import memory_plan
+
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, FAST_CONFIG + CV)
+    ctx = Context.load(Workdir(wd))
+
+    def every_era(features: str) -> int:  # the memory plan's estimate for every era
+        data = ctx.config.data.model_copy(update={"feature_set": features})
+        config = ctx.config.model_copy(update={"data": data})
+        n_features = len(feature_set(ctx.data_dir, features))
+        return memory_plan(Context(ctx.workdir, config, False), n_features, 2).estimate
+
+    budget = (every_era("medium") + every_era("all")) / 2
+    assert every_era("medium") < budget < every_era("all")
+    auto = FAST_CONFIG.replace("era_step = 1", 'era_step = "auto"').replace(
+        "[train]\n", f"[train]\nmemory_gb = {budget / GIB}\n"
+    )
+    (wd / "numerpilot.toml").write_text(auto + CV)
+    other = tmp_path / "other.toml"
+    other.write_text(auto.replace('feature_set = "medium"', 'feature_set = "all"'))
+    outcome = numerpilot("cv", "-C", str(wd), "--compare", str(other))
+    assert outcome.code == 0, outcome.err
+    assert 'data.era_step "auto": every 2nd era for both configs' in caplog.text
+    doc = json.loads((wd / "reports" / "cv.json").read_text())
+    assert doc["era_step"] == 2
+    assert len(doc["compare"]["per_era"]) == 8  # the same test eras, every 2nd of them

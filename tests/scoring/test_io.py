@@ -395,3 +395,6 @@ def test_a_text_column_of_predictions_is_not_a_model_column(tmp_path: Path) -> N
     sedols = np.array(["0263494", "B0YBKJ7", "2046251", "B1YW440"] * 10, dtype=object)
     path = _write(tmp_path / "p.csv", _preds(np.arange(40)).assign(sedol=sedols))
     assert list(read_predictions(path).columns) == ["a", "b"]
+    digits = np.array(["0263494", "2046251"] * 20, dtype=object)  # whole numbers: text too
+    path = _write(tmp_path / "p.parquet", _preds(np.arange(40)).assign(sedol=digits))
+    assert list(read_predictions(path).columns) == ["a", "b"]

@@ -46,6 +46,7 @@ from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import SubmitResult, still_unsure
 from numerpilot.submission.submit import SignalFileNotReadyError
+from numerpilot.words import clock_time
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -298,7 +299,7 @@ class Daemon:
             if not self._signal.waiting(current, error, self.clock.now()):
                 self._fail(current, None, failure_line(error), report)
             return None
-        except (NumerpilotError, OSError) as error:
+        except (NumerpilotError, OSError, MemoryError) as error:  # alerted, tried again
             self._fail(current, None, failure_line(error), report)
             return None
         done = f"checked {own}" if own else "predicted the live era"
@@ -410,10 +411,10 @@ class Daemon:
         wake = report.wake
         if wake is None or wake <= self.clock.now():
             return "looking again at every poll: the next round is due"
-        then = f"{wake:%a %H:%M} UTC, before the next round is expected"
+        then = f"{clock_time(wake)} UTC, before the next round is expected"
         if report.closes is None:
             return f"looking again at {then}"
-        closes = f"{report.closes:%a %H:%M} UTC"
+        closes = f"{clock_time(report.closes)} UTC"
         return f"looking again at {closes} when it closes (to retrain if due), and at {then}"
 
     def _sleep_seconds(self, wake: datetime | None) -> float:

@@ -176,7 +176,7 @@ class Retrainer:
             self.tried.discard(reason)
             self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
             return []
-        except (NumerpilotError, OSError) as error:
+        except (NumerpilotError, OSError, MemoryError) as error:
             self.failed[reason] = (current.number, self._config_text())
             line = failure_line(error).rstrip()
             message = (

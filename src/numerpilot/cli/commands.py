@@ -23,7 +23,7 @@ from typer.exceptions import Abort, TyperException
 # ruff: noqa: I001  (modules are imported in the order their commands appear in --help)
 from numerpilot.cli import core, models, scoring, cv, remote, daemon, model_upload  # noqa: F401
 from numerpilot.cli.app import app, err_console, fit_consoles, usage_message
-from numerpilot.errors import NumerpilotError, from_os_error
+from numerpilot.errors import OUT_OF_MEMORY, NumerpilotError, from_os_error
 
 __all__ = ["Said", "app", "run"]
 
@@ -31,10 +31,6 @@ INTERRUPTED = 130
 #: A bug (sysexits' EX_SOFTWARE): not 1, which says "fix your input" (a service manager
 #: told not to restart on 1 restarts after this).
 CRASHED = 70
-OUT_OF_MEMORY = (
-    "This machine ran out of memory. Nothing was half-written; free memory, or ask for less "
-    "(smaller sizes, [train] memory_gb, or data.era_step to train on every Nth era)."
-)
 
 
 def _fail(message: str, code: int) -> int:

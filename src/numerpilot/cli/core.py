@@ -20,6 +20,7 @@ from numerpilot.cli.app import (
     workdir,
 )
 from numerpilot.config import DemoConfig
+from numerpilot.words import clock_time
 
 if TYPE_CHECKING:
     from numerpilot.pipeline.context import Context
@@ -220,8 +221,9 @@ def _say_what_predictions_are_for(ctx: Context, path: Path) -> None:
         return
     if is_open:
         assert live.closes is not None
+        until = clock_time(live.closes, day="%a %Y-%m-%d")
         console.print(f"Live predictions for round {live.number}, valid for submission until "
-                      f"{live.closes:%a %Y-%m-%d %H:%M} UTC: [bold]{path}[/bold]")  # fmt: skip
+                      f"{until} UTC: [bold]{path}[/bold]")  # fmt: skip
         return
     console.print(f"Live predictions for round {live.number}: [bold]{path}[/bold]")
     err_console.print(

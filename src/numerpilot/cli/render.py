@@ -13,6 +13,7 @@ from rich.text import Text
 
 from numerpilot.cli.app import console
 from numerpilot.scoring.report import ScoreReport, format_metric
+from numerpilot.words import clock_time
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -179,7 +180,8 @@ def render_status(report: StatusReport) -> None:
     state = f"open for {when}" if info.is_open else "closed"
     print_table(
         f"Round {info.number} is {state} (target {info.target or '?'}; staking closes "
-        f"{info.close_staking_time:%a %H:%M} UTC, round closes {info.close_time:%a %H:%M} UTC)."
+        f"{clock_time(info.close_staking_time)} UTC, round closes "
+        f"{clock_time(info.close_time)} UTC)."
     )
     models = Table(box=box.SIMPLE_HEAD, title="Models (read only: numerpilot never stakes)")
     for col in ("model", "stake (NMR)", "pending payout", "paid"):  # numbers never wrap

@@ -9,6 +9,8 @@ config's folds are fitted.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from numerpilot.data.load import EraData
 from numerpilot.errors import ConfigError, DataError, UsageError
 from numerpilot.modeling.backends import resolved
 from numerpilot.modeling.cv import EraSplit
+from numerpilot.modeling.memory import every_nth_era
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.cv import cv_era_step, cv_files, era_view, load_cv_data, run_cv
 from numerpilot.pipeline.cv_folds import (
@@ -31,6 +34,8 @@ from numerpilot.pipeline.cv_folds import (
 from numerpilot.pipeline.cv_results import Comparison, CVResult, compare
 from numerpilot.pipeline.members import model_params
 from numerpilot.progress import SILENT, Progress
+
+log = logging.getLogger(__name__)
 
 
 def _check_other(
@@ -110,6 +115,22 @@ def _demo_data_ignored(raw: Config, base: Config) -> list[str]:
     ]
 
 
+def _same_era_step(ctx: Context, other_ctx: Context) -> tuple[Context, Context]:
+    """Both contexts with the larger of their era steps: both fit the same eras, which the
+    config with more features must fit in memory (with data.era_step "auto", each memory
+    plan chose its own; a pinned step is the same for both)."""
+    step = max(ctx.config.data.step, other_ctx.config.data.step)
+    if step > ctx.config.data.step:
+        log.warning("data.era_step \"auto\": %s for both configs, as the compared config's "
+                    "features need to fit in memory", every_nth_era(step))  # fmt: skip
+    return _with_step(ctx, step), _with_step(other_ctx, step)
+
+
+def _with_step(ctx: Context, step: int) -> Context:
+    data = ctx.config.data.model_copy(update={"era_step": step})
+    return replace(ctx, config=ctx.config.model_copy(update={"data": data}))
+
+
 def run_compare(
     ctx: Context, path: Path, progress: Progress = SILENT, *, cluster: str | None = None
 ) -> tuple[CVResult, CVResult, Comparison]:
@@ -122,6 +143,7 @@ def run_compare(
     except (ConfigError, DataError) as error:  # e.g. its feature set: say whose it is
         raise type(error)(f"--compare {path} (the other config): {error}") from None
     ctx, workers = cv_era_step(ctx, cluster)
+    ctx, other_ctx = _same_era_step(ctx, other_ctx)
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)

@@ -44,9 +44,9 @@ def refuse_demo_over_real(workdir: Workdir) -> None:
     found = real_artefacts(workdir)
     if found:
         raise UsageError(
-            f"{workdir.root} holds {' and '.join(found)}; --demo would replace them with "
-            "demo ones. Try the demo in a folder of its own: mkdir demo && numerpilot run "
-            "--demo -C demo"
+            f"{workdir.root} holds {' and '.join(found)}; --demo writes demo models, "
+            "predictions and reports here, in their place or beside them. Try the demo in a "
+            "folder of its own: mkdir demo && numerpilot run --demo -C demo"
         )
 
 

@@ -229,10 +229,17 @@ def read_predictions(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
 
 def _refuse_numbers_with_text(path: Path, column: pd.Series) -> None:
     """Refuse a column of numbers with a few text cells (a CSV reads it as text, which
-    would leave the column out of the scores unsaid), naming the first such cell. A column
-    under 90 % numbers is text (names, tickers such as SEDOLs, some all digits): kept out."""
+    would leave the column out of the scores unsaid), naming the first such cell, and a
+    column of fractions stored as text (a parquet's strings). A column under 90 % numbers,
+    or of whole numbers only, is text (names, tickers such as SEDOLs, some all digits): kept
+    out."""
     known = column.dropna()
-    bad = pd.to_numeric(known, errors="coerce").isna()
+    numbers = pd.to_numeric(known, errors="coerce")
+    bad = numbers.isna()
+    if not bad.any() and (numbers % 1 != 0).any():  # a parquet column of "0.52", "0.47", ...
+        raise DataError(f"column '{column.name}' of {path.name} holds numbers stored as text, "
+                        "so it cannot be scored; store it as numbers (e.g. pandas' "
+                        f"df['{column.name}'].astype(float)) and write the file again.")  # fmt: skip
     if not bad.any() or bad.mean() > 0.1:
         return
     first = int(np.argmax(bad.to_numpy()))
