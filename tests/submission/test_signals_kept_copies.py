@@ -60,3 +60,17 @@ def test_a_copy_left_by_a_killed_submit_is_not_kept_once_nothing_sends_it(
     assert again.code == 0 and "already submitted" in again.out, (again.out, again.err)
     assert list((root / "submissions").iterdir()) == [kept], again  # only what was sent
     assert len(keys.received()) == 1
+
+
+def test_the_log_names_the_users_file_not_the_copy_kept_of_it(
+    keys: SandboxServer, numerpilot: Numerpilot, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The daemon's log said "submitted signals-r601-3f2a….csv", a file the user never wrote."""
+    root = workdir(tmp_path / "wd", "signals")
+    path = signal_file(tmp_path / "mine.csv", "signals", universe(keys, "signals"))
+    with caplog.at_level("INFO", logger="numerpilot.submission.once"):
+        assert numerpilot("submit", "--file", str(path), "-C", str(root)).code == 0
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("submitted")]
+    assert line.startswith("submitted mine.csv for ")
+    assert [p.name for p in (root / "submissions").iterdir()] != ["mine.csv"]  # a kept copy

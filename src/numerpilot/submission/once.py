@@ -61,6 +61,8 @@ class Target:
     round: RoundInfo
     path: Path
     sha256: str
+    #: The user's file when ``path`` is the copy kept of it (Signals and Crypto).
+    source: Path | None = None
 
     def result(self, outcome: Outcome, sid: str | None = None, detail: str = "") -> SubmitResult:
         return SubmitResult(self.model_name, self.model_id, self.round.number, outcome, sid,
@@ -146,7 +148,8 @@ def submit_once(
     landed = _landed(client, t, sid)
     if landed != t.round.number:
         return _moved(ledger, t, sid, landed)
-    log.info("submitted %s for %s in round %d", t.path.name, t.model_name, t.round.number)
+    shown = (t.source or t.path).name  # the user's file, not the copy kept of it
+    log.info("submitted %s for %s in round %d", shown, t.model_name, t.round.number)
     return t.result("uploaded", sid)
 
 

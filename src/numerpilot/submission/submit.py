@@ -199,7 +199,7 @@ def submit_predictions(
             for target in targets:
                 if sha256_file(path) != digest:
                     raise SubmissionError(f"{path} changed while submitting; run it again.")
-                target = replace(target, path=kept)
+                target = replace(target, path=kept, source=path)
                 wait = config.submission.unsure_wait_seconds
                 result = submit_once(ledger, client, target, force=force, unsure_wait=wait,
                                      clock_rate=clock_rate)  # fmt: skip
