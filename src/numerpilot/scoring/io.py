@@ -238,8 +238,8 @@ def _refuse_numbers_with_text(path: Path, column: pd.Series) -> None:
     bad = numbers.isna()
     if not bad.any() and (numbers % 1 != 0).any():  # a parquet column of "0.52", "0.47", ...
         raise DataError(f"column '{column.name}' of {path.name} holds numbers stored as text, "
-                        "so it cannot be scored; store it as numbers (e.g. pandas' "
-                        f"df['{column.name}'].astype(float)) and write the file again.")  # fmt: skip
+                        "so it cannot be scored; store it as numbers (e.g. pandas' df["
+                        f"'{column.name}'].astype(float)) and write the file again.")  # fmt: skip
     if not bad.any() or bad.mean() > 0.1:
         return
     first = int(np.argmax(bad.to_numpy()))
