@@ -113,7 +113,7 @@ def test_ctrl_c_while_the_local_cluster_starts(
     wd = make_workdir(tmp_path / "wd", synthetic_dir, FAST_CONFIG + TWO_WORKERS)
     train = ("train", "--cluster", "local", "-C", str(wd))
     outcome, took = signalled(signal.SIGINT, where, *train, tmp_path=tmp_path)
-    assert outcome.code == 130 and outcome.err.strip() == "Interrupted.", outcome.err
+    assert outcome.code == 130 and outcome.err == f"Interrupted. {NO_NEW_MODELS}\n", outcome.err
     assert took < 5
     assert not (wd / "models").exists()
 
@@ -161,6 +161,40 @@ def test_daemon_log_json_says_interrupted_as_json(
     assert plain.code == 130 and plain.err.splitlines()[-1] == "Interrupted."
 
 
+#: What a Ctrl-C while training (or retraining) says.
+NO_NEW_MODELS = "No new models were put in use; the ones in use before (if any) are kept."
+
+
+def test_ctrl_c_while_training_says_the_models_in_use_are_kept(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """It said 'Interrupted.' alone: whether the models in use had changed was a guess."""
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, FAST_CONFIG)
+    first = "numerpilot.pipeline.members:fit_member@2"
+    for models in ("none yet", "in use"):
+        before = _manifest(wd)
+        outcome = interrupted(first, "train", "-C", str(wd), tmp_path=tmp_path)
+        assert outcome.code == 130 and outcome.err == f"Interrupted. {NO_NEW_MODELS}\n", models
+        assert _manifest(wd) == before
+        assert numerpilot("train", "-C", str(wd)).code == 0  # the next run works
+
+
+def _manifest(wd: Path) -> bytes | None:
+    path = wd / "models" / "manifest.json"
+    return path.read_bytes() if path.exists() else None
+
+
+def test_ctrl_c_while_cv_writes_its_report_says_the_new_one_is_whole(
+    tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """Ctrl-C between the two report files: the pair is finished first, and said so."""
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, FAST_CONFIG)
+    outcome = interrupted("os:replace~cv.json", "cv", "-C", str(wd), tmp_path=tmp_path)
+    assert outcome.code == 130 and outcome.err == "Interrupted. The new report is whole.\n"
+    assert json.loads((wd / "reports" / "cv.json").read_text())["folds"]
+    assert (wd / "reports" / "cv.html").read_text().rstrip().endswith("</html>")
+
+
 SMALL = ("--train-eras", "12", "--validation-eras", "4", "--rows-per-era", "50")
 
 
@@ -173,23 +207,25 @@ def _features(data: Path) -> int:
 
 
 @pytest.mark.parametrize(
-    ("where", "features"),
-    [
-        ("numerpilot.data.synthetic_io:atomic_path@2", 24),  # writing: the previous one stays
-        ("os:replace~train.parquet", 30),  # moving the files into place: finished first
+    ("where", "features", "says"),
+    [  # writing: the previous one stays; moving the files into place: finished first
+        ("numerpilot.data.synthetic_io:atomic_path@2", 24, "is as it was"),
+        ("os:replace~train.parquet", 30, "The new dataset in"),
     ],
 )
 def test_ctrl_c_in_demo_data_leaves_one_whole_dataset(
-    where: str, features: int, numerpilot: Numerpilot, tmp_path: Path
+    where: str, features: int, says: str, numerpilot: Numerpilot, tmp_path: Path
 ) -> None:
     """The marker went first, each file was replaced as it was written: a rewrite cut
-    after its first file left a mix of two datasets, refused until written again."""
+    after its first file left a mix of two datasets, refused until written again. The
+    line says which dataset is there."""
     data = tmp_path / "mine"
     assert numerpilot("demo-data", str(data), *SMALL, "--features", "24").code == 0
     outcome = interrupted(  # a wider one over it
         where, "demo-data", str(data), *SMALL, "--features", "30", tmp_path=tmp_path
     )
-    assert outcome.code == 130 and outcome.err.strip() == "Interrupted.", outcome.err
+    assert outcome.code == 130 and outcome.err.count("\n") == 1, outcome.err
+    assert outcome.err.startswith("Interrupted. ") and says in outcome.err, outcome.err
     assert _features(data) == features
     check_finished(data)
     assert sorted(p.name for p in data.glob(".*")) == [".synthetic.json"]  # no twin left

@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import stat
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -84,8 +85,29 @@ def _temp_beside(dest: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+#: Paths that name one of this process's standard streams.
+_STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def own_descriptor(path: Path) -> int | None:
+    """The file descriptor of this process that ``path`` names (``/dev/stdout``: 1,
+    ``/dev/fd/3`` or ``/proc/self/fd/3``: 3), else None. Whatever the shell put there (a
+    file of ``> out.json``, a pipe), it is written into: a rename over ``/dev/stdout``
+    would put a plain file in place of the link (as root) or fail (not root)."""
+    text = os.path.normpath(os.path.abspath(path))
+    if text in _STANDARD:
+        return _STANDARD[text]
+    folder, _, number = text.rpartition("/")
+    if number.isdigit() and folder in ("/dev/fd", "/proc/self/fd", f"/proc/{os.getpid()}/fd"):
+        return int(number)
+    return None
+
+
 def is_stream(path: Path) -> bool:
-    """Whether ``path`` is a character device (``/dev/null``, a terminal) or a pipe."""
+    """Whether ``path`` is a character device (``/dev/null``, a terminal), a pipe or one of
+    this process's descriptors (``/dev/stdout``, whatever it was redirected to)."""
+    if own_descriptor(path) is not None:
+        return True
     try:
         mode = Path(path).stat().st_mode
     except OSError:
@@ -109,6 +131,10 @@ def atomic_path(dest: Path, *, private: bool = False) -> Iterator[Path]:
 
 def write_atomic(dest: Path, writer: Callable[[IO[bytes]], Any], *, private: bool = False) -> None:
     """Call ``writer`` with a binary file object and publish the result atomically."""
+    descriptor = own_descriptor(dest)
+    if descriptor is not None:  # after what was printed there, as the shell redirected it
+        _write_to_descriptor(descriptor, writer)
+        return
     if is_stream(dest):  # no fsync: a device or pipe may not have one
         with Path(dest).open("wb") as fh:
             writer(fh)
@@ -117,6 +143,16 @@ def write_atomic(dest: Path, writer: Callable[[IO[bytes]], Any], *, private: boo
         writer(fh)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _write_to_descriptor(descriptor: int, writer: Callable[[IO[bytes]], Any]) -> None:
+    """Call ``writer`` with a file object on a copy of this process's ``descriptor``,
+    after what Python printed there so far (not reopened: ``>> log`` stays appended to)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # closed, replaced
+            stream.flush()
+    with os.fdopen(os.dup(descriptor), "wb") as fh:
+        writer(fh)
 
 
 def write_bytes_atomic(dest: Path, data: bytes, *, private: bool = False) -> None:

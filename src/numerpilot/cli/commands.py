@@ -22,7 +22,7 @@ from typer.exceptions import Abort, TyperException
 
 # ruff: noqa: I001  (modules are imported in the order their commands appear in --help)
 from numerpilot.cli import core, models, scoring, cv, remote, daemon, model_upload  # noqa: F401
-from numerpilot.cli.app import app, err_console, fit_consoles, usage_message
+from numerpilot.cli.app import app, err_console, fit_consoles, interrupt_note, usage_message
 from numerpilot.errors import OUT_OF_MEMORY, NumerpilotError, from_os_error
 
 __all__ = ["Said", "app", "run"]
@@ -44,8 +44,13 @@ def _fail(message: str, code: int) -> int:
 
 
 def interrupted() -> int:
-    """Say so on stderr; the exit code of an interrupted command."""
-    err_console.print("[yellow]Interrupted.[/yellow]", soft_wrap=True)
+    """Say so on stderr, with what was kept where the command knows (one line); the exit
+    code of an interrupted command."""
+    from rich.text import Text
+
+    note = interrupt_note()
+    line = Text.assemble(("Interrupted.", "yellow"), f" {note}" if note else "")
+    err_console.print(line, soft_wrap=True, highlight=False)
     return INTERRUPTED
 
 
@@ -71,6 +76,7 @@ def invoke(argv: list[str] | None = None) -> int:
     A Ctrl-C while it runs ends it as interrupted, even one that Python could not raise
     where it landed (a finalizer, a weakref or GC callback) and the command finished."""
     fit_consoles()
+    interrupt_note(reset=True)
     with _noting_interrupts() as pressed:
         outcome = _attempt(argv)
     if isinstance(outcome, Said):

@@ -16,6 +16,8 @@ from numerpilot.cli.app import (
     app,
     console,
     err_console,
+    models_note,
+    on_interrupt,
     progress,
     workdir,
 )
@@ -129,7 +131,12 @@ def demo_data(
         raise UsageError(f"{directory} is a file, not a folder: choose another DIR.")
     refuse_demo_data_over_data(directory)
     ensure_writable(directory)
-    with progress().task("Generating synthetic Numerai data", None):
+    kept = f"The dataset in {directory} is as it was (none, if it had none)."
+    new = f"The new dataset in {directory} is whole."
+    with (
+        on_interrupt(directory / ".synthetic.json", kept, new),
+        progress().task("Generating synthetic Numerai data", None),
+    ):
         written = write_synthetic(spec, directory)
     console.print(f"Wrote {len(written)} files to [bold]{directory}[/bold].")
 
@@ -165,7 +172,7 @@ def train(
 
         check_address(cluster)
     ctx, reporter = _context(directory, demo, ("models",), trains=True)
-    with ctx.workdir.changing_models():
+    with ctx.workdir.changing_models(), models_note(ctx.workdir.models):
         manifest = train_ensemble(ctx, reporter, cluster=cluster)
     score = manifest.ensemble_holdout
     held_out = "" if score is None else f"; the ensemble's held-out CORR per era {score:.4f}"

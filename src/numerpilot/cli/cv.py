@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from numerpilot.cli.app import ClusterOption, DemoOption, WorkdirOption, app, console
+from numerpilot.cli.app import (
+    ClusterOption,
+    DemoOption,
+    WorkdirOption,
+    app,
+    console,
+    on_interrupt,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -47,13 +54,15 @@ def cv(
 
         check_address(cluster)
     ctx, reporter = _context(directory, demo, ("reports",), trains=True)
-    if compare_with is None:
-        result, comparison = run_cv(ctx, reporter, cluster=cluster), None
-    else:
-        result, _, comparison = run_compare(ctx, compare_with, reporter, cluster=cluster)
-    from numerpilot.pipeline.cv_results import write_cv_report
+    kept = f"{REPORT_JSON} and {REPORT_HTML} in {ctx.workdir.reports} are as they were."
+    with on_interrupt(ctx.workdir.reports / REPORT_JSON, kept, "The new report is whole."):
+        if compare_with is None:
+            result, comparison = run_cv(ctx, reporter, cluster=cluster), None
+        else:
+            result, _, comparison = run_compare(ctx, compare_with, reporter, cluster=cluster)
+        from numerpilot.pipeline.cv_results import write_cv_report
 
-    write_cv_report(ctx, result, comparison, str(compare_with or ""))
+        write_cv_report(ctx, result, comparison, str(compare_with or ""))
     for table in _folds_tables(result):
         print_table(table)
     print_scores(result.overall, "Out-of-fold scores, all folds")

@@ -302,6 +302,7 @@ def upload_model_cmd(
         str,
         typer.Option(
             "--model",
+            "-m",
             help="Numerai model name (required: from then on Numerai runs it from the "
             "pickle and takes no API submissions for it).",
             metavar="NAME",

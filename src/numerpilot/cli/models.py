@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from numerpilot.cli.app import DemoOption, WorkdirOption, app, console, progress, workdir
+from numerpilot.cli.app import (
+    DemoOption,
+    WorkdirOption,
+    app,
+    console,
+    models_note,
+    progress,
+    workdir,
+)
 
 if TYPE_CHECKING:
     from numerpilot.modeling.manifest import Manifest
@@ -107,7 +115,8 @@ def retrain(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     reporter = progress()
     ctx = load_context(wd, demo=demo, progress=reporter, trains=True)
     had = (wd.models / MANIFEST).exists()
-    result = run(ctx, ctx.config.daemon.retrain_tolerance, reporter)
+    with models_note(wd.models):
+        result = run(ctx, ctx.config.daemon.retrain_tolerance, reporter)
     before = "could not be validated, see the warning above" if had else "none"
     before = before if result.old_corr is None else f"{result.old_corr:.4f}"
     verdict = "now in use" if result.replaced else "kept out: worse on validation"

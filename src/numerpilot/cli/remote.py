@@ -57,7 +57,12 @@ def submit(
     ] = None,
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", "-m", help="Numerai model name (repeatable).", metavar="NAME"),
+        typer.Option(
+            "--model",
+            "-m",
+            metavar="NAME",
+            help="Numerai model name to submit for (repeatable; default: [submission] models).",
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; upload nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Upload again this round.")] = False,

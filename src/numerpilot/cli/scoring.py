@@ -175,10 +175,12 @@ def _warn_data_columns(left_out: list[str], scored: int) -> None:
 
 def _refuse_other_file(out: Path) -> None:
     """Refuse a ``--json`` path where a file other than an earlier ``score --json`` report
-    (or an empty file) is: a dataset's features.json, a config, a report of another command."""
+    (or an empty file) is: a dataset's features.json, a config, a report of another command.
+    A stream (``/dev/stdout``, even redirected to a file) is written into, never replaced."""
     from numerpilot.errors import UsageError
+    from numerpilot.io import is_stream
 
-    if out.is_file() and out.stat().st_size > 0 and not _is_score_json(out):
+    if not is_stream(out) and out.is_file() and out.stat().st_size > 0 and not _is_score_json(out):
         raise UsageError(f"--json {out} would replace {out}, which is not a report of "
                          "'numerpilot score --json'; it is kept. Choose another path (or "
                          "remove that file first).")  # fmt: skip
