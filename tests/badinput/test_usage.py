@@ -121,8 +121,26 @@ def test_ctrl_c_while_writing_the_report(refused: Refused, trained: Path, tmp_pa
         "numerpilot.pipeline.validate:render_html", "validate", "-C", str(trained),
         tmp_path=tmp_path,
     )  # fmt: skip
-    refused(outcome, 130, "Interrupted.")
+    refused(outcome, 130, "Interrupted. validation.json and validation.html in",
+            "are as they were.")  # fmt: skip
     assert snapshot(reports) == before  # the previous report, whole: JSON and HTML
+
+
+def test_ctrl_c_while_predicting_says_the_live_predictions_are_as_they_were(
+    trained: Path, tmp_path: Path
+) -> None:
+    predictions = trained / "predictions"
+    before = snapshot(predictions)
+    outcome = interrupted(
+        "numerpilot.pipeline.predict:predict_file", "predict", "-C", str(trained),
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert outcome.code == 130
+    assert outcome.err.startswith("Interrupted. ") and "is as it was" in outcome.err
+    assert snapshot(predictions) == before
+    again = interrupted("os:replace~live_predictions.json", "predict", "-C", str(trained),
+                        tmp_path=tmp_path)  # fmt: skip
+    assert again.err == "Interrupted. The new live predictions are whole.\n"
 
 
 def test_ctrl_c_between_the_two_report_files_finishes_the_pair(
@@ -134,7 +152,7 @@ def test_ctrl_c_between_the_two_report_files_finishes_the_pair(
     outcome = interrupted(
         "os:replace~validation.html", "validate", "-C", str(trained), tmp_path=tmp_path
     )
-    assert outcome.code == 130 and outcome.err.strip() == "Interrupted."
+    assert outcome.code == 130 and outcome.err.strip() == "Interrupted. The new report is whole."
     assert json.loads((reports / "validation.json").read_text())["ensemble"]
     assert (reports / "validation.html").read_text().rstrip().endswith("</html>")
 

@@ -194,9 +194,11 @@ def validate(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> 
     from numerpilot.pipeline.validate import REPORT_HTML, REPORT_JSON, validate_ensemble
 
     ctx, reporter = _context(directory, demo, ("reports",))
-    report = validate_ensemble(ctx, reporter)
-    render_validation(report)
     reports = ctx.workdir.reports
+    kept = f"{REPORT_JSON} and {REPORT_HTML} in {reports} are as they were."
+    with on_interrupt(reports / REPORT_JSON, kept, "The new report is whole."):
+        report = validate_ensemble(ctx, reporter)
+    render_validation(report)
     print_report_line(reports / REPORT_HTML, f"per-era scores: {REPORT_JSON}")
 
 
@@ -206,7 +208,10 @@ def predict(directory: WorkdirOption = Path("."), demo: DemoOption = False) -> N
     from numerpilot.pipeline.predict import predict_live
 
     ctx, reporter = _context(directory, demo, ("predictions",))
-    path = predict_live(ctx, reporter)
+    sidecar = ctx.workdir.live_predictions.with_suffix(".json")  # replaced last
+    kept = f"{ctx.workdir.live_predictions} is as it was (none, if there was none)."
+    with on_interrupt(sidecar, kept, "The new live predictions are whole."):
+        path = predict_live(ctx, reporter)
     _say_what_predictions_are_for(ctx, path)
 
 
