@@ -66,7 +66,7 @@ def test_malformed_file(tmp_path: Path) -> None:
 
 def test_secret_never_in_repr_or_redacted_text(caplog: pytest.LogCaptureFixture) -> None:
     creds = Credentials(PUBLIC, SECRET)
-    assert SECRET not in repr(creds)
+    assert SECRET not in repr(creds) and PUBLIC not in repr(creds)  # the id showed
     text = f"failed with header {creds.auth_header} and key {SECRET}"
     cleaned = creds.redact(text)
     assert SECRET not in cleaned and PUBLIC not in cleaned
@@ -95,3 +95,36 @@ def test_a_byte_order_mark_in_the_file_is_no_error(tmp_path: Path) -> None:
     path.write_bytes(f'\ufeff{{"public_id": "{PUBLIC}", "secret_key": "{SECRET}"}}'.encode())
     path.chmod(0o600)
     assert load_credentials(path) == Credentials(PUBLIC, SECRET)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"public_id": "PUBLICNOTLOADED1", "secret_key": "SECRETNOTLOADED1234"}',
+        'export NUMERAI_PUBLIC_ID=PUBLICNOTLOADED1\nNUMERAI_SECRET_KEY="SECRETNOTLOADED1234"\n',
+    ],
+)
+def test_redact_removes_the_files_keys_before_they_are_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    """An error before the keys are needed (a URL or config value holding one by mistake)
+    printed them: only loaded keys and the environment's were removed."""
+    path = tmp_path / "credentials.json"
+    path.write_text(content, encoding="utf-8")
+    path.chmod(0o600)
+    monkeypatch.setenv("NUMERPILOT_CREDENTIALS", str(path))
+    line = redact("got ['SECRETNOTLOADED1234'] for PUBLICNOTLOADED1")
+    assert "SECRETNOTLOADED1234" not in line and "PUBLICNOTLOADED1" not in line
+
+
+def test_keys_from_the_environment_say_the_file_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both set up: the environment wins, and -v says so (it said nothing)."""
+    path = save_credentials(Credentials("PUBLICINFILE", "SECRETINFILE1234"), tmp_path / "c.json")
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", PUBLIC)
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", SECRET)
+    with caplog.at_level(logging.INFO, logger="numerpilot.credentials"):
+        assert load_credentials(path).public_id == PUBLIC
+    assert f"they win over {path}, which is not read" in caplog.text
+    assert SECRET not in caplog.text and "SECRETINFILE1234" not in caplog.text

@@ -2,13 +2,14 @@
 
 Secrets are kept in :class:`Credentials`, whose ``repr`` hides them; a message that might
 contain one goes through :meth:`Credentials.redact` (the client does this for its errors)
-or :func:`redact` (keys in the environment, ``Token ...`` headers and passwords in URLs;
-the CLI's last step).
+or :func:`redact` (keys in the environment or the credentials file, even before they are
+loaded, ``Token ...`` headers and passwords in URLs; the CLI's last step).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import stat
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from numerpilot.errors import CredentialsError
 
+log = logging.getLogger(__name__)
 ENV_PUBLIC = "NUMERAI_PUBLIC_ID"
 ENV_SECRET = "NUMERAI_SECRET_KEY"
 DEFAULT_PATH = Path("~/.numerai/credentials.json")
@@ -25,9 +27,27 @@ DEFAULT_PATH = Path("~/.numerai/credentials.json")
 _LOADED: set[str] = set()
 
 
+#: A URL's path and query as long as this or longer is a token (``/services/T0/B0/XXXX``),
+#: removed on its own too; a shorter one (``/alert``) is a word that other text holds.
+TOKEN_PATH = 16
+
+
+def add_secret(value: str) -> None:
+    """Have :func:`redact` remove ``value`` from now on (a webhook URL, which is a token),
+    and a long path and query of it too (an HTTP log line shows a URL without its host)."""
+    _LOADED.add(value)
+    _, sep, rest = value.partition("://")
+    path = "".join(rest.partition("/")[1:])
+    if sep and len(path) >= TOKEN_PATH:
+        _LOADED.add(path)
+
+
 @dataclass(frozen=True)
 class Credentials:
-    public_id: str
+    """A public id and secret key; neither is in its ``repr`` (both are removed by
+    :func:`redact`: a public id is half of the key that Numerai checks)."""
+
+    public_id: str = field(repr=False)
     secret_key: str = field(repr=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +71,9 @@ def load_credentials(path: Path | None = None) -> Credentials:
     """Keys from ``NUMERAI_PUBLIC_ID``/``NUMERAI_SECRET_KEY``, else from the credentials file."""
     public, secret = os.environ.get(ENV_PUBLIC), os.environ.get(ENV_SECRET)
     if public and secret:
+        unused = _unused_file(path)  # both set up: which one counts is worth a line (-v)
+        log.log(logging.INFO if unused else logging.DEBUG, "API keys from %s and %s%s",
+                ENV_PUBLIC, ENV_SECRET, unused)  # fmt: skip
         return _checked(public, secret, ENV_PUBLIC, ENV_SECRET)
     if public or secret:
         have, lack = (ENV_PUBLIC, ENV_SECRET) if public else (ENV_SECRET, ENV_PUBLIC)
@@ -60,6 +83,12 @@ def load_credentials(path: Path | None = None) -> Credentials:
             f"from {path or credentials_path()})."
         )
     path = path or credentials_path()
+    if path.is_symlink() and not path.exists():
+        raise CredentialsError(
+            f"{path} is a link to {os.readlink(path)}, which does not exist: point the link at "
+            f"the credentials file ({_FORMAT}, mode 600), or remove it and set {ENV_PUBLIC} "
+            f"and {ENV_SECRET}."
+        )
     if not path.exists():
         raise CredentialsError(
             f"No Numerai API keys found. Set {ENV_PUBLIC} and {ENV_SECRET}, or write "
@@ -72,7 +101,15 @@ def load_credentials(path: Path | None = None) -> Credentials:
         )
     check_permissions(path)
     public, secret = _file_keys(path)
+    log.debug("API keys from %s", path)
     return _checked(public, secret, f"the public id in {path}", f"the secret key in {path}")
+
+
+def _unused_file(path: Path | None) -> str:
+    """What a log line about keys from the environment adds when a credentials file exists
+    too (the environment wins; the file is not read)."""
+    path = path or credentials_path()
+    return f" (they win over {path}, which is not read)" if path.exists() else ""
 
 
 #: The credentials file's format, as messages describe it.
@@ -180,12 +217,55 @@ _URL_USERINFO_RE = re.compile(r"(://)[^/\s]*@")
 
 
 def redact(text: str, *secrets: str) -> str:
-    """Replace ``secrets``, the keys in the environment, every key loaded in this process,
-    any ``Token ...`` header value and a URL's user name and password by ``***``."""
+    """Replace ``secrets``, the keys in the environment and in the credentials file, every
+    key (or webhook URL) loaded in this process, any ``Token ...`` header value and a URL's
+    user name and password by ``***``."""
     known = {*secrets, *_LOADED, os.environ.get(ENV_PUBLIC, ""), os.environ.get(ENV_SECRET, "")}
+    known.update(_file_secrets())
     for secret in sorted((k for k in known if len(k) >= 4), key=len, reverse=True):
         text = text.replace(secret, "***")
     return _URL_USERINFO_RE.sub(r"\1***@", _TOKEN_RE.sub(r"\1***", text))
+
+
+#: The credentials file's keys as last read for :func:`redact`: (path, mtime, size) -> keys
+_FILE_SECRETS: dict[tuple[str, int, int], frozenset[str]] = {}
+#: A key's value on a shell line of a file (``export NUMERAI_SECRET_KEY="..."``)
+_SHELL_VALUE = re.compile(rf"^\s*(?:export\s+)?(?:{ENV_PUBLIC}|{ENV_SECRET})\s*=\s*(.*)$", re.M)
+
+
+def _file_secrets() -> frozenset[str]:
+    """The keys in the credentials file, whether or not this process loaded them (an error
+    that comes before they are needed, a config value or URL holding one, must not show
+    them either); read quietly: a file that is missing or does not read gives none."""
+    path = credentials_path()
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 65536:
+            return frozenset()
+        stamp = (str(path), info.st_mtime_ns, info.st_size)
+        if stamp not in _FILE_SECRETS:
+            _FILE_SECRETS.clear()
+            _FILE_SECRETS[stamp] = _secrets_in(path.read_text("utf-8-sig", errors="replace"))
+        return _FILE_SECRETS[stamp]
+    except OSError:
+        return frozenset()
+
+
+_FILE_FIELDS = ("public_id", "secret_key")
+
+
+def _secrets_in(text: str) -> frozenset[str]:
+    """The keys a credentials file holds: its two JSON strings, or its shell lines' values."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        values = [v for k, v in data.items() if k in _FILE_FIELDS and isinstance(v, str)]
+    else:
+        values = [m.group(1) for m in _SHELL_VALUE.finditer(text)]
+    found = {v.strip() for v in values} | {v.strip().strip("\"'") for v in values}
+    return frozenset(v for v in found if len(v) >= 4)
 
 
 def without_userinfo(url: str) -> str:

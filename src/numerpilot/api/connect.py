@@ -21,7 +21,8 @@ def optional_credentials() -> Credentials | None:
     """Keys if the user has set any up (insecure files still raise), else None."""
     if os.environ.get(ENV_PUBLIC) or os.environ.get(ENV_SECRET):  # half set: says which
         return _load()
-    return _load() if credentials_path().exists() else None
+    path = credentials_path()  # a link to nothing is a broken setup, not "no keys": said
+    return _load() if path.exists() or path.is_symlink() else None
 
 
 def api_url(config: Config) -> str:

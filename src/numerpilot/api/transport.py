@@ -5,7 +5,9 @@ through :class:`Http` (timeouts; retries on connection errors, timeouts and 5xx 
 queries only), raises one readable :class:`NumeraiAPIError` instead of ``KeyError:
 'data'``, posts to the configured base URL instead of numerapi's module constant, and
 records the server's clock (its ``Date`` header). The constructor skips numerapi's, which
-calls ``logging.basicConfig``.
+calls ``logging.basicConfig``. The only mutations it sends are the ones that create a
+submission or a model upload (:data:`MUTATIONS`): numerpilot never changes a stake, so any
+other (numerapi's ``stake_change``, ``stake_drain``, ...) is refused before it is sent.
 """
 
 from __future__ import annotations
@@ -26,6 +28,29 @@ from numerpilot.errors import CredentialsError
 
 log = logging.getLogger(__name__)
 _ROOT_FIELD = re.compile(r"\{\s*(\w+)")
+#: The mutations numerpilot sends; every other one is refused unsent (a stake change above all)
+MUTATIONS = frozenset({"create_submission", "createSignalsSubmission", "createComputePickleUpload"})
+#: A mutation or subscription operation: first in the document, or after another one
+_OPERATION = re.compile(r"(?:^|\})\s*(?:#[^\n]*\n\s*)*(mutation|subscription)\b")
+
+
+class ForbiddenOperationError(RuntimeError):
+    """numerpilot was about to send a mutation it never sends (a bug: exit code 70)."""
+
+
+def _check_operation(query: str, field: str) -> bool:
+    """Whether ``query`` is a mutation (then one of :data:`MUTATIONS`, else refused)."""
+    kind = _OPERATION.search(query)
+    if kind is None:
+        return False
+    if kind.group(1) != "mutation" or field not in MUTATIONS:
+        raise ForbiddenOperationError(
+            f"refused to send the GraphQL {kind.group(1)} '{field}': numerpilot only creates "
+            "submissions and model uploads, and never changes a stake."
+        )
+    return True
+
+
 _AUTH_WORDS = ("authenticat", "api key", "token", "session is invalid", "not authorized")
 
 
@@ -61,6 +86,8 @@ class Transport:
         match = _ROOT_FIELD.search(query)
         field = match.group(1) if match else "query"
         what = f"Numerai API call '{field}'"
+        if _check_operation(query, field):
+            idempotent = False  # a mutation is never resent blindly, whoever called it
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         auth = HeaderAuth()
         if authorization:

@@ -1,7 +1,8 @@
 """Alerts: a JSON POST to the user's webhook when a round fails or is missed.
 
 The payload names the event, tournament, model, round and what went wrong; it never holds
-a key (messages pass through the redaction step). A failing webhook is logged, never fatal.
+a key (messages pass through the redaction step). A failing webhook is logged, never fatal,
+and its URL (a token in itself) is never shown: it is redacted from every line like a key.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from numerpilot.credentials import redact
+from numerpilot.credentials import add_secret, redact
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Alerts:
     def __init__(self, webhook: str | None, timeout: float = 10.0) -> None:
         self.webhook = webhook
         self.timeout = timeout
+        if webhook:
+            add_secret(webhook)
         self._sent: set[tuple[str, int | None, str | None, str]] = set()
 
     @staticmethod
@@ -68,7 +71,9 @@ class Alerts:
         try:
             resp = requests.post(self.webhook, json=alert.payload(), timeout=self.timeout)
             resp.raise_for_status()
-        except requests.RequestException as error:
+        except (requests.RequestException, ValueError, OSError) as error:
+            # ValueError: a URL that requests or urllib3 cannot use after all (a host label
+            # over 63 characters, say); like a network fault, it must not stop the daemon
             log.warning("the alert webhook failed (%s); the alert is in this log",
                         type(error).__name__)  # fmt: skip
             return False
