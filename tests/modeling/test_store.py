@@ -354,8 +354,12 @@ def test_predict_names_its_bundle_and_another_data_version(
          "model backend 'xgboost' (the models in use: 'lightgbm')"),
         (FAST_CONFIG + "\n[model]\nlinear = false\n", "no linear members"),
         (FAST_CONFIG.replace('["target", "target_teager2b_20"]', '["target", "target_x"]'), None),
+        # a neutralizer set the data lacks hid every other change (here the feature set)
+        (FAST_CONFIG.replace('"medium"', '"small"') + "\n[ensemble]\n"
+         'neutralization_proportion = 0.5\nneutralize_against = "gigantic"\n',
+         "Besides, numerpilot.toml asks for feature set 'small' (the models in use: 'medium')"),
     ],
-    ids=["targets", "backend", "linear", "target-added"],
+    ids=["targets", "backend", "linear", "target-added", "feature-set-and-unknown-neutralizer"],
 )  # fmt: skip
 def test_config_drift_names_targets_and_model_kinds(work: Path, config: str, says: str) -> None:
     (work / "numerpilot.toml").write_text(config)

@@ -47,3 +47,35 @@ def test_report_names_each_members_model() -> None:
     bundle = Bundle(manifest, payload, build_models(payload))
     assert _what(bundle, "target.linear") == "linear"
     assert _what(bundle, "target_x.linear") == "linear, 2 feature products"
+
+
+def test_a_longer_horizon_target_names_the_eras_it_reaches(cli: CliRunner, workdir: Path) -> None:
+    """A 60-day target's outcomes reach 16 eras past train's end, beyond the 2 eras of
+    train.embargo_eras: the validation eras there were scored without a word."""
+    config = (workdir / "numerpilot.toml").read_text()
+    config = config.replace('["target", "target_teager2b_20"]', '["target", "target_ender_60"]')
+    config = config.replace(
+        "early_stopping_rounds = 10", "early_stopping_rounds = 10\nweights = [1, 1]"
+    )
+    (workdir / "numerpilot.toml").write_text(config)
+    assert cli("train", "-C", str(workdir))[0] == 0
+    code, out = cli("validate", "-C", str(workdir))
+    assert code == 0, out
+    notes = json.loads((workdir / "reports" / "validation.json").read_text()).get("notes", [])
+    said = [n for n in [*notes, *out.splitlines()] if "reach of target_ender_60" in n]
+    assert said, out
+    assert "within 16 eras of train's last era 0040" in said[0]
+    assert "train.embargo_eras = 16 leaves them out" in said[0]
+
+
+def test_twenty_day_targets_need_no_horizon_note(cli: CliRunner, workdir: Path) -> None:
+    assert cli("train", "-C", str(workdir))[0] == 0
+    code, out = cli("validate", "-C", str(workdir))
+    assert code == 0 and "reach of" not in out
+
+
+def test_report_states_the_neutralization_and_its_features() -> None:
+    from numerpilot.pipeline.validate import _neutralization
+
+    assert _neutralization(0.5, 6) == "0.5 against 6 features"
+    assert _neutralization(0.0, 0) == "none"

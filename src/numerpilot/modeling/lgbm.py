@@ -24,6 +24,7 @@ from numerpilot.data.layout import without_target_advice
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.threads import auto_threads
+from numerpilot.words import plural
 
 #: Bytes of one float32 row batch pushed to LightGBM (the buffer is reused batch after batch).
 _BATCH_BYTES = 64 * 2**20
@@ -184,26 +185,61 @@ def fatal_lines_hidden() -> Iterator[None]:
         os.close(saved)
 
 
-def fit_one_tree(params: dict[str, Any]) -> None:
-    """One tree on 64 tiny rows with ``params``, quietly: raises what LightGBM raises for
-    parameters (or a device) it refuses."""
-    x = np.random.default_rng(0).integers(0, 5, size=(64, 2)).astype(np.float32)
+#: LightGBM parameters (each with its aliases) whose value lists or indexes the features:
+#: a tiny fit checks them only on as many features as the models take.
+PER_FEATURE_PARAMS = frozenset(
+    {
+        "monotone_constraints", "monotone_constraint", "monotonic_cst", "mc",
+        "feature_contri", "feature_contrib", "fc", "feature_penalty", "fp",
+        "max_bin_by_feature", "interaction_constraints", "forcedbins_filename",
+        "categorical_feature", "cat_feature", "categorical_column", "cat_column",
+        "categorical_features", "ignore_column", "ignore_feature", "blacklist",
+        "forcedsplits_filename", "fs", "forced_splits_filename", "forced_splits_file",
+        "forced_splits", "cegb_penalty_feature_lazy", "cegb_penalty_feature_coupled",
+    }
+)  # fmt: skip
+
+
+def per_feature_keys(params: dict[str, Any]) -> list[str]:
+    """The keys of ``params`` whose value depends on the number of features."""
+    return [key for key in params if key in PER_FEATURE_PARAMS]
+
+
+def fit_one_tree(params: dict[str, Any], n_features: int = 2) -> None:
+    """One tree on 64 tiny rows of ``n_features`` features with ``params``, quietly:
+    raises what LightGBM raises for parameters (or a device) it refuses."""
+    x = np.random.default_rng(0).integers(0, 5, size=(64, max(2, n_features))).astype(np.float32)
     trial = {**params, "num_iterations": 1, "num_threads": 1, "verbosity": -1}
     label = x[:, 0] / 4  # in [0, 1] as Numerai's targets: objectives judge labels
     with fatal_lines_hidden():
         lgb.train(trial, lgb.Dataset(x, label=label, params={"verbosity": -1}))
 
 
-def check_params(params: dict[str, Any]) -> None:
+def _per_feature_hint(keys: list[str], n_features: int) -> str:
+    """What a per-feature parameter must match: the models' features, in order."""
+    return (f"{', '.join(keys)} must refer to the models' {plural(n_features, 'feature')}, "
+            "in the order of the feature set")  # fmt: skip
+
+
+def check_params(params: dict[str, Any], n_features: int | None = None) -> None:
     """Refuse parameters LightGBM rejects (a bad ``[lightgbm] extra`` value, a device this
-    build lacks) with a ConfigError, by fitting one tree on a tiny sample before any work."""
+    build lacks) with a ConfigError, by fitting one tree on a tiny sample before any work.
+
+    Parameters per feature (:data:`PER_FEATURE_PARAMS`) are checked only when
+    ``n_features``, the models' number of features, is given; without it they are left
+    out of the trial (``train_target`` checks them on its features before fitting)."""
+    trial = params
+    if n_features is None:
+        trial = {k: v for k, v in params.items() if k not in PER_FEATURE_PARAMS}
     try:
-        fit_one_tree(params)
+        fit_one_tree(trial, 2 if n_features is None else n_features)
     except (lgb.basic.LightGBMError, ValueError, TypeError) as error:
         said = re.sub(r"\s+at \S+, line \d+\s*\.?", "", " ".join(str(error).split()))
+        keys = per_feature_keys(params) if n_features is not None else []
+        match = f" ({_per_feature_hint(keys, n_features or 0)})" if keys else ""
         raise ConfigError(  # said without the C++ source file of LightGBM's build machine
-            f"LightGBM refuses the [lightgbm] settings of numerpilot.toml: {said.rstrip('.')}. "
-            "Fix that value (a key of [lightgbm], or of its extra table)."
+            f"LightGBM refuses the [lightgbm] settings of numerpilot.toml: {said.rstrip('.')}"
+            f"{match}. Fix that value (a key of [lightgbm], or of its extra table)."
         ) from None
 
 
@@ -246,6 +282,8 @@ def train_target(
     # letting LightGBM sample float64 rows in proportion to the data.
     hold_rows = np.flatnonzero(known & np.isin(eras, split.holdout)) if split else fit_rows[:0]
     params = {**lgbm_params(cfg), "bin_construct_sample_cnt": min(len(fit_rows), BIN_SAMPLE_ROWS)}
+    if per_feature_keys(params):  # refused in one line here, not by LightGBM mid-fit
+        check_params(params, features.shape[1])
     train_set = _training_set(features, fit_rows, y[fit_rows], feature_names, params,
                               reuse=not len(hold_rows))  # fmt: skip
     valid_sets, callbacks = [], [lambda env: on_iteration(1)]
@@ -290,34 +328,47 @@ def predict_rows(
     return out
 
 
-class SmoothedEarlyStopping:
+class SmoothedRule:
     """Stop when the moving average of the holdout score has not improved for ``patience`` rounds.
 
     Per-era correlation on a few holdout eras is noisy; plain early stopping latches onto
     an early spike. Smoothing over ``window`` rounds (default ``patience // 4``) picks the
-    round count where the score is high and stays high.
+    round count where the score is high and stays high. The rule of LightGBM's and
+    XGBoost's members alike (:class:`SmoothedEarlyStopping`, ``xgb``'s callback).
     """
 
     def __init__(self, patience: int, window: int | None = None) -> None:
-        # After record_evaluation (order 20), so the curve holds the round it stops at. An
-        # instance attribute: lgb.train gives any callback without one a negative order.
-        self.order = 30
         self.patience = patience
         self.window = window or max(5, patience // 4)
         self.history: list[float] = []
         self.best_score = -np.inf
         self.best_iteration = 0
 
-    def __call__(self, env: Any) -> None:
-        self.history.append(float(env.evaluation_result_list[0][2]))
+    def update(self, score: float, end: int) -> bool:
+        """Take the score of the next round (of ``end`` rounds at most); True: stop now."""
+        self.history.append(score)
         i = len(self.history)
         smoothed = float(np.mean(self.history[-self.window :]))
-        if i >= min(self.window, env.end_iteration) and smoothed > self.best_score:
+        if i >= min(self.window, end) and smoothed > self.best_score:
             # The window's centre is the round that the smoothed score speaks for.
             self.best_score, self.best_iteration = smoothed, max(1, i - self.window // 2)
-        if i - self.best_iteration >= self.patience or i == env.end_iteration:
+        return i - self.best_iteration >= self.patience or i == end
+
+
+class SmoothedEarlyStopping:
+    """:class:`SmoothedRule` as a LightGBM callback."""
+
+    def __init__(self, patience: int, window: int | None = None) -> None:
+        # After record_evaluation (order 20), so the curve holds the round it stops at. An
+        # instance attribute: lgb.train gives any callback without one a negative order.
+        self.order = 30
+        self.rule = SmoothedRule(patience, window)
+
+    def __call__(self, env: Any) -> None:
+        rule = self.rule
+        if rule.update(float(env.evaluation_result_list[0][2]), env.end_iteration):
             raise lgb.callback.EarlyStopException(
-                self.best_iteration - 1, [("holdout", "era_corr", self.best_score, True)]
+                rule.best_iteration - 1, [("holdout", "era_corr", rule.best_score, True)]
             )
 
 

@@ -75,6 +75,23 @@ def _progress(xgboost: Any, update: Scored) -> Any:
     return Advance()
 
 
+def _smoothed_stopping(xgboost: Any, patience: int, rounds: int) -> Any:
+    """The early stopping of LightGBM's members (:class:`~numerpilot.modeling.lgbm.SmoothedRule`:
+    the holdout score smoothed over ``patience / 4`` rounds) as an XGBoost callback for a
+    fit of at most ``rounds`` rounds; its ``rule.best_iteration`` is the round chosen."""
+    from numerpilot.modeling.lgbm import SmoothedRule
+
+    class SmoothedStop(xgboost.callback.TrainingCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.rule = SmoothedRule(patience)
+            super().__init__()
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return self.rule.update(float(evals_log["holdout"]["era_corr"][-1]), rounds)
+
+    return SmoothedStop()
+
+
 def _batches(xgboost: Any) -> type:
     class RowBatches(xgboost.DataIter):  # type: ignore[misc]
         """Selected rows of an int8 matrix, served as float32 batches."""
@@ -137,19 +154,17 @@ def fit_xgboost(
             label = np.asarray(data.get_label(), dtype=np.float64)
             return "era_corr", mean_era_corr(np.asarray(pred, dtype=np.float64), label, codes)
 
-        if early_stopping_rounds:
-            callbacks.append(
-                xgboost.callback.EarlyStopping(
-                    rounds=early_stopping_rounds, maximize=True, save_best=False
-                )
-            )
+    stopping = None
+    if evals and early_stopping_rounds:
+        stopping = _smoothed_stopping(xgboost, early_stopping_rounds, cfg.lightgbm.n_estimators)
+        callbacks.append(stopping)
     record: dict[str, Any] = {}
     booster = xgboost.train(
         params, dtrain, num_boost_round=cfg.lightgbm.n_estimators, evals=evals,
         custom_metric=metric, callbacks=callbacks, evals_result=record, verbose_eval=False,
     )  # fmt: skip
     rounds = booster.num_boosted_rounds()
-    best = int(booster.attr("best_iteration") or rounds - 1) + 1 if evals else rounds
+    best = (stopping.rule.best_iteration or rounds) if stopping is not None else rounds
     curve = tuple(float(v) for v in record["holdout"]["era_corr"]) if evals else ()
     score = curve[best - 1] if evals else None
     raw = (booster if keep_all_rounds else booster[:best]).save_raw("json")

@@ -49,9 +49,10 @@ def train_split(cfg: Config, eras: np.ndarray) -> EraSplit:
     )
 
 
-def model_params(cfg: Config) -> dict[str, Any]:
+def model_params(cfg: Config, n_features: int | None = None) -> dict[str, Any]:
     """The parameters the manifest records for the configured backend (refuses a GPU or
-    backend this install lacks, and parameters LightGBM rejects)."""
+    backend this install lacks, and parameters LightGBM rejects; those per feature, such
+    as ``monotone_constraints``, only when ``n_features``, the models' count, is given)."""
     if cfg.model.backend == "xgboost":
         from numerpilot.modeling.xgb import xgb_params
 
@@ -69,7 +70,7 @@ def model_params(cfg: Config) -> dict[str, Any]:
         from numerpilot.modeling.devices import lightgbm_gpu_params
 
         params.update(lightgbm_gpu_params())
-    check_params(params)
+    check_params(params, n_features)
     return params
 
 

@@ -94,23 +94,37 @@ def config_drift(ctx: Context, manifest: Manifest) -> str | None:
     if ctx.config.data.feature_set != manifest.feature_set:
         changes.append(f"feature set '{ctx.config.data.feature_set}' (the models in use: "
                        f"'{manifest.feature_set}')")  # fmt: skip
-    ens = ctx.config.ensemble
-    want, have = ens.neutralization_proportion, manifest.neutralization_proportion
-    if want or have:
-        try:
-            wanted = neutralizer_features(ctx)
-        except DataError as error:  # train will refuse it; the models in use still predict
-            return f"[ensemble] of numerpilot.toml does not apply to the models in use: {error}"
-        if want != have or wanted != manifest.neutralizer_features:
-            asked = f"{want:g} against '{ens.neutralize_against}' ({len(wanted)} features)"
-            used = f"{have:g} against {len(manifest.neutralizer_features)} features"
-            changes.append(f"neutralization {asked if want else 'none'} (the models in use: "
-                           f"{used if have else 'none'})")  # fmt: skip
+    try:
+        changes += _neutralization_drift(ctx, manifest)
+    except DataError as error:  # train will refuse it; the models in use still predict
+        unusable = f"[ensemble] of numerpilot.toml does not apply to the models in use: {error}"
+        others = _model_drift(ctx, manifest)
+        if not (changes or others):
+            return unusable
+        return f"{unusable} Besides, {_drift_line(ctx, changes + others)}"
     changes += _model_drift(ctx, manifest)
-    if not changes:
-        return None
+    return _drift_line(ctx, changes) if changes else None
+
+
+def _drift_line(ctx: Context, changes: list[str]) -> str:
     return (f"numerpilot.toml asks for {' and '.join(changes)}; the models keep what they "
             f"were trained with until you run '{_train_command(ctx)}'.")  # fmt: skip
+
+
+def _neutralization_drift(ctx: Context, manifest: Manifest) -> list[str]:
+    """The neutralization ``numerpilot.toml`` asks for, when the bundle's differs; a
+    DataError when its ``neutralize_against`` is no feature set of the data."""
+    ens = ctx.config.ensemble
+    want, have = ens.neutralization_proportion, manifest.neutralization_proportion
+    if not (want or have):
+        return []
+    wanted = neutralizer_features(ctx)
+    if want == have and wanted == manifest.neutralizer_features:
+        return []
+    asked = f"{want:g} against '{ens.neutralize_against}' ({len(wanted)} features)"
+    used = f"{have:g} against {len(manifest.neutralizer_features)} features"
+    return [f"neutralization {asked if want else 'none'} (the models in use: "
+            f"{used if have else 'none'})"]  # fmt: skip
 
 
 def _model_drift(ctx: Context, manifest: Manifest) -> list[str]:

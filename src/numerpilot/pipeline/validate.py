@@ -15,8 +15,9 @@ from numerpilot.data.load import load_era_data
 from numerpilot.data.tournaments import LAYOUTS
 from numerpilot.errors import DataError
 from numerpilot.io import json_text, write_files_atomic
-from numerpilot.kernel.linear import LinearModel
-from numerpilot.modeling.members import seed_columns
+from numerpilot.kernel.linear import LINEAR, LinearModel
+from numerpilot.modeling.cv import horizon_days, purge_eras
+from numerpilot.modeling.members import seed_columns, seed_groups
 from numerpilot.modeling.store import Bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.plan import train_eras
@@ -26,6 +27,7 @@ from numerpilot.report import render_html
 from numerpilot.scoring.align import AllIds, NoCommonIdsError, file_ids
 from numerpilot.scoring.io import parquet_model_column, read_model_column
 from numerpilot.scoring.report import ScoreReport, score_frame
+from numerpilot.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +124,8 @@ def validate_ensemble(
             config=ctx.config.scoring,
         )
     notes = [*_absent_notes(ctx, bool(bench_col)), *unmatched,
-             _overlap_note(last, data.era_index.labels), _embargo_note(embargoed)]  # fmt: skip
+             _overlap_note(last, data.era_index.labels), _embargo_note(embargoed),
+             _horizon_note(ctx, bundle, last, data.era_index.labels)]  # fmt: skip
     scores = replace(scores, notes=(*scores.notes, *(n for n in notes if n)))
     report = ValidationReport(scores)
     if write_report:
@@ -224,6 +227,34 @@ def _overlap_note(last: str | None, eras: np.ndarray) -> str | None:
             "them, so their scores flatter the models")  # fmt: skip
 
 
+def _trained_targets(bundle: Bundle) -> list[str]:
+    """The targets the bundle's members were fitted on (seeds and linear members as one)."""
+    groups = [name for name, _ in seed_groups(bundle.manifest.targets)]
+    return list(dict.fromkeys(g.removesuffix(f".{LINEAR}") for g in groups))
+
+
+def _horizon_note(ctx: Context, bundle: Bundle, last: str | None, eras: np.ndarray) -> str | None:
+    """A note when the models were trained on a target of a longer horizon than the main
+    target's (``target_ender_60``) and scored validation eras (E,) lie within its reach of
+    train's last era, beyond ``train.embargo_eras``: its outcomes there overlap theirs."""
+    targets = _trained_targets(bundle)
+    if last is None or not targets:
+        return None
+    longest = max(targets, key=purge_eras)
+    reach = purge_eras(longest)
+    if reach <= max(ctx.config.train.embargo_eras, purge_eras(layout.MAIN_TARGET)):
+        return None
+    after = _after(last, eras)
+    near = np.asarray([] if after is None else eras[(after > 0) & (after <= reach)])
+    if not len(near):
+        return None
+    which = f"{plural(len(near), 'scored validation era')} ({near[0]} to {near[-1]})"
+    return (f"{which} {'are' if len(near) > 1 else 'is'} within {reach} eras of train's last "
+            f"era {last}, the reach of {longest} ({horizon_days(longest)}-day target) that "
+            f"the models were trained on: its outcomes there overlap theirs, so their scores "
+            f"may flatter the models (train.embargo_eras = {reach} leaves them out)")  # fmt: skip
+
+
 def _what(bundle: Bundle, member: str) -> str:
     """A member's model in a few words: its trees, or linear (and its feature products)."""
     m, model = bundle.manifest, bundle.models.get(member)
@@ -233,6 +264,11 @@ def _what(bundle: Bundle, member: str) -> str:
     if not products:
         return m.kinds[member]
     return f"{m.kinds[member]}, {products} feature product{'s' * (products > 1)}"
+
+
+def _neutralization(proportion: float, n_features: int) -> str:
+    """The bundle's neutralization in a few words: ``0.5 against 6 features``, or none."""
+    return f"{proportion:g} against {plural(n_features, 'feature')}" if proportion else "none"
 
 
 def _write_report(
@@ -252,7 +288,7 @@ def _write_report(
             f"{t} ({_what(bundle, t)}, weight {w:.2f})"
             for t, w in zip(m.targets, m.weights, strict=True)
         ),
-        "neutralization": f"{m.neutralization_proportion:g}",
+        "neutralization": _neutralization(m.neutralization_proportion, len(m.neutralizer_features)),
         "validation eras": f"{n_eras} (after {n_embargoed} embargo eras)",
         "trained": m.created,
     }

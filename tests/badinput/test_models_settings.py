@@ -1,0 +1,64 @@
+"""Model settings a user turns: LightGBM parameters per feature in ``[lightgbm] extra``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.conftest import Numerpilot
+from tests.pipeline.conftest import FAST_CONFIG
+from tests.support.catalogue import Refused
+
+
+def _n_features(root: Path) -> int:
+    """How many features the fast config's feature set ("medium") has in the test data."""
+    sets = json.loads((root / "data" / "v5.2" / "features.json").read_text())["feature_sets"]
+    return len(sets["medium"])
+
+
+def _with_extra(root: Path, extra: str) -> None:
+    config = FAST_CONFIG.replace("num_threads = 1", f"num_threads = 1\nextra = {{{extra}}}")
+    (root / "numerpilot.toml").write_text(config, encoding="utf-8")
+
+
+@pytest.mark.bad_input(
+    "train", 'a LightGBM parameter per feature of another length (`monotone_constraints = "1,0"`)'
+)
+def test_per_feature_parameter_of_another_length(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path
+) -> None:
+    """LightGBM aborted the first fit with its C++ check (exit 70, a traceback); the
+    tiny-sample check, on two features, let it through."""
+    _with_extra(fresh, 'monotone_constraints = "1,0"')
+    n = _n_features(fresh)
+    refused(
+        numerpilot("train", "-C", str(fresh)), 1, "LightGBM refuses the [lightgbm] settings",
+        f"monotone_constraints must refer to the models' {n} features",
+    )  # fmt: skip
+    assert not (fresh / "models" / "manifest.json").exists()
+
+
+def test_per_feature_parameter_of_the_right_length_trains(
+    numerpilot: Numerpilot, fresh: Path
+) -> None:
+    """One value per model feature is what LightGBM wants: it was refused, since the
+    tiny-sample check fitted two features."""
+    n = _n_features(fresh)
+    _with_extra(fresh, f'monotone_constraints = "{",".join(["1"] + ["0"] * (n - 1))}"')
+    done = numerpilot("train", "-C", str(fresh))
+    assert done.code == 0, done.err
+    manifest = json.loads((fresh / "models" / "manifest.json").read_text())
+    assert manifest["params"]["monotone_constraints"].count(",") == n - 1
+
+
+def test_check_params_knows_the_feature_count() -> None:
+    """Per-feature parameters are left to the fit when the count is not known yet."""
+    from numerpilot.errors import ConfigError
+    from numerpilot.modeling.lgbm import check_params
+
+    params = {"objective": "regression", "verbosity": -1, "monotone_constraints": "1,0,-1"}
+    check_params(params)  # no count: not judged on two made-up features
+    check_params(params, 3)
+    with pytest.raises(ConfigError, match="must refer to the models' 4 features"):
+        check_params(params, 4)
