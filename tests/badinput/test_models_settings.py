@@ -26,16 +26,21 @@ def _with_extra(root: Path, extra: str) -> None:
     "train", 'a LightGBM parameter per feature of another length (`monotone_constraints = "1,0"`)'
 )
 def test_per_feature_parameter_of_another_length(
-    numerpilot: Numerpilot, refused: Refused, fresh: Path
+    numerpilot: Numerpilot, refused: Refused, fresh: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """LightGBM aborted the first fit with its C++ check (exit 70, a traceback); the
-    tiny-sample check, on two features, let it through."""
+    tiny-sample check, on two features, let it through. Refused before any data is read."""
+    import numerpilot.pipeline.train as train
+
+    def unread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the training data was read before the parameters were checked")
+
+    monkeypatch.setattr(train, "load_era_data", unread)
     _with_extra(fresh, 'monotone_constraints = "1,0"')
     n = _n_features(fresh)
-    refused(
-        numerpilot("train", "-C", str(fresh)), 1, "LightGBM refuses the [lightgbm] settings",
-        f"monotone_constraints must refer to the models' {n} features",
-    )  # fmt: skip
+    outcome = numerpilot("train", "-C", str(fresh))
+    refused(outcome, 1, "LightGBM refuses the [lightgbm] settings",
+            f"monotone_constraints must refer to the models' {n} features")  # fmt: skip
     assert not (fresh / "models" / "manifest.json").exists()
 
 

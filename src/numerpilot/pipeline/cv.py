@@ -162,7 +162,8 @@ def run_cv(
         check_cv_settings(ctx.config)
         ctx, workers = cv_era_step(ctx, cluster)
     cfg = ctx.config
-    model_params(resolved(cfg))  # a GPU, backend or parameter this install lacks: refused
+    n_features = len(feature_set(ctx.data_dir, cfg.data.feature_set))
+    model_params(resolved(cfg), n_features)  # a GPU, backend or parameter: refused here
     purge = cv_purge(cfg) if purge is None else purge
     cvd = cv_data or load_cv_data(ctx, progress)
     data = cvd.data

@@ -343,7 +343,7 @@ def train_ensemble(
              plan.rows, plan.estimate / GIB, plan.budget / GIB)  # fmt: skip
     cfg = resolved(ctx.config)
     ctx = replace(ctx, config=cfg)
-    params = model_params(cfg)  # a GPU or backend this install lacks is refused here
+    params = model_params(cfg, len(features))  # a GPU, backend or parameter: refused here
     workers = local_size(cfg, plan, len(features)) if cluster == LOCAL else 0
     if cluster not in (None, LOCAL):  # a wrong address is told now, not after the loading
         from numerpilot.modeling.dask_address import check_scheduler
