@@ -67,3 +67,14 @@ def test_check_params_knows_the_feature_count() -> None:
     check_params(params, 3)
     with pytest.raises(ConfigError, match="must refer to the models' 4 features"):
         check_params(params, 4)
+
+
+def test_train_says_why_members_were_left_out(numerpilot: Numerpilot, fresh: Path) -> None:
+    """It said "not clearly positive on held-out eras" for a member train.weights set to 0."""
+    config = FAST_CONFIG.replace("early_stopping_rounds = 10", "early_stopping_rounds = 10\n"
+                                 "weights = [1, 0]")  # fmt: skip
+    (fresh / "numerpilot.toml").write_text(config, encoding="utf-8")
+    done = numerpilot("train", "-C", str(fresh))
+    assert done.code == 0, done.err
+    assert ("Left out, given no weight by train.weights: target_teager2b_20, "
+            "target_teager2b_20.linear.") in " ".join(done.out.split())  # fmt: skip

@@ -177,7 +177,10 @@ def train(
     score = manifest.ensemble_holdout
     held_out = "" if score is None else f"; the ensemble's held-out CORR per era {score:.4f}"
     dropped = left_out(ctx.config, manifest)
-    weak = f". Left out, not clearly positive on held-out eras: {', '.join(dropped)}"
+    why = ("given no weight by train.weights" if ctx.config.train.weights is not None else
+           "no weight from the held-out eras (not clearly positive there, or adding too "
+           "little beside the others)")  # fmt: skip
+    weak = f". Left out, {why}: {', '.join(dropped)}"
     eras = f" of {every_nth_era(manifest.era_step)}" * (manifest.era_step > 1)
     console.print(
         f"Trained {len(manifest.targets)} model{'s' * (len(manifest.targets) != 1)} on "
