@@ -62,9 +62,20 @@ def _unknown_key(key: str, loc: tuple[int | str, ...]) -> str:
     )
 
 
+#: Unknown keys (or sections) that look like API keys written into the config.
+_API_KEY_NAME = re.compile(r"public|secret|api_?key|credential|token", re.IGNORECASE)
+
+
 def _key_hint(name: str, where: str, allowed: list[str]) -> str:
-    """The hint after an unknown key: a key (or a section) close to ``name`` in its own
-    section ``where``, else the other sections that have it, or a key close to it there."""
+    """The hint after an unknown key: where API keys go, for one that looks like one; a key
+    (or a section) close to ``name`` in its own section ``where``, else the other sections
+    that have it, or a key close to it there."""
+    from numerpilot.credentials import DEFAULT_PATH, ENV_PUBLIC, ENV_SECRET
+
+    if _API_KEY_NAME.search(name):
+        return (f": API keys never go in numerpilot.toml (remove it, and its value from the "
+                f"file): put them in {DEFAULT_PATH} (mode 600) or set {ENV_PUBLIC} and "
+                f"{ENV_SECRET}")  # fmt: skip
     close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.75)
     if close:
         return f": did you mean {f'[{close[0]}]' if not where else repr(close[0])}?"

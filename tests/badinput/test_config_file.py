@@ -42,6 +42,11 @@ def _case(text: str, case: str, *fragments: str) -> object:
               "unknown key 'learning_rate'", "it belongs under [lightgbm]"),
         _case("lightgbm = 3\n", "a section given as a value (`lightgbm = 3`)",
               "lightgbm: must be a section ([lightgbm] on a line of its own"),
+        _case('[api]\nsecret_key = "SECRETINLINE42"\n', "API keys written into the config "
+              "(`[api] secret_key`)", "unknown key 'api.secret_key': API keys never go in "
+              "numerpilot.toml", "credentials.json (mode 600) or set NUMERAI_PUBLIC_ID"),
+        _case('[credentials]\npublic_id = "PUBLICINLINE42"\n', "a `[credentials]` section in "
+              "the config", "unknown key 'credentials': API keys never go in numerpilot.toml"),
     ],
 )  # fmt: skip
 def test_key_or_section_named_with_the_fix(
@@ -51,6 +56,7 @@ def test_key_or_section_named_with_the_fix(
     'a valid dictionary or instance of LightGBMConfig'."""
     line = refused(_validate(numerpilot, tmp_path, text), 1, *fragments)
     assert "LightGBMConfig" not in line and "dictionary" not in line
+    assert "INLINE42" not in line  # a key written into the config is never quoted
 
 
 @pytest.mark.parametrize(
