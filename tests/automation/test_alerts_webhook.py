@@ -26,6 +26,8 @@ def test_an_unusable_webhook_url_is_logged_not_raised(caplog: pytest.LogCaptureF
         assert alerts.send(Alert("failed", "classic", 870, "m", "the live file is broken")) is False
     assert "the alert webhook failed (LocationParseError)" in caplog.text
     assert TOKEN not in caplog.text
+    # the event, then what happened (it read "alert: failed the live file is broken")
+    assert "alert (failed): the live file is broken" in caplog.text
 
 
 def test_the_webhook_url_is_redacted_like_a_key() -> None:

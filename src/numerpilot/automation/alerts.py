@@ -65,7 +65,7 @@ class Alerts:
         self._sent.add(self._key(alert))
         fields = {"event": alert.event, "round": alert.round, "model": alert.model}
         level = logging.INFO if alert.event == "recovered" else logging.ERROR
-        log.log(level, "alert: %s %s", alert.event, redact(alert.message), extra=fields)
+        log.log(level, "alert (%s): %s", alert.event, redact(alert.message), extra=fields)
         if not self.webhook:
             return False
         try:
