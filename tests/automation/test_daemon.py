@@ -403,6 +403,7 @@ def test_daemon_command_with_rejected_keys_exits_3_and_alerts(
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert done.value.code == 3 and lines[-1]["level"] == "error"
     assert "rejected the API keys" in lines[-1]["message"]
+    assert lines[-1]["event"] == "error" and not lines[-1]["message"].startswith("Error:")
 
 
 def test_a_full_disk_during_the_live_download_fails_the_pass_and_the_next_one_submits(

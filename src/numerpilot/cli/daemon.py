@@ -66,7 +66,7 @@ def daemon(
             if not log_json:
                 raise
             # with --log-json even the last word is a JSON line, for the log's parser
-            logging.getLogger(__name__).error("Error: %s", error, extra={"event": "error"})
+            logging.getLogger(__name__).error("%s", error, extra={"event": "error"})
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:  # a second Ctrl-C: at once
             if not log_json:
