@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
-from numerpilot.cli.app import RichProgressReporter
+from numerpilot.cli.bars import RichProgressReporter
 
 DESCRIPTION = "Refitting target_teager2b_20.seed2 on every era"
 

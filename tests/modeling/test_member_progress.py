@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 from rich.progress import Progress
 
-from numerpilot.cli.app import RichProgressReporter, member_columns
+from numerpilot.cli.bars import RichProgressReporter, member_columns
 from numerpilot.config import Config
 from numerpilot.data.load import load_era_data
 from numerpilot.modeling.backends import fit_member

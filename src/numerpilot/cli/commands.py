@@ -22,7 +22,8 @@ from typer.exceptions import Abort, TyperException
 
 # ruff: noqa: I001  (modules are imported in the order their commands appear in --help)
 from numerpilot.cli import core, models, scoring, cv, remote, daemon, model_upload  # noqa: F401
-from numerpilot.cli.app import app, err_console, fit_consoles, interrupt_note, usage_message
+from numerpilot.cli.app import app, err_console, fit_consoles, usage_message
+from numerpilot.cli.interrupt_notes import interrupt_note
 from numerpilot.errors import OUT_OF_MEMORY, NumerpilotError, from_os_error
 
 __all__ = ["Said", "app", "run"]

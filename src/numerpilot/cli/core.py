@@ -11,16 +11,15 @@ from rich.markup import escape
 from numerpilot.cli.app import (
     ClusterOption,
     DemoOption,
-    RichProgressReporter,
     WorkdirOption,
     app,
     console,
     err_console,
-    models_note,
-    on_interrupt,
     progress,
     workdir,
 )
+from numerpilot.cli.bars import RichProgressReporter
+from numerpilot.cli.interrupt_notes import models_note, on_interrupt
 from numerpilot.config import DemoConfig
 from numerpilot.words import clock_time
 

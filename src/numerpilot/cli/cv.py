@@ -15,8 +15,8 @@ from numerpilot.cli.app import (
     WorkdirOption,
     app,
     console,
-    on_interrupt,
 )
+from numerpilot.cli.interrupt_notes import on_interrupt
 
 if TYPE_CHECKING:
     from rich.table import Table

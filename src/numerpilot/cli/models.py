@@ -12,10 +12,10 @@ from numerpilot.cli.app import (
     WorkdirOption,
     app,
     console,
-    models_note,
     progress,
     workdir,
 )
+from numerpilot.cli.interrupt_notes import models_note
 
 if TYPE_CHECKING:
     from numerpilot.modeling.manifest import Manifest
