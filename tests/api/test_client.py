@@ -268,7 +268,7 @@ def test_unmodified_numerapi_talks_to_the_sandbox(
     assert "v5.3/features.json" in api.list_datasets()
     api.download_dataset("v5.3/features.json", str(tmp_path / "features.json"))
     assert (tmp_path / "features.json").read_bytes() == (
-        sandbox.data.base / "features.json"
+        sandbox.data.path("features.json", round_number, "v5.3")
     ).read_bytes()
     models = api.get_models()
     ids = sandbox.data.truth(round_number).ids

@@ -175,11 +175,18 @@ def collect(
     names: list[str],
     scoring: ScoringConfig,
     n_rounds: int = 10,
+    main_target: str | None = None,
 ) -> StatusReport:
     """Everything ``status`` shows: rounds from the API, per model what Numerai holds, the
-    ledger's attempts, scores, stakes and payouts (the last two need keys)."""
+    ledger's attempts, scores, stakes and payouts (the last two need keys). ``main_target``:
+    the named target the models' ensemble weights were fitted against (the data's
+    ``target``, see :func:`numerpilot.data.catalog.main_target_alias`), for a note when the
+    current round is scored on another."""
     rounds = client.rounds(limit=n_rounds)
     notes: list[str] = []
+    target = target_note(rounds[0], main_target)
+    if target:
+        notes.append(target)
     ids: dict[str, str] = {}
     if client.has_credentials:
         account = client.models()
@@ -227,6 +234,19 @@ def collect(
         notes.append("no model to show: list your Numerai model names in numerpilot.toml "
                      f"under [submission] models = [...]{keys}")  # fmt: skip
     return StatusReport(rounds[0], models, tuple(notes))
+
+
+def target_note(info: RoundInfo, main_target: str | None) -> str | None:
+    """A note when round ``info`` is scored on another target than ``main_target``, the
+    one the models' ensemble weights were fitted against (None: not known, or the same)."""
+    if not main_target or not info.target or info.target == main_target:
+        return None
+    return (
+        f"round {info.number} is scored on {info.target}, but the ensemble weights of the "
+        f"models in use were fitted against the data's main target ('target', which is "
+        f"{main_target} in that data version): validate's CORR is against that one, not the "
+        "round's"
+    )
 
 
 def _unknown_note(name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,10 @@ from numerpilot.cli.app import (
     progress,
     workdir,
 )
+
+if TYPE_CHECKING:
+    from numerpilot.config import Config
+    from numerpilot.workdir import Workdir
 
 sandbox_app = typer.Typer(help="A local stand-in of the Numerai API.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Local Numerai API")
@@ -154,6 +158,7 @@ def status(
     report = collect(
         client, Ledger(wd.state_db), config.submission.tournament,
         list(config.submission.models), config.scoring, max(rounds, 1),
+        _weighted_target(wd, config),
     )  # fmt: skip
     render_status(report)
     info = report.current
@@ -164,6 +169,22 @@ def status(
     }
     page = write_status_report(report, wd.reports / "status.html", context)
     print_report_line(page)
+
+
+def _weighted_target(wd: Workdir, config: Config) -> str | None:
+    """The named target that the Classic models in use were weighted against (the data's
+    ``target``); None when there are none, or their data does not tell."""
+    from numerpilot.data.catalog import main_target_alias
+    from numerpilot.errors import NumerpilotError
+    from numerpilot.modeling.manifest import load_manifest
+
+    if config.submission.tournament != "classic":
+        return None
+    try:
+        version = load_manifest(wd.models).data_version
+    except (NumerpilotError, OSError):
+        return None
+    return main_target_alias(wd.data_root(config) / version)
 
 
 def check_serve_numbers(values: dict[str, float | None]) -> None:

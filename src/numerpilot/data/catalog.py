@@ -94,3 +94,30 @@ def _refuse_repeats(features: list[str], what: str) -> None:
         more = f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""
         raise DataError(f"{what} names {repeated[0]} more than once{more}; name each feature "
                         "once (or download features.json again).")  # fmt: skip
+
+
+def main_target_alias(data_dir: Path) -> str | None:
+    """Which named target (``target_<name>_20``...) the data's main ``target`` column is in
+    ``data_dir`` (Numerai's main target of that version; each round names the one it is
+    scored on), judged on the first row group of validation (else train) where both are
+    known; None when no other target equals it or the files do not tell."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    for name in (layout.VALIDATION, layout.TRAIN):
+        try:
+            file = pq.ParquetFile(data_dir / name)
+            targets = [c for c in file.schema_arrow.names if c.startswith("target_")]
+            if layout.MAIN_TARGET not in file.schema_arrow.names or not targets:
+                continue
+            table = file.read_row_group(0, columns=[layout.MAIN_TARGET, *targets])
+        except (OSError, ValueError):
+            continue
+        main = table.column(layout.MAIN_TARGET).to_numpy(zero_copy_only=False).astype(float)
+        for other in targets:
+            values = table.column(other).to_numpy(zero_copy_only=False).astype(float)
+            known = ~np.isnan(main) & ~np.isnan(values)
+            if known.sum() >= 10 and np.array_equal(main[known], values[known]):
+                return str(other)
+        return None
+    return None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from numerpilot.sandbox.data import SERVED_FILES, VERSIONS
+from numerpilot.sandbox.data import SERVED_FILES
 from numerpilot.sandbox.rounds import listed_scores
 from numerpilot.sandbox.schedule import ANCHOR_ROUND, RoundWindow, iso
 from numerpilot.sandbox.state import CLASSIC, SandboxError, SandboxState
@@ -178,7 +178,7 @@ def _list_datasets(state: SandboxState, req: Request) -> list[str]:
     tournament = _tournament(req)
     if tournament in state.tickers:
         return state.tickers[tournament].spec.listing()
-    return [f"{version}/{name}" for version in VERSIONS for name in SERVED_FILES]
+    return [f"{version}/{name}" for version in state.data.versions for name in SERVED_FILES]
 
 
 def _dataset(state: SandboxState, req: Request) -> str:

@@ -4,7 +4,8 @@ Routes: ``POST /`` (GraphQL), ``GET /files/<version>/<name>?round=N`` (dataset f
 Range/206, ``ETag`` and ``If-Range`` as the storage Numerai serves from), ``PUT
 /upload/<key>`` (presigned uploads), ``GET /submissions/<id>`` (a submission file, the link
 ``submissionDownloadAuth`` gives), ``GET /sandbox/received`` (what was submitted) and ``POST
-/sandbox/resolve?round=N`` (score a round now; faults never touch these two).
+/sandbox/resolve?round=N`` (score a round now) and ``POST /sandbox/publish?version=v5.4``
+(list a new data version from now on, as Numerai publishes one); faults never touch these.
 Every response carries a ``Date`` header from the sandbox clock, so clients that read the
 server's time see the simulated schedule.
 """
@@ -19,7 +20,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.utils import formatdate
 from pathlib import Path
@@ -67,8 +68,8 @@ log = logging.getLogger(__name__)
 def served_file(state: SandboxState, filename: str) -> Callable[[int], Path] | None:
     """The file behind a dataset name (per round), or None when the sandbox has none."""
     version, _, name = filename.rpartition("/")
-    if version in VERSIONS and name in SERVED_FILES:
-        return lambda number: state.data.path(name, number)
+    if version in state.data.versions and name in SERVED_FILES:
+        return lambda number: state.data.path(name, number, version)
     for data in state.tickers.values():
         if filename in data.spec.listing():
             return lambda number, data=data: data.path(name, number)  # type: ignore[misc]
@@ -161,6 +162,13 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
     def received(request: HttpRequest) -> Response:
         return JSONResponse(state.received())
 
+    def publish(request: HttpRequest) -> Response:
+        try:
+            versions = state.data.publish(str(request.query_params.get("version") or ""))
+        except LocalError as error:
+            return JSONResponse({"error": str(error)}, 400)
+        return JSONResponse({"versions": list(versions)})
+
     def resolve(request: HttpRequest) -> Response:
         number = int(request.query_params.get("round") or state.current().number)
         state.resolve(number)
@@ -174,6 +182,7 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
             Route("/sandbox/received", received, methods=["GET"]),
             Route("/submissions/{id}", submission_file, methods=["GET"]),
             Route("/sandbox/resolve", resolve, methods=["POST"]),
+            Route("/sandbox/publish", publish, methods=["POST"]),
         ]
     )
     return _DateHeader(FaultMiddleware(app, faults), state.clock)
@@ -247,9 +256,10 @@ class SandboxServer:
         public_id: str = DEMO_PUBLIC_ID,
         secret_key: str = DEMO_SECRET_KEY,
         schedule: Schedule | None = None,
+        versions: Sequence[str] = VERSIONS,
     ) -> None:
         self.clock = SandboxClock(start, speed)
-        self.data = SandboxData(Path(data_dir), spec or DemoConfig().spec())
+        self.data = SandboxData(Path(data_dir), spec or DemoConfig().spec(), versions)
         self.state = SandboxState(self.data, self.clock, public_id, secret_key, schedule=schedule)
         self.faults = faults or FaultPlan()
         self.host, self._port = host, port
