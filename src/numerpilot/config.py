@@ -108,7 +108,14 @@ class TrainConfig(_Section):
         ],
         min_length=1,
         description="Targets to train models on; the ensemble weights are fitted against "
-        "'target' (Numerai's main target), listed or not.",
+        "main_target, listed or not.",
+    )
+    main_target: str = Field(
+        "target",
+        description="The target the ensemble weights are fitted against, and validate and "
+        "cv score on: the data's main 'target' column, or a named one such as "
+        "target_ender_20 (each round names the target Numerai scores it on: status says "
+        "when it is another).",
     )
     weights: list[float] | None = Field(
         None,
@@ -155,6 +162,13 @@ class TrainConfig(_Section):
         description="Memory train may use, in GiB (0: what this machine has available). "
         "Train refuses a job whose predicted peak exceeds it.",
     )
+
+    @field_validator("main_target")
+    @classmethod
+    def _main_target_name(cls, value: str) -> str:
+        if not value.startswith("target") or value != value.strip():
+            raise ValueError(f"a target column's name starts with 'target', got {value!r}")
+        return value
 
     @field_validator("targets")
     @classmethod

@@ -41,7 +41,8 @@ def test_status_notes_a_round_scored_on_another_target_than_the_main_one(
     assert said == [
         f"round {number} is scored on {target}, but the ensemble weights of the models in use "
         f"were fitted against the data's main target ('target', which is {main} in that data "
-        f"version): validate's CORR is against that one, not the round's"
+        f"version): validate's CORR is against that one, not the round's "
+        f'(train.main_target = "{target}" and a retrain weight them for the round\'s)'
     ]
     _round_with_target(sandbox, client, same=True, main=main)
     report = collect(client, ledger, "classic", ["sandbox_model"], ScoringConfig(), 3, main)
@@ -71,4 +72,38 @@ def test_the_status_command_says_it_for_the_models_in_use(
     assert (
         "the ensemble weights of the models in use were fitted against the data's main "
         "target ('target', which is target_cyrusd_20 in that data version)"
+    ) in out
+
+
+def test_models_weighted_against_the_rounds_target_get_no_note(
+    tmp_path: Path, sandbox: SandboxServer, client: NumeraiClient,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """train.main_target = the round's target: the weights are fitted against it (the
+    manifest says so) and status has nothing to say; a round on another target is named."""
+    from tests.automation.conftest import DAEMON_CONFIG
+    from tests.automation.test_status import _status_without_keys
+
+    from numerpilot.config_file import load_config
+    from numerpilot.data.download import download_dataset
+    from numerpilot.modeling.manifest import load_manifest
+    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.train import train_ensemble
+
+    (tmp_path / "numerpilot.toml").write_text(
+        DAEMON_CONFIG.replace("[train]\n", '[train]\nmain_target = "target_ender_20"\n')
+    )
+    work = Workdir(tmp_path)
+    config = load_config(work.config_path)
+    download_dataset(work, config, client)
+    train_ensemble(Context(work, config))
+    assert load_manifest(work.models).main_target == "target_ender_20"
+    _round_with_target(sandbox, client, same=True, main="target_ender_20")
+    out = " ".join(_status_without_keys(work.root, sandbox, monkeypatch, capsys).split())
+    assert "is scored on" not in out
+    number = _round_with_target(sandbox, client, same=False, main="target_ender_20")
+    out = " ".join(_status_without_keys(work.root, sandbox, monkeypatch, capsys).split())
+    assert (
+        f"round {number} is scored on target_cyrusd_20, but the ensemble weights of the "
+        "models in use were fitted against train.main_target (target_ender_20)"
     ) in out

@@ -176,15 +176,17 @@ def collect(
     scoring: ScoringConfig,
     n_rounds: int = 10,
     main_target: str | None = None,
+    *,
+    alias: bool = True,
 ) -> StatusReport:
     """Everything ``status`` shows: rounds from the API, per model what Numerai holds, the
     ledger's attempts, scores, stakes and payouts (the last two need keys). ``main_target``:
-    the named target the models' ensemble weights were fitted against (the data's
-    ``target``, see :func:`numerpilot.data.catalog.main_target_alias`), for a note when the
-    current round is scored on another."""
+    the named target the models' ensemble weights were fitted against (``alias``: as the
+    data's ``target``, see :func:`numerpilot.data.catalog.main_target_alias`; else as
+    ``train.main_target``), for a note when the current round is scored on another."""
     rounds = client.rounds(limit=n_rounds)
     notes: list[str] = []
-    target = target_note(rounds[0], main_target)
+    target = target_note(rounds[0], main_target, alias=alias)
     if target:
         notes.append(target)
     ids: dict[str, str] = {}
@@ -236,16 +238,19 @@ def collect(
     return StatusReport(rounds[0], models, tuple(notes))
 
 
-def target_note(info: RoundInfo, main_target: str | None) -> str | None:
+def target_note(info: RoundInfo, main_target: str | None, *, alias: bool = True) -> str | None:
     """A note when round ``info`` is scored on another target than ``main_target``, the
-    one the models' ensemble weights were fitted against (None: not known, or the same)."""
+    one the models' ensemble weights were fitted against (``alias``: the data's ``target``
+    is that one; None: not known, or the same)."""
     if not main_target or not info.target or info.target == main_target:
         return None
+    against = (f"the data's main target ('target', which is {main_target} in that data "
+               f"version)" if alias else f"train.main_target ({main_target})")  # fmt: skip
     return (
         f"round {info.number} is scored on {info.target}, but the ensemble weights of the "
-        f"models in use were fitted against the data's main target ('target', which is "
-        f"{main_target} in that data version): validate's CORR is against that one, not the "
-        "round's"
+        f"models in use were fitted against {against}: validate's CORR is against that one, "
+        f'not the round\'s (train.main_target = "{info.target}" and a retrain weight them '
+        "for the round's)"
     )
 
 

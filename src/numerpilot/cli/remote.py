@@ -155,10 +155,10 @@ def status(
     config = wd.load_config()
     ensure_writable(wd.reports)  # before asking Numerai, not after printing its answer
     client = make_client(config, need_credentials=False)
+    main, alias = _weighted_target(wd, config)
     report = collect(
         client, Ledger(wd.state_db), config.submission.tournament,
-        list(config.submission.models), config.scoring, max(rounds, 1),
-        _weighted_target(wd, config),
+        list(config.submission.models), config.scoring, max(rounds, 1), main, alias=alias,
     )  # fmt: skip
     render_status(report)
     info = report.current
@@ -171,20 +171,23 @@ def status(
     print_report_line(page)
 
 
-def _weighted_target(wd: Workdir, config: Config) -> str | None:
-    """The named target that the Classic models in use were weighted against (the data's
-    ``target``); None when there are none, or their data does not tell."""
+def _weighted_target(wd: Workdir, config: Config) -> tuple[str | None, bool]:
+    """The named target that the Classic models in use were weighted against (None when
+    there are none, or their data does not tell), and whether as the data's ``target``."""
+    from numerpilot.data import layout
     from numerpilot.data.catalog import main_target_alias
     from numerpilot.errors import NumerpilotError
     from numerpilot.modeling.manifest import load_manifest
 
     if config.submission.tournament != "classic":
-        return None
+        return None, True
     try:
-        version = load_manifest(wd.models).data_version
+        manifest = load_manifest(wd.models)
     except (NumerpilotError, OSError):
-        return None
-    return main_target_alias(wd.data_root(config) / version)
+        return None, True
+    if manifest.main_target != layout.MAIN_TARGET:
+        return manifest.main_target, False
+    return main_target_alias(wd.data_root(config) / manifest.data_version), True
 
 
 def check_serve_numbers(values: dict[str, float | None]) -> None:

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from numerpilot.data import layout
 from numerpilot.errors import DataError, LocalError, SubmissionError
-from numerpilot.io import compression
+from numerpilot.io import compression, deferred_interrupt
 from numerpilot.lock import folder_held
 from numerpilot.model_upload.build import read_sidecar
 from numerpilot.model_upload.images import RuntimeImage, image_for, python_minor
@@ -327,12 +327,13 @@ def run_in_runtime(
             cmd += ["--benchmarks", str(Path(benchmarks).resolve())]
         logs = tmp / "log.txt"
         started = time.monotonic()
-        with logs.open("wb") as sink:
-            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp,
-                                    env=_child_env(), start_new_session=True,
-                                    preexec_fn=lambda: _limit(limits))  # fmt: skip
-            with _killed_unless_reaped(proc):
-                code, peak_mb, timed_out = _wait(proc, started + limits.wall_seconds)
+        with logs.open("wb") as sink, contextlib.ExitStack() as reaping:
+            with deferred_interrupt():  # a Ctrl-C while it starts: killed once it has a pid
+                proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp,
+                                        env=_child_env(), start_new_session=True,
+                                        preexec_fn=lambda: _limit(limits))  # fmt: skip
+                reaping.enter_context(_killed_unless_reaped(proc))
+            code, peak_mb, timed_out = _wait(proc, started + limits.wall_seconds)
         wall = time.monotonic() - started
         lines = logs.read_text(encoding="utf-8", errors="replace").splitlines()
         tail = [shorten(line) for line in lines[-20:]]

@@ -62,6 +62,9 @@ class Manifest:
     ensemble_holdout: float | None = None
     #: Trained on every ``era_step``-th era of train (``data.era_step``, or the memory plan's).
     era_step: int = 1
+    #: The target the weights were fitted against (``train.main_target``; the data's main
+    #: ``target`` in a bundle of an earlier numerpilot).
+    main_target: str = "target"
     #: Per member: its model file's ``sha256`` and ``bytes`` as saved ({} in a bundle of an
     #: earlier numerpilot), checked before the file is parsed.
     files: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)

@@ -57,6 +57,7 @@ _FIELD_CHECKS: dict[str, Any] = {
     "kinds": lambda v: _is_table(v, lambda k: isinstance(k, str)),
     "ensemble_holdout": lambda v: v is None or _is_number(v),
     "era_step": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+    "main_target": lambda v: isinstance(v, str) and v.startswith("target"),
     "files": lambda v: _is_table(v, _is_file_record),
     "previous": lambda v: v is None or (isinstance(v, str) and is_folder_name(v)),
     "in_use_since": lambda v: isinstance(v, str),

@@ -48,6 +48,7 @@ from numerpilot.pipeline.cv_results import (
 )
 from numerpilot.pipeline.members import fitter, local_size, model_params
 from numerpilot.pipeline.plan import (
+    check_main_target,
     neutralizer_features,
     with_era_step,
 )
@@ -77,7 +78,7 @@ def cv_era_step(ctx: Context, cluster: str | None = None) -> tuple[Context, int]
     ``--cluster local`` beside it (0 otherwise), both checked before any feature is read."""
     cfg = ctx.config
     n_features = len(feature_set(ctx.data_dir, cfg.data.feature_set))
-    n_targets = len(set(cfg.train.targets) | {layout.MAIN_TARGET})
+    n_targets = len(set(cfg.train.targets) | {cfg.train.main_target})
     ctx, plan = with_era_step(ctx, n_features, n_targets)
     return ctx, local_size(cfg, plan, n_features) if cluster == LOCAL else 0
 
@@ -95,8 +96,10 @@ def load_cv_data(
     cfg = ctx.config
     features = feature_set(ctx.data_dir, cfg.data.feature_set)
     extra = [f for f in neutralizer_features(ctx) if f not in set(features)]
-    targets = list(dict.fromkeys([*cfg.train.targets, layout.MAIN_TARGET]))
+    targets = list(dict.fromkeys([*cfg.train.targets, cfg.train.main_target]))
     parts = []
+    for name in cv_files(cfg):
+        check_main_target(ctx, name)
     with progress.task("Loading cross-validation data", None):
         for name in cv_files(cfg):
             parts.append(
@@ -176,7 +179,9 @@ def run_cv(
     predicted: list[set[str]] = []  # the columns each fitted fold predicted
     ctx = replace(ctx, config=resolved(cfg))
     paths = [ctx.data_dir / name for name in cv_files(cfg)]
-    unscored = unscorable_folds(data, folds)  # before any work: nothing to score in a fold
+    unscored = unscorable_folds(
+        data, folds, cfg.train.main_target
+    )  # before any work: nothing to score in a fold
     for k, split in enumerate(folds, start=1):  # before any work: a target a fit lacks
         if k not in unscored:
             check_fold(ctx, era_view(model_data, eras=split.fit), k, len(folds),
@@ -185,7 +190,7 @@ def run_cv(
         for number, split in enumerate(folds, start=1):
             if number in unscored:
                 log.info("fold %d/%d: no test era can be scored; not fitted", number, len(folds))
-                results.append(FoldResult(number, split, {}, _unscored(columns, split)))
+                results.append(FoldResult(number, split, {}, _unscored(columns, split, cfg)))
                 continue
             log.info("fold %d/%d: the recipe on %d eras", number, len(folds), len(split.fit))
             recipe = fit_recipe(ctx, era_view(model_data, eras=split.fit), fit, progress)
@@ -225,12 +230,12 @@ def _dropped_note(columns: tuple[str, ...], predicted: list[set[str]]) -> str | 
     )
 
 
-def _unscored(columns: tuple[str, ...], split: EraSplit) -> ScoreReport:
+def _unscored(columns: tuple[str, ...], split: EraSplit, cfg: Config) -> ScoreReport:
     """The scores of a fold that has no era to score: none, and a note saying why."""
     test = split.holdout
     note = (
         f"not fitted or scored: none of its test eras ({test[0]} to {test[-1]}) has "
-        f"'{layout.MAIN_TARGET}' values in 80 % of its rows (e.g. validation eras whose targets "
+        f"'{cfg.train.main_target}' values in 80 % of its rows (e.g. validation eras whose targets "
         "are not resolved yet); a larger cv.test_eras or fewer cv.folds gives every fold "
         "eras to score"
     )
@@ -329,7 +334,7 @@ def _score(
         meta = None  # the meta model covers none of these eras
     return score_frame(
         preds,
-        data.target(layout.MAIN_TARGET)[rows],
+        data.target(cfg.train.main_target)[rows],
         EraIndex.from_eras(data.eras[rows]),
         columns=columns,
         meta_model=meta,

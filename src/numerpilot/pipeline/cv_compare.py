@@ -86,6 +86,9 @@ def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
         for key in sorted(getattr(raw, section).model_fields_set - {"feature_set"})
         if getattr(getattr(other, section), key) != getattr(getattr(base, section), key)
     ]
+    if other.train.main_target != base.train.main_target:  # both are scored on one target
+        ignored.append(f"train.main_target = {other.train.main_target!r}")
+    train = other.train.model_copy(update={"main_target": base.train.main_target})
     demo = _demo_data_ignored(raw, base) if ctx.is_demo else []
     used = "[data] (but data.feature_set), [cv] and demo dataset" if demo else (
         "[data] (but data.feature_set) and [cv]")  # fmt: skip
@@ -93,8 +96,8 @@ def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
         (f"{path} sets {', '.join(ignored + demo)}, not used: both configs are "
          f"cross-validated on this config's {used}",) if ignored or demo else ()
     )  # fmt: skip
-    other_ctx = Context(ctx.workdir, other.model_copy(update={"cv": base.cv, "data": data}),
-                        ctx.is_demo)  # fmt: skip
+    update = {"cv": base.cv, "data": data, "train": train}
+    other_ctx = Context(ctx.workdir, other.model_copy(update=update), ctx.is_demo)
     return other_ctx, notes
 
 
@@ -147,7 +150,7 @@ def run_compare(
     purge = cv_purge(ctx.config, other_ctx.config)
     base_data = load_cv_data(ctx, progress)
     folds = folds_for(ctx.config, base_data.data.eras, purge)
-    skip = unscorable_folds(base_data.data, folds)
+    skip = unscorable_folds(base_data.data, folds, ctx.config.train.main_target)
     gap = gap_text(ctx.config, purge, other_ctx.config)
     for k, split in enumerate(folds, start=1):  # this config's own mistakes are said first
         if k not in skip:

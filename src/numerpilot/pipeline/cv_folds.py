@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from numerpilot.config import Config
-from numerpilot.data import layout
 from numerpilot.data.load import EraData
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.modeling.cv import EraSplit, TooFewErasError, era_folds, gap_hint, purge_eras
@@ -19,10 +18,10 @@ from numerpilot.scoring.per_era import MAX_FILTERED_RATIO
 
 def cv_purge(cfg: Config, *others: Config) -> int:
     """Eras purged before a test block: ``cv.purge_eras``, else the longest horizon of
-    every target of ``cfg`` (and of the configs compared with it)."""
+    every target of ``cfg``, its main target included (and of the configs compared with it)."""
     if cfg.cv.purge_eras is not None:
         return cfg.cv.purge_eras
-    targets = {t for c in (cfg, *others) for t in c.train.targets}
+    targets = {t for c in (cfg, *others) for t in (*c.train.targets, c.train.main_target)}
     return max(purge_eras(t) for t in targets)
 
 
@@ -31,7 +30,11 @@ def gap_text(cfg: Config, purge: int, *others: Config) -> str:
     the horizon of the longest target (of ``cfg``, or of a config compared with it)."""
     why = "cv.purge_eras"
     if cfg.cv.purge_eras is None:
-        targets = list(dict.fromkeys(t for c in (cfg, *others) for t in c.train.targets))
+        targets = list(
+            dict.fromkeys(
+                t for c in (cfg, *others) for t in (*c.train.targets, c.train.main_target)
+            )
+        )
         longest = max(targets, key=purge_eras)
         theirs = "" if longest in cfg.train.targets else ", a target of the compared config"
         why = f"{longest}'s horizon{theirs}"
@@ -58,10 +61,10 @@ def folds_for(cfg: Config, eras: np.ndarray, purge: int) -> list[EraSplit]:
     )  # fmt: skip
 
 
-def scorable_eras(data: EraData) -> np.ndarray:
-    """The eras CORR can score: at least 2 rows and 80 % of them with a main-target value
-    (as the scorer asks), and not all one value."""
-    target = data.target(layout.MAIN_TARGET).astype(np.float64)
+def scorable_eras(data: EraData, main: str) -> np.ndarray:
+    """The eras CORR can score: at least 2 rows and 80 % of them with a value of the main
+    target ``main`` (as the scorer asks), and not all one value."""
+    target = data.target(main).astype(np.float64)
     frame = pd.DataFrame({"era": data.eras, "t": np.where(np.isfinite(target), target, np.nan)})
     by_era = frame.groupby("era", sort=True)["t"]
     known, size = by_era.count(), by_era.size()
@@ -69,17 +72,17 @@ def scorable_eras(data: EraData) -> np.ndarray:
     return np.asarray(ok.index[ok.to_numpy()])
 
 
-def unscorable_folds(data: EraData, folds: list[EraSplit]) -> set[int]:
+def unscorable_folds(data: EraData, folds: list[EraSplit], main: str) -> set[int]:
     """The numbers of the folds none of whose test eras can be scored (e.g. validation eras
     whose targets are not resolved yet): they are neither fitted nor scored. Refuses, before
     any fit, folds none of which can be scored."""
-    scorable = scorable_eras(data)
+    scorable = scorable_eras(data, main)
     out = {k for k, f in enumerate(folds, start=1) if not np.isin(f.holdout, scorable).any()}
     if len(out) == len(folds):
         first, last = folds[0].holdout[0], folds[-1].holdout[-1]
         raise DataError(
             f"no test era of the cv folds ({first} to {last}) can be scored: none has "
-            f"'{layout.MAIN_TARGET}' values in 80 % of its rows (or they are all one value); "
+            f"'{main}' values in 80 % of its rows (or they are all one value); "
             "check the target column, or set cv.include_validation = false if these are "
             "validation eras whose targets are not resolved yet."
         )

@@ -123,6 +123,23 @@ def uses_folds(ctx: Context) -> bool:
     return ctx.config.train.cv_folds >= 2 and ctx.config.train.refit
 
 
+def check_main_target(ctx: Context, name: str) -> None:
+    """Refuse, before any data is read, a ``train.main_target`` that the dataset file
+    ``name`` lacks (of ``target`` itself, the loader says what to do)."""
+    import pyarrow.parquet as pq
+
+    main, path = ctx.config.train.main_target, ctx.data_dir / name
+    if main == layout.MAIN_TARGET or not path.exists():
+        return
+    names = pq.read_schema(path).names
+    if main not in names:
+        have = [n for n in names if n.startswith(layout.MAIN_TARGET)][:4]
+        raise DataError(f"{name} has no '{main}' column, train.main_target (the target the "
+                        "ensemble weights are fitted against and validate scores on); set "
+                        f"train.main_target to one of its targets ({', '.join(have) or 'none'}"
+                        ", ...; 'target' is the data's main one).")  # fmt: skip
+
+
 def check_targets(ctx: Context, data: EraData, part: str = "the training eras") -> None:
     """Refuse, before any fit, a target without known values in the eras some fit needs
     (all of ``data``, named ``part`` in the message; the fit eras of an era fold or of the

@@ -52,6 +52,7 @@ from numerpilot.modeling.weights import fit_weights
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.members import Fitter, fitter, local_size, model_params
 from numerpilot.pipeline.plan import (
+    check_main_target,
     check_targets,
     ensemble_weights,
     held_out_splits,
@@ -152,10 +153,11 @@ def _fitted_weights(
     if ctx.config.train.weights is not None or len(groups) == 1:
         return _group_weights(ctx, groups), None
     rows = choices[groups[0]].rows
-    main = data.target(layout.MAIN_TARGET)[rows]
+    target = ctx.config.train.main_target
+    main = data.target(target)[rows]
     preds = np.column_stack([choices[g].preds for g in groups])
     ok = ~np.isnan(main) & ~np.isnan(preds).any(axis=1)
-    main_member = groups.index(layout.MAIN_TARGET) if layout.MAIN_TARGET in groups else None
+    main_member = groups.index(target) if target in groups else None
     index = EraIndex.from_eras(data.eras[rows][ok])
     fit = fit_weights(preds[ok], main[ok], index, main_member)
     for g, w, m, tt in zip(groups, fit.weights, fit.member_mean, fit.member_t, strict=True):
@@ -174,7 +176,7 @@ def _choose_linear(ctx: Context, data: EraData, progress: Progress) -> dict[str,
     splits = held_out_splits(ctx, data)
     final = every_era(data.eras) if cfg.train.refit else splits[0]
     y = np.column_stack([data.target(t) for t in targets])
-    screen = data.target(layout.MAIN_TARGET) if cfg.model.linear_pairs else None
+    screen = data.target(cfg.train.main_target) if cfg.model.linear_pairs else None
     with progress.task("Fitting the linear members", len(splits) + 3) as advance:
         fits = fit_linear(data.features, y, data.eras, splits, final, screen=screen,
                           advance=advance)  # fmt: skip
@@ -337,7 +339,8 @@ def train_ensemble(
     features = feature_set(ctx.data_dir, ctx.config.data.feature_set)
     neutralizers = neutralizer_features(ctx)
     targets = list(ctx.config.train.targets)
-    loaded = targets if layout.MAIN_TARGET in targets else [*targets, layout.MAIN_TARGET]
+    main = ctx.config.train.main_target
+    loaded = targets if main in targets else [*targets, main]
     ctx, plan = with_era_step(ctx, len(features), len(loaded))
     log.info("era step %d: %d rows, about %.1f GiB (budget %.1f GiB)", plan.era_step,
              plan.rows, plan.estimate / GIB, plan.budget / GIB)  # fmt: skip
@@ -350,6 +353,7 @@ def train_ensemble(
 
         check_scheduler(cluster)
     path = ctx.data_dir / layout.TRAIN
+    check_main_target(ctx, layout.TRAIN)
     with progress.task("Loading training data", None):
         data = load_era_data(path, features, loaded, era_step=plan.era_step)
     log.info("training on %d rows, %d eras, %d features", len(data),
@@ -373,6 +377,7 @@ def train_ensemble(
         kinds=member_kinds(fitted),
         ensemble_holdout=recipe.ensemble_score,
         era_step=cfg.data.step,
+        main_target=cfg.train.main_target,
     )
     texts = {f.name: f.model_text for f in fitted}
     return save_bundle(ctx.workdir.models, manifest, texts, publish=publish)

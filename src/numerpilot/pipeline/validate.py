@@ -20,7 +20,7 @@ from numerpilot.modeling.cv import horizon_days, purge_eras
 from numerpilot.modeling.members import seed_columns, seed_groups
 from numerpilot.modeling.store import Bundle
 from numerpilot.pipeline.context import Context
-from numerpilot.pipeline.plan import train_eras
+from numerpilot.pipeline.plan import check_main_target, train_eras
 from numerpilot.pipeline.predict import current_bundle, predict_file
 from numerpilot.progress import SILENT, Progress
 from numerpilot.report import render_html
@@ -93,12 +93,13 @@ def validate_ensemble(
     """
     bundle = bundle or current_bundle(ctx)
     _check_benchmark(ctx)
+    check_main_target(ctx, layout.VALIDATION)
     last = _train_last_era(ctx)
     embargoed = _embargoed(ctx, last)
     result = predict_file(
         bundle,
         ctx.data_dir / layout.VALIDATION,
-        targets=(layout.MAIN_TARGET,),
+        targets=(ctx.config.train.main_target,),
         skip_first_eras=len(embargoed),
         progress=progress,
     )
@@ -115,7 +116,7 @@ def validate_ensemble(
     with progress.task("Scoring validation eras", None):
         scores = score_frame(
             preds,
-            data.target(layout.MAIN_TARGET),
+            data.target(ctx.config.train.main_target),
             data.era_index,
             columns=[*names, ENSEMBLE],
             meta_model=meta,
@@ -242,7 +243,7 @@ def _horizon_note(ctx: Context, bundle: Bundle, last: str | None, eras: np.ndarr
         return None
     longest = max(targets, key=purge_eras)
     reach = purge_eras(longest)
-    if reach <= max(ctx.config.train.embargo_eras, purge_eras(layout.MAIN_TARGET)):
+    if reach <= max(ctx.config.train.embargo_eras, purge_eras(ctx.config.train.main_target)):
         return None
     after = _after(last, eras)
     near = np.asarray([] if after is None else eras[(after > 0) & (after <= reach)])

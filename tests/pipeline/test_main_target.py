@@ -1,0 +1,85 @@
+"""``train.main_target``: the target the ensemble weights are fitted against and validate
+and cv score on (Numerai scores each round on a target it names, e.g. target_ender_20,
+which need not be the data's main ``target``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.conftest import Numerpilot
+from tests.pipeline.conftest import FAST_CONFIG, make_workdir
+from tests.support.catalogue import Refused
+
+from numerpilot.data import layout
+from numerpilot.modeling.manifest import load_manifest
+from numerpilot.modeling.store import load_bundle
+from numerpilot.pipeline.context import Context
+from numerpilot.pipeline.predict import predict_file
+from numerpilot.scoring.report import score_frame
+from numerpilot.workdir import Workdir
+
+MAIN = "target_teager2b_20"
+CONFIG = FAST_CONFIG.replace("[train]\n", f'[train]\nmain_target = "{MAIN}"\n')
+
+
+def test_validate_scores_the_ensemble_against_the_main_target(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, CONFIG)
+    assert numerpilot("train", "-C", str(wd)).code == 0
+    assert load_manifest(wd / "models").main_target == MAIN
+    assert numerpilot("validate", "-C", str(wd)).code == 0
+    report = json.loads((wd / "reports" / "validation.json").read_text())
+    scored = report["ensemble"]["per_era"]["corr"]
+    ctx = Context.load(Workdir(wd))
+    result = predict_file(load_bundle(wd / "models"), ctx.data_dir / layout.VALIDATION,
+                          targets=(MAIN, layout.MAIN_TARGET))  # fmt: skip
+    eras = result.data.era_index.labels
+    against = {
+        t: score_frame(result.final[:, None], result.data.target(t), result.data.era_index,
+                       columns=["e"]).metrics["corr"]
+        for t in (MAIN, layout.MAIN_TARGET)
+    }  # fmt: skip
+    for target, close in ((MAIN, True), (layout.MAIN_TARGET, False)):
+        per_era = dict(zip(against[target].eras, against[target].values[:, 0], strict=True))
+        mine = np.array([per_era[e] for e in scored])
+        assert np.allclose(mine, list(scored.values()), atol=1e-12) is close, target
+    assert set(scored) <= set(eras)
+
+
+def test_cv_purges_for_a_longer_main_target(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """The main target's horizon counts like a trained target's: a 60-day main target
+    purges 16 eras, though every trained target is a 20-day one."""
+    config = FAST_CONFIG.replace("[train]\n", '[train]\nmain_target = "target_ender_60"\n')
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config + "\n[cv]\nfolds = 2\ntest_eras = 4\n")
+    done = numerpilot("cv", "-C", str(wd))
+    assert done.code == 0, done.err
+    assert json.loads((wd / "reports" / "cv.json").read_text())["purge_eras"] == 16
+
+
+@pytest.mark.bad_input("train", "a `train.main_target` the data lacks")
+def test_a_main_target_the_data_lacks(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    config = FAST_CONFIG.replace("[train]\n", '[train]\nmain_target = "target_nope_20"\n')
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    refused(numerpilot("train", "-C", str(wd)), 1, "train.parquet has no 'target_nope_20' "
+            "column, train.main_target", "set train.main_target to one of its targets")  # fmt: skip
+    assert not (wd / "models" / "manifest.json").exists()
+
+
+def test_predict_says_the_models_were_weighted_against_another_main_target(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, FAST_CONFIG)
+    assert numerpilot("train", "-C", str(wd)).code == 0
+    (wd / "numerpilot.toml").write_text(CONFIG)
+    with caplog.at_level("WARNING", logger="numerpilot.pipeline.predict"):
+        assert numerpilot("predict", "-C", str(wd)).code == 0
+    said = " ".join(caplog.text.split())
+    assert f"main target '{MAIN}' (the models in use were weighted against 'target')" in said
