@@ -83,3 +83,18 @@ def test_predict_says_the_models_were_weighted_against_another_main_target(
         assert numerpilot("predict", "-C", str(wd)).code == 0
     said = " ".join(caplog.text.split())
     assert f"main target '{MAIN}' (the models in use were weighted against 'target')" in said
+
+
+def test_cv_compare_scores_both_configs_on_this_configs_main_target(
+    tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """Two main targets would score the two ensembles on different targets: the compared
+    config's is named as not used, like its [data] and [cv]."""
+    from numerpilot.pipeline.cv_compare import other_context
+
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, FAST_CONFIG)
+    (tmp_path / "other.toml").write_text(CONFIG)
+    other, notes = other_context(Context.load(Workdir(wd)), tmp_path / "other.toml")
+    assert other.config.train.main_target == layout.MAIN_TARGET
+    (note,) = notes
+    assert f"sets train.main_target = '{MAIN}', not used" in note
