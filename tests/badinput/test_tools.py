@@ -399,3 +399,19 @@ def test_serve_forever_has_stopped_serving_when_it_ends(
             child.wait()
     assert out.strip() == f"{how} still serving: []", (out, err)
     assert err == ""
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["--help"], 0), (["-h"], 0), (["--verbose"], 2),
+                                            ([], 2), (["a", "b"], 2)])  # fmt: skip
+def test_the_sandbox_demo_takes_one_folder_and_no_option(
+    argv: list[str], code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """``--help`` was taken for the work directory: the whole demo ran in a folder named so."""
+    from numerpilot.sandbox.demo import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == code
+    said = capsys.readouterr()
+    assert "usage: python -m numerpilot.sandbox.demo WORKDIR" in (said.out if code == 0 else said.err)
+    assert list(tmp_path.iterdir()) == []  # nothing was written

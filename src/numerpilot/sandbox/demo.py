@@ -162,8 +162,12 @@ def write_crypto_signal(folder: Path, lookback: int = 12) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m numerpilot.sandbox.demo WORKDIR", file=sys.stderr)
+    usage = "usage: python -m numerpilot.sandbox.demo WORKDIR (a folder for the whole round)"
+    if args in (["-h"], ["--help"]):
+        print(usage)
+        return 0
+    if len(args) != 1 or args[0].startswith("-"):  # an option is no folder to work in
+        print(usage, file=sys.stderr)
         return 2
     received = run_demo(Path(args[0]).resolve())
     if not received:
