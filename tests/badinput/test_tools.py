@@ -413,5 +413,6 @@ def test_the_sandbox_demo_takes_one_folder_and_no_option(
     monkeypatch.chdir(tmp_path)
     assert main(argv) == code
     said = capsys.readouterr()
-    assert "usage: python -m numerpilot.sandbox.demo WORKDIR" in (said.out if code == 0 else said.err)
+    usage = "usage: python -m numerpilot.sandbox.demo WORKDIR"
+    assert usage in (said.out if code == 0 else said.err)
     assert list(tmp_path.iterdir()) == []  # nothing was written
