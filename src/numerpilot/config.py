@@ -438,8 +438,8 @@ class ModelConfig(_Section):
 
     backend: Literal["lightgbm", "xgboost"] = Field(
         "lightgbm",
-        description='"lightgbm", or "xgboost" (pip install -e \'.[xgboost]\' in the '
-        "checkout); both train from the int8 matrix in batches.",
+        description='"lightgbm", or "xgboost" (pip install xgboost; in numerpilot\'s checkout '
+        "pip install -e '.[xgboost]'); both train from the int8 matrix in batches.",
     )
     device: Literal["cpu", "gpu"] = Field(
         "cpu", description='"cpu", or "gpu" (XGBoost with CUDA, or a GPU build of LightGBM).'
