@@ -17,6 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from numerpilot import __version__
 from numerpilot.errors import DataError
 from numerpilot.kernel.ensemble import PAYLOAD_FORMAT, Payload
 from numerpilot.modeling.manifest_shape import BUNDLE_PREFIX, is_folder_name, shape_problem
@@ -30,8 +31,11 @@ READABLE_FORMATS = (1, 2)
 
 
 def library_versions() -> dict[str, str]:
-    libs = ("numerpilot", "lightgbm", "numpy", "pandas", "scipy", "pyarrow")
-    return {"python": platform.python_version(), **{lib: version(lib) for lib in libs}}
+    """Python's and the libraries' versions a bundle was trained with (numerpilot's own from
+    the package, which a checkout run without an install has too)."""
+    libs = ("lightgbm", "numpy", "pandas", "scipy", "pyarrow")
+    return {"python": platform.python_version(), "numerpilot": __version__,
+            **{lib: version(lib) for lib in libs}}  # fmt: skip
 
 
 @dataclass
@@ -162,7 +166,7 @@ def _by_newer(raw: dict[str, Any]) -> str:
     ``versions`` name a newer numerpilot than this one ("" otherwise)."""
     versions = raw.get("versions")
     writer = versions.get("numerpilot") if isinstance(versions, dict) else None
-    mine = version("numerpilot")
+    mine = __version__
     if not isinstance(writer, str) or _release(writer) <= _release(mine):
         return ""
     return f", written by numerpilot {writer}, newer than this one ({mine})"
