@@ -6,14 +6,25 @@ plain file in the device's place (as root), and a stream has no old file to keep
 Files get the permissions of any other file the user creates (``0666`` less the umask);
 only secrets are written with ``private=True`` (``0600``). An error while writing names
 the file being written, not its temporary twin.
+
+A twin (``.name.<random>.tmp``) is locked (``flock``) by its writer while it exists, so a
+twin that a killed writer left (SIGKILL, a crash, a power cut) is told from one being
+written: each successful write removes the unlocked twins of its file.
+
+A destination that is a link of this user's to a file (``reports/validation.html`` linked
+into a web server's folder) is written through: the file it points to is replaced, the
+link stays. A link to a folder is refused (a rename would put a file in its place).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import re
 import signal
 import stat
 import sys
@@ -69,20 +80,73 @@ def _named(error: OSError, tmp: Path, dest: Path) -> OSError:
 
 @contextlib.contextmanager
 def _temp_beside(dest: Path) -> Iterator[Path]:
-    """A temporary file beside ``dest``, removed on exit unless it was moved away."""
+    """A temporary file beside ``dest``, locked while it exists (see :func:`remove_stale_twins`),
+    removed on exit unless it was moved away."""
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        fd, tmp = _locked_twin(dest)
     except OSError as error:
         raise OSError(error.errno, error.strerror or str(error), str(dest)) from error
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
         yield tmp
     except OSError as error:
         raise _named(error, tmp, dest) from error
     finally:
         tmp.unlink(missing_ok=True)
+        os.close(fd)  # after the unlink or the rename: the lock covers the twin's whole life
+
+
+def _locked_twin(dest: Path) -> tuple[int, Path]:
+    """Create ``dest``'s twin and take its lock; the descriptor and the twin's path. A twin
+    that another process swept away between the two steps is made again."""
+    while True:
+        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits only while a sweeper looks at it
+        except OSError:  # a file system without locks: nothing sweeps there either
+            return fd, Path(name)
+        try:
+            if os.path.samestat(os.fstat(fd), os.lstat(name)):
+                return fd, Path(name)
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _twin_name(name: str) -> re.Pattern[str]:
+    """The names :func:`tempfile.mkstemp` gives the twins of a file called ``name``."""
+    return re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp")
+
+
+def remove_stale_twins(dest: Path) -> None:
+    """Remove the temporary twins of ``dest`` that no writer holds any more (left by one
+    killed while writing); a twin being written now is locked by its writer and stays."""
+    dest = Path(dest)
+    twin = _twin_name(dest.name)
+    try:
+        names = os.listdir(dest.parent)
+    except OSError:
+        return
+    for name in names:
+        if twin.fullmatch(name):
+            _remove_unheld(dest.parent / name)
+
+
+def _remove_unheld(path: Path) -> None:
+    """Remove the plain file ``path`` if no process holds its lock (else leave it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # gone meanwhile (renamed into place), a link, not readable
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: its writer is alive
+        here = os.lstat(path)
+        if stat.S_ISREG(here.st_mode) and os.path.samestat(os.fstat(fd), here):
+            path.unlink()  # before the lock is let go: its writer would see it gone
+    except OSError:  # held, gone meanwhile, no locks on this file system, not removable
+        pass
+    finally:
+        os.close(fd)
 
 
 #: Paths that name one of this process's standard streams.
@@ -115,18 +179,40 @@ def is_stream(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
+def through_link(dest: Path) -> Path:
+    """The file to replace for ``dest``: ``dest``, or where a link of this user's to an
+    existing file points (the link stays); a link to a folder is refused (``EISDIR``). A
+    link to nothing, or another user's link (one planted in a shared folder), is replaced
+    itself."""
+    dest = Path(dest)
+    try:
+        here = os.lstat(dest)
+    except OSError:  # not there yet (or not reachable: the write says why)
+        return dest
+    if not stat.S_ISLNK(here.st_mode):
+        return dest
+    if dest.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a link to a folder", str(dest))
+    if here.st_uid != os.geteuid() or not dest.is_file():
+        return dest
+    return Path(os.path.realpath(dest))
+
+
 @contextlib.contextmanager
 def atomic_path(dest: Path, *, private: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; move it onto ``dest`` only on success (a
-    stream: ``dest`` itself, written into)."""
+    """Yield a temporary path beside ``dest`` (beside the file it links to: see
+    :func:`through_link`); move it onto that file only on success (a stream: ``dest``
+    itself, written into)."""
     dest = Path(dest)
     if is_stream(dest):
         yield dest
         return
+    dest = through_link(dest)
     with _temp_beside(dest) as tmp:
         yield tmp
         os.chmod(tmp, file_mode(private))
         os.replace(tmp, dest)
+    remove_stale_twins(dest)
 
 
 def write_atomic(dest: Path, writer: Callable[[IO[bytes]], Any], *, private: bool = False) -> None:
@@ -169,10 +255,11 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
     Every file is written to a temporary twin first; the twins then replace their files
     in the given order with Ctrl-C deferred, so put the file that marks completion last.
     """
+    files = {through_link(Path(dest)): data for dest, data in files.items()}
     with contextlib.ExitStack() as stack:
         temps = []
         for dest, data in files.items():
-            tmp = stack.enter_context(_temp_beside(Path(dest)))
+            tmp = stack.enter_context(_temp_beside(dest))
             with tmp.open("wb") as fh:
                 fh.write(data)
                 fh.flush()
@@ -182,6 +269,8 @@ def write_files_atomic(files: Mapping[Path, bytes]) -> None:
         with deferred_interrupt():
             for tmp, dest in temps:
                 os.replace(tmp, dest)
+    for dest in files:
+        remove_stale_twins(dest)
 
 
 def sha256_file(path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -206,3 +207,44 @@ def test_predict_without_a_recorded_round_does_not_promise(
     done = numerpilot("predict", "-C", str(trained))
     assert done.code == 0 and "valid for submission" not in done.out
     assert "not recorded" in done.out
+
+
+# -- links: a report linked elsewhere, folders on another file system -------------------
+
+#: Another file system than the tests' temporary folder, where the machine has one.
+SHM = Path("/dev/shm")
+
+
+def test_validate_writes_through_a_linked_report(numerpilot: Numerpilot, trained: Path) -> None:
+    """A report linked into a web server's folder: the link was replaced by a plain file and
+    the served page silently stayed the old one."""
+    served = trained.parent / "www" / "validation.html"
+    served.parent.mkdir()
+    report = trained / "reports" / "validation.html"
+    shutil.move(report, served)
+    served.write_text("last week's report")
+    report.symlink_to(served)
+    assert numerpilot("validate", "-C", str(trained)).code == 0
+    assert report.is_symlink() and "last week" not in served.read_text()
+    assert "<html" in served.read_text().lower()
+
+
+@pytest.mark.skipif(not SHM.is_dir() or os.stat(SHM).st_dev == os.stat("/tmp").st_dev,
+                    reason="no second file system at /dev/shm")  # fmt: skip
+def test_models_and_reports_linked_to_another_file_system(
+    numerpilot: Numerpilot, trained: Path
+) -> None:
+    elsewhere = SHM / f"numerpilot-test-{os.getpid()}"
+    elsewhere.mkdir()
+    try:
+        for name in ("models", "reports"):
+            shutil.move(trained / name, elsewhere / name)
+            (trained / name).symlink_to(elsewhere / name)
+        assert numerpilot("train", "-C", str(trained)).code == 0
+        assert numerpilot("validate", "-C", str(trained)).code == 0
+        assert numerpilot("models", "rollback", "-C", str(trained)).code == 0
+        assert (trained / "models").is_symlink() and (trained / "reports").is_symlink()
+        assert json.loads((elsewhere / "reports" / "validation.json").read_text())
+        assert list(elsewhere.rglob("*.tmp")) == []
+    finally:
+        shutil.rmtree(elsewhere, ignore_errors=True)
