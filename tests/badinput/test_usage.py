@@ -248,3 +248,14 @@ def test_init_into_a_read_only_folder(
     line = refused(numerpilot("init", str(tmp_path / "ro")), 1, "ro is not writable",
                    "give init another folder")  # fmt: skip
     assert "-C" not in line
+
+
+@pytest.mark.bad_input("demo-data", "a folder that is not writable")
+def test_demo_data_into_a_read_only_folder(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said 'or choose another work directory with -C': demo-data takes a folder."""
+    read_only(monkeypatch, tmp_path / "ro")
+    line = refused(numerpilot("demo-data", str(tmp_path / "ro")), 1, "ro is not writable",
+                   "give demo-data another folder")  # fmt: skip
+    assert "-C" not in line

@@ -129,7 +129,7 @@ def demo_data(
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} is a file, not a folder: choose another DIR.")
     refuse_demo_data_over_data(directory)
-    ensure_writable(directory)
+    ensure_writable(directory, instead="give demo-data another folder (numerpilot demo-data DIR)")
     kept = f"The dataset in {directory} is as it was (none, if it had none)."
     new = f"The new dataset in {directory} is whole."
     with (
