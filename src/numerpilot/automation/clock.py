@@ -148,11 +148,26 @@ def _period(opens: list[datetime], tolerance: timedelta) -> timedelta | None:
     return None
 
 
+def _usual(opens: list[datetime], period: timedelta, tolerance: timedelta) -> timedelta:
+    """The usual length of ``period``: the median shift between the opens it maps onto each
+    other (a round that opened late, often the newest, does not move it: the next round is
+    expected at its usual time, not as late)."""
+    shifts = [
+        min((abs(o + period - other), other - o) for other in opens)[1]
+        for o in opens
+        if o + period <= opens[-1] + tolerance
+    ]
+    return statistics.median_low(shifts) if shifts else period
+
+
 def expected_next_open(rounds: list[RoundInfo], now: datetime | None = None) -> datetime:
     """When the round after the newest of ``rounds`` should open. When the history repeats
     itself (Numerai: each week's opens are the last week's plus seven days; a compressed
     schedule: every gap), the open one period after the first one that follows the newest
-    a period earlier (after Saturday's round: Tuesday's, as a week ago). Otherwise the
+    a period earlier (after Saturday's round: Tuesday's, as a week ago), at its usual time
+    (a round that opened late moves no other); once that time has passed with no new round,
+    the round is overdue (a day skipped, or a round hours late: not the weekend's gap, over
+    which a retrain could run through the round). Otherwise the
     newest open plus the shortest gap between recent opens; once that time is well past
     (an eighth of the gap) with no new round, the next longer gap seen is expected
     instead (Numerai's weekend: three days). Either way, so that the gap is used for
@@ -165,9 +180,9 @@ def expected_next_open(rounds: list[RoundInfo], now: datetime | None = None) -> 
     grace = gaps[0] / 8
     period = _period(opens, grace) if len(opens) > 2 else None
     if period is not None:
-        after = min(o + period for o in opens if o + period > opens[-1] + grace)
-        if now is None or after + grace > now:
-            return after
+        period = _usual(opens, period, grace)
+        # past (a day skipped, a round hours late): overdue, not the weekend's gap
+        return min(o + period for o in opens if o + period > opens[-1] + grace)
     for gap in gaps:
         if now is None or opens[-1] + gap + grace > now:
             return opens[-1] + gap

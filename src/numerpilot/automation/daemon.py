@@ -137,11 +137,10 @@ class Daemon:
                                 "(%s); trying again.", error)  # fmt: skip
                     self._sleep(backoff_seconds(self.settings, failures))
                     continue
-                plan = (report.round, report.wake)  # e.g. Saturday's: first Sunday, then Tuesday
+                plan = (report.round, "done" if once else self._next_look(report))
                 if report.wake is not None and plan != told:  # once per round and plan
-                    told = plan
-                    log.info("round %s: nothing more to do; %s", report.round,
-                             "done" if once else self._next_look(report),
+                    told = plan  # as said: an overdue round's wake moves, the words do not
+                    log.info("round %s: nothing more to do; %s", *plan,
                              extra={"round": report.round})  # fmt: skip
                 if once:
                     break

@@ -136,3 +136,106 @@ class SandboxClock:
 def iso(when: datetime) -> str:
     """Timestamps as the API writes them: UTC with a trailing ``Z``."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ScheduleChangeError(ValueError):
+    """A change of the schedule the sandbox refuses (a round that already opened, ...)."""
+
+
+class IrregularSchedule:
+    """A schedule with Numerai's irregular days: a day skipped (no round), a round that
+    opens late, a round whose staking window is shorter or longer than usual.
+
+    Each round of the regular ``base`` schedule is a *slot*; a skipped slot has no round and
+    the rounds after it keep counting (the round that would have opened there opens at the
+    next slot, one number on). A late round opens ``delay`` after its slot's open, and the
+    round before it closes at its usual time (between the two, no round is open). A staking
+    window of its own closes staked submissions that long after the round's open; late ones
+    are taken until the slot's usual close, or the staking close if later, never past the
+    next round's open. Only rounds that have not opened yet can be changed."""
+
+    def __init__(self, base: Schedule, clock: SandboxClock) -> None:
+        self.base, self.clock = base, clock
+        self._skipped: set[int] = set()  # slots
+        self._delays: dict[int, timedelta] = {}  # by round number
+        self._staking: dict[int, timedelta] = {}  # by round number
+        self._lock = threading.RLock()
+
+    def _slot(self, number: int) -> int:
+        slot = number
+        for skipped in sorted(self._skipped):
+            if skipped <= slot:
+                slot += 1
+        return slot
+
+    def _open(self, number: int) -> datetime:
+        return self.base.window(self._slot(number)).open_time + self._delays.get(
+            number, timedelta(0)
+        )
+
+    def window(self, number: int) -> RoundWindow:
+        with self._lock:
+            usual = self.base.window(self._slot(number))
+            opens = self._open(number)
+            staking = self._staking.get(number, usual.close_staking_time - usual.open_time)
+            close_staking = opens + staking
+            closes = min(max(usual.close_time, close_staking), self._open(number + 1))
+            close_staking = min(close_staking, closes)
+            resolve = usual.resolve_time + max(timedelta(0), closes - usual.close_time)
+            return RoundWindow(number, opens, close_staking, closes, resolve)
+
+    def current(self, now: datetime) -> RoundWindow:
+        with self._lock:
+            slot = self.base.current(now).number
+            number = slot - sum(1 for s in self._skipped if s <= slot)
+            while number > ANCHOR_ROUND and self._open(number) > now:
+                number -= 1
+            while self._open(number + 1) <= now:
+                number += 1
+            return self.window(number)
+
+    def _upcoming(self, number: int | None) -> int:
+        """``number``, or the next round when None; refused when that round opened."""
+        current = self.current(self.clock.now()).number
+        if number is None:
+            return current + 1
+        if number <= current:
+            raise ScheduleChangeError(
+                f"round {number} has opened already (the current round is {current}); "
+                f"change round {current + 1} or a later one."
+            )
+        return number
+
+    def skip(self, number: int | None = None) -> int:
+        """Skip the day round ``number`` (default: the next) would open on; it opens at the
+        next slot instead. Returns the round number."""
+        with self._lock:
+            number = self._upcoming(number)
+            self._skipped.add(self._slot(number))
+            return number
+
+    def delay(self, seconds: float, number: int | None = None) -> int:
+        """Open round ``number`` (default: the next) ``seconds`` late (sandbox clock)."""
+        with self._lock:
+            number = self._upcoming(number)
+            slot = self._slot(number)
+            room = self.base.window(slot + 1).open_time - self.base.window(slot).open_time
+            if not 0 <= seconds < room.total_seconds():
+                raise ScheduleChangeError(
+                    f"a delay of {seconds:g} s is not possible for round {number}: give 0 or "
+                    f"more seconds, less than {room.total_seconds():g} (when the slot after "
+                    "it opens; skip that day instead)."
+                )
+            self._delays[number] = timedelta(seconds=seconds)
+            return number
+
+    def staking(self, seconds: float, number: int | None = None) -> int:
+        """Give round ``number`` (default: the next) a staking window of ``seconds``."""
+        with self._lock:
+            number = self._upcoming(number)
+            if not seconds > 0:
+                raise ScheduleChangeError(
+                    f"a staking window of {seconds:g} s is not possible: give more than 0 s."
+                )
+            self._staking[number] = timedelta(seconds=seconds)
+            return number

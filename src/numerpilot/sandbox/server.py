@@ -5,7 +5,11 @@ Range/206, ``ETag`` and ``If-Range`` as the storage Numerai serves from), ``PUT
 /upload/<key>`` (presigned uploads), ``GET /submissions/<id>`` (a submission file, the link
 ``submissionDownloadAuth`` gives), ``GET /sandbox/received`` (what was submitted) and ``POST
 /sandbox/resolve?round=N`` (score a round now) and ``POST /sandbox/publish?version=v5.4``
-(list a new data version from now on, as Numerai publishes one); faults never touch these.
+(list a new data version from now on, as Numerai publishes one), and Numerai's irregular
+days for the next round (or ``round=N``, one not open yet): ``POST /sandbox/skip`` (no round
+that day), ``POST /sandbox/delay?seconds=S`` (it opens S seconds late) and ``POST
+/sandbox/staking?seconds=S`` (its staking window lasts S seconds); all on the sandbox
+clock, each answering the round's times. Faults never touch these.
 Every response carries a ``Date`` header from the sandbox clock, so clients that read the
 server's time see the simulated schedule.
 """
@@ -52,8 +56,9 @@ from numerpilot.sandbox.faults import (
     Scope,
     Send,
 )
-from numerpilot.sandbox.schedule import SandboxClock, Schedule
+from numerpilot.sandbox.schedule import RoundWindow, SandboxClock, Schedule, iso
 from numerpilot.sandbox.state import (
+    CHANGES,
     DEMO_PUBLIC_ID,
     DEMO_SECRET_KEY,
     TOURNAMENTS,
@@ -169,6 +174,17 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
             return JSONResponse({"error": str(error)}, 400)
         return JSONResponse({"versions": list(versions)})
 
+    def irregular(request: HttpRequest) -> Response:
+        try:
+            number = state.change_schedule(
+                request.url.path.rsplit("/", 1)[-1],
+                request.query_params.get("round"),
+                request.query_params.get("seconds"),
+            )
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, 400)
+        return JSONResponse(_times(state.window(number)))
+
     def resolve(request: HttpRequest) -> Response:
         number = int(request.query_params.get("round") or state.current().number)
         state.resolve(number)
@@ -183,9 +199,20 @@ def build_app(state: SandboxState, faults: FaultPlan) -> ASGIApp:
             Route("/submissions/{id}", submission_file, methods=["GET"]),
             Route("/sandbox/resolve", resolve, methods=["POST"]),
             Route("/sandbox/publish", publish, methods=["POST"]),
+            *(Route(f"/sandbox/{name}", irregular, methods=["POST"]) for name in CHANGES),
         ]
     )
     return _DateHeader(FaultMiddleware(app, faults), state.clock)
+
+
+def _times(window: RoundWindow) -> dict[str, Any]:
+    """A round's number and times, as the API writes them."""
+    return {
+        "round": window.number,
+        "openTime": iso(window.open_time),
+        "closeStakingTime": iso(window.close_staking_time),
+        "closeTime": iso(window.close_time),
+    }
 
 
 def _ranged(body: bytes, header: str | None, etag: str) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -21,13 +22,22 @@ import pandas as pd
 from numerpilot.errors import SubmissionError
 from numerpilot.sandbox.data import LiveTruth, SandboxData
 from numerpilot.sandbox.rounds import RoundConfig, round_config
-from numerpilot.sandbox.schedule import RoundWindow, SandboxClock, Schedule, WeeklySchedule
+from numerpilot.sandbox.schedule import (
+    IrregularSchedule,
+    RoundWindow,
+    SandboxClock,
+    Schedule,
+    WeeklySchedule,
+)
 from numerpilot.sandbox.tickers import SPECS, TickerData, TickerTruth
 from numerpilot.scoring import per_era_corr, per_era_mmc
 from numerpilot.submission.rules import CHECKS, ID_COLUMNS, classic
 
 CLASSIC, SIGNALS, CRYPTO = 8, 11, 12
 TOURNAMENTS = {CLASSIC: "classic", SIGNALS: "signals", CRYPTO: "crypto"}
+
+#: The ``/sandbox/...`` routes that make a round irregular (:meth:`SandboxState.change_schedule`).
+CHANGES = ("skip", "delay", "staking")
 
 #: Keys the sandbox accepts by default: public test values, never real credentials.
 DEMO_PUBLIC_ID = "SANDBOXPUBLICID0000000000000000"
@@ -123,7 +133,8 @@ class SandboxState:
             if name in SPECS
         }
         self.clock = clock
-        self.schedule = schedule or WeeklySchedule()
+        #: the regular schedule, with the irregular days the ``/sandbox/...`` routes add
+        self.schedule = IrregularSchedule(schedule or WeeklySchedule(), clock)
         self._token = f"Token {public_id}${secret_key}"
         self.public_id = public_id
         self.models = [
@@ -152,6 +163,20 @@ class SandboxState:
 
     def window(self, number: int) -> RoundWindow:
         return self.schedule.window(number)
+
+    def change_schedule(self, change: str, number: str | None, seconds: str | None) -> int:
+        """Make round ``number`` (default: the next) irregular (one of :data:`CHANGES`);
+        ``seconds`` on the sandbox clock. Returns the round's number; ValueError (with what
+        to give instead) for a change the schedule refuses or a value that is no number."""
+        wanted = _whole("round", number) if number else None
+        if change == "skip":
+            return self.schedule.skip(wanted)
+        if seconds is None:
+            raise ValueError(f"/sandbox/{change} needs ?seconds=S (sandbox clock seconds).")
+        value = _finite("seconds", seconds)
+        if change == "delay":
+            return self.schedule.delay(value, wanted)
+        return self.schedule.staking(value, wanted)
 
     def config(self, number: int) -> RoundConfig:
         return round_config(number)
@@ -284,6 +309,23 @@ class SandboxState:
     def received(self) -> list[dict[str, object]]:
         with self._lock:
             return [s.summary() for s in self.submissions]
+
+
+def _whole(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is no whole number.") from None
+
+
+def _finite(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={text!r} is no finite number of seconds.")
+    return value
 
 
 def _read_predictions(body: bytes, filename: str) -> pd.DataFrame:
