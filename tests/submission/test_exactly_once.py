@@ -79,6 +79,8 @@ def test_an_unsure_upload_whose_check_fails_too_is_not_resent_at_once(
     monkeypatch.setattr(client.api, "raw_query", failing)
     (result,) = submit_predictions(work, CONFIG, client, _path(work))
     assert result.outcome == "uncertain"
+    # not "check before sending it again": numerpilot asks Numerai itself
+    assert result.detail.endswith("the next attempt asks Numerai before sending the file again")
     row = Ledger(work.state_db).get("classic", result.model_id, result.round)
     assert row is not None and row.state == "uploading" and "unsure" in (row.last_error or "")
     monkeypatch.setattr(client.api, "raw_query", query)

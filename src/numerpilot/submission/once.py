@@ -17,6 +17,7 @@ from typing import Literal
 
 from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.errors import NumeraiAPIError
+from numerpilot.api.http import UNSURE_TAIL
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import SubmissionConfig
 from numerpilot.errors import RemoteError, SubmissionError
@@ -274,7 +275,9 @@ def _settle(
         return t.result("uploaded", found.id, detail=f"its answer {said}; Numerai lists it")
     args = (t.tournament, t.model_name, t.model_id, t.round.number)
     ledger.mark(*args, "uploading", error=_UNSURE + str(error))  # for the next attempt
-    return t.result("uncertain", detail=str(error))
+    said = str(error).removesuffix(UNSURE_TAIL)  # not "check": the next attempt asks Numerai
+    return t.result("uncertain", detail=f"{said}; Numerai may or may not have it: the next "
+                    "attempt asks Numerai before sending the file again")  # fmt: skip
 
 
 def still_unsure(
