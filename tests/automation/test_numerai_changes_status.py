@@ -107,3 +107,21 @@ def test_models_weighted_against_the_rounds_target_get_no_note(
         f"round {number} is scored on target_cyrusd_20, but the ensemble weights of the "
         "models in use were fitted against train.main_target (target_ender_20)"
     ) in out
+
+
+def test_the_daemon_says_it_once_per_round(
+    daemon_dir: Workdir, sandbox: SandboxServer, client: NumeraiClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """A daemon left alone is not watched with status: its log says it, once a round."""
+    from numerpilot.automation.daemon import Daemon
+    from numerpilot.config_file import load_config
+
+    number = _round_with_target(sandbox, client, same=False, main="target_cyrusd_20")
+    daemon = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+    with caplog.at_level("WARNING", logger="numerpilot.automation.daemon"):
+        daemon.pass_once()
+        daemon.pass_once()
+    said = [r.getMessage() for r in caplog.records if "is scored on" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"round {number} is scored on ")
+    assert "('target', which is target_cyrusd_20 in that data version)" in said[0]

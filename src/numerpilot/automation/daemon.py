@@ -35,6 +35,7 @@ from numerpilot.automation.clock import (
 from numerpilot.automation.retraining import Retrainer
 from numerpilot.automation.round_memory import RoundMemory, Stamp, stamp
 from numerpilot.automation.signal_wait import SignalWait, check_signal_source
+from numerpilot.automation.status import target_note, weighted_target
 from numerpilot.config import Config
 from numerpilot.errors import (
     NumerpilotError,
@@ -115,6 +116,7 @@ class Daemon:
         self._memory = RoundMemory()
         self._said: tuple[int, str, Stamp] | None = None  # the file last said ready, and when
         self._signal = SignalWait()
+        self._target_told = 0  # the round whose target was last compared with the models'
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -249,6 +251,7 @@ class Daemon:
         path = self._live_file(current, report) if pending else None
         if path is None:
             return
+        self._note_target(current)
         tournament, ids = self.config.submission.tournament, self._ids()
         failed = {name for name in pending if (row := self.ledger.get(tournament, ids[name],
                   current.number)) is not None and row.state == "failed"}  # fmt: skip
@@ -256,6 +259,17 @@ class Daemon:
             if self.stop.is_set() or self._closed(current):
                 return
             self._submit(current, name, path, report, recovering=name in failed)
+
+    def _note_target(self, current: RoundInfo) -> None:
+        """Say once per round when it is scored on another target than the models in use
+        were weighted against (``status`` says the same)."""
+        if self._target_told == current.number:
+            return
+        self._target_told = current.number
+        main, alias = weighted_target(self.workdir, self.config)
+        note = target_note(current, main, alias=alias)
+        if note:
+            log.warning("%s", note, extra={"round": current.number})
 
     def _due_now(self, current: RoundInfo) -> list[str]:
         """The models to submit now: not on Numerai yet, nor waiting for an unsure upload to

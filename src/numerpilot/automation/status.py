@@ -18,9 +18,10 @@ from typing import Any, TypeGuard
 from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
-from numerpilot.config import ScoringConfig
+from numerpilot.config import Config, ScoringConfig
 from numerpilot.submission.ledger import Ledger, LedgerRow
 from numerpilot.submission.once import is_unsure
+from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +253,25 @@ def target_note(info: RoundInfo, main_target: str | None, *, alias: bool = True)
         f'not the round\'s (train.main_target = "{info.target}" and a retrain weight them '
         "for the round's)"
     )
+
+
+def weighted_target(wd: Workdir, config: Config) -> tuple[str | None, bool]:
+    """The named target that the Classic models in use were weighted against (None when
+    there are none, or their data does not tell), and whether as the data's ``target``."""
+    from numerpilot.data import layout
+    from numerpilot.data.catalog import main_target_alias
+    from numerpilot.errors import NumerpilotError
+    from numerpilot.modeling.manifest import load_manifest
+
+    if config.submission.tournament != "classic":
+        return None, True
+    try:
+        manifest = load_manifest(wd.models)
+    except (NumerpilotError, OSError):
+        return None, True
+    if manifest.main_target != layout.MAIN_TARGET:
+        return manifest.main_target, False
+    return main_target_alias(wd.data_root(config) / manifest.data_version), True
 
 
 def _unknown_note(name: str) -> str:

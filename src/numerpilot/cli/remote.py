@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -18,10 +18,6 @@ from numerpilot.cli.app import (
     progress,
     workdir,
 )
-
-if TYPE_CHECKING:
-    from numerpilot.config import Config
-    from numerpilot.workdir import Workdir
 
 sandbox_app = typer.Typer(help="A local stand-in of the Numerai API.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Local Numerai API")
@@ -145,7 +141,7 @@ def status(
     Works without API keys too (then only the rounds and numerpilot's own ledger).
     """
     from numerpilot.api.connect import make_client
-    from numerpilot.automation.status import collect
+    from numerpilot.automation.status import collect, weighted_target
     from numerpilot.cli.render import print_report_line, render_status
     from numerpilot.report.status_page import write_status_report
     from numerpilot.submission.ledger import Ledger
@@ -155,7 +151,7 @@ def status(
     config = wd.load_config()
     ensure_writable(wd.reports)  # before asking Numerai, not after printing its answer
     client = make_client(config, need_credentials=False)
-    main, alias = _weighted_target(wd, config)
+    main, alias = weighted_target(wd, config)
     report = collect(
         client, Ledger(wd.state_db), config.submission.tournament,
         list(config.submission.models), config.scoring, max(rounds, 1), main, alias=alias,
@@ -169,25 +165,6 @@ def status(
     }
     page = write_status_report(report, wd.reports / "status.html", context)
     print_report_line(page)
-
-
-def _weighted_target(wd: Workdir, config: Config) -> tuple[str | None, bool]:
-    """The named target that the Classic models in use were weighted against (None when
-    there are none, or their data does not tell), and whether as the data's ``target``."""
-    from numerpilot.data import layout
-    from numerpilot.data.catalog import main_target_alias
-    from numerpilot.errors import NumerpilotError
-    from numerpilot.modeling.manifest import load_manifest
-
-    if config.submission.tournament != "classic":
-        return None, True
-    try:
-        manifest = load_manifest(wd.models)
-    except (NumerpilotError, OSError):
-        return None, True
-    if manifest.main_target != layout.MAIN_TARGET:
-        return manifest.main_target, False
-    return main_target_alias(wd.data_root(config) / manifest.data_version), True
 
 
 def check_serve_numbers(values: dict[str, float | None]) -> None:
