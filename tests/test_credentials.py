@@ -128,3 +128,29 @@ def test_keys_from_the_environment_say_the_file_is_not_read(
         assert load_credentials(path).public_id == PUBLIC
     assert f"they win over {path}, which is not read" in caplog.text
     assert SECRET not in caplog.text and "SECRETINFILE1234" not in caplog.text
+
+
+def test_redact_never_raises_without_a_home_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container user without HOME or a passwd entry: '~' cannot be expanded, and redact
+    (which runs on every error line) raised RuntimeError, so every error became a crash."""
+    import pwd
+
+    from numerpilot.credentials import redact
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.delenv("NUMERPILOT_CREDENTIALS", raising=False)
+    monkeypatch.setenv("NUMERAI_PUBLIC_ID", "PUBLICNOHOME1234")
+    monkeypatch.setenv("NUMERAI_SECRET_KEY", "SECRETNOHOME5678")
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    assert redact("boom SECRETNOHOME5678") == "boom ***"
+    assert load_credentials().secret_key == "SECRETNOHOME5678"  # the variables still count
+
+
+def test_a_webhook_token_in_the_query_alone_is_redacted() -> None:
+    from numerpilot.credentials import add_secret, redact
+
+    add_secret("https://hooks.example.com?token=QUERYTOKEN123456789")
+    assert "QUERYTOKEN" not in redact('"POST /?token=QUERYTOKEN123456789 HTTP/1.1" 200')

@@ -38,8 +38,10 @@ def add_secret(value: str) -> None:
     _LOADED.add(value)
     _, sep, rest = value.partition("://")
     path = "".join(rest.partition("/")[1:])
-    if sep and len(path) >= TOKEN_PATH:
-        _LOADED.add(path)
+    query = "".join(rest.partition("?")[1:])  # a token in the query alone (no path)
+    for part in (path, query):
+        if sep and len(part) >= TOKEN_PATH:
+            _LOADED.add(part)
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,11 @@ def load_credentials(path: Path | None = None) -> Credentials:
 def _unused_file(path: Path | None) -> str:
     """What a log line about keys from the environment adds when a credentials file exists
     too (the environment wins; the file is not read)."""
-    path = path or credentials_path()
-    return f" (they win over {path}, which is not read)" if path.exists() else ""
+    try:  # a folder this user cannot enter, no home folder: no file to name
+        path = path or credentials_path()
+        return f" (they win over {path}, which is not read)" if path.exists() else ""
+    except (OSError, RuntimeError):
+        return ""
 
 
 #: The credentials file's format, as messages describe it.
@@ -237,17 +242,19 @@ def _file_secrets() -> frozenset[str]:
     """The keys in the credentials file, whether or not this process loaded them (an error
     that comes before they are needed, a config value or URL holding one, must not show
     them either); read quietly: a file that is missing or does not read gives none."""
-    path = credentials_path()
-    try:
+    try:  # never raises: redact runs on every error and log line
+        path = credentials_path()  # RuntimeError: no home folder to expand ~ to
         info = path.stat()
         if not stat.S_ISREG(info.st_mode) or info.st_size > 65536:
             return frozenset()
         stamp = (str(path), info.st_mtime_ns, info.st_size)
-        if stamp not in _FILE_SECRETS:
+        found = _FILE_SECRETS.get(stamp)  # another thread may clear the cache meanwhile
+        if found is None:
+            found = _secrets_in(path.read_text("utf-8-sig", errors="replace"))
             _FILE_SECRETS.clear()
-            _FILE_SECRETS[stamp] = _secrets_in(path.read_text("utf-8-sig", errors="replace"))
-        return _FILE_SECRETS[stamp]
-    except OSError:
+            _FILE_SECRETS[stamp] = found
+        return found
+    except (OSError, RuntimeError):
         return frozenset()
 
 

@@ -41,8 +41,8 @@ def test_status_notes_a_round_scored_on_another_target_than_the_main_one(
     assert said == [
         f"round {number} is scored on {target}, but the ensemble weights of the models in use "
         f"were fitted against the data's main target ('target', which is {main} in that data "
-        f"version): validate's CORR is against that one, not the round's "
-        f'(train.main_target = "{target}" and a retrain weight them for the round\'s)'
+        f"version): validate's CORR is against that one, not the round's; set "
+        f'train.main_target = "{target}" and retrain to weight them for the round\'s target'
     ]
     _round_with_target(sandbox, client, same=True, main=main)
     report = collect(client, ledger, "classic", ["sandbox_model"], ScoringConfig(), 3, main)

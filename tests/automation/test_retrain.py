@@ -289,7 +289,7 @@ def test_a_training_of_yours_is_waited_for_not_a_failure(
             assert report.failures == []
     said = [r.getMessage() for r in caplog.records if "not retraining now" in r.getMessage()]
     assert len(said) == 1 and "training or switching the models" in said[0]
-    assert not [r for r in caplog.records if r.getMessage().startswith("alert:")]
+    assert not [r for r in caplog.records if r.getMessage().startswith("alert (")]
     assert load_manifest(daemon_dir.models).bundle == before.bundle
     assert stale.retrainer.tried == set()  # tried again once the training is done
 

@@ -78,3 +78,19 @@ def test_train_says_why_members_were_left_out(numerpilot: Numerpilot, fresh: Pat
     assert done.code == 0, done.err
     assert ("Left out, given no weight by train.weights: target_teager2b_20, "
             "target_teager2b_20.linear.") in " ".join(done.out.split())  # fmt: skip
+
+
+@pytest.mark.bad_input("cv", "--compare names a config with a per-feature LightGBM parameter "
+                       "of another length")  # fmt: skip
+def test_compare_with_a_per_feature_parameter_of_another_length(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path, tmp_path: Path
+) -> None:
+    """It was refused only after this config's whole cross-validation, as numerpilot.toml's."""
+    other = tmp_path / "other.toml"
+    other.write_text(FAST_CONFIG.replace("num_threads = 1", "num_threads = 1\nextra = "
+                                         '{monotone_constraints = "1,0"}'))  # fmt: skip
+    (fresh / "numerpilot.toml").write_text(FAST_CONFIG + "\n[cv]\nfolds = 2\ntest_eras = 4\n")
+    outcome = numerpilot("cv", "-C", str(fresh), "--compare", str(other))
+    refused(outcome, 1, f"--compare {other} (the other config): LightGBM refuses",
+            "monotone_constraints must refer to the models'")  # fmt: skip
+    assert not (fresh / "reports" / "cv.json").exists()

@@ -18,6 +18,7 @@ from numerpilot.modeling.manifest import load_manifest
 from numerpilot.modeling.store import load_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.predict import predict_file
+from numerpilot.pipeline.validate import validate_ensemble
 from numerpilot.scoring.report import score_frame
 from numerpilot.workdir import Workdir
 
@@ -98,3 +99,53 @@ def test_cv_compare_scores_both_configs_on_this_configs_main_target(
     assert other.config.train.main_target == layout.MAIN_TARGET
     (note,) = notes
     assert f"sets train.main_target = '{MAIN}', not used" in note
+
+
+@pytest.mark.bad_input("train", "a `train.main_target` with no known value in the held-out eras")
+def test_a_main_target_unknown_where_the_weights_are_fitted(
+    numerpilot: Numerpilot, refused: Refused, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """It crashed as a bug (exit 70, 'cannot reshape array of size 0') after every fit."""
+    import pandas as pd
+
+    config = FAST_CONFIG.replace("[train]\n", '[train]\nmain_target = "target_empty_20"\n')
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    for name in (layout.TRAIN, layout.VALIDATION):
+        path = wd / "data" / "v5.2" / name
+        frame = pd.read_parquet(path)
+        frame["target_empty_20"] = float("nan")
+        frame.to_parquet(path)
+    refused(numerpilot("train", "-C", str(wd)), 1, "train.main_target 'target_empty_20' has "
+            "no known values in", "or set train.weights")  # fmt: skip
+    assert not (wd / "models" / "manifest.json").exists()
+
+
+def test_a_longer_main_target_keeps_the_validation_overlap_note(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """Weighted on a 60-day target, the scored eras within 16 eras of train's end were no
+    longer named (the note's bar rose with the main target's horizon)."""
+    from numerpilot.pipeline.cv_folds import cv_purge, gap_text
+
+    config = FAST_CONFIG.replace("[train]\n", '[train]\nmain_target = "target_ender_60"\n')
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, config)
+    assert numerpilot("train", "-C", str(wd)).code == 0
+    ctx = Context.load(Workdir(wd))
+    notes = validate_ensemble(ctx, write_report=False).notes
+    assert [n for n in notes if "within 16 eras of train's last era" in n], notes
+    cfg = ctx.config
+    assert "(target_ender_60's horizon, the main target)" in gap_text(cfg, cv_purge(cfg))
+
+
+def test_the_reports_name_the_target_they_score_on(
+    numerpilot: Numerpilot, tmp_path: Path, synthetic_dir: Path
+) -> None:
+    """Reports from before and after a main_target change could not be told apart."""
+    wd = make_workdir(tmp_path / "wd", synthetic_dir, CONFIG + "\n[cv]\nfolds = 2\ntest_eras = 4\n")
+    assert numerpilot("train", "-C", str(wd)).code == 0
+    done = numerpilot("validate", "-C", str(wd))
+    assert f"Validation per era (CORR against {MAIN})" in done.out
+    assert json.loads((wd / "reports" / "validation.json").read_text())["target"] == MAIN
+    assert f"<td>{MAIN}</td>" in (wd / "reports" / "validation.html").read_text()
+    assert numerpilot("cv", "-C", str(wd)).code == 0
+    assert json.loads((wd / "reports" / "cv.json").read_text())["target"] == MAIN

@@ -250,8 +250,8 @@ def target_note(info: RoundInfo, main_target: str | None, *, alias: bool = True)
     return (
         f"round {info.number} is scored on {info.target}, but the ensemble weights of the "
         f"models in use were fitted against {against}: validate's CORR is against that one, "
-        f'not the round\'s (train.main_target = "{info.target}" and a retrain weight them '
-        "for the round's)"
+        f'not the round\'s; set train.main_target = "{info.target}" and retrain to weight '
+        "them for the round's target"
     )
 
 
@@ -268,6 +268,8 @@ def weighted_target(wd: Workdir, config: Config) -> tuple[str | None, bool]:
     try:
         manifest = load_manifest(wd.models)
     except (NumerpilotError, OSError):
+        return None, True
+    if manifest.ensemble_holdout is None:  # weights given, or one member: none were fitted
         return None, True
     if manifest.main_target != layout.MAIN_TARGET:
         return manifest.main_target, False

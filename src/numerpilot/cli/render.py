@@ -159,7 +159,7 @@ def render_submissions(results: list[SubmitResult]) -> None:
 
 
 def render_validation(report: ValidationReport) -> None:
-    print_scores(report.scores, title="Validation per era (main target)")
+    print_scores(report.scores, title=f"Validation per era (CORR against {report.target})")
     for note in report.notes:
         print_table(f"[yellow]Note:[/yellow] {escape(note)}")
 

@@ -212,7 +212,7 @@ def run_cv(
     if "mmc" not in overall.metrics:  # say why the MMC column is empty
         overall = replace(overall, notes=(*overall.notes, _no_mmc_note(cfg, cvd)))
     return CVResult(columns, results, overall, purge, cfg.cv.embargo_eras, cfg.cv.scheme, oof,
-                    data.eras, cfg.data.step)  # fmt: skip
+                    data.eras, cfg.data.step, cfg.train.main_target)  # fmt: skip
 
 
 def _dropped_note(columns: tuple[str, ...], predicted: list[set[str]]) -> str | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from numerpilot.config import Config
+from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData
 from numerpilot.errors import ConfigError, DataError, UsageError
 from numerpilot.modeling.backends import resolved
@@ -46,8 +47,9 @@ def _check_other(
     folds (but those in ``skip``, which are not fitted; ``gap``: see ``check_fold``)."""
     import pyarrow.parquet as pq
 
-    try:
-        model_params(resolved(ctx.config))
+    try:  # on its feature set's count: its per-feature LightGBM parameters too
+        n_features = len(feature_set(ctx.data_dir, ctx.config.data.feature_set))
+        model_params(resolved(ctx.config), n_features)
     except ConfigError as error:
         raise ConfigError(f"--compare {path} (the other config): {error}") from None
     for name in cv_files(ctx.config):
@@ -86,7 +88,9 @@ def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
         for key in sorted(getattr(raw, section).model_fields_set - {"feature_set"})
         if getattr(getattr(other, section), key) != getattr(getattr(base, section), key)
     ]
-    if other.train.main_target != base.train.main_target:  # both are scored on one target
+    if "main_target" in raw.train.model_fields_set and (
+        other.train.main_target != base.train.main_target
+    ):  # both are scored on one target
         ignored.append(f"train.main_target = {other.train.main_target!r}")
     train = other.train.model_copy(update={"main_target": base.train.main_target})
     demo = _demo_data_ignored(raw, base) if ctx.is_demo else []

@@ -36,7 +36,10 @@ def gap_text(cfg: Config, purge: int, *others: Config) -> str:
             )
         )
         longest = max(targets, key=purge_eras)
-        theirs = "" if longest in cfg.train.targets else ", a target of the compared config"
+        theirs = ""
+        if longest not in cfg.train.targets:
+            mine = longest == cfg.train.main_target
+            theirs = ", the main target" if mine else ", a target of the compared config"
         why = f"{longest}'s horizon{theirs}"
     return f"{purge} purged ({why}) + {cfg.cv.embargo_eras} embargo"
 

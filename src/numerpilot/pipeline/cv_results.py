@@ -46,6 +46,8 @@ class CVResult:
     row_eras: np.ndarray = field(repr=False)
     #: Every ``era_step``-th era was loaded (the memory plan's, for "auto").
     era_step: int = 1
+    #: The target every column is scored on (``train.main_target``).
+    target: str = "target"
 
     def per_era(self, column: str = ENSEMBLE) -> dict[str, float]:
         """{era: CORR} of one column over every test era."""
@@ -54,6 +56,7 @@ class CVResult:
     def as_json(self) -> dict[str, Any]:
         overall = self.overall.to_dict()
         return {
+            "target": self.target,
             "scheme": self.scheme,
             "era_step": self.era_step,
             "purge_eras": self.purge,

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from numerpilot.config import Config
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
@@ -100,12 +101,17 @@ def with_era_step(ctx: Context, n_features: int, n_targets: int) -> tuple[Contex
     return replace(ctx, config=ctx.config.model_copy(update={"data": data})), plan
 
 
+def fits_weights(cfg: Config) -> bool:
+    """Whether train fits the ensemble weights on held-out eras (not given, and more than
+    one member per seed: several targets, or a linear member)."""
+    return cfg.train.weights is None and (len(cfg.train.targets) > 1 or cfg.model.linear)
+
+
 def needs_holdout(ctx: Context) -> bool:
     """Whether held-out eras have anything to choose: the tree count, the weights, or
     (without a refit) the final models themselves."""
     train = ctx.config.train
-    fit_weights_here = train.weights is None and (len(train.targets) > 1 or ctx.config.model.linear)
-    return train.early_stopping_rounds > 0 or fit_weights_here or not train.refit
+    return train.early_stopping_rounds > 0 or fits_weights(ctx.config) or not train.refit
 
 
 def held_out_splits(ctx: Context, data: EraData) -> list[EraSplit]:
@@ -176,6 +182,26 @@ def check_targets(ctx: Context, data: EraData, part: str = "the training eras") 
                 raise DataError(f"{span}, and the refit{_sampled(seed, share)} has none "
                                 f"of them; {advice}"
                                 f"{_raise_share(share)}.")  # fmt: skip
+    _check_main_target_known(ctx, data, splits, part)
+
+
+def _check_main_target_known(
+    ctx: Context, data: EraData, splits: list[EraSplit], part: str
+) -> None:
+    """Refuse, before any fit, a ``train.main_target`` that the held-out eras which fit the
+    ensemble weights against it (every split's) have no value of."""
+    cfg = ctx.config
+    main = cfg.train.main_target
+    if not fits_weights(cfg) or main == layout.MAIN_TARGET:
+        return  # 'target' itself: never NaN in Numerai's data, and load refuses it missing
+    known = np.unique(data.eras[~np.isnan(data.target(main))])
+    for split in splits:
+        if not np.isin(split.holdout, known).any():
+            where = (f"the held-out eras {split.holdout[0]} to {split.holdout[-1]}"
+                     if len(known) else part)  # fmt: skip
+            raise DataError(f"train.main_target '{main}' has no known values in {where}, "
+                            "which fit the ensemble weights against it; choose a main target "
+                            "known there (e.g. 'target'), or set train.weights.")  # fmt: skip
 
 
 def _sampled(seed: int, share: float) -> str:

@@ -146,7 +146,7 @@ def _model_drift(ctx: Context, manifest: Manifest) -> list[str]:
     if not model.linear and len(trees) < len(manifest.targets):
         changes.append("no linear members (the models in use have some)")
     main = ctx.config.train.main_target
-    if main != manifest.main_target and len(manifest.targets) > 1:  # one member: no weights
+    if main != manifest.main_target and manifest.ensemble_holdout is not None:  # fitted
         changes.append(f"main target '{main}' (the models in use were weighted against "
                        f"'{manifest.main_target}')")  # fmt: skip
     return changes

@@ -41,6 +41,8 @@ class ValidationReport:
     """Scores of every model and the ensemble; ``as_json`` is ``validation.json``."""
 
     scores: ScoreReport
+    #: The target every column is scored on (``train.main_target``).
+    target: str = layout.MAIN_TARGET
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -54,7 +56,7 @@ class ValidationReport:
         return 0 if scores is None else len(scores.eras)
 
     def as_json(self) -> dict[str, Any]:
-        return self.scores.to_dict()
+        return {"target": self.target, **self.scores.to_dict()}
 
 
 def _model_column(
@@ -128,7 +130,7 @@ def validate_ensemble(
              _overlap_note(last, data.era_index.labels), _embargo_note(embargoed),
              _horizon_note(ctx, bundle, last, data.era_index.labels)]  # fmt: skip
     scores = replace(scores, notes=(*scores.notes, *(n for n in notes if n)))
-    report = ValidationReport(scores)
+    report = ValidationReport(scores, ctx.config.train.main_target)
     if write_report:
         _write_report(ctx, bundle, report, data.era_index.n_eras, len(embargoed), progress)
     return report
@@ -235,15 +237,16 @@ def _trained_targets(bundle: Bundle) -> list[str]:
 
 
 def _horizon_note(ctx: Context, bundle: Bundle, last: str | None, eras: np.ndarray) -> str | None:
-    """A note when the models were trained on a target of a longer horizon than the main
-    target's (``target_ender_60``) and scored validation eras (E,) lie within its reach of
-    train's last era, beyond ``train.embargo_eras``: its outcomes there overlap theirs."""
-    targets = _trained_targets(bundle)
+    """A note when the models were trained (or weighted, ``main_target``) on a target of a
+    longer horizon than the data's 20-day ``target`` (``target_ender_60``) and scored
+    validation eras (E,) lie within its reach of train's last era, beyond
+    ``train.embargo_eras``: its outcomes there overlap theirs."""
+    targets = list(dict.fromkeys([*_trained_targets(bundle), bundle.manifest.main_target]))
     if last is None or not targets:
         return None
     longest = max(targets, key=purge_eras)
     reach = purge_eras(longest)
-    if reach <= max(ctx.config.train.embargo_eras, purge_eras(ctx.config.train.main_target)):
+    if reach <= max(ctx.config.train.embargo_eras, purge_eras(layout.MAIN_TARGET)):
         return None
     after = _after(last, eras)
     near = np.asarray([] if after is None else eras[(after > 0) & (after <= reach)])
@@ -290,6 +293,7 @@ def _write_report(
             for t, w in zip(m.targets, m.weights, strict=True)
         ),
         "neutralization": _neutralization(m.neutralization_proportion, len(m.neutralizer_features)),
+        "scored on": report.target,
         "validation eras": f"{n_eras} (after {n_embargoed} embargo eras)",
         "trained": m.created,
     }
