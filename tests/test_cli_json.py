@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import child_env
+from tests.conftest import Numerpilot, child_env
+from tests.support.catalogue import Refused
 
 
 @pytest.fixture
@@ -54,3 +55,28 @@ def test_the_standard_streams_are_written_into() -> None:
     assert is_stream(Path("/dev/stdout")) and is_stream(Path("/dev/fd/1/../1"))
     assert own_descriptor(Path("/dev/shm/scores.json")) is None  # a folder like any other
     assert own_descriptor(Path("fd/1")) is None  # a relative path is the user's own file
+
+
+@pytest.mark.bad_input("score", "`--json /dev/fd/9`, a descriptor that is not open")
+def test_a_descriptor_not_open_for_writing_is_refused_before_any_work(
+    predictions: Path, synthetic_dir: Path, tmp_path: Path, refused: Refused,
+    numerpilot: Numerpilot,
+) -> None:  # fmt: skip
+    """It scored everything, then said only 'Bad file descriptor.'."""
+    outcome = numerpilot("score", str(predictions), "--data",
+                         str(synthetic_dir / "validation.parquet"), "--json", "/dev/fd/97",
+                         "-C", str(tmp_path))  # fmt: skip
+    refused(outcome, 2, "--json /dev/fd/97: descriptor 97 is not open for writing")
+
+
+def test_atomic_path_into_a_redirected_output_appends(tmp_path: Path) -> None:
+    """atomic_path('/dev/stdout') yielded the path itself, which its callers reopened with
+    truncation: what the shell had appended to was lost."""
+    out = tmp_path / "out.txt"
+    out.write_text("earlier line\n", encoding="utf-8")
+    code = ("from pathlib import Path; from numerpilot.io import atomic_path\n"
+            "with atomic_path(Path('/dev/stdout')) as p: p.write_text('{}\\n')")  # fmt: skip
+    with out.open("a", encoding="utf-8") as stdout:
+        subprocess.run([sys.executable, "-c", code], env=child_env(), stdout=stdout,
+                       check=True, timeout=60)  # fmt: skip
+    assert out.read_text(encoding="utf-8") == "earlier line\n{}\n"

@@ -202,8 +202,16 @@ def through_link(dest: Path) -> Path:
 def atomic_path(dest: Path, *, private: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``dest`` (beside the file it links to: see
     :func:`through_link`); move it onto that file only on success (a stream: ``dest``
-    itself, written into)."""
+    itself, written into; one of this process's descriptors, such as ``/dev/stdout``: the
+    finished file copied into it, never reopened, which would truncate a redirected file)."""
     dest = Path(dest)
+    descriptor = own_descriptor(dest)
+    if descriptor is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            tmp = Path(folder) / dest.name
+            yield tmp
+            _write_to_descriptor(descriptor, lambda fh: fh.write(tmp.read_bytes()))
+        return
     if is_stream(dest):
         yield dest
         return
