@@ -166,7 +166,9 @@ class TrainConfig(_Section):
     @field_validator("main_target")
     @classmethod
     def _main_target_name(cls, value: str) -> str:
-        if not value.startswith("target") or value != value.strip():
+        if value != value.strip():
+            raise ValueError(f"a target column's name has no spaces around it, got {value!r}")
+        if not value.startswith("target"):
             raise ValueError(f"a target column's name starts with 'target', got {value!r}")
         return value
 

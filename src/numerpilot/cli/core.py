@@ -114,7 +114,7 @@ def demo_data(
 ) -> None:
     """Write a synthetic dataset in Numerai's exact file layout."""
     from numerpilot.data.synthetic import SyntheticSpec
-    from numerpilot.data.synthetic_io import write_synthetic
+    from numerpilot.data.synthetic_io import MARKER, write_synthetic
     from numerpilot.errors import UsageError
     from numerpilot.pipeline.demo import refuse_demo_data_over_data
     from numerpilot.workdir import ensure_writable
@@ -133,7 +133,7 @@ def demo_data(
     kept = f"The dataset in {directory} is as it was (none, if it had none)."
     new = f"The new dataset in {directory} is whole."
     with (
-        on_interrupt(directory / ".synthetic.json", kept, new),
+        on_interrupt(directory / MARKER, kept, new),  # the file written last
         progress().task("Generating synthetic Numerai data", None),
     ):
         written = write_synthetic(spec, directory)

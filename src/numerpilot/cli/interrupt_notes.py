@@ -45,8 +45,10 @@ def interrupt_note(*, reset: bool = False) -> str:
 def models_note(models: Path) -> contextlib.AbstractContextManager[None]:
     """A Ctrl-C inside says whether the models in use changed (``models/manifest.json``,
     which names them, is replaced last)."""
+    from numerpilot.modeling.manifest import MANIFEST
+
     return on_interrupt(
-        models / "manifest.json",
+        models / MANIFEST,
         "No new models were put in use; the ones in use before (if any) are kept.",
         "The new models were saved whole and are in use ('numerpilot models rollback' goes back).",
     )

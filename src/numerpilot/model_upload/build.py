@@ -14,7 +14,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ import cloudpickle
 
 from numerpilot import kernel
 from numerpilot.errors import DataError
-from numerpilot.io import json_text, sha256_file, write_files_atomic
+from numerpilot.io import json_text, remove_stale_twins, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import Payload
 from numerpilot.lock import folder_held
 from numerpilot.model_upload import runtime
@@ -135,7 +134,8 @@ def build_upload(models_dir: Path, out: Path, *, benchmarks: bool = False) -> Bu
     sidecar = sidecar_path(out)
     with folder_held(out.parent, wait=_FOLDER_WAIT_S, busy="writing a pickle") as held:
         if held:  # no other build writes here meanwhile: their temporary files are no one's
-            _remove_leftovers(out, sidecar)
+            for path in (out, sidecar):  # what a build killed while writing left
+                remove_stale_twins(path)
         write_files_atomic({sidecar: json_text(info).encode(), out: data})  # both, or neither
     log.info("wrote %s (%d bytes) for %s", out, len(data), image.describe())
     return BuiltUpload(out, sidecar, image, info)
@@ -143,18 +143,3 @@ def build_upload(models_dir: Path, out: Path, *, benchmarks: bool = False) -> Bu
 
 #: How long a build waits for another one writing into the same folder.
 _FOLDER_WAIT_S = 120.0
-
-
-def _remove_leftovers(*paths: Path) -> None:
-    """Remove the temporary twins of ``paths`` (``.model.pkl.<random>.tmp``) that a build
-    killed while writing left."""
-    for path in paths:
-        twin = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
-        for leftover in path.parent.glob(f".{_glob_escape(path.name)}.*.tmp"):
-            if twin.fullmatch(leftover.name) and leftover.is_file():
-                leftover.unlink(missing_ok=True)
-
-
-def _glob_escape(name: str) -> str:
-    """``name`` with the characters that ``Path.glob`` reads as a pattern escaped."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
