@@ -28,9 +28,12 @@ def test_a_link_to_a_folder_is_refused_not_replaced(tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     link = tmp_path / "out.json"
     link.symlink_to(tmp_path / "folder")
-    with pytest.raises(IsADirectoryError, match="out.json"):
+    with pytest.raises(IsADirectoryError, match="out.json") as refused:
         write_text_atomic(link, "{}")
     assert link.is_symlink() and list((tmp_path / "folder").iterdir()) == []
+    from numerpilot.errors import from_os_error  # as the user reads it: not "is a folder"
+
+    assert "out.json is a link to a folder" in str(from_os_error(refused.value))
 
 
 def test_a_link_to_nothing_is_replaced(tmp_path: Path) -> None:

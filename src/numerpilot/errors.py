@@ -8,6 +8,7 @@ Operating-system failures (a full disk, a folder that is not writable) become
 from __future__ import annotations
 
 import errno
+import os
 import re
 
 
@@ -107,6 +108,10 @@ def from_os_error(error: OSError, *, instead: str = WORKDIR_ADVICE) -> LocalErro
         )
     if number == errno.ENAMETOOLONG:
         return LocalError(f"File name too long:{where or ' a path'}; choose a shorter name.")
+    if number == errno.EISDIR and error.filename and os.path.islink(error.filename):
+        where = os.path.realpath(error.filename)
+        return LocalError(f"{error.filename} is a link to a folder ({where}), where a file is "
+                          "to be written; remove the link, or point it at a file.")  # fmt: skip
     if number == errno.EISDIR and error.filename:
         return LocalError(f"{error.filename} is a folder; give a file path.")
     reason = error.strerror or str(error) or type(error).__name__
