@@ -139,11 +139,12 @@ def check_main_target(ctx: Context, name: str) -> None:
         return
     names = pq.read_schema(path).names
     if main not in names:
-        have = [n for n in names if n.startswith(layout.MAIN_TARGET)][:4]
+        have = [n for n in names if n.startswith(layout.MAIN_TARGET)]
+        shown = ", ".join(have[:4]) + (", ..." if len(have) > 4 else "")
         raise DataError(f"{name} has no '{main}' column, train.main_target (the target the "
                         "ensemble weights are fitted against and validate scores on); set "
-                        f"train.main_target to one of its targets ({', '.join(have) or 'none'}"
-                        ", ...; 'target' is the data's main one).")  # fmt: skip
+                        f"train.main_target to one of its targets ({shown or 'none'}; "
+                        "'target' is the data's main one).")  # fmt: skip
 
 
 def check_targets(ctx: Context, data: EraData, part: str = "the training eras") -> None:
