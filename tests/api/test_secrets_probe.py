@@ -116,3 +116,20 @@ def test_the_mutations_numerpilot_sends_still_go(
     model_id = client.models()["sandbox_model"]
     assert client.upload_predictions(preds, model_id)
     assert "create_submission" in sandbox.state.requests
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        'mutation { create_submission: v2ChangeStake(modelId: "m", value: "1") { id } }',
+        'mutation { create_submission(filename: "f") { id } releaseStake(modelId: "m") { id } }',
+    ],
+)
+def test_a_stake_change_behind_an_allowed_name_is_refused(
+    client: NumeraiClient, sandbox: SandboxServer, document: str
+) -> None:
+    """Only the first root field was read: an alias or a second field passed the guard."""
+    before = list(sandbox.state.requests)
+    with pytest.raises(ForbiddenOperationError, match="never changes a stake"):
+        client.api.raw_query(document, authorization=True)
+    assert sandbox.state.requests == before

@@ -39,16 +39,46 @@ class ForbiddenOperationError(RuntimeError):
 
 
 def _check_operation(query: str, field: str) -> bool:
-    """Whether ``query`` is a mutation (then one of :data:`MUTATIONS`, else refused)."""
+    """Whether ``query`` is a mutation (then every root field of it one of
+    :data:`MUTATIONS`, aliased or not, else refused)."""
     kind = _OPERATION.search(query)
     if kind is None:
         return False
-    if kind.group(1) != "mutation" or field not in MUTATIONS:
+    fields = _root_fields(query, kind.end()) if kind.group(1) == "mutation" else []
+    other = next((f for f in fields if f not in MUTATIONS), None if fields else field)
+    if kind.group(1) != "mutation" or other is not None:
         raise ForbiddenOperationError(
-            f"refused to send the GraphQL {kind.group(1)} '{field}': numerpilot only creates "
-            "submissions and model uploads, and never changes a stake."
+            f"refused to send the GraphQL {kind.group(1)} '{other or field}': numerpilot only "
+            "creates submissions and model uploads, and never changes a stake."
         )
     return True
+
+
+_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|\w+|[{}():]')
+
+
+def _root_fields(query: str, start: int) -> list[str]:
+    """The fields of the first selection set after ``start`` (an alias ``a: b`` gives
+    ``b``); arguments and strings are skipped."""
+    fields: list[str] = []
+    depth = parens = 0
+    tokens = [t.group() for t in _TOKEN.finditer(query, start)]
+    for i, token in enumerate(tokens):
+        if token == "(":
+            parens += 1
+        elif token == ")":
+            parens -= 1
+        elif parens:
+            continue
+        elif token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif depth == 1 and token[0] not in '"{}():' and tokens[i + 1 : i + 2] != [":"]:
+            fields.append(token)  # (an alias, followed by ":", names the field after it)
+    return fields
 
 
 _AUTH_WORDS = ("authenticat", "api key", "token", "session is invalid", "not authorized")
