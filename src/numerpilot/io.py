@@ -167,6 +167,15 @@ def own_descriptor(path: Path) -> int | None:
     return None
 
 
+def writable_descriptor(descriptor: int) -> bool:
+    """Whether this process has ``descriptor`` open for writing."""
+    try:
+        flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
+    except OSError:  # not open
+        return False
+    return flags & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR)
+
+
 def is_stream(path: Path) -> bool:
     """Whether ``path`` is a character device (``/dev/null``, a terminal), a pipe or one of
     this process's descriptors (``/dev/stdout``, whatever it was redirected to)."""

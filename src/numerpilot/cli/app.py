@@ -179,11 +179,11 @@ def check_output(
     ``keep`` (path: what it is) or inside a folder of ``keep_inside``. Paths are compared
     resolved (symbolic links, relative paths)."""
     from numerpilot.errors import UsageError
-    from numerpilot.io import own_descriptor
+    from numerpilot.io import own_descriptor, writable_descriptor
 
     descriptor = own_descriptor(out)
     if descriptor is not None:  # /dev/stdout, /dev/fd/N: written into, if open for writing
-        if not _writable_descriptor(descriptor):
+        if not writable_descriptor(descriptor):
             raise UsageError(f"{option} {out}: descriptor {descriptor} is not open for "
                              "writing; give a file path, or redirect it (9> out.json)")  # fmt: skip
         return
@@ -197,17 +197,6 @@ def check_output(
         if target.is_relative_to(folder.resolve()):
             raise UsageError(f"{option} {out} is inside {folder}, {what}; "
                              "choose another path.")  # fmt: skip
-
-
-def _writable_descriptor(descriptor: int) -> bool:
-    """Whether this process has ``descriptor`` open for writing."""
-    import fcntl
-
-    try:
-        flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
-    except OSError:  # not open
-        return False
-    return flags & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR)
 
 
 def progress() -> RichProgressReporter:
