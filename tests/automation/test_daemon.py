@@ -200,7 +200,7 @@ def test_missing_models_fail_the_round_alert_and_the_next_round_still_runs(
     assert all(
         r is not None and r.state == "failed" and "train" in str(r.last_error) for r in failed
     )
-    with caplog.at_level("INFO", logger="numerpilot.automation.daemon"):
+    with caplog.at_level("INFO", logger="numerpilot.automation"):
         runner.pass_once()  # alerted once; the retry still says why
         _daemon(daemon_dir, client, alerts=Alerts(webhook)).pass_once()  # restarted: no
     assert len(_Receiver.received) == 1  # second alert (daemon --once from cron, systemd)

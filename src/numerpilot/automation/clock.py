@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import DaemonConfig
-from numerpilot.words import span
+from numerpilot.words import clock_time, span
 
 log = logging.getLogger(__name__)
 
@@ -242,3 +242,15 @@ class ClockJumps:
                         "which jumped (no alert)", missed,
                         extra={"round": info.number, "model": model})  # fmt: skip
         return True
+
+
+def next_look(wake: datetime, closes: datetime | None, now: datetime) -> str:
+    """When the daemon looks again, as a person reads it: at ``wake`` (before the next round
+    is expected; past: it is due now), and first at ``closes`` (to retrain)."""
+    if wake <= now:
+        return "looking again at every poll: the next round is due"
+    then = f"{clock_time(wake)} UTC, before the next round is expected"
+    if closes is None:
+        return f"looking again at {then}"
+    closing = f"{clock_time(closes)} UTC when it closes (to retrain if due)"
+    return f"looking again at {closing}, and at {then}"

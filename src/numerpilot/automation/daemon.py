@@ -16,11 +16,9 @@ import logging
 import random
 import signal
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import FrameType
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.errors import NumeraiAPIError
@@ -31,15 +29,17 @@ from numerpilot.automation.clock import (
     ServerClock,
     backoff_seconds,
     expected_next_open,
+    next_look,
 )
 from numerpilot.automation.retraining import Retrainer
+from numerpilot.automation.round_alerts import DONE, RoundAlerts
 from numerpilot.automation.round_memory import RoundMemory, Stamp, stamp
 from numerpilot.automation.signal_wait import SignalWait, check_signal_source
 from numerpilot.automation.status import target_note, weighted_target
+from numerpilot.automation.stoppable import stop_signals
 from numerpilot.config import Config
 from numerpilot.errors import (
     NumerpilotError,
-    RemoteError,
     SubmissionError,
     failure_line,
 )
@@ -47,7 +47,6 @@ from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import SubmitResult, still_unsure
 from numerpilot.submission.submit import SignalFileNotReadyError
-from numerpilot.words import clock_time
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,6 @@ AUTH_RETRIES = 3
 #: Seconds a pass waits for another process's download into the same folder (at most a
 #: poll): SIGTERM is heard between passes, not inside the wait.
 LOCK_WAIT = 10.0
-_DONE = ("submitted", "skipped")
 #: Rounds read per pass: the current one and enough history to see the schedule's rhythm
 #: (two of Numerai's weeks of five rounds, and one more: its week shows as a period).
 _HISTORY = 11
@@ -117,6 +115,8 @@ class Daemon:
         self._said: tuple[int, str, Stamp] | None = None  # the file last said ready, and when
         self._signal = SignalWait()
         self._target_told = 0  # the round whose target was last compared with the models'
+        self._round_alerts = RoundAlerts(config.submission, self.ledger, self.alerts,
+                                         self._memory, self._jumps)  # fmt: skip
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, *, once: bool = False) -> PassReport:
@@ -162,7 +162,7 @@ class Daemon:
         self._jumps.note(now, rate)
         current = rounds[0]
         settle_uploading(self.workdir, self.ledger, self.client, self.config, rounds, now)
-        self._alert_missed(rounds[1:], now)
+        self._round_alerts.missed(rounds[1:], now, self.started, self._ids)
         report = PassReport(current.number, None)
         if current.is_open and self._pending(current):
             self._play(current, report)
@@ -209,7 +209,7 @@ class Daemon:
         pending = []
         for name in self.config.submission.models:
             row = self.ledger.get(tournament, ids.get(name, ""), current.number)
-            if row is None or row.state not in _DONE:
+            if row is None or row.state not in DONE:
                 pending.append(name)
         return pending
 
@@ -339,7 +339,8 @@ class Daemon:
                                            clock_rate=self.clock.rate)  # fmt: skip
         except (NumerpilotError, OSError) as error:
             if not self._closed(current):  # else: the next round has begun; no failure
-                self._remember_refusal(current, name, path, error)
+                self._round_alerts.remember_refusal(current, name, self._ids()[name], path,
+                                                    error)  # fmt: skip
                 self._fail(current, name, failure_line(error), report)
             return
         report.results.append(result)
@@ -358,17 +359,6 @@ class Daemon:
             tournament = self.config.submission.tournament
             self.alerts.send(Alert("recovered", tournament, current.number, name, done))
 
-    def _remember_refusal(
-        self, current: RoundInfo, name: str, path: Path, error: Exception
-    ) -> None:
-        """Remember a refusal of ``path`` before anything was sent (a Signals churn over
-        the limit, a bad file): checking the same file again in the round says the same."""
-        tournament, message = self.config.submission.tournament, failure_line(error)
-        row = self.ledger.get(tournament, self._ids()[name], current.number)
-        unsent = row is None or (row.state == "failed" and row.last_error == message)
-        if isinstance(error, SubmissionError) and not isinstance(error, RemoteError) and unsent:
-            self._memory.refuse(current.number, name, path, message)
-
     def _closed(self, current: RoundInfo) -> bool:
         """True once the round stopped taking submissions (on the server's clock)."""
         return self.clock.now() >= current.close_time
@@ -377,41 +367,7 @@ class Daemon:
         self, current: RoundInfo, model: str | None, message: str, report: PassReport
     ) -> None:
         report.failures.append(message)
-        tournament = self.config.submission.tournament
-        alert = Alert("failed", tournament, current.number, model, message)
-        names = [model] if model else self.config.submission.models  # None: all of them
-        rows = [self.ledger.get(tournament, self._model_ids.get(n, ""), current.number)
-                for n in names]  # fmt: skip
-        if all(r is not None and r.state == "failed" and r.last_error == message for r in rows):
-            self.alerts.mark_sent(alert)  # an earlier process recorded (and alerted) it
-        if self.alerts.sent(alert):  # alerted once; the retries still say why they fail
-            log.info("round %d: still failing: %s", current.number, message)
-        self.alerts.send(alert)
-        for name, row in zip(names, rows, strict=True):
-            model_id = self._model_ids.get(name)
-            if model_id and row is None:
-                # refused before any upload (Signals churn, a bad file): 'status' says failed
-                # and why, not missed; a row left 'uploading' is never overwritten
-                self.ledger.mark(tournament, name, model_id, current.number, "failed",
-                                 error=message)  # fmt: skip
-
-    def _alert_missed(self, closed: list[RoundInfo], now: datetime) -> None:
-        """Alert once for each round that closed, while the daemon ran, without a
-        submission of a configured model (a round the server's clock jumped over is
-        logged once instead: it was never seen open)."""
-        if self.started is None:
-            return
-        tournament = self.config.submission.tournament
-        for info in closed:
-            if not (self.started < info.close_time <= now):
-                continue
-            for name in self.config.submission.models:
-                row = self.ledger.get(tournament, self._ids().get(name, ""), info.number)
-                if row is not None and row.state in _DONE:
-                    continue
-                message = f"round {info.number} closed without a submission of {name}"
-                if not self._jumps.excused(info, name, message):
-                    self.alerts.send(Alert("missed", tournament, info.number, name, message))
+        self._round_alerts.fail(current, model, message, self._model_ids)
 
     # -- retraining, never inside a round's window ------------------------------------------
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:
@@ -420,15 +376,10 @@ class Daemon:
 
     # -- sleeping --------------------------------------------------------------------------
     def _next_look(self, report: PassReport) -> str:
-        """When the daemon looks again, as a person reads it (the round may be overdue)."""
-        wake = report.wake
-        if wake is None or wake <= self.clock.now():
-            return "looking again at every poll: the next round is due"
-        then = f"{clock_time(wake)} UTC, before the next round is expected"
-        if report.closes is None:
-            return f"looking again at {then}"
-        closes = f"{clock_time(report.closes)} UTC"
-        return f"looking again at {closes} when it closes (to retrain if due), and at {then}"
+        """When the daemon looks again (:func:`next_look`); "due" without a wake."""
+        if report.wake is None:
+            return "due"
+        return next_look(report.wake, report.closes, self.clock.now())
 
     def _sleep_seconds(self, wake: datetime | None) -> float:
         """Real seconds to sleep: until ``wake`` (server time), or one poll with jitter; one
@@ -443,25 +394,13 @@ class Daemon:
         self.stop.wait(seconds)
 
     # -- signals ---------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def signal_handlers(self) -> Iterator[None]:
+    def signal_handlers(self) -> contextlib.AbstractContextManager[None]:
         """SIGTERM, SIGHUP and SIGINT stop after the current step (a retrain is not one: it
-        stops at once and is discarded); a second SIGINT interrupts at once. The previous
-        handlers come back when the block ends."""
+        stops at once and is discarded); a second SIGINT interrupts at once."""
+        return stop_signals(self._stop_by, self.stop)
 
-        def handle(signum: int, frame: FrameType | None) -> None:
-            if self.stop.is_set() and signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            log.info("%s received: stopping after the current step",
-                     signal.Signals(signum).name)  # fmt: skip
-            self.stopped_by = signum
-            self.stop.set()
-            self.retrainer.running.stop("the daemon is stopping")  # a retrain is not a step
-
-        stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # SIGHUP: the terminal closed
-        saved = {sig: signal.signal(sig, handle) for sig in stops}
-        try:
-            yield
-        finally:
-            for sig, previous in saved.items():
-                signal.signal(sig, previous)
+    def _stop_by(self, signum: int) -> None:
+        log.info("%s received: stopping after the current step", signal.Signals(signum).name)
+        self.stopped_by = signum
+        self.stop.set()
+        self.retrainer.running.stop("the daemon is stopping")  # a retrain is not a step

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 
@@ -46,3 +46,22 @@ class Stoppable:
             if main:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def stop_signals(stop: Callable[[int], None], stopping: threading.Event) -> Iterator[None]:
+    """SIGTERM, SIGHUP (the terminal closed) and SIGINT call ``stop(signum)``; a SIGINT once
+    ``stopping`` is set interrupts at once. The previous handlers come back after the block."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop(signum)
+
+    stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    saved = {sig: signal.signal(sig, handle) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
