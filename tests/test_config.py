@@ -239,3 +239,23 @@ def test_urls_are_used_without_the_spaces_around_them(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.api.base_url == "http://127.0.0.1:8765/"
     assert config.daemon.alert_webhook == "https://hooks.example.com/x"
+
+
+def test_a_webhook_in_a_file_others_can_read_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A webhook URL is a token: a numerpilot.toml holding one should be mode 600 (the
+    warning names neither the URL nor any part of it)."""
+    path = tmp_path / "numerpilot.toml"
+    path.write_text('[daemon]\nalert_webhook = "https://hooks.example.com/T0/B1/s3cr3t"\n')
+    path.chmod(0o644)
+    with caplog.at_level("WARNING", logger="numerpilot"):
+        load_config(path)
+    (record,) = caplog.records
+    assert "mode 644" in record.getMessage() and f"chmod 600 {path}" in record.getMessage()
+    assert "s3cr3t" not in record.getMessage()
+    caplog.clear()
+    path.chmod(0o600)
+    with caplog.at_level("WARNING", logger="numerpilot"):
+        load_config(path)
+    assert caplog.records == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import errno
+import logging
 import re
 import tomllib
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from numerpilot.config import Config
 from numerpilot.errors import ConfigError
 
+log = logging.getLogger(__name__)
 
 def _describe(error: ValidationError, source: Path) -> str:
     problems = []
@@ -132,7 +134,19 @@ def load_config(path: Path) -> Config:
             f"{path}: not valid TOML ({error}{_toml_hint(str(error), text)}). Fix the file or "
             "re-create it with 'numerpilot init --force'."
         ) from None
-    return parse_config(raw, path)
+    config = parse_config(raw, path)
+    if config.daemon.alert_webhook:
+        _warn_if_shared(path)
+    return config
+
+
+def _warn_if_shared(path: Path) -> None:
+    """Warn when ``path``, which holds a webhook URL (a token in itself), is readable by
+    other users; like ssh, numerpilot still uses it."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        log.warning("%s holds [daemon] alert_webhook, a token, and other users can read it "
+                    "(mode %o). Fix it with: chmod 600 %s", path, mode, path)  # fmt: skip
 
 
 def _config_text(path: Path) -> str:
