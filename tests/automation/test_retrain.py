@@ -449,3 +449,16 @@ def test_a_damaged_retrain_record_is_ignored(daemon_dir: Workdir) -> None:
     said = too_short(models, 110.0)
     assert said is not None and said.startswith("the last retrain was stopped after 100 s")
     assert too_short(models, 125.0) is None
+
+
+def test_a_retrain_says_each_scoring_note_once(
+    tmp_path: Path, signal_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both bundles are scored on the same eras: the eras MMC skips (the meta model covers
+    only some validation eras here) are said once, not once per bundle."""
+    work = _trained(tmp_path, signal_data, GOOD)
+    with caplog.at_level("INFO", logger="numerpilot"):
+        retrain(Context.load(work), tolerance=1.0)
+    notes = [r.getMessage() for r in caplog.records if r.name == "numerpilot.scoring.report"]
+    assert [n for n in notes if n.startswith("MMC:")], notes
+    assert len(notes) == len(set(notes)), notes

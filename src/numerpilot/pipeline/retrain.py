@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from numerpilot.errors import DataError
@@ -19,6 +20,7 @@ from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.train import train_ensemble
 from numerpilot.pipeline.validate import ENSEMBLE, validate_ensemble
 from numerpilot.progress import SILENT, Progress
+from numerpilot.scoring.report import score_frame
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,32 @@ class RetrainResult:
     new_corr: float
     old_corr: float | None
     current: Manifest
+
+
+class _SaidOnce(logging.Filter):
+    """Lets each message through once: both bundles are scored on the same eras, so the
+    notes of their validations (eras skipped, and why) would say the same thing twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        first = message not in self.said
+        self.said.add(message)
+        return first
+
+
+@contextlib.contextmanager
+def _notes_once() -> Iterator[None]:
+    """Within the block, each note of the scoring reports is logged once."""
+    scoring, once = logging.getLogger(score_frame.__module__), _SaidOnce()
+    scoring.addFilter(once)
+    try:
+        yield
+    finally:
+        scoring.removeFilter(once)
 
 
 def _ensemble_corr(ctx: Context, manifest: Manifest, progress: Progress) -> float:
@@ -56,7 +84,8 @@ def retrain(
     from before it decided to retrain): no rollback or other training can change the
     current bundle between the comparison and the switch."""
     folder = ctx.workdir.models
-    with contextlib.nullcontext() if locked else ctx.workdir.changing_models():
+    held = contextlib.nullcontext() if locked else ctx.workdir.changing_models()
+    with held, _notes_once():
         current = load_manifest(folder) if (folder / MANIFEST).exists() else None
         candidate = train_ensemble(ctx, progress, publish=False)
         try:
