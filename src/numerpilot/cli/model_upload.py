@@ -63,18 +63,35 @@ def build_upload_cmd(
     ] = False,
 ) -> None:
     """Pack the trained ensemble into a pickle Numerai can run every round."""
-    from numerpilot.model_upload.build import build_upload
-
     wd = workdir(directory)
     if out is not None:
         keep = {wd.config_path: "the configuration", wd.state_db: "the submission ledger"}
         inside = {wd.models: "the trained models' folder", wd.predictions: "the predictions' "
                   "folder", wd.data_root(wd.load_config()): "the data folder"}  # fmt: skip
         check_output(out, "--out", keep, inside)
-    _writable_out(out or wd.root / PICKLE_NAME, given=out is not None)
-    built = build_upload(wd.models, out or wd.root / PICKLE_NAME, benchmarks=benchmarks)
-    _warn_drift(wd)
-    _print_built(built)
+    target = out or wd.root / PICKLE_NAME
+    with _pickle_note(target):  # from here on, a Ctrl-C says whether the pickle is new
+        from numerpilot.model_upload.build import build_upload
+
+        _writable_out(target, given=out is not None)
+        built = build_upload(wd.models, target, benchmarks=benchmarks)
+        _warn_drift(wd)
+        _print_built(built)
+
+
+def _pickle_note(pickle: Path) -> contextlib.AbstractContextManager[None]:
+    """A Ctrl-C inside says whether ``pickle`` was written whole (with its sidecar: the
+    pickle is replaced last) or is as it was: the line "Wrote ..." may not have come."""
+    from numerpilot.cli.interrupt_notes import on_interrupt
+
+    if pickle.is_file():
+        kept = f"No pickle was written: {pickle} is as it was (an earlier build's)."
+    else:
+        kept = f"No pickle was written ({pickle} does not exist)."
+    check = shlex.join(["numerpilot", "check-upload", str(pickle)])
+    whole = (f"{pickle} was written whole, with its sidecar {pickle.name}.json: it is "
+             f"complete ('{check}' checks it).")  # fmt: skip
+    return on_interrupt(pickle, kept, whole)
 
 
 def _writable_out(out: Path, *, given: bool) -> None:
@@ -339,7 +356,8 @@ def upload_model_cmd(
         _writable_out(pickle, given=False)
         if load_manifest(wd.models).data_version == DEMO_VERSION:  # before building over it
             _refuse_demo(wd, config.demo.dir, pickle, live, demo=True)
-        _print_built(build_upload(wd.models, pickle))
+        with _pickle_note(pickle):
+            _print_built(build_upload(wd.models, pickle))
     _refuse_demo(wd, config.demo.dir, pickle, live)
     check_pickle(wd, pickle, live, benchmarks, None)
     info = read_sidecar(pickle) or {}

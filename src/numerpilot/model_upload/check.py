@@ -92,6 +92,11 @@ _FIXES = (
      "predictions.to_frame('prediction') for a Series."),
     ("returned None", "Return a pandas DataFrame indexed by the live ids (add the missing "
      "'return')."),
+    ("take whole numbers 0..4", "Check with Numerai's live.parquet of the models' data version "
+     "as it is (--live; 'numerpilot download' fetches it): Numerai runs the pickle on that "
+     "version's live data, whose features are whole numbers 0..4."),
+    ("live features are not numbers", "Check with Numerai's live.parquet as it is (--live): its "
+     "features are whole numbers 0..4."),
     ("of the model's", "The live data does not have the model's features: retrain on the "
      "dataset version Numerai serves now ('numerpilot download', 'numerpilot train') and "
      "rebuild."),

@@ -15,6 +15,7 @@ import ctypes
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -80,7 +81,8 @@ def base_interpreter(image: RuntimeImage) -> str:
 
 
 def _run(cmd: list[str], what: str) -> str:
-    """Run ``cmd``; the last lines of its output when it failed, else ""."""
+    """Run ``cmd``; the last lines of its output when it failed, else "" (see
+    :func:`_failure`)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S,
@@ -90,9 +92,38 @@ def _run(cmd: list[str], what: str) -> str:
                           "connection to PyPI and try again.") from None  # fmt: skip
     if proc.returncode == 0:
         return ""
-    lines = (proc.stderr or proc.stdout).strip().splitlines()
-    errors = [line for line in lines if line.startswith("ERROR:")]  # pip's, not its retries
-    return "\n".join(errors[-3:] or lines[-6:]) or "(no output)"
+    return _failure((proc.stderr or proc.stdout).strip())
+
+
+#: What pip's retry warnings say when it cannot reach a package index at all.
+_UNREACHABLE = re.compile(r"(Failed to establish a new connection: \[Errno -?\d+\] [^'\")]+|"
+                          r"Temporary failure in name resolution|Name or service not known|"
+                          r"ConnectTimeoutError|ProxyError|SSLError|Read timed out)")  # fmt: skip
+#: pip's refusal of a pin that the index it reached does not offer.
+_NOT_OFFERED = re.compile(r"requirement (\S+==\S+) \(from versions: ([^)]*)\)")
+
+
+def _failure(output: str) -> str:
+    """pip's ``ERROR:`` lines (not its retries), led by the cause when they would mislead:
+    "Could not find a version that satisfies ..." also means that no index was reached,
+    or that the one reached (a mirror) lacks the exact pin."""
+    lines = output.splitlines()
+    errors = [line for line in lines if line.startswith("ERROR:")]
+    said = "\n".join(errors[-3:] or lines[-6:]) or "(no output)"
+    unreachable = _UNREACHABLE.search(output)
+    if unreachable:
+        return (f"pip could not reach the package index ({unreachable.group(1).strip()}); "
+                f"pip said:\n{said}")  # fmt: skip
+    missing = _NOT_OFFERED.search(output)
+    if missing and missing.group(2) == "none":
+        return (f"pip found no version of {missing.group(1).split('==')[0]} at all: no package "
+                f"index was reached (no network?), or the one it uses has none; pip said:\n"
+                f"{said}")  # fmt: skip
+    if missing:
+        return (f"the package index pip uses offers no wheel of {missing.group(1)} for this "
+                f"Python and machine (only {missing.group(2)}): a mirror or pip.conf index "
+                f"without the image's exact pins? pip said:\n{said}")  # fmt: skip
+    return said
 
 
 def _make_venv(interpreter: str, image: RuntimeImage, dest: Path) -> None:
@@ -114,8 +145,9 @@ def _install(python: Path, image: RuntimeImage) -> None:
     failed = _run(pip + image.requirements(), f"installing the {image.key} pins")
     if failed:
         raise RemoteError(
-            f"installing the {image.key} pins failed:\n{failed}\ncheck-upload needs PyPI "
-            "once per runtime image to build its replica; check the network and try again."
+            f"installing the {image.key} pins failed: {failed}\ncheck-upload needs PyPI (or "
+            "a mirror with the exact pins: PIP_INDEX_URL) once per runtime image to build its "
+            "replica; check the network and try again."
         )
 
 

@@ -19,6 +19,9 @@ from numerpilot.kernel.ensemble import Payload, build_models, input_columns, pre
 from numerpilot.kernel.eras import EraIndex
 
 _LIVE_ERA = "X"
+_ID = "id"
+#: What every feature of Numerai's live.parquet holds (int8), whatever its data version.
+_LOW, _HIGH = 0, 4
 
 
 def _columns(frame: pd.DataFrame, names: list[str], payload: Payload) -> np.ndarray:
@@ -33,10 +36,66 @@ def _columns(frame: pd.DataFrame, names: list[str], payload: Payload) -> np.ndar
             f"the models were trained on data version {payload['data_version']}. Retrain "
             "on the dataset version Numerai serves now and rebuild the pickle."
         )
-    values = frame[names].to_numpy()
-    if not np.issubdtype(values.dtype, np.integer):
-        values = values.astype(np.float64)
+    values = _numbers(frame[names])
+    _check_values(values, names, payload)
     return values
+
+
+def _numbers(block: pd.DataFrame) -> np.ndarray:
+    """The block as an integer matrix when every column is of a numpy integer type (no
+    copy into floats), else as float64 with missing values (pandas' NA too) as NaN."""
+    if all(isinstance(dtype, np.dtype) and dtype.kind in "iu" for dtype in block.dtypes):
+        return block.to_numpy()
+    try:
+        return block.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"live features are not numbers ({error}); Numerai's live.parquet "
+                         f"holds whole numbers {_LOW}..{_HIGH} (int8).") from None  # fmt: skip
+
+
+def _check_values(values: np.ndarray, names: list[str], payload: Payload) -> None:
+    """A ValueError unless every value is a whole number 0..4, as in Numerai's live.parquet
+    of every data version the models can be trained on: anything else (0.5, NaN, 7, the
+    0..1 features of older data versions) would be predicted on silently and wrongly."""
+    if values.size == 0 or (values.dtype.kind in "iu" and values.min() >= _LOW
+                            and values.max() <= _HIGH):  # fmt: skip
+        return
+    outside = (values < _LOW) | (values > _HIGH)
+    if values.dtype.kind == "f":
+        outside |= values != np.round(values)  # NaN too: it is not equal to itself
+    columns = outside.any(axis=0)
+    if not columns.any():
+        return
+    j = int(np.argmax(columns))
+    value = float(values[int(np.argmax(outside[:, j])), j])
+    others = int(columns.sum()) - 1
+    more = f" (and {others} more feature{'s' * (others > 1)})" if others else ""
+    said = "missing values (NaN)" if np.isnan(value) else f"{value:g}"
+    raise ValueError(
+        f"live feature {names[j]} holds {said}{more}; the models (data version "
+        f"{payload['data_version']}) take whole numbers {_LOW}..{_HIGH}, as Numerai's "
+        f"live.parquet has them. {_values_hint(values, str(payload['data_version']))}"
+    )
+
+
+def _values_hint(values: np.ndarray, version: str) -> str:
+    """What to do, by what the features look like."""
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.min() >= 0 and finite.max() <= 1:
+        return (f"These look like an older data version's 0..1 features (0, .25, .5, .75, 1): "
+                f"give the live data of {version}, or retrain on the version Numerai serves and "
+                "rebuild the pickle.")  # fmt: skip
+    return (f"Give Numerai's live.parquet of {version} as it is (no NaN, no rescaling), or "
+            "retrain on the version Numerai serves and rebuild the pickle.")  # fmt: skip
+
+
+def _ids(frame: pd.DataFrame) -> pd.Index:
+    """The live ids: the index, as in Numerai's live.parquet, or an 'id' column (a frame
+    whose index was reset) rather than row numbers Numerai would refuse."""
+    index: pd.Index = frame.index
+    if index.name != _ID and _ID in frame.columns:
+        index = pd.Index(frame[_ID].to_numpy(), name=_ID)
+    return index
 
 
 def predict_frame(
@@ -57,7 +116,7 @@ def predict_frame(
     if not models:
         models.update(build_models(payload))
     final = predict_ensemble(payload, X, EraIndex.from_eras(eras), models)
-    return pd.DataFrame({"prediction": final}, index=live_features.index)
+    return pd.DataFrame({"prediction": final}, index=_ids(live_features))
 
 
 def make_model(payload: Payload, with_benchmarks: bool) -> Callable[..., pd.DataFrame]:
