@@ -302,7 +302,7 @@ class Daemon:
             if own:  # a signal computed elsewhere: checked and submitted as it is
                 path = self.workdir.root / own
                 check_not_stale(self.ledger, self.config.submission.tournament, path, current,
-                                folder)  # fmt: skip
+                                folder, now=self.clock.now(), rate=self.clock.rate)  # fmt: skip
             else:
                 path = self._predict(current)
         except LockedError as error:  # another download (yours): it is no failure

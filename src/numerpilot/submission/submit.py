@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ from numerpilot.submission.rules.churn import (
     Previous,
     max_churn_and_turnover,
 )
+from numerpilot.words import span
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -250,12 +252,26 @@ class SignalFileNotReadyError(SubmissionError):
     the job that writes it has not run for this round (yet)."""
 
 
+#: Server seconds a signal file may predate its round's open and still count as its own:
+#: the round's "now" was read a little before the check (a universe download in between).
+OPEN_SLACK_SECONDS = 120.0
+
+
 def check_not_stale(
-    ledger: Ledger, tournament: str, path: Path, info: RoundInfo, folder: Path | None = None
+    ledger: Ledger,
+    tournament: str,
+    path: Path,
+    info: RoundInfo,
+    folder: Path | None = None,
+    *,
+    now: datetime | None = None,
+    rate: float = 1.0,
 ) -> None:
     """Refuse a ``[submission] signal_file`` that is missing, has not changed since a
-    previous round's submission, or was written before an earlier round's universe reached
-    ``folder`` (the dataset folder): the job that writes it has not run for this round."""
+    previous round's submission, was written before ``info``'s round opened, or before an
+    earlier round's universe reached ``folder`` (the dataset folder): the job that writes it
+    has not run for this round. ``now``/``rate``: the server's clock and how much faster it
+    runs than this machine's (default: ``info.now``, real time)."""
     if not path.exists():
         raise SignalFileNotReadyError(
             f"{path} ([submission] signal_file) does not exist: the job that writes your "
@@ -269,8 +285,9 @@ def check_not_stale(
                 f"round {row.round}: the job that writes your signal has not run for round "
                 f"{info.number}; the daemon submits the file once it changes."
             )
-    earlier = _earlier_universe(folder, tournament, info.number) if folder else None
     written = path.stat().st_mtime
+    _check_written_after_open(path, written, info, now or info.now, rate)
+    earlier = _earlier_universe(folder, tournament, info.number) if folder else None
     if earlier is not None and written < earlier[1].stat().st_mtime:
         raise SignalFileNotReadyError(
             f"{path.name} ([submission] signal_file) was last written at "
@@ -279,6 +296,26 @@ def check_not_stale(
             "(the job that writes your signal has not run); the daemon submits the file once it "
             "changes (if it is this round's, touch it)."
         )
+
+
+def _check_written_after_open(
+    path: Path, written: float, info: RoundInfo, now: datetime, rate: float
+) -> None:
+    """Refuse a file last written (``written``: this machine's clock) before ``info``'s
+    round opened (the server's clock ``now`` runs ``rate`` times as fast as this one's)."""
+    before = ((now - info.open_time).total_seconds() + OPEN_SLACK_SECONDS) / max(rate, 1e-9)
+    opened_here = time.time() - before  # the open (less the slack) on this machine's clock
+    if written >= opened_here:
+        return
+    ago = span(opened_here - written + OPEN_SLACK_SECONDS / max(rate, 1e-9))
+    raise SignalFileNotReadyError(
+        f"{path.name} ([submission] signal_file) was last written at "
+        f"{datetime.fromtimestamp(written, UTC):%a %H:%M:%S} UTC, {ago} before round "
+        f"{info.number} opened: it is an earlier round's file, never submitted (the daemon "
+        f"was not running, or that round closed first), not round {info.number}'s. Run "
+        f"the job that writes it for round {info.number}'s universe; the daemon submits the "
+        f"file as soon as it changes (if it is round {info.number}'s after all: touch {path})."
+    )
 
 
 def _earlier_universe(folder: Path, tournament: str, number: int) -> tuple[int, Path] | None:

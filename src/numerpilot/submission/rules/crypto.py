@@ -32,7 +32,7 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
             f"the submission breaks Numerai's Crypto rules: {error}"
             f"{other_tournament(frame, TOURNAMENT)}"
         ) from None
-    live = universe_column(universe, str(id_col), TOURNAMENT)
+    live = universe_column(universe, str(id_col), TOURNAMENT, frame[id_col])
     try:
         nt.validate_submission_crypto(universe, frame.copy())
     except AssertionError as error:

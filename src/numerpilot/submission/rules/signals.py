@@ -55,7 +55,7 @@ def check(frame: pd.DataFrame, universe: pd.Series | pd.DataFrame | None) -> Non
             f"column ({' or '.join(nt.SIGNALS_ALLOWED_DATE_COLS)})"
             f"{other_tournament(frame, TOURNAMENT)}"
         ) from None
-    live = universe_column(universe, ticker_col, TOURNAMENT)
+    live = universe_column(universe, ticker_col, TOURNAMENT, frame[ticker_col])
     try:
         with _quiet(logging.getLogger(nt.__name__)):  # its data_type warning: said below
             nt.validate_submission_signals(universe, frame.copy())

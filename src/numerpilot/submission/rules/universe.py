@@ -28,15 +28,35 @@ KINDS = {
 OPTIONAL = {"signals": (*nt.SIGNALS_ALLOWED_DATE_COLS, "data_type")}
 
 
-def universe_column(universe: pd.DataFrame, column: str, tournament: str) -> pd.Series:
-    """The universe's ids of kind ``column`` (refused when the universe lacks that kind)."""
+def universe_column(
+    universe: pd.DataFrame, column: str, tournament: str, ids: pd.Series | None = None
+) -> pd.Series:
+    """The universe's ids of kind ``column``, refused when the universe lacks that kind
+    (``ids``, the file's: named when they are another kind the universe has)."""
     if column not in universe.columns:
-        kinds = ", ".join(str(c) for c in universe.columns) or "none"
-        raise SubmissionError(
-            f"the live {tournament} universe has no '{column}' ids (it has: {kinds}); "
-            "use one of those as the id column"
-        )
+        raise SubmissionError(_missing_kind(universe, column, tournament, ids))
     return universe[column].dropna().astype(str)
+
+
+def _missing_kind(
+    universe: pd.DataFrame, column: str, tournament: str, ids: pd.Series | None
+) -> str:
+    """Why a file of id kind ``column`` cannot be checked, and what to write instead: the
+    universe's kind its ids are (renaming the column is enough), else an example of each."""
+    kinds = [str(c) for c in universe.columns]
+    head = f"the live {tournament} universe has no '{column}' ids (it has: {', '.join(kinds)})"
+    mine = set(ids.dropna().astype(str)) if ids is not None else set()
+    for kind in kinds:
+        known = mine & set(universe[kind].dropna().astype(str))
+        if len(known) >= len(mine) / 2 > 0:
+            return (f"{head}; {len(known)} of the file's {len(mine)} ids are live {kind} ids, "
+                    f"e.g. {sorted(known)[0]!r}: name the column '{kind}'")  # fmt: skip
+    examples = ", ".join(f"{k} like {str(universe[k].iloc[0])!r}" for k in kinds if len(universe))
+    return (
+        f"{head}, so its ids cannot be checked here, nor churn measured, though Numerai "
+        f"accepts '{column}' files: map your ids to one of those kinds ({examples}; the round's "
+        "live file holds every kind for each stock) and use it as the id column"
+    )
 
 
 def describe_ids(frame: pd.DataFrame, id_col: str, live: pd.Series, minimum: int) -> str:
