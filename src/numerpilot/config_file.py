@@ -19,6 +19,7 @@ from numerpilot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+
 def _describe(error: ValidationError, source: Path) -> str:
     problems = []
     for item in error.errors():
