@@ -113,7 +113,7 @@ def test_status_names_why_a_round_failed(
     info = client.current_round()
     failed = RoundStatus(info.number, "failed", None, None, None, None, "no trained models")
     render_status(StatusReport(info, [ModelStatus("m1", "id1", rounds=[failed])]))
-    assert f"Failed: round {info.number}, m1: no trained models" in capsys.readouterr().out
+    assert f"Failed: round {info.number} (m1): no trained models" in capsys.readouterr().out
     why = "raise [submission] max_churn, or ([submission] signal_file) [/red]"  # not markup
     failed = RoundStatus(info.number, "failed", None, None, None, None, why)
     note = "its payout estimate uses [scoring] payout_mmc_multiplier"

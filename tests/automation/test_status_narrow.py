@@ -14,7 +14,8 @@ from numerpilot.api.rounds import RoundInfo
 from numerpilot.automation.status import ModelStatus, RoundStatus, StatusReport
 
 COLUMNS = ("round", "model", "state", "CORR", "MMC", "payout / stake", "stake (NMR)",
-           "pending payout", "paid")  # fmt: skip
+           "pending payout", "paid", "rounds scored", "CORR mean", "CORR sharpe",
+           "CORR max drawdown", "MMC mean", "payout sum")  # fmt: skip
 
 
 def _report() -> StatusReport:
@@ -49,3 +50,17 @@ def test_a_pair_is_never_split_and_a_broken_line_says_it_goes_on(
             assert all(p.startswith(tuple(f"{c} " for c in COLUMNS)) for p in pairs), line
         assert all(line.endswith(";") for line in row[:-1]), out.getvalue()
         assert not row[-1].endswith(";")
+
+
+@pytest.mark.parametrize("columns", range(70, 82))
+def test_a_table_is_printed_only_where_it_fits_whole(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """Between the table's width less its column dividers and its width (72 to 75 columns
+    for these rounds), the rounds table was printed squeezed: ``sandbox_model_`` on one
+    line, ``2`` on the next. Now a row is either whole on its line, or stacked."""
+    out = io.StringIO()
+    monkeypatch.setattr(render, "console", Console(width=columns, file=out))
+    render.render_status(_report())
+    text = out.getvalue()  # each model: in the models table, the scores, its 3 rounds
+    assert text.count("sandbox_model_2") == 5 and text.count("sandbox_model") == 10, text

@@ -88,3 +88,35 @@ def test_status_shows_the_scores_the_sandbox_round_pays_on(
     )
     (row,) = [r for r in report.models[0].rounds if r.round == number]
     assert row.corr == pytest.approx(0.014) and row.mmc == pytest.approx(0.0004)
+
+
+def test_rounds_still_scoring_are_said_to_be_provisional(
+    client: NumeraiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numerai lists a round's scores day by day before it resolves (``resolved: false``):
+    status showed those as the round's CORR, MMC and payout estimate, with nothing to tell
+    them from final ones (also in the scores summary)."""
+    now = client.current_round().number
+    entries = [
+        *_entries(now - 7, {"v2_corr20": 0.02, "mmc": 0.01}, day=20),  # resolved
+        *_entries(now - 6, {"v2_corr20": 0.01, "mmc": 0.01}, day=20),
+        *_entries(now - 5, {"v2_corr20": 0.03, "mmc": 0.02}, day=12),  # still scoring
+        *_entries(now - 4, {"v2_corr20": 0.05, "mmc": 0.01}, day=8),
+        *_entries(now - 3, {"v2_corr20": 0.01, "mmc": 0.00}, day=4),
+    ]
+    monkeypatch.setattr(client.api, "submission_scores", lambda model_id: entries)
+    names = ["sandbox_model"]
+    report = collect(client, Ledger(tmp_path / "db"), "classic", names, ScoringConfig(), 10)
+    assert report.notes == (
+        f"rounds {now - 5} to {now - 3}: Numerai is still scoring them; their CORR, MMC and "
+        "payout estimate are the latest day's, not final (a round resolves about a month "
+        "after it closes)",
+    )
+    resolved = entries[:4]
+    monkeypatch.setattr(client.api, "submission_scores", lambda model_id: resolved)
+    report = collect(client, Ledger(tmp_path / "db"), "classic", names, ScoringConfig(), 10)
+    assert report.notes == ()
+    one = _entries(now - 5, {"v2_corr20": 0.03}, day=3)
+    monkeypatch.setattr(client.api, "submission_scores", lambda model_id: resolved + one)
+    report = collect(client, Ledger(tmp_path / "db"), "classic", names, ScoringConfig(), 10)
+    assert report.notes[0].startswith(f"round {now - 5}: Numerai is still scoring it; its CORR")

@@ -64,9 +64,31 @@ class StatusReport:
     notes: tuple[str, ...] = ()
 
     def failures(self) -> list[str]:
-        """Why each failed round failed, as the ledger recorded it."""
-        return [f"round {r.round}, {m.name}: {r.error}" for m in self.models for r in m.rounds
-                if r.state == "failed" and r.error]  # fmt: skip
+        """Why failed rounds failed, as the ledger recorded it: one line per reason, naming
+        its rounds and models (after a week of the same fault, not one line per model and
+        round repeating it). Models that failed the same rounds for it share the line."""
+        models_by: dict[tuple[str, tuple[int, ...]], list[str]] = {}
+        for m in self.models:
+            by_error: dict[str, list[int]] = {}
+            for r in m.rounds:
+                if r.state == "failed" and r.error:
+                    by_error.setdefault(r.error, []).append(r.round)
+            for error, numbers in by_error.items():
+                models_by.setdefault((error, tuple(sorted(numbers))), []).append(m.name)
+        return [f"{_rounds_text(numbers)} ({', '.join(names)}): {error}"
+                for (error, numbers), names in models_by.items()]  # fmt: skip
+
+
+def _rounds_text(numbers: tuple[int, ...]) -> str:
+    """``round 5``, ``rounds 3, 4``, and runs of three or more as ``rounds 600 to 609, 612``."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    parts = [f"{r[0]} to {r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return ("round " if len(numbers) == 1 else "rounds ") + ", ".join(parts)
 
 
 def round_state(
@@ -145,6 +167,30 @@ def round_scores(entries: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, fl
     return out
 
 
+def still_scoring(entries: Iterable[Mapping[str, Any]]) -> set[int]:
+    """The rounds of ``submissionScores`` that Numerai is still scoring: their latest day's
+    entries say ``resolved: false`` (their values are that day's, not final)."""
+    latest: dict[int, tuple[float, bool]] = {}
+    for entry in entries:
+        number, day = entry.get("roundNumber"), entry.get("day")
+        if not _is_number(number):
+            continue
+        when = float(day) if _is_number(day) else -1.0
+        if int(number) not in latest or when >= latest[int(number)][0]:
+            latest[int(number)] = (when, entry.get("resolved") is False)
+    return {number for number, (_, scoring) in latest.items() if scoring}
+
+
+def provisional_note(numbers: set[int]) -> str:
+    """Which rounds' CORR, MMC and payout estimate are not final yet."""
+    it, its = ("it", "its") if len(numbers) == 1 else ("them", "their")
+    return (
+        f"{_rounds_text(tuple(sorted(numbers)))}: Numerai is still scoring {it}; {its} CORR, "
+        "MMC and payout estimate are the latest day's, not final (a round resolves about a "
+        "month after it closes)"
+    )
+
+
 def shown_scores(named: Mapping[str, float], info: RoundInfo) -> dict[str, float]:
     """A round's CORR and MMC: the scores its payout settings name (Numerai's
     ``roundScoreConfigs``, whose multipliers the payout estimate uses) where the round
@@ -194,9 +240,7 @@ def collect(
     if client.has_credentials:
         account = client.models()
         ids = {n: account[n] for n in (names or sorted(account)) if n in account}
-        notes += [
-            f"{n} is not a {tournament} model of this account" for n in names if n not in account
-        ]
+        notes += unknown_notes(client, [n for n in names if n not in account], tournament)
     else:
         notes.append(
             "no API keys: Numerai's list of submissions and the payouts are not "
@@ -205,6 +249,7 @@ def collect(
         ids = {row.model_name: row.model_id for row in ledger.history(1000)}
     payouts = _payouts(client) if client.has_credentials else {}
     models = []
+    provisional: set[int] = set()
     for name in names or sorted(ids):
         model_id = ids.get(name)
         status = ModelStatus(name, model_id)
@@ -214,7 +259,8 @@ def collect(
                 notes.append(_unknown_note(name))
             continue
         subs = {s.round: s for s in client.submissions(model_id)} if client.has_credentials else {}
-        scores = round_scores(client.submission_scores(model_id))
+        listed = client.submission_scores(model_id)
+        scores = round_scores(listed)
         for info in rounds:
             row = ledger.get(tournament, model_id, info.number)
             got = shown_scores(scores.get(info.number, {}), info)
@@ -229,14 +275,37 @@ def collect(
             note = _configured_note(info) if payout is not None else None
             if note and note not in notes:
                 notes.append(note)
+        scored = {r.round for r in status.rounds if r.corr is not None or r.mmc is not None}
+        provisional |= scored & still_scoring(listed)
         status.stake = _stake(client, name)
         status.pending_payout, status.paid = payouts.get(model_id, (None, None))
         models.append(status)
+    if provisional:
+        notes.append(provisional_note(provisional))
     if not models:  # two empty tables would say nothing of why
         keys = "" if client.has_credentials else ", or set API keys to list the account's"
         notes.append("no model to show: list your Numerai model names in numerpilot.toml "
                      f"under [submission] models = [...]{keys}")  # fmt: skip
     return StatusReport(rounds[0], models, tuple(notes))
+
+
+def unknown_notes(client: NumeraiClient, unknown: list[str], tournament: str) -> list[str]:
+    """Why a configured model has no rows: it is another tournament's model of the account
+    (status shows one tournament's: say where to see it), or none of the account's."""
+    if not unknown:
+        return []
+    try:
+        theirs = client.model_tournaments()
+    except NumeraiAPIError:
+        theirs = {}
+    return [
+        f"{name} is a {theirs[name]} model of this account, not a {tournament} one: status "
+        f"shows the {tournament} models ([submission] tournament); run it in a work "
+        f'directory whose [submission] tournament = "{theirs[name]}" to see it'
+        if theirs.get(name, tournament) != tournament
+        else f"{name} is not a {tournament} model of this account"
+        for name in unknown
+    ]
 
 
 def target_note(info: RoundInfo, main_target: str | None, *, alias: bool = True) -> str | None:

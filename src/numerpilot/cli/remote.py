@@ -142,18 +142,16 @@ def status(
     """
     from numerpilot.api.connect import make_client
     from numerpilot.automation.status import collect, weighted_target
-    from numerpilot.cli.render import print_report_line, render_status
-    from numerpilot.report.status_page import write_status_report
+    from numerpilot.cli.render import print_page_outcome, render_status
+    from numerpilot.report.status_page import try_write_status_report
     from numerpilot.submission.ledger import Ledger
-    from numerpilot.workdir import ensure_writable
 
     wd = workdir(directory)
     config = wd.load_config()
-    ensure_writable(wd.reports)  # before asking Numerai, not after printing its answer
     client = make_client(config, need_credentials=False)
     main, alias = weighted_target(wd, config)
     report = collect(
-        client, Ledger(wd.state_db), config.submission.tournament,
+        client, Ledger(wd.state_db, read_only=True), config.submission.tournament,
         list(config.submission.models), config.scoring, max(rounds, 1), main, alias=alias,
     )  # fmt: skip
     render_status(report)
@@ -163,8 +161,8 @@ def status(
         "current round": f"{info.number} (opened {info.open_time:%Y-%m-%d %H:%M} UTC)",
         "server time": f"{info.now:%Y-%m-%d %H:%M:%S} UTC",
     }
-    page = write_status_report(report, wd.reports / "status.html", context)
-    print_report_line(page)
+    # a page that cannot be written (a read-only work folder) is a warning under the tables
+    print_page_outcome(try_write_status_report(report, wd.reports / "status.html", context))
 
 
 def check_serve_numbers(values: dict[str, float | None]) -> None:

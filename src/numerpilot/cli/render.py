@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from numerpilot.cli.app import console
+from numerpilot.cli.app import console, err_console
 from numerpilot.scoring.report import ScoreReport, format_metric
 from numerpilot.words import clock_time
 
@@ -126,6 +126,16 @@ def print_report_line(page: Path, what: str = "") -> None:
                   highlight=False)  # fmt: skip
 
 
+def print_page_outcome(page: Path | str) -> None:
+    """``Report: PAGE``, or (a page that could not be written: why) a warning on stderr,
+    one line, never read as markup."""
+    if isinstance(page, Path):
+        print_report_line(page)
+        return
+    err_console.print(Text.assemble(("Warning: ", "yellow"), page), soft_wrap=True,
+                      highlight=False)  # fmt: skip
+
+
 def submission_line(result: SubmitResult) -> str:
     """One line per model: what happened to its submission this round."""
     name, number, sid = escape(Path(result.path).name), result.round, result.submission_id
@@ -164,22 +174,21 @@ def render_validation(report: ValidationReport) -> None:
         print_table(f"[yellow]Note:[/yellow] {escape(note)}")
 
 
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.4f}"
-
-
 _STATE_STYLE = {"submitted": "green", "late": "yellow", "due": "cyan", "unsure": "magenta",
                 "skipped": "dim"}  # fmt: skip
 
 
 def render_status(report: StatusReport) -> None:
-    """The current round, then one table of models and one of recent rounds (on a terminal
-    too narrow for a table: one line each, wrapped between words, never within a number)."""
+    """The current round, then one table of models, one of their scores over the rounds
+    shown (when any is scored) and one of recent rounds (on a terminal too narrow for a
+    table: one line each, wrapped between words, never within a number)."""
+    from numerpilot.automation.status_summary import has_scores, signed
+
     info = report.current
     when = "staked submissions" if info.is_open and not info.is_late else "late submissions"
     state = f"open for {when}" if info.is_open else "closed"
     print_table(
-        f"Round {info.number} is {state} (target {info.target or '?'}; staking closes "
+        f"Round {info.number} is {state} (scored on {info.target or '?'}; staking closes "
         f"{clock_time(info.close_staking_time)} UTC, round closes "
         f"{clock_time(info.close_time)} UTC)."
     )
@@ -190,12 +199,14 @@ def render_status(report: StatusReport) -> None:
                           no_wrap=not left)  # fmt: skip
     for m in report.models:
         stake = "–" if m.stake is None else f"{m.stake:.2f}"
-        models.add_row(escape(m.name), stake, _signed(m.pending_payout), _signed(m.paid))
+        models.add_row(escape(m.name), stake, signed(m.pending_payout), signed(m.paid))
     if not report.models:
         for note in report.notes:
             print_table(f"[yellow]Note:[/yellow] {escape(note)}")
         return
     _print_or_stack(models)
+    if has_scores(report):
+        _print_or_stack(_summary_table(report))
     rounds = Table(box=box.SIMPLE_HEAD, title="Recent rounds")
     numeric = ("CORR", "MMC", "payout / stake")
     for col in ("round", "model", "state", *numeric):
@@ -205,13 +216,38 @@ def render_status(report: StatusReport) -> None:
         for r in m.rounds:
             style = _STATE_STYLE.get(r.state, "red")
             rounds.add_row(str(r.round), escape(m.name), f"[{style}]{r.state}[/{style}]",
-                           _signed(r.corr), _signed(r.mmc), _signed(r.payout))  # fmt: skip
+                           signed(r.corr), signed(r.mmc), signed(r.payout))  # fmt: skip
     if rounds.row_count:  # no model with a round: no empty table (a note says why)
         _print_or_stack(rounds)
     for failure in report.failures():  # why, as the ledger recorded it
         console.print(f"[red]Failed:[/red] {escape(failure)}", highlight=False, soft_wrap=True)
     for note in report.notes:
         print_table(f"[yellow]Note:[/yellow] {escape(note)}")
+
+
+_TWO_LINE_HEADS = {"rounds scored": "rounds\nscored", "CORR mean": "CORR\nmean",
+                   "CORR sharpe": "CORR\nsharpe", "CORR max drawdown": "CORR max\ndrawdown",
+                   "MMC mean": "MMC\nmean", "payout / stake, sum": "payout\nsum"}  # fmt: skip
+
+
+def _summary_table(report: StatusReport) -> Table:
+    """Per model, the scores of the rounds shown: how many are scored, their CORR mean,
+    sharpe and max drawdown, MMC mean and the payout estimates' sum."""
+    from numerpilot.automation.status_summary import SUMMARY_COLUMNS, rounds_shown, summary_cells
+
+    title = (
+        f"Scores of the {rounds_shown(report)} (payout: the estimates summed, per unit of stake)"
+    )
+    table = Table(box=box.SIMPLE_HEAD, title=title)
+    for col in SUMMARY_COLUMNS:  # headers on two lines: the table fits 80 columns
+        left = col == "model"
+        head = _TWO_LINE_HEADS.get(col, col)
+        table.add_column(head, justify="left" if left else "right", overflow="fold",
+                         no_wrap=not left)  # fmt: skip
+    for model in report.models:
+        name, *cells = summary_cells(model)
+        table.add_row(escape(name), *cells)
+    return table
 
 
 def _print_or_stack(table: Table) -> None:
@@ -221,11 +257,14 @@ def _print_or_stack(table: Table) -> None:
     next), nor a number, nor a column dropped."""
     from rich.console import Group
 
-    names = [str(column.header) for column in table.columns]
+    heads = [str(column.header) for column in table.columns]  # a header may take two lines
+    names = [head.replace("\n", " ") for head in heads]
     rows = list(zip(*(list(column.cells) for column in table.columns), strict=True))
-    natural = [max([len(name), *(Text.from_markup(str(row[i])).cell_len for row in rows)])
-               for i, name in enumerate(names)]  # fmt: skip
-    if sum(natural) + 2 * len(names) + 2 <= console.width:
+    natural = [max([*map(len, head.split("\n")), *(Text.from_markup(str(row[i])).cell_len
+                                                     for row in rows)])
+               for i, head in enumerate(heads)]  # fmt: skip
+    # each column padded by a space either side, a divider between two, an edge either end
+    if sum(natural) + 3 * len(names) + 1 <= console.width:
         print_table(table)
         return
     lines: list[Text] = [Text.from_markup(f"[bold]{table.title}[/bold]")]

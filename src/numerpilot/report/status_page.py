@@ -3,12 +3,20 @@ and MMC of every model over rounds (one self-contained page, like the validation
 
 from __future__ import annotations
 
+import errno
 from html import escape
 from pathlib import Path
 
 import numpy as np
 
 from numerpilot.automation.status import StatusReport
+from numerpilot.automation.status_summary import (
+    SUMMARY_COLUMNS,
+    has_scores,
+    rounds_shown,
+    summary_cells,
+)
+from numerpilot.errors import error_number
 from numerpilot.io import write_text_atomic
 from numerpilot.report.page import CSS, context_table, figure_html
 from numerpilot.report.plots import render_plots
@@ -67,13 +75,30 @@ def _failures(status: StatusReport) -> str:
 
 def _models_table(status: StatusReport) -> str:
     rows = "".join(
-        f"<tr><td>{escape(m.name)}</td><td>{_num(m.stake, '.2f')}</td>"
+        f'<tr><td class="metric">{escape(m.name)}</td><td>{_num(m.stake, ".2f")}</td>'
         f"<td>{_num(m.pending_payout, '+.4f')}</td><td>{_num(m.paid, '+.4f')}</td></tr>"
         for m in status.models
     )
     return (
         '<table class="summary"><tr><th class="metric">model</th><th>stake (NMR)</th>'
         f"<th>pending payout</th><th>paid</th></tr>{rows}</table>"
+    )
+
+
+def _summary_table(status: StatusReport) -> str:
+    """The terminal's scores summary, cell for cell (none when no round is scored)."""
+    if not has_scores(status):
+        return ""
+    head = "".join(f"<th>{escape(c)}</th>" for c in SUMMARY_COLUMNS[1:])
+    rows = []
+    for model in status.models:
+        name, *cells = summary_cells(model)
+        rows.append(f'<tr><td class="metric">{escape(name)}</td>'
+                    + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")  # fmt: skip
+    return (
+        f"<h2>Scores of the {escape(rounds_shown(status))}</h2>"
+        f'<table class="summary scores"><tr><th class="metric">model</th>{head}</tr>'
+        f"{''.join(rows)}</table>"
     )
 
 
@@ -94,6 +119,7 @@ def render_status_html(status: StatusReport, context: dict[str, str]) -> str:
 {context_table(context)}
 <h2>Models</h2>
 {_models_table(status)}
+{_summary_table(status)}
 <h2>Rounds</h2>
 {_rounds_table(status)}
 {_failures(status)}
@@ -109,3 +135,33 @@ def write_status_report(status: StatusReport, dest: Path, context: dict[str, str
     """Write the page to ``dest`` atomically."""
     write_text_atomic(dest, render_status_html(status, context))
     return dest
+
+
+def try_write_status_report(
+    status: StatusReport, dest: Path, context: dict[str, str]
+) -> Path | str:
+    """Write the page to ``dest``, or return why it could not be (a read-only work folder,
+    a full disk, ``reports`` a file): the page is an extra, and the table ``status`` printed
+    stands without it."""
+    try:
+        return write_status_report(status, dest, context)
+    except OSError as error:
+        return page_not_written(dest, error)
+
+
+def page_not_written(dest: Path, error: OSError) -> str:
+    """One line: which page was not written, why, and what to do to get it next time."""
+    folder = dest.parent
+    number = error_number(error)
+    if folder.exists() and not folder.is_dir():
+        why = f"{folder} is a file, not a folder: move it away"
+    elif number == errno.EROFS:
+        why = f"the file system is read-only: mount {folder} writable"
+    elif number in (errno.EACCES, errno.EPERM):
+        why = f"permission denied: make {folder} writable (chmod u+w)"
+    elif number in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        why = "the disk is full: free some space"
+    else:
+        why = error.strerror or str(error) or type(error).__name__
+    return (f"{dest} was not written ({why}, then run status again); the tables above "
+            "are complete without it.")  # fmt: skip

@@ -11,6 +11,7 @@ SIGKILL at any point leaves a consistent row.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,11 +89,16 @@ def now_iso() -> str:
 class Ledger:
     """Read and change the per-round states in a sqlite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only  # ``status``: reads a ledger in a folder it cannot write
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only and not os.access(self.path.parent, os.W_OK):
+            with self._reading() as conn:
+                yield conn
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit
@@ -114,6 +120,26 @@ class Ledger:
             if error.sqlite_errorcode not in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
                 raise
             raise not_a_ledger(self.path, error) from error
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection that writes nothing, not even SQLite's -shm file: read-only, and
+        where a write-ahead ledger has no -shm beside it (a read-only folder, where no
+        process can be writing it), opened as immutable."""
+        uri = self.path.absolute().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # a write-ahead ledger whose -shm cannot be made
+            conn.close()
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield conn
+        except sqlite3.OperationalError as error:
+            raise ledger_error(self.path, error) from error
         finally:
             conn.close()
 
