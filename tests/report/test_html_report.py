@@ -236,3 +236,12 @@ def test_too_few_eras_for_a_rolling_mean_name_no_line() -> None:
     report = ScoreReport(("ensemble",), {"corr": PerEra(np.array(longer), np.full((30, 1), 0.02))})
     (text,) = _corr_bars(report, longer, "era").axes[0].get_legend().get_texts()
     assert text.get_text() == "20-era mean"
+
+
+def test_a_table_wider_than_the_page_scrolls_inside_it() -> None:
+    """Many members (validate) or models (status) make tables wider than the 1,000 px
+    page: they scroll sideways in their place instead of running off the page."""
+    from numerpilot.report.page import CSS
+
+    (rule,) = re.findall(r"(?:^|\})table\{([^}]*)\}", CSS.replace("\n", ""))
+    assert {"display:block", "max-width:100%", "overflow-x:auto"} <= set(rule.split(";"))

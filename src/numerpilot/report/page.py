@@ -46,7 +46,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2re
 max-width:1000px;padding:0 1rem;color:#1a1a1a;background:#fff;line-height:1.4}
 h1{font-size:1.5rem;margin-bottom:.3rem}h2{font-size:1.15rem;margin-top:2rem;
 border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table{border-collapse:collapse;font-size:.9rem}
+table{border-collapse:collapse;font-size:.9rem;display:block;max-width:100%;overflow-x:auto}
 th,td{padding:.25rem .7rem;border-bottom:1px solid #eee}
 table.summary td{text-align:right;font-variant-numeric:tabular-nums}
 table.summary th{text-align:right}table.summary th.metric,table.summary td.metric{text-align:left}
