@@ -116,3 +116,15 @@ def test_with_one_round_known_the_next_is_due_at_once() -> None:
     first = RoundInfo(600, opened, opened + timedelta(seconds=12), opened + timedelta(seconds=20),
                       T0)  # fmt: skip
     assert expected_next_open([first], T0) <= T0
+
+
+def test_polls_faster_than_the_measuring_gap_still_measure_the_rate() -> None:
+    """``poll_seconds = 0.05`` against a sandbox an hour per second: samples closer than
+    0.2 s are thinned, not paired, so the rate is measured (it never was, and the daemon
+    never slept longer than a poll), and a jump is still seen at the next look."""
+    clock = ServerClock()
+    for k in range(40):  # two seconds of polls 0.05 s apart
+        clock.observe(T0 + timedelta(seconds=180 * k), 100.0 + 0.05 * k)
+    assert clock.measured and clock.rate == 3600.0
+    clock.observe(T0 + timedelta(days=30), 102.0)  # a sandbox restarted a month later
+    assert not clock.measured

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -304,8 +305,9 @@ def test_sleeps_are_one_poll_until_the_server_clock_rate_is_known(
     later = stale.clock.now() + timedelta(days=1)
     assert not stale.clock.measured
     assert stale._sleep_seconds(later) <= stale.settings.poll_seconds * 1.2
+    base = time.monotonic() + 1.0  # after the pass's own sample, as monotonic time runs
     for k in range(4):  # the server's clock at real speed, sampled a second apart
-        stale.clock.observe(later + timedelta(seconds=k), 1000.0 + k)
+        stale.clock.observe(later + timedelta(seconds=k), base + k)
     assert stale.clock.measured
     assert stale._sleep_seconds(later + timedelta(days=1)) == stale.settings.max_sleep_seconds
 

@@ -63,13 +63,16 @@ class ServerClock:
             return
         if self._samples and server_time < self._samples[-1][1]:
             self._samples.clear()  # the server's clock jumped back: start over
+        if len(self._samples) >= 2 and self._samples[-1][0] - self._samples[-2][0] < _MIN_GAP:
+            self._samples.pop()  # too close to the one before to measure: the newest replaces it
         self._samples.append((received_at, server_time))
         self._forget_an_old_rate()
 
-    def _pairs(self) -> list[_Pair]:
-        """Samples in a row far enough apart to measure the rate between them."""
+    def _in_a_row(self) -> list[_Pair]:
+        """Every two samples in a row (only the newest may be closer than ``_MIN_GAP`` to
+        the one before: :meth:`observe` keeps the others apart, so fast polls measure too)."""
         samples = list(self._samples)
-        pairs = [
+        return [
             _Pair(
                 k,
                 samples[k][0] - samples[k - 1][0],
@@ -77,7 +80,10 @@ class ServerClock:
             )
             for k in range(1, len(samples))
         ]
-        return [pair for pair in pairs if pair.real >= _MIN_GAP]
+
+    def _pairs(self) -> list[_Pair]:
+        """Samples in a row far enough apart to measure the rate between them."""
+        return [pair for pair in self._in_a_row() if pair.real >= _MIN_GAP]
 
     def _rates(self) -> list[float]:
         return [pair.rate for pair in self._pairs()]
@@ -104,7 +110,8 @@ class ServerClock:
         pairs = self._pairs()
         if len(pairs) < _MIN_PAIRS:
             return False
-        return pairs[-1].agrees(float(statistics.median(pair.rate for pair in pairs)))
+        newest = self._in_a_row()[-1]  # up to the newest sample, however close
+        return newest.agrees(float(statistics.median(pair.rate for pair in pairs)))
 
     @property
     def rate(self) -> float:

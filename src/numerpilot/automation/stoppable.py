@@ -48,9 +48,19 @@ class Stoppable:
                 signal.signal(signal.SIGALRM, previous)
 
 
+def _stops() -> tuple[signal.Signals, ...]:
+    """SIGTERM, and SIGINT and SIGHUP unless this process started with them ignored: under
+    ``nohup`` (SIGHUP) or started in the background by a shell without job control (SIGINT),
+    they stay ignored, as the parent asked, for the whole run (not only until the handlers
+    are in place); SIGTERM (``kill PID``) always stops it."""
+    optional = (signal.SIGINT, signal.SIGHUP)
+    return (signal.SIGTERM, *(s for s in optional if signal.getsignal(s) != signal.SIG_IGN))
+
+
 @contextlib.contextmanager
 def stop_signals(stop: Callable[[int], None], stopping: threading.Event) -> Iterator[None]:
-    """SIGTERM, SIGHUP (the terminal closed) and SIGINT call ``stop(signum)``; a SIGINT once
+    """SIGTERM, SIGHUP (the terminal closed) and SIGINT call ``stop(signum)`` (SIGHUP and
+    SIGINT not when ignored as the process started: :func:`_stops`); a SIGINT once
     ``stopping`` is set interrupts at once. The previous handlers come back after the block."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -58,8 +68,7 @@ def stop_signals(stop: Callable[[int], None], stopping: threading.Event) -> Iter
             raise KeyboardInterrupt
         stop(signum)
 
-    stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-    saved = {sig: signal.signal(sig, handle) for sig in stops}
+    saved = {sig: signal.signal(sig, handle) for sig in _stops()}
     try:
         yield
     finally:

@@ -248,7 +248,12 @@ def serve(
     from numerpilot.errors import UsageError
     from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, FaultPlan, SandboxServer
     from numerpilot.sandbox.presets import OPEN_SATURDAY, SMALL_SPEC
-    from numerpilot.sandbox.schedule import ANCHOR_OPEN, ANCHOR_ROUND, CompressedSchedule
+    from numerpilot.sandbox.schedule import (
+        ANCHOR_OPEN,
+        ANCHOR_ROUND,
+        CompressedSchedule,
+        compressed_start,
+    )
 
     check_serve_numbers(
         {"--speed": speed, "--error-rate": error_rate, "--latency": latency,
@@ -269,9 +274,10 @@ def serve(
         schedule = None
         if round_seconds is not None or window_seconds is not None:
             period = COMPRESSED_ROUND_SECONDS if round_seconds is None else round_seconds
-            schedule = CompressedSchedule(
-                when or datetime.now(UTC), period, window_seconds or period * 0.8
-            )
+            window = window_seconds or period * 0.8
+            # restarted on the same data: its rounds go on (numbers never go back)
+            begin = when or compressed_start(data, period, window)
+            schedule = CompressedSchedule(begin, period, window)
         server = SandboxServer(
             data,
             host=host,

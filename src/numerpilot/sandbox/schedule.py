@@ -11,11 +11,15 @@ demos can watch many rounds go by.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
+
+from numerpilot.io import write_atomic
 
 #: Round ``ANCHOR_ROUND`` opened at ``ANCHOR_OPEN`` (a Tuesday); numbers count every open.
 ANCHOR_ROUND = 600
@@ -101,6 +105,31 @@ class CompressedSchedule:
 
     def current(self, now: datetime) -> RoundWindow:
         return self.window(ANCHOR_ROUND + int((now - self.start) / self.period))
+
+
+#: In a sandbox's data folder: the start of the compressed schedule it served last.
+COMPRESSED_STATE = "compressed-schedule.json"
+
+
+def compressed_start(data: Path, round_seconds: float, window_seconds: float) -> datetime:
+    """Where a compressed schedule served from ``data`` without ``--start`` starts: where the
+    one served there before with the same round and window started (its rounds go on, as if
+    the sandbox had never stopped), else now (saved for the next time). A sandbox restarted
+    mid-run numbered its rounds from 600 again, and a daemon whose ledger held those numbers
+    as submitted submitted nothing until the new numbers passed the old ones."""
+    path = data / COMPRESSED_STATE
+    shape = {"round_seconds": round_seconds, "window_seconds": window_seconds}
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if {k: saved.get(k) for k in shape} == shape:
+            return datetime.fromisoformat(saved["start"]).astimezone(UTC)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # none yet, or unreadable: a new schedule from now
+    start = datetime.now(UTC)
+    data.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({**shape, "start": start.isoformat()}).encode()
+    write_atomic(path, lambda out: out.write(text))
+    return start
 
 
 class SandboxClock:

@@ -1,0 +1,45 @@
+"""The daemon's stop signals when its parent ignored some of them (nohup, a background job)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from numerpilot.automation.stoppable import stop_signals
+
+
+@pytest.fixture
+def restored() -> Iterator[None]:
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGHUP)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+@pytest.mark.usefixtures("restored")
+def test_signals_ignored_as_it_started_stay_ignored() -> None:
+    """``nohup numerpilot daemon &``: closing the terminal (SIGHUP) stopped the daemon nohup
+    was asked to keep running; a SIGINT that a background job ignores was ignored in its
+    first second and stopped it afterwards. Both stay ignored; SIGTERM stops it."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    heard: list[int] = []
+    with stop_signals(heard.append, threading.Event()):
+        os.kill(os.getpid(), signal.SIGHUP)
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert heard == [signal.SIGTERM]
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN  # as before the block
+
+
+@pytest.mark.usefixtures("restored")
+def test_signals_not_ignored_stop_it() -> None:
+    heard: list[int] = []
+    with stop_signals(heard.append, threading.Event()):
+        for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+            os.kill(os.getpid(), sig)
+    assert heard == [signal.SIGHUP, signal.SIGINT, signal.SIGTERM]
