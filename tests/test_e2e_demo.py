@@ -45,6 +45,9 @@ def test_run_demo_end_to_end(tmp_path: Path) -> None:
     assert (tmp_path / "models" / "manifest.json").exists()
     report = json.loads((tmp_path / "reports" / "validation.json").read_text())
     assert report["ensemble"]["summary"]["n_eras"] == 20 - 4
+    assert report["main_target"] == "target" and "summary" in report["target"]
+    # the setting the user changes for --demo: the note named train.embargo_eras
+    assert "overlap train's last eras (demo.embargo_eras)" in " ".join(done.stdout.split())
     sub = pd.read_csv(tmp_path / "predictions" / "live_predictions.csv")
     live = pd.read_parquet(tmp_path / "data" / "demo" / "live.parquet")
     validate_submission_numerai(pd.Series(live.index), sub)

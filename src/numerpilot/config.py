@@ -589,6 +589,21 @@ class DemoConfig(_Section):
         )
 
 
+#: The settings ``--demo`` takes from ``[demo]`` keys of the same name, per section.
+DEMO_SETTINGS = {
+    "data": ("dir", "era_step"),
+    "train": ("holdout_eras", "embargo_eras", "early_stopping_rounds", "cv_folds"),
+    "lightgbm": ("n_estimators", "learning_rate", "colsample_bytree"),
+}
+
+
+def setting_name(key: str, *, demo: bool) -> str:
+    """How a message names setting ``key`` (``"train.embargo_eras"``): under ``--demo``, the
+    ``[demo]`` key that sets it, which the user would change."""
+    section, _, name = key.partition(".")
+    return f"demo.{name}" if demo and name in DEMO_SETTINGS.get(section, ()) else key
+
+
 class Config(_Section):
     data: DataConfig = Field(default_factory=DataConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
@@ -605,20 +620,9 @@ class Config(_Section):
 
     def for_demo(self) -> Config:
         """The configuration ``--demo`` uses: the demo data and demo-scaled settings."""
-        demo = self.demo
         raw = self.model_dump()
-        raw["data"].update(dir=demo.dir, era_step=demo.era_step)
-        raw["train"].update(
-            holdout_eras=demo.holdout_eras,
-            embargo_eras=demo.embargo_eras,
-            early_stopping_rounds=demo.early_stopping_rounds,
-            cv_folds=demo.cv_folds,
-        )
-        raw["lightgbm"].update(
-            n_estimators=demo.n_estimators,
-            learning_rate=demo.learning_rate,
-            colsample_bytree=demo.colsample_bytree,
-        )
+        for section, keys in DEMO_SETTINGS.items():
+            raw[section].update({key: getattr(self.demo, key) for key in keys})
         from numerpilot.config_file import parse_config
 
         return parse_config(raw, Path("[demo]"))

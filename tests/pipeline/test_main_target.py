@@ -145,7 +145,7 @@ def test_the_reports_name_the_target_they_score_on(
     assert numerpilot("train", "-C", str(wd)).code == 0
     done = numerpilot("validate", "-C", str(wd))
     assert f"Validation per era (CORR against {MAIN})" in done.out
-    assert json.loads((wd / "reports" / "validation.json").read_text())["target"] == MAIN
+    assert json.loads((wd / "reports" / "validation.json").read_text())["main_target"] == MAIN
     assert f"<td>{MAIN}</td>" in (wd / "reports" / "validation.html").read_text()
     assert numerpilot("cv", "-C", str(wd)).code == 0
-    assert json.loads((wd / "reports" / "cv.json").read_text())["target"] == MAIN
+    assert json.loads((wd / "reports" / "cv.json").read_text())["main_target"] == MAIN

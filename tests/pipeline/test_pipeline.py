@@ -64,7 +64,9 @@ def test_validate_matches_numerai_tools_per_era(trained: Context) -> None:
     saved = json.loads((trained.workdir.reports / "validation.json").read_text())
     # A target's seeds are one column, named after the target.
     members = load_manifest(trained.workdir.models).targets
-    assert set(saved) == {*(t.rsplit(".seed", 1)[0] for t in members), "ensemble"}
+    assert set(saved) == {*(t.rsplit(".seed", 1)[0] for t in members), "ensemble", "main_target"}
+    # the main target's name beside its trees' scores (the name replaced their scores)
+    assert saved["main_target"] == "target" and "summary" in saved["target"]
     ens = saved["ensemble"]
     val = pd.read_parquet(trained.data_dir / layout.VALIDATION)
     first_eras = sorted(val.era.unique())[: trained.config.train.embargo_eras]

@@ -56,7 +56,7 @@ class CVResult:
     def as_json(self) -> dict[str, Any]:
         overall = self.overall.to_dict()
         return {
-            "target": self.target,
+            "main_target": self.target,
             "scheme": self.scheme,
             "era_step": self.era_step,
             "purge_eras": self.purge,

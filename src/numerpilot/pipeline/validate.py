@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from numerpilot.config import setting_name
 from numerpilot.data import layout
 from numerpilot.data.eras import era_line
 from numerpilot.data.load import load_era_data
@@ -56,7 +57,9 @@ class ValidationReport:
         return 0 if scores is None else len(scores.eras)
 
     def as_json(self) -> dict[str, Any]:
-        return {"target": self.target, **self.scores.to_dict()}
+        """The scores by column (a member named ``target`` among them: the main target's
+        trees), and under ``main_target`` the target they are scored on."""
+        return {**self.scores.to_dict(), "main_target": self.target}
 
 
 def _model_column(
@@ -127,7 +130,7 @@ def validate_ensemble(
             config=ctx.config.scoring,
         )
     notes = [*_absent_notes(ctx, bool(bench_col)), *unmatched,
-             _overlap_note(last, data.era_index.labels), _embargo_note(embargoed),
+             _overlap_note(last, data.era_index.labels), _embargo_note(ctx, embargoed),
              _horizon_note(ctx, bundle, last, data.era_index.labels)]  # fmt: skip
     scores = replace(scores, notes=(*scores.notes, *(n for n in notes if n)))
     report = ValidationReport(scores, ctx.config.train.main_target)
@@ -164,9 +167,9 @@ def _embargoed(ctx: Context, last: str | None) -> list[str]:
         since = f" of train's last era ({last})" if last is not None else ""
         raise DataError(
             f"every era of validation.parquet ({every[0]} to {every[-1]}) is within "
-            f"train.embargo_eras = {embargo} eras{since} or before it: their targets "
-            "overlap training's, so none can be scored. Validate on eras after train's "
-            "(or lower train.embargo_eras)."
+            f"{_embargo(ctx)} = {embargo} eras{since} or before it: their targets "
+            f"overlap training's, so none can be scored. Validate on eras after train's "
+            f"(or lower {_embargo(ctx)})."
         )
     return embargoed
 
@@ -179,14 +182,19 @@ def _after(last: str, eras: np.ndarray) -> np.ndarray | None:
     return None if line is None else line[1:] - line[0]
 
 
-def _embargo_note(embargoed: list[str]) -> str | None:
+def _embargo(ctx: Context) -> str:
+    """The setting of the embargo as the user sets it (``demo.embargo_eras`` for --demo)."""
+    return setting_name("train.embargo_eras", demo=ctx.is_demo)
+
+
+def _embargo_note(ctx: Context, embargoed: list[str]) -> str | None:
     if not embargoed:
         return None
     n = len(embargoed)
     eras = f"{n} validation eras ({embargoed[0]} to {embargoed[-1]}) are" if n > 1 else (
         f"validation era ({embargoed[0]}) is")  # fmt: skip
     whose = "their targets overlap" if n > 1 else "its targets overlap"
-    return f"the first {eras} not scored: {whose} train's last eras (train.embargo_eras)"
+    return f"the first {eras} not scored: {whose} train's last eras ({_embargo(ctx)})"
 
 
 def _check_benchmark(ctx: Context) -> None:
@@ -256,7 +264,7 @@ def _horizon_note(ctx: Context, bundle: Bundle, last: str | None, eras: np.ndarr
     return (f"{which} {'are' if len(near) > 1 else 'is'} within {reach} eras of train's last "
             f"era {last}, the reach of {longest} ({horizon_days(longest)}-day target) that "
             f"the models were trained on: its outcomes there overlap theirs, so their scores "
-            f"may flatter the models (train.embargo_eras = {reach} leaves them out)")  # fmt: skip
+            f"may flatter the models ({_embargo(ctx)} = {reach} leaves them out)")  # fmt: skip
 
 
 def _what(bundle: Bundle, member: str) -> str:
