@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from numerpilot.lightgbm_keys import reserved_lightgbm_key
@@ -28,6 +28,8 @@ MAX_INT32 = 2**31 - 1
 MAX_LEAVES = 131072
 #: Waits longer than these are mistakes, and far longer ones overflow the system's timers.
 HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
+#: The error type of two keys that contradict each other (the message names both).
+CONTRADICTION = "contradiction"
 
 
 class _Section(BaseModel):
@@ -433,6 +435,20 @@ class DaemonConfig(_Section):
         if problem:
             raise ValueError(problem)
         return None if value is None else value.strip()
+
+    @model_validator(mode="after")
+    def _poll_within_max_sleep(self) -> DaemonConfig:
+        """A poll longer than ``max_sleep_seconds`` would be slept whole while a round is
+        due, breaking the promise of the longest sleep."""
+        if self.poll_seconds > self.max_sleep_seconds:
+            raise PydanticCustomError(
+                CONTRADICTION,
+                f"daemon.poll_seconds ({self.poll_seconds:g}) is longer than "
+                f"daemon.max_sleep_seconds ({self.max_sleep_seconds:g}), the longest the "
+                "daemon may sleep between two looks at the API; lower poll_seconds or raise "
+                "max_sleep_seconds",
+            )
+        return self
 
 
 class ModelConfig(_Section):

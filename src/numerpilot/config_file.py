@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from numerpilot.config import Config
+from numerpilot.config import CONTRADICTION, Config
 from numerpilot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def _describe(error: ValidationError, source: Path) -> str:
             got = _shown(key, item.get("input"))
             problems.append(f"{key}: must be a section ([{key}] on a line of its own, then "
                             f"its keys), not a value (got {got})")  # fmt: skip
-        elif item["type"] == "reserved_key":  # the message names the key and the value
+        elif item["type"] in ("reserved_key", CONTRADICTION):  # it names keys and values
             problems.append(str(item["msg"]))
         else:
             message = str(item["msg"]).removeprefix("Value error, ")

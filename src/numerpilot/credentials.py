@@ -101,6 +101,12 @@ def load_credentials(path: Path | None = None) -> Credentials:
             f"{path} is a folder, not a credentials file: point NUMERPILOT_CREDENTIALS at the "
             f"file ({_FORMAT}, mode 600)."
         )
+    if not path.is_file():  # /dev/null would be told "chmod 600 /dev/null"; a pipe hangs
+        raise CredentialsError(
+            f"{path} is not a regular file (a device or a pipe): point NUMERPILOT_CREDENTIALS "
+            f"at the credentials file ({_FORMAT}, mode 600), or set {ENV_PUBLIC} and "
+            f"{ENV_SECRET}."
+        )
     check_permissions(path)
     public, secret = _file_keys(path)
     log.debug("API keys from %s", path)

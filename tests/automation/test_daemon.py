@@ -342,6 +342,10 @@ def test_unreachable_api_is_retried_with_backoff_not_a_crash(
     assert waits == pytest.approx([0.1, 0.2, 0.2, 0.2, 0.2])
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
 def test_a_signal_stops_the_daemon_cleanly(
     daemon_dir: Workdir, sandbox: SandboxServer, tmp_path: Path, signum: int, code: int
@@ -352,14 +356,19 @@ def test_a_signal_stops_the_daemon_cleanly(
     log = tmp_path / "daemon.log"
     cmd = [sys.executable, "-m", "numerpilot", "daemon", "--log-json", "-C", str(daemon_dir.root)]
     with log.open("wb") as sink:
-        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=sink)
-        deadline = time.monotonic() + 60
-        while len(sandbox.state.submissions) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        while b"nothing more to do" not in log.read_bytes() and time.monotonic() < deadline:
-            time.sleep(0.1)  # done with the round: it says when it looks again
-        proc.send_signal(signum)
-        assert proc.wait(timeout=30) == code
+        # as from a terminal: a SIGINT ignored by this test's parent (a background job, some
+        # CI runners) would stay ignored in the daemon, as it should
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=sink, preexec_fn=_default_sigint)
+        try:
+            deadline = time.monotonic() + 60
+            while len(sandbox.state.submissions) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            while b"nothing more to do" not in log.read_bytes() and time.monotonic() < deadline:
+                time.sleep(0.1)  # done with the round: it says when it looks again
+            proc.send_signal(signum)
+            assert proc.wait(timeout=30) == code
+        finally:
+            proc.kill()
     lines = [json.loads(line) for line in log.read_text().splitlines()]  # the last one too
     if signum == signal.SIGINT:
         assert lines.pop()["message"] == "Interrupted."

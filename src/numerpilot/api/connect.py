@@ -26,13 +26,23 @@ def optional_credentials() -> Credentials | None:
 
 
 def api_url(config: Config) -> str:
-    """``NUMERPILOT_API_URL`` if set, else ``[api] base_url``; refused unless an http(s) URL."""
-    url = os.environ.get(ENV_URL) or config.api.base_url
+    """``NUMERPILOT_API_URL`` if set, else ``[api] base_url``; refused unless an http(s) URL.
+
+    A variable set but empty (``NUMERPILOT_API_URL="$SANDBOX"`` with ``SANDBOX`` unset) is
+    refused, not read as unset: that would send the requests, keys included, to
+    ``[api] base_url``, Numerai's real API unless the config says otherwise."""
+    env = os.environ.get(ENV_URL)
+    if env is not None and not env.strip():
+        raise ConfigError(
+            f"{ENV_URL} is set but empty: set it to the API's URL (e.g. "
+            "http://127.0.0.1:8765/ for the sandbox), or unset it to use [api] base_url "
+            f"({config.api.base_url})."
+        )
+    url = env or config.api.base_url
     problem = url_problem(url)
     if problem:
-        source = ENV_URL if os.environ.get(ENV_URL) else "[api] base_url"
-        raise ConfigError(f"{source}: {problem}.")
-    return url
+        raise ConfigError(f"{ENV_URL if env else '[api] base_url'}: {problem}.")
+    return url.strip()
 
 
 def make_client(

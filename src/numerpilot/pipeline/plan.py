@@ -20,7 +20,7 @@ from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import ConfigError, DataError
 from numerpilot.kernel.eras import EraIndex
 from numerpilot.modeling.backends import era_sample, member_split
-from numerpilot.modeling.cv import EraSplit, purged_era_folds
+from numerpilot.modeling.cv import EraSplit, TooFewErasError, purged_era_folds
 from numerpilot.modeling.members import ensemble_members
 from numerpilot.modeling.memory import (
     GIB,
@@ -120,8 +120,19 @@ def held_out_splits(ctx: Context, data: EraData) -> list[EraSplit]:
     cfg = ctx.config
     if uses_folds(ctx):
         embargo = math.ceil(cfg.train.embargo_eras / cfg.data.step)
-        return purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
+        try:
+            return purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
+        except TooFewErasError as error:
+            if cfg.data.step == 1:
+                raise
+            raise TooFewErasError(f"{str(error).rstrip('.')}{_step_note(cfg.data.step)}") from None
     return [train_split(cfg, data.eras)]
+
+
+def _step_note(step: int) -> str:
+    """Why an era step leaves few eras (the embargo counted in sampled eras), and the fix."""
+    return (f"; data.era_step = {step} keeps {every_nth_era(step)} only (train.embargo_eras "
+            "counts in those): lower data.era_step.")  # fmt: skip
 
 
 def uses_folds(ctx: Context) -> bool:
