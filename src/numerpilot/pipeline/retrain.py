@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from numerpilot.errors import DataError
@@ -50,20 +49,16 @@ class _SaidOnce(logging.Filter):
         return first
 
 
-@contextlib.contextmanager
-def _notes_once() -> Iterator[None]:
-    """Within the block, each note of the scoring reports is logged once."""
-    scoring, once = logging.getLogger(score_frame.__module__), _SaidOnce()
-    scoring.addFilter(once)
-    try:
-        yield
-    finally:
-        scoring.removeFilter(once)
-
-
-def _ensemble_corr(ctx: Context, manifest: Manifest, progress: Progress) -> float:
+def _ensemble_corr(ctx: Context, manifest: Manifest, progress: Progress, notes: _SaidOnce) -> float:
+    """The bundle's ensemble CORR on validation; ``notes`` keeps the scoring notes the
+    other bundle's validation said from being said again."""
     bundle = load_bundle(ctx.workdir.models, manifest)
-    report = validate_ensemble(ctx, progress, bundle=bundle, write_report=False)
+    scoring = logging.getLogger(score_frame.__module__)
+    scoring.addFilter(notes)
+    try:
+        report = validate_ensemble(ctx, progress, bundle=bundle, write_report=False)
+    finally:
+        scoring.removeFilter(notes)
     return float(report.summary(ENSEMBLE)["corr_mean"])
 
 
@@ -84,16 +79,16 @@ def retrain(
     from before it decided to retrain): no rollback or other training can change the
     current bundle between the comparison and the switch."""
     folder = ctx.workdir.models
-    held = contextlib.nullcontext() if locked else ctx.workdir.changing_models()
-    with held, _notes_once():
+    with contextlib.nullcontext() if locked else ctx.workdir.changing_models():
         current = load_manifest(folder) if (folder / MANIFEST).exists() else None
         candidate = train_ensemble(ctx, progress, publish=False)
         try:
-            new = _ensemble_corr(ctx, candidate, progress)
+            notes = _SaidOnce()
+            new = _ensemble_corr(ctx, candidate, progress, notes)
             old = None
             if current is not None:
                 try:
-                    old = _ensemble_corr(ctx, current, progress)
+                    old = _ensemble_corr(ctx, current, progress, notes)
                 except DataError as error:  # e.g. features the new data version lacks
                     why = str(error).split(";")[0].rstrip(".")  # not its advice: moot here
                     log.warning("the current models cannot be validated (%s), so the new ones "
