@@ -149,7 +149,7 @@ def _warn_if_shared(path: Path) -> None:
     """Warn when ``path``, which holds a webhook URL (a token in itself), is readable by
     other users; like ssh, numerpilot still uses it."""
     mode = path.stat().st_mode & 0o777
-    if mode & 0o077 and (path.absolute(), mode) not in _WARNED:
+    if mode & 0o044 and (path.absolute(), mode) not in _WARNED:
         _WARNED.add((path.absolute(), mode))
         log.warning("%s holds [daemon] alert_webhook, a token, and other users can read it "
                     "(mode %o). Fix it with: chmod 600 %s", path, mode, path)  # fmt: skip

@@ -55,3 +55,21 @@ def test_daemon_once_with_an_unusable_webhook_exits_3_not_70(
     assert "Traceback" not in done.err and "this is a bug" not in done.err
     assert "the alert webhook failed" in done.err and "rejected the API keys" in done.err
     assert TOKEN not in done.out + done.err and "NOTTHESECRETKEY123" not in done.err
+
+
+def test_with_log_json_the_config_warning_and_error_are_json_lines(
+    numerpilot: Numerpilot, tmp_path: Path
+) -> None:
+    """The warning about a webhook others can read, and a refusal of the config, came out
+    as plain text before the JSON log began: a log parser met lines that are not JSON."""
+    import json
+
+    config = tmp_path / "numerpilot.toml"
+    config.write_text(f'[daemon]\nalert_webhook = "http://127.0.0.1:9/hooks/{TOKEN}"\n')
+    config.chmod(0o644)
+    done = numerpilot("daemon", "--once", "--log-json", "-C", str(tmp_path))
+    assert done.code == 1, done.err
+    lines = [json.loads(line) for line in done.err.splitlines()]  # every one is JSON
+    assert "other users can read it (mode 644)" in lines[0]["message"]
+    assert "the daemon has no model to submit for" in lines[-1]["message"]
+    assert TOKEN not in done.err

@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from numerpilot.cli.app import WorkdirOption, app, workdir
+
+if TYPE_CHECKING:
+    from numerpilot.automation.daemon import Daemon
+    from numerpilot.config import Config
+    from numerpilot.workdir import Workdir
 
 INTERRUPTED = 130
 
@@ -30,36 +35,28 @@ def daemon(
     model failed in a --once pass or another daemon runs in the directory, 3 when Numerai
     rejects the keys. An error that stops it is also sent to [daemon] alert_webhook.
     """
-    from numerpilot.api.connect import make_client
     from numerpilot.automation import logs
     from numerpilot.automation.alerts import Alert
-    from numerpilot.automation.daemon import Daemon
     from numerpilot.cli.commands import Said
-    from numerpilot.data.download import refuse_own_dataset
-    from numerpilot.errors import ConfigError, NumerpilotError, SubmissionError
+    from numerpilot.errors import NumerpilotError, SubmissionError
     from numerpilot.lock import LockedError
 
-    wd = workdir(directory)
-    config = wd.load_config()
-    if not config.submission.models:
-        write = "" if wd.config_path.exists() else " (write that file with 'numerpilot init')"
-        raise ConfigError(
-            "the daemon has no model to submit for: list your Numerai model names in "
-            f"{wd.config_path} under [submission] models = [...]{write}."
-        )
-    refuse_own_dataset(wd, config)  # at start, not at the first round's download
-    runner = Daemon(wd, config, make_client(config))
     verbose = bool(ctx.parent and ctx.parent.params.get("verbose"))  # numerpilot -v daemon
-    with runner.signal_handlers(), logs.to_stderr(json_lines=log_json, verbose=verbose):
+    runner: Daemon | None = None
+    with logs.to_stderr(json_lines=log_json, verbose=verbose):  # from the config's warnings on
         try:
-            try:
-                report = runner.run(once=once)
-            except NumerpilotError as error:
-                if not isinstance(error, LockedError):  # the daemon that runs goes on
-                    ended = "this pass failed (daemon --once)" if once else "the daemon stopped"
-                    runner.alerts.send(Alert("error", config.submission.tournament, None,
-                                             None, f"{ended}: {error}"))  # fmt: skip
-                raise
+            wd = workdir(directory)
+            config = wd.load_config()
+            runner = _daemon(wd, config)
+            with runner.signal_handlers():
+                try:
+                    report = runner.run(once=once)
+                except NumerpilotError as error:
+                    if not isinstance(error, LockedError):  # the daemon that runs goes on
+                        ended = "this pass failed (daemon --once)" if once else "the daemon stopped"
+                        runner.alerts.send(Alert("error", config.submission.tournament, None,
+                                                 None, f"{ended}: {error}"))  # fmt: skip
+                    raise
             if once and report.failures and runner.stopped_by != signal.SIGINT:
                 raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))
         except NumerpilotError as error:
@@ -69,7 +66,7 @@ def daemon(
             logging.getLogger(__name__).error("%s", error, extra={"event": "error"})
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:  # a second Ctrl-C: at once
-            if not log_json:
+            if not log_json or runner is None:
                 raise
             runner.stopped_by = signal.SIGINT
         if log_json and runner.stopped_by == signal.SIGINT:  # "Interrupted." as a JSON line
@@ -77,3 +74,21 @@ def daemon(
             raise Said(INTERRUPTED)
     if runner.stopped_by == signal.SIGINT:  # Ctrl-C: "Interrupted.", as every command
         raise typer.Exit(INTERRUPTED)
+
+
+def _daemon(wd: Workdir, config: Config) -> Daemon:
+    """The daemon of ``wd``, once the configuration can run one (models listed, data of
+    Numerai's: the download at the first round would refuse a dataset of your own)."""
+    from numerpilot.api.connect import make_client
+    from numerpilot.automation.daemon import Daemon
+    from numerpilot.data.download import refuse_own_dataset
+    from numerpilot.errors import ConfigError
+
+    if not config.submission.models:
+        write = "" if wd.config_path.exists() else " (write that file with 'numerpilot init')"
+        raise ConfigError(
+            "the daemon has no model to submit for: list your Numerai model names in "
+            f"{wd.config_path} under [submission] models = [...]{write}."
+        )
+    refuse_own_dataset(wd, config)
+    return Daemon(wd, config, make_client(config))
