@@ -5,6 +5,8 @@ one in ``extra`` would override them. Kept apart from the config schema, which c
 
 from __future__ import annotations
 
+import difflib
+
 #: LightGBM parameters numerpilot sets itself (lgbm_params, train_target, model.device),
 #: each with its LightGBM aliases (LightGBM 4.x docs) and the setting to use instead. One
 #: in ``[lightgbm] extra`` would override it: the same seed in every member, a tree count
@@ -84,3 +86,31 @@ def reserved_lightgbm_key(key: str) -> str | None:
             instead = instead + " instead" if instead.startswith("set ") else instead
             return f"[lightgbm] extra sets {what} which numerpilot sets: {instead}"
     return None
+
+
+def unknown_lightgbm_key(params: dict[str, object]) -> str | None:
+    """Why the first key of ``params`` that LightGBM does not know (a typo) cannot stay,
+    None when it knows them all: LightGBM only warns about such a key and trains without
+    it, so the setting would be silently ignored."""
+    known = _lightgbm_names()
+    unknown = [key for key in params if known and key not in known]
+    if not unknown:
+        return None
+    close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"LightGBM has no parameter {unknown[0]!r}{hint}, so it would be ignored. Fix or "
+        "remove it; LightGBM's parameters and their aliases: "
+        "https://lightgbm.readthedocs.io/en/stable/Parameters.html"
+    )
+
+
+def _lightgbm_names() -> frozenset[str]:
+    """Every parameter name and alias of the installed LightGBM (empty if it cannot say)."""
+    import lightgbm
+
+    try:
+        aliases = lightgbm.basic._ConfigAliases._get_all_param_aliases()
+    except Exception:  # a private API of LightGBM's: without it, nothing is refused
+        return frozenset()
+    return frozenset(aliases) | {alias for names in aliases.values() for alias in names}

@@ -94,3 +94,22 @@ def test_compare_with_a_per_feature_parameter_of_another_length(
     refused(outcome, 1, f"--compare {other} (the other config): LightGBM refuses",
             "monotone_constraints must refer to the models'")  # fmt: skip
     assert not (fresh / "reports" / "cv.json").exists()
+
+
+@pytest.mark.bad_input("train", "a LightGBM parameter it does not know (`extra = {lambda_l3 = 1}`)")
+def test_an_unknown_lightgbm_parameter_is_refused_not_ignored(
+    numerpilot: Numerpilot, refused: Refused, fresh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LightGBM only warns about a parameter it does not know (a typo) and trains without
+    it: the run ended with exit 0 and the setting silently ignored."""
+    import numerpilot.pipeline.train as train
+
+    def unread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the training data was read before the parameters were checked")
+
+    monkeypatch.setattr(train, "load_era_data", unread)
+    _with_extra(fresh, "lambda_l3 = 1")
+    outcome = numerpilot("train", "-C", str(fresh))
+    refused(outcome, 1, "[lightgbm] extra: LightGBM has no parameter 'lambda_l3'",
+            "did you mean 'lambda_l2'?", "would be ignored")  # fmt: skip
+    assert not (fresh / "models" / "manifest.json").exists()

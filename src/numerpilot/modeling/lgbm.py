@@ -22,6 +22,7 @@ import numpy as np
 from numerpilot.config import LightGBMConfig
 from numerpilot.data.layout import without_target_advice
 from numerpilot.errors import ConfigError, DataError
+from numerpilot.lightgbm_keys import unknown_lightgbm_key
 from numerpilot.modeling.cv import EraSplit
 from numerpilot.threads import auto_threads
 from numerpilot.words import plural
@@ -228,6 +229,9 @@ def check_params(params: dict[str, Any], n_features: int | None = None) -> None:
     Parameters per feature (:data:`PER_FEATURE_PARAMS`) are checked only when
     ``n_features``, the models' number of features, is given; without it they are left
     out of the trial (``train_target`` checks them on its features before fitting)."""
+    unknown = unknown_lightgbm_key(params)
+    if unknown:
+        raise ConfigError(f"[lightgbm] extra: {unknown}")
     trial = params
     if n_features is None:
         trial = {k: v for k, v in params.items() if k not in PER_FEATURE_PARAMS}
