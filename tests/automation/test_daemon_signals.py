@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from numerpilot.automation.stoppable import stop_signals
+from numerpilot.automation.stoppable import stop_signals, stops_to_handle
+from numerpilot.sandbox.stopping import stop_signals as sandbox_stop_signals
 
 
 @pytest.fixture
@@ -43,3 +44,39 @@ def test_signals_not_ignored_stop_it() -> None:
         for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
             os.kill(os.getpid(), sig)
     assert heard == [signal.SIGHUP, signal.SIGINT, signal.SIGTERM]
+
+
+@pytest.mark.usefixtures("restored")
+def test_the_daemon_and_the_sandbox_share_which_signals_they_handle() -> None:
+    """One rule for both (they repeated it): SIGTERM always, the others unless ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    assert stops_to_handle(signal.SIGINT, signal.SIGHUP) == (signal.SIGTERM, signal.SIGHUP)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    assert stops_to_handle(signal.SIGINT) == (signal.SIGTERM, signal.SIGINT)
+
+
+@pytest.mark.usefixtures("restored")
+def test_the_sandbox_keeps_an_ignored_sigint_ignored() -> None:
+    """``numerpilot sandbox serve &`` from a shell without job control: SIGINT stays
+    ignored, SIGTERM asks it to stop; off the main thread nothing is installed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with sandbox_stop_signals() as asked:
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert asked.signals == [signal.SIGTERM]
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with sandbox_stop_signals() as asked:
+        os.kill(os.getpid(), signal.SIGINT)
+    assert asked.signals == [signal.SIGINT]
+    installed: list[object] = []
+
+    def off_main() -> None:
+        with sandbox_stop_signals():
+            installed.append(signal.getsignal(signal.SIGTERM))
+
+    before = signal.getsignal(signal.SIGTERM)
+    worker = threading.Thread(target=off_main)
+    worker.start()
+    worker.join()
+    assert installed == [before]

@@ -5,8 +5,9 @@ after that earlier round's universe arrived here."""
 from __future__ import annotations
 
 import os
+import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,6 @@ def test_a_signal_written_in_the_last_round_and_never_sent_is_not_this_rounds(
 
 
 def _round(number: int, opened_ago: float) -> RoundInfo:
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     opened = now - timedelta(seconds=opened_ago)
     return RoundInfo(number, opened, opened + timedelta(hours=1), opened + timedelta(hours=7), now)
@@ -103,3 +102,54 @@ def test_a_signal_is_this_rounds_when_written_after_the_round_opened(
     with pytest.raises(SignalFileNotReadyError, match="before round 870 opened") as caught:
         check_not_stale(ledger, "crypto", signal, info)
     assert "5 min before round 870" in str(caught.value)
+
+
+def _fast_round(number: int, server_since_open: float) -> tuple[RoundInfo, datetime]:
+    """A round of a sandbox whose clock runs fast, and the server's now."""
+    opened = datetime(2025, 1, 7, 12, tzinfo=UTC)  # a Tuesday
+    now = opened + timedelta(seconds=server_since_open)
+    return RoundInfo(number, opened, opened + timedelta(hours=1), opened + timedelta(hours=7),
+                     now), now  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rate", "before_open", "fresh"),
+    [(1.0, 119.0, True), (1.0, 121.5, False), (60.0, 1.9, True), (60.0, 2.1, False)],
+    ids=["119 s", "121.5 s", "114 server s", "126 server s"],
+)
+def test_the_open_has_120_server_seconds_of_slack(
+    tmp_path: Path, rate: float, before_open: float, fresh: bool
+) -> None:
+    """As the daemon calls it (its server clock's now and rate): a file written up to 120
+    server seconds before the open is this round's (a job started a little early)."""
+    signal = tmp_path / "sig.csv"
+    signal.write_text("symbol,signal\nC0001,0.5\n")
+    info, now = _fast_round(901, server_since_open=60.0 * rate)  # a real minute ago
+    real_since_open = 60.0
+    _backdate(signal, real_since_open + before_open)
+    ledger = Ledger(tmp_path / "state.db")
+    if fresh:
+        check_not_stale(ledger, "crypto", signal, info, now=now, rate=rate)
+        return
+    with pytest.raises(SignalFileNotReadyError, match="before round 901 opened"):
+        check_not_stale(ledger, "crypto", signal, info, now=now, rate=rate)
+
+
+def test_the_refusal_tells_the_time_on_the_servers_clock(tmp_path: Path) -> None:
+    """On a --speed 3600 sandbox a file written 19.5 real seconds before the open was
+    written 19.5 server hours before it: the refusal said "20 s" and this machine's time."""
+    signal = tmp_path / "sig.csv"
+    signal.write_text("symbol,signal\nC0001,0.5\n")
+    info, now = _fast_round(901, server_since_open=3600.0)  # one real second ago
+    _backdate(signal, 1.0 + 19.5)
+    with pytest.raises(SignalFileNotReadyError) as caught:
+        check_not_stale(Ledger(tmp_path / "state.db"), "crypto", signal, info, now=now,
+                        rate=3600.0)  # fmt: skip
+    message = str(caught.value)
+    assert "was last written 19.5 h before round 901 opened (at Mon 16:" in message, message
+    assert "UTC on the server's clock; its file time is read on this machine's clock)" in message
+    assert re.search(r"at Mon 16:(29:[45]\d|30:00) UTC", message), message
+    assert message.endswith(
+        "(if it is round 901's after all, e.g. a copy that kept another machine's time "
+        f"(rsync -t, cp -p): touch {signal})."
+    )

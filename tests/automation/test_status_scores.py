@@ -12,7 +12,7 @@ import pytest
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.api.rounds import RoundInfo, ScoreConfig
-from numerpilot.automation.status import collect, round_scores, shown_scores
+from numerpilot.automation.status import collect, round_scores, shown_scores, still_scoring
 from numerpilot.config import ScoringConfig
 from numerpilot.submission.ledger import Ledger
 
@@ -120,3 +120,33 @@ def test_rounds_still_scoring_are_said_to_be_provisional(
     monkeypatch.setattr(client.api, "submission_scores", lambda model_id: resolved + one)
     report = collect(client, Ledger(tmp_path / "db"), "classic", names, ScoringConfig(), 10)
     assert report.notes[0].startswith(f"round {now - 5}: Numerai is still scoring it; its CORR")
+
+
+def test_only_the_shown_scores_say_whether_a_round_is_final(
+    client: NumeraiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """corr60 and mmc60 resolve weeks after the 20-day scores: a round whose shown
+    v2_corr20 and mmc are resolved is final, whatever its 60-day scores say."""
+    number = client.current_round().number - 5
+    entries = [
+        *_entries(number, {"v2_corr20": 0.02, "mmc": 0.01}, day=20),
+        *[{**e, "resolved": False} for e in _entries(number, {"corr60": 0.03, "mmc60": 0.0})],
+    ]
+    monkeypatch.setattr(client.api, "submission_scores", lambda model_id: entries)
+    names = ["sandbox_model"]
+    report = collect(client, Ledger(tmp_path / "db"), "classic", names, ScoringConfig(), 10)
+    assert report.notes == ()
+    assert still_scoring(entries, {number: {"v2_corr20", "mmc"}}) == set()
+    assert still_scoring(entries, {number: {"corr60"}}) == {number}
+
+
+def test_a_round_is_still_scoring_whatever_the_order_of_its_entries() -> None:
+    """On the latest day, mmc is unresolved and v2_corr20 resolved: the round is not final,
+    whichever Numerai lists last (the last one listed decided)."""
+    mmc = {"roundNumber": 7, "displayName": "mmc", "value": 0.01, "day": 20, "resolved": False}
+    corr = {"roundNumber": 7, "displayName": "v2_corr20", "value": 0.02, "day": 20,
+            "resolved": True}  # fmt: skip
+    shown = {7: {"v2_corr20", "mmc"}}
+    assert still_scoring([mmc, corr], shown) == still_scoring([corr, mmc], shown) == {7}
+    again = {**mmc, "resolved": True}  # the same day listed twice: either unresolved counts
+    assert still_scoring([mmc, again, corr], shown) == still_scoring([again, mmc], shown) == {7}

@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from numerpilot.api.client import NumeraiClient
-from numerpilot.automation.status import collect
+from numerpilot.automation.status import collect, unknown_notes
 from numerpilot.config import ScoringConfig
+from numerpilot.credentials import Credentials
 from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.submit import elsewhere
 
 
 def test_another_tournaments_model_is_named_with_its_tournament(
@@ -27,3 +29,25 @@ def test_another_tournaments_model_is_named_with_its_tournament(
         '[submission] tournament = "crypto" to see it',
         "nosuch is not a classic model of this account",
     )
+
+
+def test_status_and_submit_name_other_tournaments_alike(
+    client: NumeraiClient, creds: Credentials, tmp_path: Path
+) -> None:
+    """One question to Numerai for both: the models of the account in another tournament;
+    none named when Numerai cannot be asked (here: nothing listens at the address)."""
+    names = ["sandbox_model", "sandbox_signals", "sandbox_crypto", "nosuch"]
+    assert client.other_tournaments(names) == {
+        "sandbox_signals": "signals",
+        "sandbox_crypto": "crypto",
+    }
+    assert elsewhere(client, names) == (
+        " sandbox_signals is a Signals model: submit it from a work directory whose "
+        '[submission] tournament = "signals". sandbox_crypto is a Crypto model: submit it '
+        'from a work directory whose [submission] tournament = "crypto".'
+    )
+    down = NumeraiClient(creds, "http://127.0.0.1:9", timeout=1.0, retries=0, backoff=0.01)
+    assert down.other_tournaments(names) == {} and elsewhere(down, names) == ""
+    assert unknown_notes(down, ["sandbox_signals"], "classic") == [
+        "sandbox_signals is not a classic model of this account"
+    ]

@@ -210,7 +210,9 @@ def test_wider_features_load_when_whole_0_to_4_and_are_refused_otherwise(
         frame.columns.get_loc(feats[1]), feats[1], pa.array(floats, from_pandas=False)
     )
     pq.write_table(table, tmp_path / layout.LIVE)
-    with pytest.raises(DataError, match=f"feature {feats[1]} holds nan; numerpilot expects"):
+    with pytest.raises(
+        DataError, match=rf"feature {feats[1]} holds missing values \(NaN\); numerpilot expects"
+    ):
         load_era_data(tmp_path / layout.LIVE, feats)
     wide = frame.astype(dict.fromkeys(feats, "int32"))
     wide.iloc[5, wide.columns.get_loc(feats[2])] = 260  # as int8: 4

@@ -111,6 +111,8 @@ def test_ctrl_c_just_after_the_pickle_was_written_says_it_is_whole(
         outcome = numerpilot("build-upload", "--out", str(out), "-C", str(trained_dir))
     assert outcome.code == 130, outcome.err
     assert f"{out} was written whole, with its sidecar m.pkl.json" in outcome.err
+    # check-upload takes the live file from the work folder's config: the same -C
+    assert f"('numerpilot check-upload {out} -C {trained_dir}' checks it)" in outcome.err
     assert callable(pd.read_pickle(out)) and out.with_name("m.pkl.json").is_file()
 
 
@@ -150,3 +152,18 @@ def test_check_upload_names_features_that_are_not_numerais(
     assert not result.passed and result.stage == "call", result
     assert f"live feature {features[0]} holds 0.25" in result.message
     assert result.fix.startswith("Check with Numerai's live.parquet of the models' data version")
+
+
+def test_a_nan_among_whole_numbers_is_not_called_an_older_versions_feature(
+    built: BuiltUpload, live_file: Path, features: list[str]
+) -> None:
+    """Features of 0s and 1s (whole numbers 0..4) with one NaN were said to "look like an
+    older data version's 0..1 features": only quarters (0.25, 0.5, 0.75) do."""
+    model = pd.read_pickle(built.path)
+    live = pd.read_parquet(live_file)
+    live[features] = live[features].clip(upper=1)
+    needle = rf"live feature {features[0]} holds missing values \(NaN\);"
+    with pytest.raises(ValueError, match=needle) as raised:
+        model(_set(live, features[0], np.nan))
+    said = str(raised.value)
+    assert "older data version" not in said and "(no NaN, no rescaling)" in said

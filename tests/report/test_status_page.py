@@ -56,12 +56,12 @@ def test_status_shows_its_tables_where_the_page_cannot_be_written(
         why = f"{tmp_path / 'reports'} is a file, not a folder: move it away"
     else:
         read_only(monkeypatch, tmp_path)
-        why = f"make {tmp_path / 'reports'} writable (chmod u+w)"
+        why = f"Permission denied: {tmp_path} is not writable. Make it writable (chmod u+w)"
     done = numerpilot("status", "-C", str(tmp_path))
     assert done.code == 0, done.err
     assert done.out.startswith("Round ") and "Models (read only" in done.out  # the tables
     (line,) = [line for line in done.err.splitlines() if line.strip()]
-    assert line.startswith(f"Warning: {tmp_path / 'reports' / 'status.html'} was not written (")
+    assert line.startswith(f"Warning: {tmp_path / 'reports' / 'status.html'} was not written; ")
     assert why in line
     assert sorted(p.name for p in tmp_path.iterdir()) == (
         ["numerpilot.toml", "reports"] if fault == "a file" else ["numerpilot.toml"]

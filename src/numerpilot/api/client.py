@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -183,6 +183,15 @@ class NumeraiClient:
         models = self.query(query, authorization=True)["account"]["models"]
         names = {v: k for k, v in TOURNAMENT_IDS.items()}
         return {str(m["name"]): names.get(m["tournament"], str(m["tournament"])) for m in models}
+
+    def other_tournaments(self, names: Iterable[str]) -> dict[str, str]:
+        """Each of ``names`` that is the account's model in another tournament than this
+        client's -> that tournament ("signals", "crypto"); {} when Numerai cannot be asked."""
+        try:
+            theirs = self.model_tournaments()
+        except NumeraiAPIError:
+            return {}
+        return {n: theirs[n] for n in names if theirs.get(n, self.tournament) != self.tournament}
 
     def _put(self, url: str, path: Path, what: str) -> None:
         body = Path(path).read_bytes()

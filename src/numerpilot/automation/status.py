@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -167,18 +167,26 @@ def round_scores(entries: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, fl
     return out
 
 
-def still_scoring(entries: Iterable[Mapping[str, Any]]) -> set[int]:
-    """The rounds of ``submissionScores`` that Numerai is still scoring: their latest day's
-    entries say ``resolved: false`` (their values are that day's, not final)."""
-    latest: dict[int, tuple[float, bool]] = {}
+def still_scoring(
+    entries: Iterable[Mapping[str, Any]], shown: Mapping[int, Collection[str]]
+) -> set[int]:
+    """The rounds whose shown scores Numerai is still scoring (``shown``: per round, the
+    lower-case names :func:`shown_names` picked): one of them says ``resolved: false`` on
+    its latest day, whatever the order of the entries. Other scores (``corr60``, ``mmc60``)
+    resolve later and do not count."""
+    latest: dict[tuple[int, str], tuple[float, bool]] = {}
     for entry in entries:
         number, day = entry.get("roundNumber"), entry.get("day")
-        if not _is_number(number):
+        name = str(entry.get("displayName") or "").lower()
+        if not _is_number(number) or name not in shown.get(int(number), ()):
             continue
-        when = float(day) if _is_number(day) else -1.0
-        if int(number) not in latest or when >= latest[int(number)][0]:
-            latest[int(number)] = (when, entry.get("resolved") is False)
-    return {number for number, (_, scoring) in latest.items() if scoring}
+        when, scoring = (float(day) if _is_number(day) else -1.0), entry.get("resolved") is False
+        before = latest.get((int(number), name))
+        if before is None or when > before[0]:
+            latest[(int(number), name)] = (when, scoring)
+        elif when == before[0]:  # the same day listed twice: unresolved if either says so
+            latest[(int(number), name)] = (when, scoring or before[1])
+    return {number for (number, _), (_, scoring) in latest.items() if scoring}
 
 
 def provisional_note(numbers: set[int]) -> str:
@@ -191,17 +199,22 @@ def provisional_note(numbers: set[int]) -> str:
     )
 
 
-def shown_scores(named: Mapping[str, float], info: RoundInfo) -> dict[str, float]:
-    """A round's CORR and MMC: the scores its payout settings name (Numerai's
-    ``roundScoreConfigs``, whose multipliers the payout estimate uses) where the round
-    lists them, else the first of :data:`SCORE_NAMES` it lists."""
-    out: dict[str, float] = {}
+def shown_names(named: Collection[str], info: RoundInfo) -> dict[str, str]:
+    """The names of a round's CORR and MMC (``corr``/``mmc`` -> name): the scores its payout
+    settings name (Numerai's ``roundScoreConfigs``, whose multipliers the payout estimate
+    uses) where the round lists them, else the first of :data:`SCORE_NAMES` it lists."""
+    out: dict[str, str] = {}
     for key, names in SCORE_NAMES.items():
         paid = [c.name.lower() for c in info.scores if c.is_payout and key in c.name.lower()]
-        found = next((named[n] for n in (*paid, *names) if n in named), None)
+        found = next((n for n in (*paid, *names) if n in named), None)
         if found is not None:
             out[key] = found
     return out
+
+
+def shown_scores(named: Mapping[str, float], info: RoundInfo) -> dict[str, float]:
+    """A round's CORR and MMC, by the names :func:`shown_names` picks."""
+    return {key: named[name] for key, name in shown_names(named, info).items()}
 
 
 def _is_number(value: Any) -> TypeGuard[float]:
@@ -261,9 +274,12 @@ def collect(
         subs = {s.round: s for s in client.submissions(model_id)} if client.has_credentials else {}
         listed = client.submission_scores(model_id)
         scores = round_scores(listed)
+        shown: dict[int, set[str]] = {}
         for info in rounds:
             row = ledger.get(tournament, model_id, info.number)
-            got = shown_scores(scores.get(info.number, {}), info)
+            named = scores.get(info.number, {})
+            shown[info.number] = set(shown_names(named, info).values())
+            got = shown_scores(named, info)
             corr, mmc = got.get("corr"), got.get("mmc")
             state = round_state(info, subs.get(info.number), row, client.has_credentials)
             staked = state == "submitted"  # a late submission is scored, not paid
@@ -275,8 +291,7 @@ def collect(
             note = _configured_note(info) if payout is not None else None
             if note and note not in notes:
                 notes.append(note)
-        scored = {r.round for r in status.rounds if r.corr is not None or r.mmc is not None}
-        provisional |= scored & still_scoring(listed)
+        provisional |= still_scoring(listed, shown)
         status.stake = _stake(client, name)
         status.pending_payout, status.paid = payouts.get(model_id, (None, None))
         models.append(status)
@@ -292,17 +307,12 @@ def collect(
 def unknown_notes(client: NumeraiClient, unknown: list[str], tournament: str) -> list[str]:
     """Why a configured model has no rows: it is another tournament's model of the account
     (status shows one tournament's: say where to see it), or none of the account's."""
-    if not unknown:
-        return []
-    try:
-        theirs = client.model_tournaments()
-    except NumeraiAPIError:
-        theirs = {}
+    theirs = client.other_tournaments(unknown) if unknown else {}
     return [
         f"{name} is a {theirs[name]} model of this account, not a {tournament} one: status "
         f"shows the {tournament} models ([submission] tournament); run it in a work "
         f'directory whose [submission] tournament = "{theirs[name]}" to see it'
-        if theirs.get(name, tournament) != tournament
+        if name in theirs
         else f"{name} is not a {tournament} model of this account"
         for name in unknown
     ]

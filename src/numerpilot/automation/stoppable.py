@@ -48,19 +48,18 @@ class Stoppable:
                 signal.signal(signal.SIGALRM, previous)
 
 
-def _stops() -> tuple[signal.Signals, ...]:
-    """SIGTERM, and SIGINT and SIGHUP unless this process started with them ignored: under
-    ``nohup`` (SIGHUP) or started in the background by a shell without job control (SIGINT),
-    they stay ignored, as the parent asked, for the whole run (not only until the handlers
-    are in place); SIGTERM (``kill PID``) always stops it."""
-    optional = (signal.SIGINT, signal.SIGHUP)
+def stops_to_handle(*optional: signal.Signals) -> tuple[signal.Signals, ...]:
+    """SIGTERM (``kill PID``: it always stops), and those of ``optional`` this process did not
+    start with ignored: under ``nohup`` (SIGHUP) or started in the background by a shell
+    without job control (SIGINT), they stay ignored, as the parent asked, for the whole run
+    (not only until the handlers are in place)."""
     return (signal.SIGTERM, *(s for s in optional if signal.getsignal(s) != signal.SIG_IGN))
 
 
 @contextlib.contextmanager
 def stop_signals(stop: Callable[[int], None], stopping: threading.Event) -> Iterator[None]:
     """SIGTERM, SIGHUP (the terminal closed) and SIGINT call ``stop(signum)`` (SIGHUP and
-    SIGINT not when ignored as the process started: :func:`_stops`); a SIGINT once
+    SIGINT not when ignored as the process started: :func:`stops_to_handle`); a SIGINT once
     ``stopping`` is set interrupts at once. The previous handlers come back after the block."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -68,7 +67,9 @@ def stop_signals(stop: Callable[[int], None], stopping: threading.Event) -> Iter
             raise KeyboardInterrupt
         stop(signum)
 
-    saved = {sig: signal.signal(sig, handle) for sig in _stops()}
+    saved = {
+        sig: signal.signal(sig, handle) for sig in stops_to_handle(signal.SIGINT, signal.SIGHUP)
+    }
     try:
         yield
     finally:

@@ -70,7 +70,7 @@ def build_upload_cmd(
                   "folder", wd.data_root(wd.load_config()): "the data folder"}  # fmt: skip
         check_output(out, "--out", keep, inside)
     target = out or wd.root / PICKLE_NAME
-    with _pickle_note(target):  # from here on, a Ctrl-C says whether the pickle is new
+    with _pickle_note(target, directory):  # from here on, a Ctrl-C says whether the pickle is new
         from numerpilot.model_upload.build import build_upload
 
         _writable_out(target, given=out is not None)
@@ -79,16 +79,17 @@ def build_upload_cmd(
         _print_built(built)
 
 
-def _pickle_note(pickle: Path) -> contextlib.AbstractContextManager[None]:
+def _pickle_note(pickle: Path, directory: Path) -> contextlib.AbstractContextManager[None]:
     """A Ctrl-C inside says whether ``pickle`` was written whole (with its sidecar: the
-    pickle is replaced last) or is as it was: the line "Wrote ..." may not have come."""
+    pickle is replaced last) or is as it was: the line "Wrote ..." may not have come. The
+    check it suggests names the work folder (``-C``), whose config gives the live file."""
     from numerpilot.cli.interrupt_notes import on_interrupt
 
     if pickle.is_file():
         kept = f"No pickle was written: {pickle} is as it was (an earlier build's)."
     else:
         kept = f"No pickle was written ({pickle} does not exist)."
-    check = shlex.join(["numerpilot", "check-upload", str(pickle)])
+    check = shlex.join(["numerpilot", "check-upload", str(pickle), *_workdir_words(directory)])
     whole = (f"{pickle} was written whole, with its sidecar {pickle.name}.json: it is "
              f"complete ('{check}' checks it).")  # fmt: skip
     return on_interrupt(pickle, kept, whole)
@@ -309,8 +310,12 @@ def _command_again(
     words = ["numerpilot", "upload-model", "--model", model]
     for option, value in (("--pickle", pickle), ("--live", live), ("--benchmarks", bench)):
         words += [option, str(value)] if value is not None else []
-    words += ["-C", str(directory)] if directory != Path(".") else []
-    return shlex.join(words)
+    return shlex.join(words + _workdir_words(directory))
+
+
+def _workdir_words(directory: Path) -> list[str]:
+    """``-C DIR`` for a command to run again in work folder ``directory`` (none for ".")."""
+    return ["-C", str(directory)] if directory != Path(".") else []
 
 
 @app.command("upload-model", rich_help_panel="Model upload")
@@ -356,7 +361,7 @@ def upload_model_cmd(
         _writable_out(pickle, given=False)
         if load_manifest(wd.models).data_version == DEMO_VERSION:  # before building over it
             _refuse_demo(wd, config.demo.dir, pickle, live, demo=True)
-        with _pickle_note(pickle):
+        with _pickle_note(pickle, directory):
             _print_built(build_upload(wd.models, pickle))
     _refuse_demo(wd, config.demo.dir, pickle, live)
     check_pickle(wd, pickle, live, benchmarks, None)

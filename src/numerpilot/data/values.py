@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from numerpilot.data.remote import Location
 from numerpilot.errors import DataError
+from numerpilot.kernel.values import not_whole_0_4
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +24,7 @@ def check_feature_column(values: np.ndarray, name: str, path: Location) -> None:
     and show a uint8 200 as -56."""
     if values.dtype == np.int8:
         return  # checked on the whole matrix at once (check_feature_values)
-    outside = (values < 0) | (values > 4)
-    if values.dtype.kind == "f":
-        outside |= values != np.round(values)  # NaN is not equal to itself
-    bad = np.flatnonzero(outside)
-    if len(bad):
-        raise DataError(f"{path.name}: feature {name} holds {float(values[bad[0]]):g}; "
-                        "numerpilot expects Numerai's features, whole numbers 0..4. "
-                        "Re-download the data (or fix your own file).")  # fmt: skip
+    _refuse(path, not_whole_0_4(values, [name]))
 
 
 def check_unique_ids(path: Location, ids: pa.Array, eras: np.ndarray) -> None:
@@ -79,17 +73,14 @@ def warn_outside_unit(path: Location, y: np.ndarray, names: Sequence[str]) -> No
 
 
 def check_feature_values(path: Location, x: np.ndarray, names: Sequence[str]) -> None:
-    """Numerai's features are 0..4: one pass (as uint8, a negative value is > 127); the
-    refusal names the first feature outside 0..4 (of ``names``) and one of its values."""
-    if not x.size or int(x.view(np.uint8).max()) <= 4:
-        return
-    step = 64  # columns at a time: a bool matrix of every row and column could be GBs
-    outside = np.concatenate([(x[:, j : j + step].view(np.uint8) > 4).any(axis=0)
-                              for j in range(0, x.shape[1], step)])  # fmt: skip
-    column = int(np.argmax(outside))
-    value = int(x[np.argmax(x[:, column].view(np.uint8) > 4), column])
-    others = int(outside.sum()) - 1
-    more = f" (and {others} more feature{'s' * (others > 1)})" if others else ""
-    raise DataError(f"{path.name}: feature {names[column]} holds {value}{more}; numerpilot "
-                    "expects Numerai's features, whole numbers 0..4. "
-                    "Re-download the data (or fix your own file).")  # fmt: skip
+    """Numerai's features are 0..4: one pass over the int8 matrix (no copy); the refusal
+    names the first feature outside 0..4 (of ``names``) and one of its values."""
+    _refuse(path, not_whole_0_4(x, names))
+
+
+def _refuse(path: Location, said: str | None) -> None:
+    """A DataError for a feature that holds other than Numerai's 0..4 (``said``: which and
+    what, from :func:`not_whole_0_4`), if any."""
+    if said is not None:
+        raise DataError(f"{path.name}: {said}; numerpilot expects Numerai's features, whole "
+                        "numbers 0..4. Re-download the data (or fix your own file).")  # fmt: skip

@@ -21,7 +21,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from numerpilot.errors import LocalError, NumerpilotError, RemoteError
 from numerpilot.lock import folder_held
@@ -81,8 +83,7 @@ def base_interpreter(image: RuntimeImage) -> str:
 
 
 def _run(cmd: list[str], what: str) -> str:
-    """Run ``cmd``; the last lines of its output when it failed, else "" (see
-    :func:`_failure`)."""
+    """Run ``cmd``; its output when it failed (stderr, else stdout), else ""."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S,
@@ -92,38 +93,62 @@ def _run(cmd: list[str], what: str) -> str:
                           "connection to PyPI and try again.") from None  # fmt: skip
     if proc.returncode == 0:
         return ""
-    return _failure((proc.stderr or proc.stdout).strip())
+    return (proc.stderr or proc.stdout).strip() or "(no output)"
 
 
 #: What pip's retry warnings say when it cannot reach a package index at all.
 _UNREACHABLE = re.compile(r"(Failed to establish a new connection: \[Errno -?\d+\] [^'\")]+|"
                           r"Temporary failure in name resolution|Name or service not known|"
                           r"ConnectTimeoutError|ProxyError|SSLError|Read timed out)")  # fmt: skip
-#: pip's refusal of a pin that the index it reached does not offer.
+#: pip's refusal of a pin that no index it reached offers.
 _NOT_OFFERED = re.compile(r"requirement (\S+==\S+) \(from versions: ([^)]*)\)")
+#: pip's error when the disk (or the user's quota) is full.
+_DISK_FULL = re.compile(r"\[Errno (28|122)\]|No space left on device|Disk quota exceeded")
 
 
-def _failure(output: str) -> str:
-    """pip's ``ERROR:`` lines (not its retries), led by the cause when they would mislead:
-    "Could not find a version that satisfies ..." also means that no index was reached,
-    or that the one reached (a mirror) lacks the exact pin."""
+Cause = Literal["unreachable", "no version", "not offered", "disk full", "other"]
+
+
+@dataclass(frozen=True)
+class PipFailure:
+    """Why pip failed, and ``said``: pip's ``ERROR:`` lines, led by the cause where they
+    would mislead."""
+
+    cause: Cause
+    said: str
+
+
+def _errors(output: str) -> str:
+    """pip's last ``ERROR:`` lines (not its retry warnings), else its last lines."""
     lines = output.splitlines()
     errors = [line for line in lines if line.startswith("ERROR:")]
-    said = "\n".join(errors[-3:] or lines[-6:]) or "(no output)"
+    return "\n".join(errors[-3:] or lines[-6:]) or "(no output)"
+
+
+def _failure(output: str) -> PipFailure:
+    """Judge pip's failure by its ``ERROR:`` lines. "Could not find a version that satisfies
+    ..." misleads: with versions listed, an index was reached (a mirror) that lacks the
+    exact pin; with none, no index was reached if pip warned of connections, else the one
+    it reached has none (or, pip retrying never, none was reached). A retry warning beside
+    any other error is not the cause: pip's error is."""
+    said = _errors(output)
+    missing = _NOT_OFFERED.search(said)
+    if missing and missing.group(2) != "none":
+        return PipFailure("not offered", (
+            f"the package index pip uses offers no wheel of {missing.group(1)} for this "
+            f"Python and machine (only {missing.group(2)}): a mirror or pip.conf index "
+            f"without the image's exact pins? pip said:\n{said}"))  # fmt: skip
     unreachable = _UNREACHABLE.search(output)
-    if unreachable:
-        return (f"pip could not reach the package index ({unreachable.group(1).strip()}); "
-                f"pip said:\n{said}")  # fmt: skip
-    missing = _NOT_OFFERED.search(output)
-    if missing and missing.group(2) == "none":
-        return (f"pip found no version of {missing.group(1).split('==')[0]} at all: no package "
-                f"index was reached (no network?), or the one it uses has none; pip said:\n"
-                f"{said}")  # fmt: skip
+    if missing and unreachable:
+        return PipFailure("unreachable", (
+            f"pip could not reach the package index ({unreachable.group(1).strip()}); "
+            f"pip said:\n{said}"))  # fmt: skip
     if missing:
-        return (f"the package index pip uses offers no wheel of {missing.group(1)} for this "
-                f"Python and machine (only {missing.group(2)}): a mirror or pip.conf index "
-                f"without the image's exact pins? pip said:\n{said}")  # fmt: skip
-    return said
+        return PipFailure("no version", (
+            f"pip found no version of {missing.group(1).split('==')[0]} at all: no package "
+            f"index was reached (no network? pip warns of it only when it retries), or the "
+            f"one it uses has none; pip said:\n{said}"))  # fmt: skip
+    return PipFailure("disk full" if _DISK_FULL.search(said) else "other", said)
 
 
 def _make_venv(interpreter: str, image: RuntimeImage, dest: Path) -> None:
@@ -132,10 +157,34 @@ def _make_venv(interpreter: str, image: RuntimeImage, dest: Path) -> None:
     if failed:
         raise LocalError(
             f"{interpreter} (Python {image.python}) could not create the {image.key} runtime "
-            f"replica's virtual environment:\n{failed}\nrepair that Python {image.python} "
-            f"(e.g. install its venv module), or check the pickle for the py{python_minor()} "
-            f"image with this Python (--image {python_minor()})."
+            f"replica's virtual environment:\n{_errors(failed)}\nrepair that Python "
+            f"{image.python} (e.g. install its venv module), or check the pickle for the "
+            f"py{python_minor()} image with this Python (--image {python_minor()})."
         )
+
+
+#: What to do, by the cause of pip's failure.
+_ADVICE: dict[Cause, str] = {
+    "unreachable": "check-upload needs PyPI (or a mirror with the exact pins: PIP_INDEX_URL) "
+    "once per runtime image to build its replica; check the network and try again.",
+    "no version": "check the network, and that pip uses PyPI or a mirror with the image's "
+    "exact pins (PIP_INDEX_URL, pip.conf), and try again.",
+    "not offered": "point pip at PyPI, or at a mirror with the image's exact pins "
+    "(PIP_INDEX_URL, pip.conf), and try again.",
+    "disk full": "the disk is full: free some space (the replica takes a few hundred MB "
+    "under {cache}; NUMERPILOT_CACHE moves it) and try again.",
+    "other": "fix what pip's error names and try again (check-upload needs PyPI, or a "
+    "mirror with the exact pins: PIP_INDEX_URL, once per runtime image).",
+}
+
+
+def install_error(image: RuntimeImage, output: str) -> NumerpilotError:
+    """The refusal for pip's failed install of ``image``'s pins, worded by its cause: a
+    full disk is this machine's (LocalError), the rest the index's or network's."""
+    failure = _failure(output)
+    advice = _ADVICE[failure.cause].format(cache=cache_root() / "runtime")
+    message = f"installing the {image.key} pins failed: {failure.said}\n{advice}"
+    return LocalError(message) if failure.cause == "disk full" else RemoteError(message)
 
 
 def _install(python: Path, image: RuntimeImage) -> None:
@@ -144,11 +193,7 @@ def _install(python: Path, image: RuntimeImage) -> None:
            "--no-input", "--quiet", "--no-deps", "--only-binary=:all:"]  # fmt: skip
     failed = _run(pip + image.requirements(), f"installing the {image.key} pins")
     if failed:
-        raise RemoteError(
-            f"installing the {image.key} pins failed: {failed}\ncheck-upload needs PyPI (or "
-            "a mirror with the exact pins: PIP_INDEX_URL) once per runtime image to build its "
-            "replica; check the network and try again."
-        )
+        raise install_error(image, failed)
 
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

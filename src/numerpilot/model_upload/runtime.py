@@ -17,11 +17,10 @@ import pandas as pd
 
 from numerpilot.kernel.ensemble import Payload, build_models, input_columns, predict_ensemble
 from numerpilot.kernel.eras import EraIndex
+from numerpilot.kernel.values import HIGH, LOW, not_whole_0_4
 
 _LIVE_ERA = "X"
 _ID = "id"
-#: What every feature of Numerai's live.parquet holds (int8), whatever its data version.
-_LOW, _HIGH = 0, 4
 
 
 def _columns(frame: pd.DataFrame, names: list[str], payload: Payload) -> np.ndarray:
@@ -50,38 +49,29 @@ def _numbers(block: pd.DataFrame) -> np.ndarray:
         return block.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as error:
         raise ValueError(f"live features are not numbers ({error}); Numerai's live.parquet "
-                         f"holds whole numbers {_LOW}..{_HIGH} (int8).") from None  # fmt: skip
+                         f"holds whole numbers {LOW}..{HIGH} (int8).") from None  # fmt: skip
 
 
 def _check_values(values: np.ndarray, names: list[str], payload: Payload) -> None:
     """A ValueError unless every value is a whole number 0..4, as in Numerai's live.parquet
     of every data version the models can be trained on: anything else (0.5, NaN, 7, the
     0..1 features of older data versions) would be predicted on silently and wrongly."""
-    if values.size == 0 or (values.dtype.kind in "iu" and values.min() >= _LOW
-                            and values.max() <= _HIGH):  # fmt: skip
+    said = not_whole_0_4(values, names)
+    if said is None:
         return
-    outside = (values < _LOW) | (values > _HIGH)
-    if values.dtype.kind == "f":
-        outside |= values != np.round(values)  # NaN too: it is not equal to itself
-    columns = outside.any(axis=0)
-    if not columns.any():
-        return
-    j = int(np.argmax(columns))
-    value = float(values[int(np.argmax(outside[:, j])), j])
-    others = int(columns.sum()) - 1
-    more = f" (and {others} more feature{'s' * (others > 1)})" if others else ""
-    said = "missing values (NaN)" if np.isnan(value) else f"{value:g}"
+    version = str(payload["data_version"])
     raise ValueError(
-        f"live feature {names[j]} holds {said}{more}; the models (data version "
-        f"{payload['data_version']}) take whole numbers {_LOW}..{_HIGH}, as Numerai's "
-        f"live.parquet has them. {_values_hint(values, str(payload['data_version']))}"
+        f"live {said}; the models (data version {version}) take whole numbers {LOW}..{HIGH}, "
+        f"as Numerai's live.parquet has them. {_values_hint(values, version)}"
     )
 
 
 def _values_hint(values: np.ndarray, version: str) -> str:
-    """What to do, by what the features look like."""
-    finite = values[np.isfinite(values)]
-    if finite.size and finite.min() >= 0 and finite.max() <= 1:
+    """What to do, by what the features look like: quarters within 0..1 (0.25, 0.5, 0.75)
+    are an older data version's features; anything else (a NaN, a 7) is not."""
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    quarters = finite.size and finite.min() >= 0 and finite.max() <= 1
+    if quarters and (finite != np.round(finite)).any():
         return (f"These look like an older data version's 0..1 features (0, .25, .5, .75, 1): "
                 f"give the live data of {version}, or retrain on the version Numerai serves and "
                 "rebuild the pickle.")  # fmt: skip

@@ -16,7 +16,7 @@ from numerpilot.automation.status_summary import (
     rounds_shown,
     summary_cells,
 )
-from numerpilot.errors import error_number
+from numerpilot.errors import error_number, from_os_error
 from numerpilot.io import write_text_atomic
 from numerpilot.report.page import CSS, context_table, figure_html
 from numerpilot.report.plots import render_plots
@@ -151,17 +151,27 @@ def try_write_status_report(
 
 def page_not_written(dest: Path, error: OSError) -> str:
     """One line: which page was not written, why, and what to do to get it next time."""
-    folder = dest.parent
-    number = error_number(error)
+    return f"{dest} was not written; the tables above are complete without it. {_why(dest, error)}"
+
+
+def _why(dest: Path, error: OSError) -> str:
+    """What the system refused and what to do, naming what the user can change: the
+    nearest folder that exists (not ``reports``, which a read-only work folder lacks)."""
+    folder, number = dest.parent, error_number(error)
+    if number == errno.ENAMETOOLONG:  # first: no path of that length can be looked at
+        return (f"File name too long: {dest}; run status in a work folder with a shorter "
+                "path (-C).")  # fmt: skip
     if folder.exists() and not folder.is_dir():
-        why = f"{folder} is a file, not a folder: move it away"
-    elif number == errno.EROFS:
-        why = f"the file system is read-only: mount {folder} writable"
-    elif number in (errno.EACCES, errno.EPERM):
-        why = f"permission denied: make {folder} writable (chmod u+w)"
-    elif number in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        why = "the disk is full: free some space"
-    else:
-        why = error.strerror or str(error) or type(error).__name__
-    return (f"{dest} was not written ({why}, then run status again); the tables above "
-            "are complete without it.")  # fmt: skip
+        return f"{folder} is a file, not a folder: move it away, then run status again."
+    if number == errno.EISDIR and dest.is_dir() and not dest.is_symlink():
+        return f"{dest} is a folder, not a file: move it away, then run status again."
+    if number in (errno.EROFS, errno.EACCES, errno.EPERM):
+        error = OSError(number, error.strerror, str(_nearest_existing(folder)))
+    return str(from_os_error(error))
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """``folder``, or its nearest parent that exists (the one whose mode or mount matters)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder

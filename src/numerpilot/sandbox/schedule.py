@@ -114,22 +114,44 @@ COMPRESSED_STATE = "compressed-schedule.json"
 def compressed_start(data: Path, round_seconds: float, window_seconds: float) -> datetime:
     """Where a compressed schedule served from ``data`` without ``--start`` starts: where the
     one served there before with the same round and window started (its rounds go on, as if
-    the sandbox had never stopped), else now (saved for the next time). A sandbox restarted
-    mid-run numbered its rounds from 600 again, and a daemon whose ledger held those numbers
-    as submitted submitted nothing until the new numbers passed the old ones."""
+    the sandbox had never stopped); after one of another shape, where the round after that
+    one's current round opens now; else now. Never later than now (a saved start ahead of
+    the clock numbered rounds below 600). A sandbox restarted mid-run numbered its rounds
+    from 600 again, and a daemon whose ledger held those numbers as submitted submitted
+    nothing until the new numbers passed the old ones."""
     path = data / COMPRESSED_STATE
     shape = {"round_seconds": round_seconds, "window_seconds": window_seconds}
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if {k: saved.get(k) for k in shape} == shape:
-            return datetime.fromisoformat(saved["start"]).astimezone(UTC)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass  # none yet, or unreadable: a new schedule from now
-    start = datetime.now(UTC)
+    now = datetime.now(UTC)
+    period, staking = timedelta(seconds=round_seconds), timedelta(seconds=window_seconds)
+    saved = _saved_schedule(path)
+    if saved is None:
+        start = now
+    elif (saved.period, saved.staking) == (period, staking) and saved.start <= now:
+        return saved.start
+    else:
+        start = _numbering_on(saved, now, period)
     data.mkdir(parents=True, exist_ok=True)
     text = json.dumps({**shape, "start": start.isoformat()}).encode()
     write_atomic(path, lambda out: out.write(text))
     return start
+
+
+def _saved_schedule(path: Path) -> CompressedSchedule | None:
+    """The compressed schedule saved at ``path``, if any (None: none, or unreadable)."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        start = datetime.fromisoformat(saved["start"])
+        return CompressedSchedule(start, saved["round_seconds"], saved["window_seconds"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # none yet, or unreadable: a new schedule from now
+
+
+def _numbering_on(old: CompressedSchedule, now: datetime, period: timedelta) -> datetime:
+    """The start of a schedule of rounds ``period`` long whose round after ``old``'s current
+    one opens ``now`` (now itself when ``old`` starts later: it has no round yet)."""
+    if old.start > now:
+        return now
+    return now - (old.current(now).number + 1 - ANCHOR_ROUND) * period
 
 
 class SandboxClock:

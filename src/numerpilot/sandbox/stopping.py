@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
+from numerpilot.automation.stoppable import stops_to_handle
+
 
 class QuietStop(logging.Filter):
     """Hide uvicorn's error line for a request that a stop cut (its task cancelled)."""
@@ -40,11 +42,8 @@ def stop_signals() -> Iterator[Asked]:
     that the shell ignores stays ignored); the previous handlers are put back after. Off
     the main thread, which receives no signals, nothing is installed."""
     asked = Asked()
-    wanted = [signal.SIGTERM]
-    if threading.current_thread() is not threading.main_thread():
-        wanted = []
-    elif signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        wanted.append(signal.SIGINT)
+    main = threading.current_thread() is threading.main_thread()
+    wanted = stops_to_handle(signal.SIGINT) if main else ()
     previous = {number: signal.signal(number, asked.note) for number in wanted}
     try:
         yield asked

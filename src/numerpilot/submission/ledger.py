@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from numerpilot.errors import DataError, LocalError
+from numerpilot.submission.ledger_readonly import check_current_format, read_error, read_only
 
 State = Literal["planned", "uploading", "submitted", "failed", "skipped"]
 
@@ -125,23 +126,18 @@ class Ledger:
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        """A connection that writes nothing, not even SQLite's -shm file: read-only, and
-        where a write-ahead ledger has no -shm beside it (a read-only folder, where no
-        process can be writing it), opened as immutable."""
-        uri = self.path.absolute().as_uri()
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+        """A connection that writes nothing beside the ledger (see :func:`read_only`), its
+        failures one line each in words that say nothing was being changed."""
         try:
-            conn.execute("SELECT 1 FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError:  # a write-ahead ledger whose -shm cannot be made
-            conn.close()
-            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
-        conn.row_factory = sqlite3.Row
-        try:
-            yield conn
+            with read_only(self.path) as conn:
+                check_current_format(self.path, conn)
+                yield conn
         except sqlite3.OperationalError as error:
-            raise ledger_error(self.path, error) from error
-        finally:
-            conn.close()
+            raise read_error(self.path, error) from error
+        except sqlite3.DatabaseError as error:  # another file, or a damaged one
+            if error.sqlite_errorcode not in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+                raise
+            raise not_a_ledger(self.path, error) from error
 
     def get(self, tournament: str, model_id: str, round: int) -> LedgerRow | None:
         """The row of a model in a round, if any."""

@@ -14,14 +14,13 @@ import logging
 import re
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from numerpilot.api.client import NumeraiClient
-from numerpilot.api.errors import NumeraiAPIError
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.data import layout
@@ -126,15 +125,10 @@ def model_ids(
 def elsewhere(client: NumeraiClient, unknown: list[str]) -> str:
     """A sentence naming the other tournament of each ``unknown`` model the account has
     there ("" when none, or when Numerai cannot be asked)."""
-    try:
-        theirs = client.model_tournaments()
-    except NumeraiAPIError:
-        return ""
-    found = {n: theirs[n] for n in unknown if n in theirs and theirs[n] != client.tournament}
     return "".join(
         f" {name} is a {where.capitalize()} model: submit it from a work directory whose "
         f'[submission] tournament = "{where}".'
-        for name, where in found.items()
+        for name, where in client.other_tournaments(unknown).items()
     )
 
 
@@ -253,7 +247,8 @@ class SignalFileNotReadyError(SubmissionError):
 
 
 #: Server seconds a signal file may predate its round's open and still count as its own:
-#: the round's "now" was read a little before the check (a universe download in between).
+#: a job started a little before the open, and the file's time is this machine's clock
+#: while the open is the server's (clocks a little apart).
 OPEN_SLACK_SECONDS = 120.0
 
 
@@ -303,18 +298,20 @@ def _check_written_after_open(
 ) -> None:
     """Refuse a file last written (``written``: this machine's clock) before ``info``'s
     round opened (the server's clock ``now`` runs ``rate`` times as fast as this one's)."""
-    before = ((now - info.open_time).total_seconds() + OPEN_SLACK_SECONDS) / max(rate, 1e-9)
-    opened_here = time.time() - before  # the open (less the slack) on this machine's clock
-    if written >= opened_here:
+    rate = max(rate, 1e-9)
+    opened_here = time.time() - (now - info.open_time).total_seconds() / rate  # this clock
+    gap = (opened_here - written) * rate  # server seconds from the write to the open
+    if gap <= OPEN_SLACK_SECONDS:
         return
-    ago = span(opened_here - written + OPEN_SLACK_SECONDS / max(rate, 1e-9))
+    then = info.open_time - timedelta(seconds=gap)
     raise SignalFileNotReadyError(
-        f"{path.name} ([submission] signal_file) was last written at "
-        f"{datetime.fromtimestamp(written, UTC):%a %H:%M:%S} UTC, {ago} before round "
-        f"{info.number} opened: it is an earlier round's file, never submitted (the daemon "
-        f"was not running, or that round closed first), not round {info.number}'s. Run "
-        f"the job that writes it for round {info.number}'s universe; the daemon submits the "
-        f"file as soon as it changes (if it is round {info.number}'s after all: touch {path})."
+        f"{path.name} ([submission] signal_file) was last written {span(gap)} before round "
+        f"{info.number} opened (at {then:%a %H:%M:%S} UTC on the server's clock; its file time "
+        f"is read on this machine's clock): it is an earlier round's file, never submitted "
+        f"(the daemon was not running, or that round closed first), not round {info.number}'s. "
+        f"Run the job that writes it for round {info.number}'s universe; the daemon submits "
+        f"the file as soon as it changes (if it is round {info.number}'s after all, e.g. a copy "
+        f"that kept another machine's time (rsync -t, cp -p): touch {path})."
     )
 
 

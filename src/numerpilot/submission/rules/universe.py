@@ -51,12 +51,24 @@ def _missing_kind(
         if len(known) >= len(mine) / 2 > 0:
             return (f"{head}; {len(known)} of the file's {len(mine)} ids are live {kind} ids, "
                     f"e.g. {sorted(known)[0]!r}: name the column '{kind}'")  # fmt: skip
-    examples = ", ".join(f"{k} like {str(universe[k].iloc[0])!r}" for k in kinds if len(universe))
+    examples = ", ".join(
+        f"{kind} like {first!r}" for kind in kinds if (first := _first_id(universe[kind]))
+    )
+    where = f" ({examples}; the round's live file holds every kind for each stock)"
     return (
         f"{head}, so its ids cannot be checked here, nor churn measured, though Numerai "
-        f"accepts '{column}' files: map your ids to one of those kinds ({examples}; the round's "
-        "live file holds every kind for each stock) and use it as the id column"
+        f"accepts '{column}' files: map your ids to one of those kinds{where if examples else ''}"
+        " and use it as the id column"
     )
+
+
+#: What a missing id reads as once the universe file's ids are text (``astype(str)``).
+_NOT_IDS = frozenset({"", "None", "nan", "NaN", "<NA>", "NaT"})
+
+
+def _first_id(ids: pd.Series) -> str | None:
+    """The column's first real id (not a missing one, even written as text), if any."""
+    return next((text for text in ids.dropna().astype(str) if text not in _NOT_IDS), None)
 
 
 def describe_ids(frame: pd.DataFrame, id_col: str, live: pd.Series, minimum: int) -> str:
