@@ -7,6 +7,7 @@ fails the test, and numerapi's built-in URL points at a dead loopback port.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -32,6 +33,13 @@ from numerpilot.sandbox.presets import OPEN_TUESDAY, SMALL_SPEC
 __all__ = ["SMALL_SPEC"]
 
 Numerpilot = Callable[..., Outcome]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Ctrl-C as from a terminal: tests press it (a real SIGINT, to themselves or to the
+    commands they start), and a parent that ignored SIGINT (a background job of a shell
+    without job control, some CI runners) made Python, and so every child, ignore it."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

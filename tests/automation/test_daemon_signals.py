@@ -39,6 +39,8 @@ def test_signals_ignored_as_it_started_stay_ignored() -> None:
 
 @pytest.mark.usefixtures("restored")
 def test_signals_not_ignored_stop_it() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as in a terminal, whatever ran the tests
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     heard: list[int] = []
     with stop_signals(heard.append, threading.Event()):
         for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
