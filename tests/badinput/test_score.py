@@ -171,3 +171,43 @@ def test_data_csv_target_named_twice(
     score_args[at] = str(tmp_path / "v.csv")
     refused(numerpilot("score", *score_args), 1, "v.csv names the column(s) target more than "
             "once")  # fmt: skip
+
+
+@pytest.mark.bad_input("score", "a predictions CSV with an empty column (a spreadsheet export)")
+def test_an_empty_column(numerpilot: Numerpilot, refused: Refused, score_args: list[str]) -> None:
+    """It was called "all NaN for the scored rows; check that its ids match the data file",
+    which sent the user after ids that were right."""
+    path = Path(score_args[0])
+    pd.read_csv(path).assign(notes=np.nan).to_csv(path, index=False)
+    line = refused(numerpilot("score", *score_args), 1, "column(s) 'notes' of p.csv hold no "
+                   "value in any row", "remove them from the file")  # fmt: skip
+    assert "ids" not in line
+
+
+@pytest.mark.bad_input("score", "live predictions scored against `validation.parquet`")
+def test_live_predictions(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], synthetic_dir: Path
+) -> None:
+    """It said only "check that both come from the same dataset version": they did."""
+    live = pd.read_parquet(synthetic_dir / "live.parquet", columns=["era"])
+    path = Path(score_args[0])
+    first = str(live.index[0])
+    pd.DataFrame({"id": live.index, "prediction": np.linspace(0, 1, len(live))}).to_csv(
+        path, index=False
+    )
+    refused(numerpilot("score", *score_args), 1, f"(the predictions: '{first}', ...; the data "
+            "file: '", "live predictions cannot be scored")  # fmt: skip
+
+
+@pytest.mark.bad_input("score", "`--benchmark validation.parquet --benchmark-col COL` it lacks")
+def test_data_file_as_benchmark_with_a_column_it_lacks(
+    numerpilot: Numerpilot, refused: Refused, score_args: list[str], synthetic_dir: Path
+) -> None:
+    """It listed the data file's era, data_type and feature columns to choose from."""
+    data = str(synthetic_dir / "validation.parquet")
+    args = [*score_args, "--benchmark", data, "--benchmark-col", "v52_lgbm_ender20"]
+    line = refused(numerpilot("score", *args), 1, "validation.parquet has no column "
+                   "'v52_lgbm_ender20'; validation.parquet holds features and targets",
+                   "it is a data file, not the benchmark",
+                   "validation_benchmark_models.parquet")  # fmt: skip
+    assert "columns: era" not in line

@@ -330,3 +330,40 @@ def test_exposure_of_huge_and_tiny_predictions_matches_numerai_tools(scale: floa
     )
     assert_matches(scores.exposure, reference.exposure(df, fdf))
     assert_matches(scores.exposure, reference.exposure(scaled, fdf))
+
+
+def fnc_of_rows_with_predictions(df: Frame, features: Frame) -> dict[str, np.ndarray]:
+    """numerai-tools' ``feature_neutral_corr`` where some predictions are missing: it cannot
+    neutralize NaN, so the rows with predictions are neutralized, and numerai_corr gets the
+    era's targets, as CORR does (centred on every target of the era; 80 % of it scored)."""
+
+    def one(g: Frame, c: list[str]) -> object:
+        g = g.sort_index()
+        have = g.dropna(subset=c)
+        neutral = nt.tie_kept_rank__gaussianize__neutralize__variance_normalize(
+            have[c], features.loc[have.index]
+        )
+        return nt.numerai_corr(neutral.round(TIE_DECIMALS), g["target"])
+
+    return per_era(df, one)
+
+
+def test_fnc_of_predictions_with_missing_rows_scores_the_eras_and_target_corr_does() -> None:
+    """FNC centred the target on the rows with predictions only, and took its 80 % rule of
+    them: it differed from CORR at proportion 0 (where FNC is CORR) and from numerai-tools,
+    and it scored eras that CORR skips (15 % without predictions, another 15 % without a
+    target: 70 % of the era scorable)."""
+    df, preds, fdf = dataset(13, [80, 90, 100], k=2, n_features=5)
+    eras, target = df["era"].to_numpy(), df["target"].to_numpy().copy()
+    rng = np.random.default_rng(13)
+    preds[(rng.random(len(df)) < 0.1) & (eras != "era002")] = np.nan
+    era2 = np.flatnonzero(eras == "era002")
+    preds[era2[:15]] = np.nan
+    target[era2[15:30]] = np.nan
+    df[["p0", "p1"]], df["target"] = preds, target
+    scores = feature_scores(preds, fdf.to_numpy(), target, eras)
+    assert "era002" in scores.fnc.skipped
+    assert_matches(scores.fnc, fnc_of_rows_with_predictions(df, fdf))
+    unneutralized = feature_scores(preds, fdf.to_numpy(), target, eras, proportion=0.0).fnc
+    corr = per_era_corr(preds, target, eras)
+    assert_matches(unneutralized, dict(zip(corr.eras.tolist(), corr.values, strict=True)))

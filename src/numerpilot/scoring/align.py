@@ -83,8 +83,7 @@ def align(
         found = position >= 0
         none = np.zeros(len(frame), dtype=bool)
         if not found.any() and _unknown(frame.index, none, data_ids) == len(frame):
-            raise NoCommonIdsError(f"no id of the {what} matches an id of the data file; "
-                              "check that both come from the same dataset version.")  # fmt: skip
+            raise NoCommonIdsError(_no_common_ids(what, frame.index, ids))
         if len(frame) > int(found.sum()):
             in_frame = np.zeros(len(frame), dtype=bool)
             in_frame[position[found]] = True
@@ -99,3 +98,14 @@ def align(
         for row, column in zip(out, columns, strict=True):
             row[rows] = column.to_numpy(dtype=np.float64)[source]
     return out[0] if isinstance(frame, pd.Series) else out.T
+
+
+def _no_common_ids(what: str, index: pd.Index, ids: np.ndarray | pa.Array) -> str:
+    """The refusal of a file of ``what`` (index ``index``) that shares no id with the data
+    file's ``ids``, showing one id of each, so that a mix-up can be seen."""
+    theirs, ours = str(index[0]), str(arrow_ids(ids)[0].as_py()) if len(ids) else "none"
+    rows = (" and that they are predictions of its rows (live predictions cannot be scored: "
+            "the live rows have no targets yet)" if what == "predictions" else "")  # fmt: skip
+    return (f"no id of the {what} matches an id of the data file (the {what}: {theirs!r}, "
+            f"...; the data file: {ours!r}, ...); check that both come from the same dataset "
+            f"version{rows}.")  # fmt: skip

@@ -58,14 +58,17 @@ def feature_scores(
 
     predictions (n, k); features (n, f) (int8 or float); target (n,) with NaN; eras (n,)
     labels or their :class:`EraIndex`. FNC: tie-kept rank, gaussianize, neutralize against
-    the era's features, variance normalize, then numerai_corr. Exposure: max over features
-    of |Pearson(pred, feature)| (numerai-tools' ``max_feature_correlation``) of the raw
-    predictions, features constant in the era ignored. One pass over the eras does both.
+    the era's features, variance normalize, then numerai_corr with the era's targets, as
+    CORR (rows without a prediction are left out; proportion 0 gives CORR). Exposure: max
+    over features of |Pearson(pred, feature)| (numerai-tools' ``max_feature_correlation``)
+    of the raw predictions, features constant in the era ignored. One pass over the eras
+    does both.
     """
     t_all = np.asarray(target, dtype=np.float64)
     preds = as_matrix(predictions, len(t_all))
     feats = np.asarray(features)
-    sel = Selection.of(as_index(eras), ~np.isnan(preds).any(axis=1), max_filtered_ratio)
+    index = as_index(eras)
+    sel = Selection.of(index, ~np.isnan(preds).any(axis=1), max_filtered_ratio)
     sub = sel.index
     k = preds.shape[1]
     ranker = Ranker(sub)
@@ -87,11 +90,13 @@ def feature_scores(
                 exposure[e] = np.nanmax(np.abs(exposures(fit, preds[rows])), axis=0)
 
     for_each_era(one_era, sub.n_eras)
-    # a column constant in an era is NaN there; as zeros it is constant again -> NaN CORR
+    # A column constant in an era is NaN there; as zeros it is constant again -> NaN CORR.
+    # Back on every row of the data (NaN where there is no prediction): the target is
+    # centred on all of the era's targets, and 80 % of the era scored, as for CORR.
     fnc = per_era_corr(
-        np.nan_to_num(neutral, nan=0.0),
-        sub.take(t_all),
-        sub.grouped(),
+        sub.put(np.nan_to_num(neutral, nan=0.0)),
+        t_all,
+        index,
         max_filtered_ratio=max_filtered_ratio,
     )
     skipped = tuple(sorted(set(sel.skipped) | set(fnc.skipped)))

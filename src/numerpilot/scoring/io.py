@@ -215,6 +215,7 @@ def read_predictions(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
     for c in frame.columns:
         if c not in _NOT_PREDICTIONS and c not in cols:
             _refuse_numbers_with_text(path, frame[c])
+    _refuse_empty_columns(path, frame[cols])
     if not cols:
         data = data_columns(path)
         if data:
@@ -225,6 +226,16 @@ def read_predictions(path: Path, like: pa.Array | None = None) -> pd.DataFrame:
         raise DataError(f"{path.name} has no numeric prediction column besides "
                         f"{', '.join(sorted(_NOT_PREDICTIONS))}.")  # fmt: skip
     return frame[cols].astype(np.float64)
+
+
+def _refuse_empty_columns(path: Path, frame: pd.DataFrame) -> None:
+    """Refuse a prediction column without a single value in the file (an empty column of a
+    spreadsheet export), which would be called all NaN for want of matching ids."""
+    empty = [repr(str(c)) for c in frame.columns if frame[c].isna().all()]
+    if empty:
+        raise DataError(f"column(s) {_listed(empty, 3)} of {path.name} hold no value in any "
+                        "row, so there is nothing to score; remove them from the file (or "
+                        "fill them) and score again.")  # fmt: skip
 
 
 def _refuse_numbers_with_text(path: Path, column: pd.Series) -> None:
@@ -401,8 +412,7 @@ def _model_column_name(
                              f"(model columns: {shown}).")  # fmt: skip
         column = candidates[0]
     if column not in numeric:
-        raise DataError(f"{path.name} has no column '{column}'; columns: "
-                        f"{_listed(list(map(str, numeric)), 8)}.")  # fmt: skip
+        _refuse_missing_column(path, column, numeric, what, option)
     if not numeric[column]:
         models = [
             str(c) for c, is_number in numeric.items() if is_number and c not in _NOT_PREDICTIONS
@@ -413,6 +423,20 @@ def _model_column_name(
             f"predictions; {choice}."
         )
     return column
+
+
+def _refuse_missing_column(
+    path: Path, column: str, numeric: dict[str, bool], what: str, option: str | None
+) -> None:
+    """Refuse a model ``column`` the file lacks: a data file (features and targets, no
+    model column) is named as such, rather than offered by its feature columns."""
+    names = list(map(str, numeric))
+    data = [c for c in names if numeric[c] and is_data_column(c)]
+    models = [c for c in names if numeric[c] and c not in _NOT_PREDICTIONS and c not in data]
+    if data and not models:
+        raise DataError(f"{path.name} has no column '{column}'; "
+                        + _data_file_as_model(path, data, what, None))  # fmt: skip
+    raise DataError(f"{path.name} has no column '{column}'; columns: {_listed(names, 8)}.")
 
 
 def _data_file_as_model(path: Path, data: list[str], what: str, option: str | None) -> str:
