@@ -118,8 +118,14 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
         raise ConfigError(_describe(error, source)) from None
 
 
-def load_config(path: Path) -> Config:
-    """Load and validate a ``numerpilot.toml``; a missing file means all defaults."""
+#: The way out of a broken config file, beside fixing it.
+RECREATE = "re-create it with 'numerpilot init --force'"
+
+
+def load_config(path: Path, *, instead: str = RECREATE) -> Config:
+    """Load and validate a ``numerpilot.toml``; a missing file means all defaults.
+    ``instead``: what else to do with a file that is not TOML or UTF-8 (a config given
+    with --compare is not the one ``init --force`` writes)."""
     if path.is_symlink() and not path.exists():
         raise ConfigError(
             f"{path} is a link to {path.readlink()}, which does not exist. Point it at your "
@@ -127,13 +133,13 @@ def load_config(path: Path) -> Config:
         )
     if not path.exists():
         return Config()
-    text = _config_text(path)
+    text = _config_text(path, instead)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(
             f"{path}: not valid TOML ({error}{_toml_hint(str(error), text)}). Fix the file or "
-            "re-create it with 'numerpilot init --force'."
+            f"{instead}."
         ) from None
     config = parse_config(raw, path)
     if config.daemon.alert_webhook:
@@ -155,7 +161,7 @@ def _warn_if_shared(path: Path) -> None:
                     "(mode %o). Fix it with: chmod 600 %s", path, mode, path)  # fmt: skip
 
 
-def _config_text(path: Path) -> str:
+def _config_text(path: Path, instead: str) -> str:
     """The text of ``path``; a folder, a file this user cannot read or one that is not
     UTF-8 is refused with what to do."""
     if path.is_dir():
@@ -166,10 +172,7 @@ def _config_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"{path}: {_not_utf8(error)}. Save it as UTF-8 or re-create it with "
-            "'numerpilot init --force'."
-        ) from None
+        raise ConfigError(f"{path}: {_not_utf8(error)}. Save it as UTF-8 or {instead}.") from None
     except OSError as error:
         if error.errno not in (errno.EACCES, errno.EPERM):
             raise

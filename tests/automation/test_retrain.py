@@ -13,7 +13,7 @@ from tests.conftest import Numerpilot
 
 from numerpilot.api.client import NumeraiClient
 from numerpilot.automation.daemon import Daemon
-from numerpilot.automation.retraining import RETRAIN_RECORD, record_retrain, too_short
+from numerpilot.automation.retraining import too_short
 from numerpilot.config import Config
 from numerpilot.config_file import load_config
 from numerpilot.credentials import Credentials
@@ -22,6 +22,7 @@ from numerpilot.data.synthetic_io import write_synthetic
 from numerpilot.errors import DataError
 from numerpilot.lock import LockedError
 from numerpilot.modeling.manifest import load_manifest
+from numerpilot.modeling.retrain_record import RETRAIN_RECORD, record_retrain
 from numerpilot.modeling.store import kept_bundles, rollback
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.retrain import retrain

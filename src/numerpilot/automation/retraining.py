@@ -6,7 +6,7 @@ ran is kept in ``models/retrain.json``), and the retrain itself, between rounds 
 from __future__ import annotations
 
 import contextlib
-import json
+import hashlib
 import logging
 import threading
 import time
@@ -20,10 +20,16 @@ from numerpilot.automation.alerts import Alert, Alerts
 from numerpilot.automation.clock import ServerClock
 from numerpilot.automation.stoppable import Stoppable, Stopped
 from numerpilot.config import Config
-from numerpilot.errors import NumerpilotError, failure_line, from_os_error
-from numerpilot.io import write_text_atomic
+from numerpilot.errors import NumerpilotError, failure_line
 from numerpilot.lock import LockedError
 from numerpilot.modeling.manifest import load_manifest
+from numerpilot.modeling.retrain_record import (
+    failed_retrain,
+    kept_out,
+    last_retrain,
+    record_failed,
+    record_retrain,
+)
 from numerpilot.words import span
 from numerpilot.workdir import Workdir
 
@@ -32,8 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: How long the last retrain ran (real seconds) and whether it finished, in ``models/``.
-RETRAIN_RECORD = "retrain.json"
 #: A retrain starts only with this many times its last duration left before its deadline.
 MARGIN = 1.25
 #: The most looks at the server's clock to measure its rate before a retrain (2 s).
@@ -45,49 +49,40 @@ def retrain_reason(
 ) -> str | None:
     """Why the models in ``workdir`` are due for retraining now (None when they are not):
     none trained; ``weekly``, a week since they were trained or put in use (a rollback
-    starts the week again) on the server's clock, which runs ``rate`` times as fast as
-    this machine's (an accelerated sandbox); ``new-data-version``, Numerai's newest
-    version is another."""
+    starts the week again), or since a retrain kept its new models out in favour of them,
+    on the server's clock, which runs ``rate`` times as fast as this machine's (an
+    accelerated sandbox); ``new-data-version``, Numerai's newest version is another, and
+    no retrain on it kept its models out in favour of the ones in use."""
     try:
         manifest = load_manifest(workdir.models)
     except NumerpilotError:
         return "no trained models"
+    kept = kept_out(workdir.models, manifest.bundle)
     if config.daemon.retrain == "weekly":
         # the time passed on the clock that stamped them (this machine's; a skew does not
         # matter), at the server clock's rate: a sandbox's week may last minutes
         since = max(manifest.created, manifest.in_use_since or manifest.created)
-        if (datetime.now(UTC) - datetime.fromisoformat(since)) * rate >= timedelta(days=7):
-            return f"weekly: the models in use date from {since}"
-        return None
+        checked = kept is not None and _after(kept.at, since)
+        start = kept.at if kept is not None and checked else since
+        if (datetime.now(UTC) - datetime.fromisoformat(start)) * rate < timedelta(days=7):
+            return None
+        if checked:
+            return f"weekly: the last retrain, at {start}, kept out its models for the ones in use"
+        return f"weekly: the models in use date from {since}"
     if config.data.version != "newest":
         return None
     newest = client.newest_version()
-    if newest != manifest.data_version:
-        return f"new data version {newest} (models: {manifest.data_version})"
-    return None
+    if newest == manifest.data_version or (kept is not None and kept.data_version == newest):
+        return None
+    return f"new data version {newest} (models: {manifest.data_version})"
 
 
-def last_retrain(models: Path) -> tuple[float, bool] | None:
-    """How long the last retrain ran (real seconds) and whether it finished."""
+def _after(a: str, b: str) -> bool:
+    """Whether the ISO time ``a`` is later than ``b`` (False when either cannot be read)."""
     try:
-        raw = json.loads((models / RETRAIN_RECORD).read_text())
-        return float(raw["seconds"]), bool(raw["finished"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # none yet, or unreadable: the next one measures it
-
-
-def record_retrain(models: Path, seconds: float, *, finished: bool) -> None:
-    """Record a retrain's duration; one stopped records what is known: it needs more than it
-    ran, and than a longer one recorded before (a stop by SIGTERM says little)."""
-    last = last_retrain(models)
-    if not finished and last is not None and last[0] >= seconds:
-        seconds, finished = last
-    text = json.dumps({"seconds": round(seconds, 1), "finished": finished}) + "\n"
-    try:
-        models.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(models / RETRAIN_RECORD, text)
-    except OSError as error:
-        log.warning("could not record how long the retrain ran: %s", from_os_error(error))
+        return datetime.fromisoformat(a) > datetime.fromisoformat(b)
+    except ValueError:
+        return False
 
 
 def too_short(models: Path, seconds: float) -> str | None:
@@ -116,9 +111,12 @@ class Retrainer:
         self.clock, self.stop, self.alerts = clock, stop, alerts
         self.running = Stoppable()  # the retrain in progress, stopped by a signal
         self.tried: set[str] = set()  # the reasons retrained for (one retrain each)
-        #: The reasons whose retrain failed: the round then current and the config's text,
-        #: tried again once either changes (a mistake fixed, or a fault passed by then).
-        self.failed: dict[str, tuple[int, str]] = {}
+        #: The reasons whose retrain failed: the round then current and the config's text
+        #: (its SHA-256), tried again once either changes (a mistake fixed, or a fault passed
+        #: by then); kept in ``models/retrain.json`` too, for the next ``daemon --once``.
+        last = failed_retrain(workdir.models)
+        self.failed: dict[str, tuple[int, str]] = dict([last]) if last else {}
+        self.tried.update(self.failed)
         self._said: str | None = None  # why retraining waits, said once
         pinned = config.data.version != "newest"
         if config.daemon.retrain == "new-data-version" and pinned:
@@ -178,6 +176,7 @@ class Retrainer:
             return []
         except (NumerpilotError, OSError, MemoryError) as error:
             self.failed[reason] = (current.number, self._config_text())
+            record_failed(self.workdir.models, reason, *self.failed[reason])
             line = failure_line(error).rstrip()
             message = (
                 f"retraining failed: {line}{'' if line.endswith('.') else '.'} The models in use "
@@ -189,12 +188,14 @@ class Retrainer:
             return [message]
         self.failed.pop(reason, None)
         record_retrain(self.workdir.models, time.monotonic() - began, finished=True)
+        record_failed(self.workdir.models, None)
         return []
 
     def _config_text(self) -> str:
-        """The work directory's config as it is now ("" when it cannot be read)."""
+        """The SHA-256 of the work directory's config as it is now ("" when it cannot be
+        read)."""
         try:
-            return self.workdir.config_path.read_text(encoding="utf-8", errors="replace")
+            return hashlib.sha256(self.workdir.config_path.read_bytes()).hexdigest()
         except OSError:
             return ""
 
@@ -231,5 +232,5 @@ class Retrainer:
         from numerpilot.pipeline.retrain import retrain
 
         download_dataset(self.workdir, self.config, self.client, info=current)
-        tolerance = self.config.daemon.retrain_tolerance
-        return retrain(Context.load(self.workdir), tolerance, locked=True)
+        ctx = Context.load(self.workdir)  # the config as it is now, its tolerance too
+        return retrain(ctx, ctx.config.daemon.retrain_tolerance, locked=True)

@@ -54,6 +54,7 @@ def cv(
 
         check_address(cluster)
     ctx, reporter = _context(directory, demo, ("reports",), trains=True)
+    _check_reports(ctx.workdir.reports)
     kept = f"{REPORT_JSON} and {REPORT_HTML} in {ctx.workdir.reports} are as they were."
     with on_interrupt(ctx.workdir.reports / REPORT_JSON, kept, "The new report is whole."):
         if compare_with is None:
@@ -76,6 +77,20 @@ def cv(
             print_table(f"[yellow]Note:[/yellow] {escape(note)}")
     reports = ctx.workdir.reports
     print_report_line(reports / REPORT_HTML, f"folds and per-era scores: {REPORT_JSON}")
+
+
+def _check_reports(reports: Path) -> None:
+    """Refuse, before any fit, a report path that is a folder: writing the report found it
+    only after the whole cross-validation, whose work was then lost."""
+    from numerpilot.errors import LocalError
+    from numerpilot.pipeline.cv_results import REPORT_HTML, REPORT_JSON
+
+    for path in (reports / REPORT_JSON, reports / REPORT_HTML):
+        if path.is_dir():
+            raise LocalError(
+                f"{path} is a folder, not a file: move it away (cv writes its report there), "
+                "then run cv again."
+            )
 
 
 def _folds_tables(result: CVResult) -> list[Table]:

@@ -134,13 +134,16 @@ def era_folds(
         raise DataError(f"cv.folds must be at least 1, got {n_folds}")
     size = test_eras or len(uniq) // (2 * n_folds)
     first_test = len(uniq) - n_folds * size
-    if size < 1 or first_test < 1 or not np.any(numbers[:first_test] < numbers[first_test] - gap):
+    if not _folds_fit(numbers, n_folds, gap, test_eras):
         each = plural(size, "test era") if size else "some test eras"
         narrower = gap_hint() if size >= 1 and first_test >= 1 else ""  # the gap alone
+        most = max((n for n in range(1, n_folds) if _folds_fit(numbers, n, gap, test_eras)),
+                   default=0)  # fmt: skip
+        fit = f" These eras hold {plural(most, 'fold')} of them at most." if most else ""
         raise DataError(
             f"{plural(len(uniq), 'era')} are too few for {plural(n_folds, 'fold')} of {each} "
             f"behind a gap of {plural(gap, 'era')} (purge {purge} + embargo {embargo}); lower "
-            f"cv.folds or cv.test_eras{_era_step_hint(era_step)}{narrower}."
+            f"cv.folds or cv.test_eras{_era_step_hint(era_step)}{narrower}.{fit}"
         )
     folds = []
     window = train_eras
@@ -159,6 +162,14 @@ def era_folds(
             fit = fit[-window:]
         folds.append(EraSplit(fit=fit, holdout=test))
     return folds
+
+
+def _folds_fit(numbers: np.ndarray, n_folds: int, gap: int, test_eras: int) -> bool:
+    """Whether sorted era ``numbers`` hold ``n_folds`` test blocks of ``test_eras`` eras (0:
+    the later half, split evenly), the first behind ``gap`` eras and some to train on."""
+    size = test_eras or len(numbers) // (2 * n_folds)
+    first = len(numbers) - n_folds * size
+    return size >= 1 and first >= 1 and bool(np.any(numbers[:first] < numbers[first] - gap))
 
 
 def min_era_distance(fit: np.ndarray, test: np.ndarray) -> int:

@@ -17,10 +17,11 @@ import numpy as np
 
 from numerpilot.config import Config
 from numerpilot.data.catalog import feature_set
-from numerpilot.data.load import EraData
+from numerpilot.data.load import EraData, load_era_data
 from numerpilot.errors import ConfigError, DataError, UsageError
 from numerpilot.modeling.backends import resolved
 from numerpilot.modeling.cv import EraSplit
+from numerpilot.modeling.distributed import concat_era_data
 from numerpilot.modeling.memory import every_nth_era
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.cv import cv_era_step, cv_files, era_view, load_cv_data, run_cv
@@ -43,8 +44,9 @@ def _check_other(
     ctx: Context, data: EraData, folds: list[EraSplit], path: Path, skip: set[int], gap: str = ""
 ) -> None:
     """What can be checked of a compared config (at ``path``) before the first one's folds
-    are fitted: its parameters, its targets in the data files, its held-out splits on the
-    folds (but those in ``skip``, which are not fitted; ``gap``: see ``check_fold``)."""
+    are fitted: its parameters, its targets in the data files, its targets' values and its
+    held-out splits in each fold's training eras (but in those of ``skip``, which are not
+    fitted; ``gap``: see ``check_fold``)."""
     import pyarrow.parquet as pq
 
     try:  # on its feature set's count: its per-feature LightGBM parameters too
@@ -57,16 +59,29 @@ def _check_other(
         missing = set(ctx.config.train.targets) - set(pq.read_schema(data_path).names)
         if missing:
             raise DataError(
-                f"--compare: {data_path.name} lacks the targets {', '.join(sorted(missing))} of "
-                f"the compared config's train.targets ({path})."
+                f"--compare {path} (the other config): {data_path.name} lacks the targets "
+                f"{', '.join(sorted(missing))} of its train.targets; set train.targets in it "
+                "to targets of the data, as in this config."
             )
     try:
+        targets = _targets_only(ctx, data.eras)  # its targets: this config's data lacks some
         for k, split in enumerate(folds, start=1):
             if k not in skip:
-                check_fold(ctx, era_view(data, eras=split.fit), k, len(folds), targets=False,
-                           gap=gap)  # fmt: skip
-    except DataError as error:  # its held-out split, not this config's: say whose it is
+                check_fold(ctx, era_view(targets, eras=split.fit), k, len(folds), gap=gap)
+    except DataError as error:  # its targets or held-out split, not this config's: say whose
         raise DataError(f"--compare {path} (the other config): {error}") from None
+
+
+def _targets_only(ctx: Context, eras: np.ndarray) -> EraData:
+    """The targets of ``ctx`` (the compared config), without features, on the rows of
+    ``eras``: a few columns, read to check them fold by fold before any fit (a target
+    unknown in the first folds' eras stopped the comparison after this config's folds)."""
+    cfg = ctx.config
+    targets = list(dict.fromkeys([*cfg.train.targets, cfg.train.main_target]))
+    wanted = [str(e) for e in np.unique(eras)]
+    return concat_era_data(
+        [load_era_data(ctx.data_dir / name, [], targets, eras=wanted) for name in cv_files(cfg)]
+    )
 
 
 def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
@@ -78,7 +93,7 @@ def other_context(ctx: Context, path: Path) -> tuple[Context, tuple[str, ...]]:
     if not path.is_file():
         what = "not a file" if path.exists() else "no such file"
         raise UsageError(f"--compare {path}: {what}; give another numerpilot.toml.")
-    raw = load_config(path)
+    raw = load_config(path, instead="give --compare another config")  # not init --force
     other = raw.for_demo() if ctx.is_demo else raw
     base = ctx.config
     data = base.data.model_copy(update={"feature_set": other.data.feature_set})
