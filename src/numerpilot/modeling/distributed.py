@@ -86,6 +86,7 @@ def fit_task(task: MemberTask) -> FittedMember:
     from numerpilot.data.remote import location
     from numerpilot.modeling.lgbm import release_training_set
 
+    dask_workers.check_backend(task.cfg)  # before any data is read
     wanted = task.eras()
     parts = []
     for path in map(location, task.paths):
@@ -198,6 +199,7 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
     with client:
         wait_for_worker(client, address)
         check_workers(client, address)
+        dask_workers.warn_of_threads(client, address)
         yield client
 
 
@@ -205,15 +207,21 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
 def _local_cluster(distributed: Any, n_workers: int, quiet: int) -> Iterator[Any]:
     """A LocalCluster of ``n_workers`` processes, closed on leaving. One cut short while it
     starts (Ctrl-C, a worker that died) is stopped at once (:func:`_abandon`)."""
+    import dask
+
     clusters = set(distributed.SpecCluster._instances)
     children = set(multiprocessing.active_children())
     try:
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=quiet, preload=[__name__],
-            # no dashboard; its HTTP server on a free port (8787 may be taken: a warning)
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        )  # fmt: skip
+        # no pause: a worker above its pause threshold (80 % of its memory by default, and
+        # a fit's memory is not all given back to the system) would start no fit again;
+        # the memory plan sized the workers (its nanny still ends one at 95 %)
+        with dask.config.set({"distributed.worker.memory.pause": False}):
+            cluster = distributed.LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=quiet, preload=[__name__],
+                # no dashboard; its HTTP server on a free port (8787 may be taken: a warning)
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            )  # fmt: skip
     except BaseException as error:
         _abandon(distributed, clusters, children)
         if not isinstance(error, RuntimeError):  # Ctrl-C, SIGTERM (SystemExit), ...
@@ -291,13 +299,13 @@ def fit_on_cluster(
 
 
 def completed(client: Any, futures: Sequence[Any]) -> Iterator[Any]:
-    """``futures`` as they finish; a LocalError once the cluster has had no worker for
-    ``dask_workers.WORKER_TIMEOUT`` seconds (every worker left or died: Dask would wait for
-    one for ever, with no word), or at once once the scheduler is lost
-    (:func:`scheduler_lost`)."""
+    """``futures`` as they finish; a LocalError once no worker could run a fit for
+    ``dask_workers.WORKER_TIMEOUT`` seconds (every worker left or died, or every one is
+    paused and idle, :func:`stalled`: Dask would wait for ever, with no word), or at once
+    once the scheduler is lost (:func:`scheduler_lost`)."""
     distributed = import_dask()
     address = client.scheduler.address if client.scheduler is not None else None
-    pending, alone_since = set(futures), None
+    pending, stuck_since = set(futures), None
     while pending:
         try:
             done, pending = distributed.wait(pending, WATCH_SECONDS, "FIRST_COMPLETED")
@@ -308,19 +316,14 @@ def completed(client: Any, futures: Sequence[Any]) -> Iterator[Any]:
         yield from done
         if pending and client.status != "running":  # reconnecting or closed: tasks lost
             raise scheduler_lost(client, len(pending), address)
-        if done or client.scheduler_info(n_workers=1).get("workers"):
-            alone_since = None
-        elif alone_since is None:
-            alone_since = time.monotonic()
-            log.warning("every Dask worker has left the scheduler at %s; waiting at most "
-                        "%g s for one", address, dask_workers.WORKER_TIMEOUT)  # fmt: skip
-        elif time.monotonic() - alone_since >= (timeout := dask_workers.WORKER_TIMEOUT):
-            raise LocalError(
-                f"every Dask worker left the scheduler at {address} and none came back "
-                f"within {timeout:g} s ({len(pending)} fit{'s' * (len(pending) != 1)} "
-                f"unfinished). Start workers ('dask worker {address}') and run the command "
-                "again, or use --cluster local."
-            )
+        why = None if done or not pending else dask_workers.stalled(client)
+        if why is None:
+            stuck_since = None
+        elif stuck_since is None:
+            stuck_since = time.monotonic()
+            log.warning(dask_workers.STALLED_WARNINGS[why], address, dask_workers.WORKER_TIMEOUT)
+        elif time.monotonic() - stuck_since >= dask_workers.WORKER_TIMEOUT:
+            raise dask_workers.stalled_error(why, address, len(pending))
 
 
 def scheduler_lost(
