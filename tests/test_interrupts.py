@@ -229,3 +229,46 @@ def test_ctrl_c_in_demo_data_leaves_one_whole_dataset(
     assert _features(data) == features
     check_finished(data)
     assert sorted(p.name for p in data.glob(".*")) == [".synthetic.json"]  # no twin left
+
+
+@pytest.mark.parametrize("log_json", [True, False])
+def test_daemon_ctrl_c_while_loading_the_config_says_interrupted(
+    log_json: bool, daemon_dir: Path, numerpilot: Numerpilot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C before the daemon existed was re-raised: --log-json printed a plain
+    'Interrupted.', not a JSON line."""
+    from numerpilot.config import Config
+    from numerpilot.workdir import Workdir
+
+    loading = Workdir.load_config
+
+    def pressed(self: Workdir) -> Config:
+        os.kill(os.getpid(), signal.SIGINT)  # the handler runs before the next line
+        return loading(self)
+
+    monkeypatch.setattr(Workdir, "load_config", pressed)
+    outcome = numerpilot("daemon", *(["--log-json"] * log_json), "-C", str(daemon_dir))
+    assert outcome.code == 130, outcome.err
+    if log_json:
+        (line,) = [json.loads(line) for line in outcome.err.splitlines()]
+        assert line["message"] == "Interrupted." and line["event"] == "interrupted"
+    else:
+        assert outcome.err == "Interrupted.\n"
+
+
+def test_daemon_log_json_says_an_os_error_while_starting_as_json(
+    daemon_dir: Path, numerpilot: Numerpilot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError (not a NumerpilotError) while starting printed a plain 'Error: ...'."""
+    import errno
+
+    from numerpilot.workdir import Workdir
+
+    def refused(self: Workdir) -> None:  # a file that root, who runs these tests, could read
+        raise PermissionError(errno.EACCES, "Permission denied", str(self.config_path))
+
+    monkeypatch.setattr(Workdir, "load_config", refused)
+    outcome = numerpilot("daemon", "--log-json", "-C", str(daemon_dir))
+    assert outcome.code == 1, outcome.err
+    lines = [json.loads(line) for line in outcome.err.splitlines()]  # every line is JSON
+    assert lines[-1]["event"] == "error" and "Permission denied" in lines[-1]["message"]

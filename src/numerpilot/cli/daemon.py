@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -14,6 +14,7 @@ from numerpilot.cli.app import WorkdirOption, app, workdir
 if TYPE_CHECKING:
     from numerpilot.automation.daemon import Daemon
     from numerpilot.config import Config
+    from numerpilot.errors import NumerpilotError
     from numerpilot.workdir import Workdir
 
 INTERRUPTED = 130
@@ -37,8 +38,7 @@ def daemon(
     """
     from numerpilot.automation import logs
     from numerpilot.automation.alerts import Alert
-    from numerpilot.cli.commands import Said
-    from numerpilot.errors import NumerpilotError, SubmissionError
+    from numerpilot.errors import NumerpilotError, SubmissionError, from_os_error
     from numerpilot.lock import LockedError
 
     verbose = bool(ctx.parent and ctx.parent.params.get("verbose"))  # numerpilot -v daemon
@@ -59,21 +59,34 @@ def daemon(
                     raise
             if once and report.failures and runner.stopped_by != signal.SIGINT:
                 raise SubmissionError(f"round {report.round}: " + "; ".join(report.failures))
-        except NumerpilotError as error:
+        except (NumerpilotError, OSError) as error:  # OSError: a full disk, a folder not readable
             if not log_json:
                 raise
             # with --log-json even the last word is a JSON line, for the log's parser
-            logging.getLogger(__name__).error("%s", error, extra={"event": "error"})
-            raise typer.Exit(error.exit_code) from None
-        except KeyboardInterrupt:  # a second Ctrl-C: at once
-            if not log_json or runner is None:
+            _log_error(from_os_error(error) if isinstance(error, OSError) else error)
+        except KeyboardInterrupt:  # while starting, or a second Ctrl-C: at once
+            if not log_json:
                 raise
-            runner.stopped_by = signal.SIGINT
+            _log_interrupted()
         if log_json and runner.stopped_by == signal.SIGINT:  # "Interrupted." as a JSON line
-            logging.getLogger(__name__).warning("Interrupted.", extra={"event": "interrupted"})
-            raise Said(INTERRUPTED)
+            _log_interrupted()
     if runner.stopped_by == signal.SIGINT:  # Ctrl-C: "Interrupted.", as every command
         raise typer.Exit(INTERRUPTED)
+
+
+def _log_error(error: NumerpilotError) -> NoReturn:
+    """End ``daemon --log-json`` with ``error`` as its last JSON line, and its exit code."""
+    logging.getLogger(__name__).error("%s", error, extra={"event": "error"})
+    raise typer.Exit(error.exit_code)
+
+
+def _log_interrupted() -> NoReturn:
+    """End ``daemon --log-json`` with "Interrupted." as its last JSON line (exit code 130),
+    whether the daemon had started or not."""
+    from numerpilot.cli.commands import Said
+
+    logging.getLogger(__name__).warning("Interrupted.", extra={"event": "interrupted"})
+    raise Said(INTERRUPTED)
 
 
 def _daemon(wd: Workdir, config: Config) -> Daemon:
