@@ -191,6 +191,19 @@ def test_every_parameter_numerpilot_sets_and_its_aliases_are_reserved() -> None:
     assert reserved_lightgbm_key("lambda_l2") is None
 
 
+def test_a_typo_of_a_key_numerpilot_sets_is_not_advised_into_extra() -> None:
+    """'num_leave' was answered "did you mean 'num_leaves'?", a key [lightgbm] extra
+    refuses next: the hint names the setting to use instead."""
+    from numerpilot.lightgbm_keys import unknown_lightgbm_key
+
+    said = unknown_lightgbm_key({"num_leave": 63})
+    assert said is not None and "did you mean" not in said
+    assert "if you meant 'num_leaves': numerpilot sets that one; set [lightgbm] num_leaves" in said
+    said = unknown_lightgbm_key({"bagging_seeed": 1})
+    assert said is not None and "set [lightgbm] seed or [model] seeds instead" in said
+    assert unknown_lightgbm_key({"bagging_freq": 1, "lambda_l2": 1.0}) is None
+
+
 def test_named_settings_win_over_extra() -> None:
     """Even an extra that skipped validation cannot override a named setting."""
     from numerpilot.config import LightGBMConfig

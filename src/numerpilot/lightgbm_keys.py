@@ -80,11 +80,19 @@ def reserved_lightgbm_key(key: str) -> str | None:
     if name in _DERIVED_SEEDS:
         return (f"[lightgbm] extra sets '{key}', which LightGBM derives from seed (one per "
                 "member): set [lightgbm] seed or [model] seeds instead")  # fmt: skip
+    reserved = _set_by_numerpilot(name)
+    if reserved is None:
+        return None
+    canonical, instead = reserved
+    what = f"'{key}'," if name == canonical else f"'{key}', an alias of {canonical},"
+    return f"[lightgbm] extra sets {what} which numerpilot sets: {instead}"
+
+
+def _set_by_numerpilot(name: str) -> tuple[str, str] | None:
+    """LightGBM's own name of ``name`` and what to do instead, if numerpilot sets it."""
     for canonical, (aliases, instead) in _SET_BY_NUMERPILOT.items():
         if name == canonical or name in aliases:
-            what = f"'{key}'," if name == canonical else f"'{key}', an alias of {canonical},"
-            instead = instead + " instead" if instead.startswith("set ") else instead
-            return f"[lightgbm] extra sets {what} which numerpilot sets: {instead}"
+            return canonical, instead + " instead" if instead.startswith("set ") else instead
     return None
 
 
@@ -92,16 +100,23 @@ def unknown_lightgbm_key(params: dict[str, object]) -> str | None:
     """Why the first key of ``params`` that LightGBM does not know (a typo) cannot stay,
     None when it knows them all: LightGBM only warns about such a key and trains without
     it, so the setting would be silently ignored."""
+    import lightgbm
+
     known = _lightgbm_names()
     unknown = [key for key in params if known and key not in known]
     if not unknown:
         return None
     close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.75)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
+    reserved = _set_by_numerpilot(close[0]) if close else None
+    if reserved or (close and close[0] in _DERIVED_SEEDS):  # never advise a key refused next
+        instead = reserved[1] if reserved else "set [lightgbm] seed or [model] seeds instead"
+        hint = f" (if you meant {close[0]!r}: numerpilot sets that one; {instead})"
+    version = lightgbm.__version__
     return (
-        f"LightGBM has no parameter {unknown[0]!r}{hint}, so it would be ignored. Fix or "
-        "remove it; LightGBM's parameters and their aliases: "
-        "https://lightgbm.readthedocs.io/en/stable/Parameters.html"
+        f"LightGBM {version} has no parameter {unknown[0]!r}{hint}, so it would be ignored. "
+        "Fix or remove it; its parameters and their aliases: "
+        f"https://lightgbm.readthedocs.io/en/v{version}/Parameters.html"
     )
 
 

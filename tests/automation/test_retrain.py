@@ -465,3 +465,13 @@ def test_a_retrain_says_each_scoring_note_once(
     notes = [r.getMessage() for r in caplog.records if r.name == "numerpilot.scoring.report"]
     assert [n for n in notes if n.startswith("MMC:")], notes
     assert len(notes) == len(set(notes)), notes
+
+
+def test_a_jittered_poll_never_sleeps_past_max_sleep_seconds(
+    daemon_dir: Workdir, client: NumeraiClient
+) -> None:
+    """poll_seconds equal to max_sleep_seconds (allowed) slept up to 1.2 times the most."""
+    runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
+    runner.settings = runner.settings.model_copy(update={"poll_seconds": 60, "max_sleep_seconds": 60})
+    sleeps = [runner._sleep_seconds(None) for _ in range(200)]
+    assert max(sleeps) == 60 and min(sleeps) >= 48

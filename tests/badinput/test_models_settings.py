@@ -110,6 +110,10 @@ def test_an_unknown_lightgbm_parameter_is_refused_not_ignored(
     monkeypatch.setattr(train, "load_era_data", unread)
     _with_extra(fresh, "lambda_l3 = 1")
     outcome = numerpilot("train", "-C", str(fresh))
-    refused(outcome, 1, "[lightgbm] extra: LightGBM has no parameter 'lambda_l3'",
-            "did you mean 'lambda_l2'?", "would be ignored")  # fmt: skip
+    import lightgbm
+
+    version = lightgbm.__version__
+    refused(outcome, 1, f"[lightgbm] extra: LightGBM {version} has no parameter 'lambda_l3'",
+            "did you mean 'lambda_l2'?", "would be ignored",
+            f"https://lightgbm.readthedocs.io/en/v{version}/Parameters.html")  # fmt: skip
     assert not (fresh / "models" / "manifest.json").exists()

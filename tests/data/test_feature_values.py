@@ -28,8 +28,10 @@ NAMES = [f"feature_{j}" for j in range(5)]
          "(and 1 more feature)"),
         (np.array([[0, 1, 2, 3, 4]], dtype=np.int64), None),
         (np.zeros((0, 5), dtype=np.int8), None),
+        (np.array([[0, 1, 2, 3, 1_234_567]], dtype=np.int64), "feature feature_4 holds 1234567"),
+        (np.array([[0, 1, 2, 3, 2.5e-7]]), "feature feature_4 holds 2.5e-07"),
     ],
-    ids=["int8", "uint8", "float", "whole", "no-rows"],
+    ids=["int8", "uint8", "float", "whole", "no-rows", "large-int", "tiny-float"],
 )  # fmt: skip
 def test_the_data_and_the_pickle_say_the_same(values: np.ndarray, said: str | None) -> None:
     assert not_whole_0_4(values, NAMES) == said

@@ -49,5 +49,11 @@ def not_whole_0_4(values: np.ndarray, names: Sequence[str]) -> str | None:
     value = float(matrix[int(np.argmax(_not_whole(matrix[:, column]))), column])
     others = int(outside.sum()) - 1
     more = f" (and {others} more feature{'s' * (others > 1)})" if others else ""
-    said = "missing values (NaN)" if np.isnan(value) else f"{value:g}"
-    return f"feature {names[column]} holds {said}{more}"
+    return f"feature {names[column]} holds {_said(value)}{more}"
+
+
+def _said(value: float) -> str:
+    """``value`` as a person reads it: 1234567 whole, not 1.23457e+06."""
+    if np.isnan(value):
+        return "missing values (NaN)"
+    return f"{int(value)}" if value.is_integer() else f"{value:g}"
