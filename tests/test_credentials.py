@@ -154,3 +154,50 @@ def test_a_webhook_token_in_the_query_alone_is_redacted() -> None:
 
     add_secret("https://hooks.example.com?token=QUERYTOKEN123456789")
     assert "QUERYTOKEN" not in redact('"POST /?token=QUERYTOKEN123456789 HTTP/1.1" 200')
+
+
+def test_keys_from_a_pipe_as_a_shell_passes_them(tmp_path: Path) -> None:
+    """``NUMERPILOT_CREDENTIALS=<(pass show numerai)``: a pipe, mode 600, read once per
+    process (a second read of the same pipe would find it empty)."""
+    import numerpilot.credentials as credentials
+
+    read, write = os.pipe()
+    try:
+        os.write(write, json.dumps({"public_id": PUBLIC, "secret_key": SECRET}).encode())
+        os.close(write)
+        path = Path(f"/proc/self/fd/{read}")
+        assert load_credentials(path) == Credentials(PUBLIC, SECRET)
+        assert load_credentials(path) == Credentials(PUBLIC, SECRET)
+    finally:
+        os.close(read)
+        credentials._PIPED.clear()
+
+
+def test_a_pipe_never_closed_is_refused_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numerpilot.credentials as credentials
+
+    monkeypatch.setattr(credentials, "PIPE_SECONDS", 0.2)
+    read, write = os.pipe()
+    try:
+        os.write(write, b'{"public_id": ')  # and never more, never closed
+        with pytest.raises(CredentialsError, match="a pipe that was not written and closed within 0.2 s"):
+            load_credentials(Path(f"/proc/self/fd/{read}"))
+    finally:
+        os.close(read), os.close(write)
+
+
+def test_a_named_pipe_nobody_writes_is_refused_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numerpilot.credentials as credentials
+
+    monkeypatch.setattr(credentials, "PIPE_SECONDS", 0.2)
+    pipe = tmp_path / "credentials.json"
+    os.mkfifo(pipe, 0o600)
+    with pytest.raises(CredentialsError, match="not written and closed within 0.2 s"):
+        load_credentials(pipe)
+    os.chmod(pipe, 0o644)
+    with pytest.raises(CredentialsError, match="accessible by other users"):
+        load_credentials(pipe)

@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import re
+import select
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,9 +103,9 @@ def load_credentials(path: Path | None = None) -> Credentials:
             f"{path} is a folder, not a credentials file: point NUMERPILOT_CREDENTIALS at the "
             f"file ({_FORMAT}, mode 600)."
         )
-    if not path.is_file():  # /dev/null would be told "chmod 600 /dev/null"; a pipe hangs
+    if not (path.is_file() or path.is_fifo()):  # /dev/null: "chmod 600 /dev/null" would follow
         raise CredentialsError(
-            f"{path} is not a regular file (a device or a pipe): point NUMERPILOT_CREDENTIALS "
+            f"{path} is not a regular file (a device or a socket): point NUMERPILOT_CREDENTIALS "
             f"at the credentials file ({_FORMAT}, mode 600), or set {ENV_PUBLIC} and "
             f"{ENV_SECRET}."
         )
@@ -158,8 +160,11 @@ def _file_keys(path: Path) -> tuple[str, str]:
 
 
 def _file_text(path: Path) -> str:
-    """The text of a credentials file; not UTF-8 or not readable by this user is refused."""
+    """The text of a credentials file, or of a pipe (``<(pass show numerai)``, read once per
+    process); not UTF-8 or not readable by this user is refused."""
     try:
+        if path.is_fifo():
+            return _PIPED.get(str(path)) or _PIPED.setdefault(str(path), _pipe_text(path))
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise CredentialsError(f"{path} is not UTF-8 text; it must be {_FORMAT}.") from None
@@ -169,6 +174,36 @@ def _file_text(path: Path) -> str:
             f"numerpilot, readable by that user alone. Fix it with: chmod 600 {path} (and "
             "chown to that user)."
         ) from None
+
+
+#: What a pipe as the credentials file held, by its path: a second read would find it empty.
+_PIPED: dict[str, str] = {}
+#: Seconds a pipe may take to deliver the keys (a password manager asking for its passphrase).
+PIPE_SECONDS = 60.0
+
+
+def _pipe_text(path: Path) -> str:
+    """Everything written to the pipe ``path`` until its writer closes it; a writer that
+    keeps it open without finishing is refused after PIPE_SECONDS, not waited for forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a named pipe no one opened: no hang
+    chunks: list[bytes] = []
+    seconds = PIPE_SECONDS
+    end = time.monotonic() + seconds
+    try:
+        while (left := end - time.monotonic()) > 0:
+            if not select.select([fd], [], [], left)[0]:
+                break
+            chunk = os.read(fd, 65536)
+            if not chunk:  # the writer closed it: all there is
+                return b"".join(chunks).decode("utf-8-sig")
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    raise CredentialsError(
+        f"{path} is a pipe that was not written and closed within {seconds:g} s: whatever "
+        "writes the keys into it must write them and end (or point NUMERPILOT_CREDENTIALS "
+        f"at a file, {_FORMAT}, mode 600)."
+    )
 
 
 def keys_source() -> str:
