@@ -38,3 +38,33 @@ def test_the_count_comes_after_the_gap_advice() -> None:
     assert str(caught.value).endswith(
         "share outcomes with test eras). These eras hold 1 fold of them at most."
     )
+
+
+@pytest.mark.parametrize("demo", [False, True])
+def test_too_few_eras_for_the_folds_names_the_settings_the_user_sets(
+    demo: bool, tmp_path: Path
+) -> None:
+    """Under --demo the folds' refusal named train.cv_folds and data.era_step, which --demo
+    replaces by [demo] cv_folds and era_step: the user changed them and nothing moved."""
+    from types import SimpleNamespace
+
+    from numerpilot.config import Config
+    from numerpilot.modeling.cv import TooFewErasError
+    from numerpilot.pipeline.context import Context
+    from numerpilot.pipeline.plan import held_out_splits
+    from numerpilot.workdir import Workdir
+
+    config = Config.model_validate(
+        {"data": {"era_step": 4}, "train": {"cv_folds": 3, "embargo_eras": 8}}
+    )
+    eras = np.array([f"{era:04d}" for era in range(1, 32, 4) for _ in range(3)])  # 8 eras
+    ctx = Context(Workdir(tmp_path), config, is_demo=demo)
+    with pytest.raises(TooFewErasError) as refused:
+        held_out_splits(ctx, SimpleNamespace(eras=eras))  # type: ignore[arg-type]
+    said = str(refused.value)
+    section = "demo" if demo else "train"
+    assert f"lower {section}.cv_folds or {section}.embargo_eras" in said, said
+    assert f"one holdout of {section}.holdout_eras" in said
+    assert "an embargo of 2 eras from 8 training eras" in said
+    assert "an embargo of 8 eras spans 2 of those" in said
+    assert said.endswith(f"lower {'demo' if demo else 'data'}.era_step.")

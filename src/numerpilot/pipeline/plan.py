@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from numerpilot.config import Config
+from numerpilot.config import DEMO_SETTINGS, Config, setting_name
 from numerpilot.data import layout
 from numerpilot.data.catalog import feature_set
 from numerpilot.data.load import EraData, load_era_data
@@ -123,16 +123,27 @@ def held_out_splits(ctx: Context, data: EraData) -> list[EraSplit]:
         try:
             return purged_era_folds(data.eras, cfg.train.cv_folds, embargo)
         except TooFewErasError as error:
-            if cfg.data.step == 1:
-                raise
-            raise TooFewErasError(f"{str(error).rstrip('.')}{_step_note(cfg.data.step)}") from None
+            said = str(error).rstrip(".")
+            if cfg.data.step > 1:
+                said += _step_note(cfg.data.step, cfg.train.embargo_eras, embargo)
+            raise TooFewErasError(_in_demo_terms(said, demo=ctx.is_demo)) from None
     return [train_split(cfg, data.eras)]
 
 
-def _step_note(step: int) -> str:
-    """Why an era step leaves few eras (the embargo counted in sampled eras), and the fix."""
-    return (f"; data.era_step = {step} keeps {every_nth_era(step)} only (train.embargo_eras "
-            "counts in those): lower data.era_step.")  # fmt: skip
+def _step_note(step: int, embargo_eras: int, embargo: int) -> str:
+    """Why an era step leaves few eras (the embargo spans fewer sampled eras), and the fix."""
+    return (f"; data.era_step = {step} keeps {every_nth_era(step)} only, and an embargo of "
+            f"{embargo_eras} eras spans {embargo} of those: lower data.era_step.")  # fmt: skip
+
+
+def _in_demo_terms(message: str, *, demo: bool) -> str:
+    """``message`` with each setting named as the user sets it (``demo.cv_folds`` under
+    ``--demo``, whose [demo] values replace train's)."""
+    for section, names in DEMO_SETTINGS.items():
+        for name in names:
+            key = f"{section}.{name}"
+            message = message.replace(key, setting_name(key, demo=demo))
+    return message
 
 
 def uses_folds(ctx: Context) -> bool:
