@@ -472,6 +472,7 @@ def test_a_jittered_poll_never_sleeps_past_max_sleep_seconds(
 ) -> None:
     """poll_seconds equal to max_sleep_seconds (allowed) slept up to 1.2 times the most."""
     runner = Daemon(daemon_dir, load_config(daemon_dir.config_path), client, seed=0)
-    runner.settings = runner.settings.model_copy(update={"poll_seconds": 60, "max_sleep_seconds": 60})
+    both = {"poll_seconds": 60, "max_sleep_seconds": 60}
+    runner.settings = runner.settings.model_copy(update=both)
     sleeps = [runner._sleep_seconds(None) for _ in range(200)]
     assert max(sleeps) == 60 and min(sleeps) >= 48

@@ -3,6 +3,8 @@ cv.folds (a user tried one count after another)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 

@@ -383,7 +383,8 @@ class Daemon:
 
     def _sleep_seconds(self, wake: datetime | None) -> float:
         """Real seconds to sleep: until ``wake`` (server time), or one poll with jitter (never
-        past max_sleep_seconds); one poll at most until the server clock's rate is known (it may run fast)."""
+        past max_sleep_seconds); one poll at most until the server clock's rate is known
+        (it may run fast)."""
         jittered = self.settings.poll_seconds * self._rng.uniform(0.8, 1.2)
         poll = min(jittered, self.settings.max_sleep_seconds)  # never past the stated most
         seconds = self.clock.real_seconds(wake) if wake is not None else 0.0
