@@ -45,9 +45,24 @@ def shared(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
-def _read_as_a_stranger(folder: Path) -> str:
+#: The copy status makes of the ledger comes out torn, as when a daemon wrote it meanwhile
+#: without moving its size, time or header: the copy's header is not SQLite's.
+TORN = """
+import shutil
+copy = shutil.copyfile
+def torn(source, target):
+    copy(source, target)
+    if str(target).endswith("state.db"):
+        with open(target, "r+b") as file:
+            file.write(b"not SQLite at all")
+    return target
+shutil.copyfile = torn
+"""
+
+
+def _read_as_a_stranger(folder: Path, before: str = "") -> str:
     """What ``Ledger(read_only=True).history()`` gives a process that cannot write
-    ``folder``: the rounds of its rows, or its one-line error."""
+    ``folder`` (after running ``before``): the rounds of its rows, or its one-line error."""
     prefix: list[str] = []
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:
@@ -57,7 +72,7 @@ def _read_as_a_stranger(folder: Path) -> str:
         folder.chmod(0o555)
     try:
         done = subprocess.run(
-            [*prefix, sys.executable, "-c", READ, str(folder / "state.db")],
+            [*prefix, sys.executable, "-c", before + READ, str(folder / "state.db")],
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
     finally:
@@ -88,6 +103,15 @@ def test_rows_still_in_the_wal_are_read(shared: Path, tmp_path: Path) -> None:
     before = snapshot(shared)
     assert _read_as_a_stranger(shared) == "[901, 900]"
     assert snapshot(shared) == before  # nothing written, not even a -shm
+
+
+def test_a_copy_torn_by_a_write_says_run_again_not_damaged(shared: Path, tmp_path: Path) -> None:
+    """A copy torn by a daemon's write read as damaged: status said the ledger was 'not a
+    numerpilot ledger, or damaged' and advised moving it away, the record of every upload."""
+    _daemon_stopped_with_rows_in_its_wal(shared, tmp_path)
+    said = _read_as_a_stranger(shared, before=TORN)
+    assert said.startswith("LocalError: The ledger") and "run status again" in said, said
+    assert "mv " not in said and "not a numerpilot ledger" not in said
 
 
 def test_a_ledger_without_a_wal_is_read(shared: Path) -> None:

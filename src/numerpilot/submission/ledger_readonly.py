@@ -16,6 +16,11 @@ from numerpilot.errors import LocalError
 #: What a read-only connection's first read meets where no -shm can be made beside the
 #: ledger (a -wal there, or none): the primary result codes.
 _NO_SHM = (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY)
+#: What SQLite says of a file that is no database, or a damaged one.
+_DAMAGED = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+#: Bytes of a file's start compared before and after a copy: the ledger's header, and a
+#: -wal's (its salts change each time SQLite starts the -wal over, which may keep its size).
+_HEADER = 100
 
 
 @contextlib.contextmanager
@@ -35,7 +40,12 @@ def read_only(path: Path) -> Iterator[sqlite3.Connection]:
         if _wal_size(path) > 0:
             with _private_copy(path) as copy, contextlib.closing(sqlite3.connect(copy)) as conn:
                 conn.row_factory = sqlite3.Row
-                yield conn
+                try:
+                    yield conn
+                except sqlite3.DatabaseError as error:
+                    if error.sqlite_errorcode not in _DAMAGED:
+                        raise
+                    raise _torn(path) from error
             return
         conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
     conn.row_factory = sqlite3.Row
@@ -53,13 +63,28 @@ def _wal_size(path: Path) -> int:
         return 0
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """What changes when a file is written: its size and time (None: no such file)."""
+def _stamp(path: Path) -> tuple[int, int, bytes] | None:
+    """What changes when a file is written: its size, time and header (None: no such
+    file); the time alone may not move within a filesystem's clock tick."""
     try:
         stat = path.stat()
+        with path.open("rb") as file:
+            header = file.read(_HEADER)
     except FileNotFoundError:
         return None
-    return stat.st_size, stat.st_mtime_ns
+    except PermissionError:  # the copy fails next, and says so
+        return stat.st_size, stat.st_mtime_ns, b""
+    return stat.st_size, stat.st_mtime_ns, header
+
+
+def _torn(path: Path) -> LocalError:
+    """A private copy that reads as damaged: the ledger most likely changed as it was copied
+    (a write that left its size, time and header as they were)."""
+    return LocalError(
+        f"The ledger {path} read as damaged from the copy status made of it: a daemon was "
+        "most likely writing it meanwhile. Nothing was changed; run status again (if it "
+        f"says this again, run it where {path.parent} is writable, which reads it in place)."
+    )
 
 
 @contextlib.contextmanager
