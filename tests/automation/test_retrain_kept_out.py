@@ -83,8 +83,9 @@ def test_new_data_version_kept_out_is_not_retrained_again_on_that_version(
 ) -> None:
     """Models of an older version, and a retrain on the newest one kept out: the same data
     gives the same verdict, so a restarted daemon does not retrain on it again at once
-    (one that never stops already did not); a still newer version is due."""
-    from numerpilot.modeling.retrain_record import record_kept_out
+    (one that never stops already did not); a still newer version is due, and so is the
+    same version once the config has changed (it was never tried again)."""
+    from numerpilot.modeling.retrain_record import config_sha256, record_kept_out
 
     with daemon_dir.config_path.open("a") as fh:
         fh.write('retrain = "new-data-version"\n')
@@ -97,10 +98,30 @@ def test_new_data_version_kept_out_is_not_retrained_again_on_that_version(
         path.write_text(json.dumps(raw))
     newest = client.newest_version()
     assert retrain_reason(daemon_dir, config, client) == f"new data version {newest} (models: v4.3)"
-    record_kept_out(daemon_dir.models, manifest.bundle, newest)
+    sha = config_sha256(daemon_dir.config_path)
+    record_kept_out(daemon_dir.models, manifest, newest, sha)
     assert retrain_reason(daemon_dir, config, client) is None
-    record_kept_out(daemon_dir.models, manifest.bundle, "v4.9")  # kept out on another one
+    with daemon_dir.config_path.open("a") as fh:
+        fh.write("retrain_tolerance = 0.01\n")  # another config: another verdict may come
     assert retrain_reason(daemon_dir, config, client) is not None
+    record_kept_out(daemon_dir.models, manifest, "v4.9", sha)  # kept out on another one
+    assert retrain_reason(daemon_dir, config, client) is not None
+
+
+def test_a_kept_out_retrain_is_remembered_for_models_saved_before_bundles(
+    daemon_dir: Workdir,
+) -> None:
+    """Models of the format before bundle folders have no bundle name: the record never
+    matched them, and every restarted daemon retrained at once."""
+    from dataclasses import replace
+
+    from numerpilot.modeling.retrain_record import kept_out, record_kept_out
+
+    old = replace(load_manifest(daemon_dir.models), bundle="")
+    record_kept_out(daemon_dir.models, old, "v5.2", "abc")
+    kept = kept_out(daemon_dir.models, old)
+    assert kept is not None and kept.created == old.created
+    assert kept_out(daemon_dir.models, replace(old, created="2020-01-01T00:00:00+00:00")) is None
 
 
 def test_the_tolerance_is_the_configs_as_it_is_when_the_retrain_runs(

@@ -96,3 +96,42 @@ def test_a_cluster_whose_workers_all_paused_is_given_up(monkeypatch: pytest.Monk
         "data.era_step or a smaller data.feature_set, and run the command again; or use "
         "--cluster local."
     )
+
+
+class _Scheduler:
+    """What a scheduler says of its workers (``Client.scheduler_info``)."""
+
+    def __init__(self, *workers: dict[str, Any]) -> None:
+        self.workers = {f"tcp://10.0.0.{i}:1": w for i, w in enumerate(workers)}
+
+    def scheduler_info(self, n_workers: int) -> dict[str, Any]:
+        return {"workers": self.workers}
+
+
+def test_paused_workers_that_do_not_count_their_tasks_are_not_given_up() -> None:
+    """A distributed without task counts in its metrics read as 'running nothing': paused
+    workers still finishing their fits were given up after 60 s."""
+    from numerpilot.modeling.dask_workers import stalled
+
+    busy = {"status": "paused", "metrics": {"task_counts": {"executing": 1}}}
+    idle = {"status": "paused", "metrics": {"task_counts": {}}}
+    uncounted = {"status": "paused", "metrics": {}}
+    assert stalled(_Scheduler(idle, idle)) == "paused"
+    assert stalled(_Scheduler(idle, busy)) is None
+    assert stalled(_Scheduler(idle, uncounted)) is None
+    assert stalled(_Scheduler(idle, {"status": "running"})) is None
+    assert stalled(_Scheduler()) == "left"
+
+
+@pytest.mark.parametrize("why", ["left", "paused"])
+def test_a_local_cluster_that_stalled_is_told_in_local_terms(why: str) -> None:
+    """--cluster local's workers that died were told to start 'dask worker tcp://127.0...'
+    and to use --cluster local, the cluster they were."""
+    from numerpilot.modeling.dask_workers import stalled_error
+
+    said = str(stalled_error(why, "tcp://127.0.0.1:4567", 2, local=True))
+    assert said.startswith("every worker of --cluster local")
+    assert (
+        "dask worker" not in said and "127.0.0.1" not in said and "use --cluster local" not in said
+    )
+    assert "fewer workers ([cluster] workers)" in said and "(2 fits unfinished)" in said

@@ -86,7 +86,8 @@ def test_a_worker_without_a_gpu_build_is_named(
         'model.device = "gpu", but this LightGBM has no GPU support ('
     )
     assert message.endswith(
-        'or set device = "cpu". Then start the worker again and run the command again.'
+        'or set device = "cpu" (after an install there, start the worker again and run the '
+        "command again)."
     )
 
 

@@ -22,7 +22,7 @@ def test_too_many_folds_says_how_many_fit(folds: int, test_eras: int, most: int)
     with pytest.raises(DataError) as caught:
         era_folds(ERAS, n_folds=folds, purge=8, test_eras=test_eras, era_step=1)
     assert str(caught.value).endswith(
-        f"or cv.test_eras. These eras hold {most} folds of them at most."
+        f"or cv.test_eras. These eras make {most} folds of that size at most."
     )
     era_folds(ERAS, n_folds=most, purge=8, test_eras=test_eras)  # and that many do
 
@@ -38,7 +38,7 @@ def test_the_count_comes_after_the_gap_advice() -> None:
     with pytest.raises(DataError) as caught:
         era_folds(eras, n_folds=2, purge=30, test_eras=5, era_step=1)
     assert str(caught.value).endswith(
-        "share outcomes with test eras). These eras hold 1 fold of them at most."
+        "share outcomes with test eras). These eras make 1 fold of that size at most."
     )
 
 

@@ -6,7 +6,6 @@ ran is kept in ``models/retrain.json``), and the retrain itself, between rounds 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import threading
 import time
@@ -24,6 +23,7 @@ from numerpilot.errors import NumerpilotError, failure_line
 from numerpilot.lock import LockedError
 from numerpilot.modeling.manifest import load_manifest
 from numerpilot.modeling.retrain_record import (
+    config_sha256,
     failed_retrain,
     kept_out,
     last_retrain,
@@ -57,7 +57,7 @@ def retrain_reason(
         manifest = load_manifest(workdir.models)
     except NumerpilotError:
         return "no trained models"
-    kept = kept_out(workdir.models, manifest.bundle)
+    kept = kept_out(workdir.models, manifest)
     if config.daemon.retrain == "weekly":
         # the time passed on the clock that stamped them (this machine's; a skew does not
         # matter), at the server clock's rate: a sandbox's week may last minutes
@@ -72,7 +72,11 @@ def retrain_reason(
     if config.data.version != "newest":
         return None
     newest = client.newest_version()
-    if newest == manifest.data_version or (kept is not None and kept.data_version == newest):
+    if newest == manifest.data_version or (
+        kept is not None
+        and kept.data_version == newest
+        and kept.config in ("", config_sha256(workdir.config_path))  # "": recorded before
+    ):
         return None
     return f"new data version {newest} (models: {manifest.data_version})"
 
@@ -175,7 +179,7 @@ class Retrainer:
             self._say_once(f"not retraining now ({reason}): {error} Trying again later.")
             return []
         except (NumerpilotError, OSError, MemoryError) as error:
-            self.failed[reason] = (current.number, self._config_text())
+            self.failed[reason] = (current.number, config_sha256(self.workdir.config_path))
             record_failed(self.workdir.models, reason, *self.failed[reason])
             line = failure_line(error).rstrip()
             message = (
@@ -191,21 +195,13 @@ class Retrainer:
         record_failed(self.workdir.models, None)
         return []
 
-    def _config_text(self) -> str:
-        """The SHA-256 of the work directory's config as it is now ("" when it cannot be
-        read)."""
-        try:
-            return hashlib.sha256(self.workdir.config_path.read_bytes()).hexdigest()
-        except OSError:
-            return ""
-
     def _try_again(self, reason: str, current: RoundInfo) -> bool:
         """Whether a retrain for ``reason``, tried already, failed and may be tried again: the
         config changed since (a mistake fixed), or a round has opened since (a fault passed)."""
         failed = self.failed.get(reason)
         if failed is None:
             return False
-        return current.number != failed[0] or self._config_text() != failed[1]
+        return current.number != failed[0] or config_sha256(self.workdir.config_path) != failed[1]
 
     def measure_clock(self) -> bool:
         """Look at the server's clock a few times, a quarter second apart, until its rate is
@@ -231,6 +227,6 @@ class Retrainer:
         from numerpilot.pipeline.context import Context
         from numerpilot.pipeline.retrain import retrain
 
-        download_dataset(self.workdir, self.config, self.client, info=current)
-        ctx = Context.load(self.workdir)  # the config as it is now, its tolerance too
+        ctx = Context.load(self.workdir)  # the config as it is now: its data, its tolerance
+        download_dataset(self.workdir, ctx.config, self.client, info=current)
         return retrain(ctx, ctx.config.daemon.retrain_tolerance, locked=True)

@@ -139,7 +139,7 @@ def era_folds(
         narrower = gap_hint() if size >= 1 and first_test >= 1 else ""  # the gap alone
         most = max((n for n in range(1, n_folds) if _folds_fit(numbers, n, gap, test_eras)),
                    default=0)  # fmt: skip
-        fit = f" These eras hold {plural(most, 'fold')} of them at most." if most else ""
+        fit = f" These eras make {plural(most, 'fold')} of that size at most." if most else ""
         raise DataError(
             f"{plural(len(uniq), 'era')} are too few for {plural(n_folds, 'fold')} of {each} "
             f"behind a gap of {plural(gap, 'era')} (purge {purge} + embargo {embargo}); lower "

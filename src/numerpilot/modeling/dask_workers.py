@@ -92,7 +92,8 @@ def check_backend(cfg: Config) -> None:
 
             lightgbm_gpu_params()
     except ConfigError as error:
-        raise ConfigError(f"{where}: {error} Then {again}.") from None
+        said = str(error).rstrip(".")  # its advice ends in 'or set device = "cpu"'
+        raise ConfigError(f"{where}: {said} (after an install there, {again}).") from None
 
 
 def warn_of_threads(client: Any, address: str) -> None:
@@ -122,23 +123,33 @@ STALLED_WARNINGS = {
 def stalled(client: Any) -> str | None:
     """Why no worker of ``client``'s scheduler can run a task now: ``"left"`` (it has no
     worker), ``"paused"`` (each is paused, its memory above Dask's pause threshold, and
-    runs no task: a paused worker starts none), else None."""
+    runs no task: a paused worker starts none), else None (a worker whose metrics do not
+    count its running tasks, a version of distributed without them, may be running one)."""
     workers = client.scheduler_info(n_workers=-1).get("workers", {})
     if not workers:
         return "left"
-    paused = all(worker.get("status") == "paused" for worker in workers.values())
-    running = any(
-        worker.get("metrics", {}).get("task_counts", {}).get("executing")
-        for worker in workers.values()
-    )
-    return "paused" if paused and not running else None
+    if not all(worker.get("status") == "paused" for worker in workers.values()):
+        return None
+    counts = [worker.get("metrics", {}).get("task_counts") for worker in workers.values()]
+    if any(count is None or count.get("executing") for count in counts):
+        return None
+    return "paused"
 
 
-def stalled_error(why: str, address: str | None, unfinished: int) -> LocalError:
-    """The LocalError of a cluster at ``address`` that stalled (:func:`stalled`) for
-    :data:`WORKER_TIMEOUT` seconds with ``unfinished`` fits left."""
+def stalled_error(why: str, address: str | None, unfinished: int, *, local: bool) -> LocalError:
+    """The LocalError of a cluster at ``address`` (``local``: ``--cluster local``'s own)
+    that stalled (:func:`stalled`) for :data:`WORKER_TIMEOUT` seconds with ``unfinished``
+    fits left."""
     timeout = WORKER_TIMEOUT
     fits = f"{unfinished} fit{'s' * (unfinished != 1)} unfinished"
+    if local:  # its workers are this machine's processes: out of memory, most likely
+        return LocalError(
+            f"every worker of --cluster local {'is paused' if why == 'paused' else 'died'} "
+            f"and none came back within {timeout:g} s ({fits}); the likeliest cause is "
+            "memory (each worker may use an even share of this machine's). Run the command "
+            "again with fewer workers ([cluster] workers), a larger data.era_step or a "
+            "smaller data.feature_set, or without --cluster."
+        )
     if why == "paused":
         return LocalError(
             f"every Dask worker at {address} is paused (its memory is above Dask's pause "

@@ -28,6 +28,7 @@ import multiprocessing
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -203,6 +204,10 @@ def connect(address: str, *, n_workers: int = 2) -> Iterator[Any]:
         yield client
 
 
+#: The clusters of ``--cluster local`` (:func:`_local_cluster`): a stall there has local causes.
+_LOCAL_CLUSTERS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 @contextlib.contextmanager
 def _local_cluster(distributed: Any, n_workers: int, quiet: int) -> Iterator[Any]:
     """A LocalCluster of ``n_workers`` processes, closed on leaving. One cut short while it
@@ -211,28 +216,30 @@ def _local_cluster(distributed: Any, n_workers: int, quiet: int) -> Iterator[Any
 
     clusters = set(distributed.SpecCluster._instances)
     children = set(multiprocessing.active_children())
-    try:
-        # no pause: a worker above its pause threshold (80 % of its memory by default, and
-        # a fit's memory is not all given back to the system) would start no fit again;
-        # the memory plan sized the workers (its nanny still ends one at 95 %)
-        with dask.config.set({"distributed.worker.memory.pause": False}):
+    # no pause, for the cluster's life (a worker its nanny restarts reads the config again):
+    # a worker above its pause threshold (80 % of its memory by default, and a fit's memory
+    # is not all given back to the system) would start no fit again. Each worker's limit is
+    # this machine's memory shared evenly; its nanny still ends one at 95 % of it.
+    with dask.config.set({"distributed.worker.memory.pause": False}):
+        try:
             cluster = distributed.LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, silence_logs=quiet, preload=[__name__],
                 # no dashboard; its HTTP server on a free port (8787 may be taken: a warning)
                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             )  # fmt: skip
-    except BaseException as error:
-        _abandon(distributed, clusters, children)
-        if not isinstance(error, RuntimeError):  # Ctrl-C, SIGTERM (SystemExit), ...
-            raise
-        raise LocalError(  # a worker process died starting
-            f"--cluster local: a Dask worker process died while starting ({cause_of(error)}"
-            "); what it printed, if anything, is above. Run the command again, or without "
-            "--cluster."
-        ) from None
-    with cluster:
-        yield cluster
+        except BaseException as error:
+            _abandon(distributed, clusters, children)
+            if not isinstance(error, RuntimeError):  # Ctrl-C, SIGTERM (SystemExit), ...
+                raise
+            raise LocalError(  # a worker process died starting
+                f"--cluster local: a Dask worker process died while starting "
+                f"({cause_of(error)}); what it printed, if anything, is above. Run the "
+                "command again, or without --cluster."
+            ) from None
+        _LOCAL_CLUSTERS.add(cluster)
+        with cluster:
+            yield cluster
 
 
 @contextlib.contextmanager
@@ -323,7 +330,8 @@ def completed(client: Any, futures: Sequence[Any]) -> Iterator[Any]:
             stuck_since = time.monotonic()
             log.warning(dask_workers.STALLED_WARNINGS[why], address, dask_workers.WORKER_TIMEOUT)
         elif time.monotonic() - stuck_since >= dask_workers.WORKER_TIMEOUT:
-            raise dask_workers.stalled_error(why, address, len(pending))
+            local = getattr(client, "cluster", None) in _LOCAL_CLUSTERS
+            raise dask_workers.stalled_error(why, address, len(pending), local=local)
 
 
 def scheduler_lost(

@@ -4,15 +4,19 @@ that kept its new models out, and the last that failed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from numerpilot.errors import from_os_error
 from numerpilot.io import write_text_atomic
+
+if TYPE_CHECKING:
+    from numerpilot.modeling.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +26,24 @@ RETRAIN_RECORD = "retrain.json"
 
 @dataclass(frozen=True)
 class KeptOut:
-    """The last retrain that kept its new models out: the bundle it left in use, when (this
-    machine's clock, ISO, as a manifest's ``created``) and on which data version."""
+    """The last retrain that kept its new models out: the models it left in use (their
+    bundle folder, "" for models saved before bundles, and when they were trained), when
+    (this machine's clock, ISO, as a manifest's ``created``), on which data version, and
+    the SHA-256 of the config it ran with."""
 
     bundle: str
+    created: str
     at: str
     data_version: str
+    config: str
+
+
+def config_sha256(path: Path) -> str:
+    """The SHA-256 of the config file ``path`` as it is now ("" when it cannot be read)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def _record(models: Path) -> dict[str, Any]:
@@ -48,18 +64,20 @@ def _write_record(models: Path, raw: dict[str, Any]) -> None:
         log.warning("could not record the retrain: %s", from_os_error(error))
 
 
-def kept_out(models: Path, bundle: str) -> KeptOut | None:
-    """The last kept-out retrain, if it left ``bundle`` in use (None otherwise: none, or
-    the models in use changed since, by a retrain, a train or a rollback)."""
+def kept_out(models: Path, in_use: Manifest) -> KeptOut | None:
+    """The last kept-out retrain, if it left the models ``in_use`` in use (None otherwise:
+    none, or the models in use changed since, by a retrain, a train or a rollback)."""
     raw = _record(models).get("kept_out")
     if not isinstance(raw, dict):
         return None
     try:
-        kept = KeptOut(str(raw["bundle"]), str(raw["at"]), str(raw["data_version"]))
+        kept = KeptOut(str(raw["bundle"]), str(raw.get("created", "")), str(raw["at"]),
+                       str(raw["data_version"]), str(raw.get("config", "")))  # fmt: skip
         aware = datetime.fromisoformat(kept.at).tzinfo is not None
     except (KeyError, ValueError):
         return None  # damaged, or edited by hand: no retrain is held back by it
-    return kept if aware and kept.bundle == bundle and bundle else None
+    same = kept.bundle == in_use.bundle and kept.created in ("", in_use.created)
+    return kept if aware and same and (kept.bundle or kept.created) else None
 
 
 def failed_retrain(models: Path) -> tuple[str, tuple[int, str]] | None:
@@ -87,12 +105,15 @@ def record_failed(models: Path, reason: str | None, number: int = 0, config: str
     _write_record(models, raw)
 
 
-def record_kept_out(models: Path, bundle: str, data_version: str) -> None:
-    """Record that a retrain on ``data_version`` kept its models out for ``bundle``: a
-    weekly retrain is due a week later, not at once (nor never again in this daemon)."""
+def record_kept_out(models: Path, in_use: Manifest, data_version: str, config: str) -> None:
+    """Record that a retrain on ``data_version`` with the config of SHA-256 ``config`` kept
+    its models out for those ``in_use``: a weekly retrain is due a week later, not at once
+    (nor never again in this daemon), and one for that data version not again until the
+    config changes."""
     raw = _record(models)
     at = datetime.now(UTC).isoformat(timespec="seconds")
-    raw["kept_out"] = {"bundle": bundle, "at": at, "data_version": data_version}
+    raw["kept_out"] = {"bundle": in_use.bundle, "created": in_use.created, "at": at,
+                       "data_version": data_version, "config": config}  # fmt: skip
     _write_record(models, raw)
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from numerpilot.errors import DataError
 from numerpilot.modeling.manifest import MANIFEST, Manifest, load_manifest
-from numerpilot.modeling.retrain_record import record_kept_out
+from numerpilot.modeling.retrain_record import config_sha256, record_kept_out
 from numerpilot.modeling.store import discard_bundle, load_bundle, publish_bundle
 from numerpilot.pipeline.context import Context
 from numerpilot.pipeline.train import train_ensemble
@@ -73,13 +72,6 @@ def _before(new: float, old: float | None, tolerance: float) -> str:
     return f"{old:.4f}"
 
 
-def _kept_out(folder: Path, current: Manifest, candidate: Manifest) -> None:
-    """Record that ``candidate`` was kept out for ``current``: a weekly retrain is next due
-    a week from now, and one for its data version not again (the same data, the same
-    verdict)."""
-    record_kept_out(folder, current.bundle, candidate.data_version)
-
-
 def retrain(
     ctx: Context, tolerance: float, progress: Progress = SILENT, *, locked: bool = False
 ) -> RetrainResult:
@@ -104,7 +96,10 @@ def retrain(
                                 "replace them", why)  # fmt: skip
             if current is not None and old is not None and new < old - tolerance:
                 discard_bundle(folder, candidate)
-                _kept_out(folder, current, candidate)
+                # a weekly retrain is next due a week from now, and one for this data
+                # version not again with this config (the same data, the same verdict)
+                sha = config_sha256(ctx.workdir.config_path)
+                record_kept_out(folder, current, candidate.data_version, sha)
                 log.warning("retrained models kept out: validation CORR %.4f vs %.4f now "
                             "(worse by more than the tolerance of %g)", new, old,
                             tolerance)  # fmt: skip

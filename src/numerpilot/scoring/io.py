@@ -412,7 +412,7 @@ def _model_column_name(
                              f"(model columns: {shown}).")  # fmt: skip
         column = candidates[0]
     if column not in numeric:
-        _refuse_missing_column(path, column, numeric, what, option)
+        _refuse_missing_column(path, column, numeric, what)
     if not numeric[column]:
         models = [
             str(c) for c, is_number in numeric.items() if is_number and c not in _NOT_PREDICTIONS
@@ -425,9 +425,7 @@ def _model_column_name(
     return column
 
 
-def _refuse_missing_column(
-    path: Path, column: str, numeric: dict[str, bool], what: str, option: str | None
-) -> None:
+def _refuse_missing_column(path: Path, column: str, numeric: dict[str, bool], what: str) -> None:
     """Refuse a model ``column`` the file lacks: a data file (features and targets, no
     model column) is named as such, rather than offered by its feature columns."""
     names = list(map(str, numeric))
