@@ -167,3 +167,44 @@ def test_validation_file_with_a_prediction_column_scores_that_column(
     assert result.returncode == 0, result.stderr
     assert "PRED:" not in result.stderr
     assert scores["lin"] == json.loads((tmp_path / "p.json").read_text())["lin"]
+
+
+def test_score_takes_the_configured_benchmark_column(
+    synthetic_dir: Path, preds_file: Path, tmp_path: Path
+) -> None:
+    """[scoring] benchmark_column, which validate scores BMC against, was not read by score:
+    a benchmark file of several columns was refused ('cannot tell which column')."""
+
+    def scored(work: Path, *extra: str) -> dict[str, float]:
+        out = work / "scores.json"
+        result = CliRunner().invoke(
+            app,
+            ["score", str(preds_file), "--data", str(synthetic_dir / "validation.parquet"),
+             "--benchmark", str(synthetic_dir / "validation_benchmark_models.parquet"),
+             "--json", str(out), "-C", str(work), *extra],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(out.read_text())["lin"]["per_era"]["bmc"])
+
+    configured = tmp_path / "configured"
+    configured.mkdir()
+    (configured / "numerpilot.toml").write_text(
+        '[scoring]\nbenchmark_column = "v52_lgbm_cyrusd20"\n'
+    )
+    named = tmp_path / "named"
+    named.mkdir()
+    assert scored(configured) == scored(named, "--benchmark-col", "v52_lgbm_cyrusd20")
+    assert scored(configured) != scored(configured, "--benchmark-col", "v52_lgbm_ender20")
+    (configured / "numerpilot.toml").write_text('[scoring]\nbenchmark_column = "v52_gone"\n')
+    result = CliRunner().invoke(
+        app,
+        ["score", str(preds_file), "--data", str(synthetic_dir / "validation.parquet"),
+         "--benchmark", str(synthetic_dir / "validation_benchmark_models.parquet"),
+         "-C", str(configured)],
+    )  # fmt: skip
+    said = str(result.exception)
+    assert (
+        "[scoring] benchmark_column of numerpilot.toml: validation_benchmark_models.parquet "
+        "has no column 'v52_gone'" in said
+    )
+    assert said.endswith("; or name the column with --benchmark-col COL.")

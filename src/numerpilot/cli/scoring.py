@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -17,6 +17,9 @@ from numerpilot.cli.app import (
     not_a_folder,
     workdir,
 )
+
+if TYPE_CHECKING:
+    from numerpilot.config import Config
 
 
 @app.command("score", rich_help_panel="Analysis")
@@ -114,11 +117,7 @@ def score(
         if meta_model is not None
         else None
     )
-    bench = (
-        read_model_column(benchmark, benchmark_col, rows.ids, "benchmark", option="--benchmark-col")
-        if benchmark is not None
-        else None
-    )
+    bench = None if benchmark is None else _benchmark(benchmark, benchmark_col, rows.ids, config)
     report = score_frame(
         values,
         rows.target,
@@ -142,6 +141,22 @@ def score(
         from numerpilot.cli.render import print_scores
 
         print_scores(report)
+
+
+def _benchmark(path: Path, column: str | None, ids: Any, config: Config) -> Any:
+    """The benchmark column of ``path`` for BMC: ``--benchmark-col``, else ``[scoring]
+    benchmark_column`` (as ``validate`` scores it), else the file's one model column."""
+    from numerpilot.errors import DataError
+    from numerpilot.scoring.io import read_model_column
+
+    configured = config.scoring.benchmark_column
+    if column is not None or configured is None:
+        return read_model_column(path, column, ids, "benchmark", option="--benchmark-col")
+    try:
+        return read_model_column(path, configured, ids, "benchmark", option="--benchmark-col")
+    except DataError as error:
+        raise DataError(f"[scoring] benchmark_column of numerpilot.toml: {str(error).rstrip('.')}"
+                        "; or name the column with --benchmark-col COL.") from None  # fmt: skip
 
 
 def _checked_proportion(proportion: float | None, features: str | None) -> float:
