@@ -17,6 +17,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from numerpilot.errors import CredentialsError
 
@@ -142,7 +143,7 @@ def _file_keys(path: Path) -> tuple[str, str]:
             f"or export the two variables from that file instead (set -a; . {path}; set +a)."
         )
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_once_each)
     except json.JSONDecodeError as error:  # its message quotes no part of the file
         raise CredentialsError(
             f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column "
@@ -150,6 +151,12 @@ def _file_keys(path: Path) -> tuple[str, str]:
         ) from None
     if not isinstance(data, dict):
         raise CredentialsError(f"{path} is not a JSON object; it must be {_FORMAT}.")
+    twice = [key for key in data.get(_TWICE, ()) if key in ("public_id", "secret_key")]
+    if twice:  # JSON takes the last silently: which pair was meant is not known
+        raise CredentialsError(
+            f"{path} has {' and '.join(map(repr, twice))} more than once; keep one pair of "
+            f"keys in it: {_FORMAT}."
+        )
     missing = [f'"{key}"' for key in ("public_id", "secret_key") if key not in data]
     if missing:
         raise CredentialsError(f"{path} lacks {' and '.join(missing)}; it must be {_FORMAT}.")
@@ -157,6 +164,17 @@ def _file_keys(path: Path) -> tuple[str, str]:
     if not (isinstance(public, str) and isinstance(secret, str)):
         raise CredentialsError(f"{path}: both keys must be strings in quotes: {_FORMAT}.")
     return public, secret
+
+
+#: Where :func:`_once_each` lists the keys an object of the file has more than once.
+_TWICE = "\0twice"
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, with the keys it has more than once listed under :data:`_TWICE`."""
+    keys = [key for key, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    return {**dict(pairs), _TWICE: twice} if twice else dict(pairs)
 
 
 def _file_text(path: Path) -> str:

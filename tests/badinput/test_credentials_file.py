@@ -86,6 +86,10 @@ def _file_case(content: str, case: str, *fragments: str) -> object:
         _file_case(f'{{"public_id": "{PUBLIC}", "secret_key": " \\"{SECRET}\\" "}}',
                    "a key in quotes inside the credentials file",
                    "The secret key in", "keys.json is in quotes"),
+        _file_case(f'{{"public_id": "{PUBLIC}", "secret_key": "{SECRET}", '
+                   f'"secret_key": "{SECRET[::-1]}"}}',
+                   "a credentials file with `secret_key` twice (an old and a new key)",
+                   "keys.json has 'secret_key' more than once; keep one pair of keys"),
     ],
 )  # fmt: skip
 def test_credentials_file_says_what_is_wrong(
