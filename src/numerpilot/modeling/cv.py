@@ -55,8 +55,8 @@ def purged_era_folds(eras: np.ndarray, n_folds: int, embargo: int) -> list[EraSp
     if n_folds < 2 or len(uniq) < n_folds * (embargo + 1):
         raise TooFewErasError(
             f"cannot make {n_folds} era folds with an embargo of {plural(embargo, 'era')} from "
-            f"{plural(len(uniq), 'training era')}; lower train.cv_folds or train.embargo_eras (0 folds: "
-            "one holdout of train.holdout_eras)."
+            f"{plural(len(uniq), 'training era')}; lower train.cv_folds or train.embargo_eras "
+            "(0 folds: one holdout of train.holdout_eras)."
         )
     folds = []
     for test in np.array_split(np.arange(len(uniq)), n_folds):
