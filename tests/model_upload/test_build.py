@@ -271,3 +271,31 @@ def test_a_build_waits_for_another_writing_into_the_same_folder(tmp_path: Path) 
         pass
     with folder_held(tmp_path, wait=0.2, busy="writing a pickle") as held:  # its holder died
         assert held
+
+
+def test_a_pickle_of_another_numerpilot_is_warned_about(
+    built: BuiltUpload, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pickle an older numerpilot built passed on 0..1 features, which this version's
+    pickles refuse, and was checked and uploaded without a word: its sidecar now names the
+    version (and the payload format) that built it."""
+    from numerpilot import __version__
+    from numerpilot.cli.model_upload import _warn_older_build
+
+    assert built.info["numerpilot"] == __version__ and built.info["payload_format"] >= 2
+    pkl = tmp_path / "old.pkl"
+    shutil.copy(built.path, pkl)
+    sidecar = json.loads(built.sidecar.read_text())
+    for version, said in ((None, "an earlier numerpilot"), ("0.0.1", "numerpilot 0.0.1")):
+        if version is None:
+            sidecar.pop("numerpilot")
+        else:
+            sidecar["numerpilot"] = version
+        (tmp_path / "old.pkl.json").write_text(json.dumps(sidecar))
+        caplog.clear()
+        _warn_older_build(pkl)
+        (line,) = [r.getMessage() for r in caplog.records]
+        assert line.startswith(f"old.pkl was built by {said} (this is {__version__})")
+    caplog.clear()
+    _warn_older_build(built.path)
+    assert not caplog.records

@@ -122,6 +122,21 @@ def test_live_without_era(
     assert not cache.exists()
 
 
+@pytest.mark.bad_input("check-upload", "`--live` with rows whose era is missing")
+def test_live_with_rows_without_an_era(
+    numerpilot: Numerpilot, refused: Refused, pickle_path: Path, tmp_path: Path, cache: Path
+) -> None:
+    """Blamed on the pickle: 'Numerai's runtime would fail: ... Not enough stocks' (some
+    rows) or 'No objects to concatenate' (every row)."""
+    path = tmp_path / "era_missing.parquet"
+    frame = _frame()
+    frame.loc[frame.index[:5], "era"] = None
+    frame.to_parquet(path)
+    refused(_check(numerpilot, pickle_path, "--live", str(path)), 1,
+            f"the live file {path} has 5 of its 100 rows without an era")  # fmt: skip
+    assert not cache.exists()
+
+
 @pytest.mark.bad_input("check-upload", "`--benchmarks` with 10 of the 100 live ids")
 def test_benchmarks_of_part_of_the_ids(
     numerpilot: Numerpilot,

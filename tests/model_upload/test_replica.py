@@ -332,3 +332,30 @@ def test_a_damaged_replica_is_named_not_blamed_on_the_pickle(
     refused(done, 1, "The check could not run the pickle", f"replica {venv} is damaged",
             "cannot import", "run check-upload again: it rebuilds")  # fmt: skip
     assert not marker.exists()  # so that the next check rebuilds it
+
+
+@pytest.mark.bad_input("upload-model", "`--model` a Signals model of the account")
+def test_upload_model_names_a_model_of_another_tournament(
+    trained_dir: Path, sandbox: SandboxServer, numerpilot: Numerpilot, refused: Refused
+) -> None:
+    """It said "no model named 'sandbox_signals' in your account": it is one, of Signals."""
+    outcome = numerpilot("upload-model", "--model", "sandbox_signals", "-C", str(trained_dir))
+    refused(outcome, 2, "sandbox_signals is a Signals model: Numerai runs uploaded pickles for "
+            "Classic models only")  # fmt: skip
+    assert sandbox.state.pickles == []
+
+
+@pytest.mark.parametrize("command", ["build-upload", "check-upload", "upload-model"])
+def test_model_upload_in_a_signals_work_folder_is_refused(
+    command: str, tmp_path: Path, sandbox: SandboxServer, numerpilot: Numerpilot
+) -> None:
+    """build-upload wrote a pickle without tickers from Signals models (its check then sent
+    the user to 'numerpilot download', which they had run); upload-model sent a Classic
+    pickle for a Signals model."""
+    (tmp_path / "numerpilot.toml").write_text('[submission]\ntournament = "signals"\n')
+    args = ("--model", "sandbox_signals") if command == "upload-model" else ()
+    outcome = numerpilot(command, *args, "-C", str(tmp_path))
+    assert outcome.code == 2, outcome.err
+    assert outcome.err.startswith("Error: model upload is for Classic models")
+    assert 'this work folder is for Signals ([submission] tournament = "signals")' in outcome.err
+    assert not (tmp_path / "model.pkl").exists() and sandbox.state.pickles == []

@@ -18,6 +18,8 @@ LINEAR = "linear"
 _FORMAT = "numerpilot-linear-1"
 #: The format of a member with product terms (a reader of format 1 alone refuses it).
 _FORMAT_PAIRS = "numerpilot-linear-2"
+#: Decimals a linear member's predictions keep (their scale is the gaussianised target's).
+DECIMALS = 12
 
 
 def pair_columns(X: np.ndarray, pairs: np.ndarray, center: np.ndarray) -> np.ndarray:
@@ -62,8 +64,10 @@ class LinearModel:
         self.pair_coef = np.asarray(spec.get("pair_coef", []), dtype=np.float64)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predictions (n,) for X (n, f)."""
+        """Predictions (n,) for X (n, f), rounded to :data:`DECIMALS` decimals: BLAS sums a
+        row's products in an order that depends on where the row sits, so two equal rows
+        could differ by 1e-17, and the per-era ranks would tell them far apart."""
         out = np.asarray(X, dtype=np.float64) @ self.coef + self.intercept
         if len(self.pairs):
             out += pair_columns(X, self.pairs, self.center) @ self.pair_coef
-        return np.asarray(out)
+        return np.round(out, DECIMALS)

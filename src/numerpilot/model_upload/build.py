@@ -22,7 +22,7 @@ from typing import Any
 
 import cloudpickle
 
-from numerpilot import kernel
+from numerpilot import __version__, kernel
 from numerpilot.errors import DataError
 from numerpilot.io import json_text, remove_stale_twins, sha256_file, write_files_atomic
 from numerpilot.kernel.ensemble import Payload
@@ -121,6 +121,8 @@ def build_upload(models_dir: Path, out: Path, *, benchmarks: bool = False) -> Bu
         "python": image.python,
         "pins": dict(image.pins),
         "built_with": versions,
+        "numerpilot": __version__,
+        "payload_format": payload["format"],
         "arguments": 2 if benchmarks else 1,
         "data_version": manifest.data_version,
         "feature_set": manifest.feature_set,

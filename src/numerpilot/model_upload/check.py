@@ -177,8 +177,13 @@ def _input_ids(path: Path, what: str, columns: tuple[str, ...] = ()) -> pd.Index
 def check_inputs(live: Path, benchmarks: Path | None = None) -> None:
     """Refuse (DataError, one line naming the file) a live or benchmark file that Numerai's
     runtime would fail on before calling the pickle: not parquet, no rows, no 'id' index, a
-    live file without 'era', benchmarks without a row for every live id."""
+    live file without 'era' (or rows without one), benchmarks without a row for every live
+    id."""
     live_ids = _input_ids(Path(live), "live", (layout.ERA,))
+    no_era = int(pd.read_parquet(live, columns=[layout.ERA])[layout.ERA].isna().sum())
+    if no_era:  # the runtime's ranks per era would leave those rows out, or fail outright
+        raise DataError(f"the live file {live} has {no_era} of its {len(live_ids)} rows without "
+                        f"an era (missing values in '{layout.ERA}'); {_GIVE['live']}.")  # fmt: skip
     if benchmarks is None:
         return
     bench_ids = _input_ids(Path(benchmarks), "benchmarks")

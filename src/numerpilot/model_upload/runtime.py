@@ -35,6 +35,14 @@ def _columns(frame: pd.DataFrame, names: list[str], payload: Payload) -> np.ndar
             f"the models were trained on data version {payload['data_version']}. Retrain "
             "on the dataset version Numerai serves now and rebuild the pickle."
         )
+    wanted = set(names)
+    twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()] if c in wanted})
+    if twice:  # frame[names] would hold both copies, and every later feature would shift
+        raise ValueError(
+            f"live data has feature {twice[0]} more than once"
+            + (f" (and {len(twice) - 1} more features)" if len(twice) > 1 else "")
+            + "; give each column once, as Numerai's live.parquet has them."
+        )
     values = _numbers(frame[names])
     _check_values(values, names, payload)
     return values
