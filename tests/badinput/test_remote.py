@@ -99,6 +99,16 @@ def test_numbers_as_text(numerpilot: Numerpilot, refused: Refused, fresh: Path) 
     refused(_dry_run(numerpilot, fresh, path), 1, "numbers stored as text", "store them as numbers")
 
 
+@pytest.mark.bad_input("submit", "a parquet file named `.csv` (Classic: uploaded as it is)")
+def test_parquet_named_csv(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
+    """It said 'not a readable CSV or parquet file ('utf-8' codec can't decode ...)'."""
+    path = fresh / "preds.csv"
+    frame = pd.read_csv(_preds(fresh))
+    frame.to_parquet(path, index=False)
+    refused(_dry_run(numerpilot, fresh, path), 1, "preds.csv is a parquet file, and Numerai "
+            "reads a file's format by its name: rename it to preds.parquet")  # fmt: skip
+
+
 @pytest.mark.bad_input("submit", "true/false values")
 def test_bool_values(numerpilot: Numerpilot, refused: Refused, fresh: Path) -> None:
     values = [True, False] * (len(_ids(fresh)) // 2) + [True] * (len(_ids(fresh)) % 2)

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import Numerpilot
+from tests.conftest import Numerpilot, numerpilot_process
 from tests.submission.test_tournaments_e2e import ID_COLUMN, TID, keys, universe, workdir
 from tests.support.catalogue import Refused
 
-from numerpilot.sandbox import SandboxServer
+from numerpilot.sandbox import DEMO_PUBLIC_ID, DEMO_SECRET_KEY, SandboxServer
 from numerpilot.submission.ledger import Ledger
 
 __all__ = ["keys"]
@@ -275,3 +275,23 @@ def test_crypto_daemon_without_a_signal_file(
     refused(numerpilot("daemon", "--once", "-C", str(root)), 1, "signal_file",
             'tournament = "crypto"', "numerpilot.toml")  # fmt: skip
     assert keys.received() == [] and not (root / "data").exists()
+
+
+@pytest.mark.bad_input(
+    "submit", "Signals: ids outside the universe, and a model name the account lacks"
+)
+def test_a_refusal_after_the_universe_warning_is_one_line(
+    keys: SandboxServer, refused: Refused, tmp_path: Path
+) -> None:
+    """The warning about ids Numerai ignores came before the refusal: two lines on stderr
+    for a file that was not sent (the churn refusal did the same). In a process of its own,
+    as a user runs it: its stderr is the terminal's."""
+    root = workdir(tmp_path / "wd", "signals")
+    path = tmp_path / "my_signal.csv"
+    _frame(ID_COLUMN["signals"], [*universe(keys, "signals"), "NOPE1"]).to_csv(path, index=False)
+    env = {"NUMERPILOT_API_URL": keys.url, "NUMERAI_PUBLIC_ID": DEMO_PUBLIC_ID,
+           "NUMERAI_SECRET_KEY": DEMO_SECRET_KEY}  # fmt: skip
+    args = ("submit", "--file", str(path), "-C", str(root))
+    refused(numerpilot_process(*args, "-m", "nope", **env), 1, "Unknown signals model(s) nope")
+    outcome = numerpilot_process(*args, "--dry-run", **env)
+    assert outcome.code == 0 and "1 ticker is not in this round's live universe" in outcome.err

@@ -74,3 +74,31 @@ def test_the_log_names_the_users_file_not_the_copy_kept_of_it(
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("submitted")]
     assert line.startswith("submitted mine.csv for ")
     assert [p.name for p in (root / "submissions").iterdir()] != ["mine.csv"]  # a kept copy
+
+
+@pytest.mark.parametrize(
+    ("name", "parquet"),
+    [("UPPER.PARQUET", True), ("parquet_named.csv", True), ("no_suffix", False),
+     ("x" * 230 + ".csv", False)],
+    ids=["upper-case-suffix", "parquet-named-csv", "no-suffix", "a-long-name"],
+)  # fmt: skip
+def test_the_copy_uploaded_is_named_by_its_format(
+    keys: SandboxServer, numerpilot: Numerpilot, tmp_path: Path, name: str, parquet: bool
+) -> None:
+    """The kept copy, which is the file uploaded, kept the user's name: 'UPPER.PARQUET'
+    passed the dry run and Numerai then read it as CSV (exit 3); a 230-character name
+    passed the dry run and failed as too long for a file name."""
+    import pandas as pd
+
+    root = workdir(tmp_path / "wd", "signals")
+    written = signal_file(tmp_path / "signal.csv", "signals", universe(keys, "signals"))
+    path = tmp_path / name
+    if parquet:
+        pd.read_csv(written).to_parquet(path, index=False)
+    else:
+        written.rename(path)
+    outcome = numerpilot("submit", "--file", str(path), "-C", str(root))
+    assert outcome.code == 0, outcome.err
+    (kept,) = (root / "submissions").iterdir()
+    assert kept.suffix == (".parquet" if parquet else ".csv") and len(kept.name) < 120
+    assert len(keys.received()) == 1

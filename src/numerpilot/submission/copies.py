@@ -12,6 +12,7 @@ from numerpilot.api.rounds import RoundInfo
 from numerpilot.io import write_bytes_atomic
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import Target
+from numerpilot.submission.rules import upload_suffix
 from numerpilot.submission.rules.churn import PREVIOUS_SUBMISSIONS
 from numerpilot.workdir import Workdir
 
@@ -19,13 +20,20 @@ from numerpilot.workdir import Workdir
 SUBMISSIONS_DIR = "submissions"
 
 
+#: The most characters of the user's file name a copy keeps (a file system allows 255).
+_STEM = 80
+
+
 def keep_copy(
     workdir: Workdir, ledger: Ledger, path: Path, info: RoundInfo, digest: str
 ) -> tuple[Path, bool]:
     """A copy of a Signals/Crypto file under ``submissions/``, and whether it is new (no
     ledger row names it: a copy left by a process killed before its upload is): the next
-    round's churn is measured against it (``predictions/`` is overwritten every round)."""
-    dest = workdir.root / SUBMISSIONS_DIR / f"round{info.number}-{digest[:12]}-{path.name}"
+    round's churn is measured against it (``predictions/`` is overwritten every round).
+    It is the file uploaded, so its name ends in the suffix Numerai reads its format by
+    (``.csv`` or ``.parquet``, whatever the user's file is called), its stem cut short."""
+    name = f"round{info.number}-{digest[:12]}-{path.stem[:_STEM]}{upload_suffix(path)}"
+    dest = workdir.root / SUBMISSIONS_DIR / name
     if _named(ledger, dest) and dest.exists():
         return dest, False
     dest.parent.mkdir(parents=True, exist_ok=True)

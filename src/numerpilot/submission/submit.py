@@ -9,6 +9,7 @@ run makes every check and uploads nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -41,12 +42,13 @@ from numerpilot.submission.once import (
     settle_closed,
     submit_once,
 )
-from numerpilot.submission.rules import check_file, check_no_bom, read_submission
+from numerpilot.submission.rules import check_file, check_no_bom, read_submission, upload_suffix
 from numerpilot.submission.rules.churn import (
     IncomparableError,
     Previous,
     max_churn_and_turnover,
 )
+from numerpilot.submission.rules.universe import warned_if_accepted
 from numerpilot.words import span
 from numerpilot.workdir import Workdir
 
@@ -161,29 +163,33 @@ def submit_predictions(
             "No model to submit for: pass --model NAME or list your Numerai model names in "
             "numerpilot.toml under [submission] models = [...]."
         )
-    path = Path(predictions_path)
-    folder: Path | None = None
-    if tournament == "classic":
-        folder = _classic_folder(workdir, config)
-        check_file(path, tournament, _live_ids(folder))
-        info = info or client.current_round()
-        check_open(info)
-    else:  # the universe of the open round: fetched when this folder has another round's
-        if Path(path).exists():
-            check_no_bom(path)
-        read_submission(path)
-        info = info or client.current_round()
-        check_open(info, "predict or write your signal for its live universe then, and submit it")
-        check_predicted_round(path, info)
-        folder = download_dataset(workdir, config, client, info=info, live_only=True)
-        check_file(path, tournament, read_universe(folder, tournament), HINTS[tournament])
-    check_live_round(info, folder)
-    ids = model_ids(client, tournament, names, dry_run)
-    digest = sha256_file(path)
-    targets = [Target(tournament, n, ids[n], info, path, digest) for n in names]
-    ledger = Ledger(workdir.state_db)
-    notes = {t.model_name: _churn(workdir, ledger, client, config, folder, t, allow_churn, force)
-             for t in targets}  # fmt: skip
+    with warned_if_accepted():  # a file refused says one line: why
+        path = Path(predictions_path)
+        folder: Path | None = None
+        if tournament == "classic":
+            folder = _classic_folder(workdir, config)
+            check_file(path, tournament, _live_ids(folder))
+            _check_suffix(path)
+            info = info or client.current_round()
+            check_open(info)
+        else:  # the universe of the open round: fetched when this folder has another round's
+            if Path(path).exists():
+                check_no_bom(path)
+            read_submission(path)
+            info = info or client.current_round()
+            check_open(
+                info, "predict or write your signal for its live universe then, and submit it"
+            )
+            check_predicted_round(path, info)
+            folder = download_dataset(workdir, config, client, info=info, live_only=True)
+            check_file(path, tournament, read_universe(folder, tournament), HINTS[tournament])
+        check_live_round(info, folder)
+        ids = model_ids(client, tournament, names, dry_run)
+        digest = sha256_file(path)
+        targets = [Target(tournament, n, ids[n], info, path, digest) for n in names]
+        ledger = Ledger(workdir.state_db)
+        churn = functools.partial(_churn, workdir, ledger, client, config, folder)
+        notes = {t.model_name: churn(t, allow_churn, force) for t in targets}
     if dry_run:
         return [replace(_dry_run(client, ledger, t), note=notes[t.model_name]) for t in targets]
     results: list[SubmitResult] = []
@@ -205,6 +211,18 @@ def submit_predictions(
         finally:  # also on a failure or Ctrl-C: the copy is kept only if it was (maybe) sent
             drop_unsent(ledger, kept, new)
     return results
+
+
+def _check_suffix(path: Path) -> None:
+    """Refuse a Classic file whose name does not say its format: it is uploaded as it is,
+    and Numerai reads a file as parquet or CSV by its name."""
+    suffix = upload_suffix(path)
+    if path.suffix != suffix:
+        kind = "a parquet" if suffix == ".parquet" else "a CSV"
+        raise SubmissionError(
+            f"{path.name} is {kind} file, and Numerai reads a file's format by its name: "
+            f"rename it to {path.stem}{suffix} and submit that."
+        )
 
 
 def check_still_open(client: NumeraiClient, info: RoundInfo) -> None:

@@ -120,6 +120,17 @@ ID_COLUMNS = dict.fromkeys(
 )
 
 
+def is_parquet(path: Path) -> bool:
+    """Whether ``path`` is a parquet file (it starts with parquet's magic bytes)."""
+    with Path(path).open("rb") as file:
+        return file.read(4) == b"PAR1"
+
+
+def upload_suffix(path: Path) -> str:
+    """The suffix Numerai reads ``path``'s format by: ``.parquet`` or ``.csv``."""
+    return ".parquet" if is_parquet(path) else ".csv"
+
+
 def read_submission(path: Path) -> pd.DataFrame:
     """A submission file (CSV or parquet) with at least one row, as a frame with its columns
     as written (the ids of a CSV as text)."""
@@ -129,7 +140,7 @@ def read_submission(path: Path) -> pd.DataFrame:
     check_text_format(path)  # before check_plain: a workbook is a zip file too
     check_plain(path, "Numerai", "submit that file")  # pandas would read it, Numerai not
     try:
-        if path.suffix.lower() == ".parquet":
+        if is_parquet(path):  # by its bytes: a parquet file named .csv is one all the same
             frame = pd.read_parquet(path)
             frame = frame.reset_index() if frame.index.name else frame
         else:
