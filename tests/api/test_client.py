@@ -47,8 +47,8 @@ def test_rounds_carry_their_target_and_payout_settings(
         config = sandbox.state.config(info.number)
         assert info.target == config.target
         assert info.payout_factor == pytest.approx(config.payout_factor)
-        assert info.multiplier("corr") == config.corr_multiplier
-        assert info.multiplier("mmc") == config.mmc_multiplier
+        assert info.multiplier("corr") == config.multiplier("v2_corr20")
+        assert info.multiplier("mmc") == config.multiplier("mmc")
     assert len({(r.target, r.multiplier("corr")) for r in rounds}) > 1  # not constants
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from numerpilot.sandbox.data import SERVED_FILES
-from numerpilot.sandbox.rounds import listed_scores
+from numerpilot.sandbox.rounds import CLASSIC
 from numerpilot.sandbox.schedule import ANCHOR_ROUND, RoundWindow, iso
-from numerpilot.sandbox.state import CLASSIC, SandboxError, SandboxState
+from numerpilot.sandbox.state import SandboxError, SandboxState
 
 _ROOT = re.compile(r"\{\s*(\w+)\s*(?:\(([^)]*)\))?")
 _ARG = re.compile(r'(\w+)\s*:\s*(\$\w+|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)')
@@ -72,7 +72,7 @@ def execute(state: SandboxState, request: Request) -> dict[str, Any]:
 
 def _round_json(state: SandboxState, window: RoundWindow, tournament: int) -> dict[str, Any]:
     resolved = window.number in state.resolved
-    config = state.config(window.number)
+    config = state.config(window.number, tournament)
     now = state.clock.now()
     status = "RESOLVED" if resolved else "OPEN" if window.is_open(now) else "RESOLVING"
     return {
@@ -156,7 +156,7 @@ def _payouts(state: SandboxState, req: Request) -> dict[str, list[dict[str, Any]
             value = 0.0
             if resolved and sub.scores:
                 corr, mmc = sub.scores.get("v2_corr20", 0.0), sub.scores.get("mmc", 0.0)
-                value = state.config(sub.round).payout(float(model.stake), corr, mmc)
+                value = state.config(sub.round, tournament).payout(float(model.stake), corr, mmc)
             out["actual" if resolved else "pending"].append(
                 {
                     "roundId": f"round-{tournament}-{sub.round}",
@@ -277,7 +277,7 @@ def _submission_scores(state: SandboxState, req: Request) -> list[dict[str, Any]
         resolved = sub.round in state.resolved
         if req.args.get("resolved") is not None and req.args["resolved"] != resolved:
             continue
-        for name, value in listed_scores(sub.scores).items():
+        for name, value in state.config(sub.round, sub.tournament).listed(sub.scores).items():
             if req.args.get("displayName") not in (None, name):
                 continue
             out.append(
@@ -315,7 +315,7 @@ def _performances(state: SandboxState, req: Request) -> list[dict[str, Any]]:
                 "percentile": None,
                 "value": value,
             }
-            for name, value in listed_scores(sub.scores).items()
+            for name, value in state.config(sub.round, sub.tournament).listed(sub.scores).items()
         ]
         out.append(
             {

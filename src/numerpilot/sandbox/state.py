@@ -21,7 +21,7 @@ import pandas as pd
 
 from numerpilot.errors import SubmissionError
 from numerpilot.sandbox.data import LiveTruth, SandboxData
-from numerpilot.sandbox.rounds import RoundConfig, round_config
+from numerpilot.sandbox.rounds import CLASSIC, CRYPTO, SIGNALS, RoundConfig, round_config
 from numerpilot.sandbox.schedule import (
     IrregularSchedule,
     RoundWindow,
@@ -33,7 +33,6 @@ from numerpilot.sandbox.tickers import SPECS, TickerData, TickerTruth
 from numerpilot.scoring import per_era_corr, per_era_mmc
 from numerpilot.submission.rules import CHECKS, ID_COLUMNS, classic
 
-CLASSIC, SIGNALS, CRYPTO = 8, 11, 12
 TOURNAMENTS = {CLASSIC: "classic", SIGNALS: "signals", CRYPTO: "crypto"}
 
 #: The ``/sandbox/...`` routes that make a round irregular (:meth:`SandboxState.change_schedule`).
@@ -178,8 +177,8 @@ class SandboxState:
             return self.schedule.delay(value, wanted)
         return self.schedule.staking(value, wanted)
 
-    def config(self, number: int) -> RoundConfig:
-        return round_config(number)
+    def config(self, number: int, tournament: int = CLASSIC) -> RoundConfig:
+        return round_config(number, tournament)
 
     def model(self, model_id: str | None, tournament: int | None = None) -> Model:
         for m in self.models:
