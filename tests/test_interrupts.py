@@ -272,3 +272,33 @@ def test_daemon_log_json_says_an_os_error_while_starting_as_json(
     assert outcome.code == 1, outcome.err
     lines = [json.loads(line) for line in outcome.err.splitlines()]  # every line is JSON
     assert lines[-1]["event"] == "error" and "Permission denied" in lines[-1]["message"]
+
+
+@pytest.mark.parametrize("log_json", [True, False])
+def test_ctrl_c_while_python_imports_says_interrupted_as_the_command_would(
+    log_json: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """daemon --log-json pressed in its first 0.2 s (imports running) printed a plain
+    'Interrupted.', which a log parser reading JSON lines cannot read."""
+    import importlib.abc
+    import sys
+
+    from numerpilot.cli import main
+
+    class Pressed(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, *args: object) -> None:
+            if name == "numerpilot.cli.commands":
+                raise KeyboardInterrupt
+
+    monkeypatch.delitem(sys.modules, "numerpilot.cli.commands", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Pressed(), *sys.meta_path])
+    monkeypatch.setattr(sys, "argv", ["numerpilot", "daemon", *(["--log-json"] * log_json)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 130
+    err = capsys.readouterr().err
+    if log_json:
+        line = json.loads(err)
+        assert line["message"] == "Interrupted." and line["event"] == "interrupted"
+    else:
+        assert err == "Interrupted.\n"

@@ -212,6 +212,53 @@ def test_missing_models_fail_the_round_alert_and_the_next_round_still_runs(
     assert {a["event"] for a in _Receiver.received} == {"failed", "missed"}
 
 
+def test_an_upload_refused_the_first_time_is_alerted(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, webhook: str,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The failed upload recorded its failure in the ledger before the daemon alerted it,
+    and the daemon took that row for an earlier process's alerted failure: no 'failed'
+    alert at all, and 'still failing' logged for the first failure."""
+
+    def refused(*args: object, **kwargs: object) -> str:
+        raise NumeraiAPIError("Numerai API call 'submission_upload_auth' failed after 3 "
+                              "attempts (HTTP 503)", retryable=True)  # fmt: skip
+
+    monkeypatch.setattr(client, "upload_predictions", refused)
+    runner = _daemon(daemon_dir, client, alerts=Alerts(webhook))
+    with caplog.at_level("INFO", logger="numerpilot.automation"):
+        report = runner.pass_once()
+    assert len(report.failures) == len(MODELS) and sandbox.state.submissions == []
+    failed = [a for a in _Receiver.received if a["event"] == "failed"]
+    assert sorted(str(a["model"]) for a in failed) == sorted(MODELS)
+    assert not any("still failing" in r.getMessage() for r in caplog.records)
+    runner.pass_once()  # the retry fails alike: logged, not alerted again
+    _daemon(daemon_dir, client, alerts=Alerts(webhook)).pass_once()  # restarted: no
+    assert len([a for a in _Receiver.received if a["event"] == "failed"]) == len(MODELS)
+
+
+def test_a_round_that_closes_as_the_upload_begins_is_no_failure(
+    daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, webhook: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The daemon reads Numerai's clock to the second: a round closing as it uploaded was
+    alerted as failed, with advice for a person ('run numerpilot download ... then submit
+    again'), besides the missed alert, and status showed the round failed."""
+    import numerpilot.submission.submit as submit
+
+    def closed(client: NumeraiClient, info: object) -> None:
+        raise submit.RoundClosedError("Round closed before the upload began; ...")
+
+    monkeypatch.setattr(submit, "check_still_open", closed)
+    runner = _daemon(daemon_dir, client, alerts=Alerts(webhook))
+    report = runner.pass_once()
+    assert report.failures == [] and sandbox.state.submissions == []
+    assert not [a for a in _Receiver.received if a["event"] == "failed"]
+    rows = [Ledger(daemon_dir.state_db).get("classic", i, report.round)
+            for i in runner._model_ids.values()]  # fmt: skip
+    assert rows == [None] * len(MODELS)
+
+
 def test_a_round_that_failed_then_succeeds_says_so(
     daemon_dir: Workdir, client: NumeraiClient, sandbox: SandboxServer, webhook: str
 ) -> None:

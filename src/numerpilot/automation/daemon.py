@@ -326,22 +326,31 @@ class Daemon:
     ) -> None:
         """Submit ``path`` for one model; a failure is alerted, and a success after an alerted
         failure (``recovering``) is alerted as recovered."""
-        from numerpilot.submission.submit import submit_predictions
+        from numerpilot.submission.submit import RoundClosedError, submit_predictions
 
         refused = self._memory.refusal(current.number, name, path)
         if refused is not None:  # the same file again: the same answer
             self._fail(current, name, refused, report)
             return
+        model_id = self._ids()[name]
+        before = self._round_alerts.ledger.get(self.config.submission.tournament, model_id,
+                                               current.number)  # fmt: skip
         try:
             now = replace(current, now=self.clock.now())
             (result,) = submit_predictions(self.workdir, self.config, self.client, path,
                                            models=[name], info=now,
                                            clock_rate=self.clock.rate)  # fmt: skip
         except (NumerpilotError, OSError) as error:
-            if not self._closed(current):  # else: the next round has begun; no failure
-                self._round_alerts.remember_refusal(current, name, self._ids()[name], path,
-                                                    error)  # fmt: skip
-                self._fail(current, name, failure_line(error), report)
+            if isinstance(error, RoundClosedError) or self._closed(current):
+                # the round closed as the upload was about to begin (Numerai's clock is read
+                # to the second): the next round is the daemon's own business, no failure
+                log.info("round %d closed before %s was uploaded", current.number, name)
+                return
+            self._round_alerts.remember_refusal(current, name, model_id, path, error)
+            message = failure_line(error)
+            # a row this attempt wrote is no failure an earlier process alerted
+            fresh = before is None or (before.state, before.last_error) != ("failed", message)
+            self._fail(current, name, message, report, fresh=fresh)
             return
         report.results.append(result)
         if result.outcome == "uncertain":  # the next poll asks Numerai and settles it
@@ -364,10 +373,11 @@ class Daemon:
         return self.clock.now() >= current.close_time
 
     def _fail(
-        self, current: RoundInfo, model: str | None, message: str, report: PassReport
-    ) -> None:
+        self, current: RoundInfo, model: str | None, message: str, report: PassReport,
+        *, fresh: bool = False,
+    ) -> None:  # fmt: skip
         report.failures.append(message)
-        self._round_alerts.fail(current, model, message, self._model_ids)
+        self._round_alerts.fail(current, model, message, self._model_ids, fresh=fresh)
 
     # -- retraining, never inside a round's window ------------------------------------------
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:

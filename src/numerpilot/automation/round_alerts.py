@@ -42,17 +42,22 @@ class RoundAlerts:
         self.memory, self.jumps = memory, jumps
 
     def fail(
-        self, current: RoundInfo, model: str | None, message: str, ids: dict[str, str]
-    ) -> None:
+        self, current: RoundInfo, model: str | None, message: str, ids: dict[str, str],
+        *, fresh: bool = False,
+    ) -> None:  # fmt: skip
         """Alert a failure of ``model`` (None: of every model) in ``current`` once; record
         it in the ledger where nothing was uploaded, so that ``status`` says why.
 
-        ``ids``: the model ids known so far (a failure to list them is a failure too)."""
+        ``ids``: the model ids known so far (a failure to list them is a failure too).
+        ``fresh``: the ledger held no such failure before this attempt (which may have
+        recorded it itself), so no earlier process alerted it."""
         tournament = self.submission.tournament
         alert = Alert("failed", tournament, current.number, model, message)
         names = [model] if model else self.submission.models
         rows = [self.ledger.get(tournament, ids.get(n, ""), current.number) for n in names]
-        if all(r is not None and r.state == "failed" and r.last_error == message for r in rows):
+        if not fresh and all(
+            r is not None and r.state == "failed" and r.last_error == message for r in rows
+        ):
             self.alerts.mark_sent(alert)  # an earlier process recorded (and alerted) it
         if self.alerts.sent(alert):  # alerted once; the retries still say why they fail
             log.info("round %d: still failing: %s", current.number, message)

@@ -225,6 +225,11 @@ def _check_suffix(path: Path) -> None:
         )
 
 
+class RoundClosedError(SubmissionError):
+    """The round closed before the upload began: nothing was uploaded (the daemon moves on
+    to the next round, a person is told what to run)."""
+
+
 def check_still_open(client: NumeraiClient, info: RoundInfo) -> None:
     """Refuse, under the submit lock, a round that is no longer the open one: an upload
     started now would be filed under the next round, with this round's predictions."""
@@ -232,12 +237,12 @@ def check_still_open(client: NumeraiClient, info: RoundInfo) -> None:
     if now.number == info.number and now.is_open:
         return
     if now.number == info.number:
-        raise SubmissionError(
+        raise RoundClosedError(
             f"Round {info.number} closed before the upload began; nothing was uploaded. Run "
             "'numerpilot download' and 'numerpilot predict' when the next round opens, then "
             "submit again."
         )
-    raise SubmissionError(
+    raise RoundClosedError(
         f"Round {info.number} closed before the upload began; nothing was uploaded. Round "
         f"{now.number} is the current one: run 'numerpilot download' and 'numerpilot "
         "predict', then submit again."
