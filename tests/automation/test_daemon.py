@@ -245,9 +245,10 @@ def test_a_round_that_closes_as_the_upload_begins_is_no_failure(
     alerted as failed, with advice for a person ('run numerpilot download ... then submit
     again'), besides the missed alert, and status showed the round failed."""
     import numerpilot.submission.submit as submit
+    from numerpilot.submission.round_checks import RoundClosedError
 
     def closed(client: NumeraiClient, info: object) -> None:
-        raise submit.RoundClosedError("Round closed before the upload began; ...")
+        raise RoundClosedError("Round closed before the upload began; ...")
 
     monkeypatch.setattr(submit, "check_still_open", closed)
     runner = _daemon(daemon_dir, client, alerts=Alerts(webhook))

@@ -24,7 +24,7 @@ from numerpilot.data.download import download_dataset
 from numerpilot.sandbox import SandboxServer
 from numerpilot.sandbox.state import CRYPTO
 from numerpilot.submission.ledger import Ledger
-from numerpilot.submission.submit import SignalFileNotReadyError, check_not_stale
+from numerpilot.submission.round_checks import SignalFileNotReadyError, check_not_stale
 from numerpilot.workdir import Workdir
 
 CONFIG = DAEMON_CONFIG.replace(

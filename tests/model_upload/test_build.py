@@ -280,7 +280,7 @@ def test_a_pickle_of_another_numerpilot_is_warned_about(
     pickles refuse, and was checked and uploaded without a word: its sidecar now names the
     version (and the payload format) that built it."""
     from numerpilot import __version__
-    from numerpilot.cli.model_upload import _warn_older_build
+    from numerpilot.model_upload.guards import warn_older_build
 
     assert built.info["numerpilot"] == __version__ and built.info["payload_format"] >= 2
     pkl = tmp_path / "old.pkl"
@@ -293,9 +293,9 @@ def test_a_pickle_of_another_numerpilot_is_warned_about(
             sidecar["numerpilot"] = version
         (tmp_path / "old.pkl.json").write_text(json.dumps(sidecar))
         caplog.clear()
-        _warn_older_build(pkl)
+        warn_older_build(pkl)
         (line,) = [r.getMessage() for r in caplog.records]
         assert line.startswith(f"old.pkl was built by {said} (this is {__version__})")
     caplog.clear()
-    _warn_older_build(built.path)
+    warn_older_build(built.path)
     assert not caplog.records

@@ -46,7 +46,7 @@ from numerpilot.errors import (
 from numerpilot.lock import LockedError, hold
 from numerpilot.submission.ledger import Ledger
 from numerpilot.submission.once import SubmitResult, still_unsure
-from numerpilot.submission.submit import SignalFileNotReadyError
+from numerpilot.submission.round_checks import SignalFileNotReadyError
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ class Daemon:
         """The file to submit: the configured signal file, checked, or the live era
         predicted; None when another download holds the data or it failed (alerted)."""
         from numerpilot.data.download import download_dataset
-        from numerpilot.submission.submit import check_not_stale
+        from numerpilot.submission.round_checks import check_not_stale
 
         own = self.config.submission.signal_file
         wait = min(self.settings.poll_seconds, LOCK_WAIT)  # a stop is not held up longer
@@ -326,7 +326,8 @@ class Daemon:
     ) -> None:
         """Submit ``path`` for one model; a failure is alerted, and a success after an alerted
         failure (``recovering``) is alerted as recovered."""
-        from numerpilot.submission.submit import RoundClosedError, submit_predictions
+        from numerpilot.submission.round_checks import RoundClosedError
+        from numerpilot.submission.submit import submit_predictions
 
         refused = self._memory.refusal(current.number, name, path)
         if refused is not None:  # the same file again: the same answer

@@ -10,7 +10,7 @@ from datetime import datetime
 from numerpilot.api.rounds import RoundInfo
 from numerpilot.config import Config
 from numerpilot.errors import ConfigError
-from numerpilot.submission.submit import SignalFileNotReadyError
+from numerpilot.submission.round_checks import SignalFileNotReadyError
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)

@@ -13,12 +13,11 @@ import typer
 from numerpilot.cli.app import WorkdirOption, app, check_output, console, workdir
 from numerpilot.data.layout import DEMO_VERSION
 from numerpilot.errors import DataError, UsageError
+from numerpilot.model_upload.guards import account_model_id, classic_only, warn_older_build
 from numerpilot.model_upload.images import IMAGES, RuntimeImage, image_for
 from numerpilot.words import plural
 
 if TYPE_CHECKING:
-    from numerpilot.api.client import NumeraiClient
-    from numerpilot.config import Config
     from numerpilot.model_upload.build import BuiltUpload
     from numerpilot.model_upload.check import CheckResult
     from numerpilot.workdir import Workdir
@@ -68,7 +67,7 @@ def build_upload_cmd(
     """Pack the trained ensemble into a pickle Numerai can run every round."""
     wd = workdir(directory)
     config = wd.load_config()
-    _classic_only(config)
+    classic_only(config)
     if out is not None:
         keep = {wd.config_path: "the configuration", wd.state_db: "the submission ledger"}
         inside = {wd.models: "the trained models' folder", wd.predictions: "the predictions' "
@@ -82,35 +81,6 @@ def build_upload_cmd(
         built = build_upload(wd.models, target, benchmarks=benchmarks)
         _warn_drift(wd)
         _print_built(built)
-
-
-def _warn_older_build(pickle: Path) -> None:
-    """Warn when ``pickle``'s sidecar says another numerpilot built it (or one before the
-    sidecar named its version): its checks of the live data are that version's."""
-    from numerpilot import __version__
-    from numerpilot.model_upload.build import read_sidecar
-
-    info = read_sidecar(pickle)
-    if info is None or info.get("numerpilot") == __version__:
-        return
-    built = f"numerpilot {info['numerpilot']}" if "numerpilot" in info else "an earlier numerpilot"
-    logging.getLogger("numerpilot.model_upload").warning(
-        "%s was built by %s (this is %s): it checks the live data as that version did; "
-        "rebuild it with 'numerpilot build-upload' for this version's checks",
-        pickle.name, built, __version__)  # fmt: skip
-
-
-def _classic_only(config: Config) -> None:
-    """Refuse a work folder of Signals or Crypto: Numerai runs uploaded pickles for Classic
-    models only (numerai-predict gives them Classic's live features)."""
-    tournament = config.submission.tournament
-    if tournament != "classic":
-        raise UsageError(
-            f"model upload is for Classic models: Numerai runs uploaded pickles on Classic's "
-            f"live features only, and this work folder is for {tournament.capitalize()} "
-            f'([submission] tournament = "{tournament}"). Submit its predictions with '
-            "'numerpilot submit' (or the daemon) instead."
-        )
 
 
 def _pickle_note(pickle: Path, directory: Path) -> contextlib.AbstractContextManager[None]:
@@ -266,7 +236,7 @@ def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | Non
     from numerpilot.model_upload.replica import ensure_replica, is_ready
 
     refuse_missing_pickle(pickle)
-    _warn_older_build(pickle)
+    warn_older_build(pickle)
     target = _resolve_image(pickle, image)
     live_path, bench_path = _inputs(wd, pickle, live, bench)
     check_inputs(live_path, bench_path)
@@ -301,22 +271,8 @@ def check_upload_cmd(
 ) -> None:
     """Run a pickle in a local replica of Numerai's runtime (1 CPU, 4 GB, 10 minutes)."""
     wd = workdir(directory)
-    _classic_only(wd.load_config())
+    classic_only(wd.load_config())
     check_pickle(wd, pickle or wd.root / PICKLE_NAME, live, benchmarks, image)
-
-
-def _model_id(client: NumeraiClient, name: str) -> str:
-    """The id of the account's Classic model ``name``; another tournament's is named so."""
-    models = client.models()
-    if name in models:
-        return models[name]
-    where = client.other_tournaments([name]).get(name)
-    if where:
-        raise UsageError(f"{name} is a {where.capitalize()} model: Numerai runs uploaded "
-                         "pickles for Classic models only (yours: "
-                         f"{', '.join(sorted(models))}).")  # fmt: skip
-    raise UsageError(f"no model named {name!r} in your account (yours: "
-                     f"{', '.join(sorted(models))}).")  # fmt: skip
 
 
 def _refuse_demo(
@@ -395,9 +351,9 @@ def upload_model_cmd(
         refuse_missing_pickle(pickle)
     wd = workdir(directory)
     config = wd.load_config()
-    _classic_only(config)
+    classic_only(config)
     client = make_client(config)
-    model_id = _model_id(client, model)  # before minutes of checking
+    model_id = account_model_id(client, model)  # before minutes of checking
     if pickle is None:
         pickle = wd.root / PICKLE_NAME
         _writable_out(pickle, given=False)
