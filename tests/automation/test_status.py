@@ -12,12 +12,12 @@ from tests.automation.conftest import DAEMON_CONFIG
 
 from numerpilot.api.client import NumeraiClient, SubmissionInfo
 from numerpilot.automation.daemon import Daemon
+from numerpilot.automation.payouts import payout_estimate
 from numerpilot.automation.status import (
     ModelStatus,
     RoundStatus,
     StatusReport,
     collect,
-    payout_estimate,
     round_state,
 )
 from numerpilot.cli.render import render_status

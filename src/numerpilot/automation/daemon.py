@@ -334,8 +334,7 @@ class Daemon:
             self._fail(current, name, refused, report)
             return
         model_id = self._ids()[name]
-        before = self._round_alerts.ledger.get(self.config.submission.tournament, model_id,
-                                               current.number)  # fmt: skip
+        before = self._round_alerts.row(current.number, model_id)  # before this attempt
         try:
             now = replace(current, now=self.clock.now())
             (result,) = submit_predictions(self.workdir, self.config, self.client, path,
@@ -343,15 +342,12 @@ class Daemon:
                                            clock_rate=self.clock.rate)  # fmt: skip
         except (NumerpilotError, OSError) as error:
             if isinstance(error, RoundClosedError) or self._closed(current):
-                # the round closed as the upload was about to begin (Numerai's clock is read
-                # to the second): the next round is the daemon's own business, no failure
+                # closed as the upload began (Numerai's clock is read to the second): the
+                # next round is the daemon's own business, no failure
                 log.info("round %d closed before %s was uploaded", current.number, name)
                 return
-            self._round_alerts.remember_refusal(current, name, model_id, path, error)
-            message = failure_line(error)
-            # a row this attempt wrote is no failure an earlier process alerted
-            fresh = before is None or (before.state, before.last_error) != ("failed", message)
-            self._fail(current, name, message, report, fresh=fresh)
+            report.failures.append(self._round_alerts.refused(
+                current, name, model_id, path, error, before, self._model_ids))  # fmt: skip
             return
         report.results.append(result)
         if result.outcome == "uncertain":  # the next poll asks Numerai and settles it
@@ -374,11 +370,10 @@ class Daemon:
         return self.clock.now() >= current.close_time
 
     def _fail(
-        self, current: RoundInfo, model: str | None, message: str, report: PassReport,
-        *, fresh: bool = False,
-    ) -> None:  # fmt: skip
+        self, current: RoundInfo, model: str | None, message: str, report: PassReport
+    ) -> None:
         report.failures.append(message)
-        self._round_alerts.fail(current, model, message, self._model_ids, fresh=fresh)
+        self._round_alerts.fail(current, model, message, self._model_ids)
 
     # -- retraining, never inside a round's window ------------------------------------------
     def _maybe_retrain(self, current: RoundInfo, report: PassReport) -> None:

@@ -19,7 +19,7 @@ from numerpilot.automation.clock import ClockJumps
 from numerpilot.automation.round_memory import RoundMemory
 from numerpilot.config import SubmissionConfig
 from numerpilot.errors import RemoteError, SubmissionError, failure_line
-from numerpilot.submission.ledger import Ledger
+from numerpilot.submission.ledger import Ledger, LedgerRow
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,23 @@ class RoundAlerts:
                 # and why, not missed; a row left 'uploading' is never overwritten
                 self.ledger.mark(tournament, name, model_id, current.number, "failed",
                                  error=message)  # fmt: skip
+
+    def row(self, number: int, model_id: str) -> LedgerRow | None:
+        """The ledger's row of ``model_id`` in round ``number``."""
+        return self.ledger.get(self.submission.tournament, model_id, number)
+
+    def refused(
+        self, current: RoundInfo, name: str, model_id: str, path: Path, error: Exception,
+        before: LedgerRow | None, ids: dict[str, str],
+    ) -> str:  # fmt: skip
+        """Alert (once) a submission of ``path`` that failed with ``error``; its message.
+        ``before``: the model's ledger row before this attempt, which may have recorded the
+        failure itself: then no earlier process alerted it."""
+        self.remember_refusal(current, name, model_id, path, error)
+        message = failure_line(error)
+        fresh = before is None or (before.state, before.last_error) != ("failed", message)
+        self.fail(current, name, message, ids, fresh=fresh)
+        return message
 
     def remember_refusal(
         self, current: RoundInfo, name: str, model_id: str, path: Path, error: Exception
