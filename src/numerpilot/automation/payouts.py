@@ -38,13 +38,13 @@ def payout_estimate(
     return max(-clip, min(clip, raw))
 
 
-def _paid_by_name(info: RoundInfo, named: Mapping[str, float] | None) -> float | None:
+def _paid_by_name(info: RoundInfo, named: Mapping[str, float]) -> float | None:
     """sum(multiplier * score) over the scores ``info`` pays on, from the model's scores
     ``named``; None unless the round names its paid scores and ``named`` holds them all."""
-    paid = [c for c in info.scores if c.is_payout and c.multiplier is not None]
-    if not paid or named is None or any(c.name.lower() not in named for c in paid):
+    paid = [(c.name.lower(), c.multiplier) for c in info.scores if c.is_payout]
+    if not paid or any(m is None or name not in named for name, m in paid):
         return None
-    return sum(float(c.multiplier or 0.0) * named[c.name.lower()] for c in paid)
+    return sum(float(m or 0.0) * named[name] for name, m in paid)
 
 
 def configured_note(info: RoundInfo) -> str | None:
