@@ -6,6 +6,8 @@ fails the test, and numerapi's built-in URL points at a dead loopback port.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -95,14 +97,33 @@ def numerpilot(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
         monkeypatch.setattr(sys, "argv", ["numerpilot", *args])
         monkeypatch.delenv("COLUMNS", raising=False)
         code = 0
-        try:
-            main()
-        except SystemExit as done:
-            code = int(done.code or 0)
+        with _command_log(verbose="-v" in args or "--verbose" in args):
+            try:
+                main()
+            except SystemExit as done:
+                code = int(done.code or 0)
         captured = capsys.readouterr()
         return Outcome(code, captured.out, captured.err)
 
     return run
+
+
+@contextlib.contextmanager
+def _command_log(*, verbose: bool) -> Iterator[None]:
+    """The command's log on its stderr, as in a process of its own: pytest's handlers on the
+    root logger make the CLI's ``logging.basicConfig`` a no-op, and its warnings would be
+    missing from the stderr the tests read."""
+    from numerpilot.cli.app import _CommandLog
+
+    handler = logging.StreamHandler(sys.stderr)  # capsys's stream, as the command's is
+    handler.setFormatter(_CommandLog())
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
 
 
 def child_env(**extra: str) -> dict[str, str]:

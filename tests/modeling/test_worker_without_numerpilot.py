@@ -53,6 +53,10 @@ def address(tmp_path: Path) -> Iterator[str]:
          "--preload", str(preload)], stdout=quiet, stderr=quiet,
     )  # fmt: skip
     try:
+        import distributed
+
+        with distributed.Client(address, timeout=60) as client:  # its worker joined: the
+            client.wait_for_workers(1, timeout=60)  # run says no 'waiting for a worker' line
         yield address
     finally:
         for process in (scheduler, worker):

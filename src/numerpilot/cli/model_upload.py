@@ -236,7 +236,6 @@ def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | Non
     from numerpilot.model_upload.replica import ensure_replica, is_ready
 
     refuse_missing_pickle(pickle)
-    warn_older_build(pickle)
     target = _resolve_image(pickle, image)
     live_path, bench_path = _inputs(wd, pickle, live, bench)
     check_inputs(live_path, bench_path)
@@ -255,6 +254,7 @@ def check_pickle(wd: Workdir, pickle: Path, live: Path | None, bench: Path | Non
         said = "The check could not run the pickle" if result.stage in ("input", "replica") else (
             "Numerai's runtime would fail")  # fmt: skip
         raise DataError(f"{said}: {result.message}\nFix: {result.fix}")
+    warn_older_build(pickle)  # it passes: worth knowing whose checks it passed
     return result
 
 

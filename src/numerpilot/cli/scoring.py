@@ -72,7 +72,9 @@ def score(
 
     Payout multipliers come from the work directory's numerpilot.toml (\\[scoring]).
     """
+    from numerpilot.data.values import log as values_log
     from numerpilot.errors import DataError, UsageError
+    from numerpilot.held_warnings import held
     from numerpilot.io import is_stream, write_json_atomic
     from numerpilot.kernel.eras import EraIndex
     from numerpilot.scoring.align import align
@@ -104,9 +106,10 @@ def score(
         _refuse_other_file(json_out)
     config = workdir(directory).load_config()
     feature_names = resolve_features(data, features)
-    rows = read_data(data, target, feature_names)
-    eras = EraIndex.from_eras(rows.eras)
-    check_target(rows.target, eras, target)
+    with held(values_log):  # infinite targets said once the target is usable at all
+        rows = read_data(data, target, feature_names)
+        eras = EraIndex.from_eras(rows.eras)
+        check_target(rows.target, eras, target)
     predictions = read_predictions(pred, like=rows.ids)
     _warn_data_columns(data_columns(pred), len(predictions.columns))
     values = align(predictions, rows.ids, "predictions")

@@ -26,6 +26,7 @@ from numerpilot.data.download import download_dataset
 from numerpilot.data.local import local_dataset
 from numerpilot.data.tournaments import read_universe, read_universe_file
 from numerpilot.errors import DataError, SubmissionError, UsageError
+from numerpilot.held_warnings import held
 from numerpilot.io import sha256_file
 from numerpilot.lock import hold
 from numerpilot.submission.copies import drop_unsent, keep_copy, previous_files
@@ -49,7 +50,7 @@ from numerpilot.submission.rules.churn import (
     Previous,
     max_churn_and_turnover,
 )
-from numerpilot.submission.rules.universe import warned_if_accepted
+from numerpilot.submission.rules.universe import log as universe_log
 from numerpilot.workdir import Workdir
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def submit_predictions(
             "No model to submit for: pass --model NAME or list your Numerai model names in "
             "numerpilot.toml under [submission] models = [...]."
         )
-    with warned_if_accepted():  # a file refused says one line: why
+    with held(universe_log):  # a file refused says one line: why
         path = Path(predictions_path)
         folder: Path | None = None
         if tournament == "classic":

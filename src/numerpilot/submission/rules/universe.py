@@ -8,9 +8,7 @@ reference; these helpers only turn its terse assertions into a line that says wh
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 
 import pandas as pd
 from numerai_tools import submissions as nt
@@ -170,25 +168,6 @@ def outside_universe(frame: pd.DataFrame, id_col: str, live: pd.Series) -> list[
     """Ids of the submission that are not in the live universe (Numerai ignores them)."""
     ids = frame[id_col].dropna().astype(str)
     return sorted(set(ids) - set(live))
-
-
-@contextlib.contextmanager
-def warned_if_accepted() -> Iterator[None]:
-    """Hold back the warnings about ids outside the universe while the block checks a file:
-    said once it passes, dropped when it is refused (whose one line says what to fix)."""
-    held: list[logging.LogRecord] = []
-
-    def hold(record: logging.LogRecord) -> bool:
-        held.append(record)
-        return False
-
-    log.addFilter(hold)
-    try:
-        yield
-    finally:
-        log.removeFilter(hold)
-    for record in held:
-        log.handle(record)
 
 
 def warn_outside(frame: pd.DataFrame, id_col: str, live: pd.Series, noun: str) -> None:
