@@ -182,7 +182,9 @@ def _file_text(path: Path) -> str:
     process); not UTF-8 or not readable by this user is refused."""
     try:
         if path.is_fifo():
-            return _PIPED.get(str(path)) or _PIPED.setdefault(str(path), _pipe_text(path))
+            if str(path) not in _PIPED:
+                _PIPED[str(path)] = _pipe_text(path)
+            return _PIPED[str(path)]
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise CredentialsError(f"{path} is not UTF-8 text; it must be {_FORMAT}.") from None

@@ -74,12 +74,16 @@ _DERIVED_SEEDS = ("bagging_seed", "bagging_fraction_seed", "feature_fraction_see
                   "extra_seed")  # fmt: skip
 
 
+#: What to set instead of a seed LightGBM derives.
+_SEED_INSTEAD = "set [lightgbm] seed or [model] seeds instead"
+
+
 def reserved_lightgbm_key(key: str) -> str | None:
     """Why ``key`` may not be in ``[lightgbm] extra`` (and what to set instead), or None."""
     name = key.strip()
     if name in _DERIVED_SEEDS:
         return (f"[lightgbm] extra sets '{key}', which LightGBM derives from seed (one per "
-                "member): set [lightgbm] seed or [model] seeds instead")  # fmt: skip
+                f"member): {_SEED_INSTEAD}")  # fmt: skip
     reserved = _set_by_numerpilot(name)
     if reserved is None:
         return None
@@ -106,18 +110,26 @@ def unknown_lightgbm_key(params: dict[str, object]) -> str | None:
     unknown = [key for key in params if known and key not in known]
     if not unknown:
         return None
-    close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.75)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    reserved = _set_by_numerpilot(close[0]) if close else None
-    if reserved or (close and close[0] in _DERIVED_SEEDS):  # never advise a key refused next
-        instead = reserved[1] if reserved else "set [lightgbm] seed or [model] seeds instead"
-        hint = f" (if you meant {close[0]!r}: numerpilot sets that one; {instead})"
     version = lightgbm.__version__
     return (
-        f"LightGBM {version} has no parameter {unknown[0]!r}{hint}, so it would be ignored. "
+        f"LightGBM {version} has no parameter {unknown[0]!r}{_typo_hint(unknown[0], known)}, "
+        "so it would be ignored. "
         "Fix or remove it; its parameters and their aliases: "
         f"https://lightgbm.readthedocs.io/en/v{version}/Parameters.html"
     )
+
+
+def _typo_hint(key: str, known: frozenset[str]) -> str:
+    """The parameter ``key`` may be a typo of; one numerpilot sets is never advised (it
+    would be refused next): the setting to use is named instead."""
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    if not close:
+        return ""
+    reserved = _set_by_numerpilot(close[0])
+    instead = reserved[1] if reserved else _SEED_INSTEAD if close[0] in _DERIVED_SEEDS else None
+    if instead is None:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (if you meant {close[0]!r}: numerpilot sets that one; {instead})"
 
 
 def _lightgbm_names() -> frozenset[str]:

@@ -153,11 +153,13 @@ def _benchmark(path: Path, column: str | None, ids: Any, config: Config) -> Any:
     from numerpilot.scoring.io import read_model_column
 
     configured = config.scoring.benchmark_column
-    if column is not None or configured is None:
-        return read_model_column(path, column, ids, "benchmark", option="--benchmark-col")
     try:
-        return read_model_column(path, configured, ids, "benchmark", option="--benchmark-col")
+        chosen = column if column is not None else configured
+        return read_model_column(path, chosen, ids, "benchmark",
+                                 option="--benchmark-col")  # fmt: skip
     except DataError as error:
+        if column is not None or configured is None:
+            raise
         raise DataError(f"[scoring] benchmark_column of numerpilot.toml: {str(error).rstrip('.')}"
                         "; or name the column with --benchmark-col COL.") from None  # fmt: skip
 
